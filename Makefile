@@ -1,0 +1,91 @@
+# xipc: build, test, demo, bench, install. `make help` lists the targets.
+
+CARGO   ?= cargo
+PYTHON  ?= python3
+CC      ?= cc
+PREFIX  ?= /usr/local
+DESTDIR ?=
+LIBDIR  ?= $(PREFIX)/lib
+INCDIR  ?= $(PREFIX)/include
+BINDIR  ?= $(PREFIX)/bin
+
+VERSION := $(shell sed -n 's/^version *= *"\(.*\)"/\1/p' Cargo.toml | head -n1)
+MAJOR   := $(firstword $(subst ., ,$(VERSION)))
+RELEASE := target/release
+LIB_SO  := $(RELEASE)/libxipc.so
+BUILD   := build
+
+TIRPC_CFLAGS := $(shell pkg-config --cflags libtirpc 2>/dev/null)
+TIRPC_LIBS   := $(shell pkg-config --libs libtirpc 2>/dev/null)
+TEST_CFLAGS  := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wpedantic -Werror -g -Iinclude $(TIRPC_CFLAGS)
+TEST_LDFLAGS := -L$(RELEASE) -Wl,-rpath,$(abspath $(RELEASE)) -lxipc -lpthread -lrt $(TIRPC_LIBS)
+
+export XIPC_LIBRARY := $(abspath $(LIB_SO))
+export PYTHONPATH   := $(abspath bindings/python)$(if $(PYTHONPATH),:$(PYTHONPATH))
+export XIPC_BIN     := $(abspath $(RELEASE)/xipc)
+
+C_TESTS := $(patsubst tests/c/%.c,$(BUILD)/tests/c/%,$(wildcard tests/c/*.c))
+
+.PHONY: all help deps header test test-rust test-c test-python test-interop \
+        demo bench install uninstall clean
+
+all: ## release library (.so, .a), header and the xipc binary
+	$(CARGO) build --release --lib --bins
+	@sed -i 's/^__version__ = .*/__version__ = "$(VERSION)"/' bindings/python/xipc/_version.py
+
+help:
+	@grep -E '^[a-z-]+:.*## ' Makefile | sed 's/:.*## /\t/'
+
+deps: ## install missing Debian and Python packages the tests need
+	@scripts/deps.sh
+
+header: ## regenerate include/xipc.h from src/ffi
+	XIPC_WRITE_HEADER=1 $(CARGO) build --lib
+
+test: deps all test-rust test-c test-python test-interop ## every test: Rust, C, Python, interop
+	@echo "make test: all suites passed"
+
+test-rust:
+	$(CARGO) fmt --check
+	$(CARGO) clippy --all-targets -- -D warnings
+	$(CARGO) test --release
+
+$(BUILD)/tests/c/%: tests/c/%.c include/xipc.h $(LIB_SO)
+	@mkdir -p $(dir $@)
+	$(CC) $(TEST_CFLAGS) -o $@ $< $(TEST_LDFLAGS)
+
+test-c: $(C_TESTS)
+	@set -e; for t in $(C_TESTS); do echo "== $$t"; $$t; done
+	@echo "C tests: $(words $(C_TESTS)) passed"
+
+test-python:
+	$(PYTHON) -m pytest -q tests/python
+
+test-interop:
+	@set -e; for t in $(sort $(wildcard tests/interop/*.sh)); do echo "== $$t"; bash $$t; done
+
+demo: deps all ## build everything and run the cross-language demo
+	@bash examples/demo/run.sh
+
+bench: deps all ## benchmarks: xipc beside its baselines, as ratios
+	@set -e; for b in $(sort $(wildcard benches/*.sh)); do bash $$b; done
+
+install: all ## install library, header, pkg-config file (PREFIX, DESTDIR)
+	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCDIR) $(DESTDIR)$(BINDIR)
+	install -m 755 $(LIB_SO) $(DESTDIR)$(LIBDIR)/libxipc.so.$(VERSION)
+	ln -sf libxipc.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libxipc.so.$(MAJOR)
+	ln -sf libxipc.so.$(MAJOR) $(DESTDIR)$(LIBDIR)/libxipc.so
+	install -m 644 $(RELEASE)/libxipc.a $(DESTDIR)$(LIBDIR)/libxipc.a
+	install -m 644 include/xipc.h $(DESTDIR)$(INCDIR)/xipc.h
+	install -m 755 $(RELEASE)/xipc $(DESTDIR)$(BINDIR)/xipc
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCDIR@|$(INCDIR)|' \
+	    -e 's|@VERSION@|$(VERSION)|' bindings/c/xipc.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/xipc.pc
+
+uninstall: ## remove what install put in place
+	rm -f $(DESTDIR)$(LIBDIR)/libxipc.so $(DESTDIR)$(LIBDIR)/libxipc.so.$(MAJOR) \
+	      $(DESTDIR)$(LIBDIR)/libxipc.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libxipc.a \
+	      $(DESTDIR)$(INCDIR)/xipc.h $(DESTDIR)$(BINDIR)/xipc $(DESTDIR)$(LIBDIR)/pkgconfig/xipc.pc
+
+clean:
+	$(CARGO) clean
+	rm -rf $(BUILD)

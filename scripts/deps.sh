@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs what `make test`, `make demo` and `make bench` need and a fresh
+# Debian machine may lack: Debian packages (as root, with apt-get) and Python
+# test packages (with pip). Prints what to install when it cannot.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+apt_packages=(libtirpc-dev rpcsvc-proto rpcbind pkg-config valgrind cmake iproute2)
+missing=()
+for pkg in "${apt_packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if ((${#missing[@]})); then
+    if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
+        echo "deps: installing ${missing[*]}"
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get update -q >/dev/null
+        apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+    else
+        echo "deps: missing Debian packages: ${missing[*]}" >&2
+        echo "deps: install them with: sudo apt-get install ${missing[*]}" >&2
+        exit 1
+    fi
+fi
+
+py=${PYTHON:-python3}
+if ! "$py" -c 'import pytest, hypothesis, posix_ipc' 2>/dev/null; then
+    echo "deps: installing Python test packages"
+    "$py" -m pip install -q --disable-pip-version-check -r tests/python/requirements.txt
+fi
+
+# POSIX queues are listed through the mqueue filesystem.
+if [[ $(id -u) -eq 0 ]] && ! mountpoint -q /dev/mqueue 2>/dev/null; then
+    mkdir -p /dev/mqueue && mount -t mqueue none /dev/mqueue 2>/dev/null || true
+fi

@@ -1,0 +1,244 @@
+//! The one error type of xipc. Every variant has a stable status code
+//! (see [`Error::code`]) which is what C sees and what Python maps to an
+//! exception class.
+
+use std::io;
+
+/// An RPC authentication status (RFC 5531 `auth_stat`).
+pub type AuthStat = u32;
+
+/// Everything that can go wrong in xipc.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// An argument was out of range, NULL, or otherwise unusable.
+    #[error("invalid argument: {0}")]
+    InvalidArgument(String),
+    /// A nonblocking operation could not proceed now.
+    #[error("operation would block")]
+    WouldBlock,
+    /// A timed operation did not complete in time.
+    #[error("timed out: {0}")]
+    TimedOut(String),
+    /// A message exceeds the size its channel or buffer allows.
+    #[error("message too large: {size} bytes, at most {limit} allowed")]
+    MessageTooLarge { size: usize, limit: usize },
+    /// A named object (queue, FIFO, socket path, host) does not exist.
+    #[error("not found: {0}")]
+    NotFound(String),
+    /// An object that was to be created exclusively already exists.
+    #[error("already exists: {0}")]
+    Exists(String),
+    /// The caller may not do this.
+    #[error("permission denied: {0}")]
+    Permission(String),
+    /// The peer closed the connection (possibly in the middle of a message).
+    #[error("closed by peer: {0}")]
+    Closed(String),
+    /// Bytes that are not valid XDR for the type being decoded.
+    #[error("malformed XDR at byte {offset}: {reason}")]
+    Xdr { offset: usize, reason: String },
+    /// Input that would exceed a configured limit.
+    #[error("limit exceeded at byte {offset}: {reason}")]
+    Limit { offset: usize, reason: String },
+    /// A message that breaks the protocol (record marking, RPC header).
+    #[error("protocol error: {0}")]
+    Protocol(String),
+    /// Something XDR (or this channel) cannot express.
+    #[error("unsupported: {0}")]
+    Unsupported(String),
+    /// A blocking call was interrupted by a signal.
+    #[error("interrupted by a signal")]
+    Interrupted,
+    /// RPC: the program is not served (PROG_UNAVAIL).
+    #[error("RPC: program unavailable")]
+    ProgUnavail,
+    /// RPC: the version is not served; the supported range is given (PROG_MISMATCH).
+    #[error("RPC: program version mismatch; server supports {low}..={high}")]
+    ProgMismatch { low: u32, high: u32 },
+    /// RPC: the procedure is not served (PROC_UNAVAIL).
+    #[error("RPC: procedure unavailable")]
+    ProcUnavail,
+    /// RPC: the server could not decode the arguments (GARBAGE_ARGS).
+    #[error("RPC: server could not decode the arguments")]
+    GarbageArgs,
+    /// RPC: the server failed while handling the call (SYSTEM_ERR).
+    #[error("RPC: remote system error")]
+    SystemErr,
+    /// RPC: the server does not speak this RPC version (RPC_MISMATCH).
+    #[error("RPC: RPC version mismatch; server supports {low}..={high}")]
+    RpcMismatch { low: u32, high: u32 },
+    /// RPC: the call was refused by authentication (AUTH_ERROR).
+    #[error("RPC: authentication error (auth_stat {0})")]
+    Auth(AuthStat),
+    /// An operating-system call failed.
+    #[error("{context}: {source}")]
+    Os {
+        context: String,
+        #[source]
+        source: io::Error,
+    },
+    /// A bug in xipc, such as a caught panic.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+/// `Result` with xipc's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Stable status codes, as C sees them (0 is success); the header spells
+/// them `XIPC_E*` (see `ffi::status`).
+///
+/// cbindgen:ignore
+pub mod code {
+    pub const OK: i32 = 0;
+    pub const INVALID_ARGUMENT: i32 = -1;
+    pub const WOULD_BLOCK: i32 = -2;
+    pub const TIMED_OUT: i32 = -3;
+    pub const MESSAGE_TOO_LARGE: i32 = -4;
+    pub const NOT_FOUND: i32 = -5;
+    pub const EXISTS: i32 = -6;
+    pub const PERMISSION: i32 = -7;
+    pub const CLOSED: i32 = -8;
+    pub const XDR: i32 = -9;
+    pub const LIMIT: i32 = -10;
+    pub const PROTOCOL: i32 = -11;
+    pub const UNSUPPORTED: i32 = -12;
+    pub const INTERRUPTED: i32 = -13;
+    pub const PROG_UNAVAIL: i32 = -20;
+    pub const PROG_MISMATCH: i32 = -21;
+    pub const PROC_UNAVAIL: i32 = -22;
+    pub const GARBAGE_ARGS: i32 = -23;
+    pub const SYSTEM_ERR: i32 = -24;
+    pub const RPC_MISMATCH: i32 = -25;
+    pub const AUTH: i32 = -26;
+    pub const OS: i32 = -30;
+    pub const INTERNAL: i32 = -31;
+}
+
+impl Error {
+    /// The stable status code of this error (negative).
+    pub fn code(&self) -> i32 {
+        use code::*;
+        match self {
+            Error::InvalidArgument(_) => INVALID_ARGUMENT,
+            Error::WouldBlock => WOULD_BLOCK,
+            Error::TimedOut(_) => TIMED_OUT,
+            Error::MessageTooLarge { .. } => MESSAGE_TOO_LARGE,
+            Error::NotFound(_) => NOT_FOUND,
+            Error::Exists(_) => EXISTS,
+            Error::Permission(_) => PERMISSION,
+            Error::Closed(_) => CLOSED,
+            Error::Xdr { .. } => XDR,
+            Error::Limit { .. } => LIMIT,
+            Error::Protocol(_) => PROTOCOL,
+            Error::Unsupported(_) => UNSUPPORTED,
+            Error::Interrupted => INTERRUPTED,
+            Error::ProgUnavail => PROG_UNAVAIL,
+            Error::ProgMismatch { .. } => PROG_MISMATCH,
+            Error::ProcUnavail => PROC_UNAVAIL,
+            Error::GarbageArgs => GARBAGE_ARGS,
+            Error::SystemErr => SYSTEM_ERR,
+            Error::RpcMismatch { .. } => RPC_MISMATCH,
+            Error::Auth(_) => AUTH,
+            Error::Os { .. } => OS,
+            Error::Internal(_) => INTERNAL,
+        }
+    }
+
+    /// The errno behind an [`Error::Os`], if any.
+    pub fn os_errno(&self) -> Option<i32> {
+        match self {
+            Error::Os { source, .. } => source.raw_os_error(),
+            _ => None,
+        }
+    }
+
+    /// Wraps an OS error with what was being done. Common errnos become their
+    /// own variants (EAGAIN → [`Error::WouldBlock`], ENOENT → [`Error::NotFound`],
+    /// EEXIST → [`Error::Exists`], EACCES/EPERM → [`Error::Permission`],
+    /// ETIMEDOUT → [`Error::TimedOut`], EINTR → [`Error::Interrupted`]); the
+    /// rest stay [`Error::Os`] with their errno.
+    pub fn os(context: impl Into<String>, source: io::Error) -> Error {
+        let context = context.into();
+        match source.raw_os_error() {
+            Some(libc::EAGAIN) => Error::WouldBlock,
+            Some(libc::ENOENT) => Error::NotFound(format!("{context}: {source}")),
+            Some(libc::EEXIST) => Error::Exists(format!("{context}: {source}")),
+            Some(libc::EACCES) | Some(libc::EPERM) => {
+                Error::Permission(format!("{context}: {source}"))
+            }
+            Some(libc::ETIMEDOUT) => Error::TimedOut(context),
+            Some(libc::EINTR) => Error::Interrupted,
+            _ => Error::Os { context, source },
+        }
+    }
+
+    /// [`Error::os`] for the calling thread's current errno.
+    pub fn last_os(context: impl Into<String>) -> Error {
+        Error::os(context, io::Error::last_os_error())
+    }
+
+    /// [`Error::os`] for a `nix` errno.
+    pub fn nix(context: impl Into<String>, errno: nix::errno::Errno) -> Error {
+        Error::os(context, io::Error::from_raw_os_error(errno as i32))
+    }
+
+    /// Shorthand for a malformed-XDR error.
+    pub fn xdr(offset: usize, reason: impl Into<String>) -> Error {
+        Error::Xdr {
+            offset,
+            reason: reason.into(),
+        }
+    }
+
+    /// Shorthand for a limit error.
+    pub fn limit(offset: usize, reason: impl Into<String>) -> Error {
+        Error::Limit {
+            offset,
+            reason: reason.into(),
+        }
+    }
+
+    /// The name of a status code, as `xipc_strerror` returns it.
+    pub fn describe_code(code: i32) -> &'static str {
+        use code::*;
+        match code {
+            OK => "success",
+            INVALID_ARGUMENT => "invalid argument",
+            WOULD_BLOCK => "operation would block",
+            TIMED_OUT => "timed out",
+            MESSAGE_TOO_LARGE => "message too large",
+            NOT_FOUND => "not found",
+            EXISTS => "already exists",
+            PERMISSION => "permission denied",
+            CLOSED => "closed by peer",
+            XDR => "malformed XDR",
+            LIMIT => "limit exceeded",
+            PROTOCOL => "protocol error",
+            UNSUPPORTED => "unsupported",
+            INTERRUPTED => "interrupted by a signal",
+            PROG_UNAVAIL => "RPC program unavailable",
+            PROG_MISMATCH => "RPC program version mismatch",
+            PROC_UNAVAIL => "RPC procedure unavailable",
+            GARBAGE_ARGS => "RPC garbage arguments",
+            SYSTEM_ERR => "RPC remote system error",
+            RPC_MISMATCH => "RPC version mismatch",
+            AUTH => "RPC authentication error",
+            OS => "operating-system error",
+            INTERNAL => "internal error",
+            _ => "unknown status code",
+        }
+    }
+}
+
+impl From<io::Error> for Error {
+    fn from(err: io::Error) -> Error {
+        match err.kind() {
+            io::ErrorKind::UnexpectedEof => Error::Closed(err.to_string()),
+            io::ErrorKind::TimedOut => Error::TimedOut(err.to_string()),
+            io::ErrorKind::WouldBlock if err.raw_os_error().is_none() => Error::WouldBlock,
+            _ => Error::os("I/O", err),
+        }
+    }
+}

@@ -1,0 +1,129 @@
+//! The C face of xipc. This layer converts arguments, runs every body inside
+//! the panic boundary and maps errors to status codes; it decides nothing.
+//!
+//! Conventions (see README, "C API"): the object comes first, then inputs,
+//! then outputs; an output buffer is followed by its length; outputs are
+//! written only on success; every fallible function returns 0 or a negative
+//! `XIPC_E*` status, and `xipc_last_error()` gives the detailed message.
+
+#![allow(non_camel_case_types)]
+
+pub mod mq;
+mod panic;
+pub mod rpc;
+pub mod status;
+pub mod stream;
+pub mod xdr;
+
+#[allow(unused_imports)]
+pub(crate) use panic::{guard, set_error};
+
+use std::ffi::{c_char, c_int, CStr};
+
+/// Fails with `XIPC_EINVAL` ("`name` is NULL") when a pointer argument is NULL.
+macro_rules! nonnull {
+    ($ptr:expr) => {
+        if $ptr.is_null() {
+            return Err($crate::Error::InvalidArgument(format!(
+                "{} is NULL",
+                stringify!($ptr)
+            )));
+        }
+    };
+}
+pub(crate) use nonnull;
+
+/// The version of the library that is running, as "MAJOR.MINOR.PATCH".
+/// Compare with `XIPC_VERSION_STRING`, the version of the header.
+#[no_mangle]
+pub extern "C" fn xipc_version() -> *const c_char {
+    concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()
+}
+
+/// A static, human-readable name for a status code. Never NULL.
+#[no_mangle]
+pub extern "C" fn xipc_strerror(code: c_int) -> *const c_char {
+    status::name(code).as_ptr()
+}
+
+/// The detailed message of the last error on this thread ("" when none).
+/// Valid until the next xipc call on this thread. Never NULL.
+#[no_mangle]
+pub extern "C" fn xipc_last_error() -> *const c_char {
+    panic::last_error_ptr()
+}
+
+/// The errno behind the last `XIPC_EOS` error on this thread (0 when none).
+#[no_mangle]
+pub extern "C" fn xipc_last_os_error() -> c_int {
+    panic::last_os_error()
+}
+
+/// Frees a byte buffer that xipc allocated and returned with its length.
+/// Accepts NULL.
+///
+/// # Safety
+/// `data` and `len` must be exactly what an xipc function returned, and the
+/// buffer must not be used afterwards.
+#[no_mangle]
+pub unsafe extern "C" fn xipc_bytes_free(data: *mut u8, len: usize) {
+    if data.is_null() {
+        return;
+    }
+    // SAFETY: by contract `data`/`len` came from `into_c_bytes` (a boxed slice).
+    drop(unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(data, len)) });
+}
+
+/// Hands a byte vector to C as (pointer, length); C frees it with `xipc_bytes_free`.
+pub(crate) fn into_c_bytes(bytes: Vec<u8>) -> (*mut u8, usize) {
+    let boxed = bytes.into_boxed_slice();
+    let len = boxed.len();
+    (Box::into_raw(boxed).cast::<u8>(), len)
+}
+
+/// Borrows a C byte buffer; a NULL pointer is allowed only with length 0.
+///
+/// # Safety
+/// `data` must point to `len` readable bytes that outlive the returned slice.
+pub(crate) unsafe fn slice_arg<'a>(data: *const u8, len: usize) -> crate::Result<&'a [u8]> {
+    if data.is_null() {
+        if len == 0 {
+            return Ok(&[]);
+        }
+        return Err(crate::Error::InvalidArgument(format!(
+            "data is NULL but length is {len}"
+        )));
+    }
+    // SAFETY: non-NULL, and the caller promises `len` readable bytes.
+    Ok(unsafe { std::slice::from_raw_parts(data, len) })
+}
+
+/// Borrows a NUL-terminated UTF-8 C string argument.
+///
+/// # Safety
+/// `s` must be NULL or point to a NUL-terminated string that outlives the result.
+#[allow(dead_code)]
+pub(crate) unsafe fn str_arg<'a>(s: *const c_char, what: &str) -> crate::Result<&'a str> {
+    if s.is_null() {
+        return Err(crate::Error::InvalidArgument(format!("{what} is NULL")));
+    }
+    // SAFETY: non-NULL and NUL-terminated by the caller's contract.
+    let c = unsafe { CStr::from_ptr(s) };
+    c.to_str()
+        .map_err(|_| crate::Error::InvalidArgument(format!("{what} is not valid UTF-8")))
+}
+
+/// Writes `value` through an out-pointer (which `guard` callers check for NULL).
+///
+/// # Safety
+/// `out` must be NULL or valid for a write of `T`.
+pub(crate) unsafe fn write_out<T>(out: *mut T, value: T) -> crate::Result<()> {
+    if out.is_null() {
+        return Err(crate::Error::InvalidArgument(
+            "output pointer is NULL".into(),
+        ));
+    }
+    // SAFETY: non-NULL and writable by the caller's contract.
+    unsafe { out.write(value) };
+    Ok(())
+}

@@ -1,0 +1,992 @@
+//! XDR's C face: `xipc_encoder`, `xipc_decoder`, `xipc_limits` and the
+//! stateless bulk converters.
+//!
+//! Naming follows rpcgen: `_vector` is a fixed-length array (`T[n]`, no
+//! count on the wire) and `_array` a variable-length one (`T<max>`, count
+//! first). A `max` of `UINT32_MAX` means unbounded (`<>`).
+
+use std::ffi::{c_char, c_int};
+
+use super::{guard, nonnull, slice_arg, write_out};
+use crate::xdr::{bulk, Decoder, Encoder, Limits};
+use crate::{Error, Result};
+
+/// An XDR encoder: a growing buffer of encoded bytes. Create with
+/// `xipc_encoder_new`, release with `xipc_encoder_free`.
+pub struct xipc_encoder {
+    inner: Encoder,
+}
+
+/// An XDR decoder over bytes the caller owns and keeps alive (unchanged)
+/// until `xipc_decoder_free`.
+pub struct xipc_decoder {
+    inner: Decoder<'static>,
+}
+
+/// Decoding limits; see `xipc_limits_default`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct xipc_limits {
+    /// Largest opaque or string body, in bytes.
+    pub max_item_bytes: usize,
+    /// Largest element count of one variable-length array.
+    pub max_elements: usize,
+    /// Deepest nesting of structs, unions, arrays and optional data.
+    pub max_depth: usize,
+    /// Most bytes the decoding of one message may allocate in all.
+    pub max_alloc: usize,
+}
+
+impl From<xipc_limits> for Limits {
+    fn from(l: xipc_limits) -> Limits {
+        Limits {
+            max_item_bytes: l.max_item_bytes,
+            max_elements: l.max_elements,
+            max_depth: l.max_depth,
+            max_alloc: l.max_alloc,
+        }
+    }
+}
+
+impl From<Limits> for xipc_limits {
+    fn from(l: Limits) -> xipc_limits {
+        xipc_limits {
+            max_item_bytes: l.max_item_bytes,
+            max_elements: l.max_elements,
+            max_depth: l.max_depth,
+            max_alloc: l.max_alloc,
+        }
+    }
+}
+
+fn bound(max: u32) -> Option<u32> {
+    (max != u32::MAX).then_some(max)
+}
+
+/// Borrows the handle behind a C pointer.
+///
+/// # Safety
+/// `p` must be NULL or a live handle from this module.
+unsafe fn enc<'a>(p: *mut xipc_encoder) -> Result<&'a mut Encoder> {
+    // SAFETY: NULL is refused; otherwise a live handle by contract.
+    unsafe { p.as_mut() }
+        .map(|e| &mut e.inner)
+        .ok_or_else(|| Error::InvalidArgument("encoder is NULL".into()))
+}
+
+/// # Safety
+/// `p` must be NULL or a live handle from this module.
+unsafe fn dec<'a>(p: *mut xipc_decoder) -> Result<&'a mut Decoder<'static>> {
+    // SAFETY: NULL is refused; otherwise a live handle by contract.
+    unsafe { p.as_mut() }
+        .map(|d| &mut d.inner)
+        .ok_or_else(|| Error::InvalidArgument("decoder is NULL".into()))
+}
+
+/// The default limits (items of 16 MiB, 4 Mi elements, depth 64, 64 MiB in all).
+#[no_mangle]
+pub extern "C" fn xipc_limits_default() -> xipc_limits {
+    Limits::default().into()
+}
+
+/// Creates an empty encoder.
+///
+/// # Safety
+/// `out` must be valid for writing a pointer.
+#[no_mangle]
+pub unsafe extern "C" fn xipc_encoder_new(out: *mut *mut xipc_encoder) -> c_int {
+    guard(|| {
+        nonnull!(out);
+        let handle = Box::new(xipc_encoder {
+            inner: Encoder::new(),
+        });
+        // SAFETY: checked non-NULL above.
+        unsafe { write_out(out, Box::into_raw(handle)) }
+    })
+}
+
+/// Releases an encoder. Accepts NULL.
+///
+/// # Safety
+/// `encoder` must be NULL or a live encoder, not used afterwards.
+#[no_mangle]
+pub unsafe extern "C" fn xipc_encoder_free(encoder: *mut xipc_encoder) {
+    if !encoder.is_null() {
+        // SAFETY: a live handle from `xipc_encoder_new`, by contract.
+        drop(unsafe { Box::from_raw(encoder) });
+    }
+}
+
+/// Forgets everything encoded (keeping the allocation).
+///
+/// # Safety
+/// `encoder` must be NULL or a live encoder.
+#[no_mangle]
+pub unsafe extern "C" fn xipc_encoder_reset(encoder: *mut xipc_encoder) -> c_int {
+    // SAFETY: forwarded contract.
+    guard(|| unsafe { enc(encoder) }.map(Encoder::clear))
+}
+
+/// Borrows the bytes encoded so far. They stay valid until the next call
+/// that changes or frees the encoder.
+///
+/// # Safety
+/// `encoder` must be NULL or a live encoder; `data` and `len` writable.
+#[no_mangle]
+pub unsafe extern "C" fn xipc_encoder_data(
+    encoder: *mut xipc_encoder,
+    data: *mut *const u8,
+    len: *mut usize,
+) -> c_int {
+    guard(|| {
+        nonnull!(data);
+        nonnull!(len);
+        // SAFETY: forwarded contract; out-pointers checked above.
+        unsafe {
+            let e = enc(encoder)?;
+            write_out(data, e.as_bytes().as_ptr())?;
+            write_out(len, e.len())
+        }
+    })
+}
+
+/// Takes the encoded bytes out, leaving the encoder empty. Free the buffer
+/// with `xipc_bytes_free(data, len)`.
+///
+/// # Safety
+/// `encoder` must be NULL or a live encoder; `data` and `len` writable.
+#[no_mangle]
+pub unsafe extern "C" fn xipc_encoder_take(
+    encoder: *mut xipc_encoder,
+    data: *mut *mut u8,
+    len: *mut usize,
+) -> c_int {
+    guard(|| {
+        nonnull!(data);
+        nonnull!(len);
+        // SAFETY: forwarded contract; out-pointers checked above.
+        unsafe {
+            let e = enc(encoder)?;
+            let (ptr, n) = super::into_c_bytes(std::mem::take(e).into_bytes());
+            write_out(data, ptr)?;
+            write_out(len, n)
+        }
+    })
+}
+
+macro_rules! put_scalar {
+    ($(#[$doc:meta])* $name:ident, $t:ty, $method:ident) => {
+        $(#[$doc])*
+        ///
+        /// # Safety
+        /// `encoder` must be NULL or a live encoder.
+        #[no_mangle]
+        pub unsafe extern "C" fn $name(encoder: *mut xipc_encoder, value: $t) -> c_int {
+            // SAFETY: forwarded contract.
+            guard(|| unsafe { enc(encoder) }.map(|e| e.$method(value)))
+        }
+    };
+}
+
+put_scalar!(
+    /// Appends an `int`.
+    xipc_encoder_put_int, i32, put_int);
+put_scalar!(
+    /// Appends an `unsigned int`.
+    xipc_encoder_put_uint, u32, put_uint);
+put_scalar!(
+    /// Appends an `enum` value.
+    xipc_encoder_put_enum, i32, put_enum);
+put_scalar!(
+    /// Appends a `bool`.
+    xipc_encoder_put_bool, bool, put_bool);
+put_scalar!(
+    /// Appends a `hyper`.
+    xipc_encoder_put_hyper, i64, put_hyper);
+put_scalar!(
+    /// Appends an `unsigned hyper`.
+    xipc_encoder_put_uhyper, u64, put_uhyper);
+put_scalar!(
+    /// Appends a `float`.
+    xipc_encoder_put_float, f32, put_float);
+put_scalar!(
+    /// Appends a `double`.
+    xipc_encoder_put_double, f64, put_double);
+put_scalar!(
+    /// Appends the presence flag of optional-data (then encode the value if true).
+    xipc_encoder_put_optional, bool, put_optional);
+
+/// Appends a `quadruple`: 16 raw bytes.
+///
+/// # Safety
+/// `encoder` must be NULL or a live encoder; `bytes` NULL or 16 readable bytes.
+#[no_mangle]
+pub unsafe extern "C" fn xipc_encoder_put_quadruple(
+    encoder: *mut xipc_encoder,
+    bytes: *const u8,
+) -> c_int {
+    guard(|| {
+        nonnull!(bytes);
+        // SAFETY: forwarded contract; 16 bytes by contract.
+        unsafe {
+            let quad: &[u8; 16] = &*bytes.cast::<[u8; 16]>();
+            enc(encoder)?.put_quadruple(quad);
+        }
+        Ok(())
+    })
+}
+
+/// Appends `opaque[len]`: the bytes and zero padding, no length.
+///
+/// # Safety
+/// `encoder` must be NULL or a live encoder; `data` `len` readable bytes.
+#[no_mangle]
+pub unsafe extern "C" fn xipc_encoder_put_fixed_opaque(
+    encoder: *mut xipc_encoder,
+    data: *const u8,
+    len: usize,
+) -> c_int {
+    guard(|| {
+        // SAFETY: forwarded contract.
+        unsafe {
+            let bytes = slice_arg(data, len)?;
+            enc(encoder)?.put_fixed_opaque(bytes);
+        }
+        Ok(())
+    })
+}
+
+/// Appends `opaque<>`: length, bytes, zero padding.
+///
+/// # Safety
+/// `encoder` must be NULL or a live encoder; `data` `len` readable bytes.
+#[no_mangle]
+pub unsafe extern "C" fn xipc_encoder_put_opaque(
+    encoder: *mut xipc_encoder,
+    data: *const u8,
+    len: usize,
+) -> c_int {
+    // SAFETY: forwarded contract.
+    guard(|| unsafe { enc(encoder)?.put_opaque(slice_arg(data, len)?) })
+}
+
+/// Appends `string<>` from a NUL-terminated C string.
+///
+/// # Safety
+/// `encoder` must be NULL or a live encoder; `s` NULL or NUL-terminated.
+#[no_mangle]
+pub unsafe extern "C" fn xipc_encoder_put_string(
+    encoder: *mut xipc_encoder,
+    s: *const c_char,
+) -> c_int {
+    guard(|| {
+        nonnull!(s);
+        // SAFETY: forwarded contract; NUL-terminated by contract.
+        unsafe {
+            let bytes = std::ffi::CStr::from_ptr(s).to_bytes();
+            enc(encoder)?.put_opaque(bytes)
+        }
+    })
+}
+
+/// Appends `string<>` of `len` bytes (which need not be NUL-terminated).
+///
+/// # Safety
+/// `encoder` must be NULL or a live encoder; `s` `len` readable bytes.
+#[no_mangle]
+pub unsafe extern "C" fn xipc_encoder_put_string_n(
+    encoder: *mut xipc_encoder,
+    s: *const c_char,
+    len: usize,
+) -> c_int {
+    // SAFETY: forwarded contract.
+    guard(|| unsafe { enc(encoder)?.put_opaque(slice_arg(s.cast(), len)?) })
+}
+
+/// Appends the element count of a variable-length array; encode the
+/// elements after it.
+///
+/// # Safety
+/// `encoder` must be NULL or a live encoder.
+#[no_mangle]
+pub unsafe extern "C" fn xipc_encoder_put_count(encoder: *mut xipc_encoder, count: usize) -> c_int {
+    // SAFETY: forwarded contract.
+    guard(|| unsafe { enc(encoder)?.put_len(count) })
+}
+
+/// Appends bytes that are already XDR (such as an encoded sub-message).
+///
+/// # Safety
+/// `encoder` must be NULL or a live encoder; `data` `len` readable bytes.
+#[no_mangle]
+pub unsafe extern "C" fn xipc_encoder_put_raw(
+    encoder: *mut xipc_encoder,
+    data: *const u8,
+    len: usize,
+) -> c_int {
+    guard(|| {
+        // SAFETY: forwarded contract.
+        unsafe {
+            let bytes = slice_arg(data, len)?;
+            enc(encoder)?.put_raw(bytes);
+        }
+        Ok(())
+    })
+}
+
+macro_rules! put_bulk {
+    ($vector:ident, $array:ident, $t:ty, $fixed:ident, $var:ident, $what:literal) => {
+        #[doc = concat!("Appends `", $what, "[n]`: `n` values, no count.")]
+        ///
+        /// # Safety
+        /// `encoder` must be NULL or a live encoder; `values` `n` readable items.
+        #[no_mangle]
+        pub unsafe extern "C" fn $vector(
+            encoder: *mut xipc_encoder,
+            values: *const $t,
+            n: usize,
+        ) -> c_int {
+            guard(|| {
+                // SAFETY: forwarded contract.
+                unsafe {
+                    let v = typed_slice(values, n)?;
+                    enc(encoder)?.$fixed(v);
+                }
+                Ok(())
+            })
+        }
+
+        #[doc = concat!("Appends `", $what, "<>`: the count `n`, then the values.")]
+        ///
+        /// # Safety
+        /// `encoder` must be NULL or a live encoder; `values` `n` readable items.
+        #[no_mangle]
+        pub unsafe extern "C" fn $array(
+            encoder: *mut xipc_encoder,
+            values: *const $t,
+            n: usize,
+        ) -> c_int {
+            // SAFETY: forwarded contract.
+            guard(|| unsafe { enc(encoder)?.$var(typed_slice(values, n)?) })
+        }
+    };
+}
+
+/// # Safety
+/// `p` must point to `n` readable items (or be NULL with `n` = 0).
+unsafe fn typed_slice<'a, T>(p: *const T, n: usize) -> Result<&'a [T]> {
+    if p.is_null() {
+        return if n == 0 {
+            Ok(&[])
+        } else {
+            Err(Error::InvalidArgument(format!(
+                "values is NULL but n is {n}"
+            )))
+        };
+    }
+    // SAFETY: non-NULL and `n` readable items by contract.
+    Ok(unsafe { std::slice::from_raw_parts(p, n) })
+}
+
+/// # Safety
+/// `p` must point to `n` writable items (or be NULL with `n` = 0).
+unsafe fn typed_slice_mut<'a, T>(p: *mut T, n: usize) -> Result<&'a mut [T]> {
+    if p.is_null() {
+        return if n == 0 {
+            Ok(&mut [])
+        } else {
+            Err(Error::InvalidArgument(format!("out is NULL but n is {n}")))
+        };
+    }
+    // SAFETY: non-NULL and `n` writable items by contract.
+    Ok(unsafe { std::slice::from_raw_parts_mut(p, n) })
+}
+
+put_bulk!(
+    xipc_encoder_put_int_vector,
+    xipc_encoder_put_int_array,
+    i32,
+    put_int_slice,
+    put_int_array,
+    "int"
+);
+put_bulk!(
+    xipc_encoder_put_uint_vector,
+    xipc_encoder_put_uint_array,
+    u32,
+    put_uint_slice,
+    put_uint_array,
+    "unsigned int"
+);
+put_bulk!(
+    xipc_encoder_put_hyper_vector,
+    xipc_encoder_put_hyper_array,
+    i64,
+    put_hyper_slice,
+    put_hyper_array,
+    "hyper"
+);
+put_bulk!(
+    xipc_encoder_put_uhyper_vector,
+    xipc_encoder_put_uhyper_array,
+    u64,
+    put_uhyper_slice,
+    put_uhyper_array,
+    "unsigned hyper"
+);
+put_bulk!(
+    xipc_encoder_put_float_vector,
+    xipc_encoder_put_float_array,
+    f32,
+    put_float_slice,
+    put_float_array,
+    "float"
+);
+put_bulk!(
+    xipc_encoder_put_double_vector,
+    xipc_encoder_put_double_array,
+    f64,
+    put_double_slice,
+    put_double_array,
+    "double"
+);
+
+/// Creates a decoder over `len` bytes at `data`, with `limits` (NULL for the
+/// defaults). The bytes must stay alive and unchanged until the decoder is
+/// freed.
+///
+/// # Safety
+/// `data` must point to `len` readable bytes; `limits` NULL or readable;
+/// `out` writable.
+#[no_mangle]
+pub unsafe extern "C" fn xipc_decoder_new(
+    data: *const u8,
+    len: usize,
+    limits: *const xipc_limits,
+    out: *mut *mut xipc_decoder,
+) -> c_int {
+    guard(|| {
+        nonnull!(out);
+        // SAFETY: by contract the bytes outlive the decoder; `limits` is
+        // NULL or readable.
+        unsafe {
+            let input: &'static [u8] = slice_arg(data, len)?;
+            let limits = limits
+                .as_ref()
+                .map(|l| Limits::from(*l))
+                .unwrap_or_default();
+            let handle = Box::new(xipc_decoder {
+                inner: Decoder::with_limits(input, limits),
+            });
+            write_out(out, Box::into_raw(handle))
+        }
+    })
+}
+
+/// Releases a decoder. Accepts NULL.
+///
+/// # Safety
+/// `decoder` must be NULL or a live decoder, not used afterwards.
+#[no_mangle]
+pub unsafe extern "C" fn xipc_decoder_free(decoder: *mut xipc_decoder) {
+    if !decoder.is_null() {
+        // SAFETY: a live handle from `xipc_decoder_new`, by contract.
+        drop(unsafe { Box::from_raw(decoder) });
+    }
+}
+
+/// The byte offset of the next item.
+///
+/// # Safety
+/// `decoder` must be NULL or a live decoder; `out` writable.
+#[no_mangle]
+pub unsafe extern "C" fn xipc_decoder_position(
+    decoder: *mut xipc_decoder,
+    out: *mut usize,
+) -> c_int {
+    // SAFETY: forwarded contract.
+    guard(|| unsafe { write_out(out, dec(decoder)?.position()) })
+}
+
+/// Moves to byte offset `pos` (at most the input's length).
+///
+/// # Safety
+/// `decoder` must be NULL or a live decoder.
+#[no_mangle]
+pub unsafe extern "C" fn xipc_decoder_set_position(
+    decoder: *mut xipc_decoder,
+    pos: usize,
+) -> c_int {
+    // SAFETY: forwarded contract.
+    guard(|| unsafe { dec(decoder)?.set_position(pos) })
+}
+
+/// The number of bytes not yet decoded.
+///
+/// # Safety
+/// `decoder` must be NULL or a live decoder; `out` writable.
+#[no_mangle]
+pub unsafe extern "C" fn xipc_decoder_remaining(
+    decoder: *mut xipc_decoder,
+    out: *mut usize,
+) -> c_int {
+    // SAFETY: forwarded contract.
+    guard(|| unsafe { write_out(out, dec(decoder)?.remaining().len()) })
+}
+
+/// Succeeds when every byte has been decoded; `XIPC_EXDR` otherwise.
+///
+/// # Safety
+/// `decoder` must be NULL or a live decoder.
+#[no_mangle]
+pub unsafe extern "C" fn xipc_decoder_finish(decoder: *mut xipc_decoder) -> c_int {
+    // SAFETY: forwarded contract.
+    guard(|| unsafe { dec(decoder)?.finish() })
+}
+
+/// Enters a nested item (for recursive types); fails past the depth limit.
+/// Pair with `xipc_decoder_leave`.
+///
+/// # Safety
+/// `decoder` must be NULL or a live decoder.
+#[no_mangle]
+pub unsafe extern "C" fn xipc_decoder_enter(decoder: *mut xipc_decoder) -> c_int {
+    // SAFETY: forwarded contract.
+    guard(|| unsafe { dec(decoder)?.enter() })
+}
+
+/// Leaves a nested item entered with `xipc_decoder_enter`.
+///
+/// # Safety
+/// `decoder` must be NULL or a live decoder.
+#[no_mangle]
+pub unsafe extern "C" fn xipc_decoder_leave(decoder: *mut xipc_decoder) -> c_int {
+    // SAFETY: forwarded contract.
+    guard(|| unsafe { dec(decoder) }.map(Decoder::leave))
+}
+
+/// Counts `bytes` the caller is about to allocate against the decoder's
+/// total-allocation limit (`XIPC_ELIMIT` when it would pass it).
+///
+/// # Safety
+/// `decoder` must be NULL or a live decoder.
+#[no_mangle]
+pub unsafe extern "C" fn xipc_decoder_charge(decoder: *mut xipc_decoder, bytes: usize) -> c_int {
+    // SAFETY: forwarded contract.
+    guard(|| unsafe { dec(decoder)?.charge(bytes) })
+}
+
+macro_rules! get_scalar {
+    ($(#[$doc:meta])* $name:ident, $t:ty, $method:ident) => {
+        $(#[$doc])*
+        ///
+        /// # Safety
+        /// `decoder` must be NULL or a live decoder; `out` NULL or writable.
+        #[no_mangle]
+        pub unsafe extern "C" fn $name(decoder: *mut xipc_decoder, out: *mut $t) -> c_int {
+            guard(|| {
+                nonnull!(out);
+                // SAFETY: forwarded contract.
+                unsafe {
+                    let v = dec(decoder)?.$method()?;
+                    write_out(out, v)
+                }
+            })
+        }
+    };
+}
+
+get_scalar!(
+    /// Reads an `int`.
+    xipc_decoder_get_int, i32, get_int);
+get_scalar!(
+    /// Reads an `unsigned int`.
+    xipc_decoder_get_uint, u32, get_uint);
+get_scalar!(
+    /// Reads an `enum` value.
+    xipc_decoder_get_enum, i32, get_enum);
+get_scalar!(
+    /// Reads a `bool` (0 or 1; anything else is `XIPC_EXDR`).
+    xipc_decoder_get_bool, bool, get_bool);
+get_scalar!(
+    /// Reads a `hyper`.
+    xipc_decoder_get_hyper, i64, get_hyper);
+get_scalar!(
+    /// Reads an `unsigned hyper`.
+    xipc_decoder_get_uhyper, u64, get_uhyper);
+get_scalar!(
+    /// Reads a `float`.
+    xipc_decoder_get_float, f32, get_float);
+get_scalar!(
+    /// Reads a `double`.
+    xipc_decoder_get_double, f64, get_double);
+get_scalar!(
+    /// Reads the presence flag of optional-data.
+    xipc_decoder_get_optional, bool, get_optional);
+
+/// Reads a `quadruple` into 16 bytes at `out`.
+///
+/// # Safety
+/// `decoder` must be NULL or a live decoder; `out` NULL or 16 writable bytes.
+#[no_mangle]
+pub unsafe extern "C" fn xipc_decoder_get_quadruple(
+    decoder: *mut xipc_decoder,
+    out: *mut u8,
+) -> c_int {
+    guard(|| {
+        nonnull!(out);
+        // SAFETY: forwarded contract.
+        unsafe {
+            let q = dec(decoder)?.get_quadruple()?;
+            write_out(out.cast::<[u8; 16]>(), q)
+        }
+    })
+}
+
+/// Reads `opaque[len]` into `len` bytes at `out` (padding checked).
+///
+/// # Safety
+/// `decoder` must be NULL or a live decoder; `out` `len` writable bytes.
+#[no_mangle]
+pub unsafe extern "C" fn xipc_decoder_get_fixed_opaque(
+    decoder: *mut xipc_decoder,
+    out: *mut u8,
+    len: usize,
+) -> c_int {
+    guard(|| {
+        // SAFETY: forwarded contract.
+        unsafe {
+            let dst = typed_slice_mut(out, len)?;
+            dst.copy_from_slice(dec(decoder)?.get_fixed_opaque(len)?);
+        }
+        Ok(())
+    })
+}
+
+/// Reads `opaque<max>` without copying: `*data` points into the decoder's
+/// input (valid as long as that input) and `*len` is its length.
+///
+/// # Safety
+/// `decoder` must be NULL or a live decoder; `data`, `len` writable.
+#[no_mangle]
+pub unsafe extern "C" fn xipc_decoder_get_opaque_ref(
+    decoder: *mut xipc_decoder,
+    max: u32,
+    data: *mut *const u8,
+    len: *mut usize,
+) -> c_int {
+    guard(|| {
+        nonnull!(data);
+        nonnull!(len);
+        // SAFETY: forwarded contract.
+        unsafe {
+            let bytes = dec(decoder)?.get_opaque(bound(max))?;
+            write_out(data, bytes.as_ptr())?;
+            write_out(len, bytes.len())
+        }
+    })
+}
+
+/// Reads `opaque<max>` into the caller's buffer of `cap` bytes; `*len` gets
+/// its length. When `cap` is too small: `XIPC_EMSGSIZE`, `*len` gets the
+/// length needed, and the decoder does not move.
+///
+/// # Safety
+/// `decoder` must be NULL or a live decoder; `buf` `cap` writable bytes;
+/// `len` writable.
+#[no_mangle]
+pub unsafe extern "C" fn xipc_decoder_get_opaque(
+    decoder: *mut xipc_decoder,
+    max: u32,
+    buf: *mut u8,
+    cap: usize,
+    len: *mut usize,
+) -> c_int {
+    // SAFETY: forwarded contract.
+    guard(|| unsafe { copy_out(decoder, max, buf, cap, len, false) })
+}
+
+/// Reads `string<max>` into the caller's buffer of `cap` bytes, adding a
+/// terminating NUL; `*len` gets the length without the NUL. When `cap` is
+/// too small (it needs length + 1): `XIPC_EMSGSIZE`, `*len` gets the length,
+/// and the decoder does not move.
+///
+/// # Safety
+/// `decoder` must be NULL or a live decoder; `buf` `cap` writable bytes;
+/// `len` writable.
+#[no_mangle]
+pub unsafe extern "C" fn xipc_decoder_get_string(
+    decoder: *mut xipc_decoder,
+    max: u32,
+    buf: *mut c_char,
+    cap: usize,
+    len: *mut usize,
+) -> c_int {
+    // SAFETY: forwarded contract.
+    guard(|| unsafe { copy_out(decoder, max, buf.cast(), cap, len, true) })
+}
+
+/// Reads `string<max>` without copying (not NUL-terminated).
+///
+/// # Safety
+/// `decoder` must be NULL or a live decoder; `data`, `len` writable.
+#[no_mangle]
+pub unsafe extern "C" fn xipc_decoder_get_string_ref(
+    decoder: *mut xipc_decoder,
+    max: u32,
+    data: *mut *const c_char,
+    len: *mut usize,
+) -> c_int {
+    guard(|| {
+        nonnull!(data);
+        nonnull!(len);
+        // SAFETY: forwarded contract.
+        unsafe {
+            let bytes = dec(decoder)?.get_string_bytes(bound(max))?;
+            write_out(data, bytes.as_ptr().cast())?;
+            write_out(len, bytes.len())
+        }
+    })
+}
+
+/// # Safety
+/// As for `xipc_decoder_get_opaque`.
+unsafe fn copy_out(
+    decoder: *mut xipc_decoder,
+    max: u32,
+    buf: *mut u8,
+    cap: usize,
+    len: *mut usize,
+    nul: bool,
+) -> Result<()> {
+    nonnull!(len);
+    // SAFETY: forwarded contract.
+    let d = unsafe { dec(decoder)? };
+    let start = d.position();
+    let bytes = if nul {
+        d.get_string_bytes(bound(max))?
+    } else {
+        d.get_opaque(bound(max))?
+    };
+    let need = bytes.len() + usize::from(nul);
+    if need > cap {
+        d.set_position(start)?;
+        // SAFETY: `len` checked non-NULL.
+        unsafe { write_out(len, bytes.len())? };
+        return Err(Error::MessageTooLarge {
+            size: need,
+            limit: cap,
+        });
+    }
+    // SAFETY: `buf` has `cap` ≥ `need` writable bytes by contract.
+    let dst = unsafe { typed_slice_mut(buf, need)? };
+    dst[..bytes.len()].copy_from_slice(bytes);
+    if nul {
+        dst[bytes.len()] = 0;
+    }
+    // SAFETY: `len` checked non-NULL.
+    unsafe { write_out(len, bytes.len()) }
+}
+
+/// Reads the element count of a variable-length array `T<max>` whose
+/// elements take at least `min_elem_size` bytes each on the wire (4 for
+/// any XDR type). The count is checked against `max`, the limits and the
+/// bytes that remain, so allocating that many elements is safe.
+///
+/// # Safety
+/// `decoder` must be NULL or a live decoder; `out` writable.
+#[no_mangle]
+pub unsafe extern "C" fn xipc_decoder_get_count(
+    decoder: *mut xipc_decoder,
+    max: u32,
+    min_elem_size: usize,
+    out: *mut usize,
+) -> c_int {
+    guard(|| {
+        nonnull!(out);
+        // SAFETY: forwarded contract.
+        unsafe {
+            let n = dec(decoder)?.get_count(bound(max), min_elem_size)?;
+            write_out(out, n)
+        }
+    })
+}
+
+macro_rules! get_bulk {
+    ($vector:ident, $array:ident, $t:ty, $size:expr, $fixed:ident, $what:literal) => {
+        #[doc = concat!("Reads `", $what, "[n]` into `n` items at `out`.")]
+        ///
+        /// # Safety
+        /// `decoder` must be NULL or a live decoder; `out` `n` writable items.
+        #[no_mangle]
+        pub unsafe extern "C" fn $vector(
+            decoder: *mut xipc_decoder,
+            out: *mut $t,
+            n: usize,
+        ) -> c_int {
+            // SAFETY: forwarded contract.
+            guard(|| unsafe { dec(decoder)?.$fixed(typed_slice_mut(out, n)?) })
+        }
+
+        #[doc = concat!("Reads `", $what, "<max>` into the caller's `cap` items at `out`; ")]
+        /// `*n` gets the count. When `cap` is too small: `XIPC_EMSGSIZE`,
+        /// `*n` gets the count, and the decoder does not move.
+        ///
+        /// # Safety
+        /// `decoder` must be NULL or a live decoder; `out` `cap` writable
+        /// items; `n` writable.
+        #[no_mangle]
+        pub unsafe extern "C" fn $array(
+            decoder: *mut xipc_decoder,
+            max: u32,
+            out: *mut $t,
+            cap: usize,
+            n: *mut usize,
+        ) -> c_int {
+            guard(|| {
+                nonnull!(n);
+                // SAFETY: forwarded contract.
+                unsafe {
+                    let d = dec(decoder)?;
+                    let start = d.position();
+                    let count = d.get_count(bound(max), $size)?;
+                    write_out(n, count)?;
+                    if count > cap {
+                        d.set_position(start)?;
+                        return Err(Error::MessageTooLarge {
+                            size: count,
+                            limit: cap,
+                        });
+                    }
+                    if let Err(e) = d.$fixed(typed_slice_mut(out, count)?) {
+                        d.set_position(start)?;
+                        return Err(e);
+                    }
+                    Ok(())
+                }
+            })
+        }
+    };
+}
+
+get_bulk!(
+    xipc_decoder_get_int_vector,
+    xipc_decoder_get_int_array,
+    i32,
+    4,
+    get_int_slice,
+    "int"
+);
+get_bulk!(
+    xipc_decoder_get_uint_vector,
+    xipc_decoder_get_uint_array,
+    u32,
+    4,
+    get_uint_slice,
+    "unsigned int"
+);
+get_bulk!(
+    xipc_decoder_get_hyper_vector,
+    xipc_decoder_get_hyper_array,
+    i64,
+    8,
+    get_hyper_slice,
+    "hyper"
+);
+get_bulk!(
+    xipc_decoder_get_uhyper_vector,
+    xipc_decoder_get_uhyper_array,
+    u64,
+    8,
+    get_uhyper_slice,
+    "unsigned hyper"
+);
+get_bulk!(
+    xipc_decoder_get_float_vector,
+    xipc_decoder_get_float_array,
+    f32,
+    4,
+    get_float_slice,
+    "float"
+);
+get_bulk!(
+    xipc_decoder_get_double_vector,
+    xipc_decoder_get_double_array,
+    f64,
+    8,
+    get_double_slice,
+    "double"
+);
+
+macro_rules! stateless {
+    ($enc:ident, $dec:ident, $t:ty, $renc:ident, $rdec:ident, $what:literal) => {
+        #[doc = concat!("Converts `n` native `", $what, "` values to XDR in `out` (`out_len` must be n × item size).")]
+        ///
+        /// # Safety
+        /// `values` `n` readable items; `out` `out_len` writable bytes.
+        #[no_mangle]
+        pub unsafe extern "C" fn $enc(values: *const $t, n: usize, out: *mut u8, out_len: usize) -> c_int {
+            // SAFETY: forwarded contract.
+            guard(|| unsafe { bulk::$renc(typed_slice(values, n)?, typed_slice_mut(out, out_len)?) })
+        }
+
+        #[doc = concat!("Converts XDR `", $what, "` values in `data` (`len` = n × item size) to `n` native values at `out`.")]
+        ///
+        /// # Safety
+        /// `data` `len` readable bytes; `out` `n` writable items.
+        #[no_mangle]
+        pub unsafe extern "C" fn $dec(data: *const u8, len: usize, out: *mut $t, n: usize) -> c_int {
+            // SAFETY: forwarded contract.
+            guard(|| unsafe { bulk::$rdec(slice_arg(data, len)?, typed_slice_mut(out, n)?) })
+        }
+    };
+}
+
+stateless!(
+    xipc_xdr_encode_ints,
+    xipc_xdr_decode_ints,
+    i32,
+    encode_ints,
+    decode_ints,
+    "int"
+);
+stateless!(
+    xipc_xdr_encode_uints,
+    xipc_xdr_decode_uints,
+    u32,
+    encode_uints,
+    decode_uints,
+    "unsigned int"
+);
+stateless!(
+    xipc_xdr_encode_hypers,
+    xipc_xdr_decode_hypers,
+    i64,
+    encode_hypers,
+    decode_hypers,
+    "hyper"
+);
+stateless!(
+    xipc_xdr_encode_uhypers,
+    xipc_xdr_decode_uhypers,
+    u64,
+    encode_uhypers,
+    decode_uhypers,
+    "unsigned hyper"
+);
+stateless!(
+    xipc_xdr_encode_floats,
+    xipc_xdr_decode_floats,
+    f32,
+    encode_floats,
+    decode_floats,
+    "float"
+);
+stateless!(
+    xipc_xdr_encode_doubles,
+    xipc_xdr_decode_doubles,
+    f64,
+    encode_doubles,
+    decode_doubles,
+    "double"
+);

@@ -1,0 +1,1 @@
+//! The `.x` interface language parser and code generators (issue 5).

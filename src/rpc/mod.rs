@@ -1,0 +1,1 @@
+//! ONC RPC (RFC 5531) client, server and rpcbind (issue 4).
