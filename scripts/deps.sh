@@ -26,7 +26,7 @@ fi
 py=${PYTHON:-python3}
 if ! "$py" -c 'import pytest, hypothesis, posix_ipc' 2>/dev/null; then
     echo "deps: installing Python test packages"
-    "$py" -m pip install -q --disable-pip-version-check -r tests/python/requirements.txt
+    "$py" -m pip install -q --disable-pip-version-check --root-user-action=ignore -r tests/python/requirements.txt
 fi
 
 # POSIX queues are listed through the mqueue filesystem.
