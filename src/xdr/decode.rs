@@ -5,9 +5,11 @@ use crate::{Error, Result};
 
 /// Reads XDR items from a borrowed slice.
 ///
-/// Every error names the byte offset at which it was found. A length prefix
-/// is checked against the bytes that remain and against [`Limits`] before
-/// anything is allocated; padding must be zero and a `bool` 0 or 1.
+/// Every error names the byte offset at which it was found, and a failed
+/// read leaves the position at the start of the item it could not read. A
+/// length prefix is checked against the bytes that remain and against
+/// [`Limits`] before anything is allocated; padding must be zero and a `bool`
+/// 0 or 1.
 #[derive(Clone, Debug)]
 pub struct Decoder<'a> {
     input: &'a [u8],
@@ -229,7 +231,10 @@ impl<'a> Decoder<'a> {
         match u32::from_be_bytes(self.take4("bool")?) {
             0 => Ok(false),
             1 => Ok(true),
-            v => Err(Error::xdr(at, format!("bool must be 0 or 1, found {v}"))),
+            v => {
+                self.pos = at;
+                Err(Error::xdr(at, format!("bool must be 0 or 1, found {v}")))
+            }
         }
     }
 
