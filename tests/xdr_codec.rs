@@ -289,6 +289,11 @@ fn deserialize_and_serialize_mix_with_hand_coding() {
     e.put_uint(42);
     e.serialize(&("name", Some(7u32))).unwrap();
     e.put_bool(true);
+    // A value XDR cannot express adds nothing.
+    assert!(matches!(
+        e.serialize(&(1u32, 2u128)),
+        Err(Error::Unsupported(_))
+    ));
     let bytes = e.into_bytes();
     assert_eq!(
         bytes,

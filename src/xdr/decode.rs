@@ -169,7 +169,7 @@ impl<'a> Decoder<'a> {
     pub fn deserialize<T: serde::Deserialize<'a>>(&mut self) -> Result<T> {
         let at = self.pos;
         let mut de = super::de::Deserializer::new(self.clone());
-        let value = T::deserialize(&mut de).map_err(|e| super::de::unbox(e, at))?;
+        let value = T::deserialize(&mut de).map_err(|e| super::error::unbox(e, at))?;
         *self = de.into_decoder();
         Ok(value)
     }

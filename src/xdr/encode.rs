@@ -91,9 +91,11 @@ impl Encoder {
     }
 
     /// Encodes any `Serialize` value with the serde mapping of
-    /// [`to_vec`](super::to_vec), after what is already encoded.
+    /// [`to_vec`](super::to_vec), after what is already encoded. On error
+    /// nothing is added.
     pub fn serialize<T: ?Sized + serde::Serialize>(&mut self, value: &T) -> Result<()> {
-        value.serialize(&mut super::Serializer::new(&mut self.buf))
+        let start = self.buf.len();
+        super::ser::append(&mut self.buf, value).inspect_err(|_| self.buf.truncate(start))
     }
 
     /// Appends bytes that are already XDR (for example an encoded sub-message).
