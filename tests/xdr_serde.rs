@@ -9,7 +9,7 @@ use std::fmt::Debug;
 use proptest::prelude::*;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use xipc::xdr::{from_slice, from_slice_with_limits, to_vec, to_writer, Limits};
+use xipc::xdr::{from_slice, from_slice_with_limits, to_vec, to_writer, Encoder, Limits};
 use xipc::Error;
 
 fn hex(bytes: &[u8]) -> String {
@@ -161,6 +161,15 @@ fn rfc4506_section_7_file_example_is_48_bytes() {
     ];
     assert_eq!(bytes, want);
     assert_eq!(from_slice::<File>(&bytes).unwrap(), file);
+
+    // The same bytes written by hand with the Encoder.
+    let mut enc = Encoder::new();
+    enc.put_string("sillyprog").unwrap();
+    enc.put_discriminant(2);
+    enc.put_string("lisp").unwrap();
+    enc.put_string("john").unwrap();
+    enc.put_opaque(b"(quit)").unwrap();
+    assert_eq!(enc.as_bytes(), want);
 }
 
 #[test]

@@ -1,6 +1,6 @@
 //! The XDR encoder.
 
-use super::padding;
+use super::padded_len;
 use crate::{Error, Result};
 
 /// Appends XDR items to a buffer it owns.
@@ -164,9 +164,13 @@ impl Encoder {
 
     /// `opaque[n]`: the bytes, then zero padding to a multiple of 4.
     pub fn put_fixed_opaque(&mut self, bytes: &[u8]) {
+        // A whole zero unit cut back to the padding: a fixed 4-byte store
+        // is cheaper than a copy of variable length.
+        let end = self.buf.len() + padded_len(bytes.len());
+        self.buf.reserve(bytes.len() + 4);
         self.buf.extend_from_slice(bytes);
-        self.buf
-            .extend_from_slice(&[0u8; 3][..padding(bytes.len())]);
+        self.buf.extend_from_slice(&[0; 4]);
+        self.buf.truncate(end);
     }
 
     /// `opaque<>`: a 4-byte length, the bytes, then zero padding.
