@@ -51,7 +51,7 @@ impl<'de> Deserializer<'de> {
         Deserializer { dec }
     }
 
-    /// The decoder, to read on by hand or check position.
+    /// The decoder, at the position reached.
     pub fn decoder(&self) -> &Decoder<'de> {
         &self.dec
     }
