@@ -180,6 +180,21 @@ fn to_writer_writes_what_to_vec_returns() {
     assert_eq!(out, to_vec(&value).unwrap());
 }
 
+#[test]
+fn to_writer_reports_the_writers_error() {
+    struct Full;
+    impl std::io::Write for Full {
+        fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+            Err(std::io::Error::from_raw_os_error(libc::ENOSPC))
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let err = to_writer(Full, &"text").unwrap_err();
+    assert_eq!(err.os_errno(), Some(libc::ENOSPC), "{err:?}");
+}
+
 #[derive(Deserialize, Debug)]
 struct Borrowed<'a> {
     name: &'a str,
