@@ -3,7 +3,8 @@
 //!
 //! Naming follows rpcgen: `_vector` is a fixed-length array (`T[n]`, no
 //! count on the wire) and `_array` a variable-length one (`T<max>`, count
-//! first). A `max` of `UINT32_MAX` means unbounded (`<>`).
+//! first). A `max` of `UINT32_MAX` means unbounded (`<>`). A get that fails
+//! writes no output and leaves the decoder where it was.
 
 use std::ffi::{c_char, c_int};
 
@@ -83,6 +84,21 @@ unsafe fn dec<'a>(p: *mut xipc_decoder) -> Result<&'a mut Decoder<'static>> {
         .ok_or_else(|| Error::InvalidArgument("decoder is NULL".into()))
 }
 
+/// Runs a read and, when it fails, puts the decoder back where it was: a
+/// failed get never moves the decoder.
+fn undo_on_error<T>(
+    d: &mut Decoder<'static>,
+    read: impl FnOnce(&mut Decoder<'static>) -> Result<T>,
+) -> Result<T> {
+    let start = d.position();
+    let result = read(d);
+    if result.is_err() {
+        // A position already reached is always valid: this cannot fail.
+        let _ = d.set_position(start);
+    }
+    result
+}
+
 /// Runs an infallible write on the encoder behind `encoder`.
 ///
 /// # Safety
@@ -105,7 +121,7 @@ unsafe fn get_into<T>(
         nonnull!(out);
         // SAFETY: forwarded contract; `out` checked non-NULL.
         unsafe {
-            let value = read(dec(decoder)?)?;
+            let value = undo_on_error(dec(decoder)?, read)?;
             write_out(out, value)
         }
     })
@@ -164,7 +180,10 @@ unsafe fn get_values<T>(
     read: impl FnOnce(&mut Decoder<'static>, &mut [T]) -> Result<()>,
 ) -> c_int {
     // SAFETY: forwarded contract.
-    guard(|| unsafe { read(dec(decoder)?, typed_slice_mut(out, n)?) })
+    guard(|| unsafe {
+        let out = typed_slice_mut(out, n)?;
+        undo_on_error(dec(decoder)?, |d| read(d, out))
+    })
 }
 
 /// Reads a count and that many values into the caller's `cap` items at `out`
@@ -187,7 +206,7 @@ unsafe fn get_counted<T>(
         unsafe {
             let d = dec(decoder)?;
             let start = d.position();
-            let count = d.get_count(bound(max), std::mem::size_of::<T>())?;
+            let count = undo_on_error(d, |d| d.get_count(bound(max), std::mem::size_of::<T>()))?;
             write_out(n, count)?;
             if count > cap {
                 d.set_position(start)?;
@@ -951,7 +970,7 @@ pub unsafe extern "C" fn xipc_decoder_get_quadruple(
         nonnull!(out);
         // SAFETY: forwarded contract.
         unsafe {
-            let q = dec(decoder)?.get_quadruple()?;
+            let q = undo_on_error(dec(decoder)?, Decoder::get_quadruple)?;
             write_out(out.cast::<[u8; 16]>(), q)
         }
     })
@@ -971,7 +990,7 @@ pub unsafe extern "C" fn xipc_decoder_get_fixed_opaque(
         // SAFETY: forwarded contract.
         unsafe {
             let dst = typed_slice_mut(out, len)?;
-            dst.copy_from_slice(dec(decoder)?.get_fixed_opaque(len)?);
+            dst.copy_from_slice(undo_on_error(dec(decoder)?, |d| d.get_fixed_opaque(len))?);
         }
         Ok(())
     })
@@ -994,7 +1013,7 @@ pub unsafe extern "C" fn xipc_decoder_get_opaque_ref(
         nonnull!(len);
         // SAFETY: forwarded contract.
         unsafe {
-            let bytes = dec(decoder)?.get_opaque(bound(max))?;
+            let bytes = undo_on_error(dec(decoder)?, |d| d.get_opaque(bound(max)))?;
             write_out(data, bytes.as_ptr())?;
             write_out(len, bytes.len())
         }
@@ -1056,7 +1075,7 @@ pub unsafe extern "C" fn xipc_decoder_get_string_ref(
         nonnull!(len);
         // SAFETY: forwarded contract.
         unsafe {
-            let bytes = dec(decoder)?.get_string_bytes(bound(max))?;
+            let bytes = undo_on_error(dec(decoder)?, |d| d.get_string_bytes(bound(max)))?;
             write_out(data, bytes.as_ptr().cast())?;
             write_out(len, bytes.len())
         }
@@ -1077,11 +1096,13 @@ unsafe fn copy_out(
     // SAFETY: forwarded contract.
     let d = unsafe { dec(decoder)? };
     let start = d.position();
-    let bytes = if nul {
-        d.get_string_bytes(bound(max))?
-    } else {
-        d.get_opaque(bound(max))?
-    };
+    let bytes = undo_on_error(d, |d| {
+        if nul {
+            d.get_string_bytes(bound(max))
+        } else {
+            d.get_opaque(bound(max))
+        }
+    })?;
     let need = bytes.len() + usize::from(nul);
     if need > cap {
         d.set_position(start)?;
@@ -1120,7 +1141,7 @@ pub unsafe extern "C" fn xipc_decoder_get_count(
         nonnull!(out);
         // SAFETY: forwarded contract.
         unsafe {
-            let n = dec(decoder)?.get_count(bound(max), min_elem_size)?;
+            let n = undo_on_error(dec(decoder)?, |d| d.get_count(bound(max), min_elem_size))?;
             write_out(out, n)
         }
     })
