@@ -4,6 +4,12 @@ import importlib
 import warnings
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+# The test machine is shared and often busy: no per-example deadline, and no
+# failure because generating examples was slow.
+settings.register_profile("xipc", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("xipc")
 
 
 @pytest.fixture(scope="session")
