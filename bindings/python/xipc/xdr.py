@@ -393,7 +393,11 @@ class Unpacker:
 
     def unpack_bool(self):
         i = self._pos
-        value = self.unpack_int()
+        self._pos = j = i + 4
+        if i < 0 or j > len(self._buf):
+            value = self._short(i, j, _unpack_int)
+        else:
+            value = _unpack_int(self._buf, i)[0]
         if self._strict and value not in (0, 1):
             raise ConversionError(f"bool must be 0 or 1, found {value} at byte {i}")
         return bool(value)
