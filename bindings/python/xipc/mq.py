@@ -75,6 +75,14 @@ def unlink_queue(name: str) -> None:
     _unlink(_encode_name(name))
 
 
+def _c_buffer(data):
+    """A ctypes view of a bytes-like object, without copying when writable."""
+    view = memoryview(data).cast("B")
+    if view.readonly:
+        return (ctypes.c_char * view.nbytes).from_buffer_copy(view)
+    return (ctypes.c_char * view.nbytes).from_buffer(view)
+
+
 def _millis(timeout: float | None) -> int:
     """A timeout in seconds as whole milliseconds (rounded up); -1 for None."""
     if timeout is None:
@@ -139,40 +147,51 @@ class MessageQueue:
         unless nonblocking (``BlockingIOError``) or past ``timeout`` seconds
         (``TimeoutError``). More than ``max_message_size`` bytes is
         :class:`xipc.errors.MessageTooLarge`."""
-        handle = self._live()
-        if type(data) is bytes:
-            pointer, size = data, len(data)
+        if type(data) is not bytes:
+            data = _c_buffer(data)
+        if timeout is None:
+            status = _send(self._handle, data, len(data), priority, -1)
+            started = 0.0
         else:
-            view = memoryview(data).cast("B")
-            size = view.nbytes
-            pointer = (ctypes.c_char * size).from_buffer_copy(view) if view.readonly else (
-                (ctypes.c_char * size).from_buffer(view))
-        millis = _millis(timeout)
-        status = _send(handle, pointer, size, priority, millis)
+            started = time.monotonic()
+            status = _send(self._handle, data, len(data), priority, _millis(timeout))
         if status:
-            self._retry_interrupted(status, timeout, lambda ms: _send(handle, pointer, size, priority, ms))
+            handle = self._handle
+            self._failed(status, started, timeout,
+                         lambda ms: _send(handle, data, len(data), priority, ms))
 
     def receive(self, timeout: float | None = None) -> tuple[bytes, int]:
         """Returns ``(message, priority)``: the oldest message of the highest
         priority. Waits while the queue is empty, unless nonblocking
         (``BlockingIOError``) or past ``timeout`` seconds (``TimeoutError``)."""
-        handle = self._live()
-        status = _receive(handle, self._buffer, self._capacity, self._length_ref,
-                          self._priority_ref, _millis(timeout))
+        if timeout is None:
+            status = _receive(self._handle, self._buffer, self._capacity, self._length_ref,
+                              self._priority_ref, -1)
+            started = 0.0
+        else:
+            started = time.monotonic()
+            status = _receive(self._handle, self._buffer, self._capacity, self._length_ref,
+                              self._priority_ref, _millis(timeout))
         if status:
-            self._retry_interrupted(status, timeout, lambda ms: _receive(
+            handle = self._handle
+            self._failed(status, started, timeout, lambda ms: _receive(
                 handle, self._buffer, self._capacity, self._length_ref, self._priority_ref, ms))
+        # One copy, out of the buffer this queue reuses.
         return self._view[: self._length.value].tobytes(), self._priority.value
 
-    def _retry_interrupted(self, status: int, timeout, call) -> None:
-        """Resumes a call a signal interrupted, after Python has run the
-        signal's handler (which may raise), with the time that remains."""
-        deadline = None if timeout is None else time.monotonic() + timeout
+    def _failed(self, status: int, started: float, timeout, call) -> None:
+        """Raises for a failed call; first resumes one a signal interrupted,
+        after Python has run the signal's handler (which may raise), with
+        the time that remains of ``timeout``."""
         while status == _EINTR:
-            # Running any bytecode here gives Python the chance to run handlers.
-            remaining = -1 if deadline is None else max(0, math.ceil((deadline - time.monotonic()) * 1000))
+            # Returning to the interpreter loop here runs pending handlers.
+            if timeout is None:
+                remaining = -1
+            else:
+                remaining = max(0, math.ceil((started + timeout - time.monotonic()) * 1000))
             status = call(remaining)
         if status:
+            self._live()  # a closed queue says so rather than "mq is NULL"
             raise_for(status)
 
     @property
