@@ -294,3 +294,24 @@ def test_rlimit_msgqueue_error_names_the_limit(name):
     assert out.returncode == 0, out.stderr
     assert out.stdout.startswith("24 "), out.stdout
     assert "RLIMIT_MSGQUEUE = 1000 bytes" in out.stdout
+
+
+def test_threads_receiving_at_once_each_get_their_own_message(name):
+    with make(name, max_messages=10, max_message_size=32) as q:
+        got, lock = [], threading.Lock()
+
+        def consume():
+            for _ in range(50):
+                message = q.receive(timeout=10)
+                with lock:
+                    got.append(message)
+
+        workers = [threading.Thread(target=consume) for _ in range(4)]
+        for w in workers:
+            w.start()
+        sent = [(f"message {i:03d}".encode() * 2, i % 7) for i in range(200)]
+        for message, priority in sent:
+            q.send(message, priority, timeout=10)
+        for w in workers:
+            w.join(30)
+        assert sorted(got) == sorted(sent)

@@ -42,8 +42,13 @@ _open = declare("xipc_mq_open", [c_char_p, c_int, c_uint, POINTER(_Attr), POINTE
 _close = declare("xipc_mq_close", [c_void_p])
 _unlink = declare("xipc_mq_unlink", [c_char_p])
 # The two hot calls are checked inline: an errcheck costs a Python call each time.
-_send = declare("xipc_mq_timedsend", [c_void_p, c_void_p, c_size_t, c_uint, c_int64], check=False)
-_receive = declare(
+# Without a timeout the shorter functions are used: every argument costs.
+_send = declare("xipc_mq_send", [c_void_p, c_void_p, c_size_t, c_uint], check=False)
+_timedsend = declare("xipc_mq_timedsend", [c_void_p, c_void_p, c_size_t, c_uint, c_int64],
+                     check=False)
+_receive = declare("xipc_mq_receive",
+                   [c_void_p, c_void_p, c_size_t, POINTER(c_size_t), POINTER(c_uint)], check=False)
+_timedreceive = declare(
     "xipc_mq_timedreceive",
     [c_void_p, c_void_p, c_size_t, POINTER(c_size_t), POINTER(c_uint), c_int64],
     check=False,
@@ -92,6 +97,20 @@ def _millis(timeout: float | None) -> int:
     return math.ceil(timeout * 1000)
 
 
+class _Slot:
+    """A receive buffer with its length and priority outputs."""
+
+    __slots__ = ("buffer", "view", "length", "priority", "length_ref", "priority_ref")
+
+    def __init__(self, capacity: int):
+        self.buffer = ctypes.create_string_buffer(capacity)
+        self.view = memoryview(self.buffer).cast("B")
+        self.length = c_size_t()
+        self.priority = c_uint()
+        self.length_ref = byref(self.length)
+        self.priority_ref = byref(self.priority)
+
+
 class MessageQueue:
     """An open POSIX message queue (``/name``: a slash, then 1 to 255 bytes
     without a slash). ``mode``, ``max_messages`` and ``max_message_size``
@@ -127,14 +146,8 @@ class MessageQueue:
         self._handle = handle.value
         # Python runs its signal handlers between calls (see the module doc).
         _set_retry(self._handle, False)
-        size = self.attributes.max_message_size
-        self._buffer = ctypes.create_string_buffer(size)
-        self._view = memoryview(self._buffer).cast("B")
-        self._capacity = size
-        self._length = c_size_t()
-        self._priority = c_uint()
-        self._length_ref = byref(self._length)
-        self._priority_ref = byref(self._priority)
+        self._capacity = self.attributes.max_message_size
+        self._slots = [_Slot(self._capacity)]
 
     def _live(self):
         if self._handle is None:
@@ -150,34 +163,43 @@ class MessageQueue:
         if type(data) is not bytes:
             data = _c_buffer(data)
         if timeout is None:
-            status = _send(self._handle, data, len(data), priority, -1)
+            status = _send(self._handle, data, len(data), priority)
             started = 0.0
         else:
             started = time.monotonic()
-            status = _send(self._handle, data, len(data), priority, _millis(timeout))
+            status = _timedsend(self._handle, data, len(data), priority, _millis(timeout))
         if status:
             handle = self._handle
             self._failed(status, started, timeout,
-                         lambda ms: _send(handle, data, len(data), priority, ms))
+                         lambda ms: _timedsend(handle, data, len(data), priority, ms))
 
     def receive(self, timeout: float | None = None) -> tuple[bytes, int]:
         """Returns ``(message, priority)``: the oldest message of the highest
         priority. Waits while the queue is empty, unless nonblocking
         (``BlockingIOError``) or past ``timeout`` seconds (``TimeoutError``)."""
-        if timeout is None:
-            status = _receive(self._handle, self._buffer, self._capacity, self._length_ref,
-                              self._priority_ref, -1)
-            started = 0.0
-        else:
-            started = time.monotonic()
-            status = _receive(self._handle, self._buffer, self._capacity, self._length_ref,
-                              self._priority_ref, _millis(timeout))
-        if status:
-            handle = self._handle
-            self._failed(status, started, timeout, lambda ms: _receive(
-                handle, self._buffer, self._capacity, self._length_ref, self._priority_ref, ms))
-        # One copy, out of the buffer this queue reuses.
-        return self._view[: self._length.value].tobytes(), self._priority.value
+        # A buffer of this queue's is reused; threads receiving at once each
+        # take their own (list.pop and append are atomic).
+        try:
+            slot = self._slots.pop()
+        except IndexError:
+            slot = _Slot(self._capacity)
+        try:
+            if timeout is None:
+                status = _receive(self._handle, slot.buffer, self._capacity, slot.length_ref,
+                                  slot.priority_ref)
+                started = 0.0
+            else:
+                started = time.monotonic()
+                status = _timedreceive(self._handle, slot.buffer, self._capacity,
+                                       slot.length_ref, slot.priority_ref, _millis(timeout))
+            if status:
+                handle = self._handle
+                self._failed(status, started, timeout, lambda ms: _timedreceive(
+                    handle, slot.buffer, self._capacity, slot.length_ref, slot.priority_ref, ms))
+            # One copy, out of the reused buffer.
+            return slot.view[: slot.length.value].tobytes(), slot.priority.value
+        finally:
+            self._slots.append(slot)
 
     def _failed(self, status: int, started: float, timeout, call) -> None:
         """Raises for a failed call; first resumes one a signal interrupted,
