@@ -30,6 +30,7 @@
 use std::ffi::CString;
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
@@ -283,7 +284,7 @@ impl OpenOptions {
             name: name.to_owned(),
             max_message_size: 0,
             max_messages: 0,
-            retry_on_signal: true,
+            retry_on_signal: AtomicBool::new(true),
         };
         let attrs = queue.attributes()?;
         Ok(MessageQueue {
@@ -419,7 +420,7 @@ pub struct MessageQueue {
     name: String,
     max_message_size: usize,
     max_messages: usize,
-    retry_on_signal: bool,
+    retry_on_signal: AtomicBool,
 }
 
 impl MessageQueue {
@@ -461,8 +462,8 @@ impl MessageQueue {
     /// default, with the remaining time for a timed call) or fails with
     /// [`Error::Interrupted`] so the caller can run its signal handlers first
     /// (what the Python binding does, as Python itself does).
-    pub fn set_retry_on_signal(&mut self, retry: bool) {
-        self.retry_on_signal = retry;
+    pub fn set_retry_on_signal(&self, retry: bool) {
+        self.retry_on_signal.store(retry, Ordering::Relaxed);
     }
 
     fn raw(&self) -> libc::mqd_t {
@@ -578,7 +579,7 @@ impl MessageQueue {
                 Err(err) => err,
             };
             match (err.raw_os_error(), wait) {
-                (Some(libc::EINTR), _) if self.retry_on_signal => continue,
+                (Some(libc::EINTR), _) if self.retry_on_signal.load(Ordering::Relaxed) => continue,
                 (Some(libc::ETIMEDOUT), Wait::Until(deadline)) if Instant::now() < deadline => {
                     continue
                 }

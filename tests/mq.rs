@@ -352,7 +352,7 @@ fn a_signal_during_a_timed_receive_keeps_the_deadline() {
 #[test]
 fn without_retry_a_signal_is_reported() {
     let s = Scratch::new();
-    let mut q = s.create(1, 8);
+    let q = s.create(1, 8);
     q.set_retry_on_signal(false);
     let me = interruptible_thread();
     let signals = signal_after(me, &[80]);

@@ -64,15 +64,6 @@ unsafe fn queue<'a>(p: *const xipc_mq) -> Result<&'a MessageQueue> {
         .ok_or_else(|| Error::InvalidArgument("mq is NULL".into()))
 }
 
-/// # Safety
-/// `p` must be NULL or a live handle from `xipc_mq_open`.
-unsafe fn queue_mut<'a>(p: *mut xipc_mq) -> Result<&'a mut MessageQueue> {
-    // SAFETY: NULL is refused; otherwise a live handle by contract.
-    unsafe { p.as_mut() }
-        .map(|q| &mut q.inner)
-        .ok_or_else(|| Error::InvalidArgument("mq is NULL".into()))
-}
-
 fn timeout(ms: i64) -> Option<Duration> {
     u64::try_from(ms).ok().map(Duration::from_millis)
 }
@@ -306,7 +297,7 @@ pub unsafe extern "C" fn xipc_mq_set_nonblocking(mq: *mut xipc_mq, nonblocking: 
 pub unsafe extern "C" fn xipc_mq_set_retry_on_signal(mq: *mut xipc_mq, retry: bool) -> c_int {
     guard(|| {
         // SAFETY: a live handle by contract.
-        unsafe { queue_mut(mq)? }.set_retry_on_signal(retry);
+        unsafe { queue(mq)? }.set_retry_on_signal(retry);
         Ok(())
     })
 }

@@ -315,3 +315,27 @@ def test_threads_receiving_at_once_each_get_their_own_message(name):
         for w in workers:
             w.join(30)
         assert sorted(got) == sorted(sent)
+
+
+def test_another_user_is_refused_by_mode_0600(name):
+    setpriv = shutil.which("setpriv")
+    assert setpriv, "setpriv is missing: install util-linux"
+    if os.geteuid() != 0:
+        pytest.fail("this test switches to the user nobody and must run as root")
+    code = ("import sys, xipc\n"
+            "try:\n"
+            "    xipc.MessageQueue(sys.argv[1])\n"
+            "except PermissionError as e:\n"
+            "    print('refused', e.errno)\n"
+            "with xipc.MessageQueue(sys.argv[2], write=False) as q:\n"
+            "    print('opened', q.attributes.max_messages)\n")
+    with make(name, mode=0o600), make(name + "-open", mode=0o644, max_messages=3):
+        try:
+            out = subprocess.run(
+                [setpriv, "--reuid=nobody", "--regid=nogroup", "--clear-groups",
+                 sys.executable, "-c", code, name, name + "-open"],
+                capture_output=True, text=True, timeout=30)
+        finally:
+            xipc.unlink_queue(name + "-open")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout == "refused 13\nopened 3\n"
