@@ -57,3 +57,11 @@ expect "C -> waiting Rust" "2 late from C" "$(cat "$tmp/out")"
 # Rust sends, Python receives.
 "$rust" send "$name" 9 "from Rust"
 expect "Rust -> Python" "9 from Rust" "$(python3 examples/mq/recv.py "$name" 1)"
+
+# An asyncio receiver (loop.add_reader on the queue's descriptor) waits first; C sends.
+python3 examples/mq/asyncio_recv.py "$name" 2 > "$tmp/out" &
+receiver=$!
+sleep 0.5
+"$tmp/send" "$name" 6 "to asyncio" "and again"
+wait "$receiver"
+expect "C -> asyncio Python" $'6 to asyncio\n6 and again' "$(cat "$tmp/out")"
