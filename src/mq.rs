@@ -3,11 +3,12 @@
 //!
 //! [`MessageQueue`] is a thin wrapper over the `mq_*` calls of the C library.
 //! Each wrapper makes one call and turns its errno into an [`Error`] in one
-//! place ([`MessageQueue::map_errno`]); the only logic of its own is name and
-//! argument validation, the timeout loop (a monotonic deadline, re-anchored
-//! to `CLOCK_REALTIME` at every try, so an interrupting signal or a clock step
-//! neither shortens nor loses the wait) and messages that name the system
-//! limit a creation hit.
+//! place; the only logic of its own is name and argument validation, the
+//! timeout loop (a monotonic deadline, re-anchored to `CLOCK_REALTIME` at
+//! every try, so a signal resumes the wait with the time left and a clock
+//! stepped forward does not cut it short; a clock stepped back during one try
+//! lengthens that try, as the kernel measures it in `CLOCK_REALTIME`) and
+//! messages that name the system limit a creation hit.
 //!
 //! ```no_run
 //! use xipc::mq::{MessageQueue, OpenOptions};
@@ -494,8 +495,8 @@ impl MessageQueue {
         }
         let ptr = msg.as_ptr().cast::<libc::c_char>();
         self.retrying(wait, "mq_send", msg.len(), |deadline| {
-            // SAFETY: `ptr` points to `msg.len()` readable bytes; `deadline` is
-            // NULL-free here (a live timespec) for the timed call.
+            // SAFETY: `ptr` points to `msg.len()` readable bytes; `deadline`,
+            // when given, is a live timespec.
             let rc = unsafe {
                 match deadline {
                     None => libc::mq_send(self.raw(), ptr, msg.len(), priority),
