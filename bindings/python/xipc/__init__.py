@@ -4,5 +4,7 @@ carrying XDR, shared by C, Python and Rust processes."""
 from ._version import __version__
 from .errors import XipcError
 from . import errors, xdr
+from .mq import MessageQueue, unlink_queue
 
 __all__ = ["__version__", "XipcError", "errors", "xdr"]
+__all__ += ["MessageQueue", "unlink_queue"]
