@@ -130,6 +130,33 @@
 #define XIPC_EINTERNAL -31
 
 /**
+ * `xipc_fifo_open`: open the FIFO for reading.
+ */
+#define XIPC_FIFO_READ 0
+
+/**
+ * `xipc_fifo_open`: open the FIFO for writing.
+ */
+#define XIPC_FIFO_WRITE 1
+
+/**
+ * `xipc_stream_shutdown`: no more reading.
+ */
+#define XIPC_SHUT_RD 0
+
+/**
+ * `xipc_stream_shutdown`: no more writing (the peer reads end of stream).
+ */
+#define XIPC_SHUT_WR 1
+
+/**
+ * `xipc_stream_shutdown`: neither.
+ */
+#define XIPC_SHUT_RDWR 2
+
+
+
+/**
  * Bit 31 of a fragment header: this is the record's last fragment.
  */
 #define LAST_FRAGMENT 2147483648
@@ -169,6 +196,26 @@ typedef struct xipc_decoder xipc_decoder;
  * `xipc_encoder_new`, release with `xipc_encoder_free`.
  */
 typedef struct xipc_encoder xipc_encoder;
+
+/**
+ * A listening TCP or Unix socket. Release with `xipc_listener_close`.
+ */
+typedef struct xipc_listener xipc_listener;
+
+/**
+ * A byte stream: a pipe end, a FIFO, or a TCP or Unix connection. Release
+ * with `xipc_stream_close`.
+ */
+typedef struct xipc_stream xipc_stream;
+
+/**
+ * The process at the other end of a Unix socket (`SO_PEERCRED`).
+ */
+typedef struct {
+  int32_t pid;
+  uint32_t uid;
+  uint32_t gid;
+} xipc_peer_credentials;
 
 /**
  * Decoding limits; see `xipc_limits_default`.
@@ -229,6 +276,268 @@ int xipc_last_os_error(void);
  * buffer must not be used afterwards.
  */
 void xipc_bytes_free(uint8_t *data, size_t len);
+
+/**
+ * Creates an anonymous pipe: `*reader` reads what `*writer` writes. Both
+ * ends are close-on-exec; see `xipc_stream_set_inheritable` to hand one to
+ * a child process.
+ *
+ * # Safety
+ * `reader` and `writer` must be valid for a write.
+ */
+int xipc_pipe(xipc_stream **reader, xipc_stream **writer);
+
+/**
+ * Creates a FIFO at `path` with exactly `mode` (e.g. 0600). An existing
+ * file is `XIPC_EEXIST`.
+ *
+ * # Safety
+ * `path` must be a NUL-terminated string.
+ */
+int xipc_mkfifo(const char *path, uint32_t mode);
+
+/**
+ * Opens the FIFO at `path` for `XIPC_FIFO_READ` or `XIPC_FIFO_WRITE`.
+ * Blocking, the open waits for the other end; not blocking, it returns at
+ * once (`XIPC_EAGAIN` when writing and nobody reads) and the stream is in
+ * nonblocking mode.
+ *
+ * # Safety
+ * `path` must be a NUL-terminated string; `out` valid for a write.
+ */
+int xipc_fifo_open(const char *path, int direction, bool blocking, xipc_stream **out);
+
+/**
+ * Connects to `host` (a name or an IPv4/IPv6 address) on `port`, waiting at
+ * most `timeout_ms`. TCP_NODELAY is on.
+ *
+ * # Safety
+ * `host` must be a NUL-terminated string; `out` valid for a write.
+ */
+int xipc_tcp_connect(const char *host, uint16_t port, int timeout_ms, xipc_stream **out);
+
+/**
+ * Connects to the Unix socket at `path`, waiting at most `timeout_ms`.
+ *
+ * # Safety
+ * `path` must be a NUL-terminated string; `out` valid for a write.
+ */
+int xipc_unix_connect(const char *path, int timeout_ms, xipc_stream **out);
+
+/**
+ * Makes a stream of a descriptor the caller owns (an inherited pipe end, a
+ * socket from elsewhere). The stream owns it from now on, also on error.
+ *
+ * # Safety
+ * `fd` must be open and not closed by anyone else; `out` valid for a write.
+ */
+int xipc_stream_from_fd(int fd, xipc_stream **out);
+
+/**
+ * Listens for TCP connections on `host` ("0.0.0.0", "::", "127.0.0.1",
+ * "::1", a name) and `port` (0: the system picks one; see
+ * `xipc_listener_port`).
+ *
+ * # Safety
+ * `host` must be a NUL-terminated string; `out` valid for a write.
+ */
+int xipc_tcp_listen(const char *host, uint16_t port, xipc_listener **out);
+
+/**
+ * Listens on a Unix socket at `path` created with exactly `mode` (e.g.
+ * 0600). A stale socket file from a dead server is replaced; a live one is
+ * `XIPC_EEXIST`.
+ *
+ * # Safety
+ * `path` must be a NUL-terminated string; `out` valid for a write.
+ */
+int xipc_unix_listen(const char *path, uint32_t mode, xipc_listener **out);
+
+/**
+ * Waits at most `timeout_ms` for a connection (`XIPC_ETIMEDOUT` after).
+ *
+ * # Safety
+ * `listener` must be a live handle; `out` valid for a write.
+ */
+int xipc_listener_accept(const xipc_listener *listener, int timeout_ms, xipc_stream **out);
+
+/**
+ * The port a TCP listener is bound to (`XIPC_EINVAL` for a Unix listener).
+ *
+ * # Safety
+ * `listener` must be a live handle; `port` valid for a write.
+ */
+int xipc_listener_port(const xipc_listener *listener, uint16_t *port);
+
+/**
+ * The listener's descriptor (for poll/select/epoll), or `XIPC_EINVAL`.
+ *
+ * # Safety
+ * `listener` must be NULL or a live handle.
+ */
+int xipc_listener_fd(const xipc_listener *listener);
+
+/**
+ * Closes a listener (a Unix listener removes its socket file). Accepts NULL.
+ *
+ * # Safety
+ * `listener` must be NULL or a live handle, not used afterwards.
+ */
+void xipc_listener_close(xipc_listener *listener);
+
+/**
+ * Sends `len` bytes as one record-marked message. A message of at most
+ * PIPE_BUF − 4 bytes reaches a pipe or FIFO whole even with several
+ * writers. 0 means accepted (see the README on partial writes); an error
+ * means nothing was written.
+ *
+ * # Safety
+ * `stream` must be a live handle; `data` must hold `len` bytes.
+ */
+int xipc_stream_send_msg(xipc_stream *stream, const uint8_t *data, size_t len);
+
+/**
+ * Receives the next message into `buf` (`cap` bytes); `*len` is its length.
+ * A message longer than `cap` is `XIPC_EMSGSIZE` and stays in the stream
+ * (receive it with a bigger buffer or `xipc_stream_recv_msg_alloc`). The
+ * end of the stream is `XIPC_ECLOSED` ("end of stream" between messages,
+ * otherwise the place it ended). `XIPC_EAGAIN`, `XIPC_ETIMEDOUT` and
+ * `XIPC_EINTR` keep what has arrived: call again to complete the message.
+ *
+ * # Safety
+ * `stream` must be a live handle; `buf` writable for `cap` bytes; `len`
+ * valid for a write.
+ */
+int xipc_stream_recv_msg(xipc_stream *stream, uint8_t *buf, size_t cap, size_t *len);
+
+/**
+ * Receives the next message into a buffer the library allocates; free it
+ * with `xipc_bytes_free(*data, *len)`. Otherwise as `xipc_stream_recv_msg`.
+ *
+ * # Safety
+ * `stream` must be a live handle; `data` and `len` valid for a write.
+ */
+int xipc_stream_recv_msg_alloc(xipc_stream *stream, uint8_t **data, size_t *len);
+
+/**
+ * The largest message `xipc_stream_recv_msg` accepts (default 4 MiB); a
+ * longer one is `XIPC_EMSGSIZE`, found from its header before allocating.
+ *
+ * # Safety
+ * `stream` must be a live handle.
+ */
+int xipc_stream_set_max_msg_size(xipc_stream *stream, size_t max);
+
+/**
+ * The largest fragment `xipc_stream_send_msg` writes; longer messages are
+ * split (1 to 2^31 - 1, the default).
+ *
+ * # Safety
+ * `stream` must be a live handle.
+ */
+int xipc_stream_set_max_fragment(xipc_stream *stream, size_t max);
+
+/**
+ * Reads at most `cap` bytes; `*nread` 0 means end of stream.
+ *
+ * # Safety
+ * `stream` must be a live handle; `buf` writable for `cap` bytes; `nread`
+ * valid for a write.
+ */
+int xipc_stream_read(xipc_stream *stream, uint8_t *buf, size_t cap, size_t *nread);
+
+/**
+ * Writes some of `len` bytes; `*nwritten` says how many.
+ *
+ * # Safety
+ * `stream` must be a live handle; `data` must hold `len` bytes; `nwritten`
+ * valid for a write.
+ */
+int xipc_stream_write(xipc_stream *stream, const uint8_t *data, size_t len, size_t *nwritten);
+
+/**
+ * Writes all `len` bytes, as `xipc_stream_send_msg` does (without framing).
+ *
+ * # Safety
+ * `stream` must be a live handle; `data` must hold `len` bytes.
+ */
+int xipc_stream_write_all(xipc_stream *stream, const uint8_t *data, size_t len);
+
+/**
+ * Sends the rest of a message that a timeout or nonblocking mode stopped
+ * half-way (0 when nothing is left).
+ *
+ * # Safety
+ * `stream` must be a live handle.
+ */
+int xipc_stream_flush(xipc_stream *stream);
+
+/**
+ * How long reads and `xipc_stream_recv_msg` may wait (negative: for ever).
+ *
+ * # Safety
+ * `stream` must be a live handle.
+ */
+int xipc_stream_set_read_timeout(xipc_stream *stream, int timeout_ms);
+
+/**
+ * How long writes and `xipc_stream_send_msg` may wait (negative: for ever).
+ *
+ * # Safety
+ * `stream` must be a live handle.
+ */
+int xipc_stream_set_write_timeout(xipc_stream *stream, int timeout_ms);
+
+/**
+ * In nonblocking mode an operation that would wait is `XIPC_EAGAIN`.
+ *
+ * # Safety
+ * `stream` must be a live handle.
+ */
+int xipc_stream_set_nonblocking(xipc_stream *stream, bool nonblocking);
+
+/**
+ * Whether a program started with exec keeps the descriptor (streams are
+ * created close-on-exec). The child gets it with `xipc_stream_from_fd`.
+ *
+ * # Safety
+ * `stream` must be a live handle.
+ */
+int xipc_stream_set_inheritable(xipc_stream *stream, bool inheritable);
+
+/**
+ * The stream's descriptor (for poll/select/epoll), or `XIPC_EINVAL`.
+ *
+ * # Safety
+ * `stream` must be NULL or a live handle.
+ */
+int xipc_stream_fd(const xipc_stream *stream);
+
+/**
+ * Closes one or both directions of a socket: `XIPC_SHUT_RD`,
+ * `XIPC_SHUT_WR` or `XIPC_SHUT_RDWR` (`XIPC_EUNSUPPORTED` on a pipe).
+ *
+ * # Safety
+ * `stream` must be a live handle.
+ */
+int xipc_stream_shutdown(xipc_stream *stream, int how);
+
+/**
+ * The process at the other end of a Unix socket (`XIPC_EUNSUPPORTED` on
+ * other streams).
+ *
+ * # Safety
+ * `stream` must be a live handle; `out` valid for a write.
+ */
+int xipc_stream_peer_credentials(const xipc_stream *stream, xipc_peer_credentials *out);
+
+/**
+ * Closes the stream. Accepts NULL.
+ *
+ * # Safety
+ * `stream` must be NULL or a live handle, not used afterwards.
+ */
+void xipc_stream_close(xipc_stream *stream);
 
 /**
  * The default limits (items of 16 MiB, 4 Mi elements, depth 64, 64 MiB in all).

@@ -2,7 +2,7 @@
 
 use std::io::ErrorKind;
 use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
@@ -264,7 +264,7 @@ pub fn unix_connect(path: impl AsRef<Path>, timeout: Option<Duration>) -> Result
             Err(e) => return Err(Error::nix(format!("connect to {}", path.display()), e)),
         }
     }
-    let mut stream = Stream::with_kind(OwnedFd::from(fd), Kind::Unix, timeout.is_some());
+    let mut stream = Stream::with_kind(fd, Kind::Unix, timeout.is_some());
     if timeout.is_some() {
         stream.set_nonblocking(false)?;
     }

@@ -64,14 +64,11 @@ pub fn open_fifo(path: impl AsRef<Path>, mode: FifoMode, blocking: bool) -> Resu
     if !blocking {
         options.custom_flags(libc::O_NONBLOCK);
     }
-    let file = loop {
-        match options.open(path) {
-            Ok(file) => break file,
-            Err(e) if e.raw_os_error() == Some(libc::EINTR) => return Err(Error::Interrupted),
-            Err(e) if e.raw_os_error() == Some(libc::ENXIO) => return Err(Error::WouldBlock),
-            Err(e) => return Err(Error::os(format!("open FIFO {}", path.display()), e)),
-        }
-    };
+    let file = options.open(path).map_err(|e| match e.raw_os_error() {
+        Some(libc::EINTR) => Error::Interrupted,
+        Some(libc::ENXIO) => Error::WouldBlock,
+        _ => Error::os(format!("open FIFO {}", path.display()), e),
+    })?;
     let fd = OwnedFd::from(file);
     if Kind::of(fd.as_fd())? != Kind::Pipe {
         return Err(Error::InvalidArgument(format!(
