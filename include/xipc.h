@@ -420,6 +420,16 @@ int xipc_stream_recv_msg(xipc_stream *stream, uint8_t *buf, size_t cap, size_t *
 int xipc_stream_recv_msg_alloc(xipc_stream *stream, uint8_t **data, size_t *len);
 
 /**
+ * The length of a message that `xipc_stream_recv_msg` refused with
+ * `XIPC_EMSGSIZE` and keeps for the next call (`XIPC_ENOENT` when no whole
+ * message is waiting).
+ *
+ * # Safety
+ * `stream` must be a live handle; `len` valid for a write.
+ */
+int xipc_stream_next_msg_len(const xipc_stream *stream, size_t *len);
+
+/**
  * The largest message `xipc_stream_recv_msg` accepts (default 4 MiB); a
  * longer one is `XIPC_EMSGSIZE`, found from its header before allocating.
  *

@@ -429,6 +429,28 @@ pub unsafe extern "C" fn xipc_stream_recv_msg_alloc(
     })
 }
 
+/// The length of a message that `xipc_stream_recv_msg` refused with
+/// `XIPC_EMSGSIZE` and keeps for the next call (`XIPC_ENOENT` when no whole
+/// message is waiting).
+///
+/// # Safety
+/// `stream` must be a live handle; `len` valid for a write.
+#[no_mangle]
+pub unsafe extern "C" fn xipc_stream_next_msg_len(
+    stream: *const xipc_stream,
+    len: *mut usize,
+) -> c_int {
+    guard(|| {
+        // SAFETY: live handle by contract.
+        let s = unsafe { stream_ref(stream) }?;
+        let n = s
+            .next_msg_len()
+            .ok_or_else(|| Error::NotFound("no whole message is waiting".into()))?;
+        // SAFETY: writable by contract (NULL is refused).
+        unsafe { write_out(len, n) }
+    })
+}
+
 fn end_of_stream() -> Error {
     Error::Closed("end of stream".into())
 }

@@ -8,6 +8,12 @@
 //! to it. `recv_msg` reassembles fragments up to a maximum message size that
 //! is checked before anything is allocated.
 //!
+//! Reading is buffered a little: one `read(2)` of up to [`READ_AHEAD`] bytes
+//! brings a small message's header and body together (and perhaps the next
+//! messages); the body of a large message is read straight into place. Hence
+//! `poll`/`select` on the descriptor do not see messages already buffered: an
+//! event loop calls `recv_msg` until it reports [`Error::WouldBlock`].
+//!
 //! Timeouts and nonblocking mode never lose data: a message that is only
 //! partly received stays in the stream and the next `recv_msg` completes it;
 //! a message that was only partly written when the deadline passed (or the
@@ -44,6 +50,9 @@ use record::{fragment_header, parse_header, MAX_FRAGMENT_LEN};
 /// The largest write the kernel delivers to a pipe or FIFO in one piece
 /// (POSIX `PIPE_BUF`; 4096 on Linux).
 pub const PIPE_BUF: usize = libc::PIPE_BUF;
+
+/// How many bytes a stream asks for when it reads ahead for a frame header.
+pub const READ_AHEAD: usize = 4096;
 
 /// What a stream's descriptor is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -142,6 +151,10 @@ pub struct Stream {
     limits: RecordLimits,
     max_fragment: usize,
     rx: Reassembly,
+    /// Bytes read ahead and not yet used: `read_ahead[ra_pos..ra_end]`.
+    read_ahead: Vec<u8>,
+    ra_pos: usize,
+    ra_end: usize,
     /// Bytes of an accepted write not yet in the kernel, sent first.
     tx_pending: Vec<u8>,
     /// Why receiving framed messages can no longer continue, if it cannot.
@@ -167,6 +180,9 @@ impl Stream {
             limits: RecordLimits::default(),
             max_fragment: MAX_FRAGMENT_LEN,
             rx: Reassembly::default(),
+            read_ahead: Vec::new(),
+            ra_pos: 0,
+            ra_end: 0,
             tx_pending: Vec::new(),
             rx_broken: None,
         }
@@ -230,6 +246,14 @@ impl Stream {
     /// `None` at a clean end of stream. A message longer than `buf` is
     /// [`Error::MessageTooLarge`] and stays in the stream for the next call.
     pub fn recv_msg_to_slice(&mut self, buf: &mut [u8]) -> Result<Option<usize>> {
+        if !self.rx.in_progress() && self.rx_broken.is_none() {
+            if self.ra_pos == self.ra_end && !self.read_more(self.read_deadline())? {
+                return Ok(None);
+            }
+            if let Some(n) = self.take_whole_frame(buf) {
+                return Ok(Some(n));
+            }
+        }
         if !self.fill()? {
             return Ok(None);
         }
@@ -243,6 +267,46 @@ impl Stream {
         buf[..len].copy_from_slice(&self.rx.msg);
         self.rx.reset();
         Ok(Some(len))
+    }
+
+    /// The length of a whole message that has arrived but was not handed
+    /// out (because the buffer offered was too small), if any.
+    pub fn next_msg_len(&self) -> Option<usize> {
+        self.rx.complete.then_some(self.rx.msg.len())
+    }
+
+    /// The common case, without reassembly: a whole single-fragment message
+    /// that fits `buf` is in the read-ahead buffer. Copies it out.
+    fn take_whole_frame(&mut self, buf: &mut [u8]) -> Option<usize> {
+        let ahead = &self.read_ahead[self.ra_pos..self.ra_end];
+        let header: [u8; 4] = ahead.get(..4)?.try_into().ok()?;
+        let (len, last) = parse_header(header);
+        if !last || len > ahead.len() - 4 || len > buf.len() || len > self.limits.max_record {
+            return None;
+        }
+        buf[..len].copy_from_slice(&ahead[4..4 + len]);
+        self.ra_pos += 4 + len;
+        Some(len)
+    }
+
+    /// One read of up to [`READ_AHEAD`] bytes into the (empty) read-ahead
+    /// buffer; `false` at end of stream.
+    fn read_more(&mut self, deadline: Option<Instant>) -> Result<bool> {
+        if self.read_ahead.is_empty() {
+            self.read_ahead = vec![0; READ_AHEAD];
+        }
+        let n = io::read(self.fd.as_fd(), &mut self.read_ahead, deadline)?;
+        self.ra_pos = 0;
+        self.ra_end = n;
+        Ok(n > 0)
+    }
+
+    /// Moves up to `out.len()` read-ahead bytes into `out`; returns how many.
+    fn take_ahead(&mut self, out: &mut [u8]) -> usize {
+        let n = out.len().min(self.ra_end - self.ra_pos);
+        out[..n].copy_from_slice(&self.read_ahead[self.ra_pos..self.ra_pos + n]);
+        self.ra_pos += n;
+        n
     }
 
     /// Reads until `self.rx` holds a whole message (`true`) or the stream
@@ -259,11 +323,12 @@ impl Stream {
         let deadline = self.read_deadline();
         loop {
             if self.rx.header_len < 4 {
-                let start = self.rx.header_len;
-                let n = io::read(self.fd.as_fd(), &mut self.rx.header[start..], deadline)?;
-                if n == 0 {
+                if self.ra_pos == self.ra_end && !self.read_more(deadline)? {
                     return self.ended();
                 }
+                let mut header = self.rx.header;
+                let n = self.take_ahead(&mut header[self.rx.header_len..]);
+                self.rx.header = header;
                 self.rx.header_len += n;
                 if self.rx.header_len < 4 {
                     continue;
@@ -273,10 +338,24 @@ impl Stream {
             while self.rx.fragment_left > 0 {
                 let end = self.rx.msg.len();
                 let start = end - self.rx.fragment_left;
-                let n = io::read(self.fd.as_fd(), &mut self.rx.msg[start..end], deadline)?;
-                if n == 0 {
-                    return self.ended();
-                }
+                let n = if self.ra_pos < self.ra_end {
+                    let mut msg = std::mem::take(&mut self.rx.msg);
+                    let n = self.take_ahead(&mut msg[start..end]);
+                    self.rx.msg = msg;
+                    n
+                } else if self.rx.fragment_left >= READ_AHEAD / 2 {
+                    // Large: straight into place, no copy.
+                    let n = io::read(self.fd.as_fd(), &mut self.rx.msg[start..end], deadline)?;
+                    if n == 0 {
+                        return self.ended();
+                    }
+                    n
+                } else {
+                    if !self.read_more(deadline)? {
+                        return self.ended();
+                    }
+                    continue;
+                };
                 self.rx.fragment_left -= n;
             }
             self.rx.header_len = 0;
@@ -342,6 +421,17 @@ impl Stream {
         err
     }
 
+    /// Bytes read from the descriptor but not handed out yet (whole or
+    /// partial messages), which `poll` on the descriptor cannot see.
+    pub fn buffered_len(&self) -> usize {
+        self.ra_end - self.ra_pos
+            + if self.rx.complete {
+                self.rx.msg.len()
+            } else {
+                0
+            }
+    }
+
     /// Largest message `recv_msg` accepts, all fragments together
     /// (default 4 MiB).
     pub fn set_max_msg_size(&mut self, max: usize) {
@@ -379,6 +469,9 @@ impl Stream {
             return Err(Error::InvalidArgument(
                 "a framed message is partly received; finish it with recv_msg first".into(),
             ));
+        }
+        if self.ra_pos < self.ra_end {
+            return Ok(self.take_ahead(buf));
         }
         io::read(self.fd.as_fd(), buf, self.read_deadline())
     }
