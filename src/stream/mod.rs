@@ -670,6 +670,14 @@ impl IntoRawFd for Stream {
     }
 }
 
+impl From<Stream> for OwnedFd {
+    /// The descriptor, without the stream (bytes it read ahead or kept
+    /// pending are dropped).
+    fn from(s: Stream) -> OwnedFd {
+        s.fd
+    }
+}
+
 impl FromRawFd for Stream {
     /// # Safety
     /// `fd` must be an open descriptor that nothing else owns or closes.
