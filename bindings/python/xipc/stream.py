@@ -151,8 +151,13 @@ class Stream:
         if rc == 0:
             return self._buf[: self._n.value]
         while True:
-            if rc == _EMSGSIZE and _next_len(self._h, self._nref) == 0:
-                return self._recv_large()
+            if rc == _EMSGSIZE:
+                try:
+                    raise_for(rc)  # keeps this error's message before the next call
+                except errors.MessageTooLarge as too_large:
+                    if _next_len(self._h, self._nref) == 0:
+                        return self._recv_large()  # larger than our buffer: kept
+                    raise too_large from None  # larger than the maximum
             if rc != _EINTR:
                 raise_for(rc)
             rc = _recv(self._h, self._bufp, _BUFFER_SIZE, self._np)
