@@ -247,10 +247,14 @@ impl Stream {
     /// [`Error::MessageTooLarge`] and stays in the stream for the next call.
     pub fn recv_msg_to_slice(&mut self, buf: &mut [u8]) -> Result<Option<usize>> {
         if !self.rx.in_progress() && self.rx_broken.is_none() {
-            if self.ra_pos == self.ra_end && !self.read_more(self.read_deadline())? {
+            let deadline = self.read_deadline();
+            if self.ra_pos == self.ra_end && !self.read_more(deadline)? {
                 return Ok(None);
             }
             if let Some(n) = self.take_whole_frame(buf) {
+                return Ok(Some(n));
+            }
+            if let Some(n) = self.recv_direct(buf, deadline)? {
                 return Ok(Some(n));
             }
         }
@@ -287,6 +291,44 @@ impl Stream {
         buf[..len].copy_from_slice(&ahead[4..4 + len]);
         self.ra_pos += 4 + len;
         Some(len)
+    }
+
+    /// A single-fragment message that fits `buf` but has not all arrived:
+    /// reads its body straight into `buf` (no copy through the stream). If
+    /// that stops half-way, what arrived moves into the stream's reassembly
+    /// state, so nothing is lost.
+    fn recv_direct(&mut self, buf: &mut [u8], deadline: Option<Instant>) -> Result<Option<usize>> {
+        let Some(header) = self.read_ahead[self.ra_pos..self.ra_end].get(..4) else {
+            return Ok(None);
+        };
+        let header: [u8; 4] = header.try_into().expect("4 bytes");
+        let (len, last) = parse_header(header);
+        if !last || len > buf.len() || len > self.limits.max_record {
+            return Ok(None);
+        }
+        self.ra_pos += 4;
+        let body = &mut buf[..len];
+        let mut got = self.take_ahead(body);
+        while got < len {
+            let status = io::read(self.fd.as_fd(), &mut body[got..], deadline);
+            if let Ok(n @ 1..) = status {
+                got += n;
+                continue;
+            }
+            self.rx.header = header;
+            self.rx.header_len = 4;
+            self.rx.fragments = 1;
+            self.rx.last = true;
+            self.rx.msg.clear();
+            self.rx.msg.extend_from_slice(&body[..got]);
+            self.rx.msg.resize(len, 0);
+            self.rx.fragment_left = len - got;
+            return match status {
+                Err(err) => Err(err),
+                Ok(_) => self.ended().map(|_| None),
+            };
+        }
+        Ok(Some(len))
     }
 
     /// One read of up to [`READ_AHEAD`] bytes into the (empty) read-ahead
@@ -752,6 +794,21 @@ mod tests {
         }
         assert_eq!(b.recv_msg().unwrap().unwrap(), b"hello, world");
         assert!(matches!(b.recv_msg(), Err(Error::WouldBlock)));
+    }
+
+    #[test]
+    fn direct_receive_into_a_buffer_survives_would_block() {
+        let (mut a, mut b) = pair();
+        b.set_nonblocking(true).unwrap();
+        let msg: Vec<u8> = (0..10_000u32).map(|i| i as u8).collect();
+        let framed = record::encode_record(&msg, usize::MAX);
+        a.write_all(&framed[..6000]).unwrap();
+        let mut buf = vec![0u8; 20_000];
+        assert!(matches!(b.recv_msg_to_slice(&mut buf), Err(Error::WouldBlock)));
+        buf.fill(0xEE); // the caller's buffer is not where the partial message lives
+        a.write_all(&framed[6000..]).unwrap();
+        assert_eq!(b.recv_msg_to_slice(&mut buf).unwrap(), Some(10_000));
+        assert_eq!(&buf[..10_000], &msg[..]);
     }
 
     #[test]
