@@ -24,9 +24,12 @@ fn main() -> xipc::Result<()> {
         .spawn()
         .expect("spawn the child");
     drop(writer); // only the child writes now: its exit ends the stream
-    while let Some(msg) = reader.recv_msg()? {
-        println!("parent got: {}", String::from_utf8_lossy(&msg));
-    }
+    let received = (|| {
+        while let Some(msg) = reader.recv_msg()? {
+            println!("parent got: {}", String::from_utf8_lossy(&msg));
+        }
+        Ok(())
+    })();
     child.wait().expect("child status");
-    Ok(())
+    received
 }

@@ -804,7 +804,10 @@ mod tests {
         let framed = record::encode_record(&msg, usize::MAX);
         a.write_all(&framed[..6000]).unwrap();
         let mut buf = vec![0u8; 20_000];
-        assert!(matches!(b.recv_msg_to_slice(&mut buf), Err(Error::WouldBlock)));
+        assert!(matches!(
+            b.recv_msg_to_slice(&mut buf),
+            Err(Error::WouldBlock)
+        ));
         buf.fill(0xEE); // the caller's buffer is not where the partial message lives
         a.write_all(&framed[6000..]).unwrap();
         assert_eq!(b.recv_msg_to_slice(&mut buf).unwrap(), Some(10_000));
