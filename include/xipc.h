@@ -157,6 +157,11 @@
 
 
 /**
+ * How many bytes a stream asks for when it reads ahead for a frame header.
+ */
+#define READ_AHEAD 4096
+
+/**
  * Bit 31 of a fragment header: this is the record's last fragment.
  */
 #define LAST_FRAGMENT 2147483648
@@ -204,7 +209,8 @@ typedef struct xipc_listener xipc_listener;
 
 /**
  * A byte stream: a pipe end, a FIFO, or a TCP or Unix connection. Release
- * with `xipc_stream_close`.
+ * with `xipc_stream_close`. One thread may receive while another sends;
+ * calls in the same direction from several threads take turns.
  */
 typedef struct xipc_stream xipc_stream;
 

@@ -20,7 +20,7 @@ fn temp_dir(tag: &str) -> PathBuf {
 
 #[test]
 fn pipe_carries_messages_and_raw_bytes() {
-    let (mut r, mut w) = stream::pipe().unwrap();
+    let (r, w) = stream::pipe().unwrap();
     w.send_msg(b"first").unwrap();
     w.send_msg(b"").unwrap();
     w.write_all(b"raw").unwrap();
@@ -35,7 +35,7 @@ fn pipe_carries_messages_and_raw_bytes() {
 
 #[test]
 fn hand_written_record_is_read_by_recv_msg() {
-    let (mut r, w) = stream::pipe().unwrap();
+    let (r, w) = stream::pipe().unwrap();
     // Two fragments, "hel" then (last) "lo", written with plain write(2).
     let frame = [0, 0, 0, 3, b'h', b'e', b'l', 0x80, 0, 0, 2, b'l', b'o'];
     let mut file = std::fs::File::from(std::os::fd::OwnedFd::from(w));
@@ -45,7 +45,7 @@ fn hand_written_record_is_read_by_recv_msg() {
 
 #[test]
 fn send_msg_writes_the_exact_record_bytes() {
-    let (mut r, mut w) = stream::pipe().unwrap();
+    let (r, w) = stream::pipe().unwrap();
     w.set_max_fragment(4).unwrap();
     w.send_msg(b"abcdefghij").unwrap();
     drop(w);
@@ -75,7 +75,7 @@ fn send_msg_writes_the_exact_record_bytes() {
 #[test]
 fn large_multi_fragment_message_round_trips_over_a_socket() {
     let (a, b) = std::os::unix::net::UnixStream::pair().unwrap();
-    let (mut a, mut b) = (Stream::from(a), Stream::from(b));
+    let (a, b) = (Stream::from(a), Stream::from(b));
     let msg: Vec<u8> = (0..1_000_000u32).map(|i| (i % 251) as u8).collect();
     let sent = msg.clone();
     let writer = std::thread::spawn(move || {
@@ -89,7 +89,7 @@ fn large_multi_fragment_message_round_trips_over_a_socket() {
 
 #[test]
 fn peer_closing_mid_frame_is_an_error() {
-    let (mut r, mut w) = stream::pipe().unwrap();
+    let (r, w) = stream::pipe().unwrap();
     w.write_all(&[0x80, 0, 0, 10, 1, 2, 3]).unwrap();
     drop(w);
     match r.recv_msg() {
@@ -100,7 +100,7 @@ fn peer_closing_mid_frame_is_an_error() {
 
 #[test]
 fn peer_closing_inside_a_header_is_an_error() {
-    let (mut r, mut w) = stream::pipe().unwrap();
+    let (r, w) = stream::pipe().unwrap();
     w.write_all(&[0x80, 0]).unwrap();
     drop(w);
     match r.recv_msg() {
@@ -111,7 +111,7 @@ fn peer_closing_inside_a_header_is_an_error() {
 
 #[test]
 fn hostile_header_is_refused_without_waiting_for_the_body() {
-    let (mut r, mut w) = stream::pipe().unwrap();
+    let (r, w) = stream::pipe().unwrap();
     w.write_all(&[0x7F, 0xFF, 0xFF, 0xFF]).unwrap();
     r.set_max_msg_size(1 << 16);
     // No body follows: were the length trusted, this would wait for ever.
@@ -133,7 +133,7 @@ fn hostile_header_is_refused_without_waiting_for_the_body() {
 
 #[test]
 fn max_message_size_counts_all_fragments() {
-    let (mut r, mut w) = stream::pipe().unwrap();
+    let (r, w) = stream::pipe().unwrap();
     r.set_max_msg_size(8);
     w.set_max_fragment(5).unwrap();
     w.send_msg(b"123456789").unwrap();
@@ -146,7 +146,7 @@ fn max_message_size_counts_all_fragments() {
 
 #[test]
 fn endless_empty_fragments_are_bounded() {
-    let (mut r, mut w) = stream::pipe().unwrap();
+    let (r, w) = stream::pipe().unwrap();
     r.set_record_limits(stream::RecordLimits {
         max_record: 1024,
         max_fragments: 100,
@@ -157,7 +157,7 @@ fn endless_empty_fragments_are_bounded() {
 
 #[test]
 fn read_timeout_keeps_a_partial_message() {
-    let (mut r, mut w) = stream::pipe().unwrap();
+    let (r, w) = stream::pipe().unwrap();
     r.set_read_timeout(Some(Duration::from_millis(50)));
     let start = Instant::now();
     assert!(matches!(r.recv_msg(), Err(Error::TimedOut(_))));
@@ -170,7 +170,7 @@ fn read_timeout_keeps_a_partial_message() {
 
 #[test]
 fn write_timeout_on_a_full_pipe() {
-    let (_r, mut w) = stream::pipe().unwrap();
+    let (_r, w) = stream::pipe().unwrap();
     w.set_nonblocking(true).unwrap();
     let chunk = [0u8; 4096];
     while w.write(&chunk).is_ok() {}
@@ -183,7 +183,7 @@ fn write_timeout_on_a_full_pipe() {
 
 #[test]
 fn nonblocking_send_keeps_the_rest_of_a_big_message() {
-    let (mut r, mut w) = stream::pipe().unwrap();
+    let (r, w) = stream::pipe().unwrap();
     w.set_nonblocking(true).unwrap();
     let msg: Vec<u8> = (0..200_000u32).map(|i| i as u8).collect();
     w.send_msg(&msg).unwrap(); // accepted: part written, the rest pending
@@ -220,7 +220,7 @@ fn signal_during_a_blocking_receive_is_reported_and_nothing_is_lost() {
     // SAFETY: the handler does nothing, which is async-signal-safe.
     unsafe { sigaction(Signal::SIGUSR1, &action) }.unwrap();
 
-    let (mut r, mut w) = stream::pipe().unwrap();
+    let (r, w) = stream::pipe().unwrap();
     w.write_all(&[0x80, 0, 0, 5, b'a']).unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
     let reader = std::thread::spawn(move || {
@@ -256,9 +256,9 @@ fn fifo_is_created_with_its_mode_and_carries_messages() {
         stream::open_fifo(&path, FifoMode::Write, false),
         Err(Error::WouldBlock)
     ));
-    let mut r = stream::open_fifo(&path, FifoMode::Read, false).unwrap();
+    let r = stream::open_fifo(&path, FifoMode::Read, false).unwrap();
     assert!(r.is_nonblocking());
-    let mut w = stream::open_fifo(&path, FifoMode::Write, true).unwrap();
+    let w = stream::open_fifo(&path, FifoMode::Write, true).unwrap();
     r.set_nonblocking(false).unwrap();
     w.send_msg(b"through the fifo").unwrap();
     assert_eq!(r.recv_msg().unwrap().unwrap(), b"through the fifo");
@@ -271,7 +271,7 @@ fn fifo_is_created_with_its_mode_and_carries_messages() {
 
 #[test]
 fn pipes_are_close_on_exec_until_made_inheritable() {
-    let (mut r, w) = stream::pipe().unwrap();
+    let (r, w) = stream::pipe().unwrap();
     let fd = w.as_raw_fd();
     let script = format!("printf '\\200\\000\\000\\003abc' >&{fd}");
     let status = Command::new("sh").arg("-c").arg(&script).status().unwrap();
@@ -289,8 +289,8 @@ fn tcp_over_ipv4_and_ipv6_loopback() {
         let listener = stream::tcp_listen(host, 0).unwrap();
         let port = listener.port().unwrap();
         assert_ne!(port, 0);
-        let mut client = stream::tcp_connect(host, port, Some(Duration::from_secs(5))).unwrap();
-        let mut server = listener.accept(Some(Duration::from_secs(5))).unwrap();
+        let client = stream::tcp_connect(host, port, Some(Duration::from_secs(5))).unwrap();
+        let server = listener.accept(Some(Duration::from_secs(5))).unwrap();
         assert_eq!(server.kind(), stream::Kind::Tcp);
         let nodelay = nix::sys::socket::getsockopt(&client, nix::sys::socket::sockopt::TcpNoDelay);
         assert!(nodelay.unwrap(), "TCP_NODELAY is on");
@@ -330,8 +330,8 @@ fn unix_socket_mode_credentials_and_stale_files() {
     let meta = std::fs::metadata(&path).unwrap();
     assert_eq!(meta.permissions().mode() & 0o777, 0o600);
 
-    let mut client = stream::unix_connect(&path, Some(Duration::from_secs(5))).unwrap();
-    let mut server = listener.accept(None).unwrap();
+    let client = stream::unix_connect(&path, Some(Duration::from_secs(5))).unwrap();
+    let server = listener.accept(None).unwrap();
 
     // A live server's socket is not replaced. (The check connects once: the
     // server sees a connection that ends at once.)
@@ -339,7 +339,7 @@ fn unix_socket_mode_credentials_and_stale_files() {
         stream::unix_listen(&path, 0o600),
         Err(Error::Exists(_))
     ));
-    let mut probe = listener.accept(Some(Duration::from_secs(5))).unwrap();
+    let probe = listener.accept(Some(Duration::from_secs(5))).unwrap();
     assert_eq!(probe.recv_msg().unwrap(), None);
 
     let creds = server.peer_credentials().unwrap();
@@ -378,11 +378,26 @@ fn unix_socket_mode_credentials_and_stale_files() {
 
 #[test]
 fn stream_from_an_inherited_descriptor() {
-    let (r, mut w) = stream::pipe().unwrap();
+    let (r, w) = stream::pipe().unwrap();
     let fd = std::os::fd::IntoRawFd::into_raw_fd(r);
     // SAFETY: `fd` was just released by the pipe's reader and nothing else owns it.
-    let mut r = unsafe { Stream::from_raw_fd(fd) };
+    let r = unsafe { Stream::from_raw_fd(fd) };
     assert_eq!(r.kind(), stream::Kind::Pipe);
     w.send_msg(b"adopted").unwrap();
     assert_eq!(r.recv_msg().unwrap().unwrap(), b"adopted");
+}
+
+#[test]
+fn one_thread_receives_while_another_sends_on_the_same_stream() {
+    let (a, b) = std::os::unix::net::UnixStream::pair().unwrap();
+    let (a, b) = (std::sync::Arc::new(Stream::from(a)), Stream::from(b));
+    let receiver = {
+        let a = a.clone();
+        std::thread::spawn(move || a.recv_msg().unwrap().unwrap())
+    };
+    std::thread::sleep(Duration::from_millis(50)); // the receiver is blocked now
+    a.send_msg(b"while receiving").unwrap(); // not held up by the blocked receive
+    assert_eq!(b.recv_msg().unwrap().unwrap(), b"while receiving");
+    b.send_msg(b"answer").unwrap();
+    assert_eq!(receiver.join().unwrap(), b"answer");
 }

@@ -22,7 +22,7 @@ fn library() -> PathBuf {
 
 #[test]
 fn python_writes_rust_reads() {
-    let (mut reader, writer) = stream::pipe().unwrap();
+    let (reader, writer) = stream::pipe().unwrap();
     let fd = writer.set_inheritable(true).unwrap();
     let script = r#"
 import sys, xipc

@@ -12,13 +12,13 @@ fn main() -> xipc::Result<()> {
                 Ok(()) | Err(xipc::Error::Exists(_)) => {}
                 Err(e) => return Err(e),
             }
-            let mut reader = stream::open_fifo(&args[1], FifoMode::Read, true)?;
+            let reader = stream::open_fifo(&args[1], FifoMode::Read, true)?;
             while let Some(msg) = reader.recv_msg()? {
                 println!("{}", String::from_utf8_lossy(&msg));
             }
         }
         Some("write") => {
-            let mut writer = stream::open_fifo(&args[1], FifoMode::Write, true)?;
+            let writer = stream::open_fifo(&args[1], FifoMode::Write, true)?;
             for word in &args[2..] {
                 writer.send_msg(word.as_bytes())?;
             }

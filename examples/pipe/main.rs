@@ -11,13 +11,13 @@ fn main() -> xipc::Result<()> {
         // Child: the descriptor number came on the command line.
         let fd = fd.parse().expect("a descriptor number");
         // SAFETY: the parent made this descriptor inheritable for us alone.
-        let mut writer = unsafe { Stream::from_raw_fd(fd) };
+        let writer = unsafe { Stream::from_raw_fd(fd) };
         for i in 1..=3 {
             writer.send_msg(format!("message {i} from child {}", std::process::id()).as_bytes())?;
         }
         return Ok(());
     }
-    let (mut reader, writer) = stream::pipe()?;
+    let (reader, writer) = stream::pipe()?;
     let fd = writer.set_inheritable(true)?;
     let mut child = Command::new(std::env::current_exe().expect("own path"))
         .arg(fd.to_string())

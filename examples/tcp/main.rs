@@ -14,7 +14,7 @@ fn main() -> xipc::Result<()> {
             let listener = stream::tcp_listen("::", port)?;
             println!("listening on port {}", listener.port().unwrap_or(0));
             loop {
-                let mut conn = listener.accept(None)?;
+                let conn = listener.accept(None)?;
                 while let Some(msg) = conn.recv_msg()? {
                     conn.send_msg(&msg.to_ascii_uppercase())?;
                 }
@@ -22,7 +22,7 @@ fn main() -> xipc::Result<()> {
         }
         Some("client") if args.len() >= 3 => {
             let port = args[2].parse().expect("a port");
-            let mut conn = stream::tcp_connect(&args[1], port, Some(Duration::from_secs(5)))?;
+            let conn = stream::tcp_connect(&args[1], port, Some(Duration::from_secs(5)))?;
             conn.set_read_timeout(Some(Duration::from_secs(5)));
             for word in &args[3..] {
                 conn.send_msg(word.as_bytes())?;

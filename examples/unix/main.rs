@@ -15,14 +15,14 @@ fn main() -> xipc::Result<()> {
             let listener = stream::unix_listen(path, 0o600)?;
             println!("listening on {path}");
             loop {
-                let mut conn = listener.accept(None)?;
+                let conn = listener.accept(None)?;
                 let who = conn.peer_credentials()?;
                 let reply = format!("hello pid {} (uid {}, gid {})", who.pid, who.uid, who.gid);
                 conn.send_msg(reply.as_bytes())?;
             }
         }
         (Some("client"), Some(path)) => {
-            let mut conn = stream::unix_connect(path, Some(Duration::from_secs(5)))?;
+            let conn = stream::unix_connect(path, Some(Duration::from_secs(5)))?;
             let reply = conn.recv_msg()?.unwrap_or_default();
             println!("{}", String::from_utf8_lossy(&reply));
             Ok(())

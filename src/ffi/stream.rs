@@ -12,7 +12,8 @@ use crate::stream::{self, FifoMode, Listener, Shutdown, Stream};
 use crate::{Error, Result};
 
 /// A byte stream: a pipe end, a FIFO, or a TCP or Unix connection. Release
-/// with `xipc_stream_close`.
+/// with `xipc_stream_close`. One thread may receive while another sends;
+/// calls in the same direction from several threads take turns.
 pub struct xipc_stream {
     inner: Stream,
 }
@@ -45,15 +46,6 @@ pub const XIPC_SHUT_RDWR: c_int = 2;
 
 fn timeout(ms: c_int) -> Option<Duration> {
     u64::try_from(ms).ok().map(Duration::from_millis)
-}
-
-/// # Safety
-/// `p` must be NULL or a live handle from this module.
-unsafe fn stream_mut<'a>(p: *mut xipc_stream) -> Result<&'a mut Stream> {
-    // SAFETY: NULL is refused; otherwise a live, exclusively used handle by contract.
-    unsafe { p.as_mut() }
-        .map(|s| &mut s.inner)
-        .ok_or_else(|| Error::InvalidArgument("stream is NULL".into()))
 }
 
 /// # Safety
@@ -364,7 +356,7 @@ pub unsafe extern "C" fn xipc_stream_send_msg(
 ) -> c_int {
     guard(|| {
         // SAFETY: live handle and `len` readable bytes by contract.
-        let (s, msg) = unsafe { (stream_mut(stream)?, slice_arg(data, len)?) };
+        let (s, msg) = unsafe { (stream_ref(stream)?, slice_arg(data, len)?) };
         s.send_msg(msg)
     })
 }
@@ -388,7 +380,7 @@ pub unsafe extern "C" fn xipc_stream_recv_msg(
 ) -> c_int {
     guard(|| {
         // SAFETY: live handle by contract.
-        let s = unsafe { stream_mut(stream) }?;
+        let s = unsafe { stream_ref(stream) }?;
         nonnull!(len);
         let buf = if cap == 0 {
             &mut [][..]
@@ -416,7 +408,7 @@ pub unsafe extern "C" fn xipc_stream_recv_msg_alloc(
 ) -> c_int {
     guard(|| {
         // SAFETY: live handle by contract.
-        let s = unsafe { stream_mut(stream) }?;
+        let s = unsafe { stream_ref(stream) }?;
         nonnull!(data);
         nonnull!(len);
         let msg = s.recv_msg()?.ok_or_else(end_of_stream)?;
@@ -467,7 +459,7 @@ pub unsafe extern "C" fn xipc_stream_set_max_msg_size(
 ) -> c_int {
     guard(|| {
         // SAFETY: live handle by contract.
-        unsafe { stream_mut(stream) }?.set_max_msg_size(max);
+        unsafe { stream_ref(stream) }?.set_max_msg_size(max);
         Ok(())
     })
 }
@@ -484,7 +476,7 @@ pub unsafe extern "C" fn xipc_stream_set_max_fragment(
 ) -> c_int {
     guard(|| {
         // SAFETY: live handle by contract.
-        unsafe { stream_mut(stream) }?.set_max_fragment(max)
+        unsafe { stream_ref(stream) }?.set_max_fragment(max)
     })
 }
 
@@ -504,7 +496,7 @@ pub unsafe extern "C" fn xipc_stream_read(
 ) -> c_int {
     guard(|| {
         // SAFETY: live handle by contract.
-        let s = unsafe { stream_mut(stream) }?;
+        let s = unsafe { stream_ref(stream) }?;
         nonnull!(buf);
         nonnull!(nread);
         // SAFETY: non-NULL and writable for `cap` bytes by contract.
@@ -529,7 +521,7 @@ pub unsafe extern "C" fn xipc_stream_write(
 ) -> c_int {
     guard(|| {
         // SAFETY: live handle and `len` readable bytes by contract.
-        let (s, bytes) = unsafe { (stream_mut(stream)?, slice_arg(data, len)?) };
+        let (s, bytes) = unsafe { (stream_ref(stream)?, slice_arg(data, len)?) };
         nonnull!(nwritten);
         let n = s.write(bytes)?;
         // SAFETY: checked non-NULL, writable by contract.
@@ -549,7 +541,7 @@ pub unsafe extern "C" fn xipc_stream_write_all(
 ) -> c_int {
     guard(|| {
         // SAFETY: live handle and `len` readable bytes by contract.
-        let (s, bytes) = unsafe { (stream_mut(stream)?, slice_arg(data, len)?) };
+        let (s, bytes) = unsafe { (stream_ref(stream)?, slice_arg(data, len)?) };
         s.write_all(bytes)
     })
 }
@@ -563,7 +555,7 @@ pub unsafe extern "C" fn xipc_stream_write_all(
 pub unsafe extern "C" fn xipc_stream_flush(stream: *mut xipc_stream) -> c_int {
     guard(|| {
         // SAFETY: live handle by contract.
-        unsafe { stream_mut(stream) }?.flush()
+        unsafe { stream_ref(stream) }?.flush()
     })
 }
 
@@ -580,7 +572,7 @@ pub unsafe extern "C" fn xipc_stream_set_read_timeout(
 ) -> c_int {
     guard(|| {
         // SAFETY: live handle by contract.
-        unsafe { stream_mut(stream) }?.set_read_timeout(timeout(timeout_ms));
+        unsafe { stream_ref(stream) }?.set_read_timeout(timeout(timeout_ms));
         Ok(())
     })
 }
@@ -596,7 +588,7 @@ pub unsafe extern "C" fn xipc_stream_set_write_timeout(
 ) -> c_int {
     guard(|| {
         // SAFETY: live handle by contract.
-        unsafe { stream_mut(stream) }?.set_write_timeout(timeout(timeout_ms));
+        unsafe { stream_ref(stream) }?.set_write_timeout(timeout(timeout_ms));
         Ok(())
     })
 }
@@ -612,7 +604,7 @@ pub unsafe extern "C" fn xipc_stream_set_nonblocking(
 ) -> c_int {
     guard(|| {
         // SAFETY: live handle by contract.
-        unsafe { stream_mut(stream) }?.set_nonblocking(nonblocking)
+        unsafe { stream_ref(stream) }?.set_nonblocking(nonblocking)
     })
 }
 

@@ -34,6 +34,8 @@ pub mod record;
 
 use std::io::IoSlice;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use nix::fcntl::{fcntl, FcntlArg, FdFlag, OFlag};
@@ -140,25 +142,44 @@ impl Reassembly {
 
 /// A byte stream: a pipe end, a FIFO, or a connected TCP or Unix socket.
 ///
-/// Not `Clone`; dropping it closes the descriptor.
+/// Every method takes `&self`: one thread may receive while another sends
+/// (the two directions have separate locks); two threads receiving at once
+/// take turns. Not `Clone`; dropping it closes the descriptor.
 #[derive(Debug)]
 pub struct Stream {
     fd: OwnedFd,
     kind: Kind,
-    read_timeout: Option<Duration>,
-    write_timeout: Option<Duration>,
-    nonblocking: bool,
+    nonblocking: AtomicBool,
+    receiver: Mutex<Receiver>,
+    sender: Mutex<Sender>,
+}
+
+/// The receiving half's state.
+#[derive(Debug)]
+struct Receiver {
+    timeout: Option<Duration>,
     limits: RecordLimits,
-    max_fragment: usize,
     rx: Reassembly,
     /// Bytes read ahead and not yet used: `read_ahead[ra_pos..ra_end]`.
     read_ahead: Vec<u8>,
     ra_pos: usize,
     ra_end: usize,
-    /// Bytes of an accepted write not yet in the kernel, sent first.
-    tx_pending: Vec<u8>,
     /// Why receiving framed messages can no longer continue, if it cannot.
     rx_broken: Option<String>,
+}
+
+/// The sending half's state.
+#[derive(Debug)]
+struct Sender {
+    timeout: Option<Duration>,
+    max_fragment: usize,
+    /// Bytes of an accepted write not yet in the kernel, sent first.
+    tx_pending: Vec<u8>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic while locked was caught at the C boundary; the state is still usable.
+    m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl Stream {
@@ -174,23 +195,34 @@ impl Stream {
         Stream {
             fd,
             kind,
-            read_timeout: None,
-            write_timeout: None,
-            nonblocking,
-            limits: RecordLimits::default(),
-            max_fragment: MAX_FRAGMENT_LEN,
-            rx: Reassembly::default(),
-            read_ahead: Vec::new(),
-            ra_pos: 0,
-            ra_end: 0,
-            tx_pending: Vec::new(),
-            rx_broken: None,
+            nonblocking: AtomicBool::new(nonblocking),
+            receiver: Mutex::new(Receiver {
+                timeout: None,
+                limits: RecordLimits::default(),
+                rx: Reassembly::default(),
+                read_ahead: Vec::new(),
+                ra_pos: 0,
+                ra_end: 0,
+                rx_broken: None,
+            }),
+            sender: Mutex::new(Sender {
+                timeout: None,
+                max_fragment: MAX_FRAGMENT_LEN,
+                tx_pending: Vec::new(),
+            }),
         }
     }
 
     /// What the descriptor is.
     pub fn kind(&self) -> Kind {
         self.kind
+    }
+
+    fn deadline(&self, timeout: Option<Duration>) -> Option<Instant> {
+        if self.nonblocking.load(Ordering::Relaxed) {
+            return None;
+        }
+        io::deadline(timeout)
     }
 
     // ---- framed messages ----
@@ -205,13 +237,16 @@ impl Stream {
     /// else (by the next send, write or [`Stream::flush`]). An error means
     /// nothing of it was written: [`Error::WouldBlock`], [`Error::TimedOut`],
     /// [`Error::Interrupted`], [`Error::Closed`] when the peer is gone.
-    pub fn send_msg(&mut self, msg: &[u8]) -> Result<()> {
-        if msg.len() <= self.max_fragment {
+    pub fn send_msg(&self, msg: &[u8]) -> Result<()> {
+        let mut tx = lock(&self.sender);
+        let deadline = self.deadline(tx.timeout);
+        let out = Out::new(self, deadline);
+        if msg.len() <= tx.max_fragment {
             let header = fragment_header(msg.len(), true);
-            self.submit(&[&header, msg])
+            tx.submit(out, &[&header, msg])
         } else {
-            let framed = record::encode_record(msg, self.max_fragment);
-            self.submit(&[&framed])
+            let framed = record::encode_record(msg, tx.max_fragment);
+            tx.submit(out, &[&framed])
         }
     }
 
@@ -222,43 +257,299 @@ impl Stream {
     /// its header before anything is allocated. [`Error::WouldBlock`],
     /// [`Error::TimedOut`] and [`Error::Interrupted`] keep what has arrived:
     /// call again to complete the message.
-    pub fn recv_msg(&mut self) -> Result<Option<Vec<u8>>> {
-        if !self.fill()? {
+    pub fn recv_msg(&self) -> Result<Option<Vec<u8>>> {
+        let mut rx = lock(&self.receiver);
+        let deadline = self.deadline(rx.timeout);
+        if !rx.fill(self.fd.as_fd(), deadline)? {
             return Ok(None);
         }
-        let msg = std::mem::take(&mut self.rx.msg);
-        self.rx.reset();
+        let msg = std::mem::take(&mut rx.rx.msg);
+        rx.rx.reset();
         Ok(Some(msg))
     }
 
     /// Like [`Stream::recv_msg`], into `out` (replaced; its allocation is
     /// reused). Returns `false` at a clean end of stream.
-    pub fn recv_msg_into(&mut self, out: &mut Vec<u8>) -> Result<bool> {
-        if !self.fill()? {
+    pub fn recv_msg_into(&self, out: &mut Vec<u8>) -> Result<bool> {
+        let mut rx = lock(&self.receiver);
+        let deadline = self.deadline(rx.timeout);
+        if !rx.fill(self.fd.as_fd(), deadline)? {
             return Ok(false);
         }
-        std::mem::swap(out, &mut self.rx.msg);
-        self.rx.reset();
+        std::mem::swap(out, &mut rx.rx.msg);
+        rx.rx.reset();
         Ok(true)
     }
 
     /// Like [`Stream::recv_msg`], copying into `buf`: `Some(length)`, or
     /// `None` at a clean end of stream. A message longer than `buf` is
     /// [`Error::MessageTooLarge`] and stays in the stream for the next call.
-    pub fn recv_msg_to_slice(&mut self, buf: &mut [u8]) -> Result<Option<usize>> {
+    pub fn recv_msg_to_slice(&self, buf: &mut [u8]) -> Result<Option<usize>> {
+        let mut rx = lock(&self.receiver);
+        let deadline = self.deadline(rx.timeout);
+        rx.recv_to_slice(self.fd.as_fd(), buf, deadline)
+    }
+
+    /// The length of a whole message that has arrived but was not handed
+    /// out (because the buffer offered was too small), if any.
+    pub fn next_msg_len(&self) -> Option<usize> {
+        let rx = lock(&self.receiver);
+        rx.rx.complete.then_some(rx.rx.msg.len())
+    }
+
+    /// Bytes read from the descriptor but not handed out yet (whole or
+    /// partial messages), which `poll` on the descriptor cannot see.
+    pub fn buffered_len(&self) -> usize {
+        let rx = lock(&self.receiver);
+        rx.ra_end - rx.ra_pos + if rx.rx.complete { rx.rx.msg.len() } else { 0 }
+    }
+
+    /// Largest message `recv_msg` accepts, all fragments together
+    /// (default 4 MiB).
+    pub fn set_max_msg_size(&self, max: usize) {
+        lock(&self.receiver).limits.max_record = max;
+    }
+
+    /// The largest message `recv_msg` accepts.
+    pub fn max_msg_size(&self) -> usize {
+        lock(&self.receiver).limits.max_record
+    }
+
+    /// Bounds for reassembly: largest message and most fragments.
+    pub fn set_record_limits(&self, limits: RecordLimits) {
+        lock(&self.receiver).limits = limits;
+    }
+
+    /// Largest fragment `send_msg` writes; longer messages are split
+    /// (default and maximum 2³¹ − 1 bytes).
+    pub fn set_max_fragment(&self, max: usize) -> Result<()> {
+        if max == 0 || max > MAX_FRAGMENT_LEN {
+            return Err(Error::InvalidArgument(format!(
+                "fragment size {max} is not in 1..={MAX_FRAGMENT_LEN}"
+            )));
+        }
+        lock(&self.sender).max_fragment = max;
+        Ok(())
+    }
+
+    // ---- raw bytes ----
+
+    /// Reads at most `buf.len()` bytes; 0 means end of stream. Refused while
+    /// a framed message is partly received (finish it with `recv_msg`).
+    pub fn read(&self, buf: &mut [u8]) -> Result<usize> {
+        let mut rx = lock(&self.receiver);
+        if rx.rx.in_progress() {
+            return Err(Error::InvalidArgument(
+                "a framed message is partly received; finish it with recv_msg first".into(),
+            ));
+        }
+        if rx.ra_pos < rx.ra_end {
+            return Ok(rx.take_ahead(buf));
+        }
+        let deadline = self.deadline(rx.timeout);
+        io::read(self.fd.as_fd(), buf, deadline)
+    }
+
+    /// Writes some of `buf` (after any pending bytes) and returns how many.
+    pub fn write(&self, buf: &[u8]) -> Result<usize> {
+        let mut tx = lock(&self.sender);
+        let out = Out::new(self, self.deadline(tx.timeout));
+        tx.flush_pending(out)?;
+        out.write(&[IoSlice::new(buf)])
+    }
+
+    /// Writes all of `buf`, with the guarantees of [`Stream::send_msg`]: `Ok`
+    /// means accepted (any unwritten rest is kept and sent first later), an
+    /// error means nothing was written.
+    pub fn write_all(&self, buf: &[u8]) -> Result<()> {
+        let mut tx = lock(&self.sender);
+        let out = Out::new(self, self.deadline(tx.timeout));
+        tx.submit(out, &[buf])
+    }
+
+    /// Sends bytes kept from an earlier accepted write. `Ok` when none remain.
+    pub fn flush(&self) -> Result<()> {
+        let mut tx = lock(&self.sender);
+        let out = Out::new(self, self.deadline(tx.timeout));
+        tx.flush_pending(out)
+    }
+
+    /// The number of accepted bytes still waiting to be written.
+    pub fn pending_bytes(&self) -> usize {
+        lock(&self.sender).tx_pending.len()
+    }
+
+    // ---- modes ----
+
+    /// How long a read or `recv_msg` may wait (`None`: for ever).
+    pub fn set_read_timeout(&self, timeout: Option<Duration>) {
+        lock(&self.receiver).timeout = timeout;
+    }
+
+    /// How long a write or `send_msg` may wait (`None`: for ever).
+    pub fn set_write_timeout(&self, timeout: Option<Duration>) {
+        lock(&self.sender).timeout = timeout;
+    }
+
+    pub fn read_timeout(&self) -> Option<Duration> {
+        lock(&self.receiver).timeout
+    }
+
+    pub fn write_timeout(&self) -> Option<Duration> {
+        lock(&self.sender).timeout
+    }
+
+    /// In nonblocking mode every operation that would wait fails with
+    /// [`Error::WouldBlock`] instead (timeouts do not apply).
+    pub fn set_nonblocking(&self, nonblocking: bool) -> Result<()> {
+        let flags = fcntl(&self.fd, FcntlArg::F_GETFL).map_err(|e| Error::nix("fcntl", e))?;
+        let mut flags = OFlag::from_bits_truncate(flags);
+        flags.set(OFlag::O_NONBLOCK, nonblocking);
+        fcntl(&self.fd, FcntlArg::F_SETFL(flags)).map_err(|e| Error::nix("fcntl", e))?;
+        self.nonblocking.store(nonblocking, Ordering::Relaxed);
+        Ok(())
+    }
+
+    pub fn is_nonblocking(&self) -> bool {
+        self.nonblocking.load(Ordering::Relaxed)
+    }
+
+    /// Whether a child process started with `exec` keeps this descriptor
+    /// (streams are created close-on-exec). Returns the descriptor's number,
+    /// which the child uses with [`Stream::from_fd`] (or `xipc_stream_from_fd`,
+    /// `xipc.Stream.from_fd`).
+    pub fn set_inheritable(&self, inheritable: bool) -> Result<RawFd> {
+        let flags = if inheritable {
+            FdFlag::empty()
+        } else {
+            FdFlag::FD_CLOEXEC
+        };
+        fcntl(&self.fd, FcntlArg::F_SETFD(flags)).map_err(|e| Error::nix("fcntl", e))?;
+        Ok(self.fd.as_raw_fd())
+    }
+
+    /// Closes one or both directions of a socket; the peer reads end of
+    /// stream after `Write`. Pipes and FIFOs have one direction: close them.
+    pub fn shutdown(&self, how: Shutdown) -> Result<()> {
+        use nix::sys::socket::Shutdown as S;
+        if !self.kind.is_socket() {
+            return Err(Error::Unsupported(
+                "shutdown applies to sockets; close a pipe or FIFO end instead".into(),
+            ));
+        }
+        let how = match how {
+            Shutdown::Read => S::Read,
+            Shutdown::Write => S::Write,
+            Shutdown::Both => S::Both,
+        };
+        nix::sys::socket::shutdown(self.fd.as_raw_fd(), how).map_err(|e| Error::nix("shutdown", e))
+    }
+
+    /// The process at the other end of a Unix socket.
+    pub fn peer_credentials(&self) -> Result<PeerCredentials> {
+        if self.kind != Kind::Unix {
+            return Err(Error::Unsupported(
+                "peer credentials exist only on Unix sockets".into(),
+            ));
+        }
+        let cred = getsockopt(&self.fd, sockopt::PeerCredentials)
+            .map_err(|e| Error::nix("getsockopt(SO_PEERCRED)", e))?;
+        Ok(PeerCredentials {
+            pid: cred.pid(),
+            uid: cred.uid(),
+            gid: cred.gid(),
+        })
+    }
+
+    /// Closes the stream (dropping it does the same). Bytes still pending
+    /// from an interrupted write are sent first if the kernel takes them
+    /// within the write timeout.
+    pub fn close(self) -> Result<()> {
+        if self.pending_bytes() > 0 {
+            self.flush()?;
+        }
+        Ok(())
+    }
+}
+
+/// Where and how a write goes: the descriptor, whether it is a socket, and
+/// the deadline.
+#[derive(Clone, Copy)]
+struct Out<'a> {
+    fd: BorrowedFd<'a>,
+    socket: bool,
+    deadline: Option<Instant>,
+}
+
+impl<'a> Out<'a> {
+    fn new(stream: &'a Stream, deadline: Option<Instant>) -> Out<'a> {
+        Out {
+            fd: stream.fd.as_fd(),
+            socket: stream.kind.is_socket(),
+            deadline,
+        }
+    }
+
+    fn write(self, parts: &[IoSlice<'_>]) -> Result<usize> {
+        io::write(self.fd, self.socket, parts, self.deadline)
+    }
+}
+
+impl Sender {
+    /// Writes `parts` in order as one unit, with one system call when the
+    /// kernel takes them whole. See [`Stream::send_msg`] for what `Ok` and
+    /// errors mean.
+    fn submit(&mut self, out: Out<'_>, parts: &[&[u8]]) -> Result<()> {
+        self.flush_pending(out)?;
+        let total: usize = parts.iter().map(|p| p.len()).sum();
+        let mut written = 0;
+        while written < total {
+            let rest = io::skip_bytes(parts, written);
+            let slices: Vec<IoSlice<'_>> = rest.iter().map(|p| IoSlice::new(p)).collect();
+            match out.write(&slices) {
+                Ok(n) => written += n,
+                Err(err) if written == 0 => return Err(err),
+                Err(Error::Interrupted) => continue,
+                Err(Error::WouldBlock) | Err(Error::TimedOut(_)) => {
+                    for part in rest {
+                        self.tx_pending.extend_from_slice(part);
+                    }
+                    return Ok(());
+                }
+                Err(err) => return Err(err),
+            }
+        }
+        Ok(())
+    }
+
+    fn flush_pending(&mut self, out: Out<'_>) -> Result<()> {
+        while !self.tx_pending.is_empty() {
+            let n = out.write(&[IoSlice::new(&self.tx_pending)])?;
+            self.tx_pending.drain(..n);
+        }
+        Ok(())
+    }
+}
+
+impl Receiver {
+    fn recv_to_slice(
+        &mut self,
+        fd: BorrowedFd<'_>,
+        buf: &mut [u8],
+        deadline: Option<Instant>,
+    ) -> Result<Option<usize>> {
         if !self.rx.in_progress() && self.rx_broken.is_none() {
-            let deadline = self.read_deadline();
-            if self.ra_pos == self.ra_end && !self.read_more(deadline)? {
+            if self.ra_pos == self.ra_end && !self.read_more(fd, deadline)? {
                 return Ok(None);
             }
             if let Some(n) = self.take_whole_frame(buf) {
                 return Ok(Some(n));
             }
-            if let Some(n) = self.recv_direct(buf, deadline)? {
+            if let Some(n) = self.recv_direct(fd, buf, deadline)? {
                 return Ok(Some(n));
             }
         }
-        if !self.fill()? {
+        if !self.fill(fd, deadline)? {
             return Ok(None);
         }
         let len = self.rx.msg.len();
@@ -271,12 +562,6 @@ impl Stream {
         buf[..len].copy_from_slice(&self.rx.msg);
         self.rx.reset();
         Ok(Some(len))
-    }
-
-    /// The length of a whole message that has arrived but was not handed
-    /// out (because the buffer offered was too small), if any.
-    pub fn next_msg_len(&self) -> Option<usize> {
-        self.rx.complete.then_some(self.rx.msg.len())
     }
 
     /// The common case, without reassembly: a whole single-fragment message
@@ -297,7 +582,12 @@ impl Stream {
     /// reads its body straight into `buf` (no copy through the stream). If
     /// that stops half-way, what arrived moves into the stream's reassembly
     /// state, so nothing is lost.
-    fn recv_direct(&mut self, buf: &mut [u8], deadline: Option<Instant>) -> Result<Option<usize>> {
+    fn recv_direct(
+        &mut self,
+        fd: BorrowedFd<'_>,
+        buf: &mut [u8],
+        deadline: Option<Instant>,
+    ) -> Result<Option<usize>> {
         let Some(header) = self.read_ahead[self.ra_pos..self.ra_end].get(..4) else {
             return Ok(None);
         };
@@ -310,7 +600,7 @@ impl Stream {
         let body = &mut buf[..len];
         let mut got = self.take_ahead(body);
         while got < len {
-            let status = io::read(self.fd.as_fd(), &mut body[got..], deadline);
+            let status = io::read(fd, &mut body[got..], deadline);
             if let Ok(n @ 1..) = status {
                 got += n;
                 continue;
@@ -333,11 +623,11 @@ impl Stream {
 
     /// One read of up to [`READ_AHEAD`] bytes into the (empty) read-ahead
     /// buffer; `false` at end of stream.
-    fn read_more(&mut self, deadline: Option<Instant>) -> Result<bool> {
+    fn read_more(&mut self, fd: BorrowedFd<'_>, deadline: Option<Instant>) -> Result<bool> {
         if self.read_ahead.is_empty() {
             self.read_ahead = vec![0; READ_AHEAD];
         }
-        let n = io::read(self.fd.as_fd(), &mut self.read_ahead, deadline)?;
+        let n = io::read(fd, &mut self.read_ahead, deadline)?;
         self.ra_pos = 0;
         self.ra_end = n;
         Ok(n > 0)
@@ -353,7 +643,7 @@ impl Stream {
 
     /// Reads until `self.rx` holds a whole message (`true`) or the stream
     /// ends before one starts (`false`).
-    fn fill(&mut self) -> Result<bool> {
+    fn fill(&mut self, fd: BorrowedFd<'_>, deadline: Option<Instant>) -> Result<bool> {
         if self.rx.complete {
             return Ok(true);
         }
@@ -362,10 +652,9 @@ impl Stream {
                 "stream cannot be read as messages any more: {why}"
             )));
         }
-        let deadline = self.read_deadline();
         loop {
             if self.rx.header_len < 4 {
-                if self.ra_pos == self.ra_end && !self.read_more(deadline)? {
+                if self.ra_pos == self.ra_end && !self.read_more(fd, deadline)? {
                     return self.ended();
                 }
                 let mut header = self.rx.header;
@@ -387,13 +676,13 @@ impl Stream {
                     n
                 } else if self.rx.fragment_left >= READ_AHEAD / 2 {
                     // Large: straight into place, no copy.
-                    let n = io::read(self.fd.as_fd(), &mut self.rx.msg[start..end], deadline)?;
+                    let n = io::read(fd, &mut self.rx.msg[start..end], deadline)?;
                     if n == 0 {
                         return self.ended();
                     }
                     n
                 } else {
-                    if !self.read_more(deadline)? {
+                    if !self.read_more(fd, deadline)? {
                         return self.ended();
                     }
                     continue;
@@ -462,236 +751,6 @@ impl Stream {
         self.rx.reset();
         err
     }
-
-    /// Bytes read from the descriptor but not handed out yet (whole or
-    /// partial messages), which `poll` on the descriptor cannot see.
-    pub fn buffered_len(&self) -> usize {
-        self.ra_end - self.ra_pos
-            + if self.rx.complete {
-                self.rx.msg.len()
-            } else {
-                0
-            }
-    }
-
-    /// Largest message `recv_msg` accepts, all fragments together
-    /// (default 4 MiB).
-    pub fn set_max_msg_size(&mut self, max: usize) {
-        self.limits.max_record = max;
-    }
-
-    /// The largest message `recv_msg` accepts.
-    pub fn max_msg_size(&self) -> usize {
-        self.limits.max_record
-    }
-
-    /// Bounds for reassembly: largest message and most fragments.
-    pub fn set_record_limits(&mut self, limits: RecordLimits) {
-        self.limits = limits;
-    }
-
-    /// Largest fragment `send_msg` writes; longer messages are split
-    /// (default and maximum 2³¹ − 1 bytes).
-    pub fn set_max_fragment(&mut self, max: usize) -> Result<()> {
-        if max == 0 || max > MAX_FRAGMENT_LEN {
-            return Err(Error::InvalidArgument(format!(
-                "fragment size {max} is not in 1..={MAX_FRAGMENT_LEN}"
-            )));
-        }
-        self.max_fragment = max;
-        Ok(())
-    }
-
-    // ---- raw bytes ----
-
-    /// Reads at most `buf.len()` bytes; 0 means end of stream. Refused while
-    /// a framed message is partly received (finish it with `recv_msg`).
-    pub fn read(&mut self, buf: &mut [u8]) -> Result<usize> {
-        if self.rx.in_progress() {
-            return Err(Error::InvalidArgument(
-                "a framed message is partly received; finish it with recv_msg first".into(),
-            ));
-        }
-        if self.ra_pos < self.ra_end {
-            return Ok(self.take_ahead(buf));
-        }
-        io::read(self.fd.as_fd(), buf, self.read_deadline())
-    }
-
-    /// Writes some of `buf` (after any pending bytes) and returns how many.
-    pub fn write(&mut self, buf: &[u8]) -> Result<usize> {
-        let deadline = self.write_deadline();
-        self.flush_pending(deadline)?;
-        io::write(
-            self.fd.as_fd(),
-            self.kind.is_socket(),
-            &[IoSlice::new(buf)],
-            deadline,
-        )
-    }
-
-    /// Writes all of `buf`, with the guarantees of [`Stream::send_msg`]: `Ok`
-    /// means accepted (any unwritten rest is kept and sent first later), an
-    /// error means nothing was written.
-    pub fn write_all(&mut self, buf: &[u8]) -> Result<()> {
-        self.submit(&[buf])
-    }
-
-    /// Sends bytes kept from an earlier accepted write. `Ok` when none remain.
-    pub fn flush(&mut self) -> Result<()> {
-        let deadline = self.write_deadline();
-        self.flush_pending(deadline)
-    }
-
-    /// The number of accepted bytes still waiting to be written.
-    pub fn pending_bytes(&self) -> usize {
-        self.tx_pending.len()
-    }
-
-    /// Writes `parts` in order as one unit, with one system call when the
-    /// kernel takes them whole. See [`Stream::send_msg`] for what `Ok` and
-    /// errors mean.
-    fn submit(&mut self, parts: &[&[u8]]) -> Result<()> {
-        let deadline = self.write_deadline();
-        self.flush_pending(deadline)?;
-        let total: usize = parts.iter().map(|p| p.len()).sum();
-        let mut written = 0;
-        while written < total {
-            let rest = io::skip_bytes(parts, written);
-            let slices: Vec<IoSlice<'_>> = rest.iter().map(|p| IoSlice::new(p)).collect();
-            match io::write(self.fd.as_fd(), self.kind.is_socket(), &slices, deadline) {
-                Ok(n) => written += n,
-                Err(err) if written == 0 => return Err(err),
-                Err(Error::Interrupted) => continue,
-                Err(Error::WouldBlock) | Err(Error::TimedOut(_)) => {
-                    for part in rest {
-                        self.tx_pending.extend_from_slice(part);
-                    }
-                    return Ok(());
-                }
-                Err(err) => return Err(err),
-            }
-        }
-        Ok(())
-    }
-
-    fn flush_pending(&mut self, deadline: Option<Instant>) -> Result<()> {
-        while !self.tx_pending.is_empty() {
-            let n = io::write(
-                self.fd.as_fd(),
-                self.kind.is_socket(),
-                &[IoSlice::new(&self.tx_pending)],
-                deadline,
-            )?;
-            self.tx_pending.drain(..n);
-        }
-        Ok(())
-    }
-
-    // ---- modes ----
-
-    /// How long a read or `recv_msg` may wait (`None`: for ever).
-    pub fn set_read_timeout(&mut self, timeout: Option<Duration>) {
-        self.read_timeout = timeout;
-    }
-
-    /// How long a write or `send_msg` may wait (`None`: for ever).
-    pub fn set_write_timeout(&mut self, timeout: Option<Duration>) {
-        self.write_timeout = timeout;
-    }
-
-    pub fn read_timeout(&self) -> Option<Duration> {
-        self.read_timeout
-    }
-
-    pub fn write_timeout(&self) -> Option<Duration> {
-        self.write_timeout
-    }
-
-    /// In nonblocking mode every operation that would wait fails with
-    /// [`Error::WouldBlock`] instead (timeouts do not apply).
-    pub fn set_nonblocking(&mut self, nonblocking: bool) -> Result<()> {
-        let flags = fcntl(&self.fd, FcntlArg::F_GETFL).map_err(|e| Error::nix("fcntl", e))?;
-        let mut flags = OFlag::from_bits_truncate(flags);
-        flags.set(OFlag::O_NONBLOCK, nonblocking);
-        fcntl(&self.fd, FcntlArg::F_SETFL(flags)).map_err(|e| Error::nix("fcntl", e))?;
-        self.nonblocking = nonblocking;
-        Ok(())
-    }
-
-    pub fn is_nonblocking(&self) -> bool {
-        self.nonblocking
-    }
-
-    fn read_deadline(&self) -> Option<Instant> {
-        if self.nonblocking {
-            return None;
-        }
-        io::deadline(self.read_timeout)
-    }
-
-    fn write_deadline(&self) -> Option<Instant> {
-        if self.nonblocking {
-            return None;
-        }
-        io::deadline(self.write_timeout)
-    }
-
-    /// Whether a child process started with `exec` keeps this descriptor
-    /// (streams are created close-on-exec). Returns the descriptor's number,
-    /// which the child uses with [`Stream::from_fd`] (or `xipc_stream_from_fd`,
-    /// `xipc.Stream.from_fd`).
-    pub fn set_inheritable(&self, inheritable: bool) -> Result<RawFd> {
-        let flags = if inheritable {
-            FdFlag::empty()
-        } else {
-            FdFlag::FD_CLOEXEC
-        };
-        fcntl(&self.fd, FcntlArg::F_SETFD(flags)).map_err(|e| Error::nix("fcntl", e))?;
-        Ok(self.fd.as_raw_fd())
-    }
-
-    /// Closes one or both directions of a socket; the peer reads end of
-    /// stream after `Write`. Pipes and FIFOs have one direction: close them.
-    pub fn shutdown(&self, how: Shutdown) -> Result<()> {
-        use nix::sys::socket::Shutdown as S;
-        if !self.kind.is_socket() {
-            return Err(Error::Unsupported(
-                "shutdown applies to sockets; close a pipe or FIFO end instead".into(),
-            ));
-        }
-        let how = match how {
-            Shutdown::Read => S::Read,
-            Shutdown::Write => S::Write,
-            Shutdown::Both => S::Both,
-        };
-        nix::sys::socket::shutdown(self.fd.as_raw_fd(), how).map_err(|e| Error::nix("shutdown", e))
-    }
-
-    /// The process at the other end of a Unix socket.
-    pub fn peer_credentials(&self) -> Result<PeerCredentials> {
-        if self.kind != Kind::Unix {
-            return Err(Error::Unsupported(
-                "peer credentials exist only on Unix sockets".into(),
-            ));
-        }
-        let cred = getsockopt(&self.fd, sockopt::PeerCredentials)
-            .map_err(|e| Error::nix("getsockopt(SO_PEERCRED)", e))?;
-        Ok(PeerCredentials {
-            pid: cred.pid(),
-            uid: cred.uid(),
-            gid: cred.gid(),
-        })
-    }
-
-    /// Closes the stream (dropping it does the same). Bytes still pending
-    /// from an interrupted write are sent first if the kernel takes them now.
-    pub fn close(mut self) -> Result<()> {
-        if !self.tx_pending.is_empty() {
-            self.flush_pending(io::deadline(self.write_timeout))?;
-        }
-        Ok(())
-    }
 }
 
 impl AsFd for Stream {
@@ -746,6 +805,22 @@ impl From<std::os::unix::net::UnixStream> for Stream {
     }
 }
 
+impl std::io::Read for &Stream {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        Stream::read(self, buf).map_err(into_io)
+    }
+}
+
+impl std::io::Write for &Stream {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        Stream::write(self, buf).map_err(into_io)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Stream::flush(self).map_err(into_io)
+    }
+}
+
 impl std::io::Read for Stream {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         Stream::read(self, buf).map_err(into_io)
@@ -785,7 +860,7 @@ mod tests {
 
     #[test]
     fn a_message_split_across_reads_is_reassembled_in_nonblocking_mode() {
-        let (mut a, mut b) = pair();
+        let (a, b) = pair();
         b.set_nonblocking(true).unwrap();
         let framed = record::encode_record(b"hello, world", 5);
         for (i, byte) in framed.iter().enumerate() {
@@ -798,7 +873,7 @@ mod tests {
 
     #[test]
     fn direct_receive_into_a_buffer_survives_would_block() {
-        let (mut a, mut b) = pair();
+        let (a, b) = pair();
         b.set_nonblocking(true).unwrap();
         let msg: Vec<u8> = (0..10_000u32).map(|i| i as u8).collect();
         let framed = record::encode_record(&msg, usize::MAX);
@@ -816,7 +891,7 @@ mod tests {
 
     #[test]
     fn too_small_buffer_keeps_the_message() {
-        let (mut a, mut b) = pair();
+        let (a, b) = pair();
         a.send_msg(b"0123456789").unwrap();
         let mut small = [0u8; 4];
         let err = b.recv_msg_to_slice(&mut small).unwrap_err();
@@ -831,7 +906,7 @@ mod tests {
 
     #[test]
     fn hostile_header_breaks_framing_for_good() {
-        let (mut a, mut b) = pair();
+        let (a, b) = pair();
         a.write_all(&[0x7F, 0xFF, 0xFF, 0xFF]).unwrap();
         a.send_msg(b"next").unwrap();
         let err = b.recv_msg().unwrap_err();
@@ -844,7 +919,7 @@ mod tests {
 
     #[test]
     fn raw_read_is_refused_inside_a_message() {
-        let (mut a, mut b) = pair();
+        let (a, b) = pair();
         b.set_nonblocking(true).unwrap();
         a.write_all(&[0x80, 0, 0, 4, 1]).unwrap();
         assert!(matches!(b.recv_msg(), Err(Error::WouldBlock)));

@@ -264,7 +264,7 @@ pub fn unix_connect(path: impl AsRef<Path>, timeout: Option<Duration>) -> Result
             Err(e) => return Err(Error::nix(format!("connect to {}", path.display()), e)),
         }
     }
-    let mut stream = Stream::with_kind(fd, Kind::Unix, timeout.is_some());
+    let stream = Stream::with_kind(fd, Kind::Unix, timeout.is_some());
     if timeout.is_some() {
         stream.set_nonblocking(false)?;
     }

@@ -226,3 +226,17 @@ def test_closed_handles_raise_instead_of_crashing():
     with pytest.raises(ValueError):
         w.fileno()
     r.close()
+
+
+def test_full_duplex_from_two_threads():
+    a, b = socket.socketpair()
+    a, b = xipc.Stream.from_fd(a.detach()), xipc.Stream.from_fd(b.detach())
+    got = []
+    t = threading.Thread(target=lambda: got.append(a.recv_msg()))
+    t.start()
+    time.sleep(0.05)  # the thread is blocked in recv_msg on `a`
+    a.send_msg(b"sent meanwhile")
+    assert b.recv_msg() == b"sent meanwhile"
+    b.send_msg(b"reply")
+    t.join(5)
+    assert got == [b"reply"]
