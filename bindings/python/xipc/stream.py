@@ -117,12 +117,16 @@ class Stream:
 
     def __init__(self, handle: ctypes.c_void_p):
         self._h = handle
-        self._buf = ctypes.create_string_buffer(_BUFFER_SIZE)
-        self._bufp = ctypes.c_void_p(ctypes.addressof(self._buf))
         self._n = ctypes.c_size_t()
         self._nref = ctypes.byref(self._n)
         self._np = ctypes.c_void_p(ctypes.addressof(self._n))
         self._timeout = None
+        # self._buf and self._bufp: the receive buffer, made on first use.
+
+    def _make_buffer(self) -> ctypes.c_void_p:
+        self._buf = ctypes.create_string_buffer(_BUFFER_SIZE)
+        self._bufp = ctypes.c_void_p(ctypes.addressof(self._buf))
+        return self._bufp
 
     @classmethod
     def from_fd(cls, fd: int) -> "Stream":
@@ -147,7 +151,11 @@ class Stream:
     def recv_msg(self) -> bytes:
         """Receives the next framed message. Raises
         :class:`xipc.errors.ConnectionClosed` at the end of the stream."""
-        rc = _recv(self._h, self._bufp, _BUFFER_SIZE, self._np)
+        try:
+            bufp = self._bufp
+        except AttributeError:
+            bufp = self._make_buffer()
+        rc = _recv(self._h, bufp, _BUFFER_SIZE, self._np)
         if rc == 0:
             return self._buf[: self._n.value]
         while True:
@@ -160,7 +168,7 @@ class Stream:
                     raise too_large from None  # larger than the maximum
             if rc != _EINTR:
                 raise_for(rc)
-            rc = _recv(self._h, self._bufp, _BUFFER_SIZE, self._np)
+            rc = _recv(self._h, bufp, _BUFFER_SIZE, self._np)
             if rc == 0:
                 return self._buf[: self._n.value]
 
@@ -180,7 +188,12 @@ class Stream:
 
     def read(self, size: int = 65536) -> bytes:
         """Reads at most ``size`` bytes; ``b""`` at the end of the stream."""
-        buf = ctypes.create_string_buffer(size) if size > _BUFFER_SIZE else self._buf
+        if size > _BUFFER_SIZE:
+            buf = ctypes.create_string_buffer(size)
+        else:
+            if not hasattr(self, "_buf"):
+                self._make_buffer()
+            buf = self._buf
         while True:
             rc = _read(self._h, buf, size, self._nref)
             if rc == 0:
