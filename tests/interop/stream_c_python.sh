@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Streams across languages and processes:
-#  1. a C program using xipc writes messages to a FIFO; Python reads them;
+#  1. a C program using xipc writes messages to a FIFO, a TCP connection
+#     (IPv6 loopback) and a Unix socket; Python reads them;
 #  2. a plain C program (no xipc) writes record-marked frames with write(2);
 #     Python's recv_msg reads them;
 #  3. Python writes messages over a Unix socket; a plain C program parses
@@ -24,9 +25,19 @@ cat > "$work/xipc_writer.c" <<'C'
 #include <stdio.h>
 #include <string.h>
 #include "xipc.h"
+#include <stdlib.h>
+/* xipc_writer fifo PATH | tcp HOST PORT | unix PATH */
 int main(int argc, char **argv) {
     xipc_stream *w = NULL;
-    if (argc != 2 || xipc_fifo_open(argv[1], XIPC_FIFO_WRITE, true, &w) != XIPC_OK) {
+    int rc = XIPC_EINVAL;
+    if (argc == 3 && strcmp(argv[1], "fifo") == 0) {
+        rc = xipc_fifo_open(argv[2], XIPC_FIFO_WRITE, true, &w);
+    } else if (argc == 4 && strcmp(argv[1], "tcp") == 0) {
+        rc = xipc_tcp_connect(argv[2], (uint16_t)atoi(argv[3]), 5000, &w);
+    } else if (argc == 3 && strcmp(argv[1], "unix") == 0) {
+        rc = xipc_unix_connect(argv[2], 5000, &w);
+    }
+    if (rc != XIPC_OK) {
         fprintf(stderr, "open: %s\n", xipc_last_error());
         return 1;
     }
@@ -108,22 +119,36 @@ C
 "${CC:-cc}" "${cflags[@]}" -o "$work/raw_writer" "$work/raw_writer.c"
 "${CC:-cc}" "${cflags[@]}" -o "$work/raw_reader" "$work/raw_reader.c"
 
-# 1. xipc C writer -> Python reader, through a FIFO.
+# 1. xipc C writer -> Python reader, through a FIFO, TCP and a Unix socket.
 "$python" - "$work" <<'PY'
 import subprocess, sys, xipc
 work = sys.argv[1]
-xipc.mkfifo(f"{work}/fifo")
-writer = subprocess.Popen([f"{work}/xipc_writer", f"{work}/fifo"])
-with xipc.open_fifo(f"{work}/fifo", "r") as r:
+
+def drain(stream):
     got = []
-    while True:
-        try:
-            got.append(r.recv_msg())
-        except xipc.errors.ConnectionClosed:
-            break
-assert writer.wait(10) == 0
-assert got == [b"message %d from C" % i for i in range(100)], got[:3]
-print("C (xipc) -> Python over a FIFO: 100 messages")
+    with stream:
+        while True:
+            try:
+                got.append(stream.recv_msg())
+            except xipc.errors.ConnectionClosed:
+                return got
+
+expected = [b"message %d from C" % i for i in range(100)]
+xipc.mkfifo(f"{work}/fifo")
+writer = subprocess.Popen([f"{work}/xipc_writer", "fifo", f"{work}/fifo"])
+got = drain(xipc.open_fifo(f"{work}/fifo", "r"))
+assert writer.wait(10) == 0 and got == expected, got[:3]
+with xipc.tcp_listen("::1") as listener:
+    writer = subprocess.Popen([f"{work}/xipc_writer", "tcp", "::1", str(listener.port)])
+    got = drain(listener.accept(timeout=10))
+assert writer.wait(10) == 0 and got == expected, got[:3]
+with xipc.unix_listen(f"{work}/writer.sock") as listener:
+    writer = subprocess.Popen([f"{work}/xipc_writer", "unix", f"{work}/writer.sock"])
+    conn = listener.accept(timeout=10)
+    assert conn.peer_credentials().pid == writer.pid
+    got = drain(conn)
+assert writer.wait(10) == 0 and got == expected, got[:3]
+print("C (xipc) -> Python over a FIFO, TCP (::1) and a Unix socket: 100 messages each")
 PY
 
 # 2. plain C write(2) frames -> Python recv_msg, through a FIFO.
