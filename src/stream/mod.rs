@@ -21,7 +21,7 @@
 //! sends it before anything else.
 //!
 //! ```no_run
-//! let (mut reader, mut writer) = xipc::stream::pipe()?;
+//! let (reader, writer) = xipc::stream::pipe()?;
 //! writer.send_msg(b"hello")?;
 //! assert_eq!(reader.recv_msg()?.as_deref(), Some(&b"hello"[..]));
 //! # Ok::<(), xipc::Error>(())
