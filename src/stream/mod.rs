@@ -53,8 +53,11 @@ use record::{fragment_header, parse_header, MAX_FRAGMENT_LEN};
 /// (POSIX `PIPE_BUF`; 4096 on Linux).
 pub const PIPE_BUF: usize = libc::PIPE_BUF;
 
-/// How many bytes a stream asks for when it reads ahead for a frame header.
-pub const READ_AHEAD: usize = 4096;
+/// How many bytes a stream asks for when it reads ahead for a frame header:
+/// enough for a small message's header and body in one `read(2)`, and less
+/// than a pipe page, so the first read of a large message does not free a
+/// page (and wake the writer) on its own before the body is read in bulk.
+pub const READ_AHEAD: usize = 512;
 
 /// What a stream's descriptor is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
