@@ -157,32 +157,6 @@
 
 
 /**
- * How many bytes a stream asks for when it reads ahead for a frame header.
- */
-#define READ_AHEAD 4096
-
-/**
- * Bit 31 of a fragment header: this is the record's last fragment.
- */
-#define LAST_FRAGMENT 2147483648
-
-/**
- * The longest fragment a header can describe.
- */
-#define MAX_FRAGMENT_LEN 2147483647
-
-/**
- * Default for the largest record accepted when reading: 4 MiB.
- */
-#define DEFAULT_MAX_RECORD (4 << 20)
-
-/**
- * Default for the most fragments one record may have (bounds the work an
- * endless run of empty fragments can cause).
- */
-#define DEFAULT_MAX_FRAGMENTS 4096
-
-/**
  * Bounds a [`Decoder`](super::Decoder) checks *before* allocating anything.
  *
  * Every length prefix is also checked against the bytes that remain, so even

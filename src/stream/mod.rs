@@ -57,6 +57,8 @@ pub const PIPE_BUF: usize = libc::PIPE_BUF;
 /// enough for a small message's header and body in one `read(2)`, and less
 /// than a pipe page, so the first read of a large message does not free a
 /// page (and wake the writer) on its own before the body is read in bulk.
+///
+/// cbindgen:ignore
 pub const READ_AHEAD: usize = 512;
 
 /// What a stream's descriptor is.
