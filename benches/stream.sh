@@ -25,18 +25,23 @@ ln -s "$lib" "$work/libxipc.so.0" # the soname the loader looks for
     -o "$work/stream_bench" benches/stream_bench.c -L"$work" -Wl,-rpath,"$work" -l:libxipc.so.0
 export PYTHONPATH=$root/bindings/python XIPC_LIBRARY=$lib
 
-# best <better: min|max> <command...>: the best value of $REPS runs (field 4).
-best() {
-    local how=$1 v b=
-    shift
+# contest <min|max> "<impl> <impl>..." <command with IMPL for the impl>:
+# runs each implementation in turn, $REPS rounds (so load changes hit all
+# alike), and prints the best value (field 4) of each, in order.
+contest() {
+    local how=$1 impls=($2) i k v
+    shift 2
+    local best=()
     for ((i = 0; i < REPS; i++)); do
-        v=$("$@" | awk '{print $4}')
-        if [[ -z $b ]] || awk -v v="$v" -v b="$b" -v h="$how" \
-            'BEGIN { exit !((h == "min" && v < b) || (h == "max" && v > b)) }'; then
-            b=$v
-        fi
+        for k in "${!impls[@]}"; do
+            v=$("${@/IMPL/${impls[k]}}" | awk '{print $4}')
+            if [[ -z ${best[k]:-} ]] || awk -v v="$v" -v b="${best[k]}" -v h="$how" \
+                'BEGIN { exit !((h == "min" && v < b) || (h == "max" && v > b)) }'; then
+                best[k]=$v
+            fi
+        done
     done
-    echo "$b"
+    echo "${best[@]}"
 }
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
@@ -48,28 +53,23 @@ run() {
     printf '%-6s %-22s %14s %14s %8s  %s\n' transport test "raw C" "xipc C" ratio target
     for t in pipe unix tcp; do
         local raw xipc
-        raw=$(best min "${pin[@]}" "$work/stream_bench" "$t" rtt raw "$RTT_N" 64)
-        xipc=$(best min "${pin[@]}" "$work/stream_bench" "$t" rtt xipc "$RTT_N" 64)
+        read -r raw xipc < <(contest min "raw xipc" "${pin[@]}" "$work/stream_bench" "$t" rtt IMPL "$RTT_N" 64)
         printf '%-6s %-22s %11s us %11s us %8s  %s\n' "$t" "round trip, 64 B" "$raw" "$xipc" \
             "$(ratio "$xipc" "$raw")" "$rtt_target"
-        raw=$(best max "${pin[@]}" "$work/stream_bench" "$t" tput raw "$TPUT_N" 65536)
-        xipc=$(best max "${pin[@]}" "$work/stream_bench" "$t" tput xipc "$TPUT_N" 65536)
+        read -r raw xipc < <(contest max "raw xipc" "${pin[@]}" "$work/stream_bench" "$t" tput IMPL "$TPUT_N" 65536)
         printf '%-6s %-22s %9s MB/s %9s MB/s %8s  %s\n' "$t" "one-way, 64 KiB msgs" "$raw" "$xipc" \
             "$(ratio "$xipc" "$raw")" "$tput_target"
     done
     echo "-- Python: xipc framed messages vs multiprocessing.Pipe send_bytes/recv_bytes"
     local x mp mpp xu
-    x=$(best min "${pin[@]}" "$python" benches/stream_bench.py rtt xipc-pipe "$PY_RTT_N" 64)
-    xu=$(best min "${pin[@]}" "$python" benches/stream_bench.py rtt xipc-unix "$PY_RTT_N" 64)
-    mp=$(best min "${pin[@]}" "$python" benches/stream_bench.py rtt mp "$PY_RTT_N" 64)
-    mpp=$(best min "${pin[@]}" "$python" benches/stream_bench.py rtt mp-pipe "$PY_RTT_N" 64)
+    read -r x xu mp mpp < <(contest min "xipc-pipe xipc-unix mp mp-pipe" "${pin[@]}" \
+        "$python" benches/stream_bench.py rtt IMPL "$PY_RTT_N" 64)
     printf 'round trip, 64 B: xipc pipe %s us, xipc unix %s us; Pipe() %s us, Pipe(duplex=False) %s us\n' \
         "$x" "$xu" "$mp" "$mpp"
     printf '  speedup of xipc pipe: %sx over Pipe(), %sx over Pipe(duplex=False)  %s\n' \
         "$(ratio "$mp" "$x")" "$(ratio "$mpp" "$x")" "$py_target"
-    x=$(best max "${pin[@]}" "$python" benches/stream_bench.py tput xipc-pipe "$PY_TPUT_N" 65536)
-    mp=$(best max "${pin[@]}" "$python" benches/stream_bench.py tput mp "$PY_TPUT_N" 65536)
-    mpp=$(best max "${pin[@]}" "$python" benches/stream_bench.py tput mp-pipe "$PY_TPUT_N" 65536)
+    read -r x mp mpp < <(contest max "xipc-pipe mp mp-pipe" "${pin[@]}" \
+        "$python" benches/stream_bench.py tput IMPL "$PY_TPUT_N" 65536)
     printf 'one-way, 64 KiB: xipc pipe %s MB/s; Pipe() %s MB/s (ratio %s), Pipe(duplex=False) %s MB/s (ratio %s)\n' \
         "$x" "$mp" "$(ratio "$x" "$mp")" "$mpp" "$(ratio "$x" "$mpp")"
 }
