@@ -9,13 +9,21 @@ use std::io::{self, Read, Write};
 use crate::{Error, Result};
 
 /// Bit 31 of a fragment header: this is the record's last fragment.
+///
+/// cbindgen:ignore
 pub const LAST_FRAGMENT: u32 = 0x8000_0000;
 /// The longest fragment a header can describe.
+///
+/// cbindgen:ignore
 pub const MAX_FRAGMENT_LEN: usize = 0x7FFF_FFFF;
 /// Default for the largest record accepted when reading: 4 MiB.
+///
+/// cbindgen:ignore
 pub const DEFAULT_MAX_RECORD: usize = 4 << 20;
 /// Default for the most fragments one record may have (bounds the work an
 /// endless run of empty fragments can cause).
+///
+/// cbindgen:ignore
 pub const DEFAULT_MAX_FRAGMENTS: usize = 4096;
 
 /// The header of a fragment of `len` bytes (`len` ≤ [`MAX_FRAGMENT_LEN`]).

@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# Stream benchmarks (issue 3): round trip (64-byte messages, two processes)
+# and one-way throughput (64 KiB messages) over a pipe, a Unix socket and TCP
+# loopback. xipc from C beside plain read/write with the same framing; xipc
+# from Python beside multiprocessing.Pipe. Each figure is the best of $REPS
+# runs, xipc and its baseline interleaved in the same run; pinned
+# (taskset -c 0 on both processes) and unpinned.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+lib=$root/target/release/libxipc.so
+[[ -f $lib ]] || { echo "stream bench: $lib is missing; run make" >&2; exit 1; }
+command -v taskset >/dev/null || { echo "stream bench: taskset is missing; install util-linux" >&2; exit 1; }
+python=${PYTHON:-python3}
+REPS=${REPS:-3}
+RTT_N=${RTT_N:-20000}
+TPUT_N=${TPUT_N:-5000}
+PY_RTT_N=${PY_RTT_N:-20000}
+PY_TPUT_N=${PY_TPUT_N:-3000}
+
+work=$(mktemp -d /tmp/xipc-stream-bench-XXXXXX)
+trap 'rm -rf "$work"' EXIT
+ln -s "$lib" "$work/libxipc.so.0" # the soname the loader looks for
+"${CC:-cc}" -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -I"$root/include" \
+    -o "$work/stream_bench" benches/stream_bench.c -L"$work" -Wl,-rpath,"$work" -l:libxipc.so.0
+export PYTHONPATH=$root/bindings/python XIPC_LIBRARY=$lib
+
+# contest <min|max> "<impl> <impl>..." <command with IMPL for the impl>:
+# runs each implementation in turn, $REPS rounds (so load changes hit all
+# alike), and prints the best value (field 4) of each, in order.
+contest() {
+    local how=$1 impls=($2) i k v
+    shift 2
+    local best=()
+    for ((i = 0; i < REPS; i++)); do
+        for k in "${!impls[@]}"; do
+            v=$("${@/IMPL/${impls[k]}}" | awk '{print $4}')
+            if [[ -z ${best[k]:-} ]] || awk -v v="$v" -v b="${best[k]}" -v h="$how" \
+                'BEGIN { exit !((h == "min" && v < b) || (h == "max" && v > b)) }'; then
+                best[k]=$v
+            fi
+        done
+    done
+    echo "${best[@]}"
+}
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+
+run() {
+    local label=$1 rtt_target=$2 tput_target=$3 py_target=$4 pin=("${@:5}")
+    echo
+    echo "== streams, $label"
+    printf '%-6s %-22s %14s %14s %8s  %s\n' transport test "raw C" "xipc C" ratio target
+    for t in pipe unix tcp; do
+        local raw xipc
+        read -r raw xipc < <(contest min "raw xipc" "${pin[@]}" "$work/stream_bench" "$t" rtt IMPL "$RTT_N" 64)
+        printf '%-6s %-22s %11s us %11s us %8s  %s\n' "$t" "round trip, 64 B" "$raw" "$xipc" \
+            "$(ratio "$xipc" "$raw")" "$rtt_target"
+        read -r raw xipc < <(contest max "raw xipc" "${pin[@]}" "$work/stream_bench" "$t" tput IMPL "$TPUT_N" 65536)
+        printf '%-6s %-22s %9s MB/s %9s MB/s %8s  %s\n' "$t" "one-way, 64 KiB msgs" "$raw" "$xipc" \
+            "$(ratio "$xipc" "$raw")" "$tput_target"
+    done
+    echo "-- Python: xipc framed messages vs multiprocessing.Pipe send_bytes/recv_bytes"
+    local x mp mpp xu
+    read -r x xu mp mpp < <(contest min "xipc-pipe xipc-unix mp mp-pipe" "${pin[@]}" \
+        "$python" benches/stream_bench.py rtt IMPL "$PY_RTT_N" 64)
+    printf 'round trip, 64 B: xipc pipe %s us, xipc unix %s us; Pipe() %s us, Pipe(duplex=False) %s us\n' \
+        "$x" "$xu" "$mp" "$mpp"
+    printf '  speedup of xipc pipe: %sx over Pipe(), %sx over Pipe(duplex=False)  %s\n' \
+        "$(ratio "$mp" "$x")" "$(ratio "$mpp" "$x")" "$py_target"
+    read -r x mp mpp < <(contest max "xipc-pipe mp mp-pipe" "${pin[@]}" \
+        "$python" benches/stream_bench.py tput IMPL "$PY_TPUT_N" 65536)
+    printf 'one-way, 64 KiB: xipc pipe %s MB/s; Pipe() %s MB/s (ratio %s), Pipe(duplex=False) %s MB/s (ratio %s)\n' \
+        "$x" "$mp" "$(ratio "$x" "$mp")" "$mpp" "$(ratio "$x" "$mpp")"
+}
+
+echo "stream benchmarks: best of $REPS runs each; load average $(cut -d' ' -f1-3 /proc/loadavg)"
+run "pinned (taskset -c 0, both processes)" "target <= 1.05" "target >= 0.95" \
+    "(target >= 2.5x over Pipe())" taskset -c 0
+run "unpinned" "" "" "" env

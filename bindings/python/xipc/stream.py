@@ -1,0 +1,387 @@
+"""Byte streams: anonymous pipes, FIFOs, TCP and Unix sockets.
+
+Every stream carries raw bytes (``read``/``write``) and framed messages
+(``send_msg``/``recv_msg``, RFC 5531 record marking, the same frames C and
+Rust use)::
+
+    reader, writer = xipc.pipe()
+    writer.send_msg(b"hello")
+    assert reader.recv_msg() == b"hello"
+
+Timeouts follow :meth:`socket.socket.settimeout`: ``None`` blocks, ``0`` is
+nonblocking (``BlockingIOError``), a number of seconds raises
+``TimeoutError`` when it passes. A message that is only partly received when
+that happens stays in the stream; the next ``recv_msg`` completes it.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import math
+import os
+from typing import NamedTuple
+
+from . import errors
+from ._lib import declare, raise_for
+
+__all__ = [
+    "pipe", "mkfifo", "open_fifo", "tcp_listen", "tcp_connect", "unix_listen",
+    "unix_connect", "Stream", "Listener", "PeerCredentials",
+]
+
+_handle = ctypes.c_void_p
+_out = ctypes.POINTER(ctypes.c_void_p)
+_size = ctypes.c_size_t
+_size_out = ctypes.POINTER(ctypes.c_size_t)
+_bytes_in = ctypes.c_char_p
+_bytes_out = ctypes.POINTER(ctypes.c_char)
+
+
+class _PeerCredentials(ctypes.Structure):
+    _fields_ = [("pid", ctypes.c_int32), ("uid", ctypes.c_uint32), ("gid", ctypes.c_uint32)]
+
+
+_pipe = declare("xipc_pipe", [_out, _out])
+_mkfifo = declare("xipc_mkfifo", [ctypes.c_char_p, ctypes.c_uint32])
+_fifo_open = declare("xipc_fifo_open", [ctypes.c_char_p, ctypes.c_int, ctypes.c_bool, _out])
+_tcp_listen = declare("xipc_tcp_listen", [ctypes.c_char_p, ctypes.c_uint16, _out])
+_tcp_connect = declare("xipc_tcp_connect", [ctypes.c_char_p, ctypes.c_uint16, ctypes.c_int, _out])
+_unix_listen = declare("xipc_unix_listen", [ctypes.c_char_p, ctypes.c_uint32, _out])
+_unix_connect = declare("xipc_unix_connect", [ctypes.c_char_p, ctypes.c_int, _out])
+_from_fd = declare("xipc_stream_from_fd", [ctypes.c_int, _out])
+_accept = declare("xipc_listener_accept", [_handle, ctypes.c_int, _out])
+_listener_port = declare("xipc_listener_port", [_handle, ctypes.POINTER(ctypes.c_uint16)])
+_listener_fd = declare("xipc_listener_fd", [_handle])
+_listener_close = declare("xipc_listener_close", [_handle], None)
+# The hot calls are checked inline (no errcheck hook), and their pointers are
+# passed as prepared c_void_p objects, which ctypes converts fastest.
+_send = declare("xipc_stream_send_msg", [_handle, _bytes_in, _size], check=False)
+_recv = declare("xipc_stream_recv_msg", [_handle, ctypes.c_void_p, _size, ctypes.c_void_p],
+                check=False)
+_recv_alloc = declare("xipc_stream_recv_msg_alloc",
+                      [_handle, ctypes.POINTER(ctypes.c_void_p), _size_out])
+_next_len = declare("xipc_stream_next_msg_len", [_handle, _size_out], check=False)
+_read = declare("xipc_stream_read", [_handle, _bytes_out, _size, _size_out], check=False)
+_write = declare("xipc_stream_write", [_handle, _bytes_in, _size, _size_out], check=False)
+_write_all = declare("xipc_stream_write_all", [_handle, _bytes_in, _size], check=False)
+_flush = declare("xipc_stream_flush", [_handle])
+_set_max_msg = declare("xipc_stream_set_max_msg_size", [_handle, _size])
+_set_read_timeout = declare("xipc_stream_set_read_timeout", [_handle, ctypes.c_int])
+_set_write_timeout = declare("xipc_stream_set_write_timeout", [_handle, ctypes.c_int])
+_set_nonblocking = declare("xipc_stream_set_nonblocking", [_handle, ctypes.c_bool])
+_set_inheritable = declare("xipc_stream_set_inheritable", [_handle, ctypes.c_bool])
+_stream_fd = declare("xipc_stream_fd", [_handle])
+_shutdown = declare("xipc_stream_shutdown", [_handle, ctypes.c_int])
+_peer_credentials = declare("xipc_stream_peer_credentials",
+                            [_handle, ctypes.POINTER(_PeerCredentials)])
+_stream_close = declare("xipc_stream_close", [_handle], None)
+_bytes_free = declare("xipc_bytes_free", [ctypes.c_void_p, _size], None)
+
+_EMSGSIZE = errors.MessageTooLarge.code
+_EINTR = errors.Interrupted.code
+# Messages up to this size are received into the stream's own buffer.
+_BUFFER_SIZE = 64 * 1024 + 64
+
+
+class PeerCredentials(NamedTuple):
+    """The process at the other end of a Unix socket."""
+
+    pid: int
+    uid: int
+    gid: int
+
+
+def _ms(timeout: float | None) -> int:
+    if timeout is None:
+        return -1
+    if timeout < 0:
+        raise ValueError("timeout must be None or >= 0")
+    return min(math.ceil(timeout * 1000), 2**31 - 1)
+
+
+def _path(path) -> bytes:
+    return os.fsencode(path)
+
+
+def _new(fn, *args) -> ctypes.c_void_p:
+    out = ctypes.c_void_p()
+    fn(*args, ctypes.byref(out))
+    return out
+
+
+class Stream:
+    """A pipe end, FIFO, or TCP or Unix connection. Closed by :meth:`close`,
+    by leaving a ``with`` block, or when garbage-collected."""
+
+    __slots__ = ("_h", "_buf", "_bufp", "_n", "_nref", "_np", "_timeout", "__weakref__")
+
+    def __init__(self, handle: ctypes.c_void_p):
+        self._h = handle
+        self._n = ctypes.c_size_t()
+        self._nref = ctypes.byref(self._n)
+        self._np = ctypes.c_void_p(ctypes.addressof(self._n))
+        self._timeout = None
+        # self._buf and self._bufp: the receive buffer, made on first use.
+
+    def _make_buffer(self) -> ctypes.c_void_p:
+        self._buf = ctypes.create_string_buffer(_BUFFER_SIZE)
+        self._bufp = ctypes.c_void_p(ctypes.addressof(self._buf))
+        return self._bufp
+
+    @classmethod
+    def from_fd(cls, fd: int) -> "Stream":
+        """A stream of descriptor ``fd`` (e.g. a pipe end inherited from a
+        parent process); the stream owns it from now on."""
+        return cls(_new(_from_fd, fd))
+
+    # ---- framed messages ----
+
+    def send_msg(self, data) -> None:
+        """Sends ``data`` (bytes-like) as one framed message."""
+        if type(data) is not bytes:
+            data = bytes(data)
+        rc = _send(self._h, data, len(data))
+        while rc:
+            if rc != _EINTR:
+                raise_for(rc)
+            # A signal arrived before anything was written; its Python
+            # handler runs here (and may raise), then the send is retried.
+            rc = _send(self._h, data, len(data))
+
+    def recv_msg(self) -> bytes:
+        """Receives the next framed message. Raises
+        :class:`xipc.errors.ConnectionClosed` at the end of the stream."""
+        try:
+            bufp = self._bufp
+        except AttributeError:
+            bufp = self._make_buffer()
+        rc = _recv(self._h, bufp, _BUFFER_SIZE, self._np)
+        if rc == 0:
+            return self._buf[: self._n.value]
+        while True:
+            if rc == _EMSGSIZE:
+                try:
+                    raise_for(rc)  # keeps this error's message before the next call
+                except errors.MessageTooLarge as too_large:
+                    if _next_len(self._h, self._nref) == 0:
+                        return self._recv_large()  # larger than our buffer: kept
+                    raise too_large from None  # larger than the maximum
+            if rc != _EINTR:
+                raise_for(rc)
+            rc = _recv(self._h, bufp, _BUFFER_SIZE, self._np)
+            if rc == 0:
+                return self._buf[: self._n.value]
+
+    def _recv_large(self) -> bytes:
+        data = ctypes.c_void_p()
+        _recv_alloc(self._h, ctypes.byref(data), self._nref)
+        try:
+            return ctypes.string_at(data, self._n.value)
+        finally:
+            _bytes_free(data, self._n.value)
+
+    def set_max_msg_size(self, size: int) -> None:
+        """The largest message ``recv_msg`` accepts (default 4 MiB)."""
+        _set_max_msg(self._h, size)
+
+    # ---- raw bytes ----
+
+    def read(self, size: int = 65536) -> bytes:
+        """Reads at most ``size`` bytes; ``b""`` at the end of the stream."""
+        if size > _BUFFER_SIZE:
+            buf = ctypes.create_string_buffer(size)
+        else:
+            if not hasattr(self, "_buf"):
+                self._make_buffer()
+            buf = self._buf
+        while True:
+            rc = _read(self._h, buf, size, self._nref)
+            if rc == 0:
+                return buf[: self._n.value]
+            if rc != _EINTR:
+                raise_for(rc)
+
+    def write(self, data) -> int:
+        """Writes some of ``data``; returns how many bytes."""
+        if type(data) is not bytes:
+            data = bytes(data)
+        while True:
+            rc = _write(self._h, data, len(data), self._nref)
+            if rc == 0:
+                return self._n.value
+            if rc != _EINTR:
+                raise_for(rc)
+
+    def write_all(self, data) -> None:
+        """Writes all of ``data``."""
+        if type(data) is not bytes:
+            data = bytes(data)
+        while True:
+            rc = _write_all(self._h, data, len(data))
+            if rc == 0:
+                return
+            if rc != _EINTR:
+                raise_for(rc)
+
+    def flush(self) -> None:
+        """Sends what a timeout or nonblocking mode left unsent."""
+        _flush(self._h)
+
+    # ---- modes ----
+
+    def settimeout(self, timeout: float | None) -> None:
+        """``None``: block; ``0``: nonblocking; seconds: raise
+        ``TimeoutError`` when a read or write waits longer."""
+        ms = _ms(timeout)
+        _set_nonblocking(self._h, timeout == 0)
+        _set_read_timeout(self._h, ms)
+        _set_write_timeout(self._h, ms)
+        self._timeout = timeout
+
+    def gettimeout(self) -> float | None:
+        return self._timeout
+
+    def set_inheritable(self, inheritable: bool) -> None:
+        """Whether programs started with exec keep the descriptor (streams
+        are close-on-exec; ``subprocess``'s ``pass_fds`` does this itself)."""
+        _set_inheritable(self._h, inheritable)
+
+    def fileno(self) -> int:
+        return _stream_fd(self._h)
+
+    def shutdown(self, how: int) -> None:
+        """``socket.SHUT_RD``, ``SHUT_WR`` or ``SHUT_RDWR`` (sockets only)."""
+        _shutdown(self._h, how)
+
+    def peer_credentials(self) -> PeerCredentials:
+        """(pid, uid, gid) of the process at the other end of a Unix socket."""
+        out = _PeerCredentials()
+        _peer_credentials(self._h, ctypes.byref(out))
+        return PeerCredentials(out.pid, out.uid, out.gid)
+
+    @property
+    def closed(self) -> bool:
+        return self._h is None
+
+    def close(self) -> None:
+        handle, self._h = self._h, None
+        if handle is not None:
+            _stream_close(handle)
+
+    def __enter__(self) -> "Stream":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:  # interpreter shutdown: the library may be gone
+            pass
+
+    def __repr__(self) -> str:
+        state = "closed" if self._h is None else f"fd={self.fileno()}"
+        return f"<xipc.Stream {state}>"
+
+
+class Listener:
+    """A listening TCP or Unix socket."""
+
+    __slots__ = ("_h", "__weakref__")
+
+    def __init__(self, handle: ctypes.c_void_p):
+        self._h = handle
+
+    def accept(self, timeout: float | None = None) -> Stream:
+        """The next connection; ``TimeoutError`` after ``timeout`` seconds."""
+        while True:
+            out = ctypes.c_void_p()
+            try:
+                _accept(self._h, _ms(timeout), ctypes.byref(out))
+                return Stream(out)
+            except errors.Interrupted:
+                continue  # the signal's Python handler has run; wait again
+
+    @property
+    def port(self) -> int | None:
+        """The TCP port (``None`` for a Unix listener)."""
+        port = ctypes.c_uint16()
+        try:
+            _listener_port(self._h, ctypes.byref(port))
+        except errors.InvalidArgument:
+            if self._h is None:
+                raise
+            return None
+        return port.value
+
+    def fileno(self) -> int:
+        return _listener_fd(self._h)
+
+    @property
+    def closed(self) -> bool:
+        return self._h is None
+
+    def close(self) -> None:
+        handle, self._h = self._h, None
+        if handle is not None:
+            _listener_close(handle)
+
+    def __enter__(self) -> "Listener":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:
+            pass
+
+
+def pipe() -> tuple[Stream, Stream]:
+    """A new anonymous pipe as ``(reader, writer)``, both close-on-exec."""
+    r, w = ctypes.c_void_p(), ctypes.c_void_p()
+    _pipe(ctypes.byref(r), ctypes.byref(w))
+    return Stream(r), Stream(w)
+
+
+def mkfifo(path, mode: int = 0o600) -> None:
+    """Creates a FIFO at ``path`` with exactly ``mode``."""
+    _mkfifo(_path(path), mode)
+
+
+def open_fifo(path, mode: str, blocking: bool = True) -> Stream:
+    """Opens the FIFO at ``path`` for reading (``"r"``) or writing (``"w"``).
+    Not blocking, opening for writing while nobody reads raises
+    ``BlockingIOError``, and the stream is nonblocking (see ``settimeout``)."""
+    directions = {"r": 0, "rb": 0, "w": 1, "wb": 1}
+    if mode not in directions:
+        raise ValueError(f"mode must be 'r' or 'w', not {mode!r}")
+    stream = Stream(_new(_fifo_open, _path(path), directions[mode], blocking))
+    if not blocking:
+        stream._timeout = 0
+    return stream
+
+
+def tcp_listen(host: str, port: int = 0) -> Listener:
+    """Listens on ``host`` (``"127.0.0.1"``, ``"::1"``, ``"0.0.0.0"``, a name)
+    and ``port`` (0: any free port; see :attr:`Listener.port`)."""
+    return Listener(_new(_tcp_listen, host.encode(), port))
+
+
+def tcp_connect(host: str, port: int, timeout: float | None = None) -> Stream:
+    """Connects to ``host`` (a name or address) on ``port``; TCP_NODELAY is on."""
+    return Stream(_new(_tcp_connect, host.encode(), port, _ms(timeout)))
+
+
+def unix_listen(path, mode: int = 0o600) -> Listener:
+    """Listens on a Unix socket at ``path`` created with exactly ``mode``. A
+    stale socket file is replaced; a live one raises ``FileExistsError``."""
+    return Listener(_new(_unix_listen, _path(path), mode))
+
+
+def unix_connect(path, timeout: float | None = None) -> Stream:
+    """Connects to the Unix socket at ``path``."""
+    return Stream(_new(_unix_connect, _path(path), _ms(timeout)))

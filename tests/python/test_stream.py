@@ -1,0 +1,242 @@
+"""Streams from Python: pipes, FIFOs, TCP and Unix sockets, framed messages."""
+
+import os
+import signal
+import socket
+import stat
+import struct
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+import xipc
+from xipc import errors
+
+
+def test_pipe_round_trip_and_raw_bytes():
+    r, w = xipc.pipe()
+    with r, w:
+        w.send_msg(b"hello")
+        w.send_msg(bytearray(b"from a bytearray"))
+        w.send_msg(memoryview(b"xxview")[2:])
+        w.send_msg(b"")
+        w.write_all(b"raw")
+        assert r.recv_msg() == b"hello"
+        assert r.recv_msg() == b"from a bytearray"
+        assert r.recv_msg() == b"view"
+        assert r.recv_msg() == b""
+        assert r.read(10) == b"raw"
+    assert r.closed and w.closed
+
+
+def test_frames_are_record_marked_on_the_wire():
+    r, w = xipc.pipe()
+    w.send_msg(b"abc")
+    assert r.read(100) == b"\x80\x00\x00\x03abc"
+    # Written by hand, two fragments: read back as one message.
+    w.write_all(struct.pack(">I", 2) + b"xy" + struct.pack(">I", 0x80000001) + b"z")
+    assert r.recv_msg() == b"xyz"
+
+
+def test_large_message_goes_through_the_allocating_path():
+    a, b = socket.socketpair()
+    r, w = xipc.Stream.from_fd(a.detach()), xipc.Stream.from_fd(b.detach())
+    msg = bytes(range(256)) * 4096  # 1 MiB, more than the receive buffer
+    t = threading.Thread(target=w.send_msg, args=(msg,))
+    t.start()
+    assert r.recv_msg() == msg
+    t.join()
+
+
+def test_end_of_stream_and_mid_frame_close():
+    r, w = xipc.pipe()
+    w.send_msg(b"last")
+    w.close()
+    assert r.recv_msg() == b"last"
+    with pytest.raises(errors.ConnectionClosed, match="end of stream"):
+        r.recv_msg()
+    r, w = xipc.pipe()
+    w.write_all(b"\x80\x00\x00\x10abc")
+    w.close()
+    with pytest.raises(ConnectionError, match="3 of 16 bytes"):
+        r.recv_msg()
+
+
+def test_hostile_header_is_bounded_by_the_maximum():
+    r, w = xipc.pipe()
+    r.set_max_msg_size(1024)
+    r.settimeout(5)
+    w.write_all(b"\x7f\xff\xff\xff")
+    start = time.monotonic()
+    with pytest.raises(errors.MessageTooLarge, match="2147483647 bytes, at most 1024"):
+        r.recv_msg()
+    assert time.monotonic() - start < 1
+
+
+def test_timeouts_and_nonblocking_keep_partial_messages():
+    r, w = xipc.pipe()
+    r.settimeout(0.05)
+    assert r.gettimeout() == 0.05
+    start = time.monotonic()
+    with pytest.raises(TimeoutError):
+        r.recv_msg()
+    assert time.monotonic() - start >= 0.05
+    w.write_all(b"\x80\x00\x00\x05ab")
+    with pytest.raises(errors.Timeout):
+        r.recv_msg()
+    r.settimeout(0)
+    with pytest.raises(BlockingIOError):
+        r.recv_msg()
+    w.write_all(b"cde")
+    assert r.recv_msg() == b"abcde"
+    r.settimeout(None)
+    w.send_msg(b"blocking again")
+    assert r.recv_msg() == b"blocking again"
+
+
+def test_signal_handler_runs_during_a_blocking_receive():
+    r, w = xipc.pipe()
+    seen = []
+
+    def handler(signum, frame):
+        seen.append(signum)
+        w.send_msg(b"sent by the handler")
+
+    old = signal.signal(signal.SIGALRM, handler)
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 0.1)
+        assert r.recv_msg() == b"sent by the handler"
+        assert seen == [signal.SIGALRM]
+
+        def raising(signum, frame):
+            raise KeyboardInterrupt
+
+        signal.signal(signal.SIGALRM, raising)
+        signal.setitimer(signal.ITIMER_REAL, 0.1)
+        with pytest.raises(KeyboardInterrupt):
+            r.recv_msg()
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+
+
+def test_child_process_writes_through_an_inherited_pipe():
+    r, w = xipc.pipe()
+    child = (
+        "import sys, xipc\n"
+        "w = xipc.Stream.from_fd(int(sys.argv[1]))\n"
+        "for i in range(3):\n"
+        "    w.send_msg(b'child %d' % i)\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", child, str(w.fileno())],
+                            pass_fds=(w.fileno(),))
+    w.close()
+    assert [r.recv_msg() for _ in range(3)] == [b"child 0", b"child 1", b"child 2"]
+    with pytest.raises(errors.ConnectionClosed):
+        r.recv_msg()
+    assert proc.wait(10) == 0
+
+
+def test_fifo(tmp_path):
+    path = tmp_path / "fifo"
+    xipc.mkfifo(path)
+    assert stat.S_ISFIFO(os.stat(path).st_mode)
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    with pytest.raises(FileExistsError):
+        xipc.mkfifo(path)
+    with pytest.raises(BlockingIOError):
+        xipc.open_fifo(path, "w", blocking=False)
+    with pytest.raises(ValueError):
+        xipc.open_fifo(path, "rw")
+    with xipc.open_fifo(path, "r", blocking=False) as r:
+        assert r.gettimeout() == 0
+        with xipc.open_fifo(path, "w") as w:
+            r.settimeout(None)
+            w.send_msg(b"fifo message")
+            assert r.recv_msg() == b"fifo message"
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "::1", "localhost"])
+def test_tcp(host):
+    with xipc.tcp_listen(host) as listener:
+        assert listener.port > 0
+        with pytest.raises(TimeoutError):
+            listener.accept(timeout=0.02)
+        client = xipc.tcp_connect(host, listener.port, timeout=5)
+        server = listener.accept(timeout=5)
+        sock = socket.socket(fileno=os.dup(client.fileno()))
+        assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1
+        sock.close()
+        client.send_msg(b"ping")
+        assert server.recv_msg() == b"ping"
+        server.send_msg(b"pong")
+        assert client.recv_msg() == b"pong"
+        client.shutdown(socket.SHUT_WR)
+        with pytest.raises(errors.ConnectionClosed):
+            server.recv_msg()
+        with pytest.raises(errors.Unsupported):
+            server.peer_credentials()
+        client.close()
+        server.close()
+
+
+def test_tcp_connect_errors():
+    with pytest.raises(FileNotFoundError):
+        xipc.tcp_connect("no-such-host.invalid", 1, timeout=5)
+    port = xipc.tcp_listen("127.0.0.1").port  # closed at once: nobody listens
+    with pytest.raises(OSError) as info:
+        xipc.tcp_connect("127.0.0.1", port, timeout=5)
+    assert info.value.errno == 111  # ECONNREFUSED
+
+
+def test_unix_socket_credentials_stale_and_live(tmp_path):
+    path = tmp_path / "sock"
+    with xipc.unix_listen(path) as listener:
+        assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+        assert listener.port is None
+        client = xipc.unix_connect(path, timeout=5)
+        server = listener.accept(timeout=5)
+        assert server.peer_credentials() == (os.getpid(), os.getuid(), os.getgid())
+        assert server.peer_credentials().pid == os.getpid()
+        client.send_msg(b"over unix")
+        assert server.recv_msg() == b"over unix"
+        with pytest.raises(FileExistsError, match="listening"):
+            xipc.unix_listen(path)
+    assert not path.exists()
+
+    stale = tmp_path / "stale"
+    s = socket.socket(socket.AF_UNIX)
+    s.bind(str(stale))
+    s.close()  # the file stays: a stale socket
+    with xipc.unix_listen(stale, mode=0o660) as listener:
+        assert stat.S_IMODE(os.stat(stale).st_mode) == 0o660
+        xipc.unix_connect(stale).send_msg(b"fresh")
+        assert listener.accept(timeout=5).recv_msg() == b"fresh"
+
+
+def test_closed_handles_raise_instead_of_crashing():
+    r, w = xipc.pipe()
+    w.close()
+    w.close()
+    with pytest.raises(errors.InvalidArgument):
+        w.send_msg(b"x")
+    with pytest.raises(ValueError):
+        w.fileno()
+    r.close()
+
+
+def test_full_duplex_from_two_threads():
+    a, b = socket.socketpair()
+    a, b = xipc.Stream.from_fd(a.detach()), xipc.Stream.from_fd(b.detach())
+    got = []
+    t = threading.Thread(target=lambda: got.append(a.recv_msg()))
+    t.start()
+    time.sleep(0.05)  # the thread is blocked in recv_msg on `a`
+    a.send_msg(b"sent meanwhile")
+    assert b.recv_msg() == b"sent meanwhile"
+    b.send_msg(b"reply")
+    t.join(5)
+    assert got == [b"reply"]
