@@ -171,6 +171,35 @@ typedef struct xipc_decoder xipc_decoder;
 typedef struct xipc_encoder xipc_encoder;
 
 /**
+ * The call a handler serves (valid only during the handler).
+ */
+typedef struct xipc_rpc_call xipc_rpc_call;
+
+/**
+ * An RPC client: one connection (or UDP socket) to one program version.
+ * Thread-safe: several threads may call through one client at once.
+ */
+typedef struct xipc_rpc_client xipc_rpc_client;
+
+/**
+ * An RPC server.
+ */
+typedef struct xipc_rpc_server xipc_rpc_server;
+
+/**
+ * A procedure handler. `user` is the pointer given at registration,
+ * `args`/`args_len` the XDR argument bytes; the handler appends the XDR
+ * results to `result` and returns 0, or returns `XIPC_EGARBAGE_ARGS`
+ * (GARBAGE_ARGS reply) or any other negative value (SYSTEM_ERR reply).
+ * Handlers run on server threads, possibly several at once.
+ */
+typedef int (*xipc_rpc_handler)(void *user,
+                                const xipc_rpc_call *call,
+                                const uint8_t *args,
+                                size_t args_len,
+                                xipc_encoder *result);
+
+/**
  * Decoding limits; see `xipc_limits_default`.
  */
 typedef struct {
@@ -229,6 +258,269 @@ int xipc_last_os_error(void);
  * buffer must not be used afterwards.
  */
 void xipc_bytes_free(uint8_t *data, size_t len);
+
+/**
+ * Connects a client to program `prog` version `vers` at `host`:`port` over
+ * `proto` ("tcp", "udp" or "unix"; for "unix" `host` is the socket path).
+ * Port 0 looks the port up through rpcbind on `host`.
+ *
+ * # Safety
+ * `host` and `proto` must be NUL-terminated strings; `out` writable.
+ */
+int xipc_rpc_client_new(const char *host,
+                        uint16_t port,
+                        uint32_t prog,
+                        uint32_t vers,
+                        const char *proto,
+                        xipc_rpc_client **out);
+
+/**
+ * Calls procedure `proc` with XDR argument bytes; on success `*reply` and
+ * `*reply_len` receive the XDR result bytes, to be freed with
+ * `xipc_bytes_free`. An RPC error status returns its own code
+ * (`XIPC_EPROG_MISMATCH`, ...; see `xipc_rpc_last_error_details`).
+ *
+ * # Safety
+ * `c` a live client; `args` `args_len` readable bytes; `reply`, `reply_len` writable.
+ */
+int xipc_rpc_client_call(const xipc_rpc_client *c,
+                         uint32_t proc_,
+                         const uint8_t *args,
+                         size_t args_len,
+                         uint8_t **reply,
+                         size_t *reply_len);
+
+/**
+ * Sends a call that expects no reply (batched); returns once it is sent.
+ *
+ * # Safety
+ * `c` a live client; `args` `args_len` readable bytes.
+ */
+int xipc_rpc_client_call_batched(const xipc_rpc_client *c,
+                                 uint32_t proc_,
+                                 const uint8_t *args,
+                                 size_t args_len);
+
+/**
+ * Calls the NULL procedure (0).
+ *
+ * # Safety
+ * `c` must be a live client.
+ */
+int xipc_rpc_client_ping(const xipc_rpc_client *c);
+
+/**
+ * Sets the per-call timeout in milliseconds (default 25,000). UDP calls
+ * are retransmitted with backoff until it passes.
+ *
+ * # Safety
+ * `c` must be a live client.
+ */
+int xipc_rpc_client_set_timeout_ms(const xipc_rpc_client *c, uint32_t ms);
+
+/**
+ * Whether a TCP/Unix client reconnects and retries once when its
+ * connection is lost (default false).
+ *
+ * # Safety
+ * `c` must be a live client.
+ */
+int xipc_rpc_client_set_reconnect(const xipc_rpc_client *c, bool on);
+
+/**
+ * Sends AUTH_SYS credentials with every call from now on (`machine_name`
+ * at most 255 bytes, at most 16 `gids`). `machine_name` NULL uses this
+ * process's identity and ignores the other arguments.
+ *
+ * # Safety
+ * `c` a live client; `machine_name` NULL or a string; `gids` `ngids` readable values.
+ */
+int xipc_rpc_client_set_auth_sys(const xipc_rpc_client *c,
+                                 uint32_t stamp,
+                                 const char *machine_name,
+                                 uint32_t uid,
+                                 uint32_t gid,
+                                 const uint32_t *gids,
+                                 size_t ngids);
+
+/**
+ * Closes the client. Accepts NULL.
+ *
+ * # Safety
+ * `c` must be NULL or a live client, not used afterwards.
+ */
+void xipc_rpc_client_free(xipc_rpc_client *c);
+
+/**
+ * Details of this thread's last RPC error: the version range of
+ * `XIPC_EPROG_MISMATCH` and `XIPC_ERPC_MISMATCH`, the auth_stat of
+ * `XIPC_EAUTH` (zeros otherwise). Any pointer may be NULL.
+ *
+ * # Safety
+ * Non-NULL pointers must be writable.
+ */
+int xipc_rpc_last_error_details(uint32_t *low, uint32_t *high, uint32_t *auth_stat);
+
+/**
+ * Creates a server (not yet listening).
+ *
+ * # Safety
+ * `out` must be writable.
+ */
+int xipc_rpc_server_new(xipc_rpc_server **out);
+
+/**
+ * Serves procedure `proc` of `prog` version `vers` with `handler`, which
+ * gets `user` back on every call. Procedure 0 answers on its own unless
+ * registered.
+ *
+ * # Safety
+ * `s` a live server; `handler` callable from any thread, and `user` valid
+ * there, until the server is freed.
+ */
+int xipc_rpc_server_register(const xipc_rpc_server *s,
+                             uint32_t prog,
+                             uint32_t vers,
+                             uint32_t proc_,
+                             xipc_rpc_handler handler,
+                             void *user);
+
+/**
+ * Listens on TCP `host`:`port` (0 = any port); `*bound_port` (may be NULL)
+ * receives the port.
+ *
+ * # Safety
+ * `s` a live server; `host` a string; `bound_port` NULL or writable.
+ */
+int xipc_rpc_server_listen_tcp(const xipc_rpc_server *s,
+                               const char *host,
+                               uint16_t port,
+                               uint16_t *bound_port);
+
+/**
+ * Listens on UDP `host`:`port`, like `xipc_rpc_server_listen_tcp`.
+ *
+ * # Safety
+ * `s` a live server; `host` a string; `bound_port` NULL or writable.
+ */
+int xipc_rpc_server_listen_udp(const xipc_rpc_server *s,
+                               const char *host,
+                               uint16_t port,
+                               uint16_t *bound_port);
+
+/**
+ * Listens on a Unix stream socket at `path` (removed on stop).
+ *
+ * # Safety
+ * `s` a live server; `path` a string.
+ */
+int xipc_rpc_server_listen_unix(const xipc_rpc_server *s, const char *path);
+
+/**
+ * Keeps the replies of the last `entries` calls so retransmitted calls are
+ * answered from the cache (0, the default, turns it off).
+ *
+ * # Safety
+ * `s` must be a live server.
+ */
+int xipc_rpc_server_set_duplicate_cache(const xipc_rpc_server *s, size_t entries);
+
+/**
+ * Closes stream connections idle this long (default 120,000 ms).
+ *
+ * # Safety
+ * `s` must be a live server.
+ */
+int xipc_rpc_server_set_idle_timeout_ms(const xipc_rpc_server *s, uint32_t ms);
+
+/**
+ * Whether start/stop register with and unregister from the local rpcbind
+ * (default true; silently skipped when none runs).
+ *
+ * # Safety
+ * `s` must be a live server.
+ */
+int xipc_rpc_server_set_rpcbind(const xipc_rpc_server *s, bool on);
+
+/**
+ * Starts serving on background threads.
+ *
+ * # Safety
+ * `s` must be a live server.
+ */
+int xipc_rpc_server_start(const xipc_rpc_server *s);
+
+/**
+ * Serves until `xipc_rpc_server_stop` is called (from a handler or another thread).
+ *
+ * # Safety
+ * `s` must be a live server.
+ */
+int xipc_rpc_server_run(const xipc_rpc_server *s);
+
+/**
+ * Stops gracefully: calls in progress finish, then every connection closes.
+ *
+ * # Safety
+ * `s` must be a live server.
+ */
+int xipc_rpc_server_stop(const xipc_rpc_server *s);
+
+/**
+ * Stops (if needed) and frees the server. Accepts NULL.
+ *
+ * # Safety
+ * `s` must be NULL or a live server, not used afterwards.
+ */
+void xipc_rpc_server_free(xipc_rpc_server *s);
+
+/**
+ * The call's transaction id (0 for NULL).
+ *
+ * # Safety
+ * `call` must be NULL or the call a handler was given.
+ */
+uint32_t xipc_rpc_call_xid(const xipc_rpc_call *call);
+
+/**
+ * The called program number (0 for NULL).
+ *
+ * # Safety
+ * `call` must be NULL or the call a handler was given.
+ */
+uint32_t xipc_rpc_call_prog(const xipc_rpc_call *call);
+
+/**
+ * The called version (0 for NULL).
+ *
+ * # Safety
+ * `call` must be NULL or the call a handler was given.
+ */
+uint32_t xipc_rpc_call_vers(const xipc_rpc_call *call);
+
+/**
+ * The called procedure (0 for NULL).
+ *
+ * # Safety
+ * `call` must be NULL or the call a handler was given.
+ */
+uint32_t xipc_rpc_call_proc(const xipc_rpc_call *call);
+
+/**
+ * The caller's AUTH_SYS credential: `XIPC_ENOENT` when the call carried
+ * AUTH_NONE. `gids` has room for 16 values; `*machine_name` stays valid
+ * during the handler. Any output pointer may be NULL.
+ *
+ * # Safety
+ * `call` the call a handler was given; non-NULL outputs writable.
+ */
+int xipc_rpc_call_auth_sys(const xipc_rpc_call *call,
+                           uint32_t *stamp,
+                           const char **machine_name,
+                           uint32_t *uid,
+                           uint32_t *gid,
+                           uint32_t *gids,
+                           size_t *ngids);
 
 /**
  * The default limits (items of 16 MiB, 4 Mi elements, depth 64, 64 MiB in all).

@@ -5,11 +5,17 @@
 //! Arguments and results are XDR bytes the caller encodes and decodes with
 //! [`crate::xdr`] (or with stubs that `xipc gen` writes).
 
+/// cbindgen:ignore
 pub mod auth;
+/// cbindgen:ignore
 pub mod client;
+/// cbindgen:ignore
 pub mod drc;
+/// cbindgen:ignore
 pub mod message;
+/// cbindgen:ignore
 pub mod rpcbind;
+/// cbindgen:ignore
 pub mod server;
 
 pub use auth::{AuthSys, Credential, OpaqueAuth};
