@@ -261,15 +261,21 @@ impl Server {
             unsafe { libc::shutdown(fd, libc::SHUT_RDWR) };
         }
         for t in std::mem::take(&mut *lock(&self.inner.listener_threads)) {
-            let _ = t.join();
+            if t.thread().id() != std::thread::current().id() {
+                let _ = t.join();
+            }
         }
         let connections = std::mem::take(&mut *lock(&self.inner.connections));
         for c in connections.values() {
             (c.shutdown)();
         }
+        // A handler may call stop: its own thread is not waited for.
+        let me = std::thread::current().id();
         for (_, mut c) in connections {
             if let Some(t) = c.thread.take() {
-                let _ = t.join();
+                if t.thread().id() != me {
+                    let _ = t.join();
+                }
             }
         }
         for l in active {
