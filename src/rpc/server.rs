@@ -253,11 +253,14 @@ impl Server {
         for l in &active {
             let fd = match &**l {
                 Listener::Tcp(l) => l.as_raw_fd(),
-                Listener::Udp(s) => s.as_raw_fd(),
                 Listener::Unix(l, _) => l.as_raw_fd(),
+                Listener::Udp(s) => {
+                    wake_udp(s);
+                    continue;
+                }
             };
             // SAFETY: `fd` belongs to a listener that `active` keeps open;
-            // shutdown(2) wakes the threads blocked in accept/recv on it.
+            // shutdown(2) wakes the threads blocked in accept on it.
             unsafe { libc::shutdown(fd, libc::SHUT_RDWR) };
         }
         for t in std::mem::take(&mut *lock(&self.inner.listener_threads)) {
@@ -420,11 +423,22 @@ impl Server {
     fn serve_udp(&self, l: &Listener) {
         let Listener::Udp(sock) = l else { return };
         let local = sock.local_addr().ok();
+        // A fallback in case a wake-up datagram from `stop` is lost.
+        let _ = sock.set_read_timeout(Some(Duration::from_millis(500)));
         let mut buf = vec![0u8; 65536];
         while !self.inner.stopping.load(Ordering::SeqCst) {
             let (n, from) = match sock.recv_from(&mut buf) {
                 Ok(got) => got,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::Interrupted
+                            | std::io::ErrorKind::WouldBlock
+                            | std::io::ErrorKind::TimedOut
+                    ) =>
+                {
+                    continue
+                }
                 Err(_) if self.inner.stopping.load(Ordering::SeqCst) => return,
                 Err(_) => {
                     std::thread::sleep(Duration::from_millis(1));
@@ -607,6 +621,23 @@ impl Stream {
             Stream::Tcp(s, a) => Stream::Tcp(s.try_clone()?, *a),
             Stream::Unix(s) => Stream::Unix(s.try_clone()?),
         })
+    }
+}
+
+/// Wakes the threads receiving on `sock` (which check the stop flag) with
+/// empty datagrams sent to it.
+fn wake_udp(sock: &UdpSocket) {
+    let Ok(mut to) = sock.local_addr() else {
+        return;
+    };
+    if to.ip().is_unspecified() {
+        to.set_ip(match to {
+            SocketAddr::V4(_) => std::net::Ipv4Addr::LOCALHOST.into(),
+            SocketAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
+        });
+    }
+    for _ in 0..UDP_THREADS {
+        let _ = sock.send_to(&[], to);
     }
 }
 
