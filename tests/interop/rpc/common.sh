@@ -66,6 +66,7 @@ build_all() {
 start_server() {
     local name=$1; shift
     local out="$WORK/$name.out"
+    : >"$out"
     "$@" >"$out" 2>"$WORK/$name.err" &
     SERVER_PID=$!
     PIDS+=("$SERVER_PID")
