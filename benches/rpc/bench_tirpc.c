@@ -42,9 +42,16 @@ static CLIENT *connect_client(void) {
 static void *adder(void *arg) {
     CLIENT *c = arg;
     xecho_pair p = {40, 2};
+    struct timeval tv = {25, 0};
+    /* clnt_call with a result on this thread's stack: rpcgen's xecho_add_1
+     * returns a static and is not thread-safe. */
     for (long i = 0; i < calls; i++) {
-        int *r = xecho_add_1(&p, c);
-        if (!r || *r != 42) { clnt_perror(c, "ADD"); exit(1); }
+        int r = 0;
+        if (clnt_call(c, XECHO_ADD, (xdrproc_t)xdr_xecho_pair, (char *)&p,
+                      (xdrproc_t)xdr_int, (char *)&r, tv) != RPC_SUCCESS || r != 42) {
+            clnt_perror(c, "ADD");
+            exit(1);
+        }
     }
     return NULL;
 }

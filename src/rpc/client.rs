@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use super::auth::{Credential, OpaqueAuth};
 use super::message::{reply_results, CallHeader};
-use crate::stream::record::{read_record, RecordLimits, MAX_FRAGMENT_LEN};
+use crate::stream::record::{read_record, RecordLimits, LAST_FRAGMENT, MAX_FRAGMENT_LEN};
 use crate::xdr::Encoder;
 use crate::{Error, Result};
 
@@ -183,8 +183,10 @@ impl Conn {
         lock(&self.demux).dead.is_some()
     }
 
-    /// Sends one message (a record on streams, a datagram on UDP).
-    fn send(&self, msg: &[u8]) -> Result<()> {
+    /// Sends one call. `record` is the message behind its 4-byte record
+    /// mark: streams write all of it, UDP sends the message alone.
+    fn send(&self, record: &[u8]) -> Result<()> {
+        let msg = &record[4..];
         if msg.len() > self.max_message {
             return Err(Error::MessageTooLarge {
                 size: msg.len(),
@@ -198,17 +200,14 @@ impl Conn {
                 Err(e) if e.raw_os_error() == Some(libc::ECONNREFUSED) => Ok(()),
                 Err(e) => Err(Error::os("send", e)),
             },
-            Socket::Tcp(s) => self.send_record(&mut &*s, msg),
-            Socket::Unix(s) => self.send_record(&mut &*s, msg),
+            Socket::Tcp(s) => self.write_record(&mut &*s, record),
+            Socket::Unix(s) => self.write_record(&mut &*s, record),
         }
     }
 
-    fn send_record<W: Write>(&self, w: &mut W, msg: &[u8]) -> Result<()> {
-        let mut frame = Vec::with_capacity(msg.len() + 4);
-        frame.extend_from_slice(&((msg.len() as u32) | 0x8000_0000).to_be_bytes());
-        frame.extend_from_slice(msg);
+    fn write_record<W: Write>(&self, w: &mut W, record: &[u8]) -> Result<()> {
         let _guard = lock(&self.write_lock);
-        w.write_all(&frame).map_err(|e| {
+        w.write_all(record).map_err(|e| {
             let err = Error::Closed(format!("sending the call failed: {e}"));
             self.kill(err.to_string());
             err
@@ -258,7 +257,8 @@ impl Conn {
         }
     }
 
-    /// Sends `msg` (whose xid is `xid`) and waits for its reply.
+    /// Sends the call `msg` (a record, see [`Conn::send`]) and waits for
+    /// the reply to `xid`.
     fn call(&self, xid: u32, msg: &[u8], timeout: Duration) -> Result<Vec<u8>> {
         let start = Instant::now();
         let deadline = start + timeout;
@@ -508,7 +508,9 @@ impl Client {
     fn message(&self, procedure: u32, args: &[u8]) -> Result<(u32, Vec<u8>)> {
         let xid = self.next_xid.fetch_add(1, Ordering::Relaxed);
         let cred = self.cred.read().unwrap_or_else(|p| p.into_inner()).clone();
-        let mut enc = Encoder::with_capacity(64 + cred.body.len() + args.len());
+        // Room for the record mark, filled in by `Conn::send` on streams.
+        let mut enc = Encoder::with_capacity(68 + cred.body.len() + args.len());
+        enc.put_uint(0);
         CallHeader {
             xid,
             prog: self.prog,
@@ -520,13 +522,16 @@ impl Client {
         .encode(&mut enc)?;
         enc.put_raw(args);
         let limit = self.max_message.min(MAX_FRAGMENT_LEN);
-        if enc.len() > limit {
+        if enc.len() - 4 > limit {
             return Err(Error::MessageTooLarge {
-                size: enc.len(),
+                size: enc.len() - 4,
                 limit,
             });
         }
-        Ok((xid, enc.into_bytes()))
+        let mut record = enc.into_bytes();
+        let mark = (record.len() - 4) as u32 | LAST_FRAGMENT;
+        record[..4].copy_from_slice(&mark.to_be_bytes());
+        Ok((xid, record))
     }
 
     fn current_conn(&self) -> Result<Arc<Conn>> {

@@ -101,11 +101,20 @@ impl DuplicateCache {
     }
 }
 
-/// FNV-1a, 64 bits: a cheap checksum of the argument bytes.
+/// A cheap 64-bit checksum of the argument bytes: FNV-1a's step applied to
+/// 8-byte words (then the tail bytes), so it runs at memory speed.
 pub fn checksum(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
-        (h ^ b as u64).wrapping_mul(0x0100_0000_01b3)
-    })
+    const PRIME: u64 = 0x0100_0000_01b3;
+    let mut words = bytes.chunks_exact(8);
+    let mut h = (0xcbf2_9ce4_8422_2325u64 ^ bytes.len() as u64).wrapping_mul(PRIME);
+    for w in &mut words {
+        let w = u64::from_le_bytes(w.try_into().expect("8-byte chunk"));
+        h = (h ^ w).wrapping_mul(PRIME);
+    }
+    for &b in words.remainder() {
+        h = (h ^ b as u64).wrapping_mul(PRIME);
+    }
+    h
 }
 
 #[cfg(test)]
@@ -147,8 +156,10 @@ mod tests {
     }
 
     #[test]
-    fn checksum_is_fnv1a() {
-        assert_eq!(checksum(b""), 0xcbf29ce484222325);
-        assert_eq!(checksum(b"a"), 0xaf63dc4c8601ec8c);
+    fn checksum_tells_arguments_apart() {
+        assert_eq!(checksum(b"abcdefghij"), checksum(b"abcdefghij"));
+        assert_ne!(checksum(b"abcdefghij"), checksum(b"abcdefghik"));
+        assert_ne!(checksum(b""), checksum(b"\0"));
+        assert_ne!(checksum(&[0; 8]), checksum(&[0; 16]));
     }
 }

@@ -168,6 +168,20 @@ impl ReplyHeader {
         enc.into_bytes()
     }
 
+    /// The reply message framed as one record (a 4-byte last-fragment mark,
+    /// then [`to_message`](Self::to_message)'s bytes), built in one buffer
+    /// so a stream write needs no further copy. UDP sends `[4..]`.
+    pub fn to_record(&self, results: &[u8]) -> Vec<u8> {
+        let mut enc = Encoder::with_capacity(36 + results.len());
+        enc.put_uint(0);
+        self.encode(&mut enc).expect("reply header encodes");
+        enc.put_raw(results);
+        let mut record = enc.into_bytes();
+        let mark = (record.len() - 4) as u32 | crate::stream::record::LAST_FRAGMENT;
+        record[..4].copy_from_slice(&mark.to_be_bytes());
+        record
+    }
+
     /// Decodes a reply header; returns it and the offset where the results start.
     pub fn decode(msg: &[u8]) -> Result<(ReplyHeader, usize)> {
         let mut dec = Decoder::new(msg);
@@ -443,6 +457,9 @@ mod tests {
         assert_eq!(denied, [0,0,0,5, 0,0,0,1, 0,0,0,1, 0,0,0,1, 0,0,0,1]);
         assert!(matches!(reply_results(&denied), Err(Error::Auth(1))));
         let ok = ReplyHeader::accepted(5, AcceptStat::Success).to_message(&[9, 9, 9, 9]);
+        let record = ReplyHeader::accepted(5, AcceptStat::Success).to_record(&[9, 9, 9, 9]);
+        assert_eq!(record[..4], [0x80, 0, 0, 28]);
+        assert_eq!(record[4..], ok[..]);
         assert_eq!(reply_results(&ok).unwrap(), &[9, 9, 9, 9]);
     }
 

@@ -407,13 +407,9 @@ impl Server {
     ) {
         let mut reader = BufReader::with_capacity(64 << 10, reader);
         let mut msg = Vec::new();
-        let mut frame = Vec::new();
         while let Ok(true) = read_record(&mut reader, &mut msg, limits) {
-            if let Some(reply) = self.dispatch(&msg, peer, client, local) {
-                frame.clear();
-                frame.extend_from_slice(&((reply.len() as u32) | 0x8000_0000).to_be_bytes());
-                frame.extend_from_slice(&reply);
-                if writer.write_all(&frame).is_err() {
+            if let Some(record) = self.dispatch(&msg, peer, client, local) {
+                if writer.write_all(&record).is_err() {
                     break;
                 }
             }
@@ -450,19 +446,20 @@ impl Server {
             }
             let local = local.map(|l| local_for(l, from));
             let peer = Peer::Udp(from);
-            if let Some(mut reply) = self.dispatch(&buf[..n], &peer, &ClientKey::Addr(from), local)
+            if let Some(mut record) = self.dispatch(&buf[..n], &peer, &ClientKey::Addr(from), local)
             {
-                if reply.len() > MAX_UDP_MESSAGE {
-                    reply = ReplyHeader::accepted(xid_of(&reply), AcceptStat::SystemErr)
-                        .to_message(&[]);
+                if record.len() - 4 > MAX_UDP_MESSAGE {
+                    record = ReplyHeader::accepted(xid_of(&record[4..]), AcceptStat::SystemErr)
+                        .to_record(&[]);
                 }
-                let _ = sock.send_to(&reply, from);
+                let _ = sock.send_to(&record[4..], from);
             }
         }
     }
 
-    /// Answers one call message: the reply, or None to send nothing.
-    pub fn dispatch(
+    /// Answers one call message: the reply framed as a record (UDP sends
+    /// it without the 4-byte mark), or None to send nothing.
+    fn dispatch(
         &self,
         msg: &[u8],
         peer: &Peer,
@@ -472,25 +469,30 @@ impl Server {
         let call = match decode_call(msg) {
             Ok(call) => call,
             Err(BadCall::Deny { xid, stat }) => {
-                return Some(ReplyHeader::denied(xid, stat).to_message(&[]))
+                return Some(ReplyHeader::denied(xid, stat).to_record(&[]))
             }
             Err(BadCall::NotACall { .. }) | Err(BadCall::Unreadable(_)) => return None,
         };
         let h = &call.header;
-        let key = RequestKey {
-            xid: h.xid,
-            client: client.clone(),
-            prog: h.prog,
-            vers: h.vers,
-            procedure: h.procedure,
-            checksum: checksum(call.args),
+        let mut drc = lock(&self.inner.drc);
+        let key = drc.as_mut().map(|cache| {
+            let key = RequestKey {
+                xid: h.xid,
+                client: client.clone(),
+                prog: h.prog,
+                vers: h.vers,
+                procedure: h.procedure,
+                checksum: checksum(call.args),
+            };
+            (cache.begin(&key), key)
+        });
+        drop(drc);
+        let key = match key {
+            Some((Lookup::Done(reply), _)) => return Some(reply),
+            Some((Lookup::InProgress, _)) => return None,
+            Some((Lookup::New, key)) => Some(key),
+            None => None,
         };
-        let cached = lock(&self.inner.drc).as_mut().map(|c| c.begin(&key));
-        match cached {
-            Some(Lookup::Done(reply)) => return Some(reply),
-            Some(Lookup::InProgress) => return None,
-            _ => {}
-        }
         let info = CallInfo {
             xid: h.xid,
             prog: h.prog,
@@ -501,7 +503,7 @@ impl Server {
             local,
         };
         let reply = self.run(&info, call.args);
-        if let Some(cache) = lock(&self.inner.drc).as_mut() {
+        if let (Some(key), Some(cache)) = (key, lock(&self.inner.drc).as_mut()) {
             cache.finish(&key, &reply);
         }
         Some(reply)
@@ -515,33 +517,33 @@ impl Server {
                 .read()
                 .unwrap_or_else(|p| p.into_inner());
             let Some(versions) = programs.get(&info.prog) else {
-                return ReplyHeader::accepted(info.xid, AcceptStat::ProgUnavail).to_message(&[]);
+                return ReplyHeader::accepted(info.xid, AcceptStat::ProgUnavail).to_record(&[]);
             };
             let Some(procs) = versions.get(&info.vers) else {
                 let low = versions.keys().next().copied().unwrap_or(0);
                 let high = versions.keys().next_back().copied().unwrap_or(0);
                 return ReplyHeader::accepted(info.xid, AcceptStat::ProgMismatch { low, high })
-                    .to_message(&[]);
+                    .to_record(&[]);
             };
             match procs.get(&info.procedure) {
                 Some(h) => h.clone(),
                 None if info.procedure == 0 => {
-                    return ReplyHeader::accepted(info.xid, AcceptStat::Success).to_message(&[])
+                    return ReplyHeader::accepted(info.xid, AcceptStat::Success).to_record(&[])
                 }
                 None => {
-                    return ReplyHeader::accepted(info.xid, AcceptStat::ProcUnavail).to_message(&[])
+                    return ReplyHeader::accepted(info.xid, AcceptStat::ProcUnavail).to_record(&[])
                 }
             }
         };
         let outcome = catch_unwind(AssertUnwindSafe(|| handler(info, args)));
         let stat = match outcome {
             Ok(Ok(results)) => {
-                return ReplyHeader::accepted(info.xid, AcceptStat::Success).to_message(&results)
+                return ReplyHeader::accepted(info.xid, AcceptStat::Success).to_record(&results)
             }
             Ok(Err(Error::GarbageArgs)) | Ok(Err(Error::Xdr { .. })) => AcceptStat::GarbageArgs,
             Ok(Err(_)) | Err(_) => AcceptStat::SystemErr,
         };
-        ReplyHeader::accepted(info.xid, stat).to_message(&[])
+        ReplyHeader::accepted(info.xid, stat).to_record(&[])
     }
 
     fn register_with_rpcbind(&self, listeners: &[Arc<Listener>]) {
