@@ -365,8 +365,46 @@ fn stop_is_graceful_for_calls_in_progress() {
     assert!(TcpStream::connect(("127.0.0.1", tcp)).is_err());
 }
 
+/// The soft and hard limits on open files, from /proc/self/limits.
+fn open_file_limits() -> (u64, u64) {
+    let limits = std::fs::read_to_string("/proc/self/limits").unwrap();
+    let line = limits
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .unwrap();
+    let nums: Vec<u64> = line
+        .split_whitespace()
+        .filter_map(|w| w.parse().ok())
+        .collect();
+    (nums[0], nums[1])
+}
+
+/// Makes room for `need` descriptors, raising the soft limit (up to the
+/// hard one) with util-linux's prlimit when it is lower.
+fn ensure_open_files(need: u64) {
+    let (soft, hard) = open_file_limits();
+    if soft < need && hard >= need {
+        let status = std::process::Command::new("prlimit")
+            .arg(format!("--pid={}", std::process::id()))
+            .arg(format!("--nofile={need}:{hard}"))
+            .status();
+        assert!(
+            matches!(status, Ok(s) if s.success()),
+            "could not raise the open-file limit with prlimit (util-linux): {status:?}"
+        );
+    }
+    let (soft, _) = open_file_limits();
+    assert!(
+        soft >= need,
+        "this test needs {need} open files; `ulimit -n` allows {soft}: raise it"
+    );
+}
+
 #[test]
 fn a_thousand_concurrent_connections() {
+    // Per connection: the client's socket and its reading duplicate, the
+    // server's socket, its reading duplicate and its shutdown handle.
+    ensure_open_files(6000);
     let (s, _, tcp, _) = started();
     let clients: Vec<Client> = (0..1000)
         .map(|_| Client::connect("127.0.0.1", tcp, PROG, 2, Protocol::Tcp).unwrap())
