@@ -530,8 +530,16 @@ fn register_v34(server: &Server, vers: u32, dir: Arc<Mutex<Directory>>) {
 }
 
 /// Runs an rpcbind server on TCP and UDP `port` of every interface until
-/// the process ends (what `xipc rpcbind` does).
+/// SIGTERM or SIGINT, then stops gracefully (what `xipc rpcbind` does).
 pub fn run_server(port: u16) -> Result<()> {
+    use nix::sys::signal::{SigSet, Signal};
+    // Blocked before the server's threads start, so they inherit the mask
+    // and the signals wait for `set.wait()` below.
+    let mut set = SigSet::empty();
+    set.add(Signal::SIGTERM);
+    set.add(Signal::SIGINT);
+    set.thread_block()
+        .map_err(|e| Error::nix("block SIGTERM and SIGINT", e))?;
     let server = Server::new();
     serve_on(&server, "0.0.0.0", port).map_err(|e| match e {
         Error::Os { ref source, .. } if source.raw_os_error() == Some(libc::EADDRINUSE) => {
@@ -544,7 +552,12 @@ pub fn run_server(port: u16) -> Result<()> {
     if port == PORT {
         listen_local_socket(&server);
     }
-    server.serve_forever()
+    server.start()?;
+    let waited = set.wait();
+    server.stop();
+    waited
+        .map(|_| ())
+        .map_err(|e| Error::nix("wait for a signal", e))
 }
 
 /// Where libtirpc looks for the local rpcbind (rpcinfo without a host,
