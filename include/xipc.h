@@ -328,6 +328,15 @@ int xipc_rpc_client_set_timeout_ms(const xipc_rpc_client *c, uint32_t ms);
 int xipc_rpc_client_set_reconnect(const xipc_rpc_client *c, bool on);
 
 /**
+ * The largest call sent and reply accepted, in bytes (default 4 MiB on
+ * streams, 65,507 on UDP, which is also the most UDP allows).
+ *
+ * # Safety
+ * `c` must be a live client.
+ */
+int xipc_rpc_client_set_max_message(const xipc_rpc_client *c, size_t bytes);
+
+/**
  * Sends AUTH_SYS credentials with every call from now on (`machine_name`
  * at most 255 bytes, at most 16 `gids`). `machine_name` NULL uses this
  * process's identity and ignores the other arguments.
@@ -424,6 +433,15 @@ int xipc_rpc_server_listen_unix(const xipc_rpc_server *s, const char *path);
  * `s` must be a live server.
  */
 int xipc_rpc_server_set_duplicate_cache(const xipc_rpc_server *s, size_t entries);
+
+/**
+ * The largest call accepted on a stream, in bytes (default 4 MiB); a
+ * bigger record closes its connection.
+ *
+ * # Safety
+ * `s` must be a live server.
+ */
+int xipc_rpc_server_set_max_message(const xipc_rpc_server *s, size_t bytes);
 
 /**
  * Closes stream connections idle this long (default 120,000 ms).

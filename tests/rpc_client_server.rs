@@ -484,3 +484,27 @@ fn udp_retransmits_and_the_duplicate_cache_runs_the_call_once() {
     assert_eq!(count.load(Ordering::SeqCst), 3);
     s.stop();
 }
+
+#[test]
+fn message_size_limits_on_both_sides() {
+    let (s, _, tcp, udp) = started();
+    s.set_max_message(1000);
+    let c = Client::connect("127.0.0.1", tcp, PROG, 2, Protocol::Tcp).unwrap();
+    c.set_max_message(100);
+    let big = vec![0u8; 200];
+    assert!(matches!(
+        c.call(1, &big),
+        Err(Error::MessageTooLarge { limit: 100, .. })
+    ));
+    // Nothing was sent: the connection is still usable.
+    assert_eq!(c.call(1, &uint(1)).unwrap(), uint(1));
+    // A call over the server's limit closes that connection.
+    c.set_max_message(1 << 20);
+    assert!(matches!(c.call(1, &vec![0u8; 2000]), Err(Error::Closed(_))));
+    let u = Client::connect("127.0.0.1", udp, PROG, 2, Protocol::Udp).unwrap();
+    assert!(matches!(
+        u.call(1, &vec![0u8; 70000]),
+        Err(Error::MessageTooLarge { limit: 65507, .. })
+    ));
+    s.stop();
+}

@@ -203,6 +203,23 @@ pub unsafe extern "C" fn xipc_rpc_client_set_reconnect(
     })
 }
 
+/// The largest call sent and reply accepted, in bytes (default 4 MiB on
+/// streams, 65,507 on UDP, which is also the most UDP allows).
+///
+/// # Safety
+/// `c` must be a live client.
+#[no_mangle]
+pub unsafe extern "C" fn xipc_rpc_client_set_max_message(
+    c: *const xipc_rpc_client,
+    bytes: usize,
+) -> c_int {
+    guard(|| {
+        // SAFETY: forwarded contract.
+        unsafe { client(c)? }.set_max_message(bytes);
+        Ok(())
+    })
+}
+
 /// Sends AUTH_SYS credentials with every call from now on (`machine_name`
 /// at most 255 bytes, at most 16 `gids`). `machine_name` NULL uses this
 /// process's identity and ignores the other arguments.
@@ -460,6 +477,23 @@ pub unsafe extern "C" fn xipc_rpc_server_set_duplicate_cache(
     guard(|| {
         // SAFETY: forwarded contract.
         unsafe { server(s)? }.set_duplicate_cache(entries);
+        Ok(())
+    })
+}
+
+/// The largest call accepted on a stream, in bytes (default 4 MiB); a
+/// bigger record closes its connection.
+///
+/// # Safety
+/// `s` must be a live server.
+#[no_mangle]
+pub unsafe extern "C" fn xipc_rpc_server_set_max_message(
+    s: *const xipc_rpc_server,
+    bytes: usize,
+) -> c_int {
+    guard(|| {
+        // SAFETY: forwarded contract.
+        unsafe { server(s)? }.set_max_message(bytes);
         Ok(())
     })
 }

@@ -14,7 +14,7 @@ use std::net::{SocketAddr, TcpStream, ToSocketAddrs, UdpSocket};
 use std::os::fd::{AsFd, BorrowedFd};
 use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
@@ -116,7 +116,7 @@ struct Conn {
     reader: Mutex<Reader>,
     demux: Mutex<Demux>,
     wake: Condvar,
-    max_message: usize,
+    max_message: Arc<AtomicUsize>,
 }
 
 /// How [`Conn::read_one`] ended.
@@ -126,7 +126,12 @@ enum Read {
 }
 
 impl Conn {
-    fn open(target: &Target, proto: Protocol, timeout: Duration, max: usize) -> Result<Conn> {
+    fn open(
+        target: &Target,
+        proto: Protocol,
+        timeout: Duration,
+        max: Arc<AtomicUsize>,
+    ) -> Result<Conn> {
         let (socket, reader) = match (proto, target) {
             (Protocol::Tcp, Target::Inet(addr)) => {
                 let s = TcpStream::connect_timeout(addr, timeout)
@@ -187,10 +192,11 @@ impl Conn {
     /// mark: streams write all of it, UDP sends the message alone.
     fn send(&self, record: &[u8]) -> Result<()> {
         let msg = &record[4..];
-        if msg.len() > self.max_message {
+        let limit = self.max_message.load(Ordering::Relaxed);
+        if msg.len() > limit {
             return Err(Error::MessageTooLarge {
                 size: msg.len(),
-                limit: self.max_message,
+                limit,
             });
         }
         match &self.socket {
@@ -232,7 +238,7 @@ impl Conn {
             return Ok(Read::Idle);
         }
         let limits = RecordLimits {
-            max_record: self.max_message,
+            max_record: self.max_message.load(Ordering::Relaxed),
             ..RecordLimits::default()
         };
         let mut msg = Vec::new();
@@ -386,7 +392,7 @@ pub struct Client {
     timeout_ms: AtomicU64,
     reconnect: AtomicBool,
     cred: RwLock<OpaqueAuth>,
-    max_message: usize,
+    max_message: Arc<AtomicUsize>,
 }
 
 impl Client {
@@ -422,7 +428,8 @@ impl Client {
             Protocol::Udp => MAX_UDP_MESSAGE,
             _ => crate::stream::record::DEFAULT_MAX_RECORD,
         };
-        let conn = Conn::open(&target, proto, DEFAULT_TIMEOUT, max_message)?;
+        let max_message = Arc::new(AtomicUsize::new(max_message));
+        let conn = Conn::open(&target, proto, DEFAULT_TIMEOUT, max_message.clone())?;
         Ok(Client {
             target,
             proto,
@@ -460,6 +467,16 @@ impl Client {
         let opaque = cred.to_opaque()?;
         *self.cred.write().unwrap_or_else(|p| p.into_inner()) = opaque;
         Ok(())
+    }
+
+    /// The largest call sent and reply accepted (default 4 MiB on streams,
+    /// 65,507 bytes, the most a datagram holds, on UDP).
+    pub fn set_max_message(&self, bytes: usize) {
+        let cap = match self.proto {
+            Protocol::Udp => MAX_UDP_MESSAGE,
+            _ => MAX_FRAGMENT_LEN,
+        };
+        self.max_message.store(bytes.min(cap), Ordering::Relaxed);
     }
 
     /// The transport.
@@ -521,7 +538,10 @@ impl Client {
         }
         .encode(&mut enc)?;
         enc.put_raw(args);
-        let limit = self.max_message.min(MAX_FRAGMENT_LEN);
+        let limit = self
+            .max_message
+            .load(Ordering::Relaxed)
+            .min(MAX_FRAGMENT_LEN);
         if enc.len() - 4 > limit {
             return Err(Error::MessageTooLarge {
                 size: enc.len() - 4,
@@ -552,7 +572,7 @@ impl Client {
             &self.target,
             self.proto,
             self.timeout(),
-            self.max_message,
+            self.max_message.clone(),
         )?);
         *slot = conn.clone();
         Ok(conn)
