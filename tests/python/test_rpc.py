@@ -173,3 +173,25 @@ def test_stop_from_a_handler_and_serve_forever():
     t.join(5)
     assert not t.is_alive()
     srv.close()
+
+
+def test_message_size_limit(server):
+    _, ports, _ = server
+    with client(ports, "tcp") as c:
+        c.set_max_message(64)
+        with pytest.raises(xipc.errors.MessageTooLarge):
+            c.call(1, b"\0" * 100)
+        assert c.call(1, u32(9)) == u32(9)
+
+
+def test_handler_raising_base_exceptions_is_system_err(server):
+    srv, ports, _ = server
+
+    def exits(args, call):
+        raise SystemExit(3)
+
+    srv.register(PROG, 1, 7, exits)
+    with client(ports, "udp") as c:
+        with pytest.raises(rpc.SystemError_):
+            c.call(7)
+        c.ping()

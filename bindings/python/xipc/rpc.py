@@ -53,6 +53,7 @@ _client_set_reconnect = _lib.declare("xipc_rpc_client_set_reconnect", [_c_void_p
 _client_set_auth_sys = _lib.declare("xipc_rpc_client_set_auth_sys", [
     _c_void_p, ctypes.c_uint32, ctypes.c_char_p, ctypes.c_uint32, ctypes.c_uint32,
     ctypes.POINTER(ctypes.c_uint32), ctypes.c_size_t])
+_client_set_max = _lib.declare("xipc_rpc_client_set_max_message", [_c_void_p, ctypes.c_size_t])
 _client_free = _lib.declare("xipc_rpc_client_free", [_c_void_p], restype=None)
 _last_details = _lib.declare("xipc_rpc_last_error_details", [
     ctypes.POINTER(ctypes.c_uint32), ctypes.POINTER(ctypes.c_uint32),
@@ -67,6 +68,7 @@ _server_listen_udp = _lib.declare("xipc_rpc_server_listen_udp", [
     _c_void_p, ctypes.c_char_p, ctypes.c_uint16, ctypes.POINTER(ctypes.c_uint16)])
 _server_listen_unix = _lib.declare("xipc_rpc_server_listen_unix", [_c_void_p, ctypes.c_char_p])
 _server_set_drc = _lib.declare("xipc_rpc_server_set_duplicate_cache", [_c_void_p, ctypes.c_size_t])
+_server_set_max = _lib.declare("xipc_rpc_server_set_max_message", [_c_void_p, ctypes.c_size_t])
 _server_set_idle = _lib.declare("xipc_rpc_server_set_idle_timeout_ms", [_c_void_p, ctypes.c_uint32])
 _server_set_rpcbind = _lib.declare("xipc_rpc_server_set_rpcbind", [_c_void_p, ctypes.c_bool])
 _server_start = _lib.declare("xipc_rpc_server_start", [_c_void_p])
@@ -151,6 +153,10 @@ class Client:
 
     def set_timeout(self, seconds: float) -> None:
         _client_set_timeout(self._h(), max(1, int(seconds * 1000)))
+
+    def set_max_message(self, nbytes: int) -> None:
+        """The largest call sent and reply accepted (default 4 MiB; UDP 65,507)."""
+        _client_set_max(self._h(), nbytes)
 
     def set_reconnect(self, on: bool = True) -> None:
         """Reconnect and retry once when a TCP/Unix connection is lost."""
@@ -277,6 +283,10 @@ class Server:
     def set_duplicate_cache(self, entries: int) -> None:
         """Answer retransmissions of the last ``entries`` calls from a cache."""
         _server_set_drc(self._h(), entries)
+
+    def set_max_message(self, nbytes: int) -> None:
+        """The largest call accepted on a stream (default 4 MiB)."""
+        _server_set_max(self._h(), nbytes)
 
     def set_idle_timeout(self, seconds: float) -> None:
         _server_set_idle(self._h(), max(1, int(seconds * 1000)))
