@@ -99,6 +99,8 @@ enum Reader {
 struct Demux {
     /// A caller is reading from the socket now.
     reading: bool,
+    /// Callers asleep on `Conn::wake`, waiting for the reader.
+    sleepers: usize,
     /// Xids whose callers are waiting.
     waiting: HashSet<u32>,
     /// Replies read for waiting callers.
@@ -312,11 +314,13 @@ impl Conn {
             };
             let wait = wake_at.saturating_duration_since(now);
             if d.reading {
+                d.sleepers += 1;
                 d = self
                     .wake
                     .wait_timeout(d, wait)
                     .unwrap_or_else(|p| p.into_inner())
                     .0;
+                d.sleepers -= 1;
                 continue;
             }
             d.reading = true;
@@ -337,7 +341,10 @@ impl Conn {
                     d.dead.get_or_insert(format!("connection lost: {e}"));
                 }
             }
-            self.wake.notify_all();
+            // Waking costs a system call: only when someone sleeps.
+            if d.sleepers > 0 {
+                self.wake.notify_all();
+            }
         }
     }
 }
