@@ -301,7 +301,10 @@ impl Conn {
             }
             if udp && now >= next_send {
                 drop(d);
-                self.send(msg)?;
+                if let Err(e) = self.send(msg) {
+                    lock(&self.demux).waiting.remove(&xid);
+                    return Err(e);
+                }
                 rto = (rto * 2).min(MAX_RETRANSMIT);
                 next_send = Instant::now() + rto;
                 d = lock(&self.demux);
