@@ -284,7 +284,7 @@ int xipc_rpc_client_new(const char *host,
  * `c` a live client; `args` `args_len` readable bytes; `reply`, `reply_len` writable.
  */
 int xipc_rpc_client_call(const xipc_rpc_client *c,
-                         uint32_t proc_,
+                         uint32_t proc,
                          const uint8_t *args,
                          size_t args_len,
                          uint8_t **reply,
@@ -297,7 +297,7 @@ int xipc_rpc_client_call(const xipc_rpc_client *c,
  * `c` a live client; `args` `args_len` readable bytes.
  */
 int xipc_rpc_client_call_batched(const xipc_rpc_client *c,
-                                 uint32_t proc_,
+                                 uint32_t proc,
                                  const uint8_t *args,
                                  size_t args_len);
 
@@ -390,7 +390,7 @@ int xipc_rpc_server_new(xipc_rpc_server **out);
 int xipc_rpc_server_register(const xipc_rpc_server *s,
                              uint32_t prog,
                              uint32_t vers,
-                             uint32_t proc_,
+                             uint32_t proc,
                              xipc_rpc_handler handler,
                              void *user);
 

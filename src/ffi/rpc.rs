@@ -123,7 +123,7 @@ pub unsafe extern "C" fn xipc_rpc_client_new(
 #[no_mangle]
 pub unsafe extern "C" fn xipc_rpc_client_call(
     c: *const xipc_rpc_client,
-    proc_: u32,
+    proc: u32,
     args: *const u8,
     args_len: usize,
     reply: *mut *mut u8,
@@ -134,7 +134,7 @@ pub unsafe extern "C" fn xipc_rpc_client_call(
         nonnull!(reply_len);
         // SAFETY: forwarded contract.
         let (c, args) = unsafe { (client(c)?, slice_arg(args, args_len)?) };
-        let results = c.call(proc_, args).map_err(note)?;
+        let results = c.call(proc, args).map_err(note)?;
         let (ptr, len) = into_c_bytes(results);
         // SAFETY: out-pointers checked non-NULL.
         unsafe {
@@ -151,12 +151,12 @@ pub unsafe extern "C" fn xipc_rpc_client_call(
 #[no_mangle]
 pub unsafe extern "C" fn xipc_rpc_client_call_batched(
     c: *const xipc_rpc_client,
-    proc_: u32,
+    proc: u32,
     args: *const u8,
     args_len: usize,
 ) -> c_int {
     // SAFETY: forwarded contract.
-    guard(|| unsafe { client(c)?.call_batched(proc_, slice_arg(args, args_len)?) })
+    guard(|| unsafe { client(c)?.call_batched(proc, slice_arg(args, args_len)?) })
 }
 
 /// Calls the NULL procedure (0).
@@ -338,7 +338,7 @@ pub unsafe extern "C" fn xipc_rpc_server_register(
     s: *const xipc_rpc_server,
     prog: u32,
     vers: u32,
-    proc_: u32,
+    proc: u32,
     handler: xipc_rpc_handler,
     user: *mut c_void,
 ) -> c_int {
@@ -349,7 +349,7 @@ pub unsafe extern "C" fn xipc_rpc_server_register(
             return Err(Error::InvalidArgument("handler is NULL".into()));
         };
         let user = UserPtr(user);
-        s.register(prog, vers, proc_, move |info, args| {
+        s.register(prog, vers, proc, move |info, args| {
             call_handler(handler, &user, info, args)
         });
         Ok(())
