@@ -444,6 +444,15 @@ int xipc_rpc_server_set_duplicate_cache(const xipc_rpc_server *s, size_t entries
 int xipc_rpc_server_set_max_message(const xipc_rpc_server *s, size_t bytes);
 
 /**
+ * How many calls of one stream connection may run at once (default 1: in
+ * order, as libtirpc does); above 1, calls a client pipelines run concurrently.
+ *
+ * # Safety
+ * `s` must be a live server.
+ */
+int xipc_rpc_server_set_concurrent_calls(const xipc_rpc_server *s, size_t calls);
+
+/**
  * Closes stream connections idle this long (default 120,000 ms).
  *
  * # Safety

@@ -508,3 +508,25 @@ fn message_size_limits_on_both_sides() {
     ));
     s.stop();
 }
+
+#[test]
+fn calls_in_flight_on_one_connection_are_served_together() {
+    let (s, _, tcp, _) = started();
+    s.set_concurrent_calls_per_connection(8);
+    let c = Arc::new(Client::connect("127.0.0.1", tcp, PROG, 2, Protocol::Tcp).unwrap());
+    c.ping().unwrap();
+    let t = Instant::now();
+    let threads: Vec<_> = (0..6u32)
+        .map(|i| {
+            let c = c.clone();
+            std::thread::spawn(move || c.call(6, &uint(i)).unwrap())
+        })
+        .collect();
+    for (i, t) in threads.into_iter().enumerate() {
+        assert_eq!(t.join().unwrap(), uint(i as u32));
+    }
+    // Six 300 ms calls one after another would take 1.8 s.
+    let took = t.elapsed();
+    assert!(took < Duration::from_millis(1400), "{took:?}");
+    s.stop();
+}

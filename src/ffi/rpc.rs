@@ -498,6 +498,23 @@ pub unsafe extern "C" fn xipc_rpc_server_set_max_message(
     })
 }
 
+/// How many calls of one stream connection may run at once (default 1: in
+/// order, as libtirpc does); above 1, calls a client pipelines run concurrently.
+///
+/// # Safety
+/// `s` must be a live server.
+#[no_mangle]
+pub unsafe extern "C" fn xipc_rpc_server_set_concurrent_calls(
+    s: *const xipc_rpc_server,
+    calls: usize,
+) -> c_int {
+    guard(|| {
+        // SAFETY: forwarded contract.
+        unsafe { server(s)? }.set_concurrent_calls_per_connection(calls);
+        Ok(())
+    })
+}
+
 /// Closes stream connections idle this long (default 120,000 ms).
 ///
 /// # Safety

@@ -15,7 +15,7 @@ use std::os::fd::AsRawFd;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, RwLock};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -89,6 +89,7 @@ struct Inner {
     max_message: Mutex<usize>,
     drc: Mutex<Option<DuplicateCache>>,
     use_rpcbind: AtomicBool,
+    per_connection: AtomicUsize,
     registered: Mutex<Vec<(u32, u32)>>,
 }
 
@@ -121,6 +122,7 @@ impl Server {
                 max_message: Mutex::new(crate::stream::record::DEFAULT_MAX_RECORD),
                 drc: Mutex::new(None),
                 use_rpcbind: AtomicBool::new(true),
+                per_connection: AtomicUsize::new(1),
                 registered: Mutex::new(Vec::new()),
             }),
         }
@@ -161,6 +163,16 @@ impl Server {
     /// answered from the cache (0, the default, turns the cache off).
     pub fn set_duplicate_cache(&self, entries: usize) {
         *lock(&self.inner.drc) = (entries > 0).then(|| DuplicateCache::new(entries));
+    }
+
+    /// How many calls of one stream connection may run at once (default
+    /// 1: in order, as libtirpc does, which batched calls rely on). Above 1,
+    /// calls a client pipelines on one connection run concurrently and their
+    /// replies go out as they finish.
+    pub fn set_concurrent_calls_per_connection(&self, calls: usize) {
+        self.inner
+            .per_connection
+            .store(calls.max(1), Ordering::Relaxed);
     }
 
     /// Whether `start` registers with (and `stop` unregisters from) the
@@ -396,24 +408,55 @@ impl Server {
 
     /// Reads calls and writes replies until the connection ends; any error
     /// (idle timeout, hostile record length, peer gone) closes it.
-    fn serve_records<R: Read, W: Write>(
+    fn serve_records<R: Read, W: Write + Send>(
         &self,
         reader: R,
-        mut writer: W,
+        writer: W,
         limits: RecordLimits,
         peer: &Peer,
         client: &ClientKey,
         local: Option<SocketAddr>,
     ) {
         let mut reader = BufReader::with_capacity(64 << 10, reader);
-        let mut msg = Vec::new();
-        while let Ok(true) = read_record(&mut reader, &mut msg, limits) {
-            if let Some(record) = self.dispatch(&msg, peer, client, local) {
-                if writer.write_all(&record).is_err() {
-                    break;
+        let writer = Mutex::new(writer);
+        let send = |record: &[u8]| lock(&writer).write_all(record).is_ok();
+        let in_flight = AtomicUsize::new(0);
+        let per_connection = self.inner.per_connection.load(Ordering::Relaxed);
+        std::thread::scope(|scope| {
+            let mut msg = Vec::new();
+            while let Ok(true) = read_record(&mut reader, &mut msg, limits) {
+                // With concurrency allowed, when another call already waits
+                // behind this one (a client with several calls in flight),
+                // this one runs on a thread of its own so they proceed
+                // together; a lone call runs here, with no hand-off.
+                let pipelined = !reader.buffer().is_empty()
+                    && in_flight.load(Ordering::Relaxed) + 1 < per_connection;
+                if pipelined {
+                    let call = std::mem::take(&mut msg);
+                    in_flight.fetch_add(1, Ordering::Relaxed);
+                    let (send, in_flight) = (&send, &in_flight);
+                    let worker = move || {
+                        if let Some(record) = self.dispatch(&call, peer, client, local) {
+                            send(&record);
+                        }
+                        in_flight.fetch_sub(1, Ordering::Relaxed);
+                    };
+                    let spawned = std::thread::Builder::new()
+                        .name("xipc-rpc-call".into())
+                        .stack_size(CONN_STACK)
+                        .spawn_scoped(scope, worker);
+                    if spawned.is_err() {
+                        // Out of threads: the call is dropped and its client
+                        // times out (or retransmits), as after a lost datagram.
+                        in_flight.fetch_sub(1, Ordering::Relaxed);
+                    }
+                } else if let Some(record) = self.dispatch(&msg, peer, client, local) {
+                    if !send(&record) {
+                        break;
+                    }
                 }
             }
-        }
+        });
     }
 
     fn serve_udp(&self, l: &Listener) {

@@ -69,6 +69,8 @@ _server_listen_udp = _lib.declare("xipc_rpc_server_listen_udp", [
 _server_listen_unix = _lib.declare("xipc_rpc_server_listen_unix", [_c_void_p, ctypes.c_char_p])
 _server_set_drc = _lib.declare("xipc_rpc_server_set_duplicate_cache", [_c_void_p, ctypes.c_size_t])
 _server_set_max = _lib.declare("xipc_rpc_server_set_max_message", [_c_void_p, ctypes.c_size_t])
+_server_set_concurrent = _lib.declare("xipc_rpc_server_set_concurrent_calls",
+                                     [_c_void_p, ctypes.c_size_t])
 _server_set_idle = _lib.declare("xipc_rpc_server_set_idle_timeout_ms", [_c_void_p, ctypes.c_uint32])
 _server_set_rpcbind = _lib.declare("xipc_rpc_server_set_rpcbind", [_c_void_p, ctypes.c_bool])
 _server_start = _lib.declare("xipc_rpc_server_start", [_c_void_p])
@@ -287,6 +289,11 @@ class Server:
     def set_max_message(self, nbytes: int) -> None:
         """The largest call accepted on a stream (default 4 MiB)."""
         _server_set_max(self._h(), nbytes)
+
+    def set_concurrent_calls_per_connection(self, calls: int) -> None:
+        """Let up to ``calls`` calls pipelined on one connection run at once
+        (default 1: in order)."""
+        _server_set_concurrent(self._h(), calls)
 
     def set_idle_timeout(self, seconds: float) -> None:
         _server_set_idle(self._h(), max(1, int(seconds * 1000)))
