@@ -195,3 +195,31 @@ def test_handler_raising_base_exceptions_is_system_err(server):
         with pytest.raises(rpc.SystemError_):
             c.call(7)
         c.ping()
+
+
+def test_concurrent_calls_on_one_connection():
+    srv = rpc.Server()
+    srv.set_rpcbind_registration(False)
+    srv.set_concurrent_calls_per_connection(8)
+
+    def slow(args, call):
+        time.sleep(0.3)
+        return args
+
+    srv.register(PROG, 1, 1, slow)
+    port = srv.listen_tcp("127.0.0.1", 0)
+    srv.start()
+    with rpc.Client("127.0.0.1", PROG, 1, port=port, timeout=5) as c:
+        c.ping()
+        results = {}
+        start = time.monotonic()
+        threads = [threading.Thread(target=lambda i=i: results.__setitem__(i, c.call(1, u32(i))))
+                   for i in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        took = time.monotonic() - start
+    srv.close()
+    assert results == {i: u32(i) for i in range(6)}
+    assert took < 1.4, f"six 0.3 s calls took {took:.2f} s"
