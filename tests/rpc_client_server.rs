@@ -292,6 +292,14 @@ fn a_silent_server_times_out_in_time() {
         n += 1;
     }
     assert!(n >= 3, "sent {n} datagrams");
+
+    // A call's own timeout overrides the client's.
+    let t = Instant::now();
+    let err = c
+        .call_with_timeout(1, &[], Duration::from_millis(300))
+        .unwrap_err();
+    assert!(matches!(err, Error::TimedOut(_)), "{err}");
+    assert!(t.elapsed() < Duration::from_millis(700));
 }
 
 #[test]

@@ -495,10 +495,20 @@ impl Client {
     }
 
     /// Calls `procedure` with XDR-encoded `args`; returns the XDR-encoded
-    /// results. Every non-success reply status is its own [`Error`].
+    /// results. Every non-success reply status is its own [`Error`]; no
+    /// reply within the client's timeout is [`Error::TimedOut`].
     pub fn call(&self, procedure: u32, args: &[u8]) -> Result<Vec<u8>> {
+        self.call_with_timeout(procedure, args, self.timeout())
+    }
+
+    /// [`call`](Self::call) with this call's own timeout.
+    pub fn call_with_timeout(
+        &self,
+        procedure: u32,
+        args: &[u8],
+        timeout: Duration,
+    ) -> Result<Vec<u8>> {
         let (xid, msg) = self.message(procedure, args)?;
-        let timeout = self.timeout();
         let conn = self.current_conn()?;
         let reply = match conn.call(xid, &msg, timeout) {
             Err(Error::Closed(why)) if self.proto != Protocol::Udp && self.wants_reconnect() => {
