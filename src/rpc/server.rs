@@ -271,9 +271,9 @@ impl Server {
                     continue;
                 }
             };
-            // SAFETY: `fd` belongs to a listener that `active` keeps open;
-            // shutdown(2) wakes the threads blocked in accept on it.
-            unsafe { libc::shutdown(fd, libc::SHUT_RDWR) };
+            // `fd` belongs to a listener that `active` keeps open; shutdown(2)
+            // wakes the thread blocked in accept on it.
+            let _ = nix::sys::socket::shutdown(fd, nix::sys::socket::Shutdown::Both);
         }
         for t in std::mem::take(&mut *lock(&self.inner.listener_threads)) {
             if t.thread().id() != std::thread::current().id() {
