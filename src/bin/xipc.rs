@@ -1,12 +1,32 @@
 //! The `xipc` command-line tool.
 
-use clap::Parser;
+use clap::{Parser, Subcommand};
 
 /// xipc: Unix IPC with XDR for C, Python and Rust.
 #[derive(Parser)]
 #[command(name = "xipc", version, about)]
-struct Cli {}
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run an embedded rpcbind (portmap v2, rpcbind v3/v4) directory server.
+    Rpcbind {
+        /// TCP and UDP port to serve on.
+        #[arg(long, default_value_t = xipc::rpc::rpcbind::PORT)]
+        port: u16,
+    },
+}
 
 fn main() {
-    let _cli = Cli::parse();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Rpcbind { port } => xipc::rpc::rpcbind::run_server(port),
+    };
+    if let Err(err) = result {
+        eprintln!("xipc: {err}");
+        std::process::exit(1);
+    }
 }
