@@ -1,0 +1,10 @@
+use super::check::Model;
+use super::{GeneratedFile, IdlError, Options};
+pub fn generate(
+    _m: &Model,
+    _hdr: &super::ast::Spec,
+    _base: &str,
+    _o: &Options,
+) -> Result<Vec<GeneratedFile>, IdlError> {
+    Ok(vec![])
+}
