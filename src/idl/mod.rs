@@ -20,6 +20,7 @@
 pub mod ast;
 pub mod check;
 pub mod cli;
+mod code;
 mod gen_c;
 mod gen_python;
 mod gen_rust;
