@@ -148,6 +148,18 @@ impl<'a> Model<'a> {
         ))
     }
 
+    /// True when a constant's definition leads back to itself.
+    fn is_cycle(&self, v: &Value) -> bool {
+        let mut name = v.text.as_str();
+        for _ in 0..=self.consts.len() {
+            match self.consts.get(name) {
+                Some(next) if !next.is_literal() => name = &next.text,
+                _ => return false,
+            }
+        }
+        true
+    }
+
     /// The enum an item belongs to.
     pub fn item_enum(&self, item: &str) -> Option<&'a str> {
         self.items.get(item).map(|(e, _)| *e)
@@ -238,11 +250,12 @@ impl<'a> Model<'a> {
     fn check_all(&self) -> Result<(), IdlError> {
         for def in &self.spec.defs {
             match def {
-                Def::Const(c) => {
-                    if !c.value.is_string() {
-                        self.value(&c.value)?;
-                    }
-                }
+                // A constant may name one only the C code knows (rpcgen
+                // copies it as is); Python and Rust fail when they need it.
+                Def::Const(c) => match self.value(&c.value) {
+                    Err(e) if c.value.is_literal() || self.is_cycle(&c.value) => return Err(e),
+                    _ => {}
+                },
                 Def::Typedef(d) => self.check_decl(d)?,
                 Def::Enum(_) | Def::Pass(_) => {}
                 Def::Struct(s) => {

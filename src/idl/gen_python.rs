@@ -262,7 +262,7 @@ impl Py<'_, '_> {
                 ));
                 c.line(format!("out += {x}"));
                 if pad > 0 {
-                    c.line(format!("out += _PAD[{}]", 4 - pad));
+                    c.line(format!("out += _PAD[{pad}]"));
                 }
             }
             (Kind::Fixed(n), ty) => {
@@ -296,7 +296,7 @@ impl Py<'_, '_> {
                 c.line(format!("{n} = len({bs})"));
                 self.len_check(c, &n, b, &what)?;
                 c.line(format!(
-                    "out += _U32.pack({n})\nout += {bs}\nout += _PAD[{n} & 3]"
+                    "out += _U32.pack({n})\nout += {bs}\nout += _PAD[-{n} & 3]"
                 ));
             }
             (Kind::Var(b), ty) => {

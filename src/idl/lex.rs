@@ -96,12 +96,7 @@ impl<'o> Lexer<'o> {
         dir: Option<&Path>,
     ) -> Result<Vec<Token>, IdlError> {
         let name: Rc<str> = Rc::from(file);
-        self.lex_file(&name, text, dir)?;
-        let pos = self
-            .out
-            .last()
-            .map(|t| t.pos.clone())
-            .unwrap_or_else(|| Pos::new(name.clone(), 1, 1));
+        let pos = self.lex_file(&name, text, dir)?;
         self.out.push(Token {
             kind: TokKind::Eof,
             pos,
@@ -109,7 +104,13 @@ impl<'o> Lexer<'o> {
         Ok(self.out)
     }
 
-    fn lex_file(&mut self, file: &Rc<str>, text: &str, dir: Option<&Path>) -> Result<(), IdlError> {
+    /// Lexes one file; returns the position of its end.
+    fn lex_file(
+        &mut self,
+        file: &Rc<str>,
+        text: &str,
+        dir: Option<&Path>,
+    ) -> Result<Pos, IdlError> {
         let mut s = Scanner::new(file.clone(), text);
         let mut conds: Vec<Cond> = Vec::new();
         loop {
@@ -131,6 +132,13 @@ impl<'o> Lexer<'o> {
                 s.bump();
                 let mut text = String::new();
                 while let Some(c) = s.peek() {
+                    // A backslash-newline continues the line, as cpp splices it.
+                    if c == '\\' && s.peek2() == Some('\n') {
+                        text.push_str("\\\n");
+                        s.bump();
+                        s.bump();
+                        continue;
+                    }
                     if c == '\n' {
                         break;
                     }
@@ -159,7 +167,7 @@ impl<'o> Lexer<'o> {
                 "unterminated conditional: expected #endif before the end of the file",
             ));
         }
-        Ok(())
+        Ok(s.pos())
     }
 
     fn expand(&mut self, name: &str, pos: &Pos, depth: usize) -> Result<(), IdlError> {
@@ -327,7 +335,7 @@ impl<'o> Lexer<'o> {
         self.include_depth += 1;
         let r = self.lex_file(&file, &text, path.parent());
         self.include_depth -= 1;
-        r
+        r.map(|_| ())
     }
 
     fn eval(&self, expr: &str, pos: &Pos) -> Result<i64, IdlError> {
