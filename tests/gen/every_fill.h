@@ -81,8 +81,8 @@ static void every_fill(everything *e)
 	every_point(&e->fpts[0], 2);
 	every_point(&e->fpts[1], 3);
 	e->n = "nm";
-	e->ns.ns_len = 2;
-	e->ns.ns_val = every_ns;
+	e->ns.names_len = 2;
+	e->ns.names_val = every_ns;
 	for (i = 0; i < 3; i++) {
 		every_nodes[i].value = i + 1;
 		every_nodes[i].next = i < 2 ? &every_nodes[i + 1] : NULL;

@@ -72,7 +72,7 @@ int main(int argc, char **argv)
 	ok &= check(back.m.which == 99 && back.m.maybe_u.other.other_len == 2 &&
 	            memcmp(back.m.maybe_u.other.other_val, "hi", 2) == 0, "union default arm");
 	ok &= check(back.fl.present && strcmp(back.fl.flagged_u.who, "me") == 0, "bool union");
-	ok &= check(back.ns.ns_len == 2 && strcmp(back.ns.ns_val[1], "bc") == 0, "array of strings");
+	ok &= check(back.ns.names_len == 2 && strcmp(back.ns.names_val[1], "bc") == 0, "array of strings");
 	ok &= check(memcmp(back.fo, "abcde", 5) == 0 && back.bl.blob_len == 4, "opaque");
 	if (xipc_encode_everything(enc, &back) != 0 || xipc_encoder_data(enc, &data, &len) != 0)
 		return 1;
