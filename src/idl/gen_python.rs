@@ -39,6 +39,7 @@ pub fn generate(m: &Model, base: &str, options: &Options) -> Result<Vec<Generate
         m,
         tmp: Cell::new(0),
         structs: RefCell::new(BTreeMap::new()),
+        arrays: RefCell::new(BTreeMap::new()),
     };
     let body = g.module(options)?;
     let mut c = Code::new("    ");
@@ -54,6 +55,13 @@ pub fn generate(m: &Model, base: &str, options: &Options) -> Result<Vec<Generate
     for (fmt, name) in g.structs.borrow().iter() {
         c.line(format!("{name} = _struct.Struct(\">{fmt}\")"));
     }
+    for ((code, bound, with_count), name) in g.arrays.borrow().iter() {
+        let fmt = if *with_count { ">I%d" } else { ">%d" };
+        c.line(format!(
+            "{name} = tuple(_struct.Struct(\"{fmt}{code}\" % n) for n in range({}))",
+            bound + 1
+        ));
+    }
     c.blank();
     c.raw(&body);
     Ok(vec![GeneratedFile {
@@ -67,6 +75,9 @@ struct Py<'m, 'a> {
     tmp: Cell<usize>,
     /// Precompiled struct formats: format -> module-level name.
     structs: RefCell<BTreeMap<String, String>>,
+    /// Tuples of Structs for every count of a small bounded array:
+    /// (format letter, bound, with count) -> module-level name.
+    arrays: RefCell<BTreeMap<(String, u32, bool), String>>,
 }
 
 /// How a fixed-size declaration flattens into a `struct` format.
@@ -93,6 +104,28 @@ impl Py<'_, '_> {
 
     fn bound(&self, v: &Value) -> Result<u32, IdlError> {
         self.m.bound(v)
+    }
+
+    fn bound_opt(&self, v: &Option<Value>) -> Result<Option<u32>, IdlError> {
+        v.as_ref().map(|v| self.m.bound(v)).transpose()
+    }
+
+    /// Expression for the Struct of `n` values of `code` (after a count when
+    /// asked): a table lookup for small bounds, a cached build otherwise.
+    fn counted(&self, code: &str, n: &str, bound: Option<u32>, with_count: bool) -> String {
+        match bound {
+            Some(b) if b <= 64 => {
+                let mut a = self.arrays.borrow_mut();
+                let k = a.len();
+                let name = a
+                    .entry((code.to_string(), b, with_count))
+                    .or_insert_with(|| format!("_A{k}"))
+                    .clone();
+                format!("{name}[{n}]")
+            }
+            _ if with_count => format!("_counted(\"{code}\", {n})"),
+            _ => format!("_counted(\"{code}\", {n}, False)"),
+        }
     }
 
     fn value(&self, v: &Value) -> Result<i64, IdlError> {
@@ -305,7 +338,8 @@ impl Py<'_, '_> {
                 self.len_check(c, &n, b, &what)?;
                 match self.prim(ty).filter(|f| *f != "16s") {
                     Some(f) if !self.is_bool(ty) => {
-                        c.line(format!("out += _counted(\"{f}\", {n}).pack({n}, *{x})"));
+                        let st = self.counted(f, &n, self.bound_opt(b)?, true);
+                        c.line(format!("out += {st}.pack({n}, *{x})"));
                     }
                     _ => {
                         c.line(format!("out += _U32.pack({n})"));
@@ -366,7 +400,7 @@ impl Py<'_, '_> {
         what: &str,
         min: usize,
     ) -> Result<(), IdlError> {
-        c.line(format!("{n} = _U32.unpack_from(buf, pos)[0]"));
+        c.line(format!("{n} = _u32(buf, pos)[0]"));
         if let Some(b) = bound {
             let b = self.bound(b)?;
             c.line(format!(
@@ -394,7 +428,7 @@ impl Py<'_, '_> {
             (Kind::Plain, ty) => self.dec_value(c, ty, t, d)?,
             (Kind::Optional, ty) => {
                 let f = self.fresh("f");
-                c.line(format!("{f} = _U32.unpack_from(buf, pos)[0]"));
+                c.line(format!("{f} = _u32(buf, pos)[0]"));
                 c.line(format!(
                     "if {f} > 1:\n    raise XdrError(f\"optional-data flag must be 0 or 1, found {{{f}}} at byte {{pos}}\")"
                 ));
@@ -462,9 +496,8 @@ impl Py<'_, '_> {
                 self.count(c, &n, b, &what, min)?;
                 match self.prim(ty).filter(|f| *f != "16s") {
                     Some(f) if !self.is_bool(ty) && self.enum_of(ty).is_none() => {
-                        c.line(format!(
-                            "{t} = list(_counted(\"{f}\", {n}, False).unpack_from(buf, pos))"
-                        ));
+                        let st = self.counted(f, &n, self.bound_opt(b)?, false);
+                        c.line(format!("{t} = list({st}.unpack_from(buf, pos))"));
                         c.line(format!("pos += {n} * {min}"));
                     }
                     _ => {
@@ -554,7 +587,17 @@ impl Py<'_, '_> {
             c.open("def from_bytes(data):");
         }
         c.line("\"\"\"Decodes a value that must fill `data` exactly.\"\"\"");
-        c.line(format!("return _decode_all(_u_{name}, data, \"{name}\")"));
+        c.line("if type(data) is not bytes:\n    data = bytes(data)");
+        c.open("try:");
+        c.line(format!("v, pos = _u_{name}(data, 0)"));
+        c.close("except _DECODE_ERRORS as e:");
+        c.line(format!(
+            "    raise _decode_error(e, data, \"{name}\") from None"
+        ));
+        c.line(format!(
+            "if pos != len(data):\n    raise XdrError(f\"{name}: {{len(data) - pos}} unread bytes after the value at byte {{pos}}\")"
+        ));
+        c.line("return v");
         c.dedent();
     }
 
@@ -698,6 +741,23 @@ impl Py<'_, '_> {
                         .iter()
                         .map(|(d, _)| self.m.decl_size(d).unwrap_or(0))
                         .sum();
+                    let plain = list.iter().all(|(d, f)| {
+                        f.count == 1
+                            && matches!(d.kind, Kind::Plain)
+                            && !self.is_bool(&d.ty)
+                            && self.enum_of(&d.ty).is_none()
+                    });
+                    if plain {
+                        let names: Vec<String> = list
+                            .iter()
+                            .map(|(d, _)| format!("f_{}, ", ident(&d.name)))
+                            .collect();
+                        c.line(format!(
+                            "{} = {st}.unpack_from(buf, pos)\npos += {size}",
+                            names.concat()
+                        ));
+                        continue;
+                    }
                     c.line(format!("t = {st}.unpack_from(buf, pos)"));
                     let mut i = 0;
                     let mut off = 0;
@@ -1110,6 +1170,7 @@ except Exception:  # the types work without the xipc package
 
 _I32 = _struct.Struct(">i")
 _U32 = _struct.Struct(">I")
+_u32 = _U32.unpack_from
 _TRUE = _U32.pack(1)
 _FALSE = _U32.pack(0)
 _PAD = (b"", b"\0", b"\0\0", b"\0\0\0", b"\0\0\0\0")
@@ -1135,18 +1196,24 @@ def _enum_value(cls, raw, at):
         raise XdrError(f"{raw} is not a value of enum {cls.__name__} (at byte {at})") from None
 
 
+_DECODE_ERRORS = (_struct.error, IndexError, UnicodeDecodeError, RecursionError)
+
+
+def _decode_error(e, data, what):
+    """The XdrError (or XdrLimitError) for a low-level decoding failure."""
+    if isinstance(e, UnicodeDecodeError):
+        return XdrError(f"{what}: a string is not valid UTF-8 ({e})")
+    if isinstance(e, RecursionError):
+        return XdrLimitError(f"{what}: nesting too deep")
+    return XdrError(f"{what}: {len(data)} bytes end before the value is complete")
+
+
 def _decode_all(fn, data, what):
-    buf = bytes(data)
+    buf = data if type(data) is bytes else bytes(data)
     try:
         v, pos = fn(buf, 0)
-    except (XdrError, XdrLimitError):
-        raise
-    except (_struct.error, IndexError):
-        raise XdrError(f"{what}: {len(buf)} bytes end before the value is complete") from None
-    except UnicodeDecodeError as e:
-        raise XdrError(f"{what}: a string is not valid UTF-8 ({e})") from None
-    except RecursionError:
-        raise XdrLimitError(f"{what}: nesting too deep") from None
+    except _DECODE_ERRORS as e:
+        raise _decode_error(e, buf, what) from None
     if pos != len(buf):
         raise XdrError(f"{what}: {len(buf) - pos} unread bytes after the value at byte {pos}")
     return v
