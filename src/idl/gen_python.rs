@@ -316,40 +316,73 @@ impl Py<'_, '_> {
                     }
                 }
             }
-            (Kind::Var(b), Type::String) | (Kind::Var(b), Type::Opaque) => {
-                let bs = self.fresh("b");
-                let n = self.fresh("n");
-                if d.ty == Type::String {
-                    c.line(format!(
-                        "{bs} = {x}.encode() if isinstance({x}, str) else bytes({x})"
-                    ));
-                } else {
-                    c.line(format!("{bs} = {x}"));
-                }
-                c.line(format!("{n} = len({bs})"));
-                self.len_check(c, &n, b, &what)?;
+            (Kind::Var(_), _) => {
+                let (n, bs) = self.enc_var_prep(c, d, x)?;
+                c.line(format!("out += _U32.pack({n})"));
+                self.enc_var_body(c, d, x, &n, &bs)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// First part of encoding a variable-length declaration: its length
+    /// (returned: the variable holding it, and the bytes for opaque data or
+    /// strings), checked against the bound. The count itself is written by
+    /// the caller, possibly in the same `pack` as the fields before it.
+    fn enc_var_prep(&self, c: &mut Code, d: &Decl, x: &str) -> Result<(String, String), IdlError> {
+        let what = if d.name.is_empty() {
+            "value".to_string()
+        } else {
+            d.name.clone()
+        };
+        let Kind::Var(b) = &d.kind else {
+            unreachable!("variable-length only")
+        };
+        let n = self.fresh("n");
+        let bs = self.fresh("b");
+        match d.ty {
+            Type::String => {
                 c.line(format!(
-                    "out += _U32.pack({n})\nout += {bs}\nout += _PAD[-{n} & 3]"
+                    "{bs} = {x}.encode() if isinstance({x}, str) else bytes({x})"
                 ));
+                c.line(format!("{n} = len({bs})"));
             }
-            (Kind::Var(b), ty) => {
-                let n = self.fresh("n");
-                c.line(format!("{n} = len({x})"));
-                self.len_check(c, &n, b, &what)?;
-                match self.prim(ty).filter(|f| *f != "16s") {
-                    Some(f) if !self.is_bool(ty) => {
-                        let st = self.counted(f, &n, self.bound_opt(b)?, true);
-                        c.line(format!("out += {st}.pack({n}, *{x})"));
-                    }
-                    _ => {
-                        c.line(format!("out += _U32.pack({n})"));
-                        let e = self.fresh("e");
-                        c.open(format!("for {e} in {x}:"));
-                        self.enc_value(c, ty, &e, d)?;
-                        c.dedent();
-                    }
+            Type::Opaque => {
+                c.line(format!("{bs} = {x}"));
+                c.line(format!("{n} = len({bs})"));
+            }
+            _ => c.line(format!("{n} = len({x})")),
+        }
+        self.len_check(c, &n, b, &what)?;
+        Ok((n, bs))
+    }
+
+    /// The rest of a variable-length declaration, after its count.
+    fn enc_var_body(
+        &self,
+        c: &mut Code,
+        d: &Decl,
+        x: &str,
+        n: &str,
+        bs: &str,
+    ) -> Result<(), IdlError> {
+        let Kind::Var(b) = &d.kind else {
+            unreachable!("variable-length only")
+        };
+        match &d.ty {
+            Type::String | Type::Opaque => c.line(format!("out += {bs}\nout += _PAD[-{n} & 3]")),
+            ty => match self.prim(ty).filter(|f| *f != "16s") {
+                Some(f) if !self.is_bool(ty) => {
+                    let st = self.counted(f, n, self.bound_opt(b)?, false);
+                    c.line(format!("out += {st}.pack(*{x})"));
                 }
-            }
+                _ => {
+                    let e = self.fresh("e");
+                    c.open(format!("for {e} in {x}:"));
+                    self.enc_value(c, ty, &e, d)?;
+                    c.dedent();
+                }
+            },
         }
         Ok(())
     }
@@ -392,7 +425,9 @@ impl Py<'_, '_> {
         Ok(())
     }
 
-    fn count(
+    /// Checks a count just read (`pos` is past it) against the bound and
+    /// the bytes that remain, for elements of at least `min` bytes.
+    fn count_checks(
         &self,
         c: &mut Code,
         n: &str,
@@ -400,17 +435,81 @@ impl Py<'_, '_> {
         what: &str,
         min: usize,
     ) -> Result<(), IdlError> {
-        c.line(format!("{n} = _u32(buf, pos)[0]"));
         if let Some(b) = bound {
             let b = self.bound(b)?;
             c.line(format!(
-                "if {n} > {b}:\n    raise XdrLimitError(f\"{what} length {{{n}}} exceeds its bound of {b} at byte {{pos}}\")"
+                "if {n} > {b}:\n    raise XdrLimitError(f\"{what} length {{{n}}} exceeds its bound of {b} at byte {{pos - 4}}\")"
             ));
         }
-        c.line(format!(
-            "if {n} * {min} > len(buf) - pos - 4:\n    raise XdrError(f\"{what} length {{{n}}} at byte {{pos}} is larger than the bytes that remain\")"
-        ));
-        c.line("pos += 4");
+        if min > 0 {
+            let times = if min == 1 {
+                String::new()
+            } else {
+                format!(" * {min}")
+            };
+            c.line(format!(
+                "if {n}{times} > len(buf) - pos:\n    raise XdrError(f\"{what} length {{{n}}} at byte {{pos - 4}} is larger than the bytes that remain\")"
+            ));
+        }
+        Ok(())
+    }
+
+    /// Decodes the rest of a variable-length declaration whose count `n`
+    /// was just read (`pos` is past it): checks, then the elements or bytes.
+    fn dec_var_body(&self, c: &mut Code, d: &Decl, t: &str, n: &str) -> Result<(), IdlError> {
+        let what = if d.name.is_empty() {
+            "value".to_string()
+        } else {
+            d.name.clone()
+        };
+        let Kind::Var(b) = &d.kind else {
+            unreachable!("variable-length only")
+        };
+        match &d.ty {
+            Type::String | Type::Opaque => {
+                self.count_checks(c, n, b, &what, 1)?;
+                let end = self.fresh("end");
+                c.line(format!("{end} = pos + {n}"));
+                if d.ty == Type::String {
+                    c.line(format!("{t} = buf[pos:{end}].decode()"));
+                } else {
+                    c.line(format!("{t} = buf[pos:{end}]"));
+                }
+                c.line(format!(
+                    "if {n} & 3 and buf[{end}:{end} + 4 - ({n} & 3)] != _PAD[4 - ({n} & 3)]:\n    raise XdrError(f\"non-zero or missing padding at byte {{{end}}}\")"
+                ));
+                c.line(format!("pos = {end} + (-{n} & 3)"));
+            }
+            ty => {
+                let min = self.m.type_size(ty).unwrap_or(4).max(4);
+                match self.prim(ty).filter(|f| *f != "16s") {
+                    Some(f) if !self.is_bool(ty) && self.enum_of(ty).is_none() => {
+                        let bound = self.bound_opt(b)?;
+                        if bound.is_some_and(|b| b <= 64) {
+                            // A short input makes unpack_from fail, and the
+                            // table of Structs holds only counts up to the bound.
+                            self.count_checks(c, n, b, &what, 0)?;
+                        } else {
+                            self.count_checks(c, n, b, &what, min)?;
+                        }
+                        let st = self.counted(f, n, bound, false);
+                        c.line(format!("{t} = list({st}.unpack_from(buf, pos))"));
+                        c.line(format!("pos += {n} * {min}"));
+                    }
+                    _ => {
+                        self.count_checks(c, n, b, &what, min)?;
+                        let l = self.fresh("l");
+                        let e = self.fresh("e");
+                        c.line(format!("{l} = []"));
+                        c.open(format!("for _ in range({n}):"));
+                        self.dec_value(c, ty, &e, d)?;
+                        c.line(format!("{l}.append({e})"));
+                        c.dedent();
+                        c.line(format!("{t} = {l}"));
+                    }
+                }
+            }
+        }
         Ok(())
     }
 
@@ -475,42 +574,10 @@ impl Py<'_, '_> {
                     }
                 }
             }
-            (Kind::Var(b), Type::String) | (Kind::Var(b), Type::Opaque) => {
+            (Kind::Var(_), _) => {
                 let n = self.fresh("n");
-                self.count(c, &n, b, &what, 1)?;
-                let end = self.fresh("end");
-                c.line(format!("{end} = pos + {n}"));
-                if d.ty == Type::String {
-                    c.line(format!("{t} = buf[pos:{end}].decode()"));
-                } else {
-                    c.line(format!("{t} = buf[pos:{end}]"));
-                }
-                c.line(format!(
-                    "if {n} & 3 and buf[{end}:{end} + 4 - ({n} & 3)] != _PAD[4 - ({n} & 3)]:\n    raise XdrError(f\"non-zero or missing padding at byte {{{end}}}\")"
-                ));
-                c.line(format!("pos = {end} + (-{n} & 3)"));
-            }
-            (Kind::Var(b), ty) => {
-                let n = self.fresh("n");
-                let min = self.m.type_size(ty).unwrap_or(4).max(4);
-                self.count(c, &n, b, &what, min)?;
-                match self.prim(ty).filter(|f| *f != "16s") {
-                    Some(f) if !self.is_bool(ty) && self.enum_of(ty).is_none() => {
-                        let st = self.counted(f, &n, self.bound_opt(b)?, false);
-                        c.line(format!("{t} = list({st}.unpack_from(buf, pos))"));
-                        c.line(format!("pos += {n} * {min}"));
-                    }
-                    _ => {
-                        let l = self.fresh("l");
-                        let e = self.fresh("e");
-                        c.line(format!("{l} = []"));
-                        c.open(format!("for _ in range({n}):"));
-                        self.dec_value(c, ty, &e, d)?;
-                        c.line(format!("{l}.append({e})"));
-                        c.dedent();
-                        c.line(format!("{t} = {l}"));
-                    }
-                }
+                c.line(format!("{n} = _u32(buf, pos)[0]\npos += 4"));
+                self.dec_var_body(c, d, t, &n)?;
             }
         }
         Ok(())
@@ -689,13 +756,26 @@ impl Py<'_, '_> {
         c.blank();
         // Encoder: fixed-size runs through one Struct each.
         c.open(format!("def _p_{}(v, out):", s.name));
-        for run in self.runs(&s.fields)? {
+        let runs = self.runs(&s.fields)?;
+        let mut fused: Option<(String, String)> = None;
+        for (k, run) in runs.iter().enumerate() {
             match run {
                 PyRun::Flat(list) => {
-                    let fmt: String = list.iter().map(|(_, f)| f.fmt.as_str()).collect();
+                    // The count of a variable-length field that follows goes
+                    // out in the same pack.
+                    let next = Self::fusable(runs.get(k + 1));
+                    let mut fmt: String = list.iter().map(|(_, f)| f.fmt.as_str()).collect();
+                    let mut tail = Vec::new();
+                    if let Some(d) = next {
+                        let (n, bs) = self.enc_var_prep(c, d, &format!("v.{}", ident(&d.name)))?;
+                        fmt.push('I');
+                        tail.push(n.clone());
+                        fused = Some((n, bs));
+                    }
                     let st = self.st(&fmt);
                     let mut args = Vec::new();
-                    for (d, _) in &list {
+                    for (d, _) in list.iter() {
+                        let d: &Decl = d;
                         let x = format!("v.{}", ident(&d.name));
                         match (&d.kind, &d.ty) {
                             (Kind::Fixed(n), Type::Opaque) => {
@@ -722,9 +802,16 @@ impl Py<'_, '_> {
                             _ => args.push(x),
                         }
                     }
+                    args.extend(tail);
                     c.line(format!("out += {st}.pack({})", args.join(", ")));
                 }
-                PyRun::One(d) => self.enc_decl(c, d, &format!("v.{}", ident(&d.name)))?,
+                PyRun::One(d) => {
+                    let x = format!("v.{}", ident(&d.name));
+                    match fused.take() {
+                        Some((n, bs)) => self.enc_var_body(c, d, &x, &n, &bs)?,
+                        None => self.enc_decl(c, d, &x)?,
+                    }
+                }
             }
         }
         c.dedent();
@@ -732,15 +819,23 @@ impl Py<'_, '_> {
         c.blank();
         c.open(format!("def _u_{}(buf, pos):", s.name));
         let locals: Vec<String> = fields.iter().map(|f| format!("f_{f}")).collect();
-        for run in self.runs(&s.fields)? {
+        let mut fused: Option<String> = None;
+        for (k, run) in runs.iter().enumerate() {
             match run {
                 PyRun::Flat(list) => {
-                    let fmt: String = list.iter().map(|(_, f)| f.fmt.as_str()).collect();
-                    let st = self.st(&fmt);
-                    let size: usize = list
+                    let next = Self::fusable(runs.get(k + 1));
+                    let mut fmt: String = list.iter().map(|(_, f)| f.fmt.as_str()).collect();
+                    let mut size: usize = list
                         .iter()
                         .map(|(d, _)| self.m.decl_size(d).unwrap_or(0))
                         .sum();
+                    let count = next.map(|_| self.fresh("n"));
+                    if let Some(n) = &count {
+                        fmt.push('I');
+                        size += 4;
+                        fused = Some(n.clone());
+                    }
+                    let st = self.st(&fmt);
                     let plain = list.iter().all(|(d, f)| {
                         f.count == 1
                             && matches!(d.kind, Kind::Plain)
@@ -748,10 +843,11 @@ impl Py<'_, '_> {
                             && self.enum_of(&d.ty).is_none()
                     });
                     if plain {
-                        let names: Vec<String> = list
+                        let mut names: Vec<String> = list
                             .iter()
                             .map(|(d, _)| format!("f_{}, ", ident(&d.name)))
                             .collect();
+                        names.extend(count.iter().map(|n| format!("{n}, ")));
                         c.line(format!(
                             "{} = {st}.unpack_from(buf, pos)\npos += {size}",
                             names.concat()
@@ -761,7 +857,8 @@ impl Py<'_, '_> {
                     c.line(format!("t = {st}.unpack_from(buf, pos)"));
                     let mut i = 0;
                     let mut off = 0;
-                    for (d, f) in &list {
+                    for (d, f) in list.iter() {
+                        let d: &Decl = d;
                         let t = format!("f_{}", ident(&d.name));
                         let at = format!("pos + {off}");
                         match (&d.kind, &d.ty) {
@@ -794,15 +891,32 @@ impl Py<'_, '_> {
                         i += f.count;
                         off += self.m.decl_size(d).unwrap_or(0);
                     }
+                    if let Some(n) = &count {
+                        c.line(format!("{n} = t[{i}]"));
+                    }
                     c.line(format!("pos += {size}"));
                 }
-                PyRun::One(d) => self.dec_decl(c, d, &format!("f_{}", ident(&d.name)))?,
+                PyRun::One(d) => {
+                    let t = format!("f_{}", ident(&d.name));
+                    match fused.take() {
+                        Some(n) => self.dec_var_body(c, d, &t, &n)?,
+                        None => self.dec_decl(c, d, &t)?,
+                    }
+                }
             }
         }
         c.line(format!("return {name}({}), pos", locals.join(", ")));
         c.dedent();
         c.line("\n");
         Ok(())
+    }
+
+    /// The variable-length field whose count can join the run before it.
+    fn fusable<'d>(next: Option<&PyRun<'d>>) -> Option<&'d Decl> {
+        match next {
+            Some(PyRun::One(d)) if matches!(d.kind, Kind::Var(_)) => Some(d),
+            _ => None,
+        }
     }
 
     fn runs<'d>(&self, fields: &'d [Decl]) -> Result<Vec<PyRun<'d>>, IdlError> {
