@@ -39,4 +39,12 @@ for x in $files; do
     fi
     n=$((n + 1))
 done
-echo "gen_compile: $n generated C files compile warning-free (with and without RPC stubs${shim:+; RPC against the contract declarations})"
+# The example service: the C client compiles against its generated stubs,
+# the Python server and the generated module byte-compile.
+mkdir "$tmp/calc"
+"$bin" gen -l c -o "$tmp/calc" "$root/examples/calc.x"
+"$bin" gen -l python -o "$tmp/calc" "$root/examples/calc.x"
+cc $cflags $shim -I"$tmp/calc" -c "$root/examples/gen/calc_client.c" -o "$tmp/calc/client.o" || fail "examples/gen/calc_client.c"
+cc $cflags $shim -c "$tmp/calc/calc.c" -o "$tmp/calc/calc.o" || fail "calc.c"
+python3 -m py_compile "$root/examples/gen/calc_server.py" "$tmp/calc/calc.py" || fail "calc_server.py"
+echo "gen_compile: $n generated C files and the calc example compile warning-free (with and without RPC stubs${shim:+; RPC against the contract declarations})"
