@@ -1,7 +1,6 @@
 //! The `xipc` command-line tool.
 
 use clap::{Parser, Subcommand};
-use std::process::ExitCode;
 
 /// xipc: Unix IPC with XDR for C, Python and Rust.
 #[derive(Parser)]
@@ -17,9 +16,9 @@ enum Command {
     Gen(xipc::idl::cli::GenArgs),
 }
 
-fn main() -> ExitCode {
+fn main() {
     let cli = Cli::parse();
     match cli.command {
-        Command::Gen(args) => xipc::idl::cli::run(args),
+        Command::Gen(args) => std::process::exit(xipc::idl::cli::run(args)),
     }
 }

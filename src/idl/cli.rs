@@ -2,7 +2,6 @@
 
 use super::{generate, Input, Lang, Options};
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 /// Arguments of `xipc gen`.
 #[derive(clap::Args, Debug)]
@@ -32,8 +31,9 @@ pub struct GenArgs {
     pub file: PathBuf,
 }
 
-/// Runs `xipc gen`; errors go to stderr as `file:line:col: error: ...`.
-pub fn run(args: GenArgs) -> ExitCode {
+/// Runs `xipc gen` and returns the exit status (0 or 1); errors go to
+/// stderr as `file:line:col: error: ...`.
+pub fn run(args: GenArgs) -> i32 {
     let options = Options {
         include_dirs: args.include.clone(),
         defines: args
@@ -50,10 +50,10 @@ pub fn run(args: GenArgs) -> ExitCode {
     let input = Input::path(&args.file);
     if args.check {
         return match super::check_file(&input, &options) {
-            Ok(_) => ExitCode::SUCCESS,
+            Ok(_) => 0,
             Err(e) => {
                 eprintln!("{e}");
-                ExitCode::FAILURE
+                1
             }
         };
     }
@@ -61,19 +61,19 @@ pub fn run(args: GenArgs) -> ExitCode {
         Ok(f) => f,
         Err(e) => {
             eprintln!("{e}");
-            return ExitCode::FAILURE;
+            return 1;
         }
     };
     if let Err(e) = std::fs::create_dir_all(&args.out_dir) {
         eprintln!("xipc gen: cannot create {}: {e}", args.out_dir.display());
-        return ExitCode::FAILURE;
+        return 1;
     }
     for f in files {
         let path = args.out_dir.join(&f.name);
         if let Err(e) = std::fs::write(&path, f.contents) {
             eprintln!("xipc gen: cannot write {}: {e}", path.display());
-            return ExitCode::FAILURE;
+            return 1;
         }
     }
-    ExitCode::SUCCESS
+    0
 }

@@ -35,7 +35,7 @@ fn ident(name: &str) -> String {
 }
 
 const X: &str = "::xipc";
-const ALLOW: &str = "#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, clippy::all)]";
+const ALLOW: &str = "#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]";
 
 pub fn generate(m: &Model, base: &str, options: &Options) -> Result<Vec<GeneratedFile>, IdlError> {
     let g = Rs {

@@ -29,8 +29,12 @@ for x in $files; do
     b=$(basename "$x" .x)
     mkdir -p "$tmp/$b"
     "$bin" gen -l c -o "$tmp/$b" "$x" || fail "xipc gen -l c $x"
-    cc $cflags $shim -c "$tmp/$b/$b.c" -o "$tmp/$b/$b.o" || fail "$b.c (with RPC stubs) has warnings or errors"
+    cc $cflags $shim -c "$tmp/$b/$b.c" -o "$tmp/$b/$b.o" || fail "$b.c (with RPC prototypes) has warnings or errors"
     cc $cflags -DXIPC_GEN_NO_RPC -c "$tmp/$b/$b.c" -o "$tmp/$b/$b-norpc.o" || fail "$b.c (types only) has warnings or errors"
+    for side in clnt svc; do
+        [ -f "$tmp/$b/${b}_$side.c" ] || continue
+        cc $cflags $shim -I"$tmp/$b" -c "$tmp/$b/${b}_$side.c" -o "$tmp/$b/$side.o" || fail "${b}_$side.c has warnings or errors"
+    done
     # The header stands alone too (C++ as well).
     printf '#include "%s.h"\n' "$b" > "$tmp/$b/only_h.c"
     cc $cflags -DXIPC_GEN_NO_RPC -I"$tmp/$b" -c "$tmp/$b/only_h.c" -o /dev/null || fail "$b.h alone"
@@ -46,5 +50,6 @@ mkdir "$tmp/calc"
 "$bin" gen -l python -o "$tmp/calc" "$root/examples/calc.x"
 cc $cflags $shim -I"$tmp/calc" -c "$root/examples/gen/calc_client.c" -o "$tmp/calc/client.o" || fail "examples/gen/calc_client.c"
 cc $cflags $shim -c "$tmp/calc/calc.c" -o "$tmp/calc/calc.o" || fail "calc.c"
+cc $cflags $shim -c "$tmp/calc/calc_clnt.c" -o "$tmp/calc/calc_clnt.o" || fail "calc_clnt.c"
 python3 -m py_compile "$root/examples/gen/calc_server.py" "$tmp/calc/calc.py" || fail "calc_server.py"
 echo "gen_compile: $n generated C files and the calc example compile warning-free (with and without RPC stubs${shim:+; RPC against the contract declarations})"
