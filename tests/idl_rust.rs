@@ -29,9 +29,8 @@ fn generated(x: &str, base: &str) -> String {
 fn committed_rust_output_is_fresh() {
     for (x, base) in [("every", "every_norpc"), ("compat", "compat_norpc")] {
         let committed = std::fs::read_to_string(format!("tests/gen/{base}.rs")).unwrap();
-        assert_eq!(
-            generated(&format!("tests/gen/{x}.x"), base),
-            committed,
+        assert!(
+            generated(&format!("tests/gen/{x}.x"), base) == committed,
             "tests/gen/{base}.rs is stale: run `xipc gen -l rust --no-rpc --base {base} -o tests/gen tests/gen/{x}.x`"
         );
     }
