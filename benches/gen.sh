@@ -31,8 +31,9 @@ r=$("$tmp/rpcgen_bench")
 field() { echo "$1" | sed -n "s/.*$2 \([0-9.]*\).*/\1/p"; }
 [ "$(field "$x" check)" = "$(field "$r" check)" ] || fail "C results differ: $x / $r"
 xe=$(field "$x" encode); xd=$(field "$x" decode); re=$(field "$r" encode); rd=$(field "$r" decode)
-echo "C: 100000 records, encode into one buffer + decode back"
-printf '  xipc gen (xipc C API)  encode %7.4f s  decode %7.4f s  total %7.4f s\n' "$xe" "$xd" "$(echo "$xe + $xd" | bc -l)"
-printf '  rpcgen (libtirpc)      encode %7.4f s  decode %7.4f s  total %7.4f s\n' "$re" "$rd" "$(echo "$re + $rd" | bc -l)"
-printf '  ratio (rpcgen / xipc): encode %5.2fx  decode %5.2fx  total %5.2fx  (target >= 1.5x)\n' \
-    "$(echo "$re / $xe" | bc -l)" "$(echo "$rd / $xd" | bc -l)" "$(echo "($re + $rd) / ($xe + $xd)" | bc -l)"
+awk -v xe="$xe" -v xd="$xd" -v re="$re" -v rd="$rd" 'BEGIN {
+    print "C: 100000 records, encode into one buffer + decode back"
+    printf "  xipc gen (xipc C API)  encode %7.4f s  decode %7.4f s  total %7.4f s\n", xe, xd, xe + xd
+    printf "  rpcgen (libtirpc)      encode %7.4f s  decode %7.4f s  total %7.4f s\n", re, rd, re + rd
+    printf "  ratio (rpcgen / xipc): encode %5.2fx  decode %5.2fx  total %5.2fx  (target >= 1.5x)\n", re / xe, rd / xd, (re + rd) / (xe + xd)
+}'

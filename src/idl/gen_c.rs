@@ -503,7 +503,40 @@ impl Gen<'_, '_> {
                 c.close("}");
                 c.close("}");
             }
-            _ => {}
+            // Variable-length fields (see `packable_var`), only in encoders.
+            Kind::Var(b) if d.ty == Type::String || d.ty == Type::Opaque => {
+                let name = &d.name;
+                let (data, len) = if d.ty == Type::String {
+                    (
+                        format!("({lv})"),
+                        format!("(({lv}) != NULL ? strlen({lv}) : 0)"),
+                    )
+                } else {
+                    (
+                        format!("({lv}).{name}_val"),
+                        format!("(size_t)({lv}).{name}_len"),
+                    )
+                };
+                c.open("{");
+                c.line(format!("size_t n = {len};"));
+                self.bound_check(c, b, "n");
+                c.line("p = xg_put32(p, (uint32_t)n);");
+                c.line(format!("if (n > 0)\n\tmemcpy(p, {data}, n);"));
+                c.line("memset(p + n, 0, (4 - (n & 3)) & 3);\np += n + ((4 - (n & 3)) & 3);");
+                c.close("}");
+            }
+            Kind::Var(b) => {
+                let name = &d.name;
+                c.open("{");
+                c.line(format!("size_t i, n = (size_t)({lv}).{name}_len;"));
+                self.bound_check(c, b, "n");
+                c.line("p = xg_put32(p, (uint32_t)n);");
+                c.open("for (i = 0; i < n; i++) {");
+                self.pack_value(c, &d.ty, &format!("({lv}).{name}_val[i]"));
+                c.close("}");
+                c.close("}");
+            }
+            Kind::Optional => {}
         }
     }
 
@@ -976,7 +1009,7 @@ impl Gen<'_, '_> {
             &format!("static int enc_{name}(xipc_encoder *e, const {name} *v)"),
         );
         c.line("int rc = 0;");
-        for run in self.runs(&s.fields) {
+        for run in self.runs(&s.fields, true) {
             match run {
                 Run::Fixed(fields, size) => {
                     c.open("{");
@@ -984,7 +1017,7 @@ impl Gen<'_, '_> {
                     for f in fields {
                         self.pack_decl(c, f, &format!("v->{}", f.name));
                     }
-                    c.line(format!("XG_TRY(xipc_encoder_put_raw(e, b, {size}));"));
+                    c.line("XG_TRY(xipc_encoder_put_raw(e, b, (size_t)(p - b)));");
                     c.close("}");
                 }
                 Run::One(f) => self.enc_decl(c, f, &format!("v->{}", f.name)),
@@ -997,21 +1030,44 @@ impl Gen<'_, '_> {
             &format!("static int dec_{name}(xipc_decoder *d, {name} *v)"),
         );
         c.line("int rc = 0;");
-        for run in self.runs(&s.fields) {
+        let runs = self.runs(&s.fields, false);
+        let mut fused = false;
+        for (k, run) in runs.iter().enumerate() {
             match run {
                 Run::Fixed(fields, size) => {
+                    // The count of a short bounded field that follows is
+                    // read with the run.
+                    let next = match runs.get(k + 1) {
+                        Some(Run::One(d)) if self.packable_var(d).is_some() => Some(*d),
+                        _ => None,
+                    };
+                    let total = size + if next.is_some() { 4 } else { 0 };
+                    if next.is_some() {
+                        c.line("{\n\tsize_t n;");
+                        c.indent();
+                    }
                     c.open("{");
                     c.line(format!(
-                        "unsigned char b[{size}];\nconst unsigned char *p = b;"
+                        "unsigned char b[{total}];\nconst unsigned char *p = b;"
                     ));
                     c.line(format!(
-                        "XG_TRY(xipc_decoder_get_fixed_opaque(d, b, {size}));"
+                        "XG_TRY(xipc_decoder_get_fixed_opaque(d, b, {total}));"
                     ));
                     for f in fields {
                         self.unpack_decl(c, f, &format!("v->{}", f.name), "return XIPC_EXDR;");
                     }
+                    if next.is_some() {
+                        c.line("n = xg_get32(p);\np += 4;");
+                        fused = true;
+                    }
                     c.line("(void)p;");
                     c.close("}");
+                }
+                Run::One(f) if fused => {
+                    fused = false;
+                    self.dec_var_counted(c, f, &format!("v->{}", f.name));
+                    c.dedent();
+                    c.line("}");
                 }
                 Run::One(f) => self.dec_decl(c, f, &format!("v->{}", f.name)),
             }
@@ -1027,12 +1083,18 @@ impl Gen<'_, '_> {
         Ok(())
     }
 
-    fn runs<'d>(&self, fields: &'d [Decl]) -> Vec<Run<'d>> {
+    /// Groups fields into runs packed in one buffer (sized for the largest
+    /// value). When encoding, short bounded variable-length fields (strings,
+    /// opaque data, arrays of numbers) join the runs too.
+    fn runs<'d>(&self, fields: &'d [Decl], encode: bool) -> Vec<Run<'d>> {
         let mut out = Vec::new();
         let mut cur: Vec<&Decl> = Vec::new();
         let mut size = 0;
         for f in fields {
-            match self.fixed_decl(f) {
+            let packable =
+                self.fixed_decl(f)
+                    .or_else(|| if encode { self.packable_var(f) } else { None });
+            match packable {
                 Some(s) if size + s <= RUN_MAX => {
                     cur.push(f);
                     size += s;
@@ -1057,6 +1119,61 @@ impl Gen<'_, '_> {
             out.push(Run::Fixed(cur, size));
         }
         out
+    }
+
+    /// Largest wire size of a bounded variable-length declaration that can
+    /// be packed in a stack buffer.
+    fn packable_var(&self, d: &Decl) -> Option<usize> {
+        let Kind::Var(Some(b)) = &d.kind else {
+            return None;
+        };
+        let b = self.m.bound(b).ok()? as usize;
+        let max = match &d.ty {
+            Type::String | Type::Opaque => 4 + crate::xdr::padded_len(b),
+            ty => 4 + b.checked_mul(self.fixed(ty)?)?,
+        };
+        (max <= RUN_MAX).then_some(max)
+    }
+
+    /// Decodes a short bounded variable-length field whose count `n` has
+    /// been read. Its allocation (at most RUN_MAX bytes, and never more than
+    /// the input holds) is not charged against the decoder's limit.
+    fn dec_var_counted(&self, c: &mut Code, d: &Decl, lv: &str) {
+        let Kind::Var(b) = &d.kind else { return };
+        let name = &d.name;
+        if let Some(b) = b {
+            c.line(format!(
+                "if ((uint64_t)n > (uint64_t)({}))\n\treturn XIPC_ELIMIT;",
+                ctext(b)
+            ));
+        }
+        match &d.ty {
+            Type::String => {
+                c.line(format!(
+                    "({lv}) = malloc(n + 1);\nif (({lv}) == NULL)\n\treturn XIPC_EINTERNAL;"
+                ));
+                c.line(format!("({lv})[n] = '\\0';"));
+                c.line(format!(
+                    "if (n > 0)\n\tXG_TRY(xipc_decoder_get_fixed_opaque(d, (uint8_t *)({lv}), n));"
+                ));
+            }
+            Type::Opaque => {
+                c.open("if (n > 0) {");
+                c.line(format!("({lv}).{name}_val = malloc(n);\nif (({lv}).{name}_val == NULL)\n\treturn XIPC_EINTERNAL;"));
+                c.line(format!("({lv}).{name}_len = (unsigned int)n;"));
+                c.line(format!(
+                    "XG_TRY(xipc_decoder_get_fixed_opaque(d, (uint8_t *)({lv}).{name}_val, n));"
+                ));
+                c.close("}");
+            }
+            ty => {
+                c.open("if (n > 0) {");
+                c.line(format!("({lv}).{name}_val = calloc(n, sizeof *({lv}).{name}_val);\nif (({lv}).{name}_val == NULL)\n\treturn XIPC_EINTERNAL;"));
+                c.line(format!("({lv}).{name}_len = (unsigned int)n;"));
+                self.dec_elements(c, ty, "n", &format!("({lv}).{name}_val[i]"));
+                c.close("}");
+            }
+        }
     }
 
     fn discr_check(&self, u: &UnionDef) -> String {
