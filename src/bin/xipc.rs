@@ -1,6 +1,7 @@
 //! The `xipc` command-line tool.
 
 use clap::{Parser, Subcommand};
+use std::process::ExitCode;
 
 /// xipc: Unix IPC with XDR for C, Python and Rust.
 #[derive(Parser)]
@@ -12,6 +13,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Generate C, Python or Rust types and RPC stubs from a .x file (like rpcgen).
+    Gen(xipc::idl::cli::GenArgs),
     /// Run an embedded rpcbind (portmap v2, rpcbind v3/v4) directory server.
     Rpcbind {
         /// TCP and UDP port to serve on.
@@ -20,13 +23,16 @@ enum Command {
     },
 }
 
-fn main() {
+fn main() -> ExitCode {
     let cli = Cli::parse();
-    let result = match cli.command {
-        Command::Rpcbind { port } => xipc::rpc::rpcbind::run_server(port),
-    };
-    if let Err(err) = result {
-        eprintln!("xipc: {err}");
-        std::process::exit(1);
+    match cli.command {
+        Command::Gen(args) => xipc::idl::cli::run(args),
+        Command::Rpcbind { port } => match xipc::rpc::rpcbind::run_server(port) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(err) => {
+                eprintln!("xipc: {err}");
+                ExitCode::FAILURE
+            }
+        },
     }
 }
