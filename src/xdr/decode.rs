@@ -1,13 +1,15 @@
 //! The XDR decoder: bounded, allocation-checked, offset-reporting.
 
-use super::{padded_len, padding, Limits};
+use super::{padded_len, Limits};
 use crate::{Error, Result};
 
 /// Reads XDR items from a borrowed slice.
 ///
-/// Every error names the byte offset at which it was found. A length prefix
-/// is checked against the bytes that remain and against [`Limits`] before
-/// anything is allocated; padding must be zero and a `bool` 0 or 1.
+/// Every error names the byte offset at which it was found, and a failed
+/// read leaves the position at the start of the item it could not read. A
+/// length prefix is checked against the bytes that remain and against
+/// [`Limits`] before anything is allocated; padding must be zero and a `bool`
+/// 0 or 1.
 #[derive(Clone, Debug)]
 pub struct Decoder<'a> {
     input: &'a [u8],
@@ -30,10 +32,21 @@ macro_rules! bulk_get {
 
         $(#[$vdoc])*
         pub fn $var(&mut self, max: Option<u32>) -> Result<Vec<$t>> {
+            let at = self.pos;
             let n = self.get_count(max, $size)?;
-            self.charge(n * $size)?;
-            let mut out = vec![<$t>::default(); n];
-            self.$fixed(&mut out)?;
+            if let Err(e) = self.charge(n * $size) {
+                self.pos = at;
+                return Err(relocate(e, at));
+            }
+            // Filling a vector from an exact-size iterator converts in one
+            // pass; `vec![0; n]` first would write the memory twice.
+            let bytes = self.take(n * $size, $what)?;
+            let mut out = Vec::with_capacity(n);
+            out.extend(
+                bytes
+                    .chunks_exact($size)
+                    .map(|c| <$t>::from_be_bytes(c.try_into().expect("chunk size"))),
+            );
             Ok(out)
         }
     };
@@ -126,34 +139,62 @@ impl<'a> Decoder<'a> {
 
     /// Enters a nested item (struct, union arm, array element, optional data);
     /// fails past `max_depth`. Pair with [`Decoder::leave`].
+    #[inline]
     pub fn enter(&mut self) -> Result<()> {
         if self.depth >= self.limits.max_depth {
-            return Err(Error::limit(
-                self.pos,
-                format!("nesting deeper than the limit of {}", self.limits.max_depth),
-            ));
+            return Err(self.too_deep());
         }
         self.depth += 1;
         Ok(())
     }
 
+    #[cold]
+    #[inline(never)]
+    fn too_deep(&self) -> Error {
+        Error::limit(
+            self.pos,
+            format!("nesting deeper than the limit of {}", self.limits.max_depth),
+        )
+    }
+
     /// Leaves a nested item entered with [`Decoder::enter`].
+    #[inline]
     pub fn leave(&mut self) {
         self.depth = self.depth.saturating_sub(1);
     }
 
+    /// Decodes any `Deserialize` value with the serde mapping of
+    /// [`from_slice`](super::from_slice), from the current position, under
+    /// this decoder's limits (bytes already charged stay charged).
+    pub fn deserialize<T: serde::Deserialize<'a>>(&mut self) -> Result<T> {
+        let at = self.pos;
+        let mut de = super::de::Deserializer::new(self.clone());
+        let value = T::deserialize(&mut de).map_err(|e| super::de::unbox(e, at))?;
+        *self = de.into_decoder();
+        Ok(value)
+    }
+
     /// Takes the next `n` bytes.
+    #[inline]
     fn take(&mut self, n: usize, what: &str) -> Result<&'a [u8]> {
-        let left = self.input.len() - self.pos;
-        if n > left {
-            return Err(Error::xdr(
-                self.pos,
-                format!("{what} needs {n} bytes but only {left} remain"),
-            ));
+        match self.input.get(self.pos..self.pos.wrapping_add(n)) {
+            Some(bytes) => {
+                self.pos += n;
+                Ok(bytes)
+            }
+            _ => Err(self.short(n, what)),
         }
-        let bytes = &self.input[self.pos..self.pos + n];
-        self.pos += n;
-        Ok(bytes)
+    }
+
+    /// The error for an item of `n` bytes that the input cannot supply.
+    #[cold]
+    #[inline(never)]
+    fn short(&self, n: usize, what: &str) -> Error {
+        let left = self.input.len() - self.pos;
+        Error::xdr(
+            self.pos,
+            format!("{what} needs {n} bytes but only {left} remain"),
+        )
     }
 
     #[inline]
@@ -190,7 +231,10 @@ impl<'a> Decoder<'a> {
         match u32::from_be_bytes(self.take4("bool")?) {
             0 => Ok(false),
             1 => Ok(true),
-            v => Err(Error::xdr(at, format!("bool must be 0 or 1, found {v}"))),
+            v => {
+                self.pos = at;
+                Err(Error::xdr(at, format!("bool must be 0 or 1, found {v}")))
+            }
         }
     }
 
@@ -229,46 +273,52 @@ impl<'a> Decoder<'a> {
         Ok(())
     }
 
-    /// Checks and skips the zero padding after `len` bytes of opaque data.
-    fn skip_padding(&mut self, len: usize) -> Result<()> {
-        let at = self.pos;
-        let pad = self.take(padding(len), "padding")?;
-        if pad.iter().any(|&b| b != 0) {
-            return Err(Error::xdr(at, "non-zero padding"));
+    /// Takes `n` bytes of opaque or string data and the zero padding after
+    /// them; on error, takes nothing.
+    #[inline]
+    fn take_padded(&mut self, n: usize, what: &str) -> Result<&'a [u8]> {
+        let Some(all) = self
+            .input
+            .get(self.pos..self.pos.saturating_add(padded_len(n)))
+        else {
+            return Err(self.short(padded_len(n), what));
+        };
+        let (bytes, pad) = all.split_at(n);
+        if let Some(i) = pad.iter().position(|&b| b != 0) {
+            return Err(Error::xdr(
+                self.pos + n + i,
+                format!("non-zero padding after {what}"),
+            ));
         }
-        Ok(())
+        self.pos += all.len();
+        Ok(bytes)
     }
 
     /// `opaque[n]`: borrows the `n` bytes (padding checked and skipped).
     pub fn get_fixed_opaque(&mut self, n: usize) -> Result<&'a [u8]> {
         self.check_item(n, "fixed opaque")?;
-        let bytes = self.take(n, "fixed opaque")?;
-        self.skip_padding(n)?;
-        Ok(bytes)
+        self.take_padded(n, "fixed opaque")
     }
 
     /// `opaque<max>` (`None` = `<>`): borrows the bytes.
     pub fn get_opaque(&mut self, max: Option<u32>) -> Result<&'a [u8]> {
-        let n = self.get_length(max, "opaque")?;
-        let bytes = self.take(n, "opaque")?;
-        self.skip_padding(n)?;
-        Ok(bytes)
+        self.get_counted(max, "opaque")
     }
 
     /// `opaque<max>` copied into a vector (charged against `max_alloc`).
     pub fn get_opaque_vec(&mut self, max: Option<u32>) -> Result<Vec<u8>> {
         let at = self.pos;
         let bytes = self.get_opaque(max)?;
-        self.charge(bytes.len()).map_err(|e| relocate(e, at))?;
+        if let Err(e) = self.charge(bytes.len()) {
+            self.pos = at;
+            return Err(relocate(e, at));
+        }
         Ok(bytes.to_vec())
     }
 
     /// `string<max>` as raw bytes (XDR strings are bytes; see [`Decoder::get_string`]).
     pub fn get_string_bytes(&mut self, max: Option<u32>) -> Result<&'a [u8]> {
-        let n = self.get_length(max, "string")?;
-        let bytes = self.take(n, "string")?;
-        self.skip_padding(n)?;
-        Ok(bytes)
+        self.get_counted(max, "string")
     }
 
     /// `string<max>`, which must be valid UTF-8 (ASCII is).
@@ -276,11 +326,17 @@ impl<'a> Decoder<'a> {
         let at = self.pos;
         let bytes = self.get_string_bytes(max)?;
         std::str::from_utf8(bytes).map_err(|e| {
-            Error::xdr(
-                at + 4 + e.valid_up_to(),
-                "string is not valid UTF-8".to_string(),
-            )
+            self.pos = at;
+            Error::xdr(at + 4 + e.valid_up_to(), "string is not valid UTF-8")
         })
+    }
+
+    /// A length, then that many bytes and their padding; on error, takes nothing.
+    #[inline]
+    fn get_counted(&mut self, max: Option<u32>, what: &str) -> Result<&'a [u8]> {
+        let at = self.pos;
+        let n = self.get_length(max, what)?;
+        self.take_padded(n, what).inspect_err(|_| self.pos = at)
     }
 
     /// Reads the length prefix of opaque or string data and checks it against
@@ -418,7 +474,7 @@ impl<'a> Decoder<'a> {
 }
 
 /// Gives a limit or XDR error the offset of the item's start.
-fn relocate(err: Error, at: usize) -> Error {
+pub(super) fn relocate(err: Error, at: usize) -> Error {
     match err {
         Error::Limit { reason, .. } => Error::Limit { offset: at, reason },
         Error::Xdr { reason, .. } => Error::Xdr { offset: at, reason },

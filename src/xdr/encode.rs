@@ -16,10 +16,20 @@ macro_rules! bulk_put {
     ($(#[$doc:meta])* $fixed:ident, $(#[$vdoc:meta])* $var:ident, $t:ty, $size:expr) => {
         $(#[$doc])*
         pub fn $fixed(&mut self, values: &[$t]) {
-            let start = self.buf.len();
-            self.buf.resize(start + values.len() * $size, 0);
-            for (out, v) in self.buf[start..].chunks_exact_mut($size).zip(values) {
-                out.copy_from_slice(&v.to_be_bytes());
+            // Convert 256 bytes at a time into a stack block that stays in
+            // L1 cache, then append it: the output is written once (growing
+            // the vector with zeros first would write it twice), and small
+            // blocks measured faster than both larger ones and per-value
+            // appends.
+            const BLOCK: usize = 256 / $size;
+            self.buf.reserve(values.len() * $size);
+            let mut block = [[0u8; $size]; BLOCK];
+            for chunk in values.chunks(BLOCK) {
+                let out = &mut block[..chunk.len()];
+                for (o, v) in out.iter_mut().zip(chunk) {
+                    *o = v.to_be_bytes();
+                }
+                self.buf.extend_from_slice(out.as_flattened());
             }
         }
 
@@ -78,6 +88,12 @@ impl Encoder {
     /// Reserves room for `additional` more bytes.
     pub fn reserve(&mut self, additional: usize) {
         self.buf.reserve(additional);
+    }
+
+    /// Encodes any `Serialize` value with the serde mapping of
+    /// [`to_vec`](super::to_vec), after what is already encoded.
+    pub fn serialize<T: ?Sized + serde::Serialize>(&mut self, value: &T) -> Result<()> {
+        value.serialize(&mut super::Serializer::new(&mut self.buf))
     }
 
     /// Appends bytes that are already XDR (for example an encoded sub-message).

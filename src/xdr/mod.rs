@@ -6,13 +6,17 @@
 //! Rust types onto the same encoding (see the README's type table).
 
 pub mod bulk;
+mod de;
 mod decode;
 mod encode;
 mod limits;
+mod ser;
 
+pub use de::{from_slice, from_slice_with_limits};
 pub use decode::Decoder;
 pub use encode::Encoder;
 pub use limits::Limits;
+pub use ser::{to_vec, to_writer, Serializer};
 
 /// Bytes of padding that follow `len` bytes of opaque data.
 #[inline]
