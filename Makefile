@@ -31,6 +31,7 @@ C_TESTS := $(patsubst tests/c/%.c,$(BUILD)/tests/c/%,$(wildcard tests/c/*.c))
 
 all: ## release library (.so, .a), header and the xipc binary
 	$(CARGO) build --release --lib --bins
+	@ln -sf libxipc.so $(RELEASE)/libxipc.so.$(MAJOR)  # the soname, for programs linked here
 	@sed -i 's/^__version__ = .*/__version__ = "$(VERSION)"/' bindings/python/xipc/_version.py
 
 help:

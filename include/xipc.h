@@ -278,6 +278,78 @@ int xipc_encoder_data(xipc_encoder *encoder, const uint8_t **data, size_t *len);
 int xipc_encoder_take(xipc_encoder *encoder, uint8_t **data, size_t *len);
 
 /**
+ * Appends an `int`.
+ *
+ * # Safety
+ * `encoder` must be NULL or a live encoder.
+ */
+int xipc_encoder_put_int(xipc_encoder *encoder, int32_t value);
+
+/**
+ * Appends an `unsigned int`.
+ *
+ * # Safety
+ * `encoder` must be NULL or a live encoder.
+ */
+int xipc_encoder_put_uint(xipc_encoder *encoder, uint32_t value);
+
+/**
+ * Appends an `enum` value.
+ *
+ * # Safety
+ * `encoder` must be NULL or a live encoder.
+ */
+int xipc_encoder_put_enum(xipc_encoder *encoder, int32_t value);
+
+/**
+ * Appends a `bool`.
+ *
+ * # Safety
+ * `encoder` must be NULL or a live encoder.
+ */
+int xipc_encoder_put_bool(xipc_encoder *encoder, bool value);
+
+/**
+ * Appends a `hyper`.
+ *
+ * # Safety
+ * `encoder` must be NULL or a live encoder.
+ */
+int xipc_encoder_put_hyper(xipc_encoder *encoder, int64_t value);
+
+/**
+ * Appends an `unsigned hyper`.
+ *
+ * # Safety
+ * `encoder` must be NULL or a live encoder.
+ */
+int xipc_encoder_put_uhyper(xipc_encoder *encoder, uint64_t value);
+
+/**
+ * Appends a `float`.
+ *
+ * # Safety
+ * `encoder` must be NULL or a live encoder.
+ */
+int xipc_encoder_put_float(xipc_encoder *encoder, float value);
+
+/**
+ * Appends a `double`.
+ *
+ * # Safety
+ * `encoder` must be NULL or a live encoder.
+ */
+int xipc_encoder_put_double(xipc_encoder *encoder, double value);
+
+/**
+ * Appends the presence flag of optional-data (then encode the value if true).
+ *
+ * # Safety
+ * `encoder` must be NULL or a live encoder.
+ */
+int xipc_encoder_put_optional(xipc_encoder *encoder, bool value);
+
+/**
  * Appends a `quadruple`: 16 raw bytes.
  *
  * # Safety
@@ -333,6 +405,102 @@ int xipc_encoder_put_count(xipc_encoder *encoder, size_t count);
  * `encoder` must be NULL or a live encoder; `data` `len` readable bytes.
  */
 int xipc_encoder_put_raw(xipc_encoder *encoder, const uint8_t *data, size_t len);
+
+/**
+ * Appends `int[n]`: `n` values, no count.
+ *
+ * # Safety
+ * `encoder` must be NULL or a live encoder; `values` `n` readable items.
+ */
+int xipc_encoder_put_int_vector(xipc_encoder *encoder, const int32_t *values, size_t n);
+
+/**
+ * Appends `int<>`: the count `n`, then the values.
+ *
+ * # Safety
+ * `encoder` must be NULL or a live encoder; `values` `n` readable items.
+ */
+int xipc_encoder_put_int_array(xipc_encoder *encoder, const int32_t *values, size_t n);
+
+/**
+ * Appends `unsigned int[n]`: `n` values, no count.
+ *
+ * # Safety
+ * `encoder` must be NULL or a live encoder; `values` `n` readable items.
+ */
+int xipc_encoder_put_uint_vector(xipc_encoder *encoder, const uint32_t *values, size_t n);
+
+/**
+ * Appends `unsigned int<>`: the count `n`, then the values.
+ *
+ * # Safety
+ * `encoder` must be NULL or a live encoder; `values` `n` readable items.
+ */
+int xipc_encoder_put_uint_array(xipc_encoder *encoder, const uint32_t *values, size_t n);
+
+/**
+ * Appends `hyper[n]`: `n` values, no count.
+ *
+ * # Safety
+ * `encoder` must be NULL or a live encoder; `values` `n` readable items.
+ */
+int xipc_encoder_put_hyper_vector(xipc_encoder *encoder, const int64_t *values, size_t n);
+
+/**
+ * Appends `hyper<>`: the count `n`, then the values.
+ *
+ * # Safety
+ * `encoder` must be NULL or a live encoder; `values` `n` readable items.
+ */
+int xipc_encoder_put_hyper_array(xipc_encoder *encoder, const int64_t *values, size_t n);
+
+/**
+ * Appends `unsigned hyper[n]`: `n` values, no count.
+ *
+ * # Safety
+ * `encoder` must be NULL or a live encoder; `values` `n` readable items.
+ */
+int xipc_encoder_put_uhyper_vector(xipc_encoder *encoder, const uint64_t *values, size_t n);
+
+/**
+ * Appends `unsigned hyper<>`: the count `n`, then the values.
+ *
+ * # Safety
+ * `encoder` must be NULL or a live encoder; `values` `n` readable items.
+ */
+int xipc_encoder_put_uhyper_array(xipc_encoder *encoder, const uint64_t *values, size_t n);
+
+/**
+ * Appends `float[n]`: `n` values, no count.
+ *
+ * # Safety
+ * `encoder` must be NULL or a live encoder; `values` `n` readable items.
+ */
+int xipc_encoder_put_float_vector(xipc_encoder *encoder, const float *values, size_t n);
+
+/**
+ * Appends `float<>`: the count `n`, then the values.
+ *
+ * # Safety
+ * `encoder` must be NULL or a live encoder; `values` `n` readable items.
+ */
+int xipc_encoder_put_float_array(xipc_encoder *encoder, const float *values, size_t n);
+
+/**
+ * Appends `double[n]`: `n` values, no count.
+ *
+ * # Safety
+ * `encoder` must be NULL or a live encoder; `values` `n` readable items.
+ */
+int xipc_encoder_put_double_vector(xipc_encoder *encoder, const double *values, size_t n);
+
+/**
+ * Appends `double<>`: the count `n`, then the values.
+ *
+ * # Safety
+ * `encoder` must be NULL or a live encoder; `values` `n` readable items.
+ */
+int xipc_encoder_put_double_array(xipc_encoder *encoder, const double *values, size_t n);
 
 /**
  * Creates a decoder over `len` bytes at `data`, with `limits` (NULL for the
@@ -415,6 +583,78 @@ int xipc_decoder_leave(xipc_decoder *decoder);
 int xipc_decoder_charge(xipc_decoder *decoder, size_t bytes);
 
 /**
+ * Reads an `int`.
+ *
+ * # Safety
+ * `decoder` must be NULL or a live decoder; `out` NULL or writable.
+ */
+int xipc_decoder_get_int(xipc_decoder *decoder, int32_t *out);
+
+/**
+ * Reads an `unsigned int`.
+ *
+ * # Safety
+ * `decoder` must be NULL or a live decoder; `out` NULL or writable.
+ */
+int xipc_decoder_get_uint(xipc_decoder *decoder, uint32_t *out);
+
+/**
+ * Reads an `enum` value.
+ *
+ * # Safety
+ * `decoder` must be NULL or a live decoder; `out` NULL or writable.
+ */
+int xipc_decoder_get_enum(xipc_decoder *decoder, int32_t *out);
+
+/**
+ * Reads a `bool` (0 or 1; anything else is `XIPC_EXDR`).
+ *
+ * # Safety
+ * `decoder` must be NULL or a live decoder; `out` NULL or writable.
+ */
+int xipc_decoder_get_bool(xipc_decoder *decoder, bool *out);
+
+/**
+ * Reads a `hyper`.
+ *
+ * # Safety
+ * `decoder` must be NULL or a live decoder; `out` NULL or writable.
+ */
+int xipc_decoder_get_hyper(xipc_decoder *decoder, int64_t *out);
+
+/**
+ * Reads an `unsigned hyper`.
+ *
+ * # Safety
+ * `decoder` must be NULL or a live decoder; `out` NULL or writable.
+ */
+int xipc_decoder_get_uhyper(xipc_decoder *decoder, uint64_t *out);
+
+/**
+ * Reads a `float`.
+ *
+ * # Safety
+ * `decoder` must be NULL or a live decoder; `out` NULL or writable.
+ */
+int xipc_decoder_get_float(xipc_decoder *decoder, float *out);
+
+/**
+ * Reads a `double`.
+ *
+ * # Safety
+ * `decoder` must be NULL or a live decoder; `out` NULL or writable.
+ */
+int xipc_decoder_get_double(xipc_decoder *decoder, double *out);
+
+/**
+ * Reads the presence flag of optional-data.
+ *
+ * # Safety
+ * `decoder` must be NULL or a live decoder; `out` NULL or writable.
+ */
+int xipc_decoder_get_optional(xipc_decoder *decoder, bool *out);
+
+/**
  * Reads a `quadruple` into 16 bytes at `out`.
  *
  * # Safety
@@ -494,6 +734,252 @@ int xipc_decoder_get_string_ref(xipc_decoder *decoder,
  * `decoder` must be NULL or a live decoder; `out` writable.
  */
 int xipc_decoder_get_count(xipc_decoder *decoder, uint32_t max, size_t min_elem_size, size_t *out);
+
+/**
+ * Reads `int[n]` into `n` items at `out`.
+ *
+ * # Safety
+ * `decoder` must be NULL or a live decoder; `out` `n` writable items.
+ */
+int xipc_decoder_get_int_vector(xipc_decoder *decoder, int32_t *out, size_t n);
+
+/**
+ * Reads `int<max>` into the caller's `cap` items at `out`; `*n` gets the
+ * count. When `cap` is too small: `XIPC_EMSGSIZE`, `*n` gets the count, and
+ * the decoder does not move.
+ *
+ * # Safety
+ * `decoder` must be NULL or a live decoder; `out` `cap` writable items; `n`
+ * writable.
+ */
+int xipc_decoder_get_int_array(xipc_decoder *decoder,
+                               uint32_t max,
+                               int32_t *out,
+                               size_t cap,
+                               size_t *n);
+
+/**
+ * Reads `unsigned int[n]` into `n` items at `out`.
+ *
+ * # Safety
+ * `decoder` must be NULL or a live decoder; `out` `n` writable items.
+ */
+int xipc_decoder_get_uint_vector(xipc_decoder *decoder, uint32_t *out, size_t n);
+
+/**
+ * Reads `unsigned int<max>` into the caller's `cap` items at `out`; `*n` gets the
+ * count. When `cap` is too small: `XIPC_EMSGSIZE`, `*n` gets the count, and
+ * the decoder does not move.
+ *
+ * # Safety
+ * `decoder` must be NULL or a live decoder; `out` `cap` writable items; `n`
+ * writable.
+ */
+int xipc_decoder_get_uint_array(xipc_decoder *decoder,
+                                uint32_t max,
+                                uint32_t *out,
+                                size_t cap,
+                                size_t *n);
+
+/**
+ * Reads `hyper[n]` into `n` items at `out`.
+ *
+ * # Safety
+ * `decoder` must be NULL or a live decoder; `out` `n` writable items.
+ */
+int xipc_decoder_get_hyper_vector(xipc_decoder *decoder, int64_t *out, size_t n);
+
+/**
+ * Reads `hyper<max>` into the caller's `cap` items at `out`; `*n` gets the
+ * count. When `cap` is too small: `XIPC_EMSGSIZE`, `*n` gets the count, and
+ * the decoder does not move.
+ *
+ * # Safety
+ * `decoder` must be NULL or a live decoder; `out` `cap` writable items; `n`
+ * writable.
+ */
+int xipc_decoder_get_hyper_array(xipc_decoder *decoder,
+                                 uint32_t max,
+                                 int64_t *out,
+                                 size_t cap,
+                                 size_t *n);
+
+/**
+ * Reads `unsigned hyper[n]` into `n` items at `out`.
+ *
+ * # Safety
+ * `decoder` must be NULL or a live decoder; `out` `n` writable items.
+ */
+int xipc_decoder_get_uhyper_vector(xipc_decoder *decoder, uint64_t *out, size_t n);
+
+/**
+ * Reads `unsigned hyper<max>` into the caller's `cap` items at `out`; `*n` gets the
+ * count. When `cap` is too small: `XIPC_EMSGSIZE`, `*n` gets the count, and
+ * the decoder does not move.
+ *
+ * # Safety
+ * `decoder` must be NULL or a live decoder; `out` `cap` writable items; `n`
+ * writable.
+ */
+int xipc_decoder_get_uhyper_array(xipc_decoder *decoder,
+                                  uint32_t max,
+                                  uint64_t *out,
+                                  size_t cap,
+                                  size_t *n);
+
+/**
+ * Reads `float[n]` into `n` items at `out`.
+ *
+ * # Safety
+ * `decoder` must be NULL or a live decoder; `out` `n` writable items.
+ */
+int xipc_decoder_get_float_vector(xipc_decoder *decoder, float *out, size_t n);
+
+/**
+ * Reads `float<max>` into the caller's `cap` items at `out`; `*n` gets the
+ * count. When `cap` is too small: `XIPC_EMSGSIZE`, `*n` gets the count, and
+ * the decoder does not move.
+ *
+ * # Safety
+ * `decoder` must be NULL or a live decoder; `out` `cap` writable items; `n`
+ * writable.
+ */
+int xipc_decoder_get_float_array(xipc_decoder *decoder,
+                                 uint32_t max,
+                                 float *out,
+                                 size_t cap,
+                                 size_t *n);
+
+/**
+ * Reads `double[n]` into `n` items at `out`.
+ *
+ * # Safety
+ * `decoder` must be NULL or a live decoder; `out` `n` writable items.
+ */
+int xipc_decoder_get_double_vector(xipc_decoder *decoder, double *out, size_t n);
+
+/**
+ * Reads `double<max>` into the caller's `cap` items at `out`; `*n` gets the
+ * count. When `cap` is too small: `XIPC_EMSGSIZE`, `*n` gets the count, and
+ * the decoder does not move.
+ *
+ * # Safety
+ * `decoder` must be NULL or a live decoder; `out` `cap` writable items; `n`
+ * writable.
+ */
+int xipc_decoder_get_double_array(xipc_decoder *decoder,
+                                  uint32_t max,
+                                  double *out,
+                                  size_t cap,
+                                  size_t *n);
+
+/**
+ * Converts `n` native `int` values to XDR in `out` (`out_len` must be
+ * n × 4).
+ *
+ * # Safety
+ * `values` `n` readable items; `out` `out_len` writable bytes.
+ */
+int xipc_xdr_encode_ints(const int32_t *values, size_t n, uint8_t *out, size_t out_len);
+
+/**
+ * Converts XDR `int` values in `data` (`len` = n × 4) to `n` native
+ * values at `out`.
+ *
+ * # Safety
+ * `data` `len` readable bytes; `out` `n` writable items.
+ */
+int xipc_xdr_decode_ints(const uint8_t *data, size_t len, int32_t *out, size_t n);
+
+/**
+ * Converts `n` native `unsigned int` values to XDR in `out` (`out_len` must be
+ * n × 4).
+ *
+ * # Safety
+ * `values` `n` readable items; `out` `out_len` writable bytes.
+ */
+int xipc_xdr_encode_uints(const uint32_t *values, size_t n, uint8_t *out, size_t out_len);
+
+/**
+ * Converts XDR `unsigned int` values in `data` (`len` = n × 4) to `n` native
+ * values at `out`.
+ *
+ * # Safety
+ * `data` `len` readable bytes; `out` `n` writable items.
+ */
+int xipc_xdr_decode_uints(const uint8_t *data, size_t len, uint32_t *out, size_t n);
+
+/**
+ * Converts `n` native `hyper` values to XDR in `out` (`out_len` must be
+ * n × 8).
+ *
+ * # Safety
+ * `values` `n` readable items; `out` `out_len` writable bytes.
+ */
+int xipc_xdr_encode_hypers(const int64_t *values, size_t n, uint8_t *out, size_t out_len);
+
+/**
+ * Converts XDR `hyper` values in `data` (`len` = n × 8) to `n` native
+ * values at `out`.
+ *
+ * # Safety
+ * `data` `len` readable bytes; `out` `n` writable items.
+ */
+int xipc_xdr_decode_hypers(const uint8_t *data, size_t len, int64_t *out, size_t n);
+
+/**
+ * Converts `n` native `unsigned hyper` values to XDR in `out` (`out_len` must be
+ * n × 8).
+ *
+ * # Safety
+ * `values` `n` readable items; `out` `out_len` writable bytes.
+ */
+int xipc_xdr_encode_uhypers(const uint64_t *values, size_t n, uint8_t *out, size_t out_len);
+
+/**
+ * Converts XDR `unsigned hyper` values in `data` (`len` = n × 8) to `n` native
+ * values at `out`.
+ *
+ * # Safety
+ * `data` `len` readable bytes; `out` `n` writable items.
+ */
+int xipc_xdr_decode_uhypers(const uint8_t *data, size_t len, uint64_t *out, size_t n);
+
+/**
+ * Converts `n` native `float` values to XDR in `out` (`out_len` must be
+ * n × 4).
+ *
+ * # Safety
+ * `values` `n` readable items; `out` `out_len` writable bytes.
+ */
+int xipc_xdr_encode_floats(const float *values, size_t n, uint8_t *out, size_t out_len);
+
+/**
+ * Converts XDR `float` values in `data` (`len` = n × 4) to `n` native
+ * values at `out`.
+ *
+ * # Safety
+ * `data` `len` readable bytes; `out` `n` writable items.
+ */
+int xipc_xdr_decode_floats(const uint8_t *data, size_t len, float *out, size_t n);
+
+/**
+ * Converts `n` native `double` values to XDR in `out` (`out_len` must be
+ * n × 8).
+ *
+ * # Safety
+ * `values` `n` readable items; `out` `out_len` writable bytes.
+ */
+int xipc_xdr_encode_doubles(const double *values, size_t n, uint8_t *out, size_t out_len);
+
+/**
+ * Converts XDR `double` values in `data` (`len` = n × 8) to `n` native
+ * values at `out`.
+ *
+ * # Safety
+ * `data` `len` readable bytes; `out` `n` writable items.
+ */
+int xipc_xdr_decode_doubles(const uint8_t *data, size_t len, double *out, size_t n);
 
 #ifdef __cplusplus
 }  // extern "C"

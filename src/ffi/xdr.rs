@@ -3,7 +3,8 @@
 //!
 //! Naming follows rpcgen: `_vector` is a fixed-length array (`T[n]`, no
 //! count on the wire) and `_array` a variable-length one (`T<max>`, count
-//! first). A `max` of `UINT32_MAX` means unbounded (`<>`).
+//! first). A `max` of `UINT32_MAX` means unbounded (`<>`). A get that fails
+//! writes no output and leaves the decoder where it was.
 
 use std::ffi::{c_char, c_int};
 
@@ -81,6 +82,146 @@ unsafe fn dec<'a>(p: *mut xipc_decoder) -> Result<&'a mut Decoder<'static>> {
     unsafe { p.as_mut() }
         .map(|d| &mut d.inner)
         .ok_or_else(|| Error::InvalidArgument("decoder is NULL".into()))
+}
+
+/// Runs a read and, when it fails, puts the decoder back where it was: a
+/// failed get never moves the decoder.
+fn undo_on_error<T>(
+    d: &mut Decoder<'static>,
+    read: impl FnOnce(&mut Decoder<'static>) -> Result<T>,
+) -> Result<T> {
+    let start = d.position();
+    let result = read(d);
+    if result.is_err() {
+        // A position already reached is always valid: this cannot fail.
+        let _ = d.set_position(start);
+    }
+    result
+}
+
+/// Runs an infallible write on the encoder behind `encoder`.
+///
+/// # Safety
+/// `encoder` must be NULL or a live encoder.
+unsafe fn with_encoder(encoder: *mut xipc_encoder, write: impl FnOnce(&mut Encoder)) -> c_int {
+    // SAFETY: forwarded contract.
+    guard(|| unsafe { enc(encoder) }.map(write))
+}
+
+/// Reads one value with `read` and stores it at `out`.
+///
+/// # Safety
+/// `decoder` must be NULL or a live decoder; `out` NULL or writable.
+unsafe fn get_into<T>(
+    decoder: *mut xipc_decoder,
+    out: *mut T,
+    read: impl FnOnce(&mut Decoder<'static>) -> Result<T>,
+) -> c_int {
+    guard(|| {
+        nonnull!(out);
+        // SAFETY: forwarded contract; `out` checked non-NULL.
+        unsafe {
+            let value = undo_on_error(dec(decoder)?, read)?;
+            write_out(out, value)
+        }
+    })
+}
+
+/// Appends `n` values at `values` with `write` (a fixed-length array).
+///
+/// # Safety
+/// `encoder` must be NULL or a live encoder; `values` `n` readable items.
+unsafe fn put_values<T>(
+    encoder: *mut xipc_encoder,
+    values: *const T,
+    n: usize,
+    write: impl FnOnce(&mut Encoder, &[T]),
+) -> c_int {
+    guard(|| {
+        // SAFETY: forwarded contract.
+        unsafe {
+            let values = typed_slice(values, n)?;
+            write(enc(encoder)?, values);
+        }
+        Ok(())
+    })
+}
+
+/// Appends the count `n`, then the values with `write` (a variable-length array).
+///
+/// # Safety
+/// As for [`put_values`].
+unsafe fn put_counted<T>(
+    encoder: *mut xipc_encoder,
+    values: *const T,
+    n: usize,
+    write: impl FnOnce(&mut Encoder, &[T]),
+) -> c_int {
+    guard(|| {
+        // SAFETY: forwarded contract.
+        unsafe {
+            let values = typed_slice(values, n)?;
+            let e = enc(encoder)?;
+            e.put_len(n)?;
+            write(e, values);
+        }
+        Ok(())
+    })
+}
+
+/// Reads `n` values into `out` with `read` (a fixed-length array).
+///
+/// # Safety
+/// `decoder` must be NULL or a live decoder; `out` `n` writable items.
+unsafe fn get_values<T>(
+    decoder: *mut xipc_decoder,
+    out: *mut T,
+    n: usize,
+    read: impl FnOnce(&mut Decoder<'static>, &mut [T]) -> Result<()>,
+) -> c_int {
+    // SAFETY: forwarded contract.
+    guard(|| unsafe {
+        let out = typed_slice_mut(out, n)?;
+        undo_on_error(dec(decoder)?, |d| read(d, out))
+    })
+}
+
+/// Reads a count and that many values into the caller's `cap` items at `out`
+/// (a variable-length array); the decoder does not move on failure.
+///
+/// # Safety
+/// `decoder` must be NULL or a live decoder; `out` `cap` writable items; `n`
+/// NULL or writable.
+unsafe fn get_counted<T>(
+    decoder: *mut xipc_decoder,
+    max: u32,
+    out: *mut T,
+    cap: usize,
+    n: *mut usize,
+    read: impl FnOnce(&mut Decoder<'static>, &mut [T]) -> Result<()>,
+) -> c_int {
+    guard(|| {
+        nonnull!(n);
+        // SAFETY: forwarded contract; `n` checked non-NULL.
+        unsafe {
+            let d = dec(decoder)?;
+            let start = d.position();
+            let count = undo_on_error(d, |d| d.get_count(bound(max), std::mem::size_of::<T>()))?;
+            write_out(n, count)?;
+            if count > cap {
+                d.set_position(start)?;
+                return Err(Error::MessageTooLarge {
+                    size: count,
+                    limit: cap,
+                });
+            }
+            let result = read(d, typed_slice_mut(out, count)?);
+            if result.is_err() {
+                d.set_position(start)?;
+            }
+            result
+        }
+    })
 }
 
 /// The default limits (items of 16 MiB, 4 Mi elements, depth 64, 64 MiB in all).
@@ -174,47 +315,98 @@ pub unsafe extern "C" fn xipc_encoder_take(
     })
 }
 
-macro_rules! put_scalar {
-    ($(#[$doc:meta])* $name:ident, $t:ty, $method:ident) => {
-        $(#[$doc])*
-        ///
-        /// # Safety
-        /// `encoder` must be NULL or a live encoder.
-        #[no_mangle]
-        pub unsafe extern "C" fn $name(encoder: *mut xipc_encoder, value: $t) -> c_int {
-            // SAFETY: forwarded contract.
-            guard(|| unsafe { enc(encoder) }.map(|e| e.$method(value)))
-        }
-    };
+/// Appends an `int`.
+///
+/// # Safety
+/// `encoder` must be NULL or a live encoder.
+#[no_mangle]
+pub unsafe extern "C" fn xipc_encoder_put_int(encoder: *mut xipc_encoder, value: i32) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe { with_encoder(encoder, |e| e.put_int(value)) }
 }
 
-put_scalar!(
-    /// Appends an `int`.
-    xipc_encoder_put_int, i32, put_int);
-put_scalar!(
-    /// Appends an `unsigned int`.
-    xipc_encoder_put_uint, u32, put_uint);
-put_scalar!(
-    /// Appends an `enum` value.
-    xipc_encoder_put_enum, i32, put_enum);
-put_scalar!(
-    /// Appends a `bool`.
-    xipc_encoder_put_bool, bool, put_bool);
-put_scalar!(
-    /// Appends a `hyper`.
-    xipc_encoder_put_hyper, i64, put_hyper);
-put_scalar!(
-    /// Appends an `unsigned hyper`.
-    xipc_encoder_put_uhyper, u64, put_uhyper);
-put_scalar!(
-    /// Appends a `float`.
-    xipc_encoder_put_float, f32, put_float);
-put_scalar!(
-    /// Appends a `double`.
-    xipc_encoder_put_double, f64, put_double);
-put_scalar!(
-    /// Appends the presence flag of optional-data (then encode the value if true).
-    xipc_encoder_put_optional, bool, put_optional);
+/// Appends an `unsigned int`.
+///
+/// # Safety
+/// `encoder` must be NULL or a live encoder.
+#[no_mangle]
+pub unsafe extern "C" fn xipc_encoder_put_uint(encoder: *mut xipc_encoder, value: u32) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe { with_encoder(encoder, |e| e.put_uint(value)) }
+}
+
+/// Appends an `enum` value.
+///
+/// # Safety
+/// `encoder` must be NULL or a live encoder.
+#[no_mangle]
+pub unsafe extern "C" fn xipc_encoder_put_enum(encoder: *mut xipc_encoder, value: i32) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe { with_encoder(encoder, |e| e.put_enum(value)) }
+}
+
+/// Appends a `bool`.
+///
+/// # Safety
+/// `encoder` must be NULL or a live encoder.
+#[no_mangle]
+pub unsafe extern "C" fn xipc_encoder_put_bool(encoder: *mut xipc_encoder, value: bool) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe { with_encoder(encoder, |e| e.put_bool(value)) }
+}
+
+/// Appends a `hyper`.
+///
+/// # Safety
+/// `encoder` must be NULL or a live encoder.
+#[no_mangle]
+pub unsafe extern "C" fn xipc_encoder_put_hyper(encoder: *mut xipc_encoder, value: i64) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe { with_encoder(encoder, |e| e.put_hyper(value)) }
+}
+
+/// Appends an `unsigned hyper`.
+///
+/// # Safety
+/// `encoder` must be NULL or a live encoder.
+#[no_mangle]
+pub unsafe extern "C" fn xipc_encoder_put_uhyper(encoder: *mut xipc_encoder, value: u64) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe { with_encoder(encoder, |e| e.put_uhyper(value)) }
+}
+
+/// Appends a `float`.
+///
+/// # Safety
+/// `encoder` must be NULL or a live encoder.
+#[no_mangle]
+pub unsafe extern "C" fn xipc_encoder_put_float(encoder: *mut xipc_encoder, value: f32) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe { with_encoder(encoder, |e| e.put_float(value)) }
+}
+
+/// Appends a `double`.
+///
+/// # Safety
+/// `encoder` must be NULL or a live encoder.
+#[no_mangle]
+pub unsafe extern "C" fn xipc_encoder_put_double(encoder: *mut xipc_encoder, value: f64) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe { with_encoder(encoder, |e| e.put_double(value)) }
+}
+
+/// Appends the presence flag of optional-data (then encode the value if true).
+///
+/// # Safety
+/// `encoder` must be NULL or a live encoder.
+#[no_mangle]
+pub unsafe extern "C" fn xipc_encoder_put_optional(
+    encoder: *mut xipc_encoder,
+    value: bool,
+) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe { with_encoder(encoder, |e| e.put_optional(value)) }
+}
 
 /// Appends a `quadruple`: 16 raw bytes.
 ///
@@ -334,44 +526,6 @@ pub unsafe extern "C" fn xipc_encoder_put_raw(
     })
 }
 
-macro_rules! put_bulk {
-    ($vector:ident, $array:ident, $t:ty, $fixed:ident, $var:ident, $what:literal) => {
-        #[doc = concat!("Appends `", $what, "[n]`: `n` values, no count.")]
-        ///
-        /// # Safety
-        /// `encoder` must be NULL or a live encoder; `values` `n` readable items.
-        #[no_mangle]
-        pub unsafe extern "C" fn $vector(
-            encoder: *mut xipc_encoder,
-            values: *const $t,
-            n: usize,
-        ) -> c_int {
-            guard(|| {
-                // SAFETY: forwarded contract.
-                unsafe {
-                    let v = typed_slice(values, n)?;
-                    enc(encoder)?.$fixed(v);
-                }
-                Ok(())
-            })
-        }
-
-        #[doc = concat!("Appends `", $what, "<>`: the count `n`, then the values.")]
-        ///
-        /// # Safety
-        /// `encoder` must be NULL or a live encoder; `values` `n` readable items.
-        #[no_mangle]
-        pub unsafe extern "C" fn $array(
-            encoder: *mut xipc_encoder,
-            values: *const $t,
-            n: usize,
-        ) -> c_int {
-            // SAFETY: forwarded contract.
-            guard(|| unsafe { enc(encoder)?.$var(typed_slice(values, n)?) })
-        }
-    };
-}
-
 /// # Safety
 /// `p` must point to `n` readable items (or be NULL with `n` = 0).
 unsafe fn typed_slice<'a, T>(p: *const T, n: usize) -> Result<&'a [T]> {
@@ -402,54 +556,173 @@ unsafe fn typed_slice_mut<'a, T>(p: *mut T, n: usize) -> Result<&'a mut [T]> {
     Ok(unsafe { std::slice::from_raw_parts_mut(p, n) })
 }
 
-put_bulk!(
-    xipc_encoder_put_int_vector,
-    xipc_encoder_put_int_array,
-    i32,
-    put_int_slice,
-    put_int_array,
-    "int"
-);
-put_bulk!(
-    xipc_encoder_put_uint_vector,
-    xipc_encoder_put_uint_array,
-    u32,
-    put_uint_slice,
-    put_uint_array,
-    "unsigned int"
-);
-put_bulk!(
-    xipc_encoder_put_hyper_vector,
-    xipc_encoder_put_hyper_array,
-    i64,
-    put_hyper_slice,
-    put_hyper_array,
-    "hyper"
-);
-put_bulk!(
-    xipc_encoder_put_uhyper_vector,
-    xipc_encoder_put_uhyper_array,
-    u64,
-    put_uhyper_slice,
-    put_uhyper_array,
-    "unsigned hyper"
-);
-put_bulk!(
-    xipc_encoder_put_float_vector,
-    xipc_encoder_put_float_array,
-    f32,
-    put_float_slice,
-    put_float_array,
-    "float"
-);
-put_bulk!(
-    xipc_encoder_put_double_vector,
-    xipc_encoder_put_double_array,
-    f64,
-    put_double_slice,
-    put_double_array,
-    "double"
-);
+/// Appends `int[n]`: `n` values, no count.
+///
+/// # Safety
+/// `encoder` must be NULL or a live encoder; `values` `n` readable items.
+#[no_mangle]
+pub unsafe extern "C" fn xipc_encoder_put_int_vector(
+    encoder: *mut xipc_encoder,
+    values: *const i32,
+    n: usize,
+) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe { put_values(encoder, values, n, Encoder::put_int_slice) }
+}
+
+/// Appends `int<>`: the count `n`, then the values.
+///
+/// # Safety
+/// `encoder` must be NULL or a live encoder; `values` `n` readable items.
+#[no_mangle]
+pub unsafe extern "C" fn xipc_encoder_put_int_array(
+    encoder: *mut xipc_encoder,
+    values: *const i32,
+    n: usize,
+) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe { put_counted(encoder, values, n, Encoder::put_int_slice) }
+}
+
+/// Appends `unsigned int[n]`: `n` values, no count.
+///
+/// # Safety
+/// `encoder` must be NULL or a live encoder; `values` `n` readable items.
+#[no_mangle]
+pub unsafe extern "C" fn xipc_encoder_put_uint_vector(
+    encoder: *mut xipc_encoder,
+    values: *const u32,
+    n: usize,
+) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe { put_values(encoder, values, n, Encoder::put_uint_slice) }
+}
+
+/// Appends `unsigned int<>`: the count `n`, then the values.
+///
+/// # Safety
+/// `encoder` must be NULL or a live encoder; `values` `n` readable items.
+#[no_mangle]
+pub unsafe extern "C" fn xipc_encoder_put_uint_array(
+    encoder: *mut xipc_encoder,
+    values: *const u32,
+    n: usize,
+) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe { put_counted(encoder, values, n, Encoder::put_uint_slice) }
+}
+
+/// Appends `hyper[n]`: `n` values, no count.
+///
+/// # Safety
+/// `encoder` must be NULL or a live encoder; `values` `n` readable items.
+#[no_mangle]
+pub unsafe extern "C" fn xipc_encoder_put_hyper_vector(
+    encoder: *mut xipc_encoder,
+    values: *const i64,
+    n: usize,
+) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe { put_values(encoder, values, n, Encoder::put_hyper_slice) }
+}
+
+/// Appends `hyper<>`: the count `n`, then the values.
+///
+/// # Safety
+/// `encoder` must be NULL or a live encoder; `values` `n` readable items.
+#[no_mangle]
+pub unsafe extern "C" fn xipc_encoder_put_hyper_array(
+    encoder: *mut xipc_encoder,
+    values: *const i64,
+    n: usize,
+) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe { put_counted(encoder, values, n, Encoder::put_hyper_slice) }
+}
+
+/// Appends `unsigned hyper[n]`: `n` values, no count.
+///
+/// # Safety
+/// `encoder` must be NULL or a live encoder; `values` `n` readable items.
+#[no_mangle]
+pub unsafe extern "C" fn xipc_encoder_put_uhyper_vector(
+    encoder: *mut xipc_encoder,
+    values: *const u64,
+    n: usize,
+) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe { put_values(encoder, values, n, Encoder::put_uhyper_slice) }
+}
+
+/// Appends `unsigned hyper<>`: the count `n`, then the values.
+///
+/// # Safety
+/// `encoder` must be NULL or a live encoder; `values` `n` readable items.
+#[no_mangle]
+pub unsafe extern "C" fn xipc_encoder_put_uhyper_array(
+    encoder: *mut xipc_encoder,
+    values: *const u64,
+    n: usize,
+) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe { put_counted(encoder, values, n, Encoder::put_uhyper_slice) }
+}
+
+/// Appends `float[n]`: `n` values, no count.
+///
+/// # Safety
+/// `encoder` must be NULL or a live encoder; `values` `n` readable items.
+#[no_mangle]
+pub unsafe extern "C" fn xipc_encoder_put_float_vector(
+    encoder: *mut xipc_encoder,
+    values: *const f32,
+    n: usize,
+) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe { put_values(encoder, values, n, Encoder::put_float_slice) }
+}
+
+/// Appends `float<>`: the count `n`, then the values.
+///
+/// # Safety
+/// `encoder` must be NULL or a live encoder; `values` `n` readable items.
+#[no_mangle]
+pub unsafe extern "C" fn xipc_encoder_put_float_array(
+    encoder: *mut xipc_encoder,
+    values: *const f32,
+    n: usize,
+) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe { put_counted(encoder, values, n, Encoder::put_float_slice) }
+}
+
+/// Appends `double[n]`: `n` values, no count.
+///
+/// # Safety
+/// `encoder` must be NULL or a live encoder; `values` `n` readable items.
+#[no_mangle]
+pub unsafe extern "C" fn xipc_encoder_put_double_vector(
+    encoder: *mut xipc_encoder,
+    values: *const f64,
+    n: usize,
+) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe { put_values(encoder, values, n, Encoder::put_double_slice) }
+}
+
+/// Appends `double<>`: the count `n`, then the values.
+///
+/// # Safety
+/// `encoder` must be NULL or a live encoder; `values` `n` readable items.
+#[no_mangle]
+pub unsafe extern "C" fn xipc_encoder_put_double_array(
+    encoder: *mut xipc_encoder,
+    values: *const f64,
+    n: usize,
+) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe { put_counted(encoder, values, n, Encoder::put_double_slice) }
+}
 
 /// Creates a decoder over `len` bytes at `data`, with `limits` (NULL for the
 /// defaults). The bytes must stay alive and unchanged until the decoder is
@@ -576,53 +849,113 @@ pub unsafe extern "C" fn xipc_decoder_charge(decoder: *mut xipc_decoder, bytes: 
     guard(|| unsafe { dec(decoder)?.charge(bytes) })
 }
 
-macro_rules! get_scalar {
-    ($(#[$doc:meta])* $name:ident, $t:ty, $method:ident) => {
-        $(#[$doc])*
-        ///
-        /// # Safety
-        /// `decoder` must be NULL or a live decoder; `out` NULL or writable.
-        #[no_mangle]
-        pub unsafe extern "C" fn $name(decoder: *mut xipc_decoder, out: *mut $t) -> c_int {
-            guard(|| {
-                nonnull!(out);
-                // SAFETY: forwarded contract.
-                unsafe {
-                    let v = dec(decoder)?.$method()?;
-                    write_out(out, v)
-                }
-            })
-        }
-    };
+/// Reads an `int`.
+///
+/// # Safety
+/// `decoder` must be NULL or a live decoder; `out` NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn xipc_decoder_get_int(decoder: *mut xipc_decoder, out: *mut i32) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe { get_into(decoder, out, |d| d.get_int()) }
 }
 
-get_scalar!(
-    /// Reads an `int`.
-    xipc_decoder_get_int, i32, get_int);
-get_scalar!(
-    /// Reads an `unsigned int`.
-    xipc_decoder_get_uint, u32, get_uint);
-get_scalar!(
-    /// Reads an `enum` value.
-    xipc_decoder_get_enum, i32, get_enum);
-get_scalar!(
-    /// Reads a `bool` (0 or 1; anything else is `XIPC_EXDR`).
-    xipc_decoder_get_bool, bool, get_bool);
-get_scalar!(
-    /// Reads a `hyper`.
-    xipc_decoder_get_hyper, i64, get_hyper);
-get_scalar!(
-    /// Reads an `unsigned hyper`.
-    xipc_decoder_get_uhyper, u64, get_uhyper);
-get_scalar!(
-    /// Reads a `float`.
-    xipc_decoder_get_float, f32, get_float);
-get_scalar!(
-    /// Reads a `double`.
-    xipc_decoder_get_double, f64, get_double);
-get_scalar!(
-    /// Reads the presence flag of optional-data.
-    xipc_decoder_get_optional, bool, get_optional);
+/// Reads an `unsigned int`.
+///
+/// # Safety
+/// `decoder` must be NULL or a live decoder; `out` NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn xipc_decoder_get_uint(decoder: *mut xipc_decoder, out: *mut u32) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe { get_into(decoder, out, |d| d.get_uint()) }
+}
+
+/// Reads an `enum` value.
+///
+/// # Safety
+/// `decoder` must be NULL or a live decoder; `out` NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn xipc_decoder_get_enum(decoder: *mut xipc_decoder, out: *mut i32) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe { get_into(decoder, out, |d| d.get_enum()) }
+}
+
+/// Reads a `bool` (0 or 1; anything else is `XIPC_EXDR`).
+///
+/// # Safety
+/// `decoder` must be NULL or a live decoder; `out` NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn xipc_decoder_get_bool(
+    decoder: *mut xipc_decoder,
+    out: *mut bool,
+) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe { get_into(decoder, out, |d| d.get_bool()) }
+}
+
+/// Reads a `hyper`.
+///
+/// # Safety
+/// `decoder` must be NULL or a live decoder; `out` NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn xipc_decoder_get_hyper(
+    decoder: *mut xipc_decoder,
+    out: *mut i64,
+) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe { get_into(decoder, out, |d| d.get_hyper()) }
+}
+
+/// Reads an `unsigned hyper`.
+///
+/// # Safety
+/// `decoder` must be NULL or a live decoder; `out` NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn xipc_decoder_get_uhyper(
+    decoder: *mut xipc_decoder,
+    out: *mut u64,
+) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe { get_into(decoder, out, |d| d.get_uhyper()) }
+}
+
+/// Reads a `float`.
+///
+/// # Safety
+/// `decoder` must be NULL or a live decoder; `out` NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn xipc_decoder_get_float(
+    decoder: *mut xipc_decoder,
+    out: *mut f32,
+) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe { get_into(decoder, out, |d| d.get_float()) }
+}
+
+/// Reads a `double`.
+///
+/// # Safety
+/// `decoder` must be NULL or a live decoder; `out` NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn xipc_decoder_get_double(
+    decoder: *mut xipc_decoder,
+    out: *mut f64,
+) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe { get_into(decoder, out, |d| d.get_double()) }
+}
+
+/// Reads the presence flag of optional-data.
+///
+/// # Safety
+/// `decoder` must be NULL or a live decoder; `out` NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn xipc_decoder_get_optional(
+    decoder: *mut xipc_decoder,
+    out: *mut bool,
+) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe { get_into(decoder, out, |d| d.get_optional()) }
+}
 
 /// Reads a `quadruple` into 16 bytes at `out`.
 ///
@@ -637,7 +970,7 @@ pub unsafe extern "C" fn xipc_decoder_get_quadruple(
         nonnull!(out);
         // SAFETY: forwarded contract.
         unsafe {
-            let q = dec(decoder)?.get_quadruple()?;
+            let q = undo_on_error(dec(decoder)?, Decoder::get_quadruple)?;
             write_out(out.cast::<[u8; 16]>(), q)
         }
     })
@@ -657,7 +990,7 @@ pub unsafe extern "C" fn xipc_decoder_get_fixed_opaque(
         // SAFETY: forwarded contract.
         unsafe {
             let dst = typed_slice_mut(out, len)?;
-            dst.copy_from_slice(dec(decoder)?.get_fixed_opaque(len)?);
+            dst.copy_from_slice(undo_on_error(dec(decoder)?, |d| d.get_fixed_opaque(len))?);
         }
         Ok(())
     })
@@ -680,7 +1013,7 @@ pub unsafe extern "C" fn xipc_decoder_get_opaque_ref(
         nonnull!(len);
         // SAFETY: forwarded contract.
         unsafe {
-            let bytes = dec(decoder)?.get_opaque(bound(max))?;
+            let bytes = undo_on_error(dec(decoder)?, |d| d.get_opaque(bound(max)))?;
             write_out(data, bytes.as_ptr())?;
             write_out(len, bytes.len())
         }
@@ -742,7 +1075,7 @@ pub unsafe extern "C" fn xipc_decoder_get_string_ref(
         nonnull!(len);
         // SAFETY: forwarded contract.
         unsafe {
-            let bytes = dec(decoder)?.get_string_bytes(bound(max))?;
+            let bytes = undo_on_error(dec(decoder)?, |d| d.get_string_bytes(bound(max)))?;
             write_out(data, bytes.as_ptr().cast())?;
             write_out(len, bytes.len())
         }
@@ -763,11 +1096,13 @@ unsafe fn copy_out(
     // SAFETY: forwarded contract.
     let d = unsafe { dec(decoder)? };
     let start = d.position();
-    let bytes = if nul {
-        d.get_string_bytes(bound(max))?
-    } else {
-        d.get_opaque(bound(max))?
-    };
+    let bytes = undo_on_error(d, |d| {
+        if nul {
+            d.get_string_bytes(bound(max))
+        } else {
+            d.get_opaque(bound(max))
+        }
+    })?;
     let need = bytes.len() + usize::from(nul);
     if need > cap {
         d.set_position(start)?;
@@ -806,187 +1141,406 @@ pub unsafe extern "C" fn xipc_decoder_get_count(
         nonnull!(out);
         // SAFETY: forwarded contract.
         unsafe {
-            let n = dec(decoder)?.get_count(bound(max), min_elem_size)?;
+            let n = undo_on_error(dec(decoder)?, |d| d.get_count(bound(max), min_elem_size))?;
             write_out(out, n)
         }
     })
 }
 
-macro_rules! get_bulk {
-    ($vector:ident, $array:ident, $t:ty, $size:expr, $fixed:ident, $what:literal) => {
-        #[doc = concat!("Reads `", $what, "[n]` into `n` items at `out`.")]
-        ///
-        /// # Safety
-        /// `decoder` must be NULL or a live decoder; `out` `n` writable items.
-        #[no_mangle]
-        pub unsafe extern "C" fn $vector(
-            decoder: *mut xipc_decoder,
-            out: *mut $t,
-            n: usize,
-        ) -> c_int {
-            // SAFETY: forwarded contract.
-            guard(|| unsafe { dec(decoder)?.$fixed(typed_slice_mut(out, n)?) })
-        }
-
-        #[doc = concat!("Reads `", $what, "<max>` into the caller's `cap` items at `out`; ")]
-        /// `*n` gets the count. When `cap` is too small: `XIPC_EMSGSIZE`,
-        /// `*n` gets the count, and the decoder does not move.
-        ///
-        /// # Safety
-        /// `decoder` must be NULL or a live decoder; `out` `cap` writable
-        /// items; `n` writable.
-        #[no_mangle]
-        pub unsafe extern "C" fn $array(
-            decoder: *mut xipc_decoder,
-            max: u32,
-            out: *mut $t,
-            cap: usize,
-            n: *mut usize,
-        ) -> c_int {
-            guard(|| {
-                nonnull!(n);
-                // SAFETY: forwarded contract.
-                unsafe {
-                    let d = dec(decoder)?;
-                    let start = d.position();
-                    let count = d.get_count(bound(max), $size)?;
-                    write_out(n, count)?;
-                    if count > cap {
-                        d.set_position(start)?;
-                        return Err(Error::MessageTooLarge {
-                            size: count,
-                            limit: cap,
-                        });
-                    }
-                    if let Err(e) = d.$fixed(typed_slice_mut(out, count)?) {
-                        d.set_position(start)?;
-                        return Err(e);
-                    }
-                    Ok(())
-                }
-            })
-        }
-    };
+/// Reads `int[n]` into `n` items at `out`.
+///
+/// # Safety
+/// `decoder` must be NULL or a live decoder; `out` `n` writable items.
+#[no_mangle]
+pub unsafe extern "C" fn xipc_decoder_get_int_vector(
+    decoder: *mut xipc_decoder,
+    out: *mut i32,
+    n: usize,
+) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe { get_values(decoder, out, n, Decoder::get_int_slice) }
 }
 
-get_bulk!(
-    xipc_decoder_get_int_vector,
-    xipc_decoder_get_int_array,
-    i32,
-    4,
-    get_int_slice,
-    "int"
-);
-get_bulk!(
-    xipc_decoder_get_uint_vector,
-    xipc_decoder_get_uint_array,
-    u32,
-    4,
-    get_uint_slice,
-    "unsigned int"
-);
-get_bulk!(
-    xipc_decoder_get_hyper_vector,
-    xipc_decoder_get_hyper_array,
-    i64,
-    8,
-    get_hyper_slice,
-    "hyper"
-);
-get_bulk!(
-    xipc_decoder_get_uhyper_vector,
-    xipc_decoder_get_uhyper_array,
-    u64,
-    8,
-    get_uhyper_slice,
-    "unsigned hyper"
-);
-get_bulk!(
-    xipc_decoder_get_float_vector,
-    xipc_decoder_get_float_array,
-    f32,
-    4,
-    get_float_slice,
-    "float"
-);
-get_bulk!(
-    xipc_decoder_get_double_vector,
-    xipc_decoder_get_double_array,
-    f64,
-    8,
-    get_double_slice,
-    "double"
-);
-
-macro_rules! stateless {
-    ($enc:ident, $dec:ident, $t:ty, $renc:ident, $rdec:ident, $what:literal) => {
-        #[doc = concat!("Converts `n` native `", $what, "` values to XDR in `out` (`out_len` must be n × item size).")]
-        ///
-        /// # Safety
-        /// `values` `n` readable items; `out` `out_len` writable bytes.
-        #[no_mangle]
-        pub unsafe extern "C" fn $enc(values: *const $t, n: usize, out: *mut u8, out_len: usize) -> c_int {
-            // SAFETY: forwarded contract.
-            guard(|| unsafe { bulk::$renc(typed_slice(values, n)?, typed_slice_mut(out, out_len)?) })
-        }
-
-        #[doc = concat!("Converts XDR `", $what, "` values in `data` (`len` = n × item size) to `n` native values at `out`.")]
-        ///
-        /// # Safety
-        /// `data` `len` readable bytes; `out` `n` writable items.
-        #[no_mangle]
-        pub unsafe extern "C" fn $dec(data: *const u8, len: usize, out: *mut $t, n: usize) -> c_int {
-            // SAFETY: forwarded contract.
-            guard(|| unsafe { bulk::$rdec(slice_arg(data, len)?, typed_slice_mut(out, n)?) })
-        }
-    };
+/// Reads `int<max>` into the caller's `cap` items at `out`; `*n` gets the
+/// count. When `cap` is too small: `XIPC_EMSGSIZE`, `*n` gets the count, and
+/// the decoder does not move.
+///
+/// # Safety
+/// `decoder` must be NULL or a live decoder; `out` `cap` writable items; `n`
+/// writable.
+#[no_mangle]
+pub unsafe extern "C" fn xipc_decoder_get_int_array(
+    decoder: *mut xipc_decoder,
+    max: u32,
+    out: *mut i32,
+    cap: usize,
+    n: *mut usize,
+) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe { get_counted(decoder, max, out, cap, n, Decoder::get_int_slice) }
 }
 
-stateless!(
-    xipc_xdr_encode_ints,
-    xipc_xdr_decode_ints,
-    i32,
-    encode_ints,
-    decode_ints,
-    "int"
-);
-stateless!(
-    xipc_xdr_encode_uints,
-    xipc_xdr_decode_uints,
-    u32,
-    encode_uints,
-    decode_uints,
-    "unsigned int"
-);
-stateless!(
-    xipc_xdr_encode_hypers,
-    xipc_xdr_decode_hypers,
-    i64,
-    encode_hypers,
-    decode_hypers,
-    "hyper"
-);
-stateless!(
-    xipc_xdr_encode_uhypers,
-    xipc_xdr_decode_uhypers,
-    u64,
-    encode_uhypers,
-    decode_uhypers,
-    "unsigned hyper"
-);
-stateless!(
-    xipc_xdr_encode_floats,
-    xipc_xdr_decode_floats,
-    f32,
-    encode_floats,
-    decode_floats,
-    "float"
-);
-stateless!(
-    xipc_xdr_encode_doubles,
-    xipc_xdr_decode_doubles,
-    f64,
-    encode_doubles,
-    decode_doubles,
-    "double"
-);
+/// Reads `unsigned int[n]` into `n` items at `out`.
+///
+/// # Safety
+/// `decoder` must be NULL or a live decoder; `out` `n` writable items.
+#[no_mangle]
+pub unsafe extern "C" fn xipc_decoder_get_uint_vector(
+    decoder: *mut xipc_decoder,
+    out: *mut u32,
+    n: usize,
+) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe { get_values(decoder, out, n, Decoder::get_uint_slice) }
+}
+
+/// Reads `unsigned int<max>` into the caller's `cap` items at `out`; `*n` gets the
+/// count. When `cap` is too small: `XIPC_EMSGSIZE`, `*n` gets the count, and
+/// the decoder does not move.
+///
+/// # Safety
+/// `decoder` must be NULL or a live decoder; `out` `cap` writable items; `n`
+/// writable.
+#[no_mangle]
+pub unsafe extern "C" fn xipc_decoder_get_uint_array(
+    decoder: *mut xipc_decoder,
+    max: u32,
+    out: *mut u32,
+    cap: usize,
+    n: *mut usize,
+) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe { get_counted(decoder, max, out, cap, n, Decoder::get_uint_slice) }
+}
+
+/// Reads `hyper[n]` into `n` items at `out`.
+///
+/// # Safety
+/// `decoder` must be NULL or a live decoder; `out` `n` writable items.
+#[no_mangle]
+pub unsafe extern "C" fn xipc_decoder_get_hyper_vector(
+    decoder: *mut xipc_decoder,
+    out: *mut i64,
+    n: usize,
+) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe { get_values(decoder, out, n, Decoder::get_hyper_slice) }
+}
+
+/// Reads `hyper<max>` into the caller's `cap` items at `out`; `*n` gets the
+/// count. When `cap` is too small: `XIPC_EMSGSIZE`, `*n` gets the count, and
+/// the decoder does not move.
+///
+/// # Safety
+/// `decoder` must be NULL or a live decoder; `out` `cap` writable items; `n`
+/// writable.
+#[no_mangle]
+pub unsafe extern "C" fn xipc_decoder_get_hyper_array(
+    decoder: *mut xipc_decoder,
+    max: u32,
+    out: *mut i64,
+    cap: usize,
+    n: *mut usize,
+) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe { get_counted(decoder, max, out, cap, n, Decoder::get_hyper_slice) }
+}
+
+/// Reads `unsigned hyper[n]` into `n` items at `out`.
+///
+/// # Safety
+/// `decoder` must be NULL or a live decoder; `out` `n` writable items.
+#[no_mangle]
+pub unsafe extern "C" fn xipc_decoder_get_uhyper_vector(
+    decoder: *mut xipc_decoder,
+    out: *mut u64,
+    n: usize,
+) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe { get_values(decoder, out, n, Decoder::get_uhyper_slice) }
+}
+
+/// Reads `unsigned hyper<max>` into the caller's `cap` items at `out`; `*n` gets the
+/// count. When `cap` is too small: `XIPC_EMSGSIZE`, `*n` gets the count, and
+/// the decoder does not move.
+///
+/// # Safety
+/// `decoder` must be NULL or a live decoder; `out` `cap` writable items; `n`
+/// writable.
+#[no_mangle]
+pub unsafe extern "C" fn xipc_decoder_get_uhyper_array(
+    decoder: *mut xipc_decoder,
+    max: u32,
+    out: *mut u64,
+    cap: usize,
+    n: *mut usize,
+) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe { get_counted(decoder, max, out, cap, n, Decoder::get_uhyper_slice) }
+}
+
+/// Reads `float[n]` into `n` items at `out`.
+///
+/// # Safety
+/// `decoder` must be NULL or a live decoder; `out` `n` writable items.
+#[no_mangle]
+pub unsafe extern "C" fn xipc_decoder_get_float_vector(
+    decoder: *mut xipc_decoder,
+    out: *mut f32,
+    n: usize,
+) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe { get_values(decoder, out, n, Decoder::get_float_slice) }
+}
+
+/// Reads `float<max>` into the caller's `cap` items at `out`; `*n` gets the
+/// count. When `cap` is too small: `XIPC_EMSGSIZE`, `*n` gets the count, and
+/// the decoder does not move.
+///
+/// # Safety
+/// `decoder` must be NULL or a live decoder; `out` `cap` writable items; `n`
+/// writable.
+#[no_mangle]
+pub unsafe extern "C" fn xipc_decoder_get_float_array(
+    decoder: *mut xipc_decoder,
+    max: u32,
+    out: *mut f32,
+    cap: usize,
+    n: *mut usize,
+) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe { get_counted(decoder, max, out, cap, n, Decoder::get_float_slice) }
+}
+
+/// Reads `double[n]` into `n` items at `out`.
+///
+/// # Safety
+/// `decoder` must be NULL or a live decoder; `out` `n` writable items.
+#[no_mangle]
+pub unsafe extern "C" fn xipc_decoder_get_double_vector(
+    decoder: *mut xipc_decoder,
+    out: *mut f64,
+    n: usize,
+) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe { get_values(decoder, out, n, Decoder::get_double_slice) }
+}
+
+/// Reads `double<max>` into the caller's `cap` items at `out`; `*n` gets the
+/// count. When `cap` is too small: `XIPC_EMSGSIZE`, `*n` gets the count, and
+/// the decoder does not move.
+///
+/// # Safety
+/// `decoder` must be NULL or a live decoder; `out` `cap` writable items; `n`
+/// writable.
+#[no_mangle]
+pub unsafe extern "C" fn xipc_decoder_get_double_array(
+    decoder: *mut xipc_decoder,
+    max: u32,
+    out: *mut f64,
+    cap: usize,
+    n: *mut usize,
+) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe { get_counted(decoder, max, out, cap, n, Decoder::get_double_slice) }
+}
+
+/// Converts `n` native `int` values to XDR in `out` (`out_len` must be
+/// n × 4).
+///
+/// # Safety
+/// `values` `n` readable items; `out` `out_len` writable bytes.
+#[no_mangle]
+pub unsafe extern "C" fn xipc_xdr_encode_ints(
+    values: *const i32,
+    n: usize,
+    out: *mut u8,
+    out_len: usize,
+) -> c_int {
+    // SAFETY: forwarded contract.
+    guard(|| unsafe { bulk::encode_ints(typed_slice(values, n)?, typed_slice_mut(out, out_len)?) })
+}
+
+/// Converts XDR `int` values in `data` (`len` = n × 4) to `n` native
+/// values at `out`.
+///
+/// # Safety
+/// `data` `len` readable bytes; `out` `n` writable items.
+#[no_mangle]
+pub unsafe extern "C" fn xipc_xdr_decode_ints(
+    data: *const u8,
+    len: usize,
+    out: *mut i32,
+    n: usize,
+) -> c_int {
+    // SAFETY: forwarded contract.
+    guard(|| unsafe { bulk::decode_ints(slice_arg(data, len)?, typed_slice_mut(out, n)?) })
+}
+
+/// Converts `n` native `unsigned int` values to XDR in `out` (`out_len` must be
+/// n × 4).
+///
+/// # Safety
+/// `values` `n` readable items; `out` `out_len` writable bytes.
+#[no_mangle]
+pub unsafe extern "C" fn xipc_xdr_encode_uints(
+    values: *const u32,
+    n: usize,
+    out: *mut u8,
+    out_len: usize,
+) -> c_int {
+    // SAFETY: forwarded contract.
+    guard(|| unsafe { bulk::encode_uints(typed_slice(values, n)?, typed_slice_mut(out, out_len)?) })
+}
+
+/// Converts XDR `unsigned int` values in `data` (`len` = n × 4) to `n` native
+/// values at `out`.
+///
+/// # Safety
+/// `data` `len` readable bytes; `out` `n` writable items.
+#[no_mangle]
+pub unsafe extern "C" fn xipc_xdr_decode_uints(
+    data: *const u8,
+    len: usize,
+    out: *mut u32,
+    n: usize,
+) -> c_int {
+    // SAFETY: forwarded contract.
+    guard(|| unsafe { bulk::decode_uints(slice_arg(data, len)?, typed_slice_mut(out, n)?) })
+}
+
+/// Converts `n` native `hyper` values to XDR in `out` (`out_len` must be
+/// n × 8).
+///
+/// # Safety
+/// `values` `n` readable items; `out` `out_len` writable bytes.
+#[no_mangle]
+pub unsafe extern "C" fn xipc_xdr_encode_hypers(
+    values: *const i64,
+    n: usize,
+    out: *mut u8,
+    out_len: usize,
+) -> c_int {
+    // SAFETY: forwarded contract.
+    guard(|| unsafe {
+        bulk::encode_hypers(typed_slice(values, n)?, typed_slice_mut(out, out_len)?)
+    })
+}
+
+/// Converts XDR `hyper` values in `data` (`len` = n × 8) to `n` native
+/// values at `out`.
+///
+/// # Safety
+/// `data` `len` readable bytes; `out` `n` writable items.
+#[no_mangle]
+pub unsafe extern "C" fn xipc_xdr_decode_hypers(
+    data: *const u8,
+    len: usize,
+    out: *mut i64,
+    n: usize,
+) -> c_int {
+    // SAFETY: forwarded contract.
+    guard(|| unsafe { bulk::decode_hypers(slice_arg(data, len)?, typed_slice_mut(out, n)?) })
+}
+
+/// Converts `n` native `unsigned hyper` values to XDR in `out` (`out_len` must be
+/// n × 8).
+///
+/// # Safety
+/// `values` `n` readable items; `out` `out_len` writable bytes.
+#[no_mangle]
+pub unsafe extern "C" fn xipc_xdr_encode_uhypers(
+    values: *const u64,
+    n: usize,
+    out: *mut u8,
+    out_len: usize,
+) -> c_int {
+    // SAFETY: forwarded contract.
+    guard(|| unsafe {
+        bulk::encode_uhypers(typed_slice(values, n)?, typed_slice_mut(out, out_len)?)
+    })
+}
+
+/// Converts XDR `unsigned hyper` values in `data` (`len` = n × 8) to `n` native
+/// values at `out`.
+///
+/// # Safety
+/// `data` `len` readable bytes; `out` `n` writable items.
+#[no_mangle]
+pub unsafe extern "C" fn xipc_xdr_decode_uhypers(
+    data: *const u8,
+    len: usize,
+    out: *mut u64,
+    n: usize,
+) -> c_int {
+    // SAFETY: forwarded contract.
+    guard(|| unsafe { bulk::decode_uhypers(slice_arg(data, len)?, typed_slice_mut(out, n)?) })
+}
+
+/// Converts `n` native `float` values to XDR in `out` (`out_len` must be
+/// n × 4).
+///
+/// # Safety
+/// `values` `n` readable items; `out` `out_len` writable bytes.
+#[no_mangle]
+pub unsafe extern "C" fn xipc_xdr_encode_floats(
+    values: *const f32,
+    n: usize,
+    out: *mut u8,
+    out_len: usize,
+) -> c_int {
+    // SAFETY: forwarded contract.
+    guard(|| unsafe {
+        bulk::encode_floats(typed_slice(values, n)?, typed_slice_mut(out, out_len)?)
+    })
+}
+
+/// Converts XDR `float` values in `data` (`len` = n × 4) to `n` native
+/// values at `out`.
+///
+/// # Safety
+/// `data` `len` readable bytes; `out` `n` writable items.
+#[no_mangle]
+pub unsafe extern "C" fn xipc_xdr_decode_floats(
+    data: *const u8,
+    len: usize,
+    out: *mut f32,
+    n: usize,
+) -> c_int {
+    // SAFETY: forwarded contract.
+    guard(|| unsafe { bulk::decode_floats(slice_arg(data, len)?, typed_slice_mut(out, n)?) })
+}
+
+/// Converts `n` native `double` values to XDR in `out` (`out_len` must be
+/// n × 8).
+///
+/// # Safety
+/// `values` `n` readable items; `out` `out_len` writable bytes.
+#[no_mangle]
+pub unsafe extern "C" fn xipc_xdr_encode_doubles(
+    values: *const f64,
+    n: usize,
+    out: *mut u8,
+    out_len: usize,
+) -> c_int {
+    // SAFETY: forwarded contract.
+    guard(|| unsafe {
+        bulk::encode_doubles(typed_slice(values, n)?, typed_slice_mut(out, out_len)?)
+    })
+}
+
+/// Converts XDR `double` values in `data` (`len` = n × 8) to `n` native
+/// values at `out`.
+///
+/// # Safety
+/// `data` `len` readable bytes; `out` `n` writable items.
+#[no_mangle]
+pub unsafe extern "C" fn xipc_xdr_decode_doubles(
+    data: *const u8,
+    len: usize,
+    out: *mut f64,
+    n: usize,
+) -> c_int {
+    // SAFETY: forwarded contract.
+    guard(|| unsafe { bulk::decode_doubles(slice_arg(data, len)?, typed_slice_mut(out, n)?) })
+}
