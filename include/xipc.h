@@ -15,6 +15,37 @@
 
 
 /**
+ * Open for receiving.
+ */
+#define XIPC_MQ_READ 1
+
+/**
+ * Open for sending.
+ */
+#define XIPC_MQ_WRITE 2
+
+/**
+ * Open for receiving and sending.
+ */
+#define XIPC_MQ_RDWR (XIPC_MQ_READ | XIPC_MQ_WRITE)
+
+/**
+ * Create the queue if it does not exist.
+ */
+#define XIPC_MQ_CREATE 4
+
+/**
+ * With `XIPC_MQ_CREATE`: fail with `XIPC_EEXIST` if it exists.
+ */
+#define XIPC_MQ_EXCL 8
+
+/**
+ * Fail with `XIPC_EAGAIN` instead of waiting. Also the flag
+ * `xipc_mq_getattr` reports for a nonblocking descriptor.
+ */
+#define XIPC_MQ_NONBLOCK 16
+
+/**
  * Success.
  */
 #define XIPC_OK 0
@@ -130,6 +161,11 @@
 #define XIPC_EINTERNAL -31
 
 /**
+ * The longest queue name after its leading slash (`NAME_MAX`).
+ */
+#define NAME_MAX 255
+
+/**
  * Bit 31 of a fragment header: this is the record's last fragment.
  */
 #define LAST_FRAGMENT 2147483648
@@ -169,6 +205,41 @@ typedef struct xipc_decoder xipc_decoder;
  * `xipc_encoder_new`, release with `xipc_encoder_free`.
  */
 typedef struct xipc_encoder xipc_encoder;
+
+/**
+ * An open POSIX message queue. Open with `xipc_mq_open`, release with
+ * `xipc_mq_close`.
+ */
+typedef struct xipc_mq xipc_mq;
+
+/**
+ * A queue's attributes. For `xipc_mq_open` only `max_messages` and
+ * `max_message_size` are read (0 = the system default); `xipc_mq_getattr`
+ * fills all four.
+ */
+typedef struct {
+  /**
+   * `XIPC_MQ_NONBLOCK` or 0.
+   */
+  int flags;
+  /**
+   * The most messages the queue holds.
+   */
+  size_t max_messages;
+  /**
+   * The largest message, in bytes (a receive buffer must be this large).
+   */
+  size_t max_message_size;
+  /**
+   * The messages queued now.
+   */
+  size_t current_messages;
+} xipc_mq_attr;
+
+/**
+ * Called when a message arrives on an empty queue; runs on a helper thread.
+ */
+typedef void (*xipc_mq_notify_fn)(void *user);
 
 /**
  * Decoding limits; see `xipc_limits_default`.
@@ -229,6 +300,143 @@ int xipc_last_os_error(void);
  * buffer must not be used afterwards.
  */
 void xipc_bytes_free(uint8_t *data, size_t len);
+
+/**
+ * Opens the queue `name` ("/" then 1 to 255 bytes without "/").
+ * `flags` combines `XIPC_MQ_READ`, `XIPC_MQ_WRITE` (at least one),
+ * `XIPC_MQ_CREATE`, `XIPC_MQ_EXCL` and `XIPC_MQ_NONBLOCK`; `mode` (e.g.
+ * 0600) and `attr` (NULL = system defaults) apply when the queue is created.
+ * The descriptor is close-on-exec. A creation beyond a system limit fails
+ * with a message naming the limit, its value and where it is set.
+ *
+ * # Safety
+ * `name` must be a NUL-terminated string; `attr` NULL or readable; `out`
+ * writable.
+ */
+int xipc_mq_open(const char *name,
+                 int flags,
+                 unsigned int mode,
+                 const xipc_mq_attr *attr,
+                 xipc_mq **out);
+
+/**
+ * Closes the queue and frees the handle. Accepts NULL (and returns 0).
+ * A registered notification is removed.
+ *
+ * # Safety
+ * `mq` must be NULL or a live handle, not used afterwards.
+ */
+int xipc_mq_close(xipc_mq *mq);
+
+/**
+ * Removes the queue `name`; processes that have it open keep using it.
+ *
+ * # Safety
+ * `name` must be a NUL-terminated string.
+ */
+int xipc_mq_unlink(const char *name);
+
+/**
+ * Sends `len` bytes with priority `prio` (0 to sysconf(_SC_MQ_PRIO_MAX) − 1;
+ * higher is received first). Waits while the queue is full unless
+ * nonblocking (`XIPC_EAGAIN`). More than the queue's message size is
+ * `XIPC_EMSGSIZE`. A signal does not interrupt the wait (see
+ * `xipc_mq_set_retry_on_signal`).
+ *
+ * # Safety
+ * `mq` must be a live handle; `data` must point to `len` readable bytes.
+ */
+int xipc_mq_send(xipc_mq *mq, const void *data, size_t len, unsigned int prio);
+
+/**
+ * `xipc_mq_send` waiting at most `timeout_ms` milliseconds for room
+ * (`XIPC_ETIMEDOUT` then; negative = no timeout).
+ *
+ * # Safety
+ * As `xipc_mq_send`.
+ */
+int xipc_mq_timedsend(xipc_mq *mq,
+                      const void *data,
+                      size_t len,
+                      unsigned int prio,
+                      int64_t timeout_ms);
+
+/**
+ * Receives the oldest message of the highest priority into `buf` (`cap`
+ * bytes), writing its length to `*len` and its priority to `*prio` (which
+ * may be NULL). `cap` must be at least the queue's `max_message_size`, or
+ * the call fails with `XIPC_EMSGSIZE` and the message stays queued. Waits
+ * while the queue is empty unless nonblocking (`XIPC_EAGAIN`).
+ *
+ * # Safety
+ * `mq` must be a live handle; `buf` writable for `cap` bytes; `len` writable;
+ * `prio` NULL or writable.
+ */
+int xipc_mq_receive(xipc_mq *mq, void *buf, size_t cap, size_t *len, unsigned int *prio);
+
+/**
+ * `xipc_mq_receive` waiting at most `timeout_ms` milliseconds for a message
+ * (`XIPC_ETIMEDOUT` then; negative = no timeout).
+ *
+ * # Safety
+ * As `xipc_mq_receive`.
+ */
+int xipc_mq_timedreceive(xipc_mq *mq,
+                         void *buf,
+                         size_t cap,
+                         size_t *len,
+                         unsigned int *prio,
+                         int64_t timeout_ms);
+
+/**
+ * Writes the queue's attributes to `*out`.
+ *
+ * # Safety
+ * `mq` must be a live handle; `out` writable.
+ */
+int xipc_mq_getattr(const xipc_mq *mq, xipc_mq_attr *out);
+
+/**
+ * Makes sends and receives fail with `XIPC_EAGAIN` instead of waiting
+ * (`nonblocking` true) or wait again (false).
+ *
+ * # Safety
+ * `mq` must be a live handle.
+ */
+int xipc_mq_set_nonblocking(xipc_mq *mq, bool nonblocking);
+
+/**
+ * Whether a wait interrupted by a signal resumes (true, the default; a
+ * timed call resumes with the time that remains) or fails with
+ * `XIPC_EINTR` so that the caller can act on the signal first (false).
+ *
+ * # Safety
+ * `mq` must be a live handle.
+ */
+int xipc_mq_set_retry_on_signal(xipc_mq *mq, bool retry);
+
+/**
+ * Writes the queue's descriptor to `*fd`, for poll/select/epoll: readable
+ * while a message is queued, writable while there is room. It stays owned
+ * by the handle.
+ *
+ * # Safety
+ * `mq` must be a live handle; `fd` writable.
+ */
+int xipc_mq_fd(const xipc_mq *mq, int *fd);
+
+/**
+ * Registers for one notification: `callback(user)` runs once, on a helper
+ * thread, when a message arrives on this queue while it is empty and no
+ * receiver is waiting (mq_notify(3) semantics). One process at a time may
+ * be registered (`XIPC_EEXIST` otherwise). The registration ends when it
+ * fires, when the queue is closed, or with a NULL `callback` (which cancels).
+ *
+ * # Safety
+ * `mq` must be a live handle; `callback` must be safe to call from another
+ * thread with `user` until it has run or the registration has ended.
+ */
+int xipc_mq_notify(xipc_mq *mq, xipc_mq_notify_fn callback, void *user);
 
 /**
  * The default limits (items of 16 MiB, 4 Mi elements, depth 64, 64 MiB in all).
