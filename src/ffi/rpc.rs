@@ -1,1 +1,635 @@
-//! The C face of `crate::rpc`.
+//! The C face of `crate::rpc`: `xipc_rpc_client`, `xipc_rpc_server` and the
+//! `xipc_rpc_call` a handler is given.
+
+use std::cell::Cell;
+use std::ffi::{c_char, c_int, c_void, CString};
+use std::time::Duration;
+
+use super::xdr::{xipc_encoder, xipc_encoder_free, xipc_encoder_new, xipc_encoder_take};
+use super::{guard, into_c_bytes, nonnull, slice_arg, str_arg, write_out};
+use crate::error::code;
+use crate::rpc::{AuthSys, CallInfo, Client, Credential, Protocol, Server};
+use crate::{Error, Result};
+
+/// An RPC client: one connection (or UDP socket) to one program version.
+/// Thread-safe: several threads may call through one client at once.
+pub struct xipc_rpc_client {
+    inner: Client,
+}
+
+/// An RPC server.
+pub struct xipc_rpc_server {
+    inner: Server,
+}
+
+/// The call a handler serves (valid only during the handler).
+pub struct xipc_rpc_call {
+    xid: u32,
+    prog: u32,
+    vers: u32,
+    procedure: u32,
+    cred: Credential,
+    machine_name: CString,
+}
+
+/// A procedure handler. `user` is the pointer given at registration,
+/// `args`/`args_len` the XDR argument bytes; the handler appends the XDR
+/// results to `result` and returns 0, or returns `XIPC_EGARBAGE_ARGS`
+/// (GARBAGE_ARGS reply) or any other negative value (SYSTEM_ERR reply).
+/// Handlers run on server threads, possibly several at once.
+pub type xipc_rpc_handler = Option<
+    unsafe extern "C" fn(
+        user: *mut c_void,
+        call: *const xipc_rpc_call,
+        args: *const u8,
+        args_len: usize,
+        result: *mut xipc_encoder,
+    ) -> c_int,
+>;
+
+thread_local! {
+    /// (low, high, auth_stat) of this thread's last RPC error.
+    static DETAILS: Cell<(u32, u32, u32)> = const { Cell::new((0, 0, 0)) };
+}
+
+/// Records the details of an RPC error for `xipc_rpc_last_error_details`.
+fn note(err: Error) -> Error {
+    let details = match err {
+        Error::ProgMismatch { low, high } | Error::RpcMismatch { low, high } => (low, high, 0),
+        Error::Auth(stat) => (0, 0, stat),
+        _ => (0, 0, 0),
+    };
+    DETAILS.with(|d| d.set(details));
+    err
+}
+
+/// # Safety
+/// `p` must be NULL or a live client.
+unsafe fn client<'a>(p: *const xipc_rpc_client) -> Result<&'a Client> {
+    // SAFETY: NULL is refused; otherwise live by contract.
+    unsafe { p.as_ref() }
+        .map(|c| &c.inner)
+        .ok_or_else(|| Error::InvalidArgument("client is NULL".into()))
+}
+
+/// # Safety
+/// `p` must be NULL or a live server.
+unsafe fn server<'a>(p: *const xipc_rpc_server) -> Result<&'a Server> {
+    // SAFETY: NULL is refused; otherwise live by contract.
+    unsafe { p.as_ref() }
+        .map(|s| &s.inner)
+        .ok_or_else(|| Error::InvalidArgument("server is NULL".into()))
+}
+
+/// Connects a client to program `prog` version `vers` at `host`:`port` over
+/// `proto` ("tcp", "udp" or "unix"; for "unix" `host` is the socket path).
+/// Port 0 looks the port up through rpcbind on `host`.
+///
+/// # Safety
+/// `host` and `proto` must be NUL-terminated strings; `out` writable.
+#[no_mangle]
+pub unsafe extern "C" fn xipc_rpc_client_new(
+    host: *const c_char,
+    port: u16,
+    prog: u32,
+    vers: u32,
+    proto: *const c_char,
+    out: *mut *mut xipc_rpc_client,
+) -> c_int {
+    guard(|| {
+        nonnull!(out);
+        // SAFETY: forwarded contract.
+        let (host, proto) = unsafe { (str_arg(host, "host")?, str_arg(proto, "proto")?) };
+        let proto = Protocol::parse(proto)?;
+        let c = if port == 0 && proto != Protocol::Unix {
+            Client::lookup(host, prog, vers, proto)
+        } else {
+            Client::connect(host, port, prog, vers, proto)
+        }
+        .map_err(note)?;
+        let handle = Box::into_raw(Box::new(xipc_rpc_client { inner: c }));
+        // SAFETY: `out` checked non-NULL.
+        unsafe { write_out(out, handle) }
+    })
+}
+
+/// Calls procedure `proc` with XDR argument bytes; on success `*reply` and
+/// `*reply_len` receive the XDR result bytes, to be freed with
+/// `xipc_bytes_free`. An RPC error status returns its own code
+/// (`XIPC_EPROG_MISMATCH`, ...; see `xipc_rpc_last_error_details`).
+///
+/// # Safety
+/// `c` a live client; `args` `args_len` readable bytes; `reply`, `reply_len` writable.
+#[no_mangle]
+pub unsafe extern "C" fn xipc_rpc_client_call(
+    c: *const xipc_rpc_client,
+    proc_: u32,
+    args: *const u8,
+    args_len: usize,
+    reply: *mut *mut u8,
+    reply_len: *mut usize,
+) -> c_int {
+    guard(|| {
+        nonnull!(reply);
+        nonnull!(reply_len);
+        // SAFETY: forwarded contract.
+        let (c, args) = unsafe { (client(c)?, slice_arg(args, args_len)?) };
+        let results = c.call(proc_, args).map_err(note)?;
+        let (ptr, len) = into_c_bytes(results);
+        // SAFETY: out-pointers checked non-NULL.
+        unsafe {
+            write_out(reply, ptr)?;
+            write_out(reply_len, len)
+        }
+    })
+}
+
+/// Sends a call that expects no reply (batched); returns once it is sent.
+///
+/// # Safety
+/// `c` a live client; `args` `args_len` readable bytes.
+#[no_mangle]
+pub unsafe extern "C" fn xipc_rpc_client_call_batched(
+    c: *const xipc_rpc_client,
+    proc_: u32,
+    args: *const u8,
+    args_len: usize,
+) -> c_int {
+    // SAFETY: forwarded contract.
+    guard(|| unsafe { client(c)?.call_batched(proc_, slice_arg(args, args_len)?) })
+}
+
+/// Calls the NULL procedure (0).
+///
+/// # Safety
+/// `c` must be a live client.
+#[no_mangle]
+pub unsafe extern "C" fn xipc_rpc_client_ping(c: *const xipc_rpc_client) -> c_int {
+    // SAFETY: forwarded contract.
+    guard(|| unsafe { client(c)? }.ping().map_err(note))
+}
+
+/// Sets the per-call timeout in milliseconds (default 25,000). UDP calls
+/// are retransmitted with backoff until it passes.
+///
+/// # Safety
+/// `c` must be a live client.
+#[no_mangle]
+pub unsafe extern "C" fn xipc_rpc_client_set_timeout_ms(
+    c: *const xipc_rpc_client,
+    ms: u32,
+) -> c_int {
+    guard(|| {
+        // SAFETY: forwarded contract.
+        unsafe { client(c)? }.set_timeout(Duration::from_millis(ms.into()));
+        Ok(())
+    })
+}
+
+/// Whether a TCP/Unix client reconnects and retries once when its
+/// connection is lost (default false).
+///
+/// # Safety
+/// `c` must be a live client.
+#[no_mangle]
+pub unsafe extern "C" fn xipc_rpc_client_set_reconnect(
+    c: *const xipc_rpc_client,
+    on: bool,
+) -> c_int {
+    guard(|| {
+        // SAFETY: forwarded contract.
+        unsafe { client(c)? }.set_reconnect(on);
+        Ok(())
+    })
+}
+
+/// Sends AUTH_SYS credentials with every call from now on (`machine_name`
+/// at most 255 bytes, at most 16 `gids`). `machine_name` NULL uses this
+/// process's identity and ignores the other arguments.
+///
+/// # Safety
+/// `c` a live client; `machine_name` NULL or a string; `gids` `ngids` readable values.
+#[no_mangle]
+pub unsafe extern "C" fn xipc_rpc_client_set_auth_sys(
+    c: *const xipc_rpc_client,
+    stamp: u32,
+    machine_name: *const c_char,
+    uid: u32,
+    gid: u32,
+    gids: *const u32,
+    ngids: usize,
+) -> c_int {
+    guard(|| {
+        // SAFETY: forwarded contract.
+        let c = unsafe { client(c)? };
+        let sys = if machine_name.is_null() {
+            AuthSys::current()
+        } else {
+            // SAFETY: forwarded contract.
+            let (name, gids) = unsafe {
+                let gids = if gids.is_null() && ngids == 0 {
+                    &[][..]
+                } else {
+                    nonnull!(gids);
+                    std::slice::from_raw_parts(gids, ngids)
+                };
+                (str_arg(machine_name, "machine_name")?, gids)
+            };
+            AuthSys {
+                stamp,
+                machine_name: name.to_string(),
+                uid,
+                gid,
+                gids: gids.to_vec(),
+            }
+        };
+        c.set_credential(&Credential::Sys(sys))
+    })
+}
+
+/// Closes the client. Accepts NULL.
+///
+/// # Safety
+/// `c` must be NULL or a live client, not used afterwards.
+#[no_mangle]
+pub unsafe extern "C" fn xipc_rpc_client_free(c: *mut xipc_rpc_client) {
+    if !c.is_null() {
+        // SAFETY: a live handle from `xipc_rpc_client_new`, by contract.
+        drop(unsafe { Box::from_raw(c) });
+    }
+}
+
+/// Details of this thread's last RPC error: the version range of
+/// `XIPC_EPROG_MISMATCH` and `XIPC_ERPC_MISMATCH`, the auth_stat of
+/// `XIPC_EAUTH` (zeros otherwise). Any pointer may be NULL.
+///
+/// # Safety
+/// Non-NULL pointers must be writable.
+#[no_mangle]
+pub unsafe extern "C" fn xipc_rpc_last_error_details(
+    low: *mut u32,
+    high: *mut u32,
+    auth_stat: *mut u32,
+) -> c_int {
+    guard(|| {
+        let (l, h, s) = DETAILS.with(Cell::get);
+        // SAFETY: each pointer is NULL (skipped) or writable by contract.
+        unsafe {
+            for (p, v) in [(low, l), (high, h), (auth_stat, s)] {
+                if !p.is_null() {
+                    p.write(v);
+                }
+            }
+        }
+        Ok(())
+    })
+}
+
+/// Creates a server (not yet listening).
+///
+/// # Safety
+/// `out` must be writable.
+#[no_mangle]
+pub unsafe extern "C" fn xipc_rpc_server_new(out: *mut *mut xipc_rpc_server) -> c_int {
+    guard(|| {
+        nonnull!(out);
+        let handle = Box::into_raw(Box::new(xipc_rpc_server {
+            inner: Server::new(),
+        }));
+        // SAFETY: checked non-NULL.
+        unsafe { write_out(out, handle) }
+    })
+}
+
+/// A user pointer the C caller promises may be used from any thread.
+struct UserPtr(*mut c_void);
+// SAFETY: the registration contract says `user` must stay valid and be
+// usable from server threads for the server's lifetime.
+unsafe impl Send for UserPtr {}
+// SAFETY: as above; xipc never dereferences it, only hands it back.
+unsafe impl Sync for UserPtr {}
+
+/// Serves procedure `proc` of `prog` version `vers` with `handler`, which
+/// gets `user` back on every call. Procedure 0 answers on its own unless
+/// registered.
+///
+/// # Safety
+/// `s` a live server; `handler` callable from any thread, and `user` valid
+/// there, until the server is freed.
+#[no_mangle]
+pub unsafe extern "C" fn xipc_rpc_server_register(
+    s: *const xipc_rpc_server,
+    prog: u32,
+    vers: u32,
+    proc_: u32,
+    handler: xipc_rpc_handler,
+    user: *mut c_void,
+) -> c_int {
+    guard(|| {
+        // SAFETY: forwarded contract.
+        let s = unsafe { server(s)? };
+        let Some(handler) = handler else {
+            return Err(Error::InvalidArgument("handler is NULL".into()));
+        };
+        let user = UserPtr(user);
+        s.register(prog, vers, proc_, move |info, args| {
+            call_handler(handler, &user, info, args)
+        });
+        Ok(())
+    })
+}
+
+type RawHandler = unsafe extern "C" fn(
+    *mut c_void,
+    *const xipc_rpc_call,
+    *const u8,
+    usize,
+    *mut xipc_encoder,
+) -> c_int;
+
+fn call_handler(h: RawHandler, user: &UserPtr, info: &CallInfo, args: &[u8]) -> Result<Vec<u8>> {
+    let machine_name = match &info.cred {
+        Credential::Sys(sys) => {
+            CString::new(sys.machine_name.replace('\0', "")).unwrap_or_default()
+        }
+        _ => CString::default(),
+    };
+    let call = xipc_rpc_call {
+        xid: info.xid,
+        prog: info.prog,
+        vers: info.vers,
+        procedure: info.procedure,
+        cred: info.cred.clone(),
+        machine_name,
+    };
+    let mut enc: *mut xipc_encoder = std::ptr::null_mut();
+    // SAFETY: `enc` is a valid out-pointer.
+    if unsafe { xipc_encoder_new(&mut enc) } != 0 {
+        return Err(Error::Internal("cannot create the result encoder".into()));
+    }
+    // SAFETY: the handler gets a live call, the argument bytes and a live
+    // encoder, all valid for the duration of the call, as documented.
+    let status = unsafe { h(user.0, &call, args.as_ptr(), args.len(), enc) };
+    let mut data: *mut u8 = std::ptr::null_mut();
+    let mut len = 0usize;
+    // SAFETY: `enc` is live; the out-pointers are valid.
+    let took = unsafe { xipc_encoder_take(enc, &mut data, &mut len) };
+    // SAFETY: `enc` came from `xipc_encoder_new` and is not used again.
+    unsafe { xipc_encoder_free(enc) };
+    let bytes = if took == 0 && !data.is_null() {
+        // SAFETY: `data`/`len` are a boxed slice from `xipc_encoder_take`.
+        unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(data, len)) }.into_vec()
+    } else {
+        Vec::new()
+    };
+    match status {
+        0 => Ok(bytes),
+        code::GARBAGE_ARGS => Err(Error::GarbageArgs),
+        _ => Err(Error::SystemErr),
+    }
+}
+
+/// Listens on TCP `host`:`port` (0 = any port); `*bound_port` (may be NULL)
+/// receives the port.
+///
+/// # Safety
+/// `s` a live server; `host` a string; `bound_port` NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn xipc_rpc_server_listen_tcp(
+    s: *const xipc_rpc_server,
+    host: *const c_char,
+    port: u16,
+    bound_port: *mut u16,
+) -> c_int {
+    guard(|| {
+        // SAFETY: forwarded contract.
+        let p = unsafe { server(s)?.listen_tcp(str_arg(host, "host")?, port)? };
+        if !bound_port.is_null() {
+            // SAFETY: non-NULL and writable by contract.
+            unsafe { bound_port.write(p) };
+        }
+        Ok(())
+    })
+}
+
+/// Listens on UDP `host`:`port`, like `xipc_rpc_server_listen_tcp`.
+///
+/// # Safety
+/// `s` a live server; `host` a string; `bound_port` NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn xipc_rpc_server_listen_udp(
+    s: *const xipc_rpc_server,
+    host: *const c_char,
+    port: u16,
+    bound_port: *mut u16,
+) -> c_int {
+    guard(|| {
+        // SAFETY: forwarded contract.
+        let p = unsafe { server(s)?.listen_udp(str_arg(host, "host")?, port)? };
+        if !bound_port.is_null() {
+            // SAFETY: non-NULL and writable by contract.
+            unsafe { bound_port.write(p) };
+        }
+        Ok(())
+    })
+}
+
+/// Listens on a Unix stream socket at `path` (removed on stop).
+///
+/// # Safety
+/// `s` a live server; `path` a string.
+#[no_mangle]
+pub unsafe extern "C" fn xipc_rpc_server_listen_unix(
+    s: *const xipc_rpc_server,
+    path: *const c_char,
+) -> c_int {
+    // SAFETY: forwarded contract.
+    guard(|| unsafe { server(s)?.listen_unix(str_arg(path, "path")?) })
+}
+
+/// Keeps the replies of the last `entries` calls so retransmitted calls are
+/// answered from the cache (0, the default, turns it off).
+///
+/// # Safety
+/// `s` must be a live server.
+#[no_mangle]
+pub unsafe extern "C" fn xipc_rpc_server_set_duplicate_cache(
+    s: *const xipc_rpc_server,
+    entries: usize,
+) -> c_int {
+    guard(|| {
+        // SAFETY: forwarded contract.
+        unsafe { server(s)? }.set_duplicate_cache(entries);
+        Ok(())
+    })
+}
+
+/// Closes stream connections idle this long (default 120,000 ms).
+///
+/// # Safety
+/// `s` must be a live server.
+#[no_mangle]
+pub unsafe extern "C" fn xipc_rpc_server_set_idle_timeout_ms(
+    s: *const xipc_rpc_server,
+    ms: u32,
+) -> c_int {
+    guard(|| {
+        // SAFETY: forwarded contract.
+        unsafe { server(s)? }.set_idle_timeout(Duration::from_millis(ms.into()));
+        Ok(())
+    })
+}
+
+/// Whether start/stop register with and unregister from the local rpcbind
+/// (default true; silently skipped when none runs).
+///
+/// # Safety
+/// `s` must be a live server.
+#[no_mangle]
+pub unsafe extern "C" fn xipc_rpc_server_set_rpcbind(s: *const xipc_rpc_server, on: bool) -> c_int {
+    guard(|| {
+        // SAFETY: forwarded contract.
+        unsafe { server(s)? }.set_rpcbind_registration(on);
+        Ok(())
+    })
+}
+
+/// Starts serving on background threads.
+///
+/// # Safety
+/// `s` must be a live server.
+#[no_mangle]
+pub unsafe extern "C" fn xipc_rpc_server_start(s: *const xipc_rpc_server) -> c_int {
+    // SAFETY: forwarded contract.
+    guard(|| unsafe { server(s)? }.start())
+}
+
+/// Serves until `xipc_rpc_server_stop` is called (from a handler or another thread).
+///
+/// # Safety
+/// `s` must be a live server.
+#[no_mangle]
+pub unsafe extern "C" fn xipc_rpc_server_run(s: *const xipc_rpc_server) -> c_int {
+    // SAFETY: forwarded contract.
+    guard(|| unsafe { server(s)? }.serve_forever())
+}
+
+/// Stops gracefully: calls in progress finish, then every connection closes.
+///
+/// # Safety
+/// `s` must be a live server.
+#[no_mangle]
+pub unsafe extern "C" fn xipc_rpc_server_stop(s: *const xipc_rpc_server) -> c_int {
+    guard(|| {
+        // SAFETY: forwarded contract.
+        unsafe { server(s)? }.stop();
+        Ok(())
+    })
+}
+
+/// Stops (if needed) and frees the server. Accepts NULL.
+///
+/// # Safety
+/// `s` must be NULL or a live server, not used afterwards.
+#[no_mangle]
+pub unsafe extern "C" fn xipc_rpc_server_free(s: *mut xipc_rpc_server) {
+    if !s.is_null() {
+        // SAFETY: a live handle from `xipc_rpc_server_new`, by contract.
+        let s = unsafe { Box::from_raw(s) };
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| s.inner.stop()));
+    }
+}
+
+/// # Safety
+/// `call` must be NULL or the call a handler was given.
+unsafe fn call_ref<'a>(call: *const xipc_rpc_call) -> Option<&'a xipc_rpc_call> {
+    // SAFETY: forwarded contract.
+    unsafe { call.as_ref() }
+}
+
+/// The call's transaction id (0 for NULL).
+///
+/// # Safety
+/// `call` must be NULL or the call a handler was given.
+#[no_mangle]
+pub unsafe extern "C" fn xipc_rpc_call_xid(call: *const xipc_rpc_call) -> u32 {
+    // SAFETY: forwarded contract.
+    unsafe { call_ref(call) }.map_or(0, |c| c.xid)
+}
+
+/// The called program number (0 for NULL).
+///
+/// # Safety
+/// `call` must be NULL or the call a handler was given.
+#[no_mangle]
+pub unsafe extern "C" fn xipc_rpc_call_prog(call: *const xipc_rpc_call) -> u32 {
+    // SAFETY: forwarded contract.
+    unsafe { call_ref(call) }.map_or(0, |c| c.prog)
+}
+
+/// The called version (0 for NULL).
+///
+/// # Safety
+/// `call` must be NULL or the call a handler was given.
+#[no_mangle]
+pub unsafe extern "C" fn xipc_rpc_call_vers(call: *const xipc_rpc_call) -> u32 {
+    // SAFETY: forwarded contract.
+    unsafe { call_ref(call) }.map_or(0, |c| c.vers)
+}
+
+/// The called procedure (0 for NULL).
+///
+/// # Safety
+/// `call` must be NULL or the call a handler was given.
+#[no_mangle]
+pub unsafe extern "C" fn xipc_rpc_call_proc(call: *const xipc_rpc_call) -> u32 {
+    // SAFETY: forwarded contract.
+    unsafe { call_ref(call) }.map_or(0, |c| c.procedure)
+}
+
+/// The caller's AUTH_SYS credential: `XIPC_ENOENT` when the call carried
+/// AUTH_NONE. `gids` has room for 16 values; `*machine_name` stays valid
+/// during the handler. Any output pointer may be NULL.
+///
+/// # Safety
+/// `call` the call a handler was given; non-NULL outputs writable.
+#[no_mangle]
+pub unsafe extern "C" fn xipc_rpc_call_auth_sys(
+    call: *const xipc_rpc_call,
+    stamp: *mut u32,
+    machine_name: *mut *const c_char,
+    uid: *mut u32,
+    gid: *mut u32,
+    gids: *mut u32,
+    ngids: *mut usize,
+) -> c_int {
+    guard(|| {
+        nonnull!(call);
+        // SAFETY: forwarded contract.
+        let call = unsafe { &*call };
+        let Credential::Sys(sys) = &call.cred else {
+            return Err(Error::NotFound(
+                "the call carries no AUTH_SYS credential".into(),
+            ));
+        };
+        // SAFETY: each output is NULL (skipped) or writable by contract;
+        // `gids` has room for 16 and AUTH_SYS carries at most 16.
+        unsafe {
+            for (p, v) in [(stamp, sys.stamp), (uid, sys.uid), (gid, sys.gid)] {
+                if !p.is_null() {
+                    p.write(v);
+                }
+            }
+            if !machine_name.is_null() {
+                machine_name.write(call.machine_name.as_ptr());
+            }
+            if !gids.is_null() {
+                std::ptr::copy_nonoverlapping(sys.gids.as_ptr(), gids, sys.gids.len().min(16));
+            }
+            if !ngids.is_null() {
+                ngids.write(sys.gids.len());
+            }
+        }
+        Ok(())
+    })
+}

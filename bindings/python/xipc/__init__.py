@@ -4,5 +4,6 @@ carrying XDR, shared by C, Python and Rust processes."""
 from ._version import __version__
 from .errors import XipcError
 from . import errors, xdr
+from . import rpc
 
-__all__ = ["__version__", "XipcError", "errors", "xdr"]
+__all__ = ["__version__", "XipcError", "errors", "xdr", "rpc"]

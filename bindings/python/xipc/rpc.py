@@ -1,0 +1,323 @@
+"""ONC RPC (RFC 5531) clients and servers, wire-compatible with libtirpc.
+
+Arguments and results are XDR bytes: encode them with :mod:`xipc.xdr` (or
+stubs from ``xipc gen``). A client is thread-safe; a server runs Python
+handlers on its own threads, one call at a time per connection::
+
+    srv = xipc.rpc.Server()
+    srv.register(0x20000001, 1, 1, lambda args, call: args)   # echo
+    port = srv.listen_tcp("127.0.0.1")
+    srv.start()
+    with xipc.rpc.Client("127.0.0.1", 0x20000001, 1, port=port) as c:
+        assert c.call(1, b"\\0\\0\\0\\x07") == b"\\0\\0\\0\\x07"
+
+A handler raising :class:`GarbageArgs` answers GARBAGE_ARGS; any other
+exception answers SYSTEM_ERR (and is printed to stderr); the server goes on.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import sys
+import threading
+import traceback
+from dataclasses import dataclass, field
+
+from . import _lib
+from .errors import (AuthError, GarbageArgs, ProcedureUnavailable,
+                     ProgramMismatch, ProgramUnavailable, RpcError,
+                     RpcMismatch, SystemError_, Timeout)
+
+__all__ = [
+    "Client", "Server", "Call", "AuthSys",
+    "RpcError", "ProgramUnavailable", "ProgramMismatch", "ProcedureUnavailable",
+    "GarbageArgs", "SystemError_", "AuthError", "RpcMismatch", "Timeout",
+]
+
+_c_void_p = ctypes.c_void_p
+_u8p = ctypes.POINTER(ctypes.c_uint8)
+
+_HANDLER = ctypes.CFUNCTYPE(ctypes.c_int, _c_void_p, _c_void_p, _u8p, ctypes.c_size_t, _c_void_p)
+
+_client_new = _lib.declare("xipc_rpc_client_new", [
+    ctypes.c_char_p, ctypes.c_uint16, ctypes.c_uint32, ctypes.c_uint32, ctypes.c_char_p,
+    ctypes.POINTER(_c_void_p)], check=False)
+_client_call = _lib.declare("xipc_rpc_client_call", [
+    _c_void_p, ctypes.c_uint32, ctypes.c_char_p, ctypes.c_size_t,
+    ctypes.POINTER(_u8p), ctypes.POINTER(ctypes.c_size_t)], check=False)
+_client_call_batched = _lib.declare("xipc_rpc_client_call_batched", [
+    _c_void_p, ctypes.c_uint32, ctypes.c_char_p, ctypes.c_size_t], check=False)
+_client_ping = _lib.declare("xipc_rpc_client_ping", [_c_void_p], check=False)
+_client_set_timeout = _lib.declare("xipc_rpc_client_set_timeout_ms", [_c_void_p, ctypes.c_uint32])
+_client_set_reconnect = _lib.declare("xipc_rpc_client_set_reconnect", [_c_void_p, ctypes.c_bool])
+_client_set_auth_sys = _lib.declare("xipc_rpc_client_set_auth_sys", [
+    _c_void_p, ctypes.c_uint32, ctypes.c_char_p, ctypes.c_uint32, ctypes.c_uint32,
+    ctypes.POINTER(ctypes.c_uint32), ctypes.c_size_t])
+_client_free = _lib.declare("xipc_rpc_client_free", [_c_void_p], restype=None)
+_last_details = _lib.declare("xipc_rpc_last_error_details", [
+    ctypes.POINTER(ctypes.c_uint32), ctypes.POINTER(ctypes.c_uint32),
+    ctypes.POINTER(ctypes.c_uint32)])
+
+_server_new = _lib.declare("xipc_rpc_server_new", [ctypes.POINTER(_c_void_p)])
+_server_register = _lib.declare("xipc_rpc_server_register", [
+    _c_void_p, ctypes.c_uint32, ctypes.c_uint32, ctypes.c_uint32, _HANDLER, _c_void_p])
+_server_listen_tcp = _lib.declare("xipc_rpc_server_listen_tcp", [
+    _c_void_p, ctypes.c_char_p, ctypes.c_uint16, ctypes.POINTER(ctypes.c_uint16)])
+_server_listen_udp = _lib.declare("xipc_rpc_server_listen_udp", [
+    _c_void_p, ctypes.c_char_p, ctypes.c_uint16, ctypes.POINTER(ctypes.c_uint16)])
+_server_listen_unix = _lib.declare("xipc_rpc_server_listen_unix", [_c_void_p, ctypes.c_char_p])
+_server_set_drc = _lib.declare("xipc_rpc_server_set_duplicate_cache", [_c_void_p, ctypes.c_size_t])
+_server_set_idle = _lib.declare("xipc_rpc_server_set_idle_timeout_ms", [_c_void_p, ctypes.c_uint32])
+_server_set_rpcbind = _lib.declare("xipc_rpc_server_set_rpcbind", [_c_void_p, ctypes.c_bool])
+_server_start = _lib.declare("xipc_rpc_server_start", [_c_void_p])
+_server_stop = _lib.declare("xipc_rpc_server_stop", [_c_void_p])
+_server_free = _lib.declare("xipc_rpc_server_free", [_c_void_p], restype=None)
+
+_call_xid = _lib.declare("xipc_rpc_call_xid", [_c_void_p], restype=ctypes.c_uint32)
+_call_prog = _lib.declare("xipc_rpc_call_prog", [_c_void_p], restype=ctypes.c_uint32)
+_call_vers = _lib.declare("xipc_rpc_call_vers", [_c_void_p], restype=ctypes.c_uint32)
+_call_proc = _lib.declare("xipc_rpc_call_proc", [_c_void_p], restype=ctypes.c_uint32)
+_call_auth_sys = _lib.declare("xipc_rpc_call_auth_sys", [
+    _c_void_p, ctypes.POINTER(ctypes.c_uint32), ctypes.POINTER(ctypes.c_char_p),
+    ctypes.POINTER(ctypes.c_uint32), ctypes.POINTER(ctypes.c_uint32),
+    ctypes.POINTER(ctypes.c_uint32), ctypes.POINTER(ctypes.c_size_t)], check=False)
+
+_put_raw = _lib.declare("xipc_encoder_put_raw", [_c_void_p, ctypes.c_char_p, ctypes.c_size_t],
+                        check=False)
+
+_GARBAGE = GarbageArgs.code
+_SYSTEM_ERR = SystemError_.code
+
+
+def _raise_rpc(code: int) -> None:
+    """Raises the exception for ``code``, with the RPC error's details."""
+    low, high, stat = ctypes.c_uint32(), ctypes.c_uint32(), ctypes.c_uint32()
+    _last_details(ctypes.byref(low), ctypes.byref(high), ctypes.byref(stat))
+    try:
+        _lib.raise_for(code)
+    except (ProgramMismatch, RpcMismatch) as exc:
+        exc.low, exc.high = low.value, high.value
+        raise
+    except AuthError as exc:
+        exc.stat = stat.value
+        raise
+
+
+@dataclass(frozen=True)
+class AuthSys:
+    """An AUTH_SYS credential."""
+
+    uid: int
+    gid: int
+    gids: tuple = ()
+    machine_name: str = ""
+    stamp: int = 0
+
+
+@dataclass(frozen=True)
+class Call:
+    """What a handler learns about the call it serves."""
+
+    xid: int
+    prog: int
+    vers: int
+    proc: int
+    auth_sys: AuthSys | None = field(default=None)
+
+
+class Client:
+    """A client of program ``prog`` version ``vers`` on ``host``.
+
+    ``proto`` is "tcp", "udp" or "unix" (``host`` is then the socket path).
+    Without ``port`` the port is looked up through rpcbind on ``host``.
+    ``timeout`` (seconds) bounds every call; UDP calls are retransmitted
+    with backoff until it passes, then :class:`TimeoutError` is raised.
+    """
+
+    def __init__(self, host: str, prog: int, vers: int, proto: str = "tcp",
+                 port: int | None = None, timeout: float = 25.0):
+        handle = _c_void_p()
+        rc = _client_new(host.encode(), port or 0, prog, vers, proto.encode(),
+                         ctypes.byref(handle))
+        if rc < 0:
+            _raise_rpc(rc)
+        self._handle = handle
+        self.set_timeout(timeout)
+
+    def _h(self):
+        if not self._handle:
+            raise ValueError("the client is closed")
+        return self._handle
+
+    def set_timeout(self, seconds: float) -> None:
+        _client_set_timeout(self._h(), max(1, int(seconds * 1000)))
+
+    def set_reconnect(self, on: bool = True) -> None:
+        """Reconnect and retry once when a TCP/Unix connection is lost."""
+        _client_set_reconnect(self._h(), on)
+
+    def set_auth_sys(self, cred: AuthSys | None = None) -> None:
+        """Send AUTH_SYS from now on: ``cred``, or this process's identity."""
+        if cred is None:
+            _client_set_auth_sys(self._h(), 0, None, 0, 0, None, 0)
+            return
+        gids = (ctypes.c_uint32 * len(cred.gids))(*cred.gids)
+        _client_set_auth_sys(self._h(), cred.stamp, cred.machine_name.encode(), cred.uid,
+                             cred.gid, gids, len(cred.gids))
+
+    def call(self, proc: int, args: bytes = b"") -> bytes:
+        """Calls ``proc`` with XDR ``args``; returns the XDR results."""
+        args = bytes(args)
+        out, out_len = _u8p(), ctypes.c_size_t()
+        rc = _client_call(self._h(), proc, args, len(args), ctypes.byref(out),
+                          ctypes.byref(out_len))
+        if rc < 0:
+            _raise_rpc(rc)
+        try:
+            return ctypes.string_at(out, out_len.value)
+        finally:
+            _lib.lib.xipc_bytes_free(out, out_len.value)
+
+    def call_batched(self, proc: int, args: bytes = b"") -> None:
+        """Sends a call that expects no reply."""
+        args = bytes(args)
+        rc = _client_call_batched(self._h(), proc, args, len(args))
+        if rc < 0:
+            _raise_rpc(rc)
+
+    def ping(self) -> None:
+        """Calls the NULL procedure."""
+        rc = _client_ping(self._h())
+        if rc < 0:
+            _raise_rpc(rc)
+
+    def close(self) -> None:
+        handle, self._handle = getattr(self, "_handle", None), None
+        if handle:
+            _client_free(handle)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:
+            pass
+
+
+def _call_info(call_ptr) -> Call:
+    auth = None
+    stamp, uid, gid = ctypes.c_uint32(), ctypes.c_uint32(), ctypes.c_uint32()
+    gids, ngids = (ctypes.c_uint32 * 16)(), ctypes.c_size_t()
+    machine = ctypes.c_char_p()
+    if _call_auth_sys(call_ptr, ctypes.byref(stamp), ctypes.byref(machine), ctypes.byref(uid),
+                      ctypes.byref(gid), gids, ctypes.byref(ngids)) == 0:
+        auth = AuthSys(uid=uid.value, gid=gid.value, gids=tuple(gids[:ngids.value]),
+                       machine_name=(machine.value or b"").decode("utf-8", "replace"),
+                       stamp=stamp.value)
+    return Call(xid=_call_xid(call_ptr), prog=_call_prog(call_ptr), vers=_call_vers(call_ptr),
+                proc=_call_proc(call_ptr), auth_sys=auth)
+
+
+class Server:
+    """An RPC server; handlers are ``handler(args: bytes, call: Call) -> bytes``."""
+
+    def __init__(self):
+        handle = _c_void_p()
+        _server_new(ctypes.byref(handle))
+        self._handle = handle
+        self._callbacks = []  # keeps the ctypes thunks alive
+        self._stopped = threading.Event()
+
+    def _h(self):
+        if not self._handle:
+            raise ValueError("the server is closed")
+        return self._handle
+
+    def register(self, prog: int, vers: int, proc: int, handler) -> None:
+        def thunk(_user, call_ptr, args_ptr, args_len, result):
+            try:
+                args = ctypes.string_at(args_ptr, args_len) if args_len else b""
+                out = handler(args, _call_info(call_ptr))
+                out = b"" if out is None else bytes(out)
+                if _put_raw(result, out, len(out)) < 0:
+                    return _SYSTEM_ERR
+                return 0
+            except GarbageArgs:
+                return _GARBAGE
+            except BaseException:  # noqa: BLE001 - a handler must never crash the server
+                try:
+                    traceback.print_exc(file=sys.stderr)
+                except BaseException:  # noqa: BLE001
+                    pass
+                return _SYSTEM_ERR
+
+        cb = _HANDLER(thunk)
+        self._callbacks.append(cb)
+        _server_register(self._h(), prog, vers, proc, cb, None)
+
+    def listen_tcp(self, host: str = "127.0.0.1", port: int = 0) -> int:
+        bound = ctypes.c_uint16()
+        _server_listen_tcp(self._h(), host.encode(), port, ctypes.byref(bound))
+        return bound.value
+
+    def listen_udp(self, host: str = "127.0.0.1", port: int = 0) -> int:
+        bound = ctypes.c_uint16()
+        _server_listen_udp(self._h(), host.encode(), port, ctypes.byref(bound))
+        return bound.value
+
+    def listen_unix(self, path: str) -> int:
+        _server_listen_unix(self._h(), str(path).encode())
+        return 0
+
+    def set_duplicate_cache(self, entries: int) -> None:
+        """Answer retransmissions of the last ``entries`` calls from a cache."""
+        _server_set_drc(self._h(), entries)
+
+    def set_idle_timeout(self, seconds: float) -> None:
+        _server_set_idle(self._h(), max(1, int(seconds * 1000)))
+
+    def set_rpcbind_registration(self, on: bool) -> None:
+        _server_set_rpcbind(self._h(), on)
+
+    def start(self) -> None:
+        """Serves on background threads."""
+        _server_start(self._h())
+
+    def serve_forever(self) -> None:
+        """Serves until :meth:`stop` is called (from a handler or another
+        thread); Ctrl-C stops it too."""
+        self.start()
+        try:
+            while not self._stopped.wait(0.2):
+                pass
+        finally:
+            self.stop()
+
+    def stop(self) -> None:
+        """Stops gracefully: calls in progress finish first."""
+        if self._handle:
+            self._stopped.set()
+            _server_stop(self._handle)
+
+    def close(self) -> None:
+        handle, self._handle = getattr(self, "_handle", None), None
+        if handle:
+            self._stopped.set()
+            _server_free(handle)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:
+            pass

@@ -1,0 +1,461 @@
+//! ONC RPC v2 messages (RFC 5531 §9): call and reply headers, encoded and
+//! decoded with [`crate::xdr`]. Arguments and results are opaque XDR bytes
+//! that follow the header.
+
+use super::auth::{AuthStat, Credential, OpaqueAuth};
+use crate::xdr::{Decoder, Encoder};
+use crate::{Error, Result};
+
+/// The only RPC protocol version (`rpcvers`).
+pub const RPC_VERSION: u32 = 2;
+/// `msg_type` of a call.
+pub const CALL: u32 = 0;
+/// `msg_type` of a reply.
+pub const REPLY: u32 = 1;
+/// `reply_stat` MSG_ACCEPTED.
+pub const MSG_ACCEPTED: u32 = 0;
+/// `reply_stat` MSG_DENIED.
+pub const MSG_DENIED: u32 = 1;
+
+/// `accept_stat` values.
+pub mod accept {
+    pub const SUCCESS: u32 = 0;
+    pub const PROG_UNAVAIL: u32 = 1;
+    pub const PROG_MISMATCH: u32 = 2;
+    pub const PROC_UNAVAIL: u32 = 3;
+    pub const GARBAGE_ARGS: u32 = 4;
+    pub const SYSTEM_ERR: u32 = 5;
+}
+
+/// `reject_stat` values.
+pub mod reject {
+    pub const RPC_MISMATCH: u32 = 0;
+    pub const AUTH_ERROR: u32 = 1;
+}
+
+/// The header of a call; the procedure's arguments follow it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CallHeader {
+    pub xid: u32,
+    pub prog: u32,
+    pub vers: u32,
+    pub procedure: u32,
+    pub cred: OpaqueAuth,
+    pub verf: OpaqueAuth,
+}
+
+impl CallHeader {
+    /// Appends the header (xid through verifier) to `enc`.
+    pub fn encode(&self, enc: &mut Encoder) -> Result<()> {
+        enc.put_uint(self.xid);
+        enc.put_uint(CALL);
+        enc.put_uint(RPC_VERSION);
+        enc.put_uint(self.prog);
+        enc.put_uint(self.vers);
+        enc.put_uint(self.procedure);
+        self.cred.encode(enc)?;
+        self.verf.encode(enc)
+    }
+}
+
+/// How the status of an accepted call reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AcceptStat {
+    /// The results follow.
+    Success,
+    ProgUnavail,
+    /// The lowest and highest versions the server supports.
+    ProgMismatch {
+        low: u32,
+        high: u32,
+    },
+    ProcUnavail,
+    GarbageArgs,
+    SystemErr,
+}
+
+/// Why a call was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RejectStat {
+    /// The RPC versions the server supports (2 and 2).
+    RpcMismatch {
+        low: u32,
+        high: u32,
+    },
+    AuthError(AuthStat),
+}
+
+/// The body of a reply.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ReplyBody {
+    Accepted { verf: OpaqueAuth, stat: AcceptStat },
+    Denied(RejectStat),
+}
+
+/// The header of a reply; on `Success` the results follow it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReplyHeader {
+    pub xid: u32,
+    pub body: ReplyBody,
+}
+
+impl ReplyHeader {
+    /// An accepted reply with an AUTH_NONE verifier.
+    pub fn accepted(xid: u32, stat: AcceptStat) -> ReplyHeader {
+        ReplyHeader {
+            xid,
+            body: ReplyBody::Accepted {
+                verf: OpaqueAuth::none(),
+                stat,
+            },
+        }
+    }
+
+    /// A denied reply.
+    pub fn denied(xid: u32, stat: RejectStat) -> ReplyHeader {
+        ReplyHeader {
+            xid,
+            body: ReplyBody::Denied(stat),
+        }
+    }
+
+    /// Appends the header to `enc`.
+    pub fn encode(&self, enc: &mut Encoder) -> Result<()> {
+        enc.put_uint(self.xid);
+        enc.put_uint(REPLY);
+        match &self.body {
+            ReplyBody::Accepted { verf, stat } => {
+                enc.put_uint(MSG_ACCEPTED);
+                verf.encode(enc)?;
+                match *stat {
+                    AcceptStat::Success => enc.put_uint(accept::SUCCESS),
+                    AcceptStat::ProgUnavail => enc.put_uint(accept::PROG_UNAVAIL),
+                    AcceptStat::ProgMismatch { low, high } => {
+                        enc.put_uint(accept::PROG_MISMATCH);
+                        enc.put_uint(low);
+                        enc.put_uint(high);
+                    }
+                    AcceptStat::ProcUnavail => enc.put_uint(accept::PROC_UNAVAIL),
+                    AcceptStat::GarbageArgs => enc.put_uint(accept::GARBAGE_ARGS),
+                    AcceptStat::SystemErr => enc.put_uint(accept::SYSTEM_ERR),
+                }
+            }
+            ReplyBody::Denied(stat) => {
+                enc.put_uint(MSG_DENIED);
+                match *stat {
+                    RejectStat::RpcMismatch { low, high } => {
+                        enc.put_uint(reject::RPC_MISMATCH);
+                        enc.put_uint(low);
+                        enc.put_uint(high);
+                    }
+                    RejectStat::AuthError(why) => {
+                        enc.put_uint(reject::AUTH_ERROR);
+                        enc.put_uint(why);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The whole reply message: this header, then `results` (only
+    /// meaningful on `Success`).
+    pub fn to_message(&self, results: &[u8]) -> Vec<u8> {
+        let mut enc = Encoder::with_capacity(32 + results.len());
+        // A reply header holds at most a 400-byte verifier, which always fits.
+        self.encode(&mut enc).expect("reply header encodes");
+        enc.put_raw(results);
+        enc.into_bytes()
+    }
+
+    /// Decodes a reply header; returns it and the offset where the results start.
+    pub fn decode(msg: &[u8]) -> Result<(ReplyHeader, usize)> {
+        let mut dec = Decoder::new(msg);
+        let xid = dec.get_uint()?;
+        let at = dec.position();
+        let mtype = dec.get_uint()?;
+        if mtype != REPLY {
+            return Err(Error::Protocol(format!(
+                "byte {at}: expected a reply (msg_type 1), got msg_type {mtype}"
+            )));
+        }
+        let at = dec.position();
+        let body = match dec.get_uint()? {
+            MSG_ACCEPTED => {
+                let verf = OpaqueAuth::decode(&mut dec)?;
+                let at = dec.position();
+                let stat = match dec.get_uint()? {
+                    accept::SUCCESS => AcceptStat::Success,
+                    accept::PROG_UNAVAIL => AcceptStat::ProgUnavail,
+                    accept::PROG_MISMATCH => AcceptStat::ProgMismatch {
+                        low: dec.get_uint()?,
+                        high: dec.get_uint()?,
+                    },
+                    accept::PROC_UNAVAIL => AcceptStat::ProcUnavail,
+                    accept::GARBAGE_ARGS => AcceptStat::GarbageArgs,
+                    accept::SYSTEM_ERR => AcceptStat::SystemErr,
+                    other => return Err(Error::xdr(at, format!("unknown accept_stat {other}"))),
+                };
+                ReplyBody::Accepted { verf, stat }
+            }
+            MSG_DENIED => {
+                let at = dec.position();
+                let stat = match dec.get_uint()? {
+                    reject::RPC_MISMATCH => RejectStat::RpcMismatch {
+                        low: dec.get_uint()?,
+                        high: dec.get_uint()?,
+                    },
+                    reject::AUTH_ERROR => RejectStat::AuthError(dec.get_uint()?),
+                    other => return Err(Error::xdr(at, format!("unknown reject_stat {other}"))),
+                };
+                ReplyBody::Denied(stat)
+            }
+            other => return Err(Error::xdr(at, format!("unknown reply_stat {other}"))),
+        };
+        Ok((ReplyHeader { xid, body }, dec.position()))
+    }
+
+    /// The reply as a result: the status becomes its own [`Error`] variant.
+    pub fn into_result(self) -> Result<()> {
+        match self.body {
+            ReplyBody::Accepted { stat, .. } => match stat {
+                AcceptStat::Success => Ok(()),
+                AcceptStat::ProgUnavail => Err(Error::ProgUnavail),
+                AcceptStat::ProgMismatch { low, high } => Err(Error::ProgMismatch { low, high }),
+                AcceptStat::ProcUnavail => Err(Error::ProcUnavail),
+                AcceptStat::GarbageArgs => Err(Error::GarbageArgs),
+                AcceptStat::SystemErr => Err(Error::SystemErr),
+            },
+            ReplyBody::Denied(RejectStat::RpcMismatch { low, high }) => {
+                Err(Error::RpcMismatch { low, high })
+            }
+            ReplyBody::Denied(RejectStat::AuthError(why)) => Err(Error::Auth(why)),
+        }
+    }
+}
+
+/// The results of a reply message, or its status as an error.
+pub fn reply_results(msg: &[u8]) -> Result<&[u8]> {
+    let (header, at) = ReplyHeader::decode(msg)?;
+    header.into_result()?;
+    Ok(&msg[at..])
+}
+
+/// A call as a server reads it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Call<'a> {
+    pub header: CallHeader,
+    /// The credential, parsed (AUTH_NONE or AUTH_SYS).
+    pub cred: Credential,
+    /// The procedure's argument bytes.
+    pub args: &'a [u8],
+}
+
+/// Why a call could not be accepted, and what (if anything) to answer.
+#[derive(Debug)]
+pub enum BadCall {
+    /// Not even an xid and CALL type could be read: drop it (or close).
+    Unreadable(Error),
+    /// A reply arrived where a call was expected: ignore it.
+    NotACall { xid: u32 },
+    /// Answer this denied reply.
+    Deny { xid: u32, stat: RejectStat },
+}
+
+/// Decodes a call message. Malformed credentials are AUTH_BADCRED,
+/// flavors other than AUTH_NONE and AUTH_SYS AUTH_REJECTEDCRED (as libtirpc
+/// answers), and a verifier other than AUTH_NONE AUTH_BADVERF.
+pub fn decode_call(msg: &[u8]) -> std::result::Result<Call<'_>, BadCall> {
+    let mut dec = Decoder::new(msg);
+    let xid = dec.get_uint().map_err(BadCall::Unreadable)?;
+    let mtype = dec.get_uint().map_err(BadCall::Unreadable)?;
+    if mtype != CALL {
+        return Err(BadCall::NotACall { xid });
+    }
+    let deny = |stat| BadCall::Deny { xid, stat };
+    let rpcvers = dec.get_uint().map_err(BadCall::Unreadable)?;
+    if rpcvers != RPC_VERSION {
+        return Err(deny(RejectStat::RpcMismatch {
+            low: RPC_VERSION,
+            high: RPC_VERSION,
+        }));
+    }
+    let badcred = || deny(RejectStat::AuthError(super::auth::stat::BADCRED));
+    let prog = dec.get_uint().map_err(|_| badcred())?;
+    let vers = dec.get_uint().map_err(|_| badcred())?;
+    let procedure = dec.get_uint().map_err(|_| badcred())?;
+    let cred = OpaqueAuth::decode(&mut dec).map_err(|_| badcred())?;
+    let verf = OpaqueAuth::decode(&mut dec)
+        .map_err(|_| deny(RejectStat::AuthError(super::auth::stat::BADVERF)))?;
+    let parsed = Credential::parse(&cred).map_err(|why| deny(RejectStat::AuthError(why)))?;
+    if verf.flavor != super::auth::flavor::NONE {
+        return Err(deny(RejectStat::AuthError(super::auth::stat::BADVERF)));
+    }
+    let args = dec.remaining();
+    Ok(Call {
+        header: CallHeader {
+            xid,
+            prog,
+            vers,
+            procedure,
+            cred,
+            verf,
+        },
+        cred: parsed,
+        args,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rpc::auth::{flavor, stat, AuthSys};
+
+    fn call_bytes(cred: &OpaqueAuth) -> Vec<u8> {
+        let mut enc = Encoder::new();
+        CallHeader {
+            xid: 0x01020304,
+            prog: 0x20000001,
+            vers: 3,
+            procedure: 7,
+            cred: cred.clone(),
+            verf: OpaqueAuth::none(),
+        }
+        .encode(&mut enc)
+        .unwrap();
+        enc.put_uint(42);
+        enc.into_bytes()
+    }
+
+    #[test]
+    fn call_header_bytes_are_exact() {
+        let bytes = call_bytes(&OpaqueAuth::none());
+        #[rustfmt::skip]
+        let want = [
+            1, 2, 3, 4,  0, 0, 0, 0,  0, 0, 0, 2,  0x20, 0, 0, 1,  0, 0, 0, 3,  0, 0, 0, 7,
+            0, 0, 0, 0,  0, 0, 0, 0,  0, 0, 0, 0,  0, 0, 0, 0,  0, 0, 0, 42,
+        ];
+        assert_eq!(bytes, want);
+        let call = decode_call(&bytes).unwrap();
+        assert_eq!(call.header.xid, 0x01020304);
+        assert_eq!(call.header.procedure, 7);
+        assert_eq!(call.cred, Credential::None);
+        assert_eq!(call.args, &[0, 0, 0, 42]);
+    }
+
+    #[test]
+    fn auth_sys_round_trips_through_a_call() {
+        let sys = AuthSys {
+            stamp: 9,
+            machine_name: "host".into(),
+            uid: 1000,
+            gid: 100,
+            gids: vec![4, 24],
+        };
+        let bytes = call_bytes(&sys.to_opaque().unwrap());
+        let call = decode_call(&bytes).unwrap();
+        assert_eq!(call.cred, Credential::Sys(sys));
+        assert_eq!(call.header.cred.flavor, flavor::SYS);
+    }
+
+    #[test]
+    fn wrong_rpcvers_is_rpc_mismatch_2_2() {
+        let mut bytes = call_bytes(&OpaqueAuth::none());
+        bytes[11] = 3;
+        match decode_call(&bytes) {
+            Err(BadCall::Deny { xid, stat }) => {
+                assert_eq!(xid, 0x01020304);
+                assert_eq!(stat, RejectStat::RpcMismatch { low: 2, high: 2 });
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn unknown_flavor_is_rejected_cred() {
+        let cred = OpaqueAuth {
+            flavor: 6,
+            body: vec![1, 2, 3, 4],
+        };
+        match decode_call(&call_bytes(&cred)) {
+            Err(BadCall::Deny { stat, .. }) => {
+                assert_eq!(stat, RejectStat::AuthError(stat::REJECTEDCRED))
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn truncated_header_is_badcred_or_unreadable() {
+        let bytes = call_bytes(&OpaqueAuth::none());
+        assert!(matches!(
+            decode_call(&bytes[..6]),
+            Err(BadCall::Unreadable(_))
+        ));
+        assert!(matches!(
+            decode_call(&bytes[..26]),
+            Err(BadCall::Deny {
+                stat: RejectStat::AuthError(stat::BADCRED),
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn every_reply_status_round_trips() {
+        let stats = [
+            AcceptStat::Success,
+            AcceptStat::ProgUnavail,
+            AcceptStat::ProgMismatch { low: 1, high: 4 },
+            AcceptStat::ProcUnavail,
+            AcceptStat::GarbageArgs,
+            AcceptStat::SystemErr,
+        ];
+        for stat in stats {
+            let h = ReplyHeader::accepted(77, stat);
+            let msg = h.to_message(&[0, 0, 0, 5]);
+            let (back, at) = ReplyHeader::decode(&msg).unwrap();
+            assert_eq!(back, h);
+            assert_eq!(at, msg.len() - 4);
+        }
+        for stat in [
+            RejectStat::RpcMismatch { low: 2, high: 2 },
+            RejectStat::AuthError(stat::TOOWEAK),
+        ] {
+            let h = ReplyHeader::denied(78, stat);
+            let (back, _) = ReplyHeader::decode(&h.to_message(&[])).unwrap();
+            assert_eq!(back, h);
+        }
+    }
+
+    #[test]
+    fn reply_bytes_and_errors_are_exact() {
+        let msg =
+            ReplyHeader::accepted(5, AcceptStat::ProgMismatch { low: 2, high: 3 }).to_message(&[]);
+        #[rustfmt::skip]
+        assert_eq!(msg, [0,0,0,5, 0,0,0,1, 0,0,0,0, 0,0,0,0, 0,0,0,0, 0,0,0,2, 0,0,0,2, 0,0,0,3]);
+        assert!(matches!(
+            reply_results(&msg),
+            Err(Error::ProgMismatch { low: 2, high: 3 })
+        ));
+        let denied = ReplyHeader::denied(5, RejectStat::AuthError(stat::BADCRED)).to_message(&[]);
+        #[rustfmt::skip]
+        assert_eq!(denied, [0,0,0,5, 0,0,0,1, 0,0,0,1, 0,0,0,1, 0,0,0,1]);
+        assert!(matches!(reply_results(&denied), Err(Error::Auth(1))));
+        let ok = ReplyHeader::accepted(5, AcceptStat::Success).to_message(&[9, 9, 9, 9]);
+        assert_eq!(reply_results(&ok).unwrap(), &[9, 9, 9, 9]);
+    }
+
+    #[test]
+    fn hostile_reply_fields_fail_cleanly() {
+        let mut msg = ReplyHeader::accepted(5, AcceptStat::Success).to_message(&[]);
+        msg[19] = 0xff; // verifier length 255 with nothing behind it
+        assert!(ReplyHeader::decode(&msg).is_err());
+        let mut msg = ReplyHeader::accepted(5, AcceptStat::Success).to_message(&[]);
+        msg[23] = 9; // accept_stat 9
+        assert!(matches!(
+            ReplyHeader::decode(&msg),
+            Err(Error::Xdr { offset: 20, .. })
+        ));
+    }
+}

@@ -1,0 +1,157 @@
+/* The RPC C API: a server with C handlers and clients over TCP, UDP and a
+ * Unix socket in one process; every error status and its details. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "xipc.h"
+
+#define PROG 0x20005678u
+
+#define CHECK(expr)                                                                   \
+    do {                                                                              \
+        int rc_ = (expr);                                                             \
+        if (rc_ != 0) {                                                               \
+            fprintf(stderr, "%s:%d: %s = %d (%s)\n", __FILE__, __LINE__, #expr, rc_,  \
+                    xipc_last_error());                                               \
+            exit(1);                                                                  \
+        }                                                                             \
+    } while (0)
+
+#define EXPECT(cond)                                                                  \
+    do {                                                                              \
+        if (!(cond)) {                                                                \
+            fprintf(stderr, "%s:%d: expected %s\n", __FILE__, __LINE__, #cond);       \
+            exit(1);                                                                  \
+        }                                                                             \
+    } while (0)
+
+static int calls_seen;
+
+/* Procedure 1: echo. */
+static int echo(void *user, const xipc_rpc_call *call, const uint8_t *args, size_t len,
+                xipc_encoder *result) {
+    int *seen = user;
+    (*seen)++;
+    if (xipc_rpc_call_prog(call) != PROG || xipc_rpc_call_proc(call) != 1)
+        return XIPC_ESYSTEM_ERR;
+    return xipc_encoder_put_raw(result, args, len);
+}
+
+/* Procedure 2: GARBAGE_ARGS; 3: SYSTEM_ERR. */
+static int garbage(void *user, const xipc_rpc_call *call, const uint8_t *args, size_t len,
+                   xipc_encoder *result) {
+    (void)user; (void)call; (void)args; (void)len; (void)result;
+    return XIPC_EGARBAGE_ARGS;
+}
+
+static int failing(void *user, const xipc_rpc_call *call, const uint8_t *args, size_t len,
+                   xipc_encoder *result) {
+    (void)user; (void)call; (void)args; (void)len; (void)result;
+    return -1000;
+}
+
+/* Appends an XDR unsigned int (through put_raw, which every header has). */
+static int put_u32(xipc_encoder *e, uint32_t v) {
+    const uint8_t b[4] = {(uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v};
+    return xipc_encoder_put_raw(e, b, 4);
+}
+
+/* Procedure 4: the caller's uid, gid count and machine name. */
+static int whoami(void *user, const xipc_rpc_call *call, const uint8_t *args, size_t len,
+                  xipc_encoder *result) {
+    (void)user; (void)args; (void)len;
+    uint32_t uid = 0, gids[16];
+    size_t ngids = 0;
+    const char *machine = NULL;
+    if (xipc_rpc_call_auth_sys(call, NULL, &machine, &uid, NULL, gids, &ngids) != 0)
+        return put_u32(result, 0xFFFFFFFFu);
+    if (put_u32(result, uid) != 0) return XIPC_ESYSTEM_ERR;
+    if (put_u32(result, (uint32_t)ngids) != 0) return XIPC_ESYSTEM_ERR;
+    return xipc_encoder_put_string(result, machine);
+}
+
+static void exercise(xipc_rpc_client *c) {
+    const uint8_t args[8] = {0, 0, 0, 3, 'a', 'b', 'c', 0};
+    uint8_t *reply = NULL;
+    size_t reply_len = 0;
+    CHECK(xipc_rpc_client_ping(c));
+    CHECK(xipc_rpc_client_call(c, 1, args, sizeof args, &reply, &reply_len));
+    EXPECT(reply_len == sizeof args && memcmp(reply, args, sizeof args) == 0);
+    xipc_bytes_free(reply, reply_len);
+
+    EXPECT(xipc_rpc_client_call(c, 2, args, sizeof args, &reply, &reply_len) == XIPC_EGARBAGE_ARGS);
+    EXPECT(xipc_rpc_client_call(c, 3, NULL, 0, &reply, &reply_len) == XIPC_ESYSTEM_ERR);
+    EXPECT(xipc_rpc_client_call(c, 77, NULL, 0, &reply, &reply_len) == XIPC_EPROC_UNAVAIL);
+
+    /* AUTH_NONE, then AUTH_SYS. */
+    CHECK(xipc_rpc_client_call(c, 4, NULL, 0, &reply, &reply_len));
+    EXPECT(reply_len == 4 && reply[0] == 0xFF);
+    xipc_bytes_free(reply, reply_len);
+    const uint32_t gids[3] = {10, 20, 30};
+    CHECK(xipc_rpc_client_set_auth_sys(c, 1, "c-host", 4321, 7, gids, 3));
+    CHECK(xipc_rpc_client_call(c, 4, NULL, 0, &reply, &reply_len));
+    const uint8_t want[] = {0, 0, 0x10, 0xE1, 0, 0, 0, 3, 0, 0, 0, 6, 'c', '-', 'h', 'o', 's', 't', 0, 0};
+    EXPECT(reply_len == sizeof want && memcmp(reply, want, sizeof want) == 0);
+    xipc_bytes_free(reply, reply_len);
+}
+
+int main(void) {
+    xipc_rpc_server *s = NULL;
+    CHECK(xipc_rpc_server_new(&s));
+    CHECK(xipc_rpc_server_set_rpcbind(s, false));
+    CHECK(xipc_rpc_server_register(s, PROG, 2, 1, echo, &calls_seen));
+    CHECK(xipc_rpc_server_register(s, PROG, 2, 2, garbage, NULL));
+    CHECK(xipc_rpc_server_register(s, PROG, 2, 3, failing, NULL));
+    CHECK(xipc_rpc_server_register(s, PROG, 2, 4, whoami, NULL));
+    CHECK(xipc_rpc_server_register(s, PROG, 4, 1, echo, &calls_seen));
+    EXPECT(xipc_rpc_server_register(s, PROG, 2, 5, NULL, NULL) == XIPC_EINVAL);
+
+    uint16_t tcp = 0, udp = 0;
+    char path[64];
+    snprintf(path, sizeof path, "/tmp/xipc-rpc-c-%d.sock", (int)getpid());
+    CHECK(xipc_rpc_server_listen_tcp(s, "127.0.0.1", 0, &tcp));
+    CHECK(xipc_rpc_server_listen_udp(s, "127.0.0.1", 0, &udp));
+    CHECK(xipc_rpc_server_listen_unix(s, path));
+    EXPECT(tcp != 0 && udp != 0);
+    CHECK(xipc_rpc_server_start(s));
+
+    const char *protos[3] = {"tcp", "udp", "unix"};
+    for (int i = 0; i < 3; i++) {
+        xipc_rpc_client *c = NULL;
+        const char *host = i == 2 ? path : "127.0.0.1";
+        uint16_t port = i == 0 ? tcp : udp;
+        CHECK(xipc_rpc_client_new(host, port, PROG, 2, protos[i], &c));
+        CHECK(xipc_rpc_client_set_timeout_ms(c, 5000));
+        exercise(c);
+        xipc_rpc_client_free(c);
+
+        /* Version 9 is not served: PROG_MISMATCH with the range 2..4. */
+        CHECK(xipc_rpc_client_new(host, port, PROG, 9, protos[i], &c));
+        EXPECT(xipc_rpc_client_ping(c) == XIPC_EPROG_MISMATCH);
+        uint32_t low = 0, high = 0, stat = 9;
+        CHECK(xipc_rpc_last_error_details(&low, &high, &stat));
+        EXPECT(low == 2 && high == 4 && stat == 0);
+        xipc_rpc_client_free(c);
+
+        CHECK(xipc_rpc_client_new(host, port, PROG + 1, 1, protos[i], &c));
+        EXPECT(xipc_rpc_client_ping(c) == XIPC_EPROG_UNAVAIL);
+        xipc_rpc_client_free(c);
+    }
+    EXPECT(calls_seen == 3);
+
+    /* A bad protocol name and a NULL client are clear errors. */
+    xipc_rpc_client *bad = NULL;
+    EXPECT(xipc_rpc_client_new("127.0.0.1", tcp, PROG, 2, "sctp", &bad) == XIPC_EINVAL);
+    EXPECT(bad == NULL);
+    EXPECT(xipc_rpc_client_ping(NULL) == XIPC_EINVAL);
+
+    CHECK(xipc_rpc_server_stop(s));
+    xipc_rpc_server_free(s);
+    EXPECT(access(path, F_OK) != 0);
+    xipc_rpc_client_free(NULL);
+    xipc_rpc_server_free(NULL);
+    puts("rpc_basic: ok");
+    return 0;
+}

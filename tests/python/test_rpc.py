@@ -1,0 +1,175 @@
+"""xipc.rpc: a Python server and Python clients over TCP, UDP and Unix."""
+
+import os
+import socket
+import struct
+import tempfile
+import threading
+import time
+
+import pytest
+
+import xipc
+from xipc import rpc
+
+PROG = 0x20009876
+
+
+def u32(v):
+    return struct.pack(">I", v)
+
+
+@pytest.fixture
+def server():
+    srv = rpc.Server()
+    srv.set_rpcbind_registration(False)
+    counter = {"n": 0}
+
+    def add(args, call):
+        if len(args) != 8:
+            raise rpc.GarbageArgs("add takes two unsigned ints")
+        a, b = struct.unpack(">II", args)
+        return u32((a + b) & 0xFFFFFFFF)
+
+    def count(args, call):
+        counter["n"] += 1
+        return u32(counter["n"])
+
+    def whoami(args, call):
+        assert call.prog == PROG and call.vers == 1 and call.proc == 4
+        if call.auth_sys is None:
+            return u32(0xFFFFFFFF)
+        a = call.auth_sys
+        name = a.machine_name.encode()
+        return (u32(a.uid) + u32(a.gid) + u32(len(a.gids)) + b"".join(u32(g) for g in a.gids)
+                + u32(len(name)) + name + b"\0" * (-len(name) % 4))
+
+    srv.register(PROG, 1, 1, lambda args, call: args)
+    srv.register(PROG, 1, 2, add)
+    srv.register(PROG, 1, 3, lambda args, call: 1 / 0)
+    srv.register(PROG, 1, 4, whoami)
+    srv.register(PROG, 1, 5, count)
+    srv.register(PROG, 1, 6, lambda args, call: "not bytes")
+    srv.register(PROG, 3, 1, lambda args, call: args)
+    path = os.path.join(tempfile.mkdtemp(), "rpc.sock")
+    ports = {
+        "tcp": srv.listen_tcp("127.0.0.1", 0),
+        "udp": srv.listen_udp("127.0.0.1", 0),
+        "unix": path,
+    }
+    srv.listen_unix(path)
+    srv.start()
+    yield srv, ports, counter
+    srv.close()
+    assert not os.path.exists(path)
+
+
+def client(ports, proto, vers=1, prog=PROG, timeout=5.0):
+    if proto == "unix":
+        return rpc.Client(ports["unix"], prog, vers, proto="unix", timeout=timeout)
+    return rpc.Client("127.0.0.1", prog, vers, proto=proto, port=ports[proto], timeout=timeout)
+
+
+@pytest.mark.parametrize("proto", ["tcp", "udp", "unix"])
+def test_calls_and_errors(server, proto):
+    _, ports, _ = server
+    with client(ports, proto) as c:
+        c.ping()
+        assert c.call(1, b"\0\0\0\x02hi\0\0") == b"\0\0\0\x02hi\0\0"
+        assert c.call(2, u32(40) + u32(2)) == u32(42)
+        with pytest.raises(rpc.GarbageArgs):
+            c.call(2, u32(1))
+        with pytest.raises(rpc.SystemError_):
+            c.call(3)
+        with pytest.raises(rpc.SystemError_):
+            c.call(6)
+        with pytest.raises(rpc.ProcedureUnavailable):
+            c.call(99)
+        # The server survived every failing handler.
+        assert c.call(1, u32(5)) == u32(5)
+    with client(ports, proto, vers=7) as c:
+        with pytest.raises(rpc.ProgramMismatch) as info:
+            c.ping()
+        assert (info.value.low, info.value.high) == (1, 3)
+        assert isinstance(info.value, rpc.RpcError) and isinstance(info.value, xipc.XipcError)
+    with client(ports, proto, prog=PROG + 1) as c:
+        with pytest.raises(rpc.ProgramUnavailable):
+            c.ping()
+
+
+def test_auth_sys_reaches_the_handler(server):
+    _, ports, _ = server
+    with client(ports, "tcp") as c:
+        assert c.call(4) == u32(0xFFFFFFFF)
+        c.set_auth_sys(rpc.AuthSys(uid=501, gid=20, gids=(1, 2, 3), machine_name="py-host"))
+        assert c.call(4) == (u32(501) + u32(20) + u32(3) + u32(1) + u32(2) + u32(3)
+                             + u32(7) + b"py-host\0")
+        with pytest.raises(xipc.errors.InvalidArgument):
+            c.set_auth_sys(rpc.AuthSys(uid=0, gid=0, gids=tuple(range(17))))
+
+
+def test_threads_share_one_client(server):
+    _, ports, counter = server
+    with client(ports, "tcp") as c:
+        errors = []
+
+        def work(i):
+            try:
+                for j in range(50):
+                    v = i * 100 + j
+                    assert c.call(1, u32(v)) == u32(v)
+                c.call(5)
+            except Exception as exc:  # pragma: no cover - reported below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=work, args=(i,)) for i in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert errors == []
+        assert counter["n"] == 8
+
+
+def test_timeout_is_a_timeout_error():
+    silent = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    silent.bind(("127.0.0.1", 0))
+    port = silent.getsockname()[1]
+    with rpc.Client("127.0.0.1", PROG, 1, proto="udp", port=port, timeout=0.5) as c:
+        start = time.monotonic()
+        with pytest.raises(TimeoutError):
+            c.ping()
+        assert 0.45 < time.monotonic() - start < 2.0
+    silent.close()
+
+
+def test_connect_refused_and_bad_protocol():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    with pytest.raises(OSError):
+        rpc.Client("127.0.0.1", PROG, 1, port=port)
+    with pytest.raises(ValueError):
+        rpc.Client("127.0.0.1", PROG, 1, proto="sctp", port=1)
+
+
+def test_stop_from_a_handler_and_serve_forever():
+    srv = rpc.Server()
+    srv.set_rpcbind_registration(False)
+
+    def shutdown(args, call):
+        srv.stop()
+        return b""
+
+    srv.register(PROG, 1, 1, shutdown)
+    port = srv.listen_tcp("127.0.0.1", 0)
+    t = threading.Thread(target=srv.serve_forever)
+    t.start()
+    time.sleep(0.1)
+    with rpc.Client("127.0.0.1", PROG, 1, port=port, timeout=5) as c:
+        c.ping()
+        c.call(1)
+    t.join(5)
+    assert not t.is_alive()
+    srv.close()

@@ -1,0 +1,448 @@
+//! The RPC client and server against each other, and against hand-made
+//! peers that misbehave on purpose.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream, UdpSocket};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use xipc::rpc::message::{AcceptStat, ReplyHeader};
+use xipc::rpc::{AuthSys, Client, Credential, Protocol, Server};
+use xipc::xdr::{Decoder, Encoder};
+use xipc::Error;
+
+const PROG: u32 = 0x2000_1234;
+
+fn uint(v: u32) -> Vec<u8> {
+    v.to_be_bytes().to_vec()
+}
+
+/// A server with: 1 echo, 2 add two uints, 3 GARBAGE_ARGS, 4 SYSTEM_ERR,
+/// 5 panic, 6 sleep 300 ms then echo, 7 count calls, 8 caller's uid, on
+/// versions 2 and 3 (3 has only echo).
+fn test_server() -> (Server, Arc<AtomicU32>) {
+    let s = Server::new();
+    s.set_rpcbind_registration(false);
+    let count = Arc::new(AtomicU32::new(0));
+    s.register(PROG, 2, 1, |_, args| Ok(args.to_vec()));
+    s.register(PROG, 2, 2, |_, args| {
+        let mut d = Decoder::new(args);
+        let (a, b) = (d.get_uint()?, d.get_uint()?);
+        d.finish().map_err(|_| Error::GarbageArgs)?;
+        Ok(uint(a.wrapping_add(b)))
+    });
+    s.register(PROG, 2, 3, |_, _| Err(Error::GarbageArgs));
+    s.register(PROG, 2, 4, |_, _| {
+        Err(Error::Internal("handler failed".into()))
+    });
+    s.register(PROG, 2, 5, |_, _| panic!("handler panics on purpose"));
+    s.register(PROG, 2, 6, |_, args| {
+        std::thread::sleep(Duration::from_millis(300));
+        Ok(args.to_vec())
+    });
+    let c = count.clone();
+    s.register(PROG, 2, 7, move |_, _| {
+        Ok(uint(c.fetch_add(1, Ordering::SeqCst) + 1))
+    });
+    s.register(PROG, 2, 8, |info, _| match &info.cred {
+        Credential::Sys(sys) => {
+            let mut e = Encoder::new();
+            e.put_uint(sys.uid);
+            e.put_string(&sys.machine_name)?;
+            e.put_uint_array(&sys.gids)?;
+            Ok(e.into_bytes())
+        }
+        _ => Ok(uint(u32::MAX)),
+    });
+    s.register(PROG, 3, 1, |_, args| Ok(args.to_vec()));
+    (s, count)
+}
+
+fn started() -> (Server, Arc<AtomicU32>, u16, u16) {
+    let (s, count) = test_server();
+    let tcp = s.listen_tcp("127.0.0.1", 0).unwrap();
+    let udp = s.listen_udp("127.0.0.1", 0).unwrap();
+    s.start().unwrap();
+    (s, count, tcp, udp)
+}
+
+#[test]
+fn calls_round_trip_on_tcp_udp_and_unix() {
+    let (s, _, tcp, udp) = started();
+    let dir = std::env::temp_dir().join(format!("xipc-rpc-test-{}", std::process::id()));
+    let _ = std::fs::remove_file(&dir);
+    s.listen_unix(&dir).unwrap();
+    let clients = [
+        Client::connect("127.0.0.1", tcp, PROG, 2, Protocol::Tcp).unwrap(),
+        Client::connect("127.0.0.1", udp, PROG, 2, Protocol::Udp).unwrap(),
+        Client::connect(dir.to_str().unwrap(), 0, PROG, 2, Protocol::Unix).unwrap(),
+    ];
+    for c in &clients {
+        c.ping().unwrap();
+        assert_eq!(c.call(1, b"\0\0\0\x05abc\0").unwrap(), b"\0\0\0\x05abc\0");
+        let mut args = uint(40);
+        args.extend(uint(2));
+        assert_eq!(c.call(2, &args).unwrap(), uint(42));
+    }
+    s.stop();
+    assert!(!dir.exists(), "stop removes the Unix socket file");
+}
+
+#[test]
+fn every_error_status_is_its_own_error() {
+    let (s, _, tcp, udp) = started();
+    for (port, proto) in [(tcp, Protocol::Tcp), (udp, Protocol::Udp)] {
+        let c = Client::connect("127.0.0.1", port, PROG, 2, proto).unwrap();
+        assert!(matches!(c.call(99, &[]), Err(Error::ProcUnavail)));
+        assert!(matches!(c.call(3, &[]), Err(Error::GarbageArgs)));
+        assert!(matches!(c.call(2, &[0, 0, 0, 1]), Err(Error::GarbageArgs)));
+        assert!(matches!(c.call(4, &[]), Err(Error::SystemErr)));
+        assert!(matches!(c.call(5, &[]), Err(Error::SystemErr)));
+        // The panic did not take the server down.
+        assert_eq!(c.call(1, &uint(7)).unwrap(), uint(7));
+        let v9 = Client::connect("127.0.0.1", port, PROG, 9, proto).unwrap();
+        assert!(matches!(
+            v9.call(1, &[]),
+            Err(Error::ProgMismatch { low: 2, high: 3 })
+        ));
+        let other = Client::connect("127.0.0.1", port, PROG + 1, 1, proto).unwrap();
+        assert!(matches!(other.call(1, &[]), Err(Error::ProgUnavail)));
+    }
+    s.stop();
+}
+
+#[test]
+fn handler_reads_auth_sys_credentials() {
+    let (s, _, tcp, _) = started();
+    let c = Client::connect("127.0.0.1", tcp, PROG, 2, Protocol::Tcp).unwrap();
+    assert_eq!(c.call(8, &[]).unwrap(), uint(u32::MAX));
+    let sys = AuthSys {
+        stamp: 5,
+        machine_name: "client-host".into(),
+        uid: 1234,
+        gid: 55,
+        gids: (1..=16).collect(),
+    };
+    c.set_credential(&Credential::Sys(sys)).unwrap();
+    let reply = c.call(8, &[]).unwrap();
+    let mut d = Decoder::new(&reply);
+    assert_eq!(d.get_uint().unwrap(), 1234);
+    assert_eq!(d.get_string(None).unwrap(), "client-host");
+    assert_eq!(
+        d.get_uint_array(None).unwrap(),
+        (1..=16).collect::<Vec<_>>()
+    );
+    s.stop();
+}
+
+/// Sends raw bytes as one record and returns the reply record (or None if
+/// the server closed the connection).
+fn raw_call(stream: &mut TcpStream, msg: &[u8]) -> Option<Vec<u8>> {
+    let mut frame = ((msg.len() as u32) | 0x8000_0000).to_be_bytes().to_vec();
+    frame.extend_from_slice(msg);
+    stream.write_all(&frame).ok()?;
+    let mut header = [0u8; 4];
+    stream.read_exact(&mut header).ok()?;
+    let len = (u32::from_be_bytes(header) & 0x7fff_ffff) as usize;
+    let mut body = vec![0; len];
+    stream.read_exact(&mut body).ok()?;
+    Some(body)
+}
+
+fn call_header(xid: u32, rpcvers: u32, procedure: u32) -> Vec<u8> {
+    let mut e = Encoder::new();
+    for v in [xid, 0, rpcvers, PROG, 2, procedure, 0, 0, 0, 0] {
+        e.put_uint(v);
+    }
+    e.into_bytes()
+}
+
+#[test]
+fn malformed_calls_get_the_right_reply_and_the_server_goes_on() {
+    let (s, _, tcp, _) = started();
+    let mut raw = TcpStream::connect(("127.0.0.1", tcp)).unwrap();
+    raw.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+
+    // rpcvers 3: MSG_DENIED, RPC_MISMATCH 2..2.
+    let reply = raw_call(&mut raw, &call_header(0x51, 3, 1)).unwrap();
+    #[rustfmt::skip]
+    assert_eq!(reply, [0,0,0,0x51, 0,0,0,1, 0,0,0,1, 0,0,0,0, 0,0,0,2, 0,0,0,2]);
+
+    // Unknown credential flavor 300: AUTH_ERROR, AUTH_REJECTEDCRED.
+    let mut msg = call_header(0x52, 2, 1);
+    msg[27] = 44; // cred flavor 300
+    msg[26] = 1;
+    let reply = raw_call(&mut raw, &msg).unwrap();
+    #[rustfmt::skip]
+    assert_eq!(reply, [0,0,0,0x52, 0,0,0,1, 0,0,0,1, 0,0,0,1, 0,0,0,2]);
+
+    // Truncated arguments to "add": GARBAGE_ARGS.
+    let mut msg = call_header(0x53, 2, 2);
+    msg.extend(uint(1));
+    let reply = raw_call(&mut raw, &msg).unwrap();
+    assert_eq!(
+        reply,
+        ReplyHeader::accepted(0x53, AcceptStat::GarbageArgs).to_message(&[])
+    );
+
+    // Credential length 0xFFFFFFF0: AUTH_BADCRED, nothing allocated.
+    let mut msg = call_header(0x54, 2, 1);
+    msg[28..32].copy_from_slice(&0xFFFF_FFF0u32.to_be_bytes());
+    let reply = raw_call(&mut raw, &msg).unwrap();
+    #[rustfmt::skip]
+    assert_eq!(reply, [0,0,0,0x54, 0,0,0,1, 0,0,0,1, 0,0,0,1, 0,0,0,1]);
+
+    // A hostile record length: the server closes this connection ...
+    raw.write_all(&[0xFF, 0xFF, 0xFF, 0xF0, 1, 2, 3, 4])
+        .unwrap();
+    let mut buf = [0u8; 4];
+    assert_eq!(raw.read(&mut buf).unwrap_or(0), 0);
+    // ... and goes on serving others.
+    let c = Client::connect("127.0.0.1", tcp, PROG, 2, Protocol::Tcp).unwrap();
+    c.ping().unwrap();
+    s.stop();
+}
+
+/// A fake stream server that answers two calls in reverse order, after a
+/// stray reply nobody asked for.
+#[test]
+fn concurrent_calls_on_one_connection_are_matched_by_xid() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let fake = std::thread::spawn(move || {
+        let (mut s, _) = listener.accept().unwrap();
+        let mut calls = Vec::new();
+        for _ in 0..2 {
+            let mut h = [0u8; 4];
+            s.read_exact(&mut h).unwrap();
+            let mut body = vec![0; (u32::from_be_bytes(h) & 0x7fff_ffff) as usize];
+            s.read_exact(&mut body).unwrap();
+            calls.push(body);
+        }
+        let reply = |xid: u32, results: &[u8]| {
+            let m = ReplyHeader::accepted(xid, AcceptStat::Success).to_message(results);
+            let mut f = ((m.len() as u32) | 0x8000_0000).to_be_bytes().to_vec();
+            f.extend(m);
+            f
+        };
+        s.write_all(&reply(0xdead_beef, b"stry")).unwrap();
+        for call in calls.iter().rev() {
+            let xid = u32::from_be_bytes(call[..4].try_into().unwrap());
+            // Echo the argument (the last 4 bytes).
+            s.write_all(&reply(xid, &call[call.len() - 4..])).unwrap();
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    });
+    let c = Arc::new(Client::connect("127.0.0.1", port, PROG, 2, Protocol::Tcp).unwrap());
+    let threads: Vec<_> = (0..2u32)
+        .map(|i| {
+            let c = c.clone();
+            std::thread::spawn(move || c.call(1, &uint(i)).unwrap())
+        })
+        .collect();
+    let got: Vec<Vec<u8>> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+    assert_eq!(got, vec![uint(0), uint(1)]);
+    fake.join().unwrap();
+}
+
+#[test]
+fn many_threads_share_one_client() {
+    let (s, count, tcp, udp) = started();
+    for (port, proto) in [(tcp, Protocol::Tcp), (udp, Protocol::Udp)] {
+        let c = Arc::new(Client::connect("127.0.0.1", port, PROG, 2, proto).unwrap());
+        let threads: Vec<_> = (0..8u32)
+            .map(|i| {
+                let c = c.clone();
+                std::thread::spawn(move || {
+                    for j in 0..200u32 {
+                        let v = i * 1000 + j;
+                        assert_eq!(c.call(1, &uint(v)).unwrap(), uint(v));
+                    }
+                    c.call(7, &[]).unwrap();
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+    }
+    assert_eq!(count.load(Ordering::SeqCst), 16);
+    s.stop();
+}
+
+#[test]
+fn a_silent_server_times_out_in_time() {
+    let silent = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port();
+    let c = Client::connect("127.0.0.1", port, PROG, 2, Protocol::Udp).unwrap();
+    c.set_timeout(Duration::from_millis(800));
+    let t = Instant::now();
+    assert!(matches!(c.call(1, &[]), Err(Error::TimedOut(_))));
+    let took = t.elapsed();
+    assert!(
+        took >= Duration::from_millis(790) && took < Duration::from_secs(2),
+        "{took:?}"
+    );
+    // It retransmitted: 250 ms, then 500 ms later (at least 2 datagrams).
+    silent.set_nonblocking(true).unwrap();
+    let mut n = 0;
+    let mut buf = [0u8; 1024];
+    while silent.recv(&mut buf).is_ok() {
+        n += 1;
+    }
+    assert!(n >= 3, "sent {n} datagrams");
+}
+
+#[test]
+fn server_killed_mid_call_gives_a_clear_error() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let (mut s, _) = listener.accept().unwrap();
+        let mut h = [0u8; 8];
+        let _ = s.read(&mut h);
+        // Dies holding the call.
+    });
+    let c = Client::connect("127.0.0.1", port, PROG, 2, Protocol::Tcp).unwrap();
+    c.set_timeout(Duration::from_secs(5));
+    let t = Instant::now();
+    let err = c.call(1, &[]).unwrap_err();
+    assert!(matches!(err, Error::Closed(_)), "{err}");
+    assert!(t.elapsed() < Duration::from_secs(2));
+}
+
+#[test]
+fn stream_client_reconnects_when_asked() {
+    let (s, _, tcp, _) = started();
+    s.set_idle_timeout(Duration::from_millis(100));
+    let c = Client::connect("127.0.0.1", tcp, PROG, 2, Protocol::Tcp).unwrap();
+    c.ping().unwrap();
+    // The first connection was accepted before the new idle timeout; use a
+    // fresh server connection to see it close.
+    let c = Client::connect("127.0.0.1", tcp, PROG, 2, Protocol::Tcp).unwrap();
+    c.ping().unwrap();
+    std::thread::sleep(Duration::from_millis(400));
+    assert!(matches!(c.call(1, &[]), Err(Error::Closed(_))));
+    c.set_reconnect(true);
+    assert_eq!(c.call(1, &uint(3)).unwrap(), uint(3));
+    s.stop();
+}
+
+#[test]
+fn idle_connections_time_out() {
+    let (s, _, tcp, _) = started();
+    s.set_idle_timeout(Duration::from_millis(150));
+    let c = Client::connect("127.0.0.1", tcp, PROG, 2, Protocol::Tcp).unwrap();
+    c.ping().unwrap();
+    assert_eq!(s.connection_count(), 1);
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(s.connection_count(), 0);
+    s.stop();
+}
+
+#[test]
+fn batched_calls_run_without_waiting() {
+    let (s, count, tcp, _) = started();
+    let c = Client::connect("127.0.0.1", tcp, PROG, 2, Protocol::Tcp).unwrap();
+    for _ in 0..10 {
+        c.call_batched(7, &[]).unwrap();
+    }
+    // A normal call after the batch flushes it; the batch's replies are dropped.
+    assert_eq!(c.call(7, &[]).unwrap(), uint(11));
+    assert_eq!(count.load(Ordering::SeqCst), 11);
+    s.stop();
+}
+
+#[test]
+fn stop_is_graceful_for_calls_in_progress() {
+    let (s, _, tcp, _) = started();
+    let c = Client::connect("127.0.0.1", tcp, PROG, 2, Protocol::Tcp).unwrap();
+    let call = std::thread::spawn(move || c.call(6, &uint(9)));
+    std::thread::sleep(Duration::from_millis(100));
+    s.stop();
+    assert_eq!(call.join().unwrap().unwrap(), uint(9));
+    assert!(TcpStream::connect(("127.0.0.1", tcp)).is_err());
+}
+
+#[test]
+fn a_thousand_concurrent_connections() {
+    let (s, _, tcp, _) = started();
+    let clients: Vec<Client> = (0..1000)
+        .map(|_| Client::connect("127.0.0.1", tcp, PROG, 2, Protocol::Tcp).unwrap())
+        .collect();
+    let clients = Arc::new(clients);
+    let threads: Vec<_> = (0..4)
+        .map(|t| {
+            let clients = clients.clone();
+            std::thread::spawn(move || {
+                for (i, c) in clients.iter().enumerate().skip(t).step_by(4) {
+                    assert_eq!(c.call(1, &uint(i as u32)).unwrap(), uint(i as u32));
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    assert_eq!(s.connection_count(), 1000);
+    drop(clients);
+    s.stop();
+}
+
+/// A UDP proxy that drops the first `drop` replies from the server.
+fn lossy_proxy(server_port: u16, drop: usize) -> u16 {
+    let front = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let port = front.local_addr().unwrap().port();
+    let back = UdpSocket::bind("127.0.0.1:0").unwrap();
+    back.connect(("127.0.0.1", server_port)).unwrap();
+    let back2 = back.try_clone().unwrap();
+    let front2 = front.try_clone().unwrap();
+    let client = Arc::new(std::sync::Mutex::new(None));
+    let client2 = client.clone();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 65536];
+        while let Ok((n, from)) = front.recv_from(&mut buf) {
+            *client.lock().unwrap() = Some(from);
+            let _ = back.send(&buf[..n]);
+        }
+    });
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 65536];
+        let mut dropped = 0;
+        while let Ok(n) = back2.recv(&mut buf) {
+            if dropped < drop {
+                dropped += 1;
+                continue;
+            }
+            if let Some(to) = *client2.lock().unwrap() {
+                let _ = front2.send_to(&buf[..n], to);
+            }
+        }
+    });
+    port
+}
+
+#[test]
+fn udp_retransmits_and_the_duplicate_cache_runs_the_call_once() {
+    let (s, count, _, udp) = started();
+    s.set_duplicate_cache(64);
+    let port = lossy_proxy(udp, 2);
+    let c = Client::connect("127.0.0.1", port, PROG, 2, Protocol::Udp).unwrap();
+    c.set_timeout(Duration::from_secs(5));
+    assert_eq!(c.call(7, &[]).unwrap(), uint(1));
+    assert_eq!(
+        count.load(Ordering::SeqCst),
+        1,
+        "the counter ran exactly once"
+    );
+    s.stop();
+
+    // Without the cache the same loss runs the handler three times.
+    let (s, count, _, udp) = started();
+    let port = lossy_proxy(udp, 2);
+    let c = Client::connect("127.0.0.1", port, PROG, 2, Protocol::Udp).unwrap();
+    assert_eq!(c.call(7, &[]).unwrap(), uint(3));
+    assert_eq!(count.load(Ordering::SeqCst), 3);
+    s.stop();
+}
