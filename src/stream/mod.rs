@@ -271,10 +271,15 @@ impl Stream {
                 self.start_fragment()?;
             }
             while self.rx.fragment_left > 0 {
-                let end = self.rx.msg.len();
-                let start = end - self.rx.fragment_left;
-                let n = io::read(self.fd.as_fd(), &mut self.rx.msg[start..end], deadline)?;
-                if n == 0 {
+                // Room for the next chunk only: memory follows the bytes
+                // that arrive, not the length a header claims.
+                let start = self.rx.msg.len();
+                let want = self.rx.fragment_left.min(record::READ_CHUNK);
+                self.rx.msg.resize(start + want, 0);
+                let got = io::read(self.fd.as_fd(), &mut self.rx.msg[start..], deadline);
+                let n = *got.as_ref().unwrap_or(&0);
+                self.rx.msg.truncate(start + n);
+                if got? == 0 {
                     return self.ended();
                 }
                 self.rx.fragment_left -= n;
@@ -305,7 +310,6 @@ impl Stream {
                 limit: self.limits.max_record,
             }));
         }
-        self.rx.msg.resize(total, 0);
         self.rx.fragment_left = len;
         self.rx.last = last;
         Ok(())
