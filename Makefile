@@ -29,7 +29,8 @@ C_TESTS := $(patsubst tests/c/%.c,$(BUILD)/tests/c/%,$(wildcard tests/c/*.c))
 # Children are not traced: a test that forks or execs a peer checks the peer's
 # exit status itself.
 VALGRIND ?= valgrind --quiet --error-exitcode=99 --leak-check=full \
-            --errors-for-leak-kinds=definite --trace-children=no
+            --errors-for-leak-kinds=definite --show-leak-kinds=definite \
+            --trace-children=no
 
 .PHONY: all help deps header test test-rust test-c test-python test-interop \
         demo bench install uninstall clean fuzz
