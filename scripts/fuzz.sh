@@ -44,11 +44,13 @@ for t in $targets; do
     mkdir -p "$work" "fuzz/corpus/$t"
     log=$logs/$t.log
     echo "== $t: ${seconds}s, rss limit ${rss_mb} MiB, timeout ${timeout}s"
+    # -jobs (even 1) makes libFuzzer log to fuzz-N.log files: only for several.
+    parallel=()
+    ((jobs > 1)) && parallel=(-jobs="$jobs" -workers="$jobs")
     set +e
     cargo fuzz run --fuzz-dir fuzz --release --debug-assertions "$t" "$work" "fuzz/corpus/$t" -- \
         -max_total_time="$seconds" -rss_limit_mb="$rss_mb" -malloc_limit_mb="$rss_mb" \
-        -timeout="$timeout" -jobs="$jobs" -workers="$jobs" -print_final_stats=1 \
-        >"$log" 2>&1
+        -timeout="$timeout" -print_final_stats=1 "${parallel[@]}" >"$log" 2>&1
     rc=$?
     set -e
     if ((jobs > 1)); then

@@ -32,7 +32,7 @@ fn fragments(n: usize, size: usize) -> Vec<u8> {
     let mut out = Vec::new();
     for i in 0..n {
         out.extend_from_slice(&header(size as u32, i + 1 == n));
-        out.extend(std::iter::repeat_n(i as u8, size));
+        out.resize(out.len() + size, i as u8);
     }
     out
 }
