@@ -9,7 +9,12 @@ use xipc::stream::record::{read_record, RecordLimits};
 use xipc_fuzz::every::{everything, node};
 
 fn seed(path: &str) -> Vec<u8> {
-    std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus").join(path)).unwrap()
+    std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("corpus")
+            .join(path),
+    )
+    .unwrap()
 }
 
 #[test]
@@ -17,12 +22,25 @@ fn generated_type_seeds_decode_and_round_trip() {
     let e = seed("xdr_generated/everything");
     let v = everything::from_bytes(&e[1..]).unwrap();
     assert_eq!(v.to_bytes().unwrap(), &e[1..]);
-    assert_eq!(node::from_bytes(&seed("xdr_generated/node")[1..]).unwrap().value, 1);
+    assert_eq!(
+        node::from_bytes(&seed("xdr_generated/node")[1..])
+            .unwrap()
+            .value,
+        1
+    );
 }
 
 #[test]
 fn rpc_seeds_are_calls_and_replies() {
-    for name in ["null", "add_auth_sys", "echo", "list", "concat", "check", "ping_v2"] {
+    for name in [
+        "null",
+        "add_auth_sys",
+        "echo",
+        "list",
+        "concat",
+        "check",
+        "ping_v2",
+    ] {
         let msg = seed(&format!("rpc_message/{name}"));
         decode_call(&msg).unwrap_or_else(|e| panic!("{name}: {e:?}"));
     }
