@@ -25,9 +25,15 @@ export PYTHONPATH   := $(abspath bindings/python)$(if $(PYTHONPATH),:$(PYTHONPAT
 export XIPC_BIN     := $(abspath $(RELEASE)/xipc)
 
 C_TESTS := $(patsubst tests/c/%.c,$(BUILD)/tests/c/%,$(wildcard tests/c/*.c))
+# Every C test runs under valgrind: any memory error or definite leak fails it.
+# Children are not traced: a test that forks or execs a peer checks the peer's
+# exit status itself.
+VALGRIND ?= valgrind --quiet --error-exitcode=99 --leak-check=full \
+            --errors-for-leak-kinds=definite --show-leak-kinds=definite \
+            --trace-children=no
 
 .PHONY: all help deps header test test-rust test-c test-python test-interop \
-        demo bench install uninstall clean
+        demo bench install uninstall clean fuzz
 
 all: ## release library (.so, .a), header and the xipc binary
 	$(CARGO) build --release --lib --bins
@@ -56,7 +62,8 @@ $(BUILD)/tests/c/%: tests/c/%.c include/xipc.h $(LIB_SO)
 	$(CC) $(TEST_CFLAGS) -o $@ $< $(TEST_LDFLAGS)
 
 test-c: $(C_TESTS)
-	@set -e; for t in $(C_TESTS); do echo "== $$t"; $$t; done
+	@command -v valgrind >/dev/null || { echo "test-c: valgrind is missing; run make deps (apt-get install valgrind)" >&2; exit 1; }
+	@set -e; for t in $(C_TESTS); do echo "== $$t (valgrind)"; $(VALGRIND) $$t; done
 	@echo "C tests: $(words $(C_TESTS)) passed"
 
 test-python:
@@ -86,6 +93,9 @@ uninstall: ## remove what install put in place
 	rm -f $(DESTDIR)$(LIBDIR)/libxipc.so $(DESTDIR)$(LIBDIR)/libxipc.so.$(MAJOR) \
 	      $(DESTDIR)$(LIBDIR)/libxipc.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libxipc.a \
 	      $(DESTDIR)$(INCDIR)/xipc.h $(DESTDIR)$(BINDIR)/xipc $(DESTDIR)$(LIBDIR)/pkgconfig/xipc.pc
+
+fuzz: all ## run every fuzz target FUZZ_SECONDS (default 60) each; not part of test
+	@scripts/fuzz.sh
 
 clean:
 	$(CARGO) clean

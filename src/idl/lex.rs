@@ -71,7 +71,14 @@ pub struct Lexer<'o> {
     macros: HashMap<String, Macro>,
     out: Vec<Token>,
     include_depth: usize,
+    /// Macro expansions so far (bounded by [`MAX_EXPANSIONS`]).
+    expansions: usize,
 }
+
+/// Most macro expansions in one file: macros defined in terms of each other
+/// can expand exponentially (`#define B A A`, `#define C B B`, ...), and a
+/// few hundred bytes must not make the compiler run for hours.
+const MAX_EXPANSIONS: usize = 1 << 18;
 
 impl<'o> Lexer<'o> {
     pub fn new(opts: &'o PreprocessOptions) -> Lexer<'o> {
@@ -85,6 +92,7 @@ impl<'o> Lexer<'o> {
             macros,
             out: Vec::new(),
             include_depth: 0,
+            expansions: 0,
         }
     }
 
@@ -171,6 +179,13 @@ impl<'o> Lexer<'o> {
     }
 
     fn expand(&mut self, name: &str, pos: &Pos, depth: usize) -> Result<(), IdlError> {
+        self.expansions += 1;
+        if self.expansions > MAX_EXPANSIONS {
+            return Err(IdlError::new(
+                pos.clone(),
+                format!("macro {name}: more than {MAX_EXPANSIONS} macro expansions in one file"),
+            ));
+        }
         if depth > 64 {
             return Err(IdlError::new(
                 pos.clone(),

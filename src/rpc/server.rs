@@ -51,8 +51,9 @@ pub struct CallInfo {
 }
 
 /// A procedure's implementation: given the call and its XDR argument bytes,
-/// the XDR result bytes. `Err(Error::GarbageArgs)` answers GARBAGE_ARGS, any
-/// other error (or a panic) SYSTEM_ERR.
+/// the XDR result bytes. `Err(Error::GarbageArgs)` (or an XDR or limit error
+/// from decoding the arguments) answers GARBAGE_ARGS, any other error (or a
+/// panic) SYSTEM_ERR.
 pub type Handler = dyn Fn(&CallInfo, &[u8]) -> Result<Vec<u8>> + Send + Sync;
 
 type Programs = HashMap<u32, BTreeMap<u32, HashMap<u32, Arc<Handler>>>>;
@@ -583,7 +584,10 @@ impl Server {
             Ok(Ok(results)) => {
                 return ReplyHeader::accepted(info.xid, AcceptStat::Success).to_record(&results)
             }
-            Ok(Err(Error::GarbageArgs)) | Ok(Err(Error::Xdr { .. })) => AcceptStat::GarbageArgs,
+            // Arguments that are malformed or exceed a decoding limit.
+            Ok(Err(Error::GarbageArgs | Error::Xdr { .. } | Error::Limit { .. })) => {
+                AcceptStat::GarbageArgs
+            }
             Ok(Err(_)) | Err(_) => AcceptStat::SystemErr,
         };
         ReplyHeader::accepted(info.xid, stat).to_record(&[])

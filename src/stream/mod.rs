@@ -616,7 +616,6 @@ impl Receiver {
             self.rx.last = true;
             self.rx.msg.clear();
             self.rx.msg.extend_from_slice(&body[..got]);
-            self.rx.msg.resize(len, 0);
             self.rx.fragment_left = len - got;
             return match status {
                 Err(err) => Err(err),
@@ -671,18 +670,24 @@ impl Receiver {
                 }
                 self.start_fragment()?;
             }
+            // `rx.msg` holds exactly the bytes received so far: memory
+            // follows the bytes that arrive, not the length a header claims.
             while self.rx.fragment_left > 0 {
-                let end = self.rx.msg.len();
-                let start = end - self.rx.fragment_left;
+                let start = self.rx.msg.len();
                 let n = if self.ra_pos < self.ra_end {
-                    let mut msg = std::mem::take(&mut self.rx.msg);
-                    let n = self.take_ahead(&mut msg[start..end]);
-                    self.rx.msg = msg;
+                    let n = self.rx.fragment_left.min(self.ra_end - self.ra_pos);
+                    let ahead = &self.read_ahead[self.ra_pos..self.ra_pos + n];
+                    self.rx.msg.extend_from_slice(ahead);
+                    self.ra_pos += n;
                     n
                 } else if self.rx.fragment_left >= READ_AHEAD / 2 {
-                    // Large: straight into place, no copy.
-                    let n = io::read(fd, &mut self.rx.msg[start..end], deadline)?;
-                    if n == 0 {
+                    // Large: straight into place, a chunk at a time.
+                    let want = self.rx.fragment_left.min(record::READ_CHUNK);
+                    self.rx.msg.resize(start + want, 0);
+                    let got = io::read(fd, &mut self.rx.msg[start..], deadline);
+                    let n = *got.as_ref().unwrap_or(&0);
+                    self.rx.msg.truncate(start + n);
+                    if got? == 0 {
                         return self.ended();
                     }
                     n
@@ -720,7 +725,6 @@ impl Receiver {
                 limit: self.limits.max_record,
             }));
         }
-        self.rx.msg.resize(total, 0);
         self.rx.fragment_left = len;
         self.rx.last = last;
         Ok(())

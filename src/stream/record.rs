@@ -134,18 +134,35 @@ pub fn read_record<R: Read>(
                 limit: limits.max_record,
             });
         }
-        let start = buf.len();
-        buf.resize(total, 0);
-        let got = read_full(reader, &mut buf[start..])?;
-        if got < len {
-            return Err(Error::Closed(format!(
-                "stream ended inside a record fragment ({got} of {len} bytes)"
-            )));
-        }
+        read_fragment(reader, buf, len)?;
         if last {
             return Ok(true);
         }
     }
+}
+
+/// Bytes of a fragment read, and made room for, at a time.
+pub(crate) const READ_CHUNK: usize = 64 << 10;
+
+/// Appends a fragment of `len` bytes to `buf`, growing it chunk by chunk as
+/// the bytes arrive: a 4-byte header claiming megabytes costs nothing until
+/// the megabytes come.
+fn read_fragment<R: Read>(reader: &mut R, buf: &mut Vec<u8>, len: usize) -> Result<()> {
+    let mut got = 0;
+    while got < len {
+        let start = buf.len();
+        let want = (len - got).min(READ_CHUNK);
+        buf.resize(start + want, 0);
+        let n = read_full(reader, &mut buf[start..])?;
+        buf.truncate(start + n);
+        got += n;
+        if n < want {
+            return Err(Error::Closed(format!(
+                "stream ended inside a record fragment ({got} of {len} bytes)"
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Reads until `buf` is full or the stream ends; returns the bytes read.
