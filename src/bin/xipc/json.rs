@@ -4,19 +4,19 @@
 //!
 //! The mapping (the same both ways):
 //!
-//! | XDR                                  | JSON                                        |
-//! |--------------------------------------|---------------------------------------------|
-//! | int, unsigned, hyper, char, short... | number                                      |
-//! | float, double                        | number; "NaN", "Infinity", "-Infinity"      |
-//! | bool                                 | true / false                                |
-//! | enum                                 | the item's name (encode also takes a number)|
-//! | opaque[n], opaque<n>, quadruple      | hex string ("00ff10")                       |
-//! | string<n>                            | string; {"hex": "..."} when not UTF-8       |
-//! | T[n], T<n>                           | array                                       |
-//! | T *                                  | null or the value                           |
-//! | struct                               | object, fields in declaration order         |
-//! | union                                | {"discriminant": ..., "arm": ...}           |
-//! | void                                 | null                                        |
+//! | XDR                                      | JSON                                          |
+//! |------------------------------------------|-----------------------------------------------|
+//! | `int`, `unsigned`, `hyper`, `char`, ...  | number                                        |
+//! | `float`, `double`                        | number; `"NaN"`, `"Infinity"`, `"-Infinity"`  |
+//! | `bool`                                   | `true` / `false`                              |
+//! | `enum`                                   | the item's name (encode also takes a number)  |
+//! | `opaque[n]`, `opaque<n>`, `quadruple`    | hex string (`"00ff10"`)                       |
+//! | `string<n>`                              | string; `{"hex": "..."}` when not UTF-8       |
+//! | `T[n]`, `T<n>`                           | array                                         |
+//! | `T *`                                    | `null` or the value                           |
+//! | `struct`                                 | object, fields in declaration order           |
+//! | `union`                                  | `{"discriminant": ..., "arm": ...}`           |
+//! | `void`                                   | `null`                                        |
 //!
 //! Decoding enforces every bound of the `.x` file and the decoder's
 //! [`Limits`]; an error names the JSON path of the item and the byte offset.
