@@ -11,6 +11,8 @@ BINDIR  ?= $(PREFIX)/bin
 
 VERSION := $(shell sed -n 's/^version *= *"\(.*\)"/\1/p' Cargo.toml | head -n1)
 MAJOR   := $(firstword $(subst ., ,$(VERSION)))
+MINOR   := $(word 2,$(subst ., ,$(VERSION)))
+CMAKEDIR = $(LIBDIR)/cmake/xipc
 RELEASE := target/release
 LIB_SO  := $(RELEASE)/libxipc.so
 BUILD   := build
@@ -33,7 +35,7 @@ VALGRIND ?= valgrind --quiet --error-exitcode=99 --leak-check=full \
             --trace-children=no
 
 .PHONY: all help deps header test test-rust test-c test-python test-interop \
-        demo bench install uninstall clean fuzz
+        demo bench install uninstall clean fuzz doc
 
 all: ## release library (.so, .a), header and the xipc binary
 	$(CARGO) build --release --lib --bins
@@ -78,7 +80,7 @@ demo: deps all ## build everything and run the cross-language demo
 bench: deps all ## benchmarks: xipc beside its baselines, as ratios
 	@set -e; for b in $(sort $(wildcard benches/*.sh)); do bash $$b; done
 
-install: all ## install library, header, pkg-config file (PREFIX, DESTDIR)
+install: all ## install library, header, xipc, pkg-config and CMake files (PREFIX, DESTDIR)
 	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCDIR) $(DESTDIR)$(BINDIR)
 	install -m 755 $(LIB_SO) $(DESTDIR)$(LIBDIR)/libxipc.so.$(VERSION)
 	ln -sf libxipc.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libxipc.so.$(MAJOR)
@@ -88,11 +90,22 @@ install: all ## install library, header, pkg-config file (PREFIX, DESTDIR)
 	install -m 755 $(RELEASE)/xipc $(DESTDIR)$(BINDIR)/xipc
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCDIR@|$(INCDIR)|' \
 	    -e 's|@VERSION@|$(VERSION)|' bindings/c/xipc.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/xipc.pc
+	install -d $(DESTDIR)$(CMAKEDIR)
+	sed -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCDIR@|$(INCDIR)|' -e 's|@VERSION@|$(VERSION)|' \
+	    -e 's|@MAJOR@|$(MAJOR)|' bindings/c/xipcConfig.cmake.in > $(DESTDIR)$(CMAKEDIR)/xipcConfig.cmake
+	sed -e 's|@VERSION@|$(VERSION)|' -e 's|@MAJOR@|$(MAJOR)|' -e 's|@MINOR@|$(MINOR)|' \
+	    -e "s|@SIZEOF_VOID_P@|$$(( $$(getconf LONG_BIT) / 8 ))|" \
+	    bindings/c/xipcConfigVersion.cmake.in > $(DESTDIR)$(CMAKEDIR)/xipcConfigVersion.cmake
 
 uninstall: ## remove what install put in place
 	rm -f $(DESTDIR)$(LIBDIR)/libxipc.so $(DESTDIR)$(LIBDIR)/libxipc.so.$(MAJOR) \
 	      $(DESTDIR)$(LIBDIR)/libxipc.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libxipc.a \
-	      $(DESTDIR)$(INCDIR)/xipc.h $(DESTDIR)$(BINDIR)/xipc $(DESTDIR)$(LIBDIR)/pkgconfig/xipc.pc
+	      $(DESTDIR)$(INCDIR)/xipc.h $(DESTDIR)$(BINDIR)/xipc $(DESTDIR)$(LIBDIR)/pkgconfig/xipc.pc \
+	      $(DESTDIR)$(CMAKEDIR)/xipcConfig.cmake $(DESTDIR)$(CMAKEDIR)/xipcConfigVersion.cmake
+	rmdir $(DESTDIR)$(CMAKEDIR) 2>/dev/null || true
+
+doc: ## API documentation (cargo doc), failing on any rustdoc warning
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --no-deps
 
 fuzz: all ## run every fuzz target FUZZ_SECONDS (default 60) each; not part of test
 	@scripts/fuzz.sh

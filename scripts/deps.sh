@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-apt_packages=(libtirpc-dev rpcsvc-proto rpcbind pkg-config valgrind cmake iproute2)
+apt_packages=(libtirpc-dev rpcsvc-proto rpcbind pkg-config valgrind cmake iproute2 netbase)
 missing=()
 for pkg in "${apt_packages[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

@@ -1,0 +1,314 @@
+//! `xipc rpc`: call a program's NULL procedure, list rpcbind's registrations.
+
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::time::{Duration, Instant};
+
+use clap::{Args, Subcommand, ValueEnum};
+use xipc::rpc::rpcbind::{self, Rpcbind};
+use xipc::rpc::{Client, Protocol};
+
+use crate::fail::{Context, Failure, Outcome};
+use crate::io;
+
+/// The program-name database (`rpc(5)`).
+const RPC_DB: &str = "/etc/rpc";
+
+#[derive(Subcommand)]
+pub enum RpcCommand {
+    /// Call procedure 0 (NULL) of a program version, as `rpcinfo -t/-u` does.
+    ///
+    /// The program's port is looked up through rpcbind on HOST unless --port
+    /// gives it. Prints "program P version V ready and waiting" and exits 0
+    /// when the server answers; exits 4 when the program or version is not
+    /// registered or not served, 3 when no answer comes in time.
+    Ping(PingArgs),
+    /// List what rpcbind on HOST has registered, as `rpcinfo -p` does:
+    /// program, version, protocol, port and service name (from /etc/rpc).
+    Dump(DumpArgs),
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum Proto {
+    Tcp,
+    Udp,
+}
+
+impl From<Proto> for Protocol {
+    fn from(p: Proto) -> Protocol {
+        match p {
+            Proto::Tcp => Protocol::Tcp,
+            Proto::Udp => Protocol::Udp,
+        }
+    }
+}
+
+#[derive(Args)]
+pub struct RpcbindArgs {
+    /// The port rpcbind listens on.
+    #[arg(long, value_name = "PORT", default_value_t = rpcbind::PORT)]
+    rpcbind_port: u16,
+    /// Give up on an answer after this many seconds.
+    #[arg(long, short = 't', value_name = "SECONDS", default_value = "10", value_parser = io::parse_seconds)]
+    timeout: Duration,
+}
+
+#[derive(Args)]
+pub struct PingArgs {
+    /// The server's host name or address.
+    host: String,
+    /// Program number, or its name from /etc/rpc (e.g. "portmapper").
+    prog: String,
+    /// Version number.
+    vers: u32,
+    /// Transport.
+    #[arg(long, value_enum, default_value = "tcp")]
+    proto: Proto,
+    /// Call this port directly instead of asking rpcbind.
+    #[arg(long, value_name = "PORT")]
+    port: Option<u16>,
+    #[command(flatten)]
+    rpcbind: RpcbindArgs,
+}
+
+#[derive(Args)]
+pub struct DumpArgs {
+    /// The host whose rpcbind to ask.
+    #[arg(default_value = "localhost")]
+    host: String,
+    #[command(flatten)]
+    rpcbind: RpcbindArgs,
+    /// Print a JSON array instead of the `rpcinfo -p` table.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(cmd: RpcCommand) -> Outcome {
+    match cmd {
+        RpcCommand::Ping(a) => ping(a),
+        RpcCommand::Dump(a) => dump(a),
+    }
+}
+
+/// One line of /etc/rpc: "name number alias... # comment".
+fn parse_rpc_db(text: &str) -> Vec<(String, u32)> {
+    text.lines()
+        .filter_map(|line| {
+            let line = line.split('#').next().unwrap_or("");
+            let mut words = line.split_whitespace();
+            let name = words.next()?;
+            let number = words.next()?.parse().ok()?;
+            let aliases = words.map(move |a| (a.to_string(), number));
+            Some(std::iter::once((name.to_string(), number)).chain(aliases))
+        })
+        .flatten()
+        .collect()
+}
+
+fn rpc_db() -> Vec<(String, u32)> {
+    std::fs::read_to_string(RPC_DB)
+        .map(|t| parse_rpc_db(&t))
+        .unwrap_or_default()
+}
+
+/// The service name of a program number (its first name in /etc/rpc).
+fn service_name(db: &[(String, u32)], prog: u32) -> Option<&str> {
+    db.iter()
+        .find(|(_, n)| *n == prog)
+        .map(|(name, _)| name.as_str())
+}
+
+/// A program number, written as a number or a name from /etc/rpc.
+fn program_number(text: &str) -> Outcome<u32> {
+    if let Some(hex) = text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")) {
+        if let Ok(n) = u32::from_str_radix(hex, 16) {
+            return Ok(n);
+        }
+    }
+    if let Ok(n) = text.parse() {
+        return Ok(n);
+    }
+    rpc_db()
+        .into_iter()
+        .find(|(name, _)| name == text)
+        .map(|(_, n)| n)
+        .ok_or_else(|| {
+            Failure::usage(format!(
+                "{text:?} is neither a program number nor a name in {RPC_DB}"
+            ))
+        })
+}
+
+fn resolve(host: &str, port: u16) -> Outcome<SocketAddr> {
+    let addrs: Vec<SocketAddr> = (host, port)
+        .to_socket_addrs()
+        .map_err(|e| Failure::not_found(format!("cannot resolve {host}: {e}")))?
+        .collect();
+    addrs
+        .iter()
+        .find(|a| a.is_ipv4())
+        .or(addrs.first())
+        .copied()
+        .ok_or_else(|| Failure::not_found(format!("{host} has no address")))
+}
+
+fn rpcbind_client(host: &str, args: &RpcbindArgs) -> Rpcbind {
+    let mut rb = Rpcbind::with_port(host, args.rpcbind_port, Protocol::Tcp);
+    rb.set_timeout(args.timeout);
+    rb
+}
+
+/// Where `prog`/`vers` listens, as rpcbind on `host` tells.
+fn look_up(args: &PingArgs, prog: u32) -> Outcome<SocketAddr> {
+    let proto = Protocol::from(args.proto);
+    let rb = rpcbind_client(&args.host, &args.rpcbind);
+    let uaddr = rb
+        .getaddr(prog, args.vers, proto.netid())
+        .context(format_args!(
+            "cannot ask rpcbind on {}:{}",
+            args.host, args.rpcbind.rpcbind_port
+        ))?
+        .ok_or_else(|| {
+            Failure::not_found(format!(
+                "program {prog} version {} is not registered with rpcbind on {} ({})",
+                args.vers,
+                args.host,
+                proto.netid()
+            ))
+        })?;
+    let mut addr =
+        rpcbind::parse_uaddr(&uaddr).context(format_args!("rpcbind on {} answered", args.host))?;
+    if addr.ip().is_unspecified() {
+        addr.set_ip(resolve(&args.host, addr.port())?.ip());
+    }
+    Ok(addr)
+}
+
+fn ping(args: PingArgs) -> Outcome {
+    let prog = program_number(&args.prog)?;
+    let addr = match args.port {
+        Some(port) => resolve(&args.host, port)?,
+        None => look_up(&args, prog)?,
+    };
+    let proto = Protocol::from(args.proto);
+    let started = Instant::now();
+    let client = Client::connect_addr(addr, prog, args.vers, proto)
+        .context(format_args!("cannot reach {addr} ({})", proto.netid()))?;
+    client.set_timeout(args.rpcbind.timeout);
+    client.ping().map_err(|e| {
+        let what = format!(
+            "program {prog} version {} at {addr} ({})",
+            args.vers,
+            proto.netid()
+        );
+        match e {
+            xipc::Error::TimedOut(_) => Failure {
+                status: crate::status::TIMED_OUT,
+                message: format!("{what}: no answer in {:?}", args.rpcbind.timeout),
+            },
+            e => Failure::from(e).context(what),
+        }
+    })?;
+    let elapsed = started.elapsed();
+    let text = format!(
+        "program {prog} version {} ready and waiting ({} {addr}, {:.3} ms)\n",
+        args.vers,
+        proto.netid(),
+        elapsed.as_secs_f64() * 1e3
+    );
+    io::write_output(None, text.as_bytes())
+}
+
+/// The `rpcinfo -p` table of `mappings`.
+fn format_dump(mappings: &[rpcbind::Mapping], db: &[(String, u32)]) -> String {
+    if mappings.is_empty() {
+        return "No remote programs registered.\n".to_string();
+    }
+    let mut out = String::from("   program vers proto   port  service\n");
+    for m in mappings {
+        let proto = match m.prot {
+            rpcbind::IPPROTO_TCP => "tcp".to_string(),
+            rpcbind::IPPROTO_UDP => "udp".to_string(),
+            other => other.to_string(),
+        };
+        out += &format!("{:>10}{:>5}{:>6}{:>7}", m.prog, m.vers, proto, m.port);
+        if let Some(name) = service_name(db, m.prog) {
+            out += "  ";
+            out += name;
+        }
+        out.push('\n');
+    }
+    out
+}
+
+fn dump(args: DumpArgs) -> Outcome {
+    let rb = rpcbind_client(&args.host, &args.rpcbind);
+    let mappings = rb.dump().context(format_args!(
+        "cannot ask rpcbind on {}:{}",
+        args.host, args.rpcbind.rpcbind_port
+    ))?;
+    let db = rpc_db();
+    if args.json {
+        let all = mappings
+            .iter()
+            .map(|m| {
+                serde_json::json!({
+                    "program": m.prog,
+                    "version": m.vers,
+                    "protocol": match m.prot {
+                        rpcbind::IPPROTO_TCP => "tcp".to_string(),
+                        rpcbind::IPPROTO_UDP => "udp".to_string(),
+                        other => other.to_string(),
+                    },
+                    "port": m.port,
+                    "service": service_name(&db, m.prog),
+                })
+            })
+            .collect();
+        return io::print_json(&serde_json::Value::Array(all));
+    }
+    io::write_output(None, format_dump(&mappings, &db).as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rpc_db_lines() {
+        let db = parse_rpc_db(
+            "# comment\nportmapper\t100000\tportmap sunrpc rpcbind\n\nnfs 100003 nfsprog # x\nbad line\n",
+        );
+        assert_eq!(service_name(&db, 100000), Some("portmapper"));
+        assert_eq!(service_name(&db, 100003), Some("nfs"));
+        assert_eq!(
+            db.iter().filter(|(_, n)| *n == 100000).count(),
+            4,
+            "name and three aliases"
+        );
+        assert_eq!(service_name(&db, 7), None);
+    }
+
+    #[test]
+    fn dump_table_matches_rpcinfo_columns() {
+        let db = vec![("portmapper".to_string(), 100000)];
+        let maps = [
+            rpcbind::Mapping {
+                prog: 100000,
+                vers: 4,
+                prot: rpcbind::IPPROTO_TCP,
+                port: 111,
+            },
+            rpcbind::Mapping {
+                prog: 536870913,
+                vers: 1,
+                prot: rpcbind::IPPROTO_UDP,
+                port: 40123,
+            },
+        ];
+        assert_eq!(
+            format_dump(&maps, &db),
+            "   program vers proto   port  service\n    100000    4   tcp    111  portmapper\n 536870913    1   udp  40123\n"
+        );
+        assert_eq!(format_dump(&[], &db), "No remote programs registered.\n");
+    }
+}

@@ -1,0 +1,309 @@
+//! `xipc rpc ping|dump` against `xipc rpcbind` started on a free port, with
+//! a program served by this test and registered there.
+
+mod cli_support;
+
+use std::net::{TcpListener, TcpStream, UdpSocket};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use cli_support::xipc;
+use xipc::rpc::rpcbind::Rpcbind;
+use xipc::rpc::{Protocol, Server};
+
+const PROG: u32 = 0x2000_4a11;
+
+/// `xipc rpcbind --port P` as a child process, killed on drop.
+struct RpcbindProcess {
+    child: Child,
+    port: u16,
+}
+
+impl RpcbindProcess {
+    /// Starts it on a port that was free for TCP and UDP a moment ago
+    /// (retrying when another process takes it first).
+    fn start() -> RpcbindProcess {
+        for _ in 0..20 {
+            let port = free_port();
+            let mut child = Command::new(env!("CARGO_BIN_EXE_xipc"))
+                .args(["rpcbind", "--port", &port.to_string()])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("xipc rpcbind starts");
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while Instant::now() < deadline {
+                if let Ok(Some(_)) = child.try_wait() {
+                    break; // the port was taken: try another
+                }
+                if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                    return RpcbindProcess { child, port };
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        panic!("xipc rpcbind did not start on any free port");
+    }
+}
+
+impl Drop for RpcbindProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A port free on TCP and UDP right now.
+fn free_port() -> u16 {
+    loop {
+        let tcp = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = tcp.local_addr().unwrap().port();
+        if UdpSocket::bind(("0.0.0.0", port)).is_ok() {
+            return port;
+        }
+    }
+}
+
+/// Serves PROG version 1 on TCP and UDP and registers both with `rpcbind`.
+fn serve(rpcbind_port: u16) -> (Server, u16, u16) {
+    let server = Server::new();
+    server.set_rpcbind_registration(false);
+    server.register(PROG, 1, 1, |_, args| Ok(args.to_vec()));
+    let tcp = server.listen_tcp("127.0.0.1", 0).unwrap();
+    let udp = server.listen_udp("127.0.0.1", 0).unwrap();
+    server.start().unwrap();
+    let rb = Rpcbind::with_port("127.0.0.1", rpcbind_port, Protocol::Tcp);
+    assert!(rb.set(PROG, 1, Protocol::Tcp, tcp).unwrap());
+    assert!(rb.set(PROG, 1, Protocol::Udp, udp).unwrap());
+    (server, tcp, udp)
+}
+
+fn rpc_db_has_portmapper() {
+    let db = std::fs::read_to_string("/etc/rpc").unwrap_or_else(|_| {
+        panic!("/etc/rpc is missing: install the netbase package (scripts/deps.sh does)")
+    });
+    assert!(
+        db.lines().any(|l| l.starts_with("portmapper")),
+        "/etc/rpc names no portmapper"
+    );
+}
+
+#[test]
+fn ping_and_dump_through_rpcbind() {
+    rpc_db_has_portmapper();
+    let rpcbind = RpcbindProcess::start();
+    let (server, tcp, udp) = serve(rpcbind.port);
+    let rb_port = rpcbind.port.to_string();
+    let prog = PROG.to_string();
+
+    // Looked up through rpcbind, over TCP (the default) and UDP.
+    let out = xipc(&[
+        "rpc",
+        "ping",
+        "127.0.0.1",
+        &prog,
+        "1",
+        "--rpcbind-port",
+        &rb_port,
+    ])
+    .ok();
+    let expected = format!("program {PROG} version 1 ready and waiting (tcp 127.0.0.1:{tcp}, ");
+    assert!(
+        out.starts_with(&expected) && out.ends_with(" ms)\n"),
+        "{out}"
+    );
+    let out = xipc(&[
+        "rpc",
+        "ping",
+        "localhost",
+        &prog,
+        "1",
+        "--proto",
+        "udp",
+        "--rpcbind-port",
+        &rb_port,
+    ])
+    .ok();
+    assert!(
+        out.starts_with(&format!(
+            "program {PROG} version 1 ready and waiting (udp 127.0.0.1:{udp}, "
+        )),
+        "{out}"
+    );
+    // A port given directly; a program given by its /etc/rpc name, in hex.
+    xipc(&[
+        "rpc",
+        "ping",
+        "127.0.0.1",
+        &prog,
+        "1",
+        "--port",
+        &tcp.to_string(),
+    ])
+    .ok();
+    let out = xipc(&[
+        "rpc",
+        "ping",
+        "127.0.0.1",
+        "portmapper",
+        "2",
+        "--port",
+        &rb_port,
+    ])
+    .ok();
+    assert!(
+        out.starts_with("program 100000 version 2 ready and waiting"),
+        "{out}"
+    );
+    xipc(&[
+        "rpc",
+        "ping",
+        "127.0.0.1",
+        "0x20004a11",
+        "1",
+        "--port",
+        &tcp.to_string(),
+    ])
+    .ok();
+
+    // Not registered, not served: 4.
+    let other = (PROG + 1).to_string();
+    xipc(&[
+        "rpc",
+        "ping",
+        "127.0.0.1",
+        &other,
+        "1",
+        "--rpcbind-port",
+        &rb_port,
+    ])
+    .fails(
+        4,
+        &format!("program {other} version 1 is not registered with rpcbind on 127.0.0.1 (tcp)"),
+    );
+    // rpcbind answers GETADDR for another version with the program's address
+    // (as the system rpcbind does); the server then refuses the version.
+    xipc(&[
+        "rpc",
+        "ping",
+        "127.0.0.1",
+        &prog,
+        "2",
+        "--rpcbind-port",
+        &rb_port,
+    ])
+    .fails(4, "version mismatch; server supports 1..=1");
+    xipc(&[
+        "rpc",
+        "ping",
+        "127.0.0.1",
+        &prog,
+        "2",
+        "--port",
+        &tcp.to_string(),
+    ])
+    .fails(4, "version mismatch; server supports 1..=1");
+    xipc(&[
+        "rpc",
+        "ping",
+        "127.0.0.1",
+        "536870913",
+        "1",
+        "--port",
+        &tcp.to_string(),
+    ])
+    .fails(4, "program unavailable");
+    xipc(&["rpc", "ping", "127.0.0.1", "no-such-service", "1"])
+        .fails(2, "neither a program number nor a name in /etc/rpc");
+
+    // The rpcinfo -p table: rpcbind's own registrations, then ours.
+    let table = xipc(&["rpc", "dump", "127.0.0.1", "--rpcbind-port", &rb_port]).ok();
+    let p = rpcbind.port;
+    let mut expected = String::from("   program vers proto   port  service\n");
+    for vers in [4, 3, 2] {
+        for proto in ["tcp", "udp"] {
+            expected += &format!("{:>10}{vers:>5}{proto:>6}{p:>7}  portmapper\n", 100000);
+        }
+    }
+    expected += &format!("{PROG:>10}    1   tcp{tcp:>7}\n{PROG:>10}    1   udp{udp:>7}\n");
+    assert_eq!(table, expected);
+
+    let json: serde_json::Value = serde_json::from_str(
+        &xipc(&[
+            "rpc",
+            "dump",
+            "127.0.0.1",
+            "--rpcbind-port",
+            &rb_port,
+            "--json",
+        ])
+        .ok(),
+    )
+    .unwrap();
+    assert_eq!(json.as_array().unwrap().len(), 8);
+    assert_eq!(
+        json[0],
+        serde_json::json!({"program": 100000, "version": 4, "protocol": "tcp", "port": p, "service": "portmapper"})
+    );
+    assert_eq!(
+        json[7],
+        serde_json::json!({"program": PROG, "version": 1, "protocol": "udp", "port": udp, "service": null})
+    );
+    server.stop();
+}
+
+#[test]
+fn failures_have_their_exit_status() {
+    // Nothing listens: the operation fails (1).
+    let closed = {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    xipc(&[
+        "rpc",
+        "dump",
+        "127.0.0.1",
+        "--rpcbind-port",
+        &closed.to_string(),
+    ])
+    .fails(1, &format!("cannot ask rpcbind on 127.0.0.1:{closed}"));
+    // A UDP socket that never answers: timed out (3).
+    let silent = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port().to_string();
+    let started = Instant::now();
+    xipc(&[
+        "rpc",
+        "ping",
+        "127.0.0.1",
+        "100000",
+        "2",
+        "--proto",
+        "udp",
+        "--port",
+        &port,
+        "-t",
+        "0.3",
+    ])
+    .fails(3, "no answer in 300ms");
+    assert!(started.elapsed() < Duration::from_secs(5));
+    // Usage errors (2).
+    xipc(&["rpc", "ping", "127.0.0.1", "1", "x"]).fails(2, "invalid value 'x'");
+    xipc(&["rpc", "ping", "127.0.0.1", "1", "1", "--proto", "sctp"])
+        .fails(2, "invalid value 'sctp'");
+    // An unknown host: not found (4).
+    xipc(&["rpc", "dump", "no-such-host.invalid"]).fails(4, "no-such-host.invalid");
+}
+
+#[test]
+fn help_for_every_rpc_command() {
+    for cmd in ["ping", "dump"] {
+        let text = xipc(&["rpc", cmd, "--help"]).ok();
+        assert!(text.contains(&format!("Usage: xipc rpc {cmd}")), "{text}");
+    }
+    for cmd in ["gen", "rpcbind"] {
+        let text = xipc(&[cmd, "--help"]).ok();
+        assert!(text.contains(&format!("Usage: xipc {cmd}")), "{text}");
+    }
+}
