@@ -243,11 +243,11 @@ static void test_hostile_input(void) {
         xipc_decoder_free(dec);
     }
 
-    /* Non-zero padding. */
+    /* Non-zero padding: the error names the offending byte (offset 6). */
     static const uint8_t padded[] = {0, 0, 0, 1, 'a', 0, 1, 0};
     OK(xipc_decoder_new(padded, sizeof padded, NULL, &dec));
     FAILS(xipc_decoder_get_opaque_ref(dec, 8, &data, &len), XIPC_EXDR, "non-zero padding");
-    FAILS(xipc_decoder_get_opaque_ref(dec, 8, &data, &len), XIPC_EXDR, "at byte 5");
+    FAILS(xipc_decoder_get_opaque_ref(dec, 8, &data, &len), XIPC_EXDR, "at byte 6");
     xipc_decoder_free(dec);
     OK(xipc_decoder_new(padded + 4, 4, NULL, &dec));
     FAILS(xipc_decoder_get_fixed_opaque(dec, buf, 1), XIPC_EXDR, "non-zero padding");

@@ -74,7 +74,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Gen(args) => return xipc::idl::cli::run(args),
+        Command::Gen(args) => return ExitCode::from(xipc::idl::cli::run(args).clamp(0, 255) as u8),
         Command::Rpcbind { port } => match xipc::rpc::rpcbind::run_server(port) {
             Ok(()) => return ExitCode::SUCCESS,
             Err(err) => {
