@@ -73,7 +73,7 @@ fn a_header_claiming_more_than_the_limit_allocates_nothing() {
     );
     assert!(peak < SLACK, "{peak} bytes");
 
-    let (mut stream, mut peer) = socket_pair();
+    let (stream, mut peer) = socket_pair();
     peer.write_all(&input).unwrap();
     let (r, peak) = peak_during(|| stream.recv_msg());
     assert!(
@@ -110,7 +110,7 @@ fn a_header_within_the_limit_allocates_only_what_arrives() {
     );
     assert!(peak <= 3 * READ_CHUNK, "{peak} bytes for 7 bytes of input");
 
-    let (mut stream, mut peer) = socket_pair();
+    let (stream, mut peer) = socket_pair();
     peer.write_all(&input).unwrap();
     drop(peer);
     let (r, peak) = peak_during(|| stream.recv_msg());
@@ -146,7 +146,7 @@ fn fragments_that_add_up_past_the_maximum_are_refused() {
     );
     assert!(peak <= 2048 + 4096 + SLACK, "{peak} bytes");
 
-    let (mut stream, mut peer) = socket_pair();
+    let (stream, mut peer) = socket_pair();
     stream.set_max_msg_size(4096);
     peer.write_all(&input).unwrap();
     let (r, peak) = peak_during(|| stream.recv_msg());
@@ -183,7 +183,7 @@ fn endless_empty_fragments_end_at_the_fragment_limit() {
 
     // A peer that never stops sending them: the reader gives up at the
     // limit, and the writer is told when the reader goes away.
-    let (mut stream, mut peer) = socket_pair();
+    let (stream, mut peer) = socket_pair();
     let writer = std::thread::spawn(move || {
         let empties = [0u8; 4].repeat(1024);
         let mut sent = 0usize;
