@@ -262,6 +262,28 @@ def test_signal_then_message_from_another_process(name):
         signal.signal(signal.SIGALRM, old)
 
 
+def _nobody_env():
+    """An environment in which the user nobody can import xipc: a copy of the
+    package and library in a world-readable directory (the checkout itself
+    may sit under a directory only root can enter)."""
+    import tempfile
+    import xipc as pkg
+    root = tempfile.mkdtemp(prefix="xipc-nobody-")
+    os.chmod(root, 0o755)
+    dest = os.path.join(root, "xipc")
+    shutil.copytree(os.path.dirname(pkg.__file__), dest,
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    lib = os.path.join(root, "libxipc.so")
+    shutil.copy(os.environ.get("XIPC_LIBRARY") or pkg._lib.lib._name, lib)
+    for dirpath, dirnames, filenames in os.walk(root):
+        for d in dirnames:
+            os.chmod(os.path.join(dirpath, d), 0o755)
+        for f in filenames:
+            os.chmod(os.path.join(dirpath, f), 0o644)
+    os.chmod(lib, 0o755)
+    return dict(os.environ, PYTHONPATH=root, XIPC_LIBRARY=lib)
+
+
 def test_limit_error_names_the_limit_its_value_and_where_it_is_set(name):
     """Only CAP_SYS_RESOURCE may pass msg_max, so the check runs as nobody."""
     setpriv = shutil.which("setpriv")
@@ -275,7 +297,7 @@ def test_limit_error_names_the_limit_its_value_and_where_it_is_set(name):
     args = [sys.executable, "-c", code, name]
     if os.geteuid() == 0:
         args = [setpriv, "--reuid=nobody", "--regid=nogroup", "--clear-groups"] + args
-    out = subprocess.run(args, capture_output=True, text=True, timeout=30)
+    out = subprocess.run(args, capture_output=True, text=True, timeout=30, env=_nobody_env())
     assert out.returncode == 0, out.stderr
     assert out.stdout.startswith("22 "), out.stdout
     assert f"max_messages {msg_max + 1} exceeds the system limit msg_max = {msg_max}" in out.stdout
@@ -334,7 +356,7 @@ def test_another_user_is_refused_by_mode_0600(name):
             out = subprocess.run(
                 [setpriv, "--reuid=nobody", "--regid=nogroup", "--clear-groups",
                  sys.executable, "-c", code, name, name + "-open"],
-                capture_output=True, text=True, timeout=30)
+                capture_output=True, text=True, timeout=30, env=_nobody_env())
         finally:
             xipc.unlink_queue(name + "-open")
     assert out.returncode == 0, out.stderr
