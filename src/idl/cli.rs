@@ -1,4 +1,4 @@
-//! `xipc gen`: the command-line front of [`generate`](super::generate).
+//! `xipc gen`: the command-line front of [`generate`].
 
 use super::{generate, Input, Lang, Options};
 use std::path::PathBuf;

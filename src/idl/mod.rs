@@ -14,7 +14,7 @@
 //! ```
 //!
 //! Pipeline: [`lex`] (tokens, with the preprocessing rpcgen gets from cpp),
-//! [`parse`] (syntax tree, [`ast`]), [`check`] (names, constants, types),
+//! [`parse`](mod@parse) (syntax tree, [`ast`]), [`check`] (names, constants, types),
 //! then one generator per language.
 
 pub mod ast;
