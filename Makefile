@@ -26,6 +26,10 @@ export XIPC_LIBRARY := $(abspath $(LIB_SO))
 export PYTHONPATH   := $(abspath bindings/python)$(if $(PYTHONPATH),:$(PYTHONPATH))
 export XIPC_BIN     := $(abspath $(RELEASE)/xipc)
 
+# The optional C module of the Python package (its hot calls without ctypes).
+PY_INCLUDE := $(shell $(PYTHON) -c 'import sysconfig; print(sysconfig.get_path("include"))')
+PY_FAST    := bindings/python/xipc/_fast$(shell $(PYTHON) -c 'import sysconfig; print(sysconfig.get_config_var("EXT_SUFFIX"))')
+
 C_TESTS := $(patsubst tests/c/%.c,$(BUILD)/tests/c/%,$(wildcard tests/c/*.c))
 # Every C test runs under valgrind: any memory error or definite leak fails it.
 # Children are not traced: a test that forks or execs a peer checks the peer's
@@ -41,6 +45,11 @@ all: ## release library (.so, .a), header and the xipc binary
 	$(CARGO) build --release --lib --bins
 	@ln -sf libxipc.so $(RELEASE)/libxipc.so.$(MAJOR)  # the soname, for programs linked here
 	@sed -i 's/^__version__ = .*/__version__ = "$(VERSION)"/' bindings/python/xipc/_version.py
+	@if [ -e $(PY_INCLUDE)/Python.h ]; then $(MAKE) --no-print-directory $(PY_FAST); \
+	 else echo "note: $(PY_INCLUDE)/Python.h is missing (apt-get install python3-dev): the Python package uses ctypes for every call"; fi
+
+$(PY_FAST): bindings/python/xipc/_fast.c
+	$(CC) -O2 -g -shared -fPIC -std=c11 -Wall -Wextra -Werror -I$(PY_INCLUDE) -o $@ $<
 
 help:
 	@grep -E '^[a-z-]+:.*## ' Makefile | sed 's/:.*## /\t/'
@@ -70,6 +79,8 @@ test-c: $(C_TESTS)
 
 test-python:
 	$(PYTHON) -m pytest -q tests/python
+	@echo "== queues and streams again without the C module (the ctypes path)"
+	XIPC_NO_FAST=1 $(PYTHON) -m pytest -q tests/python/test_mq.py tests/python/test_stream.py tests/python/test_fast.py
 
 test-interop:
 	@set -e; for t in $(sort $(wildcard tests/interop/*.sh)); do echo "== $$t"; bash $$t; done
@@ -112,4 +123,4 @@ fuzz: all ## run every fuzz target FUZZ_SECONDS (default 60) each; not part of t
 
 clean:
 	$(CARGO) clean
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) $(PY_FAST)

@@ -11,6 +11,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 : "${XIPC_LIBRARY:=$PWD/target/release/libxipc.so}"
 export XIPC_LIBRARY PYTHONPATH="$PWD/bindings/python${PYTHONPATH:+:$PYTHONPATH}"
+python3 -c 'import sys, xipc._lib as l; sys.exit(l.fast is None)' 2>/dev/null || {
+    echo "mq bench: the C module xipc._fast is not built: run make (it needs python3-dev)" >&2; exit 1; }
 [[ -e $XIPC_LIBRARY ]] || { echo "mq bench: $XIPC_LIBRARY is missing: run make" >&2; exit 1; }
 command -v taskset >/dev/null || { echo "mq bench: taskset is missing: apt-get install util-linux" >&2; exit 1; }
 python3 -c 'import posix_ipc' 2>/dev/null || { echo "mq bench: posix_ipc is missing: run make deps" >&2; exit 1; }
@@ -48,9 +50,11 @@ for pin in pinned unpinned; do
     py_x_rtt=$(best $pin min python3 benches/mq_bench.py xipc rtt "$rtt_n")
     py_p_tp=$(best $pin max python3 benches/mq_bench.py posix_ipc tput "$tput_n")
     py_x_tp=$(best $pin max python3 benches/mq_bench.py xipc tput "$tput_n")
+    py_c_rtt=$(XIPC_NO_FAST=1 best $pin min python3 benches/mq_bench.py xipc rtt "$rtt_n")
     target() { [[ $pin == pinned ]] && echo "$1" || true; }
     row "C round trip, us ($pin)" us "$c_raw_rtt" "$c_x_rtt" "$(target 'target <= 1.05 (vs raw mq_*)')"
     row "C throughput, MB/s ($pin)" MB/s "$c_raw_tp" "$c_x_tp" "$(target 'target >= 0.95 (vs raw mq_*)')"
     row "Python round trip, us ($pin)" us "$py_p_rtt" "$py_x_rtt" "$(target 'target <= 1.00 (vs posix_ipc)')"
     row "Python throughput, MB/s ($pin)" MB/s "$py_p_tp" "$py_x_tp" "(vs posix_ipc)"
+    row "Python round trip, ctypes only ($pin)" us "$py_p_rtt" "$py_c_rtt" "(XIPC_NO_FAST=1, vs posix_ipc)"
 done

@@ -24,6 +24,8 @@ ln -s "$lib" "$work/libxipc.so.0" # the soname the loader looks for
 "${CC:-cc}" -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -I"$root/include" \
     -o "$work/stream_bench" benches/stream_bench.c -L"$work" -Wl,-rpath,"$work" -l:libxipc.so.0
 export PYTHONPATH=$root/bindings/python XIPC_LIBRARY=$lib
+python3 -c 'import sys, xipc._lib as l; sys.exit(l.fast is None)' 2>/dev/null || {
+    echo "stream bench: the C module xipc._fast is not built: run make (it needs python3-dev)" >&2; exit 1; }
 
 # contest <min|max> "<impl> <impl>..." <command with IMPL for the impl>:
 # runs each implementation in turn, $REPS rounds (so load changes hit all

@@ -10,6 +10,10 @@ missing=()
 for pkg in "${apt_packages[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
 done
+# The Python package's C module needs the headers of the Python that runs it.
+py=${PYTHON:-python3}
+py_include=$("$py" -c 'import sysconfig; print(sysconfig.get_path("include"))')
+[[ -e $py_include/Python.h ]] || missing+=(python3-dev)
 if ((${#missing[@]})); then
     if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
         echo "deps: installing ${missing[*]}"
@@ -23,7 +27,6 @@ if ((${#missing[@]})); then
     fi
 fi
 
-py=${PYTHON:-python3}
 if ! "$py" -c 'import pytest, hypothesis, posix_ipc' 2>/dev/null; then
     echo "deps: installing Python test packages"
     "$py" -m pip install -q --disable-pip-version-check --root-user-action=ignore -r tests/python/requirements.txt

@@ -7,7 +7,9 @@ from here, and copies ``libxipc.so`` next to the package's modules, where
 The metadata lives in ``pyproject.toml``; this file only adds that step.
 
 ``XIPC_CARGO`` names the cargo to run (default: ``cargo`` on the PATH);
-``CARGO_TARGET_DIR`` is honoured as cargo itself honours it.
+``CARGO_TARGET_DIR`` is honoured as cargo itself honours it. The small C
+module ``xipc._fast`` (queue and stream calls without ctypes) is built as an
+optional extension.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from setuptools import setup
+from setuptools import Extension, setup
 from setuptools.command.build_py import build_py
 from setuptools.dist import Distribution
 
@@ -98,6 +100,10 @@ SCRATCH = ROOT / "target" / "python-build"
 SCRATCH.mkdir(parents=True, exist_ok=True)
 
 setup(
+    # The hot queue and stream calls without ctypes; optional: without a C
+    # compiler or the Python headers the package uses ctypes for them too.
+    ext_modules=[Extension("xipc._fast", ["xipc/_fast.c"], optional=True,
+                           extra_compile_args=["-std=c11", "-O2"])],
     cmdclass={"build_py": BuildPyWithLibrary},
     distclass=BinaryDistribution,
     options={"build": {"build_base": str(SCRATCH)}, "egg_info": {"egg_base": str(SCRATCH)}},

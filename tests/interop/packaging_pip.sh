@@ -18,10 +18,12 @@ version=$(sed -n 's/^version *= *"\(.*\)"/\1/p' "$root/Cargo.toml" | head -n1)
 "$py" -m venv "$tmp/venv"
 vpy="$tmp/venv/bin/python"
 # The build runs cargo in the repository; its products stay out of the tree.
+# (`make` puts its own build of the C module xipc._fast there; that one stays.)
+ignored() { git -C "$root" status --porcelain --ignored bindings/python | grep '^!!' | grep -v '__pycache__' || true; }
+before=$(ignored)
 env -u XIPC_LIBRARY -u PYTHONPATH "$vpy" -m pip install -q --disable-pip-version-check \
     "$root/bindings/python" >"$tmp/pip.log" 2>&1 || { cat "$tmp/pip.log"; fail "pip install ./bindings/python"; }
-git -C "$root" status --porcelain --ignored bindings/python | grep '^!!' | grep -v '__pycache__' \
-    && fail "pip install left files in bindings/python" || true
+[[ $(ignored) == "$before" ]] || fail "pip install left files in bindings/python: $(ignored)"
 
 cd "$tmp"   # outside the repository: nothing of the checkout is importable
 run() { env -u XIPC_LIBRARY -u PYTHONPATH "$vpy" "$@"; }
@@ -36,6 +38,9 @@ lib=$(run -c 'import xipc._lib as l; print(l.lib._name)')
 [[ -f "$site/xipc/py.typed" ]] || fail "py.typed is not installed"
 [[ -f "$site/xipc/__main__.py" ]] || fail "__main__.py is not installed"
 echo "library: $lib (installed with the package, with py.typed)"
+fast=$(run -c 'import xipc._lib as l; print(l.fast.__file__ if l.fast else "")')
+[[ $fast == "$site"/xipc/_fast*.so ]] || fail "the C module xipc._fast was not built and installed (got '$fast'); pip.log: $(cat "$tmp/pip.log")"
+echo "C module: $fast"
 
 info=$(run -m xipc)
 grep -qx "library: $lib (version $version)" <<<"$info" || fail "python -m xipc printed: $info"

@@ -79,6 +79,12 @@ def test_priority_out_of_range(name):
     with make(name) as q:
         with pytest.raises(ValueError, match="priority 32768 is out of range"):
             q.send(b"x", 32768)
+        # Beyond 32 bits and negative: refused, not wrapped around.
+        for priority in (2**32, 2**32 + 1, -1):
+            for timeout in (None, 1.0):
+                with pytest.raises(errors.InvalidArgument, match=f"priority {priority} is out"):
+                    q.send(b"x", priority, timeout=timeout)
+        assert q.attributes.current_messages == 0
 
 
 def test_attributes_and_blocking_property(name):

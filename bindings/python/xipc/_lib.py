@@ -96,3 +96,28 @@ def declare(name: str, argtypes, restype=ctypes.c_int, check: bool | None = None
     if check:
         fn.errcheck = _check
     return fn
+
+
+def _load_fast():
+    """The optional C module for the hot calls, bound to this library; None
+    when it was not built or ``XIPC_NO_FAST`` is set (then ctypes serves)."""
+    if os.environ.get("XIPC_NO_FAST"):
+        return None
+    try:
+        from . import _fast
+    except ImportError:
+        return None
+
+    def address(name: str) -> int:
+        return ctypes.cast(getattr(lib, name), ctypes.c_void_p).value
+
+    _fast.bind(
+        address("xipc_mq_send"),
+        address("xipc_mq_receive"),
+        address("xipc_stream_send_msg"),
+        address("xipc_stream_recv_msg"),
+    )
+    return _fast
+
+
+fast = _load_fast()

@@ -16,7 +16,7 @@ from ctypes import POINTER, byref, c_bool, c_char_p, c_int, c_int64, c_size_t, c
 from typing import Callable, NamedTuple
 
 from . import errors
-from ._lib import declare, raise_for
+from ._lib import declare, fast, raise_for
 
 __all__ = ["MessageQueue", "QueueAttributes", "unlink_queue"]
 
@@ -58,6 +58,9 @@ _set_nonblocking = declare("xipc_mq_set_nonblocking", [c_void_p, c_bool])
 _set_retry = declare("xipc_mq_set_retry_on_signal", [c_void_p, c_bool])
 _fd = declare("xipc_mq_fd", [c_void_p, POINTER(c_int)])
 _notify = declare("xipc_mq_notify", [c_void_p, _NOTIFY_FN, c_void_p])
+# Without a timeout, the C module makes the two hot calls when it was built.
+_fast_send = fast.mq_send if fast else None
+_fast_receive = fast.mq_receive if fast else None
 
 
 class QueueAttributes(NamedTuple):
@@ -95,6 +98,11 @@ def _millis(timeout: float | None) -> int:
     if timeout < 0:
         raise ValueError(f"timeout must be None or >= 0, not {timeout}")
     return math.ceil(timeout * 1000)
+
+
+def _priority_out_of_range(priority: int) -> None:
+    limit = os.sysconf("SC_MQ_PRIO_MAX") if "SC_MQ_PRIO_MAX" in os.sysconf_names else 32768
+    raise errors.InvalidArgument(f"priority {priority} is out of range 0..={limit - 1}")
 
 
 class _Slot:
@@ -160,11 +168,24 @@ class MessageQueue:
         unless nonblocking (``BlockingIOError``) or past ``timeout`` seconds
         (``TimeoutError``). More than ``max_message_size`` bytes is
         :class:`xipc.errors.MessageTooLarge`."""
-        if type(data) is not bytes:
-            data = _c_buffer(data)
+        started = 0.0
+        if timeout is None and _fast_send:
+            try:
+                status = _fast_send(self._handle, data, priority)
+            except OverflowError:
+                _priority_out_of_range(priority)
+            if not status:
+                return
+            if type(data) is not bytes:
+                data = _c_buffer(data)  # for the resumed call below
+        else:
+            if not 0 <= priority <= 0xFFFFFFFF:  # ctypes would wrap it around
+                _priority_out_of_range(priority)
+            if type(data) is not bytes:
+                data = _c_buffer(data)
         if timeout is None:
-            status = _send(self._handle, data, len(data), priority)
-            started = 0.0
+            if _fast_send is None:
+                status = _send(self._handle, data, len(data), priority)
         else:
             started = time.monotonic()
             status = _timedsend(self._handle, data, len(data), priority, _millis(timeout))
@@ -177,6 +198,16 @@ class MessageQueue:
         """Returns ``(message, priority)``: the oldest message of the highest
         priority. Waits while the queue is empty, unless nonblocking
         (``BlockingIOError``) or past ``timeout`` seconds (``TimeoutError``)."""
+        if timeout is None and _fast_receive:
+            while True:
+                result = _fast_receive(self._handle, self._capacity)
+                if result.__class__ is tuple:
+                    return result
+                if result != _EINTR:
+                    self._live()  # a closed queue says so rather than "mq is NULL"
+                    raise_for(result)
+                # A signal's handlers run at this loop's jump back, then the
+                # receive resumes (a handler that raises ends it).
         # A buffer of this queue's is reused; threads receiving at once each
         # take their own (list.pop and append are atomic).
         try:

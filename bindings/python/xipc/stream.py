@@ -22,7 +22,7 @@ import os
 from typing import NamedTuple
 
 from . import errors
-from ._lib import declare, raise_for
+from ._lib import declare, fast, raise_for
 
 __all__ = [
     "pipe", "mkfifo", "open_fifo", "tcp_listen", "tcp_connect", "unix_listen",
@@ -76,6 +76,9 @@ _peer_credentials = declare("xipc_stream_peer_credentials",
                             [_handle, ctypes.POINTER(_PeerCredentials)])
 _stream_close = declare("xipc_stream_close", [_handle], None)
 _bytes_free = declare("xipc_bytes_free", [ctypes.c_void_p, _size], None)
+# The C module makes the two hot calls when it was built.
+_fast_send = fast.stream_send if fast else None
+_fast_recv = fast.stream_recv if fast else None
 
 _EMSGSIZE = errors.MessageTooLarge.code
 _EINTR = errors.Interrupted.code
@@ -116,7 +119,8 @@ class Stream:
     __slots__ = ("_h", "_buf", "_bufp", "_n", "_nref", "_np", "_timeout", "__weakref__")
 
     def __init__(self, handle: ctypes.c_void_p):
-        self._h = handle
+        # The address as an int: what ctypes and the C module take fastest.
+        self._h = handle.value if isinstance(handle, ctypes.c_void_p) else handle
         self._n = ctypes.c_size_t()
         self._nref = ctypes.byref(self._n)
         self._np = ctypes.c_void_p(ctypes.addressof(self._n))
@@ -138,39 +142,54 @@ class Stream:
 
     def send_msg(self, data) -> None:
         """Sends ``data`` (bytes-like) as one framed message."""
-        if type(data) is not bytes:
+        if not _fast_send and type(data) is not bytes:
             data = bytes(data)
-        rc = _send(self._h, data, len(data))
-        while rc:
+        while True:
+            rc = _fast_send(self._h, data) if _fast_send else _send(self._h, data, len(data))
+            if not rc:
+                return
             if rc != _EINTR:
                 raise_for(rc)
-            # A signal arrived before anything was written; its Python
-            # handler runs here (and may raise), then the send is retried.
-            rc = _send(self._h, data, len(data))
+            # Interrupted before anything was written: the signal's handlers
+            # run at this loop's jump back (and may raise), then it resumes.
 
     def recv_msg(self) -> bytes:
         """Receives the next framed message. Raises
         :class:`xipc.errors.ConnectionClosed` at the end of the stream."""
+        if _fast_recv:
+            while True:
+                result = _fast_recv(self._h)
+                if result.__class__ is bytes:
+                    return result
+                if result == _EMSGSIZE:
+                    return self._recv_refused()
+                if result != _EINTR:
+                    raise_for(result)
+                # Interrupted (what has arrived is kept): the signal's
+                # handlers run at this loop's jump back, then it resumes.
         try:
             bufp = self._bufp
         except AttributeError:
             bufp = self._make_buffer()
-        rc = _recv(self._h, bufp, _BUFFER_SIZE, self._np)
-        if rc == 0:
-            return self._buf[: self._n.value]
         while True:
-            if rc == _EMSGSIZE:
-                try:
-                    raise_for(rc)  # keeps this error's message before the next call
-                except errors.MessageTooLarge as too_large:
-                    if _next_len(self._h, self._nref) == 0:
-                        return self._recv_large()  # larger than our buffer: kept
-                    raise too_large from None  # larger than the maximum
-            if rc != _EINTR:
-                raise_for(rc)
             rc = _recv(self._h, bufp, _BUFFER_SIZE, self._np)
             if rc == 0:
                 return self._buf[: self._n.value]
+            if rc == _EMSGSIZE:
+                return self._recv_refused()
+            if rc != _EINTR:
+                raise_for(rc)
+            # Interrupted: handlers run at the jump back, then it resumes.
+
+    def _recv_refused(self) -> bytes:
+        """After ``XIPC_EMSGSIZE``: receives a message larger than the buffer,
+        which the stream kept, or raises for one larger than the maximum."""
+        try:
+            raise_for(_EMSGSIZE)  # keeps this error's message before the next call
+        except errors.MessageTooLarge as too_large:
+            if _next_len(self._h, self._nref) == 0:
+                return self._recv_large()  # larger than our buffer: kept
+            raise too_large from None  # larger than the maximum
 
     def _recv_large(self) -> bytes:
         data = ctypes.c_void_p()
@@ -291,7 +310,8 @@ class Listener:
     __slots__ = ("_h", "__weakref__")
 
     def __init__(self, handle: ctypes.c_void_p):
-        self._h = handle
+        # The address as an int: what ctypes and the C module take fastest.
+        self._h = handle.value if isinstance(handle, ctypes.c_void_p) else handle
 
     def accept(self, timeout: float | None = None) -> Stream:
         """The next connection; ``TimeoutError`` after ``timeout`` seconds."""
