@@ -192,6 +192,44 @@ def test_tcp_connect_errors():
     assert info.value.errno == 111  # ECONNREFUSED
 
 
+def test_tcp_connect_timeout_expires():
+    # A listener whose accept queue is full drops new SYNs, so a connect to
+    # it waits: the timeout must end the wait, and only the timeout.
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(0)
+    port = server.getsockname()[1]
+    fillers = []
+    try:
+        for _ in range(4):
+            c = socket.socket()
+            c.setblocking(False)
+            c.connect_ex(("127.0.0.1", port))
+            fillers.append(c)
+            time.sleep(0.02)
+        start = time.monotonic()
+        with pytest.raises(TimeoutError) as info:
+            xipc.tcp_connect("127.0.0.1", port, timeout=0.3)
+        elapsed = time.monotonic() - start
+        assert 0.29 <= elapsed < 3, elapsed
+        assert isinstance(info.value, errors.Timeout)
+        assert f"connect to 127.0.0.1 port {port}" in str(info.value)
+        # Once the queue drains, the same connect succeeds.
+        for c in fillers:
+            c.close()
+        while True:
+            server.settimeout(0.2)
+            try:
+                server.accept()[0].close()
+            except socket.timeout:
+                break
+        xipc.tcp_connect("127.0.0.1", port, timeout=5).close()
+    finally:
+        for c in fillers:
+            c.close()
+        server.close()
+
+
 def test_unix_socket_credentials_stale_and_live(tmp_path):
     path = tmp_path / "sock"
     with xipc.unix_listen(path) as listener:
