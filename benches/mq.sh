@@ -17,7 +17,7 @@ python3 -c 'import sys, xipc._lib as l; sys.exit(l.fast is None)' 2>/dev/null ||
 command -v taskset >/dev/null || { echo "mq bench: taskset is missing: apt-get install util-linux" >&2; exit 1; }
 python3 -c 'import posix_ipc' 2>/dev/null || { echo "mq bench: posix_ipc is missing: run make deps" >&2; exit 1; }
 
-repeat=${MQ_BENCH_REPEAT:-3}
+repeat=${MQ_BENCH_REPEAT:-5}
 rtt_n=${MQ_BENCH_RTT:-20000}
 tput_n=${MQ_BENCH_TPUT:-20000}
 tmp=$(mktemp -d)
@@ -26,35 +26,42 @@ libdir=$(dirname "$XIPC_LIBRARY")
 cc -O2 -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Iinclude -o "$tmp/mq_bench" benches/mq_bench.c \
     -L"$libdir" -Wl,-rpath,"$libdir" -lxipc -lrt
 
-# best PIN TEST N BETTER CMD... : the best of $repeat runs (BETTER is min or max).
-best() {
-    local pin=$1 better=$2; shift 2
-    local prefix=() values=()
+# contest PIN min|max "IMPL..." CMD...: runs each implementation in turn
+# (CMD with IMPL replaced), $repeat rounds, so load changes hit all alike;
+# prints the best value of each, in order.
+contest() {
+    local pin=$1 how=$2 impls=($3) i k v
+    shift 3
+    local prefix=() best=()
     [[ $pin == pinned ]] && prefix=(taskset -c 0)
-    for ((i = 0; i < repeat; i++)); do values+=("$("${prefix[@]}" "$@")"); done
-    printf '%s\n' "${values[@]}" | sort -g | { if [[ $better == min ]]; then head -n1; else tail -n1; fi; }
+    for ((i = 0; i < repeat; i++)); do
+        for k in "${!impls[@]}"; do
+            v=$("${prefix[@]}" "${@/IMPL/${impls[k]}}")
+            if [[ -z ${best[k]:-} ]] || awk -v v="$v" -v b="${best[k]}" -v h="$how" \
+                'BEGIN { exit !((h == "min" && v < b) || (h == "max" && v > b)) }'; then
+                best[k]=$v
+            fi
+        done
+    done
+    echo "${best[@]}"
 }
 
-row() { # row LABEL UNIT BASE XIPC RATIO_NOTE
-    printf '  %-34s %10s %10s  %6s  %s\n' "$1" "$3" "$4" "$(awk -v a="$4" -v b="$3" 'BEGIN{printf "%.2f", a/b}')" "$5"
+row() { # row LABEL BASE XIPC NOTE
+    printf '  %-38s %10s %10s  %6s  %s\n' "$1" "$2" "$3" "$(awk -v a="$3" -v b="$2" 'BEGIN{printf "%.2f", a/b}')" "$4"
 }
 
-echo "POSIX message queues (best of $repeat; ratio = xipc / baseline)"
-printf '  %-34s %10s %10s  %6s\n' "" baseline xipc ratio
+echo "POSIX message queues (best of $repeat interleaved runs; ratio = xipc / baseline)"
+printf '  %-38s %10s %10s  %6s\n' "" baseline xipc ratio
 for pin in pinned unpinned; do
-    c_raw_rtt=$(best $pin min "$tmp/mq_bench" raw rtt "$rtt_n")
-    c_x_rtt=$(best $pin min "$tmp/mq_bench" xipc rtt "$rtt_n")
-    c_raw_tp=$(best $pin max "$tmp/mq_bench" raw tput "$tput_n")
-    c_x_tp=$(best $pin max "$tmp/mq_bench" xipc tput "$tput_n")
-    py_p_rtt=$(best $pin min python3 benches/mq_bench.py posix_ipc rtt "$rtt_n")
-    py_x_rtt=$(best $pin min python3 benches/mq_bench.py xipc rtt "$rtt_n")
-    py_p_tp=$(best $pin max python3 benches/mq_bench.py posix_ipc tput "$tput_n")
-    py_x_tp=$(best $pin max python3 benches/mq_bench.py xipc tput "$tput_n")
-    py_c_rtt=$(XIPC_NO_FAST=1 best $pin min python3 benches/mq_bench.py xipc rtt "$rtt_n")
+    read -r c_raw_rtt c_x_rtt < <(contest $pin min "raw xipc" "$tmp/mq_bench" IMPL rtt "$rtt_n")
+    read -r c_raw_tp c_x_tp < <(contest $pin max "raw xipc" "$tmp/mq_bench" IMPL tput "$tput_n")
+    read -r py_p_rtt py_x_rtt py_c_rtt < <(contest $pin min "posix_ipc xipc xipc-ctypes" \
+        python3 benches/mq_bench.py IMPL rtt "$rtt_n")
+    read -r py_p_tp py_x_tp < <(contest $pin max "posix_ipc xipc" python3 benches/mq_bench.py IMPL tput "$tput_n")
     target() { [[ $pin == pinned ]] && echo "$1" || true; }
-    row "C round trip, us ($pin)" us "$c_raw_rtt" "$c_x_rtt" "$(target 'target <= 1.05 (vs raw mq_*)')"
-    row "C throughput, MB/s ($pin)" MB/s "$c_raw_tp" "$c_x_tp" "$(target 'target >= 0.95 (vs raw mq_*)')"
-    row "Python round trip, us ($pin)" us "$py_p_rtt" "$py_x_rtt" "$(target 'target <= 1.00 (vs posix_ipc)')"
-    row "Python throughput, MB/s ($pin)" MB/s "$py_p_tp" "$py_x_tp" "(vs posix_ipc)"
-    row "Python round trip, ctypes only ($pin)" us "$py_p_rtt" "$py_c_rtt" "(XIPC_NO_FAST=1, vs posix_ipc)"
+    row "C round trip, us ($pin)" "$c_raw_rtt" "$c_x_rtt" "$(target 'target <= 1.05 (vs raw mq_*)')"
+    row "C throughput, MB/s ($pin)" "$c_raw_tp" "$c_x_tp" "$(target 'target >= 0.95 (vs raw mq_*)')"
+    row "Python round trip, us ($pin)" "$py_p_rtt" "$py_x_rtt" "$(target 'target <= 1.00 (vs posix_ipc)')"
+    row "Python throughput, MB/s ($pin)" "$py_p_tp" "$py_x_tp" "(vs posix_ipc)"
+    row "Python round trip, ctypes only ($pin)" "$py_p_rtt" "$py_c_rtt" "(XIPC_NO_FAST=1, vs posix_ipc)"
 done

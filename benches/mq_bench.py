@@ -1,8 +1,11 @@
 """One POSIX message queue benchmark from Python, run by benches/mq.sh:
 
-    mq_bench.py xipc|posix_ipc rtt N    ping-pong of 64-byte messages between
-                                        two processes; prints us per round trip
-    mq_bench.py xipc|posix_ipc tput N   one-way 8192-byte messages; prints MB/s
+    mq_bench.py KIND rtt N    ping-pong of 64-byte messages between two
+                              processes; prints us per round trip
+    mq_bench.py KIND tput N   one-way 8192-byte messages; prints MB/s
+
+KIND: xipc, xipc-ctypes (xipc without its C module, XIPC_NO_FAST=1) or
+posix_ipc.
 
 Both sides use the same library; the second process is a fork, so
 ``taskset -c 0`` pins both.
@@ -16,7 +19,9 @@ SMALL, BIG = 64, 8192
 
 
 def open_queues(kind, names):
-    if kind == "xipc":
+    if kind.startswith("xipc"):
+        if kind == "xipc-ctypes":
+            os.environ["XIPC_NO_FAST"] = "1"
         import xipc
 
         return [xipc.MessageQueue(n, create=True, max_messages=10, max_message_size=BIG)

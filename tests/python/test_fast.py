@@ -7,6 +7,7 @@ the edges the module handles itself.
 """
 
 import os
+import signal
 import threading
 
 import pytest
@@ -87,3 +88,94 @@ def test_closed_stream_is_an_error():
     r.close()
     with pytest.raises(errors.XipcError):
         r.recv_msg()
+
+
+def test_queue_call_forms(queue):
+    queue.send(b"a", priority=3)
+    queue.send(b"b", 2, None)
+    queue.send(data=b"c", priority=1, timeout=None)
+    queue.send(b"d", 0, 1.5)  # a timeout: the Python path
+    assert queue.receive(timeout=None) == (b"a", 3)
+    assert queue.receive(None) == (b"b", 2)
+    assert queue.receive() == (b"c", 1)
+    assert queue.receive(timeout=1.0) == (b"d", 0)
+    with pytest.raises(TypeError):
+        queue.send(b"x", 0, None, "extra")
+    with pytest.raises(TypeError):
+        queue.send(b"x", colour="blue")
+    with pytest.raises(TypeError):
+        queue.receive(wait=1)
+    with pytest.raises(TypeError):
+        queue.send(b"x", "high")
+    assert queue.attributes.current_messages == 0
+
+
+def test_queue_errors_come_through_the_c_path(queue):
+    nonblocking = xipc.MessageQueue(queue.name, blocking=False)
+    try:
+        with pytest.raises(BlockingIOError):
+            nonblocking.receive()
+        with pytest.raises(errors.MessageTooLarge):
+            nonblocking.send(b"x" * 129)
+        for _ in range(4):
+            nonblocking.send(b"fill")
+        with pytest.raises(BlockingIOError):
+            nonblocking.send(b"full")
+        assert [nonblocking.receive()[0] for _ in range(4)] == [b"fill"] * 4
+    finally:
+        nonblocking.close()
+
+
+def test_signal_handler_that_raises_ends_a_blocking_receive(queue):
+    class Stop(Exception):
+        pass
+
+    def handler(signum, frame):
+        raise Stop
+
+    old = signal.signal(signal.SIGALRM, handler)
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 0.1)
+        with pytest.raises(Stop):
+            queue.receive()
+        r, w = xipc.pipe()
+        with r, w:
+            signal.setitimer(signal.ITIMER_REAL, 0.1)
+            with pytest.raises(Stop):
+                r.recv_msg()
+            w.send_msg(b"still usable")
+            assert r.recv_msg() == b"still usable"
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+    queue.send(b"after")
+    assert queue.receive() == (b"after", 0)
+
+
+def test_queue_larger_than_the_scratch_buffer():
+    # A queue whose messages exceed the module's 64 KiB scratch buffer is
+    # received straight into a bytes object. The system limit is raised for
+    # the test (as root) and put back.
+    limit_file = "/proc/sys/fs/mqueue/msgsize_max"
+    with open(limit_file) as f:
+        old = f.read().strip()
+    size = 100_000
+    try:
+        with open(limit_file, "w") as f:
+            f.write(str(size))
+    except OSError as exc:
+        pytest.fail(f"this test raises {limit_file} and must run as root: {exc}")
+    name = f"/xipc-fast-big-{os.getpid()}"
+    try:
+        q = xipc.MessageQueue(name, create=True, max_messages=2, max_message_size=size)
+    finally:
+        with open(limit_file, "w") as f:
+            f.write(old)
+    try:
+        q.send(b"y" * size, 1)
+        q.send(b"z", 2)
+        assert q.receive() == (b"z", 2)
+        assert q.receive() == (b"y" * size, 1)
+    finally:
+        q.close()
+        xipc.unlink_queue(name)

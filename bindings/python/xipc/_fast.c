@@ -1,19 +1,32 @@
-/* xipc._fast: the four hot calls of queues and streams, without ctypes.
+/* xipc._fast: the hot queue and stream calls, without ctypes.
  *
- * ctypes spends more time converting arguments than a queue or pipe spends
- * moving a small message. This module makes the same four C calls the
- * ctypes path makes (xipc_mq_send, xipc_mq_receive, xipc_stream_send_msg,
- * xipc_stream_recv_msg), releasing the GIL around each, and returns the
- * status code for the Python layer to turn into an exception as before.
+ * ctypes, and a Python method around it, cost more than a queue or pipe
+ * spends moving a small message. This module gives two base classes whose
+ * methods are those hot calls in C:
  *
- * It does not link against libxipc: `bind` is given the addresses of those
- * functions in the copy of the library `xipc._lib` loaded, so handles and
- * error slots always belong to one library. Without this module (no C
- * compiler or Python headers when the package was built, or
- * XIPC_NO_FAST=1), the package uses ctypes for these calls too.
+ *   QueueBase   send(data, priority=0, timeout=None), receive(timeout=None)
+ *   StreamBase  send_msg(data), recv_msg()
+ *
+ * xipc.MessageQueue and xipc.Stream derive from them when the module is
+ * built. The methods make the same library calls the ctypes path makes
+ * (xipc_mq_send, xipc_mq_receive, xipc_stream_send_msg,
+ * xipc_stream_recv_msg), with the GIL released, and handle only the common
+ * case: everything else goes to the subclass's Python methods, so the rules
+ * live in one place:
+ *   - a timeout, a priority outside 32 bits or a closed queue: the Python
+ *     method (`_send_slow`, `_receive_slow`);
+ *   - an error status: `self._fail(status)`, which raises;
+ *   - a stream message larger than the buffer: `self._recv_refused()`;
+ *   - a signal (XIPC_EINTR): its Python handlers run (PyErr_CheckSignals),
+ *     and the call resumes unless a handler raised, as PEP 475 asks.
+ *
+ * The module does not link against libxipc: `bind` is given the addresses
+ * of the functions in the copy of the library `xipc._lib` loaded, so
+ * handles and error messages always belong to one library.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <structmember.h>
 
 #include <stddef.h>
 
@@ -26,11 +39,13 @@ static mq_send_fn mq_send;
 static mq_receive_fn mq_receive;
 static stream_send_fn stream_send;
 static stream_recv_fn stream_recv;
+static int code_eintr, code_emsgsize;
 
-/* Stream messages up to this size (the Python layer's own buffer size) are
- * received here and copied once into a bytes object; a larger one is
- * refused with XIPC_EMSGSIZE and stays in the stream for the Python layer's
- * path for large messages. */
+/* Messages are received here and copied once into a bytes object of their
+ * size: a stream message of up to this size (the ctypes path's buffer size;
+ * a larger one is refused with XIPC_EMSGSIZE and stays in the stream for
+ * `_recv_refused`), and any message of a queue whose message size is at
+ * most this. */
 #define SCRATCH (64 * 1024 + 64)
 static _Thread_local unsigned char scratch[SCRATCH];
 
@@ -42,10 +57,10 @@ static int bound(void) {
     return 1;
 }
 
-/* A handle: an int address, or None for a closed object, which is passed
- * on as NULL for the library to refuse like any other bad handle. */
-static int handle_arg(PyObject *obj, void **h) {
-    if (obj == Py_None) {
+/* A handle attribute: an int address, or None (passed on as NULL, for the
+ * library to refuse like any bad handle). 0 with an exception on a bad type. */
+static int handle_of(PyObject *obj, void **h) {
+    if (obj == NULL || obj == Py_None) {
         *h = NULL;
         return 1;
     }
@@ -53,100 +68,169 @@ static int handle_arg(PyObject *obj, void **h) {
     return !(*h == NULL && PyErr_Occurred());
 }
 
-/* bind(mq_send, mq_receive, stream_send_msg, stream_recv_msg): the
- * library's function addresses as ints. */
-static PyObject *fast_bind(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
-    (void)self;
-    if (nargs != 4) {
-        PyErr_SetString(PyExc_TypeError, "bind() takes 4 arguments");
+/* Calls self.<name>(*args, **kw) with the arguments as they came. */
+static PyObject *delegate(PyObject *self, const char *name, PyObject *const *args,
+                          Py_ssize_t nargs, PyObject *kwnames) {
+    PyObject *method = PyObject_GetAttrString(self, name);
+    if (!method)
         return NULL;
+    PyObject *result = PyObject_Vectorcall(method, args, (size_t)nargs, kwnames);
+    Py_DECREF(method);
+    return result;
+}
+
+/* self._fail(status): raises the status's exception. */
+static PyObject *fail(PyObject *self, int status) {
+    PyObject *code = PyLong_FromLong(status);
+    if (!code)
+        return NULL;
+    PyObject *result = PyObject_CallMethod(self, "_fail", "O", code);
+    Py_DECREF(code);
+    if (result) { /* _fail always raises; be safe if it did not */
+        Py_DECREF(result);
+        PyErr_Format(PyExc_RuntimeError, "xipc: status %d did not raise", status);
     }
-    void *p[4];
-    for (int i = 0; i < 4; i++) {
-        p[i] = PyLong_AsVoidPtr(args[i]);
-        if (!p[i]) {
-            if (!PyErr_Occurred())
-                PyErr_SetString(PyExc_ValueError, "bind(): a NULL function address");
+    return NULL;
+}
+
+/* ---- QueueBase ---- */
+
+typedef struct {
+    PyObject_HEAD
+    PyObject *handle;    /* int address or None */
+    Py_ssize_t capacity; /* the queue's message size */
+} QueueBase;
+
+static void queue_dealloc(QueueBase *self) {
+    Py_CLEAR(self->handle);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+/* send(data, priority=0, timeout=None) */
+static PyObject *queue_send(QueueBase *self, PyObject *const *args, Py_ssize_t nargs,
+                            PyObject *kwnames) {
+    PyObject *data = NULL, *priority = NULL, *timeout = NULL;
+    if (nargs >= 1)
+        data = args[0];
+    if (nargs >= 2)
+        priority = args[1];
+    if (nargs >= 3)
+        timeout = args[2];
+    Py_ssize_t nkw = kwnames ? PyTuple_GET_SIZE(kwnames) : 0;
+    int other = nargs > 3;
+    for (Py_ssize_t i = 0; i < nkw && !other; i++) {
+        PyObject *key = PyTuple_GET_ITEM(kwnames, i);
+        if (!priority && PyUnicode_CompareWithASCIIString(key, "priority") == 0)
+            priority = args[nargs + i];
+        else if (!timeout && PyUnicode_CompareWithASCIIString(key, "timeout") == 0)
+            timeout = args[nargs + i];
+        else if (!data && PyUnicode_CompareWithASCIIString(key, "data") == 0)
+            data = args[nargs + i];
+        else
+            other = 1;
+    }
+    if (!data)
+        other = 1;
+    unsigned long prio = 0;
+    if (!other && priority) {
+        prio = PyLong_Check(priority) ? PyLong_AsUnsignedLong(priority) : (unsigned long)-1;
+        if (PyErr_Occurred()) {
+            PyErr_Clear();
+            other = 1;
+        } else if (prio > 0xFFFFFFFFul) {
+            other = 1;
+        }
+    }
+    void *h;
+    if (other || (timeout && timeout != Py_None) || self->handle == Py_None || !bound())
+        return delegate((PyObject *)self, "_send_slow", args, nargs, kwnames);
+    if (!handle_of(self->handle, &h))
+        return NULL;
+    Py_buffer view;
+    if (PyObject_GetBuffer(data, &view, PyBUF_SIMPLE) < 0)
+        return NULL;
+    int rc;
+    for (;;) {
+        Py_BEGIN_ALLOW_THREADS
+        rc = mq_send(h, view.buf, (size_t)view.len, (unsigned)prio);
+        Py_END_ALLOW_THREADS
+        if (rc != code_eintr)
+            break;
+        if (PyErr_CheckSignals() < 0) {
+            PyBuffer_Release(&view);
             return NULL;
         }
     }
-    /* Data pointers to function pointers: what dlsym relies on, too. */
-    mq_send = (mq_send_fn)p[0];
-    mq_receive = (mq_receive_fn)p[1];
-    stream_send = (stream_send_fn)p[2];
-    stream_recv = (stream_recv_fn)p[3];
+    PyBuffer_Release(&view);
+    if (rc)
+        return fail((PyObject *)self, rc);
     Py_RETURN_NONE;
 }
 
-/* mq_send(handle, data, priority) -> status */
-static PyObject *fast_mq_send(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
-    (void)self;
-    if (nargs != 3) {
-        PyErr_SetString(PyExc_TypeError, "mq_send() takes 3 arguments");
-        return NULL;
+/* Not a library status: a signal handler raised (the exception is set). */
+#define INTERRUPTED 1
+
+/* xipc_mq_receive with the GIL released, resumed after the handlers of a
+ * signal that interrupted it have run; INTERRUPTED if one of them raised. */
+static int receive_waiting(void *h, void *buf, size_t cap, size_t *len, unsigned *prio) {
+    for (;;) {
+        int rc;
+        Py_BEGIN_ALLOW_THREADS
+        rc = mq_receive(h, buf, cap, len, prio);
+        Py_END_ALLOW_THREADS
+        if (rc != code_eintr)
+            return rc;
+        if (PyErr_CheckSignals() < 0)
+            return INTERRUPTED;
     }
-    if (!bound())
-        return NULL;
-    void *h;
-    if (!handle_arg(args[0], &h))
-        return NULL;
-    /* Outside 0..2^32-1: OverflowError, which the Python layer reports as
-     * the out-of-range priority it is. */
-    unsigned long prio = PyLong_AsUnsignedLong(args[2]);
-    if (prio == (unsigned long)-1 && PyErr_Occurred())
-        return NULL;
-    if (prio > 0xFFFFFFFFul) {
-        PyErr_SetString(PyExc_OverflowError, "priority does not fit in 32 bits");
-        return NULL;
-    }
-    Py_buffer view;
-    if (PyObject_GetBuffer(args[1], &view, PyBUF_SIMPLE) < 0)
-        return NULL;
-    int rc;
-    Py_BEGIN_ALLOW_THREADS
-    rc = mq_send(h, view.buf, (size_t)view.len, (unsigned)prio);
-    Py_END_ALLOW_THREADS
-    PyBuffer_Release(&view);
-    return PyLong_FromLong(rc);
 }
 
-/* mq_receive(handle, capacity) -> (bytes, priority) or a status int */
-static PyObject *fast_mq_receive(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
-    (void)self;
-    if (nargs != 2) {
-        PyErr_SetString(PyExc_TypeError, "mq_receive() takes 2 arguments");
-        return NULL;
+/* receive(timeout=None) -> (bytes, priority) */
+static PyObject *queue_receive(QueueBase *self, PyObject *const *args, Py_ssize_t nargs,
+                               PyObject *kwnames) {
+    PyObject *timeout = nargs >= 1 ? args[0] : NULL;
+    int other = nargs > 1;
+    Py_ssize_t nkw = kwnames ? PyTuple_GET_SIZE(kwnames) : 0;
+    for (Py_ssize_t i = 0; i < nkw && !other; i++) {
+        if (!timeout && PyUnicode_CompareWithASCIIString(PyTuple_GET_ITEM(kwnames, i), "timeout") == 0)
+            timeout = args[nargs + i];
+        else
+            other = 1;
     }
-    if (!bound())
-        return NULL;
     void *h;
-    if (!handle_arg(args[0], &h))
+    if (other || (timeout && timeout != Py_None) || self->handle == Py_None ||
+        self->capacity < 0 || !bound())
+        return delegate((PyObject *)self, "_receive_slow", args, nargs, kwnames);
+    if (!handle_of(self->handle, &h))
         return NULL;
-    Py_ssize_t cap = PyLong_AsSsize_t(args[1]);
-    if (cap < 0) {
-        if (!PyErr_Occurred())
-            PyErr_SetString(PyExc_ValueError, "capacity must be >= 0");
-        return NULL;
-    }
     size_t len = 0;
     unsigned prio = 0;
     int rc;
-    /* Straight into a bytes object of the queue's message size, shrunk to
-     * the message: no copy (a queue's message size is its own limit, so
-     * this is never more than the caller's queue allows). */
-    PyObject *data = PyBytes_FromStringAndSize(NULL, cap);
-    if (!data)
-        return NULL;
-    char *buf = PyBytes_AS_STRING(data);
-    Py_BEGIN_ALLOW_THREADS
-    rc = mq_receive(h, buf, (size_t)cap, &len, &prio);
-    Py_END_ALLOW_THREADS
-    if (rc) {
-        Py_DECREF(data);
-        return PyLong_FromLong(rc);
+    PyObject *data;
+    if (self->capacity <= SCRATCH) {
+        /* Into this thread's scratch buffer, then one copy of the message
+         * into a bytes object of its size (cheaper for small messages than
+         * shrinking a bytes object of the queue's message size). */
+        rc = receive_waiting(h, scratch, (size_t)self->capacity, &len, &prio);
+        if (rc)
+            return rc == INTERRUPTED ? NULL : fail((PyObject *)self, rc);
+        data = PyBytes_FromStringAndSize((const char *)scratch, (Py_ssize_t)len);
+        if (!data)
+            return NULL;
+    } else {
+        /* Straight into a bytes object of the queue's message size, then
+         * shrunk to the message. */
+        data = PyBytes_FromStringAndSize(NULL, self->capacity);
+        if (!data)
+            return NULL;
+        rc = receive_waiting(h, PyBytes_AS_STRING(data), (size_t)self->capacity, &len, &prio);
+        if (rc) {
+            Py_DECREF(data);
+            return rc == INTERRUPTED ? NULL : fail((PyObject *)self, rc);
+        }
+        if ((Py_ssize_t)len != self->capacity && _PyBytes_Resize(&data, (Py_ssize_t)len) < 0)
+            return NULL;
     }
-    if ((Py_ssize_t)len != cap && _PyBytes_Resize(&data, (Py_ssize_t)len) < 0)
-        return NULL;
     PyObject *p = PyLong_FromUnsignedLong(prio);
     if (!p) {
         Py_DECREF(data);
@@ -163,70 +247,209 @@ static PyObject *fast_mq_receive(PyObject *self, PyObject *const *args, Py_ssize
     return pair;
 }
 
-/* stream_send(handle, data) -> status */
-static PyObject *fast_stream_send(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
-    (void)self;
-    if (nargs != 2) {
-        PyErr_SetString(PyExc_TypeError, "stream_send() takes 2 arguments");
-        return NULL;
+static PyMethodDef queue_methods[] = {
+    {"send", (PyCFunction)(void (*)(void))queue_send, METH_FASTCALL | METH_KEYWORDS,
+     "send(data, priority=0, timeout=None)\n--\n\n"
+     "Sends ``data`` (bytes-like) with ``priority`` (0 to 32767 on Linux;\n"
+     "higher is received first). Waits while the queue is full, unless\n"
+     "nonblocking (``BlockingIOError``) or past ``timeout`` seconds\n"
+     "(``TimeoutError``). More than ``max_message_size`` bytes is\n"
+     ":class:`xipc.errors.MessageTooLarge`."},
+    {"receive", (PyCFunction)(void (*)(void))queue_receive, METH_FASTCALL | METH_KEYWORDS,
+     "receive(timeout=None)\n--\n\n"
+     "Returns ``(message, priority)``: the oldest message of the highest\n"
+     "priority. Waits while the queue is empty, unless nonblocking\n"
+     "(``BlockingIOError``) or past ``timeout`` seconds (``TimeoutError``)."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyMemberDef queue_members[] = {
+    {"_handle", T_OBJECT, offsetof(QueueBase, handle), 0, "the library's handle (None: closed)"},
+    {"_capacity", T_PYSSIZET, offsetof(QueueBase, capacity), 0, "the queue's message size"},
+    {NULL, 0, 0, 0, NULL},
+};
+
+static PyObject *queue_new(PyTypeObject *type, PyObject *args, PyObject *kw) {
+    (void)args;
+    (void)kw;
+    QueueBase *self = (QueueBase *)type->tp_alloc(type, 0);
+    if (self) {
+        Py_INCREF(Py_None), self->handle = Py_None;
+        self->capacity = -1;
     }
-    if (!bound())
-        return NULL;
-    void *h;
-    if (!handle_arg(args[0], &h))
-        return NULL;
-    Py_buffer view;
-    if (PyObject_GetBuffer(args[1], &view, PyBUF_SIMPLE) < 0)
-        return NULL;
-    int rc;
-    Py_BEGIN_ALLOW_THREADS
-    rc = stream_send(h, view.buf, (size_t)view.len);
-    Py_END_ALLOW_THREADS
-    PyBuffer_Release(&view);
-    return PyLong_FromLong(rc);
+    return (PyObject *)self;
 }
 
-/* stream_recv(handle) -> bytes or a status int */
-static PyObject *fast_stream_recv(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
-    (void)self;
-    if (nargs != 1) {
-        PyErr_SetString(PyExc_TypeError, "stream_recv() takes 1 argument");
-        return NULL;
-    }
-    if (!bound())
-        return NULL;
+static PyTypeObject QueueBaseType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "xipc._fast.QueueBase",
+    .tp_basicsize = sizeof(QueueBase),
+    .tp_dealloc = (destructor)queue_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE,
+    .tp_doc = "The C half of xipc.MessageQueue: send and receive without ctypes.",
+    .tp_methods = queue_methods,
+    .tp_members = queue_members,
+    .tp_new = queue_new,
+};
+
+/* ---- StreamBase ---- */
+
+typedef struct {
+    PyObject_HEAD
+    PyObject *handle; /* int address or None */
+} StreamBase;
+
+static void stream_dealloc(StreamBase *self) {
+    Py_CLEAR(self->handle);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyObject *stream_send_msg(StreamBase *self, PyObject *data) {
     void *h;
-    if (!handle_arg(args[0], &h))
+    if (!bound() || !handle_of(self->handle, &h))
+        return NULL;
+    Py_buffer view;
+    if (PyObject_GetBuffer(data, &view, PyBUF_SIMPLE) < 0)
+        return NULL;
+    int rc;
+    for (;;) {
+        Py_BEGIN_ALLOW_THREADS
+        rc = stream_send(h, view.buf, (size_t)view.len);
+        Py_END_ALLOW_THREADS
+        /* Interrupted before anything was written: run the handlers, resume. */
+        if (rc != code_eintr)
+            break;
+        if (PyErr_CheckSignals() < 0) {
+            PyBuffer_Release(&view);
+            return NULL;
+        }
+    }
+    PyBuffer_Release(&view);
+    if (rc)
+        return fail((PyObject *)self, rc);
+    Py_RETURN_NONE;
+}
+
+static PyObject *stream_recv_msg(StreamBase *self, PyObject *unused) {
+    (void)unused;
+    void *h;
+    if (!bound() || !handle_of(self->handle, &h))
         return NULL;
     size_t len = 0;
     int rc;
-    Py_BEGIN_ALLOW_THREADS
-    rc = stream_recv(h, scratch, SCRATCH, &len);
-    Py_END_ALLOW_THREADS
-    if (rc)
-        return PyLong_FromLong(rc);
-    return PyBytes_FromStringAndSize((const char *)scratch, (Py_ssize_t)len);
+    for (;;) {
+        Py_BEGIN_ALLOW_THREADS
+        rc = stream_recv(h, scratch, SCRATCH, &len);
+        Py_END_ALLOW_THREADS
+        /* Interrupted: what has arrived is kept; run the handlers, resume. */
+        if (rc != code_eintr)
+            break;
+        if (PyErr_CheckSignals() < 0)
+            return NULL;
+    }
+    if (rc == 0)
+        return PyBytes_FromStringAndSize((const char *)scratch, (Py_ssize_t)len);
+    if (rc == code_emsgsize)
+        return PyObject_CallMethod((PyObject *)self, "_recv_refused", NULL);
+    return fail((PyObject *)self, rc);
 }
 
-static PyMethodDef methods[] = {
+static PyMethodDef stream_methods[] = {
+    {"send_msg", (PyCFunction)stream_send_msg, METH_O,
+     "send_msg(data)\n--\n\nSends ``data`` (bytes-like) as one framed message."},
+    {"recv_msg", (PyCFunction)stream_recv_msg, METH_NOARGS,
+     "recv_msg()\n--\n\nReceives the next framed message. Raises\n"
+     ":class:`xipc.errors.ConnectionClosed` at the end of the stream."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyMemberDef stream_members[] = {
+    {"_h", T_OBJECT, offsetof(StreamBase, handle), 0, "the library's handle (None: closed)"},
+    {NULL, 0, 0, 0, NULL},
+};
+
+static PyObject *stream_new(PyTypeObject *type, PyObject *args, PyObject *kw) {
+    (void)args;
+    (void)kw;
+    StreamBase *self = (StreamBase *)type->tp_alloc(type, 0);
+    if (self)
+        Py_INCREF(Py_None), self->handle = Py_None;
+    return (PyObject *)self;
+}
+
+static PyTypeObject StreamBaseType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "xipc._fast.StreamBase",
+    .tp_basicsize = sizeof(StreamBase),
+    .tp_dealloc = (destructor)stream_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE,
+    .tp_doc = "The C half of xipc.Stream: framed send and receive without ctypes.",
+    .tp_methods = stream_methods,
+    .tp_members = stream_members,
+    .tp_new = stream_new,
+};
+
+/* ---- module ---- */
+
+/* bind(mq_send, mq_receive, stream_send_msg, stream_recv_msg, eintr, emsgsize):
+ * the library's function addresses and two of its status codes. */
+static PyObject *fast_bind(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    (void)self;
+    if (nargs != 6) {
+        PyErr_SetString(PyExc_TypeError, "bind() takes 6 arguments");
+        return NULL;
+    }
+    void *p[4];
+    for (int i = 0; i < 4; i++) {
+        p[i] = PyLong_AsVoidPtr(args[i]);
+        if (!p[i]) {
+            if (!PyErr_Occurred())
+                PyErr_SetString(PyExc_ValueError, "bind(): a NULL function address");
+            return NULL;
+        }
+    }
+    long eintr = PyLong_AsLong(args[4]), emsgsize = PyLong_AsLong(args[5]);
+    if (PyErr_Occurred())
+        return NULL;
+    /* Data pointers to function pointers: what dlsym relies on, too. */
+    mq_send = (mq_send_fn)p[0];
+    mq_receive = (mq_receive_fn)p[1];
+    stream_send = (stream_send_fn)p[2];
+    stream_recv = (stream_recv_fn)p[3];
+    code_eintr = (int)eintr;
+    code_emsgsize = (int)emsgsize;
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef module_methods[] = {
     {"bind", (PyCFunction)(void (*)(void))fast_bind, METH_FASTCALL,
-     "bind(mq_send, mq_receive, stream_send_msg, stream_recv_msg): the library's "
-     "function addresses"},
-    {"mq_send", (PyCFunction)(void (*)(void))fast_mq_send, METH_FASTCALL,
-     "mq_send(handle, data, priority) -> status"},
-    {"mq_receive", (PyCFunction)(void (*)(void))fast_mq_receive, METH_FASTCALL,
-     "mq_receive(handle, capacity) -> (bytes, priority) or status"},
-    {"stream_send", (PyCFunction)(void (*)(void))fast_stream_send, METH_FASTCALL,
-     "stream_send(handle, data) -> status"},
-    {"stream_recv", (PyCFunction)(void (*)(void))fast_stream_recv, METH_FASTCALL,
-     "stream_recv(handle) -> bytes or status"},
+     "bind(mq_send, mq_receive, stream_send_msg, stream_recv_msg, eintr, emsgsize)"},
     {NULL, NULL, 0, NULL},
 };
 
 static struct PyModuleDef module = {
     PyModuleDef_HEAD_INIT, "xipc._fast",
-    "The hot calls of queues and streams without ctypes (internal).", -1, methods,
-    NULL, NULL, NULL, NULL,
+    "The hot queue and stream calls without ctypes (internal to xipc).", -1,
+    module_methods, NULL, NULL, NULL, NULL,
 };
 
-PyMODINIT_FUNC PyInit__fast(void) { return PyModule_Create(&module); }
+PyMODINIT_FUNC PyInit__fast(void) {
+    if (PyType_Ready(&QueueBaseType) < 0 || PyType_Ready(&StreamBaseType) < 0)
+        return NULL;
+    PyObject *m = PyModule_Create(&module);
+    if (!m)
+        return NULL;
+    Py_INCREF(&QueueBaseType);
+    if (PyModule_AddObject(m, "QueueBase", (PyObject *)&QueueBaseType) < 0) {
+        Py_DECREF(&QueueBaseType);
+        Py_DECREF(m);
+        return NULL;
+    }
+    Py_INCREF(&StreamBaseType);
+    if (PyModule_AddObject(m, "StreamBase", (PyObject *)&StreamBaseType) < 0) {
+        Py_DECREF(&StreamBaseType);
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
+}

@@ -100,7 +100,9 @@ def declare(name: str, argtypes, restype=ctypes.c_int, check: bool | None = None
 
 def _load_fast():
     """The optional C module for the hot calls, bound to this library; None
-    when it was not built or ``XIPC_NO_FAST`` is set (then ctypes serves)."""
+    when it was not built or ``XIPC_NO_FAST`` is set (then ctypes serves).
+    Its classes are the bases of :class:`xipc.MessageQueue` and
+    :class:`xipc.Stream`."""
     if os.environ.get("XIPC_NO_FAST"):
         return None
     try:
@@ -116,6 +118,8 @@ def _load_fast():
         address("xipc_mq_receive"),
         address("xipc_stream_send_msg"),
         address("xipc_stream_recv_msg"),
+        errors.Interrupted.code,
+        errors.MessageTooLarge.code,
     )
     return _fast
 

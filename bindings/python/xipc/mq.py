@@ -58,9 +58,10 @@ _set_nonblocking = declare("xipc_mq_set_nonblocking", [c_void_p, c_bool])
 _set_retry = declare("xipc_mq_set_retry_on_signal", [c_void_p, c_bool])
 _fd = declare("xipc_mq_fd", [c_void_p, POINTER(c_int)])
 _notify = declare("xipc_mq_notify", [c_void_p, _NOTIFY_FN, c_void_p])
-# Without a timeout, the C module makes the two hot calls when it was built.
-_fast_send = fast.mq_send if fast else None
-_fast_receive = fast.mq_receive if fast else None
+# When the C module was built, MessageQueue derives from its QueueBase,
+# whose send and receive make the common calls (no timeout) in C and hand
+# every other case to _send_slow and _receive_slow here.
+_QueueBase = fast.QueueBase if fast else object
 
 
 class QueueAttributes(NamedTuple):
@@ -119,7 +120,7 @@ class _Slot:
         self.priority_ref = byref(self.priority)
 
 
-class MessageQueue:
+class MessageQueue(_QueueBase):
     """An open POSIX message queue (``/name``: a slash, then 1 to 255 bytes
     without a slash). ``mode``, ``max_messages`` and ``max_message_size``
     apply when the queue is created (None = the system's default)."""
@@ -162,30 +163,19 @@ class MessageQueue:
             raise errors.InvalidArgument(f"message queue {self.name} is closed")
         return self._handle
 
-    def send(self, data, priority: int = 0, timeout: float | None = None) -> None:
+    def _send_slow(self, data, priority: int = 0, timeout: float | None = None) -> None:
         """Sends ``data`` (bytes-like) with ``priority`` (0 to 32767 on
         Linux; higher is received first). Waits while the queue is full,
         unless nonblocking (``BlockingIOError``) or past ``timeout`` seconds
         (``TimeoutError``). More than ``max_message_size`` bytes is
         :class:`xipc.errors.MessageTooLarge`."""
-        started = 0.0
-        if timeout is None and _fast_send:
-            try:
-                status = _fast_send(self._handle, data, priority)
-            except OverflowError:
-                _priority_out_of_range(priority)
-            if not status:
-                return
-            if type(data) is not bytes:
-                data = _c_buffer(data)  # for the resumed call below
-        else:
-            if not 0 <= priority <= 0xFFFFFFFF:  # ctypes would wrap it around
-                _priority_out_of_range(priority)
-            if type(data) is not bytes:
-                data = _c_buffer(data)
+        if not 0 <= priority <= 0xFFFFFFFF:  # ctypes would wrap it around
+            _priority_out_of_range(priority)
+        if type(data) is not bytes:
+            data = _c_buffer(data)
         if timeout is None:
-            if _fast_send is None:
-                status = _send(self._handle, data, len(data), priority)
+            status = _send(self._handle, data, len(data), priority)
+            started = 0.0
         else:
             started = time.monotonic()
             status = _timedsend(self._handle, data, len(data), priority, _millis(timeout))
@@ -194,20 +184,10 @@ class MessageQueue:
             self._failed(status, started, timeout,
                          lambda ms: _timedsend(handle, data, len(data), priority, ms))
 
-    def receive(self, timeout: float | None = None) -> tuple[bytes, int]:
+    def _receive_slow(self, timeout: float | None = None) -> tuple[bytes, int]:
         """Returns ``(message, priority)``: the oldest message of the highest
         priority. Waits while the queue is empty, unless nonblocking
         (``BlockingIOError``) or past ``timeout`` seconds (``TimeoutError``)."""
-        if timeout is None and _fast_receive:
-            while True:
-                result = _fast_receive(self._handle, self._capacity)
-                if result.__class__ is tuple:
-                    return result
-                if result != _EINTR:
-                    self._live()  # a closed queue says so rather than "mq is NULL"
-                    raise_for(result)
-                # A signal's handlers run at this loop's jump back, then the
-                # receive resumes (a handler that raises ends it).
         # A buffer of this queue's is reused; threads receiving at once each
         # take their own (list.pop and append are atomic).
         try:
@@ -231,6 +211,15 @@ class MessageQueue:
             return slot.view[: slot.length.value].tobytes(), slot.priority.value
         finally:
             self._slots.append(slot)
+
+    if not fast:
+        send = _send_slow
+        receive = _receive_slow
+
+    def _fail(self, status: int) -> None:
+        """Raises for a failed call (what the C module calls)."""
+        self._live()  # a closed queue says so rather than "mq is NULL"
+        raise_for(status)
 
     def _failed(self, status: int, started: float, timeout, call) -> None:
         """Raises for a failed call; first resumes one a signal interrupted,

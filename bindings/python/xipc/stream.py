@@ -76,9 +76,9 @@ _peer_credentials = declare("xipc_stream_peer_credentials",
                             [_handle, ctypes.POINTER(_PeerCredentials)])
 _stream_close = declare("xipc_stream_close", [_handle], None)
 _bytes_free = declare("xipc_bytes_free", [ctypes.c_void_p, _size], None)
-# The C module makes the two hot calls when it was built.
-_fast_send = fast.stream_send if fast else None
-_fast_recv = fast.stream_recv if fast else None
+# When the C module was built, Stream derives from its StreamBase, whose
+# send_msg and recv_msg make the hot calls in C (the handle is its `_h`).
+_StreamBase = fast.StreamBase if fast else object
 
 _EMSGSIZE = errors.MessageTooLarge.code
 _EINTR = errors.Interrupted.code
@@ -112,11 +112,12 @@ def _new(fn, *args) -> ctypes.c_void_p:
     return out
 
 
-class Stream:
+class Stream(_StreamBase):
     """A pipe end, FIFO, or TCP or Unix connection. Closed by :meth:`close`,
     by leaving a ``with`` block, or when garbage-collected."""
 
-    __slots__ = ("_h", "_buf", "_bufp", "_n", "_nref", "_np", "_timeout", "__weakref__")
+    __slots__ = ("_buf", "_bufp", "_n", "_nref", "_np", "_timeout", "__weakref__") + (
+        () if fast else ("_h",))
 
     def __init__(self, handle: ctypes.c_void_p):
         # The address as an int: what ctypes and the C module take fastest.
@@ -140,12 +141,12 @@ class Stream:
 
     # ---- framed messages ----
 
-    def send_msg(self, data) -> None:
+    def _send_msg_slow(self, data) -> None:
         """Sends ``data`` (bytes-like) as one framed message."""
-        if not _fast_send and type(data) is not bytes:
+        if type(data) is not bytes:
             data = bytes(data)
         while True:
-            rc = _fast_send(self._h, data) if _fast_send else _send(self._h, data, len(data))
+            rc = _send(self._h, data, len(data))
             if not rc:
                 return
             if rc != _EINTR:
@@ -153,20 +154,9 @@ class Stream:
             # Interrupted before anything was written: the signal's handlers
             # run at this loop's jump back (and may raise), then it resumes.
 
-    def recv_msg(self) -> bytes:
+    def _recv_msg_slow(self) -> bytes:
         """Receives the next framed message. Raises
         :class:`xipc.errors.ConnectionClosed` at the end of the stream."""
-        if _fast_recv:
-            while True:
-                result = _fast_recv(self._h)
-                if result.__class__ is bytes:
-                    return result
-                if result == _EMSGSIZE:
-                    return self._recv_refused()
-                if result != _EINTR:
-                    raise_for(result)
-                # Interrupted (what has arrived is kept): the signal's
-                # handlers run at this loop's jump back, then it resumes.
         try:
             bufp = self._bufp
         except AttributeError:
@@ -180,6 +170,14 @@ class Stream:
             if rc != _EINTR:
                 raise_for(rc)
             # Interrupted: handlers run at the jump back, then it resumes.
+
+    if not fast:
+        send_msg = _send_msg_slow
+        recv_msg = _recv_msg_slow
+
+    def _fail(self, status: int) -> None:
+        """Raises for a failed call (what the C module calls)."""
+        raise_for(status)
 
     def _recv_refused(self) -> bytes:
         """After ``XIPC_EMSGSIZE``: receives a message larger than the buffer,
