@@ -565,14 +565,16 @@ pub fn run_server(port: u16) -> Result<()> {
 pub const LOCAL_SOCKET: &str = "/run/rpcbind.sock";
 
 /// Also serves on [`LOCAL_SOCKET`] when nothing else does (a stale file left
-/// by a killed server is replaced); silently skipped when impossible.
+/// by a killed server is replaced); silently skipped when impossible. Every
+/// user may connect (0666), as to the system rpcbind: changes are checked
+/// against the caller's uid, which the socket reports.
 fn listen_local_socket(server: &Server) {
     let path = std::path::Path::new(LOCAL_SOCKET);
     if std::os::unix::net::UnixStream::connect(path).is_ok() {
         return;
     }
     let _ = std::fs::remove_file(path);
-    let _ = server.listen_unix(path);
+    let _ = server.listen_unix_with_mode(path, 0o666);
 }
 
 #[cfg(test)]

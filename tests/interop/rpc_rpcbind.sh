@@ -3,7 +3,7 @@
 # what is registered; a libtirpc server registers through pmap_set and xipc
 # clients find it; an xipc server registers on start and unregisters on
 # stop; rpcinfo -d unregisters through rpcbind v3/v4.
-source "$(dirname "$0")/rpc/common.sh"
+RPC_ISOLATE=1 source "$(dirname "$0")/rpc/common.sh"
 build_all
 start_rpcbind
 
