@@ -56,15 +56,28 @@ pub struct CallInfo {
     pub peer: Peer,
     /// The server-side address the call came in on, when known.
     pub local: Option<SocketAddr>,
+    /// The caller's uid as the kernel reports it (Unix sockets only).
+    pub peer_uid: Option<u32>,
 }
 
 /// A procedure's implementation: given the call and its XDR argument bytes,
 /// the XDR result bytes. `Err(Error::GarbageArgs)` (or an XDR or limit error
-/// from decoding the arguments) answers GARBAGE_ARGS, any other error (or a
-/// panic) SYSTEM_ERR.
+/// from decoding the arguments) answers GARBAGE_ARGS; `Err(Error::ProgUnavail)`,
+/// `Err(Error::ProgMismatch { .. })` and `Err(Error::ProcUnavail)` answer
+/// their own status (for a handler that forwards calls); any other error
+/// (or a panic) answers SYSTEM_ERR.
 pub type Handler = dyn Fn(&CallInfo, &[u8]) -> Result<Vec<u8>> + Send + Sync;
 
-type Programs = HashMap<u32, BTreeMap<u32, HashMap<u32, Arc<Handler>>>>;
+/// What a handler inside the crate may answer: results, or nothing at all
+/// (rpcbind's CALLIT stays silent when the call it forwards fails).
+pub(crate) enum Outcome {
+    Results(Vec<u8>),
+    NoReply,
+}
+
+type StoredHandler = dyn Fn(&CallInfo, &[u8]) -> Result<Outcome> + Send + Sync;
+
+type Programs = HashMap<u32, BTreeMap<u32, HashMap<u32, Arc<StoredHandler>>>>;
 
 /// Default idle-connection timeout.
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(120);
@@ -111,7 +124,8 @@ struct Inner {
     use_rpcbind: AtomicBool,
     per_connection: AtomicUsize,
     max_connections: AtomicUsize,
-    registered: Mutex<Vec<(u32, u32)>>,
+    /// (program, version, over IPv6) registered with rpcbind.
+    registered: Mutex<Vec<(u32, u32, bool)>>,
 }
 
 /// An ONC RPC server. Cheap to clone: clones share one server.
@@ -158,6 +172,16 @@ impl Server {
     pub fn register<F>(&self, prog: u32, vers: u32, procedure: u32, handler: F)
     where
         F: Fn(&CallInfo, &[u8]) -> Result<Vec<u8>> + Send + Sync + 'static,
+    {
+        self.register_outcome(prog, vers, procedure, move |info, args| {
+            handler(info, args).map(Outcome::Results)
+        });
+    }
+
+    /// [`register`](Self::register) for a handler that may send no reply.
+    pub(crate) fn register_outcome<F>(&self, prog: u32, vers: u32, procedure: u32, handler: F)
+    where
+        F: Fn(&CallInfo, &[u8]) -> Result<Outcome> + Send + Sync + 'static,
     {
         let mut programs = self
             .inner
@@ -448,6 +472,13 @@ impl Server {
             }
             Stream::Unix(_) => (Peer::Unix(id), ClientKey::Connection(id), None),
         };
+        let peer_uid = match &stream {
+            Stream::Unix(s) => {
+                use nix::sys::socket::{getsockopt, sockopt::PeerCredentials};
+                getsockopt(s, PeerCredentials).ok().map(|c| c.uid())
+            }
+            Stream::Tcp(..) => None,
+        };
         let stream = Arc::new(stream);
         let conn = Arc::new(Connection {
             id,
@@ -465,6 +496,7 @@ impl Server {
             peer,
             client,
             local,
+            peer_uid,
             limits: RecordLimits {
                 max_record: *lock(&self.inner.max_message),
                 ..RecordLimits::default()
@@ -533,7 +565,9 @@ impl Server {
             } else {
                 drop(st);
             }
-            if let Some(reply) = self.dispatch(&msg, &conn.peer, &conn.client, conn.local) {
+            if let Some(reply) =
+                self.dispatch(&msg, &conn.peer, &conn.client, conn.local, conn.peer_uid)
+            {
                 if !conn.send(&reply) {
                     lock(&conn.state).closed = true;
                     conn.stream.shutdown_read();
@@ -630,7 +664,8 @@ impl Server {
             }
             let local = local.map(|l| local_for(l, from));
             let peer = Peer::Udp(from);
-            if let Some(mut record) = self.dispatch(&buf[..n], &peer, &ClientKey::Addr(from), local)
+            if let Some(mut record) =
+                self.dispatch(&buf[..n], &peer, &ClientKey::Addr(from), local, None)
             {
                 if record.len() - 4 > MAX_UDP_MESSAGE {
                     record = ReplyHeader::accepted(xid_of(&record[4..]), AcceptStat::SystemErr)
@@ -649,6 +684,7 @@ impl Server {
         peer: &Peer,
         client: &ClientKey,
         local: Option<SocketAddr>,
+        peer_uid: Option<u32>,
     ) -> Option<Vec<u8>> {
         let call = match decode_call(msg) {
             Ok(call) => call,
@@ -685,15 +721,19 @@ impl Server {
             cred: call.cred.clone(),
             peer: peer.clone(),
             local,
+            peer_uid,
         };
         let reply = self.run(&info, call.args);
         if let (Some(key), Some(cache)) = (key, lock(&self.inner.drc).as_mut()) {
-            cache.finish(&key, &reply);
+            match &reply {
+                Some(reply) => cache.finish(&key, reply),
+                None => cache.abandon(&key),
+            }
         }
-        Some(reply)
+        reply
     }
 
-    fn run(&self, info: &CallInfo, args: &[u8]) -> Vec<u8> {
+    fn run(&self, info: &CallInfo, args: &[u8]) -> Option<Vec<u8>> {
         let handler = {
             let programs = self
                 .inner
@@ -701,48 +741,66 @@ impl Server {
                 .read()
                 .unwrap_or_else(|p| p.into_inner());
             let Some(versions) = programs.get(&info.prog) else {
-                return ReplyHeader::accepted(info.xid, AcceptStat::ProgUnavail).to_record(&[]);
+                return Some(
+                    ReplyHeader::accepted(info.xid, AcceptStat::ProgUnavail).to_record(&[]),
+                );
             };
             let Some(procs) = versions.get(&info.vers) else {
                 let low = versions.keys().next().copied().unwrap_or(0);
                 let high = versions.keys().next_back().copied().unwrap_or(0);
-                return ReplyHeader::accepted(info.xid, AcceptStat::ProgMismatch { low, high })
-                    .to_record(&[]);
+                return Some(
+                    ReplyHeader::accepted(info.xid, AcceptStat::ProgMismatch { low, high })
+                        .to_record(&[]),
+                );
             };
             match procs.get(&info.procedure) {
                 Some(h) => h.clone(),
                 None if info.procedure == 0 => {
-                    return ReplyHeader::accepted(info.xid, AcceptStat::Success).to_record(&[])
+                    return Some(
+                        ReplyHeader::accepted(info.xid, AcceptStat::Success).to_record(&[]),
+                    )
                 }
                 None => {
-                    return ReplyHeader::accepted(info.xid, AcceptStat::ProcUnavail).to_record(&[])
+                    return Some(
+                        ReplyHeader::accepted(info.xid, AcceptStat::ProcUnavail).to_record(&[]),
+                    )
                 }
             }
         };
         let outcome = catch_unwind(AssertUnwindSafe(|| handler(info, args)));
         let stat = match outcome {
-            Ok(Ok(results)) => {
-                return ReplyHeader::accepted(info.xid, AcceptStat::Success).to_record(&results)
+            Ok(Ok(Outcome::Results(results))) => {
+                return Some(
+                    ReplyHeader::accepted(info.xid, AcceptStat::Success).to_record(&results),
+                )
             }
+            Ok(Ok(Outcome::NoReply)) => return None,
             // Arguments that are malformed or exceed a decoding limit.
             Ok(Err(Error::GarbageArgs | Error::Xdr { .. } | Error::Limit { .. })) => {
                 AcceptStat::GarbageArgs
             }
+            Ok(Err(Error::ProgUnavail)) => AcceptStat::ProgUnavail,
+            Ok(Err(Error::ProgMismatch { low, high })) => AcceptStat::ProgMismatch { low, high },
+            Ok(Err(Error::ProcUnavail)) => AcceptStat::ProcUnavail,
             Ok(Err(_)) | Err(_) => AcceptStat::SystemErr,
         };
-        ReplyHeader::accepted(info.xid, stat).to_record(&[])
+        Some(ReplyHeader::accepted(info.xid, stat).to_record(&[]))
     }
 
+    /// Registers every program version on every TCP and UDP listener:
+    /// IPv4 ones through portmap v2 (which every rpcbind speaks), IPv6 ones
+    /// as "tcp6"/"udp6" through rpcbind v4 (or v3).
     fn register_with_rpcbind(&self, listeners: &[Arc<Listener>]) {
-        let ports: Vec<(Protocol, u16)> = listeners
+        use super::rpcbind::{format_uaddr, netid_for, Rpcb};
+        let addrs: Vec<(Protocol, SocketAddr)> = listeners
             .iter()
             .filter_map(|l| match &**l {
-                Listener::Tcp(l) => l.local_addr().ok().map(|a| (Protocol::Tcp, a.port())),
-                Listener::Udp(s) => s.local_addr().ok().map(|a| (Protocol::Udp, a.port())),
+                Listener::Tcp(l) => l.local_addr().ok().map(|a| (Protocol::Tcp, a)),
+                Listener::Udp(s) => s.local_addr().ok().map(|a| (Protocol::Udp, a)),
                 Listener::Unix(..) => None,
             })
             .collect();
-        if ports.is_empty() {
+        if addrs.is_empty() {
             return;
         }
         let versions: Vec<(u32, u32)> = {
@@ -762,9 +820,22 @@ impl Server {
         let mut done = lock(&self.inner.registered);
         for &(prog, vers) in &versions {
             let _ = pm.unset(prog, vers);
-            for &(proto, port) in &ports {
-                if let Ok(true) = pm.set(prog, vers, proto, port) {
-                    done.push((prog, vers));
+            for &(proto, addr) in &addrs {
+                let set = if addr.is_ipv4() {
+                    pm.set(prog, vers, proto, addr.port())
+                } else {
+                    let entry = Rpcb {
+                        prog,
+                        vers,
+                        netid: netid_for(proto, true).into(),
+                        addr: format_uaddr(addr),
+                        owner: String::new(),
+                    };
+                    let _ = pm.rpcb_unset(4, &entry);
+                    pm.rpcb_set(4, &entry).or_else(|_| pm.rpcb_set(3, &entry))
+                };
+                if let Ok(true) = set {
+                    done.push((prog, vers, addr.is_ipv6()));
                 }
             }
         }
@@ -777,8 +848,19 @@ impl Server {
             return;
         }
         if let Ok(pm) = super::rpcbind::Rpcbind::local() {
-            for (prog, vers) in done {
-                let _ = pm.unset(prog, vers);
+            for (prog, vers, six) in done {
+                if six {
+                    let every = super::rpcbind::Rpcb {
+                        prog,
+                        vers,
+                        netid: String::new(),
+                        addr: String::new(),
+                        owner: String::new(),
+                    };
+                    let _ = pm.rpcb_unset(4, &every);
+                } else {
+                    let _ = pm.unset(prog, vers);
+                }
             }
         }
     }
@@ -845,6 +927,7 @@ struct Connection {
     peer: Peer,
     client: ClientKey,
     local: Option<SocketAddr>,
+    peer_uid: Option<u32>,
     limits: RecordLimits,
 }
 
