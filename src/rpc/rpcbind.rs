@@ -111,6 +111,15 @@ fn lossy(b: &[u8]) -> String {
 }
 
 /// The universal address of an IPv4 or IPv6 endpoint.
+///
+/// ```
+/// use xipc::rpc::rpcbind::{format_uaddr, parse_uaddr};
+/// let nfs = "127.0.0.1:2049".parse().unwrap();
+/// assert_eq!(format_uaddr(nfs), "127.0.0.1.8.1");
+/// assert_eq!(parse_uaddr("127.0.0.1.8.1")?, nfs);
+/// assert_eq!(format_uaddr("[::1]:111".parse().unwrap()), "::1.0.111");
+/// # Ok::<(), xipc::Error>(())
+/// ```
 pub fn format_uaddr(addr: SocketAddr) -> String {
     let port = addr.port();
     format!("{}.{}.{}", addr.ip(), port >> 8, port & 0xff)
@@ -149,6 +158,25 @@ fn prot_of(proto: Protocol) -> Result<u32> {
 }
 
 /// A client of one rpcbind server.
+///
+/// ```
+/// use xipc::rpc::rpcbind::{self, Rpcbind};
+/// use xipc::rpc::{Protocol, Server};
+///
+/// // An embedded rpcbind on a free port (port 111 is the usual one).
+/// let server = Server::new();
+/// let port = rpcbind::serve_on(&server, "127.0.0.1", 0)?;
+/// server.start()?;
+///
+/// let rb = Rpcbind::with_port("127.0.0.1", port, Protocol::Tcp);
+/// assert!(rb.set(0x2000_0105, 1, Protocol::Tcp, 2049)?);
+/// assert_eq!(rb.getport(0x2000_0105, 1, Protocol::Tcp)?, 2049);
+/// assert_eq!(rb.getaddr(0x2000_0105, 1, "tcp")?.as_deref(), Some("127.0.0.1.8.1"));
+/// assert!(rb.unset(0x2000_0105, 1)?);
+/// assert_eq!(rb.getaddr(0x2000_0105, 1, "tcp")?, None);
+/// server.stop();
+/// # Ok::<(), xipc::Error>(())
+/// ```
 pub struct Rpcbind {
     host: String,
     port: u16,
@@ -865,6 +893,15 @@ fn merge_addr(uaddr: &str, info: &CallInfo) -> String {
 
 /// The transport-specific address (a `struct sockaddr` as Linux lays it
 /// out) of a universal address; None when it is not an IP one.
+///
+/// ```
+/// use xipc::rpc::rpcbind::{taddr_to_uaddr, uaddr_to_taddr};
+/// let taddr = uaddr_to_taddr("10.0.0.1.0.111").unwrap();
+/// assert_eq!(taddr.len(), 16); // a sockaddr_in
+/// assert_eq!(&taddr[2..8], &[0, 111, 10, 0, 0, 1]);
+/// assert_eq!(taddr_to_uaddr(&taddr).as_deref(), Some("10.0.0.1.0.111"));
+/// assert_eq!(uaddr_to_taddr("/run/some.sock"), None);
+/// ```
 pub fn uaddr_to_taddr(uaddr: &str) -> Option<Vec<u8>> {
     let addr = parse_uaddr(uaddr).ok()?;
     let mut b = Vec::with_capacity(28);

@@ -129,6 +129,26 @@ struct Inner {
 }
 
 /// An ONC RPC server. Cheap to clone: clones share one server.
+///
+/// ```
+/// use xipc::rpc::{Client, Credential, Protocol, Server};
+///
+/// let server = Server::new();
+/// server.set_rpcbind_registration(false);
+/// // Procedure 1 of version 2 answers the caller's uid (AUTH_SYS).
+/// server.register(0x2000_0103, 2, 1, |call, _args| match &call.cred {
+///     Credential::Sys(sys) => Ok(sys.uid.to_be_bytes().to_vec()),
+///     _ => Err(xipc::Error::Auth(1)),
+/// });
+/// let port = server.listen_udp("127.0.0.1", 0)?;
+/// server.start()?;
+///
+/// let client = Client::connect("127.0.0.1", port, 0x2000_0103, 3, Protocol::Udp)?;
+/// // Version 3 is not served: the reply names the versions that are.
+/// assert!(matches!(client.ping(), Err(xipc::Error::ProgMismatch { low: 2, high: 2 })));
+/// server.stop();
+/// # Ok::<(), xipc::Error>(())
+/// ```
 #[derive(Clone)]
 pub struct Server {
     inner: Arc<Inner>,
@@ -269,6 +289,24 @@ impl Server {
     /// Listens on a Unix stream socket at `path` (which must not exist),
     /// made with permissions 0600 (only this user, and root, may connect)
     /// whatever the umask; the file is removed on `stop`.
+    ///
+    /// ```
+    /// use std::os::unix::fs::PermissionsExt;
+    /// use xipc::rpc::{Client, Protocol, Server};
+    ///
+    /// let path = std::env::temp_dir().join(format!("xipc-doc-{}.sock", std::process::id()));
+    /// let server = Server::new();
+    /// server.set_rpcbind_registration(false);
+    /// server.listen_unix(&path)?;
+    /// let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+    /// assert_eq!(mode & 0o777, 0o600);
+    /// server.start()?;
+    /// let client = Client::connect(path.to_str().unwrap(), 0, 0x2000_0104, 1, Protocol::Unix)?;
+    /// assert!(matches!(client.ping(), Err(xipc::Error::ProgUnavail)));
+    /// server.stop();
+    /// assert!(!path.exists());
+    /// # Ok::<(), xipc::Error>(())
+    /// ```
     pub fn listen_unix(&self, path: impl AsRef<Path>) -> Result<()> {
         self.listen_unix_with_mode(path, DEFAULT_UNIX_MODE)
     }
