@@ -2,7 +2,9 @@
 # `xipc rpcbind` as the machine's directory on port 111: rpcinfo -p/-s list
 # what is registered; a libtirpc server registers through pmap_set and xipc
 # clients find it; rpcinfo -T looks it up (GETADDR), -l lists its addresses
-# (GETADDRLIST), -m shows the statistics (GETSTAT); only its owner or root
+# (GETADDRLIST), -m shows the statistics (GETSTAT); libtirpc's pmap_rmtcall
+# and rpcb_rmtcall reach it through CALLIT, and rpcb_gettime,
+# rpcb_uaddr2taddr and rpcb_taddr2uaddr work; only its owner or root
 # may remove it (rpcinfo -d as nobody fails); an xipc server registers on
 # start and unregisters on stop, also over IPv6 (tcp6/udp6).
 RPC_ISOLATE=1 source "$(dirname "$0")/rpc/common.sh"
@@ -42,6 +44,8 @@ done
 # The lookups of rpcinfo -T above, counted per netid.
 grep -Eq "^$XECHO_PROG[[:space:]]+1[[:space:]]+tcp[[:space:]]+[1-9][0-9]*[[:space:]]+0" <<<"$stats" || die "rpcinfo -m lacks the tcp lookup: $stats"
 grep -Eq "^$XECHO_PROG[[:space:]]+1[[:space:]]+udp[[:space:]]+[1-9][0-9]*[[:space:]]+0" <<<"$stats" || die "rpcinfo -m lacks the udp lookup: $stats"
+# libtirpc's own rpcbind clients: CALLIT forwarding and conversions.
+"$WORK/tirpc_rpcbind" "$UDP_PORT" || die "libtirpc rpcbind client functions against xipc rpcbind"
 # Registered by root: another user may not remove it.
 if setpriv --reuid=nobody --regid=nogroup --clear-groups rpcinfo -d "$XECHO_PROG" 1 2>/dev/null; then
     die "nobody removed root's registration"

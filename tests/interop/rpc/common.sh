@@ -81,6 +81,8 @@ build_all() {
         "$WORK/xecho_svc.c" "$WORK/xecho_xdr.c" $tirpc_libs
     $cc $tirpc_cflags -I"$WORK" -o "$WORK/tirpc_client" "$RPC_DIR/tirpc_client.c" \
         "$WORK/xecho_clnt.c" "$WORK/xecho_xdr.c" $tirpc_libs
+    $cc $tirpc_cflags -I"$WORK" -o "$WORK/tirpc_rpcbind" "$RPC_DIR/tirpc_rpcbind.c" \
+        "$WORK/xecho_xdr.c" $tirpc_libs
     local xipc_flags=(-Wall -Wextra -Werror -I"$ROOT/include" -L"$WORK/lib" -Wl,-rpath,"$WORK/lib" -lxipc -lpthread)
     $cc -o "$WORK/c_server" "$RPC_DIR/c_server.c" "${xipc_flags[@]}"
     $cc -o "$WORK/c_client" "$RPC_DIR/c_client.c" "${xipc_flags[@]}"
