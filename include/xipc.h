@@ -278,9 +278,11 @@ typedef void (*xipc_mq_notify_fn)(void *user);
 /**
  * A procedure handler. `user` is the pointer given at registration,
  * `args`/`args_len` the XDR argument bytes; the handler appends the XDR
- * results to `result` and returns 0, or returns `XIPC_EGARBAGE_ARGS`
- * (GARBAGE_ARGS reply) or any other negative value (SYSTEM_ERR reply).
- * Handlers run on server threads, possibly several at once.
+ * results to `result` and returns 0, or returns `XIPC_EGARBAGE_ARGS`,
+ * `XIPC_EXDR` or `XIPC_ELIMIT` (what an `xipc_decoder` reports for
+ * arguments it cannot decode: a GARBAGE_ARGS reply) or any other negative
+ * value (SYSTEM_ERR reply). Handlers run on server threads, possibly
+ * several at once, also for calls of one connection.
  */
 typedef int (*xipc_rpc_handler)(void *user,
                                 const xipc_rpc_call *call,
@@ -653,12 +655,22 @@ int xipc_rpc_server_listen_udp(const xipc_rpc_server *s,
                                uint16_t *bound_port);
 
 /**
- * Listens on a Unix stream socket at `path` (removed on stop).
+ * Listens on a Unix stream socket at `path` (removed on stop), made with
+ * permissions 0600 whatever the umask: only this user (and root) may connect.
  *
  * # Safety
  * `s` a live server; `path` a string.
  */
 int xipc_rpc_server_listen_unix(const xipc_rpc_server *s, const char *path);
+
+/**
+ * `xipc_rpc_server_listen_unix` with the socket file's permission bits
+ * (e.g. 0660 for a group, 0666 for everyone), set exactly whatever the umask.
+ *
+ * # Safety
+ * `s` a live server; `path` a string.
+ */
+int xipc_rpc_server_listen_unix_mode(const xipc_rpc_server *s, const char *path, uint32_t mode);
 
 /**
  * Keeps the replies of the last `entries` calls so retransmitted calls are
@@ -679,13 +691,24 @@ int xipc_rpc_server_set_duplicate_cache(const xipc_rpc_server *s, size_t entries
 int xipc_rpc_server_set_max_message(const xipc_rpc_server *s, size_t bytes);
 
 /**
- * How many calls of one stream connection may run at once (default 1: in
- * order, as libtirpc does); above 1, calls a client pipelines run concurrently.
+ * How many calls of one stream connection may run at once (default 16):
+ * calls a client has in flight together run concurrently, their replies
+ * going out as they finish. 1 runs them in order, one at a time, as
+ * libtirpc does.
  *
  * # Safety
  * `s` must be a live server.
  */
 int xipc_rpc_server_set_concurrent_calls(const xipc_rpc_server *s, size_t calls);
+
+/**
+ * How many stream connections are served at once (default 4,096); a
+ * connection accepted past the limit is closed at once.
+ *
+ * # Safety
+ * `s` must be a live server.
+ */
+int xipc_rpc_server_set_max_connections(const xipc_rpc_server *s, size_t connections);
 
 /**
  * Closes stream connections idle this long (default 120,000 ms).

@@ -352,6 +352,8 @@ fn idle_connections_time_out() {
 #[test]
 fn batched_calls_run_without_waiting() {
     let (s, count, tcp, _) = started();
+    // In order, one at a time, as libtirpc runs a batch.
+    s.set_concurrent_calls_per_connection(1);
     let c = Client::connect("127.0.0.1", tcp, PROG, 2, Protocol::Tcp).unwrap();
     for _ in 0..10 {
         c.call_batched(7, &[]).unwrap();
@@ -517,10 +519,95 @@ fn message_size_limits_on_both_sides() {
     s.stop();
 }
 
+/// A server whose procedure 1 returns only once `n` calls are inside it at
+/// the same time (SYSTEM_ERR after `patience` otherwise).
+fn rendezvous_server(n: usize, patience: Duration) -> Server {
+    let s = Server::new();
+    s.set_rpcbind_registration(false);
+    let inside = Arc::new((std::sync::Mutex::new(0usize), std::sync::Condvar::new()));
+    s.register(PROG, 2, 1, move |_, args| {
+        let (m, cv) = &*inside;
+        let mut arrived = m.lock().unwrap();
+        *arrived += 1;
+        cv.notify_all();
+        let (arrived, wait) = cv
+            .wait_timeout_while(arrived, patience, |a| *a < n)
+            .unwrap();
+        if wait.timed_out() {
+            return Err(Error::Internal(format!("only {} calls arrived", *arrived)));
+        }
+        Ok(args.to_vec())
+    });
+    s
+}
+
+/// With the defaults, calls that several threads make through one client
+/// are in flight together on its one connection and run together: each
+/// call here returns only once all of them are inside the server, which
+/// could never happen if they were serialized on either side.
+#[test]
+fn calls_through_one_client_overlap_by_default() {
+    const N: usize = 6;
+    let dir = std::env::temp_dir().join(format!("xipc-rpc-overlap-{}.sock", std::process::id()));
+    let _ = std::fs::remove_file(&dir);
+    for proto in [Protocol::Tcp, Protocol::Unix] {
+        let s = rendezvous_server(N, Duration::from_secs(10));
+        let c = match proto {
+            Protocol::Tcp => {
+                let port = s.listen_tcp("127.0.0.1", 0).unwrap();
+                s.start().unwrap();
+                Client::connect("127.0.0.1", port, PROG, 2, proto).unwrap()
+            }
+            _ => {
+                s.listen_unix(&dir).unwrap();
+                s.start().unwrap();
+                Client::connect(dir.to_str().unwrap(), 0, PROG, 2, proto).unwrap()
+            }
+        };
+        let c = Arc::new(c);
+        let threads: Vec<_> = (0..N as u32)
+            .map(|i| {
+                let c = c.clone();
+                std::thread::spawn(move || c.call(1, &uint(i)))
+            })
+            .collect();
+        for (i, t) in threads.into_iter().enumerate() {
+            assert_eq!(t.join().unwrap().unwrap(), uint(i as u32), "{proto:?}");
+        }
+        assert_eq!(s.connection_count(), 1, "one connection carried them all");
+        s.stop();
+    }
+}
+
+/// With one call at a time per connection the same calls cannot meet: the
+/// first one waits in vain and fails, proving the test above can fail.
+#[test]
+fn one_call_per_connection_serializes() {
+    let s = rendezvous_server(2, Duration::from_secs(1));
+    let port = s.listen_tcp("127.0.0.1", 0).unwrap();
+    s.set_concurrent_calls_per_connection(1);
+    s.start().unwrap();
+    let c = Arc::new(Client::connect("127.0.0.1", port, PROG, 2, Protocol::Tcp).unwrap());
+    c.set_timeout(Duration::from_secs(30));
+    let t = Instant::now();
+    let threads: Vec<_> = (0..2u32)
+        .map(|i| {
+            let c = c.clone();
+            std::thread::spawn(move || c.call(1, &uint(i)))
+        })
+        .collect();
+    let results: Vec<_> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+    assert!(
+        results.iter().any(|r| matches!(r, Err(Error::SystemErr))),
+        "{results:?}"
+    );
+    assert!(t.elapsed() >= Duration::from_secs(1));
+    s.stop();
+}
+
 #[test]
 fn calls_in_flight_on_one_connection_are_served_together() {
     let (s, _, tcp, _) = started();
-    s.set_concurrent_calls_per_connection(8);
     let c = Arc::new(Client::connect("127.0.0.1", tcp, PROG, 2, Protocol::Tcp).unwrap());
     c.ping().unwrap();
     let t = Instant::now();

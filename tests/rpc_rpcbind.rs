@@ -1,8 +1,14 @@
 //! The rpcbind client against the embedded rpcbind server, on an
-//! ephemeral port (portmap v2 and rpcbind v3/v4).
+//! ephemeral port (portmap v2 and rpcbind v3/v4): registration, lookup,
+//! forwarding, address conversion, statistics, IPv6, and who may change what.
 
-use xipc::rpc::rpcbind::{self, Mapping, Rpcb, Rpcbind, IPPROTO_TCP, IPPROTO_UDP};
+use std::time::Duration;
+
+use xipc::rpc::rpcbind::{
+    self, AddrStat, Mapping, Rpcb, RpcbEntry, RpcbStat, Rpcbind, IPPROTO_TCP, IPPROTO_UDP,
+};
 use xipc::rpc::{Protocol, Server};
+use xipc::Error;
 
 #[test]
 fn set_getport_getaddr_dump_unset() {
@@ -58,7 +64,12 @@ fn set_getport_getaddr_dump_unset() {
         rb.getaddr(prog, 2, "local").unwrap().as_deref(),
         Some("/run/example.sock")
     );
-    assert!(rb.rpcb_dump(3).unwrap().contains(&local));
+    // The owner is who rpcbind sees asking, not what the call claims.
+    let listed = Rpcb {
+        owner: "unknown".into(),
+        ..local.clone()
+    };
+    assert!(rb.rpcb_dump(3).unwrap().contains(&listed));
 
     assert!(rb.unset(prog, 1).unwrap());
     assert_eq!(rb.getport(prog, 1, Protocol::Udp).unwrap(), 0);
@@ -74,4 +85,305 @@ fn set_getport_getaddr_dump_unset() {
     assert!(rbu.set(prog, 7, Protocol::Udp, 999).unwrap());
     assert_eq!(rbu.getport(prog, 7, Protocol::Udp).unwrap(), 999);
     server.stop();
+}
+
+const SERVICE: u32 = 0x2000_4322;
+
+/// An embedded rpcbind and, registered with it over UDP, a service whose
+/// version 1 has procedure 1 (echo); rpcbind's port, the service's port.
+fn rpcbind_and_service() -> (Server, Server, u16, u16) {
+    let rpcbind = Server::new();
+    let port = rpcbind::serve_on(&rpcbind, "127.0.0.1", 0).unwrap();
+    rpcbind.start().unwrap();
+    let service = Server::new();
+    service.set_rpcbind_registration(false);
+    service.register(SERVICE, 1, 1, |_, args| Ok(args.to_vec()));
+    let udp = service.listen_udp("127.0.0.1", 0).unwrap();
+    service.start().unwrap();
+    let rb = Rpcbind::with_port("127.0.0.1", port, Protocol::Tcp);
+    assert!(rb.set(SERVICE, 1, Protocol::Udp, udp).unwrap());
+    (rpcbind, service, port, udp)
+}
+
+#[test]
+fn callit_and_indirect_forward_to_the_registered_service() {
+    let (rpcbind, service, port, udp) = rpcbind_and_service();
+    let args = [0, 0, 0, 2, b'h', b'i', 0, 0];
+    let uaddr = rpcbind::format_uaddr(([127, 0, 0, 1], udp).into());
+    for proto in [Protocol::Udp, Protocol::Tcp] {
+        let mut rb = Rpcbind::with_port("127.0.0.1", port, proto);
+        assert_eq!(
+            rb.callit(SERVICE, 1, 1, &args).unwrap(),
+            (udp, args.to_vec())
+        );
+        for vers in [3, 4] {
+            assert_eq!(
+                rb.rpcb_callit(vers, SERVICE, 1, 1, &args).unwrap(),
+                (uaddr.clone(), args.to_vec())
+            );
+        }
+        assert_eq!(
+            rb.indirect(SERVICE, 1, 1, &args).unwrap(),
+            (uaddr.clone(), args.to_vec())
+        );
+        // INDIRECT reports failures ...
+        assert!(matches!(
+            rb.indirect(SERVICE + 1, 1, 1, &[]),
+            Err(Error::ProgUnavail)
+        ));
+        assert!(matches!(
+            rb.indirect(SERVICE, 7, 1, &[]),
+            Err(Error::ProgMismatch { low: 1, high: 1 })
+        ));
+        assert!(matches!(
+            rb.indirect(SERVICE, 1, 9, &[]),
+            Err(Error::ProcUnavail)
+        ));
+        // ... and never forwards to rpcbind itself.
+        assert!(matches!(
+            rb.indirect(rpcbind::PROGRAM, 2, 0, &[]),
+            Err(Error::ProgUnavail)
+        ));
+        // CALLIT and BCAST stay silent.
+        rb.set_timeout(Duration::from_millis(300));
+        assert!(matches!(
+            rb.callit(SERVICE + 1, 1, 1, &[]),
+            Err(Error::TimedOut(_))
+        ));
+        assert!(matches!(
+            rb.rpcb_callit(4, SERVICE, 1, 9, &[]),
+            Err(Error::TimedOut(_))
+        ));
+    }
+    service.stop();
+    rpcbind.stop();
+}
+
+#[test]
+fn gettime_address_conversion_getversaddr_getaddrlist() {
+    let (rpcbind, service, port, udp) = rpcbind_and_service();
+    let rb = Rpcbind::with_port("127.0.0.1", port, Protocol::Tcp);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as u32;
+    assert!(rb.gettime().unwrap().abs_diff(now) <= 2);
+
+    let v4 = [2, 0, 8, 1, 127, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0];
+    assert_eq!(rb.uaddr2taddr("127.0.0.1.8.1").unwrap(), v4);
+    assert_eq!(rb.taddr2uaddr(&v4).unwrap(), "127.0.0.1.8.1");
+    let mut v6 = vec![10, 0, 0, 111, 0, 0, 0, 0];
+    v6.extend(std::net::Ipv6Addr::LOCALHOST.octets());
+    v6.extend([0, 0, 0, 0]);
+    assert_eq!(rb.uaddr2taddr("::1.0.111").unwrap(), v6);
+    assert_eq!(rb.taddr2uaddr(&v6).unwrap(), "::1.0.111");
+    assert_eq!(rb.uaddr2taddr("not an address").unwrap(), Vec::<u8>::new());
+    assert_eq!(rb.taddr2uaddr(&[1, 2, 3]).unwrap(), "");
+
+    // GETADDR falls back to another version; GETVERSADDR does not.
+    let uaddr = format!("127.0.0.1.{}.{}", udp >> 8, udp & 0xff);
+    assert_eq!(rb.getaddr(SERVICE, 5, "udp").unwrap(), Some(uaddr.clone()));
+    assert_eq!(rb.getversaddr(SERVICE, 5, "udp").unwrap(), None);
+    assert_eq!(
+        rb.getversaddr(SERVICE, 1, "udp").unwrap(),
+        Some(uaddr.clone())
+    );
+
+    assert!(rb.set(SERVICE, 1, Protocol::Tcp, 2049).unwrap());
+    let mut list = rb.getaddrlist(SERVICE, 1).unwrap();
+    list.sort_by(|a, b| a.netid.cmp(&b.netid));
+    assert_eq!(
+        list,
+        vec![
+            RpcbEntry {
+                maddr: "127.0.0.1.8.1".into(),
+                netid: "tcp".into(),
+                semantics: 3,
+                protofmly: "inet".into(),
+                proto: "tcp".into(),
+            },
+            RpcbEntry {
+                maddr: uaddr,
+                netid: "udp".into(),
+                semantics: 1,
+                protofmly: "inet".into(),
+                proto: "udp".into(),
+            },
+        ]
+    );
+    service.stop();
+    rpcbind.stop();
+}
+
+#[test]
+fn getstat_counts_calls_changes_and_lookups() {
+    let server = Server::new();
+    let port = rpcbind::serve_on(&server, "127.0.0.1", 0).unwrap();
+    server.start().unwrap();
+    let rb = Rpcbind::with_port("127.0.0.1", port, Protocol::Tcp);
+    let prog = 0x2000_4323;
+    assert!(rb.set(prog, 1, Protocol::Tcp, 700).unwrap());
+    assert!(!rb.set(prog, 1, Protocol::Tcp, 701).unwrap());
+    assert_eq!(rb.getport(prog, 1, Protocol::Tcp).unwrap(), 700);
+    assert_eq!(rb.getport(prog, 2, Protocol::Tcp).unwrap(), 0);
+    assert!(rb.unset(prog, 1).unwrap());
+    assert_eq!(rb.getaddr(prog, 1, "udp").unwrap(), None); // v4 GETADDR
+
+    let stats = rb.getstat().unwrap();
+    assert_eq!(stats.len(), 3);
+    let (v2, v3, v4) = (&stats[0], &stats[1], &stats[2]);
+    let mut want = [0; 13];
+    want[1] = 2; // SET
+    want[2] = 1; // UNSET
+    want[3] = 2; // GETPORT
+    assert_eq!(v2.info, want);
+    assert_eq!((v2.setinfo, v2.unsetinfo), (1, 1));
+    assert_eq!(
+        v2.addrinfo,
+        vec![
+            AddrStat {
+                prog,
+                vers: 1,
+                success: 1,
+                failure: 0,
+                netid: "tcp".into()
+            },
+            AddrStat {
+                prog,
+                vers: 2,
+                success: 0,
+                failure: 1,
+                netid: "tcp".into()
+            },
+        ]
+    );
+    assert_eq!(v3, &RpcbStat::default());
+    let mut want = [0; 13];
+    want[3] = 1; // GETADDR
+    want[12] = 1; // this GETSTAT
+    assert_eq!(v4.info, want);
+    assert_eq!(v4.addrinfo.len(), 1);
+    assert_eq!(v4.addrinfo[0].failure, 1);
+    server.stop();
+}
+
+#[test]
+fn registrations_are_bounded() {
+    let server = Server::new();
+    // rpcbind lists itself 6 times (3 versions, TCP and UDP).
+    let port = rpcbind::serve_with_limit(&server, "127.0.0.1", 0, 16).unwrap();
+    server.start().unwrap();
+    let rb = Rpcbind::with_port("127.0.0.1", port, Protocol::Udp);
+    for vers in 1..=10 {
+        assert!(
+            rb.set(0x2000_4324, vers, Protocol::Udp, 800).unwrap(),
+            "{vers}"
+        );
+    }
+    assert!(
+        !rb.set(0x2000_4324, 11, Protocol::Udp, 800).unwrap(),
+        "full"
+    );
+    assert!(rb.unset(0x2000_4324, 1).unwrap());
+    assert!(
+        rb.set(0x2000_4324, 11, Protocol::Udp, 800).unwrap(),
+        "room again"
+    );
+    server.stop();
+}
+
+#[test]
+fn ipv6_registrations() {
+    let server = Server::new();
+    let port = match rpcbind::serve_on(&server, "::1", 0) {
+        Ok(port) => port,
+        Err(e) => panic!("this test needs IPv6 on the loopback interface: {e}"),
+    };
+    server.start().unwrap();
+    let rb = Rpcbind::with_port("::1", port, Protocol::Tcp);
+    let prog = 0x2000_4325;
+    let entry = |netid: &str, addr: &str| Rpcb {
+        prog,
+        vers: 1,
+        netid: netid.into(),
+        addr: addr.into(),
+        owner: String::new(),
+    };
+    assert!(rb.rpcb_set(4, &entry("tcp6", "::.4.1")).unwrap());
+    assert!(rb.rpcb_set(3, &entry("udp6", "::1.4.2")).unwrap());
+    // A wildcard address comes back as the one the caller reached.
+    assert_eq!(
+        rb.getaddr(prog, 1, "tcp6").unwrap().as_deref(),
+        Some("::1.4.1")
+    );
+    assert_eq!(
+        rb.getaddr(prog, 1, "udp6").unwrap().as_deref(),
+        Some("::1.4.2")
+    );
+    assert_eq!(rb.getaddr(prog, 1, "tcp").unwrap(), None);
+    // rpcbind lists itself under the IPv6 netids.
+    let own = rb
+        .getversaddr(rpcbind::PROGRAM, 4, "tcp6")
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        rpcbind::parse_uaddr(&own).unwrap(),
+        format!("[::1]:{port}").parse().unwrap()
+    );
+    let dump = rb.rpcb_dump(4).unwrap();
+    assert!(dump
+        .iter()
+        .any(|e| e.prog == prog && e.netid == "udp6" && e.addr == "::1.4.2"));
+    let all = Rpcb {
+        netid: String::new(),
+        ..entry("", "")
+    };
+    assert!(rb.rpcb_unset(4, &all).unwrap());
+    assert_eq!(rb.getaddr(prog, 1, "udp6").unwrap(), None);
+    server.stop();
+}
+
+/// Changes through a Unix socket carry the caller's uid: entries belong to
+/// whoever made them, and others (but root) cannot remove them.
+#[test]
+fn unset_only_by_the_owner_or_root() {
+    let dir = std::env::temp_dir().join(format!("xipc-rpcbind-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("rpcbind.sock");
+    let server = Server::new();
+    let port = rpcbind::serve_on(&server, "127.0.0.1", 0).unwrap();
+    server.listen_unix_with_mode(&path, 0o666).unwrap();
+    server.start().unwrap();
+    let over_tcp = Rpcbind::with_port("127.0.0.1", port, Protocol::Tcp);
+    let as_root = Rpcbind::with_port(path.to_str().unwrap(), 0, Protocol::Unix);
+    let prog = 0x2000_4326;
+    // Root registers over the Unix socket: owner "superuser".
+    assert!(as_root.set(prog, 1, Protocol::Tcp, 900).unwrap());
+    let owner = |rb: &Rpcbind| {
+        rb.rpcb_dump(4)
+            .unwrap()
+            .into_iter()
+            .find(|e| e.prog == prog)
+            .map(|e| e.owner)
+    };
+    assert_eq!(owner(&over_tcp).as_deref(), Some("superuser"));
+    // An unidentified caller (TCP) may not remove it ...
+    assert!(!over_tcp.unset(prog, 1).unwrap());
+    assert_eq!(over_tcp.getport(prog, 1, Protocol::Tcp).unwrap(), 900);
+    // ... but may remove what it made itself, and root anything.
+    assert!(over_tcp.set(prog, 2, Protocol::Tcp, 901).unwrap());
+    assert_eq!(
+        over_tcp
+            .rpcb_dump(3)
+            .unwrap()
+            .into_iter()
+            .find(|e| e.prog == prog && e.vers == 2)
+            .map(|e| e.owner)
+            .as_deref(),
+        Some("unknown")
+    );
+    assert!(over_tcp.unset(prog, 2).unwrap());
+    assert!(as_root.unset(prog, 1).unwrap());
+    server.stop();
+    std::fs::remove_dir_all(&dir).unwrap();
 }

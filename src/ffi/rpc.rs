@@ -34,9 +34,11 @@ pub struct xipc_rpc_call {
 
 /// A procedure handler. `user` is the pointer given at registration,
 /// `args`/`args_len` the XDR argument bytes; the handler appends the XDR
-/// results to `result` and returns 0, or returns `XIPC_EGARBAGE_ARGS`
-/// (GARBAGE_ARGS reply) or any other negative value (SYSTEM_ERR reply).
-/// Handlers run on server threads, possibly several at once.
+/// results to `result` and returns 0, or returns `XIPC_EGARBAGE_ARGS`,
+/// `XIPC_EXDR` or `XIPC_ELIMIT` (what an `xipc_decoder` reports for
+/// arguments it cannot decode: a GARBAGE_ARGS reply) or any other negative
+/// value (SYSTEM_ERR reply). Handlers run on server threads, possibly
+/// several at once, also for calls of one connection.
 pub type xipc_rpc_handler = Option<
     unsafe extern "C" fn(
         user: *mut c_void,
@@ -401,7 +403,7 @@ fn call_handler(h: RawHandler, user: &UserPtr, info: &CallInfo, args: &[u8]) -> 
     };
     match status {
         0 => Ok(bytes),
-        code::GARBAGE_ARGS => Err(Error::GarbageArgs),
+        code::GARBAGE_ARGS | code::XDR | code::LIMIT => Err(Error::GarbageArgs),
         _ => Err(Error::SystemErr),
     }
 }
@@ -451,7 +453,8 @@ pub unsafe extern "C" fn xipc_rpc_server_listen_udp(
     })
 }
 
-/// Listens on a Unix stream socket at `path` (removed on stop).
+/// Listens on a Unix stream socket at `path` (removed on stop), made with
+/// permissions 0600 whatever the umask: only this user (and root) may connect.
 ///
 /// # Safety
 /// `s` a live server; `path` a string.
@@ -462,6 +465,21 @@ pub unsafe extern "C" fn xipc_rpc_server_listen_unix(
 ) -> c_int {
     // SAFETY: forwarded contract.
     guard(|| unsafe { server(s)?.listen_unix(str_arg(path, "path")?) })
+}
+
+/// `xipc_rpc_server_listen_unix` with the socket file's permission bits
+/// (e.g. 0660 for a group, 0666 for everyone), set exactly whatever the umask.
+///
+/// # Safety
+/// `s` a live server; `path` a string.
+#[no_mangle]
+pub unsafe extern "C" fn xipc_rpc_server_listen_unix_mode(
+    s: *const xipc_rpc_server,
+    path: *const c_char,
+    mode: u32,
+) -> c_int {
+    // SAFETY: forwarded contract.
+    guard(|| unsafe { server(s)?.listen_unix_with_mode(str_arg(path, "path")?, mode) })
 }
 
 /// Keeps the replies of the last `entries` calls so retransmitted calls are
@@ -498,8 +516,10 @@ pub unsafe extern "C" fn xipc_rpc_server_set_max_message(
     })
 }
 
-/// How many calls of one stream connection may run at once (default 1: in
-/// order, as libtirpc does); above 1, calls a client pipelines run concurrently.
+/// How many calls of one stream connection may run at once (default 16):
+/// calls a client has in flight together run concurrently, their replies
+/// going out as they finish. 1 runs them in order, one at a time, as
+/// libtirpc does.
 ///
 /// # Safety
 /// `s` must be a live server.
@@ -511,6 +531,23 @@ pub unsafe extern "C" fn xipc_rpc_server_set_concurrent_calls(
     guard(|| {
         // SAFETY: forwarded contract.
         unsafe { server(s)? }.set_concurrent_calls_per_connection(calls);
+        Ok(())
+    })
+}
+
+/// How many stream connections are served at once (default 4,096); a
+/// connection accepted past the limit is closed at once.
+///
+/// # Safety
+/// `s` must be a live server.
+#[no_mangle]
+pub unsafe extern "C" fn xipc_rpc_server_set_max_connections(
+    s: *const xipc_rpc_server,
+    connections: usize,
+) -> c_int {
+    guard(|| {
+        // SAFETY: forwarded contract.
+        unsafe { server(s)? }.set_max_connections(connections);
         Ok(())
     })
 }

@@ -174,6 +174,24 @@ pub enum Credential {
 
 impl Credential {
     /// Interprets a call's credential; the error is the `auth_stat` to answer.
+    ///
+    /// ```
+    /// use xipc::rpc::{AuthSys, Credential, OpaqueAuth};
+    /// let sys = AuthSys {
+    ///     stamp: 1,
+    ///     machine_name: "build-host".into(),
+    ///     uid: 1000,
+    ///     gid: 100,
+    ///     gids: vec![10, 20],
+    /// };
+    /// let wire = Credential::Sys(sys.clone()).to_opaque()?;
+    /// assert_eq!(wire.flavor, 1); // AUTH_SYS
+    /// assert_eq!(Credential::parse(&wire), Ok(Credential::Sys(sys)));
+    /// // An unknown flavor is refused with AUTH_REJECTEDCRED (2).
+    /// let odd = OpaqueAuth { flavor: 99, body: vec![] };
+    /// assert_eq!(Credential::parse(&odd), Err(2));
+    /// # Ok::<(), xipc::Error>(())
+    /// ```
     pub fn parse(cred: &OpaqueAuth) -> std::result::Result<Credential, AuthStat> {
         match cred.flavor {
             flavor::NONE => Ok(Credential::None),

@@ -35,6 +35,14 @@ pub enum Protocol {
 
 impl Protocol {
     /// Parses "tcp", "udp" or "unix" (also "local").
+    ///
+    /// ```
+    /// use xipc::rpc::Protocol;
+    /// assert_eq!(Protocol::parse("udp")?, Protocol::Udp);
+    /// assert_eq!(Protocol::parse("local")?.netid(), "local");
+    /// assert!(Protocol::parse("sctp").is_err());
+    /// # Ok::<(), xipc::Error>(())
+    /// ```
     pub fn parse(name: &str) -> Result<Protocol> {
         match name {
             "tcp" => Ok(Protocol::Tcp),
@@ -391,7 +399,39 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 /// An ONC RPC client for one program version at one address.
 ///
 /// `Client` is `Send + Sync`: share it (e.g. in an `Arc`) and call from
-/// several threads at once; their calls are in flight together.
+/// several threads at once; their calls are in flight together on the one
+/// connection, each reply matched to its call by xid (a stray or late reply
+/// is dropped).
+///
+/// ```
+/// use std::sync::Arc;
+/// use std::time::Duration;
+/// use xipc::rpc::{Client, Protocol, Server};
+///
+/// let server = Server::new();
+/// server.set_rpcbind_registration(false);
+/// server.register(0x2000_0102, 1, 1, |_, args| {
+///     std::thread::sleep(Duration::from_millis(100));
+///     Ok(args.to_vec())
+/// });
+/// let port = server.listen_tcp("127.0.0.1", 0)?;
+/// server.start()?;
+///
+/// let client = Arc::new(Client::connect("127.0.0.1", port, 0x2000_0102, 1, Protocol::Tcp)?);
+/// client.set_timeout(Duration::from_secs(10));
+/// let threads: Vec<_> = (0..4u8)
+///     .map(|i| {
+///         let c = client.clone();
+///         std::thread::spawn(move || c.call(1, &[0, 0, 0, i]))
+///     })
+///     .collect();
+/// for (i, t) in threads.into_iter().enumerate() {
+///     assert_eq!(t.join().unwrap()?, [0, 0, 0, i as u8]);
+/// }
+/// assert_eq!(server.connection_count(), 1);
+/// server.stop();
+/// # Ok::<(), xipc::Error>(())
+/// ```
 pub struct Client {
     target: Target,
     proto: Protocol,

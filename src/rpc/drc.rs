@@ -42,6 +42,23 @@ enum Slot {
 }
 
 /// A bounded cache; the oldest entries are forgotten first.
+///
+/// ```
+/// use xipc::rpc::drc::{checksum, ClientKey, DuplicateCache, Lookup, RequestKey};
+/// let mut cache = DuplicateCache::new(64);
+/// let key = RequestKey {
+///     xid: 1,
+///     client: ClientKey::Addr("127.0.0.1:900".parse().unwrap()),
+///     prog: 0x2000_0106,
+///     vers: 1,
+///     procedure: 2,
+///     checksum: checksum(b"args"),
+/// };
+/// assert_eq!(cache.begin(&key), Lookup::New); // run the handler
+/// assert_eq!(cache.begin(&key), Lookup::InProgress); // a retransmission meanwhile
+/// cache.finish(&key, b"reply");
+/// assert_eq!(cache.begin(&key), Lookup::Done(b"reply".to_vec()));
+/// ```
 pub struct DuplicateCache {
     capacity: usize,
     slots: HashMap<RequestKey, Slot>,

@@ -249,6 +249,15 @@ impl ReplyHeader {
 }
 
 /// The results of a reply message, or its status as an error.
+///
+/// ```
+/// use xipc::rpc::message::{reply_results, AcceptStat, ReplyHeader};
+/// let ok = ReplyHeader::accepted(7, AcceptStat::Success).to_message(&[0, 0, 0, 1]);
+/// assert_eq!(reply_results(&ok)?, [0, 0, 0, 1]);
+/// let bad = ReplyHeader::accepted(7, AcceptStat::ProgMismatch { low: 1, high: 3 }).to_message(&[]);
+/// assert!(matches!(reply_results(&bad), Err(xipc::Error::ProgMismatch { low: 1, high: 3 })));
+/// # Ok::<(), xipc::Error>(())
+/// ```
 pub fn reply_results(msg: &[u8]) -> Result<&[u8]> {
     let (header, at) = ReplyHeader::decode(msg)?;
     header.into_result()?;
@@ -279,6 +288,27 @@ pub enum BadCall {
 /// Decodes a call message. Malformed credentials are AUTH_BADCRED,
 /// flavors other than AUTH_NONE and AUTH_SYS AUTH_REJECTEDCRED (as libtirpc
 /// answers), and a verifier other than AUTH_NONE AUTH_BADVERF.
+///
+/// ```
+/// use xipc::rpc::message::{decode_call, CallHeader};
+/// use xipc::rpc::{Credential, OpaqueAuth};
+/// use xipc::xdr::Encoder;
+///
+/// let header = CallHeader {
+///     xid: 9,
+///     prog: 100000,
+///     vers: 2,
+///     procedure: 3,
+///     cred: OpaqueAuth::none(),
+///     verf: OpaqueAuth::none(),
+/// };
+/// let mut msg = Encoder::new();
+/// header.encode(&mut msg)?;
+/// msg.put_uint(42); // the arguments
+/// let call = decode_call(msg.as_bytes()).unwrap();
+/// assert_eq!((call.header, call.cred, call.args), (header, Credential::None, &[0, 0, 0, 42][..]));
+/// # Ok::<(), xipc::Error>(())
+/// ```
 pub fn decode_call(msg: &[u8]) -> std::result::Result<Call<'_>, BadCall> {
     let mut dec = Decoder::new(msg);
     let xid = dec.get_uint().map_err(BadCall::Unreadable)?;

@@ -4,6 +4,38 @@
 //!
 //! Arguments and results are XDR bytes the caller encodes and decodes with
 //! [`crate::xdr`] (or with stubs that `xipc gen` writes).
+//!
+//! A server with an "add" procedure and a client calling it; arguments the
+//! handler cannot decode answer GARBAGE_ARGS:
+//!
+//! ```
+//! use xipc::rpc::{Client, Protocol, Server};
+//! use xipc::xdr::{Decoder, Encoder};
+//!
+//! const PROG: u32 = 0x2000_0101;
+//! let server = Server::new();
+//! server.set_rpcbind_registration(false);
+//! server.register(PROG, 1, 1, |_call, args| {
+//!     let mut d = Decoder::new(args);
+//!     let (a, b) = (d.get_uint()?, d.get_uint()?);
+//!     d.finish()?;
+//!     let mut e = Encoder::new();
+//!     e.put_uint(a + b);
+//!     Ok(e.into_bytes())
+//! });
+//! let port = server.listen_tcp("127.0.0.1", 0)?;
+//! server.start()?;
+//!
+//! let client = Client::connect("127.0.0.1", port, PROG, 1, Protocol::Tcp)?;
+//! let mut args = Encoder::new();
+//! args.put_uint(40);
+//! args.put_uint(2);
+//! assert_eq!(client.call(1, args.as_bytes())?, [0, 0, 0, 42]);
+//! assert!(matches!(client.call(1, &[0, 0, 0, 1]), Err(xipc::Error::GarbageArgs)));
+//! client.ping()?; // the NULL procedure answers on its own
+//! server.stop();
+//! # Ok::<(), xipc::Error>(())
+//! ```
 
 /// cbindgen:ignore
 pub mod auth;

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use super::client::{lock, resolve, Client, Protocol};
-use super::server::{CallInfo, Server};
+use super::server::{CallInfo, Outcome, Peer, Server};
 use crate::xdr::{Decoder, Encoder};
 use crate::{Error, Result};
 
@@ -28,8 +28,17 @@ pub mod proc {
     /// GETPORT in v2, GETADDR in v3/v4.
     pub const GETADDR: u32 = 3;
     pub const DUMP: u32 = 4;
+    /// CALLIT in v2 and v3, BCAST in v4: forwards a call, silent on failure.
+    pub const CALLIT: u32 = 5;
     pub const GETTIME: u32 = 6;
+    pub const UADDR2TADDR: u32 = 7;
+    pub const TADDR2UADDR: u32 = 8;
+    /// Version 4 only from here on.
     pub const GETVERSADDR: u32 = 9;
+    /// Forwards a call and reports failures.
+    pub const INDIRECT: u32 = 10;
+    pub const GETADDRLIST: u32 = 11;
+    pub const GETSTAT: u32 = 12;
 }
 
 /// A portmap v2 mapping.
@@ -69,6 +78,8 @@ pub struct Rpcb {
     pub netid: String,
     /// The universal address ("h1.h2.h3.h4.p1.p2" for IPv4).
     pub addr: String,
+    /// Who registered it: "superuser", a uid, or "unknown". The embedded
+    /// server sets it from the caller and ignores what a SET carries.
     pub owner: String,
 }
 
@@ -100,6 +111,15 @@ fn lossy(b: &[u8]) -> String {
 }
 
 /// The universal address of an IPv4 or IPv6 endpoint.
+///
+/// ```
+/// use xipc::rpc::rpcbind::{format_uaddr, parse_uaddr};
+/// let nfs = "127.0.0.1:2049".parse().unwrap();
+/// assert_eq!(format_uaddr(nfs), "127.0.0.1.8.1");
+/// assert_eq!(parse_uaddr("127.0.0.1.8.1")?, nfs);
+/// assert_eq!(format_uaddr("[::1]:111".parse().unwrap()), "::1.0.111");
+/// # Ok::<(), xipc::Error>(())
+/// ```
 pub fn format_uaddr(addr: SocketAddr) -> String {
     let port = addr.port();
     format!("{}.{}.{}", addr.ip(), port >> 8, port & 0xff)
@@ -118,6 +138,15 @@ pub fn parse_uaddr(uaddr: &str) -> Result<SocketAddr> {
     Ok(SocketAddr::new(host, hi << 8 | lo))
 }
 
+/// The netid of `proto` over IPv4 or IPv6 ("tcp", "udp6", ...).
+pub fn netid_for(proto: Protocol, ipv6: bool) -> &'static str {
+    match (proto, ipv6) {
+        (Protocol::Tcp, true) => "tcp6",
+        (Protocol::Udp, true) => "udp6",
+        _ => proto.netid(),
+    }
+}
+
 fn prot_of(proto: Protocol) -> Result<u32> {
     match proto {
         Protocol::Tcp => Ok(IPPROTO_TCP),
@@ -129,6 +158,25 @@ fn prot_of(proto: Protocol) -> Result<u32> {
 }
 
 /// A client of one rpcbind server.
+///
+/// ```
+/// use xipc::rpc::rpcbind::{self, Rpcbind};
+/// use xipc::rpc::{Protocol, Server};
+///
+/// // An embedded rpcbind on a free port (port 111 is the usual one).
+/// let server = Server::new();
+/// let port = rpcbind::serve_on(&server, "127.0.0.1", 0)?;
+/// server.start()?;
+///
+/// let rb = Rpcbind::with_port("127.0.0.1", port, Protocol::Tcp);
+/// assert!(rb.set(0x2000_0105, 1, Protocol::Tcp, 2049)?);
+/// assert_eq!(rb.getport(0x2000_0105, 1, Protocol::Tcp)?, 2049);
+/// assert_eq!(rb.getaddr(0x2000_0105, 1, "tcp")?.as_deref(), Some("127.0.0.1.8.1"));
+/// assert!(rb.unset(0x2000_0105, 1)?);
+/// assert_eq!(rb.getaddr(0x2000_0105, 1, "tcp")?, None);
+/// server.stop();
+/// # Ok::<(), xipc::Error>(())
+/// ```
 pub struct Rpcbind {
     host: String,
     port: u16,
@@ -142,7 +190,8 @@ impl Rpcbind {
         Rpcbind::with_port(host, PORT, Protocol::Tcp)
     }
 
-    /// rpcbind at `host:port` over `proto`.
+    /// rpcbind at `host:port` over `proto` (for [`Protocol::Unix`], `host`
+    /// is the socket's path).
     pub fn with_port(host: &str, port: u16, proto: Protocol) -> Rpcbind {
         Rpcbind {
             host: host.to_string(),
@@ -152,13 +201,19 @@ impl Rpcbind {
         }
     }
 
-    /// This machine's rpcbind, when one accepts connections on
+    /// This machine's rpcbind: through its Unix socket ([`LOCAL_SOCKET`])
+    /// when it has one, where rpcbind learns who is asking (so what this
+    /// process registers, only it or root may remove), else on
     /// 127.0.0.1:111 (checked now, with a short timeout).
     pub fn local() -> Result<Rpcbind> {
-        let addr: SocketAddr = (Ipv4Addr::LOCALHOST, PORT).into();
-        std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(300))
-            .map_err(|e| Error::os("connect to rpcbind on 127.0.0.1:111", e))?;
-        let mut rb = Rpcbind::new("127.0.0.1");
+        let mut rb = if std::os::unix::net::UnixStream::connect(LOCAL_SOCKET).is_ok() {
+            Rpcbind::with_port(LOCAL_SOCKET, 0, Protocol::Unix)
+        } else {
+            let addr: SocketAddr = (Ipv4Addr::LOCALHOST, PORT).into();
+            std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(300))
+                .map_err(|e| Error::os("connect to rpcbind on 127.0.0.1:111", e))?;
+            Rpcbind::new("127.0.0.1")
+        };
         rb.timeout = Duration::from_secs(2);
         Ok(rb)
     }
@@ -294,6 +349,163 @@ impl Rpcbind {
         }
         Ok(out)
     }
+
+    /// Portmap v2 CALLIT: has rpcbind forward a call to `prog`/`vers` (over
+    /// UDP, where it is registered) and returns the service's port and the
+    /// results. rpcbind stays silent when the call fails, so a failure shows
+    /// as a timeout.
+    pub fn callit(
+        &self,
+        prog: u32,
+        vers: u32,
+        procedure: u32,
+        args: &[u8],
+    ) -> Result<(u16, Vec<u8>)> {
+        let reply = self.forwarded(2, proc::CALLIT, prog, vers, procedure, args)?;
+        let mut dec = Decoder::new(&reply);
+        let port = dec.get_uint()?;
+        let res = dec.get_opaque(None)?.to_vec();
+        let port = u16::try_from(port)
+            .map_err(|_| Error::Protocol(format!("port {port} out of range")))?;
+        Ok((port, res))
+    }
+
+    /// rpcbind v3 CALLIT (`vers` 3) or v4 BCAST (`vers` 4): like
+    /// [`callit`](Self::callit), answering the service's universal address.
+    pub fn rpcb_callit(
+        &self,
+        vers: u32,
+        prog: u32,
+        prog_vers: u32,
+        procedure: u32,
+        args: &[u8],
+    ) -> Result<(String, Vec<u8>)> {
+        let reply = self.forwarded(vers, proc::CALLIT, prog, prog_vers, procedure, args)?;
+        decode_rmtcallres(&reply)
+    }
+
+    /// rpcbind v4 INDIRECT: forwards a call like CALLIT, but a failure
+    /// comes back as its error (PROG_UNAVAIL when the program is not
+    /// registered, the service's own error status otherwise).
+    pub fn indirect(
+        &self,
+        prog: u32,
+        vers: u32,
+        procedure: u32,
+        args: &[u8],
+    ) -> Result<(String, Vec<u8>)> {
+        let reply = self.forwarded(4, proc::INDIRECT, prog, vers, procedure, args)?;
+        decode_rmtcallres(&reply)
+    }
+
+    fn forwarded(
+        &self,
+        rb_vers: u32,
+        rb_proc: u32,
+        prog: u32,
+        vers: u32,
+        procedure: u32,
+        args: &[u8],
+    ) -> Result<Vec<u8>> {
+        let mut enc = Encoder::new();
+        RmtCall {
+            prog,
+            vers,
+            procedure,
+            args: args.to_vec(),
+        }
+        .encode(&mut enc)?;
+        self.client(rb_vers)?.call(rb_proc, enc.as_bytes())
+    }
+
+    /// rpcbind GETTIME (v4, else v3): the server's clock, in seconds since 1970.
+    pub fn gettime(&self) -> Result<u32> {
+        let reply = self.newest(|c| c.call(proc::GETTIME, &[]))?;
+        Decoder::new(&reply).get_uint()
+    }
+
+    /// rpcbind UADDR2TADDR: the `struct sockaddr` bytes of a universal
+    /// address (empty when rpcbind cannot convert it).
+    pub fn uaddr2taddr(&self, uaddr: &str) -> Result<Vec<u8>> {
+        let mut enc = Encoder::new();
+        enc.put_string(uaddr)?;
+        let reply = self.newest(|c| c.call(proc::UADDR2TADDR, enc.as_bytes()))?;
+        let mut dec = Decoder::new(&reply);
+        let _maxlen = dec.get_uint()?;
+        Ok(dec.get_opaque(Some(MAX_RPCB_STRING))?.to_vec())
+    }
+
+    /// rpcbind TADDR2UADDR: the universal address of `struct sockaddr`
+    /// bytes (empty when rpcbind cannot convert them).
+    pub fn taddr2uaddr(&self, taddr: &[u8]) -> Result<String> {
+        let mut enc = Encoder::new();
+        enc.put_uint(taddr.len() as u32);
+        enc.put_opaque(taddr)?;
+        let reply = self.newest(|c| c.call(proc::TADDR2UADDR, enc.as_bytes()))?;
+        Ok(lossy(
+            Decoder::new(&reply).get_string_bytes(Some(MAX_RPCB_STRING))?,
+        ))
+    }
+
+    /// rpcbind v4 GETVERSADDR: like [`getaddr`](Self::getaddr), but only
+    /// for exactly version `vers`.
+    pub fn getversaddr(&self, prog: u32, vers: u32, netid: &str) -> Result<Option<String>> {
+        let reply = self
+            .client(4)?
+            .call(proc::GETVERSADDR, &rpcb_query(prog, vers, netid)?)?;
+        let addr = lossy(Decoder::new(&reply).get_string_bytes(Some(MAX_RPCB_STRING))?);
+        Ok((!addr.is_empty()).then_some(addr))
+    }
+
+    /// rpcbind v4 GETADDRLIST: every address of `prog`/`vers`, one per
+    /// transport.
+    pub fn getaddrlist(&self, prog: u32, vers: u32) -> Result<Vec<RpcbEntry>> {
+        let reply = self
+            .client(4)?
+            .call(proc::GETADDRLIST, &rpcb_query(prog, vers, "")?)?;
+        let mut dec = Decoder::new(&reply);
+        let mut out = Vec::new();
+        while dec.get_optional()? {
+            dec.charge(64)?;
+            out.push(RpcbEntry::decode(&mut dec)?);
+        }
+        Ok(out)
+    }
+
+    /// rpcbind v4 GETSTAT: the statistics of versions 2, 3 and 4, in that
+    /// order (what `rpcinfo -m` shows).
+    pub fn getstat(&self) -> Result<Vec<RpcbStat>> {
+        let reply = self.client(4)?.call(proc::GETSTAT, &[])?;
+        let mut dec = Decoder::new(&reply);
+        (0..3).map(|_| RpcbStat::decode(&mut dec)).collect()
+    }
+
+    /// Calls through rpcbind v4, falling back to v3.
+    fn newest(&self, call: impl Fn(&Client) -> Result<Vec<u8>>) -> Result<Vec<u8>> {
+        match call(&self.client(4)?) {
+            Err(Error::ProgMismatch { .. }) | Err(Error::ProcUnavail) => call(&self.client(3)?),
+            other => other,
+        }
+    }
+}
+
+fn rpcb_query(prog: u32, vers: u32, netid: &str) -> Result<Vec<u8>> {
+    let mut enc = Encoder::new();
+    Rpcb {
+        prog,
+        vers,
+        netid: netid.to_string(),
+        addr: String::new(),
+        owner: String::new(),
+    }
+    .encode(&mut enc)?;
+    Ok(enc.into_bytes())
+}
+
+fn decode_rmtcallres(reply: &[u8]) -> Result<(String, Vec<u8>)> {
+    let mut dec = Decoder::new(reply);
+    let addr = lossy(dec.get_string_bytes(Some(MAX_RPCB_STRING))?);
+    Ok((addr, dec.get_opaque(None)?.to_vec()))
 }
 
 fn decode_bool(reply: &[u8]) -> Result<bool> {
@@ -301,12 +513,14 @@ fn decode_bool(reply: &[u8]) -> Result<bool> {
 }
 
 /// Finds where `prog`/`vers` listens on `host` over `proto`.
+/// Over IPv6 (a host that resolves only to IPv6) it asks for the "tcp6" or
+/// "udp6" netid.
 pub fn lookup(host: &str, prog: u32, vers: u32, proto: Protocol) -> Result<SocketAddr> {
     let rb = Rpcbind::new(host);
-    let Some(uaddr) = rb.getaddr(prog, vers, proto.netid())? else {
+    let netid = netid_for(proto, resolve(host, PORT)?.is_ipv6());
+    let Some(uaddr) = rb.getaddr(prog, vers, netid)? else {
         return Err(Error::NotFound(format!(
-            "program {prog} version {vers} is not registered with rpcbind on {host} ({})",
-            proto.netid()
+            "program {prog} version {vers} is not registered with rpcbind on {host} ({netid})"
         )));
     };
     let mut addr = parse_uaddr(&uaddr)?;
@@ -316,28 +530,290 @@ pub fn lookup(host: &str, prog: u32, vers: u32, proto: Protocol) -> Result<Socke
     Ok(addr)
 }
 
-/// The embedded directory: the registrations it holds.
-#[derive(Default)]
+/// Most registrations the embedded rpcbind holds by default (see
+/// [`serve_with_limit`]).
+pub const DEFAULT_MAX_REGISTRATIONS: usize = 4096;
+/// How long a CALLIT or INDIRECT waits for the service it forwards to.
+const FORWARD_TIMEOUT: Duration = Duration::from_secs(5);
+/// Most entries each GETSTAT list keeps.
+const MAX_STAT_ENTRIES: usize = 256;
+/// Procedures GETSTAT counts (rpcbind v4's highest plus one).
+const STAT_PROCS: usize = 13;
+
+/// Who is asking, as rpcbind sees it.
+struct Caller {
+    /// On this machine: a Unix socket or a loopback address.
+    local: bool,
+    /// "superuser" (uid 0), a uid, or "unknown" when the socket does not
+    /// tell (TCP and UDP: a credential in the call is not proof).
+    owner: String,
+}
+
+impl Caller {
+    fn of(info: &CallInfo) -> Caller {
+        let local = match &info.peer {
+            Peer::Unix(_) => true,
+            Peer::Tcp(a) | Peer::Udp(a) => is_loopback(a.ip()),
+        };
+        let owner = match info.peer_uid {
+            Some(0) => "superuser".to_string(),
+            Some(uid) => uid.to_string(),
+            None => "unknown".to_string(),
+        };
+        Caller { local, owner }
+    }
+
+    /// May this caller remove an entry `owner` made?
+    fn owns(&self, owner: &str) -> bool {
+        self.owner == "superuser" || self.owner == owner
+    }
+}
+
+fn is_loopback(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => v4.is_loopback(),
+        IpAddr::V6(v6) => {
+            v6.is_loopback() || v6.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback())
+        }
+    }
+}
+
+/// Lookups of one (program, version, netid) for GETSTAT.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AddrStat {
+    pub prog: u32,
+    pub vers: u32,
+    pub success: i32,
+    pub failure: i32,
+    pub netid: String,
+}
+
+/// Forwarded calls (CALLIT, BCAST, INDIRECT) of one procedure, for GETSTAT.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RmtCallStat {
+    pub prog: u32,
+    pub vers: u32,
+    pub procedure: u32,
+    pub success: i32,
+    pub failure: i32,
+    /// How many of them came through INDIRECT.
+    pub indirect: i32,
+    pub netid: String,
+}
+
+/// What rpcbind reports about one of its versions (RPCBPROC_GETSTAT).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RpcbStat {
+    /// Calls of each procedure (0 to 12).
+    pub info: [i32; STAT_PROCS],
+    /// Successful SETs and UNSETs.
+    pub setinfo: i32,
+    pub unsetinfo: i32,
+    pub addrinfo: Vec<AddrStat>,
+    pub rmtinfo: Vec<RmtCallStat>,
+}
+
+impl RpcbStat {
+    fn encode(&self, enc: &mut Encoder) -> Result<()> {
+        for n in self.info {
+            enc.put_int(n);
+        }
+        enc.put_int(self.setinfo);
+        enc.put_int(self.unsetinfo);
+        for a in &self.addrinfo {
+            enc.put_optional(true);
+            enc.put_uint(a.prog);
+            enc.put_uint(a.vers);
+            enc.put_int(a.success);
+            enc.put_int(a.failure);
+            enc.put_string(&a.netid)?;
+        }
+        enc.put_optional(false);
+        for r in &self.rmtinfo {
+            enc.put_optional(true);
+            enc.put_uint(r.prog);
+            enc.put_uint(r.vers);
+            enc.put_uint(r.procedure);
+            enc.put_int(r.success);
+            enc.put_int(r.failure);
+            enc.put_int(r.indirect);
+            enc.put_string(&r.netid)?;
+        }
+        enc.put_optional(false);
+        Ok(())
+    }
+
+    fn decode(dec: &mut Decoder<'_>) -> Result<RpcbStat> {
+        let mut s = RpcbStat::default();
+        for n in s.info.iter_mut() {
+            *n = dec.get_int()?;
+        }
+        s.setinfo = dec.get_int()?;
+        s.unsetinfo = dec.get_int()?;
+        while dec.get_optional()? {
+            dec.charge(24)?;
+            s.addrinfo.push(AddrStat {
+                prog: dec.get_uint()?,
+                vers: dec.get_uint()?,
+                success: dec.get_int()?,
+                failure: dec.get_int()?,
+                netid: lossy(dec.get_string_bytes(Some(MAX_RPCB_STRING))?),
+            });
+        }
+        while dec.get_optional()? {
+            dec.charge(32)?;
+            s.rmtinfo.push(RmtCallStat {
+                prog: dec.get_uint()?,
+                vers: dec.get_uint()?,
+                procedure: dec.get_uint()?,
+                success: dec.get_int()?,
+                failure: dec.get_int()?,
+                indirect: dec.get_int()?,
+                netid: lossy(dec.get_string_bytes(Some(MAX_RPCB_STRING))?),
+            });
+        }
+        Ok(s)
+    }
+
+    fn count_lookup(&mut self, prog: u32, vers: u32, netid: &str, found: bool) {
+        let at = self
+            .addrinfo
+            .iter()
+            .position(|a| a.prog == prog && a.vers == vers && a.netid == netid);
+        let entry = match at {
+            Some(i) => &mut self.addrinfo[i],
+            None if self.addrinfo.len() < MAX_STAT_ENTRIES => {
+                self.addrinfo.push(AddrStat {
+                    prog,
+                    vers,
+                    netid: netid.to_string(),
+                    ..AddrStat::default()
+                });
+                self.addrinfo.last_mut().expect("just pushed")
+            }
+            None => return,
+        };
+        if found {
+            entry.success = entry.success.saturating_add(1);
+        } else {
+            entry.failure = entry.failure.saturating_add(1);
+        }
+    }
+
+    fn count_forward(&mut self, call: &RmtCall, netid: &str, ok: bool, indirect: bool) {
+        let at = self.rmtinfo.iter().position(|r| {
+            r.prog == call.prog
+                && r.vers == call.vers
+                && r.procedure == call.procedure
+                && r.netid == netid
+        });
+        let entry = match at {
+            Some(i) => &mut self.rmtinfo[i],
+            None if self.rmtinfo.len() < MAX_STAT_ENTRIES => {
+                self.rmtinfo.push(RmtCallStat {
+                    prog: call.prog,
+                    vers: call.vers,
+                    procedure: call.procedure,
+                    netid: netid.to_string(),
+                    ..RmtCallStat::default()
+                });
+                self.rmtinfo.last_mut().expect("just pushed")
+            }
+            None => return,
+        };
+        if ok {
+            entry.success = entry.success.saturating_add(1);
+        } else {
+            entry.failure = entry.failure.saturating_add(1);
+        }
+        if indirect {
+            entry.indirect = entry.indirect.saturating_add(1);
+        }
+    }
+}
+
+/// A call to forward (CALLIT, BCAST, INDIRECT): rpcb_rmtcallargs, which is
+/// also portmap v2's call_args.
+struct RmtCall {
+    prog: u32,
+    vers: u32,
+    procedure: u32,
+    args: Vec<u8>,
+}
+
+impl RmtCall {
+    fn decode(args: &[u8]) -> Result<RmtCall> {
+        let mut dec = Decoder::new(args);
+        Ok(RmtCall {
+            prog: dec.get_uint()?,
+            vers: dec.get_uint()?,
+            procedure: dec.get_uint()?,
+            args: dec.get_opaque(None)?.to_vec(),
+        })
+    }
+
+    fn encode(&self, enc: &mut Encoder) -> Result<()> {
+        enc.put_uint(self.prog);
+        enc.put_uint(self.vers);
+        enc.put_uint(self.procedure);
+        enc.put_opaque(&self.args)
+    }
+}
+
+/// The embedded directory: its registrations and statistics.
 struct Directory {
     entries: Vec<Rpcb>,
+    max_entries: usize,
+    /// GETSTAT's figures for versions 2, 3 and 4.
+    stats: [RpcbStat; 3],
 }
 
 impl Directory {
+    fn new(max_entries: usize) -> Directory {
+        Directory {
+            entries: Vec::new(),
+            max_entries,
+            stats: Default::default(),
+        }
+    }
+
+    fn stat(&mut self, vers: u32) -> &mut RpcbStat {
+        &mut self.stats[(vers.clamp(2, 4) - 2) as usize]
+    }
+
+    /// Adds `entry` unless its program, version and netid are taken or the
+    /// table is full.
     fn set(&mut self, entry: Rpcb) -> bool {
         let taken = self
             .entries
             .iter()
             .any(|e| e.prog == entry.prog && e.vers == entry.vers && e.netid == entry.netid);
-        if !taken {
-            self.entries.push(entry);
+        if taken {
+            return false;
         }
-        !taken
+        if self.entries.len() >= self.max_entries {
+            eprintln!(
+                "xipc rpcbind: {} registrations, the most allowed: refusing program {} version {} on {}",
+                self.entries.len(),
+                entry.prog,
+                entry.vers,
+                entry.netid
+            );
+            return false;
+        }
+        self.entries.push(entry);
+        true
     }
 
-    fn unset(&mut self, prog: u32, vers: u32, netid: &str) -> bool {
+    /// Removes the entries of `prog`/`vers` on `netid` (every netid when
+    /// empty) that `caller` may remove; true when any went.
+    fn unset(&mut self, prog: u32, vers: u32, netids: &[&str], caller: &Caller) -> bool {
         let before = self.entries.len();
         self.entries.retain(|e| {
-            !(e.prog == prog && e.vers == vers && (netid.is_empty() || e.netid == netid))
+            let hit = e.prog == prog
+                && e.vers == vers
+                && (netids.is_empty() || netids.contains(&e.netid.as_str()));
+            !(hit && caller.owns(&e.owner))
         });
         self.entries.len() != before
     }
@@ -351,6 +827,31 @@ impl Directory {
             .filter(on)
             .find(|e| e.vers == vers)
             .or_else(|| any_version.then(|| self.entries.iter().find(on)).flatten())
+    }
+
+    /// The UDP address (IPv4 or IPv6) a call to `prog`/`vers` is forwarded to.
+    fn forward_target(&self, prog: u32, vers: u32) -> Option<(SocketAddr, String)> {
+        ["udp", "udp6"].iter().find_map(|netid| {
+            let e = self.find(prog, vers, netid, false)?;
+            let mut addr = parse_uaddr(&e.addr).ok()?;
+            if addr.ip().is_unspecified() {
+                addr.set_ip(match addr {
+                    SocketAddr::V4(_) => Ipv4Addr::LOCALHOST.into(),
+                    SocketAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
+                });
+            }
+            Some((addr, e.addr.clone()))
+        })
+    }
+
+    /// The lowest and highest registered version of `prog`.
+    fn versions(&self, prog: u32) -> Option<(u32, u32)> {
+        let vs = self
+            .entries
+            .iter()
+            .filter(|e| e.prog == prog)
+            .map(|e| e.vers);
+        Some((vs.clone().min()?, vs.max()?))
     }
 }
 
@@ -370,43 +871,135 @@ fn bool_reply(v: bool) -> Vec<u8> {
     vec![0, 0, 0, v as u8]
 }
 
-/// The owner string for registrations made over portmap v2 or by uid.
-fn owner_of(info: &CallInfo) -> String {
-    match &info.cred {
-        super::auth::Credential::Sys(sys) => sys.uid.to_string(),
-        _ => "unknown".into(),
-    }
+fn string_reply(s: &str) -> Result<Vec<u8>> {
+    let mut enc = Encoder::new();
+    enc.put_string(s)?;
+    Ok(enc.into_bytes())
 }
 
 /// Puts the caller-reachable host into an address registered on a wildcard.
 fn merge_addr(uaddr: &str, info: &CallInfo) -> String {
     match (parse_uaddr(uaddr), info.local) {
-        (Ok(a), Some(local)) if a.ip().is_unspecified() && !local.ip().is_unspecified() => {
+        (Ok(a), Some(local))
+            if a.ip().is_unspecified()
+                && !local.ip().is_unspecified()
+                && a.is_ipv4() == local.is_ipv4() =>
+        {
             format_uaddr(SocketAddr::new(local.ip(), a.port()))
         }
         _ => uaddr.to_string(),
     }
 }
 
+/// The transport-specific address (a `struct sockaddr` as Linux lays it
+/// out) of a universal address; None when it is not an IP one.
+///
+/// ```
+/// use xipc::rpc::rpcbind::{taddr_to_uaddr, uaddr_to_taddr};
+/// let taddr = uaddr_to_taddr("10.0.0.1.0.111").unwrap();
+/// assert_eq!(taddr.len(), 16); // a sockaddr_in
+/// assert_eq!(&taddr[2..8], &[0, 111, 10, 0, 0, 1]);
+/// assert_eq!(taddr_to_uaddr(&taddr).as_deref(), Some("10.0.0.1.0.111"));
+/// assert_eq!(uaddr_to_taddr("/run/some.sock"), None);
+/// ```
+pub fn uaddr_to_taddr(uaddr: &str) -> Option<Vec<u8>> {
+    let addr = parse_uaddr(uaddr).ok()?;
+    let mut b = Vec::with_capacity(28);
+    match addr {
+        SocketAddr::V4(a) => {
+            b.extend((libc::AF_INET as u16).to_ne_bytes());
+            b.extend(a.port().to_be_bytes());
+            b.extend(a.ip().octets());
+            b.extend([0; 8]);
+        }
+        SocketAddr::V6(a) => {
+            b.extend((libc::AF_INET6 as u16).to_ne_bytes());
+            b.extend(a.port().to_be_bytes());
+            b.extend(a.flowinfo().to_be_bytes());
+            b.extend(a.ip().octets());
+            b.extend(a.scope_id().to_ne_bytes());
+        }
+    }
+    Some(b)
+}
+
+/// The universal address of a `struct sockaddr_in` or `sockaddr_in6`.
+pub fn taddr_to_uaddr(taddr: &[u8]) -> Option<String> {
+    let family = u16::from_ne_bytes(taddr.get(..2)?.try_into().ok()?);
+    let port = u16::from_be_bytes(taddr.get(2..4)?.try_into().ok()?);
+    let ip: IpAddr = match family as i32 {
+        libc::AF_INET => <[u8; 4]>::try_from(taddr.get(4..8)?).ok()?.into(),
+        libc::AF_INET6 => <[u8; 16]>::try_from(taddr.get(8..24)?).ok()?.into(),
+        _ => return None,
+    };
+    Some(format_uaddr(SocketAddr::new(ip, port)))
+}
+
 /// Builds an rpcbind server (portmap v2, rpcbind v3 and v4) on `server`,
-/// listening on TCP and UDP `host:port`; its own registrations are listed.
+/// listening on TCP and UDP `host:port`, holding at most
+/// [`DEFAULT_MAX_REGISTRATIONS`]; its own registrations are listed.
 pub fn serve_on(server: &Server, host: &str, port: u16) -> Result<u16> {
+    serve_with_limit(server, host, port, DEFAULT_MAX_REGISTRATIONS)
+}
+
+/// [`serve_on`] holding at most `max_registrations` registrations: past
+/// them SET answers FALSE (the only refusal rpcbind's protocol has) and the
+/// server says why on stderr.
+///
+/// Changes are guarded as the system rpcbind guards them: SET and UNSET
+/// are answered FALSE unless the caller is on this machine (a Unix socket
+/// or a loopback address), and UNSET removes only entries the caller owns:
+/// the owner is the caller's uid as a Unix socket reports it ("superuser"
+/// for root, who may remove any), or "unknown" over TCP and UDP.
+pub fn serve_with_limit(
+    server: &Server,
+    host: &str,
+    port: u16,
+    max_registrations: usize,
+) -> Result<u16> {
+    serve_hosts(server, &[host], port, max_registrations)
+}
+
+/// Listens on TCP and UDP of the first of `hosts` (and, where possible, of
+/// the others, on the same port) and serves rpcbind there, listing itself
+/// under "tcp"/"udp" or "tcp6"/"udp6" as each host is IPv4 or IPv6.
+fn serve_hosts(server: &Server, hosts: &[&str], port: u16, max: usize) -> Result<u16> {
     server.set_rpcbind_registration(false);
-    let tcp = server.listen_tcp(host, port)?;
-    let udp = server.listen_udp(host, tcp)?;
-    let dir = Arc::new(Mutex::new(Directory::default()));
+    let mut port = port;
+    let mut bound = Vec::new();
+    for (i, host) in hosts.iter().enumerate() {
+        let listened = server.listen_tcp(host, port).and_then(|tcp| {
+            let udp = server.listen_udp(host, tcp)?;
+            Ok((tcp, udp, resolve(host, tcp)?.is_ipv6()))
+        });
+        match listened {
+            Ok((tcp, udp, six)) => {
+                port = tcp;
+                bound.push((tcp, udp, six));
+            }
+            Err(e) if i == 0 => return Err(e),
+            Err(_) => {} // e.g. no IPv6 here
+        }
+    }
+    let dir = Arc::new(Mutex::new(Directory::new(max.max(12))));
     {
         let mut d = lock(&dir);
-        let wild = |p| format_uaddr(SocketAddr::new(Ipv4Addr::UNSPECIFIED.into(), p));
-        for vers in [4, 3, 2] {
-            for (netid, p) in [("tcp", tcp), ("udp", udp)] {
-                d.set(Rpcb {
-                    prog: PROGRAM,
-                    vers,
-                    netid: netid.into(),
-                    addr: wild(p),
-                    owner: "superuser".into(),
-                });
+        for (tcp, udp, six) in bound {
+            let (wild, t, u): (IpAddr, _, _) = if six {
+                (std::net::Ipv6Addr::UNSPECIFIED.into(), "tcp6", "udp6")
+            } else {
+                (Ipv4Addr::UNSPECIFIED.into(), "tcp", "udp")
+            };
+            for vers in [4, 3, 2] {
+                for (netid, p) in [(t, tcp), (u, udp)] {
+                    d.set(Rpcb {
+                        prog: PROGRAM,
+                        vers,
+                        netid: netid.into(),
+                        addr: format_uaddr(SocketAddr::new(wild, p)),
+                        owner: "superuser".into(),
+                    });
+                }
             }
         }
     }
@@ -414,15 +1007,33 @@ pub fn serve_on(server: &Server, host: &str, port: u16) -> Result<u16> {
     for vers in [3, 4] {
         register_v34(server, vers, dir.clone());
     }
-    Ok(tcp)
+    Ok(port)
+}
+
+/// Registers `handler` for rpcbind version `vers`, counting its calls.
+fn serve<F>(server: &Server, dir: &Arc<Mutex<Directory>>, vers: u32, procedure: u32, handler: F)
+where
+    F: Fn(&CallInfo, &[u8], &Arc<Mutex<Directory>>) -> Result<Outcome> + Send + Sync + 'static,
+{
+    let dir = dir.clone();
+    server.register_outcome(PROGRAM, vers, procedure, move |info, args| {
+        if let Some(n) = lock(&dir).stat(vers).info.get_mut(procedure as usize) {
+            *n = n.saturating_add(1);
+        }
+        handler(info, args, &dir)
+    });
+}
+
+fn results(bytes: Vec<u8>) -> Result<Outcome> {
+    Ok(Outcome::Results(bytes))
 }
 
 fn register_v2(server: &Server, dir: Arc<Mutex<Directory>>) {
-    let d = dir.clone();
-    server.register(PROGRAM, 2, proc::SET, move |info, args| {
+    serve(server, &dir, 2, proc::SET, |info, args, dir| {
         let m = Mapping::decode(&mut Decoder::new(args)).map_err(garbage)?;
-        let Some(netid) = netid_of_prot(m.prot) else {
-            return Ok(bool_reply(false));
+        let caller = Caller::of(info);
+        let (Some(netid), true) = (netid_of_prot(m.prot), caller.local) else {
+            return results(bool_reply(false));
         };
         let port = u16::try_from(m.port).map_err(|_| Error::GarbageArgs)?;
         let entry = Rpcb {
@@ -430,34 +1041,39 @@ fn register_v2(server: &Server, dir: Arc<Mutex<Directory>>) {
             vers: m.vers,
             netid: netid.into(),
             addr: format_uaddr(SocketAddr::new(Ipv4Addr::UNSPECIFIED.into(), port)),
-            owner: owner_of(info),
+            owner: caller.owner,
         };
-        Ok(bool_reply(lock(&d).set(entry)))
+        let mut d = lock(dir);
+        let done = d.set(entry);
+        if done {
+            d.stat(2).setinfo += 1;
+        }
+        results(bool_reply(done))
     });
-    let d = dir.clone();
-    server.register(PROGRAM, 2, proc::UNSET, move |_, args| {
+    serve(server, &dir, 2, proc::UNSET, |info, args, dir| {
         let m = Mapping::decode(&mut Decoder::new(args)).map_err(garbage)?;
-        let mut d = lock(&d);
-        let tcp = d.unset(m.prog, m.vers, "tcp");
-        let udp = d.unset(m.prog, m.vers, "udp");
-        Ok(bool_reply(tcp || udp))
+        let caller = Caller::of(info);
+        let mut d = lock(dir);
+        let done = caller.local && d.unset(m.prog, m.vers, &["tcp", "udp"], &caller);
+        if done {
+            d.stat(2).unsetinfo += 1;
+        }
+        results(bool_reply(done))
     });
-    let d = dir.clone();
-    server.register(PROGRAM, 2, proc::GETADDR, move |_, args| {
+    serve(server, &dir, 2, proc::GETADDR, |_, args, dir| {
         let m = Mapping::decode(&mut Decoder::new(args)).map_err(garbage)?;
+        let mut d = lock(dir);
+        let netid = netid_of_prot(m.prot).unwrap_or("");
         let port = netid_of_prot(m.prot)
-            .and_then(|n| {
-                lock(&d)
-                    .find(m.prog, m.vers, n, false)
-                    .and_then(|e| parse_uaddr(&e.addr).ok())
-            })
+            .and_then(|n| d.find(m.prog, m.vers, n, false))
+            .and_then(|e| parse_uaddr(&e.addr).ok())
             .map_or(0, |a| a.port() as u32);
-        Ok(port.to_be_bytes().to_vec())
+        d.stat(2).count_lookup(m.prog, m.vers, netid, port != 0);
+        results(port.to_be_bytes().to_vec())
     });
-    let d = dir;
-    server.register(PROGRAM, 2, proc::DUMP, move |_, _| {
+    serve(server, &dir, 2, proc::DUMP, |_, _, dir| {
         let mut enc = Encoder::new();
-        for e in &lock(&d).entries {
+        for e in &lock(dir).entries {
             let prot = match e.netid.as_str() {
                 "tcp" => IPPROTO_TCP,
                 "udp" => IPPROTO_UDP,
@@ -476,61 +1092,249 @@ fn register_v2(server: &Server, dir: Arc<Mutex<Directory>>) {
             .encode(&mut enc);
         }
         enc.put_optional(false);
-        Ok(enc.into_bytes())
+        results(enc.into_bytes())
+    });
+    serve(server, &dir, 2, proc::CALLIT, |info, args, dir| {
+        let call = RmtCall::decode(args).map_err(garbage)?;
+        let Ok((addr, res)) = forward(&call, info, dir, 2, false) else {
+            return Ok(Outcome::NoReply);
+        };
+        let mut enc = Encoder::new();
+        enc.put_uint(addr.port().into());
+        enc.put_opaque(&res)?;
+        results(enc.into_bytes())
     });
 }
 
+/// Forwards `call` over UDP to where its program is registered and
+/// returns that address and the results.
+fn forward(
+    call: &RmtCall,
+    info: &CallInfo,
+    dir: &Arc<Mutex<Directory>>,
+    vers: u32,
+    indirect: bool,
+) -> Result<(SocketAddr, Vec<u8>)> {
+    let target = {
+        let d = lock(dir);
+        if call.prog == PROGRAM {
+            // Never to rpcbind itself: no loops, no amplification.
+            Err(Error::ProgUnavail)
+        } else {
+            d.forward_target(call.prog, call.vers)
+                .ok_or_else(|| match d.versions(call.prog) {
+                    Some((low, high)) => Error::ProgMismatch { low, high },
+                    None => Error::ProgUnavail,
+                })
+        }
+    };
+    let outcome = target.and_then(|(addr, _)| {
+        let c = Client::connect_addr(addr, call.prog, call.vers, Protocol::Udp)?;
+        c.set_timeout(FORWARD_TIMEOUT);
+        Ok((addr, c.call(call.procedure, &call.args)?))
+    });
+    let netid = match &info.peer {
+        Peer::Udp(a) if a.is_ipv6() => "udp6",
+        Peer::Tcp(a) if a.is_ipv6() => "tcp6",
+        Peer::Udp(_) => "udp",
+        Peer::Tcp(_) => "tcp",
+        Peer::Unix(_) => "local",
+    };
+    lock(dir)
+        .stat(vers)
+        .count_forward(call, netid, outcome.is_ok(), indirect);
+    outcome
+}
+
 fn register_v34(server: &Server, vers: u32, dir: Arc<Mutex<Directory>>) {
-    let d = dir.clone();
-    server.register(PROGRAM, vers, proc::SET, move |info, args| {
+    serve(server, &dir, vers, proc::SET, move |info, args, dir| {
         let mut r = Rpcb::decode(&mut Decoder::new(args)).map_err(garbage)?;
-        if r.owner.is_empty() {
-            r.owner = owner_of(info);
+        let caller = Caller::of(info);
+        if !caller.local {
+            return results(bool_reply(false));
         }
-        Ok(bool_reply(lock(&d).set(r)))
+        r.owner = caller.owner;
+        let mut d = lock(dir);
+        let done = d.set(r);
+        if done {
+            d.stat(vers).setinfo += 1;
+        }
+        results(bool_reply(done))
     });
-    let d = dir.clone();
-    server.register(PROGRAM, vers, proc::UNSET, move |_, args| {
+    serve(server, &dir, vers, proc::UNSET, move |info, args, dir| {
         let r = Rpcb::decode(&mut Decoder::new(args)).map_err(garbage)?;
-        Ok(bool_reply(lock(&d).unset(r.prog, r.vers, &r.netid)))
-    });
-    for (procedure, any_version) in [(proc::GETADDR, true), (proc::GETVERSADDR, false)] {
-        if procedure == proc::GETVERSADDR && vers < 4 {
-            continue;
+        let caller = Caller::of(info);
+        let netids: &[&str] = if r.netid.is_empty() { &[] } else { &[&r.netid] };
+        let mut d = lock(dir);
+        let done = caller.local && d.unset(r.prog, r.vers, netids, &caller);
+        if done {
+            d.stat(vers).unsetinfo += 1;
         }
-        let d = dir.clone();
-        server.register(PROGRAM, vers, procedure, move |info, args| {
+        results(bool_reply(done))
+    });
+    let lookups: &[(u32, bool)] = if vers >= 4 {
+        &[(proc::GETADDR, true), (proc::GETVERSADDR, false)]
+    } else {
+        &[(proc::GETADDR, true)]
+    };
+    for &(procedure, any_version) in lookups {
+        serve(server, &dir, vers, procedure, move |info, args, dir| {
             let r = Rpcb::decode(&mut Decoder::new(args)).map_err(garbage)?;
-            let addr = lock(&d)
+            let mut d = lock(dir);
+            let addr = d
                 .find(r.prog, r.vers, &r.netid, any_version)
                 .map(|e| merge_addr(&e.addr, info))
                 .unwrap_or_default();
-            let mut enc = Encoder::new();
-            enc.put_string(&addr)?;
-            Ok(enc.into_bytes())
+            d.stat(vers)
+                .count_lookup(r.prog, r.vers, &r.netid, !addr.is_empty());
+            results(string_reply(&addr)?)
         });
     }
-    let d = dir;
-    server.register(PROGRAM, vers, proc::DUMP, move |_, _| {
+    serve(server, &dir, vers, proc::DUMP, |_, _, dir| {
         let mut enc = Encoder::new();
-        for e in &lock(&d).entries {
+        for e in &lock(dir).entries {
             enc.put_optional(true);
             e.encode(&mut enc)?;
         }
         enc.put_optional(false);
-        Ok(enc.into_bytes())
+        results(enc.into_bytes())
     });
-    server.register(PROGRAM, vers, proc::GETTIME, |_, _| {
+    // CALLIT in v3 and BCAST in v4 stay silent on failure; INDIRECT answers.
+    let forwards: &[u32] = if vers >= 4 {
+        &[proc::CALLIT, proc::INDIRECT]
+    } else {
+        &[proc::CALLIT]
+    };
+    for &procedure in forwards {
+        let indirect = procedure == proc::INDIRECT;
+        serve(server, &dir, vers, procedure, move |info, args, dir| {
+            let call = RmtCall::decode(args).map_err(garbage)?;
+            let (addr, res) = match forward(&call, info, dir, vers, indirect) {
+                Ok(done) => done,
+                Err(_) if !indirect => return Ok(Outcome::NoReply),
+                Err(Error::TimedOut(_) | Error::Os { .. }) => return Err(Error::SystemErr),
+                Err(e) => return Err(e),
+            };
+            let mut enc = Encoder::new();
+            enc.put_string(&merge_addr(&format_uaddr(addr), info))?;
+            enc.put_opaque(&res)?;
+            results(enc.into_bytes())
+        });
+    }
+    serve(server, &dir, vers, proc::GETTIME, |_, _, _| {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_secs() as u32)
             .unwrap_or(0);
-        Ok(now.to_be_bytes().to_vec())
+        results(now.to_be_bytes().to_vec())
+    });
+    serve(server, &dir, vers, proc::UADDR2TADDR, |_, args, _| {
+        let uaddr = lossy(
+            Decoder::new(args)
+                .get_string_bytes(Some(MAX_RPCB_STRING))
+                .map_err(garbage)?,
+        );
+        let taddr = uaddr_to_taddr(&uaddr).unwrap_or_default();
+        let mut enc = Encoder::new();
+        enc.put_uint(taddr.len() as u32);
+        enc.put_opaque(&taddr)?;
+        results(enc.into_bytes())
+    });
+    serve(server, &dir, vers, proc::TADDR2UADDR, |_, args, _| {
+        let mut dec = Decoder::new(args);
+        let _maxlen = dec.get_uint().map_err(garbage)?;
+        let taddr = dec.get_opaque(Some(MAX_RPCB_STRING)).map_err(garbage)?;
+        results(string_reply(&taddr_to_uaddr(taddr).unwrap_or_default())?)
+    });
+    if vers < 4 {
+        return;
+    }
+    serve(server, &dir, vers, proc::GETADDRLIST, |info, args, dir| {
+        let r = Rpcb::decode(&mut Decoder::new(args)).map_err(garbage)?;
+        let mut enc = Encoder::new();
+        let d = lock(dir);
+        for e in d
+            .entries
+            .iter()
+            .filter(|e| e.prog == r.prog && e.vers == r.vers)
+        {
+            let entry = RpcbEntry::describe(merge_addr(&e.addr, info), &e.netid);
+            enc.put_optional(true);
+            entry.encode(&mut enc)?;
+        }
+        enc.put_optional(false);
+        results(enc.into_bytes())
+    });
+    serve(server, &dir, vers, proc::GETSTAT, |_, _, dir| {
+        let mut enc = Encoder::new();
+        for s in &lock(dir).stats {
+            s.encode(&mut enc)?;
+        }
+        results(enc.into_bytes())
     });
 }
 
-/// Runs an rpcbind server on TCP and UDP `port` of every interface until
-/// SIGTERM or SIGINT, then stops gracefully (what `xipc rpcbind` does).
+/// One address of a program (RPCBPROC_GETADDRLIST): rpcb_entry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RpcbEntry {
+    /// The universal address.
+    pub maddr: String,
+    pub netid: String,
+    /// NC_TPI_CLTS (1) for datagrams, NC_TPI_COTS_ORD (3) for streams.
+    pub semantics: u32,
+    /// "inet", "inet6" or "loopback".
+    pub protofmly: String,
+    /// "tcp", "udp" or "-".
+    pub proto: String,
+}
+
+impl RpcbEntry {
+    fn describe(maddr: String, netid: &str) -> RpcbEntry {
+        let (semantics, protofmly, proto) = match netid {
+            "udp" => (1, "inet", "udp"),
+            "tcp" => (3, "inet", "tcp"),
+            "udp6" => (1, "inet6", "udp"),
+            "tcp6" => (3, "inet6", "tcp"),
+            _ => (3, "loopback", "-"),
+        };
+        RpcbEntry {
+            maddr,
+            netid: netid.to_string(),
+            semantics,
+            protofmly: protofmly.into(),
+            proto: proto.into(),
+        }
+    }
+
+    fn encode(&self, enc: &mut Encoder) -> Result<()> {
+        enc.put_string(&self.maddr)?;
+        enc.put_string(&self.netid)?;
+        enc.put_uint(self.semantics);
+        enc.put_string(&self.protofmly)?;
+        enc.put_string(&self.proto)
+    }
+
+    fn decode(dec: &mut Decoder<'_>) -> Result<RpcbEntry> {
+        let mut s =
+            || -> Result<String> { Ok(lossy(dec.get_string_bytes(Some(MAX_RPCB_STRING))?)) };
+        let maddr = s()?;
+        let netid = s()?;
+        let semantics = dec.get_uint()?;
+        let mut s =
+            || -> Result<String> { Ok(lossy(dec.get_string_bytes(Some(MAX_RPCB_STRING))?)) };
+        Ok(RpcbEntry {
+            maddr,
+            netid,
+            semantics,
+            protofmly: s()?,
+            proto: s()?,
+        })
+    }
+}
+
+/// Runs an rpcbind server on TCP and UDP `port` of every IPv4 interface
+/// and of IPv6 loopback (when there is IPv6) until SIGTERM or SIGINT, then
+/// stops gracefully (what `xipc rpcbind` does).
 pub fn run_server(port: u16) -> Result<()> {
     use nix::sys::signal::{SigSet, Signal};
     // Blocked before the server's threads start, so they inherit the mask
@@ -541,7 +1345,13 @@ pub fn run_server(port: u16) -> Result<()> {
     set.thread_block()
         .map_err(|e| Error::nix("block SIGTERM and SIGINT", e))?;
     let server = Server::new();
-    serve_on(&server, "0.0.0.0", port).map_err(|e| match e {
+    serve_hosts(
+        &server,
+        &["0.0.0.0", "::1"],
+        port,
+        DEFAULT_MAX_REGISTRATIONS,
+    )
+    .map_err(|e| match e {
         Error::Os { ref source, .. } if source.raw_os_error() == Some(libc::EADDRINUSE) => {
             Error::Exists(format!(
                 "port {port} is taken (is another rpcbind running?): {e}"
@@ -565,19 +1375,70 @@ pub fn run_server(port: u16) -> Result<()> {
 pub const LOCAL_SOCKET: &str = "/run/rpcbind.sock";
 
 /// Also serves on [`LOCAL_SOCKET`] when nothing else does (a stale file left
-/// by a killed server is replaced); silently skipped when impossible.
+/// by a killed server is replaced); silently skipped when impossible. Every
+/// user may connect (0666), as to the system rpcbind: changes are checked
+/// against the caller's uid, which the socket reports.
 fn listen_local_socket(server: &Server) {
     let path = std::path::Path::new(LOCAL_SOCKET);
     if std::os::unix::net::UnixStream::connect(path).is_ok() {
         return;
     }
     let _ = std::fs::remove_file(path);
-    let _ = server.listen_unix(path);
+    let _ = server.listen_unix_with_mode(path, 0o666);
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::rpc::Credential;
+
+    fn call_from(peer: Peer, peer_uid: Option<u32>) -> CallInfo {
+        CallInfo {
+            xid: 1,
+            prog: PROGRAM,
+            vers: 4,
+            procedure: proc::SET,
+            cred: Credential::None,
+            peer,
+            local: None,
+            peer_uid,
+        }
+    }
+
+    #[test]
+    fn only_local_callers_change_and_only_owners_remove() {
+        let remote = Caller::of(&call_from(Peer::Tcp("10.1.2.3:700".parse().unwrap()), None));
+        assert!(!remote.local);
+        let mapped = Caller::of(&call_from(
+            Peer::Udp("[::ffff:127.0.0.1]:7".parse().unwrap()),
+            None,
+        ));
+        assert!(mapped.local);
+        assert_eq!(mapped.owner, "unknown");
+        let root = Caller::of(&call_from(Peer::Unix(1), Some(0)));
+        let user = Caller::of(&call_from(Peer::Unix(2), Some(1000)));
+        assert!(root.local && user.local);
+        assert_eq!(
+            (root.owner.as_str(), user.owner.as_str()),
+            ("superuser", "1000")
+        );
+
+        let mut d = Directory::new(8);
+        let entry = |vers, owner: &str| Rpcb {
+            prog: 7,
+            vers,
+            netid: "tcp".into(),
+            addr: "0.0.0.0.0.9".into(),
+            owner: owner.into(),
+        };
+        assert!(d.set(entry(1, "1000")));
+        assert!(d.set(entry(2, "unknown")));
+        assert!(!d.unset(7, 1, &[], &mapped), "not the owner");
+        assert!(d.unset(7, 1, &["tcp"], &user));
+        assert!(!d.unset(7, 2, &[], &user));
+        assert!(d.unset(7, 2, &[], &root));
+        assert!(d.entries.is_empty());
+    }
 
     #[test]
     fn universal_addresses() {

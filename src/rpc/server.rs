@@ -1,17 +1,25 @@
 //! The RPC server: handlers per (program, version, procedure), served on any
 //! mix of TCP, UDP and Unix listeners.
 //!
-//! Concurrency model: one thread per stream connection (small stacks), which
-//! reads a call, runs its handler and writes the reply, and several threads
-//! per UDP socket. Blocking threads keep a handler's latency free of any
-//! hand-off and let handlers block without starving others; Linux runs
-//! thousands of such threads comfortably, so 1,000 connections are 1,000
-//! mostly-sleeping threads. Calls on different connections run concurrently.
+//! Concurrency model: threads with small stacks, several per UDP socket and
+//! at least one per stream connection. A connection's thread reads a call,
+//! runs its handler and writes the reply itself, so a lone caller's call
+//! has no thread hand-off. Calls a client has in flight together on one
+//! connection run together too (up to
+//! [`set_concurrent_calls_per_connection`](Server::set_concurrent_calls_per_connection),
+//! 16 by default): when another call is already buffered behind the one
+//! being handled, or when a handler has kept the connection busy for a
+//! couple of milliseconds with nobody reading, another thread takes over
+//! reading; replies go out as their calls finish, each matched by its xid.
+//! Blocking threads let handlers block without starving others; Linux runs
+//! thousands of them comfortably, so 1,000 connections are 1,000
+//! mostly-sleeping threads.
 
+use std::cell::Cell;
 use std::collections::{BTreeMap, HashMap};
 use std::io::{BufReader, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream, UdpSocket};
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
@@ -21,7 +29,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use super::auth::Credential;
-use super::client::{lock, resolve, Protocol, MAX_UDP_MESSAGE};
+use super::client::{lock, resolve, wait_readable, Protocol, MAX_UDP_MESSAGE};
 use super::drc::{checksum, ClientKey, DuplicateCache, Lookup, RequestKey};
 use super::message::{decode_call, AcceptStat, BadCall, ReplyHeader};
 use crate::stream::record::{read_record, RecordLimits};
@@ -48,18 +56,44 @@ pub struct CallInfo {
     pub peer: Peer,
     /// The server-side address the call came in on, when known.
     pub local: Option<SocketAddr>,
+    /// The caller's uid as the kernel reports it (Unix sockets only).
+    pub peer_uid: Option<u32>,
 }
 
 /// A procedure's implementation: given the call and its XDR argument bytes,
 /// the XDR result bytes. `Err(Error::GarbageArgs)` (or an XDR or limit error
-/// from decoding the arguments) answers GARBAGE_ARGS, any other error (or a
-/// panic) SYSTEM_ERR.
+/// from decoding the arguments) answers GARBAGE_ARGS; `Err(Error::ProgUnavail)`,
+/// `Err(Error::ProgMismatch { .. })` and `Err(Error::ProcUnavail)` answer
+/// their own status (for a handler that forwards calls); any other error
+/// (or a panic) answers SYSTEM_ERR.
 pub type Handler = dyn Fn(&CallInfo, &[u8]) -> Result<Vec<u8>> + Send + Sync;
 
-type Programs = HashMap<u32, BTreeMap<u32, HashMap<u32, Arc<Handler>>>>;
+/// What a handler inside the crate may answer: results, or nothing at all
+/// (rpcbind's CALLIT stays silent when the call it forwards fails).
+pub(crate) enum Outcome {
+    Results(Vec<u8>),
+    NoReply,
+}
+
+type StoredHandler = dyn Fn(&CallInfo, &[u8]) -> Result<Outcome> + Send + Sync;
+
+type Programs = HashMap<u32, BTreeMap<u32, HashMap<u32, Arc<StoredHandler>>>>;
 
 /// Default idle-connection timeout.
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(120);
+/// Default for how many calls of one stream connection may run at once.
+pub const DEFAULT_CALLS_PER_CONNECTION: usize = 16;
+/// Default for how many stream connections are served at once.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 4096;
+/// Default permissions of a Unix socket made by [`Server::listen_unix`].
+pub const DEFAULT_UNIX_MODE: u32 = 0o600;
+/// How often the monitor looks for connections whose calls wait behind a
+/// busy handler.
+const MONITOR_TICK: Duration = Duration::from_millis(2);
+/// The monitor's tick while no connection is open.
+const MONITOR_IDLE_TICK: Duration = Duration::from_millis(50);
+/// Longest pause of an accept loop that cannot get a descriptor.
+const MAX_ACCEPT_BACKOFF: Duration = Duration::from_secs(1);
 /// Threads that receive on each UDP socket.
 const UDP_THREADS: usize = 4;
 /// Stack of a connection thread (handlers run on it).
@@ -71,30 +105,50 @@ enum Listener {
     Unix(UnixListener, PathBuf),
 }
 
-struct Connection {
-    shutdown: Box<dyn Fn() + Send>,
-    thread: Option<JoinHandle<()>>,
-}
-
 struct Inner {
     programs: RwLock<Programs>,
     pending: Mutex<Vec<Arc<Listener>>>,
     active: Mutex<Vec<Arc<Listener>>>,
     listener_threads: Mutex<Vec<JoinHandle<()>>>,
-    connections: Mutex<HashMap<u64, Connection>>,
+    connections: Mutex<HashMap<u64, Arc<Connection>>>,
+    /// Connection threads alive (`stop` waits for them).
+    conn_threads: (Mutex<usize>, Condvar),
     next_conn: AtomicU64,
     started: AtomicBool,
     stopping: AtomicBool,
+    monitoring: AtomicBool,
     stopped: (Mutex<bool>, Condvar),
     idle_timeout: Mutex<Duration>,
     max_message: Mutex<usize>,
     drc: Mutex<Option<DuplicateCache>>,
     use_rpcbind: AtomicBool,
     per_connection: AtomicUsize,
-    registered: Mutex<Vec<(u32, u32)>>,
+    max_connections: AtomicUsize,
+    /// (program, version, over IPv6) registered with rpcbind.
+    registered: Mutex<Vec<(u32, u32, bool)>>,
 }
 
 /// An ONC RPC server. Cheap to clone: clones share one server.
+///
+/// ```
+/// use xipc::rpc::{Client, Credential, Protocol, Server};
+///
+/// let server = Server::new();
+/// server.set_rpcbind_registration(false);
+/// // Procedure 1 of version 2 answers the caller's uid (AUTH_SYS).
+/// server.register(0x2000_0103, 2, 1, |call, _args| match &call.cred {
+///     Credential::Sys(sys) => Ok(sys.uid.to_be_bytes().to_vec()),
+///     _ => Err(xipc::Error::Auth(1)),
+/// });
+/// let port = server.listen_udp("127.0.0.1", 0)?;
+/// server.start()?;
+///
+/// let client = Client::connect("127.0.0.1", port, 0x2000_0103, 3, Protocol::Udp)?;
+/// // Version 3 is not served: the reply names the versions that are.
+/// assert!(matches!(client.ping(), Err(xipc::Error::ProgMismatch { low: 2, high: 2 })));
+/// server.stop();
+/// # Ok::<(), xipc::Error>(())
+/// ```
 #[derive(Clone)]
 pub struct Server {
     inner: Arc<Inner>,
@@ -115,15 +169,18 @@ impl Server {
                 active: Mutex::new(Vec::new()),
                 listener_threads: Mutex::new(Vec::new()),
                 connections: Mutex::new(HashMap::new()),
+                conn_threads: (Mutex::new(0), Condvar::new()),
                 next_conn: AtomicU64::new(1),
                 started: AtomicBool::new(false),
                 stopping: AtomicBool::new(false),
+                monitoring: AtomicBool::new(false),
                 stopped: (Mutex::new(false), Condvar::new()),
                 idle_timeout: Mutex::new(DEFAULT_IDLE_TIMEOUT),
                 max_message: Mutex::new(crate::stream::record::DEFAULT_MAX_RECORD),
                 drc: Mutex::new(None),
                 use_rpcbind: AtomicBool::new(true),
-                per_connection: AtomicUsize::new(1),
+                per_connection: AtomicUsize::new(DEFAULT_CALLS_PER_CONNECTION),
+                max_connections: AtomicUsize::new(DEFAULT_MAX_CONNECTIONS),
                 registered: Mutex::new(Vec::new()),
             }),
         }
@@ -135,6 +192,16 @@ impl Server {
     pub fn register<F>(&self, prog: u32, vers: u32, procedure: u32, handler: F)
     where
         F: Fn(&CallInfo, &[u8]) -> Result<Vec<u8>> + Send + Sync + 'static,
+    {
+        self.register_outcome(prog, vers, procedure, move |info, args| {
+            handler(info, args).map(Outcome::Results)
+        });
+    }
+
+    /// [`register`](Self::register) for a handler that may send no reply.
+    pub(crate) fn register_outcome<F>(&self, prog: u32, vers: u32, procedure: u32, handler: F)
+    where
+        F: Fn(&CallInfo, &[u8]) -> Result<Outcome> + Send + Sync + 'static,
     {
         let mut programs = self
             .inner
@@ -167,13 +234,26 @@ impl Server {
     }
 
     /// How many calls of one stream connection may run at once (default
-    /// 1: in order, as libtirpc does, which batched calls rely on). Above 1,
-    /// calls a client pipelines on one connection run concurrently and their
-    /// replies go out as they finish.
+    /// 16). Calls a client has in flight together on one connection run
+    /// concurrently and their replies go out as they finish, so their order
+    /// of execution is not their order of arrival. 1 runs them one after
+    /// another in order, as libtirpc does (batched calls that depend on
+    /// each other's effects want that).
     pub fn set_concurrent_calls_per_connection(&self, calls: usize) {
         self.inner
             .per_connection
             .store(calls.max(1), Ordering::Relaxed);
+    }
+
+    /// How many stream connections are served at once (default 4,096).
+    /// A connection accepted past the limit is closed at once: its client
+    /// sees the connection closed (a clear error, not a hang), and may try
+    /// again once others close. Each connection costs one descriptor and at
+    /// least one thread, so the process's `RLIMIT_NOFILE` must allow it.
+    pub fn set_max_connections(&self, connections: usize) {
+        self.inner
+            .max_connections
+            .store(connections.max(1), Ordering::Relaxed);
     }
 
     /// Whether `start` registers with (and `stop` unregisters from) the
@@ -206,12 +286,38 @@ impl Server {
         Ok(port)
     }
 
-    /// Listens on a Unix stream socket at `path` (which must not exist);
-    /// the file is removed on `stop`.
+    /// Listens on a Unix stream socket at `path` (which must not exist),
+    /// made with permissions 0600 (only this user, and root, may connect)
+    /// whatever the umask; the file is removed on `stop`.
+    ///
+    /// ```
+    /// use std::os::unix::fs::PermissionsExt;
+    /// use xipc::rpc::{Client, Protocol, Server};
+    ///
+    /// let path = std::env::temp_dir().join(format!("xipc-doc-{}.sock", std::process::id()));
+    /// let server = Server::new();
+    /// server.set_rpcbind_registration(false);
+    /// server.listen_unix(&path)?;
+    /// let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+    /// assert_eq!(mode & 0o777, 0o600);
+    /// server.start()?;
+    /// let client = Client::connect(path.to_str().unwrap(), 0, 0x2000_0104, 1, Protocol::Unix)?;
+    /// assert!(matches!(client.ping(), Err(xipc::Error::ProgUnavail)));
+    /// server.stop();
+    /// assert!(!path.exists());
+    /// # Ok::<(), xipc::Error>(())
+    /// ```
     pub fn listen_unix(&self, path: impl AsRef<Path>) -> Result<()> {
+        self.listen_unix_with_mode(path, DEFAULT_UNIX_MODE)
+    }
+
+    /// [`listen_unix`](Self::listen_unix) with the socket file's permission
+    /// bits (e.g. 0o660 for a group, 0o666 for everyone), set exactly,
+    /// whatever the umask. The socket is never reachable with wider
+    /// permissions than `mode`, not even while it is being made.
+    pub fn listen_unix_with_mode(&self, path: impl AsRef<Path>, mode: u32) -> Result<()> {
         let path = path.as_ref();
-        let l = UnixListener::bind(path)
-            .map_err(|e| Error::os(format!("bind {}", path.display()), e))?;
+        let l = bind_unix(path, mode)?;
         self.add_listener(Listener::Unix(l, path.to_path_buf()));
         Ok(())
     }
@@ -281,19 +387,18 @@ impl Server {
                 let _ = t.join();
             }
         }
-        let connections = std::mem::take(&mut *lock(&self.inner.connections));
-        for c in connections.values() {
-            (c.shutdown)();
+        // Readers wake up and leave; handlers finish and send their replies.
+        for c in lock(&self.inner.connections).values() {
+            c.stream.shutdown_read();
         }
         // A handler may call stop: its own thread is not waited for.
-        let me = std::thread::current().id();
-        for (_, mut c) in connections {
-            if let Some(t) = c.thread.take() {
-                if t.thread().id() != me {
-                    let _ = t.join();
-                }
-            }
+        let own = SERVING.with(|s| usize::from(s.get() == Arc::as_ptr(&self.inner) as usize));
+        let (m, cv) = &self.inner.conn_threads;
+        let mut live = lock(m);
+        while *live > own {
+            live = cv.wait(live).unwrap_or_else(|p| p.into_inner());
         }
+        drop(live);
         for l in active {
             if let Listener::Unix(_, path) = &*l {
                 let _ = std::fs::remove_file(path);
@@ -320,144 +425,251 @@ impl Server {
                 }
             }
             _ => {
+                if !self.inner.monitoring.swap(true, Ordering::SeqCst) {
+                    let server = self.clone();
+                    threads.push(std::thread::spawn(move || server.monitor()));
+                }
                 let server = self.clone();
                 threads.push(std::thread::spawn(move || server.accept_loop(&l)));
             }
         }
     }
 
+    /// Accepts connections until `stop`. When the process is out of
+    /// descriptors (EMFILE, ENFILE) the loop neither spins nor leaves
+    /// clients hanging: it waits for a connection to arrive, frees a
+    /// descriptor it keeps in reserve and accepts it; when the reserve can
+    /// be taken again the connection is served, otherwise it is closed at
+    /// once (its client sees the connection closed). Without a reserve it
+    /// pauses, 10 ms doubling up to 1 s, between attempts. Open connections
+    /// are served throughout, and new ones again as soon as descriptors
+    /// are free.
     fn accept_loop(&self, l: &Listener) {
+        let mut reserve = reserve_descriptor();
+        let mut backoff = Duration::ZERO;
         loop {
-            let accepted = match l {
-                Listener::Tcp(l) => l.accept().map(|(s, a)| Stream::Tcp(s, a)),
-                Listener::Unix(l, _) => l.accept().map(|(s, _)| Stream::Unix(s)),
-                Listener::Udp(_) => unreachable!("UDP sockets are not accepted on"),
-            };
+            let accepted = accept(l);
             if self.inner.stopping.load(Ordering::SeqCst) {
                 return;
             }
-            match accepted {
-                Ok(stream) => self.spawn_connection(stream),
-                // Out of descriptors or a connection reset before accept:
-                // back off briefly and go on.
-                Err(_) => std::thread::sleep(Duration::from_millis(10)),
+            let err = match accepted {
+                Ok(stream) => {
+                    backoff = Duration::ZERO;
+                    if reserve.is_none() {
+                        reserve = reserve_descriptor();
+                    }
+                    self.spawn_connection(stream);
+                    continue;
+                }
+                Err(e) => e,
+            };
+            match err.raw_os_error() {
+                Some(libc::EMFILE | libc::ENFILE) if reserve.is_some() => {
+                    // Until a connection waits, accepting again is futile.
+                    if !matches!(wait_readable(listener_fd(l), MAX_ACCEPT_BACKOFF), Ok(true)) {
+                        continue;
+                    }
+                    drop(reserve.take());
+                    let Ok(stream) = accept(l) else { continue };
+                    reserve = reserve_descriptor();
+                    if reserve.is_some() && !self.inner.stopping.load(Ordering::SeqCst) {
+                        self.spawn_connection(stream);
+                    } else {
+                        drop(stream); // shed: closed at once
+                        reserve = reserve_descriptor();
+                    }
+                }
+                // A connection reset before it was accepted, or a signal.
+                Some(libc::ECONNABORTED | libc::EINTR | libc::EPROTO) => {}
+                // Out of descriptors with none in reserve, out of memory or
+                // anything unexpected: pause, longer each time.
+                _ => {
+                    backoff = (backoff * 2).clamp(Duration::from_millis(10), MAX_ACCEPT_BACKOFF);
+                    std::thread::sleep(backoff);
+                }
             }
         }
     }
 
     fn spawn_connection(&self, stream: Stream) {
-        let id = self.inner.next_conn.fetch_add(1, Ordering::Relaxed);
-        let shutdown: Box<dyn Fn() + Send> = match stream.try_clone() {
-            Ok(Stream::Tcp(s, _)) => Box::new(move || {
-                let _ = s.shutdown(Shutdown::Read);
-            }),
-            Ok(Stream::Unix(s)) => Box::new(move || {
-                let _ = s.shutdown(Shutdown::Read);
-            }),
-            Err(_) => return,
-        };
         let mut conns = lock(&self.inner.connections);
+        if conns.len() >= self.inner.max_connections.load(Ordering::Relaxed) {
+            return; // over the limit: dropping the stream closes it
+        }
+        let id = self.inner.next_conn.fetch_add(1, Ordering::Relaxed);
+        let idle = *lock(&self.inner.idle_timeout);
+        stream.set_read_timeout(idle);
+        let (peer, client, local) = match &stream {
+            Stream::Tcp(s, addr) => {
+                let _ = s.set_nodelay(true);
+                (
+                    Peer::Tcp(*addr),
+                    ClientKey::Addr(*addr),
+                    s.local_addr().ok(),
+                )
+            }
+            Stream::Unix(_) => (Peer::Unix(id), ClientKey::Connection(id), None),
+        };
+        let peer_uid = match &stream {
+            Stream::Unix(s) => {
+                use nix::sys::socket::{getsockopt, sockopt::PeerCredentials};
+                getsockopt(s, PeerCredentials).ok().map(|c| c.uid())
+            }
+            Stream::Tcp(..) => None,
+        };
+        let stream = Arc::new(stream);
+        let conn = Arc::new(Connection {
+            id,
+            reader: Mutex::new(BufReader::with_capacity(
+                64 << 10,
+                SharedStream(stream.clone()),
+            )),
+            writer: Mutex::new(()),
+            stream,
+            state: Mutex::new(ConnState {
+                threads: 1,
+                readers: 1,
+                ..ConnState::default()
+            }),
+            peer,
+            client,
+            local,
+            peer_uid,
+            limits: RecordLimits {
+                max_record: *lock(&self.inner.max_message),
+                ..RecordLimits::default()
+            },
+        });
+        if self.spawn_conn_thread(conn.clone()) {
+            conns.insert(id, conn);
+        }
+    }
+
+    /// Starts a thread that serves `conn` beginning as its reader (the
+    /// caller has counted it in `threads` and `readers`); false, with the
+    /// counts undone, when no thread can be made.
+    fn spawn_conn_thread(&self, conn: Arc<Connection>) -> bool {
+        *lock(&self.inner.conn_threads.0) += 1;
         let server = self.clone();
+        let c = conn.clone();
         let spawned = std::thread::Builder::new()
             .name("xipc-rpc-conn".into())
             .stack_size(CONN_STACK)
             .spawn(move || {
-                server.serve_stream(stream, id);
-                lock(&server.inner.connections).remove(&id);
+                SERVING.with(|s| s.set(Arc::as_ptr(&server.inner) as usize));
+                server.serve_connection(&c);
+                let (m, cv) = &server.inner.conn_threads;
+                *lock(m) -= 1;
+                cv.notify_all();
             });
-        if let Ok(thread) = spawned {
-            conns.insert(
-                id,
-                Connection {
-                    shutdown,
-                    thread: Some(thread),
-                },
-            );
+        if spawned.is_err() {
+            *lock(&self.inner.conn_threads.0) -= 1;
+            let mut st = lock(&conn.state);
+            st.threads -= 1;
+            st.readers -= 1;
+        }
+        spawned.is_ok()
+    }
+
+    /// One thread's share of a connection: read a call, run it, send the
+    /// reply; read again when nobody else reads, else leave. Any read error
+    /// (idle timeout, hostile record length, peer gone) ends the connection.
+    fn serve_connection(&self, conn: &Arc<Connection>) {
+        let mut msg = Vec::new();
+        loop {
+            let (got, more) = {
+                let mut r = lock(&conn.reader);
+                let got = read_record(&mut *r, &mut msg, conn.limits);
+                (got, !r.buffer().is_empty())
+            };
+            let mut st = lock(&conn.state);
+            st.readers -= 1;
+            if !matches!(got, Ok(true)) {
+                st.closed = true;
+                drop(st);
+                conn.stream.shutdown_read();
+                self.leave(conn);
+                return;
+            }
+            st.handling += 1;
+            st.calls += 1;
+            // Another call is already here: let a second thread read it
+            // while this one runs its call.
+            if more && st.readers == 0 && !st.closed && st.threads < self.calls_per_connection() {
+                st.threads += 1;
+                st.readers += 1;
+                drop(st);
+                self.spawn_conn_thread(conn.clone());
+            } else {
+                drop(st);
+            }
+            if let Some(reply) =
+                self.dispatch(&msg, &conn.peer, &conn.client, conn.local, conn.peer_uid)
+            {
+                if !conn.send(&reply) {
+                    lock(&conn.state).closed = true;
+                    conn.stream.shutdown_read();
+                }
+            }
+            let mut st = lock(&conn.state);
+            st.handling -= 1;
+            if st.readers > 0 || st.closed {
+                drop(st);
+                self.leave(conn);
+                return;
+            }
+            st.readers += 1;
         }
     }
 
-    fn serve_stream(&self, stream: Stream, id: u64) {
-        let idle = *lock(&self.inner.idle_timeout);
-        let limits = RecordLimits {
-            max_record: *lock(&self.inner.max_message),
-            ..RecordLimits::default()
-        };
-        let (peer, client, local) = match &stream {
-            Stream::Tcp(s, addr) => (
-                Peer::Tcp(*addr),
-                ClientKey::Addr(*addr),
-                s.local_addr().ok(),
-            ),
-            Stream::Unix(_) => (Peer::Unix(id), ClientKey::Connection(id), None),
-        };
-        match stream {
-            Stream::Tcp(s, _) => {
-                let _ = s.set_nodelay(true);
-                let _ = s.set_read_timeout(Some(idle));
-                if let Ok(r) = s.try_clone() {
-                    self.serve_records(r, s, limits, &peer, &client, local);
-                }
-            }
-            Stream::Unix(s) => {
-                let _ = s.set_read_timeout(Some(idle));
-                if let Ok(r) = s.try_clone() {
-                    self.serve_records(r, s, limits, &peer, &client, local);
-                }
-            }
+    /// A thread stops serving `conn`; the last one out forgets it.
+    fn leave(&self, conn: &Connection) {
+        let mut st = lock(&conn.state);
+        st.threads -= 1;
+        if st.threads == 0 {
+            drop(st);
+            lock(&self.inner.connections).remove(&conn.id);
         }
     }
 
-    /// Reads calls and writes replies until the connection ends; any error
-    /// (idle timeout, hostile record length, peer gone) closes it.
-    fn serve_records<R: Read, W: Write + Send>(
-        &self,
-        reader: R,
-        writer: W,
-        limits: RecordLimits,
-        peer: &Peer,
-        client: &ClientKey,
-        local: Option<SocketAddr>,
-    ) {
-        let mut reader = BufReader::with_capacity(64 << 10, reader);
-        let writer = Mutex::new(writer);
-        let send = |record: &[u8]| lock(&writer).write_all(record).is_ok();
-        let in_flight = AtomicUsize::new(0);
-        let per_connection = self.inner.per_connection.load(Ordering::Relaxed);
-        std::thread::scope(|scope| {
-            let mut msg = Vec::new();
-            while let Ok(true) = read_record(&mut reader, &mut msg, limits) {
-                // With concurrency allowed, when another call already waits
-                // behind this one (a client with several calls in flight),
-                // this one runs on a thread of its own so they proceed
-                // together; a lone call runs here, with no hand-off.
-                let pipelined = !reader.buffer().is_empty()
-                    && in_flight.load(Ordering::Relaxed) + 1 < per_connection;
-                if pipelined {
-                    let call = std::mem::take(&mut msg);
-                    in_flight.fetch_add(1, Ordering::Relaxed);
-                    let (send, in_flight) = (&send, &in_flight);
-                    let worker = move || {
-                        if let Some(record) = self.dispatch(&call, peer, client, local) {
-                            send(&record);
-                        }
-                        in_flight.fetch_sub(1, Ordering::Relaxed);
-                    };
-                    let spawned = std::thread::Builder::new()
-                        .name("xipc-rpc-call".into())
-                        .stack_size(CONN_STACK)
-                        .spawn_scoped(scope, worker);
-                    if spawned.is_err() {
-                        // Out of threads: the call is dropped and its client
-                        // times out (or retransmits), as after a lost datagram.
-                        in_flight.fetch_sub(1, Ordering::Relaxed);
+    fn calls_per_connection(&self) -> usize {
+        self.inner.per_connection.load(Ordering::Relaxed)
+    }
+
+    /// Every few milliseconds, gives a reader to each connection whose
+    /// handlers have all been busy since the last look while nobody reads,
+    /// so calls the client pipelined behind them are not held up.
+    fn monitor(&self) {
+        while !self.inner.stopping.load(Ordering::SeqCst) {
+            let mut stalled = Vec::new();
+            let tick = {
+                let conns = lock(&self.inner.connections);
+                let limit = self.calls_per_connection();
+                for c in conns.values() {
+                    let mut st = lock(&c.state);
+                    if st.readers == 0
+                        && st.handling > 0
+                        && !st.closed
+                        && st.calls == st.calls_seen
+                        && st.threads < limit
+                    {
+                        st.threads += 1;
+                        st.readers += 1;
+                        stalled.push(c.clone());
                     }
-                } else if let Some(record) = self.dispatch(&msg, peer, client, local) {
-                    if !send(&record) {
-                        break;
-                    }
+                    st.calls_seen = st.calls;
                 }
+                if conns.is_empty() {
+                    MONITOR_IDLE_TICK
+                } else {
+                    MONITOR_TICK
+                }
+            };
+            for c in stalled {
+                self.spawn_conn_thread(c);
             }
-        });
+            std::thread::sleep(tick);
+        }
     }
 
     fn serve_udp(&self, l: &Listener) {
@@ -490,7 +702,8 @@ impl Server {
             }
             let local = local.map(|l| local_for(l, from));
             let peer = Peer::Udp(from);
-            if let Some(mut record) = self.dispatch(&buf[..n], &peer, &ClientKey::Addr(from), local)
+            if let Some(mut record) =
+                self.dispatch(&buf[..n], &peer, &ClientKey::Addr(from), local, None)
             {
                 if record.len() - 4 > MAX_UDP_MESSAGE {
                     record = ReplyHeader::accepted(xid_of(&record[4..]), AcceptStat::SystemErr)
@@ -509,6 +722,7 @@ impl Server {
         peer: &Peer,
         client: &ClientKey,
         local: Option<SocketAddr>,
+        peer_uid: Option<u32>,
     ) -> Option<Vec<u8>> {
         let call = match decode_call(msg) {
             Ok(call) => call,
@@ -545,15 +759,19 @@ impl Server {
             cred: call.cred.clone(),
             peer: peer.clone(),
             local,
+            peer_uid,
         };
         let reply = self.run(&info, call.args);
         if let (Some(key), Some(cache)) = (key, lock(&self.inner.drc).as_mut()) {
-            cache.finish(&key, &reply);
+            match &reply {
+                Some(reply) => cache.finish(&key, reply),
+                None => cache.abandon(&key),
+            }
         }
-        Some(reply)
+        reply
     }
 
-    fn run(&self, info: &CallInfo, args: &[u8]) -> Vec<u8> {
+    fn run(&self, info: &CallInfo, args: &[u8]) -> Option<Vec<u8>> {
         let handler = {
             let programs = self
                 .inner
@@ -561,48 +779,66 @@ impl Server {
                 .read()
                 .unwrap_or_else(|p| p.into_inner());
             let Some(versions) = programs.get(&info.prog) else {
-                return ReplyHeader::accepted(info.xid, AcceptStat::ProgUnavail).to_record(&[]);
+                return Some(
+                    ReplyHeader::accepted(info.xid, AcceptStat::ProgUnavail).to_record(&[]),
+                );
             };
             let Some(procs) = versions.get(&info.vers) else {
                 let low = versions.keys().next().copied().unwrap_or(0);
                 let high = versions.keys().next_back().copied().unwrap_or(0);
-                return ReplyHeader::accepted(info.xid, AcceptStat::ProgMismatch { low, high })
-                    .to_record(&[]);
+                return Some(
+                    ReplyHeader::accepted(info.xid, AcceptStat::ProgMismatch { low, high })
+                        .to_record(&[]),
+                );
             };
             match procs.get(&info.procedure) {
                 Some(h) => h.clone(),
                 None if info.procedure == 0 => {
-                    return ReplyHeader::accepted(info.xid, AcceptStat::Success).to_record(&[])
+                    return Some(
+                        ReplyHeader::accepted(info.xid, AcceptStat::Success).to_record(&[]),
+                    )
                 }
                 None => {
-                    return ReplyHeader::accepted(info.xid, AcceptStat::ProcUnavail).to_record(&[])
+                    return Some(
+                        ReplyHeader::accepted(info.xid, AcceptStat::ProcUnavail).to_record(&[]),
+                    )
                 }
             }
         };
         let outcome = catch_unwind(AssertUnwindSafe(|| handler(info, args)));
         let stat = match outcome {
-            Ok(Ok(results)) => {
-                return ReplyHeader::accepted(info.xid, AcceptStat::Success).to_record(&results)
+            Ok(Ok(Outcome::Results(results))) => {
+                return Some(
+                    ReplyHeader::accepted(info.xid, AcceptStat::Success).to_record(&results),
+                )
             }
+            Ok(Ok(Outcome::NoReply)) => return None,
             // Arguments that are malformed or exceed a decoding limit.
             Ok(Err(Error::GarbageArgs | Error::Xdr { .. } | Error::Limit { .. })) => {
                 AcceptStat::GarbageArgs
             }
+            Ok(Err(Error::ProgUnavail)) => AcceptStat::ProgUnavail,
+            Ok(Err(Error::ProgMismatch { low, high })) => AcceptStat::ProgMismatch { low, high },
+            Ok(Err(Error::ProcUnavail)) => AcceptStat::ProcUnavail,
             Ok(Err(_)) | Err(_) => AcceptStat::SystemErr,
         };
-        ReplyHeader::accepted(info.xid, stat).to_record(&[])
+        Some(ReplyHeader::accepted(info.xid, stat).to_record(&[]))
     }
 
+    /// Registers every program version on every TCP and UDP listener:
+    /// IPv4 ones through portmap v2 (which every rpcbind speaks), IPv6 ones
+    /// as "tcp6"/"udp6" through rpcbind v4 (or v3).
     fn register_with_rpcbind(&self, listeners: &[Arc<Listener>]) {
-        let ports: Vec<(Protocol, u16)> = listeners
+        use super::rpcbind::{format_uaddr, netid_for, Rpcb};
+        let addrs: Vec<(Protocol, SocketAddr)> = listeners
             .iter()
             .filter_map(|l| match &**l {
-                Listener::Tcp(l) => l.local_addr().ok().map(|a| (Protocol::Tcp, a.port())),
-                Listener::Udp(s) => s.local_addr().ok().map(|a| (Protocol::Udp, a.port())),
+                Listener::Tcp(l) => l.local_addr().ok().map(|a| (Protocol::Tcp, a)),
+                Listener::Udp(s) => s.local_addr().ok().map(|a| (Protocol::Udp, a)),
                 Listener::Unix(..) => None,
             })
             .collect();
-        if ports.is_empty() {
+        if addrs.is_empty() {
             return;
         }
         let versions: Vec<(u32, u32)> = {
@@ -622,9 +858,22 @@ impl Server {
         let mut done = lock(&self.inner.registered);
         for &(prog, vers) in &versions {
             let _ = pm.unset(prog, vers);
-            for &(proto, port) in &ports {
-                if let Ok(true) = pm.set(prog, vers, proto, port) {
-                    done.push((prog, vers));
+            for &(proto, addr) in &addrs {
+                let set = if addr.is_ipv4() {
+                    pm.set(prog, vers, proto, addr.port())
+                } else {
+                    let entry = Rpcb {
+                        prog,
+                        vers,
+                        netid: netid_for(proto, true).into(),
+                        addr: format_uaddr(addr),
+                        owner: String::new(),
+                    };
+                    let _ = pm.rpcb_unset(4, &entry);
+                    pm.rpcb_set(4, &entry).or_else(|_| pm.rpcb_set(3, &entry))
+                };
+                if let Ok(true) = set {
+                    done.push((prog, vers, addr.is_ipv6()));
                 }
             }
         }
@@ -637,8 +886,19 @@ impl Server {
             return;
         }
         if let Ok(pm) = super::rpcbind::Rpcbind::local() {
-            for (prog, vers) in done {
-                let _ = pm.unset(prog, vers);
+            for (prog, vers, six) in done {
+                if six {
+                    let every = super::rpcbind::Rpcb {
+                        prog,
+                        vers,
+                        netid: String::new(),
+                        addr: String::new(),
+                        owner: String::new(),
+                    };
+                    let _ = pm.rpcb_unset(4, &every);
+                } else {
+                    let _ = pm.unset(prog, vers);
+                }
             }
         }
     }
@@ -665,12 +925,140 @@ enum Stream {
 }
 
 impl Stream {
-    fn try_clone(&self) -> std::io::Result<Stream> {
-        Ok(match self {
-            Stream::Tcp(s, a) => Stream::Tcp(s.try_clone()?, *a),
-            Stream::Unix(s) => Stream::Unix(s.try_clone()?),
-        })
+    fn set_read_timeout(&self, idle: Duration) {
+        let _ = match self {
+            Stream::Tcp(s, _) => s.set_read_timeout(Some(idle)),
+            Stream::Unix(s) => s.set_read_timeout(Some(idle)),
+        };
     }
+
+    /// Ends reading: a blocked reader wakes up; replies can still be sent.
+    fn shutdown_read(&self) {
+        let _ = match self {
+            Stream::Tcp(s, _) => s.shutdown(Shutdown::Read),
+            Stream::Unix(s) => s.shutdown(Shutdown::Read),
+        };
+    }
+}
+
+/// The read side of a connection's socket, shared with its writers.
+struct SharedStream(Arc<Stream>);
+
+impl Read for SharedStream {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match &*self.0 {
+            Stream::Tcp(s, _) => (&mut &*s).read(buf),
+            Stream::Unix(s) => (&mut &*s).read(buf),
+        }
+    }
+}
+
+/// A stream connection and the threads serving it.
+struct Connection {
+    id: u64,
+    stream: Arc<Stream>,
+    /// Held by the one thread reading a call.
+    reader: Mutex<BufReader<SharedStream>>,
+    /// Held while a reply is written, so replies never interleave.
+    writer: Mutex<()>,
+    state: Mutex<ConnState>,
+    peer: Peer,
+    client: ClientKey,
+    local: Option<SocketAddr>,
+    peer_uid: Option<u32>,
+    limits: RecordLimits,
+}
+
+/// Who does what on a connection.
+#[derive(Default)]
+struct ConnState {
+    /// Threads serving the connection.
+    threads: usize,
+    /// Threads reading or about to read (at most one).
+    readers: usize,
+    /// Calls being handled.
+    handling: usize,
+    /// Calls read so far, and that count when the monitor last looked.
+    calls: u64,
+    calls_seen: u64,
+    /// Reading has ended (peer gone, idle, bad record or stop).
+    closed: bool,
+}
+
+impl Connection {
+    /// Writes one reply record; false when the peer is gone.
+    fn send(&self, record: &[u8]) -> bool {
+        let _guard = lock(&self.writer);
+        match &*self.stream {
+            Stream::Tcp(s, _) => (&mut &*s).write_all(record).is_ok(),
+            Stream::Unix(s) => (&mut &*s).write_all(record).is_ok(),
+        }
+    }
+}
+
+thread_local! {
+    /// The server (its `Inner` address) a connection thread works for, so
+    /// `stop` called from a handler does not wait for its own thread.
+    static SERVING: Cell<usize> = const { Cell::new(0) };
+}
+
+fn accept(l: &Listener) -> std::io::Result<Stream> {
+    match l {
+        Listener::Tcp(l) => l.accept().map(|(s, a)| Stream::Tcp(s, a)),
+        Listener::Unix(l, _) => l.accept().map(|(s, _)| Stream::Unix(s)),
+        Listener::Udp(_) => unreachable!("UDP sockets are not accepted on"),
+    }
+}
+
+fn listener_fd(l: &Listener) -> std::os::fd::BorrowedFd<'_> {
+    use std::os::fd::AsFd;
+    match l {
+        Listener::Tcp(l) => l.as_fd(),
+        Listener::Unix(l, _) => l.as_fd(),
+        Listener::Udp(s) => s.as_fd(),
+    }
+}
+
+/// A descriptor held in reserve, freed to accept (and close) a connection
+/// when the process has no other.
+fn reserve_descriptor() -> Option<std::fs::File> {
+    std::fs::File::open("/dev/null").ok()
+}
+
+/// Binds a Unix stream socket at `path` with exactly `mode` permissions.
+fn bind_unix(path: &Path, mode: u32) -> Result<UnixListener> {
+    use nix::sys::socket::{
+        bind, listen, socket, AddressFamily, Backlog, SockFlag, SockType, UnixAddr,
+    };
+    use nix::sys::stat::{fchmod, Mode};
+    let what = || format!("bind {}", path.display());
+    let perms = Mode::from_bits_truncate((mode & 0o777) as libc::mode_t);
+    let fd: OwnedFd = socket(
+        AddressFamily::Unix,
+        SockType::Stream,
+        SockFlag::SOCK_CLOEXEC,
+        None,
+    )
+    .map_err(|e| Error::nix(what(), e))?;
+    // The file bind(2) makes takes the socket's mode less the umask: set
+    // it first so the file is never more open than `mode`, then exactly.
+    fchmod(&fd, perms).map_err(|e| Error::nix(what(), e))?;
+    let addr = UnixAddr::new(path).map_err(|e| Error::nix(what(), e))?;
+    bind(fd.as_raw_fd(), &addr).map_err(|e| Error::nix(what(), e))?;
+    let made = std::fs::set_permissions(
+        path,
+        std::os::unix::fs::PermissionsExt::from_mode(mode & 0o777),
+    )
+    .map_err(|e| Error::os(format!("chmod {}", path.display()), e))
+    .and_then(|()| {
+        listen(&fd, Backlog::new(1024).unwrap_or(Backlog::MAXCONN))
+            .map_err(|e| Error::nix(format!("listen on {}", path.display()), e))
+    });
+    if let Err(e) = made {
+        let _ = std::fs::remove_file(path);
+        return Err(e);
+    }
+    Ok(UnixListener::from(fd))
 }
 
 /// Wakes the threads receiving on `sock` (which check the stop flag) with

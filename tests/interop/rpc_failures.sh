@@ -3,6 +3,6 @@
 # proxy dropping replies (retransmission + duplicate-request cache =
 # exactly once), malformed calls (bad rpcvers, truncated args, hostile
 # lengths) against xipc servers in Python and C.
-source "$(dirname "$0")/rpc/common.sh"
+RPC_ISOLATE=1 source "$(dirname "$0")/rpc/common.sh"
 build_all
 "$PYTHON" "$RPC_DIR/failures.py" "$WORK"

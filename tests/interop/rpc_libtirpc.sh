@@ -4,8 +4,9 @@
 #   Python and in C (by port, and through clnt_create's rpcbind lookup), and
 #   `rpcinfo -t/-u` pings them;
 # - xipc clients in Python and C call an rpcgen-generated libtirpc server.
-# rpcinfo and clnt_create look rpcbind up on port 111: `xipc rpcbind` runs there.
-source "$(dirname "$0")/rpc/common.sh"
+# rpcinfo and clnt_create look rpcbind up on port 111: `xipc rpcbind` runs
+# there, in a private network namespace (common.sh, RPC_ISOLATE).
+RPC_ISOLATE=1 source "$(dirname "$0")/rpc/common.sh"
 build_all
 start_rpcbind
 

@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # `xipc rpcbind` as the machine's directory on port 111: rpcinfo -p/-s list
 # what is registered; a libtirpc server registers through pmap_set and xipc
-# clients find it; an xipc server registers on start and unregisters on
-# stop; rpcinfo -d unregisters through rpcbind v3/v4.
-source "$(dirname "$0")/rpc/common.sh"
+# clients find it; rpcinfo -T looks it up (GETADDR), -l lists its addresses
+# (GETADDRLIST), -m shows the statistics (GETSTAT); libtirpc's pmap_rmtcall
+# and rpcb_rmtcall reach it through CALLIT, and rpcb_gettime,
+# rpcb_uaddr2taddr and rpcb_taddr2uaddr work; only its owner or root
+# may remove it (rpcinfo -d as nobody fails); an xipc server registers on
+# start and unregisters on stop, also over IPv6 (tcp6/udp6).
+RPC_ISOLATE=1 source "$(dirname "$0")/rpc/common.sh"
 build_all
 start_rpcbind
 
@@ -26,6 +30,27 @@ for proto in tcp udp; do
     "$PYTHON" "$RPC_DIR/py_client.py" 127.0.0.1 "$proto" 0 || die "xipc Python client lookup, $proto"
     "$WORK/c_client" 127.0.0.1 "$proto" 0 || die "xipc C client lookup, $proto"
 done
+rpcinfo -T tcp 127.0.0.1 "$XECHO_PROG" 1 || die "rpcinfo -T tcp (GETADDR v4)"
+rpcinfo -T udp 127.0.0.1 "$XECHO_PROG" 1 || die "rpcinfo -T udp (GETADDR v4)"
+list=$(rpcinfo -l 127.0.0.1 "$XECHO_PROG" 1)
+grep -Eq "^ +$XECHO_PROG +1 +inet/tcp/cots_ord +127\.0\.0\.1\.$((TCP_PORT >> 8))\.$((TCP_PORT & 255)) " <<<"$list" \
+    || die "rpcinfo -l (GETADDRLIST) lacks the TCP address: $list"
+grep -Eq "^ +$XECHO_PROG +1 +inet/udp/clts +127\.0\.0\.1\.$((UDP_PORT >> 8))\.$((UDP_PORT & 255)) " <<<"$list" \
+    || die "rpcinfo -l (GETADDRLIST) lacks the UDP address: $list"
+stats=$(rpcinfo -m 127.0.0.1)
+for v in "PORTMAP (version 2)" "RPCBIND (version 3)" "RPCBIND (version 4)"; do
+    grep -q "^$v statistics" <<<"$stats" || die "rpcinfo -m (GETSTAT) lacks $v: $stats"
+done
+# The lookups of rpcinfo -T above, counted per netid.
+grep -Eq "^$XECHO_PROG[[:space:]]+1[[:space:]]+tcp[[:space:]]+[1-9][0-9]*[[:space:]]+0" <<<"$stats" || die "rpcinfo -m lacks the tcp lookup: $stats"
+grep -Eq "^$XECHO_PROG[[:space:]]+1[[:space:]]+udp[[:space:]]+[1-9][0-9]*[[:space:]]+0" <<<"$stats" || die "rpcinfo -m lacks the udp lookup: $stats"
+# libtirpc's own rpcbind clients: CALLIT forwarding and conversions.
+"$WORK/tirpc_rpcbind" "$UDP_PORT" || die "libtirpc rpcbind client functions against xipc rpcbind"
+# Registered by root: another user may not remove it.
+if setpriv --reuid=nobody --regid=nogroup --clear-groups rpcinfo -d "$XECHO_PROG" 1 2>/dev/null; then
+    die "nobody removed root's registration"
+fi
+rpcinfo -p 127.0.0.1 | grep -q "$XECHO_PROG" || die "the registration went although nobody's rpcinfo -d failed"
 rpcinfo -d "$XECHO_PROG" 1 || die "rpcinfo -d"
 if rpcinfo -p 127.0.0.1 | grep -q "$XECHO_PROG"; then die "rpcinfo -d did not unregister"; fi
 stop_server "$tirpc_pid"
@@ -40,4 +65,14 @@ rpcinfo -s 127.0.0.1 | grep -Eq "^ +$XECHO_PROG +1 +udp,tcp|^ +$XECHO_PROG +1 +t
 "$WORK/tirpc_client" localhost tcp 0 || die "clnt_create(localhost) -> xipc server"
 stop_server "$SERVER_PID"
 if rpcinfo -p 127.0.0.1 | grep -q "$XECHO_PROG"; then die "xipc server still registered after stop"; fi
+
+# Over IPv6: an xipc server on ::1 registers as tcp6/udp6 (rpcbind v4).
+start_server xipc-c6 "$WORK/c_server" register ::1
+rpcinfo -s 127.0.0.1 | grep -Eq "^ +$XECHO_PROG +1 +(udp6,tcp6|tcp6,udp6) " \
+    || die "rpcinfo -s lacks tcp6/udp6: $(rpcinfo -s 127.0.0.1)"
+rpcinfo -T tcp6 ::1 "$XECHO_PROG" 1 || die "rpcinfo -T tcp6"
+rpcinfo -T udp6 ::1 "$XECHO_PROG" 1 || die "rpcinfo -T udp6"
+"$PYTHON" "$RPC_DIR/py_client.py" ::1 tcp 0 || die "xipc Python client lookup over IPv6"
+stop_server "$SERVER_PID"
+if rpcinfo -s 127.0.0.1 | grep -q "$XECHO_PROG"; then die "IPv6 registration left after stop"; fi
 echo "rpc_rpcbind: ok"

@@ -197,10 +197,101 @@ def test_handler_raising_base_exceptions_is_system_err(server):
         c.ping()
 
 
+def test_calls_through_one_client_overlap_by_default():
+    """Calls from several threads are in flight together on the client's one
+    connection and run together: each returns only once all are inside the
+    handler, which serialized calls could never reach."""
+    n = 5
+    barrier = threading.Barrier(n, timeout=20)
+    srv = rpc.Server()
+    srv.set_rpcbind_registration(False)
+
+    def rendezvous(args, call):
+        barrier.wait()
+        return args
+
+    srv.register(PROG, 1, 1, rendezvous)
+    port = srv.listen_tcp("127.0.0.1", 0)
+    srv.start()
+    results, errors = {}, []
+
+    def call(c, i):
+        try:
+            results[i] = c.call(1, u32(i))
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    with rpc.Client("127.0.0.1", PROG, 1, port=port, timeout=30) as c:
+        threads = [threading.Thread(target=call, args=(c, i)) for i in range(n)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    srv.close()
+    assert errors == []
+    assert results == {i: u32(i) for i in range(n)}
+
+
+@pytest.mark.parametrize("error", [
+    lambda: xipc.xdr.Unpacker(b"\0\0").unpack_uint(),
+    lambda: xipc.xdr.Unpacker(b"\0\0\0\x05ab").unpack_string(),
+    lambda: struct.unpack(">II", b"\0" * 4),
+])
+def test_argument_decoding_errors_answer_garbage_args(server, error):
+    srv, ports, _ = server
+
+    def decodes(args, call):
+        error()
+        return b""
+
+    srv.register(PROG, 1, 8, decodes)
+    with client(ports, "tcp") as c:
+        with pytest.raises(rpc.GarbageArgs):
+            c.call(8)
+        c.ping()
+
+
+def test_unix_socket_modes():
+    srv = rpc.Server()
+    srv.set_rpcbind_registration(False)
+    srv.register(PROG, 1, 1, lambda args, call: args)
+    d = tempfile.mkdtemp()
+    default, shared = os.path.join(d, "a.sock"), os.path.join(d, "b.sock")
+    old = os.umask(0)
+    try:
+        srv.listen_unix(default)
+        srv.listen_unix(shared, mode=0o660)
+    finally:
+        os.umask(old)
+    assert os.stat(default).st_mode & 0o777 == 0o600
+    assert os.stat(shared).st_mode & 0o777 == 0o660
+    srv.start()
+    with rpc.Client(shared, PROG, 1, proto="unix", timeout=5) as c:
+        assert c.call(1, u32(3)) == u32(3)
+    srv.close()
+
+
+def test_connection_limit():
+    srv = rpc.Server()
+    srv.set_rpcbind_registration(False)
+    srv.set_max_connections(2)
+    port = srv.listen_tcp("127.0.0.1", 0)
+    srv.start()
+    kept = [rpc.Client("127.0.0.1", PROG, 1, port=port, timeout=5) for _ in range(2)]
+    for c in kept:
+        with pytest.raises(rpc.ProgramUnavailable):
+            c.ping()
+    with rpc.Client("127.0.0.1", PROG, 1, port=port, timeout=5) as extra:
+        with pytest.raises(xipc.errors.ConnectionClosed):
+            extra.ping()
+    for c in kept:
+        c.close()
+    srv.close()
+
+
 def test_concurrent_calls_on_one_connection():
     srv = rpc.Server()
     srv.set_rpcbind_registration(False)
-    srv.set_concurrent_calls_per_connection(8)
 
     def slow(args, call):
         time.sleep(0.3)

@@ -1,8 +1,10 @@
 """ONC RPC (RFC 5531) clients and servers, wire-compatible with libtirpc.
 
 Arguments and results are XDR bytes: encode them with :mod:`xipc.xdr` (or
-stubs from ``xipc gen``). A client is thread-safe; a server runs Python
-handlers on its own threads, one call at a time per connection::
+stubs from ``xipc gen``). A client is thread-safe: calls from several
+threads are in flight together on its one connection, replies matched by
+xid. A server runs Python handlers on its own threads, several at once,
+also for calls pipelined on one connection::
 
     srv = xipc.rpc.Server()
     srv.register(0x20000001, 1, 1, lambda args, call: args)   # echo
@@ -11,22 +13,27 @@ handlers on its own threads, one call at a time per connection::
     with xipc.rpc.Client("127.0.0.1", 0x20000001, 1, port=port) as c:
         assert c.call(1, b"\\0\\0\\0\\x07") == b"\\0\\0\\0\\x07"
 
-A handler raising :class:`GarbageArgs` answers GARBAGE_ARGS; any other
-exception answers SYSTEM_ERR (and is printed to stderr); the server goes on.
+A handler raising :class:`GarbageArgs`, or an XDR decoding error of its
+arguments (:class:`xipc.xdr.Error`, :class:`MalformedXdr`,
+:class:`LimitExceeded`, ``EOFError`` or ``struct.error``), answers
+GARBAGE_ARGS; any other exception answers SYSTEM_ERR (and is printed to
+stderr); the server goes on.
 """
 
 from __future__ import annotations
 
 import ctypes
+import struct
 import sys
 import threading
 import traceback
 from dataclasses import dataclass, field
 
 from . import _lib
-from .errors import (AuthError, GarbageArgs, ProcedureUnavailable,
-                     ProgramMismatch, ProgramUnavailable, RpcError,
-                     RpcMismatch, SystemError_, Timeout)
+from . import xdr as _xdr
+from .errors import (AuthError, GarbageArgs, LimitExceeded, MalformedXdr,
+                     ProcedureUnavailable, ProgramMismatch, ProgramUnavailable,
+                     RpcError, RpcMismatch, SystemError_, Timeout)
 
 __all__ = [
     "Client", "Server", "Call", "AuthSys",
@@ -66,7 +73,10 @@ _server_listen_tcp = _lib.declare("xipc_rpc_server_listen_tcp", [
     _c_void_p, ctypes.c_char_p, ctypes.c_uint16, ctypes.POINTER(ctypes.c_uint16)])
 _server_listen_udp = _lib.declare("xipc_rpc_server_listen_udp", [
     _c_void_p, ctypes.c_char_p, ctypes.c_uint16, ctypes.POINTER(ctypes.c_uint16)])
-_server_listen_unix = _lib.declare("xipc_rpc_server_listen_unix", [_c_void_p, ctypes.c_char_p])
+_server_listen_unix_mode = _lib.declare("xipc_rpc_server_listen_unix_mode",
+                                       [_c_void_p, ctypes.c_char_p, ctypes.c_uint32])
+_server_set_max_conns = _lib.declare("xipc_rpc_server_set_max_connections",
+                                    [_c_void_p, ctypes.c_size_t])
 _server_set_drc = _lib.declare("xipc_rpc_server_set_duplicate_cache", [_c_void_p, ctypes.c_size_t])
 _server_set_max = _lib.declare("xipc_rpc_server_set_max_message", [_c_void_p, ctypes.c_size_t])
 _server_set_concurrent = _lib.declare("xipc_rpc_server_set_concurrent_calls",
@@ -90,6 +100,8 @@ _put_raw = _lib.declare("xipc_encoder_put_raw", [_c_void_p, ctypes.c_char_p, cty
                         check=False)
 
 _GARBAGE = GarbageArgs.code
+# What decoding malformed arguments raises: each answers GARBAGE_ARGS.
+_BAD_ARGS = (GarbageArgs, _xdr.Error, MalformedXdr, LimitExceeded, EOFError, struct.error)
 _SYSTEM_ERR = SystemError_.code
 
 
@@ -255,7 +267,7 @@ class Server:
                 if _put_raw(result, out, len(out)) < 0:
                     return _SYSTEM_ERR
                 return 0
-            except GarbageArgs:
+            except _BAD_ARGS:
                 return _GARBAGE
             except BaseException:  # noqa: BLE001 - a handler must never crash the server
                 try:
@@ -278,8 +290,11 @@ class Server:
         _server_listen_udp(self._h(), host.encode(), port, ctypes.byref(bound))
         return bound.value
 
-    def listen_unix(self, path: str) -> int:
-        _server_listen_unix(self._h(), str(path).encode())
+    def listen_unix(self, path: str, mode: int = 0o600) -> int:
+        """Listens on a Unix stream socket at ``path`` with permissions
+        ``mode`` (0600 by default: only this user may connect), whatever the
+        umask; the file is removed on stop. Returns 0."""
+        _server_listen_unix_mode(self._h(), str(path).encode(), mode)
         return 0
 
     def set_duplicate_cache(self, entries: int) -> None:
@@ -292,8 +307,13 @@ class Server:
 
     def set_concurrent_calls_per_connection(self, calls: int) -> None:
         """Let up to ``calls`` calls pipelined on one connection run at once
-        (default 1: in order)."""
+        (default 16; 1 runs them in order, one at a time)."""
         _server_set_concurrent(self._h(), calls)
+
+    def set_max_connections(self, connections: int) -> None:
+        """Serve at most ``connections`` stream connections at once (default
+        4096); one accepted past the limit is closed at once."""
+        _server_set_max_conns(self._h(), connections)
 
     def set_idle_timeout(self, seconds: float) -> None:
         _server_set_idle(self._h(), max(1, int(seconds * 1000)))

@@ -1,6 +1,10 @@
 # Shared by tests/interop/rpc_*.sh and benches/rpc.sh: finds the tools,
 # builds the rpcgen/libtirpc and xipc programs of xecho.x into $WORK, and
 # starts and stops servers. Source it; it sets -euo pipefail.
+# With RPC_ISOLATE=1 set before sourcing, the script first re-runs itself in
+# private network and mount namespaces (root only): a loopback and a /run of
+# its own, so `xipc rpcbind` gets port 111 and /run/rpcbind.sock whatever the
+# host runs, and nothing it starts reaches or disturbs a system rpcbind.
 set -euo pipefail
 
 RPC_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -17,6 +21,27 @@ die() { echo "FAIL: $*" >&2; exit 1; }
 need() {
     command -v "$1" >/dev/null || die "$1 is missing; install the Debian package $2 (scripts/deps.sh does)"
 }
+# Re-runs the sourcing script inside new network and mount namespaces, with
+# lo up and a fresh tmpfs on /run.
+isolate() {
+    [[ -n ${XIPC_RPC_ISOLATED:-} ]] && return 0
+    local me
+    me=$(basename "$0")
+    [[ $(id -u) -eq 0 ]] || die "$me must run as root: it runs in a private network namespace (unshare -n) so that it needs no free port 111"
+    need unshare util-linux
+    need ip iproute2
+    unshare --net --mount true 2>/dev/null \
+        || die "$me cannot create a private network namespace (unshare --net --mount failed; in a container, allow CAP_SYS_ADMIN)"
+    XIPC_RPC_ISOLATED=1 exec unshare --net --mount --propagation private -- bash -c '
+        set -e
+        ip link set lo up
+        mount -t tmpfs -o mode=0755 xipc-run /run
+        exec bash "$0" "$@"' "$0" "$@"
+}
+if [[ ${RPC_ISOLATE:-} == 1 ]]; then
+    isolate "$@"
+fi
+
 need rpcgen rpcsvc-proto
 need rpcinfo rpcbind
 need pkg-config pkg-config
@@ -56,6 +81,8 @@ build_all() {
         "$WORK/xecho_svc.c" "$WORK/xecho_xdr.c" $tirpc_libs
     $cc $tirpc_cflags -I"$WORK" -o "$WORK/tirpc_client" "$RPC_DIR/tirpc_client.c" \
         "$WORK/xecho_clnt.c" "$WORK/xecho_xdr.c" $tirpc_libs
+    $cc $tirpc_cflags -I"$WORK" -o "$WORK/tirpc_rpcbind" "$RPC_DIR/tirpc_rpcbind.c" \
+        "$WORK/xecho_xdr.c" $tirpc_libs
     local xipc_flags=(-Wall -Wextra -Werror -I"$ROOT/include" -L"$WORK/lib" -Wl,-rpath,"$WORK/lib" -lxipc -lpthread)
     $cc -o "$WORK/c_server" "$RPC_DIR/c_server.c" "${xipc_flags[@]}"
     $cc -o "$WORK/c_client" "$RPC_DIR/c_client.c" "${xipc_flags[@]}"
@@ -87,10 +114,11 @@ stop_server() {
 }
 
 # Starts `xipc rpcbind` on port 111 (rpcinfo and clnt_create only look
-# there); fails clearly when the port is taken.
+# there), in the script's private network namespace (see RPC_ISOLATE).
 start_rpcbind() {
+    [[ -n ${XIPC_RPC_ISOLATED:-} ]] || die "start_rpcbind needs RPC_ISOLATE=1 (a private network namespace)"
     if (exec 3<>/dev/tcp/127.0.0.1/111) 2>/dev/null; then
-        die "port 111 is taken (a system rpcbind?); stop it to run this test (e.g. systemctl stop rpcbind.socket rpcbind)"
+        die "port 111 is taken inside the private network namespace"
     fi
     "$XIPC_BIN" rpcbind --port 111 >"$WORK/rpcbind.out" 2>&1 &
     RPCBIND_PID=$!
