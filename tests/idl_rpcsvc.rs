@@ -676,3 +676,91 @@ fn tempdir(what: &str) -> PathBuf {
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
+
+/// A NULL `char *` string fails to encode with a clear error in generated
+/// C, as it does with rpcgen's `xdr_string` (libtirpc) — checked side by
+/// side — instead of going out as "".
+#[test]
+fn generated_c_refuses_a_null_string_as_rpcgen_does() {
+    tool(
+        "rpcgen",
+        "install the rpcsvc-proto package (scripts/deps.sh)",
+    );
+    tool("cc", "install gcc");
+    let root = std::env::current_dir().unwrap();
+    let libdir = lib_dir(&root);
+    let tmp = tempdir("null");
+    std::os::unix::fs::symlink(libdir.join("libxipc.so"), tmp.join("libxipc.so.0")).unwrap();
+    let x = "struct named { int id; string name<16>; };\n";
+    let opts = Options {
+        rpc: false,
+        ..Options::default()
+    };
+    for f in generate(&Input::text("named.x", x), Lang::C, &opts).unwrap() {
+        std::fs::write(tmp.join(&f.name), f.contents).unwrap();
+    }
+    // rpcgen's files in r/: each unit finds its own named.h first.
+    std::fs::create_dir(tmp.join("r")).unwrap();
+    std::fs::write(tmp.join("r/named.x"), x).unwrap();
+    run(Command::new("rpcgen")
+        .args(["-c", "-o", "named_xdr.c", "named.x"])
+        .current_dir(tmp.join("r")));
+    run(Command::new("rpcgen")
+        .args(["-h", "-o", "named.h", "named.x"])
+        .current_dir(tmp.join("r")));
+    std::fs::write(
+        tmp.join("r/r.c"),
+        "#include <rpc/rpc.h>\n#include \"named.h\"\n\
+         int r_null(void) { char b[64]; XDR x; named v = {7, NULL};\n\
+         xdrmem_create(&x, b, sizeof b, XDR_ENCODE); return xdr_named(&x, &v); }\n",
+    )
+    .unwrap();
+    std::fs::write(
+        tmp.join("main.c"),
+        r#"#include <stdio.h>
+#include <string.h>
+#include "named.h"
+int r_null(void);
+int main(void)
+{
+	xipc_encoder *e;
+	named v = {7, NULL};
+	const uint8_t *data;
+	size_t len;
+	int rc;
+	if (xipc_encoder_new(&e) != 0)
+		return 1;
+	rc = xipc_encode_named(e, &v);
+	xipc_encoder_data(e, &data, &len);
+	printf("rpcgen %d xipc %d %s len %zu\n", r_null(), rc, xipc_last_error(), len);
+	v.name = "";
+	rc = xipc_encode_named(e, &v);
+	xipc_encoder_data(e, &data, &len);
+	printf("empty %d len %zu\n", rc, len);
+	xipc_encoder_free(e);
+	return 0;
+}
+"#,
+    )
+    .unwrap();
+    let tirpc = run(Command::new("pkg-config").args(["--cflags", "--libs", "libtirpc"]));
+    let exe = tmp.join("null");
+    run(Command::new("cc")
+        .current_dir(&tmp)
+        .args(["-std=c11", "-D_GNU_SOURCE", "-Wall", "-Wextra", "-o"])
+        .arg(&exe)
+        .args(["main.c", "named.c", "r/r.c", "r/named_xdr.c", "-w"])
+        .arg(format!("-I{}", root.join("include").display()))
+        .arg(format!("-L{}", libdir.display()))
+        .arg(format!("-Wl,-rpath,{}", tmp.display()))
+        .arg("-lxipc")
+        .args(tirpc.split_whitespace()));
+    let out = run(&mut Command::new(&exe));
+    assert_eq!(
+        out,
+        "rpcgen 0 xipc -1 invalid argument: name is a NULL string, which has no XDR encoding \
+         (set it to \"\" to send an empty one) len 0\n\
+         empty 0 len 8\n"
+    );
+    std::fs::remove_dir_all(&tmp).unwrap();
+}

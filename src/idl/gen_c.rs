@@ -507,10 +507,8 @@ impl Gen<'_, '_> {
             Kind::Var(b) if d.ty == Type::String || d.ty == Type::Opaque => {
                 let name = &d.name;
                 let (data, len) = if d.ty == Type::String {
-                    (
-                        format!("({lv})"),
-                        format!("(({lv}) != NULL ? strlen({lv}) : 0)"),
-                    )
+                    c.line(null_string_check(&lv, name));
+                    (format!("({lv})"), format!("strlen({lv})"))
                 } else {
                     (
                         format!("({lv}).{name}_val"),
@@ -696,9 +694,8 @@ impl Gen<'_, '_> {
             (Kind::Fixed(n), ty) => self.enc_elements(c, ty, &ctext(n), &format!("({lv})[i]")),
             (Kind::Var(b), Type::String) => {
                 c.open("{");
-                c.line(format!(
-                    "const char *s = ({lv}) != NULL ? ({lv}) : \"\";\nsize_t n = strlen(s);"
-                ));
+                c.line(null_string_check(&lv, name));
+                c.line(format!("const char *s = ({lv});\nsize_t n = strlen(s);"));
                 self.bound_check(c, b, "n");
                 c.line("XG_TRY(xipc_encoder_put_string_n(e, s, n));");
                 c.close("}");
@@ -1589,3 +1586,10 @@ static XG_UNUSED int xg_get_flag(xipc_decoder *d, int *present)
 }
 
 "#;
+
+/// The C statement that fails the encoding of a NULL `char *` string, as
+/// rpcgen's `xdr_string` does, with the field's name in the message.
+fn null_string_check(lv: &str, name: &str) -> String {
+    let what = if name.is_empty() { "value" } else { name };
+    format!("if (({lv}) == NULL)\n\treturn xipc_encoder_null_string(e, \"{what}\");")
+}
