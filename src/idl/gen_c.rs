@@ -507,7 +507,7 @@ impl Gen<'_, '_> {
             Kind::Var(b) if d.ty == Type::String || d.ty == Type::Opaque => {
                 let name = &d.name;
                 let (data, len) = if d.ty == Type::String {
-                    c.line(null_string_check(&lv, name));
+                    c.line(null_string_check(lv, name));
                     (format!("({lv})"), format!("strlen({lv})"))
                 } else {
                     (
@@ -694,7 +694,7 @@ impl Gen<'_, '_> {
             (Kind::Fixed(n), ty) => self.enc_elements(c, ty, &ctext(n), &format!("({lv})[i]")),
             (Kind::Var(b), Type::String) => {
                 c.open("{");
-                c.line(null_string_check(&lv, name));
+                c.line(null_string_check(lv, name));
                 c.line(format!("const char *s = ({lv});\nsize_t n = strlen(s);"));
                 self.bound_check(c, b, "n");
                 c.line("XG_TRY(xipc_encoder_put_string_n(e, s, n));");
