@@ -764,3 +764,42 @@ int main(void)
     );
     std::fs::remove_dir_all(&tmp).unwrap();
 }
+
+/// `%` lines go to the files rpcgen copies them to: every output, each
+/// with the lines its cpp pass keeps (RPC_HDR, RPC_XDR, RPC_CLNT, RPC_SVC).
+#[test]
+fn pass_lines_reach_the_files_rpcgen_copies_them_to() {
+    tool(
+        "rpcgen",
+        "install the rpcsvc-proto package (scripts/deps.sh)",
+    );
+    let x = "%/* pass: all */\n\
+             struct s { int a; };\n\
+             #ifdef RPC_HDR\n%/* pass: hdr */\n#endif\n\
+             #ifdef RPC_XDR\n%/* pass: xdr */\n#endif\n\
+             #ifdef RPC_CLNT\n%/* pass: clnt */\n#endif\n\
+             #ifdef RPC_SVC\n%/* pass: svc */\n#endif\n\
+             program P { version V { int F(s) = 1; } = 1; } = 0x20000099;\n\
+             %/* pass: end */\n";
+    let tmp = tempdir("pass");
+    std::fs::write(tmp.join("p.x"), x).unwrap();
+    let passes = |text: &str| -> Vec<String> {
+        text.lines()
+            .filter(|l| l.starts_with("/* pass:"))
+            .map(str::to_string)
+            .collect()
+    };
+    let ours = generate(&Input::text("p.x", x), Lang::C, &Options::default()).unwrap();
+    for (flag, file) in [
+        ("-h", "p.h"),
+        ("-c", "p.c"),
+        ("-l", "p_clnt.c"),
+        ("-m", "p_svc.c"),
+    ] {
+        let theirs = run(Command::new("rpcgen").args([flag, "p.x"]).current_dir(&tmp));
+        let mine = &ours.iter().find(|f| f.name == file).unwrap().contents;
+        assert_eq!(passes(mine), passes(&theirs), "{file} (rpcgen {flag})");
+        assert_eq!(passes(mine).len(), 3, "{file}");
+    }
+    std::fs::remove_dir_all(&tmp).unwrap();
+}

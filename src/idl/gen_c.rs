@@ -24,6 +24,7 @@ pub fn generate(
     hdr: &Spec,
     base: &str,
     options: &Options,
+    stub_passes: [&[String]; 2],
 ) -> Result<Vec<GeneratedFile>, IdlError> {
     let g = Gen { m, public: false };
     let header = g.header(hdr, base, options);
@@ -44,11 +45,11 @@ pub fn generate(
         let stubs = Gen { m, public: true };
         files.push(GeneratedFile {
             name: format!("{base}_clnt.c"),
-            contents: stubs.stub_source(base, Side::Client)?,
+            contents: stubs.stub_source(base, Side::Client, stub_passes[0])?,
         });
         files.push(GeneratedFile {
             name: format!("{base}_svc.c"),
-            contents: stubs.stub_source(base, Side::Server)?,
+            contents: stubs.stub_source(base, Side::Server, stub_passes[1])?,
         });
     }
     Ok(files)
@@ -372,7 +373,9 @@ impl Gen<'_, '_> {
     }
 
     /// BASE_clnt.c or BASE_svc.c.
-    fn stub_source(&self, base: &str, side: Side) -> Result<String, IdlError> {
+    /// `passes`: the `%` lines as cpp leaves them with RPC_CLNT or RPC_SVC
+    /// defined, copied after the includes as rpcgen does.
+    fn stub_source(&self, base: &str, side: Side, passes: &[String]) -> Result<String, IdlError> {
         let mut c = Code::new("\t");
         let file = match side {
             Side::Client => "clnt",
@@ -383,6 +386,9 @@ impl Gen<'_, '_> {
         ));
         c.line(format!("#include \"{base}.h\"\n"));
         c.line("#include <stdlib.h>\n#include <string.h>");
+        for t in passes {
+            c.line(t);
+        }
         c.raw(HELPERS);
         for p in self.programs() {
             for v in &p.versions {

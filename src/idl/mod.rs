@@ -205,10 +205,29 @@ pub fn generate(
         Lang::C => {
             // rpcgen runs cpp once per output with RPC_HDR or RPC_XDR defined;
             // `%` lines guarded by them go to the header or the source.
+            // The stubs get theirs as rpcgen's _clnt.c and _svc.c do, under
+            // RPC_CLNT and RPC_SVC.
             let hdr = parse(input, options, &["RPC_HDR"])?;
             let src = parse(input, options, &["RPC_XDR"])?;
             let model = check::Model::new(&src)?;
-            gen_c::generate(&model, &hdr, &base, options)
+            let passes = |spec: ast::Spec| -> Vec<String> {
+                spec.defs
+                    .into_iter()
+                    .filter_map(|d| match d {
+                        ast::Def::Pass(t) => Some(t),
+                        _ => None,
+                    })
+                    .collect()
+            };
+            let (clnt, svc) = if options.rpc {
+                (
+                    passes(parse(input, options, &["RPC_CLNT"])?),
+                    passes(parse(input, options, &["RPC_SVC"])?),
+                )
+            } else {
+                (Vec::new(), Vec::new())
+            };
+            gen_c::generate(&model, &hdr, &base, options, [&clnt, &svc])
         }
         Lang::Python => {
             let spec = parse(input, options, &["RPC_XDR"])?;
