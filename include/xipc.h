@@ -1239,6 +1239,17 @@ int xipc_encoder_put_string(xipc_encoder *encoder, const char *s);
 int xipc_encoder_put_string_n(xipc_encoder *encoder, const char *s, size_t len);
 
 /**
+ * Fails the encoding of a `char *` string that is NULL, as generated code
+ * does for a NULL string field (rpcgen's `xdr_string` fails there too,
+ * rather than sending ""): records "FIELD is a NULL string ..." as the
+ * thread's last error and returns `XIPC_EINVAL`. Appends nothing.
+ *
+ * # Safety
+ * `encoder` must be NULL or a live encoder; `field` NULL or NUL-terminated.
+ */
+int xipc_encoder_null_string(xipc_encoder *encoder, const char *field);
+
+/**
  * Appends the element count of a variable-length array; encode the
  * elements after it.
  *

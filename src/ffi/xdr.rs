@@ -8,7 +8,7 @@
 
 use std::ffi::{c_char, c_int};
 
-use super::{guard, nonnull, slice_arg, write_out};
+use super::{guard, nonnull, slice_arg, str_arg, write_out};
 use crate::xdr::{bulk, Decoder, Encoder, Limits};
 use crate::{Error, Result};
 
@@ -493,6 +493,30 @@ pub unsafe extern "C" fn xipc_encoder_put_string_n(
 ) -> c_int {
     // SAFETY: forwarded contract.
     guard(|| unsafe { enc(encoder)?.put_opaque(slice_arg(s.cast(), len)?) })
+}
+
+/// Fails the encoding of a `char *` string that is NULL, as generated code
+/// does for a NULL string field (rpcgen's `xdr_string` fails there too,
+/// rather than sending ""): records "FIELD is a NULL string ..." as the
+/// thread's last error and returns `XIPC_EINVAL`. Appends nothing.
+///
+/// # Safety
+/// `encoder` must be NULL or a live encoder; `field` NULL or NUL-terminated.
+#[no_mangle]
+pub unsafe extern "C" fn xipc_encoder_null_string(
+    encoder: *mut xipc_encoder,
+    field: *const c_char,
+) -> c_int {
+    guard(|| {
+        // SAFETY: forwarded contract.
+        let field = unsafe {
+            enc(encoder)?;
+            str_arg(field, "field")?
+        };
+        Err(Error::InvalidArgument(format!(
+            "{field} is a NULL string, which has no XDR encoding (set it to \"\" to send an empty one)"
+        )))
+    })
 }
 
 /// Appends the element count of a variable-length array; encode the

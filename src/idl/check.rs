@@ -19,6 +19,19 @@ pub enum TypeDef<'a> {
 }
 
 /// A checked specification with its symbol tables.
+///
+/// ```
+/// use xipc::idl::{ast::Type, check::Model, parse, Input, Options};
+/// let x = "const N = 0x10;\nenum color { RED = 1, BLUE = N };\n\
+///          struct pair { int a; hyper b; opaque tag[3]; };\n";
+/// let spec = parse(&Input::text("m.x", x), &Options::default(), &["RPC_XDR"])?;
+/// let model = Model::new(&spec)?;
+/// assert_eq!(model.item_value("BLUE"), Some(16));
+/// assert_eq!(model.item_enum("RED"), Some("color"));
+/// // Wire size: 4 + 8 + 3 bytes padded to 4.
+/// assert_eq!(model.type_size(&Type::Named("pair".into())), Some(16));
+/// # Ok::<(), xipc::idl::IdlError>(())
+/// ```
 pub struct Model<'a> {
     pub spec: &'a Spec,
     pub types: HashMap<&'a str, TypeDef<'a>>,

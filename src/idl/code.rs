@@ -63,6 +63,13 @@ impl Code {
         self.text.push_str(s);
     }
 
+    /// Lines written at indentation 0 elsewhere, re-indented to here.
+    pub fn raw_indented(&mut self, text: &str) {
+        for l in text.lines() {
+            self.line(l);
+        }
+    }
+
     pub fn finish(self) -> String {
         self.text
     }

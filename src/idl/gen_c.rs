@@ -24,6 +24,7 @@ pub fn generate(
     hdr: &Spec,
     base: &str,
     options: &Options,
+    stub_passes: [&[String]; 2],
 ) -> Result<Vec<GeneratedFile>, IdlError> {
     let g = Gen { m, public: false };
     let header = g.header(hdr, base, options);
@@ -44,11 +45,11 @@ pub fn generate(
         let stubs = Gen { m, public: true };
         files.push(GeneratedFile {
             name: format!("{base}_clnt.c"),
-            contents: stubs.stub_source(base, Side::Client)?,
+            contents: stubs.stub_source(base, Side::Client, stub_passes[0])?,
         });
         files.push(GeneratedFile {
             name: format!("{base}_svc.c"),
-            contents: stubs.stub_source(base, Side::Server)?,
+            contents: stubs.stub_source(base, Side::Server, stub_passes[1])?,
         });
     }
     Ok(files)
@@ -372,7 +373,9 @@ impl Gen<'_, '_> {
     }
 
     /// BASE_clnt.c or BASE_svc.c.
-    fn stub_source(&self, base: &str, side: Side) -> Result<String, IdlError> {
+    /// `passes`: the `%` lines as cpp leaves them with RPC_CLNT or RPC_SVC
+    /// defined, copied after the includes as rpcgen does.
+    fn stub_source(&self, base: &str, side: Side, passes: &[String]) -> Result<String, IdlError> {
         let mut c = Code::new("\t");
         let file = match side {
             Side::Client => "clnt",
@@ -383,6 +386,9 @@ impl Gen<'_, '_> {
         ));
         c.line(format!("#include \"{base}.h\"\n"));
         c.line("#include <stdlib.h>\n#include <string.h>");
+        for t in passes {
+            c.line(t);
+        }
         c.raw(HELPERS);
         for p in self.programs() {
             for v in &p.versions {
@@ -507,10 +513,8 @@ impl Gen<'_, '_> {
             Kind::Var(b) if d.ty == Type::String || d.ty == Type::Opaque => {
                 let name = &d.name;
                 let (data, len) = if d.ty == Type::String {
-                    (
-                        format!("({lv})"),
-                        format!("(({lv}) != NULL ? strlen({lv}) : 0)"),
-                    )
+                    c.line(null_string_check(lv, name));
+                    (format!("({lv})"), format!("strlen({lv})"))
                 } else {
                     (
                         format!("({lv}).{name}_val"),
@@ -696,9 +700,8 @@ impl Gen<'_, '_> {
             (Kind::Fixed(n), ty) => self.enc_elements(c, ty, &ctext(n), &format!("({lv})[i]")),
             (Kind::Var(b), Type::String) => {
                 c.open("{");
-                c.line(format!(
-                    "const char *s = ({lv}) != NULL ? ({lv}) : \"\";\nsize_t n = strlen(s);"
-                ));
+                c.line(null_string_check(lv, name));
+                c.line(format!("const char *s = ({lv});\nsize_t n = strlen(s);"));
                 self.bound_check(c, b, "n");
                 c.line("XG_TRY(xipc_encoder_put_string_n(e, s, n));");
                 c.close("}");
@@ -1589,3 +1592,10 @@ static XG_UNUSED int xg_get_flag(xipc_decoder *d, int *present)
 }
 
 "#;
+
+/// The C statement that fails the encoding of a NULL `char *` string, as
+/// rpcgen's `xdr_string` does, with the field's name in the message.
+fn null_string_check(lv: &str, name: &str) -> String {
+    let what = if name.is_empty() { "value" } else { name };
+    format!("if (({lv}) == NULL)\n\treturn xipc_encoder_null_string(e, \"{what}\");")
+}

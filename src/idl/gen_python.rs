@@ -316,10 +316,19 @@ impl Py<'_, '_> {
                     }
                 }
             }
-            (Kind::Var(_), _) => {
+            (Kind::Var(b), ty) => {
                 let (n, bs) = self.enc_var_prep(c, d, x)?;
-                c.line(format!("out += _U32.pack({n})"));
-                self.enc_var_body(c, d, x, &n, &bs)?;
+                match self.prim(ty).filter(|f| *f != "16s") {
+                    // Numbers: the count and the elements in one pack.
+                    Some(f) if !self.is_bool(ty) && !matches!(ty, Type::Opaque | Type::String) => {
+                        let st = self.counted(f, &n, self.bound_opt(b)?, true);
+                        c.line(format!("out += {st}.pack({n}, *{x})"));
+                    }
+                    _ => {
+                        c.line(format!("out += _U32.pack({n})"));
+                        self.enc_var_body(c, d, x, &n, &bs)?;
+                    }
+                }
             }
         }
         Ok(())
@@ -750,12 +759,83 @@ impl Py<'_, '_> {
         c.line(format!("return f\"{name}({})\"", reps.join(", ")));
         c.dedent();
         c.blank();
-        self.codec_methods(c, &s.name, true);
+        // to_bytes and from_bytes carry the codec inline (one call less per
+        // value than going through _p_ / _u_, which nested types use).
+        c.open("def to_bytes(self) -> bytes:");
+        c.line("\"\"\"The XDR encoding of this value.\"\"\"");
+        self.struct_to_bytes(c, s)?;
+        c.dedent();
+        c.blank();
+        c.line("@classmethod");
+        c.open("def from_bytes(cls, data):");
+        c.line("\"\"\"Decodes a value that must fill `data` exactly.\"\"\"");
+        c.line("buf = data if type(data) is bytes else bytes(data)\npos = 0");
+        c.open("try:");
+        self.struct_dec_body(c, s)?;
+        c.close("except _DECODE_ERRORS as e:");
+        c.line(format!(
+            "    raise _decode_error(e, buf, \"{}\") from None",
+            s.name
+        ));
+        c.line(format!(
+            "if pos != len(buf):\n    raise XdrError(f\"{}: {{len(buf) - pos}} unread bytes after the value at byte {{pos}}\")",
+            s.name
+        ));
+        c.line("return v");
+        c.dedent();
         c.dedent();
         c.blank();
         c.blank();
-        // Encoder: fixed-size runs through one Struct each.
         c.open(format!("def _p_{}(v, out):", s.name));
+        self.struct_enc_body(c, s)?;
+        c.dedent();
+        c.blank();
+        c.blank();
+        c.open(format!("def _u_{}(buf, pos):", s.name));
+        self.struct_dec_body(c, s)?;
+        c.line("return v, pos");
+        c.dedent();
+        c.line("\n");
+        Ok(())
+    }
+
+    /// The body of a struct's `to_bytes`. When every append of the encoder
+    /// is a plain `out += part` at the top level (no nested types, loops or
+    /// optionals), the parts are joined once instead of growing a bytearray.
+    fn struct_to_bytes(&self, c: &mut Code, s: &StructDef) -> Result<(), IdlError> {
+        let mut body = Code::new("    ");
+        self.struct_enc_body(&mut body, s)?;
+        let body = body.finish();
+        let flat = body
+            .lines()
+            .filter(|l| l.contains("out"))
+            .all(|l| l.starts_with("out += ") && !l.contains("_p_"));
+        if !flat {
+            c.line("out = bytearray()\nv = self");
+            c.raw_indented(&body);
+            c.line("return bytes(out)");
+            return Ok(());
+        }
+        let mut parts = Vec::new();
+        let mut text = String::from("v = self\n");
+        for l in body.lines() {
+            match l.strip_prefix("out += ") {
+                Some(e) => {
+                    let p = format!("_o{}", parts.len());
+                    text += &format!("{p} = {e}\n");
+                    parts.push(p);
+                }
+                None => text += &format!("{l}\n"),
+            }
+        }
+        c.raw_indented(&text);
+        c.line(format!("return _join(({},))", parts.join(", ")));
+        Ok(())
+    }
+
+    /// Statements appending struct `v` to `out`: fixed-size runs through
+    /// one Struct each.
+    fn struct_enc_body(&self, c: &mut Code, s: &StructDef) -> Result<(), IdlError> {
         let runs = self.runs(&s.fields)?;
         let mut fused: Option<(String, String)> = None;
         for (k, run) in runs.iter().enumerate() {
@@ -814,11 +894,14 @@ impl Py<'_, '_> {
                 }
             }
         }
-        c.dedent();
-        c.blank();
-        c.blank();
-        c.open(format!("def _u_{}(buf, pos):", s.name));
-        let locals: Vec<String> = fields.iter().map(|f| format!("f_{f}")).collect();
+        Ok(())
+    }
+
+    /// Statements decoding a struct from `buf` at `pos` into a new `v`,
+    /// advancing `pos`.
+    fn struct_dec_body(&self, c: &mut Code, s: &StructDef) -> Result<(), IdlError> {
+        let fields: Vec<String> = s.fields.iter().map(|f| ident(&f.name)).collect();
+        let runs = self.runs(&s.fields)?;
         let mut fused: Option<String> = None;
         for (k, run) in runs.iter().enumerate() {
             match run {
@@ -905,9 +988,11 @@ impl Py<'_, '_> {
                 }
             }
         }
-        c.line(format!("return {name}({}), pos", locals.join(", ")));
-        c.dedent();
-        c.line("\n");
+        // Built without __init__ (its defaults are not needed here).
+        c.line(format!("v = _new({})", ident(&s.name)));
+        for f in &fields {
+            c.line(format!("v.{f} = f_{f}"));
+        }
         Ok(())
     }
 
@@ -1289,6 +1374,8 @@ _TRUE = _U32.pack(1)
 _FALSE = _U32.pack(0)
 _PAD = (b"", b"\0", b"\0\0", b"\0\0\0", b"\0\0\0\0")
 _UNSET = object()
+_new = object.__new__
+_join = b"".join
 _COUNTED = {}
 
 

@@ -66,6 +66,19 @@ struct Cond {
 }
 
 /// Reads a file (or text) into tokens, preprocessing as it goes.
+///
+/// ```
+/// use xipc::idl::lex::{Lexer, PreprocessOptions, TokKind};
+/// let opts = PreprocessOptions {
+///     defines: vec![("SIZE".into(), "32".into())],
+///     ..PreprocessOptions::default()
+/// };
+/// let toks = Lexer::new(&opts).run("t.x", "opaque h[SIZE]; /* c */", None)?;
+/// let kinds: Vec<TokKind> = toks.into_iter().map(|t| t.kind).collect();
+/// assert_eq!(kinds[2..5], [TokKind::Punct('['), TokKind::Num("32".into()), TokKind::Punct(']')]);
+/// assert_eq!(kinds.last(), Some(&TokKind::Eof));
+/// # Ok::<(), xipc::idl::IdlError>(())
+/// ```
 pub struct Lexer<'o> {
     opts: &'o PreprocessOptions,
     macros: HashMap<String, Macro>,
@@ -581,6 +594,14 @@ impl CondParser<'_, '_, '_> {
 
 /// Value of a number as the RPC language writes it: decimal, `0x` hex,
 /// leading-zero octal, optionally negative.
+///
+/// ```
+/// use xipc::idl::lex::parse_number;
+/// assert_eq!(parse_number("0x20000099"), Some(0x2000_0099));
+/// assert_eq!(parse_number("010"), Some(8));
+/// assert_eq!(parse_number("-5"), Some(-5));
+/// assert_eq!(parse_number("12ab"), None);
+/// ```
 pub fn parse_number(text: &str) -> Option<i64> {
     let (neg, digits) = match text.strip_prefix('-') {
         Some(d) => (true, d),

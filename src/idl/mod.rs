@@ -4,12 +4,15 @@
 //! RFC 5531 §12, as rpcgen accepts it) and its types, codecs and RPC stubs
 //! are generated for C, Python and Rust, all wire-compatible with rpcgen.
 //!
-//! ```no_run
+//! ```
 //! use xipc::idl::{generate, Input, Lang, Options};
-//! let files = generate(&Input::path("examples/calc.x"), Lang::Python, &Options::default())?;
-//! for f in files {
-//!     std::fs::write(&f.name, f.contents)?;
-//! }
+//! let x = "struct point { int x; int y; };\nprogram GEO { version V1 { point ORIGIN(void) = 1; } = 1; } = 0x20000001;\n";
+//! let files = generate(&Input::text("geo.x", x), Lang::C, &Options::default())?;
+//! let names: Vec<&str> = files.iter().map(|f| f.name.as_str()).collect();
+//! assert_eq!(names, ["geo.h", "geo.c", "geo_clnt.c", "geo_svc.c"]);
+//! assert!(files[0].contents.contains("typedef struct point point;"));
+//! // Written next to each other, they build with the xipc C library:
+//! // for f in files { std::fs::write(&f.name, f.contents)?; }
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
@@ -55,6 +58,14 @@ impl fmt::Display for Pos {
 }
 
 /// An error in a `.x` file, at a position: `file:line:column: message`.
+///
+/// ```
+/// use xipc::idl::{check_file, Input, Options};
+/// let err = check_file(&Input::text("bad.x", "struct s {\n  int a\n};\n"), &Options::default())
+///     .unwrap_err();
+/// assert_eq!((err.pos.line, err.pos.col), (3, 1));
+/// assert!(err.to_string().starts_with("bad.x:3:1: error: expected"), "{err}");
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct IdlError {
     pub pos: Pos,
@@ -84,7 +95,15 @@ impl From<IdlError> for crate::Error {
     }
 }
 
-/// The target language of [`generate`].
+/// The target language of [`generate`]; parses from the names
+/// `xipc gen --lang` takes.
+///
+/// ```
+/// use xipc::idl::Lang;
+/// assert_eq!("python".parse::<Lang>(), Ok(Lang::Python));
+/// assert_eq!("rs".parse::<Lang>(), Ok(Lang::Rust));
+/// assert!("go".parse::<Lang>().unwrap_err().contains("expected c, python or rust"));
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Lang {
     C,
@@ -166,6 +185,18 @@ pub struct GeneratedFile {
 }
 
 /// Parses `.x` text with the given extra macros, as rpcgen would after cpp.
+///
+/// ```
+/// use xipc::idl::{ast::Def, parse, Input, Options};
+/// let x = "#ifdef RPC_HDR\n%#include <time.h>\n#endif\nconst N = 4;\n";
+/// let spec = parse(&Input::text("t.x", x), &Options::default(), &["RPC_HDR"])?;
+/// assert!(matches!(&spec.defs[0], Def::Pass(t) if t == "#include <time.h>"));
+/// assert_eq!(spec.defs[1].name(), Some("N"));
+/// // Without RPC_HDR the `%` line is left out, as cpp would.
+/// let spec = parse(&Input::text("t.x", x), &Options::default(), &[])?;
+/// assert_eq!(spec.defs.len(), 1);
+/// # Ok::<(), xipc::idl::IdlError>(())
+/// ```
 pub fn parse(input: &Input, options: &Options, defines: &[&str]) -> Result<ast::Spec, IdlError> {
     let text = match &input.text {
         Some(t) => t.clone(),
@@ -188,7 +219,20 @@ pub fn parse(input: &Input, options: &Options, defines: &[&str]) -> Result<ast::
 }
 
 /// Parses and checks a `.x` file, then generates the files for `lang`:
-/// C: `BASE.h` and `BASE.c`; Python: `BASE.py`; Rust: `BASE.rs`.
+/// C: `BASE.h` and `BASE.c` (and `BASE_clnt.c`, `BASE_svc.c` for a
+/// program, unless `options.rpc` is false); Python: `BASE.py`; Rust:
+/// `BASE.rs`.
+///
+/// ```
+/// use xipc::idl::{generate, Input, Lang, Options};
+/// let x = "typedef int samples<8>;\n";
+/// let opts = Options { base: Some("stats".into()), ..Options::default() };
+/// let files = generate(&Input::text("s.x", x), Lang::Python, &opts)?;
+/// assert_eq!(files.len(), 1);
+/// assert_eq!(files[0].name, "stats.py");
+/// assert!(files[0].contents.contains("class samples:"));
+/// # Ok::<(), xipc::idl::IdlError>(())
+/// ```
 pub fn generate(
     input: &Input,
     lang: Lang,
@@ -205,10 +249,29 @@ pub fn generate(
         Lang::C => {
             // rpcgen runs cpp once per output with RPC_HDR or RPC_XDR defined;
             // `%` lines guarded by them go to the header or the source.
+            // The stubs get theirs as rpcgen's _clnt.c and _svc.c do, under
+            // RPC_CLNT and RPC_SVC.
             let hdr = parse(input, options, &["RPC_HDR"])?;
             let src = parse(input, options, &["RPC_XDR"])?;
             let model = check::Model::new(&src)?;
-            gen_c::generate(&model, &hdr, &base, options)
+            let passes = |spec: ast::Spec| -> Vec<String> {
+                spec.defs
+                    .into_iter()
+                    .filter_map(|d| match d {
+                        ast::Def::Pass(t) => Some(t),
+                        _ => None,
+                    })
+                    .collect()
+            };
+            let (clnt, svc) = if options.rpc {
+                (
+                    passes(parse(input, options, &["RPC_CLNT"])?),
+                    passes(parse(input, options, &["RPC_SVC"])?),
+                )
+            } else {
+                (Vec::new(), Vec::new())
+            };
+            gen_c::generate(&model, &hdr, &base, options, [&clnt, &svc])
         }
         Lang::Python => {
             let spec = parse(input, options, &["RPC_XDR"])?;
@@ -224,6 +287,14 @@ pub fn generate(
 }
 
 /// Parses and checks a `.x` file without generating anything.
+///
+/// ```
+/// use xipc::idl::{check_file, Input, Options};
+/// let ok = check_file(&Input::text("a.x", "const MAX = 8;\ntypedef int v<MAX>;\n"), &Options::default());
+/// assert!(ok.is_ok());
+/// let err = check_file(&Input::text("b.x", "const A = 1;\nconst A = 2;\n"), &Options::default());
+/// assert_eq!(err.unwrap_err().to_string(), "b.x:2:1: error: A is already defined (first at b.x:1:1)");
+/// ```
 pub fn check_file(input: &Input, options: &Options) -> Result<ast::Spec, IdlError> {
     let spec = parse(input, options, &["RPC_XDR"])?;
     check::Model::new(&spec)?;

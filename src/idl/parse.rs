@@ -14,16 +14,31 @@ const KEYWORDS: &[&str] = &[
     "version", "void",
 ];
 
+/// Builds the syntax tree from the lexer's tokens.
+///
+/// ```
+/// use xipc::idl::ast::{Def, Kind};
+/// use xipc::idl::lex::{Lexer, PreprocessOptions};
+/// use xipc::idl::parse::Parser;
+/// let toks = Lexer::new(&PreprocessOptions::default()).run("t.x", "typedef string name<255>;", None)?;
+/// let spec = Parser::new(toks).spec()?;
+/// let Def::Typedef(d) = &spec.defs[0] else { panic!("a typedef") };
+/// assert_eq!(d.name, "name");
+/// assert!(matches!(&d.kind, Kind::Var(Some(b)) if b.text == "255"));
+/// # Ok::<(), xipc::idl::IdlError>(())
+/// ```
 pub struct Parser {
     toks: Vec<Token>,
     i: usize,
 }
 
 impl Parser {
+    /// A parser over tokens from [`Lexer::run`](super::lex::Lexer::run).
     pub fn new(toks: Vec<Token>) -> Parser {
         Parser { toks, i: 0 }
     }
 
+    /// The whole specification, or the first error with its position.
     pub fn spec(mut self) -> Result<Spec, IdlError> {
         let mut spec = Spec::default();
         loop {
