@@ -19,6 +19,14 @@
 /* Internal, for tests only: not in the public header. */
 int xipc__test_panic(void);
 
+/* Functions the rpc branch adds. Declared weak (the same prototypes), so this
+ * test builds and runs both before and after that branch is merged; their
+ * cases below run only when the library has them. */
+int xipc_rpc_server_listen_unix_mode(const xipc_rpc_server *s, const char *path,
+                                     uint32_t mode) __attribute__((weak));
+int xipc_rpc_server_set_max_connections(const xipc_rpc_server *s,
+                                        size_t connections) __attribute__((weak));
+
 static int failures;
 
 #define MAX_NAMES 512
@@ -206,6 +214,13 @@ static void test_rpc(void) {
     RC(XIPC_EINVAL, xipc_rpc_server_listen_udp(s, NULL, 0, &port));
     RC(XIPC_EINVAL, xipc_rpc_server_listen_unix(NULL, "/tmp/x"));
     RC(XIPC_EINVAL, xipc_rpc_server_listen_unix(s, NULL));
+    if (xipc_rpc_server_listen_unix_mode != NULL) {
+        RC(XIPC_EINVAL, xipc_rpc_server_listen_unix_mode(NULL, "/tmp/x", 0600));
+        RC(XIPC_EINVAL, xipc_rpc_server_listen_unix_mode(s, NULL, 0600));
+        RC(XIPC_EINVAL, xipc_rpc_server_listen_unix_mode(s, "/tmp/x", 0170600));
+    }
+    if (xipc_rpc_server_set_max_connections != NULL)
+        RC(XIPC_EINVAL, xipc_rpc_server_set_max_connections(NULL, 10));
     RC(XIPC_EINVAL, xipc_rpc_server_set_duplicate_cache(NULL, 10));
     RC(XIPC_EINVAL, xipc_rpc_server_set_max_message(NULL, 1000));
     XFAIL(XIPC_EINVAL, xipc_rpc_server_set_max_message(s, 0)); /* rpc: silently clamped or accepted */
