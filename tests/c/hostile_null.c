@@ -658,10 +658,19 @@ static void check_header_coverage(void) {
         if (line[0] == ' ' || line[0] == '*' || line[0] == '/' || line[0] == '#' ||
             strncmp(line, "typedef", 7) == 0)
             continue;
-        char *start = strstr(line, "xipc_");
+        /* The name is the identifier right before '(' (the return type may
+         * itself be an xipc_ type, as in `xipc_limits xipc_limits_default`). */
+        char *start = NULL;
+        size_t n = 0;
+        for (char *p = strstr(line, "xipc_"); p != NULL; p = strstr(p + 1, "xipc_")) {
+            size_t len = strspn(p, "abcdefghijklmnopqrstuvwxyz0123456789_");
+            if (p[len] == '(') {
+                start = p;
+                n = len;
+                break;
+            }
+        }
         if (start == NULL) continue;
-        size_t n = strspn(start, "abcdefghijklmnopqrstuvwxyz0123456789_");
-        if (start[n] != '(') continue;
         start[n] = '\0';
         declared++;
         int found = 0;
