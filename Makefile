@@ -39,7 +39,7 @@ VALGRIND ?= valgrind --quiet --error-exitcode=99 --leak-check=full \
             --trace-children=no
 
 .PHONY: all help deps header test test-rust test-c test-python test-interop \
-        demo bench install uninstall clean fuzz doc
+        demo bench install uninstall clean fuzz soak doc
 
 all: ## release library (.so, .a), header and the xipc binary
 	$(CARGO) build --release --lib --bins
@@ -120,6 +120,9 @@ doc: ## API documentation (cargo doc), failing on any rustdoc warning
 
 fuzz: all ## run every fuzz target FUZZ_SECONDS (default 60) each; not part of test
 	@scripts/fuzz.sh
+
+soak: all ## load tests: RPC under 1,000 connections, 1,000,000 queue messages (SOAK_* settings); not part of test
+	@scripts/soak.sh
 
 clean:
 	$(CARGO) clean

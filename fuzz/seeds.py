@@ -181,6 +181,26 @@ def seeds():
            call(35, 100000, 4, 2, rpcb("", ""))]
     s["rpcbind/rpcbind_v3_v4"] = b"\3" + sep.join(v34)
     s["rpcbind/auth_sys_set"] = b"\1" + call(40, 100000, 2, 1, mapping, 1, auth_sys())
+
+    # rpc_client: [op, how, reply]; how 1 = the call's xid patched in, one record.
+    def ok(tail):
+        return reply_accepted(0, 0, tail)
+
+    s["rpc_client/call_success"] = bytes([0, 1]) + ok(b"args")
+    s["rpc_client/call_two_fragments"] = bytes([0, 5]) + ok(b"args")
+    s["rpc_client/call_prog_mismatch"] = bytes([0, 1]) + reply_accepted(0, 2, u32(1) + u32(3))
+    s["rpc_client/call_auth_error"] = bytes([0, 1]) + reply_denied(0, u32(1) + u32(1))
+    s["rpc_client/call_wrong_xid"] = bytes([0, 0]) + ok(b"args")
+    s["rpc_client/getport"] = bytes([1, 1]) + ok(u32(2049))
+    entries = [u32(1) + mapping, u32(1) + u32(100000) + u32(2) + u32(17) + u32(111)]
+    s["rpc_client/dump_v2"] = bytes([2, 1]) + ok(b"".join(entries) + u32(0))
+    s["rpc_client/set"] = bytes([3, 1]) + ok(u32(1))
+    s["rpc_client/unset"] = bytes([4, 1]) + ok(u32(0))
+    s["rpc_client/getaddr"] = bytes([5, 1]) + ok(string("127.0.0.1.8.1"))
+    s["rpc_client/getaddr_empty"] = bytes([6, 1]) + ok(string(""))
+    s["rpc_client/rpcb_dump"] = bytes([7, 1]) + ok(
+        u32(1) + rpcb("tcp", "0.0.0.0.0.111", "superuser") + u32(0))
+    s["rpc_client/rpcb_dump_v4"] = bytes([7, 0x81]) + ok(u32(0))
     return s
 
 

@@ -960,8 +960,9 @@ int xipc_stream_recv_msg_alloc(xipc_stream *stream, uint8_t **data, size_t *len)
 int xipc_stream_next_msg_len(const xipc_stream *stream, size_t *len);
 
 /**
- * The largest message `xipc_stream_recv_msg` accepts (default 4 MiB); a
- * longer one is `XIPC_EMSGSIZE`, found from its header before allocating.
+ * The largest message `xipc_stream_recv_msg` accepts (default 4 MiB; at
+ * least 1, 0 is `XIPC_EINVAL`); a longer one is `XIPC_EMSGSIZE`, found
+ * from its header before allocating.
  *
  * # Safety
  * `stream` must be a live handle.

@@ -1,8 +1,9 @@
 //! ONC RPC messages (RFC 5531): the same bytes read as a call
 //! (`message::decode_call`, with AUTH_SYS parsing), as a reply
 //! (`ReplyHeader::decode`, `reply_results`), and answered by a server
-//! (`Server::dispatch`) serving the stubs `xipc gen` writes for the
-//! every-construct `.x` file, with a duplicate-request cache.
+//! (over a TCP connection of its own on the loopback) serving the stubs
+//! `xipc gen` writes for the every-construct `.x` file, with a
+//! duplicate-request cache.
 //!
 //! Checked: a call or reply that decodes encodes back to the same bytes; a
 //! refused call is refused with its own xid; the server answers exactly
@@ -10,13 +11,11 @@
 //! call's xid, and the reply to a refused call is the refusal.
 #![no_main]
 
-use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
 
 use libfuzzer_sys::fuzz_target;
-use xipc::rpc::drc::ClientKey;
 use xipc::rpc::message::{decode_call, reply_results, BadCall, ReplyBody, ReplyHeader};
-use xipc::rpc::{AuthSys, CallInfo, Credential, Peer, Server};
+use xipc::rpc::{AuthSys, CallInfo, Credential, Server};
 use xipc::xdr::Encoder;
 use xipc::Result;
 use xipc_fuzz::every::*;
@@ -67,15 +66,20 @@ impl EVERYVERS2_Server for Every {
     }
 }
 
-fn server() -> &'static Server {
-    static SERVER: OnceLock<Server> = OnceLock::new();
-    SERVER.get_or_init(|| {
+/// The server's TCP port; one server for the whole run.
+fn server_port() -> u16 {
+    static PORT: OnceLock<u16> = OnceLock::new();
+    *PORT.get_or_init(|| {
         let s = Server::new();
         s.set_rpcbind_registration(false);
         s.set_duplicate_cache(16);
+        s.set_concurrent_calls_per_connection(1);
         EVERYVERS_register(&s, Arc::new(Every));
         EVERYVERS2_register(&s, Arc::new(Every));
-        s
+        let port = s.listen_tcp("127.0.0.1", 0).expect("listen");
+        s.start().expect("start");
+        std::mem::forget(s); // serves until the process ends
+        port
     })
 }
 
@@ -151,11 +155,11 @@ fuzz_target!(|msg: &[u8]| {
     }
 
     // Answered by a server.
-    let from: SocketAddr = ([192, 0, 2, 1], 1023).into();
-    let reply = server().dispatch(msg, &Peer::Udp(from), &ClientKey::Addr(from), None);
+    let replies = xipc_fuzz::call_tcp(server_port(), msg);
+    assert!(replies.len() <= 1, "{} replies to one call", replies.len());
     let answered = matches!(decode_call(msg), Ok(_) | Err(BadCall::Deny { .. }));
-    assert_eq!(reply.is_some(), answered);
-    if let Some(reply) = reply {
+    assert_eq!(!replies.is_empty(), answered);
+    if let Some(reply) = replies.into_iter().next() {
         let (header, _) = ReplyHeader::decode(&reply).expect("the server's reply decodes");
         assert_eq!(header.xid, xid_of(msg));
         if let Some(refusal) = refused {

@@ -3,22 +3,24 @@
 //! SET, UNSET, GETPORT/GETADDR, GETVERSADDR, DUMP and GETTIME with any
 //! arguments, so later calls see what earlier ones registered.
 //!
-//! Input: `[peer, call, SEPARATOR, call, ...]` (at most 64 calls). Every
-//! call must get either no answer (unreadable, or not a call) or a reply
-//! that decodes and carries the call's xid; replies to DUMP and GETADDR
-//! must decode as the lists and strings RFC 1833 defines. A fresh server
-//! per input keeps runs independent.
+//! Input: `[peer, call, SEPARATOR, call, ...]` (at most 64 calls); `peer`
+//! bit 0 sends the calls as UDP datagrams instead of on TCP connections
+//! (one per call, on the loopback: the server's dispatch is private, so the
+//! calls come as a peer's would). Every call must get either no answer
+//! (unreadable, or not a call) or a reply that decodes and carries the
+//! call's xid; replies to DUMP and GETADDR must decode as the lists and
+//! strings RFC 1833 defines. A fresh server per input keeps runs
+//! independent.
 #![no_main]
 
-use std::net::SocketAddr;
+use std::time::Duration;
 
 use libfuzzer_sys::fuzz_target;
-use xipc::rpc::drc::ClientKey;
-use xipc::rpc::message::ReplyHeader;
+use xipc::rpc::message::{decode_call, BadCall, ReplyHeader};
 use xipc::rpc::rpcbind::{parse_uaddr, proc, serve_on, PROGRAM};
-use xipc::rpc::{Peer, Server};
+use xipc::rpc::Server;
 use xipc::xdr::Decoder;
-use xipc_fuzz::split_messages;
+use xipc_fuzz::{call_tcp, call_udp, split_messages};
 
 /// What separates calls in the input.
 const SEPARATOR: &[u8] = b"~XIPC~";
@@ -61,18 +63,29 @@ fuzz_target!(|input: &[u8]| {
         return;
     };
     let server = Server::new();
-    serve_on(&server, "127.0.0.1", 0).expect("bind rpcbind on ephemeral ports");
-    let from: SocketAddr = ([127, 0, 0, 1], 700).into();
-    let (peer, local) = match peer & 3 {
-        0 => (Peer::Tcp(from), Some(([127, 0, 0, 1], 111).into())),
-        1 => (Peer::Udp(from), Some(([10, 1, 2, 3], 111).into())),
-        2 => (Peer::Unix(1), None),
-        _ => (Peer::Tcp(from), Some(([0, 0, 0, 0], 111).into())),
-    };
-    let client = ClientKey::Addr(from);
+    server.set_concurrent_calls_per_connection(1);
+    let port = serve_on(&server, "127.0.0.1", 0).expect("bind rpcbind on ephemeral ports");
+    server.start().expect("start rpcbind");
+    let udp = peer & 1 == 1;
 
     for call in split_messages(data, SEPARATOR).into_iter().take(64) {
-        let Some(reply) = server.dispatch(call, &peer, &client, local) else {
+        let answered = matches!(decode_call(call), Ok(_) | Err(BadCall::Deny { .. }));
+        // Unreadable calls get no answer. (Readable ones may not either:
+        // RFC 1833's CALLIT is silent when the forwarded call fails.)
+        let reply = if udp {
+            // The UDP port is the TCP port's number (serve_on binds both).
+            let wait = answered.then_some(Duration::from_secs(1));
+            call_udp(port, call, wait)
+        } else {
+            let mut replies = call_tcp(port, call);
+            assert!(replies.len() <= 1, "{} replies to one call", replies.len());
+            assert!(
+                answered || replies.is_empty(),
+                "an answer to an unreadable call"
+            );
+            replies.pop()
+        };
+        let Some(reply) = reply else {
             continue;
         };
         let (header, at) = ReplyHeader::decode(&reply).expect("the server's reply decodes");
@@ -85,4 +98,5 @@ fuzz_target!(|input: &[u8]| {
         assert_eq!(word(12), PROGRAM);
         check_results(word(16), word(20), &reply[at..]);
     }
+    server.stop();
 });

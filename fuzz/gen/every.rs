@@ -2,20 +2,20 @@
 // Types, XDR codecs and RPC stubs from every.x; include it in a module of its own:
 // `mod every { include!("every.rs"); }`.
 
-#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, clippy::all)]
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 pub const MAXNAME: i64 = 32;
-#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, clippy::all)]
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 pub const HEXC: i64 = 16;
-#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, clippy::all)]
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 pub const OCTC: i64 = 8;
-#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, clippy::all)]
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 pub const NEGC: i64 = -5;
-#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, clippy::all)]
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 pub const ALIAS: i64 = 32;
-#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, clippy::all)]
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 pub const GREETING: &str = "hello";
 /// enum color.
-#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, clippy::all)]
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[repr(i32)]
 pub enum color {
@@ -24,7 +24,7 @@ pub enum color {
     BLUE = 16,
 }
 
-#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, clippy::all)]
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 impl color {
     /// The item with value `v`, if any.
     pub fn from_i32(v: i32) -> Option<color> {
@@ -37,11 +37,11 @@ impl color {
     }
 }
 
-#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, clippy::all)]
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 pub const RED: color = color::RED;
-#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, clippy::all)]
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 pub const GREEN: color = color::GREEN;
-#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, clippy::all)]
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 pub const BLUE: color = color::BLUE;
 
 impl ::xipc::idl::XdrType for color {
@@ -57,7 +57,7 @@ impl ::xipc::idl::XdrType for color {
 }
 
 /// enum shape.
-#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, clippy::all)]
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[repr(i32)]
 pub enum shape {
@@ -67,7 +67,7 @@ pub enum shape {
     OTHER = 8,
 }
 
-#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, clippy::all)]
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 impl shape {
     /// The item with value `v`, if any.
     pub fn from_i32(v: i32) -> Option<shape> {
@@ -81,13 +81,13 @@ impl shape {
     }
 }
 
-#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, clippy::all)]
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 pub const CIRCLE: shape = shape::CIRCLE;
-#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, clippy::all)]
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 pub const SQUARE: shape = shape::SQUARE;
-#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, clippy::all)]
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 pub const TRI: shape = shape::TRI;
-#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, clippy::all)]
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 pub const OTHER: shape = shape::OTHER;
 
 impl ::xipc::idl::XdrType for shape {
@@ -103,28 +103,28 @@ impl ::xipc::idl::XdrType for shape {
 }
 
 /// typedef intlist.
-#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, clippy::all)]
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 pub type intlist = Vec<i32>;
 
 /// Encodes a `intlist`.
-#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, clippy::all)]
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 pub fn encode_intlist(v: &intlist, e: &mut ::xipc::xdr::Encoder) -> ::xipc::Result<()> {
     e.put_int_array(&(*v))?;
     Ok(())
 }
 
 /// Decodes a `intlist`, enforcing its bounds.
-#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, clippy::all)]
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 pub fn decode_intlist(d: &mut ::xipc::xdr::Decoder<'_>) -> ::xipc::Result<intlist> {
     Ok(d.get_int_array(None)?)
 }
 
 /// typedef blob.
-#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, clippy::all)]
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 pub type blob = Vec<u8>;
 
 /// Encodes a `blob`.
-#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, clippy::all)]
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 pub fn encode_blob(v: &blob, e: &mut ::xipc::xdr::Encoder) -> ::xipc::Result<()> {
     if (*v).len() > 64 {
         return Err(::xipc::Error::InvalidArgument(format!("blob has length {}, more than its bound of 64", (*v).len())));
@@ -134,17 +134,17 @@ pub fn encode_blob(v: &blob, e: &mut ::xipc::xdr::Encoder) -> ::xipc::Result<()>
 }
 
 /// Decodes a `blob`, enforcing its bounds.
-#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, clippy::all)]
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 pub fn decode_blob(d: &mut ::xipc::xdr::Decoder<'_>) -> ::xipc::Result<blob> {
     Ok(d.get_opaque_vec(Some(64))?)
 }
 
 /// typedef name.
-#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, clippy::all)]
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 pub type name = String;
 
 /// Encodes a `name`.
-#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, clippy::all)]
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 pub fn encode_name(v: &name, e: &mut ::xipc::xdr::Encoder) -> ::xipc::Result<()> {
     if (*v).len() > 32 {
         return Err(::xipc::Error::InvalidArgument(format!("name has length {}, more than its bound of 32", (*v).len())));
@@ -154,34 +154,34 @@ pub fn encode_name(v: &name, e: &mut ::xipc::xdr::Encoder) -> ::xipc::Result<()>
 }
 
 /// Decodes a `name`, enforcing its bounds.
-#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, clippy::all)]
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 pub fn decode_name(d: &mut ::xipc::xdr::Decoder<'_>) -> ::xipc::Result<name> {
     Ok({ let s = d.get_string(Some(32))?; d.charge(s.len())?; s.to_string() })
 }
 
 /// typedef bigids.
-#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, clippy::all)]
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 pub type bigids = [u64; 3];
 
 /// Encodes a `bigids`.
-#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, clippy::all)]
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 pub fn encode_bigids(v: &bigids, e: &mut ::xipc::xdr::Encoder) -> ::xipc::Result<()> {
     e.put_uhyper_slice(&(*v));
     Ok(())
 }
 
 /// Decodes a `bigids`, enforcing its bounds.
-#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, clippy::all)]
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 pub fn decode_bigids(d: &mut ::xipc::xdr::Decoder<'_>) -> ::xipc::Result<bigids> {
     Ok({ let mut a = [0; 3]; d.get_uhyper_slice(&mut a)?; a })
 }
 
 /// typedef names.
-#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, clippy::all)]
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 pub type names = Vec<name>;
 
 /// Encodes a `names`.
-#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, clippy::all)]
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 pub fn encode_names(v: &names, e: &mut ::xipc::xdr::Encoder) -> ::xipc::Result<()> {
     if (*v).len() > 4 {
         return Err(::xipc::Error::InvalidArgument(format!("names has length {}, more than its bound of 4", (*v).len())));
@@ -194,17 +194,17 @@ pub fn encode_names(v: &names, e: &mut ::xipc::xdr::Encoder) -> ::xipc::Result<(
 }
 
 /// Decodes a `names`, enforcing its bounds.
-#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, clippy::all)]
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 pub fn decode_names(d: &mut ::xipc::xdr::Decoder<'_>) -> ::xipc::Result<names> {
     Ok({ let n = d.get_count(Some(4), 4)?; d.charge(n.saturating_mul(::std::mem::size_of::<name>()))?; let mut v: Vec<name> = Vec::with_capacity(n); for _ in 0..n { v.push(decode_name(d)?); } v })
 }
 
 /// typedef nodeptr.
-#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, clippy::all)]
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 pub type nodeptr = Option<Box<node>>;
 
 /// Encodes a `nodeptr`.
-#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, clippy::all)]
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 pub fn encode_nodeptr(v: &nodeptr, e: &mut ::xipc::xdr::Encoder) -> ::xipc::Result<()> {
     match &(*v) {
         None => e.put_optional(false),
@@ -217,17 +217,17 @@ pub fn encode_nodeptr(v: &nodeptr, e: &mut ::xipc::xdr::Encoder) -> ::xipc::Resu
 }
 
 /// Decodes a `nodeptr`, enforcing its bounds.
-#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, clippy::all)]
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 pub fn decode_nodeptr(d: &mut ::xipc::xdr::Decoder<'_>) -> ::xipc::Result<nodeptr> {
     Ok(if d.get_optional()? { d.enter()?; let v = <node as ::xipc::idl::XdrType>::decode(d)?; d.leave(); Some(Box::new(v)) } else { None })
 }
 
 /// typedef palette.
-#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, clippy::all)]
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 pub type palette = [color; 2];
 
 /// Encodes a `palette`.
-#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, clippy::all)]
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 pub fn encode_palette(v: &palette, e: &mut ::xipc::xdr::Encoder) -> ::xipc::Result<()> {
     for v2 in (*v).iter() {
         ::xipc::idl::XdrType::encode(&(*v2), e)?;
@@ -236,20 +236,20 @@ pub fn encode_palette(v: &palette, e: &mut ::xipc::xdr::Encoder) -> ::xipc::Resu
 }
 
 /// Decodes a `palette`, enforcing its bounds.
-#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, clippy::all)]
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 pub fn decode_palette(d: &mut ::xipc::xdr::Decoder<'_>) -> ::xipc::Result<palette> {
     Ok({ let mut v = Vec::with_capacity(2); for _ in 0..2 { v.push(<color as ::xipc::idl::XdrType>::decode(d)?); } <[color; 2]>::try_from(v).map_err(|_| ::xipc::Error::Internal("fixed array length".into()))? })
 }
 
 /// struct node.
-#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, clippy::all)]
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 #[derive(Clone, Debug, PartialEq)]
 pub struct node {
     pub value: i32,
     pub next: Option<Box<node>>,
 }
 
-#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, clippy::all)]
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 impl ::xipc::idl::XdrType for node {
     fn encode(&self, e: &mut ::xipc::xdr::Encoder) -> ::xipc::Result<()> {
         e.put_int(self.value);
@@ -271,7 +271,7 @@ impl ::xipc::idl::XdrType for node {
 }
 
 /// struct point.
-#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, clippy::all)]
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 #[derive(Clone, Debug, PartialEq)]
 pub struct point {
     pub x: f32,
@@ -282,7 +282,7 @@ pub struct point {
     pub q: [u8; 16],
 }
 
-#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, clippy::all)]
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 impl ::xipc::idl::XdrType for point {
     fn encode(&self, e: &mut ::xipc::xdr::Encoder) -> ::xipc::Result<()> {
         e.put_float(self.x);
@@ -306,7 +306,7 @@ impl ::xipc::idl::XdrType for point {
 }
 
 /// union result switch (color c): one variant per case value.
-#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, clippy::all)]
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 #[derive(Clone, Debug, PartialEq)]
 pub enum result {
     RED(i32),
@@ -314,7 +314,7 @@ pub enum result {
     BLUE(String),
 }
 
-#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, clippy::all)]
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 impl ::xipc::idl::XdrType for result {
     fn encode(&self, e: &mut ::xipc::xdr::Encoder) -> ::xipc::Result<()> {
         match self {
@@ -347,7 +347,7 @@ impl ::xipc::idl::XdrType for result {
 }
 
 /// union maybe switch (i32 which): one variant per case value.
-#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, clippy::all)]
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 #[derive(Clone, Debug, PartialEq)]
 pub enum maybe {
     V0,
@@ -358,7 +358,7 @@ pub enum maybe {
     Default(i32, Vec<u8>),
 }
 
-#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, clippy::all)]
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 impl ::xipc::idl::XdrType for maybe {
     fn encode(&self, e: &mut ::xipc::xdr::Encoder) -> ::xipc::Result<()> {
         match self {
@@ -405,14 +405,14 @@ impl ::xipc::idl::XdrType for maybe {
 }
 
 /// union flagged switch (bool present): one variant per case value.
-#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, clippy::all)]
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 #[derive(Clone, Debug, PartialEq)]
 pub enum flagged {
     TRUE(name),
     FALSE,
 }
 
-#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, clippy::all)]
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 impl ::xipc::idl::XdrType for flagged {
     fn encode(&self, e: &mut ::xipc::xdr::Encoder) -> ::xipc::Result<()> {
         match self {
@@ -439,7 +439,7 @@ impl ::xipc::idl::XdrType for flagged {
 }
 
 /// union counted switch (u32 kind): one variant per case value.
-#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, clippy::all)]
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 #[derive(Clone, Debug, PartialEq)]
 pub enum counted {
     V1(i32),
@@ -447,7 +447,7 @@ pub enum counted {
     Default(u32),
 }
 
-#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, clippy::all)]
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 impl ::xipc::idl::XdrType for counted {
     fn encode(&self, e: &mut ::xipc::xdr::Encoder) -> ::xipc::Result<()> {
         match self {
@@ -476,7 +476,7 @@ impl ::xipc::idl::XdrType for counted {
 }
 
 /// struct everything.
-#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, clippy::all)]
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 #[derive(Clone, Debug, PartialEq)]
 pub struct everything {
     pub i: i32,
@@ -524,7 +524,7 @@ pub struct everything {
     pub pal: palette,
 }
 
-#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, clippy::all)]
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 impl ::xipc::idl::XdrType for everything {
     fn encode(&self, e: &mut ::xipc::xdr::Encoder) -> ::xipc::Result<()> {
         e.put_int(self.i);
@@ -658,187 +658,187 @@ impl ::xipc::idl::XdrType for everything {
     }
 }
 
-#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, clippy::all)]
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 pub const EVERYPROG: u32 = 536871065;
-#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, clippy::all)]
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 pub const EVERYVERS: u32 = 1;
-#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, clippy::all)]
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 pub const NOTHING: u32 = 0;
-#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, clippy::all)]
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 pub const ECHO: u32 = 1;
-#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, clippy::all)]
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 pub const ADD: u32 = 2;
-#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, clippy::all)]
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 pub const GETNAME: u32 = 3;
-#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, clippy::all)]
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 pub const LIST: u32 = 4;
-#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, clippy::all)]
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 pub const CONCAT: u32 = 5;
-#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, clippy::all)]
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 pub const CHECK: u32 = 6;
-#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, clippy::all)]
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 pub const EVERYVERS2: u32 = 2;
-#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, clippy::all)]
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 pub const PING: u32 = 0;
 /// Encodes a `EVERYVERS_NOTHING_result`.
-#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, clippy::all)]
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 pub fn encode_EVERYVERS_NOTHING_result(v: &(), e: &mut ::xipc::xdr::Encoder) -> ::xipc::Result<()> {
     let _ = (v, e);
     Ok(())
 }
 
 /// Decodes a `EVERYVERS_NOTHING_result`, enforcing its bounds.
-#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, clippy::all)]
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 pub fn decode_EVERYVERS_NOTHING_result(d: &mut ::xipc::xdr::Decoder<'_>) -> ::xipc::Result<()> {
     let _ = d;
     Ok(())
 }
 
 /// Encodes a `EVERYVERS_ECHO_arg1`.
-#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, clippy::all)]
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 pub fn encode_EVERYVERS_ECHO_arg1(v: &everything, e: &mut ::xipc::xdr::Encoder) -> ::xipc::Result<()> {
     ::xipc::idl::XdrType::encode(&(*v), e)?;
     Ok(())
 }
 
 /// Decodes a `EVERYVERS_ECHO_arg1`, enforcing its bounds.
-#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, clippy::all)]
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 pub fn decode_EVERYVERS_ECHO_arg1(d: &mut ::xipc::xdr::Decoder<'_>) -> ::xipc::Result<everything> {
     Ok(<everything as ::xipc::idl::XdrType>::decode(d)?)
 }
 
 /// Encodes a `EVERYVERS_ECHO_result`.
-#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, clippy::all)]
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 pub fn encode_EVERYVERS_ECHO_result(v: &everything, e: &mut ::xipc::xdr::Encoder) -> ::xipc::Result<()> {
     ::xipc::idl::XdrType::encode(&(*v), e)?;
     Ok(())
 }
 
 /// Decodes a `EVERYVERS_ECHO_result`, enforcing its bounds.
-#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, clippy::all)]
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 pub fn decode_EVERYVERS_ECHO_result(d: &mut ::xipc::xdr::Decoder<'_>) -> ::xipc::Result<everything> {
     Ok(<everything as ::xipc::idl::XdrType>::decode(d)?)
 }
 
 /// Encodes a `EVERYVERS_ADD_arg1`.
-#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, clippy::all)]
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 pub fn encode_EVERYVERS_ADD_arg1(v: &i32, e: &mut ::xipc::xdr::Encoder) -> ::xipc::Result<()> {
     e.put_int((*v));
     Ok(())
 }
 
 /// Decodes a `EVERYVERS_ADD_arg1`, enforcing its bounds.
-#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, clippy::all)]
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 pub fn decode_EVERYVERS_ADD_arg1(d: &mut ::xipc::xdr::Decoder<'_>) -> ::xipc::Result<i32> {
     Ok(d.get_int()?)
 }
 
 /// Encodes a `EVERYVERS_ADD_arg2`.
-#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, clippy::all)]
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 pub fn encode_EVERYVERS_ADD_arg2(v: &i32, e: &mut ::xipc::xdr::Encoder) -> ::xipc::Result<()> {
     e.put_int((*v));
     Ok(())
 }
 
 /// Decodes a `EVERYVERS_ADD_arg2`, enforcing its bounds.
-#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, clippy::all)]
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 pub fn decode_EVERYVERS_ADD_arg2(d: &mut ::xipc::xdr::Decoder<'_>) -> ::xipc::Result<i32> {
     Ok(d.get_int()?)
 }
 
 /// Encodes a `EVERYVERS_ADD_result`.
-#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, clippy::all)]
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 pub fn encode_EVERYVERS_ADD_result(v: &i32, e: &mut ::xipc::xdr::Encoder) -> ::xipc::Result<()> {
     e.put_int((*v));
     Ok(())
 }
 
 /// Decodes a `EVERYVERS_ADD_result`, enforcing its bounds.
-#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, clippy::all)]
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 pub fn decode_EVERYVERS_ADD_result(d: &mut ::xipc::xdr::Decoder<'_>) -> ::xipc::Result<i32> {
     Ok(d.get_int()?)
 }
 
 /// Encodes a `EVERYVERS_GETNAME_result`.
-#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, clippy::all)]
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 pub fn encode_EVERYVERS_GETNAME_result(v: &name, e: &mut ::xipc::xdr::Encoder) -> ::xipc::Result<()> {
     encode_name(&(*v), e)?;
     Ok(())
 }
 
 /// Decodes a `EVERYVERS_GETNAME_result`, enforcing its bounds.
-#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, clippy::all)]
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 pub fn decode_EVERYVERS_GETNAME_result(d: &mut ::xipc::xdr::Decoder<'_>) -> ::xipc::Result<name> {
     Ok(decode_name(d)?)
 }
 
 /// Encodes a `EVERYVERS_LIST_arg1`.
-#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, clippy::all)]
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 pub fn encode_EVERYVERS_LIST_arg1(v: &i32, e: &mut ::xipc::xdr::Encoder) -> ::xipc::Result<()> {
     e.put_int((*v));
     Ok(())
 }
 
 /// Decodes a `EVERYVERS_LIST_arg1`, enforcing its bounds.
-#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, clippy::all)]
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 pub fn decode_EVERYVERS_LIST_arg1(d: &mut ::xipc::xdr::Decoder<'_>) -> ::xipc::Result<i32> {
     Ok(d.get_int()?)
 }
 
 /// Encodes a `EVERYVERS_LIST_result`.
-#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, clippy::all)]
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 pub fn encode_EVERYVERS_LIST_result(v: &node, e: &mut ::xipc::xdr::Encoder) -> ::xipc::Result<()> {
     ::xipc::idl::XdrType::encode(&(*v), e)?;
     Ok(())
 }
 
 /// Decodes a `EVERYVERS_LIST_result`, enforcing its bounds.
-#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, clippy::all)]
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 pub fn decode_EVERYVERS_LIST_result(d: &mut ::xipc::xdr::Decoder<'_>) -> ::xipc::Result<node> {
     Ok(<node as ::xipc::idl::XdrType>::decode(d)?)
 }
 
 /// Encodes a `EVERYVERS_CONCAT_arg1`.
-#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, clippy::all)]
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 pub fn encode_EVERYVERS_CONCAT_arg1(v: &String, e: &mut ::xipc::xdr::Encoder) -> ::xipc::Result<()> {
     e.put_string(&(*v))?;
     Ok(())
 }
 
 /// Decodes a `EVERYVERS_CONCAT_arg1`, enforcing its bounds.
-#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, clippy::all)]
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 pub fn decode_EVERYVERS_CONCAT_arg1(d: &mut ::xipc::xdr::Decoder<'_>) -> ::xipc::Result<String> {
     Ok({ let s = d.get_string(None)?; d.charge(s.len())?; s.to_string() })
 }
 
 /// Encodes a `EVERYVERS_CONCAT_arg2`.
-#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, clippy::all)]
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 pub fn encode_EVERYVERS_CONCAT_arg2(v: &name, e: &mut ::xipc::xdr::Encoder) -> ::xipc::Result<()> {
     encode_name(&(*v), e)?;
     Ok(())
 }
 
 /// Decodes a `EVERYVERS_CONCAT_arg2`, enforcing its bounds.
-#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, clippy::all)]
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 pub fn decode_EVERYVERS_CONCAT_arg2(d: &mut ::xipc::xdr::Decoder<'_>) -> ::xipc::Result<name> {
     Ok(decode_name(d)?)
 }
 
 /// Encodes a `EVERYVERS_CONCAT_result`.
-#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, clippy::all)]
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 pub fn encode_EVERYVERS_CONCAT_result(v: &String, e: &mut ::xipc::xdr::Encoder) -> ::xipc::Result<()> {
     e.put_string(&(*v))?;
     Ok(())
 }
 
 /// Decodes a `EVERYVERS_CONCAT_result`, enforcing its bounds.
-#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, clippy::all)]
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 pub fn decode_EVERYVERS_CONCAT_result(d: &mut ::xipc::xdr::Decoder<'_>) -> ::xipc::Result<String> {
     Ok({ let s = d.get_string(None)?; d.charge(s.len())?; s.to_string() })
 }
 
 /// Encodes a `EVERYVERS_CHECK_arg1`.
-#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, clippy::all)]
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 pub fn encode_EVERYVERS_CHECK_arg1(v: &Option<Box<point>>, e: &mut ::xipc::xdr::Encoder) -> ::xipc::Result<()> {
     match &(*v) {
         None => e.put_optional(false),
@@ -851,44 +851,44 @@ pub fn encode_EVERYVERS_CHECK_arg1(v: &Option<Box<point>>, e: &mut ::xipc::xdr::
 }
 
 /// Decodes a `EVERYVERS_CHECK_arg1`, enforcing its bounds.
-#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, clippy::all)]
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 pub fn decode_EVERYVERS_CHECK_arg1(d: &mut ::xipc::xdr::Decoder<'_>) -> ::xipc::Result<Option<Box<point>>> {
     Ok(if d.get_optional()? { d.enter()?; let v = <point as ::xipc::idl::XdrType>::decode(d)?; d.leave(); Some(Box::new(v)) } else { None })
 }
 
 /// Encodes a `EVERYVERS_CHECK_result`.
-#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, clippy::all)]
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 pub fn encode_EVERYVERS_CHECK_result(v: &bool, e: &mut ::xipc::xdr::Encoder) -> ::xipc::Result<()> {
     e.put_bool((*v));
     Ok(())
 }
 
 /// Decodes a `EVERYVERS_CHECK_result`, enforcing its bounds.
-#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, clippy::all)]
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 pub fn decode_EVERYVERS_CHECK_result(d: &mut ::xipc::xdr::Decoder<'_>) -> ::xipc::Result<bool> {
     Ok(d.get_bool()?)
 }
 
 /// Encodes a `EVERYVERS2_PING_result`.
-#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, clippy::all)]
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 pub fn encode_EVERYVERS2_PING_result(v: &i32, e: &mut ::xipc::xdr::Encoder) -> ::xipc::Result<()> {
     e.put_int((*v));
     Ok(())
 }
 
 /// Decodes a `EVERYVERS2_PING_result`, enforcing its bounds.
-#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, clippy::all)]
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 pub fn decode_EVERYVERS2_PING_result(d: &mut ::xipc::xdr::Decoder<'_>) -> ::xipc::Result<i32> {
     Ok(d.get_int()?)
 }
 
 /// Client of program EVERYPROG version EVERYVERS.
-#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, clippy::all)]
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 pub struct EVERYVERS_Client {
     pub client: ::xipc::rpc::Client,
 }
 
-#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, clippy::all)]
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 impl EVERYVERS_Client {
     pub const PROG: u32 = 536871065;
     pub const VERS: u32 = 1;
@@ -982,7 +982,7 @@ impl EVERYVERS_Client {
 }
 
 /// Server of program EVERYPROG version EVERYVERS: implement it, then `EVERYVERS_register`.
-#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, clippy::all)]
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 pub trait EVERYVERS_Server: Send + Sync + 'static {
     /// Procedure NOTHING.
     fn nothing(&self, call: &::xipc::rpc::CallInfo) -> ::xipc::Result<()>;
@@ -1001,7 +1001,7 @@ pub trait EVERYVERS_Server: Send + Sync + 'static {
 }
 
 /// Registers every procedure of `service` with `server`.
-#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, clippy::all)]
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 pub fn EVERYVERS_register<S: EVERYVERS_Server>(server: &::xipc::rpc::Server, service: ::std::sync::Arc<S>) {
     {
         let s = ::std::sync::Arc::clone(&service);
@@ -1118,12 +1118,12 @@ pub fn EVERYVERS_register<S: EVERYVERS_Server>(server: &::xipc::rpc::Server, ser
 }
 
 /// Client of program EVERYPROG version EVERYVERS2.
-#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, clippy::all)]
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 pub struct EVERYVERS2_Client {
     pub client: ::xipc::rpc::Client,
 }
 
-#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, clippy::all)]
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 impl EVERYVERS2_Client {
     pub const PROG: u32 = 536871065;
     pub const VERS: u32 = 2;
@@ -1150,14 +1150,14 @@ impl EVERYVERS2_Client {
 }
 
 /// Server of program EVERYPROG version EVERYVERS2: implement it, then `EVERYVERS2_register`.
-#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, clippy::all)]
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 pub trait EVERYVERS2_Server: Send + Sync + 'static {
     /// Procedure PING.
     fn ping(&self, call: &::xipc::rpc::CallInfo) -> ::xipc::Result<i32>;
 }
 
 /// Registers every procedure of `service` with `server`.
-#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, clippy::all)]
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 pub fn EVERYVERS2_register<S: EVERYVERS2_Server>(server: &::xipc::rpc::Server, service: ::std::sync::Arc<S>) {
     {
         let s = ::std::sync::Arc::clone(&service);

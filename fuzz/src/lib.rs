@@ -64,3 +64,56 @@ pub fn assert_decode_error(err: &xipc::Error, len: usize) {
         other => panic!("decoding failed with an unexpected error variant: {other:?}"),
     }
 }
+
+/// Sends `msg` as one record on a new TCP connection to a server on
+/// 127.0.0.1:`port`, ends the sending side, and returns the records the
+/// server wrote before closing: none for a call it does not answer, one
+/// otherwise. (The server's dispatch is private; the targets reach it
+/// through a socket, as a peer would.)
+pub fn call_tcp(port: u16, msg: &[u8]) -> Vec<Vec<u8>> {
+    use std::io::{Read, Write};
+    let mut conn = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    conn.set_read_timeout(Some(std::time::Duration::from_secs(5)))
+        .unwrap();
+    let mut wire = (msg.len() as u32 | 0x8000_0000).to_be_bytes().to_vec();
+    wire.extend_from_slice(msg);
+    // The server may close before taking it all (a call it cannot read).
+    let _ = conn.write_all(&wire);
+    let _ = conn.shutdown(std::net::Shutdown::Write);
+    let mut bytes = Vec::new();
+    match conn.read_to_end(&mut bytes) {
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {}
+        Err(e) => panic!("the server neither answered nor closed: {e}"),
+    }
+    let mut records = Vec::new();
+    let mut record = Vec::new();
+    let mut rest = &bytes[..];
+    while rest.len() >= 4 {
+        let mark = u32::from_be_bytes(rest[..4].try_into().unwrap());
+        let len = (mark & 0x7fff_ffff) as usize;
+        assert!(rest.len() >= 4 + len, "the server sent a cut record");
+        record.extend_from_slice(&rest[4..4 + len]);
+        rest = &rest[4 + len..];
+        if mark & 0x8000_0000 != 0 {
+            records.push(std::mem::take(&mut record));
+        }
+    }
+    assert!(
+        rest.is_empty() && record.is_empty(),
+        "the server sent a cut record"
+    );
+    records
+}
+
+/// Sends `msg` as one datagram from a new socket to 127.0.0.1:`port` and
+/// waits at most `wait` for an answer (none: do not wait).
+pub fn call_udp(port: u16, msg: &[u8], wait: Option<std::time::Duration>) -> Option<Vec<u8>> {
+    let sock = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
+    sock.send_to(msg, ("127.0.0.1", port)).expect("send");
+    sock.set_read_timeout(Some(wait?)).unwrap();
+    let mut buf = vec![0u8; 65536];
+    let n = sock.recv(&mut buf).ok()?;
+    buf.truncate(n);
+    Some(buf)
+}

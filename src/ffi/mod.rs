@@ -127,3 +127,14 @@ pub(crate) unsafe fn write_out<T>(out: *mut T, value: T) -> crate::Result<()> {
     unsafe { out.write(value) };
     Ok(())
 }
+
+/// Internal, for tests only: panics inside the panic boundary, so tests in
+/// C and Python can check that a panic comes back as `XIPC_EINTERNAL`
+/// (with "panic" in `xipc_last_error()`) and the library keeps working.
+/// Not part of the API: left out of `xipc.h` (see cbindgen.toml) and may
+/// change or go away in any release.
+#[doc(hidden)]
+#[no_mangle]
+pub extern "C" fn xipc__test_panic() -> c_int {
+    guard(|| panic!("xipc__test_panic: deliberate panic for tests"))
+}

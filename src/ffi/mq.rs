@@ -75,6 +75,11 @@ fn options(flags: c_int, mode: c_uint, attr: Option<&xipc_mq_attr>) -> Result<Op
             flags & !ALL_FLAGS
         )));
     }
+    if mode & !0o7777 != 0 {
+        return Err(Error::InvalidArgument(format!(
+            "mode {mode:#o} has bits beyond the permission bits 0o7777"
+        )));
+    }
     let mut opts = OpenOptions::new();
     opts.read(flags & XIPC_MQ_READ != 0)
         .write(flags & XIPC_MQ_WRITE != 0)

@@ -447,8 +447,9 @@ fn end_of_stream() -> Error {
     Error::Closed("end of stream".into())
 }
 
-/// The largest message `xipc_stream_recv_msg` accepts (default 4 MiB); a
-/// longer one is `XIPC_EMSGSIZE`, found from its header before allocating.
+/// The largest message `xipc_stream_recv_msg` accepts (default 4 MiB; at
+/// least 1, 0 is `XIPC_EINVAL`); a longer one is `XIPC_EMSGSIZE`, found
+/// from its header before allocating.
 ///
 /// # Safety
 /// `stream` must be a live handle.
@@ -459,7 +460,13 @@ pub unsafe extern "C" fn xipc_stream_set_max_msg_size(
 ) -> c_int {
     guard(|| {
         // SAFETY: live handle by contract.
-        unsafe { stream_ref(stream) }?.set_max_msg_size(max);
+        let stream = unsafe { stream_ref(stream) }?;
+        if max == 0 {
+            return Err(Error::InvalidArgument(
+                "the largest message must be at least 1 byte".into(),
+            ));
+        }
+        stream.set_max_msg_size(max);
         Ok(())
     })
 }

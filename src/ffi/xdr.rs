@@ -215,7 +215,7 @@ unsafe fn get_counted<T>(
                     limit: cap,
                 });
             }
-            let result = read(d, typed_slice_mut(out, count)?);
+            let result = typed_slice_mut(out, count).and_then(|dst| read(d, dst));
             if result.is_err() {
                 d.set_position(start)?;
             }
@@ -1117,6 +1117,12 @@ unsafe fn copy_out(
     nul: bool,
 ) -> Result<()> {
     nonnull!(len);
+    // Refused before reading, so that a failed get never moves the decoder.
+    if buf.is_null() && cap != 0 {
+        return Err(Error::InvalidArgument(format!(
+            "buf is NULL but cap is {cap}"
+        )));
+    }
     // SAFETY: forwarded contract.
     let d = unsafe { dec(decoder)? };
     let start = d.position();

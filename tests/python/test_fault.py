@@ -1,0 +1,311 @@
+"""Faults: a peer killed in the middle of a message on every stream type
+(pipe, FIFO, TCP, Unix socket); an RPC server killed in the middle of a call;
+a queue unlinked while open; the descriptor limit reached while accepting;
+signals during blocking calls from Python. Each gives a clear error to the
+one affected, everything else keeps working, and no message is lost or
+duplicated."""
+
+import os
+import resource
+import signal
+import struct
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+
+import pytest
+
+import xipc
+from xipc import errors, rpc
+
+PROG = 0x2000AAAA
+
+
+def child(code: str, **kw) -> subprocess.Popen:
+    """A Python child running `code` with xipc importable; its stdout is a pipe."""
+    return subprocess.Popen([sys.executable, "-c", textwrap.dedent(code)],
+                            stdout=subprocess.PIPE, text=True, **kw)
+
+
+def kill(proc: subprocess.Popen) -> None:
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=10)
+    proc.stdout.close()
+
+
+# A peer that writes the header of a 1,000-byte message and 10 bytes of it,
+# says so, and waits to be killed. `connect` makes the stream `s`.
+HALF_MESSAGE = """
+    import struct, sys, time
+    import xipc
+    {connect}
+    s.write_all(struct.pack(">I", 0x80000000 | 1000) + b"0123456789")
+    print("sent", flush=True)
+    time.sleep(60)
+"""
+
+
+def assert_cut_off(reader):
+    with pytest.raises(errors.ConnectionClosed,
+                       match=r"inside a message \(10 of 1000 bytes of fragment 1\)"):
+        reader.recv_msg()
+
+
+def test_fault_pipe_writer_killed_mid_message():
+    r, w = xipc.pipe()
+    other_r, other_w = xipc.pipe()
+    with r, other_r, other_w:
+        fd = w.fileno()
+        w.set_inheritable(True)
+        peer = child(HALF_MESSAGE.format(connect=f"s = xipc.Stream.from_fd({fd})"),
+                     pass_fds=(fd,))
+        w.close()
+        assert peer.stdout.readline() == "sent\n"
+        other_w.send_msg(b"before")
+        kill(peer)
+        assert_cut_off(r)
+        other_w.send_msg(b"after")
+        assert other_r.recv_msg() == b"before"
+        assert other_r.recv_msg() == b"after"
+
+
+def test_fault_fifo_writer_killed_mid_message(tmp_path):
+    path = tmp_path / "fifo"
+    xipc.mkfifo(path)
+    r = xipc.open_fifo(path, "r", blocking=False)
+    with r:
+        peer = child(HALF_MESSAGE.format(connect=f"s = xipc.open_fifo({str(path)!r}, 'w')"))
+        assert peer.stdout.readline() == "sent\n"
+        kill(peer)
+        r.settimeout(10)
+        assert_cut_off(r)
+
+
+@pytest.mark.parametrize("kind", ["tcp", "unix"])
+def test_fault_socket_peer_killed_mid_message(kind, tmp_path):
+    if kind == "tcp":
+        listener = xipc.tcp_listen("127.0.0.1", 0)
+        connect = f"s = xipc.tcp_connect('127.0.0.1', {listener.port}, timeout=10)"
+        dial = lambda: xipc.tcp_connect("127.0.0.1", listener.port, timeout=10)  # noqa: E731
+    else:
+        path = str(tmp_path / "sock")
+        listener = xipc.unix_listen(path)
+        connect = f"s = xipc.unix_connect({path!r}, timeout=10)"
+        dial = lambda: xipc.unix_connect(path, timeout=10)  # noqa: E731
+    with listener:
+        # A healthy connection, open before and used after the fault.
+        good_client = dial()
+        good_server = listener.accept(timeout=10)
+        peer = child(HALF_MESSAGE.format(connect=connect))
+        victim = listener.accept(timeout=10)
+        with good_client, good_server, victim:
+            assert peer.stdout.readline() == "sent\n"
+            kill(peer)
+            victim.settimeout(10)
+            assert_cut_off(victim)
+            good_client.send_msg(b"still here")
+            assert good_server.recv_msg() == b"still here"
+            good_server.send_msg(b"and back")
+            assert good_client.recv_msg() == b"and back"
+            # New connections are accepted too.
+            with dial() as late, listener.accept(timeout=10) as late_server:
+                late.send_msg(b"late")
+                assert late_server.recv_msg() == b"late"
+
+
+# An RPC server whose procedure 1 says it has started and never finishes.
+STUCK_SERVER = f"""
+    import sys, time
+    from xipc import rpc
+    s = rpc.Server()
+    s.set_rpcbind_registration(False)
+    def stuck(args, call):
+        print("in handler", flush=True)
+        time.sleep(60)
+    s.register({PROG}, 1, 1, stuck)
+    s.register({PROG}, 1, 2, lambda args, call: args)
+    tcp = s.listen_tcp("127.0.0.1", 0)
+    udp = s.listen_udp("127.0.0.1", 0)
+    s.start()
+    print(tcp, udp, flush=True)
+    time.sleep(60)
+"""
+
+
+@pytest.mark.parametrize("proto", ["tcp", "udp"])
+def test_fault_server_killed_mid_call(proto):
+    server = child(STUCK_SERVER)
+    try:
+        tcp, udp = map(int, server.stdout.readline().split())
+        port = tcp if proto == "tcp" else udp
+        timeout = 3.0
+        c = rpc.Client("127.0.0.1", PROG, 1, proto, port=port, timeout=timeout)
+        assert c.call(2, b"\0\0\0\1") == b"\0\0\0\1"
+
+        def kill_when_called():
+            assert server.stdout.readline() == "in handler\n"
+            server.send_signal(signal.SIGKILL)
+
+        killer = threading.Thread(target=kill_when_called)
+        killer.start()
+        started = time.monotonic()
+        # TCP: the connection closes under the call; UDP cannot tell, so the
+        # call times out after its retransmissions.
+        expected = errors.ConnectionClosed if proto == "tcp" else errors.Timeout
+        with pytest.raises(expected):
+            c.call(1, b"")
+        elapsed = time.monotonic() - started
+        killer.join(10)
+        assert elapsed < timeout + 1.0, f"the client took {elapsed:.1f}s"
+        if proto == "tcp":
+            assert elapsed < 1.0, f"a closed connection took {elapsed:.1f}s to notice"
+        c.close()
+    finally:
+        server.kill()
+        server.wait(timeout=10)
+        server.stdout.close()
+
+
+def test_fault_queue_unlinked_while_open():
+    name = f"/xipc-fault-{os.getpid()}"
+    q = xipc.MessageQueue(name, create=True, exclusive=True, max_messages=4,
+                          max_message_size=64)
+    with q:
+        q.send(b"before", 1)
+        xipc.unlink_queue(name)
+        # The open handle keeps the queue: nothing is lost.
+        q.send(b"after", 2)
+        assert q.receive(timeout=1) == (b"after", 2)
+        assert q.receive(timeout=1) == (b"before", 1)
+        # The name is gone: opening it is NotFound, unlinking again too.
+        with pytest.raises(errors.NotFound):
+            xipc.MessageQueue(name)
+        with pytest.raises(errors.NotFound):
+            xipc.unlink_queue(name)
+        # A new queue under the same name is a different queue.
+        with xipc.MessageQueue(name, create=True, exclusive=True, max_messages=4,
+                               max_message_size=64) as fresh:
+            fresh.send(b"fresh")
+            with pytest.raises(TimeoutError):
+                q.receive(timeout=0.05)
+            assert fresh.receive(timeout=1) == (b"fresh", 0)
+            fresh.unlink()
+
+
+# Lowers RLIMIT_NOFILE, uses up the descriptors, and accepts.
+EMFILE_ACCEPT = """
+    import errno, os, resource
+    import xipc
+    from xipc import errors
+    listener = xipc.tcp_listen("127.0.0.1", 0)
+    client = xipc.tcp_connect("127.0.0.1", listener.port, timeout=10)
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (64, hard))
+    hogs = []
+    try:
+        while True:
+            hogs.append(os.open("/dev/null", os.O_RDONLY))
+    except OSError as e:
+        assert e.errno == errno.EMFILE
+    try:
+        listener.accept(timeout=5)
+        raise SystemExit("accept succeeded with no descriptor left")
+    except errors.OSFailure as e:
+        assert e.errno == errno.EMFILE, e
+        print("EMFILE:", e, flush=True)
+    os.close(hogs.pop())
+    # The pending connection was not lost: it is accepted now.
+    server = listener.accept(timeout=5)
+    client.send_msg(b"queued")
+    assert server.recv_msg() == b"queued"
+    print("ok", flush=True)
+"""
+
+
+def test_fault_descriptor_limit_while_accepting():
+    proc = child(EMFILE_ACCEPT)
+    out, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 0, out
+    lines = out.splitlines()
+    assert lines[0].startswith("EMFILE:") and "Too many open files" in lines[0]
+    assert lines[-1] == "ok"
+
+
+# ---- signals during blocking calls from Python ---------------------------
+
+@pytest.fixture
+def sigusr1():
+    seen = []
+    old = signal.signal(signal.SIGUSR1, lambda *_: seen.append(1))
+    yield seen
+    signal.signal(signal.SIGUSR1, old)
+
+
+def poke_then(delay, then=None):
+    """After `delay` seconds, signals this process; then calls `then`."""
+    def run():
+        time.sleep(delay)
+        os.kill(os.getpid(), signal.SIGUSR1)
+        if then is not None:
+            time.sleep(delay)
+            then()
+    t = threading.Thread(target=run)
+    t.start()
+    return t
+
+
+def test_fault_signal_during_stream_recv_msg(sigusr1):
+    r, w = xipc.pipe()
+    with r, w:
+        w.write_all(struct.pack(">I", 0x80000000 | 9) + b"half")
+        t = poke_then(0.2, lambda: w.write_all(b"-done"))
+        assert r.recv_msg() == b"half-done"  # the handler ran; the call resumed
+        t.join()
+        assert sigusr1 == [1]
+        r.settimeout(0.05)
+        with pytest.raises(TimeoutError):
+            r.recv_msg()  # and nothing was duplicated
+
+
+def test_fault_signal_during_accept_and_mq_receive(sigusr1):
+    with xipc.tcp_listen("127.0.0.1", 0) as listener:
+        t = poke_then(0.2, lambda: xipc.tcp_connect("127.0.0.1", listener.port).close())
+        with listener.accept(timeout=10):
+            pass
+        t.join()
+    name = f"/xipc-fault-sig-{os.getpid()}"
+    with xipc.MessageQueue(name, create=True, exclusive=True, max_messages=2,
+                           max_message_size=16) as q:
+        q.unlink()
+        t = poke_then(0.2, lambda: q.send(b"m", 3))
+        assert q.receive(timeout=10) == (b"m", 3)
+        t.join()
+        with pytest.raises(TimeoutError):
+            q.receive(timeout=0.05)
+    assert sigusr1 == [1, 1]
+
+
+def test_fault_signal_during_rpc_call(sigusr1):
+    runs = []
+
+    def slow(args, call):
+        runs.append(1)
+        time.sleep(0.5)
+        return args
+
+    with rpc.Server() as s:
+        s.set_rpcbind_registration(False)
+        s.set_duplicate_cache(16)
+        s.register(PROG, 1, 1, slow)
+        ports = {"tcp": s.listen_tcp(), "udp": s.listen_udp()}
+        s.start()
+        for proto, port in ports.items():
+            runs.clear()
+            with rpc.Client("127.0.0.1", PROG, 1, proto, port=port, timeout=10) as c:
+                t = poke_then(0.2)
+                assert c.call(1, b"\0\0\0\7") == b"\0\0\0\7"
+                t.join()
+            assert runs == [1], proto
+    assert sigusr1 == [1, 1]
