@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Runs the per-mechanism examples of examples/ in C, Python and Rust against
-# each other and checks what they print: pipe, FIFO, TCP, Unix socket and RPC
-# (the RPC ones through an `xipc rpcbind` on port 111 of a private network
-# namespace). The queue examples run in mq_cross.sh, the generated calc.x
-# stubs in gen_calc_rpc.sh, the demo in demo_run.sh.
+# each other and checks what they print: queue (more in mq_cross.sh), pipe,
+# FIFO, TCP, Unix socket and RPC (the RPC ones through an `xipc rpcbind` on
+# port 111 of a private network namespace). The generated calc.x stubs run in
+# gen_calc_rpc.sh, the demo in demo_run.sh.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 bin=${XIPC_BIN:-$root/target/release/xipc}
@@ -23,19 +23,20 @@ pids=()
 cleanup() {
     local status=$?
     for p in "${pids[@]}"; do kill "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
+    "$bin" mq rm "/xipc-demo-examples-$$" 2>/dev/null || true
     rm -rf "$tmp"
     exit "$status"
 }
 trap cleanup EXIT
 
 # Build: the C examples as a user would (`cc x.c -lxipc`), the Rust ones with cargo.
-for src in pipe/pipe fifo/fifo tcp/tcp unix/unix rpc/server rpc/client; do
+for src in mq/send mq/recv pipe/pipe fifo/fifo tcp/tcp unix/unix rpc/server rpc/client; do
     ${CC:-cc} -std=c11 -Wall -Wextra -Wpedantic -Werror -I"$root/include" -o "$tmp/c_${src//\//_}" \
         "$root/examples/$src.c" -L"$libdir" -Wl,-rpath,"$libdir" -lxipc ||
         fail "examples/$src.c does not build"
 done
 cargo build --quiet --release --manifest-path "$root/Cargo.toml" \
-    --example pipe --example fifo --example tcp --example unix --example rpc ||
+    --example mq --example pipe --example fifo --example tcp --example unix --example rpc ||
     fail "the Rust examples do not build"
 rs=${CARGO_TARGET_DIR:-$root/target}/release/examples
 
@@ -75,6 +76,36 @@ start() { # start LOG COMMAND...: a server in the background, waiting for its fi
 }
 langs=(c py rust)
 n=0
+
+# Queue: every sender with every receiver; the most urgent message first.
+queue="/xipc-demo-examples-$$"
+for sender in "${langs[@]}"; do
+    for receiver in "${langs[@]}"; do
+        case $sender in
+            c) "$tmp/c_mq_send" "$queue" 1 "routine from $sender" && "$tmp/c_mq_send" "$queue" 8 urgent ;;
+            py) "$python" "$root/examples/mq/send.py" "$queue" 1 "routine from $sender" &&
+                "$python" "$root/examples/mq/send.py" "$queue" 8 urgent ;;
+            rust) "$rs/mq" send "$queue" 1 "routine from $sender" && "$rs/mq" send "$queue" 8 urgent ;;
+        esac
+        case $receiver in
+            c) out=$("$tmp/c_mq_recv" "$queue" 2) ;;
+            py) out=$("$python" "$root/examples/mq/recv.py" "$queue" 2) ;;
+            rust) out=$("$rs/mq" recv "$queue" 2) ;;
+        esac
+        expect "queue $sender -> $receiver" "$out" "8 urgent
+1 routine from $sender"
+        n=$((n + 1))
+    done
+done
+"$bin" mq rm "$queue"
+
+# asyncio: a Python event loop watching a pipe's descriptor.
+expect "asyncio_stream.py" "$("$python" "$root/examples/asyncio_stream.py")" 'got tick 0
+got tick 1
+got tick 2
+got tick 3
+got tick 4'
+n=$((n + 1))
 
 # Pipe: a parent and the child it started (each language on its own).
 for lang in "${langs[@]}"; do
@@ -175,4 +206,4 @@ export tmp root python rs
 "${ns[@]}" bash -c "$(declare -f fail expect start); langs=(${langs[*]}); n=$n; pids=(); trap 'for p in \"\${pids[@]}\"; do kill \$p 2>/dev/null; done' EXIT; source \"\$tmp/rpc.sh\"" ||
     fail "the RPC examples failed (see above)"
 n=$(cat "$tmp/rpc.count")
-echo "demo_examples: $n runs of the pipe, FIFO, TCP, Unix-socket and RPC examples (C, Python, Rust) printed what they should"
+echo "demo_examples: $n runs of the queue, pipe, FIFO, TCP, Unix-socket and RPC examples (C, Python, Rust) printed what they should"
