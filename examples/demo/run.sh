@@ -21,7 +21,7 @@ export XIPC_LIBRARY="${XIPC_LIBRARY:-$lib/libxipc.so}"
 python=${PYTHON:-python3}
 fail() { echo "demo: FAIL: $*" >&2; exit 1; }
 [ -x "$bin" ] && [ -f "$XIPC_LIBRARY" ] || fail "the library and xipc are not built: run make demo"
-command -v "${CC:-cc}" >/dev/null || fail "no C compiler: install gcc (make deps)"
+command -v "${CC:-cc}" >/dev/null || fail "no C compiler: install gcc"
 command -v cargo >/dev/null || fail "cargo not found: install Rust (https://rustup.rs)"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/xipc-demo.XXXXXX")
@@ -77,7 +77,7 @@ version = "0.0.0"
 edition = "2021"
 publish = false
 [[bin]]
-name = "calc_client"
+name = "xipc_demo_calc_client"
 path = "src/main.rs"
 [dependencies]
 xipc = { path = "$root" }
@@ -89,7 +89,7 @@ target=${CARGO_TARGET_DIR:-$root/target}
 say "demo: building the Rust client (cargo, the first time takes a minute)"
 CARGO_TARGET_DIR="$target" cargo build --quiet --release --manifest-path "$work/rust/Cargo.toml" ||
     fail "the Rust client does not build"
-rust_client="$target/release/calc_client"
+rust_client="$target/release/xipc_demo_calc_client"
 
 # Scene 1 ---------------------------------------------------------------------
 scene "RPC: a Python service from calc.x, found through rpcbind, called from C and Rust"
@@ -154,7 +154,9 @@ PYTHONPATH="$root/bindings/python${PYTHONPATH:+:$PYTHONPATH}" "$python" "$here/m
 
 # Scene 3 ---------------------------------------------------------------------
 scene "Pipe and FIFO: framed XDR between a Python parent and its C child"
-PYTHONPATH="$root/bindings/python${PYTHONPATH:+:$PYTHONPATH}" "$python" "$here/xdr_parent.py" "$work/xdr_child" "$work"
+# (A bound on the whole exchange: a child that died before opening its FIFO
+# would leave the parent waiting for it.)
+PYTHONPATH="$root/bindings/python${PYTHONPATH:+:$PYTHONPATH}" timeout 60 "$python" "$here/xdr_parent.py" "$work/xdr_child" "$work"
 
 printf '\n'
 say "demo: every scene ran; queue, FIFOs, sockets, files and processes removed"
