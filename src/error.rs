@@ -1,6 +1,16 @@
 //! The one error type of xipc. Every variant has a stable status code
 //! (see [`Error::code`]) which is what C sees and what Python maps to an
 //! exception class.
+//!
+//! ```
+//! use xipc::xdr::Decoder;
+//! use xipc::Error;
+//!
+//! // Three bytes cannot hold an XDR int: the error says where it stopped.
+//! let err = Decoder::new(&[0, 0, 1]).get_int().unwrap_err();
+//! assert!(matches!(err, Error::Xdr { offset: 0, .. }));
+//! assert_eq!(err.code(), xipc::error::code::XDR);
+//! ```
 
 use std::io;
 
@@ -22,7 +32,12 @@ pub enum Error {
     TimedOut(String),
     /// A message exceeds the size its channel or buffer allows.
     #[error("message too large: {size} bytes, at most {limit} allowed")]
-    MessageTooLarge { size: usize, limit: usize },
+    MessageTooLarge {
+        /// The message's size in bytes.
+        size: usize,
+        /// The most the channel or buffer takes.
+        limit: usize,
+    },
     /// A named object (queue, FIFO, socket path, host) does not exist.
     #[error("not found: {0}")]
     NotFound(String),
@@ -37,10 +52,20 @@ pub enum Error {
     Closed(String),
     /// Bytes that are not valid XDR for the type being decoded.
     #[error("malformed XDR at byte {offset}: {reason}")]
-    Xdr { offset: usize, reason: String },
+    Xdr {
+        /// Where in the input the bad item starts.
+        offset: usize,
+        /// What is wrong there.
+        reason: String,
+    },
     /// Input that would exceed a configured limit.
     #[error("limit exceeded at byte {offset}: {reason}")]
-    Limit { offset: usize, reason: String },
+    Limit {
+        /// Where in the input the item over the limit starts.
+        offset: usize,
+        /// Which limit, and by how much.
+        reason: String,
+    },
     /// A message that breaks the protocol (record marking, RPC header).
     #[error("protocol error: {0}")]
     Protocol(String),
@@ -55,7 +80,12 @@ pub enum Error {
     ProgUnavail,
     /// RPC: the version is not served; the supported range is given (PROG_MISMATCH).
     #[error("RPC: program version mismatch; server supports {low}..={high}")]
-    ProgMismatch { low: u32, high: u32 },
+    ProgMismatch {
+        /// The lowest version the server has.
+        low: u32,
+        /// The highest version the server has.
+        high: u32,
+    },
     /// RPC: the procedure is not served (PROC_UNAVAIL).
     #[error("RPC: procedure unavailable")]
     ProcUnavail,
@@ -67,14 +97,21 @@ pub enum Error {
     SystemErr,
     /// RPC: the server does not speak this RPC version (RPC_MISMATCH).
     #[error("RPC: RPC version mismatch; server supports {low}..={high}")]
-    RpcMismatch { low: u32, high: u32 },
+    RpcMismatch {
+        /// The lowest RPC version the server speaks.
+        low: u32,
+        /// The highest RPC version the server speaks.
+        high: u32,
+    },
     /// RPC: the call was refused by authentication (AUTH_ERROR).
     #[error("RPC: authentication error (auth_stat {0})")]
     Auth(AuthStat),
     /// An operating-system call failed.
     #[error("{context}: {source}")]
     Os {
+        /// What xipc was doing (the call and its object).
         context: String,
+        /// The operating system's error, with its errno.
         #[source]
         source: io::Error,
     },
@@ -91,28 +128,51 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 ///
 /// cbindgen:ignore
 pub mod code {
+    /// Success.
     pub const OK: i32 = 0;
+    /// [`Error::InvalidArgument`](crate::Error::InvalidArgument).
     pub const INVALID_ARGUMENT: i32 = -1;
+    /// [`Error::WouldBlock`](crate::Error::WouldBlock).
     pub const WOULD_BLOCK: i32 = -2;
+    /// [`Error::TimedOut`](crate::Error::TimedOut).
     pub const TIMED_OUT: i32 = -3;
+    /// [`Error::MessageTooLarge`](crate::Error::MessageTooLarge).
     pub const MESSAGE_TOO_LARGE: i32 = -4;
+    /// [`Error::NotFound`](crate::Error::NotFound).
     pub const NOT_FOUND: i32 = -5;
+    /// [`Error::Exists`](crate::Error::Exists).
     pub const EXISTS: i32 = -6;
+    /// [`Error::Permission`](crate::Error::Permission).
     pub const PERMISSION: i32 = -7;
+    /// [`Error::Closed`](crate::Error::Closed).
     pub const CLOSED: i32 = -8;
+    /// [`Error::Xdr`](crate::Error::Xdr).
     pub const XDR: i32 = -9;
+    /// [`Error::Limit`](crate::Error::Limit).
     pub const LIMIT: i32 = -10;
+    /// [`Error::Protocol`](crate::Error::Protocol).
     pub const PROTOCOL: i32 = -11;
+    /// [`Error::Unsupported`](crate::Error::Unsupported).
     pub const UNSUPPORTED: i32 = -12;
+    /// [`Error::Interrupted`](crate::Error::Interrupted).
     pub const INTERRUPTED: i32 = -13;
+    /// [`Error::ProgUnavail`](crate::Error::ProgUnavail).
     pub const PROG_UNAVAIL: i32 = -20;
+    /// [`Error::ProgMismatch`](crate::Error::ProgMismatch).
     pub const PROG_MISMATCH: i32 = -21;
+    /// [`Error::ProcUnavail`](crate::Error::ProcUnavail).
     pub const PROC_UNAVAIL: i32 = -22;
+    /// [`Error::GarbageArgs`](crate::Error::GarbageArgs).
     pub const GARBAGE_ARGS: i32 = -23;
+    /// [`Error::SystemErr`](crate::Error::SystemErr).
     pub const SYSTEM_ERR: i32 = -24;
+    /// [`Error::RpcMismatch`](crate::Error::RpcMismatch).
     pub const RPC_MISMATCH: i32 = -25;
+    /// [`Error::Auth`](crate::Error::Auth).
     pub const AUTH: i32 = -26;
+    /// [`Error::Os`](crate::Error::Os).
     pub const OS: i32 = -30;
+    /// [`Error::Internal`](crate::Error::Internal).
     pub const INTERNAL: i32 = -31;
 }
 

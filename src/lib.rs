@@ -7,6 +7,32 @@
 //! - [`stream`]: pipes, FIFOs, TCP and Unix stream sockets, with record marking.
 //! - [`rpc`]: ONC RPC client, server and rpcbind.
 //! - [`idl`]: the `.x` interface compiler behind `xipc gen`.
+//!
+//! Every fallible call returns [`Result`], whose [`Error`] has one stable
+//! status code per variant (the codes C and Python see).
+//!
+//! An XDR message, framed on a pipe, as any of the three languages would
+//! send it:
+//!
+//! ```
+//! use xipc::xdr::{Decoder, Encoder};
+//!
+//! let mut msg = Encoder::new();
+//! msg.put_uint(7);
+//! msg.put_string("thermo-1")?;
+//! msg.put_double(21.5);
+//!
+//! let (reader, writer) = xipc::stream::pipe()?;
+//! writer.send_msg(msg.as_bytes())?;
+//! let received = reader.recv_msg()?.expect("a message");
+//!
+//! let mut dec = Decoder::new(&received);
+//! assert_eq!(dec.get_uint()?, 7);
+//! assert_eq!(dec.get_string(Some(32))?, "thermo-1");
+//! assert_eq!(dec.get_double()?, 21.5);
+//! dec.finish()?; // nothing left over
+//! # Ok::<(), xipc::Error>(())
+//! ```
 
 #![deny(unsafe_op_in_unsafe_fn)]
 
@@ -21,4 +47,8 @@ pub mod xdr;
 pub use error::{Error, Result};
 
 /// The crate's version, as in `Cargo.toml`.
+///
+/// ```
+/// assert_eq!(xipc::VERSION.split('.').count(), 3);
+/// ```
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -10,14 +10,24 @@
 //! lengthens that try, as the kernel measures it in `CLOCK_REALTIME`) and
 //! messages that name the system limit a creation hit.
 //!
-//! ```no_run
-//! use xipc::mq::{MessageQueue, OpenOptions};
-//! let q = OpenOptions::new().create(true).max_messages(10).max_message_size(64).open("/demo")?;
-//! q.send(b"hello", 3)?;
+//! ```
+//! use std::time::Duration;
+//! use xipc::mq::OpenOptions;
+//!
+//! let name = format!("/xipc-doc-{}", std::process::id());
+//! let q = OpenOptions::new().create(true).max_messages(10).max_message_size(64).open(&name)?;
+//! q.send(b"routine", 1)?;
+//! q.send(b"urgent", 9)?;
+//! // The highest priority comes out first.
 //! let mut buf = vec![0; q.max_message_size()];
 //! let (len, prio) = q.receive(&mut buf)?;
-//! assert_eq!((&buf[..len], prio), (&b"hello"[..], 3));
-//! xipc::mq::unlink("/demo")?;
+//! assert_eq!((&buf[..len], prio), (&b"urgent"[..], 9));
+//! let (len, prio) = q.receive(&mut buf)?;
+//! assert_eq!((&buf[..len], prio), (&b"routine"[..], 1));
+//! // Empty now: a timed receive gives up.
+//! let empty = q.receive_timeout(&mut buf, Duration::from_millis(10));
+//! assert!(matches!(empty, Err(xipc::Error::TimedOut(_))));
+//! xipc::mq::unlink(&name)?;
 //! # Ok::<(), xipc::Error>(())
 //! ```
 //!

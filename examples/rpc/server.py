@@ -27,7 +27,7 @@ def echo(args: bytes, call: rpc.Call) -> bytes:
     if len(args) < 4:
         raise rpc.GarbageArgs("ECHO takes opaque<>")
     (n,) = struct.unpack(">I", args[:4])
-    print(f"ECHO of {n} bytes from {who} (xid {call.xid:#x})")
+    print(f"ECHO of {n} bytes from {who} (xid {call.xid:#x})", flush=True)
     return args  # opaque<> in, the same opaque<> out
 
 
@@ -35,7 +35,7 @@ server = rpc.Server()
 server.register(PROG, VERS, 1, add)
 server.register(PROG, VERS, 2, echo)
 signal.signal(signal.SIGTERM, lambda *_: server.stop())
-print("TCP port", server.listen_tcp("0.0.0.0"), "UDP port", server.listen_udp("0.0.0.0"))
+print("TCP port", server.listen_tcp("0.0.0.0"), "UDP port", server.listen_udp("0.0.0.0"), flush=True)
 try:
     server.serve_forever()
 except KeyboardInterrupt:

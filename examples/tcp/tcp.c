@@ -24,6 +24,7 @@ int main(int argc, char **argv) {
             xipc_listener_port(l, &port) != XIPC_OK)
             return fail();
         printf("listening on port %u\n", port);
+        fflush(stdout); /* whoever reads our output learns the port now */
         for (;;) {
             xipc_stream *c = NULL;
             if (xipc_listener_accept(l, -1, &c) != XIPC_OK) return fail();

@@ -8,7 +8,7 @@ import xipc
 
 if sys.argv[1] == "server":
     with xipc.tcp_listen("::", int(sys.argv[2]) if len(sys.argv) > 2 else 0) as listener:
-        print("listening on port", listener.port)
+        print("listening on port", listener.port, flush=True)
         while True:
             with listener.accept() as conn:
                 try:

@@ -18,6 +18,7 @@ int main(int argc, char **argv) {
         xipc_listener *l = NULL;
         if (xipc_unix_listen(argv[2], 0600, &l) != XIPC_OK) return fail();
         printf("listening on %s\n", argv[2]);
+        fflush(stdout);
         for (;;) {
             xipc_stream *c = NULL;
             xipc_peer_credentials who;

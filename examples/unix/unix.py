@@ -10,7 +10,7 @@ import xipc
 role, path = sys.argv[1:3]
 if role == "server":
     with xipc.unix_listen(path, mode=0o600) as listener:  # a stale file is replaced
-        print("listening on", path)
+        print("listening on", path, flush=True)
         while True:
             with listener.accept() as conn:
                 who = conn.peer_credentials()

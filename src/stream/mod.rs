@@ -20,10 +20,28 @@
 //! pipe filled up in nonblocking mode) keeps its rest in the stream, which
 //! sends it before anything else.
 //!
-//! ```no_run
+//! ```
 //! let (reader, writer) = xipc::stream::pipe()?;
 //! writer.send_msg(b"hello")?;
 //! assert_eq!(reader.recv_msg()?.as_deref(), Some(&b"hello"[..]));
+//! drop(writer); // the end of the stream, between messages
+//! assert_eq!(reader.recv_msg()?, None);
+//! # Ok::<(), xipc::Error>(())
+//! ```
+//!
+//! The same calls work on every kind of stream, here TCP on loopback:
+//!
+//! ```
+//! use std::time::Duration;
+//! use xipc::stream;
+//!
+//! let listener = stream::tcp_listen("127.0.0.1", 0)?; // port 0: any free port
+//! let port = listener.port().expect("a TCP port");
+//! let client = stream::tcp_connect("127.0.0.1", port, Some(Duration::from_secs(5)))?;
+//! let server = listener.accept(Some(Duration::from_secs(5)))?;
+//! client.send_msg(b"ping")?;
+//! server.set_read_timeout(Some(Duration::from_secs(5)));
+//! assert_eq!(server.recv_msg()?.as_deref(), Some(&b"ping"[..]));
 //! # Ok::<(), xipc::Error>(())
 //! ```
 
@@ -102,8 +120,11 @@ impl Kind {
 /// Which direction(s) [`Stream::shutdown`] closes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Shutdown {
+    /// No more receiving.
     Read,
+    /// No more sending: the peer sees the end of the stream.
     Write,
+    /// Both directions.
     Both,
 }
 
@@ -111,8 +132,11 @@ pub enum Shutdown {
 /// when the connection was made (`SO_PEERCRED`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PeerCredentials {
+    /// The peer's process id.
     pub pid: i32,
+    /// The peer's effective user id.
     pub uid: u32,
+    /// The peer's effective group id.
     pub gid: u32,
 }
 
@@ -396,10 +420,12 @@ impl Stream {
         lock(&self.sender).timeout = timeout;
     }
 
+    /// How long a read or `recv_msg` may wait (`None`: for ever).
     pub fn read_timeout(&self) -> Option<Duration> {
         lock(&self.receiver).timeout
     }
 
+    /// How long a write or `send_msg` may wait (`None`: for ever).
     pub fn write_timeout(&self) -> Option<Duration> {
         lock(&self.sender).timeout
     }
@@ -415,6 +441,8 @@ impl Stream {
         Ok(())
     }
 
+    /// Whether the stream is in nonblocking mode (see
+    /// [`set_nonblocking`](Self::set_nonblocking)).
     pub fn is_nonblocking(&self) -> bool {
         self.nonblocking.load(Ordering::Relaxed)
     }

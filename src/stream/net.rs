@@ -175,6 +175,23 @@ fn resolve(host: &str, port: u16) -> Result<Vec<SocketAddr>> {
 /// processes allowed to write to the file can connect). A socket file left by
 /// a server that is gone is replaced; one a server still listens on is
 /// [`Error::Exists`], and so is any other kind of file.
+///
+/// ```
+/// use std::time::Duration;
+/// use xipc::stream;
+///
+/// let path = std::env::temp_dir().join(format!("xipc-doc-{}.sock", std::process::id()));
+/// let listener = stream::unix_listen(&path, 0o600)?;
+/// let client = stream::unix_connect(&path, Some(Duration::from_secs(5)))?;
+/// let server = listener.accept(Some(Duration::from_secs(5)))?;
+/// // The kernel says who connected.
+/// assert_eq!(server.peer_credentials()?.pid, std::process::id() as i32);
+/// server.send_msg(b"welcome")?;
+/// assert_eq!(client.recv_msg()?.as_deref(), Some(&b"welcome"[..]));
+/// drop(listener); // removes the socket file
+/// assert!(!path.exists());
+/// # Ok::<(), xipc::Error>(())
+/// ```
 pub fn unix_listen(path: impl AsRef<Path>, mode: u32) -> Result<Listener> {
     let path = path.as_ref();
     check_mode(mode)?;

@@ -44,7 +44,9 @@ pub(crate) fn check_mode(mode: u32) -> Result<()> {
 /// Which end of a FIFO to open.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FifoMode {
+    /// The reading end (`O_RDONLY`).
     Read,
+    /// The writing end (`O_WRONLY`).
     Write,
 }
 
@@ -54,6 +56,21 @@ pub enum FifoMode {
 /// opening for reading returns at once, and opening for writing while no
 /// process has it open for reading is [`Error::WouldBlock`]; the stream is
 /// then in nonblocking mode ([`Stream::set_nonblocking`] changes it).
+///
+/// ```
+/// use xipc::stream::{self, FifoMode};
+///
+/// let path = std::env::temp_dir().join(format!("xipc-doc-{}.fifo", std::process::id()));
+/// stream::mkfifo(&path, 0o600)?;
+/// // Nonblocking, this one process can open both ends without waiting.
+/// let reader = stream::open_fifo(&path, FifoMode::Read, false)?;
+/// let writer = stream::open_fifo(&path, FifoMode::Write, false)?;
+/// writer.send_msg(b"through a FIFO")?;
+/// assert_eq!(reader.recv_msg()?.as_deref(), Some(&b"through a FIFO"[..]));
+/// assert!(matches!(reader.recv_msg(), Err(xipc::Error::WouldBlock)));
+/// std::fs::remove_file(&path).unwrap();
+/// # Ok::<(), xipc::Error>(())
+/// ```
 pub fn open_fifo(path: impl AsRef<Path>, mode: FifoMode, blocking: bool) -> Result<Stream> {
     let path = path.as_ref();
     let mut options = OpenOptions::new();

@@ -27,6 +27,12 @@ pub const DEFAULT_MAX_RECORD: usize = 4 << 20;
 pub const DEFAULT_MAX_FRAGMENTS: usize = 4096;
 
 /// The header of a fragment of `len` bytes (`len` ≤ [`MAX_FRAGMENT_LEN`]).
+///
+/// ```
+/// use xipc::stream::record::{fragment_header, parse_header};
+/// assert_eq!(fragment_header(5, true), [0x80, 0, 0, 5]);
+/// assert_eq!(parse_header([0, 0, 1, 0]), (256, false));
+/// ```
 #[inline]
 pub fn fragment_header(len: usize, last: bool) -> [u8; 4] {
     debug_assert!(len <= MAX_FRAGMENT_LEN);
@@ -58,6 +64,19 @@ pub fn encode_record_into(out: &mut Vec<u8>, msg: &[u8], max_fragment: usize) {
 }
 
 /// `msg` as one record, in fragments of at most `max_fragment` bytes.
+///
+/// ```
+/// use xipc::stream::record::{encode_record, read_record, RecordLimits};
+///
+/// let wire = encode_record(b"hello", 3);
+/// assert_eq!(wire, [0, 0, 0, 3, b'h', b'e', b'l', 0x80, 0, 0, 2, b'l', b'o']);
+/// let mut msg = Vec::new();
+/// assert!(read_record(&mut &wire[..], &mut msg, RecordLimits::default())?);
+/// assert_eq!(msg, b"hello");
+/// // The stream ends cleanly between records:
+/// assert!(!read_record(&mut &[][..], &mut msg, RecordLimits::default())?);
+/// # Ok::<(), xipc::Error>(())
+/// ```
 pub fn encode_record(msg: &[u8], max_fragment: usize) -> Vec<u8> {
     let mut out = Vec::new();
     encode_record_into(&mut out, msg, max_fragment);
@@ -65,6 +84,13 @@ pub fn encode_record(msg: &[u8], max_fragment: usize) -> Vec<u8> {
 }
 
 /// Writes `msg` as one single-fragment record.
+///
+/// ```
+/// let mut out = Vec::new();
+/// xipc::stream::record::write_record(&mut out, b"hi")?;
+/// assert_eq!(out, [0x80, 0, 0, 2, b'h', b'i']);
+/// # Ok::<(), xipc::Error>(())
+/// ```
 pub fn write_record<W: Write>(writer: &mut W, msg: &[u8]) -> Result<()> {
     if msg.len() > MAX_FRAGMENT_LEN {
         return Err(Error::MessageTooLarge {
@@ -99,8 +125,18 @@ impl Default for RecordLimits {
 ///
 /// Returns `Ok(false)` when the stream ends cleanly before a record starts.
 /// A record that would exceed `limits.max_record` is refused before its
-/// bytes are read or allocated; a stream that ends inside a record is
-/// [`Error::Closed`].
+/// bytes are read or allocated ([`Error::MessageTooLarge`]); a stream that
+/// ends inside a record is [`Error::Closed`].
+///
+/// ```
+/// use xipc::stream::record::{read_record, RecordLimits};
+///
+/// // A header announcing 2 GiB - 1 bytes: refused before any allocation.
+/// let hostile = [0xff, 0xff, 0xff, 0xff];
+/// let limits = RecordLimits { max_record: 1024, ..RecordLimits::default() };
+/// let err = read_record(&mut &hostile[..], &mut Vec::new(), limits).unwrap_err();
+/// assert!(matches!(err, xipc::Error::MessageTooLarge { limit: 1024, .. }));
+/// ```
 pub fn read_record<R: Read>(
     reader: &mut R,
     buf: &mut Vec<u8>,

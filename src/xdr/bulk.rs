@@ -1,6 +1,21 @@
 //! Whole-slice conversions between native numbers and XDR's big-endian
 //! units: the hot path of numeric users, written so the compiler turns each
 //! loop into vector byte swaps.
+//!
+//! ```
+//! use xipc::xdr::bulk;
+//!
+//! let values = [1.5f64, -2.0];
+//! let mut wire = [0u8; 16];
+//! bulk::encode_doubles(&values, &mut wire)?;
+//! assert_eq!(wire[..8], 1.5f64.to_be_bytes());
+//! let mut back = [0f64; 2];
+//! bulk::decode_doubles(&wire, &mut back)?;
+//! assert_eq!(back, values);
+//! // The output must have exactly the room the values need.
+//! assert!(bulk::encode_doubles(&values, &mut [0u8; 15]).is_err());
+//! # Ok::<(), xipc::Error>(())
+//! ```
 
 use crate::{Error, Result};
 

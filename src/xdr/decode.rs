@@ -10,6 +10,28 @@ use crate::{Error, Result};
 /// length prefix is checked against the bytes that remain and against
 /// [`Limits`] before anything is allocated; padding must be zero and a `bool`
 /// 0 or 1.
+///
+/// ```
+/// use xipc::xdr::{Decoder, Limits};
+/// use xipc::Error;
+///
+/// let bytes = [0, 0, 0, 1, 0, 0, 0, 2, 0xca, 0xfe, 0, 0];
+/// let mut dec = Decoder::new(&bytes);
+/// assert!(dec.get_bool()?);
+/// assert_eq!(dec.get_opaque(Some(16))?, [0xca, 0xfe]);
+/// dec.finish()?;
+///
+/// // A bool of 2 is refused, and the position stays on it.
+/// let mut dec = Decoder::new(&[0, 0, 0, 2]);
+/// assert!(matches!(dec.get_bool(), Err(Error::Xdr { offset: 0, .. })));
+/// assert_eq!(dec.position(), 0);
+///
+/// // A length over the limit is refused before anything is allocated.
+/// let limits = Limits { max_item_bytes: 1, ..Limits::default() };
+/// let mut dec = Decoder::with_limits(&bytes[4..], limits);
+/// assert!(matches!(dec.get_opaque(None), Err(Error::Limit { offset: 0, .. })));
+/// # Ok::<(), xipc::Error>(())
+/// ```
 #[derive(Clone, Debug)]
 pub struct Decoder<'a> {
     input: &'a [u8],

@@ -7,6 +7,18 @@ use crate::{Error, Result};
 ///
 /// Infallible writes return nothing; writes that carry a length return an
 /// error when the length does not fit XDR's 32-bit count.
+///
+/// ```
+/// let mut enc = xipc::xdr::Encoder::new();
+/// enc.put_bool(true);
+/// enc.put_hyper(-1);
+/// enc.put_opaque(&[0xca, 0xfe])?;
+/// assert_eq!(
+///     enc.into_bytes(),
+///     [0, 0, 0, 1, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 2, 0xca, 0xfe, 0, 0]
+/// );
+/// # Ok::<(), xipc::Error>(())
+/// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Encoder {
     buf: Vec<u8>,
