@@ -66,7 +66,10 @@ test: deps all test-rust test-c test-python test-interop ## every test: Rust, C,
 test-rust:
 	$(CARGO) fmt --check
 	$(CARGO) clippy --all-targets -- -D warnings
-	$(CARGO) test --release
+	$(CARGO) test --release --lib --bins --tests --examples
+	@# Doc examples in the dev profile: each is its own program, and linking
+	@# dozens of them with the release profile's LTO takes minutes.
+	$(CARGO) test --doc
 
 $(BUILD)/tests/c/%: tests/c/%.c include/xipc.h $(LIB_SO)
 	@mkdir -p $(dir $@)
