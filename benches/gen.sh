@@ -32,7 +32,7 @@ field() { echo "$1" | sed -n "s/.*$2 \([0-9.]*\).*/\1/p"; }
 [ "$(field "$x" check)" = "$(field "$r" check)" ] || fail "C results differ: $x / $r"
 xe=$(field "$x" encode); xd=$(field "$x" decode); re=$(field "$r" encode); rd=$(field "$r" decode)
 awk -v xe="$xe" -v xd="$xd" -v re="$re" -v rd="$rd" 'BEGIN {
-    print "C: 100000 records, encode into one buffer + decode back"
+    print "C: 100000 records, encode into one buffer + decode back, best of 5 rounds"
     printf "  xipc gen (xipc C API)  encode %7.4f s  decode %7.4f s  total %7.4f s\n", xe, xd, xe + xd
     printf "  rpcgen (libtirpc)      encode %7.4f s  decode %7.4f s  total %7.4f s\n", re, rd, re + rd
     printf "  ratio (rpcgen / xipc): encode %5.2fx  decode %5.2fx  total %5.2fx  (target >= 1.5x)\n", re / xe, rd / xd, (re + rd) / (xe + xd)

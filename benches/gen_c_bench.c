@@ -1,6 +1,8 @@
 /* Encodes N records into one buffer and decodes them back, timing each
- * phase. Built twice by benches/gen.sh: with rpcgen's header and xdr_record
- * (libtirpc), and with xipc gen's header and xipc_encode/decode_record. */
+ * phase; ROUNDS rounds, the best time of each phase counts (the machine may
+ * be busy). Built twice by benches/gen.sh: with rpcgen's header and
+ * xdr_record (libtirpc), and with xipc gen's header and
+ * xipc_encode/decode_record. */
 #define _GNU_SOURCE
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +11,7 @@
 #include "gen_record.h"
 
 #define N 100000
+#define ROUNDS 5
 
 static double now(void)
 {
@@ -28,7 +31,8 @@ static void fill(record *r, int i)
 	r->samples.samples_val = samples;
 }
 
-int main(void)
+/* One round: stores the encode and decode times; 0 on success. */
+static int one_round(double *enc, double *dec, long *checksum)
 {
 	record r, back;
 	double t0, t1, t2;
@@ -56,7 +60,7 @@ int main(void)
 		xdr_free((xdrproc_t)xdr_record, (char *)&back);
 	}
 	t2 = now();
-	printf("rpcgen %zu bytes\n", used);
+	(void)used;
 #else
 	xipc_encoder *e;
 	xipc_decoder *d;
@@ -83,10 +87,26 @@ int main(void)
 		xipc_free_record(&back);
 	}
 	t2 = now();
-	printf("xipc %zu bytes\n", used);
 	xipc_decoder_free(d);
 	xipc_encoder_free(e);
 #endif
-	printf("encode %.4f decode %.4f check %ld\n", t1 - t0, t2 - t1, check);
+	*enc = t1 - t0;
+	*dec = t2 - t1;
+	*checksum = check;
+	return 0;
+}
+
+int main(void)
+{
+	double enc, dec, best_enc = 1e9, best_dec = 1e9;
+	long check = 0;
+	int k;
+	for (k = 0; k < ROUNDS; k++) {
+		if (one_round(&enc, &dec, &check) != 0)
+			return 1;
+		best_enc = enc < best_enc ? enc : best_enc;
+		best_dec = dec < best_dec ? dec : best_dec;
+	}
+	printf("encode %.4f decode %.4f check %ld\n", best_enc, best_dec, check);
 	return 0;
 }

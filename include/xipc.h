@@ -1412,6 +1412,27 @@ int xipc_decoder_position(xipc_decoder *decoder, size_t *out);
 int xipc_decoder_set_position(xipc_decoder *decoder, size_t pos);
 
 /**
+ * Points `*data` at the bytes not yet decoded and `*len` at their count,
+ * without moving the decoder: for code (such as `xipc gen`'s) that parses a
+ * run of fields in place, checking `*len` once, and then calls
+ * `xipc_decoder_advance`. The bytes are the decoder's input, valid as long
+ * as it is.
+ *
+ * # Safety
+ * `decoder` must be NULL or a live decoder; `data` and `len` writable.
+ */
+int xipc_decoder_peek(xipc_decoder *decoder, const uint8_t **data, size_t *len);
+
+/**
+ * Moves past `n` bytes read through `xipc_decoder_peek`. Fails with
+ * `XIPC_EXDR` (and the offset), without moving, when fewer than `n` remain.
+ *
+ * # Safety
+ * `decoder` must be NULL or a live decoder.
+ */
+int xipc_decoder_advance(xipc_decoder *decoder, size_t n);
+
+/**
  * The number of bytes not yet decoded.
  *
  * # Safety

@@ -515,6 +515,21 @@ static const char *check(const struct r_type *r, const struct x_type *t, unsigne
 	if (why == NULL && !x_same(t, xv, b, n))
 		why = "xipc's encoding of the value it decoded differs";
 	xipc_decoder_free(d);
+	d = NULL;
+	/* Followed by more input, structs take the in-place fast path. */
+	if (why == NULL) {
+		static unsigned char more[(1 << 16) + 8192];
+		size_t at = 0;
+		t->fre(xv);
+		memcpy(more, b, n);
+		memset(more + n, 0, 8192);
+		if (xipc_decoder_new(more, n + 8192, NULL, &d) != 0 || t->dec(d, xv) != 0
+		    || xipc_decoder_position(d, &at) != 0 || at != n)
+			why = "xipc's decoder, with more input after the value, reads it differently";
+		else if (!x_same(t, xv, b, n))
+			why = "xipc's encoding of the value decoded with more input after it differs";
+		xipc_decoder_free(d);
+	}
 	t->fre(xv);
 	xdr_free(r->proc, rv);
 	free(rv);
@@ -803,3 +818,175 @@ fn pass_lines_reach_the_files_rpcgen_copies_them_to() {
     }
     std::fs::remove_dir_all(&tmp).unwrap();
 }
+
+/// Generated C decodes a struct of fixed-size and short bounded fields in
+/// place when the input holds every byte it could take; values that break
+/// a rule there fall back to the checked path, which reports them, and
+/// nothing leaks (run under valgrind).
+#[test]
+fn generated_c_fast_path_decodes_in_place_and_falls_back_on_bad_input() {
+    tool("cc", "install gcc");
+    tool("valgrind", "install valgrind (scripts/deps.sh)");
+    let root = std::env::current_dir().unwrap();
+    let libdir = lib_dir(&root);
+    let tmp = tempdir("fast");
+    std::os::unix::fs::symlink(libdir.join("libxipc.so"), tmp.join("libxipc.so.0")).unwrap();
+    let x = "enum kind { KA = 1, KB = 2 };\n\
+             struct rec { int id; double value; string name<16>; int samples<8>;\n\
+                          kind k; bool flag; opaque tag<5>; unsigned short s; };\n";
+    let opts = Options {
+        rpc: false,
+        ..Options::default()
+    };
+    let files = generate(&Input::text("fast.x", x), Lang::C, &opts).unwrap();
+    assert!(
+        files[1].contents.contains("xipc_decoder_peek"),
+        "rec gets the fast path"
+    );
+    for f in files {
+        std::fs::write(tmp.join(&f.name), f.contents).unwrap();
+    }
+    std::fs::write(tmp.join("main.c"), FAST_MAIN).unwrap();
+    let exe = tmp.join("fast");
+    run(Command::new("cc")
+        .current_dir(&tmp)
+        .args([
+            "-std=c11",
+            "-D_GNU_SOURCE",
+            "-Wall",
+            "-Wextra",
+            "-Werror",
+            "-g",
+            "-o",
+        ])
+        .arg(&exe)
+        .args(["main.c", "fast.c"])
+        .arg(format!("-I{}", root.join("include").display()))
+        .arg(format!("-L{}", libdir.display()))
+        .arg(format!("-Wl,-rpath,{}", tmp.display()))
+        .arg("-lxipc"));
+    let out = run(Command::new("valgrind")
+        .args(["--quiet", "--error-exitcode=99", "--leak-check=full"])
+        .args([
+            "--errors-for-leak-kinds=definite",
+            "--show-leak-kinds=definite",
+        ])
+        .arg(&exe));
+    assert_eq!(
+        out,
+        "three records: ok\n\
+         name longer than 16: -10\n\
+         non-zero padding: -9 non-zero padding\n\
+         enum value 3: -9\n\
+         bool 2: -9\n\
+         9 samples: -10\n\
+         after the failures: ok\n"
+    );
+    std::fs::remove_dir_all(&tmp).unwrap();
+}
+
+const FAST_MAIN: &str = r#"
+#include <stdio.h>
+#include <string.h>
+#include "fast.h"
+
+static int samples[3] = {5, -6, 7};
+
+static void fill(rec *r, int i)
+{
+	memset(r, 0, sizeof *r);
+	r->id = i;
+	r->value = i * 0.5;
+	r->name = i == 1 ? "abc" : "sixteen-bytes-ok";
+	r->samples.samples_len = (unsigned)i;
+	r->samples.samples_val = samples;
+	r->k = i == 2 ? KB : KA;
+	r->flag = i & 1;
+	r->tag.tag_len = (unsigned)i + 1;
+	r->tag.tag_val = "wxyz";
+	r->s = (unsigned short)(1000 + i);
+}
+
+static int same(const rec *a, const rec *b)
+{
+	unsigned i;
+	if (a->id != b->id || a->value != b->value || strcmp(a->name, b->name) != 0
+	    || a->samples.samples_len != b->samples.samples_len || a->k != b->k
+	    || a->flag != b->flag || a->tag.tag_len != b->tag.tag_len || a->s != b->s
+	    || memcmp(a->tag.tag_val, b->tag.tag_val, a->tag.tag_len) != 0)
+		return 0;
+	for (i = 0; i < a->samples.samples_len; i++)
+		if (a->samples.samples_val[i] != b->samples.samples_val[i])
+			return 0;
+	return 1;
+}
+
+/* Decodes `bad` (the first record with one word changed) followed by more
+ * input, so the fast path sees it first. */
+static int decode_changed(const uint8_t *good, size_t len, size_t word_at, uint32_t word)
+{
+	static uint8_t bad[4096];
+	xipc_decoder *d;
+	rec r;
+	int rc;
+	memset(bad, 0, sizeof bad);
+	memcpy(bad, good, len);
+	bad[word_at] = (uint8_t)(word >> 24);
+	bad[word_at + 1] = (uint8_t)(word >> 16);
+	bad[word_at + 2] = (uint8_t)(word >> 8);
+	bad[word_at + 3] = (uint8_t)word;
+	if (xipc_decoder_new(bad, sizeof bad, NULL, &d) != 0)
+		return 1;
+	rc = xipc_decode_rec(d, &r);
+	if (rc == 0)
+		xipc_free_rec(&r);
+	else if (r.name != NULL || r.samples.samples_val != NULL || r.tag.tag_val != NULL)
+		rc = 1; /* a failed decode must leave nothing behind */
+	xipc_decoder_free(d);
+	return rc;
+}
+
+int main(void)
+{
+	xipc_encoder *e;
+	xipc_decoder *d;
+	const uint8_t *data;
+	size_t len, first, at;
+	rec in, out;
+	int i, ok = 1;
+	if (xipc_encoder_new(&e) != 0)
+		return 1;
+	for (i = 0; i < 3; i++) {
+		fill(&in, i);
+		if (xipc_encode_rec(e, &in) != 0)
+			return 1;
+		if (i == 0)
+			xipc_encoder_data(e, &data, &first);
+	}
+	xipc_encoder_data(e, &data, &len);
+	if (xipc_decoder_new(data, len, NULL, &d) != 0)
+		return 1;
+	for (i = 0; i < 3; i++) {
+		fill(&in, i);
+		if (xipc_decode_rec(d, &out) != 0 || !same(&in, &out))
+			ok = 0;
+		xipc_free_rec(&out);
+	}
+	if (xipc_decoder_position(d, &at) != 0 || at != len)
+		ok = 0;
+	xipc_decoder_free(d);
+	printf("three records: %s\n", ok ? "ok" : "FAILED");
+	/* Record 0: id 4, value 8, name 4 + 16, samples count at 32, k at 36,
+	 * flag at 40, tag count at 44, tag "w" + 3 bytes padding at 48. */
+	printf("name longer than 16: %d\n", decode_changed(data, first, 12, 17));
+	i = decode_changed(data, first, 48, 0x77000100);
+	printf("non-zero padding: %d %s\n", i,
+	       strstr(xipc_last_error(), "non-zero padding") ? "non-zero padding" : xipc_last_error());
+	printf("enum value 3: %d\n", decode_changed(data, first, 36, 3));
+	printf("bool 2: %d\n", decode_changed(data, first, 40, 2));
+	printf("9 samples: %d\n", decode_changed(data, first, 32, 9));
+	printf("after the failures: %s\n", decode_changed(data, first, 0, 0) == 0 ? "ok" : "FAILED");
+	xipc_encoder_free(e);
+	return 0;
+}
+"#;

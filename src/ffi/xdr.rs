@@ -818,6 +818,43 @@ pub unsafe extern "C" fn xipc_decoder_set_position(
     guard(|| unsafe { dec(decoder)?.set_position(pos) })
 }
 
+/// Points `*data` at the bytes not yet decoded and `*len` at their count,
+/// without moving the decoder: for code (such as `xipc gen`'s) that parses a
+/// run of fields in place, checking `*len` once, and then calls
+/// `xipc_decoder_advance`. The bytes are the decoder's input, valid as long
+/// as it is.
+///
+/// # Safety
+/// `decoder` must be NULL or a live decoder; `data` and `len` writable.
+#[no_mangle]
+pub unsafe extern "C" fn xipc_decoder_peek(
+    decoder: *mut xipc_decoder,
+    data: *mut *const u8,
+    len: *mut usize,
+) -> c_int {
+    guard(|| {
+        nonnull!(data);
+        nonnull!(len);
+        // SAFETY: forwarded contract; outputs checked non-NULL.
+        unsafe {
+            let rest = dec(decoder)?.remaining();
+            write_out(data, rest.as_ptr())?;
+            write_out(len, rest.len())
+        }
+    })
+}
+
+/// Moves past `n` bytes read through `xipc_decoder_peek`. Fails with
+/// `XIPC_EXDR` (and the offset), without moving, when fewer than `n` remain.
+///
+/// # Safety
+/// `decoder` must be NULL or a live decoder.
+#[no_mangle]
+pub unsafe extern "C" fn xipc_decoder_advance(decoder: *mut xipc_decoder, n: usize) -> c_int {
+    // SAFETY: forwarded contract.
+    guard(|| unsafe { dec(decoder)?.skip(n) })
+}
+
 /// The number of bytes not yet decoded.
 ///
 /// # Safety

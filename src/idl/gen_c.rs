@@ -18,6 +18,8 @@ use std::collections::HashSet;
 
 /// Largest run of fixed-size bytes packed in one stack buffer.
 const RUN_MAX: usize = 1024;
+/// Largest struct (in wire bytes) that gets the in-place decoding fast path.
+const FAST_MAX: usize = 4 * RUN_MAX;
 
 pub fn generate(
     m: &Model,
@@ -1033,6 +1035,7 @@ impl Gen<'_, '_> {
             &format!("static int dec_{name}(xipc_decoder *d, {name} *v)"),
         );
         c.line("int rc = 0;");
+        self.dec_fast_path(c, s);
         let runs = self.runs(&s.fields, false);
         let mut fused = false;
         for (k, run) in runs.iter().enumerate() {
@@ -1084,6 +1087,92 @@ impl Gen<'_, '_> {
         }
         c.close("}\n");
         Ok(())
+    }
+
+    /// For a struct of fixed-size fields and short bounded variable-length
+    /// ones (at least one): when the input holds every byte the struct could
+    /// take, its fields are parsed in place (`xipc_decoder_peek`, then one
+    /// `xipc_decoder_advance`) instead of one library call per run. Anything
+    /// unusual (a count over its bound, non-zero padding, a bad enum or bool)
+    /// frees what was built and falls through to the checked path, which
+    /// reports it. Like the fused fields of the checked path, these short
+    /// allocations (each at most RUN_MAX bytes) are not charged.
+    fn dec_fast_path(&self, c: &mut Code, s: &StructDef) {
+        let mut max = 0;
+        let mut has_var = false;
+        for f in &s.fields {
+            if let Some(size) = self.fixed_decl(f) {
+                max += size;
+            } else if let Some(size) = self.packable_var(f) {
+                max += size;
+                has_var = true;
+            } else {
+                return;
+            }
+        }
+        if !has_var || max > FAST_MAX {
+            return;
+        }
+        let name = &s.name;
+        c.open("{");
+        c.line("const unsigned char *p0, *p;\nsize_t avail;");
+        c.open(format!(
+            "if (xipc_decoder_peek(d, &p0, &avail) == 0 && avail >= {max}) {{"
+        ));
+        c.line("p = p0;");
+        for f in &s.fields {
+            let lv = format!("v->{}", f.name);
+            if self.fixed_decl(f).is_some() {
+                self.unpack_decl(c, f, &lv, "goto slow;");
+                continue;
+            }
+            let Kind::Var(Some(b)) = &f.kind else {
+                unreachable!("packable_var is bounded")
+            };
+            let fname = &f.name;
+            c.open("{");
+            c.line("size_t n = xg_get32(p);\np += 4;");
+            c.line(format!(
+                "if ((uint64_t)n > (uint64_t)({}))\n\tgoto slow;",
+                ctext(b)
+            ));
+            match &f.ty {
+                Type::String => {
+                    c.line("if (!xg_zero(p + n, (4 - (n & 3)) & 3))\n\tgoto slow;");
+                    c.line(format!(
+                        "({lv}) = malloc(n + 1);\nif (({lv}) == NULL)\n\treturn XIPC_EINTERNAL;"
+                    ));
+                    c.line(format!("memcpy(({lv}), p, n);\n({lv})[n] = '\\0';"));
+                    c.line("p += n + ((4 - (n & 3)) & 3);");
+                }
+                Type::Opaque => {
+                    c.line("if (!xg_zero(p + n, (4 - (n & 3)) & 3))\n\tgoto slow;");
+                    c.open("if (n > 0) {");
+                    c.line(format!("({lv}).{fname}_val = malloc(n);\nif (({lv}).{fname}_val == NULL)\n\treturn XIPC_EINTERNAL;"));
+                    c.line(format!(
+                        "memcpy(({lv}).{fname}_val, p, n);\n({lv}).{fname}_len = (unsigned int)n;"
+                    ));
+                    c.close("}");
+                    c.line("p += n + ((4 - (n & 3)) & 3);");
+                }
+                ty => {
+                    c.open("if (n > 0) {");
+                    c.line("size_t i;");
+                    c.line(format!("({lv}).{fname}_val = calloc(n, sizeof *({lv}).{fname}_val);\nif (({lv}).{fname}_val == NULL)\n\treturn XIPC_EINTERNAL;"));
+                    c.line(format!("({lv}).{fname}_len = (unsigned int)n;"));
+                    c.open("for (i = 0; i < n; i++) {");
+                    self.unpack_value(c, ty, &format!("({lv}).{fname}_val[i]"), "goto slow;");
+                    c.close("}");
+                    c.close("}");
+                }
+            }
+            c.close("}");
+        }
+        c.line("return xipc_decoder_advance(d, (size_t)(p - p0));");
+        c.line("slow:");
+        c.line(format!("fre_{name}(v);\nmemset(v, 0, sizeof *v);"));
+        c.close("}");
+        c.close("}");
     }
 
     /// Groups fields into runs packed in one buffer (sized for the largest

@@ -113,6 +113,22 @@ impl<'a> Decoder<'a> {
         Ok(())
     }
 
+    /// Moves past `n` bytes (already read through [`Decoder::remaining`]);
+    /// fails, without moving, when fewer remain.
+    ///
+    /// ```
+    /// use xipc::xdr::Decoder;
+    /// let mut d = Decoder::new(&[0, 0, 0, 7, 0, 0, 0, 9]);
+    /// assert_eq!(d.remaining()[3], 7);
+    /// d.skip(4)?;
+    /// assert_eq!(d.get_int()?, 9);
+    /// assert!(d.skip(1).is_err());
+    /// # Ok::<(), xipc::Error>(())
+    /// ```
+    pub fn skip(&mut self, n: usize) -> Result<()> {
+        self.take(n, "skipped data").map(|_| ())
+    }
+
     /// The bytes not yet decoded.
     pub fn remaining(&self) -> &'a [u8] {
         &self.input[self.pos..]
