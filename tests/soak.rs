@@ -97,6 +97,7 @@ const PROG: u32 = 0x2000_5050;
 #[test]
 #[ignore = "load test: run with make soak"]
 fn soak_rpc_connections() {
+    println!(); // after the test harness's "test ... " prefix
     let connections = setting("SOAK_CONNECTIONS", 1000) as usize;
     let seconds = setting("SOAK_SECONDS", 60);
     let workers = (setting("SOAK_WORKERS", 8) as usize).clamp(1, connections);
@@ -227,6 +228,7 @@ fn field(m: &[u8], at: usize) -> u32 {
 #[test]
 #[ignore = "load test: run with make soak"]
 fn soak_mq_messages() {
+    println!();
     let total = setting("SOAK_MESSAGES", 1_000_000);
     let producers = setting("SOAK_PRODUCERS", 4).max(1) as u32;
     let consumers = setting("SOAK_CONSUMERS", 4).max(1) as usize;

@@ -19,13 +19,15 @@
 /* Internal, for tests only: not in the public header. */
 int xipc__test_panic(void);
 
-/* Functions the rpc branch adds. Declared weak (the same prototypes), so this
- * test builds and runs both before and after that branch is merged; their
+/* Functions the rpc and gen branches add. Declared weak (the same prototypes), so this
+ * test builds and runs both before and after those branches are merged; their
  * cases below run only when the library has them. */
 int xipc_rpc_server_listen_unix_mode(const xipc_rpc_server *s, const char *path,
                                      uint32_t mode) __attribute__((weak));
 int xipc_rpc_server_set_max_connections(const xipc_rpc_server *s,
                                         size_t connections) __attribute__((weak));
+/* ... and the gen branch. */
+int xipc_encoder_null_string(xipc_encoder *encoder, const char *field) __attribute__((weak));
 
 static int failures;
 
@@ -478,6 +480,13 @@ static void test_encoder(void) {
     RC(XIPC_EINVAL, xipc_encoder_put_double_vector(e, NULL, 2));
     RC(XIPC_EINVAL, xipc_encoder_put_double_array(NULL, NULL, 0));
     RC(XIPC_EINVAL, xipc_encoder_put_double_array(e, NULL, 2));
+    if (xipc_encoder_null_string != NULL) {
+        RC(XIPC_EINVAL, xipc_encoder_null_string(NULL, "name"));
+        RC(XIPC_EINVAL, xipc_encoder_null_string(e, NULL));
+        /* Its purpose: always XIPC_EINVAL, naming the field. */
+        RC(XIPC_EINVAL, xipc_encoder_null_string(e, "name"));
+        EXPECT(strstr(xipc_last_error(), "name is a NULL string") != NULL);
+    }
     /* Every refusal above wrote nothing. */
     MUST(xipc_encoder_data(e, &view, &len));
     EXPECT(len == 0);
