@@ -1,10 +1,11 @@
-"""The demo's calc.x service in Python, on the stubs `xipc gen --lang python`
-writes. It listens on a free TCP port, registers that port with the rpcbind
-at RPCBIND_PORT (portmap SET, an ordinary RPC call to program 100000), serves
+"""The demo's calc.x service: examples/gen/calc_server.py's, on the stubs
+`xipc gen --lang python` writes, run the way a deployed service runs. It
+listens on a free TCP port, registers that port with the rpcbind at
+RPCBIND_PORT (portmap SET, an ordinary RPC call to program 100000), serves
 until SIGTERM, then unregisters.
 
     xipc gen --lang python -o gen examples/calc.x
-    PYTHONPATH=gen python3 calc_service.py RPCBIND_PORT
+    PYTHONPATH=gen:examples/gen python3 calc_service.py RPCBIND_PORT
 """
 
 import signal
@@ -13,29 +14,19 @@ import sys
 import threading
 
 import calc  # generated from examples/calc.x
+from calc_server import Calc  # examples/gen/calc_server.py: the service itself
 from xipc import rpc
 
 PMAP_PROG, PMAP_VERS, PMAPPROC_SET, PMAPPROC_UNSET = 100000, 2, 1, 2
 IPPROTO_TCP = 6
 
 
-class Calc(calc.CALC_VERS_Server):
-    def calc_null(self, call):
-        return None
-
-    def calc_add(self, pair, call):
-        return pair.a + pair.b
-
-    def calc_summarize(self, samples, call):
-        if not samples:
-            return calc.calc_result(calc.CALC_EMPTY, None)
-        summary = calc.calc_summary(count=len(samples), mean=sum(samples) / len(samples),
-                                    min=min(samples), max=max(samples))
-        return calc.calc_result(calc.CALC_OK, summary)
+class DemoCalc(Calc):
+    """The service of examples/gen/calc_server.py, saying who greets it."""
 
     def calc_greet(self, name, call):
         print(f"Python service: {name} says hello (call {call.xid:#010x})", flush=True)
-        return f"hello, {name}"
+        return super().calc_greet(name, call)
 
 
 def portmap(rpcbind_port: int, proc: int, port: int) -> bool:
@@ -49,7 +40,7 @@ def portmap(rpcbind_port: int, proc: int, port: int) -> bool:
 def main(rpcbind_port: int) -> None:
     with rpc.Server() as server:
         server.set_rpcbind_registration(False)  # we register with the demo's rpcbind ourselves
-        Calc().register(server)
+        DemoCalc().register(server)
         port = server.listen_tcp("127.0.0.1", 0)
         stop = threading.Event()
         signal.signal(signal.SIGTERM, lambda *_: stop.set())

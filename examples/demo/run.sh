@@ -115,7 +115,7 @@ done
 [ -n "$rpcbind_port" ] || fail "xipc rpcbind did not start: $(cat "$work/rpcbind.err")"
 say "rpcbind: xipc rpcbind serving on port $rpcbind_port (TCP and UDP)"
 
-PYTHONPATH="$gen:$root/bindings/python${PYTHONPATH:+:$PYTHONPATH}" \
+PYTHONDONTWRITEBYTECODE=1 PYTHONPATH="$gen:$root/examples/gen:$root/bindings/python${PYTHONPATH:+:$PYTHONPATH}" \
     "$python" "$here/calc_service.py" "$rpcbind_port" > "$work/service.out" 2>&1 &
 service_pid=$!
 shown=0
