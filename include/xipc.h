@@ -197,16 +197,6 @@
  *
  * Every length prefix is also checked against the bytes that remain, so even
  * [`Limits::unlimited`] cannot make a short input allocate much.
- *
- * ```
- * use xipc::xdr::{Decoder, Limits};
- *
- * // A 12-byte message claiming an array of a billion ints fails at once.
- * let hostile = [0x3b, 0x9a, 0xca, 0x00, 0, 0, 0, 1, 0, 0, 0, 2];
- * let mut dec = Decoder::with_limits(&hostile, Limits::unlimited());
- * assert!(dec.get_opaque(None).is_err());
- * assert_eq!(Limits::default(), Limits::DEFAULT);
- * ```
  */
 typedef struct Limits Limits;
 
