@@ -26,8 +26,6 @@ int xipc_rpc_server_listen_unix_mode(const xipc_rpc_server *s, const char *path,
                                      uint32_t mode) __attribute__((weak));
 int xipc_rpc_server_set_max_connections(const xipc_rpc_server *s,
                                         size_t connections) __attribute__((weak));
-/* ... and the gen branch. */
-int xipc_encoder_null_string(xipc_encoder *encoder, const char *field) __attribute__((weak));
 
 static int failures;
 
@@ -480,13 +478,11 @@ static void test_encoder(void) {
     RC(XIPC_EINVAL, xipc_encoder_put_double_vector(e, NULL, 2));
     RC(XIPC_EINVAL, xipc_encoder_put_double_array(NULL, NULL, 0));
     RC(XIPC_EINVAL, xipc_encoder_put_double_array(e, NULL, 2));
-    if (xipc_encoder_null_string != NULL) {
-        RC(XIPC_EINVAL, xipc_encoder_null_string(NULL, "name"));
-        RC(XIPC_EINVAL, xipc_encoder_null_string(e, NULL));
-        /* Its purpose: always XIPC_EINVAL, naming the field. */
-        RC(XIPC_EINVAL, xipc_encoder_null_string(e, "name"));
-        EXPECT(strstr(xipc_last_error(), "name is a NULL string") != NULL);
-    }
+    RC(XIPC_EINVAL, xipc_encoder_null_string(NULL, "name"));
+    RC(XIPC_EINVAL, xipc_encoder_null_string(e, NULL));
+    /* Its purpose: always XIPC_EINVAL, naming the field. */
+    RC(XIPC_EINVAL, xipc_encoder_null_string(e, "name"));
+    EXPECT(strstr(xipc_last_error(), "name is a NULL string") != NULL);
     /* Every refusal above wrote nothing. */
     MUST(xipc_encoder_data(e, &view, &len));
     EXPECT(len == 0);
@@ -518,6 +514,18 @@ static void test_decoder(void) {
     RC(XIPC_EINVAL, xipc_decoder_set_position(d, sizeof bytes + 4));
     RC(XIPC_EINVAL, xipc_decoder_remaining(NULL, &n));
     RC(XIPC_EINVAL, xipc_decoder_remaining(d, NULL));
+    const uint8_t *peeked = NULL;
+    RC(XIPC_EINVAL, xipc_decoder_peek(NULL, &peeked, &n));
+    RC(XIPC_EINVAL, xipc_decoder_peek(d, NULL, &n));
+    RC(XIPC_EINVAL, xipc_decoder_peek(d, &peeked, NULL));
+    RC(XIPC_EINVAL, xipc_decoder_advance(NULL, 0));
+    /* Past the end: refused, and the decoder stays where it was. */
+    RC(XIPC_EXDR, xipc_decoder_advance(d, sizeof bytes + 1));
+    RC(XIPC_EXDR, xipc_decoder_advance(d, SIZE_MAX));
+    MUST(xipc_decoder_peek(d, &peeked, &n));
+    EXPECT(n == sizeof bytes && peeked != NULL && peeked[3] == 2);
+    MUST(xipc_decoder_position(d, &pos));
+    EXPECT(pos == 0);
     RC(XIPC_EINVAL, xipc_decoder_finish(NULL));
     RC(XIPC_EXDR, xipc_decoder_finish(d)); /* 12 bytes left */
     RC(XIPC_EINVAL, xipc_decoder_enter(NULL));
