@@ -12,9 +12,13 @@ use std::collections::{HashMap, HashSet};
 /// A named type.
 #[derive(Clone, Copy, Debug)]
 pub enum TypeDef<'a> {
+    /// Defined by a `typedef`.
     Typedef(&'a Decl),
+    /// An `enum`.
     Enum(&'a EnumDef),
+    /// A `struct`.
     Struct(&'a StructDef),
+    /// A `union`.
     Union(&'a UnionDef),
 }
 
@@ -33,7 +37,9 @@ pub enum TypeDef<'a> {
 /// # Ok::<(), xipc::idl::IdlError>(())
 /// ```
 pub struct Model<'a> {
+    /// The specification checked.
     pub spec: &'a Spec,
+    /// Every type the specification defines, by name.
     pub types: HashMap<&'a str, TypeDef<'a>>,
     consts: HashMap<&'a str, &'a Value>,
     /// Enum items: name -> (enum name, value as written or None).
@@ -49,6 +55,8 @@ fn dup(pos: &Pos, name: &str, first: &Pos) -> IdlError {
 }
 
 impl<'a> Model<'a> {
+    /// Checks `spec` and builds its symbol tables, or returns the first
+    /// error found, with its position.
     pub fn new(spec: &'a Spec) -> Result<Model<'a>, IdlError> {
         let mut m = Model {
             spec,

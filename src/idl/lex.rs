@@ -37,7 +37,9 @@ pub enum TokKind {
 /// A token and where it starts.
 #[derive(Clone, Debug)]
 pub struct Token {
+    /// What the token is.
     pub kind: TokKind,
+    /// Where it starts.
     pub pos: Pos,
 }
 
@@ -94,6 +96,7 @@ pub struct Lexer<'o> {
 const MAX_EXPANSIONS: usize = 1 << 18;
 
 impl<'o> Lexer<'o> {
+    /// A lexer with the macros of `opts` predefined.
     pub fn new(opts: &'o PreprocessOptions) -> Lexer<'o> {
         let mut macros = HashMap::new();
         for (name, value) in &opts.defines {

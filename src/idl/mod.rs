@@ -40,12 +40,16 @@ pub use runtime::XdrType;
 /// A position in a `.x` file: file name, line and column (both from 1).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Pos {
+    /// The file name, as given to the compiler or named by `#include`.
     pub file: Rc<str>,
+    /// The line, counting from 1.
     pub line: u32,
+    /// The column, counting from 1.
     pub col: u32,
 }
 
 impl Pos {
+    /// A position in `file` at `line` and `col`.
     pub fn new(file: Rc<str>, line: u32, col: u32) -> Pos {
         Pos { file, line, col }
     }
@@ -68,11 +72,14 @@ impl fmt::Display for Pos {
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct IdlError {
+    /// Where the error is.
     pub pos: Pos,
+    /// What is wrong, without the position.
     pub message: String,
 }
 
 impl IdlError {
+    /// An error at `pos` saying `message`.
     pub fn new(pos: Pos, message: impl Into<String>) -> IdlError {
         IdlError {
             pos,
@@ -106,8 +113,12 @@ impl From<IdlError> for crate::Error {
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Lang {
+    /// C: a header and the XDR codecs, plus client stubs and a server
+    /// skeleton when [`Options::rpc`] is set.
     C,
+    /// Python: one `.py` module.
     Python,
+    /// Rust: one `.rs` module.
     Rust,
 }
 
@@ -180,7 +191,9 @@ impl Default for Options {
 /// One generated file: a name relative to the output directory, and its text.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct GeneratedFile {
+    /// The file name, relative to the output directory.
     pub name: String,
+    /// The file's full text.
     pub contents: String,
 }
 
