@@ -8,22 +8,35 @@ pub use crate::error::AuthStat;
 
 /// Authentication flavors.
 pub mod flavor {
+    /// AUTH_NONE: no authentication; the body is empty.
     pub const NONE: u32 = 0;
+    /// AUTH_SYS (formerly AUTH_UNIX): the caller's uid, gid and groups, unverified.
     pub const SYS: u32 = 1;
+    /// AUTH_SHORT: a shorthand a server may hand back in place of an AUTH_SYS credential.
     pub const SHORT: u32 = 2;
+    /// AUTH_DH: Diffie-Hellman authentication.
     pub const DH: u32 = 3;
+    /// RPCSEC_GSS: GSS-API security (RFC 2203).
     pub const RPCSEC_GSS: u32 = 6;
 }
 
 /// `auth_stat` values (RFC 5531 §9).
 pub mod stat {
+    /// AUTH_OK: success.
     pub const OK: u32 = 0;
+    /// AUTH_BADCRED: the credential is malformed.
     pub const BADCRED: u32 = 1;
+    /// AUTH_REJECTEDCRED: the credential was refused; the client must start a new session.
     pub const REJECTEDCRED: u32 = 2;
+    /// AUTH_BADVERF: the verifier is malformed.
     pub const BADVERF: u32 = 3;
+    /// AUTH_REJECTEDVERF: the verifier has expired or was replayed.
     pub const REJECTEDVERF: u32 = 4;
+    /// AUTH_TOOWEAK: refused for security reasons.
     pub const TOOWEAK: u32 = 5;
+    /// AUTH_INVALIDRESP: the reply's verifier is bogus.
     pub const INVALIDRESP: u32 = 6;
+    /// AUTH_FAILED: failed for an unknown reason.
     pub const FAILED: u32 = 7;
 }
 
@@ -37,7 +50,9 @@ pub const MAX_GIDS: u32 = 16;
 /// An `opaque_auth`: a flavor and up to 400 bytes of body.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub struct OpaqueAuth {
+    /// The authentication flavor (see [`flavor`]).
     pub flavor: u32,
+    /// The flavor's data, at most [`MAX_AUTH_BYTES`] bytes.
     pub body: Vec<u8>,
 }
 
@@ -47,6 +62,7 @@ impl OpaqueAuth {
         OpaqueAuth::default()
     }
 
+    /// Appends the flavor and body to `enc`; an error if the body is over 400 bytes.
     pub fn encode(&self, enc: &mut Encoder) -> Result<()> {
         if self.body.len() > MAX_AUTH_BYTES as usize {
             return Err(Error::InvalidArgument(format!(
@@ -58,6 +74,7 @@ impl OpaqueAuth {
         enc.put_opaque(&self.body)
     }
 
+    /// Reads an `opaque_auth` from `dec`, refusing a body over 400 bytes.
     pub fn decode(dec: &mut Decoder<'_>) -> Result<OpaqueAuth> {
         let flavor = dec.get_uint()?;
         let body = dec.get_opaque(Some(MAX_AUTH_BYTES))?.to_vec();
@@ -68,10 +85,16 @@ impl OpaqueAuth {
 /// The AUTH_SYS credential body.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub struct AuthSys {
+    /// An arbitrary number the caller chooses ([`AuthSys::current`] uses the
+    /// time in seconds).
     pub stamp: u32,
+    /// The caller's host name, at most 255 bytes.
     pub machine_name: String,
+    /// The caller's effective user id.
     pub uid: u32,
+    /// The caller's effective group id.
     pub gid: u32,
+    /// The caller's supplementary groups, at most 16.
     pub gids: Vec<u32>,
 }
 
@@ -162,12 +185,16 @@ fn truncate_name(mut name: String) -> String {
 /// The caller's credential as a server handler sees it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Credential {
+    /// AUTH_NONE: no credential.
     None,
+    /// AUTH_SYS: the caller's identity, as it claims it.
     Sys(AuthSys),
     /// A flavor xipc does not interpret (never produced by the server,
     /// which rejects such calls; a client may send one).
     Other {
+        /// The flavor number.
         flavor: u32,
+        /// The credential body, uninterpreted.
         body: Vec<u8>,
     },
 }

@@ -19,28 +19,44 @@ pub const MSG_DENIED: u32 = 1;
 
 /// `accept_stat` values.
 pub mod accept {
+    /// The procedure ran; its results follow.
     pub const SUCCESS: u32 = 0;
+    /// The program is not served here.
     pub const PROG_UNAVAIL: u32 = 1;
+    /// The program is served, but not in this version; the lowest and highest
+    /// versions served follow.
     pub const PROG_MISMATCH: u32 = 2;
+    /// The program has no such procedure.
     pub const PROC_UNAVAIL: u32 = 3;
+    /// The arguments could not be decoded.
     pub const GARBAGE_ARGS: u32 = 4;
+    /// The server could not run the procedure for another reason (in xipc:
+    /// the handler failed or panicked).
     pub const SYSTEM_ERR: u32 = 5;
 }
 
 /// `reject_stat` values.
 pub mod reject {
+    /// The caller's RPC version is not 2; the lowest and highest supported follow.
     pub const RPC_MISMATCH: u32 = 0;
+    /// Authentication failed; an `auth_stat` follows.
     pub const AUTH_ERROR: u32 = 1;
 }
 
 /// The header of a call; the procedure's arguments follow it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CallHeader {
+    /// The transaction id the reply will echo.
     pub xid: u32,
+    /// The program number.
     pub prog: u32,
+    /// The program's version.
     pub vers: u32,
+    /// The procedure number (`proc` in RFC 5531).
     pub procedure: u32,
+    /// The credential (`cred`).
     pub cred: OpaqueAuth,
+    /// The verifier (`verf`).
     pub verf: OpaqueAuth,
 }
 
@@ -63,14 +79,20 @@ impl CallHeader {
 pub enum AcceptStat {
     /// The results follow.
     Success,
+    /// PROG_UNAVAIL: the program is not served here.
     ProgUnavail,
     /// The lowest and highest versions the server supports.
     ProgMismatch {
+        /// The lowest version served.
         low: u32,
+        /// The highest version served.
         high: u32,
     },
+    /// PROC_UNAVAIL: the program has no such procedure.
     ProcUnavail,
+    /// GARBAGE_ARGS: the arguments could not be decoded.
     GarbageArgs,
+    /// SYSTEM_ERR: the server could not run the procedure for another reason.
     SystemErr,
 }
 
@@ -79,23 +101,36 @@ pub enum AcceptStat {
 pub enum RejectStat {
     /// The RPC versions the server supports (2 and 2).
     RpcMismatch {
+        /// The lowest RPC version supported.
         low: u32,
+        /// The highest RPC version supported.
         high: u32,
     },
+    /// AUTH_ERROR: the credential or verifier was refused, with the `auth_stat`
+    /// (see [`crate::rpc::auth::stat`]).
     AuthError(AuthStat),
 }
 
 /// The body of a reply.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ReplyBody {
-    Accepted { verf: OpaqueAuth, stat: AcceptStat },
+    /// MSG_ACCEPTED: the call was authenticated; `stat` says what came of it.
+    Accepted {
+        /// The server's verifier (AUTH_NONE here).
+        verf: OpaqueAuth,
+        /// The `accept_stat`, with its data.
+        stat: AcceptStat,
+    },
+    /// MSG_DENIED: the call was refused, with the `reject_stat`.
     Denied(RejectStat),
 }
 
 /// The header of a reply; on `Success` the results follow it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ReplyHeader {
+    /// The transaction id of the call answered.
     pub xid: u32,
+    /// Accepted or denied, with the status.
     pub body: ReplyBody,
 }
 
@@ -267,6 +302,7 @@ pub fn reply_results(msg: &[u8]) -> Result<&[u8]> {
 /// A call as a server reads it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Call<'a> {
+    /// The fixed part: xid, program, version, procedure, credential, verifier.
     pub header: CallHeader,
     /// The credential, parsed (AUTH_NONE or AUTH_SYS).
     pub cred: Credential,
@@ -280,9 +316,17 @@ pub enum BadCall {
     /// Not even an xid and CALL type could be read: drop it (or close).
     Unreadable(Error),
     /// A reply arrived where a call was expected: ignore it.
-    NotACall { xid: u32 },
+    NotACall {
+        /// The reply's xid.
+        xid: u32,
+    },
     /// Answer this denied reply.
-    Deny { xid: u32, stat: RejectStat },
+    Deny {
+        /// The call's xid, for the reply.
+        xid: u32,
+        /// Why it is refused.
+        stat: RejectStat,
+    },
 }
 
 /// Decodes a call message. Malformed credentials are AUTH_BADCRED,
