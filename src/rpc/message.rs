@@ -116,7 +116,7 @@ pub enum RejectStat {
 pub enum ReplyBody {
     /// MSG_ACCEPTED: the call was authenticated; `stat` says what came of it.
     Accepted {
-        /// The server's verifier (AUTH_NONE here).
+        /// The server's verifier (xipc's server sends AUTH_NONE).
         verf: OpaqueAuth,
         /// The `accept_stat`, with its data.
         stat: AcceptStat,

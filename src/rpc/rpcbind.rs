@@ -22,32 +22,44 @@ pub const IPPROTO_UDP: u32 = 17;
 
 /// Procedures (the same numbers in v2, v3 and v4 for 0–4).
 pub mod proc {
+    /// NULL: does nothing; checks that rpcbind answers.
     pub const NULL: u32 = 0;
+    /// SET: registers a program, version and transport.
     pub const SET: u32 = 1;
+    /// UNSET: removes a registration.
     pub const UNSET: u32 = 2;
     /// GETPORT in v2, GETADDR in v3/v4.
     pub const GETADDR: u32 = 3;
+    /// DUMP: lists every registration.
     pub const DUMP: u32 = 4;
     /// CALLIT in v2 and v3, BCAST in v4: forwards a call, silent on failure.
     pub const CALLIT: u32 = 5;
+    /// GETTIME: rpcbind's clock, in seconds since 1970 (v3 and v4).
     pub const GETTIME: u32 = 6;
+    /// UADDR2TADDR: a universal address as a transport address (v3 and v4).
     pub const UADDR2TADDR: u32 = 7;
+    /// TADDR2UADDR: a transport address as a universal address (v3 and v4).
     pub const TADDR2UADDR: u32 = 8;
     /// Version 4 only from here on.
     pub const GETVERSADDR: u32 = 9;
     /// Forwards a call and reports failures.
     pub const INDIRECT: u32 = 10;
+    /// GETADDRLIST: every address of a program and version.
     pub const GETADDRLIST: u32 = 11;
+    /// GETSTAT: rpcbind's call statistics.
     pub const GETSTAT: u32 = 12;
 }
 
 /// A portmap v2 mapping.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Mapping {
+    /// The program number.
     pub prog: u32,
+    /// The program's version.
     pub vers: u32,
     /// IPPROTO_TCP (6) or IPPROTO_UDP (17).
     pub prot: u32,
+    /// The port the service listens on (unused in UNSET and GETPORT queries).
     pub port: u32,
 }
 
@@ -72,7 +84,9 @@ impl Mapping {
 /// An rpcbind v3/v4 registration.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Rpcb {
+    /// The program number (`r_prog`).
     pub prog: u32,
+    /// The program's version (`r_vers`).
     pub vers: u32,
     /// "tcp", "udp", "tcp6", "udp6", "local".
     pub netid: String,
@@ -581,23 +595,34 @@ fn is_loopback(ip: IpAddr) -> bool {
 /// Lookups of one (program, version, netid) for GETSTAT.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct AddrStat {
+    /// The program number.
     pub prog: u32,
+    /// The program's version.
     pub vers: u32,
+    /// Lookups that found an address.
     pub success: i32,
+    /// Lookups that found none.
     pub failure: i32,
+    /// The transport looked up.
     pub netid: String,
 }
 
 /// Forwarded calls (CALLIT, BCAST, INDIRECT) of one procedure, for GETSTAT.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct RmtCallStat {
+    /// The program number.
     pub prog: u32,
+    /// The program's version.
     pub vers: u32,
+    /// The procedure number.
     pub procedure: u32,
+    /// Calls forwarded and answered.
     pub success: i32,
+    /// Calls that could not be forwarded or failed.
     pub failure: i32,
     /// How many of them came through INDIRECT.
     pub indirect: i32,
+    /// The transport the calls came in on.
     pub netid: String,
 }
 
@@ -608,8 +633,11 @@ pub struct RpcbStat {
     pub info: [i32; STAT_PROCS],
     /// Successful SETs and UNSETs.
     pub setinfo: i32,
+    /// Successful UNSETs.
     pub unsetinfo: i32,
+    /// Address lookups, per program, version and transport.
     pub addrinfo: Vec<AddrStat>,
+    /// Forwarded calls, per procedure and transport.
     pub rmtinfo: Vec<RmtCallStat>,
 }
 
@@ -1279,6 +1307,7 @@ fn register_v34(server: &Server, vers: u32, dir: Arc<Mutex<Directory>>) {
 pub struct RpcbEntry {
     /// The universal address.
     pub maddr: String,
+    /// The transport (netid) the address belongs to.
     pub netid: String,
     /// NC_TPI_CLTS (1) for datagrams, NC_TPI_COTS_ORD (3) for streams.
     pub semantics: u32,
