@@ -27,8 +27,11 @@ pub struct xipc_listener {
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct xipc_peer_credentials {
+    /// The peer's process id.
     pub pid: i32,
+    /// The peer's effective user id.
     pub uid: u32,
+    /// The peer's effective group id.
     pub gid: u32,
 }
 

@@ -27,7 +27,9 @@ use crate::{Error, Result};
 /// The transport a client or listener uses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Protocol {
+    /// TCP: calls and replies as records (RFC 5531 record marking).
     Tcp,
+    /// UDP: one call or reply per datagram.
     Udp,
     /// A Unix stream socket; the "host" is its path.
     Unix,

@@ -17,11 +17,18 @@ pub enum ClientKey {
 /// What identifies a call: xid, client, procedure and a checksum of the arguments.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct RequestKey {
+    /// The call's transaction id.
     pub xid: u32,
+    /// Who sent it.
     pub client: ClientKey,
+    /// The program number.
     pub prog: u32,
+    /// The program's version.
     pub vers: u32,
+    /// The procedure number.
     pub procedure: u32,
+    /// A [`checksum`] of the argument bytes, so a reused xid with new arguments
+    /// is a new call.
     pub checksum: u64,
 }
 

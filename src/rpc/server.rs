@@ -38,7 +38,9 @@ use crate::{Error, Result};
 /// Who called.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Peer {
+    /// A TCP connection, by the caller's address.
     Tcp(SocketAddr),
+    /// A UDP datagram, by the caller's address.
     Udp(SocketAddr),
     /// A Unix-socket connection, numbered by the server.
     Unix(u64),
@@ -47,12 +49,17 @@ pub enum Peer {
 /// What a handler learns about the call it serves.
 #[derive(Clone, Debug)]
 pub struct CallInfo {
+    /// The call's transaction id.
     pub xid: u32,
+    /// The program number.
     pub prog: u32,
+    /// The program's version.
     pub vers: u32,
+    /// The procedure number.
     pub procedure: u32,
     /// The caller's credential (AUTH_NONE or AUTH_SYS).
     pub cred: Credential,
+    /// Who called.
     pub peer: Peer,
     /// The server-side address the call came in on, when known.
     pub local: Option<SocketAddr>,
@@ -161,6 +168,8 @@ impl Default for Server {
 }
 
 impl Server {
+    /// A server with no programs and no listeners: [`register`](Self::register)
+    /// handlers, add listeners, then [`start`](Self::start) it.
     pub fn new() -> Server {
         Server {
             inner: Arc::new(Inner {
