@@ -294,8 +294,17 @@ typedef int (*xipc_rpc_handler)(void *user,
  * The process at the other end of a Unix socket (`SO_PEERCRED`).
  */
 typedef struct {
+  /**
+   * The peer's process id.
+   */
   int32_t pid;
+  /**
+   * The peer's effective user id.
+   */
   uint32_t uid;
+  /**
+   * The peer's effective group id.
+   */
   uint32_t gid;
 } xipc_peer_credentials;
 
