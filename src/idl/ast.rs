@@ -3,6 +3,25 @@
 use super::Pos;
 
 /// A whole specification: its definitions in source order.
+///
+/// ```
+/// use xipc::idl::ast::{Def, Kind, Type};
+/// use xipc::idl::{parse, Input, Options};
+/// let x = "typedef opaque blob<64>;\n\
+///          program STORE { version V1 { blob GET(int) = 1; } = 2; } = 0x20000001;\n";
+/// let spec = parse(&Input::text("store.x", x), &Options::default(), &["RPC_XDR"])?;
+/// let Def::Typedef(blob) = &spec.defs[0] else { panic!("a typedef") };
+/// assert_eq!((blob.name.as_str(), &blob.ty), ("blob", &Type::Opaque));
+/// assert!(matches!(&blob.kind, Kind::Var(Some(bound)) if bound.text == "64"));
+/// let Def::Program(prog) = &spec.defs[1] else { panic!("a program") };
+/// assert_eq!(prog.number.text, "0x20000001");
+/// let get = &prog.versions[0].procs[0];
+/// assert_eq!((get.name.as_str(), get.number.text.as_str()), ("GET", "1"));
+/// assert_eq!(get.result.ty, Type::Named("blob".into()));
+/// assert_eq!(get.args.len(), 1);
+/// assert_eq!(get.args[0].ty, Type::Int);
+/// # Ok::<(), xipc::idl::IdlError>(())
+/// ```
 #[derive(Clone, Debug, Default)]
 pub struct Spec {
     /// The definitions, in the order they appear in the file.

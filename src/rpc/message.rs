@@ -206,6 +206,17 @@ impl ReplyHeader {
     /// The reply message framed as one record (a 4-byte last-fragment mark,
     /// then [`to_message`](Self::to_message)'s bytes), built in one buffer
     /// so a stream write needs no further copy. UDP sends `[4..]`.
+    ///
+    /// ```
+    /// use xipc::rpc::message::{AcceptStat, ReplyHeader};
+    /// let reply = ReplyHeader::accepted(7, AcceptStat::Success);
+    /// let record = reply.to_record(&[0, 0, 0, 1]);
+    /// // xid, REPLY, MSG_ACCEPTED, an AUTH_NONE verifier (flavor, length),
+    /// // SUCCESS and one result word: 7 words, 28 bytes, in the last fragment.
+    /// assert_eq!(record[..4], [0x80, 0, 0, 28]);
+    /// assert_eq!(record[4..], reply.to_message(&[0, 0, 0, 1])[..]);
+    /// assert_eq!(record[4..24], [0,0,0,7, 0,0,0,1, 0,0,0,0, 0,0,0,0, 0,0,0,0]);
+    /// ```
     pub fn to_record(&self, results: &[u8]) -> Vec<u8> {
         let mut enc = Encoder::with_capacity(36 + results.len());
         enc.put_uint(0);
