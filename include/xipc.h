@@ -557,7 +557,8 @@ int xipc_rpc_client_ping(const xipc_rpc_client *c);
 
 /**
  * Sets the per-call timeout in milliseconds (default 25,000). UDP calls
- * are retransmitted with backoff until it passes.
+ * are retransmitted with backoff until it passes. 0 is refused with
+ * `XIPC_EINVAL` (every call would fail at once).
  *
  * # Safety
  * `c` must be a live client.
@@ -575,7 +576,8 @@ int xipc_rpc_client_set_reconnect(const xipc_rpc_client *c, bool on);
 
 /**
  * The largest call sent and reply accepted, in bytes (default 4 MiB on
- * streams, 65,507 on UDP, which is also the most UDP allows).
+ * streams, 65,507 on UDP, which is also the most UDP allows; a larger
+ * value is lowered to it). 0 is refused with `XIPC_EINVAL`.
  *
  * # Safety
  * `c` must be a live client.
@@ -675,6 +677,8 @@ int xipc_rpc_server_listen_unix(const xipc_rpc_server *s, const char *path);
 /**
  * `xipc_rpc_server_listen_unix` with the socket file's permission bits
  * (e.g. 0660 for a group, 0666 for everyone), set exactly whatever the umask.
+ * A mode with bits beyond 0777 (file-type, setuid, setgid, sticky) is
+ * refused with `XIPC_EINVAL`.
  *
  * # Safety
  * `s` a live server; `path` a string.
@@ -692,7 +696,7 @@ int xipc_rpc_server_set_duplicate_cache(const xipc_rpc_server *s, size_t entries
 
 /**
  * The largest call accepted on a stream, in bytes (default 4 MiB); a
- * bigger record closes its connection.
+ * bigger record closes its connection. 0 is refused with `XIPC_EINVAL`.
  *
  * # Safety
  * `s` must be a live server.
@@ -703,7 +707,7 @@ int xipc_rpc_server_set_max_message(const xipc_rpc_server *s, size_t bytes);
  * How many calls of one stream connection may run at once (default 16):
  * calls a client has in flight together run concurrently, their replies
  * going out as they finish. 1 runs them in order, one at a time, as
- * libtirpc does.
+ * libtirpc does. 0 is refused with `XIPC_EINVAL`.
  *
  * # Safety
  * `s` must be a live server.
@@ -720,7 +724,9 @@ int xipc_rpc_server_set_concurrent_calls(const xipc_rpc_server *s, size_t calls)
 int xipc_rpc_server_set_max_connections(const xipc_rpc_server *s, size_t connections);
 
 /**
- * Closes stream connections idle this long (default 120,000 ms).
+ * Closes stream connections idle this long (default 120,000 ms). 0 is
+ * refused with `XIPC_EINVAL` (there is no "never": pass a long timeout,
+ * up to 4,294,967,295 ms, about 49 days).
  *
  * # Safety
  * `s` must be a live server.
@@ -815,6 +821,17 @@ int xipc_rpc_call_auth_sys(const xipc_rpc_call *call,
                            uint32_t *gid,
                            uint32_t *gids,
                            size_t *ngids);
+
+/**
+ * The calling process as the kernel saw it when its connection was made
+ * (`SO_PEERCRED`: pid, uid, gid), written to `*out`: only for calls that
+ * came over a Unix socket; `XIPC_ENOENT` for TCP and UDP calls. Unlike
+ * AUTH_SYS, the caller cannot forge it.
+ *
+ * # Safety
+ * `call` the call a handler was given; `out` writable.
+ */
+int xipc_rpc_call_peer_credentials(const xipc_rpc_call *call, xipc_peer_credentials *out);
 
 /**
  * Creates an anonymous pipe: `*reader` reads what `*writer` writes. Both

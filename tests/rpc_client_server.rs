@@ -276,7 +276,7 @@ fn a_silent_server_times_out_in_time() {
     let silent = UdpSocket::bind("127.0.0.1:0").unwrap();
     let port = silent.local_addr().unwrap().port();
     let c = Client::connect("127.0.0.1", port, PROG, 2, Protocol::Udp).unwrap();
-    c.set_timeout(Duration::from_millis(800));
+    c.set_timeout(Duration::from_millis(800)).unwrap();
     let t = Instant::now();
     assert!(matches!(c.call(1, &[]), Err(Error::TimedOut(_))));
     let took = t.elapsed();
@@ -313,7 +313,7 @@ fn server_killed_mid_call_gives_a_clear_error() {
         // Dies holding the call.
     });
     let c = Client::connect("127.0.0.1", port, PROG, 2, Protocol::Tcp).unwrap();
-    c.set_timeout(Duration::from_secs(5));
+    c.set_timeout(Duration::from_secs(5)).unwrap();
     let t = Instant::now();
     let err = c.call(1, &[]).unwrap_err();
     assert!(matches!(err, Error::Closed(_)), "{err}");
@@ -323,7 +323,7 @@ fn server_killed_mid_call_gives_a_clear_error() {
 #[test]
 fn stream_client_reconnects_when_asked() {
     let (s, _, tcp, _) = started();
-    s.set_idle_timeout(Duration::from_millis(100));
+    s.set_idle_timeout(Duration::from_millis(100)).unwrap();
     let c = Client::connect("127.0.0.1", tcp, PROG, 2, Protocol::Tcp).unwrap();
     c.ping().unwrap();
     // The first connection was accepted before the new idle timeout; use a
@@ -340,7 +340,7 @@ fn stream_client_reconnects_when_asked() {
 #[test]
 fn idle_connections_time_out() {
     let (s, _, tcp, _) = started();
-    s.set_idle_timeout(Duration::from_millis(150));
+    s.set_idle_timeout(Duration::from_millis(150)).unwrap();
     let c = Client::connect("127.0.0.1", tcp, PROG, 2, Protocol::Tcp).unwrap();
     c.ping().unwrap();
     assert_eq!(s.connection_count(), 1);
@@ -353,7 +353,7 @@ fn idle_connections_time_out() {
 fn batched_calls_run_without_waiting() {
     let (s, count, tcp, _) = started();
     // In order, one at a time, as libtirpc runs a batch.
-    s.set_concurrent_calls_per_connection(1);
+    s.set_concurrent_calls_per_connection(1).unwrap();
     let c = Client::connect("127.0.0.1", tcp, PROG, 2, Protocol::Tcp).unwrap();
     for _ in 0..10 {
         c.call_batched(7, &[]).unwrap();
@@ -477,7 +477,7 @@ fn udp_retransmits_and_the_duplicate_cache_runs_the_call_once() {
     s.set_duplicate_cache(64);
     let port = lossy_proxy(udp, 2);
     let c = Client::connect("127.0.0.1", port, PROG, 2, Protocol::Udp).unwrap();
-    c.set_timeout(Duration::from_secs(5));
+    c.set_timeout(Duration::from_secs(5)).unwrap();
     assert_eq!(c.call(7, &[]).unwrap(), uint(1));
     assert_eq!(
         count.load(Ordering::SeqCst),
@@ -498,9 +498,9 @@ fn udp_retransmits_and_the_duplicate_cache_runs_the_call_once() {
 #[test]
 fn message_size_limits_on_both_sides() {
     let (s, _, tcp, udp) = started();
-    s.set_max_message(1000);
+    s.set_max_message(1000).unwrap();
     let c = Client::connect("127.0.0.1", tcp, PROG, 2, Protocol::Tcp).unwrap();
-    c.set_max_message(100);
+    c.set_max_message(100).unwrap();
     let big = vec![0u8; 200];
     assert!(matches!(
         c.call(1, &big),
@@ -509,7 +509,7 @@ fn message_size_limits_on_both_sides() {
     // Nothing was sent: the connection is still usable.
     assert_eq!(c.call(1, &uint(1)).unwrap(), uint(1));
     // A call over the server's limit closes that connection.
-    c.set_max_message(1 << 20);
+    c.set_max_message(1 << 20).unwrap();
     assert!(matches!(c.call(1, &vec![0u8; 2000]), Err(Error::Closed(_))));
     let u = Client::connect("127.0.0.1", udp, PROG, 2, Protocol::Udp).unwrap();
     assert!(matches!(
@@ -585,10 +585,10 @@ fn calls_through_one_client_overlap_by_default() {
 fn one_call_per_connection_serializes() {
     let s = rendezvous_server(2, Duration::from_secs(1));
     let port = s.listen_tcp("127.0.0.1", 0).unwrap();
-    s.set_concurrent_calls_per_connection(1);
+    s.set_concurrent_calls_per_connection(1).unwrap();
     s.start().unwrap();
     let c = Arc::new(Client::connect("127.0.0.1", port, PROG, 2, Protocol::Tcp).unwrap());
-    c.set_timeout(Duration::from_secs(30));
+    c.set_timeout(Duration::from_secs(30)).unwrap();
     let t = Instant::now();
     let threads: Vec<_> = (0..2u32)
         .map(|i| {

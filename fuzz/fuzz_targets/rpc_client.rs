@@ -116,7 +116,7 @@ fuzz_target!(|input: &[u8]| {
         0 => {
             let c = Client::connect("127.0.0.1", port, 0x2000_0001, 1, Protocol::Tcp)
                 .expect("connect to the fake server");
-            c.set_timeout(timeout);
+            c.set_timeout(timeout).expect("a positive timeout");
             let result = c.call(1, ARGS);
             not_internal(&result);
             // (is SUCCESS, where the results start) if the bytes decode.

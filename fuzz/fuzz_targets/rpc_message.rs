@@ -73,7 +73,7 @@ fn server_port() -> u16 {
         let s = Server::new();
         s.set_rpcbind_registration(false);
         s.set_duplicate_cache(16);
-        s.set_concurrent_calls_per_connection(1);
+        s.set_concurrent_calls_per_connection(1).expect("one call at a time");
         EVERYVERS_register(&s, Arc::new(Every));
         EVERYVERS2_register(&s, Arc::new(Every));
         let port = s.listen_tcp("127.0.0.1", 0).expect("listen");

@@ -63,7 +63,7 @@ fuzz_target!(|input: &[u8]| {
         return;
     };
     let server = Server::new();
-    server.set_concurrent_calls_per_connection(1);
+    server.set_concurrent_calls_per_connection(1).expect("one call at a time");
     let port = serve_on(&server, "127.0.0.1", 0).expect("bind rpcbind on ephemeral ports");
     server.start().expect("start rpcbind");
     let udp = peer & 1 == 1;

@@ -5,10 +5,12 @@ use std::cell::Cell;
 use std::ffi::{c_char, c_int, c_void, CString};
 use std::time::Duration;
 
+use super::stream::xipc_peer_credentials;
 use super::xdr::{xipc_encoder, xipc_encoder_free, xipc_encoder_new, xipc_encoder_take};
 use super::{guard, into_c_bytes, nonnull, slice_arg, str_arg, write_out};
 use crate::error::code;
 use crate::rpc::{AuthSys, CallInfo, Client, Credential, Protocol, Server};
+use crate::stream::PeerCredentials;
 use crate::{Error, Result};
 
 /// An RPC client: one connection (or UDP socket) to one program version.
@@ -30,6 +32,7 @@ pub struct xipc_rpc_call {
     procedure: u32,
     cred: Credential,
     machine_name: CString,
+    peer_credentials: Option<PeerCredentials>,
 }
 
 /// A procedure handler. `user` is the pointer given at registration,
@@ -172,7 +175,8 @@ pub unsafe extern "C" fn xipc_rpc_client_ping(c: *const xipc_rpc_client) -> c_in
 }
 
 /// Sets the per-call timeout in milliseconds (default 25,000). UDP calls
-/// are retransmitted with backoff until it passes.
+/// are retransmitted with backoff until it passes. 0 is refused with
+/// `XIPC_EINVAL` (every call would fail at once).
 ///
 /// # Safety
 /// `c` must be a live client.
@@ -183,8 +187,7 @@ pub unsafe extern "C" fn xipc_rpc_client_set_timeout_ms(
 ) -> c_int {
     guard(|| {
         // SAFETY: forwarded contract.
-        unsafe { client(c)? }.set_timeout(Duration::from_millis(ms.into()));
-        Ok(())
+        unsafe { client(c)? }.set_timeout(Duration::from_millis(ms.into()))
     })
 }
 
@@ -206,7 +209,8 @@ pub unsafe extern "C" fn xipc_rpc_client_set_reconnect(
 }
 
 /// The largest call sent and reply accepted, in bytes (default 4 MiB on
-/// streams, 65,507 on UDP, which is also the most UDP allows).
+/// streams, 65,507 on UDP, which is also the most UDP allows; a larger
+/// value is lowered to it). 0 is refused with `XIPC_EINVAL`.
 ///
 /// # Safety
 /// `c` must be a live client.
@@ -217,8 +221,7 @@ pub unsafe extern "C" fn xipc_rpc_client_set_max_message(
 ) -> c_int {
     guard(|| {
         // SAFETY: forwarded contract.
-        unsafe { client(c)? }.set_max_message(bytes);
-        Ok(())
+        unsafe { client(c)? }.set_max_message(bytes)
     })
 }
 
@@ -380,6 +383,7 @@ fn call_handler(h: RawHandler, user: &UserPtr, info: &CallInfo, args: &[u8]) -> 
         procedure: info.procedure,
         cred: info.cred.clone(),
         machine_name,
+        peer_credentials: info.peer_credentials,
     };
     let mut enc: *mut xipc_encoder = std::ptr::null_mut();
     // SAFETY: `enc` is a valid out-pointer.
@@ -469,6 +473,8 @@ pub unsafe extern "C" fn xipc_rpc_server_listen_unix(
 
 /// `xipc_rpc_server_listen_unix` with the socket file's permission bits
 /// (e.g. 0660 for a group, 0666 for everyone), set exactly whatever the umask.
+/// A mode with bits beyond 0777 (file-type, setuid, setgid, sticky) is
+/// refused with `XIPC_EINVAL`.
 ///
 /// # Safety
 /// `s` a live server; `path` a string.
@@ -500,7 +506,7 @@ pub unsafe extern "C" fn xipc_rpc_server_set_duplicate_cache(
 }
 
 /// The largest call accepted on a stream, in bytes (default 4 MiB); a
-/// bigger record closes its connection.
+/// bigger record closes its connection. 0 is refused with `XIPC_EINVAL`.
 ///
 /// # Safety
 /// `s` must be a live server.
@@ -511,15 +517,14 @@ pub unsafe extern "C" fn xipc_rpc_server_set_max_message(
 ) -> c_int {
     guard(|| {
         // SAFETY: forwarded contract.
-        unsafe { server(s)? }.set_max_message(bytes);
-        Ok(())
+        unsafe { server(s)? }.set_max_message(bytes)
     })
 }
 
 /// How many calls of one stream connection may run at once (default 16):
 /// calls a client has in flight together run concurrently, their replies
 /// going out as they finish. 1 runs them in order, one at a time, as
-/// libtirpc does.
+/// libtirpc does. 0 is refused with `XIPC_EINVAL`.
 ///
 /// # Safety
 /// `s` must be a live server.
@@ -530,8 +535,7 @@ pub unsafe extern "C" fn xipc_rpc_server_set_concurrent_calls(
 ) -> c_int {
     guard(|| {
         // SAFETY: forwarded contract.
-        unsafe { server(s)? }.set_concurrent_calls_per_connection(calls);
-        Ok(())
+        unsafe { server(s)? }.set_concurrent_calls_per_connection(calls)
     })
 }
 
@@ -552,7 +556,9 @@ pub unsafe extern "C" fn xipc_rpc_server_set_max_connections(
     })
 }
 
-/// Closes stream connections idle this long (default 120,000 ms).
+/// Closes stream connections idle this long (default 120,000 ms). 0 is
+/// refused with `XIPC_EINVAL` (there is no "never": pass a long timeout,
+/// up to 4,294,967,295 ms, about 49 days).
 ///
 /// # Safety
 /// `s` must be a live server.
@@ -563,8 +569,7 @@ pub unsafe extern "C" fn xipc_rpc_server_set_idle_timeout_ms(
 ) -> c_int {
     guard(|| {
         // SAFETY: forwarded contract.
-        unsafe { server(s)? }.set_idle_timeout(Duration::from_millis(ms.into()));
-        Ok(())
+        unsafe { server(s)? }.set_idle_timeout(Duration::from_millis(ms.into()))
     })
 }
 
@@ -719,5 +724,36 @@ pub unsafe extern "C" fn xipc_rpc_call_auth_sys(
             }
         }
         Ok(())
+    })
+}
+
+/// The calling process as the kernel saw it when its connection was made
+/// (`SO_PEERCRED`: pid, uid, gid), written to `*out`: only for calls that
+/// came over a Unix socket; `XIPC_ENOENT` for TCP and UDP calls. Unlike
+/// AUTH_SYS, the caller cannot forge it.
+///
+/// # Safety
+/// `call` the call a handler was given; `out` writable.
+#[no_mangle]
+pub unsafe extern "C" fn xipc_rpc_call_peer_credentials(
+    call: *const xipc_rpc_call,
+    out: *mut xipc_peer_credentials,
+) -> c_int {
+    guard(|| {
+        nonnull!(call);
+        nonnull!(out);
+        // SAFETY: forwarded contract.
+        let Some(c) = unsafe { &*call }.peer_credentials else {
+            return Err(Error::NotFound(
+                "peer credentials exist only for calls over a Unix socket".into(),
+            ));
+        };
+        let creds = xipc_peer_credentials {
+            pid: c.pid,
+            uid: c.uid,
+            gid: c.gid,
+        };
+        // SAFETY: checked non-NULL; writable by contract.
+        unsafe { write_out(out, creds) }
     })
 }

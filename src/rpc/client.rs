@@ -420,7 +420,7 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 /// server.start()?;
 ///
 /// let client = Arc::new(Client::connect("127.0.0.1", port, 0x2000_0102, 1, Protocol::Tcp)?);
-/// client.set_timeout(Duration::from_secs(10));
+/// client.set_timeout(Duration::from_secs(10))?;
 /// let threads: Vec<_> = (0..4u8)
 ///     .map(|i| {
 ///         let c = client.clone();
@@ -497,10 +497,18 @@ impl Client {
     }
 
     /// The per-call timeout (default 25 s). On UDP the call is retransmitted
-    /// with backoff (250 ms doubling to 4 s) until the timeout.
-    pub fn set_timeout(&self, timeout: Duration) {
-        self.timeout_ms
-            .store(timeout.as_millis().max(1) as u64, Ordering::Relaxed);
+    /// with backoff (250 ms doubling to 4 s) until the timeout. A timeout
+    /// under 1 ms counts as 1 ms; zero is refused ([`Error::InvalidArgument`]):
+    /// every call would fail at once.
+    pub fn set_timeout(&self, timeout: Duration) -> Result<()> {
+        if timeout.is_zero() {
+            return Err(Error::InvalidArgument(
+                "the call timeout must be positive".into(),
+            ));
+        }
+        let ms = u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX);
+        self.timeout_ms.store(ms.max(1), Ordering::Relaxed);
+        Ok(())
     }
 
     /// The per-call timeout.
@@ -522,13 +530,21 @@ impl Client {
     }
 
     /// The largest call sent and reply accepted (default 4 MiB on streams,
-    /// 65,507 bytes, the most a datagram holds, on UDP).
-    pub fn set_max_message(&self, bytes: usize) {
+    /// 65,507 bytes, the most a datagram holds, on UDP; a larger value is
+    /// lowered to that). Zero is refused ([`Error::InvalidArgument`]): no
+    /// call would fit.
+    pub fn set_max_message(&self, bytes: usize) -> Result<()> {
+        if bytes == 0 {
+            return Err(Error::InvalidArgument(
+                "the largest message must be at least 1 byte".into(),
+            ));
+        }
         let cap = match self.proto {
             Protocol::Udp => MAX_UDP_MESSAGE,
             _ => MAX_FRAGMENT_LEN,
         };
         self.max_message.store(bytes.min(cap), Ordering::Relaxed);
+        Ok(())
     }
 
     /// The transport.

@@ -239,7 +239,7 @@ impl Rpcbind {
 
     fn client(&self, vers: u32) -> Result<Client> {
         let c = Client::connect(&self.host, self.port, PROGRAM, vers, self.proto)?;
-        c.set_timeout(self.timeout);
+        c.set_timeout(self.timeout)?;
         Ok(c)
     }
 
@@ -569,7 +569,7 @@ impl Caller {
             Peer::Unix(_) => true,
             Peer::Tcp(a) | Peer::Udp(a) => is_loopback(a.ip()),
         };
-        let owner = match info.peer_uid {
+        let owner = match info.peer_credentials.map(|c| c.uid) {
             Some(0) => "superuser".to_string(),
             Some(uid) => uid.to_string(),
             None => "unknown".to_string(),
@@ -1158,7 +1158,7 @@ fn forward(
     };
     let outcome = target.and_then(|(addr, _)| {
         let c = Client::connect_addr(addr, call.prog, call.vers, Protocol::Udp)?;
-        c.set_timeout(FORWARD_TIMEOUT);
+        c.set_timeout(FORWARD_TIMEOUT)?;
         Ok((addr, c.call(call.procedure, &call.args)?))
     });
     let netid = match &info.peer {
@@ -1430,7 +1430,11 @@ mod tests {
             cred: Credential::None,
             peer,
             local: None,
-            peer_uid,
+            peer_credentials: peer_uid.map(|uid| crate::stream::PeerCredentials {
+                pid: 1,
+                uid,
+                gid: uid,
+            }),
         }
     }
 

@@ -33,6 +33,7 @@ use super::client::{lock, resolve, wait_readable, Protocol, MAX_UDP_MESSAGE};
 use super::drc::{checksum, ClientKey, DuplicateCache, Lookup, RequestKey};
 use super::message::{decode_call, AcceptStat, BadCall, ReplyHeader};
 use crate::stream::record::{read_record, RecordLimits};
+use crate::stream::PeerCredentials;
 use crate::{Error, Result};
 
 /// Who called.
@@ -63,8 +64,10 @@ pub struct CallInfo {
     pub peer: Peer,
     /// The server-side address the call came in on, when known.
     pub local: Option<SocketAddr>,
-    /// The caller's uid as the kernel reports it (Unix sockets only).
-    pub peer_uid: Option<u32>,
+    /// The calling process as the kernel saw it when the connection was
+    /// made (`SO_PEERCRED`: pid, uid, gid): Unix sockets only, None on TCP
+    /// and UDP. Unlike an AUTH_SYS credential, the caller cannot forge it.
+    pub peer_credentials: Option<PeerCredentials>,
 }
 
 /// A procedure's implementation: given the call and its XDR argument bytes,
@@ -225,15 +228,30 @@ impl Server {
             .insert(procedure, Arc::new(handler));
     }
 
-    /// Closes stream connections idle for this long (default 120 s).
-    pub fn set_idle_timeout(&self, timeout: Duration) {
+    /// Closes stream connections idle for this long (default 120 s; a
+    /// timeout under 1 ms counts as 1 ms). Zero is refused
+    /// ([`Error::InvalidArgument`]): it would close every connection at once.
+    pub fn set_idle_timeout(&self, timeout: Duration) -> Result<()> {
+        if timeout.is_zero() {
+            return Err(Error::InvalidArgument(
+                "the idle timeout must be positive".into(),
+            ));
+        }
         *lock(&self.inner.idle_timeout) = timeout.max(Duration::from_millis(1));
+        Ok(())
     }
 
     /// Largest call accepted on a stream (default 4 MiB); bigger records
-    /// close the connection. UDP is bounded by the datagram size.
-    pub fn set_max_message(&self, bytes: usize) {
+    /// close the connection. UDP is bounded by the datagram size. Zero is
+    /// refused ([`Error::InvalidArgument`]): no call would fit.
+    pub fn set_max_message(&self, bytes: usize) -> Result<()> {
+        if bytes == 0 {
+            return Err(Error::InvalidArgument(
+                "the largest message must be at least 1 byte".into(),
+            ));
+        }
         *lock(&self.inner.max_message) = bytes;
+        Ok(())
     }
 
     /// Keeps the replies of the last `entries` calls so retransmissions are
@@ -247,11 +265,16 @@ impl Server {
     /// concurrently and their replies go out as they finish, so their order
     /// of execution is not their order of arrival. 1 runs them one after
     /// another in order, as libtirpc does (batched calls that depend on
-    /// each other's effects want that).
-    pub fn set_concurrent_calls_per_connection(&self, calls: usize) {
-        self.inner
-            .per_connection
-            .store(calls.max(1), Ordering::Relaxed);
+    /// each other's effects want that). Zero is refused
+    /// ([`Error::InvalidArgument`]): no call could run.
+    pub fn set_concurrent_calls_per_connection(&self, calls: usize) -> Result<()> {
+        if calls == 0 {
+            return Err(Error::InvalidArgument(
+                "concurrent calls per connection must be at least 1".into(),
+            ));
+        }
+        self.inner.per_connection.store(calls, Ordering::Relaxed);
+        Ok(())
     }
 
     /// How many stream connections are served at once (default 4,096).
@@ -323,8 +346,15 @@ impl Server {
     /// [`listen_unix`](Self::listen_unix) with the socket file's permission
     /// bits (e.g. 0o660 for a group, 0o666 for everyone), set exactly,
     /// whatever the umask. The socket is never reachable with wider
-    /// permissions than `mode`, not even while it is being made.
+    /// permissions than `mode`, not even while it is being made. A mode
+    /// with bits beyond 0o777 (file-type, setuid, setgid or sticky bits) is
+    /// refused ([`Error::InvalidArgument`]).
     pub fn listen_unix_with_mode(&self, path: impl AsRef<Path>, mode: u32) -> Result<()> {
+        if mode & !0o777 != 0 {
+            return Err(Error::InvalidArgument(format!(
+                "socket mode {mode:#o} has bits beyond 0o777"
+            )));
+        }
         let path = path.as_ref();
         let l = bind_unix(path, mode)?;
         self.add_listener(Listener::Unix(l, path.to_path_buf()));
@@ -519,10 +549,17 @@ impl Server {
             }
             Stream::Unix(_) => (Peer::Unix(id), ClientKey::Connection(id), None),
         };
-        let peer_uid = match &stream {
+        // Read once: the kernel records the peer when the connection is made.
+        let peer_credentials = match &stream {
             Stream::Unix(s) => {
-                use nix::sys::socket::{getsockopt, sockopt::PeerCredentials};
-                getsockopt(s, PeerCredentials).ok().map(|c| c.uid())
+                use nix::sys::socket::{getsockopt, sockopt};
+                getsockopt(s, sockopt::PeerCredentials)
+                    .ok()
+                    .map(|c| PeerCredentials {
+                        pid: c.pid(),
+                        uid: c.uid(),
+                        gid: c.gid(),
+                    })
             }
             Stream::Tcp(..) => None,
         };
@@ -543,7 +580,7 @@ impl Server {
             peer,
             client,
             local,
-            peer_uid,
+            peer_credentials,
             limits: RecordLimits {
                 max_record: *lock(&self.inner.max_message),
                 ..RecordLimits::default()
@@ -612,9 +649,13 @@ impl Server {
             } else {
                 drop(st);
             }
-            if let Some(reply) =
-                self.dispatch(&msg, &conn.peer, &conn.client, conn.local, conn.peer_uid)
-            {
+            if let Some(reply) = self.dispatch(
+                &msg,
+                &conn.peer,
+                &conn.client,
+                conn.local,
+                conn.peer_credentials,
+            ) {
                 if !conn.send(&reply) {
                     lock(&conn.state).closed = true;
                     conn.stream.shutdown_read();
@@ -731,7 +772,7 @@ impl Server {
         peer: &Peer,
         client: &ClientKey,
         local: Option<SocketAddr>,
-        peer_uid: Option<u32>,
+        peer_credentials: Option<PeerCredentials>,
     ) -> Option<Vec<u8>> {
         let call = match decode_call(msg) {
             Ok(call) => call,
@@ -768,7 +809,7 @@ impl Server {
             cred: call.cred.clone(),
             peer: peer.clone(),
             local,
-            peer_uid,
+            peer_credentials,
         };
         let reply = self.run(&info, call.args);
         if let (Some(key), Some(cache)) = (key, lock(&self.inner.drc).as_mut()) {
@@ -974,7 +1015,7 @@ struct Connection {
     peer: Peer,
     client: ClientKey,
     local: Option<SocketAddr>,
-    peer_uid: Option<u32>,
+    peer_credentials: Option<PeerCredentials>,
     limits: RecordLimits,
 }
 
@@ -1041,7 +1082,7 @@ fn bind_unix(path: &Path, mode: u32) -> Result<UnixListener> {
     };
     use nix::sys::stat::{fchmod, Mode};
     let what = || format!("bind {}", path.display());
-    let perms = Mode::from_bits_truncate((mode & 0o777) as libc::mode_t);
+    let perms = Mode::from_bits_truncate(mode as libc::mode_t);
     let fd: OwnedFd = socket(
         AddressFamily::Unix,
         SockType::Stream,
@@ -1054,15 +1095,12 @@ fn bind_unix(path: &Path, mode: u32) -> Result<UnixListener> {
     fchmod(&fd, perms).map_err(|e| Error::nix(what(), e))?;
     let addr = UnixAddr::new(path).map_err(|e| Error::nix(what(), e))?;
     bind(fd.as_raw_fd(), &addr).map_err(|e| Error::nix(what(), e))?;
-    let made = std::fs::set_permissions(
-        path,
-        std::os::unix::fs::PermissionsExt::from_mode(mode & 0o777),
-    )
-    .map_err(|e| Error::os(format!("chmod {}", path.display()), e))
-    .and_then(|()| {
-        listen(&fd, Backlog::new(1024).unwrap_or(Backlog::MAXCONN))
-            .map_err(|e| Error::nix(format!("listen on {}", path.display()), e))
-    });
+    let made = std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(mode))
+        .map_err(|e| Error::os(format!("chmod {}", path.display()), e))
+        .and_then(|()| {
+            listen(&fd, Backlog::new(1024).unwrap_or(Backlog::MAXCONN))
+                .map_err(|e| Error::nix(format!("listen on {}", path.display()), e))
+        });
     if let Err(e) = made {
         let _ = std::fs::remove_file(path);
         return Err(e);

@@ -5,7 +5,6 @@ refused; a wider mode lets that user in, and the server then sees who it is
 handlers, so a server can refuse callers. (Queues: tests/python/test_mq.py,
 test_another_user_is_refused_by_mode_0600.)"""
 
-import inspect
 import os
 import pwd
 import shutil
@@ -155,12 +154,6 @@ def test_perm_unix_peer_credentials_let_a_server_refuse_a_user(as_nobody, shared
         assert seen[1].uid == 0 and seen[1].pid == os.getpid()
 
 
-_RPC_UNIX_HAS_MODE = "mode" in inspect.signature(rpc.Server.listen_unix).parameters
-
-
-@pytest.mark.xfail(not _RPC_UNIX_HAS_MODE, strict=True,
-                   reason="rpc: Server.listen_unix binds with the umask until the rpc branch "
-                          "(0600 whatever the umask) is merged")
 def test_perm_rpc_unix_socket_is_0600_and_nobody_is_refused(as_nobody, shared_dir,
                                                              open_umask):
     path = os.path.join(shared_dir, "rpc-sock")
@@ -228,19 +221,23 @@ def test_perm_auth_sys_reaches_the_handler_which_refuses_callers(as_nobody):
         assert seen[0].gids == ()
 
 
-@pytest.mark.xfail(strict=True,
-                   reason="rpc: handlers learn a Unix-socket caller only as a connection "
-                          "number (Peer::Unix(id)); the kernel's peer credentials do not "
-                          "reach them (reported to the rpc part)")
 def test_perm_unix_peer_credentials_reach_rpc_handlers(shared_dir):
+    """Over a Unix socket the handler gets the kernel's view of the caller
+    (pid, uid, gid); over TCP and UDP there is none."""
     path = os.path.join(shared_dir, "rpc-cred-sock")
     seen = []
     with rpc.Server() as s:
         s.set_rpcbind_registration(False)
         s.register(PROG, 1, 1, lambda args, call: seen.append(call) or b"")
         s.listen_unix(path)
+        ports = {"tcp": s.listen_tcp(), "udp": s.listen_udp()}
         s.start()
         with rpc.Client(path, PROG, 1, "unix", timeout=5) as c:
             c.call(1)
-    cred = getattr(seen[0], "peer_credentials", None)
-    assert cred is not None and cred.uid == os.getuid() and cred.pid == os.getpid()
+        for proto, port in ports.items():
+            with rpc.Client("127.0.0.1", PROG, 1, proto, port=port, timeout=5) as c:
+                c.call(1)
+    assert seen[0].peer_credentials == xipc.PeerCredentials(os.getpid(), os.geteuid(),
+                                                            os.getegid())
+    assert type(seen[0].peer_credentials) is xipc.PeerCredentials
+    assert [call.peer_credentials for call in seen[1:]] == [None, None]

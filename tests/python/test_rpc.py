@@ -271,6 +271,34 @@ def test_unix_socket_modes():
     srv.close()
 
 
+def test_zero_limits_and_non_permission_mode_bits_are_refused():
+    srv = rpc.Server()
+    srv.set_rpcbind_registration(False)
+    for setter in (srv.set_max_message, srv.set_concurrent_calls_per_connection,
+                   srv.set_idle_timeout):
+        with pytest.raises(xipc.errors.InvalidArgument) as exc:
+            setter(0)
+        assert isinstance(exc.value, ValueError)
+    srv.set_idle_timeout(0.0001)  # under a millisecond: rounded up, not to 0
+    path = os.path.join(tempfile.mkdtemp(), "s.sock")
+    with pytest.raises(xipc.errors.InvalidArgument):
+        srv.listen_unix(path, mode=0o170600)
+    assert not os.path.exists(path)
+    port = srv.listen_tcp("127.0.0.1", 0)
+    srv.start()
+    with rpc.Client("127.0.0.1", PROG, 1, port=port, timeout=5) as c:
+        for bad in (c.set_timeout, c.set_max_message):
+            with pytest.raises(xipc.errors.InvalidArgument):
+                bad(0)
+        with pytest.raises(xipc.errors.InvalidArgument):
+            c.set_timeout(-1)
+        with pytest.raises(rpc.ProgramUnavailable):  # still usable
+            c.ping()
+    with pytest.raises(xipc.errors.InvalidArgument):
+        rpc.Client("127.0.0.1", PROG, 1, port=port, timeout=0)
+    srv.close()
+
+
 def test_connection_limit():
     srv = rpc.Server()
     srv.set_rpcbind_registration(False)

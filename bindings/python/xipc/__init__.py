@@ -5,11 +5,11 @@ from ._version import __version__
 from .errors import XipcError
 from . import errors, xdr
 from .mq import MessageQueue, unlink_queue
-from .stream import (Listener, Stream, mkfifo, open_fifo, pipe, tcp_connect, tcp_listen,
-                     unix_connect, unix_listen)
+from .stream import (Listener, PeerCredentials, Stream, mkfifo, open_fifo, pipe, tcp_connect,
+                     tcp_listen, unix_connect, unix_listen)
 from . import rpc
 
 __all__ = ["__version__", "XipcError", "errors", "xdr", "rpc"]
 __all__ += ["MessageQueue", "unlink_queue"]
 __all__ += ["pipe", "mkfifo", "open_fifo", "tcp_listen", "tcp_connect", "unix_listen",
-            "unix_connect", "Stream", "Listener"]
+            "unix_connect", "Stream", "Listener", "PeerCredentials"]

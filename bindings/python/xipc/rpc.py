@@ -23,6 +23,7 @@ stderr); the server goes on.
 from __future__ import annotations
 
 import ctypes
+import math
 import struct
 import sys
 import threading
@@ -34,6 +35,7 @@ from . import xdr as _xdr
 from .errors import (AuthError, GarbageArgs, LimitExceeded, MalformedXdr,
                      ProcedureUnavailable, ProgramMismatch, ProgramUnavailable,
                      RpcError, RpcMismatch, SystemError_, Timeout)
+from .stream import PeerCredentials, _PeerCredentials
 
 __all__ = [
     "Client", "Server", "Call", "AuthSys",
@@ -95,6 +97,8 @@ _call_auth_sys = _lib.declare("xipc_rpc_call_auth_sys", [
     _c_void_p, ctypes.POINTER(ctypes.c_uint32), ctypes.POINTER(ctypes.c_char_p),
     ctypes.POINTER(ctypes.c_uint32), ctypes.POINTER(ctypes.c_uint32),
     ctypes.POINTER(ctypes.c_uint32), ctypes.POINTER(ctypes.c_size_t)], check=False)
+_call_peer_credentials = _lib.declare("xipc_rpc_call_peer_credentials", [
+    _c_void_p, ctypes.POINTER(_PeerCredentials)], check=False)
 
 _put_raw = _lib.declare("xipc_encoder_put_raw", [_c_void_p, ctypes.c_char_p, ctypes.c_size_t],
                         check=False)
@@ -103,6 +107,15 @@ _GARBAGE = GarbageArgs.code
 # What decoding malformed arguments raises: each answers GARBAGE_ARGS.
 _BAD_ARGS = (GarbageArgs, _xdr.Error, MalformedXdr, LimitExceeded, EOFError, struct.error)
 _SYSTEM_ERR = SystemError_.code
+
+
+def _ms(seconds: float) -> int:
+    """Seconds as whole milliseconds for C, rounded up so that any positive
+    time stays positive; zero, negative or NaN becomes 0, which C refuses
+    (:class:`xipc.errors.InvalidArgument`, a ``ValueError``)."""
+    if not seconds > 0:
+        return 0
+    return min(math.ceil(seconds * 1000), 0xFFFFFFFF)
 
 
 def _raise_rpc(code: int) -> None:
@@ -139,6 +152,10 @@ class Call:
     vers: int
     proc: int
     auth_sys: AuthSys | None = field(default=None)
+    #: The calling process (pid, uid, gid) as the kernel saw it when the
+    #: connection was made: calls over a Unix socket only, None over TCP and
+    #: UDP. Unlike ``auth_sys``, the caller cannot forge it.
+    peer_credentials: PeerCredentials | None = field(default=None)
 
 
 class Client:
@@ -166,10 +183,13 @@ class Client:
         return self._handle
 
     def set_timeout(self, seconds: float) -> None:
-        _client_set_timeout(self._h(), max(1, int(seconds * 1000)))
+        """The per-call timeout; it must be positive (else
+        :class:`xipc.errors.InvalidArgument`, a ``ValueError``)."""
+        _client_set_timeout(self._h(), _ms(seconds))
 
     def set_max_message(self, nbytes: int) -> None:
-        """The largest call sent and reply accepted (default 4 MiB; UDP 65,507)."""
+        """The largest call sent and reply accepted (default 4 MiB; UDP
+        65,507); 0 raises :class:`xipc.errors.InvalidArgument`."""
         _client_set_max(self._h(), nbytes)
 
     def set_reconnect(self, on: bool = True) -> None:
@@ -239,8 +259,12 @@ def _call_info(call_ptr) -> Call:
         auth = AuthSys(uid=uid.value, gid=gid.value, gids=tuple(gids[:ngids.value]),
                        machine_name=(machine.value or b"").decode("utf-8", "replace"),
                        stamp=stamp.value)
+    peer = None
+    cred = _PeerCredentials()
+    if _call_peer_credentials(call_ptr, ctypes.byref(cred)) == 0:
+        peer = PeerCredentials(cred.pid, cred.uid, cred.gid)
     return Call(xid=_call_xid(call_ptr), prog=_call_prog(call_ptr), vers=_call_vers(call_ptr),
-                proc=_call_proc(call_ptr), auth_sys=auth)
+                proc=_call_proc(call_ptr), auth_sys=auth, peer_credentials=peer)
 
 
 class Server:
@@ -293,7 +317,8 @@ class Server:
     def listen_unix(self, path: str, mode: int = 0o600) -> int:
         """Listens on a Unix stream socket at ``path`` with permissions
         ``mode`` (0600 by default: only this user may connect), whatever the
-        umask; the file is removed on stop. Returns 0."""
+        umask; the file is removed on stop. Bits beyond 0o777 raise
+        :class:`xipc.errors.InvalidArgument`. Returns 0."""
         _server_listen_unix_mode(self._h(), str(path).encode(), mode)
         return 0
 
@@ -302,12 +327,14 @@ class Server:
         _server_set_drc(self._h(), entries)
 
     def set_max_message(self, nbytes: int) -> None:
-        """The largest call accepted on a stream (default 4 MiB)."""
+        """The largest call accepted on a stream (default 4 MiB); 0 raises
+        :class:`xipc.errors.InvalidArgument`."""
         _server_set_max(self._h(), nbytes)
 
     def set_concurrent_calls_per_connection(self, calls: int) -> None:
         """Let up to ``calls`` calls pipelined on one connection run at once
-        (default 16; 1 runs them in order, one at a time)."""
+        (default 16; 1 runs them in order, one at a time); 0 raises
+        :class:`xipc.errors.InvalidArgument`."""
         _server_set_concurrent(self._h(), calls)
 
     def set_max_connections(self, connections: int) -> None:
@@ -316,7 +343,9 @@ class Server:
         _server_set_max_conns(self._h(), connections)
 
     def set_idle_timeout(self, seconds: float) -> None:
-        _server_set_idle(self._h(), max(1, int(seconds * 1000)))
+        """Close stream connections idle this long (default 120 s); it must
+        be positive (else :class:`xipc.errors.InvalidArgument`)."""
+        _server_set_idle(self._h(), _ms(seconds))
 
     def set_rpcbind_registration(self, on: bool) -> None:
         _server_set_rpcbind(self._h(), on)

@@ -193,7 +193,9 @@ fn ping(args: PingArgs) -> Outcome {
     let started = Instant::now();
     let client = Client::connect_addr(addr, prog, args.vers, proto)
         .context(format_args!("cannot reach {addr} ({})", proto.netid()))?;
-    client.set_timeout(args.rpcbind.timeout);
+    client
+        .set_timeout(args.rpcbind.timeout)
+        .context("--timeout")?;
     client.ping().map_err(|e| {
         let what = format!(
             "program {prog} version {} at {addr} ({})",

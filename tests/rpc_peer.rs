@@ -1,0 +1,94 @@
+//! Handlers learn who called over a Unix socket from the kernel
+//! (`SO_PEERCRED`: pid, uid, gid), and nothing of the kind over TCP or UDP.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use xipc::rpc::{Client, Peer, Protocol, Server};
+use xipc::stream::PeerCredentials;
+
+const PROG: u32 = 0x2000_1237;
+
+/// Each call's peer and peer credentials, in order.
+type Seen = Arc<Mutex<Vec<(Peer, Option<PeerCredentials>)>>>;
+
+#[test]
+fn unix_callers_peer_credentials_reach_handlers_and_tcp_udp_have_none() {
+    let path = std::env::temp_dir().join(format!("xipc-rpc-peer-{}.sock", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    let seen: Seen = Arc::default();
+    let s = Server::new();
+    s.set_rpcbind_registration(false);
+    let record = seen.clone();
+    s.register(PROG, 1, 1, move |call, _| {
+        record
+            .lock()
+            .unwrap()
+            .push((call.peer.clone(), call.peer_credentials));
+        Ok(Vec::new())
+    });
+    s.listen_unix(&path).unwrap();
+    let tcp = s.listen_tcp("127.0.0.1", 0).unwrap();
+    let udp = s.listen_udp("127.0.0.1", 0).unwrap();
+    s.start().unwrap();
+
+    let me = PeerCredentials {
+        pid: std::process::id() as i32,
+        uid: nix::unistd::geteuid().as_raw(),
+        gid: nix::unistd::getegid().as_raw(),
+    };
+    let unix = Client::connect(path.to_str().unwrap(), 0, PROG, 1, Protocol::Unix).unwrap();
+    unix.set_timeout(Duration::from_secs(10)).unwrap();
+    unix.call(1, &[]).unwrap();
+    unix.call(1, &[]).unwrap(); // a second call on the same connection
+    for (port, proto) in [(tcp, Protocol::Tcp), (udp, Protocol::Udp)] {
+        let c = Client::connect("127.0.0.1", port, PROG, 1, proto).unwrap();
+        c.set_timeout(Duration::from_secs(10)).unwrap();
+        c.call(1, &[]).unwrap();
+    }
+    s.stop();
+
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.len(), 4);
+    for (peer, cred) in &seen[..2] {
+        assert!(matches!(peer, Peer::Unix(_)), "{peer:?}");
+        assert_eq!(*cred, Some(me));
+    }
+    assert!(matches!(seen[2], (Peer::Tcp(_), None)), "{:?}", seen[2]);
+    assert!(matches!(seen[3], (Peer::Udp(_), None)), "{:?}", seen[3]);
+}
+
+#[test]
+fn setters_refuse_zero_and_socket_modes_refuse_non_permission_bits() {
+    let s = Server::new();
+    s.set_rpcbind_registration(false);
+    let refused = |r: xipc::Result<()>| matches!(r, Err(xipc::Error::InvalidArgument(_)));
+    assert!(refused(s.set_max_message(0)));
+    assert!(refused(s.set_concurrent_calls_per_connection(0)));
+    assert!(refused(s.set_idle_timeout(Duration::ZERO)));
+    s.set_max_message(1).unwrap();
+    s.set_concurrent_calls_per_connection(1).unwrap();
+    s.set_idle_timeout(Duration::from_nanos(1)).unwrap();
+    s.set_max_message(1 << 20).unwrap();
+    s.set_idle_timeout(Duration::from_secs(60)).unwrap();
+
+    let path = std::env::temp_dir().join(format!("xipc-rpc-peer-mode-{}", std::process::id()));
+    for mode in [0o170_600, 0o1600, 0o4600, 0o2600] {
+        assert!(refused(s.listen_unix_with_mode(&path, mode)), "{mode:#o}");
+        assert!(!path.exists(), "{mode:#o} made a file");
+    }
+
+    let port = s.listen_tcp("127.0.0.1", 0).unwrap();
+    s.start().unwrap();
+    let c = Client::connect("127.0.0.1", port, PROG, 1, Protocol::Tcp).unwrap();
+    assert!(refused(c.set_timeout(Duration::ZERO)));
+    assert!(refused(c.set_max_message(0)));
+    assert_eq!(
+        c.timeout(),
+        Duration::from_secs(25),
+        "a refusal changes nothing"
+    );
+    // The client still works after the refusals.
+    assert!(matches!(c.ping(), Err(xipc::Error::ProgUnavail)));
+    s.stop();
+}
