@@ -26,25 +26,7 @@ libdir=$(dirname "$XIPC_LIBRARY")
 cc -O2 -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Iinclude -o "$tmp/mq_bench" benches/mq_bench.c \
     -L"$libdir" -Wl,-rpath,"$libdir" -lxipc -lrt
 
-# contest PIN min|max "IMPL..." CMD...: runs each implementation in turn
-# (CMD with IMPL replaced), $repeat rounds, so load changes hit all alike;
-# prints the best value of each, in order.
-contest() {
-    local pin=$1 how=$2 impls=($3) i k v
-    shift 3
-    local prefix=() best=()
-    [[ $pin == pinned ]] && prefix=(taskset -c 0)
-    for ((i = 0; i < repeat; i++)); do
-        for k in "${!impls[@]}"; do
-            v=$("${prefix[@]}" "${@/IMPL/${impls[k]}}")
-            if [[ -z ${best[k]:-} ]] || awk -v v="$v" -v b="${best[k]}" -v h="$how" \
-                'BEGIN { exit !((h == "min" && v < b) || (h == "max" && v > b)) }'; then
-                best[k]=$v
-            fi
-        done
-    done
-    echo "${best[@]}"
-}
+source benches/contest.bash
 
 row() { # row LABEL BASE XIPC NOTE
     printf '  %-38s %10s %10s  %6s  %s\n' "$1" "$2" "$3" "$(awk -v a="$3" -v b="$2" 'BEGIN{printf "%.2f", a/b}')" "$4"
@@ -53,11 +35,13 @@ row() { # row LABEL BASE XIPC NOTE
 echo "POSIX message queues (best of $repeat interleaved runs; ratio = xipc / baseline)"
 printf '  %-38s %10s %10s  %6s\n' "" baseline xipc ratio
 for pin in pinned unpinned; do
-    read -r c_raw_rtt c_x_rtt < <(contest $pin min "raw xipc" "$tmp/mq_bench" IMPL rtt "$rtt_n")
-    read -r c_raw_tp c_x_tp < <(contest $pin max "raw xipc" "$tmp/mq_bench" IMPL tput "$tput_n")
-    read -r py_p_rtt py_x_rtt py_c_rtt < <(contest $pin min "posix_ipc xipc xipc-ctypes" \
-        python3 benches/mq_bench.py IMPL rtt "$rtt_n")
-    read -r py_p_tp py_x_tp < <(contest $pin max "posix_ipc xipc" python3 benches/mq_bench.py IMPL tput "$tput_n")
+    on=()
+    [[ $pin == pinned ]] && on=(taskset -c 0)
+    read -r c_raw_rtt c_x_rtt < <(contest "$repeat" 1 min "raw xipc" "${on[@]}" "$tmp/mq_bench" IMPL rtt "$rtt_n")
+    read -r c_raw_tp c_x_tp < <(contest "$repeat" 1 max "raw xipc" "${on[@]}" "$tmp/mq_bench" IMPL tput "$tput_n")
+    read -r py_p_rtt py_x_rtt py_c_rtt < <(contest "$repeat" 1 min "posix_ipc xipc xipc-ctypes" \
+        "${on[@]}" python3 benches/mq_bench.py IMPL rtt "$rtt_n")
+    read -r py_p_tp py_x_tp < <(contest "$repeat" 1 max "posix_ipc xipc" "${on[@]}" python3 benches/mq_bench.py IMPL tput "$tput_n")
     target() { [[ $pin == pinned ]] && echo "$1" || true; }
     row "C round trip, us ($pin)" "$c_raw_rtt" "$c_x_rtt" "$(target 'target <= 1.05 (vs raw mq_*)')"
     row "C throughput, MB/s ($pin)" "$c_raw_tp" "$c_x_tp" "$(target 'target >= 0.95 (vs raw mq_*)')"

@@ -27,24 +27,7 @@ export PYTHONPATH=$root/bindings/python XIPC_LIBRARY=$lib
 python3 -c 'import sys, xipc._lib as l; sys.exit(l.fast is None)' 2>/dev/null || {
     echo "stream bench: the C module xipc._fast is not built: run make (it needs python3-dev)" >&2; exit 1; }
 
-# contest <min|max> "<impl> <impl>..." <command with IMPL for the impl>:
-# runs each implementation in turn, $REPS rounds (so load changes hit all
-# alike), and prints the best value (field 4) of each, in order.
-contest() {
-    local how=$1 impls=($2) i k v
-    shift 2
-    local best=()
-    for ((i = 0; i < REPS; i++)); do
-        for k in "${!impls[@]}"; do
-            v=$("${@/IMPL/${impls[k]}}" | awk '{print $4}')
-            if [[ -z ${best[k]:-} ]] || awk -v v="$v" -v b="${best[k]}" -v h="$how" \
-                'BEGIN { exit !((h == "min" && v < b) || (h == "max" && v > b)) }'; then
-                best[k]=$v
-            fi
-        done
-    done
-    echo "${best[@]}"
-}
+source benches/contest.bash
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 
@@ -55,22 +38,22 @@ run() {
     printf '%-6s %-22s %14s %14s %8s  %s\n' transport test "raw C" "xipc C" ratio target
     for t in pipe unix tcp; do
         local raw xipc
-        read -r raw xipc < <(contest min "raw xipc" "${pin[@]}" "$work/stream_bench" "$t" rtt IMPL "$RTT_N" 64)
+        read -r raw xipc < <(contest "$REPS" 4 min "raw xipc" "${pin[@]}" "$work/stream_bench" "$t" rtt IMPL "$RTT_N" 64)
         printf '%-6s %-22s %11s us %11s us %8s  %s\n' "$t" "round trip, 64 B" "$raw" "$xipc" \
             "$(ratio "$xipc" "$raw")" "$rtt_target"
-        read -r raw xipc < <(contest max "raw xipc" "${pin[@]}" "$work/stream_bench" "$t" tput IMPL "$TPUT_N" 65536)
+        read -r raw xipc < <(contest "$REPS" 4 max "raw xipc" "${pin[@]}" "$work/stream_bench" "$t" tput IMPL "$TPUT_N" 65536)
         printf '%-6s %-22s %9s MB/s %9s MB/s %8s  %s\n' "$t" "one-way, 64 KiB msgs" "$raw" "$xipc" \
             "$(ratio "$xipc" "$raw")" "$tput_target"
     done
     echo "-- Python: xipc framed messages vs multiprocessing.Pipe send_bytes/recv_bytes"
     local x mp mpp xu
-    read -r x xu mp mpp < <(contest min "xipc-pipe xipc-unix mp mp-pipe" "${pin[@]}" \
+    read -r x xu mp mpp < <(contest "$REPS" 4 min "xipc-pipe xipc-unix mp mp-pipe" "${pin[@]}" \
         "$python" benches/stream_bench.py rtt IMPL "$PY_RTT_N" 64)
     printf 'round trip, 64 B: xipc pipe %s us, xipc unix %s us; Pipe() %s us, Pipe(duplex=False) %s us\n' \
         "$x" "$xu" "$mp" "$mpp"
     printf '  speedup of xipc pipe: %sx over Pipe(), %sx over Pipe(duplex=False)  %s\n' \
         "$(ratio "$mp" "$x")" "$(ratio "$mpp" "$x")" "$py_target"
-    read -r x mp mpp < <(contest max "xipc-pipe mp mp-pipe" "${pin[@]}" \
+    read -r x mp mpp < <(contest "$REPS" 4 max "xipc-pipe mp mp-pipe" "${pin[@]}" \
         "$python" benches/stream_bench.py tput IMPL "$PY_TPUT_N" 65536)
     printf 'one-way, 64 KiB: xipc pipe %s MB/s; Pipe() %s MB/s (ratio %s), Pipe(duplex=False) %s MB/s (ratio %s)\n' \
         "$x" "$mp" "$(ratio "$x" "$mp")" "$mpp" "$(ratio "$x" "$mpp")"

@@ -233,8 +233,7 @@ class MessageQueue(_QueueBase):
                 remaining = max(0, math.ceil((started + timeout - time.monotonic()) * 1000))
             status = call(remaining)
         if status:
-            self._live()  # a closed queue says so rather than "mq is NULL"
-            raise_for(status)
+            self._fail(status)
 
     @property
     def attributes(self) -> QueueAttributes:
