@@ -3,7 +3,12 @@
 # rpcgen + libtirpc, measured in the same run and printed as ratios.
 #   - sequential small calls (ADD) per second, TCP and UDP, both processes
 #     pinned to CPU 0 and unpinned;
-#   - 16 concurrent clients (one connection each), calls per second, TCP;
+#   - 16 concurrent clients (one connection each), calls per second, TCP,
+#     beside raw ping-pong on 16 connections, the ceiling for any RPC
+#     library that uses one connection per client;
+#   - 16 threads calling through one shared client, TCP: xipc pipelines
+#     their calls on the one connection; a libtirpc CLIENT lets one call
+#     through at a time;
 #   - 64 KiB ECHO throughput, TCP;
 #   - raw TCP ping-pong of the same byte counts as the floor.
 # Each figure is the best of RPC_BENCH_REPEAT runs (default 3), xipc and
@@ -22,7 +27,7 @@ cc "${cc_flags[@]}" -o "$WORK/bench_tirpc" "$BENCH_DIR/bench_tirpc.c" "$WORK/xec
     "$WORK/xecho_xdr.c" $(pkg-config --libs libtirpc) -lpthread
 cc -O2 -I"$ROOT/include" -o "$WORK/bench_xipc" "$BENCH_DIR/bench_xipc.c" \
     -L"$WORK/lib" -Wl,-rpath,"$WORK/lib" -lxipc -lpthread
-cc -O2 -o "$WORK/pingpong" "$BENCH_DIR/pingpong.c"
+cc -O2 -o "$WORK/pingpong" "$BENCH_DIR/pingpong.c" -lpthread
 
 # run IMPL PIN MODE PROTO CALLS THREADS -> prints the client's figure
 run() {
@@ -37,11 +42,12 @@ run() {
     stop_server "$SERVER_PID"
 }
 
+# pingpong PIN ROUNDS THREADS
 pingpong() {
     local prefix=()
     [[ $1 == pinned ]] && prefix=(taskset -c 0)
     start_server "pingpong-$1" "${prefix[@]}" "$WORK/pingpong" server >/dev/null
-    "${prefix[@]}" "$WORK/pingpong" client "$TCP_PORT" "$CALLS"
+    "${prefix[@]}" "$WORK/pingpong" client "$TCP_PORT" "$2" "$3"
     stop_server "$SERVER_PID"
 }
 
@@ -57,10 +63,10 @@ both() {
     done
 }
 
-best_pingpong() {
+best_pingpong() { # PIN ROUNDS THREADS
     local i v best=0
     for ((i = 0; i < REPEAT; i++)); do
-        v=$(pingpong "$1")
+        v=$(pingpong "$1" "$2" "$3")
         best=$(awk -v a="$best" -v b="$v" 'BEGIN { print (b > a ? b : a) }')
     done
     echo "$best"
@@ -76,7 +82,7 @@ printf "%-40s %12s %12s %9s\n" "benchmark" "xipc" "libtirpc" "ratio"
 declare -A floor
 seq_tcp=()
 for pin in pinned unpinned; do
-    floor[$pin]=$(best_pingpong "$pin")
+    floor[$pin]=$(best_pingpong "$pin" "$CALLS" 1)
     for proto in tcp udp; do
         both add "$proto" "$CALLS" 1 "$pin"
         row "sequential ADD, ${proto^^}, $pin" "$X" "$T" "calls/s"
@@ -87,6 +93,11 @@ for pin in pinned unpinned; do
 done
 both add tcp $((CALLS / 8)) 16 unpinned
 row "16 concurrent clients, TCP" "$X" "$T" "calls/s"
+many=(unpinned "$X" "$T" "$(best_pingpong unpinned $((CALLS / 8)) 16)")
+best_tirpc=$T
+both shared tcp $((CALLS / 8)) 16 unpinned
+row "16 threads, one shared client, TCP" "$X" "$T" "calls/s"
+row "  the same xipc vs libtirpc's best above" "$X" "$best_tirpc" "calls/s"
 both echo tcp "$ECHOS" 1 unpinned
 row "64 KiB echo, TCP" "$X" "$T" "MiB/s"
 
@@ -98,3 +109,6 @@ for entry in "${seq_tcp[@]}"; do
         printf "%-9s raw %8.0f rt/s (%5.1f us); xipc call %5.1f us = %.2fx raw; libtirpc %5.1f us = %.2fx raw\n",
             p, f, 1e6 / f, 1e6 / x, f / x, 1e6 / t, f / t }'
 done
+read -r pin x t f <<<"${many[*]}"
+awk -v f="$f" -v x="$x" -v t="$t" 'BEGIN {
+    printf "16 conns  raw %8.0f rt/s (all 16 together); xipc %.2fx raw time; libtirpc %.2fx raw time\n", f, f / x, f / t }'

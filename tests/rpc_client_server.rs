@@ -625,3 +625,83 @@ fn calls_in_flight_on_one_connection_are_served_together() {
     assert!(took < Duration::from_millis(1400), "{took:?}");
     s.stop();
 }
+
+/// A TCP peer that accepts one connection, reads the call and then runs
+/// `answer` on the connection, keeping it open until the test ends.
+fn scripted_peer(answer: fn(&mut TcpStream)) -> u16 {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let (mut s, _) = l.accept().unwrap();
+        let mut buf = [0u8; 512];
+        let _ = s.read(&mut buf);
+        answer(&mut s);
+        std::thread::sleep(Duration::from_secs(5));
+    });
+    port
+}
+
+#[test]
+fn a_silent_tcp_server_times_out_in_time() {
+    let port = scripted_peer(|_| {});
+    let c = Client::connect("127.0.0.1", port, PROG, 2, Protocol::Tcp).unwrap();
+    c.set_timeout(Duration::from_millis(300)).unwrap();
+    let t = Instant::now();
+    let err = c.call(1, &[]).unwrap_err();
+    assert!(matches!(err, Error::TimedOut(_)), "{err}");
+    let took = t.elapsed();
+    assert!(
+        took >= Duration::from_millis(290) && took < Duration::from_secs(2),
+        "{took:?}"
+    );
+}
+
+#[test]
+fn a_reply_cut_off_mid_record_fails_in_time() {
+    // A record mark promising 100 bytes, then 8 of them, then nothing.
+    let port = scripted_peer(|s| {
+        s.write_all(&[0x80, 0, 0, 100, 0, 0, 0, 1, 0, 0, 0, 1])
+            .unwrap();
+    });
+    let c = Client::connect("127.0.0.1", port, PROG, 2, Protocol::Tcp).unwrap();
+    c.set_timeout(Duration::from_millis(300)).unwrap();
+    let t = Instant::now();
+    let err = c.call(1, &[]).unwrap_err();
+    // The stream is out of step: the connection is given up.
+    assert!(matches!(err, Error::Closed(_)), "{err}");
+    assert!(t.elapsed() < Duration::from_secs(2), "{:?}", t.elapsed());
+    assert!(matches!(c.call(1, &[]), Err(Error::Closed(_))));
+}
+
+#[test]
+fn large_calls_from_many_threads_arrive_whole() {
+    let (s, _, tcp, _) = started();
+    let path = std::env::temp_dir().join(format!("xipc-rpc-large-{}", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    s.listen_unix(&path).unwrap();
+    for c in [
+        Client::connect("127.0.0.1", tcp, PROG, 2, Protocol::Tcp).unwrap(),
+        Client::connect(path.to_str().unwrap(), 0, PROG, 2, Protocol::Unix).unwrap(),
+    ] {
+        let c = Arc::new(c);
+        // Sizes on both sides of the copy threshold, written by 16
+        // threads at once: queued records must not interleave.
+        let threads: Vec<_> = (0..16u32)
+            .map(|i| {
+                let c = c.clone();
+                std::thread::spawn(move || {
+                    for round in 0..8u32 {
+                        let n = [4, 1020, 1024, 70_000, 200_000][((i + round) % 5) as usize];
+                        let fill = (i * 8 + round) as u8;
+                        let arg: Vec<u8> = (0..n).map(|k| fill ^ (k as u8)).collect();
+                        assert_eq!(c.call(1, &arg).unwrap(), arg, "thread {i} round {round}");
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+    }
+    s.stop();
+}

@@ -57,15 +57,16 @@ static void *adder(void *arg) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 6) { fprintf(stderr, "usage: %s add|echo PROTO PORT CALLS THREADS\n", argv[0]); return 2; }
+    if (argc != 6) { fprintf(stderr, "usage: %s add|shared|echo PROTO PORT CALLS THREADS\n", argv[0]); return 2; }
     proto = argv[2];
     port = atoi(argv[3]);
     calls = atol(argv[4]);
     int threads = atoi(argv[5]);
-    if (strcmp(argv[1], "add") == 0) {
+    int shared = strcmp(argv[1], "shared") == 0;
+    if (shared || strcmp(argv[1], "add") == 0) {
         pthread_t t[64];
         CLIENT *c[64];
-        for (int i = 0; i < threads; i++) c[i] = connect_client();
+        for (int i = 0; i < threads; i++) c[i] = shared && i > 0 ? c[0] : connect_client();
         double t0 = now();
         for (int i = 0; i < threads; i++) pthread_create(&t[i], NULL, adder, c[i]);
         for (int i = 0; i < threads; i++) pthread_join(t[i], NULL);

@@ -1,6 +1,7 @@
 /* xipc client side of benches/rpc.sh.
- * usage: bench_xipc add|echo PROTO PORT CALLS THREADS
+ * usage: bench_xipc add|shared|echo PROTO PORT CALLS THREADS
  * add: CALLS ADD calls per thread (one client per thread), prints calls/s;
+ * shared: the same, all threads calling through one client;
  * echo: CALLS 64 KiB ECHO calls, prints MiB/s (both directions counted once). */
 #include <pthread.h>
 #include <stdio.h>
@@ -48,21 +49,22 @@ static void *adder(void *arg) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 6) { fprintf(stderr, "usage: %s add|echo PROTO PORT CALLS THREADS\n", argv[0]); return 2; }
+    if (argc != 6) { fprintf(stderr, "usage: %s add|shared|echo PROTO PORT CALLS THREADS\n", argv[0]); return 2; }
     proto = argv[2];
     port = (uint16_t)atoi(argv[3]);
     calls = atol(argv[4]);
     int threads = atoi(argv[5]);
-    if (strcmp(argv[1], "add") == 0) {
+    int shared = strcmp(argv[1], "shared") == 0;
+    if (shared || strcmp(argv[1], "add") == 0) {
         pthread_t t[64];
         xipc_rpc_client *c[64];
-        for (int i = 0; i < threads; i++) c[i] = connect_client();
+        for (int i = 0; i < threads; i++) c[i] = shared && i > 0 ? c[0] : connect_client();
         double t0 = now();
         for (int i = 0; i < threads; i++) pthread_create(&t[i], NULL, adder, c[i]);
         for (int i = 0; i < threads; i++) pthread_join(t[i], NULL);
         double dt = now() - t0;
         printf("%.0f\n", calls * threads / dt);
-        for (int i = 0; i < threads; i++) xipc_rpc_client_free(c[i]);
+        for (int i = 0; i < (shared ? 1 : threads); i++) xipc_rpc_client_free(c[i]);
         return 0;
     }
     xipc_rpc_client *c = connect_client();

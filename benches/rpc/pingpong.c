@@ -1,7 +1,11 @@
 /* The floor for benches/rpc.sh: raw TCP ping-pong with the byte counts of an
  * RPC ADD call (52-byte request, 32-byte reply, record marks included).
- * usage: pingpong server          (prints "tcp PORT udp 0", serves one client)
- *        pingpong client PORT N   (prints round trips per second) */
+ * usage: pingpong server                  (prints "tcp PORT udp 0"; a thread
+ *                                          per connection)
+ *        pingpong client PORT N [THREADS] (THREADS connections, one thread
+ *                                          each, N round trips per thread;
+ *                                          prints round trips per second) */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,37 +29,61 @@ static int full(int fd, char *buf, size_t n, int writing) {
     return 0;
 }
 
-int main(int argc, char **argv) {
+static void *serve(void *arg) {
+    int c = (int)(long)arg, one = 1;
     char buf[REQ];
-    int one = 1;
     memset(buf, 7, sizeof buf);
+    setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    while (full(c, buf, REQ, 0) == 0 && full(c, buf, REP, 1) == 0) {}
+    close(c);
+    return NULL;
+}
+
+static int port;
+static long rounds;
+
+static void *ping(void *arg) {
+    (void)arg;
+    char buf[REQ];
+    int one = 1, s = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons((unsigned short)port),
+                              .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    memset(buf, 7, sizeof buf);
+    if (connect(s, (struct sockaddr *)&sin, sizeof sin)) exit(1);
+    setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    for (long i = 0; i < rounds; i++)
+        if (full(s, buf, REQ, 1) || full(s, buf, REP, 0)) exit(1);
+    close(s);
+    return NULL;
+}
+
+int main(int argc, char **argv) {
     if (argc == 2 && strcmp(argv[1], "server") == 0) {
         int l = socket(AF_INET, SOCK_STREAM, 0);
         struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
         socklen_t len = sizeof sin;
-        if (bind(l, (struct sockaddr *)&sin, sizeof sin) || listen(l, 1)) return 1;
+        if (bind(l, (struct sockaddr *)&sin, sizeof sin) || listen(l, 64)) return 1;
         getsockname(l, (struct sockaddr *)&sin, &len);
         printf("tcp %u udp 0\n", ntohs(sin.sin_port));
         fflush(stdout);
         for (;;) {
+            pthread_t t;
             int c = accept(l, NULL, NULL);
-            setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-            while (full(c, buf, REQ, 0) == 0 && full(c, buf, REP, 1) == 0) {}
-            close(c);
+            if (c < 0 || pthread_create(&t, NULL, serve, (void *)(long)c)) return 1;
+            pthread_detach(t);
         }
     }
-    if (argc != 4) { fprintf(stderr, "usage: pingpong server | client PORT N\n"); return 2; }
-    int s = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons((unsigned short)atoi(argv[2])),
-                              .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    if (connect(s, (struct sockaddr *)&sin, sizeof sin)) return 1;
-    setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    long n = atol(argv[3]);
+    if (argc != 4 && argc != 5) { fprintf(stderr, "usage: pingpong server | client PORT N [THREADS]\n"); return 2; }
+    port = atoi(argv[2]);
+    rounds = atol(argv[3]);
+    int threads = argc == 5 ? atoi(argv[4]) : 1;
+    if (threads < 1 || threads > 64) return 2;
+    pthread_t t[64];
     struct timespec a, b;
     clock_gettime(CLOCK_MONOTONIC, &a);
-    for (long i = 0; i < n; i++)
-        if (full(s, buf, REQ, 1) || full(s, buf, REP, 0)) return 1;
+    for (int i = 0; i < threads; i++) pthread_create(&t[i], NULL, ping, NULL);
+    for (int i = 0; i < threads; i++) pthread_join(t[i], NULL);
     clock_gettime(CLOCK_MONOTONIC, &b);
-    printf("%.0f\n", n / ((b.tv_sec - a.tv_sec) + (b.tv_nsec - a.tv_nsec) / 1e9));
+    printf("%.0f\n", rounds * threads / ((b.tv_sec - a.tv_sec) + (b.tv_nsec - a.tv_nsec) / 1e9));
     return 0;
 }

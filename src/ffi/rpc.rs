@@ -6,11 +6,12 @@ use std::ffi::{c_char, c_int, c_void, CString};
 use std::time::Duration;
 
 use super::stream::xipc_peer_credentials;
-use super::xdr::{xipc_encoder, xipc_encoder_free, xipc_encoder_new, xipc_encoder_take};
+use super::xdr::xipc_encoder;
 use super::{guard, into_c_bytes, nonnull, slice_arg, str_arg, write_out};
 use crate::error::code;
 use crate::rpc::{AuthSys, CallInfo, Client, Credential, Protocol, Server};
 use crate::stream::PeerCredentials;
+use crate::xdr::Encoder;
 use crate::{Error, Result};
 
 /// An RPC client: one connection (or UDP socket) to one program version.
@@ -385,26 +386,17 @@ fn call_handler(h: RawHandler, user: &UserPtr, info: &CallInfo, args: &[u8]) -> 
         machine_name,
         peer_credentials: info.peer_credentials,
     };
-    let mut enc: *mut xipc_encoder = std::ptr::null_mut();
-    // SAFETY: `enc` is a valid out-pointer.
-    if unsafe { xipc_encoder_new(&mut enc) } != 0 {
-        return Err(Error::Internal("cannot create the result encoder".into()));
-    }
+    // The results go into a buffer the thread used before: a large one is
+    // already in memory, where a fresh one would fault its pages in.
+    let enc = Box::into_raw(Box::new(xipc_encoder {
+        inner: Encoder::from_vec(crate::rpc::server::reusable_buffer()),
+    }));
     // SAFETY: the handler gets a live call, the argument bytes and a live
     // encoder, all valid for the duration of the call, as documented.
     let status = unsafe { h(user.0, &call, args.as_ptr(), args.len(), enc) };
-    let mut data: *mut u8 = std::ptr::null_mut();
-    let mut len = 0usize;
-    // SAFETY: `enc` is live; the out-pointers are valid.
-    let took = unsafe { xipc_encoder_take(enc, &mut data, &mut len) };
-    // SAFETY: `enc` came from `xipc_encoder_new` and is not used again.
-    unsafe { xipc_encoder_free(enc) };
-    let bytes = if took == 0 && !data.is_null() {
-        // SAFETY: `data`/`len` are a boxed slice from `xipc_encoder_take`.
-        unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(data, len)) }.into_vec()
-    } else {
-        Vec::new()
-    };
+    // SAFETY: `enc` came from `Box::into_raw` above and the handler has
+    // returned, so nothing else uses it.
+    let bytes = unsafe { Box::from_raw(enc) }.inner.into_bytes();
     match status {
         0 => Ok(bytes),
         code::GARBAGE_ARGS | code::XDR | code::LIMIT => Err(Error::GarbageArgs),

@@ -15,7 +15,7 @@ use crate::{Error, Result};
 /// An XDR encoder: a growing buffer of encoded bytes. Create with
 /// `xipc_encoder_new`, release with `xipc_encoder_free`.
 pub struct xipc_encoder {
-    inner: Encoder,
+    pub(crate) inner: Encoder,
 }
 
 /// An XDR decoder over bytes the caller owns and keeps alive (unchanged)

@@ -2,20 +2,28 @@
 //! that calls through it.
 //!
 //! Calls are matched to replies by xid. There is no reader thread: whichever
-//! waiting caller finds nobody reading becomes the reader, reads one message,
-//! hands it to the caller whose xid it carries (a stray or late reply is
-//! dropped) and wakes the others; a caller whose reply came in takes it and
-//! returns. So several calls are in flight on one connection at once, and a
-//! lone caller reads its own reply with no thread hand-off.
+//! waiting caller finds nobody reading becomes the reader. It reads messages
+//! and hands each to the caller whose xid it carries, waking that caller
+//! alone (a stray or late reply is dropped). When its own reply comes in it
+//! first delivers the replies already buffered behind it, then passes the
+//! reading on to one caller still waiting and returns. So several calls are
+//! in flight on one connection at once, each reply costs at most one
+//! wake-up, and a lone caller reads its own reply with no thread hand-off.
+//!
+//! Waiting for a reply is a blocking read bounded by the socket's receive
+//! timeout (`SO_RCVTIMEO`), set only when the wait changes materially: a
+//! call costs one `write` and one `read` system call, like the raw socket
+//! calls it wraps.
 
-use std::collections::{HashMap, HashSet};
-use std::io::{BufReader, Write};
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, ErrorKind, IoSlice, Write};
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs, UdpSocket};
-use std::os::fd::{AsFd, BorrowedFd};
+use std::os::fd::BorrowedFd;
 use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
+use std::thread::Thread;
 use std::time::{Duration, Instant};
 
 use super::auth::{Credential, OpaqueAuth};
@@ -88,16 +96,6 @@ enum Socket {
     Unix(UnixStream),
 }
 
-impl Socket {
-    fn fd(&self) -> BorrowedFd<'_> {
-        match self {
-            Socket::Tcp(s) => s.as_fd(),
-            Socket::Udp(s) => s.as_fd(),
-            Socket::Unix(s) => s.as_fd(),
-        }
-    }
-}
-
 /// The read half of a stream, buffered (only the current reader touches it).
 enum Reader {
     Tcp(BufReader<TcpStream>),
@@ -105,29 +103,103 @@ enum Reader {
     Udp(Vec<u8>),
 }
 
+/// A caller waiting for its reply.
+struct Waiter {
+    thread: Thread,
+    reply: Option<Vec<u8>>,
+}
+
 #[derive(Default)]
 struct Demux {
     /// A caller is reading from the socket now.
     reading: bool,
-    /// Callers asleep on `Conn::wake`, waiting for the reader.
-    sleepers: usize,
-    /// Xids whose callers are waiting.
-    waiting: HashSet<u32>,
-    /// Replies read for waiting callers.
-    done: HashMap<u32, Vec<u8>>,
+    /// Callers waiting, by xid, with their reply once it is read.
+    waiting: HashMap<u32, Waiter>,
     /// Why the connection is unusable (streams only).
     dead: Option<String>,
     /// The last error a UDP receive reported (e.g. ICMP port unreachable).
     udp_error: Option<String>,
 }
 
+impl Demux {
+    /// Hands `msg` to the caller whose xid it carries and wakes it (a stray
+    /// or late reply is dropped).
+    fn deliver(&mut self, msg: Vec<u8>) {
+        if msg.len() < 4 {
+            return;
+        }
+        let xid = u32::from_be_bytes([msg[0], msg[1], msg[2], msg[3]]);
+        if let Some(w) = self.waiting.get_mut(&xid) {
+            w.reply = Some(msg);
+            w.thread.unpark();
+        }
+    }
+
+    /// The reader leaves: one caller still without a reply takes over.
+    fn pass_reading(&mut self) {
+        self.reading = false;
+        if let Some(w) = self.waiting.values().find(|w| w.reply.is_none()) {
+            w.thread.unpark();
+        }
+    }
+
+    /// The connection is unusable: every caller wakes to see why.
+    fn kill(&mut self, why: String) {
+        self.dead.get_or_insert(why);
+        for w in self.waiting.values() {
+            w.thread.unpark();
+        }
+    }
+}
+
+/// A call ready to send: its record mark and call header (with the
+/// arguments when they are small), then the arguments when they are not.
+struct Call<'a> {
+    head: Vec<u8>,
+    args: &'a [u8],
+}
+
+/// Arguments shorter than this are copied behind the call header.
+const COPY_ARGS_BELOW: usize = 1024;
+
+/// Writes `head` then `tail` with as few system calls as the kernel allows
+/// (a vectored write when there is a tail).
+pub(crate) fn write_parts<W: Write>(w: &mut W, head: &[u8], tail: &[u8]) -> std::io::Result<()> {
+    if tail.is_empty() {
+        return w.write_all(head);
+    }
+    let mut done = 0;
+    while done < head.len() {
+        let parts = [IoSlice::new(&head[done..]), IoSlice::new(tail)];
+        match w.write_vectored(&parts) {
+            Ok(0) => return Err(ErrorKind::WriteZero.into()),
+            Ok(n) => done += n,
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    w.write_all(&tail[done - head.len()..])
+}
+
+/// Calls waiting to be written behind the write in progress.
+#[derive(Default)]
+struct Outbox {
+    writing: bool,
+    queued: Vec<u8>,
+}
+
+/// The read half of a connection and the receive timeout set on its socket.
+struct ReadSide {
+    reader: Reader,
+    timeout: Option<Duration>,
+}
+
 /// One connection and the calls in flight on it.
 struct Conn {
     socket: Socket,
-    write_lock: Mutex<()>,
-    reader: Mutex<Reader>,
+    outbox: Mutex<Outbox>,
+    reader: Mutex<ReadSide>,
     demux: Mutex<Demux>,
-    wake: Condvar,
     max_message: Arc<AtomicUsize>,
 }
 
@@ -136,6 +208,13 @@ enum Read {
     Message(Vec<u8>),
     Idle,
 }
+
+/// Reads on a socket buffer this much at a time: many pipelined replies in
+/// one system call, while most of a large reply bypasses the buffer.
+const READ_BUFFER: usize = 16 << 10;
+
+/// A receive timeout within this much above the wait is close enough.
+const TIMEOUT_SLACK: Duration = Duration::from_millis(1);
 
 impl Conn {
     fn open(
@@ -153,7 +232,7 @@ impl Conn {
                 let r = s.try_clone().map_err(|e| Error::os("dup socket", e))?;
                 (
                     Socket::Tcp(s),
-                    Reader::Tcp(BufReader::with_capacity(64 << 10, r)),
+                    Reader::Tcp(BufReader::with_capacity(READ_BUFFER, r)),
                 )
             }
             (Protocol::Udp, Target::Inet(addr)) => {
@@ -173,7 +252,7 @@ impl Conn {
                 let r = s.try_clone().map_err(|e| Error::os("dup socket", e))?;
                 (
                     Socket::Unix(s),
-                    Reader::Unix(BufReader::with_capacity(64 << 10, r)),
+                    Reader::Unix(BufReader::with_capacity(READ_BUFFER, r)),
                 )
             }
             _ => {
@@ -184,10 +263,12 @@ impl Conn {
         };
         Ok(Conn {
             socket,
-            write_lock: Mutex::new(()),
-            reader: Mutex::new(reader),
+            outbox: Mutex::new(Outbox::default()),
+            reader: Mutex::new(ReadSide {
+                reader,
+                timeout: None,
+            }),
             demux: Mutex::new(Demux::default()),
-            wake: Condvar::new(),
             max_message: max,
         })
     }
@@ -200,32 +281,58 @@ impl Conn {
         lock(&self.demux).dead.is_some()
     }
 
-    /// Sends one call. `record` is the message behind its 4-byte record
-    /// mark: streams write all of it, UDP sends the message alone.
-    fn send(&self, record: &[u8]) -> Result<()> {
-        let msg = &record[4..];
-        let limit = self.max_message.load(Ordering::Relaxed);
-        if msg.len() > limit {
-            return Err(Error::MessageTooLarge {
-                size: msg.len(),
-                limit,
-            });
-        }
+    /// Sends one call: streams write its record, UDP sends the message
+    /// alone.
+    fn send(&self, call: &Call<'_>) -> Result<()> {
         match &self.socket {
-            Socket::Udp(s) => match s.send(msg) {
-                Ok(_) => Ok(()),
-                // An earlier ICMP error surfaces on the next send: not fatal.
-                Err(e) if e.raw_os_error() == Some(libc::ECONNREFUSED) => Ok(()),
-                Err(e) => Err(Error::os("send", e)),
-            },
-            Socket::Tcp(s) => self.write_record(&mut &*s, record),
-            Socket::Unix(s) => self.write_record(&mut &*s, record),
+            Socket::Udp(s) => {
+                let joined;
+                let msg = if call.args.is_empty() {
+                    &call.head[4..]
+                } else {
+                    joined = [&call.head[4..], call.args].concat();
+                    &joined[..]
+                };
+                match s.send(msg) {
+                    Ok(_) => Ok(()),
+                    // An earlier ICMP error surfaces on the next send: not fatal.
+                    Err(e) if e.raw_os_error() == Some(libc::ECONNREFUSED) => Ok(()),
+                    Err(e) => Err(Error::os("send", e)),
+                }
+            }
+            Socket::Tcp(s) => self.write_record(&mut &*s, call),
+            Socket::Unix(s) => self.write_record(&mut &*s, call),
         }
     }
 
-    fn write_record<W: Write>(&self, w: &mut W, record: &[u8]) -> Result<()> {
-        let _guard = lock(&self.write_lock);
-        w.write_all(record).map_err(|e| {
+    /// Writes `call`'s record, or queues it behind the write in progress:
+    /// the caller writing then writes the queued records too, all in one
+    /// system call. No caller sleeps waiting for another's write, and calls
+    /// made together leave together.
+    fn write_record<W: Write>(&self, w: &mut W, call: &Call<'_>) -> Result<()> {
+        let mut out = lock(&self.outbox);
+        if out.writing {
+            out.queued.extend_from_slice(&call.head);
+            out.queued.extend_from_slice(call.args);
+            return Ok(());
+        }
+        out.writing = true;
+        drop(out);
+        let mut written = write_parts(w, &call.head, call.args);
+        let mut batch = Vec::new();
+        loop {
+            let mut out = lock(&self.outbox);
+            if written.is_err() || out.queued.is_empty() {
+                out.writing = false;
+                out.queued.clear();
+                break;
+            }
+            batch.clear();
+            std::mem::swap(&mut batch, &mut out.queued);
+            drop(out);
+            written = w.write_all(&batch);
+        }
+        written.map_err(|e| {
             let err = Error::Closed(format!("sending the call failed: {e}"));
             self.kill(err.to_string());
             err
@@ -233,54 +340,99 @@ impl Conn {
     }
 
     fn kill(&self, why: String) {
-        let mut d = lock(&self.demux);
-        d.dead.get_or_insert(why);
-        self.wake.notify_all();
+        lock(&self.demux).kill(why);
     }
 
     /// Waits up to `wait` for one message and reads it.
     fn read_one(&self, wait: Duration) -> Result<Read> {
-        let mut reader = lock(&self.reader);
-        let buffered = match &*reader {
+        let mut side = lock(&self.reader);
+        let side = &mut *side;
+        let buffered = match &side.reader {
             Reader::Tcp(r) => !r.buffer().is_empty(),
             Reader::Unix(r) => !r.buffer().is_empty(),
             Reader::Udp(_) => false,
         };
-        if !buffered && !wait_readable(self.socket.fd(), wait)? {
-            return Ok(Read::Idle);
+        if !buffered {
+            self.bound_wait(&mut side.timeout, wait)?;
         }
         let limits = RecordLimits {
             max_record: self.max_message.load(Ordering::Relaxed),
             ..RecordLimits::default()
         };
         let mut msg = Vec::new();
-        let got = match &mut *reader {
-            Reader::Tcp(r) => read_record(r, &mut msg, limits)?,
-            Reader::Unix(r) => read_record(r, &mut msg, limits)?,
+        let got = match &mut side.reader {
+            Reader::Tcp(r) => read_stream(r, &mut msg, limits, buffered)?,
+            Reader::Unix(r) => read_stream(r, &mut msg, limits, buffered)?,
             Reader::Udp(buf) => {
                 let Socket::Udp(s) = &self.socket else {
                     unreachable!("UDP reader on a UDP socket")
                 };
                 return match s.recv(buf) {
                     Ok(n) => Ok(Read::Message(buf[..n].to_vec())),
-                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => Ok(Read::Idle),
+                    Err(e) if is_timeout(&e) || e.kind() == ErrorKind::Interrupted => {
+                        Ok(Read::Idle)
+                    }
                     Err(e) => Err(Error::os("receive", e)),
                 };
             }
         };
-        if got {
-            Ok(Read::Message(msg))
-        } else {
-            Err(Error::Closed("the server closed the connection".into()))
+        match got {
+            Some(true) => Ok(Read::Message(msg)),
+            Some(false) => Err(Error::Closed("the server closed the connection".into())),
+            None => Ok(Read::Idle),
         }
     }
 
-    /// Sends the call `msg` (a record, see [`Conn::send`]) and waits for
-    /// the reply to `xid`.
-    fn call(&self, xid: u32, msg: &[u8], timeout: Duration) -> Result<Vec<u8>> {
+    /// Whether a whole message is already buffered, so reading it costs no
+    /// system call and cannot block.
+    fn message_buffered(&self) -> bool {
+        let side = lock(&self.reader);
+        let buf = match &side.reader {
+            Reader::Tcp(r) => r.buffer(),
+            Reader::Unix(r) => r.buffer(),
+            Reader::Udp(_) => return false,
+        };
+        if buf.len() < 4 {
+            return false;
+        }
+        let mark = u32::from_be_bytes([buf[0], buf[1], buf[2], buf[3]]);
+        mark & LAST_FRAGMENT != 0 && buf.len() - 4 >= (mark & !LAST_FRAGMENT) as usize
+    }
+
+    /// Makes a blocking read on the socket return within about `wait`:
+    /// sets the receive timeout unless the one set is already between
+    /// half of `wait` and `wait` plus [`TIMEOUT_SLACK`].
+    fn bound_wait(&self, set: &mut Option<Duration>, wait: Duration) -> Result<()> {
+        // A zero timeout means "forever" to the kernel.
+        let wait = wait.max(Duration::from_micros(1));
+        if matches!(*set, Some(t) if t <= wait + TIMEOUT_SLACK && t >= wait / 2) {
+            return Ok(());
+        }
+        let r = match &self.socket {
+            Socket::Tcp(s) => s.set_read_timeout(Some(wait)),
+            Socket::Udp(s) => s.set_read_timeout(Some(wait)),
+            Socket::Unix(s) => s.set_read_timeout(Some(wait)),
+        };
+        r.map_err(|e| Error::os("set the receive timeout", e))?;
+        *set = Some(wait);
+        Ok(())
+    }
+
+    /// Sends the call `msg` and waits for the reply to `xid`.
+    fn call(&self, xid: u32, msg: &Call<'_>, timeout: Duration) -> Result<Vec<u8>> {
         let start = Instant::now();
         let deadline = start + timeout;
-        lock(&self.demux).waiting.insert(xid);
+        {
+            let mut d = lock(&self.demux);
+            if let Some(why) = &d.dead {
+                return Err(Error::Closed(why.clone()));
+            }
+            let waiter = Waiter {
+                thread: std::thread::current(),
+                reply: None,
+            };
+            d.waiting.insert(xid, waiter);
+        }
         if let Err(e) = self.send(msg) {
             lock(&self.demux).waiting.remove(&xid);
             return Err(e);
@@ -288,36 +440,52 @@ impl Conn {
         let udp = self.is_udp();
         let mut rto = INITIAL_RETRANSMIT;
         let mut next_send = start + rto;
-        let mut d = lock(&self.demux);
+        // Whether this caller holds the reading role.
+        let mut reader = false;
         loop {
-            if let Some(reply) = d.done.remove(&xid) {
+            let mut d = lock(&self.demux);
+            if let Some(reply) = d.waiting.get_mut(&xid).and_then(|w| w.reply.take()) {
                 d.waiting.remove(&xid);
+                if reader {
+                    drop(d);
+                    self.deliver_buffered();
+                    lock(&self.demux).pass_reading();
+                }
                 return Ok(reply);
             }
-            if let Some(why) = d.dead.clone() {
-                d.waiting.remove(&xid);
-                return Err(Error::Closed(why));
-            }
             let now = Instant::now();
-            if now >= deadline {
-                d.waiting.remove(&xid);
+            let failed = if let Some(why) = &d.dead {
+                Some(Error::Closed(why.clone()))
+            } else if now >= deadline {
                 let extra = match &d.udp_error {
                     Some(e) => format!(" (last error: {e})"),
                     None => String::new(),
                 };
-                return Err(Error::TimedOut(format!(
+                Some(Error::TimedOut(format!(
                     "no reply to xid {xid:#x} within {timeout:?}{extra}"
-                )));
+                )))
+            } else {
+                None
+            };
+            if let Some(e) = failed {
+                d.waiting.remove(&xid);
+                if reader {
+                    d.pass_reading();
+                }
+                return Err(e);
             }
             if udp && now >= next_send {
                 drop(d);
                 if let Err(e) = self.send(msg) {
-                    lock(&self.demux).waiting.remove(&xid);
+                    let mut d = lock(&self.demux);
+                    d.waiting.remove(&xid);
+                    if reader {
+                        d.pass_reading();
+                    }
                     return Err(e);
                 }
                 rto = (rto * 2).min(MAX_RETRANSMIT);
                 next_send = Instant::now() + rto;
-                d = lock(&self.demux);
                 continue;
             }
             let wake_at = if udp {
@@ -326,40 +494,65 @@ impl Conn {
                 deadline
             };
             let wait = wake_at.saturating_duration_since(now);
-            if d.reading {
-                d.sleepers += 1;
-                d = self
-                    .wake
-                    .wait_timeout(d, wait)
-                    .unwrap_or_else(|p| p.into_inner())
-                    .0;
-                d.sleepers -= 1;
-                continue;
+            if !reader {
+                if d.reading {
+                    drop(d);
+                    // Woken by the reader with a reply or the reading role;
+                    // a spurious wake-up just looks again.
+                    std::thread::park_timeout(wait);
+                    continue;
+                }
+                d.reading = true;
+                reader = true;
             }
-            d.reading = true;
             drop(d);
             let got = self.read_one(wait);
-            d = lock(&self.demux);
-            d.reading = false;
+            let mut d = lock(&self.demux);
             match got {
-                Ok(Read::Message(m)) if m.len() >= 4 => {
-                    let id = u32::from_be_bytes([m[0], m[1], m[2], m[3]]);
-                    if d.waiting.contains(&id) {
-                        d.done.insert(id, m);
-                    }
-                }
-                Ok(_) => {}
+                Ok(Read::Message(m)) => d.deliver(m),
+                Ok(Read::Idle) => {}
                 Err(e) if udp => d.udp_error = Some(e.to_string()),
-                Err(e) => {
-                    d.dead.get_or_insert(format!("connection lost: {e}"));
-                }
-            }
-            // Waking costs a system call: only when someone sleeps.
-            if d.sleepers > 0 {
-                self.wake.notify_all();
+                Err(e) => d.kill(format!("connection lost: {e}")),
             }
         }
     }
+
+    /// Delivers the replies already buffered whole (no system call).
+    fn deliver_buffered(&self) {
+        while self.message_buffered() {
+            match self.read_one(Duration::ZERO) {
+                Ok(Read::Message(m)) => lock(&self.demux).deliver(m),
+                _ => return,
+            }
+        }
+    }
+}
+
+/// Reads one record from a buffered stream whose socket has a receive
+/// timeout: Some(true) with a message, Some(false) at a clean end of
+/// stream, None when the timeout passes (or a signal comes) before a byte
+/// arrives. A timeout inside a record is an error: the stream is out of
+/// step from then on.
+fn read_stream<R: std::io::Read>(
+    r: &mut BufReader<R>,
+    msg: &mut Vec<u8>,
+    limits: RecordLimits,
+    buffered: bool,
+) -> Result<Option<bool>> {
+    if !buffered {
+        match r.fill_buf() {
+            Ok([]) => return Ok(Some(false)),
+            Ok(_) => {}
+            Err(e) if is_timeout(&e) || e.kind() == ErrorKind::Interrupted => return Ok(None),
+            Err(e) => return Err(Error::os("read", e)),
+        }
+    }
+    read_record(r, msg, limits).map(Some)
+}
+
+/// A receive timeout, as the kernel reports it.
+fn is_timeout(e: &std::io::Error) -> bool {
+    matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut)
 }
 
 impl Drop for Conn {
@@ -600,11 +793,15 @@ impl Client {
         self.reconnect.load(Ordering::Relaxed)
     }
 
-    fn message(&self, procedure: u32, args: &[u8]) -> Result<(u32, Vec<u8>)> {
+    fn message<'a>(&self, procedure: u32, args: &'a [u8]) -> Result<(u32, Call<'a>)> {
         let xid = self.next_xid.fetch_add(1, Ordering::Relaxed);
         let cred = self.cred.read().unwrap_or_else(|p| p.into_inner()).clone();
-        // Room for the record mark, filled in by `Conn::send` on streams.
-        let mut enc = Encoder::with_capacity(68 + cred.body.len() + args.len());
+        // Small arguments are copied behind the header (one plain write);
+        // large ones are written from the caller's buffer.
+        let copy = args.len() < COPY_ARGS_BELOW;
+        let room = 68 + cred.body.len() + if copy { args.len() } else { 0 };
+        let mut enc = Encoder::with_capacity(room);
+        // Room for the record mark.
         enc.put_uint(0);
         CallHeader {
             xid,
@@ -615,21 +812,21 @@ impl Client {
             verf: OpaqueAuth::none(),
         }
         .encode(&mut enc)?;
-        enc.put_raw(args);
+        if copy {
+            enc.put_raw(args);
+        }
+        let size = enc.len() - 4 + if copy { 0 } else { args.len() };
         let limit = self
             .max_message
             .load(Ordering::Relaxed)
             .min(MAX_FRAGMENT_LEN);
-        if enc.len() - 4 > limit {
-            return Err(Error::MessageTooLarge {
-                size: enc.len() - 4,
-                limit,
-            });
+        if size > limit {
+            return Err(Error::MessageTooLarge { size, limit });
         }
-        let mut record = enc.into_bytes();
-        let mark = (record.len() - 4) as u32 | LAST_FRAGMENT;
-        record[..4].copy_from_slice(&mark.to_be_bytes());
-        Ok((xid, record))
+        let mut head = enc.into_bytes();
+        head[..4].copy_from_slice(&(size as u32 | LAST_FRAGMENT).to_be_bytes());
+        let args = if copy { &[][..] } else { args };
+        Ok((xid, Call { head, args }))
     }
 
     fn current_conn(&self) -> Result<Arc<Conn>> {

@@ -7,10 +7,12 @@
 //! has no thread hand-off. Calls a client has in flight together on one
 //! connection run together too (up to
 //! [`set_concurrent_calls_per_connection`](Server::set_concurrent_calls_per_connection),
-//! 16 by default): when another call is already buffered behind the one
-//! being handled, or when a handler has kept the connection busy for a
-//! couple of milliseconds with nobody reading, another thread takes over
-//! reading; replies go out as their calls finish, each matched by its xid.
+//! 16 by default): the thread runs the calls it finds buffered one after
+//! another, and when a handler has kept the connection busy for a couple
+//! of milliseconds with nobody reading, another thread takes over reading;
+//! replies go out as their calls finish, each matched by its xid. Fast
+//! handlers so cost no thread switch at all, however many calls a client
+//! pipelines, and slow ones still run side by side.
 //! Blocking threads let handlers block without starving others; Linux runs
 //! thousands of them comfortably, so 1,000 connections are 1,000
 //! mostly-sleeping threads.
@@ -29,10 +31,10 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use super::auth::Credential;
-use super::client::{lock, resolve, wait_readable, Protocol, MAX_UDP_MESSAGE};
+use super::client::{lock, resolve, wait_readable, write_parts, Protocol, MAX_UDP_MESSAGE};
 use super::drc::{checksum, ClientKey, DuplicateCache, Lookup, RequestKey};
 use super::message::{decode_call, AcceptStat, BadCall, ReplyHeader};
-use crate::stream::record::{read_record, RecordLimits};
+use crate::stream::record::{read_record, RecordLimits, LAST_FRAGMENT};
 use crate::stream::PeerCredentials;
 use crate::{Error, Result};
 
@@ -567,7 +569,7 @@ impl Server {
         let conn = Arc::new(Connection {
             id,
             reader: Mutex::new(BufReader::with_capacity(
-                64 << 10,
+                READ_BUFFER,
                 SharedStream(stream.clone()),
             )),
             writer: Mutex::new(()),
@@ -623,11 +625,7 @@ impl Server {
     fn serve_connection(&self, conn: &Arc<Connection>) {
         let mut msg = Vec::new();
         loop {
-            let (got, more) = {
-                let mut r = lock(&conn.reader);
-                let got = read_record(&mut *r, &mut msg, conn.limits);
-                (got, !r.buffer().is_empty())
-            };
+            let got = read_record(&mut *lock(&conn.reader), &mut msg, conn.limits);
             let mut st = lock(&conn.state);
             st.readers -= 1;
             if !matches!(got, Ok(true)) {
@@ -639,16 +637,7 @@ impl Server {
             }
             st.handling += 1;
             st.calls += 1;
-            // Another call is already here: let a second thread read it
-            // while this one runs its call.
-            if more && st.readers == 0 && !st.closed && st.threads < self.calls_per_connection() {
-                st.threads += 1;
-                st.readers += 1;
-                drop(st);
-                self.spawn_conn_thread(conn.clone());
-            } else {
-                drop(st);
-            }
+            drop(st);
             if let Some(reply) = self.dispatch(
                 &msg,
                 &conn.peer,
@@ -660,6 +649,7 @@ impl Server {
                     lock(&conn.state).closed = true;
                     conn.stream.shutdown_read();
                 }
+                recycle(reply.results);
             }
             let mut st = lock(&conn.state);
             st.handling -= 1;
@@ -752,9 +742,10 @@ impl Server {
             }
             let local = local.map(|l| local_for(l, from));
             let peer = Peer::Udp(from);
-            if let Some(mut record) =
+            if let Some(reply) =
                 self.dispatch(&buf[..n], &peer, &ClientKey::Addr(from), local, None)
             {
+                let mut record = reply.to_record();
                 if record.len() - 4 > MAX_UDP_MESSAGE {
                     record = ReplyHeader::accepted(xid_of(&record[4..]), AcceptStat::SystemErr)
                         .to_record(&[]);
@@ -773,12 +764,10 @@ impl Server {
         client: &ClientKey,
         local: Option<SocketAddr>,
         peer_credentials: Option<PeerCredentials>,
-    ) -> Option<Vec<u8>> {
+    ) -> Option<Reply> {
         let call = match decode_call(msg) {
             Ok(call) => call,
-            Err(BadCall::Deny { xid, stat }) => {
-                return Some(ReplyHeader::denied(xid, stat).to_record(&[]))
-            }
+            Err(BadCall::Deny { xid, stat }) => return Some(ReplyHeader::denied(xid, stat).into()),
             Err(BadCall::NotACall { .. }) | Err(BadCall::Unreadable(_)) => return None,
         };
         let h = &call.header;
@@ -796,7 +785,7 @@ impl Server {
         });
         drop(drc);
         let key = match key {
-            Some((Lookup::Done(reply), _)) => return Some(reply),
+            Some((Lookup::Done(reply), _)) => return Some(Reply::cached(reply)),
             Some((Lookup::InProgress, _)) => return None,
             Some((Lookup::New, key)) => Some(key),
             None => None,
@@ -814,14 +803,14 @@ impl Server {
         let reply = self.run(&info, call.args);
         if let (Some(key), Some(cache)) = (key, lock(&self.inner.drc).as_mut()) {
             match &reply {
-                Some(reply) => cache.finish(&key, reply),
+                Some(reply) => cache.finish(&key, &reply.to_record()),
                 None => cache.abandon(&key),
             }
         }
         reply
     }
 
-    fn run(&self, info: &CallInfo, args: &[u8]) -> Option<Vec<u8>> {
+    fn run(&self, info: &CallInfo, args: &[u8]) -> Option<Reply> {
         let handler = {
             let programs = self
                 .inner
@@ -829,39 +818,28 @@ impl Server {
                 .read()
                 .unwrap_or_else(|p| p.into_inner());
             let Some(versions) = programs.get(&info.prog) else {
-                return Some(
-                    ReplyHeader::accepted(info.xid, AcceptStat::ProgUnavail).to_record(&[]),
-                );
+                return Some(ReplyHeader::accepted(info.xid, AcceptStat::ProgUnavail).into());
             };
             let Some(procs) = versions.get(&info.vers) else {
                 let low = versions.keys().next().copied().unwrap_or(0);
                 let high = versions.keys().next_back().copied().unwrap_or(0);
                 return Some(
-                    ReplyHeader::accepted(info.xid, AcceptStat::ProgMismatch { low, high })
-                        .to_record(&[]),
+                    ReplyHeader::accepted(info.xid, AcceptStat::ProgMismatch { low, high }).into(),
                 );
             };
             match procs.get(&info.procedure) {
                 Some(h) => h.clone(),
                 None if info.procedure == 0 => {
-                    return Some(
-                        ReplyHeader::accepted(info.xid, AcceptStat::Success).to_record(&[]),
-                    )
+                    return Some(ReplyHeader::accepted(info.xid, AcceptStat::Success).into())
                 }
                 None => {
-                    return Some(
-                        ReplyHeader::accepted(info.xid, AcceptStat::ProcUnavail).to_record(&[]),
-                    )
+                    return Some(ReplyHeader::accepted(info.xid, AcceptStat::ProcUnavail).into())
                 }
             }
         };
         let outcome = catch_unwind(AssertUnwindSafe(|| handler(info, args)));
         let stat = match outcome {
-            Ok(Ok(Outcome::Results(results))) => {
-                return Some(
-                    ReplyHeader::accepted(info.xid, AcceptStat::Success).to_record(&results),
-                )
-            }
+            Ok(Ok(Outcome::Results(results))) => return Some(Reply::success(info.xid, results)),
             Ok(Ok(Outcome::NoReply)) => return None,
             // Arguments that are malformed or exceed a decoding limit.
             Ok(Err(Error::GarbageArgs | Error::Xdr { .. } | Error::Limit { .. })) => {
@@ -872,7 +850,7 @@ impl Server {
             Ok(Err(Error::ProcUnavail)) => AcceptStat::ProcUnavail,
             Ok(Err(_)) | Err(_) => AcceptStat::SystemErr,
         };
-        Some(ReplyHeader::accepted(info.xid, stat).to_record(&[]))
+        Some(ReplyHeader::accepted(info.xid, stat).into())
     }
 
     /// Registers every program version on every TCP and UDP listener:
@@ -1037,12 +1015,104 @@ struct ConnState {
 
 impl Connection {
     /// Writes one reply record; false when the peer is gone.
-    fn send(&self, record: &[u8]) -> bool {
+    fn send(&self, reply: &Reply) -> bool {
         let _guard = lock(&self.writer);
         match &*self.stream {
-            Stream::Tcp(s, _) => (&mut &*s).write_all(record).is_ok(),
-            Stream::Unix(s) => (&mut &*s).write_all(record).is_ok(),
+            Stream::Tcp(s, _) => reply.write_to(&mut &*s).is_ok(),
+            Stream::Unix(s) => reply.write_to(&mut &*s).is_ok(),
         }
+    }
+}
+
+/// A connection's read buffer: room for hundreds of pipelined small calls,
+/// while most of a large call bypasses it (read straight into its message).
+const READ_BUFFER: usize = 16 << 10;
+
+/// The largest buffer a thread keeps for reuse.
+const REUSE_AT_MOST: usize = 4 << 20;
+
+thread_local! {
+    /// A results buffer this thread has finished with.
+    static SPARE: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// An empty buffer for a handler's results: the one this thread used last
+/// when there is one (its pages are already in memory; a fresh large
+/// buffer costs a page fault every 4 KiB as it is filled).
+pub(crate) fn reusable_buffer() -> Vec<u8> {
+    SPARE.with(|s| std::mem::take(&mut *s.borrow_mut()))
+}
+
+/// Keeps `buf` for this thread's next [`reusable_buffer`].
+fn recycle(mut buf: Vec<u8>) {
+    if buf.capacity() <= REUSE_AT_MOST {
+        buf.clear();
+        SPARE.with(|s| {
+            let mut spare = s.borrow_mut();
+            if buf.capacity() > spare.capacity() {
+                *spare = buf;
+            }
+        });
+    }
+}
+
+/// Results at most this long are copied behind the reply header, so the
+/// reply goes out in one plain write; longer ones are written from where
+/// the handler left them (a vectored write, no copy).
+const COPY_RESULTS_BELOW: usize = 1024;
+
+/// A reply ready to send: the record mark and the reply header, then the
+/// results.
+struct Reply {
+    head: Vec<u8>,
+    results: Vec<u8>,
+}
+
+impl From<ReplyHeader> for Reply {
+    fn from(header: ReplyHeader) -> Reply {
+        Reply {
+            head: header.to_record(&[]),
+            results: Vec::new(),
+        }
+    }
+}
+
+impl Reply {
+    /// A SUCCESS reply carrying `results`.
+    fn success(xid: u32, results: Vec<u8>) -> Reply {
+        let header = ReplyHeader::accepted(xid, AcceptStat::Success);
+        if results.len() < COPY_RESULTS_BELOW {
+            let head = header.to_record(&results);
+            recycle(results);
+            return Reply {
+                head,
+                results: Vec::new(),
+            };
+        }
+        let mut head = header.to_record(&[]);
+        let len = (head.len() - 4 + results.len()) as u32 | LAST_FRAGMENT;
+        head[..4].copy_from_slice(&len.to_be_bytes());
+        Reply { head, results }
+    }
+
+    /// A whole record from the duplicate-request cache.
+    fn cached(record: Vec<u8>) -> Reply {
+        Reply {
+            head: record,
+            results: Vec::new(),
+        }
+    }
+
+    /// The record in one buffer (for UDP and the cache).
+    fn to_record(&self) -> Vec<u8> {
+        let mut record = Vec::with_capacity(self.head.len() + self.results.len());
+        record.extend_from_slice(&self.head);
+        record.extend_from_slice(&self.results);
+        record
+    }
+
+    fn write_to<W: Write>(&self, w: &mut W) -> std::io::Result<()> {
+        write_parts(w, &self.head, &self.results)
     }
 }
 
