@@ -200,6 +200,8 @@ struct Conn {
     outbox: Mutex<Outbox>,
     reader: Mutex<ReadSide>,
     demux: Mutex<Demux>,
+    /// Set with `Demux::dead`, readable without the lock.
+    broken: AtomicBool,
     max_message: Arc<AtomicUsize>,
 }
 
@@ -269,6 +271,7 @@ impl Conn {
                 timeout: None,
             }),
             demux: Mutex::new(Demux::default()),
+            broken: AtomicBool::new(false),
             max_message: max,
         })
     }
@@ -278,7 +281,7 @@ impl Conn {
     }
 
     fn is_dead(&self) -> bool {
-        lock(&self.demux).dead.is_some()
+        self.broken.load(Ordering::Relaxed)
     }
 
     /// Sends one call: streams write its record, UDP sends the message
@@ -340,6 +343,7 @@ impl Conn {
     }
 
     fn kill(&self, why: String) {
+        self.broken.store(true, Ordering::Relaxed);
         lock(&self.demux).kill(why);
     }
 
@@ -512,7 +516,10 @@ impl Conn {
                 Ok(Read::Message(m)) => d.deliver(m),
                 Ok(Read::Idle) => {}
                 Err(e) if udp => d.udp_error = Some(e.to_string()),
-                Err(e) => d.kill(format!("connection lost: {e}")),
+                Err(e) => {
+                    self.broken.store(true, Ordering::Relaxed);
+                    d.kill(format!("connection lost: {e}"));
+                }
             }
         }
     }
