@@ -75,10 +75,15 @@ pub(crate) fn write(
         if let Some(deadline) = deadline {
             wait(fd, PollFlags::POLLOUT, Some(deadline))?;
         }
-        let written = if socket {
-            sendmsg::<UnixAddr>(fd.as_raw_fd(), parts, &[], MsgFlags::MSG_NOSIGNAL, None)
-        } else {
-            nix::sys::uio::writev(fd, parts)
+        // One part goes through the plain calls, which skip copying in an
+        // iovec array.
+        let written = match (socket, parts) {
+            (true, [one]) => nix::sys::socket::send(fd.as_raw_fd(), one, MsgFlags::MSG_NOSIGNAL),
+            (true, _) => {
+                sendmsg::<UnixAddr>(fd.as_raw_fd(), parts, &[], MsgFlags::MSG_NOSIGNAL, None)
+            }
+            (false, [one]) => nix::unistd::write(fd, one),
+            (false, _) => nix::sys::uio::writev(fd, parts),
         };
         match written {
             Ok(n) => return Ok(n),
@@ -98,18 +103,28 @@ fn io_error(what: &str, errno: Errno) -> Error {
     }
 }
 
-/// The bytes of `parts` after the first `skip` bytes, as slices.
-pub(crate) fn skip_bytes<'a>(parts: &[&'a [u8]], mut skip: usize) -> Vec<&'a [u8]> {
-    let mut rest = Vec::with_capacity(parts.len());
+/// Most parts [`skip_bytes`] takes.
+pub(crate) const MAX_PARTS: usize = 4;
+
+/// The bytes of `parts` (at most [`MAX_PARTS`]) after the first `skip`
+/// bytes, as slices in `out`; returns how many. No allocation: this runs
+/// on every send.
+pub(crate) fn skip_bytes<'a>(
+    parts: &[&'a [u8]],
+    mut skip: usize,
+    out: &mut [IoSlice<'a>; MAX_PARTS],
+) -> usize {
+    let mut n = 0;
     for part in parts {
         if skip >= part.len() {
             skip -= part.len();
         } else {
-            rest.push(&part[skip..]);
+            out[n] = IoSlice::new(&part[skip..]);
+            n += 1;
             skip = 0;
         }
     }
-    rest
+    n
 }
 
 #[cfg(test)]
@@ -119,11 +134,16 @@ mod tests {
     #[test]
     fn skip_bytes_crosses_part_boundaries() {
         let parts: [&[u8]; 2] = [b"abcd", b"efgh"];
-        assert_eq!(skip_bytes(&parts, 0), vec![&b"abcd"[..], &b"efgh"[..]]);
-        assert_eq!(skip_bytes(&parts, 3), vec![&b"d"[..], &b"efgh"[..]]);
-        assert_eq!(skip_bytes(&parts, 4), vec![&b"efgh"[..]]);
-        assert_eq!(skip_bytes(&parts, 7), vec![&b"h"[..]]);
-        assert!(skip_bytes(&parts, 8).is_empty());
+        let rest = |skip| {
+            let mut out = [IoSlice::new(&[]); MAX_PARTS];
+            let n = skip_bytes(&parts, skip, &mut out);
+            out[..n].iter().map(|s| s.to_vec()).collect::<Vec<_>>()
+        };
+        assert_eq!(rest(0), vec![b"abcd".to_vec(), b"efgh".to_vec()]);
+        assert_eq!(rest(3), vec![b"d".to_vec(), b"efgh".to_vec()]);
+        assert_eq!(rest(4), vec![b"efgh".to_vec()]);
+        assert_eq!(rest(7), vec![b"h".to_vec()]);
+        assert!(rest(8).is_empty());
     }
 
     #[test]
