@@ -705,3 +705,35 @@ fn large_calls_from_many_threads_arrive_whole() {
     }
     s.stop();
 }
+
+#[test]
+fn calls_timing_out_among_others_leave_a_shared_client_working() {
+    let (s, _, tcp, _) = started();
+    let c = Arc::new(Client::connect("127.0.0.1", tcp, PROG, 2, Protocol::Tcp).unwrap());
+    // Slow calls (300 ms handler) that give up after 50 ms, while fast
+    // calls run through the same connection: whoever holds the reading
+    // role when it gives up must pass it on, and late replies are dropped.
+    let threads: Vec<_> = (0..12u32)
+        .map(|i| {
+            let c = c.clone();
+            std::thread::spawn(move || {
+                for round in 0..20u32 {
+                    if i % 3 == 0 && round % 5 == 0 {
+                        let err = c
+                            .call_with_timeout(6, &uint(i), Duration::from_millis(50))
+                            .unwrap_err();
+                        assert!(matches!(err, Error::TimedOut(_)), "{err}");
+                    } else {
+                        let arg = uint(i << 16 | round);
+                        assert_eq!(c.call(1, &arg).unwrap(), arg);
+                    }
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    assert_eq!(c.call(1, &uint(7)).unwrap(), uint(7));
+    s.stop();
+}

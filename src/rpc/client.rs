@@ -103,17 +103,29 @@ enum Reader {
     Udp(Vec<u8>),
 }
 
+/// What a waiting caller is handed: its reply, or the reading role.
+#[derive(Default)]
+struct Handed {
+    reply: Option<Vec<u8>>,
+    read_next: bool,
+}
+
+/// A waiting caller's own mailbox: it looks there when woken, without
+/// the connection-wide lock the other callers contend for.
+#[derive(Default)]
+struct Slot(Mutex<Handed>);
+
 /// A caller waiting for its reply.
 struct Waiter {
     thread: Thread,
-    reply: Option<Vec<u8>>,
+    slot: Arc<Slot>,
 }
 
 #[derive(Default)]
 struct Demux {
-    /// A caller is reading from the socket now.
+    /// A caller holds the reading role (reading, or woken to read next).
     reading: bool,
-    /// Callers waiting, by xid, with their reply once it is read.
+    /// Callers whose replies have not come in, by xid.
     waiting: HashMap<u32, Waiter>,
     /// Why the connection is unusable (streams only).
     dead: Option<String>,
@@ -122,25 +134,49 @@ struct Demux {
 }
 
 impl Demux {
-    /// Hands `msg` to the caller whose xid it carries and wakes it (a stray
-    /// or late reply is dropped).
-    fn deliver(&mut self, msg: Vec<u8>) {
+    /// Hands `msg` to the caller whose xid it carries (a stray or late
+    /// reply is dropped); returns that caller's thread, to be woken once
+    /// the lock is released (waking is a system call: not under the lock).
+    #[must_use]
+    fn deliver(&mut self, msg: Vec<u8>) -> Option<Thread> {
         if msg.len() < 4 {
-            return;
+            return None;
         }
         let xid = u32::from_be_bytes([msg[0], msg[1], msg[2], msg[3]]);
-        if let Some(w) = self.waiting.get_mut(&xid) {
-            w.reply = Some(msg);
-            w.thread.unpark();
+        let w = self.waiting.remove(&xid)?;
+        lock(&w.slot.0).reply = Some(msg);
+        Some(w.thread)
+    }
+
+    /// The reader leaves: one waiting caller is handed the reading role;
+    /// returns its thread, to be woken once the lock is released.
+    #[must_use]
+    fn pass_reading(&mut self) -> Option<Thread> {
+        match self.waiting.values().next() {
+            Some(w) => {
+                lock(&w.slot.0).read_next = true;
+                Some(w.thread.clone())
+            }
+            None => {
+                self.reading = false;
+                None
+            }
         }
     }
 
-    /// The reader leaves: one caller still without a reply takes over.
-    fn pass_reading(&mut self) {
-        self.reading = false;
-        if let Some(w) = self.waiting.values().find(|w| w.reply.is_none()) {
-            w.thread.unpark();
-        }
+    /// Takes `xid` off the waiting list when its call gives up: its reply
+    /// if one came in meanwhile, and the thread to wake when the reading
+    /// role, held or handed over meanwhile, passes on.
+    #[must_use]
+    fn leave(&mut self, xid: u32, slot: &Slot, reader: bool) -> (Option<Vec<u8>>, Option<Thread>) {
+        self.waiting.remove(&xid);
+        let mut handed = lock(&slot.0);
+        let next = if reader || std::mem::take(&mut handed.read_next) {
+            self.pass_reading()
+        } else {
+            None
+        };
+        (handed.reply.take(), next)
     }
 
     /// The connection is unusable: every caller wakes to see why.
@@ -426,66 +462,69 @@ impl Conn {
     fn call(&self, xid: u32, msg: &Call<'_>, timeout: Duration) -> Result<Vec<u8>> {
         let start = Instant::now();
         let deadline = start + timeout;
-        {
+        let slot = Arc::new(Slot::default());
+        // Whether this caller holds the reading role.
+        let mut reader = {
             let mut d = lock(&self.demux);
             if let Some(why) = &d.dead {
                 return Err(Error::Closed(why.clone()));
             }
             let waiter = Waiter {
                 thread: std::thread::current(),
-                reply: None,
+                slot: slot.clone(),
             };
             d.waiting.insert(xid, waiter);
-        }
+            !std::mem::replace(&mut d.reading, true)
+        };
         if let Err(e) = self.send(msg) {
-            lock(&self.demux).waiting.remove(&xid);
+            let (_, next) = lock(&self.demux).leave(xid, &slot, reader);
+            wake(next);
             return Err(e);
         }
         let udp = self.is_udp();
         let mut rto = INITIAL_RETRANSMIT;
         let mut next_send = start + rto;
-        // Whether this caller holds the reading role.
-        let mut reader = false;
         loop {
-            let mut d = lock(&self.demux);
-            if let Some(reply) = d.waiting.get_mut(&xid).and_then(|w| w.reply.take()) {
-                d.waiting.remove(&xid);
-                if reader {
-                    drop(d);
-                    self.deliver_buffered();
-                    lock(&self.demux).pass_reading();
+            {
+                let mut handed = lock(&slot.0);
+                if let Some(reply) = handed.reply.take() {
+                    // The reading role may have been handed over as well.
+                    let passed = std::mem::take(&mut handed.read_next);
+                    drop(handed);
+                    if reader || passed {
+                        self.deliver_buffered();
+                        let next = lock(&self.demux).pass_reading();
+                        wake(next);
+                    }
+                    return Ok(reply);
                 }
-                return Ok(reply);
+                if std::mem::take(&mut handed.read_next) {
+                    reader = true;
+                }
             }
             let now = Instant::now();
-            let failed = if let Some(why) = &d.dead {
-                Some(Error::Closed(why.clone()))
-            } else if now >= deadline {
+            if self.is_dead() || now >= deadline {
+                let mut d = lock(&self.demux);
+                let (late, next) = d.leave(xid, &slot, reader);
+                wake(next);
+                if let Some(reply) = late {
+                    return Ok(reply);
+                }
+                if let Some(why) = &d.dead {
+                    return Err(Error::Closed(why.clone()));
+                }
                 let extra = match &d.udp_error {
                     Some(e) => format!(" (last error: {e})"),
                     None => String::new(),
                 };
-                Some(Error::TimedOut(format!(
+                return Err(Error::TimedOut(format!(
                     "no reply to xid {xid:#x} within {timeout:?}{extra}"
-                )))
-            } else {
-                None
-            };
-            if let Some(e) = failed {
-                d.waiting.remove(&xid);
-                if reader {
-                    d.pass_reading();
-                }
-                return Err(e);
+                )));
             }
             if udp && now >= next_send {
-                drop(d);
                 if let Err(e) = self.send(msg) {
-                    let mut d = lock(&self.demux);
-                    d.waiting.remove(&xid);
-                    if reader {
-                        d.pass_reading();
-                    }
+                    let (_, next) = lock(&self.demux).leave(xid, &slot, reader);
+                    wake(next);
                     return Err(e);
                 }
                 rto = (rto * 2).min(MAX_RETRANSMIT);
@@ -499,21 +538,19 @@ impl Conn {
             };
             let wait = wake_at.saturating_duration_since(now);
             if !reader {
-                if d.reading {
-                    drop(d);
-                    // Woken by the reader with a reply or the reading role;
-                    // a spurious wake-up just looks again.
-                    std::thread::park_timeout(wait);
-                    continue;
-                }
-                d.reading = true;
-                reader = true;
+                // Woken with a reply, the reading role, or the connection's
+                // end; a spurious wake-up just looks again.
+                std::thread::park_timeout(wait);
+                continue;
             }
-            drop(d);
             let got = self.read_one(wait);
             let mut d = lock(&self.demux);
             match got {
-                Ok(Read::Message(m)) => d.deliver(m),
+                Ok(Read::Message(m)) => {
+                    let owner = d.deliver(m);
+                    drop(d);
+                    wake(owner);
+                }
                 Ok(Read::Idle) => {}
                 Err(e) if udp => d.udp_error = Some(e.to_string()),
                 Err(e) => {
@@ -528,10 +565,20 @@ impl Conn {
     fn deliver_buffered(&self) {
         while self.message_buffered() {
             match self.read_one(Duration::ZERO) {
-                Ok(Read::Message(m)) => lock(&self.demux).deliver(m),
+                Ok(Read::Message(m)) => {
+                    let owner = lock(&self.demux).deliver(m);
+                    wake(owner);
+                }
                 _ => return,
             }
         }
+    }
+}
+
+/// Wakes a waiting caller, if any (outside the connection's lock).
+fn wake(thread: Option<Thread>) {
+    if let Some(t) = thread {
+        t.unpark();
     }
 }
 
