@@ -716,7 +716,8 @@ int xipc_rpc_server_set_concurrent_calls(const xipc_rpc_server *s, size_t calls)
 
 /**
  * How many stream connections are served at once (default 4,096); a
- * connection accepted past the limit is closed at once.
+ * connection accepted past the limit is closed at once. 0 is refused
+ * (`XIPC_EINVAL`).
  *
  * # Safety
  * `s` must be a live server.

@@ -114,7 +114,7 @@ fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
 fn connection_limit_and_running_out_of_descriptors() {
     // Past the connection limit a connection is closed at once.
     let (s, port) = echo_server();
-    s.set_max_connections(3);
+    s.set_max_connections(3).unwrap();
     let mut clients: Vec<Client> = (0..3).map(|_| client(port)).collect();
     for c in &clients {
         c.ping().unwrap();

@@ -66,6 +66,8 @@ fn setters_refuse_zero_and_socket_modes_refuse_non_permission_bits() {
     assert!(refused(s.set_max_message(0)));
     assert!(refused(s.set_concurrent_calls_per_connection(0)));
     assert!(refused(s.set_idle_timeout(Duration::ZERO)));
+    assert!(refused(s.set_max_connections(0)));
+    s.set_max_connections(1).unwrap();
     s.set_max_message(1).unwrap();
     s.set_concurrent_calls_per_connection(1).unwrap();
     s.set_idle_timeout(Duration::from_nanos(1)).unwrap();

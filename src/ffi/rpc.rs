@@ -532,7 +532,8 @@ pub unsafe extern "C" fn xipc_rpc_server_set_concurrent_calls(
 }
 
 /// How many stream connections are served at once (default 4,096); a
-/// connection accepted past the limit is closed at once.
+/// connection accepted past the limit is closed at once. 0 is refused
+/// (`XIPC_EINVAL`).
 ///
 /// # Safety
 /// `s` must be a live server.
@@ -543,8 +544,7 @@ pub unsafe extern "C" fn xipc_rpc_server_set_max_connections(
 ) -> c_int {
     guard(|| {
         // SAFETY: forwarded contract.
-        unsafe { server(s)? }.set_max_connections(connections);
-        Ok(())
+        unsafe { server(s)? }.set_max_connections(connections)
     })
 }
 

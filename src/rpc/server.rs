@@ -284,10 +284,18 @@ impl Server {
     /// sees the connection closed (a clear error, not a hang), and may try
     /// again once others close. Each connection costs one descriptor and at
     /// least one thread, so the process's `RLIMIT_NOFILE` must allow it.
-    pub fn set_max_connections(&self, connections: usize) {
+    /// Zero is refused ([`Error::InvalidArgument`]): no client could
+    /// connect.
+    pub fn set_max_connections(&self, connections: usize) -> Result<()> {
+        if connections == 0 {
+            return Err(Error::InvalidArgument(
+                "the connection limit must be at least 1".into(),
+            ));
+        }
         self.inner
             .max_connections
-            .store(connections.max(1), Ordering::Relaxed);
+            .store(connections, Ordering::Relaxed);
+        Ok(())
     }
 
     /// Whether `start` registers with (and `stop` unregisters from) the

@@ -231,6 +231,7 @@ static void test_rpc(void) {
     RC(XIPC_EINVAL, xipc_rpc_server_set_max_message(s, 0)); /* 0 is refused, not clamped */
     RC(XIPC_EINVAL, xipc_rpc_server_set_concurrent_calls(NULL, 1));
     RC(XIPC_EINVAL, xipc_rpc_server_set_concurrent_calls(s, 0)); /* 0 is refused, not clamped */
+    RC(XIPC_EINVAL, xipc_rpc_server_set_max_connections(s, 0)); /* 0 is refused, not clamped */
     RC(XIPC_EINVAL, xipc_rpc_server_set_idle_timeout_ms(NULL, 1000));
     RC(XIPC_EINVAL, xipc_rpc_server_set_idle_timeout_ms(s, 0)); /* 0 is refused, not clamped */
     RC(XIPC_EINVAL, xipc_rpc_server_set_rpcbind(NULL, false));

@@ -275,7 +275,7 @@ def test_zero_limits_and_non_permission_mode_bits_are_refused():
     srv = rpc.Server()
     srv.set_rpcbind_registration(False)
     for setter in (srv.set_max_message, srv.set_concurrent_calls_per_connection,
-                   srv.set_idle_timeout):
+                   srv.set_idle_timeout, srv.set_max_connections):
         with pytest.raises(xipc.errors.InvalidArgument) as exc:
             setter(0)
         assert isinstance(exc.value, ValueError)

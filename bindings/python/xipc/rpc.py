@@ -339,7 +339,8 @@ class Server:
 
     def set_max_connections(self, connections: int) -> None:
         """Serve at most ``connections`` stream connections at once (default
-        4096); one accepted past the limit is closed at once."""
+        4096); one accepted past the limit is closed at once; 0 raises
+        :class:`xipc.errors.InvalidArgument`."""
         _server_set_max_conns(self._h(), connections)
 
     def set_idle_timeout(self, seconds: float) -> None:
