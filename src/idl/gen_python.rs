@@ -51,7 +51,7 @@ pub fn generate(m: &Model, base: &str, options: &Options) -> Result<Vec<Generate
         "\"\"\"Types, XDR codecs and RPC stubs generated from {base}.x.\"\"\"\n"
     ));
     c.line("from __future__ import annotations\n");
-    c.line("import enum as _enum\nimport struct as _struct\n");
+    c.line("import enum as _enum\nimport struct as _struct\nfrom functools import partial as _partial\n");
     c.raw(PRELUDE);
     for (fmt, name) in g.structs.borrow().iter() {
         c.line(format!("{name} = _struct.Struct(\">{fmt}\")"));
@@ -63,15 +63,13 @@ pub fn generate(m: &Model, base: &str, options: &Options) -> Result<Vec<Generate
             bound + 1
         ));
     }
-    for ((fmt, parts), name) in g.grids.borrow().iter() {
-        let parts: Vec<String> = parts
+    for ((fmt, parts, pack), name) in g.grids.borrow().iter() {
+        let parts: String = parts
             .iter()
-            .map(|(b, how)| format!("({b}, {how})"))
+            .map(|(b, how)| format!("({b}, {how}), "))
             .collect();
-        c.line(format!(
-            "{name} = _grid(\">{fmt}\", ({},))",
-            parts.join(", ")
-        ));
+        let pack = if *pack { ", pack=True" } else { "" };
+        c.line(format!("{name} = _grid(\">{fmt}\", ({parts}){pack})"));
     }
     c.blank();
     c.raw(&body);
@@ -95,8 +93,8 @@ struct Py<'m, 'a> {
     grids: RefCell<BTreeMap<GridKey, String>>,
 }
 
-/// A `_grid` table: its format and its parts.
-type GridKey = (String, Vec<(u32, u8)>);
+/// A `_grid` table: its format, its parts, whether it holds `pack` methods.
+type GridKey = (String, Vec<(u32, u8)>, bool);
 
 /// The most Structs a `_grid` table may hold: a struct whose variable-length
 /// parts allow more combinations is packed in several calls.
@@ -140,11 +138,12 @@ impl Py<'_, '_> {
             .clone()
     }
 
-    /// The name of a `_grid` table of `fmt` (a `%d` per part).
-    fn grid(&self, fmt: &str, parts: &[(u32, u8)]) -> String {
+    /// The name of a `_grid` table of `fmt` (a `%d` per part), of Structs
+    /// or of their bound `pack` methods.
+    fn grid(&self, fmt: &str, parts: &[(u32, u8)], pack: bool) -> String {
         let mut g = self.grids.borrow_mut();
         let n = g.len();
-        g.entry((fmt.to_string(), parts.to_vec()))
+        g.entry((fmt.to_string(), parts.to_vec(), pack))
             .or_insert_with(|| format!("_G{n}"))
             .clone()
     }
@@ -423,7 +422,7 @@ impl Py<'_, '_> {
         match d.ty {
             Type::String => {
                 c.line(format!(
-                    "{bs} = {x}.encode() if isinstance({x}, str) else bytes({x})"
+                    "{bs} = {x}.encode() if type({x}) is str else _str_bytes({x})"
                 ));
                 c.line(format!("{n} = len({bs})"));
             }
@@ -840,8 +839,9 @@ impl Py<'_, '_> {
         self.struct_to_bytes(c, s)?;
         c.dedent();
         c.blank();
-        c.line("@classmethod");
-        c.open("def from_bytes(cls, data):");
+        // Static: a class method would bind a new method object per call.
+        c.line("@staticmethod");
+        c.open("def from_bytes(data):");
         c.line("\"\"\"Decodes a value that must fill `data` exactly.\"\"\"");
         c.line("buf = data if type(data) is bytes else bytes(data)");
         c.open("try:");
@@ -856,6 +856,10 @@ impl Py<'_, '_> {
         ));
         c.dedent();
         c.dedent();
+        c.blank();
+        c.blank();
+        // `_new_S()`: an instance of S made without running __init__.
+        c.line(format!("_new_{} = _partial(_new, {name})", s.name));
         c.blank();
         c.blank();
         c.open(format!("def _p_{}(v, out):", s.name));
@@ -975,7 +979,13 @@ impl Py<'_, '_> {
             let Some((b, body)) = self.small_var(f)? else {
                 unreachable!("checked above")
             };
-            let x = format!("v.{}", ident(&f.name));
+            let mut x = format!("v.{}", ident(&f.name));
+            if let VarBody::Numbers { .. } = body {
+                // Read twice (its length, its elements): once from the object.
+                let a = self.fresh("a");
+                c.line(format!("{a} = {x}"));
+                x = a;
+            }
             let (n, bs) = self.enc_var_prep(c, f, &x)?;
             args.push(n.clone());
             index += &format!("[{n}]");
@@ -993,12 +1003,14 @@ impl Py<'_, '_> {
                 }
             }
         }
-        let st = if parts.is_empty() {
-            self.st(&fmt)
+        // A call with `*` arguments would look the method up anew (a new
+        // object each time): the table holds bound `pack` methods.
+        let pack = if parts.is_empty() && !args.iter().any(|a| a.starts_with('*')) {
+            format!("{}.pack", self.st(&fmt))
         } else {
-            format!("{}{index}", self.grid(&fmt, &parts))
+            format!("{}{index}", self.grid(&fmt, &parts, true))
         };
-        Ok(Some(format!("{st}.pack({})", args.join(", "))))
+        Ok(Some(format!("{pack}({})", args.join(", "))))
     }
 
     /// Statements appending struct `v` to `out`: in one `pack` when
@@ -1096,7 +1108,7 @@ impl Py<'_, '_> {
             }
         }
         // Built without __init__ (its defaults are not needed here).
-        c.line(format!("v = _new({})", ident(&s.name)));
+        c.line(format!("v = _new_{}()", s.name));
         for f in &fields {
             c.line(format!("v.{f} = f_{f}"));
         }
@@ -1261,7 +1273,7 @@ impl Py<'_, '_> {
                 count = Some(self.fresh("n"));
             }
             let st = match &lead {
-                Some((_, n, b)) => format!("{}[{n}]", self.grid(&fmt, &[(*b, 2)])),
+                Some((_, n, b)) => format!("{}[{n}]", self.grid(&fmt, &[(*b, 2)], false)),
                 None => self.st(&fmt),
             };
             let at = if start { "0" } else { "pos" };
@@ -1305,7 +1317,7 @@ impl Py<'_, '_> {
         if start {
             c.line("pos = 0");
         }
-        c.line(format!("v = _new({})", ident(&s.name)));
+        c.line(format!("v = _new_{}()", s.name));
         for f in &s.fields {
             c.line(format!("v.{0} = f_{0}", ident(&f.name)));
         }
@@ -1706,11 +1718,17 @@ def _counted(code, n, with_count=True):
     return s
 
 
-def _grid(fmt, parts):
-    """Nested tuples of Structs of `fmt`, one for every combination of the
-    lengths of its variable-length parts, indexed by those lengths in order.
-    A part is (bound, how): `fmt` takes its length n (how 0), n rounded up
-    to a multiple of 4 (how 1), or n and then its padding (how 2)."""
+def _str_bytes(x):
+    """The bytes of a string field's value: UTF-8 for a str, else bytes(x)."""
+    return x.encode() if isinstance(x, str) else bytes(x)
+
+
+def _grid(fmt, parts, pack=False):
+    """Nested tuples of Structs of `fmt` (or their bound `pack` methods),
+    one for every combination of the lengths of its variable-length parts,
+    indexed by those lengths in order. A part is (bound, how): `fmt` takes
+    its length n (how 0), n rounded up to a multiple of 4 (how 1), or n and
+    then its padding (how 2)."""
     made = {}
 
     def level(values, rest):
@@ -1718,7 +1736,7 @@ def _grid(fmt, parts):
             f = fmt % values
             s = made.get(f)
             if s is None:
-                s = made[f] = _struct.Struct(f)
+                s = made[f] = _struct.Struct(f).pack if pack else _struct.Struct(f)
             return s
         (bound, how), rest = rest[0], rest[1:]
         return tuple(level(values + ((n,), ((n + 3) & -4,), (n, -n & 3))[how], rest) for n in range(bound + 1))
