@@ -5,8 +5,13 @@
 //! `from_bytes()` on every type (static methods taking the value for a
 //! typedef). Runs of fixed-size fields (numbers, enums, bools, fixed opaque,
 //! fixed arrays of numbers) are packed and unpacked with one precompiled
-//! `struct.Struct`; arrays of numbers move with one call. Bounds are checked
-//! when decoding (`xipc.errors.LimitExceeded`), malformed input raises
+//! `struct.Struct`; arrays of numbers move with one call. A struct of
+//! fixed-size fields and short bounded strings, opaque data and number arrays
+//! is packed by a single call, its Struct looked up by the lengths in a table
+//! built at import (`_grid`). A struct's `from_bytes` tries a fast path first
+//! and, whenever it raises, decodes again with the checked decoder, which
+//! reports the error (`struct_dec_fast` below). Bounds are checked when
+//! decoding (`xipc.errors.LimitExceeded`), malformed input raises
 //! `xipc.errors.MalformedXdr` (both `ValueError`s). A client class per
 //! program version calls `xipc.rpc.Client`; a server base class has one
 //! method per procedure for the user to override.
@@ -875,7 +880,8 @@ impl Py<'_, '_> {
         Ok(())
     }
 
-    /// The body of a struct's `to_bytes`. When every append of the encoder
+    /// The body of a struct's `to_bytes`: one `pack` when possible
+    /// (`struct_enc_one_pack`). Otherwise, when every append of the encoder
     /// is a plain `out += part` at the top level (no nested types, loops or
     /// optionals), the parts are joined once instead of growing a bytearray.
     fn struct_to_bytes(&self, c: &mut Code, s: &StructDef) -> Result<(), IdlError> {
