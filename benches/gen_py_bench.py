@@ -2,7 +2,7 @@
 string, 8 ints) encoded and decoded one by one through the module xipc gen
 generated, and through the standard library's xdrlib field by field.
 
-The two sides take turns, seven rounds each, and the best time of each
+The two sides take turns, nine rounds each, and the best time of each
 phase counts (the machine may be busy: taking turns spreads a busy spell
 over both sides). Decoding keeps 100,000 new objects alive
 on both sides, so Python's cyclic garbage collector runs during it and
@@ -24,7 +24,7 @@ with warnings.catch_warnings():
 import gen_record
 
 N = 100_000
-ROUNDS = 7
+ROUNDS = 9
 SAMPLES = [1, -2, 3, -4, 5, -6, 7, -8]
 NAME = "sixteen-bytes-ok"
 

@@ -69,12 +69,15 @@ pub fn generate(m: &Model, base: &str, options: &Options) -> Result<Vec<Generate
         ));
     }
     for ((fmt, parts, pack), name) in g.grids.borrow().iter() {
-        let parts: String = parts
+        let parts: Vec<String> = parts
             .iter()
-            .map(|(b, how)| format!("({b}, {how}), "))
+            .map(|(b, how)| format!("({b}, {how}),"))
             .collect();
         let pack = if *pack { ", pack=True" } else { "" };
-        c.line(format!("{name} = _grid(\">{fmt}\", ({parts}){pack})"));
+        c.line(format!(
+            "{name} = _grid(\">{fmt}\", ({}){pack})",
+            parts.join(" ")
+        ));
     }
     c.blank();
     c.raw(&body);

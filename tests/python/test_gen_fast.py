@@ -55,6 +55,12 @@ struct bytesonly {
     string y<2>;
 };
 
+struct flatfix {
+    int a;
+    unsigned fa[3];
+    double d;
+};
+
 struct nested {
     record r;
     string s<3>;
@@ -62,7 +68,7 @@ struct nested {
 };
 """
 
-STRUCTS = ["record", "mixed", "twoarrays", "bytesonly", "nested"]
+STRUCTS = ["record", "mixed", "twoarrays", "bytesonly", "flatfix", "nested"]
 
 
 @pytest.fixture(scope="module")
@@ -120,6 +126,7 @@ def sample_values(mod):
         ),
         "twoarrays": mod.twoarrays(a=[5], b=[1, 2, 2**32 - 1], f=0.5),
         "bytesonly": mod.bytesonly(x=b"\0\xff\0", y="z"),
+        "flatfix": mod.flatfix(a=-1, fa=[0, 1, 2**32 - 1], d=-0.0),
         "nested": mod.nested(r=r, s="ab", next=mod.record(name="x")),
     }
 
@@ -189,6 +196,8 @@ def test_encoding_checks_stay(mod):
         mod.mixed(b=bytes(8)).to_bytes()
     with pytest.raises(errors.MalformedXdr, match="fixed must have 2 elements, not 3"):
         mod.mixed(fixed=[1, 2, 3]).to_bytes()
+    with pytest.raises(errors.MalformedXdr, match="fa must have 3 elements, not 2"):
+        mod.flatfix(fa=[1, 2]).to_bytes()
     with pytest.raises(errors.MalformedXdr, match="fo must be 3 bytes, not 2"):
         mod.mixed(fo=b"ab").to_bytes()
     for bad in [mod.record(id=2**31), mod.record(samples=[-(2**31) - 1])]:
