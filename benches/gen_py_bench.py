@@ -2,8 +2,9 @@
 string, 8 ints) encoded and decoded one by one through the module xipc gen
 generated, and through the standard library's xdrlib field by field.
 
-Each side runs three times, interleaved, and the best time of each phase
-counts (the machine may be busy). Decoding keeps 100,000 new objects alive
+The two sides take turns, nine rounds each, and the best time of each
+phase counts (the machine may be busy: taking turns spreads a busy spell
+over both sides). Decoding keeps 100,000 new objects alive
 on both sides, so Python's cyclic garbage collector runs during it and
 costs both the same absolute time; the figures are given as a program sees
 them (collector on) and as `timeit` measures (collector off)."""
@@ -23,7 +24,7 @@ with warnings.catch_warnings():
 import gen_record
 
 N = 100_000
-ROUNDS = 3
+ROUNDS = 9
 SAMPLES = [1, -2, 3, -4, 5, -6, 7, -8]
 NAME = "sixteen-bytes-ok"
 
@@ -62,26 +63,32 @@ def run_xdrlib():
     return t1 - t0, t2 - t1, blobs
 
 
-def best(run, collector):
-    """Best encode and decode times over the rounds, and the bytes."""
-    enc = dec = float("inf")
-    blobs = None
+def one(run, collector):
+    """One round of `run`: encode and decode times, and the bytes."""
+    gc.collect()
+    if not collector:
+        gc.disable()
+    try:
+        return run()
+    finally:
+        gc.enable()
+
+
+def best(collector):
+    """Best encode and decode times of each side over the rounds, the
+    sides taking turns."""
+    ge = gd = xe = xd = float("inf")
     for _ in range(ROUNDS):
-        gc.collect()
-        if not collector:
-            gc.disable()
-        try:
-            e, d, blobs = run()
-        finally:
-            gc.enable()
-        enc, dec = min(enc, e), min(dec, d)
-    return enc, dec, blobs
+        e, d, gblobs = one(run_generated, collector)
+        ge, gd = min(ge, e), min(gd, d)
+        e, d, xblobs = one(run_xdrlib, collector)
+        xe, xd = min(xe, e), min(xd, d)
+        assert gblobs == xblobs, "generated stubs and xdrlib disagree on the bytes"
+    return ge, gd, xe, xd
 
 
 def report(collector):
-    ge, gd, gblobs = best(run_generated, collector)
-    xe, xd, xblobs = best(run_xdrlib, collector)
-    assert gblobs == xblobs, "generated stubs and xdrlib disagree on the bytes"
+    ge, gd, xe, xd = best(collector)
     state = "on" if collector else "off (as timeit)"
     print(f"python: {N} records, encode + decode one by one, best of {ROUNDS}, garbage collector {state}")
     print(f"  xipc gen stubs  encode {ge:7.3f} s  decode {gd:7.3f} s  total {ge + gd:7.3f} s")

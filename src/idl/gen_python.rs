@@ -5,8 +5,13 @@
 //! `from_bytes()` on every type (static methods taking the value for a
 //! typedef). Runs of fixed-size fields (numbers, enums, bools, fixed opaque,
 //! fixed arrays of numbers) are packed and unpacked with one precompiled
-//! `struct.Struct`; arrays of numbers move with one call. Bounds are checked
-//! when decoding (`xipc.errors.LimitExceeded`), malformed input raises
+//! `struct.Struct`; arrays of numbers move with one call. A struct of
+//! fixed-size fields and short bounded strings, opaque data and number arrays
+//! is packed by a single call, its Struct looked up by the lengths in a table
+//! built at import (`_grid`). A struct's `from_bytes` tries a fast path first
+//! and, whenever it raises, decodes again with the checked decoder, which
+//! reports the error (`struct_dec_fast` below). Bounds are checked when
+//! decoding (`xipc.errors.LimitExceeded`), malformed input raises
 //! `xipc.errors.MalformedXdr` (both `ValueError`s). A client class per
 //! program version calls `xipc.rpc.Client`; a server base class has one
 //! method per procedure for the user to override.
@@ -40,6 +45,7 @@ pub fn generate(m: &Model, base: &str, options: &Options) -> Result<Vec<Generate
         tmp: Cell::new(0),
         structs: RefCell::new(BTreeMap::new()),
         arrays: RefCell::new(BTreeMap::new()),
+        grids: RefCell::new(BTreeMap::new()),
     };
     let body = g.module(options)?;
     let mut c = Code::new("    ");
@@ -50,7 +56,7 @@ pub fn generate(m: &Model, base: &str, options: &Options) -> Result<Vec<Generate
         "\"\"\"Types, XDR codecs and RPC stubs generated from {base}.x.\"\"\"\n"
     ));
     c.line("from __future__ import annotations\n");
-    c.line("import enum as _enum\nimport struct as _struct\n");
+    c.line("import enum as _enum\nimport struct as _struct\nfrom functools import partial as _partial\n");
     c.raw(PRELUDE);
     for (fmt, name) in g.structs.borrow().iter() {
         c.line(format!("{name} = _struct.Struct(\">{fmt}\")"));
@@ -60,6 +66,17 @@ pub fn generate(m: &Model, base: &str, options: &Options) -> Result<Vec<Generate
         c.line(format!(
             "{name} = tuple(_struct.Struct(\"{fmt}{code}\" % n) for n in range({}))",
             bound + 1
+        ));
+    }
+    for ((fmt, parts, pack), name) in g.grids.borrow().iter() {
+        let parts: Vec<String> = parts
+            .iter()
+            .map(|(b, how)| format!("({b}, {how}),"))
+            .collect();
+        let pack = if *pack { ", pack=True" } else { "" };
+        c.line(format!(
+            "{name} = _grid(\">{fmt}\", ({}){pack})",
+            parts.join(" ")
         ));
     }
     c.blank();
@@ -78,6 +95,33 @@ struct Py<'m, 'a> {
     /// Tuples of Structs for every count of a small bounded array:
     /// (format letter, bound, with count) -> module-level name.
     arrays: RefCell<BTreeMap<(String, u32, bool), String>>,
+    /// Tables of Structs for every combination of the lengths of the
+    /// variable-length parts of a format (see `_grid` in the prelude):
+    /// (format with a `%d` per length, (bound, how) per part) -> name.
+    grids: RefCell<BTreeMap<GridKey, String>>,
+}
+
+/// A `_grid` table: its format, its parts, whether it holds `pack` methods.
+type GridKey = (String, Vec<(u32, u8)>, bool);
+
+/// The most Structs a `_grid` table may hold: a struct whose variable-length
+/// parts allow more combinations is packed in several calls.
+const GRID_MAX: usize = 512;
+
+/// The largest bound of a variable-length part that a table of Structs
+/// (one per length) covers.
+const TABLE_MAX: u32 = 64;
+
+/// The body of a variable-length declaration that can join a precompiled
+/// format: bytes (string, opaque) or numbers of one `struct` letter.
+enum VarBody {
+    Bytes,
+    Numbers {
+        code: &'static str,
+        size: usize,
+        /// Decoded as is (no enum or bool conversion).
+        plain: bool,
+    },
 }
 
 /// How a fixed-size declaration flattens into a `struct` format.
@@ -100,6 +144,40 @@ impl Py<'_, '_> {
         s.entry(fmt.to_string())
             .or_insert_with(|| format!("_S{n}"))
             .clone()
+    }
+
+    /// The name of a `_grid` table of `fmt` (a `%d` per part), of Structs
+    /// or of their bound `pack` methods.
+    fn grid(&self, fmt: &str, parts: &[(u32, u8)], pack: bool) -> String {
+        let mut g = self.grids.borrow_mut();
+        let n = g.len();
+        g.entry((fmt.to_string(), parts.to_vec(), pack))
+            .or_insert_with(|| format!("_G{n}"))
+            .clone()
+    }
+
+    /// A variable-length declaration with a bound of at most [`TABLE_MAX`]
+    /// whose body a precompiled format can carry: its bound and body.
+    fn small_var(&self, d: &Decl) -> Result<Option<(u32, VarBody)>, IdlError> {
+        let Kind::Var(Some(b)) = &d.kind else {
+            return Ok(None);
+        };
+        let b = self.bound(b)?;
+        if b > TABLE_MAX {
+            return Ok(None);
+        }
+        let body = match &d.ty {
+            Type::String | Type::Opaque => VarBody::Bytes,
+            ty => match self.prim(ty) {
+                Some(code) if code != "16s" && !self.is_bool(ty) => VarBody::Numbers {
+                    code,
+                    size: self.m.type_size(ty).unwrap_or(4).max(4),
+                    plain: self.enum_of(ty).is_none(),
+                },
+                _ => return Ok(None),
+            },
+        };
+        Ok(Some((b, body)))
     }
 
     fn bound(&self, v: &Value) -> Result<u32, IdlError> {
@@ -352,12 +430,15 @@ impl Py<'_, '_> {
         match d.ty {
             Type::String => {
                 c.line(format!(
-                    "{bs} = {x}.encode() if isinstance({x}, str) else bytes({x})"
+                    "{bs} = {x}.encode() if type({x}) is str else _str_bytes({x})"
                 ));
                 c.line(format!("{n} = len({bs})"));
             }
+            // Any bytes-like object, counted in bytes (a `pack` takes bytes).
             Type::Opaque => {
-                c.line(format!("{bs} = {x}"));
+                c.line(format!(
+                    "{bs} = {x} if type({x}) is bytes else memoryview({x}).tobytes()"
+                ));
                 c.line(format!("{n} = len({bs})"));
             }
             _ => c.line(format!("{n} = len({x})")),
@@ -766,24 +847,27 @@ impl Py<'_, '_> {
         self.struct_to_bytes(c, s)?;
         c.dedent();
         c.blank();
-        c.line("@classmethod");
-        c.open("def from_bytes(cls, data):");
+        // Static: a class method would bind a new method object per call.
+        c.line("@staticmethod");
+        c.open("def from_bytes(data):");
         c.line("\"\"\"Decodes a value that must fill `data` exactly.\"\"\"");
-        c.line("buf = data if type(data) is bytes else bytes(data)\npos = 0");
+        c.line("buf = data if type(data) is bytes else bytes(data)");
         c.open("try:");
-        self.struct_dec_body(c, s)?;
-        c.close("except _DECODE_ERRORS as e:");
+        self.struct_dec_fast(c, s)?;
+        c.line("if pos == len(buf):\n    return v");
+        c.close("except Exception:");
+        c.line("    pass");
+        c.line("# Not a valid encoding: the checked decoder says why.");
         c.line(format!(
-            "    raise _decode_error(e, buf, \"{}\") from None",
-            s.name
+            "return _decode_all(_u_{}, buf, \"{}\")",
+            s.name, s.name
         ));
-        c.line(format!(
-            "if pos != len(buf):\n    raise XdrError(f\"{}: {{len(buf) - pos}} unread bytes after the value at byte {{pos}}\")",
-            s.name
-        ));
-        c.line("return v");
         c.dedent();
         c.dedent();
+        c.blank();
+        c.blank();
+        // `_new_S()`: an instance of S made without running __init__.
+        c.line(format!("_new_{} = _partial(_new, {name})", s.name));
         c.blank();
         c.blank();
         c.open(format!("def _p_{}(v, out):", s.name));
@@ -799,10 +883,18 @@ impl Py<'_, '_> {
         Ok(())
     }
 
-    /// The body of a struct's `to_bytes`. When every append of the encoder
+    /// The body of a struct's `to_bytes`: one `pack` when possible
+    /// (`struct_enc_one_pack`). Otherwise, when every append of the encoder
     /// is a plain `out += part` at the top level (no nested types, loops or
     /// optionals), the parts are joined once instead of growing a bytearray.
     fn struct_to_bytes(&self, c: &mut Code, s: &StructDef) -> Result<(), IdlError> {
+        let mut one = Code::new("    ");
+        if let Some(e) = self.struct_enc_one_pack(&mut one, s)? {
+            c.line("v = self");
+            c.raw_indented(&one.finish());
+            c.line(format!("return {e}"));
+            return Ok(());
+        }
         let mut body = Code::new("    ");
         self.struct_enc_body(&mut body, s)?;
         let body = body.finish();
@@ -833,9 +925,110 @@ impl Py<'_, '_> {
         Ok(())
     }
 
-    /// Statements appending struct `v` to `out`: fixed-size runs through
-    /// one Struct each.
+    /// The `pack` arguments of fixed-size field `d` of struct `v`, after
+    /// the statements checking its length.
+    fn flat_args(&self, c: &mut Code, d: &Decl, args: &mut Vec<String>) -> Result<(), IdlError> {
+        let x = format!("v.{}", ident(&d.name));
+        match (&d.kind, &d.ty) {
+            (Kind::Fixed(n), Type::Opaque) => {
+                let n = self.bound(n)?;
+                let pad = crate::xdr::padding(n as usize);
+                c.line(format!(
+                    "if len({x}) != {n}:\n    raise XdrError(f\"{} must be {n} bytes, not {{len({x})}}\")",
+                    d.name
+                ));
+                args.push(x);
+                if pad > 0 {
+                    args.push(format!("_PAD[{pad}]"));
+                }
+            }
+            (Kind::Fixed(n), _) => {
+                let n = self.bound(n)?;
+                c.line(format!(
+                    "if len({x}) != {n}:\n    raise XdrError(f\"{} must have {n} elements, not {{len({x})}}\")",
+                    d.name
+                ));
+                args.push(format!("*{x}"));
+            }
+            _ if self.is_bool(&d.ty) => args.push(format!("1 if {x} else 0")),
+            _ => args.push(x),
+        }
+        Ok(())
+    }
+
+    /// The whole of struct `v` in one `pack`, when every field is of fixed
+    /// size or a string, opaque data or array of numbers with a small
+    /// bound: the statements preparing it (the checks of the other path),
+    /// and the expression, which takes its Struct from a `_grid` table
+    /// indexed by the lengths. None (and no statements) otherwise.
+    fn struct_enc_one_pack(&self, c: &mut Code, s: &StructDef) -> Result<Option<String>, IdlError> {
+        let mut combinations = 1usize;
+        for f in &s.fields {
+            if self.flat(f)?.is_some() {
+                continue;
+            }
+            match self.small_var(f)? {
+                Some((b, _)) => combinations = combinations.saturating_mul(b as usize + 1),
+                None => return Ok(None),
+            }
+        }
+        if combinations > GRID_MAX {
+            return Ok(None);
+        }
+        let mut fmt = String::new();
+        let mut args = Vec::new();
+        let mut parts = Vec::new();
+        let mut index = String::new();
+        for f in &s.fields {
+            if let Some(flat) = self.flat(f)? {
+                fmt += &flat.fmt;
+                self.flat_args(c, f, &mut args)?;
+                continue;
+            }
+            let Some((b, body)) = self.small_var(f)? else {
+                unreachable!("checked above")
+            };
+            let mut x = format!("v.{}", ident(&f.name));
+            if let VarBody::Numbers { .. } = body {
+                // Read twice (its length, its elements): once from the object.
+                let a = self.fresh("a");
+                c.line(format!("{a} = {x}"));
+                x = a;
+            }
+            let (n, bs) = self.enc_var_prep(c, f, &x)?;
+            args.push(n.clone());
+            index += &format!("[{n}]");
+            match body {
+                // `s` pads the bytes with zeros to the length given.
+                VarBody::Bytes => {
+                    fmt += "I%ds";
+                    parts.push((b, 1));
+                    args.push(bs);
+                }
+                VarBody::Numbers { code, .. } => {
+                    fmt += &format!("I%d{code}");
+                    parts.push((b, 0));
+                    args.push(format!("*{x}"));
+                }
+            }
+        }
+        // A call with `*` arguments would look the method up anew (a new
+        // object each time): the table holds bound `pack` methods.
+        let pack = if parts.is_empty() && !args.iter().any(|a| a.starts_with('*')) {
+            format!("{}.pack", self.st(&fmt))
+        } else {
+            format!("{}{index}", self.grid(&fmt, &parts, true))
+        };
+        Ok(Some(format!("{pack}({})", args.join(", "))))
+    }
+
+    /// Statements appending struct `v` to `out`: in one `pack` when
+    /// possible, otherwise fixed-size runs through one Struct each.
     fn struct_enc_body(&self, c: &mut Code, s: &StructDef) -> Result<(), IdlError> {
+        if let Some(e) = self.struct_enc_one_pack(c, s)? {
+            c.line(format!("out += {e}"));
+            return Ok(());
+        }
         let runs = self.runs(&s.fields)?;
         let mut fused: Option<(String, String)> = None;
         for (k, run) in runs.iter().enumerate() {
@@ -855,32 +1048,7 @@ impl Py<'_, '_> {
                     let st = self.st(&fmt);
                     let mut args = Vec::new();
                     for (d, _) in list.iter() {
-                        let d: &Decl = d;
-                        let x = format!("v.{}", ident(&d.name));
-                        match (&d.kind, &d.ty) {
-                            (Kind::Fixed(n), Type::Opaque) => {
-                                let n = self.bound(n)?;
-                                let pad = crate::xdr::padding(n as usize);
-                                c.line(format!(
-                                    "if len({x}) != {n}:\n    raise XdrError(f\"{} must be {n} bytes, not {{len({x})}}\")",
-                                    d.name
-                                ));
-                                args.push(x);
-                                if pad > 0 {
-                                    args.push(format!("_PAD[{pad}]"));
-                                }
-                            }
-                            (Kind::Fixed(n), _) => {
-                                let n = self.bound(n)?;
-                                c.line(format!(
-                                    "if len({x}) != {n}:\n    raise XdrError(f\"{} must have {n} elements, not {{len({x})}}\")",
-                                    d.name
-                                ));
-                                args.push(format!("*{x}"));
-                            }
-                            _ if self.is_bool(&d.ty) => args.push(format!("1 if {x} else 0")),
-                            _ => args.push(x),
-                        }
+                        self.flat_args(c, d, &mut args)?;
                     }
                     args.extend(tail);
                     c.line(format!("out += {st}.pack({})", args.join(", ")));
@@ -919,13 +1087,7 @@ impl Py<'_, '_> {
                         fused = Some(n.clone());
                     }
                     let st = self.st(&fmt);
-                    let plain = list.iter().all(|(d, f)| {
-                        f.count == 1
-                            && matches!(d.kind, Kind::Plain)
-                            && !self.is_bool(&d.ty)
-                            && self.enum_of(&d.ty).is_none()
-                    });
-                    if plain {
+                    if self.plain_run(list.iter().map(|(d, f)| (*d, f))) {
                         let mut names: Vec<String> = list
                             .iter()
                             .map(|(d, _)| format!("f_{}, ", ident(&d.name)))
@@ -938,42 +1100,8 @@ impl Py<'_, '_> {
                         continue;
                     }
                     c.line(format!("t = {st}.unpack_from(buf, pos)"));
-                    let mut i = 0;
-                    let mut off = 0;
-                    for (d, f) in list.iter() {
-                        let d: &Decl = d;
-                        let t = format!("f_{}", ident(&d.name));
-                        let at = format!("pos + {off}");
-                        match (&d.kind, &d.ty) {
-                            (Kind::Fixed(_), Type::Opaque) => {
-                                c.line(format!("{t} = t[{i}]"));
-                                if f.count == 2 {
-                                    c.line(format!(
-                                        "if t[{}] != _PAD[len(t[{}])]:\n    raise XdrError(f\"non-zero padding in {} at byte {{{at}}}\")",
-                                        i + 1,
-                                        i + 1,
-                                        d.name
-                                    ));
-                                }
-                            }
-                            (Kind::Fixed(_), ty) => {
-                                if self.is_bool(ty) || self.enum_of(ty).is_some() {
-                                    let e = self.fresh("e");
-                                    let conv = self.fresh("c");
-                                    c.line(format!("{t} = []"));
-                                    c.open(format!("for {e} in t[{i}:{}]:", i + f.count));
-                                    self.convert(c, ty, &e, &conv, &at);
-                                    c.line(format!("{t}.append({conv})"));
-                                    c.dedent();
-                                } else {
-                                    c.line(format!("{t} = list(t[{i}:{}])", i + f.count));
-                                }
-                            }
-                            (_, ty) => self.convert(c, ty, &format!("t[{i}]"), &t, &at),
-                        }
-                        i += f.count;
-                        off += self.m.decl_size(d).unwrap_or(0);
-                    }
+                    let i =
+                        self.dec_from_tuple(c, list.iter().map(|(d, f)| (*d, f)), 0, "pos + ")?;
                     if let Some(n) = &count {
                         c.line(format!("{n} = t[{i}]"));
                     }
@@ -989,9 +1117,218 @@ impl Py<'_, '_> {
             }
         }
         // Built without __init__ (its defaults are not needed here).
-        c.line(format!("v = _new({})", ident(&s.name)));
+        c.line(format!("v = _new_{}()", s.name));
         for f in &fields {
             c.line(format!("v.{f} = f_{f}"));
+        }
+        Ok(())
+    }
+
+    /// Whether fixed-size fields unpack straight into their variables
+    /// (one value each, no conversion).
+    fn plain_run<'d>(&self, mut list: impl Iterator<Item = (&'d Decl, &'d Flat)>) -> bool {
+        list.all(|(d, f)| {
+            f.count == 1
+                && matches!(d.kind, Kind::Plain)
+                && !self.is_bool(&d.ty)
+                && self.enum_of(&d.ty).is_none()
+        })
+    }
+
+    /// Statements taking fixed-size fields from tuple `t`, starting at
+    /// index `i`, with their conversions (whose errors give the offset
+    /// `{at}{offset in the run}`); returns the index after them.
+    fn dec_from_tuple<'d>(
+        &self,
+        c: &mut Code,
+        list: impl Iterator<Item = (&'d Decl, &'d Flat)>,
+        mut i: usize,
+        at: &str,
+    ) -> Result<usize, IdlError> {
+        let mut off = 0;
+        for (d, f) in list {
+            let t = format!("f_{}", ident(&d.name));
+            let at = format!("{at}{off}");
+            match (&d.kind, &d.ty) {
+                (Kind::Fixed(_), Type::Opaque) => {
+                    c.line(format!("{t} = t[{i}]"));
+                    if f.count == 2 {
+                        c.line(format!(
+                            "if t[{}] != _PAD[len(t[{}])]:\n    raise XdrError(f\"non-zero padding in {} at byte {{{at}}}\")",
+                            i + 1,
+                            i + 1,
+                            d.name
+                        ));
+                    }
+                }
+                (Kind::Fixed(_), ty) => {
+                    if self.is_bool(ty) || self.enum_of(ty).is_some() {
+                        let e = self.fresh("e");
+                        let conv = self.fresh("c");
+                        c.line(format!("{t} = []"));
+                        c.open(format!("for {e} in t[{i}:{}]:", i + f.count));
+                        self.convert(c, ty, &e, &conv, &at);
+                        c.line(format!("{t}.append({conv})"));
+                        c.dedent();
+                    } else {
+                        c.line(format!("{t} = list(t[{i}:{}])", i + f.count));
+                    }
+                }
+                (_, ty) => self.convert(c, ty, &format!("t[{i}]"), &t, &at),
+            }
+            i += f.count;
+            off += self.m.decl_size(d).unwrap_or(0);
+        }
+        Ok(i)
+    }
+
+    /// The fast path of a struct's `from_bytes`: statements decoding `buf`
+    /// from byte 0 into a new `v`, leaving `pos` after it, in as few
+    /// `unpack_from` calls as the layout allows. The bytes of a string or
+    /// opaque field with a small bound, the fixed-size fields after them
+    /// and the count of the next variable-length field come in one call,
+    /// its Struct taken from a table indexed by the length just read.
+    ///
+    /// It leaves out the checks that the failure of a call implies (a
+    /// length beyond the bound indexes past the table; a short input
+    /// makes `unpack_from` fail) and raises without a message otherwise
+    /// (`_Slow`): whenever it raises, the caller decodes again with the
+    /// checked decoder, which raises the error it always has. It accepts
+    /// exactly what the checked decoder accepts.
+    fn struct_dec_fast(&self, c: &mut Code, s: &StructDef) -> Result<(), IdlError> {
+        enum Item<'d> {
+            Flat(&'d Decl, Flat),
+            Count,
+            Body(&'d Decl),
+            Other(&'d Decl),
+        }
+        let mut items = Vec::new();
+        for f in &s.fields {
+            match self.flat(f)? {
+                Some(flat) => items.push(Item::Flat(f, flat)),
+                None if matches!(f.kind, Kind::Var(_)) => {
+                    items.push(Item::Count);
+                    items.push(Item::Body(f));
+                }
+                None => items.push(Item::Other(f)),
+            }
+        }
+        // Until the first unpack, `pos` is 0.
+        let mut start = true;
+        // The count read last, of the Body that follows it.
+        let mut count: Option<String> = None;
+        let mut i = 0;
+        while i < items.len() {
+            // The string or opaque bytes that open the next unpack: the
+            // declaration, its length and its bound.
+            let mut lead = None;
+            match &items[i] {
+                Item::Body(d) => {
+                    let n = count.take().expect("a count precedes its body");
+                    let t = format!("f_{}", ident(&d.name));
+                    i += 1;
+                    match self.small_var(d)? {
+                        Some((b, VarBody::Bytes)) => lead = Some((*d, n, b)),
+                        Some((
+                            b,
+                            VarBody::Numbers {
+                                code,
+                                size,
+                                plain: true,
+                            },
+                        )) => {
+                            let st = self.counted(code, &n, Some(b), false);
+                            c.line(format!(
+                                "{t} = [*{st}.unpack_from(buf, pos)]\npos += {n} * {size}"
+                            ));
+                            continue;
+                        }
+                        _ => {
+                            self.dec_var_body(c, d, &t, &n)?;
+                            continue;
+                        }
+                    }
+                }
+                Item::Other(d) => {
+                    if std::mem::take(&mut start) {
+                        c.line("pos = 0");
+                    }
+                    self.dec_decl(c, d, &format!("f_{}", ident(&d.name)))?;
+                    i += 1;
+                    continue;
+                }
+                Item::Flat(..) | Item::Count => {}
+            }
+            let mut flats = Vec::new();
+            while let Some(Item::Flat(d, f)) = items.get(i) {
+                flats.push((*d, f));
+                i += 1;
+            }
+            let mut fmt = String::new();
+            let mut size = 0;
+            let mut names = Vec::new();
+            if lead.is_some() {
+                fmt += "%ds%ds";
+                names.extend(["_s".to_string(), "_p".to_string()]);
+            }
+            for (d, f) in &flats {
+                fmt += &f.fmt;
+                size += self.m.decl_size(d).unwrap_or(0);
+            }
+            if let Some(Item::Count) = items.get(i) {
+                i += 1;
+                fmt.push('I');
+                size += 4;
+                count = Some(self.fresh("n"));
+            }
+            let st = match &lead {
+                Some((_, n, b)) => format!("{}[{n}]", self.grid(&fmt, &[(*b, 2)], false)),
+                None => self.st(&fmt),
+            };
+            let at = if start { "0" } else { "pos" };
+            let plain = self.plain_run(flats.iter().copied());
+            if plain {
+                names.extend(flats.iter().map(|(d, _)| format!("f_{}", ident(&d.name))));
+                names.extend(count.iter().cloned());
+                let names: String = names.iter().map(|n| format!("{n}, ")).collect();
+                c.line(format!("{names}= {st}.unpack_from(buf, {at})"));
+            } else {
+                c.line(format!("t = {st}.unpack_from(buf, {at})"));
+                if lead.is_some() {
+                    c.line("_s, _p = t[0], t[1]");
+                }
+                let first = names.len();
+                let at = match &lead {
+                    Some((_, n, _)) => format!("pos + (({n} + 3) & -4) + "),
+                    None => format!("{at} + "),
+                };
+                let k = self.dec_from_tuple(c, flats.iter().copied(), first, &at)?;
+                if let Some(n) = &count {
+                    c.line(format!("{n} = t[{k}]"));
+                }
+            }
+            match &lead {
+                Some((d, n, _)) => {
+                    c.line("if _p and _p != _PAD[len(_p)]:\n    raise _Slow");
+                    let t = format!("f_{}", ident(&d.name));
+                    if d.ty == Type::String {
+                        c.line(format!("{t} = _s.decode()"));
+                    } else {
+                        c.line(format!("{t} = _s"));
+                    }
+                    // The sizes are multiples of 4: this adds the padding.
+                    c.line(format!("pos += ({n} + {}) & -4", size + 3));
+                }
+                None if std::mem::take(&mut start) => c.line(format!("pos = {size}")),
+                None => c.line(format!("pos += {size}")),
+            }
+        }
+        if start {
+            c.line("pos = 0");
+        }
+        c.line(format!("v = _new_{}()", s.name));
+        for f in &s.fields {
+            c.line(format!("v.{0} = f_{0}", ident(&f.name)));
         }
         Ok(())
     }
@@ -1388,6 +1725,36 @@ def _counted(code, n, with_count=True):
         if len(_COUNTED) < 4096:
             _COUNTED[key] = s
     return s
+
+
+def _str_bytes(x):
+    """The bytes of a string field's value: UTF-8 for a str, else bytes(x)."""
+    return x.encode() if isinstance(x, str) else bytes(x)
+
+
+def _grid(fmt, parts, pack=False):
+    """Nested tuples of Structs of `fmt` (or their bound `pack` methods),
+    one for every combination of the lengths of its variable-length parts,
+    indexed by those lengths in order. A part is (bound, how): `fmt` takes
+    its length n (how 0), n rounded up to a multiple of 4 (how 1), or n and
+    then its padding (how 2)."""
+    made = {}
+
+    def level(values, rest):
+        if not rest:
+            f = fmt % values
+            s = made.get(f)
+            if s is None:
+                s = made[f] = _struct.Struct(f).pack if pack else _struct.Struct(f)
+            return s
+        (bound, how), rest = rest[0], rest[1:]
+        return tuple(level(values + ((n,), ((n + 3) & -4,), (n, -n & 3))[how], rest) for n in range(bound + 1))
+
+    return level((), tuple(parts))
+
+
+class _Slow(Exception):
+    """A fast path gives up: the checked decoder runs again and says why."""
 
 
 def _enum_value(cls, raw, at):
