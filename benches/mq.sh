@@ -4,7 +4,7 @@
 #   round trip: ping-pong of 64-byte messages between two processes (us, lower is better)
 #   throughput: one-way 8192-byte messages between two processes (MB/s, higher is better)
 # From C: xipc_mq_* vs raw mq_send/mq_receive. From Python: xipc.MessageQueue
-# vs the posix_ipc package. Each figure is the best of $MQ_BENCH_REPEAT runs,
+# vs the posix_ipc package. Each figure is the median of $MQ_BENCH_REPEAT runs,
 # raw and xipc runs interleaved, both pinned (`taskset -c 0` on both
 # processes) and unpinned.
 set -euo pipefail
@@ -17,7 +17,7 @@ python3 -c 'import sys, xipc._lib as l; sys.exit(l.fast is None)' 2>/dev/null ||
 command -v taskset >/dev/null || { echo "mq bench: taskset is missing: apt-get install util-linux" >&2; exit 1; }
 python3 -c 'import posix_ipc' 2>/dev/null || { echo "mq bench: posix_ipc is missing: run make deps" >&2; exit 1; }
 
-repeat=${MQ_BENCH_REPEAT:-5}
+repeat=${MQ_BENCH_REPEAT:-7}
 rtt_n=${MQ_BENCH_RTT:-20000}
 tput_n=${MQ_BENCH_TPUT:-20000}
 tmp=$(mktemp -d)
@@ -32,16 +32,16 @@ row() { # row LABEL BASE XIPC NOTE
     printf '  %-38s %10s %10s  %6s  %s\n' "$1" "$2" "$3" "$(awk -v a="$3" -v b="$2" 'BEGIN{printf "%.2f", a/b}')" "$4"
 }
 
-echo "POSIX message queues (best of $repeat interleaved runs; ratio = xipc / baseline)"
+echo "POSIX message queues (median of $repeat interleaved runs; ratio = xipc / baseline)"
 printf '  %-38s %10s %10s  %6s\n' "" baseline xipc ratio
 for pin in pinned unpinned; do
     on=()
     [[ $pin == pinned ]] && on=(taskset -c 0)
-    read -r c_raw_rtt c_x_rtt < <(contest "$repeat" 1 min "raw xipc" "${on[@]}" "$tmp/mq_bench" IMPL rtt "$rtt_n")
-    read -r c_raw_tp c_x_tp < <(contest "$repeat" 1 max "raw xipc" "${on[@]}" "$tmp/mq_bench" IMPL tput "$tput_n")
-    read -r py_p_rtt py_x_rtt py_c_rtt < <(contest "$repeat" 1 min "posix_ipc xipc xipc-ctypes" \
+    read -r c_raw_rtt c_x_rtt < <(contest "$repeat" 1 median "raw xipc" "${on[@]}" "$tmp/mq_bench" IMPL rtt "$rtt_n")
+    read -r c_raw_tp c_x_tp < <(contest "$repeat" 1 median "raw xipc" "${on[@]}" "$tmp/mq_bench" IMPL tput "$tput_n")
+    read -r py_p_rtt py_x_rtt py_c_rtt < <(contest "$repeat" 1 median "posix_ipc xipc xipc-ctypes" \
         "${on[@]}" python3 benches/mq_bench.py IMPL rtt "$rtt_n")
-    read -r py_p_tp py_x_tp < <(contest "$repeat" 1 max "posix_ipc xipc" "${on[@]}" python3 benches/mq_bench.py IMPL tput "$tput_n")
+    read -r py_p_tp py_x_tp < <(contest "$repeat" 1 median "posix_ipc xipc" "${on[@]}" python3 benches/mq_bench.py IMPL tput "$tput_n")
     target() { [[ $pin == pinned ]] && echo "$1" || true; }
     row "C round trip, us ($pin)" "$c_raw_rtt" "$c_x_rtt" "$(target 'target <= 1.05 (vs raw mq_*)')"
     row "C throughput, MB/s ($pin)" "$c_raw_tp" "$c_x_tp" "$(target 'target >= 0.95 (vs raw mq_*)')"

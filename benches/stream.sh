@@ -2,7 +2,7 @@
 # Stream benchmarks (issue 3): round trip (64-byte messages, two processes)
 # and one-way throughput (64 KiB messages) over a pipe, a Unix socket and TCP
 # loopback. xipc from C beside plain read/write with the same framing; xipc
-# from Python beside multiprocessing.Pipe. Each figure is the best of $REPS
+# from Python beside multiprocessing.Pipe. Each figure is the median of $REPS
 # runs, xipc and its baseline interleaved in the same run; pinned
 # (taskset -c 0 on both processes) and unpinned.
 set -euo pipefail
@@ -12,7 +12,7 @@ lib=$root/target/release/libxipc.so
 [[ -f $lib ]] || { echo "stream bench: $lib is missing; run make" >&2; exit 1; }
 command -v taskset >/dev/null || { echo "stream bench: taskset is missing; install util-linux" >&2; exit 1; }
 python=${PYTHON:-python3}
-REPS=${REPS:-3}
+REPS=${REPS:-7}
 RTT_N=${RTT_N:-20000}
 TPUT_N=${TPUT_N:-5000}
 PY_RTT_N=${PY_RTT_N:-20000}
@@ -38,28 +38,28 @@ run() {
     printf '%-6s %-22s %14s %14s %8s  %s\n' transport test "raw C" "xipc C" ratio target
     for t in pipe unix tcp; do
         local raw xipc
-        read -r raw xipc < <(contest "$REPS" 4 min "raw xipc" "${pin[@]}" "$work/stream_bench" "$t" rtt IMPL "$RTT_N" 64)
+        read -r raw xipc < <(contest "$REPS" 4 median "raw xipc" "${pin[@]}" "$work/stream_bench" "$t" rtt IMPL "$RTT_N" 64)
         printf '%-6s %-22s %11s us %11s us %8s  %s\n' "$t" "round trip, 64 B" "$raw" "$xipc" \
             "$(ratio "$xipc" "$raw")" "$rtt_target"
-        read -r raw xipc < <(contest "$REPS" 4 max "raw xipc" "${pin[@]}" "$work/stream_bench" "$t" tput IMPL "$TPUT_N" 65536)
+        read -r raw xipc < <(contest "$REPS" 4 median "raw xipc" "${pin[@]}" "$work/stream_bench" "$t" tput IMPL "$TPUT_N" 65536)
         printf '%-6s %-22s %9s MB/s %9s MB/s %8s  %s\n' "$t" "one-way, 64 KiB msgs" "$raw" "$xipc" \
             "$(ratio "$xipc" "$raw")" "$tput_target"
     done
     echo "-- Python: xipc framed messages vs multiprocessing.Pipe send_bytes/recv_bytes"
     local x mp mpp xu
-    read -r x xu mp mpp < <(contest "$REPS" 4 min "xipc-pipe xipc-unix mp mp-pipe" "${pin[@]}" \
+    read -r x xu mp mpp < <(contest "$REPS" 4 median "xipc-pipe xipc-unix mp mp-pipe" "${pin[@]}" \
         "$python" benches/stream_bench.py rtt IMPL "$PY_RTT_N" 64)
     printf 'round trip, 64 B: xipc pipe %s us, xipc unix %s us; Pipe() %s us, Pipe(duplex=False) %s us\n' \
         "$x" "$xu" "$mp" "$mpp"
     printf '  speedup of xipc pipe: %sx over Pipe(), %sx over Pipe(duplex=False)  %s\n' \
         "$(ratio "$mp" "$x")" "$(ratio "$mpp" "$x")" "$py_target"
-    read -r x mp mpp < <(contest "$REPS" 4 max "xipc-pipe mp mp-pipe" "${pin[@]}" \
+    read -r x mp mpp < <(contest "$REPS" 4 median "xipc-pipe mp mp-pipe" "${pin[@]}" \
         "$python" benches/stream_bench.py tput IMPL "$PY_TPUT_N" 65536)
     printf 'one-way, 64 KiB: xipc pipe %s MB/s; Pipe() %s MB/s (ratio %s), Pipe(duplex=False) %s MB/s (ratio %s)\n' \
         "$x" "$mp" "$(ratio "$x" "$mp")" "$mpp" "$(ratio "$x" "$mpp")"
 }
 
-echo "stream benchmarks: best of $REPS runs each; load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "stream benchmarks: median of $REPS runs each; load average $(cut -d' ' -f1-3 /proc/loadavg)"
 run "pinned (taskset -c 0, both processes)" "target <= 1.05" "target >= 0.95" \
     "(target >= 2.5x over Pipe())" taskset -c 0
 run "unpinned" "" "" "" env

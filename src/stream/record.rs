@@ -187,7 +187,14 @@ fn read_fragment<R: Read>(reader: &mut R, buf: &mut Vec<u8>, len: usize) -> Resu
     let mut got = 0;
     while got < len {
         let start = buf.len();
-        let want = (len - got).min(READ_CHUNK);
+        // A short tail joins the chunk before it: a 64 KiB message plus
+        // its header is one allocation, not one and a copy into a larger.
+        let left = len - got;
+        let want = if left <= 2 * READ_CHUNK {
+            left
+        } else {
+            READ_CHUNK
+        };
         buf.resize(start + want, 0);
         let n = read_full(reader, &mut buf[start..])?;
         buf.truncate(start + n);
