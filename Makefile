@@ -71,7 +71,7 @@ test-rust:
 	@# dozens of them with the release profile's LTO takes minutes.
 	$(CARGO) test --doc
 
-$(BUILD)/tests/c/%: tests/c/%.c include/xipc.h $(LIB_SO)
+$(BUILD)/tests/c/%: tests/c/%.c tests/c/check.h include/xipc.h $(LIB_SO)
 	@mkdir -p $(dir $@)
 	$(CC) $(TEST_CFLAGS) -o $@ $< $(TEST_LDFLAGS)
 

@@ -11,7 +11,7 @@
 # code.
 contest() {
     local rounds=$1 field=$2 how=$3 impls=($4) i k v out=()
-    local -A seen=()
+    local seen=()
     shift 4
     for ((i = 0; i < rounds; i++)); do
         for k in "${!impls[@]}"; do

@@ -93,11 +93,10 @@ for pin in pinned unpinned; do
 done
 both add tcp $((CALLS / 8)) 16 unpinned
 row "16 concurrent clients, TCP" "$X" "$T" "calls/s"
-many=(unpinned "$X" "$T" "$(best_pingpong unpinned $((CALLS / 8)) 16)")
-best_tirpc=$T
+many_x=$X many_t=$T many_floor=$(best_pingpong unpinned $((CALLS / 8)) 16)
 both shared tcp $((CALLS / 8)) 16 unpinned
 row "16 threads, one shared client, TCP" "$X" "$T" "calls/s"
-row "  the same xipc vs libtirpc's best above" "$X" "$best_tirpc" "calls/s"
+row "  the same xipc vs libtirpc's best above" "$X" "$many_t" "calls/s"
 both echo tcp "$ECHOS" 1 unpinned
 row "64 KiB echo, TCP" "$X" "$T" "MiB/s"
 
@@ -109,6 +108,5 @@ for entry in "${seq_tcp[@]}"; do
         printf "%-9s raw %8.0f rt/s (%5.1f us); xipc call %5.1f us = %.2fx raw; libtirpc %5.1f us = %.2fx raw\n",
             p, f, 1e6 / f, 1e6 / x, f / x, 1e6 / t, f / t }'
 done
-read -r pin x t f <<<"${many[*]}"
-awk -v f="$f" -v x="$x" -v t="$t" 'BEGIN {
+awk -v f="$many_floor" -v x="$many_x" -v t="$many_t" 'BEGIN {
     printf "16 conns  raw %8.0f rt/s (all 16 together); xipc %.2fx raw time; libtirpc %.2fx raw time\n", f, f / x, f / t }'

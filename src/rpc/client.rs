@@ -379,8 +379,14 @@ impl Conn {
     }
 
     fn kill(&self, why: String) {
+        self.kill_locked(&mut lock(&self.demux), why);
+    }
+
+    /// Marks the connection unusable (with `d` its locked demux) and wakes
+    /// every caller to see why.
+    fn kill_locked(&self, d: &mut Demux, why: String) {
         self.broken.store(true, Ordering::Relaxed);
-        lock(&self.demux).kill(why);
+        d.kill(why);
     }
 
     /// Waits up to `wait` for one message and reads it.
@@ -553,10 +559,7 @@ impl Conn {
                 }
                 Ok(Read::Idle) => {}
                 Err(e) if udp => d.udp_error = Some(e.to_string()),
-                Err(e) => {
-                    self.broken.store(true, Ordering::Relaxed);
-                    d.kill(format!("connection lost: {e}"));
-                }
+                Err(e) => self.kill_locked(&mut d, format!("connection lost: {e}")),
             }
         }
     }

@@ -754,6 +754,7 @@ impl Server {
                 self.dispatch(&buf[..n], &peer, &ClientKey::Addr(from), local, None)
             {
                 let mut record = reply.to_record();
+                recycle(reply.results);
                 if record.len() - 4 > MAX_UDP_MESSAGE {
                     record = ReplyHeader::accepted(xid_of(&record[4..]), AcceptStat::SystemErr)
                         .to_record(&[]);

@@ -22,26 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "xipc.h"
-
-#define CHECK(expr)                                                                   \
-    do {                                                                              \
-        int rc_ = (expr);                                                             \
-        if (rc_ != XIPC_OK) {                                                         \
-            fprintf(stderr, "%s:%d: %s = %d (%s)\n", __FILE__, __LINE__, #expr, rc_,  \
-                    xipc_last_error());                                               \
-            exit(1);                                                                  \
-        }                                                                             \
-    } while (0)
-
-#define EXPECT(cond)                                                                  \
-    do {                                                                              \
-        if (!(cond)) {                                                                \
-            fprintf(stderr, "%s:%d: expected %s (last error: %s)\n", __FILE__,        \
-                    __LINE__, #cond, xipc_last_error());                              \
-            exit(1);                                                                  \
-        }                                                                             \
-    } while (0)
+#include "check.h"
 
 static volatile sig_atomic_t signals_seen;
 static void on_signal(int sig) {

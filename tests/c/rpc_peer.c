@@ -5,27 +5,9 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "xipc.h"
+#include "check.h"
 
 #define PROG 0x20005679u
-
-#define CHECK(expr)                                                                   \
-    do {                                                                              \
-        int rc_ = (expr);                                                             \
-        if (rc_ != 0) {                                                               \
-            fprintf(stderr, "%s:%d: %s = %d (%s)\n", __FILE__, __LINE__, #expr, rc_,  \
-                    xipc_last_error());                                               \
-            exit(1);                                                                  \
-        }                                                                             \
-    } while (0)
-
-#define EXPECT(cond)                                                                  \
-    do {                                                                              \
-        if (!(cond)) {                                                                \
-            fprintf(stderr, "%s:%d: expected %s\n", __FILE__, __LINE__, #cond);       \
-            exit(1);                                                                  \
-        }                                                                             \
-    } while (0)
 
 static int put_u32(xipc_encoder *e, uint32_t v) {
     const uint8_t b[4] = {(uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v};

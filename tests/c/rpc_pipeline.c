@@ -11,28 +11,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "xipc.h"
+#include "check.h"
 
 #define PROG 0x20005679u
 #define N 4
-
-#define CHECK(expr)                                                                   \
-    do {                                                                              \
-        int rc_ = (expr);                                                             \
-        if (rc_ != 0) {                                                               \
-            fprintf(stderr, "%s:%d: %s = %d (%s)\n", __FILE__, __LINE__, #expr, rc_,  \
-                    xipc_last_error());                                               \
-            exit(1);                                                                  \
-        }                                                                             \
-    } while (0)
-
-#define EXPECT(cond)                                                                  \
-    do {                                                                              \
-        if (!(cond)) {                                                                \
-            fprintf(stderr, "%s:%d: expected %s\n", __FILE__, __LINE__, #cond);       \
-            exit(1);                                                                  \
-        }                                                                             \
-    } while (0)
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t arrived_cv = PTHREAD_COND_INITIALIZER;

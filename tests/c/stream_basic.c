@@ -8,26 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "xipc.h"
-
-#define CHECK(expr)                                                                  \
-    do {                                                                             \
-        int rc_ = (expr);                                                            \
-        if (rc_ != XIPC_OK) {                                                        \
-            fprintf(stderr, "%s:%d: %s -> %d (%s)\n", __FILE__, __LINE__, #expr, rc_, \
-                    xipc_last_error());                                              \
-            exit(1);                                                                 \
-        }                                                                            \
-    } while (0)
-
-#define EXPECT(cond)                                                             \
-    do {                                                                         \
-        if (!(cond)) {                                                           \
-            fprintf(stderr, "%s:%d: expected %s (last error: %s)\n", __FILE__,   \
-                    __LINE__, #cond, xipc_last_error());                         \
-            exit(1);                                                             \
-        }                                                                        \
-    } while (0)
+#include "check.h"
 
 static void round_trip(xipc_stream *from, xipc_stream *to, const char *text) {
     uint8_t buf[256];
