@@ -737,3 +737,133 @@ fn calls_timing_out_among_others_leave_a_shared_client_working() {
     assert_eq!(c.call(1, &uint(7)).unwrap(), uint(7));
     s.stop();
 }
+
+/// `calls` as records, in one buffer, to be written at once.
+fn records(calls: &[Vec<u8>]) -> Vec<u8> {
+    let mut wire = Vec::new();
+    for msg in calls {
+        wire.extend(((msg.len() as u32) | 0x8000_0000).to_be_bytes());
+        wire.extend_from_slice(msg);
+    }
+    wire
+}
+
+/// Reads one reply record; None once the server has closed.
+fn read_reply(stream: &mut TcpStream) -> Option<Vec<u8>> {
+    let mut header = [0u8; 4];
+    stream.read_exact(&mut header).ok()?;
+    let mut body = vec![0; (u32::from_be_bytes(header) & 0x7fff_ffff) as usize];
+    stream.read_exact(&mut body).ok()?;
+    Some(body)
+}
+
+/// The server holds the small replies of pipelined calls to send them
+/// together; a slow handler behind a fast call must not hold the fast
+/// call's reply until it ends, whatever the calls-per-connection limit.
+#[test]
+fn a_reply_is_not_held_behind_a_slow_call_pipelined_after_it() {
+    for limit in [16, 1] {
+        let (s, _, tcp, _) = started();
+        s.set_concurrent_calls_per_connection(limit).unwrap();
+        let mut raw = TcpStream::connect(("127.0.0.1", tcp)).unwrap();
+        raw.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let mut fast = call_header(0x61, 2, 1);
+        fast.extend(uint(7));
+        let mut slow = call_header(0x62, 2, 6);
+        slow.extend(uint(8));
+        let t = Instant::now();
+        raw.write_all(&records(&[fast, slow])).unwrap();
+        let first = read_reply(&mut raw).unwrap();
+        let took = t.elapsed();
+        assert_eq!(
+            first,
+            ReplyHeader::accepted(0x61, AcceptStat::Success).to_message(&uint(7))
+        );
+        // The slow handler takes 300 ms.
+        assert!(took < Duration::from_millis(200), "limit {limit}: {took:?}");
+        let second = read_reply(&mut raw).unwrap();
+        assert_eq!(
+            second,
+            ReplyHeader::accepted(0x62, AcceptStat::Success).to_message(&uint(8))
+        );
+        s.stop();
+    }
+}
+
+/// Pipelined calls of every kind get their replies, in order, whole, when
+/// the server sends several in one write; the ones before a record that
+/// ends the connection are still answered.
+#[test]
+fn pipelined_calls_all_get_their_replies_before_a_bad_record_ends_them() {
+    let (s, count, tcp, _) = started();
+    let mut raw = TcpStream::connect(("127.0.0.1", tcp)).unwrap();
+    raw.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let mut calls = Vec::new();
+    let mut expect = Vec::new();
+    for i in 0..60u32 {
+        let xid = 0x1000 + i;
+        let msg = match i % 4 {
+            0 => {
+                let mut m = call_header(xid, 2, 1);
+                m.extend(uint(i));
+                expect.push(ReplyHeader::accepted(xid, AcceptStat::Success).to_message(&uint(i)));
+                m
+            }
+            1 => {
+                expect.push(ReplyHeader::accepted(xid, AcceptStat::GarbageArgs).to_message(&[]));
+                call_header(xid, 2, 3)
+            }
+            2 => {
+                #[rustfmt::skip]
+                expect.push(vec![0,0,0x10,xid as u8, 0,0,0,1, 0,0,0,1, 0,0,0,0, 0,0,0,2, 0,0,0,2]);
+                call_header(xid, 3, 1)
+            }
+            _ => {
+                let n = (i / 4 + 1).to_be_bytes().to_vec();
+                expect.push(ReplyHeader::accepted(xid, AcceptStat::Success).to_message(&n));
+                call_header(xid, 2, 7)
+            }
+        };
+        calls.push(msg);
+    }
+    let mut wire = records(&calls);
+    // A record length over the server's limit: the connection ends here.
+    wire.extend([0xFF, 0xFF, 0xFF, 0xF0, 1, 2, 3, 4]);
+    raw.write_all(&wire).unwrap();
+    for (i, want) in expect.iter().enumerate() {
+        assert_eq!(read_reply(&mut raw).as_ref(), Some(want), "reply {i}");
+    }
+    assert_eq!(
+        read_reply(&mut raw),
+        None,
+        "the bad record closed the connection"
+    );
+    assert_eq!(count.load(Ordering::SeqCst), 15);
+    s.stop();
+}
+
+/// Threads sharing a client queue their calls, batched ones included,
+/// behind the replies just handed out; every one of them still leaves.
+#[test]
+fn batched_and_normal_calls_from_many_threads_all_go_out() {
+    let (s, count, tcp, _) = started();
+    let c = Arc::new(Client::connect("127.0.0.1", tcp, PROG, 2, Protocol::Tcp).unwrap());
+    let threads: Vec<_> = (0..8u32)
+        .map(|i| {
+            let c = c.clone();
+            std::thread::spawn(move || {
+                for j in 0..100u32 {
+                    c.call_batched(7, &[]).unwrap();
+                    let v = i * 1000 + j;
+                    assert_eq!(c.call(1, &uint(v)).unwrap(), uint(v));
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    assert_eq!(c.call(7, &[]).unwrap(), uint(801));
+    assert_eq!(count.load(Ordering::SeqCst), 801);
+    s.stop();
+}

@@ -14,6 +14,12 @@
 //! timeout (`SO_RCVTIMEO`), set only when the wait changes materially: a
 //! call costs one `write` and one `read` system call, like the raw socket
 //! calls it wraps.
+//!
+//! Calls leave in as few writes as possible: a call made while another
+//! thread is writing, or while callers just handed their replies have not
+//! yet taken them, waits in an outbox; the writer, or the last of those
+//! callers, sends everything queued in one system call. Threads woken by
+//! one read of many replies so usually answer with one write of many calls.
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, ErrorKind, IoSlice, Write};
@@ -138,12 +144,13 @@ impl Demux {
     /// reply is dropped); returns that caller's thread, to be woken once
     /// the lock is released (waking is a system call: not under the lock).
     #[must_use]
-    fn deliver(&mut self, msg: Vec<u8>) -> Option<Thread> {
+    fn deliver(&mut self, msg: Vec<u8>, handed: &AtomicUsize) -> Option<Thread> {
         if msg.len() < 4 {
             return None;
         }
         let xid = u32::from_be_bytes([msg[0], msg[1], msg[2], msg[3]]);
         let w = self.waiting.remove(&xid)?;
+        handed.fetch_add(1, Ordering::SeqCst);
         lock(&w.slot.0).reply = Some(msg);
         Some(w.thread)
     }
@@ -200,7 +207,11 @@ const COPY_ARGS_BELOW: usize = 1024;
 
 /// Writes `head` then `tail` with as few system calls as the kernel allows
 /// (a vectored write when there is a tail).
-pub(crate) fn write_parts<W: Write>(w: &mut W, head: &[u8], tail: &[u8]) -> std::io::Result<()> {
+pub(crate) fn write_parts<W: Write + ?Sized>(
+    w: &mut W,
+    head: &[u8],
+    tail: &[u8],
+) -> std::io::Result<()> {
     if tail.is_empty() {
         return w.write_all(head);
     }
@@ -238,6 +249,11 @@ struct Conn {
     demux: Mutex<Demux>,
     /// Set with `Demux::dead`, readable without the lock.
     broken: AtomicBool,
+    /// Replies handed to callers that have not yet taken them. While there
+    /// are some, new calls wait in the outbox: the callers about to take
+    /// them are likely to call again, and the last one to take its reply
+    /// writes all those calls at once (see [`Conn::reply_taken`]).
+    handed: AtomicUsize,
     max_message: Arc<AtomicUsize>,
 }
 
@@ -308,6 +324,7 @@ impl Conn {
             }),
             demux: Mutex::new(Demux::default()),
             broken: AtomicBool::new(false),
+            handed: AtomicUsize::new(0),
             max_message: max,
         })
     }
@@ -344,20 +361,47 @@ impl Conn {
         }
     }
 
-    /// Writes `call`'s record, or queues it behind the write in progress:
-    /// the caller writing then writes the queued records too, all in one
-    /// system call. No caller sleeps waiting for another's write, and calls
-    /// made together leave together.
+    /// Writes `call`'s record, or queues it behind the write in progress
+    /// (or behind the replies handed out and not yet taken): the caller
+    /// writing, or the last to take its reply, then writes the queued
+    /// records, all in one system call. No caller sleeps waiting for
+    /// another's write, and calls made together leave together.
     fn write_record<W: Write>(&self, w: &mut W, call: &Call<'_>) -> Result<()> {
         let mut out = lock(&self.outbox);
-        if out.writing {
+        if out.writing || self.handed.load(Ordering::SeqCst) > 0 {
             out.queued.extend_from_slice(&call.head);
             out.queued.extend_from_slice(call.args);
             return Ok(());
         }
         out.writing = true;
         drop(out);
-        let mut written = write_parts(w, &call.head, call.args);
+        let written = write_parts(w, &call.head, call.args);
+        self.write_queued(w, written)
+    }
+
+    /// A caller took the reply handed to it; the last of those writes the
+    /// calls queued meanwhile. The count drops under the outbox lock, so
+    /// a call queued while it was above zero is always written.
+    fn reply_taken(&self) {
+        let mut out = lock(&self.outbox);
+        if self.handed.fetch_sub(1, Ordering::SeqCst) != 1 || out.writing || out.queued.is_empty() {
+            return;
+        }
+        out.writing = true;
+        drop(out);
+        // A failure has marked the connection dead for the callers queued;
+        // this caller has its reply.
+        let _ = match &self.socket {
+            Socket::Tcp(s) => self.write_queued(&mut &*s, Ok(())),
+            Socket::Unix(s) => self.write_queued(&mut &*s, Ok(())),
+            Socket::Udp(_) => Ok(()),
+        };
+    }
+
+    /// As the outbox's writer, after a write that ended with `written`:
+    /// writes what was queued meanwhile until nothing is, then gives up
+    /// the role.
+    fn write_queued<W: Write>(&self, w: &mut W, mut written: std::io::Result<()>) -> Result<()> {
         let mut batch = Vec::new();
         loop {
             let mut out = lock(&self.outbox);
@@ -483,8 +527,11 @@ impl Conn {
             !std::mem::replace(&mut d.reading, true)
         };
         if let Err(e) = self.send(msg) {
-            let (_, next) = lock(&self.demux).leave(xid, &slot, reader);
+            let (late, next) = lock(&self.demux).leave(xid, &slot, reader);
             wake(next);
+            if late.is_some() {
+                self.reply_taken();
+            }
             return Err(e);
         }
         let udp = self.is_udp();
@@ -502,6 +549,7 @@ impl Conn {
                         let next = lock(&self.demux).pass_reading();
                         wake(next);
                     }
+                    self.reply_taken();
                     return Ok(reply);
                 }
                 if std::mem::take(&mut handed.read_next) {
@@ -514,6 +562,8 @@ impl Conn {
                 let (late, next) = d.leave(xid, &slot, reader);
                 wake(next);
                 if let Some(reply) = late {
+                    drop(d);
+                    self.reply_taken();
                     return Ok(reply);
                 }
                 if let Some(why) = &d.dead {
@@ -529,8 +579,11 @@ impl Conn {
             }
             if udp && now >= next_send {
                 if let Err(e) = self.send(msg) {
-                    let (_, next) = lock(&self.demux).leave(xid, &slot, reader);
+                    let (late, next) = lock(&self.demux).leave(xid, &slot, reader);
                     wake(next);
+                    if late.is_some() {
+                        self.reply_taken();
+                    }
                     return Err(e);
                 }
                 rto = (rto * 2).min(MAX_RETRANSMIT);
@@ -553,7 +606,7 @@ impl Conn {
             let mut d = lock(&self.demux);
             match got {
                 Ok(Read::Message(m)) => {
-                    let owner = d.deliver(m);
+                    let owner = d.deliver(m, &self.handed);
                     drop(d);
                     wake(owner);
                 }
@@ -569,7 +622,7 @@ impl Conn {
         while self.message_buffered() {
             match self.read_one(Duration::ZERO) {
                 Ok(Read::Message(m)) => {
-                    let owner = lock(&self.demux).deliver(m);
+                    let owner = lock(&self.demux).deliver(m, &self.handed);
                     wake(owner);
                 }
                 _ => return,

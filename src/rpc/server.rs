@@ -12,7 +12,10 @@
 //! of milliseconds with nobody reading, another thread takes over reading;
 //! replies go out as their calls finish, each matched by its xid. Fast
 //! handlers so cost no thread switch at all, however many calls a client
-//! pipelines, and slow ones still run side by side.
+//! pipelines, and slow ones still run side by side. The small replies of
+//! calls that arrived together leave together, in one write, as soon as no
+//! whole call is left buffered (or a thread added for a slow handler is
+//! about to read).
 //! Blocking threads let handlers block without starving others; Linux runs
 //! thousands of them comfortably, so 1,000 connections are 1,000
 //! mostly-sleeping threads.
@@ -580,7 +583,7 @@ impl Server {
                 READ_BUFFER,
                 SharedStream(stream.clone()),
             )),
-            writer: Mutex::new(()),
+            writer: Mutex::new(Vec::new()),
             stream,
             state: Mutex::new(ConnState {
                 threads: 1,
@@ -633,12 +636,21 @@ impl Server {
     fn serve_connection(&self, conn: &Arc<Connection>) {
         let mut msg = Vec::new();
         loop {
-            let got = read_record(&mut *lock(&conn.reader), &mut msg, conn.limits);
+            let (got, more) = {
+                let mut reader = lock(&conn.reader);
+                if !record_buffered(reader.buffer()) && !conn.flush() {
+                    (Ok(false), false)
+                } else {
+                    let got = read_record(&mut *reader, &mut msg, conn.limits);
+                    (got, record_buffered(reader.buffer()))
+                }
+            };
             let mut st = lock(&conn.state);
             st.readers -= 1;
             if !matches!(got, Ok(true)) {
                 st.closed = true;
                 drop(st);
+                conn.flush();
                 conn.stream.shutdown_read();
                 self.leave(conn);
                 return;
@@ -653,7 +665,10 @@ impl Server {
                 conn.local,
                 conn.peer_credentials,
             ) {
-                if !conn.send(&reply) {
+                // With one call at a time per connection no thread can
+                // take over while a slow handler runs: hold nothing then.
+                let hold = more && self.calls_per_connection() > 1;
+                if !conn.send(&reply, hold) {
                     lock(&conn.state).closed = true;
                     conn.stream.shutdown_read();
                 }
@@ -996,8 +1011,9 @@ struct Connection {
     stream: Arc<Stream>,
     /// Held by the one thread reading a call.
     reader: Mutex<BufReader<SharedStream>>,
-    /// Held while a reply is written, so replies never interleave.
-    writer: Mutex<()>,
+    /// Held while replies are written, so they never interleave; holds
+    /// small replies whose sending waits for the call read behind them.
+    writer: Mutex<Vec<u8>>,
     state: Mutex<ConnState>,
     peer: Peer,
     client: ClientKey,
@@ -1023,12 +1039,49 @@ struct ConnState {
 }
 
 impl Connection {
-    /// Writes one reply record; false when the peer is gone.
-    fn send(&self, reply: &Reply) -> bool {
-        let _guard = lock(&self.writer);
+    /// Sends one reply record, with the replies held before it; false when
+    /// the peer is gone. With `more` (another call is already buffered) a
+    /// small reply is held, so the replies of pipelined calls go out
+    /// together in one system call. Only the connection's sole thread
+    /// holds replies: it sends them before it next waits to read, and a
+    /// thread the monitor adds sends them before it reads.
+    fn send(&self, reply: &Reply, more: bool) -> bool {
+        let mut held = lock(&self.writer);
+        if more
+            && reply.results.is_empty()
+            && held.len() + reply.head.len() <= HOLD_REPLIES
+            && lock(&self.state).threads == 1
+        {
+            held.extend_from_slice(&reply.head);
+            return true;
+        }
+        let sent = if held.is_empty() {
+            self.write(|w| reply.write_to(w))
+        } else if reply.results.is_empty() {
+            held.extend_from_slice(&reply.head);
+            self.write(|w| w.write_all(&held))
+        } else {
+            self.write(|w| w.write_all(&held).and_then(|()| reply.write_to(w)))
+        };
+        held.clear();
+        sent
+    }
+
+    /// Sends the replies held; false when the peer is gone.
+    fn flush(&self) -> bool {
+        let mut held = lock(&self.writer);
+        if held.is_empty() {
+            return true;
+        }
+        let sent = self.write(|w| w.write_all(&held));
+        held.clear();
+        sent
+    }
+
+    fn write(&self, f: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> bool {
         match &*self.stream {
-            Stream::Tcp(s, _) => reply.write_to(&mut &*s).is_ok(),
-            Stream::Unix(s) => reply.write_to(&mut &*s).is_ok(),
+            Stream::Tcp(s, _) => f(&mut &*s).is_ok(),
+            Stream::Unix(s) => f(&mut &*s).is_ok(),
         }
     }
 }
@@ -1069,6 +1122,22 @@ fn recycle(mut buf: Vec<u8>) {
 /// reply goes out in one plain write; longer ones are written from where
 /// the handler left them (a vectored write, no copy).
 const COPY_RESULTS_BELOW: usize = 1024;
+
+/// Small replies held back to go out with the next (see `Connection::send`)
+/// add up to at most this many bytes.
+const HOLD_REPLIES: usize = 8 << 10;
+
+/// Whether `buf` starts with a whole single-fragment record, so reading the
+/// next call will not wait on the socket.
+fn record_buffered(buf: &[u8]) -> bool {
+    match buf.first_chunk::<4>() {
+        Some(mark) => {
+            let mark = u32::from_be_bytes(*mark);
+            mark & LAST_FRAGMENT != 0 && (mark & !LAST_FRAGMENT) as usize <= buf.len() - 4
+        }
+        None => false,
+    }
+}
 
 /// A reply ready to send: the record mark and the reply header, then the
 /// results.
@@ -1120,7 +1189,7 @@ impl Reply {
         record
     }
 
-    fn write_to<W: Write>(&self, w: &mut W) -> std::io::Result<()> {
+    fn write_to<W: Write + ?Sized>(&self, w: &mut W) -> std::io::Result<()> {
         write_parts(w, &self.head, &self.results)
     }
 }
