@@ -10,15 +10,15 @@
 #     unpinned: xipc pipelines their calls on the one connection; a
 #     libtirpc CLIENT lets one call through at a time, so the figure is
 #     also set beside libtirpc's best, 16 clients of their own;
-#   - 64 KiB ECHO throughput, TCP;
+#   - 64 KiB ECHO throughput, TCP, pinned and unpinned;
 #   - raw TCP ping-pong of the same byte counts as the floor.
 # Each figure is the best of RPC_BENCH_REPEAT runs (default 3), xipc and
 # libtirpc alternating, so a busy machine disturbs both alike.
-# Knobs: RPC_BENCH_CALLS (default 20000), RPC_BENCH_ECHO (default 400).
+# Knobs: RPC_BENCH_CALLS (default 20000), RPC_BENCH_ECHO (default 1000).
 source "$(dirname "$0")/../tests/interop/rpc/common.sh"
 BENCH_DIR=$(cd "$(dirname "$0")/rpc" && pwd)
 CALLS=${RPC_BENCH_CALLS:-20000}
-ECHOS=${RPC_BENCH_ECHO:-400}
+ECHOS=${RPC_BENCH_ECHO:-1000}
 REPEAT=${RPC_BENCH_REPEAT:-3}
 command -v taskset >/dev/null || die "taskset is missing; install util-linux"
 
@@ -102,8 +102,10 @@ for pin in pinned unpinned; do
     row "16 threads, one shared client, $pin" "$X" "$T" "calls/s"
     row "  the same xipc vs libtirpc's best" "$X" "$best_t" "calls/s"
 done
-both echo tcp "$ECHOS" 1 unpinned
-row "64 KiB echo, TCP" "$X" "$T" "MiB/s"
+for pin in pinned unpinned; do
+    both echo tcp "$ECHOS" 1 "$pin"
+    row "64 KiB echo, TCP, $pin" "$X" "$T" "MiB/s"
+done
 
 echo
 echo "Floor: raw TCP ping-pong, 52-byte request / 32-byte reply (an ADD call's bytes)"
