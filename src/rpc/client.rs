@@ -2,7 +2,9 @@
 //! that calls through it.
 //!
 //! Calls are matched to replies by xid. There is no reader thread: whichever
-//! waiting caller finds nobody reading becomes the reader. It reads messages
+//! waiting caller finds nobody reading once its call is sent becomes the
+//! reader (never a caller still writing: replies must keep being read while
+//! a long write waits for the server, or both sides block). It reads messages
 //! and hands each to the caller whose xid it carries, waking that caller
 //! alone (a stray or late reply is dropped). When its own reply comes in it
 //! first delivers the replies already buffered behind it, then passes the
@@ -114,6 +116,9 @@ enum Reader {
 struct Handed {
     reply: Option<Vec<u8>>,
     read_next: bool,
+    /// The caller is still sending its call (and maybe others queued
+    /// behind it): it must not be given the reading role meanwhile.
+    sending: bool,
 }
 
 /// A waiting caller's own mailbox: it looks there when woken, without
@@ -155,20 +160,21 @@ impl Demux {
         Some(w.thread)
     }
 
-    /// The reader leaves: one waiting caller is handed the reading role;
-    /// returns its thread, to be woken once the lock is released.
+    /// The reader leaves: one waiting caller that is not sending is handed
+    /// the reading role; returns its thread, to be woken once the lock is
+    /// released.
     #[must_use]
     fn pass_reading(&mut self) -> Option<Thread> {
-        match self.waiting.values().next() {
-            Some(w) => {
-                lock(&w.slot.0).read_next = true;
-                Some(w.thread.clone())
-            }
-            None => {
-                self.reading = false;
-                None
+        for w in self.waiting.values() {
+            let mut handed = lock(&w.slot.0);
+            if !handed.sending {
+                handed.read_next = true;
+                return Some(w.thread.clone());
             }
         }
+        // Everyone is sending: the first to finish takes the role.
+        self.reading = false;
+        None
     }
 
     /// Takes `xid` off the waiting list when its call gives up: its reply
@@ -512,9 +518,11 @@ impl Conn {
     fn call(&self, xid: u32, msg: &Call<'_>, timeout: Duration) -> Result<Vec<u8>> {
         let start = Instant::now();
         let deadline = start + timeout;
-        let slot = Arc::new(Slot::default());
-        // Whether this caller holds the reading role.
-        let mut reader = {
+        let slot = Arc::new(Slot(Mutex::new(Handed {
+            sending: true,
+            ..Handed::default()
+        })));
+        {
             let mut d = lock(&self.demux);
             if let Some(why) = &d.dead {
                 return Err(Error::Closed(why.clone()));
@@ -524,16 +532,25 @@ impl Conn {
                 slot: slot.clone(),
             };
             d.waiting.insert(xid, waiter);
-            !std::mem::replace(&mut d.reading, true)
-        };
+        }
+        // The reading role is taken only once the call is sent: a reader
+        // blocked in a long write (its call and those queued behind it)
+        // would leave replies unread, the server blocked writing them and
+        // no longer reading, and the write blocked for ever.
         if let Err(e) = self.send(msg) {
-            let (late, next) = lock(&self.demux).leave(xid, &slot, reader);
+            let (late, next) = lock(&self.demux).leave(xid, &slot, false);
             wake(next);
             if late.is_some() {
                 self.reply_taken();
             }
             return Err(e);
         }
+        // Whether this caller holds the reading role.
+        let mut reader = {
+            let mut d = lock(&self.demux);
+            lock(&slot.0).sending = false;
+            !std::mem::replace(&mut d.reading, true)
+        };
         let udp = self.is_udp();
         let mut rto = INITIAL_RETRANSMIT;
         let mut next_send = start + rto;
