@@ -867,3 +867,29 @@ fn batched_and_normal_calls_from_many_threads_all_go_out() {
     assert_eq!(count.load(Ordering::SeqCst), 801);
     s.stop();
 }
+
+/// Large calls from many threads fill both directions' socket buffers: the
+/// caller writing the batch of queued calls must not be the one meant to
+/// read replies, or the server blocks writing them, stops reading calls,
+/// and the write never ends.
+#[test]
+fn replies_keep_being_read_while_a_long_batch_is_written() {
+    let (s, _, tcp, _) = started();
+    let c = Arc::new(Client::connect("127.0.0.1", tcp, PROG, 2, Protocol::Tcp).unwrap());
+    c.set_timeout(Duration::from_secs(15)).unwrap();
+    let threads: Vec<_> = (0..16u32)
+        .map(|i| {
+            let c = c.clone();
+            std::thread::spawn(move || {
+                for round in 0..4u32 {
+                    let arg = vec![(i * 4 + round) as u8; 3 << 20];
+                    assert_eq!(c.call(1, &arg).unwrap(), arg, "thread {i} round {round}");
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    s.stop();
+}
