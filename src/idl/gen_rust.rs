@@ -301,7 +301,8 @@ impl Rs<'_, '_> {
         Ok(match (&d.kind, &d.ty) {
             (Kind::Plain, ty) => self.dec_value(ty, d)?,
             (Kind::Optional, ty) => format!(
-                "if d.get_optional()? {{ d.enter()?; let v = {}; d.leave(); Some(Box::new(v)) }} else {{ None }}",
+                "if d.get_optional()? {{ d.enter()?; d.charge(::std::mem::size_of::<{}>())?; let v = {}; d.leave(); Some(Box::new(v)) }} else {{ None }}",
+                self.base(ty, d)?,
                 self.dec_value(ty, d)?
             ),
             (Kind::Fixed(n), Type::Opaque) => {
@@ -425,6 +426,9 @@ impl Rs<'_, '_> {
         c.close("}\n");
         c.line(ALLOW);
         c.open(format!("impl {X}::idl::XdrType for {name} {{"));
+        if self.m.is_list(s) {
+            return self.list_codec(c, s);
+        }
         c.open(format!(
             "fn encode(&self, e: &mut {X}::xdr::Encoder) -> {X}::Result<()> {{"
         ));
@@ -441,6 +445,78 @@ impl Rs<'_, '_> {
             c.line(format!("{}: {},", ident(&f.name), self.dec_decl(f)?));
         }
         c.close("})");
+        c.close("}");
+        c.close("}\n");
+        Ok(())
+    }
+
+    /// The codec of a linked list (see `Model::is_list`): a loop over the
+    /// nodes instead of one nested call per node, so the length of the
+    /// chain is bounded by the input and `max_alloc` (each node charges its
+    /// size), and the whole chain counts as one nesting level. The bytes are
+    /// those of the recursive definition.
+    fn list_codec(&self, c: &mut Code, s: &StructDef) -> Result<(), IdlError> {
+        let name = ident(&s.name);
+        let (link, body) = s.fields.split_last().expect("a list has its link");
+        let link = ident(&link.name);
+        c.open(format!(
+            "fn encode(&self, e: &mut {X}::xdr::Encoder) -> {X}::Result<()> {{"
+        ));
+        c.line("let mut node = self;");
+        c.open("loop {");
+        for f in body {
+            self.enc_decl(c, f, &format!("node.{}", ident(&f.name)))?;
+        }
+        c.open(format!("match &node.{link} {{"));
+        c.line(
+            "None => {
+    e.put_optional(false);
+    return Ok(());
+}",
+        );
+        c.line(
+            "Some(next) => {
+    e.put_optional(true);
+    node = &**next;
+}",
+        );
+        c.close("}");
+        c.close("}");
+        c.close("}");
+        c.open(format!(
+            "fn decode(d: &mut {X}::xdr::Decoder<'_>) -> {X}::Result<Self> {{"
+        ));
+        c.open(format!(
+            "fn node(d: &mut {X}::xdr::Decoder<'_>) -> {X}::Result<{name}> {{"
+        ));
+        c.open(format!("Ok({name} {{"));
+        for f in body {
+            c.line(format!("{}: {},", ident(&f.name), self.dec_decl(f)?));
+        }
+        c.line(format!("{link}: None,"));
+        c.close("})");
+        c.close("}");
+        c.line("let mut head = node(d)?;");
+        c.line(format!("let mut slot = &mut head.{link};"));
+        c.line("let mut entered = false;");
+        c.open("while d.get_optional()? {");
+        c.line(
+            "if !entered {
+    d.enter()?;
+    entered = true;
+}",
+        );
+        c.line(format!("d.charge(::std::mem::size_of::<{name}>())?;"));
+        c.line(format!(
+            "slot = &mut slot.insert(Box::new(node(d)?)).{link};"
+        ));
+        c.close("}");
+        c.line(
+            "if entered {
+    d.leave();
+}",
+        );
+        c.line("Ok(head)");
         c.close("}");
         c.close("}\n");
         Ok(())

@@ -122,7 +122,7 @@ pub fn encode_mountlist(v: &mountlist, e: &mut ::xipc::xdr::Encoder) -> ::xipc::
 /// Decodes a `mountlist`, enforcing its bounds.
 #[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 pub fn decode_mountlist(d: &mut ::xipc::xdr::Decoder<'_>) -> ::xipc::Result<mountlist> {
-    Ok(if d.get_optional()? { d.enter()?; let v = <mountbody as ::xipc::idl::XdrType>::decode(d)?; d.leave(); Some(Box::new(v)) } else { None })
+    Ok(if d.get_optional()? { d.enter()?; d.charge(::std::mem::size_of::<mountbody>())?; let v = <mountbody as ::xipc::idl::XdrType>::decode(d)?; d.leave(); Some(Box::new(v)) } else { None })
 }
 
 /// struct mountbody.
@@ -137,17 +137,45 @@ pub struct mountbody {
 #[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 impl ::xipc::idl::XdrType for mountbody {
     fn encode(&self, e: &mut ::xipc::xdr::Encoder) -> ::xipc::Result<()> {
-        encode_name(&self.ml_hostname, e)?;
-        encode_dirpath(&self.ml_directory, e)?;
-        encode_mountlist(&self.ml_next, e)?;
-        Ok(())
+        let mut node = self;
+        loop {
+            encode_name(&node.ml_hostname, e)?;
+            encode_dirpath(&node.ml_directory, e)?;
+            match &node.ml_next {
+                None => {
+                    e.put_optional(false);
+                    return Ok(());
+                }
+                Some(next) => {
+                    e.put_optional(true);
+                    node = &**next;
+                }
+            }
+        }
     }
     fn decode(d: &mut ::xipc::xdr::Decoder<'_>) -> ::xipc::Result<Self> {
-        Ok(mountbody {
-            ml_hostname: decode_name(d)?,
-            ml_directory: decode_dirpath(d)?,
-            ml_next: decode_mountlist(d)?,
-        })
+        fn node(d: &mut ::xipc::xdr::Decoder<'_>) -> ::xipc::Result<mountbody> {
+            Ok(mountbody {
+                ml_hostname: decode_name(d)?,
+                ml_directory: decode_dirpath(d)?,
+                ml_next: None,
+            })
+        }
+        let mut head = node(d)?;
+        let mut slot = &mut head.ml_next;
+        let mut entered = false;
+        while d.get_optional()? {
+            if !entered {
+                d.enter()?;
+                entered = true;
+            }
+            d.charge(::std::mem::size_of::<mountbody>())?;
+            slot = &mut slot.insert(Box::new(node(d)?)).ml_next;
+        }
+        if entered {
+            d.leave();
+        }
+        Ok(head)
     }
 }
 
@@ -171,7 +199,7 @@ pub fn encode_groups(v: &groups, e: &mut ::xipc::xdr::Encoder) -> ::xipc::Result
 /// Decodes a `groups`, enforcing its bounds.
 #[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 pub fn decode_groups(d: &mut ::xipc::xdr::Decoder<'_>) -> ::xipc::Result<groups> {
-    Ok(if d.get_optional()? { d.enter()?; let v = <groupnode as ::xipc::idl::XdrType>::decode(d)?; d.leave(); Some(Box::new(v)) } else { None })
+    Ok(if d.get_optional()? { d.enter()?; d.charge(::std::mem::size_of::<groupnode>())?; let v = <groupnode as ::xipc::idl::XdrType>::decode(d)?; d.leave(); Some(Box::new(v)) } else { None })
 }
 
 /// struct groupnode.
@@ -185,15 +213,43 @@ pub struct groupnode {
 #[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 impl ::xipc::idl::XdrType for groupnode {
     fn encode(&self, e: &mut ::xipc::xdr::Encoder) -> ::xipc::Result<()> {
-        encode_name(&self.gr_name, e)?;
-        encode_groups(&self.gr_next, e)?;
-        Ok(())
+        let mut node = self;
+        loop {
+            encode_name(&node.gr_name, e)?;
+            match &node.gr_next {
+                None => {
+                    e.put_optional(false);
+                    return Ok(());
+                }
+                Some(next) => {
+                    e.put_optional(true);
+                    node = &**next;
+                }
+            }
+        }
     }
     fn decode(d: &mut ::xipc::xdr::Decoder<'_>) -> ::xipc::Result<Self> {
-        Ok(groupnode {
-            gr_name: decode_name(d)?,
-            gr_next: decode_groups(d)?,
-        })
+        fn node(d: &mut ::xipc::xdr::Decoder<'_>) -> ::xipc::Result<groupnode> {
+            Ok(groupnode {
+                gr_name: decode_name(d)?,
+                gr_next: None,
+            })
+        }
+        let mut head = node(d)?;
+        let mut slot = &mut head.gr_next;
+        let mut entered = false;
+        while d.get_optional()? {
+            if !entered {
+                d.enter()?;
+                entered = true;
+            }
+            d.charge(::std::mem::size_of::<groupnode>())?;
+            slot = &mut slot.insert(Box::new(node(d)?)).gr_next;
+        }
+        if entered {
+            d.leave();
+        }
+        Ok(head)
     }
 }
 
@@ -217,7 +273,7 @@ pub fn encode_exports(v: &exports, e: &mut ::xipc::xdr::Encoder) -> ::xipc::Resu
 /// Decodes a `exports`, enforcing its bounds.
 #[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 pub fn decode_exports(d: &mut ::xipc::xdr::Decoder<'_>) -> ::xipc::Result<exports> {
-    Ok(if d.get_optional()? { d.enter()?; let v = <exportnode as ::xipc::idl::XdrType>::decode(d)?; d.leave(); Some(Box::new(v)) } else { None })
+    Ok(if d.get_optional()? { d.enter()?; d.charge(::std::mem::size_of::<exportnode>())?; let v = <exportnode as ::xipc::idl::XdrType>::decode(d)?; d.leave(); Some(Box::new(v)) } else { None })
 }
 
 /// struct exportnode.
@@ -232,17 +288,45 @@ pub struct exportnode {
 #[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 impl ::xipc::idl::XdrType for exportnode {
     fn encode(&self, e: &mut ::xipc::xdr::Encoder) -> ::xipc::Result<()> {
-        encode_dirpath(&self.ex_dir, e)?;
-        encode_groups(&self.ex_groups, e)?;
-        encode_exports(&self.ex_next, e)?;
-        Ok(())
+        let mut node = self;
+        loop {
+            encode_dirpath(&node.ex_dir, e)?;
+            encode_groups(&node.ex_groups, e)?;
+            match &node.ex_next {
+                None => {
+                    e.put_optional(false);
+                    return Ok(());
+                }
+                Some(next) => {
+                    e.put_optional(true);
+                    node = &**next;
+                }
+            }
+        }
     }
     fn decode(d: &mut ::xipc::xdr::Decoder<'_>) -> ::xipc::Result<Self> {
-        Ok(exportnode {
-            ex_dir: decode_dirpath(d)?,
-            ex_groups: decode_groups(d)?,
-            ex_next: decode_exports(d)?,
-        })
+        fn node(d: &mut ::xipc::xdr::Decoder<'_>) -> ::xipc::Result<exportnode> {
+            Ok(exportnode {
+                ex_dir: decode_dirpath(d)?,
+                ex_groups: decode_groups(d)?,
+                ex_next: None,
+            })
+        }
+        let mut head = node(d)?;
+        let mut slot = &mut head.ex_next;
+        let mut entered = false;
+        while d.get_optional()? {
+            if !entered {
+                d.enter()?;
+                entered = true;
+            }
+            d.charge(::std::mem::size_of::<exportnode>())?;
+            slot = &mut slot.insert(Box::new(node(d)?)).ex_next;
+        }
+        if entered {
+            d.leave();
+        }
+        Ok(head)
     }
 }
 

@@ -835,25 +835,47 @@ pub struct entry {
 #[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 impl ::xipc::idl::XdrType for entry {
     fn encode(&self, e: &mut ::xipc::xdr::Encoder) -> ::xipc::Result<()> {
-        e.put_uint(self.fileid);
-        encode_filename(&self.name, e)?;
-        encode_nfscookie(&self.cookie, e)?;
-        match &self.nextentry {
-            None => e.put_optional(false),
-            Some(v0) => {
-                e.put_optional(true);
-                ::xipc::idl::XdrType::encode(&(**v0), e)?;
+        let mut node = self;
+        loop {
+            e.put_uint(node.fileid);
+            encode_filename(&node.name, e)?;
+            encode_nfscookie(&node.cookie, e)?;
+            match &node.nextentry {
+                None => {
+                    e.put_optional(false);
+                    return Ok(());
+                }
+                Some(next) => {
+                    e.put_optional(true);
+                    node = &**next;
+                }
             }
         }
-        Ok(())
     }
     fn decode(d: &mut ::xipc::xdr::Decoder<'_>) -> ::xipc::Result<Self> {
-        Ok(entry {
-            fileid: d.get_uint()?,
-            name: decode_filename(d)?,
-            cookie: decode_nfscookie(d)?,
-            nextentry: if d.get_optional()? { d.enter()?; let v = <entry as ::xipc::idl::XdrType>::decode(d)?; d.leave(); Some(Box::new(v)) } else { None },
-        })
+        fn node(d: &mut ::xipc::xdr::Decoder<'_>) -> ::xipc::Result<entry> {
+            Ok(entry {
+                fileid: d.get_uint()?,
+                name: decode_filename(d)?,
+                cookie: decode_nfscookie(d)?,
+                nextentry: None,
+            })
+        }
+        let mut head = node(d)?;
+        let mut slot = &mut head.nextentry;
+        let mut entered = false;
+        while d.get_optional()? {
+            if !entered {
+                d.enter()?;
+                entered = true;
+            }
+            d.charge(::std::mem::size_of::<entry>())?;
+            slot = &mut slot.insert(Box::new(node(d)?)).nextentry;
+        }
+        if entered {
+            d.leave();
+        }
+        Ok(head)
     }
 }
 
@@ -870,9 +892,9 @@ impl ::xipc::idl::XdrType for dirlist {
     fn encode(&self, e: &mut ::xipc::xdr::Encoder) -> ::xipc::Result<()> {
         match &self.entries {
             None => e.put_optional(false),
-            Some(v1) => {
+            Some(v0) => {
                 e.put_optional(true);
-                ::xipc::idl::XdrType::encode(&(**v1), e)?;
+                ::xipc::idl::XdrType::encode(&(**v0), e)?;
             }
         }
         e.put_bool(self.eof);
@@ -880,7 +902,7 @@ impl ::xipc::idl::XdrType for dirlist {
     }
     fn decode(d: &mut ::xipc::xdr::Decoder<'_>) -> ::xipc::Result<Self> {
         Ok(dirlist {
-            entries: if d.get_optional()? { d.enter()?; let v = <entry as ::xipc::idl::XdrType>::decode(d)?; d.leave(); Some(Box::new(v)) } else { None },
+            entries: if d.get_optional()? { d.enter()?; d.charge(::std::mem::size_of::<entry>())?; let v = <entry as ::xipc::idl::XdrType>::decode(d)?; d.leave(); Some(Box::new(v)) } else { None },
             eof: d.get_bool()?,
         })
     }

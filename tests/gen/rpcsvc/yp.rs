@@ -548,21 +548,43 @@ pub struct ypmaplist {
 #[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 impl ::xipc::idl::XdrType for ypmaplist {
     fn encode(&self, e: &mut ::xipc::xdr::Encoder) -> ::xipc::Result<()> {
-        encode_mapname(&self.map, e)?;
-        match &self.next {
-            None => e.put_optional(false),
-            Some(v0) => {
-                e.put_optional(true);
-                ::xipc::idl::XdrType::encode(&(**v0), e)?;
+        let mut node = self;
+        loop {
+            encode_mapname(&node.map, e)?;
+            match &node.next {
+                None => {
+                    e.put_optional(false);
+                    return Ok(());
+                }
+                Some(next) => {
+                    e.put_optional(true);
+                    node = &**next;
+                }
             }
         }
-        Ok(())
     }
     fn decode(d: &mut ::xipc::xdr::Decoder<'_>) -> ::xipc::Result<Self> {
-        Ok(ypmaplist {
-            map: decode_mapname(d)?,
-            next: if d.get_optional()? { d.enter()?; let v = <ypmaplist as ::xipc::idl::XdrType>::decode(d)?; d.leave(); Some(Box::new(v)) } else { None },
-        })
+        fn node(d: &mut ::xipc::xdr::Decoder<'_>) -> ::xipc::Result<ypmaplist> {
+            Ok(ypmaplist {
+                map: decode_mapname(d)?,
+                next: None,
+            })
+        }
+        let mut head = node(d)?;
+        let mut slot = &mut head.next;
+        let mut entered = false;
+        while d.get_optional()? {
+            if !entered {
+                d.enter()?;
+                entered = true;
+            }
+            d.charge(::std::mem::size_of::<ypmaplist>())?;
+            slot = &mut slot.insert(Box::new(node(d)?)).next;
+        }
+        if entered {
+            d.leave();
+        }
+        Ok(head)
     }
 }
 
@@ -580,9 +602,9 @@ impl ::xipc::idl::XdrType for ypresp_maplist {
         ::xipc::idl::XdrType::encode(&self.stat, e)?;
         match &self.maps {
             None => e.put_optional(false),
-            Some(v1) => {
+            Some(v0) => {
                 e.put_optional(true);
-                ::xipc::idl::XdrType::encode(&(**v1), e)?;
+                ::xipc::idl::XdrType::encode(&(**v0), e)?;
             }
         }
         Ok(())
@@ -590,7 +612,7 @@ impl ::xipc::idl::XdrType for ypresp_maplist {
     fn decode(d: &mut ::xipc::xdr::Decoder<'_>) -> ::xipc::Result<Self> {
         Ok(ypresp_maplist {
             stat: <ypstat as ::xipc::idl::XdrType>::decode(d)?,
-            maps: if d.get_optional()? { d.enter()?; let v = <ypmaplist as ::xipc::idl::XdrType>::decode(d)?; d.leave(); Some(Box::new(v)) } else { None },
+            maps: if d.get_optional()? { d.enter()?; d.charge(::std::mem::size_of::<ypmaplist>())?; let v = <ypmaplist as ::xipc::idl::XdrType>::decode(d)?; d.leave(); Some(Box::new(v)) } else { None },
         })
     }
 }
