@@ -61,8 +61,13 @@ fn name(i: u32) -> String {
 
 /// Entries 0..n, built front to back without recursion.
 fn entries(n: u32) -> Option<Box<entry>> {
+    chain(0..n)
+}
+
+/// A chain of entries with these file ids.
+fn chain(ids: impl DoubleEndedIterator<Item = u32>) -> Option<Box<entry>> {
     let mut head = None;
-    for i in (0..n).rev() {
+    for i in ids.rev() {
         head = Some(Box::new(entry {
             fileid: i,
             name: name(i),
@@ -81,11 +86,43 @@ fn entries_xdr(e: &mut Encoder, n: u32) {
     }
 }
 
-/// Unlinks a chain node by node (dropping it whole would recurse).
-fn drop_entries(mut next: Option<Box<entry>>) {
-    while let Some(mut node) = next {
-        next = node.next.take();
-    }
+/// Runs `f` on a thread with a stack of 64 KiB: the derived `Drop`,
+/// `Clone` and `Debug` of a list of a few thousand nodes would overflow it.
+fn small_stack<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    std::thread::Builder::new()
+        .stack_size(64 << 10)
+        .spawn(f)
+        .unwrap()
+        .join()
+        .unwrap()
+}
+
+#[test]
+fn long_lists_drop_clone_compare_and_print_in_loops() {
+    small_stack(|| {
+        let list = entries(1_000_000).unwrap();
+        let copy = list.clone();
+        assert_eq!(copy, list);
+        // A difference in the last node only, then one node more.
+        let n = 1_000_000;
+        let last_differs = chain((0..n - 1).chain([n]));
+        assert_ne!(last_differs.as_deref(), Some(&*list));
+        assert_ne!(chain(0..n + 1).as_deref(), Some(&*list));
+        assert_ne!(Some(&*list), chain(0..n + 1).as_deref());
+        // Decoding and encoding need no stack per node either.
+        let bytes = copy.to_bytes().unwrap();
+        assert_eq!(entry::from_bytes(&bytes).unwrap(), *list);
+        let text = format!("{:?}", entries(10_000));
+        assert!(text.starts_with(
+            "Some([entry { fileid: 0, name: \"\" }, entry { fileid: 1, name: \"n\" }, "
+        ));
+        assert!(text.ends_with(", entry { fileid: 9999, name: \"nnn\" }])"));
+        // drop(list), drop(copy), drop(other): a million nodes each.
+    });
+    assert_eq!(
+        format!("{:#?}", entries(2).unwrap()),
+        "[\n    entry {\n        fileid: 0,\n        name: \"\",\n    },\n    entry {\n        fileid: 1,\n        name: \"n\",\n    },\n]"
+    );
 }
 
 fn check_entries(mut node: Option<&entry>, n: u32) {
@@ -111,8 +148,6 @@ fn ten_thousand_entries_round_trip_with_default_limits() {
 
     let back = entry::from_bytes(&bytes).unwrap();
     check_entries(Some(&back), N);
-    drop_entries(Some(Box::new(back)));
-    drop_entries(Some(list));
 
     // The same list inside a struct, with a field after it.
     let dir = dirlist {
@@ -125,12 +160,10 @@ fn ten_thousand_entries_round_trip_with_default_limits() {
     entries_xdr(&mut e, N);
     e.put_bool(true);
     assert_eq!(bytes, e.as_bytes());
-    let mut back = dirlist::from_bytes(&bytes).unwrap();
+    let back = dirlist::from_bytes(&bytes).unwrap();
     assert!(back.eof);
     check_entries(back.entries.as_deref(), N);
-    drop_entries(back.entries.take());
-    let mut dir = dir;
-    drop_entries(dir.entries.take());
+    assert_eq!(back, dir);
 }
 
 #[test]
@@ -166,11 +199,7 @@ fn portmap_and_rpcbind_lists_round_trip_with_default_limits() {
         node = p.next.as_deref();
     }
     assert!(node.is_none());
-    for mut next in [Some(Box::new(back)), Some(list)] {
-        while let Some(mut n) = next {
-            next = n.next.take();
-        }
-    }
+    assert_eq!(back, *list);
 
     // rpcbind: the link and the top-level value are `rpcblist_ptr`.
     let netid = |i: u32| if i % 2 == 0 { "tcp" } else { "udp6" };
@@ -193,7 +222,7 @@ fn portmap_and_rpcbind_lists_round_trip_with_default_limits() {
     want.put_optional(false);
     assert_eq!(e.as_bytes(), want.as_bytes());
     let mut d = Decoder::new(e.as_bytes());
-    let mut back = decode_rpcblist_ptr(&mut d).unwrap();
+    let back = decode_rpcblist_ptr(&mut d).unwrap();
     d.finish().unwrap();
     let mut node = back.as_deref();
     for i in 0..N {
@@ -202,12 +231,7 @@ fn portmap_and_rpcbind_lists_round_trip_with_default_limits() {
         node = r.rpcb_next.as_deref();
     }
     assert!(node.is_none());
-    for next in [&mut back, &mut head] {
-        let mut next = next.take();
-        while let Some(mut n) = next {
-            next = n.rpcb_next.take();
-        }
-    }
+    assert_eq!(back, head);
 }
 
 #[test]
@@ -281,11 +305,11 @@ fn a_list_larger_than_the_memory_budget_fails_with_the_limit_error() {
     // With the default limits the same 4 MB list decodes.
     let back = pmaplist::from_bytes(e.as_bytes()).unwrap();
     let mut count = 0;
-    let mut next = Some(Box::new(back));
-    while let Some(mut p) = next {
+    let mut node = Some(&back);
+    while let Some(p) = node {
         assert_eq!(p.map.prog, count);
         count += 1;
-        next = p.next.take();
+        node = p.next.as_deref();
     }
     assert_eq!(count, n);
 }

@@ -416,17 +416,28 @@ impl Rs<'_, '_> {
 
     fn struct_def(&self, c: &mut Code, s: &StructDef) -> Result<(), IdlError> {
         let name = ident(&s.name);
+        let list = self.m.is_list(s);
         c.line(format!("/// struct {}.", s.name));
+        if list {
+            c.line("///\n/// A linked list: encoding, decoding, `Drop`, `Clone`, `PartialEq` and");
+            c.line("/// `Debug` walk the chain in a loop, whatever its length. (So the");
+            c.line("/// fields cannot be moved out of it: `take()` them.)");
+        }
         c.line(ALLOW);
-        c.line("#[derive(Clone, Debug, PartialEq)]");
+        if !list {
+            c.line("#[derive(Clone, Debug, PartialEq)]");
+        }
         c.open(format!("pub struct {name} {{"));
         for f in &s.fields {
             c.line(format!("pub {}: {},", ident(&f.name), self.rtype(f)?));
         }
         c.close("}\n");
+        if list {
+            self.list_traits(c, s);
+        }
         c.line(ALLOW);
         c.open(format!("impl {X}::idl::XdrType for {name} {{"));
-        if self.m.is_list(s) {
+        if list {
             return self.list_codec(c, s);
         }
         c.open(format!(
@@ -448,6 +459,94 @@ impl Rs<'_, '_> {
         c.close("}");
         c.close("}\n");
         Ok(())
+    }
+
+    /// `Drop`, `Clone`, `PartialEq` and `Debug` of a linked list, in loops:
+    /// the derived ones recurse once per node, and a chain of some tens of
+    /// thousands of nodes (which a peer can send within the default
+    /// limits) would overflow a thread's stack. `Debug` shows the chain as
+    /// a list of its nodes, each without its link.
+    fn list_traits(&self, c: &mut Code, s: &StructDef) {
+        let name = ident(&s.name);
+        let (link, body) = s.fields.split_last().expect("a list has its link");
+        let link = ident(&link.name);
+        let fields: Vec<String> = body.iter().map(|f| ident(&f.name)).collect();
+        c.line(ALLOW);
+        c.open(format!("impl Drop for {name} {{"));
+        c.open("fn drop(&mut self) {");
+        c.line(format!("let mut next = self.{link}.take();"));
+        c.line(format!(
+            "while let Some(mut node) = next {{\n    next = node.{link}.take();\n}}"
+        ));
+        c.close("}");
+        c.close("}\n");
+        let copy = |from: &str| {
+            let mut parts: Vec<String> = fields
+                .iter()
+                .map(|f| format!("{f}: {from}.{f}.clone(), "))
+                .collect();
+            parts.push(format!("{link}: None"));
+            format!("{name} {{ {} }}", parts.concat())
+        };
+        c.line(ALLOW);
+        c.open(format!("impl Clone for {name} {{"));
+        c.open("fn clone(&self) -> Self {");
+        c.line(format!("let mut head = {};", copy("self")));
+        c.line(format!("let mut slot = &mut head.{link};"));
+        c.line(format!("let mut from = self.{link}.as_deref();"));
+        c.open("while let Some(node) = from {");
+        c.line(format!(
+            "slot = &mut slot.insert(Box::new({})).{link};",
+            copy("node")
+        ));
+        c.line(format!("from = node.{link}.as_deref();"));
+        c.close("}");
+        c.line("head");
+        c.close("}");
+        c.close("}\n");
+        c.line(ALLOW);
+        c.open(format!("impl PartialEq for {name} {{"));
+        c.open("fn eq(&self, other: &Self) -> bool {");
+        c.line("let (mut a, mut b) = (self, other);");
+        c.open("loop {");
+        if !fields.is_empty() {
+            let eqs: Vec<String> = fields.iter().map(|f| format!("a.{f} == b.{f}")).collect();
+            c.line(format!(
+                "if !({}) {{\n    return false;\n}}",
+                eqs.join(" && ")
+            ));
+        }
+        c.open(format!("match (&a.{link}, &b.{link}) {{"));
+        c.line("(Some(x), Some(y)) => {\n    a = &**x;\n    b = &**y;\n}");
+        c.line("(None, None) => return true,");
+        c.line("_ => return false,");
+        c.close("}");
+        c.close("}");
+        c.close("}");
+        c.close("}\n");
+        c.line(ALLOW);
+        c.open(format!("impl ::std::fmt::Debug for {name} {{"));
+        c.open("fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {");
+        c.line(format!("struct Node<'a>(&'a {name});"));
+        c.open("impl ::std::fmt::Debug for Node<'_> {");
+        c.open("fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {");
+        let dbg: Vec<String> = fields
+            .iter()
+            .map(|f| format!(".field(\"{}\", &self.0.{f})", f.trim_start_matches("r#")))
+            .collect();
+        c.line(format!(
+            "f.debug_struct(\"{name}\"){}.finish()",
+            dbg.concat()
+        ));
+        c.close("}");
+        c.close("}");
+        c.line("let mut nodes = f.debug_list();\nlet mut node = Some(self);");
+        c.line(format!(
+            "while let Some(n) = node {{\n    nodes.entry(&Node(n));\n    node = n.{link}.as_deref();\n}}"
+        ));
+        c.line("nodes.finish()");
+        c.close("}");
+        c.close("}\n");
     }
 
     /// The codec of a linked list (see `Model::is_list`): a loop over the

@@ -242,11 +242,77 @@ pub fn decode_palette(d: &mut ::xipc::xdr::Decoder<'_>) -> ::xipc::Result<palett
 }
 
 /// struct node.
+///
+/// A linked list: encoding, decoding, `Drop`, `Clone`, `PartialEq` and
+/// `Debug` walk the chain in a loop, whatever its length. (So the
+/// fields cannot be moved out of it: `take()` them.)
 #[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
-#[derive(Clone, Debug, PartialEq)]
 pub struct node {
     pub value: i32,
     pub next: Option<Box<node>>,
+}
+
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
+impl Drop for node {
+    fn drop(&mut self) {
+        let mut next = self.next.take();
+        while let Some(mut node) = next {
+            next = node.next.take();
+        }
+    }
+}
+
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
+impl Clone for node {
+    fn clone(&self) -> Self {
+        let mut head = node { value: self.value.clone(), next: None };
+        let mut slot = &mut head.next;
+        let mut from = self.next.as_deref();
+        while let Some(node) = from {
+            slot = &mut slot.insert(Box::new(node { value: node.value.clone(), next: None })).next;
+            from = node.next.as_deref();
+        }
+        head
+    }
+}
+
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
+impl PartialEq for node {
+    fn eq(&self, other: &Self) -> bool {
+        let (mut a, mut b) = (self, other);
+        loop {
+            if !(a.value == b.value) {
+                return false;
+            }
+            match (&a.next, &b.next) {
+                (Some(x), Some(y)) => {
+                    a = &**x;
+                    b = &**y;
+                }
+                (None, None) => return true,
+                _ => return false,
+            }
+        }
+    }
+}
+
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
+impl ::std::fmt::Debug for node {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        struct Node<'a>(&'a node);
+        impl ::std::fmt::Debug for Node<'_> {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.debug_struct("node").field("value", &self.0.value).finish()
+            }
+        }
+        let mut nodes = f.debug_list();
+        let mut node = Some(self);
+        while let Some(n) = node {
+            nodes.entry(&Node(n));
+            node = n.next.as_deref();
+        }
+        nodes.finish()
+    }
 }
 
 #[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]

@@ -3,12 +3,78 @@
 // `mod lists_norpc { include!("lists_norpc.rs"); }`.
 
 /// struct entry.
+///
+/// A linked list: encoding, decoding, `Drop`, `Clone`, `PartialEq` and
+/// `Debug` walk the chain in a loop, whatever its length. (So the
+/// fields cannot be moved out of it: `take()` them.)
 #[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
-#[derive(Clone, Debug, PartialEq)]
 pub struct entry {
     pub fileid: u32,
     pub name: String,
     pub next: Option<Box<entry>>,
+}
+
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
+impl Drop for entry {
+    fn drop(&mut self) {
+        let mut next = self.next.take();
+        while let Some(mut node) = next {
+            next = node.next.take();
+        }
+    }
+}
+
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
+impl Clone for entry {
+    fn clone(&self) -> Self {
+        let mut head = entry { fileid: self.fileid.clone(), name: self.name.clone(), next: None };
+        let mut slot = &mut head.next;
+        let mut from = self.next.as_deref();
+        while let Some(node) = from {
+            slot = &mut slot.insert(Box::new(entry { fileid: node.fileid.clone(), name: node.name.clone(), next: None })).next;
+            from = node.next.as_deref();
+        }
+        head
+    }
+}
+
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
+impl PartialEq for entry {
+    fn eq(&self, other: &Self) -> bool {
+        let (mut a, mut b) = (self, other);
+        loop {
+            if !(a.fileid == b.fileid && a.name == b.name) {
+                return false;
+            }
+            match (&a.next, &b.next) {
+                (Some(x), Some(y)) => {
+                    a = &**x;
+                    b = &**y;
+                }
+                (None, None) => return true,
+                _ => return false,
+            }
+        }
+    }
+}
+
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
+impl ::std::fmt::Debug for entry {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        struct Node<'a>(&'a entry);
+        impl ::std::fmt::Debug for Node<'_> {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.debug_struct("entry").field("fileid", &self.0.fileid).field("name", &self.0.name).finish()
+            }
+        }
+        let mut nodes = f.debug_list();
+        let mut node = Some(self);
+        while let Some(n) = node {
+            nodes.entry(&Node(n));
+            node = n.next.as_deref();
+        }
+        nodes.finish()
+    }
 }
 
 #[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
@@ -118,11 +184,77 @@ impl ::xipc::idl::XdrType for pmap {
 }
 
 /// struct pmaplist.
+///
+/// A linked list: encoding, decoding, `Drop`, `Clone`, `PartialEq` and
+/// `Debug` walk the chain in a loop, whatever its length. (So the
+/// fields cannot be moved out of it: `take()` them.)
 #[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
-#[derive(Clone, Debug, PartialEq)]
 pub struct pmaplist {
     pub map: pmap,
     pub next: Option<Box<pmaplist>>,
+}
+
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
+impl Drop for pmaplist {
+    fn drop(&mut self) {
+        let mut next = self.next.take();
+        while let Some(mut node) = next {
+            next = node.next.take();
+        }
+    }
+}
+
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
+impl Clone for pmaplist {
+    fn clone(&self) -> Self {
+        let mut head = pmaplist { map: self.map.clone(), next: None };
+        let mut slot = &mut head.next;
+        let mut from = self.next.as_deref();
+        while let Some(node) = from {
+            slot = &mut slot.insert(Box::new(pmaplist { map: node.map.clone(), next: None })).next;
+            from = node.next.as_deref();
+        }
+        head
+    }
+}
+
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
+impl PartialEq for pmaplist {
+    fn eq(&self, other: &Self) -> bool {
+        let (mut a, mut b) = (self, other);
+        loop {
+            if !(a.map == b.map) {
+                return false;
+            }
+            match (&a.next, &b.next) {
+                (Some(x), Some(y)) => {
+                    a = &**x;
+                    b = &**y;
+                }
+                (None, None) => return true,
+                _ => return false,
+            }
+        }
+    }
+}
+
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
+impl ::std::fmt::Debug for pmaplist {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        struct Node<'a>(&'a pmaplist);
+        impl ::std::fmt::Debug for Node<'_> {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.debug_struct("pmaplist").field("map", &self.0.map).finish()
+            }
+        }
+        let mut nodes = f.debug_list();
+        let mut node = Some(self);
+        while let Some(n) = node {
+            nodes.entry(&Node(n));
+            node = n.next.as_deref();
+        }
+        nodes.finish()
+    }
 }
 
 #[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
@@ -192,12 +324,78 @@ pub fn decode_rpcblist_ptr(d: &mut ::xipc::xdr::Decoder<'_>) -> ::xipc::Result<r
 }
 
 /// struct rp__list.
+///
+/// A linked list: encoding, decoding, `Drop`, `Clone`, `PartialEq` and
+/// `Debug` walk the chain in a loop, whatever its length. (So the
+/// fields cannot be moved out of it: `take()` them.)
 #[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
-#[derive(Clone, Debug, PartialEq)]
 pub struct rp__list {
     pub r_netid: String,
     pub r_prog: u32,
     pub rpcb_next: rpcblist_ptr,
+}
+
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
+impl Drop for rp__list {
+    fn drop(&mut self) {
+        let mut next = self.rpcb_next.take();
+        while let Some(mut node) = next {
+            next = node.rpcb_next.take();
+        }
+    }
+}
+
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
+impl Clone for rp__list {
+    fn clone(&self) -> Self {
+        let mut head = rp__list { r_netid: self.r_netid.clone(), r_prog: self.r_prog.clone(), rpcb_next: None };
+        let mut slot = &mut head.rpcb_next;
+        let mut from = self.rpcb_next.as_deref();
+        while let Some(node) = from {
+            slot = &mut slot.insert(Box::new(rp__list { r_netid: node.r_netid.clone(), r_prog: node.r_prog.clone(), rpcb_next: None })).rpcb_next;
+            from = node.rpcb_next.as_deref();
+        }
+        head
+    }
+}
+
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
+impl PartialEq for rp__list {
+    fn eq(&self, other: &Self) -> bool {
+        let (mut a, mut b) = (self, other);
+        loop {
+            if !(a.r_netid == b.r_netid && a.r_prog == b.r_prog) {
+                return false;
+            }
+            match (&a.rpcb_next, &b.rpcb_next) {
+                (Some(x), Some(y)) => {
+                    a = &**x;
+                    b = &**y;
+                }
+                (None, None) => return true,
+                _ => return false,
+            }
+        }
+    }
+}
+
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
+impl ::std::fmt::Debug for rp__list {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        struct Node<'a>(&'a rp__list);
+        impl ::std::fmt::Debug for Node<'_> {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.debug_struct("rp__list").field("r_netid", &self.0.r_netid).field("r_prog", &self.0.r_prog).finish()
+            }
+        }
+        let mut nodes = f.debug_list();
+        let mut node = Some(self);
+        while let Some(n) = node {
+            nodes.entry(&Node(n));
+            node = n.rpcb_next.as_deref();
+        }
+        nodes.finish()
+    }
 }
 
 #[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]

@@ -126,12 +126,78 @@ pub fn decode_mountlist(d: &mut ::xipc::xdr::Decoder<'_>) -> ::xipc::Result<moun
 }
 
 /// struct mountbody.
+///
+/// A linked list: encoding, decoding, `Drop`, `Clone`, `PartialEq` and
+/// `Debug` walk the chain in a loop, whatever its length. (So the
+/// fields cannot be moved out of it: `take()` them.)
 #[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
-#[derive(Clone, Debug, PartialEq)]
 pub struct mountbody {
     pub ml_hostname: name,
     pub ml_directory: dirpath,
     pub ml_next: mountlist,
+}
+
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
+impl Drop for mountbody {
+    fn drop(&mut self) {
+        let mut next = self.ml_next.take();
+        while let Some(mut node) = next {
+            next = node.ml_next.take();
+        }
+    }
+}
+
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
+impl Clone for mountbody {
+    fn clone(&self) -> Self {
+        let mut head = mountbody { ml_hostname: self.ml_hostname.clone(), ml_directory: self.ml_directory.clone(), ml_next: None };
+        let mut slot = &mut head.ml_next;
+        let mut from = self.ml_next.as_deref();
+        while let Some(node) = from {
+            slot = &mut slot.insert(Box::new(mountbody { ml_hostname: node.ml_hostname.clone(), ml_directory: node.ml_directory.clone(), ml_next: None })).ml_next;
+            from = node.ml_next.as_deref();
+        }
+        head
+    }
+}
+
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
+impl PartialEq for mountbody {
+    fn eq(&self, other: &Self) -> bool {
+        let (mut a, mut b) = (self, other);
+        loop {
+            if !(a.ml_hostname == b.ml_hostname && a.ml_directory == b.ml_directory) {
+                return false;
+            }
+            match (&a.ml_next, &b.ml_next) {
+                (Some(x), Some(y)) => {
+                    a = &**x;
+                    b = &**y;
+                }
+                (None, None) => return true,
+                _ => return false,
+            }
+        }
+    }
+}
+
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
+impl ::std::fmt::Debug for mountbody {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        struct Node<'a>(&'a mountbody);
+        impl ::std::fmt::Debug for Node<'_> {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.debug_struct("mountbody").field("ml_hostname", &self.0.ml_hostname).field("ml_directory", &self.0.ml_directory).finish()
+            }
+        }
+        let mut nodes = f.debug_list();
+        let mut node = Some(self);
+        while let Some(n) = node {
+            nodes.entry(&Node(n));
+            node = n.ml_next.as_deref();
+        }
+        nodes.finish()
+    }
 }
 
 #[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
@@ -203,11 +269,77 @@ pub fn decode_groups(d: &mut ::xipc::xdr::Decoder<'_>) -> ::xipc::Result<groups>
 }
 
 /// struct groupnode.
+///
+/// A linked list: encoding, decoding, `Drop`, `Clone`, `PartialEq` and
+/// `Debug` walk the chain in a loop, whatever its length. (So the
+/// fields cannot be moved out of it: `take()` them.)
 #[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
-#[derive(Clone, Debug, PartialEq)]
 pub struct groupnode {
     pub gr_name: name,
     pub gr_next: groups,
+}
+
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
+impl Drop for groupnode {
+    fn drop(&mut self) {
+        let mut next = self.gr_next.take();
+        while let Some(mut node) = next {
+            next = node.gr_next.take();
+        }
+    }
+}
+
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
+impl Clone for groupnode {
+    fn clone(&self) -> Self {
+        let mut head = groupnode { gr_name: self.gr_name.clone(), gr_next: None };
+        let mut slot = &mut head.gr_next;
+        let mut from = self.gr_next.as_deref();
+        while let Some(node) = from {
+            slot = &mut slot.insert(Box::new(groupnode { gr_name: node.gr_name.clone(), gr_next: None })).gr_next;
+            from = node.gr_next.as_deref();
+        }
+        head
+    }
+}
+
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
+impl PartialEq for groupnode {
+    fn eq(&self, other: &Self) -> bool {
+        let (mut a, mut b) = (self, other);
+        loop {
+            if !(a.gr_name == b.gr_name) {
+                return false;
+            }
+            match (&a.gr_next, &b.gr_next) {
+                (Some(x), Some(y)) => {
+                    a = &**x;
+                    b = &**y;
+                }
+                (None, None) => return true,
+                _ => return false,
+            }
+        }
+    }
+}
+
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
+impl ::std::fmt::Debug for groupnode {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        struct Node<'a>(&'a groupnode);
+        impl ::std::fmt::Debug for Node<'_> {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.debug_struct("groupnode").field("gr_name", &self.0.gr_name).finish()
+            }
+        }
+        let mut nodes = f.debug_list();
+        let mut node = Some(self);
+        while let Some(n) = node {
+            nodes.entry(&Node(n));
+            node = n.gr_next.as_deref();
+        }
+        nodes.finish()
+    }
 }
 
 #[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
@@ -277,12 +409,78 @@ pub fn decode_exports(d: &mut ::xipc::xdr::Decoder<'_>) -> ::xipc::Result<export
 }
 
 /// struct exportnode.
+///
+/// A linked list: encoding, decoding, `Drop`, `Clone`, `PartialEq` and
+/// `Debug` walk the chain in a loop, whatever its length. (So the
+/// fields cannot be moved out of it: `take()` them.)
 #[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
-#[derive(Clone, Debug, PartialEq)]
 pub struct exportnode {
     pub ex_dir: dirpath,
     pub ex_groups: groups,
     pub ex_next: exports,
+}
+
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
+impl Drop for exportnode {
+    fn drop(&mut self) {
+        let mut next = self.ex_next.take();
+        while let Some(mut node) = next {
+            next = node.ex_next.take();
+        }
+    }
+}
+
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
+impl Clone for exportnode {
+    fn clone(&self) -> Self {
+        let mut head = exportnode { ex_dir: self.ex_dir.clone(), ex_groups: self.ex_groups.clone(), ex_next: None };
+        let mut slot = &mut head.ex_next;
+        let mut from = self.ex_next.as_deref();
+        while let Some(node) = from {
+            slot = &mut slot.insert(Box::new(exportnode { ex_dir: node.ex_dir.clone(), ex_groups: node.ex_groups.clone(), ex_next: None })).ex_next;
+            from = node.ex_next.as_deref();
+        }
+        head
+    }
+}
+
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
+impl PartialEq for exportnode {
+    fn eq(&self, other: &Self) -> bool {
+        let (mut a, mut b) = (self, other);
+        loop {
+            if !(a.ex_dir == b.ex_dir && a.ex_groups == b.ex_groups) {
+                return false;
+            }
+            match (&a.ex_next, &b.ex_next) {
+                (Some(x), Some(y)) => {
+                    a = &**x;
+                    b = &**y;
+                }
+                (None, None) => return true,
+                _ => return false,
+            }
+        }
+    }
+}
+
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
+impl ::std::fmt::Debug for exportnode {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        struct Node<'a>(&'a exportnode);
+        impl ::std::fmt::Debug for Node<'_> {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.debug_struct("exportnode").field("ex_dir", &self.0.ex_dir).field("ex_groups", &self.0.ex_groups).finish()
+            }
+        }
+        let mut nodes = f.debug_list();
+        let mut node = Some(self);
+        while let Some(n) = node {
+            nodes.entry(&Node(n));
+            node = n.ex_next.as_deref();
+        }
+        nodes.finish()
+    }
 }
 
 #[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]

@@ -823,13 +823,79 @@ impl ::xipc::idl::XdrType for readdirargs {
 }
 
 /// struct entry.
+///
+/// A linked list: encoding, decoding, `Drop`, `Clone`, `PartialEq` and
+/// `Debug` walk the chain in a loop, whatever its length. (So the
+/// fields cannot be moved out of it: `take()` them.)
 #[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
-#[derive(Clone, Debug, PartialEq)]
 pub struct entry {
     pub fileid: u32,
     pub name: filename,
     pub cookie: nfscookie,
     pub nextentry: Option<Box<entry>>,
+}
+
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
+impl Drop for entry {
+    fn drop(&mut self) {
+        let mut next = self.nextentry.take();
+        while let Some(mut node) = next {
+            next = node.nextentry.take();
+        }
+    }
+}
+
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
+impl Clone for entry {
+    fn clone(&self) -> Self {
+        let mut head = entry { fileid: self.fileid.clone(), name: self.name.clone(), cookie: self.cookie.clone(), nextentry: None };
+        let mut slot = &mut head.nextentry;
+        let mut from = self.nextentry.as_deref();
+        while let Some(node) = from {
+            slot = &mut slot.insert(Box::new(entry { fileid: node.fileid.clone(), name: node.name.clone(), cookie: node.cookie.clone(), nextentry: None })).nextentry;
+            from = node.nextentry.as_deref();
+        }
+        head
+    }
+}
+
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
+impl PartialEq for entry {
+    fn eq(&self, other: &Self) -> bool {
+        let (mut a, mut b) = (self, other);
+        loop {
+            if !(a.fileid == b.fileid && a.name == b.name && a.cookie == b.cookie) {
+                return false;
+            }
+            match (&a.nextentry, &b.nextentry) {
+                (Some(x), Some(y)) => {
+                    a = &**x;
+                    b = &**y;
+                }
+                (None, None) => return true,
+                _ => return false,
+            }
+        }
+    }
+}
+
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
+impl ::std::fmt::Debug for entry {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        struct Node<'a>(&'a entry);
+        impl ::std::fmt::Debug for Node<'_> {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.debug_struct("entry").field("fileid", &self.0.fileid).field("name", &self.0.name).field("cookie", &self.0.cookie).finish()
+            }
+        }
+        let mut nodes = f.debug_list();
+        let mut node = Some(self);
+        while let Some(n) = node {
+            nodes.entry(&Node(n));
+            node = n.nextentry.as_deref();
+        }
+        nodes.finish()
+    }
 }
 
 #[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
