@@ -171,8 +171,8 @@ fn serde_allocation_is_proportional_to_the_input_not_to_its_claims() {
     assert!(peak < ERROR_ONLY, "{peak} bytes");
 }
 
-/// A `node` list `n` deep: value, "next present" flag, ...
-fn deep_list(n: u32) -> Vec<u8> {
+/// A `node` list `n` + 1 long: value, "next present" flag, ...
+fn long_list(n: u32) -> Vec<u8> {
     let mut enc = Encoder::new();
     for i in 0..n {
         enc.put_int(i as i32);
@@ -183,11 +183,72 @@ fn deep_list(n: u32) -> Vec<u8> {
     enc.into_bytes()
 }
 
+/// The length of a list (which generated code drops in a loop).
+fn length(list: node) -> usize {
+    let mut count = 0;
+    let mut node = Some(&list);
+    while let Some(n) = node {
+        count += 1;
+        node = n.next.as_deref();
+    }
+    count
+}
+
+#[test]
+fn a_long_list_is_bounded_by_max_alloc_in_generated_code() {
+    // `node` is a linked list (its last field points to itself): generated
+    // code decodes it in a loop, one nesting level in all, and charges
+    // each boxed node against max_alloc.
+    let input = long_list(10_000);
+    let (r, peak) = peak_during(|| node::from_bytes(&input).map(length));
+    assert_eq!(r.unwrap(), 10_001);
+    let boxed = std::mem::size_of::<node>();
+    assert!(peak <= 10_000 * boxed + ERROR_ONLY, "{peak} bytes");
+
+    let limits = Limits {
+        max_alloc: 64 * boxed,
+        ..Limits::default()
+    };
+    let (r, peak) =
+        peak_during(|| node::decode(&mut Decoder::with_limits(&input, limits)).map(length));
+    // The 65th boxed node is one too many: it is found after the flag
+    // that announces it, at byte 65 × 8.
+    assert_limit(
+        &r.unwrap_err(),
+        520,
+        &format!(
+            "limit exceeded at byte 520: decoding would allocate {} bytes, more than the limit of {}",
+            65 * boxed,
+            64 * boxed
+        ),
+    );
+    assert!(peak < 64 * 32 + ERROR_ONLY, "{peak} bytes");
+}
+
+#[allow(clippy::all)]
+mod lists {
+    include!("gen/lists_norpc.rs");
+}
+
+/// A `tree` leaning left, `n` levels deep.
+fn deep_tree(n: u32) -> Vec<u8> {
+    let mut enc = Encoder::new();
+    for i in 0..n {
+        enc.put_int(i as i32);
+        enc.put_optional(i + 1 < n);
+    }
+    for _ in 0..n {
+        enc.put_optional(false);
+    }
+    enc.into_bytes()
+}
+
 #[test]
 fn deep_nesting_is_a_limit_error_in_generated_code() {
-    let input = deep_list(10_000);
-    let (r, peak) = peak_during(|| node::from_bytes(&input));
-    // The 65th "next" is one level too many: it is found after the flag
+    use lists::tree;
+    let input = deep_tree(10_000);
+    let (r, peak) = peak_during(|| tree::from_bytes(&input));
+    // The 65th "left" is one level too many: it is found after the flag
     // that announces it, at byte 65 × 8.
     assert_limit(
         &r.unwrap_err(),
@@ -201,7 +262,7 @@ fn deep_nesting_is_a_limit_error_in_generated_code() {
     // ordinary stack.
     let (r, _) = peak_during(|| {
         let mut dec = Decoder::with_limits(&input, Limits::unlimited());
-        node::decode(&mut dec)
+        tree::decode(&mut dec)
     });
     assert_limit(
         &r.unwrap_err(),
@@ -210,7 +271,7 @@ fn deep_nesting_is_a_limit_error_in_generated_code() {
     );
 
     // 64 levels are allowed.
-    let ok = node::from_bytes(&deep_list(63)).unwrap();
+    let ok = tree::from_bytes(&deep_tree(65)).unwrap();
     assert_eq!(ok.value, 0);
 }
 

@@ -213,6 +213,56 @@ impl<'a> Model<'a> {
         ty
     }
 
+    /// The struct a declaration points to when it is optional data: `S *f`,
+    /// or a field whose type is a typedef of `S *` (`typedef struct S *P;`),
+    /// through plain typedefs on either side.
+    pub fn pointee(&self, d: &Decl) -> Option<&'a str> {
+        let target = match &d.kind {
+            Kind::Optional => &d.ty,
+            Kind::Plain => {
+                let mut ty = &d.ty;
+                let mut found = None;
+                for _ in 0..64 {
+                    let Type::Named(n) = ty else { return None };
+                    match self.types.get(n.as_str()) {
+                        Some(TypeDef::Typedef(t)) if matches!(t.kind, Kind::Plain) => ty = &t.ty,
+                        Some(TypeDef::Typedef(t)) if matches!(t.kind, Kind::Optional) => {
+                            found = Some(&t.ty);
+                            break;
+                        }
+                        _ => return None,
+                    }
+                }
+                found?
+            }
+            _ => return None,
+        };
+        match self.resolve(target) {
+            Type::Named(n) => match self.types.get(n.as_str()) {
+                Some(TypeDef::Struct(s)) => Some(s.name.as_str()),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    /// Whether struct `s` is a linked list: its last field points to `s`
+    /// itself (see [`Model::pointee`]) and no other field does. The
+    /// generators encode and decode such a chain in a loop, counting one
+    /// nesting level for the whole list; a struct with two links to itself
+    /// (a tree), or one that is not its last field, stays recursive.
+    pub fn is_list(&self, s: &StructDef) -> bool {
+        let links = s
+            .fields
+            .iter()
+            .filter(|f| self.pointee(f) == Some(s.name.as_str()))
+            .count();
+        links == 1
+            && s.fields
+                .last()
+                .is_some_and(|f| self.pointee(f) == Some(s.name.as_str()))
+    }
+
     /// The enum behind a type, if it is one (through plain typedefs).
     pub fn as_enum(&self, ty: &Type) -> Option<&'a EnumDef> {
         match self.resolve(ty) {

@@ -345,6 +345,14 @@ impl Gen<'_, '_> {
             ));
             c.line(format!("static int dec_{n}(xipc_decoder *d, {n} *v);"));
             c.line(format!("static void fre_{n}({n} *v);"));
+            if matches!(self.m.types.get(n.as_str()), Some(TypeDef::Struct(s)) if self.m.is_list(s))
+            {
+                c.line(format!(
+                    "static int encn_{n}(xipc_encoder *e, const {n} *v);"
+                ));
+                c.line(format!("static int decn_{n}(xipc_decoder *d, {n} *v);"));
+                c.line(format!("static void fren_{n}({n} *v);"));
+            }
             if self.fixed(&Type::Named(n.clone())).is_some() {
                 c.line(format!(
                     "static XG_UNUSED unsigned char *pk_{n}(unsigned char *p, const {n} *v);"
@@ -1008,13 +1016,27 @@ impl Gen<'_, '_> {
                 }
             }
         });
+        if self.m.is_list(s) {
+            let (link, body) = s.fields.split_last().expect("a list has its link");
+            self.struct_body_fns(c, name, body, "n");
+            self.list_fns(c, name, &link.name);
+        } else {
+            self.struct_body_fns(c, name, &s.fields, "");
+        }
+        Ok(())
+    }
+
+    /// `enc{sfx}_NAME`, `dec{sfx}_NAME` and `fre{sfx}_NAME` over `fields`
+    /// of struct NAME: the struct's codec, or (with `sfx` "n") that of one
+    /// node of a list without its link.
+    fn struct_body_fns(&self, c: &mut Code, name: &str, fields: &[Decl], sfx: &str) {
         // Encoding: runs of fixed-size fields go out through one buffer.
         self.fn_start(
             c,
-            &format!("static int enc_{name}(xipc_encoder *e, const {name} *v)"),
+            &format!("static int enc{sfx}_{name}(xipc_encoder *e, const {name} *v)"),
         );
         c.line("int rc = 0;");
-        for run in self.runs(&s.fields, true) {
+        for run in self.runs(fields, true) {
             match run {
                 Run::Fixed(fields, size) => {
                     c.open("{");
@@ -1032,11 +1054,11 @@ impl Gen<'_, '_> {
         c.close("}\n");
         self.fn_start(
             c,
-            &format!("static int dec_{name}(xipc_decoder *d, {name} *v)"),
+            &format!("static int dec{sfx}_{name}(xipc_decoder *d, {name} *v)"),
         );
         c.line("int rc = 0;");
-        self.dec_fast_path(c, s);
-        let runs = self.runs(&s.fields, false);
+        self.dec_fast_path(c, fields, &format!("fre{sfx}_{name}"));
+        let runs = self.runs(fields, false);
         let mut fused = false;
         for (k, run) in runs.iter().enumerate() {
             match run {
@@ -1080,13 +1102,65 @@ impl Gen<'_, '_> {
         }
         c.line("return rc;");
         c.close("}\n");
-        self.fn_start(c, &format!("static void fre_{name}({name} *v)"));
+        self.fn_start(c, &format!("static void fre{sfx}_{name}({name} *v)"));
         c.line("(void)v;");
-        for f in &s.fields {
+        for f in fields {
             self.free_decl(c, f, &format!("v->{}", f.name));
         }
         c.close("}\n");
-        Ok(())
+    }
+
+    /// The codec and free function of a linked list (see `Model::is_list`)
+    /// over its node functions: loops along the chain instead of one nested
+    /// call per node, so its length is bounded by the input and the
+    /// decoder's allocation limit (each node is charged), and the whole
+    /// chain counts as one nesting level. The bytes are those of the
+    /// recursive definition.
+    fn list_fns(&self, c: &mut Code, name: &str, link: &str) {
+        self.fn_start(
+            c,
+            &format!("static int enc_{name}(xipc_encoder *e, const {name} *v)"),
+        );
+        c.line("int rc = 0;");
+        c.open("for (;;) {");
+        c.line(format!("XG_TRY(encn_{name}(e, v));"));
+        c.line(format!("XG_TRY(xg_put_flag(e, v->{link} != NULL));"));
+        c.line(format!(
+            "if (v->{link} == NULL)\n\treturn rc;\nv = v->{link};"
+        ));
+        c.close("}");
+        c.close("}\n");
+        self.fn_start(
+            c,
+            &format!("static int dec_{name}(xipc_decoder *d, {name} *v)"),
+        );
+        c.line("int rc = 0;\nint entered = 0;");
+        c.open("for (;;) {");
+        c.line("int present;");
+        c.line(format!("XG_TRY(decn_{name}(d, v));"));
+        c.line("XG_TRY(xg_get_flag(d, &present));");
+        c.line("if (!present)\n\tbreak;");
+        c.open("if (!entered) {");
+        c.line("XG_TRY(xipc_decoder_enter(d));\nentered = 1;");
+        c.close("}");
+        c.line(format!(
+            "XG_TRY(xipc_decoder_charge(d, sizeof *v->{link}));"
+        ));
+        c.line(format!(
+            "v->{link} = calloc(1, sizeof *v->{link});\nif (v->{link} == NULL)\n\treturn XIPC_EINTERNAL;\nv = v->{link};"
+        ));
+        c.close("}");
+        c.line("if (entered)\n\tXG_TRY(xipc_decoder_leave(d));");
+        c.line("return rc;");
+        c.close("}\n");
+        self.fn_start(c, &format!("static void fre_{name}({name} *v)"));
+        c.line(format!("{name} *n = v->{link};"));
+        c.line(format!("fren_{name}(v);\nv->{link} = NULL;"));
+        c.open("while (n != NULL) {");
+        c.line(format!("{name} *next = n->{link};"));
+        c.line(format!("fren_{name}(n);\nfree(n);\nn = next;"));
+        c.close("}");
+        c.close("}\n");
     }
 
     /// For a struct of fixed-size fields and short bounded variable-length
@@ -1097,10 +1171,10 @@ impl Gen<'_, '_> {
     /// frees what was built and falls through to the checked path, which
     /// reports it. Like the fused fields of the checked path, these short
     /// allocations (each at most RUN_MAX bytes) are not charged.
-    fn dec_fast_path(&self, c: &mut Code, s: &StructDef) {
+    fn dec_fast_path(&self, c: &mut Code, fields: &[Decl], free: &str) {
         let mut max = 0;
         let mut has_var = false;
-        for f in &s.fields {
+        for f in fields {
             if let Some(size) = self.fixed_decl(f) {
                 max += size;
             } else if let Some(size) = self.packable_var(f) {
@@ -1113,14 +1187,13 @@ impl Gen<'_, '_> {
         if !has_var || max > FAST_MAX {
             return;
         }
-        let name = &s.name;
         c.open("{");
         c.line("const unsigned char *p0, *p;\nsize_t avail;");
         c.open(format!(
             "if (xipc_decoder_peek(d, &p0, &avail) == 0 && avail >= {max}) {{"
         ));
         c.line("p = p0;");
-        for f in &s.fields {
+        for f in fields {
             let lv = format!("v->{}", f.name);
             if self.fixed_decl(f).is_some() {
                 self.unpack_decl(c, f, &lv, "goto slow;");
@@ -1170,7 +1243,7 @@ impl Gen<'_, '_> {
         }
         c.line("return xipc_decoder_advance(d, (size_t)(p - p0));");
         c.line("slow:");
-        c.line(format!("fre_{name}(v);\nmemset(v, 0, sizeof *v);"));
+        c.line(format!("{free}(v);\nmemset(v, 0, sizeof *v);"));
         c.close("}");
         c.close("}");
     }
@@ -1670,13 +1743,11 @@ static XG_UNUSED int xg_put_flag(xipc_encoder *e, int present)
 
 static XG_UNUSED int xg_get_flag(xipc_decoder *d, int *present)
 {
-	unsigned char b[4];
-	int rc = xipc_decoder_get_fixed_opaque(d, b, 4);
+	bool b;
+	int rc = xipc_decoder_get_bool(d, &b);
 	if (rc != 0)
 		return rc;
-	if (xg_get32(b) > 1)
-		return XIPC_EXDR;
-	*present = (int)xg_get32(b);
+	*present = b;
 	return 0;
 }
 

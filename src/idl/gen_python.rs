@@ -820,15 +820,41 @@ impl Py<'_, '_> {
         }
         c.dedent();
         c.blank();
+        let list = self.m.is_list(s);
         c.open("def __eq__(self, other):");
-        let eqs: Vec<String> = fields
-            .iter()
-            .map(|f| format!("self.{f} == other.{f}"))
-            .collect();
-        c.line(format!(
-            "if not isinstance(other, {name}):\n    return NotImplemented\nreturn {}",
-            eqs.join(" and ")
-        ));
+        if list {
+            // A loop along both chains: comparing the links recursively
+            // would hit Python's recursion limit on long lists.
+            let link = fields.last().expect("a list has its link");
+            let mut eqs: Vec<String> = fields[..fields.len() - 1]
+                .iter()
+                .map(|f| format!("a.{f} == b.{f}"))
+                .collect();
+            if eqs.is_empty() {
+                eqs.push("True".into());
+            }
+            c.line(format!(
+                "if not isinstance(other, {name}):\n    return NotImplemented\na, b = self, other"
+            ));
+            c.open(format!(
+                "while isinstance(a, {name}) and isinstance(b, {name}):"
+            ));
+            c.line(format!(
+                "if not ({}):\n    return False\na, b = a.{link}, b.{link}",
+                eqs.join(" and ")
+            ));
+            c.dedent();
+            c.line("return a == b");
+        } else {
+            let eqs: Vec<String> = fields
+                .iter()
+                .map(|f| format!("self.{f} == other.{f}"))
+                .collect();
+            c.line(format!(
+                "if not isinstance(other, {name}):\n    return NotImplemented\nreturn {}",
+                eqs.join(" and ")
+            ));
+        }
         c.dedent();
         c.blank();
         c.line("__hash__ = None\n");
@@ -837,9 +863,29 @@ impl Py<'_, '_> {
             .iter()
             .map(|f| format!("{f}={{self.{f}!r}}"))
             .collect();
-        c.line(format!("return f\"{name}({})\"", reps.join(", ")));
+        if list {
+            // The text of the recursive repr, built in a loop.
+            let link = fields.last().expect("a list has its link");
+            let reps: Vec<String> = fields[..fields.len() - 1]
+                .iter()
+                .map(|f| format!("{f}={{v.{f}!r}}, "))
+                .collect();
+            c.line("parts = []\nv = self");
+            c.open(format!("while isinstance(v, {name}):"));
+            c.line(format!(
+                "parts.append(f\"{name}({}{link}=\")\nv = v.{link}",
+                reps.concat()
+            ));
+            c.dedent();
+            c.line("return \"\".join(parts) + repr(v) + \")\" * len(parts)");
+        } else {
+            c.line(format!("return f\"{name}({})\"", reps.join(", ")));
+        }
         c.dedent();
         c.blank();
+        if list {
+            return self.list_codecs(c, s);
+        }
         // to_bytes and from_bytes carry the codec inline (one call less per
         // value than going through _p_ / _u_, which nested types use).
         c.open("def to_bytes(self) -> bytes:");
@@ -878,6 +924,74 @@ impl Py<'_, '_> {
         c.open(format!("def _u_{}(buf, pos):", s.name));
         self.struct_dec_body(c, s)?;
         c.line("return v, pos");
+        c.dedent();
+        c.line("\n");
+        Ok(())
+    }
+
+    /// The rest of the class of a linked list (see `Model::is_list`) and
+    /// its codec functions: loops along the chain instead of one nested
+    /// call per node, so no length reaches Python's recursion limit; the
+    /// bytes are those of the recursive definition. As for arrays, the
+    /// input's size is what bounds the number of nodes.
+    fn list_codecs(&self, c: &mut Code, s: &StructDef) -> Result<(), IdlError> {
+        let name = ident(&s.name);
+        let (link, body) = s.fields.split_last().expect("a list has its link");
+        let link = ident(&link.name);
+        let node = StructDef {
+            name: s.name.clone(),
+            fields: body.to_vec(),
+            pos: s.pos.clone(),
+        };
+        c.open("def to_bytes(self) -> bytes:");
+        c.line("\"\"\"The XDR encoding of this value.\"\"\"");
+        c.line(format!(
+            "out = bytearray()\n_p_{}(self, out)\nreturn bytes(out)",
+            s.name
+        ));
+        c.dedent();
+        c.blank();
+        c.line("@staticmethod");
+        c.open("def from_bytes(data):");
+        c.line("\"\"\"Decodes a value that must fill `data` exactly.\"\"\"");
+        c.line(format!(
+            "return _decode_all(_u_{}, data, \"{}\")",
+            s.name, s.name
+        ));
+        c.dedent();
+        c.dedent();
+        c.blank();
+        c.blank();
+        c.line(format!("_new_{} = _partial(_new, {name})", s.name));
+        c.blank();
+        c.blank();
+        c.open(format!("def _p_{}(v, out):", s.name));
+        c.open("while True:");
+        self.struct_enc_body(c, &node)?;
+        c.line(format!("v = v.{link}"));
+        c.line("if v is None:\n    out += _FALSE\n    return");
+        c.line("out += _TRUE");
+        c.dedent();
+        c.dedent();
+        c.blank();
+        c.blank();
+        c.open(format!("def _u_{}(buf, pos):", s.name));
+        c.line("head = prev = None");
+        c.open("while True:");
+        self.struct_dec_body(c, &node)?;
+        c.line(format!(
+            "if prev is None:\n    head = v\nelse:\n    prev.{link} = v\nprev = v"
+        ));
+        let f = self.fresh("f");
+        c.line(format!("{f} = _u32(buf, pos)[0]"));
+        c.line(format!(
+            "if {f} > 1:\n    raise XdrError(f\"optional-data flag must be 0 or 1, found {{{f}}} at byte {{pos}}\")"
+        ));
+        c.line("pos += 4");
+        c.line(format!(
+            "if not {f}:\n    v.{link} = None\n    return head, pos"
+        ));
+        c.dedent();
         c.dedent();
         c.line("\n");
         Ok(())

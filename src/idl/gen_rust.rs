@@ -301,7 +301,8 @@ impl Rs<'_, '_> {
         Ok(match (&d.kind, &d.ty) {
             (Kind::Plain, ty) => self.dec_value(ty, d)?,
             (Kind::Optional, ty) => format!(
-                "if d.get_optional()? {{ d.enter()?; let v = {}; d.leave(); Some(Box::new(v)) }} else {{ None }}",
+                "if d.get_optional()? {{ d.enter()?; d.charge(::std::mem::size_of::<{}>())?; let v = {}; d.leave(); Some(Box::new(v)) }} else {{ None }}",
+                self.base(ty, d)?,
                 self.dec_value(ty, d)?
             ),
             (Kind::Fixed(n), Type::Opaque) => {
@@ -415,16 +416,30 @@ impl Rs<'_, '_> {
 
     fn struct_def(&self, c: &mut Code, s: &StructDef) -> Result<(), IdlError> {
         let name = ident(&s.name);
+        let list = self.m.is_list(s);
         c.line(format!("/// struct {}.", s.name));
+        if list {
+            c.line("///\n/// A linked list: encoding, decoding, `Drop`, `Clone`, `PartialEq` and");
+            c.line("/// `Debug` walk the chain in a loop, whatever its length. (So the");
+            c.line("/// fields cannot be moved out of it: `take()` them.)");
+        }
         c.line(ALLOW);
-        c.line("#[derive(Clone, Debug, PartialEq)]");
+        if !list {
+            c.line("#[derive(Clone, Debug, PartialEq)]");
+        }
         c.open(format!("pub struct {name} {{"));
         for f in &s.fields {
             c.line(format!("pub {}: {},", ident(&f.name), self.rtype(f)?));
         }
         c.close("}\n");
+        if list {
+            self.list_traits(c, s);
+        }
         c.line(ALLOW);
         c.open(format!("impl {X}::idl::XdrType for {name} {{"));
+        if list {
+            return self.list_codec(c, s);
+        }
         c.open(format!(
             "fn encode(&self, e: &mut {X}::xdr::Encoder) -> {X}::Result<()> {{"
         ));
@@ -441,6 +456,166 @@ impl Rs<'_, '_> {
             c.line(format!("{}: {},", ident(&f.name), self.dec_decl(f)?));
         }
         c.close("})");
+        c.close("}");
+        c.close("}\n");
+        Ok(())
+    }
+
+    /// `Drop`, `Clone`, `PartialEq` and `Debug` of a linked list, in loops:
+    /// the derived ones recurse once per node, and a chain of some tens of
+    /// thousands of nodes (which a peer can send within the default
+    /// limits) would overflow a thread's stack. `Debug` shows the chain as
+    /// a list of its nodes, each without its link.
+    fn list_traits(&self, c: &mut Code, s: &StructDef) {
+        let name = ident(&s.name);
+        let (link, body) = s.fields.split_last().expect("a list has its link");
+        let link = ident(&link.name);
+        let fields: Vec<String> = body.iter().map(|f| ident(&f.name)).collect();
+        c.line(ALLOW);
+        c.open(format!("impl Drop for {name} {{"));
+        c.open("fn drop(&mut self) {");
+        c.line(format!("let mut next = self.{link}.take();"));
+        c.line(format!(
+            "while let Some(mut node) = next {{\n    next = node.{link}.take();\n}}"
+        ));
+        c.close("}");
+        c.close("}\n");
+        let copy = |from: &str| {
+            let mut parts: Vec<String> = fields
+                .iter()
+                .map(|f| format!("{f}: {from}.{f}.clone(), "))
+                .collect();
+            parts.push(format!("{link}: None"));
+            format!("{name} {{ {} }}", parts.concat())
+        };
+        c.line(ALLOW);
+        c.open(format!("impl Clone for {name} {{"));
+        c.open("fn clone(&self) -> Self {");
+        c.line(format!("let mut head = {};", copy("self")));
+        c.line(format!("let mut slot = &mut head.{link};"));
+        c.line(format!("let mut from = self.{link}.as_deref();"));
+        c.open("while let Some(node) = from {");
+        c.line(format!(
+            "slot = &mut slot.insert(Box::new({})).{link};",
+            copy("node")
+        ));
+        c.line(format!("from = node.{link}.as_deref();"));
+        c.close("}");
+        c.line("head");
+        c.close("}");
+        c.close("}\n");
+        c.line(ALLOW);
+        c.open(format!("impl PartialEq for {name} {{"));
+        c.open("fn eq(&self, other: &Self) -> bool {");
+        c.line("let (mut a, mut b) = (self, other);");
+        c.open("loop {");
+        if !fields.is_empty() {
+            let eqs: Vec<String> = fields.iter().map(|f| format!("a.{f} == b.{f}")).collect();
+            c.line(format!(
+                "if !({}) {{\n    return false;\n}}",
+                eqs.join(" && ")
+            ));
+        }
+        c.open(format!("match (&a.{link}, &b.{link}) {{"));
+        c.line("(Some(x), Some(y)) => {\n    a = &**x;\n    b = &**y;\n}");
+        c.line("(None, None) => return true,");
+        c.line("_ => return false,");
+        c.close("}");
+        c.close("}");
+        c.close("}");
+        c.close("}\n");
+        c.line(ALLOW);
+        c.open(format!("impl ::std::fmt::Debug for {name} {{"));
+        c.open("fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {");
+        c.line(format!("struct Node<'a>(&'a {name});"));
+        c.open("impl ::std::fmt::Debug for Node<'_> {");
+        c.open("fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {");
+        let dbg: Vec<String> = fields
+            .iter()
+            .map(|f| format!(".field(\"{}\", &self.0.{f})", f.trim_start_matches("r#")))
+            .collect();
+        c.line(format!(
+            "f.debug_struct(\"{name}\"){}.finish()",
+            dbg.concat()
+        ));
+        c.close("}");
+        c.close("}");
+        c.line("let mut nodes = f.debug_list();\nlet mut node = Some(self);");
+        c.line(format!(
+            "while let Some(n) = node {{\n    nodes.entry(&Node(n));\n    node = n.{link}.as_deref();\n}}"
+        ));
+        c.line("nodes.finish()");
+        c.close("}");
+        c.close("}\n");
+    }
+
+    /// The codec of a linked list (see `Model::is_list`): a loop over the
+    /// nodes instead of one nested call per node, so the length of the
+    /// chain is bounded by the input and `max_alloc` (each node charges its
+    /// size), and the whole chain counts as one nesting level. The bytes are
+    /// those of the recursive definition.
+    fn list_codec(&self, c: &mut Code, s: &StructDef) -> Result<(), IdlError> {
+        let name = ident(&s.name);
+        let (link, body) = s.fields.split_last().expect("a list has its link");
+        let link = ident(&link.name);
+        c.open(format!(
+            "fn encode(&self, e: &mut {X}::xdr::Encoder) -> {X}::Result<()> {{"
+        ));
+        c.line("let mut node = self;");
+        c.open("loop {");
+        for f in body {
+            self.enc_decl(c, f, &format!("node.{}", ident(&f.name)))?;
+        }
+        c.open(format!("match &node.{link} {{"));
+        c.line(
+            "None => {
+    e.put_optional(false);
+    return Ok(());
+}",
+        );
+        c.line(
+            "Some(next) => {
+    e.put_optional(true);
+    node = &**next;
+}",
+        );
+        c.close("}");
+        c.close("}");
+        c.close("}");
+        c.open(format!(
+            "fn decode(d: &mut {X}::xdr::Decoder<'_>) -> {X}::Result<Self> {{"
+        ));
+        c.open(format!(
+            "fn node(d: &mut {X}::xdr::Decoder<'_>) -> {X}::Result<{name}> {{"
+        ));
+        c.open(format!("Ok({name} {{"));
+        for f in body {
+            c.line(format!("{}: {},", ident(&f.name), self.dec_decl(f)?));
+        }
+        c.line(format!("{link}: None,"));
+        c.close("})");
+        c.close("}");
+        c.line("let mut head = node(d)?;");
+        c.line(format!("let mut slot = &mut head.{link};"));
+        c.line("let mut entered = false;");
+        c.open("while d.get_optional()? {");
+        c.line(
+            "if !entered {
+    d.enter()?;
+    entered = true;
+}",
+        );
+        c.line(format!("d.charge(::std::mem::size_of::<{name}>())?;"));
+        c.line(format!(
+            "slot = &mut slot.insert(Box::new(node(d)?)).{link};"
+        ));
+        c.close("}");
+        c.line(
+            "if entered {
+    d.leave();
+}",
+        );
+        c.line("Ok(head)");
         c.close("}");
         c.close("}\n");
         Ok(())

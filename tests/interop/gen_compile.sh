@@ -20,7 +20,7 @@ shim=""
 grep -q xipc_rpc_client_call "$root/include/xipc.h" || shim="-include $root/tests/gen/rpc_contract.h"
 cflags="-std=c11 -Wall -Wextra -Wpedantic -Werror -I$root/include"
 
-files="$root/tests/gen/every.x $root/tests/gen/compat.x"
+files="$root/tests/gen/every.x $root/tests/gen/compat.x $root/tests/gen/lists.x"
 for f in mount nfs_prot rex rquota rstat sm_inter spray yp yppasswd; do
     files="$files $rpcsvc/$f.x"
 done

@@ -122,12 +122,15 @@ pub fn encode_mountlist(v: &mountlist, e: &mut ::xipc::xdr::Encoder) -> ::xipc::
 /// Decodes a `mountlist`, enforcing its bounds.
 #[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 pub fn decode_mountlist(d: &mut ::xipc::xdr::Decoder<'_>) -> ::xipc::Result<mountlist> {
-    Ok(if d.get_optional()? { d.enter()?; let v = <mountbody as ::xipc::idl::XdrType>::decode(d)?; d.leave(); Some(Box::new(v)) } else { None })
+    Ok(if d.get_optional()? { d.enter()?; d.charge(::std::mem::size_of::<mountbody>())?; let v = <mountbody as ::xipc::idl::XdrType>::decode(d)?; d.leave(); Some(Box::new(v)) } else { None })
 }
 
 /// struct mountbody.
+///
+/// A linked list: encoding, decoding, `Drop`, `Clone`, `PartialEq` and
+/// `Debug` walk the chain in a loop, whatever its length. (So the
+/// fields cannot be moved out of it: `take()` them.)
 #[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
-#[derive(Clone, Debug, PartialEq)]
 pub struct mountbody {
     pub ml_hostname: name,
     pub ml_directory: dirpath,
@@ -135,19 +138,110 @@ pub struct mountbody {
 }
 
 #[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
+impl Drop for mountbody {
+    fn drop(&mut self) {
+        let mut next = self.ml_next.take();
+        while let Some(mut node) = next {
+            next = node.ml_next.take();
+        }
+    }
+}
+
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
+impl Clone for mountbody {
+    fn clone(&self) -> Self {
+        let mut head = mountbody { ml_hostname: self.ml_hostname.clone(), ml_directory: self.ml_directory.clone(), ml_next: None };
+        let mut slot = &mut head.ml_next;
+        let mut from = self.ml_next.as_deref();
+        while let Some(node) = from {
+            slot = &mut slot.insert(Box::new(mountbody { ml_hostname: node.ml_hostname.clone(), ml_directory: node.ml_directory.clone(), ml_next: None })).ml_next;
+            from = node.ml_next.as_deref();
+        }
+        head
+    }
+}
+
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
+impl PartialEq for mountbody {
+    fn eq(&self, other: &Self) -> bool {
+        let (mut a, mut b) = (self, other);
+        loop {
+            if !(a.ml_hostname == b.ml_hostname && a.ml_directory == b.ml_directory) {
+                return false;
+            }
+            match (&a.ml_next, &b.ml_next) {
+                (Some(x), Some(y)) => {
+                    a = &**x;
+                    b = &**y;
+                }
+                (None, None) => return true,
+                _ => return false,
+            }
+        }
+    }
+}
+
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
+impl ::std::fmt::Debug for mountbody {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        struct Node<'a>(&'a mountbody);
+        impl ::std::fmt::Debug for Node<'_> {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.debug_struct("mountbody").field("ml_hostname", &self.0.ml_hostname).field("ml_directory", &self.0.ml_directory).finish()
+            }
+        }
+        let mut nodes = f.debug_list();
+        let mut node = Some(self);
+        while let Some(n) = node {
+            nodes.entry(&Node(n));
+            node = n.ml_next.as_deref();
+        }
+        nodes.finish()
+    }
+}
+
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 impl ::xipc::idl::XdrType for mountbody {
     fn encode(&self, e: &mut ::xipc::xdr::Encoder) -> ::xipc::Result<()> {
-        encode_name(&self.ml_hostname, e)?;
-        encode_dirpath(&self.ml_directory, e)?;
-        encode_mountlist(&self.ml_next, e)?;
-        Ok(())
+        let mut node = self;
+        loop {
+            encode_name(&node.ml_hostname, e)?;
+            encode_dirpath(&node.ml_directory, e)?;
+            match &node.ml_next {
+                None => {
+                    e.put_optional(false);
+                    return Ok(());
+                }
+                Some(next) => {
+                    e.put_optional(true);
+                    node = &**next;
+                }
+            }
+        }
     }
     fn decode(d: &mut ::xipc::xdr::Decoder<'_>) -> ::xipc::Result<Self> {
-        Ok(mountbody {
-            ml_hostname: decode_name(d)?,
-            ml_directory: decode_dirpath(d)?,
-            ml_next: decode_mountlist(d)?,
-        })
+        fn node(d: &mut ::xipc::xdr::Decoder<'_>) -> ::xipc::Result<mountbody> {
+            Ok(mountbody {
+                ml_hostname: decode_name(d)?,
+                ml_directory: decode_dirpath(d)?,
+                ml_next: None,
+            })
+        }
+        let mut head = node(d)?;
+        let mut slot = &mut head.ml_next;
+        let mut entered = false;
+        while d.get_optional()? {
+            if !entered {
+                d.enter()?;
+                entered = true;
+            }
+            d.charge(::std::mem::size_of::<mountbody>())?;
+            slot = &mut slot.insert(Box::new(node(d)?)).ml_next;
+        }
+        if entered {
+            d.leave();
+        }
+        Ok(head)
     }
 }
 
@@ -171,29 +265,123 @@ pub fn encode_groups(v: &groups, e: &mut ::xipc::xdr::Encoder) -> ::xipc::Result
 /// Decodes a `groups`, enforcing its bounds.
 #[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 pub fn decode_groups(d: &mut ::xipc::xdr::Decoder<'_>) -> ::xipc::Result<groups> {
-    Ok(if d.get_optional()? { d.enter()?; let v = <groupnode as ::xipc::idl::XdrType>::decode(d)?; d.leave(); Some(Box::new(v)) } else { None })
+    Ok(if d.get_optional()? { d.enter()?; d.charge(::std::mem::size_of::<groupnode>())?; let v = <groupnode as ::xipc::idl::XdrType>::decode(d)?; d.leave(); Some(Box::new(v)) } else { None })
 }
 
 /// struct groupnode.
+///
+/// A linked list: encoding, decoding, `Drop`, `Clone`, `PartialEq` and
+/// `Debug` walk the chain in a loop, whatever its length. (So the
+/// fields cannot be moved out of it: `take()` them.)
 #[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
-#[derive(Clone, Debug, PartialEq)]
 pub struct groupnode {
     pub gr_name: name,
     pub gr_next: groups,
 }
 
 #[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
+impl Drop for groupnode {
+    fn drop(&mut self) {
+        let mut next = self.gr_next.take();
+        while let Some(mut node) = next {
+            next = node.gr_next.take();
+        }
+    }
+}
+
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
+impl Clone for groupnode {
+    fn clone(&self) -> Self {
+        let mut head = groupnode { gr_name: self.gr_name.clone(), gr_next: None };
+        let mut slot = &mut head.gr_next;
+        let mut from = self.gr_next.as_deref();
+        while let Some(node) = from {
+            slot = &mut slot.insert(Box::new(groupnode { gr_name: node.gr_name.clone(), gr_next: None })).gr_next;
+            from = node.gr_next.as_deref();
+        }
+        head
+    }
+}
+
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
+impl PartialEq for groupnode {
+    fn eq(&self, other: &Self) -> bool {
+        let (mut a, mut b) = (self, other);
+        loop {
+            if !(a.gr_name == b.gr_name) {
+                return false;
+            }
+            match (&a.gr_next, &b.gr_next) {
+                (Some(x), Some(y)) => {
+                    a = &**x;
+                    b = &**y;
+                }
+                (None, None) => return true,
+                _ => return false,
+            }
+        }
+    }
+}
+
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
+impl ::std::fmt::Debug for groupnode {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        struct Node<'a>(&'a groupnode);
+        impl ::std::fmt::Debug for Node<'_> {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.debug_struct("groupnode").field("gr_name", &self.0.gr_name).finish()
+            }
+        }
+        let mut nodes = f.debug_list();
+        let mut node = Some(self);
+        while let Some(n) = node {
+            nodes.entry(&Node(n));
+            node = n.gr_next.as_deref();
+        }
+        nodes.finish()
+    }
+}
+
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 impl ::xipc::idl::XdrType for groupnode {
     fn encode(&self, e: &mut ::xipc::xdr::Encoder) -> ::xipc::Result<()> {
-        encode_name(&self.gr_name, e)?;
-        encode_groups(&self.gr_next, e)?;
-        Ok(())
+        let mut node = self;
+        loop {
+            encode_name(&node.gr_name, e)?;
+            match &node.gr_next {
+                None => {
+                    e.put_optional(false);
+                    return Ok(());
+                }
+                Some(next) => {
+                    e.put_optional(true);
+                    node = &**next;
+                }
+            }
+        }
     }
     fn decode(d: &mut ::xipc::xdr::Decoder<'_>) -> ::xipc::Result<Self> {
-        Ok(groupnode {
-            gr_name: decode_name(d)?,
-            gr_next: decode_groups(d)?,
-        })
+        fn node(d: &mut ::xipc::xdr::Decoder<'_>) -> ::xipc::Result<groupnode> {
+            Ok(groupnode {
+                gr_name: decode_name(d)?,
+                gr_next: None,
+            })
+        }
+        let mut head = node(d)?;
+        let mut slot = &mut head.gr_next;
+        let mut entered = false;
+        while d.get_optional()? {
+            if !entered {
+                d.enter()?;
+                entered = true;
+            }
+            d.charge(::std::mem::size_of::<groupnode>())?;
+            slot = &mut slot.insert(Box::new(node(d)?)).gr_next;
+        }
+        if entered {
+            d.leave();
+        }
+        Ok(head)
     }
 }
 
@@ -217,12 +405,15 @@ pub fn encode_exports(v: &exports, e: &mut ::xipc::xdr::Encoder) -> ::xipc::Resu
 /// Decodes a `exports`, enforcing its bounds.
 #[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 pub fn decode_exports(d: &mut ::xipc::xdr::Decoder<'_>) -> ::xipc::Result<exports> {
-    Ok(if d.get_optional()? { d.enter()?; let v = <exportnode as ::xipc::idl::XdrType>::decode(d)?; d.leave(); Some(Box::new(v)) } else { None })
+    Ok(if d.get_optional()? { d.enter()?; d.charge(::std::mem::size_of::<exportnode>())?; let v = <exportnode as ::xipc::idl::XdrType>::decode(d)?; d.leave(); Some(Box::new(v)) } else { None })
 }
 
 /// struct exportnode.
+///
+/// A linked list: encoding, decoding, `Drop`, `Clone`, `PartialEq` and
+/// `Debug` walk the chain in a loop, whatever its length. (So the
+/// fields cannot be moved out of it: `take()` them.)
 #[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
-#[derive(Clone, Debug, PartialEq)]
 pub struct exportnode {
     pub ex_dir: dirpath,
     pub ex_groups: groups,
@@ -230,19 +421,110 @@ pub struct exportnode {
 }
 
 #[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
+impl Drop for exportnode {
+    fn drop(&mut self) {
+        let mut next = self.ex_next.take();
+        while let Some(mut node) = next {
+            next = node.ex_next.take();
+        }
+    }
+}
+
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
+impl Clone for exportnode {
+    fn clone(&self) -> Self {
+        let mut head = exportnode { ex_dir: self.ex_dir.clone(), ex_groups: self.ex_groups.clone(), ex_next: None };
+        let mut slot = &mut head.ex_next;
+        let mut from = self.ex_next.as_deref();
+        while let Some(node) = from {
+            slot = &mut slot.insert(Box::new(exportnode { ex_dir: node.ex_dir.clone(), ex_groups: node.ex_groups.clone(), ex_next: None })).ex_next;
+            from = node.ex_next.as_deref();
+        }
+        head
+    }
+}
+
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
+impl PartialEq for exportnode {
+    fn eq(&self, other: &Self) -> bool {
+        let (mut a, mut b) = (self, other);
+        loop {
+            if !(a.ex_dir == b.ex_dir && a.ex_groups == b.ex_groups) {
+                return false;
+            }
+            match (&a.ex_next, &b.ex_next) {
+                (Some(x), Some(y)) => {
+                    a = &**x;
+                    b = &**y;
+                }
+                (None, None) => return true,
+                _ => return false,
+            }
+        }
+    }
+}
+
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
+impl ::std::fmt::Debug for exportnode {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        struct Node<'a>(&'a exportnode);
+        impl ::std::fmt::Debug for Node<'_> {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.debug_struct("exportnode").field("ex_dir", &self.0.ex_dir).field("ex_groups", &self.0.ex_groups).finish()
+            }
+        }
+        let mut nodes = f.debug_list();
+        let mut node = Some(self);
+        while let Some(n) = node {
+            nodes.entry(&Node(n));
+            node = n.ex_next.as_deref();
+        }
+        nodes.finish()
+    }
+}
+
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 impl ::xipc::idl::XdrType for exportnode {
     fn encode(&self, e: &mut ::xipc::xdr::Encoder) -> ::xipc::Result<()> {
-        encode_dirpath(&self.ex_dir, e)?;
-        encode_groups(&self.ex_groups, e)?;
-        encode_exports(&self.ex_next, e)?;
-        Ok(())
+        let mut node = self;
+        loop {
+            encode_dirpath(&node.ex_dir, e)?;
+            encode_groups(&node.ex_groups, e)?;
+            match &node.ex_next {
+                None => {
+                    e.put_optional(false);
+                    return Ok(());
+                }
+                Some(next) => {
+                    e.put_optional(true);
+                    node = &**next;
+                }
+            }
+        }
     }
     fn decode(d: &mut ::xipc::xdr::Decoder<'_>) -> ::xipc::Result<Self> {
-        Ok(exportnode {
-            ex_dir: decode_dirpath(d)?,
-            ex_groups: decode_groups(d)?,
-            ex_next: decode_exports(d)?,
-        })
+        fn node(d: &mut ::xipc::xdr::Decoder<'_>) -> ::xipc::Result<exportnode> {
+            Ok(exportnode {
+                ex_dir: decode_dirpath(d)?,
+                ex_groups: decode_groups(d)?,
+                ex_next: None,
+            })
+        }
+        let mut head = node(d)?;
+        let mut slot = &mut head.ex_next;
+        let mut entered = false;
+        while d.get_optional()? {
+            if !entered {
+                d.enter()?;
+                entered = true;
+            }
+            d.charge(::std::mem::size_of::<exportnode>())?;
+            slot = &mut slot.insert(Box::new(node(d)?)).ex_next;
+        }
+        if entered {
+            d.leave();
+        }
+        Ok(head)
     }
 }
 

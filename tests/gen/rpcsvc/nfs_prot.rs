@@ -823,8 +823,11 @@ impl ::xipc::idl::XdrType for readdirargs {
 }
 
 /// struct entry.
+///
+/// A linked list: encoding, decoding, `Drop`, `Clone`, `PartialEq` and
+/// `Debug` walk the chain in a loop, whatever its length. (So the
+/// fields cannot be moved out of it: `take()` them.)
 #[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
-#[derive(Clone, Debug, PartialEq)]
 pub struct entry {
     pub fileid: u32,
     pub name: filename,
@@ -833,27 +836,112 @@ pub struct entry {
 }
 
 #[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
-impl ::xipc::idl::XdrType for entry {
-    fn encode(&self, e: &mut ::xipc::xdr::Encoder) -> ::xipc::Result<()> {
-        e.put_uint(self.fileid);
-        encode_filename(&self.name, e)?;
-        encode_nfscookie(&self.cookie, e)?;
-        match &self.nextentry {
-            None => e.put_optional(false),
-            Some(v0) => {
-                e.put_optional(true);
-                ::xipc::idl::XdrType::encode(&(**v0), e)?;
+impl Drop for entry {
+    fn drop(&mut self) {
+        let mut next = self.nextentry.take();
+        while let Some(mut node) = next {
+            next = node.nextentry.take();
+        }
+    }
+}
+
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
+impl Clone for entry {
+    fn clone(&self) -> Self {
+        let mut head = entry { fileid: self.fileid.clone(), name: self.name.clone(), cookie: self.cookie.clone(), nextentry: None };
+        let mut slot = &mut head.nextentry;
+        let mut from = self.nextentry.as_deref();
+        while let Some(node) = from {
+            slot = &mut slot.insert(Box::new(entry { fileid: node.fileid.clone(), name: node.name.clone(), cookie: node.cookie.clone(), nextentry: None })).nextentry;
+            from = node.nextentry.as_deref();
+        }
+        head
+    }
+}
+
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
+impl PartialEq for entry {
+    fn eq(&self, other: &Self) -> bool {
+        let (mut a, mut b) = (self, other);
+        loop {
+            if !(a.fileid == b.fileid && a.name == b.name && a.cookie == b.cookie) {
+                return false;
+            }
+            match (&a.nextentry, &b.nextentry) {
+                (Some(x), Some(y)) => {
+                    a = &**x;
+                    b = &**y;
+                }
+                (None, None) => return true,
+                _ => return false,
             }
         }
-        Ok(())
+    }
+}
+
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
+impl ::std::fmt::Debug for entry {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        struct Node<'a>(&'a entry);
+        impl ::std::fmt::Debug for Node<'_> {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.debug_struct("entry").field("fileid", &self.0.fileid).field("name", &self.0.name).field("cookie", &self.0.cookie).finish()
+            }
+        }
+        let mut nodes = f.debug_list();
+        let mut node = Some(self);
+        while let Some(n) = node {
+            nodes.entry(&Node(n));
+            node = n.nextentry.as_deref();
+        }
+        nodes.finish()
+    }
+}
+
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
+impl ::xipc::idl::XdrType for entry {
+    fn encode(&self, e: &mut ::xipc::xdr::Encoder) -> ::xipc::Result<()> {
+        let mut node = self;
+        loop {
+            e.put_uint(node.fileid);
+            encode_filename(&node.name, e)?;
+            encode_nfscookie(&node.cookie, e)?;
+            match &node.nextentry {
+                None => {
+                    e.put_optional(false);
+                    return Ok(());
+                }
+                Some(next) => {
+                    e.put_optional(true);
+                    node = &**next;
+                }
+            }
+        }
     }
     fn decode(d: &mut ::xipc::xdr::Decoder<'_>) -> ::xipc::Result<Self> {
-        Ok(entry {
-            fileid: d.get_uint()?,
-            name: decode_filename(d)?,
-            cookie: decode_nfscookie(d)?,
-            nextentry: if d.get_optional()? { d.enter()?; let v = <entry as ::xipc::idl::XdrType>::decode(d)?; d.leave(); Some(Box::new(v)) } else { None },
-        })
+        fn node(d: &mut ::xipc::xdr::Decoder<'_>) -> ::xipc::Result<entry> {
+            Ok(entry {
+                fileid: d.get_uint()?,
+                name: decode_filename(d)?,
+                cookie: decode_nfscookie(d)?,
+                nextentry: None,
+            })
+        }
+        let mut head = node(d)?;
+        let mut slot = &mut head.nextentry;
+        let mut entered = false;
+        while d.get_optional()? {
+            if !entered {
+                d.enter()?;
+                entered = true;
+            }
+            d.charge(::std::mem::size_of::<entry>())?;
+            slot = &mut slot.insert(Box::new(node(d)?)).nextentry;
+        }
+        if entered {
+            d.leave();
+        }
+        Ok(head)
     }
 }
 
@@ -870,9 +958,9 @@ impl ::xipc::idl::XdrType for dirlist {
     fn encode(&self, e: &mut ::xipc::xdr::Encoder) -> ::xipc::Result<()> {
         match &self.entries {
             None => e.put_optional(false),
-            Some(v1) => {
+            Some(v0) => {
                 e.put_optional(true);
-                ::xipc::idl::XdrType::encode(&(**v1), e)?;
+                ::xipc::idl::XdrType::encode(&(**v0), e)?;
             }
         }
         e.put_bool(self.eof);
@@ -880,7 +968,7 @@ impl ::xipc::idl::XdrType for dirlist {
     }
     fn decode(d: &mut ::xipc::xdr::Decoder<'_>) -> ::xipc::Result<Self> {
         Ok(dirlist {
-            entries: if d.get_optional()? { d.enter()?; let v = <entry as ::xipc::idl::XdrType>::decode(d)?; d.leave(); Some(Box::new(v)) } else { None },
+            entries: if d.get_optional()? { d.enter()?; d.charge(::std::mem::size_of::<entry>())?; let v = <entry as ::xipc::idl::XdrType>::decode(d)?; d.leave(); Some(Box::new(v)) } else { None },
             eof: d.get_bool()?,
         })
     }

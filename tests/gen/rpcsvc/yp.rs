@@ -538,31 +538,119 @@ impl ::xipc::idl::XdrType for ypresp_xfr {
 }
 
 /// struct ypmaplist.
+///
+/// A linked list: encoding, decoding, `Drop`, `Clone`, `PartialEq` and
+/// `Debug` walk the chain in a loop, whatever its length. (So the
+/// fields cannot be moved out of it: `take()` them.)
 #[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
-#[derive(Clone, Debug, PartialEq)]
 pub struct ypmaplist {
     pub map: mapname,
     pub next: Option<Box<ypmaplist>>,
 }
 
 #[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
-impl ::xipc::idl::XdrType for ypmaplist {
-    fn encode(&self, e: &mut ::xipc::xdr::Encoder) -> ::xipc::Result<()> {
-        encode_mapname(&self.map, e)?;
-        match &self.next {
-            None => e.put_optional(false),
-            Some(v0) => {
-                e.put_optional(true);
-                ::xipc::idl::XdrType::encode(&(**v0), e)?;
+impl Drop for ypmaplist {
+    fn drop(&mut self) {
+        let mut next = self.next.take();
+        while let Some(mut node) = next {
+            next = node.next.take();
+        }
+    }
+}
+
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
+impl Clone for ypmaplist {
+    fn clone(&self) -> Self {
+        let mut head = ypmaplist { map: self.map.clone(), next: None };
+        let mut slot = &mut head.next;
+        let mut from = self.next.as_deref();
+        while let Some(node) = from {
+            slot = &mut slot.insert(Box::new(ypmaplist { map: node.map.clone(), next: None })).next;
+            from = node.next.as_deref();
+        }
+        head
+    }
+}
+
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
+impl PartialEq for ypmaplist {
+    fn eq(&self, other: &Self) -> bool {
+        let (mut a, mut b) = (self, other);
+        loop {
+            if !(a.map == b.map) {
+                return false;
+            }
+            match (&a.next, &b.next) {
+                (Some(x), Some(y)) => {
+                    a = &**x;
+                    b = &**y;
+                }
+                (None, None) => return true,
+                _ => return false,
             }
         }
-        Ok(())
+    }
+}
+
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
+impl ::std::fmt::Debug for ypmaplist {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        struct Node<'a>(&'a ypmaplist);
+        impl ::std::fmt::Debug for Node<'_> {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.debug_struct("ypmaplist").field("map", &self.0.map).finish()
+            }
+        }
+        let mut nodes = f.debug_list();
+        let mut node = Some(self);
+        while let Some(n) = node {
+            nodes.entry(&Node(n));
+            node = n.next.as_deref();
+        }
+        nodes.finish()
+    }
+}
+
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
+impl ::xipc::idl::XdrType for ypmaplist {
+    fn encode(&self, e: &mut ::xipc::xdr::Encoder) -> ::xipc::Result<()> {
+        let mut node = self;
+        loop {
+            encode_mapname(&node.map, e)?;
+            match &node.next {
+                None => {
+                    e.put_optional(false);
+                    return Ok(());
+                }
+                Some(next) => {
+                    e.put_optional(true);
+                    node = &**next;
+                }
+            }
+        }
     }
     fn decode(d: &mut ::xipc::xdr::Decoder<'_>) -> ::xipc::Result<Self> {
-        Ok(ypmaplist {
-            map: decode_mapname(d)?,
-            next: if d.get_optional()? { d.enter()?; let v = <ypmaplist as ::xipc::idl::XdrType>::decode(d)?; d.leave(); Some(Box::new(v)) } else { None },
-        })
+        fn node(d: &mut ::xipc::xdr::Decoder<'_>) -> ::xipc::Result<ypmaplist> {
+            Ok(ypmaplist {
+                map: decode_mapname(d)?,
+                next: None,
+            })
+        }
+        let mut head = node(d)?;
+        let mut slot = &mut head.next;
+        let mut entered = false;
+        while d.get_optional()? {
+            if !entered {
+                d.enter()?;
+                entered = true;
+            }
+            d.charge(::std::mem::size_of::<ypmaplist>())?;
+            slot = &mut slot.insert(Box::new(node(d)?)).next;
+        }
+        if entered {
+            d.leave();
+        }
+        Ok(head)
     }
 }
 
@@ -580,9 +668,9 @@ impl ::xipc::idl::XdrType for ypresp_maplist {
         ::xipc::idl::XdrType::encode(&self.stat, e)?;
         match &self.maps {
             None => e.put_optional(false),
-            Some(v1) => {
+            Some(v0) => {
                 e.put_optional(true);
-                ::xipc::idl::XdrType::encode(&(**v1), e)?;
+                ::xipc::idl::XdrType::encode(&(**v0), e)?;
             }
         }
         Ok(())
@@ -590,7 +678,7 @@ impl ::xipc::idl::XdrType for ypresp_maplist {
     fn decode(d: &mut ::xipc::xdr::Decoder<'_>) -> ::xipc::Result<Self> {
         Ok(ypresp_maplist {
             stat: <ypstat as ::xipc::idl::XdrType>::decode(d)?,
-            maps: if d.get_optional()? { d.enter()?; let v = <ypmaplist as ::xipc::idl::XdrType>::decode(d)?; d.leave(); Some(Box::new(v)) } else { None },
+            maps: if d.get_optional()? { d.enter()?; d.charge(::std::mem::size_of::<ypmaplist>())?; let v = <ypmaplist as ::xipc::idl::XdrType>::decode(d)?; d.leave(); Some(Box::new(v)) } else { None },
         })
     }
 }
