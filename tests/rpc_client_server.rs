@@ -893,3 +893,50 @@ fn replies_keep_being_read_while_a_long_batch_is_written() {
     }
     s.stop();
 }
+
+/// A server that accepts and then never reads: a call too large for the
+/// socket buffers cannot be written, and it must fail within its timeout
+/// (the write is bounded too, not only the wait for the reply).
+#[test]
+fn a_server_that_stops_reading_fails_the_call_in_time() {
+    let path = std::env::temp_dir().join(format!("xipc-rpc-deaf-{}.sock", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    let unix = std::os::unix::net::UnixListener::bind(&path).unwrap();
+    let tcp = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = tcp.local_addr().unwrap().port();
+    let (done, wait) = std::sync::mpsc::channel::<()>();
+    let hold = std::thread::spawn(move || {
+        let a = unix.accept().unwrap();
+        let b = tcp.accept().unwrap();
+        // Until the test ends (at most 10 s: an unbounded write ends then).
+        let _ = wait.recv_timeout(Duration::from_secs(10));
+        drop((a, b));
+    });
+    for (c, size) in [
+        (
+            Client::connect(path.to_str().unwrap(), 0, PROG, 2, Protocol::Unix).unwrap(),
+            4 << 20,
+        ),
+        // Loopback TCP buffers grow to several MiB: send more than they hold.
+        (
+            Client::connect("127.0.0.1", port, PROG, 2, Protocol::Tcp).unwrap(),
+            48 << 20,
+        ),
+    ] {
+        c.set_max_message(64 << 20).unwrap();
+        c.set_timeout(Duration::from_millis(400)).unwrap();
+        let arg = vec![7u8; size];
+        let t = Instant::now();
+        let got = c.call(1, &arg);
+        let took = t.elapsed();
+        assert!(matches!(got, Err(Error::TimedOut(_))), "{got:?}");
+        // Each write the kernel leaves partial restarts the socket's send
+        // timeout: the time left must be what bounds the next one.
+        assert!(took < Duration::from_millis(750), "{size} bytes: {took:?}");
+        // The connection is closed: the next call says so at once.
+        assert!(matches!(c.call(0, &[]), Err(Error::Closed(_))));
+    }
+    done.send(()).unwrap();
+    hold.join().unwrap();
+    let _ = std::fs::remove_file(&path);
+}

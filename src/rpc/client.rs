@@ -239,6 +239,9 @@ pub(crate) fn write_parts<W: Write + ?Sized>(
 struct Outbox {
     writing: bool,
     queued: Vec<u8>,
+    /// The send timeout (`SO_SNDTIMEO`) set on a stream's socket; only the
+    /// writer changes it.
+    write_timeout: Option<Duration>,
 }
 
 /// The read half of a connection and the receive timeout set on its socket.
@@ -344,8 +347,10 @@ impl Conn {
     }
 
     /// Sends one call: streams write its record, UDP sends the message
-    /// alone.
-    fn send(&self, call: &Call<'_>) -> Result<()> {
+    /// alone. A stream write that makes no progress for about `wait` (the
+    /// server has stopped reading) fails the call and closes the
+    /// connection.
+    fn send(&self, call: &Call<'_>, wait: Duration) -> Result<()> {
         match &self.socket {
             Socket::Udp(s) => {
                 let joined;
@@ -362,8 +367,8 @@ impl Conn {
                     Err(e) => Err(Error::os("send", e)),
                 }
             }
-            Socket::Tcp(s) => self.write_record(&mut &*s, call),
-            Socket::Unix(s) => self.write_record(&mut &*s, call),
+            Socket::Tcp(s) => self.write_record(&mut &*s, call, wait),
+            Socket::Unix(s) => self.write_record(&mut &*s, call, wait),
         }
     }
 
@@ -372,7 +377,7 @@ impl Conn {
     /// writing, or the last to take its reply, then writes the queued
     /// records, all in one system call. No caller sleeps waiting for
     /// another's write, and calls made together leave together.
-    fn write_record<W: Write>(&self, w: &mut W, call: &Call<'_>) -> Result<()> {
+    fn write_record<W: Write>(&self, w: &mut W, call: &Call<'_>, wait: Duration) -> Result<()> {
         let mut out = lock(&self.outbox);
         if out.writing || self.handed.load(Ordering::SeqCst) > 0 {
             out.queued.extend_from_slice(&call.head);
@@ -380,9 +385,26 @@ impl Conn {
             return Ok(());
         }
         out.writing = true;
+        let set = out.write_timeout;
         drop(out);
-        let written = write_parts(w, &call.head, call.args);
-        self.write_queued(w, written)
+        let mut w = Bounded::new(self, w, set, wait);
+        let written = w
+            .start()
+            .and_then(|()| write_parts(&mut w, &call.head, call.args));
+        self.write_queued(&mut w, written)
+    }
+
+    /// Sets the stream's send timeout (`SO_SNDTIMEO`); only the writer does.
+    fn set_write_timeout(&self, wait: Duration) -> std::io::Result<()> {
+        // A zero timeout means "forever" to the kernel (and std refuses it).
+        let wait = wait.max(Duration::from_micros(1));
+        match &self.socket {
+            Socket::Tcp(s) => s.set_write_timeout(Some(wait))?,
+            Socket::Unix(s) => s.set_write_timeout(Some(wait))?,
+            Socket::Udp(_) => return Ok(()),
+        }
+        lock(&self.outbox).write_timeout = Some(wait);
+        Ok(())
     }
 
     /// A caller took the reply handed to it; the last of those writes the
@@ -394,12 +416,19 @@ impl Conn {
             return;
         }
         out.writing = true;
+        // The calls queued are bounded by the timeout already set.
+        let set = out.write_timeout;
+        let wait = set.unwrap_or(DEFAULT_TIMEOUT);
         drop(out);
         // A failure has marked the connection dead for the callers queued;
         // this caller has its reply.
         let _ = match &self.socket {
-            Socket::Tcp(s) => self.write_queued(&mut &*s, Ok(())),
-            Socket::Unix(s) => self.write_queued(&mut &*s, Ok(())),
+            Socket::Tcp(s) => {
+                self.write_queued(&mut Bounded::new(self, &mut &*s, set, wait), Ok(()))
+            }
+            Socket::Unix(s) => {
+                self.write_queued(&mut Bounded::new(self, &mut &*s, set, wait), Ok(()))
+            }
             Socket::Udp(_) => Ok(()),
         };
     }
@@ -407,7 +436,11 @@ impl Conn {
     /// As the outbox's writer, after a write that ended with `written`:
     /// writes what was queued meanwhile until nothing is, then gives up
     /// the role.
-    fn write_queued<W: Write>(&self, w: &mut W, mut written: std::io::Result<()>) -> Result<()> {
+    fn write_queued<W: Write>(
+        &self,
+        w: &mut Bounded<'_, W>,
+        mut written: std::io::Result<()>,
+    ) -> Result<()> {
         let mut batch = Vec::new();
         loop {
             let mut out = lock(&self.outbox);
@@ -419,10 +452,18 @@ impl Conn {
             batch.clear();
             std::mem::swap(&mut batch, &mut out.queued);
             drop(out);
-            written = w.write_all(&batch);
+            written = w.start().and_then(|()| w.write_all(&batch));
         }
         written.map_err(|e| {
-            let err = Error::Closed(format!("sending the call failed: {e}"));
+            let err = if is_timeout(&e) {
+                Error::TimedOut(
+                    "the server has stopped reading: the call could not be sent \
+                     within its timeout, and the connection is closed"
+                        .into(),
+                )
+            } else {
+                Error::Closed(format!("sending the call failed: {e}"))
+            };
             self.kill(err.to_string());
             err
         })
@@ -537,7 +578,7 @@ impl Conn {
         // blocked in a long write (its call and those queued behind it)
         // would leave replies unread, the server blocked writing them and
         // no longer reading, and the write blocked for ever.
-        if let Err(e) = self.send(msg) {
+        if let Err(e) = self.send(msg, timeout) {
             let (late, next) = lock(&self.demux).leave(xid, &slot, false);
             wake(next);
             if late.is_some() {
@@ -595,7 +636,7 @@ impl Conn {
                 )));
             }
             if udp && now >= next_send {
-                if let Err(e) = self.send(msg) {
+                if let Err(e) = self.send(msg, deadline.saturating_duration_since(now)) {
                     let (late, next) = lock(&self.demux).leave(xid, &slot, reader);
                     wake(next);
                     if late.is_some() {
@@ -645,6 +686,77 @@ impl Conn {
                 _ => return,
             }
         }
+    }
+}
+
+/// The writer's side of a stream while it writes: each write (one record,
+/// or one batch of queued records) may take `wait` in all. The first system
+/// call is bounded by the send timeout already set when that is close to
+/// `wait` (no extra system call); a write the kernel leaves partial sets
+/// what is left of the time before the next, so a server that stops
+/// reading fails the write within about `wait`, however the bytes trickle.
+struct Bounded<'a, W: Write> {
+    conn: &'a Conn,
+    w: &'a mut W,
+    set: Option<Duration>,
+    wait: Duration,
+    deadline: Instant,
+    /// The next system call is the first of this write.
+    first: bool,
+}
+
+impl<'a, W: Write> Bounded<'a, W> {
+    fn new(conn: &'a Conn, w: &'a mut W, set: Option<Duration>, wait: Duration) -> Self {
+        Bounded {
+            conn,
+            w,
+            set,
+            wait,
+            deadline: Instant::now(),
+            first: true,
+        }
+    }
+
+    /// Starts one write: its time runs from now.
+    fn start(&mut self) -> std::io::Result<()> {
+        self.deadline = Instant::now() + self.wait;
+        self.first = true;
+        if matches!(self.set, Some(t) if t <= self.wait + TIMEOUT_SLACK && t >= self.wait / 2) {
+            return Ok(());
+        }
+        self.conn.set_write_timeout(self.wait)?;
+        self.set = Some(self.wait);
+        Ok(())
+    }
+
+    /// Before a system call that continues a write: bound it by what is left.
+    fn rebound(&mut self) -> std::io::Result<()> {
+        if std::mem::replace(&mut self.first, false) {
+            return Ok(());
+        }
+        let left = self.deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(ErrorKind::TimedOut.into());
+        }
+        self.conn.set_write_timeout(left)?;
+        self.set = Some(left);
+        Ok(())
+    }
+}
+
+impl<W: Write> Write for Bounded<'_, W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.rebound()?;
+        self.w.write(buf)
+    }
+
+    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> std::io::Result<usize> {
+        self.rebound()?;
+        self.w.write_vectored(bufs)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.w.flush()
     }
 }
 
@@ -908,7 +1020,7 @@ impl Client {
     /// is sent. A reply the server sends anyway is dropped as stray.
     pub fn call_batched(&self, procedure: u32, args: &[u8]) -> Result<()> {
         let (_, msg) = self.message(procedure, args)?;
-        self.current_conn()?.send(&msg)
+        self.current_conn()?.send(&msg, self.timeout())
     }
 
     /// Calls the NULL procedure (0).
