@@ -940,3 +940,28 @@ fn a_server_that_stops_reading_fails_the_call_in_time() {
     hold.join().unwrap();
     let _ = std::fs::remove_file(&path);
 }
+
+/// A client that sends a call and then reads none of the reply: the
+/// server's write makes no progress, and the idle timeout ends the
+/// connection (its thread is not held for ever).
+#[test]
+fn a_client_that_stops_reading_is_dropped_after_the_idle_timeout() {
+    let (s, _, _, _) = started();
+    let path = std::env::temp_dir().join(format!("xipc-rpc-mute-{}.sock", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    s.listen_unix(&path).unwrap();
+    s.set_idle_timeout(Duration::from_millis(200)).unwrap();
+    let mut raw = std::os::unix::net::UnixStream::connect(&path).unwrap();
+    // An echo of 2 MiB: far more than a Unix socket buffers.
+    let mut msg = call_header(0x71, 2, 1);
+    msg.extend(uint(2 << 20));
+    msg.extend(vec![5u8; 2 << 20]);
+    raw.write_all(&records(&[msg])).unwrap();
+    let t = Instant::now();
+    while s.connection_count() > 0 && t.elapsed() < Duration::from_secs(5) {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(s.connection_count(), 0, "after {:?}", t.elapsed());
+    s.stop();
+    let _ = std::fs::remove_file(&path);
+}

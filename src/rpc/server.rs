@@ -234,7 +234,9 @@ impl Server {
     }
 
     /// Closes stream connections idle for this long (default 120 s; a
-    /// timeout under 1 ms counts as 1 ms). Zero is refused
+    /// timeout under 1 ms counts as 1 ms): no call arrives, or a reply
+    /// being written makes no progress (the client reads none of it), for
+    /// that long. Zero is refused
     /// ([`Error::InvalidArgument`]): it would close every connection at once.
     pub fn set_idle_timeout(&self, timeout: Duration) -> Result<()> {
         if timeout.is_zero() {
@@ -550,7 +552,7 @@ impl Server {
         }
         let id = self.inner.next_conn.fetch_add(1, Ordering::Relaxed);
         let idle = *lock(&self.inner.idle_timeout);
-        stream.set_read_timeout(idle);
+        stream.set_timeouts(idle);
         let (peer, client, local) = match &stream {
             Stream::Tcp(s, addr) => {
                 let _ = s.set_nodelay(true);
@@ -977,10 +979,16 @@ enum Stream {
 }
 
 impl Stream {
-    fn set_read_timeout(&self, idle: Duration) {
+    /// Bounds reads and writes by the idle timeout: a client that sends
+    /// nothing, or reads none of its replies, for that long is dropped.
+    fn set_timeouts(&self, idle: Duration) {
         let _ = match self {
-            Stream::Tcp(s, _) => s.set_read_timeout(Some(idle)),
-            Stream::Unix(s) => s.set_read_timeout(Some(idle)),
+            Stream::Tcp(s, _) => s
+                .set_read_timeout(Some(idle))
+                .and_then(|()| s.set_write_timeout(Some(idle))),
+            Stream::Unix(s) => s
+                .set_read_timeout(Some(idle))
+                .and_then(|()| s.set_write_timeout(Some(idle))),
         };
     }
 
