@@ -219,7 +219,7 @@ pub fn encode_nodeptr(v: &nodeptr, e: &mut ::xipc::xdr::Encoder) -> ::xipc::Resu
 /// Decodes a `nodeptr`, enforcing its bounds.
 #[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 pub fn decode_nodeptr(d: &mut ::xipc::xdr::Decoder<'_>) -> ::xipc::Result<nodeptr> {
-    Ok(if d.get_optional()? { d.enter()?; let v = <node as ::xipc::idl::XdrType>::decode(d)?; d.leave(); Some(Box::new(v)) } else { None })
+    Ok(if d.get_optional()? { d.enter()?; d.charge(::std::mem::size_of::<node>())?; let v = <node as ::xipc::idl::XdrType>::decode(d)?; d.leave(); Some(Box::new(v)) } else { None })
 }
 
 /// typedef palette.
@@ -242,31 +242,119 @@ pub fn decode_palette(d: &mut ::xipc::xdr::Decoder<'_>) -> ::xipc::Result<palett
 }
 
 /// struct node.
+///
+/// A linked list: encoding, decoding, `Drop`, `Clone`, `PartialEq` and
+/// `Debug` walk the chain in a loop, whatever its length. (So the
+/// fields cannot be moved out of it: `take()` them.)
 #[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
-#[derive(Clone, Debug, PartialEq)]
 pub struct node {
     pub value: i32,
     pub next: Option<Box<node>>,
 }
 
 #[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
-impl ::xipc::idl::XdrType for node {
-    fn encode(&self, e: &mut ::xipc::xdr::Encoder) -> ::xipc::Result<()> {
-        e.put_int(self.value);
-        match &self.next {
-            None => e.put_optional(false),
-            Some(v3) => {
-                e.put_optional(true);
-                ::xipc::idl::XdrType::encode(&(**v3), e)?;
+impl Drop for node {
+    fn drop(&mut self) {
+        let mut next = self.next.take();
+        while let Some(mut node) = next {
+            next = node.next.take();
+        }
+    }
+}
+
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
+impl Clone for node {
+    fn clone(&self) -> Self {
+        let mut head = node { value: self.value.clone(), next: None };
+        let mut slot = &mut head.next;
+        let mut from = self.next.as_deref();
+        while let Some(node) = from {
+            slot = &mut slot.insert(Box::new(node { value: node.value.clone(), next: None })).next;
+            from = node.next.as_deref();
+        }
+        head
+    }
+}
+
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
+impl PartialEq for node {
+    fn eq(&self, other: &Self) -> bool {
+        let (mut a, mut b) = (self, other);
+        loop {
+            if !(a.value == b.value) {
+                return false;
+            }
+            match (&a.next, &b.next) {
+                (Some(x), Some(y)) => {
+                    a = &**x;
+                    b = &**y;
+                }
+                (None, None) => return true,
+                _ => return false,
             }
         }
-        Ok(())
+    }
+}
+
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
+impl ::std::fmt::Debug for node {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        struct Node<'a>(&'a node);
+        impl ::std::fmt::Debug for Node<'_> {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.debug_struct("node").field("value", &self.0.value).finish()
+            }
+        }
+        let mut nodes = f.debug_list();
+        let mut node = Some(self);
+        while let Some(n) = node {
+            nodes.entry(&Node(n));
+            node = n.next.as_deref();
+        }
+        nodes.finish()
+    }
+}
+
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
+impl ::xipc::idl::XdrType for node {
+    fn encode(&self, e: &mut ::xipc::xdr::Encoder) -> ::xipc::Result<()> {
+        let mut node = self;
+        loop {
+            e.put_int(node.value);
+            match &node.next {
+                None => {
+                    e.put_optional(false);
+                    return Ok(());
+                }
+                Some(next) => {
+                    e.put_optional(true);
+                    node = &**next;
+                }
+            }
+        }
     }
     fn decode(d: &mut ::xipc::xdr::Decoder<'_>) -> ::xipc::Result<Self> {
-        Ok(node {
-            value: d.get_int()?,
-            next: if d.get_optional()? { d.enter()?; let v = <node as ::xipc::idl::XdrType>::decode(d)?; d.leave(); Some(Box::new(v)) } else { None },
-        })
+        fn node(d: &mut ::xipc::xdr::Decoder<'_>) -> ::xipc::Result<node> {
+            Ok(node {
+                value: d.get_int()?,
+                next: None,
+            })
+        }
+        let mut head = node(d)?;
+        let mut slot = &mut head.next;
+        let mut entered = false;
+        while d.get_optional()? {
+            if !entered {
+                d.enter()?;
+                entered = true;
+            }
+            d.charge(::std::mem::size_of::<node>())?;
+            slot = &mut slot.insert(Box::new(node(d)?)).next;
+        }
+        if entered {
+            d.leave();
+        }
+        Ok(head)
     }
 }
 
@@ -559,42 +647,42 @@ impl ::xipc::idl::XdrType for everything {
             return Err(::xipc::Error::InvalidArgument(format!("ba has length {}, more than its bound of 4", self.ba.len())));
         }
         e.put_int_array(&self.ba)?;
-        for v4 in self.bools.iter() {
-            e.put_bool((*v4));
+        for v3 in self.bools.iter() {
+            e.put_bool((*v3));
         }
         if self.colors.len() > 3 {
             return Err(::xipc::Error::InvalidArgument(format!("colors has length {}, more than its bound of 3", self.colors.len())));
         }
         e.put_len(self.colors.len())?;
-        for v5 in self.colors.iter() {
-            ::xipc::idl::XdrType::encode(&(*v5), e)?;
+        for v4 in self.colors.iter() {
+            ::xipc::idl::XdrType::encode(&(*v4), e)?;
         }
         e.put_double_array(&self.ds)?;
         if self.pts.len() > 2 {
             return Err(::xipc::Error::InvalidArgument(format!("pts has length {}, more than its bound of 2", self.pts.len())));
         }
         e.put_len(self.pts.len())?;
-        for v6 in self.pts.iter() {
-            ::xipc::idl::XdrType::encode(&(*v6), e)?;
+        for v5 in self.pts.iter() {
+            ::xipc::idl::XdrType::encode(&(*v5), e)?;
         }
-        for v7 in self.fpts.iter() {
-            ::xipc::idl::XdrType::encode(&(*v7), e)?;
+        for v6 in self.fpts.iter() {
+            ::xipc::idl::XdrType::encode(&(*v6), e)?;
         }
         encode_name(&self.n, e)?;
         encode_names(&self.ns, e)?;
         match &self.list {
             None => e.put_optional(false),
-            Some(v8) => {
+            Some(v7) => {
                 e.put_optional(true);
-                ::xipc::idl::XdrType::encode(&(**v8), e)?;
+                ::xipc::idl::XdrType::encode(&(**v7), e)?;
             }
         }
         encode_nodeptr(&self.list2, e)?;
         match &self.opt {
             None => e.put_optional(false),
-            Some(v9) => {
+            Some(v8) => {
                 e.put_optional(true);
-                ::xipc::idl::XdrType::encode(&(**v9), e)?;
+                ::xipc::idl::XdrType::encode(&(**v8), e)?;
             }
         }
         ::xipc::idl::XdrType::encode(&self.r, e)?;
@@ -641,9 +729,9 @@ impl ::xipc::idl::XdrType for everything {
             fpts: { let mut v = Vec::with_capacity(2); for _ in 0..2 { v.push(<point as ::xipc::idl::XdrType>::decode(d)?); } <[point; 2]>::try_from(v).map_err(|_| ::xipc::Error::Internal("fixed array length".into()))? },
             n: decode_name(d)?,
             ns: decode_names(d)?,
-            list: if d.get_optional()? { d.enter()?; let v = <node as ::xipc::idl::XdrType>::decode(d)?; d.leave(); Some(Box::new(v)) } else { None },
+            list: if d.get_optional()? { d.enter()?; d.charge(::std::mem::size_of::<node>())?; let v = <node as ::xipc::idl::XdrType>::decode(d)?; d.leave(); Some(Box::new(v)) } else { None },
             list2: decode_nodeptr(d)?,
-            opt: if d.get_optional()? { d.enter()?; let v = <point as ::xipc::idl::XdrType>::decode(d)?; d.leave(); Some(Box::new(v)) } else { None },
+            opt: if d.get_optional()? { d.enter()?; d.charge(::std::mem::size_of::<point>())?; let v = <point as ::xipc::idl::XdrType>::decode(d)?; d.leave(); Some(Box::new(v)) } else { None },
             r: <result as ::xipc::idl::XdrType>::decode(d)?,
             sp: <point as ::xipc::idl::XdrType>::decode(d)?,
             ec: <color as ::xipc::idl::XdrType>::decode(d)?,
@@ -842,9 +930,9 @@ pub fn decode_EVERYVERS_CONCAT_result(d: &mut ::xipc::xdr::Decoder<'_>) -> ::xip
 pub fn encode_EVERYVERS_CHECK_arg1(v: &Option<Box<point>>, e: &mut ::xipc::xdr::Encoder) -> ::xipc::Result<()> {
     match &(*v) {
         None => e.put_optional(false),
-        Some(v10) => {
+        Some(v9) => {
             e.put_optional(true);
-            ::xipc::idl::XdrType::encode(&(**v10), e)?;
+            ::xipc::idl::XdrType::encode(&(**v9), e)?;
         }
     }
     Ok(())
@@ -853,7 +941,7 @@ pub fn encode_EVERYVERS_CHECK_arg1(v: &Option<Box<point>>, e: &mut ::xipc::xdr::
 /// Decodes a `EVERYVERS_CHECK_arg1`, enforcing its bounds.
 #[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 pub fn decode_EVERYVERS_CHECK_arg1(d: &mut ::xipc::xdr::Decoder<'_>) -> ::xipc::Result<Option<Box<point>>> {
-    Ok(if d.get_optional()? { d.enter()?; let v = <point as ::xipc::idl::XdrType>::decode(d)?; d.leave(); Some(Box::new(v)) } else { None })
+    Ok(if d.get_optional()? { d.enter()?; d.charge(::std::mem::size_of::<point>())?; let v = <point as ::xipc::idl::XdrType>::decode(d)?; d.leave(); Some(Box::new(v)) } else { None })
 }
 
 /// Encodes a `EVERYVERS_CHECK_result`.
