@@ -139,15 +139,8 @@ fn handler_reads_auth_sys_credentials() {
 /// Sends raw bytes as one record and returns the reply record (or None if
 /// the server closed the connection).
 fn raw_call(stream: &mut TcpStream, msg: &[u8]) -> Option<Vec<u8>> {
-    let mut frame = ((msg.len() as u32) | 0x8000_0000).to_be_bytes().to_vec();
-    frame.extend_from_slice(msg);
-    stream.write_all(&frame).ok()?;
-    let mut header = [0u8; 4];
-    stream.read_exact(&mut header).ok()?;
-    let len = (u32::from_be_bytes(header) & 0x7fff_ffff) as usize;
-    let mut body = vec![0; len];
-    stream.read_exact(&mut body).ok()?;
-    Some(body)
+    stream.write_all(&records(&[msg.to_vec()])).ok()?;
+    read_reply(stream)
 }
 
 fn call_header(xid: u32, rpcvers: u32, procedure: u32) -> Vec<u8> {

@@ -36,7 +36,9 @@ use std::time::{Duration, Instant};
 
 use super::auth::{Credential, OpaqueAuth};
 use super::message::{reply_results, CallHeader};
-use crate::stream::record::{read_record, RecordLimits, LAST_FRAGMENT, MAX_FRAGMENT_LEN};
+use crate::stream::record::{
+    read_record, record_buffered, RecordLimits, LAST_FRAGMENT, MAX_FRAGMENT_LEN,
+};
 use crate::xdr::Encoder;
 use crate::{Error, Result};
 
@@ -276,8 +278,21 @@ enum Read {
 /// one system call, while most of a large reply bypasses the buffer.
 const READ_BUFFER: usize = 16 << 10;
 
-/// A receive timeout within this much above the wait is close enough.
+/// A socket timeout within this much above the wait is close enough.
 const TIMEOUT_SLACK: Duration = Duration::from_millis(1);
+
+/// `wait` as a socket timeout: a zero one means "forever" to the kernel
+/// (and std refuses it).
+fn socket_timeout(wait: Duration) -> Duration {
+    wait.max(Duration::from_micros(1))
+}
+
+/// Whether the socket timeout already `set` bounds a wait of `wait` well
+/// enough (between half of it and it plus [`TIMEOUT_SLACK`]), so that it
+/// need not be set again.
+fn timeout_fits(set: Option<Duration>, wait: Duration) -> bool {
+    matches!(set, Some(t) if t <= wait + TIMEOUT_SLACK && t >= wait / 2)
+}
 
 impl Conn {
     fn open(
@@ -394,17 +409,17 @@ impl Conn {
         self.write_queued(&mut w, written)
     }
 
-    /// Sets the stream's send timeout (`SO_SNDTIMEO`); only the writer does.
-    fn set_write_timeout(&self, wait: Duration) -> std::io::Result<()> {
-        // A zero timeout means "forever" to the kernel (and std refuses it).
-        let wait = wait.max(Duration::from_micros(1));
+    /// Sets the stream's send timeout (`SO_SNDTIMEO`); only the writer
+    /// does. Returns the timeout set.
+    fn set_write_timeout(&self, wait: Duration) -> std::io::Result<Duration> {
+        let wait = socket_timeout(wait);
         match &self.socket {
             Socket::Tcp(s) => s.set_write_timeout(Some(wait))?,
             Socket::Unix(s) => s.set_write_timeout(Some(wait))?,
-            Socket::Udp(_) => return Ok(()),
+            Socket::Udp(_) => {}
         }
         lock(&self.outbox).write_timeout = Some(wait);
-        Ok(())
+        Ok(wait)
     }
 
     /// A caller took the reply handed to it; the last of those writes the
@@ -524,25 +539,19 @@ impl Conn {
     /// system call and cannot block.
     fn message_buffered(&self) -> bool {
         let side = lock(&self.reader);
-        let buf = match &side.reader {
-            Reader::Tcp(r) => r.buffer(),
-            Reader::Unix(r) => r.buffer(),
-            Reader::Udp(_) => return false,
-        };
-        if buf.len() < 4 {
-            return false;
+        match &side.reader {
+            Reader::Tcp(r) => record_buffered(r.buffer()),
+            Reader::Unix(r) => record_buffered(r.buffer()),
+            Reader::Udp(_) => false,
         }
-        let mark = u32::from_be_bytes([buf[0], buf[1], buf[2], buf[3]]);
-        mark & LAST_FRAGMENT != 0 && buf.len() - 4 >= (mark & !LAST_FRAGMENT) as usize
     }
 
     /// Makes a blocking read on the socket return within about `wait`:
-    /// sets the receive timeout unless the one set is already between
-    /// half of `wait` and `wait` plus [`TIMEOUT_SLACK`].
+    /// sets the receive timeout unless the one set already fits
+    /// ([`timeout_fits`]).
     fn bound_wait(&self, set: &mut Option<Duration>, wait: Duration) -> Result<()> {
-        // A zero timeout means "forever" to the kernel.
-        let wait = wait.max(Duration::from_micros(1));
-        if matches!(*set, Some(t) if t <= wait + TIMEOUT_SLACK && t >= wait / 2) {
+        let wait = socket_timeout(wait);
+        if timeout_fits(*set, wait) {
             return Ok(());
         }
         let r = match &self.socket {
@@ -721,11 +730,10 @@ impl<'a, W: Write> Bounded<'a, W> {
     fn start(&mut self) -> std::io::Result<()> {
         self.deadline = Instant::now() + self.wait;
         self.first = true;
-        if matches!(self.set, Some(t) if t <= self.wait + TIMEOUT_SLACK && t >= self.wait / 2) {
+        if timeout_fits(self.set, socket_timeout(self.wait)) {
             return Ok(());
         }
-        self.conn.set_write_timeout(self.wait)?;
-        self.set = Some(self.wait);
+        self.set = Some(self.conn.set_write_timeout(self.wait)?);
         Ok(())
     }
 
@@ -738,8 +746,7 @@ impl<'a, W: Write> Bounded<'a, W> {
         if left.is_zero() {
             return Err(ErrorKind::TimedOut.into());
         }
-        self.conn.set_write_timeout(left)?;
-        self.set = Some(left);
+        self.set = Some(self.conn.set_write_timeout(left)?);
         Ok(())
     }
 }

@@ -37,7 +37,7 @@ use super::auth::Credential;
 use super::client::{lock, resolve, wait_readable, write_parts, Protocol, MAX_UDP_MESSAGE};
 use super::drc::{checksum, ClientKey, DuplicateCache, Lookup, RequestKey};
 use super::message::{decode_call, AcceptStat, BadCall, ReplyHeader};
-use crate::stream::record::{read_record, RecordLimits, LAST_FRAGMENT};
+use crate::stream::record::{read_record, record_buffered, RecordLimits, LAST_FRAGMENT};
 use crate::stream::PeerCredentials;
 use crate::{Error, Result};
 
@@ -1134,18 +1134,6 @@ const COPY_RESULTS_BELOW: usize = 1024;
 /// Small replies held back to go out with the next (see `Connection::send`)
 /// add up to at most this many bytes.
 const HOLD_REPLIES: usize = 8 << 10;
-
-/// Whether `buf` starts with a whole single-fragment record, so reading the
-/// next call will not wait on the socket.
-fn record_buffered(buf: &[u8]) -> bool {
-    match buf.first_chunk::<4>() {
-        Some(mark) => {
-            let mark = u32::from_be_bytes(*mark);
-            mark & LAST_FRAGMENT != 0 && (mark & !LAST_FRAGMENT) as usize <= buf.len() - 4
-        }
-        None => false,
-    }
-}
 
 /// A reply ready to send: the record mark and the reply header, then the
 /// results.

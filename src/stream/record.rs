@@ -208,6 +208,19 @@ fn read_fragment<R: Read>(reader: &mut R, buf: &mut Vec<u8>, len: usize) -> Resu
     Ok(())
 }
 
+/// Whether `buf` starts with a whole single-fragment record, so that
+/// reading the next record from a buffered reader holding `buf` costs no
+/// system call and cannot block.
+pub(crate) fn record_buffered(buf: &[u8]) -> bool {
+    match buf.first_chunk::<4>() {
+        Some(mark) => {
+            let mark = u32::from_be_bytes(*mark);
+            mark & LAST_FRAGMENT != 0 && (mark & !LAST_FRAGMENT) as usize <= buf.len() - 4
+        }
+        None => false,
+    }
+}
+
 /// Reads until `buf` is full or the stream ends; returns the bytes read.
 fn read_full<R: Read>(reader: &mut R, buf: &mut [u8]) -> Result<usize> {
     let mut filled = 0;
