@@ -60,13 +60,18 @@ deps: ## install missing Debian and Python packages the tests need
 header: ## regenerate include/xipc.h from src/ffi
 	XIPC_WRITE_HEADER=1 $(CARGO) build --lib
 
+# A hung test fails its suite with a message instead of stalling CI:
+# LIMIT SECONDS COMMAND... runs COMMAND, killed after SECONDS.
+LIMIT := scripts/limit.sh
+PYTEST_LIMIT := --timeout=300
+
 test: deps all test-rust test-c test-python test-interop ## every test: Rust, C, Python, interop
 	@echo "make test: all suites passed"
 
 test-rust:
 	$(CARGO) fmt --check
 	$(CARGO) clippy --all-targets -- -D warnings
-	$(CARGO) test --release --lib --bins --tests --examples
+	$(LIMIT) 1500 $(CARGO) test --release --lib --bins --tests --examples
 	@# Doc examples in the dev profile: each is its own program, and linking
 	@# dozens of them with the release profile's LTO takes minutes.
 	$(CARGO) test --doc
@@ -77,16 +82,16 @@ $(BUILD)/tests/c/%: tests/c/%.c tests/c/check.h include/xipc.h $(LIB_SO)
 
 test-c: $(C_TESTS)
 	@command -v valgrind >/dev/null || { echo "test-c: valgrind is missing; run make deps (apt-get install valgrind)" >&2; exit 1; }
-	@set -e; for t in $(C_TESTS); do echo "== $$t (valgrind)"; $(VALGRIND) $$t; done
+	@set -e; for t in $(C_TESTS); do echo "== $$t (valgrind)"; $(LIMIT) 300 $(VALGRIND) $$t; done
 	@echo "C tests: $(words $(C_TESTS)) passed"
 
 test-python:
-	$(PYTHON) -m pytest -q tests/python
+	$(PYTHON) -m pytest -q $(PYTEST_LIMIT) tests/python
 	@echo "== queues and streams again without the C module (the ctypes path)"
-	XIPC_NO_FAST=1 $(PYTHON) -m pytest -q tests/python/test_mq.py tests/python/test_stream.py tests/python/test_fast.py
+	XIPC_NO_FAST=1 $(PYTHON) -m pytest -q $(PYTEST_LIMIT) tests/python/test_mq.py tests/python/test_stream.py tests/python/test_fast.py
 
 test-interop:
-	@set -e; for t in $(sort $(wildcard tests/interop/*.sh)); do echo "== $$t"; bash $$t; done
+	@set -e; for t in $(sort $(wildcard tests/interop/*.sh)); do echo "== $$t"; $(LIMIT) 600 bash $$t; done
 
 demo: deps all ## build everything and run the cross-language demo
 	@bash examples/demo/run.sh

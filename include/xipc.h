@@ -752,7 +752,9 @@ int xipc_rpc_server_set_rpcbind(const xipc_rpc_server *s, bool on);
 int xipc_rpc_server_start(const xipc_rpc_server *s);
 
 /**
- * Serves until `xipc_rpc_server_stop` is called (from a handler or another thread).
+ * Serves until `xipc_rpc_server_stop` is called (from a handler or another thread)
+ * and has finished; returns at once if the server was stopped before. Not for a
+ * signal handler: block the signals and `sigwait` for them on a thread instead.
  *
  * # Safety
  * `s` must be a live server.

@@ -27,7 +27,7 @@ if ((${#missing[@]})); then
     fi
 fi
 
-if ! "$py" -c 'import pytest, hypothesis, posix_ipc' 2>/dev/null; then
+if ! "$py" -c 'import pytest, pytest_timeout, hypothesis, posix_ipc' 2>/dev/null; then
     echo "deps: installing Python test packages"
     "$py" -m pip install -q --disable-pip-version-check --root-user-action=ignore -r tests/python/requirements.txt
 fi

@@ -368,6 +368,28 @@ fn stop_is_graceful_for_calls_in_progress() {
     assert!(TcpStream::connect(("127.0.0.1", tcp)).is_err());
 }
 
+#[test]
+fn serve_forever_returns_once_stopped_even_if_stopped_first() {
+    // Stopped before it ever served: serve_forever returns at once, Ok.
+    let (s, _) = test_server();
+    s.stop();
+    s.serve_forever().unwrap();
+    assert!(s.start().is_err(), "a stopped server does not start again");
+
+    // Stopped from another thread while serving: it returns after stop.
+    let (s, _, tcp, _) = started();
+    let stopper = {
+        let s = s.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(100));
+            s.stop();
+        })
+    };
+    s.serve_forever().unwrap();
+    assert!(TcpStream::connect(("127.0.0.1", tcp)).is_err());
+    stopper.join().unwrap();
+}
+
 /// The soft and hard limits on open files, from /proc/self/limits.
 fn open_file_limits() -> (u64, u64) {
     let limits = std::fs::read_to_string("/proc/self/limits").unwrap();

@@ -11,7 +11,7 @@ until SIGTERM, then unregisters.
 import signal
 import struct
 import sys
-import threading
+import time
 
 import calc  # generated from examples/calc.x
 from calc_server import Calc  # examples/gen/calc_server.py: the service itself
@@ -42,16 +42,18 @@ def main(rpcbind_port: int) -> None:
         server.set_rpcbind_registration(False)  # we register with the demo's rpcbind ourselves
         DemoCalc().register(server)
         port = server.listen_tcp("127.0.0.1", 0)
-        stop = threading.Event()
-        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        # A list, not a threading.Event: setting an Event from a signal
+        # handler can deadlock on the lock its interrupted wait holds.
+        stop = []
+        signal.signal(signal.SIGTERM, lambda *_: stop.append(True))
         server.start()
         if not portmap(rpcbind_port, PMAPPROC_SET, port):
             sys.exit(f"Python service: rpcbind refused to register calc on port {port}")
         print(f"Python service: calc.x program {calc.CALC_PROG:#x} version {calc.CALC_VERS} "
               f"on TCP port {port}, registered with rpcbind", flush=True)
         try:
-            while not stop.wait(0.5):
-                pass
+            while not stop:
+                time.sleep(0.05)
         finally:
             portmap(rpcbind_port, PMAPPROC_UNSET, 0)
             server.stop()

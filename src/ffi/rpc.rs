@@ -589,7 +589,9 @@ pub unsafe extern "C" fn xipc_rpc_server_start(s: *const xipc_rpc_server) -> c_i
     guard(|| unsafe { server(s)? }.start())
 }
 
-/// Serves until `xipc_rpc_server_stop` is called (from a handler or another thread).
+/// Serves until `xipc_rpc_server_stop` is called (from a handler or another thread)
+/// and has finished; returns at once if the server was stopped before. Not for a
+/// signal handler: block the signals and `sigwait` for them on a thread instead.
 ///
 /// # Safety
 /// `s` must be a live server.

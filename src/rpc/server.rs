@@ -403,9 +403,14 @@ impl Server {
         Ok(())
     }
 
-    /// Starts (if needed) and blocks until [`stop`](Self::stop) is called.
+    /// Starts (if needed) and blocks until [`stop`](Self::stop) is called
+    /// and has finished; returns at once if the server was stopped before.
     pub fn serve_forever(&self) -> Result<()> {
-        self.start()?;
+        match self.start() {
+            // Stopped before it could start: nothing to serve.
+            Err(_) if self.inner.stopping.load(Ordering::SeqCst) => {}
+            other => other?,
+        }
         let (m, cv) = &self.inner.stopped;
         let mut done = lock(m);
         while !*done {

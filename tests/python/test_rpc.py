@@ -342,3 +342,50 @@ def test_concurrent_calls_on_one_connection():
     srv.close()
     assert results == {i: u32(i) for i in range(6)}
     assert took < 1.4, f"six 0.3 s calls took {took:.2f} s"
+
+
+STOP_AT_EVERY_POINT = r"""
+import sys
+from xipc import rpc
+
+# A signal handler runs between any two bytecodes of the main thread. A
+# profile hook runs at every call and return, so stopping from it at the
+# n-th event stands in for SIGTERM arriving at that point of serve_forever.
+for n in range(1, int(sys.argv[1]) + 1):
+    srv = rpc.Server()
+    srv.set_rpcbind_registration(False)
+    srv.listen_udp("127.0.0.1", 0)
+    seen = [0]
+
+    def hook(frame, event, arg):
+        seen[0] += 1
+        if seen[0] == n:
+            sys.setprofile(None)
+            srv.stop()
+
+    print(n, flush=True)
+    sys.setprofile(hook)
+    srv.serve_forever()
+    sys.setprofile(None)
+    srv.close()
+print("done", flush=True)
+"""
+
+
+def test_stop_from_a_signal_handler_at_any_point_of_serve_forever():
+    # A handler that stops the server (signal.signal(SIGTERM, lambda *_:
+    # srv.stop())) once deadlocked when the signal landed while the main
+    # thread held the lock inside serve_forever's wait.
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-c", STOP_AT_EVERY_POINT, "24"],
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        out, _ = proc.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, _ = proc.communicate()
+        last = out.split()[-1] if out.split() else "?"
+        pytest.fail(f"serve_forever never returned when stop() ran at profile event {last}")
+    assert proc.returncode == 0 and out.split()[-1] == "done", out

@@ -26,15 +26,16 @@ import ctypes
 import math
 import struct
 import sys
-import threading
+import time
 import traceback
 from dataclasses import dataclass, field
 
 from . import _lib
 from . import xdr as _xdr
-from .errors import (AuthError, GarbageArgs, LimitExceeded, MalformedXdr,
-                     ProcedureUnavailable, ProgramMismatch, ProgramUnavailable,
-                     RpcError, RpcMismatch, SystemError_, Timeout)
+from .errors import (AuthError, GarbageArgs, InvalidArgument, LimitExceeded,
+                     MalformedXdr, ProcedureUnavailable, ProgramMismatch,
+                     ProgramUnavailable, RpcError, RpcMismatch, SystemError_,
+                     Timeout)
 from .stream import PeerCredentials, _PeerCredentials
 
 __all__ = [
@@ -87,6 +88,7 @@ _server_set_idle = _lib.declare("xipc_rpc_server_set_idle_timeout_ms", [_c_void_
 _server_set_rpcbind = _lib.declare("xipc_rpc_server_set_rpcbind", [_c_void_p, ctypes.c_bool])
 _server_start = _lib.declare("xipc_rpc_server_start", [_c_void_p])
 _server_stop = _lib.declare("xipc_rpc_server_stop", [_c_void_p])
+_server_run = _lib.declare("xipc_rpc_server_run", [_c_void_p])
 _server_free = _lib.declare("xipc_rpc_server_free", [_c_void_p], restype=None)
 
 _call_xid = _lib.declare("xipc_rpc_call_xid", [_c_void_p], restype=ctypes.c_uint32)
@@ -275,7 +277,11 @@ class Server:
         _server_new(ctypes.byref(handle))
         self._handle = handle
         self._callbacks = []  # keeps the ctypes thunks alive
-        self._stopped = threading.Event()
+        # A plain flag, not a threading.Event: stop() is often called from
+        # a signal handler, which runs in the main thread between any two
+        # bytecodes, and an Event's lock may be held there by the very
+        # serve_forever loop it interrupted.
+        self._stop_requested = False
 
     def _h(self):
         if not self._handle:
@@ -356,25 +362,34 @@ class Server:
         _server_start(self._h())
 
     def serve_forever(self) -> None:
-        """Serves until :meth:`stop` is called (from a handler or another
-        thread); Ctrl-C stops it too."""
-        self.start()
+        """Serves until :meth:`stop` is called (from a handler, another
+        thread or a signal handler); Ctrl-C stops it too."""
         try:
-            while not self._stopped.wait(0.2):
-                pass
+            self.start()
+        except InvalidArgument:
+            if not self._stop_requested:
+                raise
+        try:
+            # Short sleeps so that a signal's Python handler runs promptly:
+            # it can only run while the main thread executes Python.
+            while not self._stop_requested:
+                time.sleep(0.05)
         finally:
             self.stop()
+        # stop() may still be finishing on another thread: wait for it.
+        _server_run(self._h())
 
     def stop(self) -> None:
-        """Stops gracefully: calls in progress finish first."""
+        """Stops gracefully: calls in progress finish first. Safe to call
+        from a signal handler."""
+        self._stop_requested = True
         if self._handle:
-            self._stopped.set()
             _server_stop(self._handle)
 
     def close(self) -> None:
+        self._stop_requested = True
         handle, self._handle = getattr(self, "_handle", None), None
         if handle:
-            self._stopped.set()
             _server_free(handle)
 
     def __enter__(self):

@@ -26,6 +26,17 @@ def start(*cmd):
     return p, int(words[1]), int(words[3])
 
 
+def terminate(p):
+    """SIGTERM ends a server promptly, whatever it was doing."""
+    p.terminate()
+    try:
+        p.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.wait()
+        check(False, f"{' '.join(os.path.basename(str(a)) for a in p.args)} did not exit within 15 s of SIGTERM")
+
+
 def check(cond, what):
     if not cond:
         print(f"FAIL: {what}", file=sys.stderr)
@@ -102,8 +113,7 @@ def retransmit_with_drc():
         check("(count 3)" in out.stdout, f"the counter ran more than once for libtirpc: {out.stdout}")
         print(f"libtirpc client through the lossy proxy: {out.stdout.strip()}")
     finally:
-        p.terminate()
-        p.wait()
+        terminate(p)
 
 
 def record(msg):
@@ -156,8 +166,7 @@ def malformed(cmd):
         check(out.returncode == 0, f"server unusable after malformed calls: {out.stderr}")
         print(f"malformed calls ({os.path.basename(cmd[-1])}): right replies, server still serving")
     finally:
-        p.terminate()
-        p.wait()
+        terminate(p)
 
 
 py_server = (sys.executable, os.path.join(HERE, "py_server.py"))
