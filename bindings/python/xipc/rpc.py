@@ -376,8 +376,11 @@ class Server:
                 time.sleep(0.05)
         finally:
             self.stop()
-        # stop() may still be finishing on another thread: wait for it.
-        _server_run(self._h())
+        # stop() may still be finishing on another thread: wait for it
+        # (unless close() already freed the server).
+        handle = self._handle
+        if handle:
+            _server_run(handle)
 
     def stop(self) -> None:
         """Stops gracefully: calls in progress finish first. Safe to call
