@@ -389,3 +389,23 @@ def test_stop_from_a_signal_handler_at_any_point_of_serve_forever():
         last = out.split()[-1] if out.split() else "?"
         pytest.fail(f"serve_forever never returned when stop() ran at profile event {last}")
     assert proc.returncode == 0 and out.split()[-1] == "done", out
+
+
+def test_close_while_serving_ends_serve_forever_quietly():
+    srv = rpc.Server()
+    srv.set_rpcbind_registration(False)
+    srv.listen_tcp("127.0.0.1", 0)
+    errors = []
+
+    def serve():
+        try:
+            srv.serve_forever()
+        except BaseException as exc:  # noqa: BLE001 - the test reports it
+            errors.append(exc)
+
+    t = threading.Thread(target=serve)
+    t.start()
+    time.sleep(0.1)
+    srv.close()
+    t.join(5)
+    assert not t.is_alive() and errors == []
