@@ -18,6 +18,17 @@ fn uint(v: u32) -> Vec<u8> {
     v.to_be_bytes().to_vec()
 }
 
+/// Runs `each(i)` for i in 0..n, each on its own thread, all at once; a
+/// panic in any of them fails the test.
+fn on_threads(n: u32, each: impl Fn(u32) + Sync) {
+    let each = &each;
+    std::thread::scope(|scope| {
+        for i in 0..n {
+            scope.spawn(move || each(i));
+        }
+    });
+}
+
 /// A server with: 1 echo, 2 add two uints, 3 GARBAGE_ARGS, 4 SYSTEM_ERR,
 /// 5 panic, 6 sleep 300 ms then echo, 7 count calls, 8 caller's uid, on
 /// versions 2 and 3 (3 has only echo).
@@ -243,22 +254,14 @@ fn concurrent_calls_on_one_connection_are_matched_by_xid() {
 fn many_threads_share_one_client() {
     let (s, count, tcp, udp) = started();
     for (port, proto) in [(tcp, Protocol::Tcp), (udp, Protocol::Udp)] {
-        let c = Arc::new(Client::connect("127.0.0.1", port, PROG, 2, proto).unwrap());
-        let threads: Vec<_> = (0..8u32)
-            .map(|i| {
-                let c = c.clone();
-                std::thread::spawn(move || {
-                    for j in 0..200u32 {
-                        let v = i * 1000 + j;
-                        assert_eq!(c.call(1, &uint(v)).unwrap(), uint(v));
-                    }
-                    c.call(7, &[]).unwrap();
-                })
-            })
-            .collect();
-        for t in threads {
-            t.join().unwrap();
-        }
+        let c = Client::connect("127.0.0.1", port, PROG, 2, proto).unwrap();
+        on_threads(8, |i| {
+            for j in 0..200u32 {
+                let v = i * 1000 + j;
+                assert_eq!(c.call(1, &uint(v)).unwrap(), uint(v));
+            }
+            c.call(7, &[]).unwrap();
+        });
     }
     assert_eq!(count.load(Ordering::SeqCst), 16);
     s.stop();
@@ -698,25 +701,16 @@ fn large_calls_from_many_threads_arrive_whole() {
         Client::connect("127.0.0.1", tcp, PROG, 2, Protocol::Tcp).unwrap(),
         Client::connect(path.to_str().unwrap(), 0, PROG, 2, Protocol::Unix).unwrap(),
     ] {
-        let c = Arc::new(c);
         // Sizes on both sides of the copy threshold, written by 16
         // threads at once: queued records must not interleave.
-        let threads: Vec<_> = (0..16u32)
-            .map(|i| {
-                let c = c.clone();
-                std::thread::spawn(move || {
-                    for round in 0..8u32 {
-                        let n = [4, 1020, 1024, 70_000, 200_000][((i + round) % 5) as usize];
-                        let fill = (i * 8 + round) as u8;
-                        let arg: Vec<u8> = (0..n).map(|k| fill ^ (k as u8)).collect();
-                        assert_eq!(c.call(1, &arg).unwrap(), arg, "thread {i} round {round}");
-                    }
-                })
-            })
-            .collect();
-        for t in threads {
-            t.join().unwrap();
-        }
+        on_threads(16, |i| {
+            for round in 0..8u32 {
+                let n = [4, 1020, 1024, 70_000, 200_000][((i + round) % 5) as usize];
+                let fill = (i * 8 + round) as u8;
+                let arg: Vec<u8> = (0..n).map(|k| fill ^ (k as u8)).collect();
+                assert_eq!(c.call(1, &arg).unwrap(), arg, "thread {i} round {round}");
+            }
+        });
     }
     s.stop();
 }
@@ -724,31 +718,23 @@ fn large_calls_from_many_threads_arrive_whole() {
 #[test]
 fn calls_timing_out_among_others_leave_a_shared_client_working() {
     let (s, _, tcp, _) = started();
-    let c = Arc::new(Client::connect("127.0.0.1", tcp, PROG, 2, Protocol::Tcp).unwrap());
+    let c = Client::connect("127.0.0.1", tcp, PROG, 2, Protocol::Tcp).unwrap();
     // Slow calls (300 ms handler) that give up after 50 ms, while fast
     // calls run through the same connection: whoever holds the reading
     // role when it gives up must pass it on, and late replies are dropped.
-    let threads: Vec<_> = (0..12u32)
-        .map(|i| {
-            let c = c.clone();
-            std::thread::spawn(move || {
-                for round in 0..20u32 {
-                    if i % 3 == 0 && round % 5 == 0 {
-                        let err = c
-                            .call_with_timeout(6, &uint(i), Duration::from_millis(50))
-                            .unwrap_err();
-                        assert!(matches!(err, Error::TimedOut(_)), "{err}");
-                    } else {
-                        let arg = uint(i << 16 | round);
-                        assert_eq!(c.call(1, &arg).unwrap(), arg);
-                    }
-                }
-            })
-        })
-        .collect();
-    for t in threads {
-        t.join().unwrap();
-    }
+    on_threads(12, |i| {
+        for round in 0..20u32 {
+            if i % 3 == 0 && round % 5 == 0 {
+                let err = c
+                    .call_with_timeout(6, &uint(i), Duration::from_millis(50))
+                    .unwrap_err();
+                assert!(matches!(err, Error::TimedOut(_)), "{err}");
+            } else {
+                let arg = uint(i << 16 | round);
+                assert_eq!(c.call(1, &arg).unwrap(), arg);
+            }
+        }
+    });
     assert_eq!(c.call(1, &uint(7)).unwrap(), uint(7));
     s.stop();
 }
@@ -862,22 +848,14 @@ fn pipelined_calls_all_get_their_replies_before_a_bad_record_ends_them() {
 #[test]
 fn batched_and_normal_calls_from_many_threads_all_go_out() {
     let (s, count, tcp, _) = started();
-    let c = Arc::new(Client::connect("127.0.0.1", tcp, PROG, 2, Protocol::Tcp).unwrap());
-    let threads: Vec<_> = (0..8u32)
-        .map(|i| {
-            let c = c.clone();
-            std::thread::spawn(move || {
-                for j in 0..100u32 {
-                    c.call_batched(7, &[]).unwrap();
-                    let v = i * 1000 + j;
-                    assert_eq!(c.call(1, &uint(v)).unwrap(), uint(v));
-                }
-            })
-        })
-        .collect();
-    for t in threads {
-        t.join().unwrap();
-    }
+    let c = Client::connect("127.0.0.1", tcp, PROG, 2, Protocol::Tcp).unwrap();
+    on_threads(8, |i| {
+        for j in 0..100u32 {
+            c.call_batched(7, &[]).unwrap();
+            let v = i * 1000 + j;
+            assert_eq!(c.call(1, &uint(v)).unwrap(), uint(v));
+        }
+    });
     assert_eq!(c.call(7, &[]).unwrap(), uint(801));
     assert_eq!(count.load(Ordering::SeqCst), 801);
     s.stop();
@@ -890,22 +868,14 @@ fn batched_and_normal_calls_from_many_threads_all_go_out() {
 #[test]
 fn replies_keep_being_read_while_a_long_batch_is_written() {
     let (s, _, tcp, _) = started();
-    let c = Arc::new(Client::connect("127.0.0.1", tcp, PROG, 2, Protocol::Tcp).unwrap());
+    let c = Client::connect("127.0.0.1", tcp, PROG, 2, Protocol::Tcp).unwrap();
     c.set_timeout(Duration::from_secs(15)).unwrap();
-    let threads: Vec<_> = (0..16u32)
-        .map(|i| {
-            let c = c.clone();
-            std::thread::spawn(move || {
-                for round in 0..4u32 {
-                    let arg = vec![(i * 4 + round) as u8; 3 << 20];
-                    assert_eq!(c.call(1, &arg).unwrap(), arg, "thread {i} round {round}");
-                }
-            })
-        })
-        .collect();
-    for t in threads {
-        t.join().unwrap();
-    }
+    on_threads(16, |i| {
+        for round in 0..4u32 {
+            let arg = vec![(i * 4 + round) as u8; 3 << 20];
+            assert_eq!(c.call(1, &arg).unwrap(), arg, "thread {i} round {round}");
+        }
+    });
     s.stop();
 }
 
