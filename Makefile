@@ -129,7 +129,7 @@ doc: ## API documentation (cargo doc), failing on any rustdoc warning
 fuzz: all ## run every fuzz target FUZZ_SECONDS (default 60) each; not part of test
 	@scripts/fuzz.sh
 
-soak: all ## load tests: RPC under 1,000 connections, 1,000,000 queue messages (SOAK_* settings); not part of test
+soak: all ## load tests: 15,000 idle RPC connections, RPC under load, 1,000,000 queue messages (SOAK_*, SCALE_* settings); not part of test
 	@scripts/soak.sh
 
 clean:

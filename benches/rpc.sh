@@ -12,14 +12,15 @@
 #     also set beside libtirpc's best, 16 clients of their own;
 #   - 64 KiB ECHO throughput, TCP, pinned and unpinned;
 #   - raw TCP ping-pong of the same byte counts as the floor.
-# Each figure is the best of RPC_BENCH_REPEAT runs (default 3), xipc and
-# libtirpc alternating, so a busy machine disturbs both alike.
+# Each figure is the median of RPC_BENCH_REPEAT runs (default 5), xipc and
+# libtirpc alternating run by run, so a busy machine disturbs both alike
+# and no single lucky or unlucky run decides a ratio.
 # Knobs: RPC_BENCH_CALLS (default 20000), RPC_BENCH_ECHO (default 1000).
 source "$(dirname "$0")/../tests/interop/rpc/common.sh"
 BENCH_DIR=$(cd "$(dirname "$0")/rpc" && pwd)
 CALLS=${RPC_BENCH_CALLS:-20000}
 ECHOS=${RPC_BENCH_ECHO:-1000}
-REPEAT=${RPC_BENCH_REPEAT:-3}
+REPEAT=${RPC_BENCH_REPEAT:-5}
 command -v taskset >/dev/null || die "taskset is missing; install util-linux"
 
 build_all
@@ -52,25 +53,29 @@ pingpong() {
     stop_server "$SERVER_PID"
 }
 
-# both MODE PROTO CALLS THREADS PIN: sets X and T, the best of REPEAT runs.
-both() {
-    local i x t
-    X=0 T=0
-    for ((i = 0; i < REPEAT; i++)); do
-        x=$(run xipc "$5" "$1" "$2" "$3" "$4")
-        t=$(run tirpc "$5" "$1" "$2" "$3" "$4")
-        X=$(awk -v a="$X" -v b="$x" 'BEGIN { print (b > a ? b : a) }')
-        T=$(awk -v a="$T" -v b="$t" 'BEGIN { print (b > a ? b : a) }')
-    done
+median() { # VALUES... -> their median
+    printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 }
+        END { print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'
 }
 
-best_pingpong() { # PIN ROUNDS THREADS
-    local i v best=0
+# both MODE PROTO CALLS THREADS PIN: sets X and T, the medians of REPEAT
+# runs each, xipc and libtirpc taking turns.
+both() {
+    local i xs=() ts=()
     for ((i = 0; i < REPEAT; i++)); do
-        v=$(pingpong "$1" "$2" "$3")
-        best=$(awk -v a="$best" -v b="$v" 'BEGIN { print (b > a ? b : a) }')
+        xs+=("$(run xipc "$5" "$1" "$2" "$3" "$4")")
+        ts+=("$(run tirpc "$5" "$1" "$2" "$3" "$4")")
     done
-    echo "$best"
+    X=$(median "${xs[@]}")
+    T=$(median "${ts[@]}")
+}
+
+median_pingpong() { # PIN ROUNDS THREADS
+    local i vs=()
+    for ((i = 0; i < REPEAT; i++)); do
+        vs+=("$(pingpong "$1" "$2" "$3")")
+    done
+    median "${vs[@]}"
 }
 
 row() { # name xipc tirpc unit
@@ -83,7 +88,7 @@ printf "%-40s %12s %12s %9s\n" "benchmark" "xipc" "libtirpc" "ratio"
 declare -A floor
 seq_tcp=()
 for pin in pinned unpinned; do
-    floor[$pin]=$(best_pingpong "$pin" "$CALLS" 1)
+    floor[$pin]=$(median_pingpong "$pin" "$CALLS" 1)
     for proto in tcp udp; do
         both add "$proto" "$CALLS" 1 "$pin"
         row "sequential ADD, ${proto^^}, $pin" "$X" "$T" "calls/s"
@@ -97,7 +102,7 @@ for pin in pinned unpinned; do
     both add tcp $((CALLS / 8)) 16 "$pin"
     row "16 clients, a connection each, $pin" "$X" "$T" "calls/s"
     best_t=$T
-    many+=("$pin $X $T $(best_pingpong "$pin" $((CALLS / 8)) 16)")
+    many+=("$pin $X $T $(median_pingpong "$pin" $((CALLS / 8)) 16)")
     both shared tcp $((CALLS / 8)) 16 "$pin"
     row "16 threads, one shared client, $pin" "$X" "$T" "calls/s"
     row "  the same xipc vs libtirpc's best" "$X" "$best_t" "calls/s"

@@ -715,7 +715,7 @@ int xipc_rpc_server_set_max_message(const xipc_rpc_server *s, size_t bytes);
 int xipc_rpc_server_set_concurrent_calls(const xipc_rpc_server *s, size_t calls);
 
 /**
- * How many stream connections are served at once (default 4,096); a
+ * How many stream connections are served at once (default 65,536); a
  * connection accepted past the limit is closed at once. 0 is refused
  * (`XIPC_EINVAL`).
  *
@@ -723,6 +723,27 @@ int xipc_rpc_server_set_concurrent_calls(const xipc_rpc_server *s, size_t calls)
  * `s` must be a live server.
  */
 int xipc_rpc_server_set_max_connections(const xipc_rpc_server *s, size_t connections);
+
+/**
+ * The pool of threads that wait for work and run handlers: `min` are
+ * started with the server and kept (default 1); more are added while
+ * handlers run, up to `max` (default 32), and leave after 30 idle
+ * seconds. `max` bounds how many handlers run at once. Refused
+ * (`XIPC_EINVAL`) unless 1 <= `min` <= `max`.
+ *
+ * # Safety
+ * `s` must be a live server.
+ */
+int xipc_rpc_server_set_threads(const xipc_rpc_server *s, size_t min, size_t max);
+
+/**
+ * The stack of each of the server's threads, where handlers run (default
+ * 2 MiB; under 64 KiB is refused with `XIPC_EINVAL`).
+ *
+ * # Safety
+ * `s` must be a live server.
+ */
+int xipc_rpc_server_set_thread_stack_size(const xipc_rpc_server *s, size_t bytes);
 
 /**
  * Closes stream connections idle this long (default 120,000 ms). 0 is

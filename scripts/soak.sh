@@ -1,5 +1,11 @@
 #!/usr/bin/env bash
-# make soak: the load tests of tests/soak.rs, not part of make test.
+# make soak: the load tests, not part of make test.
+#   - tests/soak/scale.py: one Python RPC server holding SCALE_CONNECTIONS
+#     (default 15,000) idle TCP connections: memory per connection,
+#     threads, idle CPU and context switches, the connect burst, then a call
+#     on each (its bars are in the script);
+#   - tests/soak.rs: RPC calls on many connections and a million queue
+#     messages, for a while, checking nothing is lost and memory stays flat.
 #   SOAK_SECONDS      how long the RPC server is under load (default 60)
 #   SOAK_CONNECTIONS  concurrent RPC connections (default 1000)
 #   SOAK_WORKERS      client threads sharing them (default 8)
@@ -25,4 +31,5 @@ if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt "$need" ]; then
 fi
 echo "soak: RLIMIT_NOFILE $(ulimit -n), ${SOAK_SECONDS:-60} s of RPC over $connections connections," \
      "${SOAK_MESSAGES:-1000000} queue messages"
+python3 tests/soak/scale.py
 exec "${CARGO:-cargo}" test --release --test soak -- --ignored --nocapture --test-threads=1

@@ -6,6 +6,8 @@
 //! - [`mq`]: POSIX message queues.
 //! - [`stream`]: pipes, FIFOs, TCP and Unix stream sockets, with record marking.
 //! - [`rpc`]: ONC RPC client, server and rpcbind.
+//! - [`net`]: the transport layer under streams and RPC (resolution,
+//!   listeners, connections, deadlines).
 //! - [`idl`]: the `.x` interface compiler behind `xipc gen`.
 //!
 //! Every fallible call returns [`Result`], whose [`Error`] has one stable
@@ -41,6 +43,8 @@ pub mod error;
 pub mod ffi;
 pub mod idl;
 pub mod mq;
+/// cbindgen:ignore
+pub mod net;
 pub mod rpc;
 pub mod stream;
 pub mod xdr;

@@ -70,7 +70,10 @@ fn free_port() -> u16 {
 fn serve(rpcbind_port: u16) -> (Server, u16, u16) {
     let server = Server::new();
     server.set_rpcbind_registration(false);
-    server.register(PROG, 1, 1, |_, args| Ok(args.to_vec()));
+    server.register(PROG, 1, 1, |_, args, out| {
+        out.put_raw(args);
+        Ok(())
+    });
     let tcp = server.listen_tcp("127.0.0.1", 0).unwrap();
     let udp = server.listen_udp("127.0.0.1", 0).unwrap();
     server.start().unwrap();

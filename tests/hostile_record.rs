@@ -108,7 +108,7 @@ fn a_header_within_the_limit_allocates_only_what_arrives() {
     let (r, peak) = peak_during(|| read_record(&mut &input[..], &mut buf, RecordLimits::default()));
     assert_eq!(
         r.unwrap_err().to_string(),
-        "closed by peer: stream ended inside a record fragment (3 of 4194304 bytes)"
+        "closed by peer: stream ended inside a message (3 of 4194304 bytes of fragment 1)"
     );
     assert!(peak <= 3 * READ_CHUNK, "{peak} bytes for 7 bytes of input");
 
@@ -179,7 +179,7 @@ fn endless_empty_fragments_end_at_the_fragment_limit() {
     assert!(matches!(err, Error::Protocol(_)), "{err:?}");
     assert_eq!(
         err.to_string(),
-        "protocol error: record has more than 4096 fragments"
+        "protocol error: message has more than 4096 fragments"
     );
     assert!(peak < SLACK, "{peak} bytes");
 
@@ -217,7 +217,7 @@ fn records_cut_short_are_closed_errors() {
         ),
         (
             7,
-            Some("closed by peer: stream ended inside a record fragment (3 of 8 bytes)"),
+            Some("closed by peer: stream ended inside a message (3 of 8 bytes of fragment 1)"),
         ),
         (
             12,
@@ -225,7 +225,7 @@ fn records_cut_short_are_closed_errors() {
         ),
         (
             20,
-            Some("closed by peer: stream ended inside a record fragment (4 of 8 bytes)"),
+            Some("closed by peer: stream ended inside a message (4 of 8 bytes of fragment 2)"),
         ),
     ];
     for (cut, message) in want {

@@ -39,20 +39,21 @@ fn server() -> (Server, u16, u16) {
     let s = Server::new();
     s.set_rpcbind_registration(false);
     s.set_max_message(MAX_MESSAGE).unwrap();
-    s.register(PROG, VERS, ECHO, |_, args| Ok(args.to_vec()));
-    s.register(PROG, VERS, FLAG_AND_NAME, |_, args| {
+    s.register(PROG, VERS, ECHO, |_, args, out| {
+        out.put_raw(args);
+        Ok(())
+    });
+    s.register(PROG, VERS, FLAG_AND_NAME, |_, args, e| {
         let mut d = Decoder::new(args);
         let flag = d.get_bool()?;
         let name = d.get_string(Some(64))?;
         d.finish()?;
-        let mut e = Encoder::new();
         e.put_bool(!flag);
-        e.put_string(name)?;
-        Ok(e.into_bytes())
+        e.put_string(name)
     });
-    s.register(PROG, VERS, LIST, |_, args| {
+    s.register(PROG, VERS, LIST, |_, args, _| {
         let _: Node = from_slice(args)?;
-        Ok(Vec::new())
+        Ok(())
     });
     let tcp = s.listen_tcp("127.0.0.1", 0).unwrap();
     let udp = s.listen_udp("127.0.0.1", 0).unwrap();

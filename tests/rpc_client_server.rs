@@ -1,6 +1,8 @@
 //! The RPC client and server against each other, and against hand-made
 //! peers that misbehave on purpose.
 
+mod support;
+
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream, UdpSocket};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -36,37 +38,48 @@ fn test_server() -> (Server, Arc<AtomicU32>) {
     let s = Server::new();
     s.set_rpcbind_registration(false);
     let count = Arc::new(AtomicU32::new(0));
-    s.register(PROG, 2, 1, |_, args| Ok(args.to_vec()));
-    s.register(PROG, 2, 2, |_, args| {
+    s.register(PROG, 2, 1, |_, args, out| {
+        out.put_raw(args);
+        Ok(())
+    });
+    s.register(PROG, 2, 2, |_, args, out| {
         let mut d = Decoder::new(args);
         let (a, b) = (d.get_uint()?, d.get_uint()?);
         d.finish().map_err(|_| Error::GarbageArgs)?;
-        Ok(uint(a.wrapping_add(b)))
+        out.put_uint(a.wrapping_add(b));
+        Ok(())
     });
-    s.register(PROG, 2, 3, |_, _| Err(Error::GarbageArgs));
-    s.register(PROG, 2, 4, |_, _| {
+    s.register(PROG, 2, 3, |_, _, _| Err(Error::GarbageArgs));
+    s.register(PROG, 2, 4, |_, _, _| {
         Err(Error::Internal("handler failed".into()))
     });
-    s.register(PROG, 2, 5, |_, _| panic!("handler panics on purpose"));
-    s.register(PROG, 2, 6, |_, args| {
+    s.register(PROG, 2, 5, |_, _, _| panic!("handler panics on purpose"));
+    s.register(PROG, 2, 6, |_, args, out| {
         std::thread::sleep(Duration::from_millis(300));
-        Ok(args.to_vec())
+        out.put_raw(args);
+        Ok(())
     });
     let c = count.clone();
-    s.register(PROG, 2, 7, move |_, _| {
-        Ok(uint(c.fetch_add(1, Ordering::SeqCst) + 1))
+    s.register(PROG, 2, 7, move |_, _, out| {
+        out.put_uint(c.fetch_add(1, Ordering::SeqCst) + 1);
+        Ok(())
     });
-    s.register(PROG, 2, 8, |info, _| match &info.cred {
+    s.register(PROG, 2, 8, |info, _, e| match &info.cred {
         Credential::Sys(sys) => {
-            let mut e = Encoder::new();
             e.put_uint(sys.uid);
             e.put_string(&sys.machine_name)?;
             e.put_uint_array(&sys.gids)?;
-            Ok(e.into_bytes())
+            Ok(())
         }
-        _ => Ok(uint(u32::MAX)),
+        _ => {
+            e.put_uint(u32::MAX);
+            Ok(())
+        }
     });
-    s.register(PROG, 3, 1, |_, args| Ok(args.to_vec()));
+    s.register(PROG, 3, 1, |_, args, out| {
+        out.put_raw(args);
+        Ok(())
+    });
     (s, count)
 }
 
@@ -236,7 +249,8 @@ fn concurrent_calls_on_one_connection_are_matched_by_xid() {
             // Echo the argument (the last 4 bytes).
             s.write_all(&reply(xid, &call[call.len() - 4..])).unwrap();
         }
-        std::thread::sleep(Duration::from_millis(200));
+        // Open until the client has closed its end.
+        let _ = s.read(&mut [0u8; 1]);
     });
     let c = Arc::new(Client::connect("127.0.0.1", port, PROG, 2, Protocol::Tcp).unwrap());
     let threads: Vec<_> = (0..2u32)
@@ -247,6 +261,7 @@ fn concurrent_calls_on_one_connection_are_matched_by_xid() {
         .collect();
     let got: Vec<Vec<u8>> = threads.into_iter().map(|t| t.join().unwrap()).collect();
     assert_eq!(got, vec![uint(0), uint(1)]);
+    drop(c); // the fake server waits for the client to close
     fake.join().unwrap();
 }
 
@@ -272,15 +287,16 @@ fn a_silent_server_times_out_in_time() {
     let silent = UdpSocket::bind("127.0.0.1:0").unwrap();
     let port = silent.local_addr().unwrap().port();
     let c = Client::connect("127.0.0.1", port, PROG, 2, Protocol::Udp).unwrap();
-    c.set_timeout(Duration::from_millis(800)).unwrap();
+    c.set_timeout(Duration::from_millis(1200)).unwrap();
     let t = Instant::now();
     assert!(matches!(c.call(1, &[]), Err(Error::TimedOut(_))));
     let took = t.elapsed();
     assert!(
-        took >= Duration::from_millis(790) && took < Duration::from_secs(2),
+        took >= Duration::from_millis(1190) && took < Duration::from_millis(2400),
         "{took:?}"
     );
-    // It retransmitted: 250 ms, then 500 ms later (at least 2 datagrams).
+    // It retransmitted: 250 ms, then 500 ms later (the next would be 1 s
+    // after that, past the timeout).
     silent.set_nonblocking(true).unwrap();
     let mut n = 0;
     let mut buf = [0u8; 1024];
@@ -326,7 +342,11 @@ fn stream_client_reconnects_when_asked() {
     // fresh server connection to see it close.
     let c = Client::connect("127.0.0.1", tcp, PROG, 2, Protocol::Tcp).unwrap();
     c.ping().unwrap();
-    std::thread::sleep(Duration::from_millis(400));
+    support::wait_for(
+        "the idle connections to close",
+        Duration::from_secs(5),
+        || s.connection_count() == 0,
+    );
     assert!(matches!(c.call(1, &[]), Err(Error::Closed(_))));
     c.set_reconnect(true);
     assert_eq!(c.call(1, &uint(3)).unwrap(), uint(3));
@@ -340,8 +360,17 @@ fn idle_connections_time_out() {
     let c = Client::connect("127.0.0.1", tcp, PROG, 2, Protocol::Tcp).unwrap();
     c.ping().unwrap();
     assert_eq!(s.connection_count(), 1);
-    std::thread::sleep(Duration::from_millis(500));
-    assert_eq!(s.connection_count(), 0);
+    let idle = Instant::now();
+    support::wait_for(
+        "the idle connection to close",
+        Duration::from_secs(5),
+        || s.connection_count() == 0,
+    );
+    assert!(
+        idle.elapsed() >= Duration::from_millis(140),
+        "{:?}",
+        idle.elapsed()
+    );
     s.stop();
 }
 
@@ -362,13 +391,38 @@ fn batched_calls_run_without_waiting() {
 
 #[test]
 fn stop_is_graceful_for_calls_in_progress() {
-    let (s, _, tcp, _) = started();
+    let s = Server::new();
+    s.set_rpcbind_registration(false);
+    // The handler says when it runs, and finishes when the test lets it.
+    let (entered, inside) = std::sync::mpsc::channel();
+    let (release, released) = std::sync::mpsc::channel::<()>();
+    let released = std::sync::Mutex::new(released);
+    s.register(PROG, 2, 1, move |_, args, out| {
+        entered.send(()).unwrap();
+        released.lock().unwrap().recv().unwrap();
+        out.put_raw(args);
+        Ok(())
+    });
+    let tcp = s.listen_tcp("127.0.0.1", 0).unwrap();
+    s.start().unwrap();
     let c = Client::connect("127.0.0.1", tcp, PROG, 2, Protocol::Tcp).unwrap();
-    let call = std::thread::spawn(move || c.call(6, &uint(9)));
-    std::thread::sleep(Duration::from_millis(100));
-    s.stop();
+    let call = std::thread::spawn(move || c.call(1, &uint(9)));
+    inside.recv().unwrap();
+    let stopping = {
+        let s = s.clone();
+        std::thread::spawn(move || s.stop())
+    };
+    // Stopping closes the listener at once, and waits for the call.
+    support::wait_for("the listener to close", Duration::from_secs(5), || {
+        TcpStream::connect(("127.0.0.1", tcp)).is_err()
+    });
+    assert!(
+        !stopping.is_finished(),
+        "stop returned while a call was in progress"
+    );
+    release.send(()).unwrap();
+    stopping.join().unwrap();
     assert_eq!(call.join().unwrap().unwrap(), uint(9));
-    assert!(TcpStream::connect(("127.0.0.1", tcp)).is_err());
 }
 
 #[test]
@@ -384,7 +438,9 @@ fn serve_forever_returns_once_stopped_even_if_stopped_first() {
     let stopper = {
         let s = s.clone();
         std::thread::spawn(move || {
-            std::thread::sleep(Duration::from_millis(100));
+            // Served: a call is answered.
+            let c = Client::connect("127.0.0.1", tcp, PROG, 2, Protocol::Tcp).unwrap();
+            c.ping().unwrap();
             s.stop();
         })
     };
@@ -543,7 +599,7 @@ fn rendezvous_server(n: usize, patience: Duration) -> Server {
     let s = Server::new();
     s.set_rpcbind_registration(false);
     let inside = Arc::new((std::sync::Mutex::new(0usize), std::sync::Condvar::new()));
-    s.register(PROG, 2, 1, move |_, args| {
+    s.register(PROG, 2, 1, move |_, args, out| {
         let (m, cv) = &*inside;
         let mut arrived = m.lock().unwrap();
         *arrived += 1;
@@ -554,7 +610,8 @@ fn rendezvous_server(n: usize, patience: Duration) -> Server {
         if wait.timed_out() {
             return Err(Error::Internal(format!("only {} calls arrived", *arrived)));
         }
-        Ok(args.to_vec())
+        out.put_raw(args);
+        Ok(())
     });
     s
 }
@@ -654,7 +711,8 @@ fn scripted_peer(answer: fn(&mut TcpStream)) -> u16 {
         let mut buf = [0u8; 512];
         let _ = s.read(&mut buf);
         answer(&mut s);
-        std::thread::sleep(Duration::from_secs(5));
+        // Open until the client has closed its end.
+        while matches!(s.read(&mut buf), Ok(1..)) {}
     });
     port
 }
@@ -831,9 +889,25 @@ fn pipelined_calls_all_get_their_replies_before_a_bad_record_ends_them() {
     // A record length over the server's limit: the connection ends here.
     wire.extend([0xFF, 0xFF, 0xFF, 0xF0, 1, 2, 3, 4]);
     raw.write_all(&wire).unwrap();
-    for (i, want) in expect.iter().enumerate() {
-        assert_eq!(read_reply(&mut raw).as_ref(), Some(want), "reply {i}");
-    }
+    // Pipelined calls run concurrently: their replies come in the order
+    // they finish, and the counting calls count in the order they ran.
+    let mut got: Vec<Vec<u8>> = (0..expect.len())
+        .map(|i| read_reply(&mut raw).unwrap_or_else(|| panic!("reply {i} missing")))
+        .collect();
+    // xids are 0x1000 + i; every fourth call counts.
+    let counted = |m: &Vec<u8>| m[3] % 4 == 3;
+    let mut counts: Vec<u32> = got
+        .iter()
+        .filter(|m| counted(m))
+        .map(|m| u32::from_be_bytes(m[m.len() - 4..].try_into().unwrap()))
+        .collect();
+    counts.sort_unstable();
+    assert_eq!(counts, (1..=15).collect::<Vec<u32>>());
+    got.retain(|m| !counted(m));
+    expect.retain(|m| !counted(m));
+    got.sort();
+    expect.sort();
+    assert_eq!(got, expect);
     assert_eq!(
         read_reply(&mut raw),
         None,
@@ -856,8 +930,12 @@ fn batched_and_normal_calls_from_many_threads_all_go_out() {
             assert_eq!(c.call(1, &uint(v)).unwrap(), uint(v));
         }
     });
-    assert_eq!(c.call(7, &[]).unwrap(), uint(801));
-    assert_eq!(count.load(Ordering::SeqCst), 801);
+    // Calls of one connection run concurrently: a batched call sent just
+    // before may still be running when this one counts.
+    c.call(7, &[]).unwrap();
+    support::wait_for("every call to run", Duration::from_secs(5), || {
+        count.load(Ordering::SeqCst) == 801
+    });
     s.stop();
 }
 
@@ -942,11 +1020,11 @@ fn a_client_that_stops_reading_is_dropped_after_the_idle_timeout() {
     msg.extend(uint(2 << 20));
     msg.extend(vec![5u8; 2 << 20]);
     raw.write_all(&records(&[msg])).unwrap();
-    let t = Instant::now();
-    while s.connection_count() > 0 && t.elapsed() < Duration::from_secs(5) {
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    assert_eq!(s.connection_count(), 0, "after {:?}", t.elapsed());
+    support::wait_for(
+        "the mute client to be dropped",
+        Duration::from_secs(5),
+        || s.connection_count() == 0,
+    );
     s.stop();
     let _ = std::fs::remove_file(&path);
 }

@@ -2,6 +2,8 @@
 //! out of file descriptors. One test in its own process, because it lowers
 //! the process's open-file limit.
 
+mod support;
+
 use std::fs::File;
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -18,7 +20,10 @@ const PROG: u32 = 0x2000_1235;
 fn echo_server() -> (Server, u16) {
     let s = Server::new();
     s.set_rpcbind_registration(false);
-    s.register(PROG, 1, 1, |_, args| Ok(args.to_vec()));
+    s.register(PROG, 1, 1, |_, args, out| {
+        out.put_raw(args);
+        Ok(())
+    });
     let port = s.listen_tcp("127.0.0.1", 0).unwrap();
     s.start().unwrap();
     (s, port)
@@ -99,17 +104,6 @@ fn raw_ping(mut stream: &TcpStream) -> Outcome {
     }
 }
 
-fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
-    let t = Instant::now();
-    while !cond() {
-        assert!(
-            t.elapsed() < Duration::from_secs(5),
-            "timed out waiting for {what}"
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
-
 #[test]
 fn connection_limit_and_running_out_of_descriptors() {
     // Past the connection limit a connection is closed at once.
@@ -124,7 +118,9 @@ fn connection_limit_and_running_out_of_descriptors() {
     assert_eq!(s.connection_count(), 3);
     // Once one closes, a new connection is served.
     clients.pop();
-    wait_for("a connection to end", || s.connection_count() == 2);
+    support::wait_for("a connection to end", Duration::from_secs(5), || {
+        s.connection_count() == 2
+    });
     client(port).ping().unwrap();
     drop(clients);
     s.stop();

@@ -20,12 +20,12 @@ fn unix_callers_peer_credentials_reach_handlers_and_tcp_udp_have_none() {
     let s = Server::new();
     s.set_rpcbind_registration(false);
     let record = seen.clone();
-    s.register(PROG, 1, 1, move |call, _| {
+    s.register(PROG, 1, 1, move |call, _, _| {
         record
             .lock()
             .unwrap()
             .push((call.peer.clone(), call.peer_credentials));
-        Ok(Vec::new())
+        Ok(())
     });
     s.listen_unix(&path).unwrap();
     let tcp = s.listen_tcp("127.0.0.1", 0).unwrap();

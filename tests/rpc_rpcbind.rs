@@ -97,7 +97,10 @@ fn rpcbind_and_service() -> (Server, Server, u16, u16) {
     rpcbind.start().unwrap();
     let service = Server::new();
     service.set_rpcbind_registration(false);
-    service.register(SERVICE, 1, 1, |_, args| Ok(args.to_vec()));
+    service.register(SERVICE, 1, 1, |_, args, out| {
+        out.put_raw(args);
+        Ok(())
+    });
     let udp = service.listen_udp("127.0.0.1", 0).unwrap();
     service.start().unwrap();
     let rb = Rpcbind::with_port("127.0.0.1", port, Protocol::Tcp);

@@ -50,7 +50,10 @@ fn unix_sockets_get_the_asked_permissions_whatever_the_umask() {
         let path = dir.join(format!("s{i}.sock"));
         let s = Server::new();
         s.set_rpcbind_registration(false);
-        s.register(PROG, 1, 1, |_, args| Ok(args.to_vec()));
+        s.register(PROG, 1, 1, |_, args, out| {
+            out.put_raw(args);
+            Ok(())
+        });
         match mode {
             None => s.listen_unix(&path).unwrap(),
             Some(m) => s.listen_unix_with_mode(&path, m).unwrap(),

@@ -109,9 +109,10 @@ fn soak_rpc_connections() {
         .unwrap();
     let handled = Arc::new(AtomicU64::new(0));
     let count = handled.clone();
-    server.register(PROG, 1, 1, move |_, args| {
+    server.register(PROG, 1, 1, move |_, args, out| {
         count.fetch_add(1, Ordering::Relaxed);
-        Ok(args.to_vec())
+        out.put_raw(args);
+        Ok(())
     });
     let port = server.listen_tcp("127.0.0.1", 0).unwrap();
     server.start().unwrap();

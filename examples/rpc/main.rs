@@ -19,16 +19,15 @@ use xipc::Error;
 const PROG: u32 = 0x2000_5A5A;
 const VERS: u32 = 1;
 
-fn add(_call: &CallInfo, args: &[u8]) -> xipc::Result<Vec<u8>> {
+fn add(_call: &CallInfo, args: &[u8], out: &mut Encoder) -> xipc::Result<()> {
     let mut dec = Decoder::new(args);
     let (a, b) = (dec.get_int()?, dec.get_int()?);
     dec.finish()?;
-    let mut enc = Encoder::new();
-    enc.put_int(a.wrapping_add(b));
-    Ok(enc.into_bytes())
+    out.put_int(a.wrapping_add(b));
+    Ok(())
 }
 
-fn echo(call: &CallInfo, args: &[u8]) -> xipc::Result<Vec<u8>> {
+fn echo(call: &CallInfo, args: &[u8], out: &mut Encoder) -> xipc::Result<()> {
     let mut dec = Decoder::new(args);
     let data = dec.get_opaque(None)?;
     dec.finish()?;
@@ -41,9 +40,7 @@ fn echo(call: &CallInfo, args: &[u8]) -> xipc::Result<Vec<u8>> {
         data.len(),
         call.xid
     );
-    let mut enc = Encoder::new();
-    enc.put_opaque(data)?; // opaque<> in, the same opaque<> out
-    Ok(enc.into_bytes())
+    out.put_opaque(data) // opaque<> in, the same opaque<> out
 }
 
 fn serve() -> xipc::Result<()> {

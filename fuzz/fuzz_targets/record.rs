@@ -1,7 +1,9 @@
-//! Record-mark reassembly (RFC 5531 §11) under small limits, three ways:
+//! Record-mark reassembly (RFC 5531 §11) under small limits, four ways:
 //! `record::read_record` over the bytes at once, `read_record` over a reader
-//! that hands out one byte per read, and `Stream::recv_msg` on a pipe the
-//! bytes were written into. All three must give the same messages and then
+//! that hands out one byte per read, the sans-IO `RecordDecoder` fed in
+//! chunks whose size the input picks (as the RPC client and server feed
+//! it), and `Stream::recv_msg` on a pipe the bytes were written into. All
+//! four must give the same messages and then
 //! the same ending: a clean end, `MessageTooLarge` with the same figures,
 //! `Protocol` (too many fragments) or `Closed` (the stream ended inside a
 //! record). No message may exceed the limit, and each one must come back
@@ -13,7 +15,7 @@
 use std::io::Read;
 
 use libfuzzer_sys::fuzz_target;
-use xipc::stream::record::{encode_record, read_record, RecordLimits};
+use xipc::stream::record::{encode_record, read_record, RecordDecoder, RecordLimits};
 use xipc::Error;
 
 /// How reading ended after the messages.
@@ -62,8 +64,31 @@ fn read_all<R: Read>(mut reader: R, limits: RecordLimits) -> (Vec<Vec<u8>>, End)
     }
 }
 
+/// Feeds `data` to a decoder `chunk` bytes at a time, then ends the stream.
+fn decode_all(data: &[u8], chunk: usize, limits: RecordLimits) -> (Vec<Vec<u8>>, End) {
+    let mut dec = RecordDecoder::new(limits);
+    let mut messages = Vec::new();
+    for piece in data.chunks(chunk) {
+        let mut at = 0;
+        while at < piece.len() {
+            match dec.decode(&piece[at..]) {
+                Ok((used, m)) => {
+                    assert!(used > 0 || m.is_some(), "the decoder made no progress");
+                    at += used;
+                    messages.extend(m);
+                }
+                Err(e) => return (messages, end_of(e)),
+            }
+        }
+    }
+    match dec.finish() {
+        Ok(()) => (messages, End::Clean),
+        Err(e) => (messages, end_of(e)),
+    }
+}
+
 fn recv_all(data: &[u8], limits: RecordLimits) -> (Vec<Vec<u8>>, End) {
-    let (mut reader, mut writer) = xipc::stream::pipe().expect("pipe");
+    let (reader, writer) = xipc::stream::pipe().expect("pipe");
     writer.write_all(data).expect("the pipe holds the input");
     drop(writer);
     reader.set_record_limits(limits);
@@ -104,6 +129,9 @@ fuzz_target!(|input: &[u8]| {
         assert_eq!(limit, limits.max_record);
     }
 
+    let chunk = usize::from(*max_fragments / 32) + 1;
+    let (decoded, decode_end) = decode_all(data, chunk, limits);
+    assert_eq!((&decoded, decode_end), (&messages, end));
     let (trickled, trickle_end) = read_all(Trickle(data), limits);
     assert_eq!((&trickled, trickle_end), (&messages, end));
     let (piped, pipe_end) = recv_all(data, limits);

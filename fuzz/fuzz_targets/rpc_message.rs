@@ -1,9 +1,9 @@
 //! ONC RPC messages (RFC 5531): the same bytes read as a call
 //! (`message::decode_call`, with AUTH_SYS parsing), as a reply
-//! (`ReplyHeader::decode`, `reply_results`), and answered by a server
-//! (over a TCP connection of its own on the loopback) serving the stubs
-//! `xipc gen` writes for the every-construct `.x` file, with a
-//! duplicate-request cache.
+//! (`ReplyHeader::decode`, `reply_results`), and answered by a server's
+//! dispatcher (no socket: what the event loop hands it for each record)
+//! serving the stubs `xipc gen` writes for the every-construct `.x` file,
+//! with a duplicate-request cache.
 //!
 //! Checked: a call or reply that decodes encodes back to the same bytes; a
 //! refused call is refused with its own xid; the server answers exactly
@@ -15,7 +15,8 @@ use std::sync::{Arc, OnceLock};
 
 use libfuzzer_sys::fuzz_target;
 use xipc::rpc::message::{decode_call, reply_results, BadCall, ReplyBody, ReplyHeader};
-use xipc::rpc::{AuthSys, CallInfo, Credential, Server};
+use xipc::rpc::svc::{Caller, Peer};
+use xipc::rpc::{AuthSys, CallInfo, Credential, Service};
 use xipc::xdr::Encoder;
 use xipc::Result;
 use xipc_fuzz::every::*;
@@ -66,20 +67,16 @@ impl EVERYVERS2_Server for Every {
     }
 }
 
-/// The server's TCP port; one server for the whole run.
-fn server_port() -> u16 {
-    static PORT: OnceLock<u16> = OnceLock::new();
-    *PORT.get_or_init(|| {
-        let s = Server::new();
-        s.set_rpcbind_registration(false);
+/// One service for the whole run; it is never started (no threads, no
+/// sockets): the target calls its dispatcher as the event loop would.
+fn service() -> &'static Service {
+    static SERVICE: OnceLock<Service> = OnceLock::new();
+    SERVICE.get_or_init(|| {
+        let s = Service::new();
         s.set_duplicate_cache(16);
-        s.set_concurrent_calls_per_connection(1).expect("one call at a time");
         EVERYVERS_register(&s, Arc::new(Every));
         EVERYVERS2_register(&s, Arc::new(Every));
-        let port = s.listen_tcp("127.0.0.1", 0).expect("listen");
-        s.start().expect("start");
-        std::mem::forget(s); // serves until the process ends
-        port
+        s
     })
 }
 
@@ -154,12 +151,19 @@ fuzz_target!(|msg: &[u8]| {
         }
     }
 
-    // Answered by a server.
-    let replies = xipc_fuzz::call_tcp(server_port(), msg);
-    assert!(replies.len() <= 1, "{} replies to one call", replies.len());
+    // Answered by a server, as a caller on a connection of its own would
+    // be (a fresh connection number each time, so the duplicate-request
+    // cache sees distinct callers).
+    static CONNECTION: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    let caller = Caller {
+        peer: Peer::Unix(CONNECTION.fetch_add(1, std::sync::atomic::Ordering::Relaxed)),
+        local: None,
+        peer_credentials: None,
+    };
+    let reply = service().dispatcher().answer(msg, &caller);
     let answered = matches!(decode_call(msg), Ok(_) | Err(BadCall::Deny { .. }));
-    assert_eq!(!replies.is_empty(), answered);
-    if let Some(reply) = replies.into_iter().next() {
+    assert_eq!(reply.is_some(), answered);
+    if let Some(reply) = reply {
         let (header, _) = ReplyHeader::decode(&reply).expect("the server's reply decodes");
         assert_eq!(header.xid, xid_of(msg));
         if let Some(refusal) = refused {

@@ -1090,10 +1090,10 @@ pub trait EVERYVERS_Server: Send + Sync + 'static {
 
 /// Registers every procedure of `service` with `server`.
 #[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
-pub fn EVERYVERS_register<S: EVERYVERS_Server>(server: &::xipc::rpc::Server, service: ::std::sync::Arc<S>) {
+pub fn EVERYVERS_register<S: EVERYVERS_Server>(server: &::xipc::rpc::Service, service: ::std::sync::Arc<S>) {
     {
         let s = ::std::sync::Arc::clone(&service);
-        server.register(536871065, 1, 0, move |call: &::xipc::rpc::CallInfo, args: &[u8]| -> ::xipc::Result<Vec<u8>> {
+        server.register(536871065, 1, 0, move |call: &::xipc::rpc::CallInfo, args: &[u8], e: &mut ::xipc::xdr::Encoder| -> ::xipc::Result<()> {
             let mut d = ::xipc::xdr::Decoder::new(args);
             let decoded = (|| -> ::xipc::Result<_> {
                 d.finish()?;
@@ -1101,14 +1101,13 @@ pub fn EVERYVERS_register<S: EVERYVERS_Server>(server: &::xipc::rpc::Server, ser
             })();
             let () = decoded.map_err(|_| ::xipc::Error::GarbageArgs)?;
             let r = s.nothing(call)?;
-            let mut e = ::xipc::xdr::Encoder::new();
-            encode_EVERYVERS_NOTHING_result(&r, &mut e)?;
-            Ok(e.into_bytes())
+            encode_EVERYVERS_NOTHING_result(&r, e)?;
+            Ok(())
         });
     }
     {
         let s = ::std::sync::Arc::clone(&service);
-        server.register(536871065, 1, 1, move |call: &::xipc::rpc::CallInfo, args: &[u8]| -> ::xipc::Result<Vec<u8>> {
+        server.register(536871065, 1, 1, move |call: &::xipc::rpc::CallInfo, args: &[u8], e: &mut ::xipc::xdr::Encoder| -> ::xipc::Result<()> {
             let mut d = ::xipc::xdr::Decoder::new(args);
             let decoded = (|| -> ::xipc::Result<_> {
                 let a1 = decode_EVERYVERS_ECHO_arg1(&mut d)?;
@@ -1117,14 +1116,13 @@ pub fn EVERYVERS_register<S: EVERYVERS_Server>(server: &::xipc::rpc::Server, ser
             })();
             let (a1,) = decoded.map_err(|_| ::xipc::Error::GarbageArgs)?;
             let r = s.echo(call, a1)?;
-            let mut e = ::xipc::xdr::Encoder::new();
-            encode_EVERYVERS_ECHO_result(&r, &mut e)?;
-            Ok(e.into_bytes())
+            encode_EVERYVERS_ECHO_result(&r, e)?;
+            Ok(())
         });
     }
     {
         let s = ::std::sync::Arc::clone(&service);
-        server.register(536871065, 1, 2, move |call: &::xipc::rpc::CallInfo, args: &[u8]| -> ::xipc::Result<Vec<u8>> {
+        server.register(536871065, 1, 2, move |call: &::xipc::rpc::CallInfo, args: &[u8], e: &mut ::xipc::xdr::Encoder| -> ::xipc::Result<()> {
             let mut d = ::xipc::xdr::Decoder::new(args);
             let decoded = (|| -> ::xipc::Result<_> {
                 let a1 = decode_EVERYVERS_ADD_arg1(&mut d)?;
@@ -1134,14 +1132,13 @@ pub fn EVERYVERS_register<S: EVERYVERS_Server>(server: &::xipc::rpc::Server, ser
             })();
             let (a1,a2,) = decoded.map_err(|_| ::xipc::Error::GarbageArgs)?;
             let r = s.add(call, a1, a2)?;
-            let mut e = ::xipc::xdr::Encoder::new();
-            encode_EVERYVERS_ADD_result(&r, &mut e)?;
-            Ok(e.into_bytes())
+            encode_EVERYVERS_ADD_result(&r, e)?;
+            Ok(())
         });
     }
     {
         let s = ::std::sync::Arc::clone(&service);
-        server.register(536871065, 1, 3, move |call: &::xipc::rpc::CallInfo, args: &[u8]| -> ::xipc::Result<Vec<u8>> {
+        server.register(536871065, 1, 3, move |call: &::xipc::rpc::CallInfo, args: &[u8], e: &mut ::xipc::xdr::Encoder| -> ::xipc::Result<()> {
             let mut d = ::xipc::xdr::Decoder::new(args);
             let decoded = (|| -> ::xipc::Result<_> {
                 d.finish()?;
@@ -1149,14 +1146,13 @@ pub fn EVERYVERS_register<S: EVERYVERS_Server>(server: &::xipc::rpc::Server, ser
             })();
             let () = decoded.map_err(|_| ::xipc::Error::GarbageArgs)?;
             let r = s.getname(call)?;
-            let mut e = ::xipc::xdr::Encoder::new();
-            encode_EVERYVERS_GETNAME_result(&r, &mut e)?;
-            Ok(e.into_bytes())
+            encode_EVERYVERS_GETNAME_result(&r, e)?;
+            Ok(())
         });
     }
     {
         let s = ::std::sync::Arc::clone(&service);
-        server.register(536871065, 1, 4, move |call: &::xipc::rpc::CallInfo, args: &[u8]| -> ::xipc::Result<Vec<u8>> {
+        server.register(536871065, 1, 4, move |call: &::xipc::rpc::CallInfo, args: &[u8], e: &mut ::xipc::xdr::Encoder| -> ::xipc::Result<()> {
             let mut d = ::xipc::xdr::Decoder::new(args);
             let decoded = (|| -> ::xipc::Result<_> {
                 let a1 = decode_EVERYVERS_LIST_arg1(&mut d)?;
@@ -1165,14 +1161,13 @@ pub fn EVERYVERS_register<S: EVERYVERS_Server>(server: &::xipc::rpc::Server, ser
             })();
             let (a1,) = decoded.map_err(|_| ::xipc::Error::GarbageArgs)?;
             let r = s.list(call, a1)?;
-            let mut e = ::xipc::xdr::Encoder::new();
-            encode_EVERYVERS_LIST_result(&r, &mut e)?;
-            Ok(e.into_bytes())
+            encode_EVERYVERS_LIST_result(&r, e)?;
+            Ok(())
         });
     }
     {
         let s = ::std::sync::Arc::clone(&service);
-        server.register(536871065, 1, 5, move |call: &::xipc::rpc::CallInfo, args: &[u8]| -> ::xipc::Result<Vec<u8>> {
+        server.register(536871065, 1, 5, move |call: &::xipc::rpc::CallInfo, args: &[u8], e: &mut ::xipc::xdr::Encoder| -> ::xipc::Result<()> {
             let mut d = ::xipc::xdr::Decoder::new(args);
             let decoded = (|| -> ::xipc::Result<_> {
                 let a1 = decode_EVERYVERS_CONCAT_arg1(&mut d)?;
@@ -1182,14 +1177,13 @@ pub fn EVERYVERS_register<S: EVERYVERS_Server>(server: &::xipc::rpc::Server, ser
             })();
             let (a1,a2,) = decoded.map_err(|_| ::xipc::Error::GarbageArgs)?;
             let r = s.concat(call, a1, a2)?;
-            let mut e = ::xipc::xdr::Encoder::new();
-            encode_EVERYVERS_CONCAT_result(&r, &mut e)?;
-            Ok(e.into_bytes())
+            encode_EVERYVERS_CONCAT_result(&r, e)?;
+            Ok(())
         });
     }
     {
         let s = ::std::sync::Arc::clone(&service);
-        server.register(536871065, 1, 6, move |call: &::xipc::rpc::CallInfo, args: &[u8]| -> ::xipc::Result<Vec<u8>> {
+        server.register(536871065, 1, 6, move |call: &::xipc::rpc::CallInfo, args: &[u8], e: &mut ::xipc::xdr::Encoder| -> ::xipc::Result<()> {
             let mut d = ::xipc::xdr::Decoder::new(args);
             let decoded = (|| -> ::xipc::Result<_> {
                 let a1 = decode_EVERYVERS_CHECK_arg1(&mut d)?;
@@ -1198,9 +1192,8 @@ pub fn EVERYVERS_register<S: EVERYVERS_Server>(server: &::xipc::rpc::Server, ser
             })();
             let (a1,) = decoded.map_err(|_| ::xipc::Error::GarbageArgs)?;
             let r = s.check(call, a1)?;
-            let mut e = ::xipc::xdr::Encoder::new();
-            encode_EVERYVERS_CHECK_result(&r, &mut e)?;
-            Ok(e.into_bytes())
+            encode_EVERYVERS_CHECK_result(&r, e)?;
+            Ok(())
         });
     }
 }
@@ -1246,10 +1239,10 @@ pub trait EVERYVERS2_Server: Send + Sync + 'static {
 
 /// Registers every procedure of `service` with `server`.
 #[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
-pub fn EVERYVERS2_register<S: EVERYVERS2_Server>(server: &::xipc::rpc::Server, service: ::std::sync::Arc<S>) {
+pub fn EVERYVERS2_register<S: EVERYVERS2_Server>(server: &::xipc::rpc::Service, service: ::std::sync::Arc<S>) {
     {
         let s = ::std::sync::Arc::clone(&service);
-        server.register(536871065, 2, 0, move |call: &::xipc::rpc::CallInfo, args: &[u8]| -> ::xipc::Result<Vec<u8>> {
+        server.register(536871065, 2, 0, move |call: &::xipc::rpc::CallInfo, args: &[u8], e: &mut ::xipc::xdr::Encoder| -> ::xipc::Result<()> {
             let mut d = ::xipc::xdr::Decoder::new(args);
             let decoded = (|| -> ::xipc::Result<_> {
                 d.finish()?;
@@ -1257,9 +1250,8 @@ pub fn EVERYVERS2_register<S: EVERYVERS2_Server>(server: &::xipc::rpc::Server, s
             })();
             let () = decoded.map_err(|_| ::xipc::Error::GarbageArgs)?;
             let r = s.ping(call)?;
-            let mut e = ::xipc::xdr::Encoder::new();
-            encode_EVERYVERS2_PING_result(&r, &mut e)?;
-            Ok(e.into_bytes())
+            encode_EVERYVERS2_PING_result(&r, e)?;
+            Ok(())
         });
     }
 }

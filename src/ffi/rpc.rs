@@ -355,8 +355,8 @@ pub unsafe extern "C" fn xipc_rpc_server_register(
             return Err(Error::InvalidArgument("handler is NULL".into()));
         };
         let user = UserPtr(user);
-        s.register(prog, vers, proc, move |info, args| {
-            call_handler(handler, &user, info, args)
+        s.register(prog, vers, proc, move |info, args, out| {
+            call_handler(handler, &user, info, args, out)
         });
         Ok(())
     })
@@ -370,7 +370,13 @@ type RawHandler = unsafe extern "C" fn(
     *mut xipc_encoder,
 ) -> c_int;
 
-fn call_handler(h: RawHandler, user: &UserPtr, info: &CallInfo, args: &[u8]) -> Result<Vec<u8>> {
+fn call_handler(
+    h: RawHandler,
+    user: &UserPtr,
+    info: &CallInfo,
+    args: &[u8],
+    out: &mut Encoder,
+) -> Result<()> {
     let machine_name = match &info.cred {
         Credential::Sys(sys) => {
             CString::new(sys.machine_name.replace('\0', "")).unwrap_or_default()
@@ -386,19 +392,17 @@ fn call_handler(h: RawHandler, user: &UserPtr, info: &CallInfo, args: &[u8]) -> 
         machine_name,
         peer_credentials: info.peer_credentials,
     };
-    // The results go into a buffer the thread used before: a large one is
-    // already in memory, where a fresh one would fault its pages in.
-    let enc = Box::into_raw(Box::new(xipc_encoder {
-        inner: Encoder::from_vec(crate::rpc::server::reusable_buffer()),
-    }));
+    // The handler appends to the server's own results buffer, lent to it
+    // for the call as an encoder handle.
+    let mut enc = xipc_encoder {
+        inner: std::mem::take(out),
+    };
     // SAFETY: the handler gets a live call, the argument bytes and a live
     // encoder, all valid for the duration of the call, as documented.
-    let status = unsafe { h(user.0, &call, args.as_ptr(), args.len(), enc) };
-    // SAFETY: `enc` came from `Box::into_raw` above and the handler has
-    // returned, so nothing else uses it.
-    let bytes = unsafe { Box::from_raw(enc) }.inner.into_bytes();
+    let status = unsafe { h(user.0, &call, args.as_ptr(), args.len(), &mut enc) };
+    *out = enc.inner;
     match status {
-        0 => Ok(bytes),
+        0 => Ok(()),
         code::GARBAGE_ARGS | code::XDR | code::LIMIT => Err(Error::GarbageArgs),
         _ => Err(Error::SystemErr),
     }
@@ -531,7 +535,7 @@ pub unsafe extern "C" fn xipc_rpc_server_set_concurrent_calls(
     })
 }
 
-/// How many stream connections are served at once (default 4,096); a
+/// How many stream connections are served at once (default 65,536); a
 /// connection accepted past the limit is closed at once. 0 is refused
 /// (`XIPC_EINVAL`).
 ///
@@ -545,6 +549,42 @@ pub unsafe extern "C" fn xipc_rpc_server_set_max_connections(
     guard(|| {
         // SAFETY: forwarded contract.
         unsafe { server(s)? }.set_max_connections(connections)
+    })
+}
+
+/// The pool of threads that wait for work and run handlers: `min` are
+/// started with the server and kept (default 1); more are added while
+/// handlers run, up to `max` (default 32), and leave after 30 idle
+/// seconds. `max` bounds how many handlers run at once. Refused
+/// (`XIPC_EINVAL`) unless 1 <= `min` <= `max`.
+///
+/// # Safety
+/// `s` must be a live server.
+#[no_mangle]
+pub unsafe extern "C" fn xipc_rpc_server_set_threads(
+    s: *const xipc_rpc_server,
+    min: usize,
+    max: usize,
+) -> c_int {
+    guard(|| {
+        // SAFETY: forwarded contract.
+        unsafe { server(s)? }.set_threads(min, max)
+    })
+}
+
+/// The stack of each of the server's threads, where handlers run (default
+/// 2 MiB; under 64 KiB is refused with `XIPC_EINVAL`).
+///
+/// # Safety
+/// `s` must be a live server.
+#[no_mangle]
+pub unsafe extern "C" fn xipc_rpc_server_set_thread_stack_size(
+    s: *const xipc_rpc_server,
+    bytes: usize,
+) -> c_int {
+    guard(|| {
+        // SAFETY: forwarded contract.
+        unsafe { server(s)? }.set_thread_stack_size(bytes)
     })
 }
 

@@ -939,7 +939,7 @@ impl Rs<'_, '_> {
             c.line("/// Registers every procedure of `service` with `server`.");
             c.line(ALLOW);
             c.open(format!(
-                "pub fn {}_register<S: {server}>(server: &{X}::rpc::Server, service: ::std::sync::Arc<S>) {{",
+                "pub fn {}_register<S: {server}>(server: &{X}::rpc::Service, service: ::std::sync::Arc<S>) {{",
                 v.name
             ));
             for pr in &v.procs {
@@ -947,7 +947,7 @@ impl Rs<'_, '_> {
                 c.open("{");
                 c.line("let s = ::std::sync::Arc::clone(&service);");
                 c.open(format!(
-                    "server.register({pn}, {vn}, {}, move |call: &{X}::rpc::CallInfo, args: &[u8]| -> {X}::Result<Vec<u8>> {{",
+                    "server.register({pn}, {vn}, {}, move |call: &{X}::rpc::CallInfo, args: &[u8], e: &mut {X}::xdr::Encoder| -> {X}::Result<()> {{",
                     self.m.bound(&pr.number)?
                 ));
                 c.line(format!("let mut d = {X}::xdr::Decoder::new(args);"));
@@ -971,7 +971,7 @@ impl Rs<'_, '_> {
                     ident(&pr.name.to_ascii_lowercase()),
                     call_args.concat()
                 ));
-                c.line(format!("let mut e = {X}::xdr::Encoder::new();\nencode_{stem}_result(&r, &mut e)?;\nOk(e.into_bytes())"));
+                c.line(format!("encode_{stem}_result(&r, e)?;\nOk(())"));
                 c.close("});");
                 c.close("}");
             }

@@ -1,6 +1,12 @@
 //! ONC RPC (RFC 5531): messages, authentication, a thread-safe client, a
-//! server with a duplicate-request cache, and rpcbind (RFC 1833) as client
-//! and as an embedded directory server.
+//! service runtime on an event loop with a duplicate-request cache, and
+//! rpcbind (RFC 1833) as client, as an embedded directory server and as the
+//! registry a [`Server`] registers with.
+//!
+//! Layers, each built only on those below it: `message`, `auth`, `drc`
+//! and `protocol` (pure); `client` and `svc` (the runtime, on
+//! [`crate::net`]); `rpcbind` (on the runtime); `server` (a service that
+//! registers with rpcbind).
 //!
 //! Arguments and results are XDR bytes the caller encodes and decodes with
 //! [`crate::xdr`] (or with stubs that `xipc gen` writes).
@@ -15,13 +21,12 @@
 //! const PROG: u32 = 0x2000_0101;
 //! let server = Server::new();
 //! server.set_rpcbind_registration(false);
-//! server.register(PROG, 1, 1, |_call, args| {
+//! server.register(PROG, 1, 1, |_call, args, out| {
 //!     let mut d = Decoder::new(args);
 //!     let (a, b) = (d.get_uint()?, d.get_uint()?);
 //!     d.finish()?;
-//!     let mut e = Encoder::new();
-//!     e.put_uint(a + b);
-//!     Ok(e.into_bytes())
+//!     out.put_uint(a + b);
+//!     Ok(())
 //! });
 //! let port = server.listen_tcp("127.0.0.1", 0)?;
 //! server.start()?;
@@ -46,10 +51,16 @@ pub mod drc;
 /// cbindgen:ignore
 pub mod message;
 /// cbindgen:ignore
+pub mod protocol;
+/// cbindgen:ignore
 pub mod rpcbind;
 /// cbindgen:ignore
 pub mod server;
+/// cbindgen:ignore
+pub mod svc;
 
 pub use auth::{AuthSys, Credential, OpaqueAuth};
-pub use client::{Client, Protocol};
-pub use server::{CallInfo, Handler, Peer, Server};
+pub use client::Client;
+pub use protocol::Protocol;
+pub use server::Server;
+pub use svc::{CallInfo, Handler, Peer, Service};

@@ -32,7 +32,7 @@ pub fn mkfifo(path: impl AsRef<Path>, mode: u32) -> Result<()> {
         .map_err(|e| Error::os(format!("chmod {}", path.display()), e))
 }
 
-pub(crate) fn check_mode(mode: u32) -> Result<()> {
+fn check_mode(mode: u32) -> Result<()> {
     if mode & !0o7777 != 0 {
         return Err(Error::InvalidArgument(format!(
             "mode {mode:#o} has bits outside 0o7777"

@@ -121,7 +121,276 @@ impl Default for RecordLimits {
     }
 }
 
-/// Reads one record into `buf` (cleared first), reassembling fragments.
+/// Reassembles records from bytes as they arrive: bytes in, whole records
+/// out. It does no I/O, so every reader in xipc — blocking streams, the RPC
+/// client, the RPC server's event loop, the fuzzers — feeds it the same way.
+///
+/// Every limit is checked when a fragment header arrives, before anything
+/// is allocated for it, and memory follows the bytes that actually arrive,
+/// not the length a header claims. After a limit error the stream is out of
+/// step with its records: every later call fails with [`Error::Protocol`].
+///
+/// ```
+/// use xipc::stream::record::{encode_record, RecordDecoder, RecordLimits};
+///
+/// let mut wire = encode_record(b"hello", 3); // two fragments
+/// wire.extend(encode_record(b"!", 16));
+/// let mut dec = RecordDecoder::new(RecordLimits::default());
+/// let mut records = Vec::new();
+/// for byte in &wire {
+///     // One byte at a time, as a slow network might deliver them.
+///     let (used, record) = dec.decode(std::slice::from_ref(byte))?;
+///     assert_eq!(used, 1);
+///     records.extend(record);
+/// }
+/// assert_eq!(records, [b"hello".to_vec(), b"!".to_vec()]);
+/// dec.finish()?; // the stream may end here: no record was cut off
+/// # Ok::<(), xipc::Error>(())
+/// ```
+#[derive(Debug, Default)]
+pub struct RecordDecoder {
+    limits: RecordLimits,
+    header: [u8; 4],
+    header_len: usize,
+    /// Bytes of the current fragment still to come.
+    fragment_left: usize,
+    /// The current fragment is the record's last.
+    last: bool,
+    /// Fragments of the current record seen so far.
+    fragments: usize,
+    record: Vec<u8>,
+    /// Bytes at the end of `record` that `body_space` lent out.
+    space: usize,
+    /// Why the stream cannot be read as records any more.
+    broken: Option<String>,
+}
+
+/// Bytes of a fragment read, and made room for, at a time.
+pub(crate) const READ_CHUNK: usize = 64 << 10;
+
+impl RecordDecoder {
+    /// A decoder between records, enforcing `limits`.
+    pub fn new(limits: RecordLimits) -> RecordDecoder {
+        RecordDecoder {
+            limits,
+            ..RecordDecoder::default()
+        }
+    }
+
+    /// The limits enforced.
+    pub fn limits(&self) -> RecordLimits {
+        self.limits
+    }
+
+    /// Changes the limits for fragments that have not begun.
+    pub fn set_limits(&mut self, limits: RecordLimits) {
+        self.limits = limits;
+    }
+
+    /// Whether the decoder is between records, holding nothing.
+    pub fn is_idle(&self) -> bool {
+        self.header_len == 0 && self.fragments == 0
+    }
+
+    /// Takes bytes from the front of `input` until a record is complete or
+    /// `input` is used up. Returns how many bytes it took and the record, if
+    /// one completed; call again with the rest for the next.
+    pub fn decode(&mut self, input: &[u8]) -> Result<(usize, Option<Vec<u8>>)> {
+        self.check_broken()?;
+        if self.is_idle() {
+            // The common case: a whole single-fragment record, copied once.
+            if let Some(body) = whole_record(input, self.limits) {
+                let len = body.len();
+                return Ok((4 + len, Some(body.to_vec())));
+            }
+        }
+        let mut used = 0;
+        loop {
+            if self.header_len < 4 {
+                let n = (4 - self.header_len).min(input.len() - used);
+                self.header[self.header_len..self.header_len + n]
+                    .copy_from_slice(&input[used..used + n]);
+                self.header_len += n;
+                used += n;
+                if self.header_len < 4 {
+                    return Ok((used, None));
+                }
+                self.start_fragment()?;
+            }
+            let n = self.fragment_left.min(input.len() - used);
+            if n > 0 {
+                self.record.extend_from_slice(&input[used..used + n]);
+                self.fragment_left -= n;
+                used += n;
+            }
+            if self.fragment_left > 0 {
+                return Ok((used, None));
+            }
+            if let Some(record) = self.end_fragment() {
+                return Ok((used, Some(record)));
+            }
+        }
+    }
+
+    /// Inside a fragment's body: room at the end of the record to read up
+    /// to the rest of the fragment straight into place (at most
+    /// [`READ_CHUNK`] bytes, or the whole rest when that is at most twice
+    /// as much, so a 64 KiB record is one allocation). Commit what was read
+    /// with [`body_filled`](Self::body_filled). `None` outside a body.
+    pub fn body_space(&mut self) -> Option<&mut [u8]> {
+        if self.header_len < 4 || self.fragment_left == 0 || self.broken.is_some() {
+            return None;
+        }
+        let want = if self.fragment_left <= 2 * READ_CHUNK {
+            self.fragment_left
+        } else {
+            READ_CHUNK
+        };
+        let start = self.record.len() - self.space;
+        self.record.resize(start + want, 0);
+        self.space = want;
+        Some(&mut self.record[start..])
+    }
+
+    /// `n` bytes were read into the space [`body_space`](Self::body_space)
+    /// gave (the rest of it is dropped). Returns the record if it is now
+    /// complete.
+    pub fn body_filled(&mut self, n: usize) -> Option<Vec<u8>> {
+        let n = n.min(self.space);
+        let kept = self.record.len() - self.space + n;
+        self.record.truncate(kept);
+        self.space = 0;
+        self.fragment_left -= n;
+        if self.fragment_left > 0 {
+            return None;
+        }
+        self.end_fragment()
+    }
+
+    /// Bytes of the current fragment still to come (0 between fragments).
+    pub fn fragment_left(&self) -> usize {
+        self.fragment_left
+    }
+
+    /// If `input` starts with the header of a record's only fragment, and
+    /// the decoder is between records, the fragment's length, checked
+    /// against the limits: the caller may read that body straight into a
+    /// buffer of its own (after taking the 4 header bytes), handing any
+    /// part it cannot finish back with [`resume`](Self::resume).
+    pub fn single_fragment_len(&self, input: &[u8]) -> Option<usize> {
+        let header = *input.first_chunk::<4>()?;
+        let (len, last) = parse_header(header);
+        (self.is_idle() && self.broken.is_none() && last && len <= self.limits.max_record)
+            .then_some(len)
+    }
+
+    /// A body the caller began reading itself (see
+    /// [`single_fragment_len`](Self::single_fragment_len)) stopped after
+    /// `got`, of `len`, bytes: the decoder takes it over, to complete it
+    /// from later input.
+    pub fn resume(&mut self, len: usize, got: &[u8]) {
+        debug_assert!(self.is_idle() && got.len() < len);
+        self.header = fragment_header(len, true);
+        self.header_len = 4;
+        self.fragments = 1;
+        self.last = true;
+        self.record.clear();
+        self.record.extend_from_slice(got);
+        self.fragment_left = len - got.len();
+    }
+
+    /// The stream ended: `Ok` between records; [`Error::Closed`] naming
+    /// where a record was cut off otherwise (and the decoder is reset).
+    pub fn finish(&mut self) -> Result<()> {
+        if self.is_idle() {
+            return Ok(());
+        }
+        let err = if self.header_len < 4 {
+            format!(
+                "stream ended inside a record-mark header ({} of 4 bytes)",
+                self.header_len
+            )
+        } else {
+            let len = parse_header(self.header).0;
+            format!(
+                "stream ended inside a message ({} of {} bytes of fragment {})",
+                len - self.fragment_left,
+                len,
+                self.fragments
+            )
+        };
+        self.reset();
+        Err(Error::Closed(err))
+    }
+
+    /// Forgets any record in progress.
+    pub fn reset(&mut self) {
+        self.header_len = 0;
+        self.fragment_left = 0;
+        self.fragments = 0;
+        self.last = false;
+        self.space = 0;
+        self.record.clear();
+    }
+
+    fn check_broken(&self) -> Result<()> {
+        match &self.broken {
+            Some(why) => Err(Error::Protocol(format!(
+                "stream cannot be read as messages any more: {why}"
+            ))),
+            None => Ok(()),
+        }
+    }
+
+    /// A whole header has arrived: checks it against the limits.
+    fn start_fragment(&mut self) -> Result<()> {
+        let (len, last) = parse_header(self.header);
+        self.fragments += 1;
+        if self.fragments > self.limits.max_fragments {
+            return Err(self.broken(Error::Protocol(format!(
+                "message has more than {} fragments",
+                self.limits.max_fragments
+            ))));
+        }
+        let total = self.record.len().saturating_add(len);
+        if total > self.limits.max_record {
+            return Err(self.broken(Error::MessageTooLarge {
+                size: total,
+                limit: self.limits.max_record,
+            }));
+        }
+        self.fragment_left = len;
+        self.last = last;
+        Ok(())
+    }
+
+    /// A fragment's body is complete: the record, if it was the last.
+    fn end_fragment(&mut self) -> Option<Vec<u8>> {
+        self.header_len = 0;
+        if !self.last {
+            return None;
+        }
+        self.fragments = 0;
+        self.last = false;
+        Some(std::mem::take(&mut self.record))
+    }
+
+    fn broken(&mut self, err: Error) -> Error {
+        self.broken = Some(err.to_string());
+        self.reset();
+        err
+    }
+}
+
+/// The body of a whole single-fragment record at the start of `input`,
+/// within `limits`.
+fn whole_record(input: &[u8], limits: RecordLimits) -> Option<&[u8]> {
+    let (len, last) = parse_header(*input.first_chunk::<4>()?);
+    (last && len <= limits.max_record && len <= input.len() - 4).then(|| &input[4..4 + len])
+}
+
+/// Reads one record into `buf` (cleared first) from a blocking reader,
+/// taking no byte beyond it.
 ///
 /// Returns `Ok(false)` when the stream ends cleanly before a record starts.
 /// A record that would exceed `limits.max_record` is refused before its
@@ -143,96 +412,40 @@ pub fn read_record<R: Read>(
     limits: RecordLimits,
 ) -> Result<bool> {
     buf.clear();
-    let mut fragments = 0usize;
+    let mut dec = RecordDecoder::new(limits);
     loop {
-        let mut header = [0u8; 4];
-        let got = read_full(reader, &mut header)?;
-        if got == 0 && fragments == 0 {
-            return Ok(false);
-        }
-        if got < 4 {
-            return Err(Error::Closed(format!(
-                "stream ended inside a record-mark header ({got} of 4 bytes)"
-            )));
-        }
-        let (len, last) = parse_header(header);
-        fragments += 1;
-        if fragments > limits.max_fragments {
-            return Err(Error::Protocol(format!(
-                "record has more than {} fragments",
-                limits.max_fragments
-            )));
-        }
-        let total = buf.len().saturating_add(len);
-        if total > limits.max_record {
-            return Err(Error::MessageTooLarge {
-                size: total,
-                limit: limits.max_record,
-            });
-        }
-        read_fragment(reader, buf, len)?;
-        if last {
+        let done = if let Some(space) = dec.body_space() {
+            let n = read_some(reader, space)?;
+            if n == 0 {
+                dec.body_filled(0);
+                return dec.finish().map(|()| false);
+            }
+            dec.body_filled(n)
+        } else {
+            let mut header = [0u8; 4];
+            let want = 4 - dec.header_len;
+            let n = read_some(reader, &mut header[..want])?;
+            if n == 0 {
+                return dec.finish().map(|()| false);
+            }
+            dec.decode(&header[..n])?.1
+        };
+        if let Some(record) = done {
+            *buf = record;
             return Ok(true);
         }
     }
 }
 
-/// Bytes of a fragment read, and made room for, at a time.
-pub(crate) const READ_CHUNK: usize = 64 << 10;
-
-/// Appends a fragment of `len` bytes to `buf`, growing it chunk by chunk as
-/// the bytes arrive: a 4-byte header claiming megabytes costs nothing until
-/// the megabytes come.
-fn read_fragment<R: Read>(reader: &mut R, buf: &mut Vec<u8>, len: usize) -> Result<()> {
-    let mut got = 0;
-    while got < len {
-        let start = buf.len();
-        // A short tail joins the chunk before it: a 64 KiB message plus
-        // its header is one allocation, not one and a copy into a larger.
-        let left = len - got;
-        let want = if left <= 2 * READ_CHUNK {
-            left
-        } else {
-            READ_CHUNK
-        };
-        buf.resize(start + want, 0);
-        let n = read_full(reader, &mut buf[start..])?;
-        buf.truncate(start + n);
-        got += n;
-        if n < want {
-            return Err(Error::Closed(format!(
-                "stream ended inside a record fragment ({got} of {len} bytes)"
-            )));
-        }
-    }
-    Ok(())
-}
-
-/// Whether `buf` starts with a whole single-fragment record, so that
-/// reading the next record from a buffered reader holding `buf` costs no
-/// system call and cannot block.
-pub(crate) fn record_buffered(buf: &[u8]) -> bool {
-    match buf.first_chunk::<4>() {
-        Some(mark) => {
-            let mark = u32::from_be_bytes(*mark);
-            mark & LAST_FRAGMENT != 0 && (mark & !LAST_FRAGMENT) as usize <= buf.len() - 4
-        }
-        None => false,
-    }
-}
-
-/// Reads until `buf` is full or the stream ends; returns the bytes read.
-fn read_full<R: Read>(reader: &mut R, buf: &mut [u8]) -> Result<usize> {
-    let mut filled = 0;
-    while filled < buf.len() {
-        match reader.read(&mut buf[filled..]) {
-            Ok(0) => break,
-            Ok(n) => filled += n,
+/// One read, retried on EINTR.
+fn read_some<R: Read>(reader: &mut R, buf: &mut [u8]) -> Result<usize> {
+    loop {
+        match reader.read(buf) {
+            Ok(n) => return Ok(n),
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(Error::os("read", e)),
         }
     }
-    Ok(filled)
 }
 
 #[cfg(test)]
@@ -282,5 +495,66 @@ mod tests {
             read_record(&mut &framed[..], &mut Vec::new(), RecordLimits::default()).unwrap_err();
         assert!(matches!(err, Error::Closed(_)), "{err}");
         assert!(!read_record(&mut &[][..], &mut Vec::new(), RecordLimits::default()).unwrap());
+    }
+
+    #[test]
+    fn decoder_reads_large_bodies_in_place_and_keeps_going() {
+        let big: Vec<u8> = (0..200_000u32).map(|i| i as u8).collect();
+        let mut wire = encode_record(&big, 150_000);
+        wire.extend(encode_record(b"next", 64));
+        let mut dec = RecordDecoder::new(RecordLimits::default());
+        let (mut at, mut got) = (0, Vec::new());
+        while at < wire.len() {
+            if let Some(space) = dec.body_space() {
+                assert!(space.len() <= 2 * READ_CHUNK);
+                let n = space.len().min(40_000);
+                space[..n].copy_from_slice(&wire[at..at + n]);
+                at += n;
+                got.extend(dec.body_filled(n));
+            } else {
+                // Headers (and small bodies) through `decode`, a few bytes
+                // at a time.
+                let (used, record) = dec.decode(&wire[at..(at + 6).min(wire.len())]).unwrap();
+                at += used;
+                got.extend(record);
+            }
+        }
+        assert_eq!(got.len(), 2);
+        assert!(got[0] == big, "the large record differs");
+        assert_eq!(got[1], b"next");
+        dec.finish().unwrap();
+    }
+
+    #[test]
+    fn decoder_takes_back_a_body_read_elsewhere() {
+        let wire = encode_record(b"0123456789", usize::MAX);
+        let mut dec = RecordDecoder::new(RecordLimits::default());
+        assert_eq!(dec.single_fragment_len(&wire), Some(10));
+        // Six bytes went into the caller's buffer before it had to stop.
+        dec.resume(10, b"012345");
+        let (used, record) = dec.decode(&wire[10..]).unwrap();
+        assert_eq!((used, record.as_deref()), (4, Some(&b"0123456789"[..])));
+        let limits = RecordLimits {
+            max_record: 4,
+            ..RecordLimits::default()
+        };
+        assert_eq!(RecordDecoder::new(limits).single_fragment_len(&wire), None);
+    }
+
+    #[test]
+    fn a_decoder_past_a_limit_stays_broken() {
+        let limits = RecordLimits {
+            max_record: 8,
+            ..RecordLimits::default()
+        };
+        let mut dec = RecordDecoder::new(limits);
+        let err = dec.decode(&encode_record(&[0; 9], 100)).unwrap_err();
+        assert!(
+            matches!(err, Error::MessageTooLarge { size: 9, limit: 8 }),
+            "{err}"
+        );
+        let err = dec.decode(&encode_record(b"ok", 100)).unwrap_err();
+        assert!(matches!(err, Error::Protocol(_)), "{err}");
+        assert!(dec.body_space().is_none());
     }
 }

@@ -345,14 +345,28 @@ def test_concurrent_calls_on_one_connection():
 
 
 STOP_AT_EVERY_POINT = r"""
+import signal
 import sys
 from xipc import rpc
 
 # A signal handler runs between any two bytecodes of the main thread. A
 # profile hook runs at every call and return, so stopping from it at the
 # n-th event stands in for SIGTERM arriving at that point of serve_forever.
+# Once serve_forever sleeps (it makes no more events), a real signal stops
+# it instead: SIGALRM, whose handler calls stop().
+current = [None]
+alarms = [0]
+
+
+def on_alarm(*_):
+    alarms[0] += 1
+    current[0].stop()
+
+
+signal.signal(signal.SIGALRM, on_alarm)
 for n in range(1, int(sys.argv[1]) + 1):
     srv = rpc.Server()
+    current[0] = srv
     srv.set_rpcbind_registration(False)
     srv.listen_udp("127.0.0.1", 0)
     seen = [0]
@@ -363,10 +377,13 @@ for n in range(1, int(sys.argv[1]) + 1):
             sys.setprofile(None)
             srv.stop()
 
-    print(n, flush=True)
+    alarms[0] = 0
+    signal.setitimer(signal.ITIMER_REAL, 0.2)
     sys.setprofile(hook)
     srv.serve_forever()
     sys.setprofile(None)
+    signal.setitimer(signal.ITIMER_REAL, 0)
+    print(n, "signal" if alarms[0] else "hook", flush=True)
     srv.close()
 print("done", flush=True)
 """
@@ -389,6 +406,9 @@ def test_stop_from_a_signal_handler_at_any_point_of_serve_forever():
         last = out.split()[-1] if out.split() else "?"
         pytest.fail(f"serve_forever never returned when stop() ran at profile event {last}")
     assert proc.returncode == 0 and out.split()[-1] == "done", out
+    # Both ways were taken: the early points by the hook, the sleep by the
+    # signal.
+    assert "hook" in out and "signal" in out, out
 
 
 def test_close_while_serving_ends_serve_forever_quietly():

@@ -24,9 +24,12 @@ from __future__ import annotations
 
 import ctypes
 import math
+import os
+import select
+import signal
 import struct
 import sys
-import time
+import threading
 import traceback
 from dataclasses import dataclass, field
 
@@ -84,6 +87,10 @@ _server_set_drc = _lib.declare("xipc_rpc_server_set_duplicate_cache", [_c_void_p
 _server_set_max = _lib.declare("xipc_rpc_server_set_max_message", [_c_void_p, ctypes.c_size_t])
 _server_set_concurrent = _lib.declare("xipc_rpc_server_set_concurrent_calls",
                                      [_c_void_p, ctypes.c_size_t])
+_server_set_threads = _lib.declare("xipc_rpc_server_set_threads",
+                                  [_c_void_p, ctypes.c_size_t, ctypes.c_size_t])
+_server_set_stack = _lib.declare("xipc_rpc_server_set_thread_stack_size",
+                                [_c_void_p, ctypes.c_size_t])
 _server_set_idle = _lib.declare("xipc_rpc_server_set_idle_timeout_ms", [_c_void_p, ctypes.c_uint32])
 _server_set_rpcbind = _lib.declare("xipc_rpc_server_set_rpcbind", [_c_void_p, ctypes.c_bool])
 _server_start = _lib.declare("xipc_rpc_server_start", [_c_void_p])
@@ -282,6 +289,8 @@ class Server:
         # bytecodes, and an Event's lock may be held there by the very
         # serve_forever loop it interrupted.
         self._stop_requested = False
+        # The write end of the pipe serve_forever sleeps on, while it does.
+        self._wake: int | None = None
 
     def _h(self):
         if not self._handle:
@@ -349,6 +358,17 @@ class Server:
         :class:`xipc.errors.InvalidArgument`."""
         _server_set_max_conns(self._h(), connections)
 
+    def set_threads(self, min: int, max: int) -> None:
+        """The pool of threads that wait for work and run handlers: ``min``
+        kept (default 1), up to ``max`` while handlers run (default 32);
+        :class:`xipc.errors.InvalidArgument` unless 1 <= min <= max."""
+        _server_set_threads(self._h(), min, max)
+
+    def set_thread_stack_size(self, nbytes: int) -> None:
+        """The stack of each server thread, where handlers run (default 2
+        MiB; under 64 KiB raises :class:`xipc.errors.InvalidArgument`)."""
+        _server_set_stack(self._h(), nbytes)
+
     def set_idle_timeout(self, seconds: float) -> None:
         """Close stream connections idle this long (default 120 s); it must
         be positive (else :class:`xipc.errors.InvalidArgument`)."""
@@ -363,18 +383,33 @@ class Server:
 
     def serve_forever(self) -> None:
         """Serves until :meth:`stop` is called (from a handler, another
-        thread or a signal handler); Ctrl-C stops it too."""
+        thread or a signal handler); Ctrl-C stops it too. Waiting costs
+        nothing: no wake-ups until one of those happens."""
         try:
             self.start()
         except InvalidArgument:
             if not self._stop_requested:
                 raise
+        # Sleeps in select() on a pipe that stop() writes to. In the main
+        # thread, the pipe is also the signal wake-up descriptor, so that a
+        # signal ends the sleep and its Python handler (which may call
+        # stop()) runs at once.
+        wake_r, wake_w = os.pipe()
+        os.set_blocking(wake_w, False)
+        self._wake = wake_w
+        old_wakeup = None
+        if threading.current_thread() is threading.main_thread():
+            old_wakeup = signal.set_wakeup_fd(wake_w, warn_on_full_buffer=False)
         try:
-            # Short sleeps so that a signal's Python handler runs promptly:
-            # it can only run while the main thread executes Python.
             while not self._stop_requested:
-                time.sleep(0.05)
+                select.select([wake_r], [], [])
+                os.read(wake_r, 512)
         finally:
+            if old_wakeup is not None:
+                signal.set_wakeup_fd(old_wakeup)
+            self._wake = None
+            os.close(wake_r)
+            os.close(wake_w)
             self.stop()
         # stop() may still be finishing on another thread: wait for it
         # (unless close() already freed the server).
@@ -385,12 +420,21 @@ class Server:
     def stop(self) -> None:
         """Stops gracefully: calls in progress finish first. Safe to call
         from a signal handler."""
-        self._stop_requested = True
+        self._end_serve_forever()
         if self._handle:
             _server_stop(self._handle)
 
-    def close(self) -> None:
+    def _end_serve_forever(self) -> None:
         self._stop_requested = True
+        wake = getattr(self, "_wake", None)
+        if wake is not None:
+            try:
+                os.write(wake, b"\0")
+            except OSError:
+                pass  # the pipe is full (already woken) or just closed
+
+    def close(self) -> None:
+        self._end_serve_forever()
         handle, self._handle = getattr(self, "_handle", None), None
         if handle:
             _server_free(handle)

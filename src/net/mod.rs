@@ -1,0 +1,29 @@
+//! The transport layer every stream, RPC client and RPC server sits on:
+//! name resolution, listeners, connections, deadlines, readiness and the
+//! system calls that read and write. One place for each: a second binder,
+//! resolver or timeout type elsewhere is a bug.
+//!
+//! - [`resolve`]: host names and addresses to socket addresses.
+//! - [`Deadline`]: when an operation must end; every timeout becomes one.
+//! - [`listen_tcp`], [`listen_udp`], [`listen_unix`]: the one binder
+//!   (backlog `SOMAXCONN`, Unix sockets with an exact mode, a stale socket
+//!   file replaced only when nothing listens on it).
+//! - [`connect_tcp`], [`connect_unix`]: connections bounded by a deadline.
+//! - `sys`: each system call turned into a `Result` in one place (reads,
+//!   vectored writes with `MSG_NOSIGNAL`, pipe writes that never raise
+//!   SIGPIPE, waiting for readiness).
+//! - `poll`: the readiness set (epoll) the RPC server's event loop waits on.
+
+mod addr;
+mod connect;
+mod listen;
+pub(crate) mod poll;
+pub(crate) mod sys;
+mod time;
+
+pub use addr::{resolve, resolve_one};
+pub(crate) use connect::connect_addr;
+pub use connect::{connect_tcp, connect_unix};
+pub(crate) use listen::local_addr;
+pub use listen::{listen_tcp, listen_udp, listen_unix, UnixSocketFile};
+pub use time::{timeout_from_ms, Deadline};

@@ -1,0 +1,277 @@
+//! The system calls that move bytes and wait for readiness, each turned
+//! into a `Result` in exactly one place.
+//!
+//! Writes never kill the process: sockets send with `MSG_NOSIGNAL`, and a
+//! write to a pipe or FIFO blocks SIGPIPE in the calling thread for its
+//! duration and takes back the signal its failure raised, so a vanished
+//! reader is [`Error::Closed`] rather than a dead process.
+
+use std::io::IoSlice;
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+
+use nix::errno::Errno;
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use nix::sys::signal::{pthread_sigmask, SigSet, SigmaskHow, Signal};
+use nix::sys::socket::{sendmsg, MsgFlags, UnixAddr};
+
+use super::time::Deadline;
+use crate::{Error, Result};
+
+/// How a descriptor is written to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Sink {
+    /// A socket: `send`/`sendmsg` with `MSG_NOSIGNAL`.
+    Socket,
+    /// A pipe or FIFO: `write`/`writev` with SIGPIPE held off.
+    Pipe,
+    /// Anything else (a terminal, a file): plain `write`/`writev`.
+    Plain,
+}
+
+/// Waits until `fd` is ready for `events` or `deadline` passes
+/// ([`Error::TimedOut`]). A signal is [`Error::Interrupted`]. Hang-up and
+/// error conditions count as ready: the next read or write reports them.
+pub(crate) fn wait(fd: BorrowedFd<'_>, events: PollFlags, deadline: Deadline) -> Result<()> {
+    loop {
+        let ms = deadline.poll_ms();
+        let timeout = PollTimeout::try_from(ms).unwrap_or(PollTimeout::NONE);
+        let mut fds = [PollFd::new(fd, events)];
+        match poll(&mut fds, timeout) {
+            Ok(0) if deadline.passed() => {
+                return Err(Deadline::expired(format_args!(
+                    "waiting for descriptor {}",
+                    fd.as_raw_fd()
+                )))
+            }
+            Ok(0) => continue,
+            Ok(_) => return Ok(()),
+            Err(Errno::EINTR) => return Err(Error::Interrupted),
+            Err(e) => return Err(Error::nix("poll", e)),
+        }
+    }
+}
+
+/// One `read(2)`. 0 is the end of the stream; a descriptor in nonblocking
+/// mode with nothing to read is [`Error::WouldBlock`].
+pub(crate) fn read(fd: BorrowedFd<'_>, buf: &mut [u8]) -> Result<usize> {
+    nix::unistd::read(fd, buf).map_err(|e| io_error("read", e))
+}
+
+/// One read that waits at most until `deadline` (a descriptor in blocking
+/// mode with no deadline just blocks in `read`).
+pub(crate) fn read_by(fd: BorrowedFd<'_>, buf: &mut [u8], deadline: Deadline) -> Result<usize> {
+    loop {
+        if deadline != Deadline::NEVER {
+            wait(fd, PollFlags::POLLIN, deadline)?;
+        }
+        match read(fd, buf) {
+            // Ready but taken by another reader: wait again until the deadline.
+            Err(Error::WouldBlock) if deadline != Deadline::NEVER => continue,
+            other => return other,
+        }
+    }
+}
+
+/// One write of `parts` in order (a vectored write for several); returns
+/// the bytes written. Nothing to write is no system call.
+pub(crate) fn write(fd: BorrowedFd<'_>, sink: Sink, parts: &[IoSlice<'_>]) -> Result<usize> {
+    let raw = fd.as_raw_fd();
+    let written = match (sink, parts) {
+        (_, []) => return Ok(0),
+        (Sink::Socket, [one]) => nix::sys::socket::send(raw, one, MsgFlags::MSG_NOSIGNAL),
+        (Sink::Socket, _) => sendmsg::<UnixAddr>(raw, parts, &[], MsgFlags::MSG_NOSIGNAL, None),
+        (Sink::Pipe, _) => without_sigpipe(|| plain_write(fd, parts)),
+        (Sink::Plain, _) => plain_write(fd, parts),
+    };
+    written.map_err(|e| io_error("write", e))
+}
+
+/// One write that waits at most until `deadline` for room (a descriptor in
+/// blocking mode with no deadline just blocks in `write`).
+pub(crate) fn write_by(
+    fd: BorrowedFd<'_>,
+    sink: Sink,
+    parts: &[IoSlice<'_>],
+    deadline: Deadline,
+) -> Result<usize> {
+    loop {
+        if deadline != Deadline::NEVER {
+            wait(fd, PollFlags::POLLOUT, deadline)?;
+        }
+        match write(fd, sink, parts) {
+            Err(Error::WouldBlock) if deadline != Deadline::NEVER => continue,
+            other => return other,
+        }
+    }
+}
+
+fn plain_write(fd: BorrowedFd<'_>, parts: &[IoSlice<'_>]) -> nix::Result<usize> {
+    match parts {
+        [one] => nix::unistd::write(fd, one),
+        _ => nix::sys::uio::writev(fd, parts),
+    }
+}
+
+/// Runs `write` with SIGPIPE blocked in this thread. When the write fails
+/// with EPIPE, the SIGPIPE it raised is taken back (unless one was already
+/// pending), so the caller sees only the error.
+fn without_sigpipe(write: impl FnOnce() -> nix::Result<usize>) -> nix::Result<usize> {
+    let mut pipe = SigSet::empty();
+    pipe.add(Signal::SIGPIPE);
+    let mut old = SigSet::empty();
+    if pthread_sigmask(SigmaskHow::SIG_BLOCK, Some(&pipe), Some(&mut old)).is_err() {
+        return write();
+    }
+    let was_blocked = old.contains(Signal::SIGPIPE);
+    // Already blocked by the caller: a SIGPIPE may be pending from before,
+    // and must stay so.
+    let pending_before = was_blocked && sigpipe_pending();
+    let result = write();
+    if result == Err(Errno::EPIPE) && !pending_before {
+        take_pending(&pipe);
+    }
+    if !was_blocked {
+        let _ = pthread_sigmask(SigmaskHow::SIG_SETMASK, Some(&old), None);
+    }
+    result
+}
+
+/// Whether a SIGPIPE is pending for this thread or the process.
+fn sigpipe_pending() -> bool {
+    let mut set = std::mem::MaybeUninit::<libc::sigset_t>::uninit();
+    // SAFETY: sigpending fills the set it is given; sigismember reads it
+    // only once sigpending has succeeded and so initialised it.
+    unsafe {
+        libc::sigpending(set.as_mut_ptr()) == 0
+            && libc::sigismember(set.as_ptr(), libc::SIGPIPE) == 1
+    }
+}
+
+/// Consumes a pending signal of `set` without waiting.
+fn take_pending(set: &SigSet) {
+    let zero = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    loop {
+        // SAFETY: `set` is a valid signal set, the info pointer may be NULL
+        // and `zero` is a valid timespec; sigtimedwait only reads them.
+        let r = unsafe { libc::sigtimedwait(set.as_ref(), std::ptr::null_mut(), &zero) };
+        if r >= 0 || Errno::last() != Errno::EINTR {
+            return;
+        }
+    }
+}
+
+/// Maps a read or write errno: a vanished peer is [`Error::Closed`], an
+/// empty nonblocking descriptor [`Error::WouldBlock`], a signal
+/// [`Error::Interrupted`], the rest as [`Error::nix`] does.
+pub(crate) fn io_error(what: &str, errno: Errno) -> Error {
+    match errno {
+        Errno::EPIPE => Error::Closed(format!("{what}: the reading end is closed (EPIPE)")),
+        Errno::ECONNRESET => Error::Closed(format!("{what}: connection reset by peer")),
+        Errno::EAGAIN => Error::WouldBlock,
+        Errno::EINTR => Error::Interrupted,
+        _ => Error::nix(what, errno),
+    }
+}
+
+/// Accepts a connection waiting on the listening socket `fd`: the new
+/// socket, close-on-exec and nonblocking. Errors stay errno values, which
+/// the caller tells apart (EAGAIN, EMFILE, ECONNABORTED...).
+pub(crate) fn accept(fd: BorrowedFd<'_>) -> std::result::Result<OwnedFd, Errno> {
+    use nix::sys::socket::{accept4, SockFlag};
+    let raw = accept4(
+        fd.as_raw_fd(),
+        SockFlag::SOCK_CLOEXEC | SockFlag::SOCK_NONBLOCK,
+    )?;
+    // SAFETY: accept4 returned a new descriptor that nothing else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(raw) })
+}
+
+/// Sets or clears `O_NONBLOCK`.
+pub(crate) fn set_nonblocking(fd: BorrowedFd<'_>, on: bool) -> Result<()> {
+    use nix::fcntl::{fcntl, FcntlArg, OFlag};
+    let flags = fcntl(fd, FcntlArg::F_GETFL).map_err(|e| Error::nix("fcntl", e))?;
+    let mut flags = OFlag::from_bits_truncate(flags);
+    if flags.contains(OFlag::O_NONBLOCK) == on {
+        return Ok(());
+    }
+    flags.set(OFlag::O_NONBLOCK, on);
+    fcntl(fd, FcntlArg::F_SETFL(flags)).map_err(|e| Error::nix("fcntl", e))?;
+    Ok(())
+}
+
+/// The most parts [`skip_bytes`] takes.
+pub(crate) const MAX_PARTS: usize = 4;
+
+/// The bytes of `parts` (at most [`MAX_PARTS`]) after the first `skip`
+/// bytes, as slices in `out`; returns how many. No allocation: this runs
+/// on every send.
+pub(crate) fn skip_bytes<'a>(
+    parts: &[&'a [u8]],
+    mut skip: usize,
+    out: &mut [IoSlice<'a>; MAX_PARTS],
+) -> usize {
+    let mut n = 0;
+    for part in parts {
+        if skip >= part.len() {
+            skip -= part.len();
+        } else {
+            out[n] = IoSlice::new(&part[skip..]);
+            n += 1;
+            skip = 0;
+        }
+    }
+    n
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::fd::AsFd;
+    use std::time::{Duration, Instant};
+
+    #[test]
+    fn skip_bytes_crosses_part_boundaries() {
+        let parts: [&[u8]; 2] = [b"abcd", b"efgh"];
+        let rest = |skip| {
+            let mut out = [IoSlice::new(&[]); MAX_PARTS];
+            let n = skip_bytes(&parts, skip, &mut out);
+            out[..n].iter().map(|s| s.to_vec()).collect::<Vec<_>>()
+        };
+        assert_eq!(rest(0), vec![b"abcd".to_vec(), b"efgh".to_vec()]);
+        assert_eq!(rest(3), vec![b"d".to_vec(), b"efgh".to_vec()]);
+        assert_eq!(rest(4), vec![b"efgh".to_vec()]);
+        assert_eq!(rest(7), vec![b"h".to_vec()]);
+        assert!(rest(8).is_empty());
+    }
+
+    #[test]
+    fn wait_times_out_on_an_empty_pipe() {
+        let (r, _w) = nix::unistd::pipe().unwrap();
+        let start = Instant::now();
+        let err = wait(
+            r.as_fd(),
+            PollFlags::POLLIN,
+            Deadline::after(Some(Duration::from_millis(30))),
+        )
+        .unwrap_err();
+        assert!(matches!(err, Error::TimedOut(_)), "{err}");
+        assert!(start.elapsed() >= Duration::from_millis(30));
+    }
+
+    #[test]
+    fn a_pipe_without_reader_is_closed_not_a_signal() {
+        let (r, w) = nix::unistd::pipe().unwrap();
+        drop(r);
+        for _ in 0..3 {
+            let err = write(w.as_fd(), Sink::Pipe, &[IoSlice::new(b"x")]).unwrap_err();
+            assert!(matches!(err, Error::Closed(_)), "{err}");
+        }
+        assert!(!sigpipe_pending(), "a SIGPIPE was left pending");
+        let mut mask = SigSet::empty();
+        pthread_sigmask(SigmaskHow::SIG_BLOCK, None, Some(&mut mask)).unwrap();
+        assert!(!mask.contains(Signal::SIGPIPE), "SIGPIPE was left blocked");
+    }
+}

@@ -1,0 +1,584 @@
+//! One connection (or UDP socket) of a client and the calls in flight on
+//! it.
+//!
+//! Waiting for a reply is a blocking read bounded by the socket's receive
+//! timeout (`SO_RCVTIMEO`), and writing a call a blocking send bounded by
+//! its send timeout (`SO_SNDTIMEO`), each set only when what is left of the
+//! call's deadline no longer fits the one set: a call costs one `send` and
+//! one `read`, like the raw socket calls it wraps.
+//!
+//! Calls leave in as few writes as possible: a call made while another
+//! thread is writing, or while callers just handed their replies have not
+//! yet taken them, waits in an outbox; the writer, or the last of those
+//! callers, sends everything queued in one system call. Threads woken by
+//! one read of many replies so usually answer with one write of many calls.
+
+use std::io::IoSlice;
+use std::net::{SocketAddr, TcpStream, UdpSocket};
+use std::os::fd::{AsFd, BorrowedFd};
+use std::os::unix::net::UnixStream;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use super::demux::{lock, wake, Demux, Slot};
+use crate::net::sys::{self, Sink};
+use crate::net::{self, Deadline};
+use crate::rpc::protocol::Protocol;
+use crate::stream::record::{RecordDecoder, RecordLimits};
+use crate::{Error, Result};
+
+/// First UDP retransmission interval; it doubles up to [`MAX_RETRANSMIT`].
+pub const INITIAL_RETRANSMIT: Duration = Duration::from_millis(250);
+/// Longest UDP retransmission interval.
+pub const MAX_RETRANSMIT: Duration = Duration::from_secs(4);
+
+/// Reads on a stream buffer this much at a time: many pipelined replies in
+/// one system call, while most of a large reply bypasses the buffer.
+const READ_BUFFER: usize = 16 << 10;
+/// Reply bodies at least this long still to come are read straight into place.
+const DIRECT_BODY: usize = 4096;
+/// A socket timeout within this much above the wait is close enough.
+const TIMEOUT_SLACK: Duration = Duration::from_millis(1);
+
+/// Where a client connects, kept for reconnecting.
+#[derive(Clone, Debug)]
+pub(super) enum Target {
+    Inet(SocketAddr),
+    Unix(PathBuf),
+}
+
+enum Socket {
+    Tcp(TcpStream),
+    Udp(UdpSocket),
+    Unix(UnixStream),
+}
+
+impl Socket {
+    fn fd(&self) -> BorrowedFd<'_> {
+        match self {
+            Socket::Tcp(s) => s.as_fd(),
+            Socket::Udp(s) => s.as_fd(),
+            Socket::Unix(s) => s.as_fd(),
+        }
+    }
+
+    fn set_read_timeout(&self, t: Duration) -> std::io::Result<()> {
+        match self {
+            Socket::Tcp(s) => s.set_read_timeout(Some(t)),
+            Socket::Udp(s) => s.set_read_timeout(Some(t)),
+            Socket::Unix(s) => s.set_read_timeout(Some(t)),
+        }
+    }
+
+    fn set_write_timeout(&self, t: Duration) -> std::io::Result<()> {
+        match self {
+            Socket::Tcp(s) => s.set_write_timeout(Some(t)),
+            Socket::Udp(s) => s.set_write_timeout(Some(t)),
+            Socket::Unix(s) => s.set_write_timeout(Some(t)),
+        }
+    }
+}
+
+/// A call ready to send: its record mark and call header (with the
+/// arguments when they are small), then the arguments when they are not.
+pub(super) struct Call<'a> {
+    pub head: Vec<u8>,
+    pub args: &'a [u8],
+}
+
+/// Calls waiting to be written behind the write in progress.
+#[derive(Default)]
+struct Outbox {
+    writing: bool,
+    queued: Vec<u8>,
+    /// The send timeout (`SO_SNDTIMEO`) set on the socket; only the writer
+    /// changes it.
+    write_timeout: Option<Duration>,
+}
+
+/// The read half: bytes read ahead, the record decoder, and the receive
+/// timeout set on the socket. Only the caller holding the reading role
+/// touches it.
+struct ReadSide {
+    dec: RecordDecoder,
+    buf: Vec<u8>,
+    pos: usize,
+    end: usize,
+    timeout: Option<Duration>,
+}
+
+impl ReadSide {
+    /// The next whole message among the bytes already read (no system call).
+    fn next_buffered(&mut self) -> Result<Option<Vec<u8>>> {
+        while self.pos < self.end {
+            let (used, msg) = self.dec.decode(&self.buf[self.pos..self.end])?;
+            self.pos += used;
+            if msg.is_some() {
+                return Ok(msg);
+            }
+        }
+        Ok(None)
+    }
+}
+
+/// How a read for a reply ended.
+enum Read {
+    Message(Vec<u8>),
+    /// Nothing (whole) arrived within the wait, or a signal came.
+    Idle,
+}
+
+/// One connection and the calls in flight on it.
+pub(super) struct Conn {
+    socket: Socket,
+    outbox: Mutex<Outbox>,
+    reader: Mutex<ReadSide>,
+    demux: Mutex<Demux>,
+    /// Set with `Demux::dead`, readable without the lock.
+    broken: AtomicBool,
+    /// Replies handed to callers that have not yet taken them. While there
+    /// are some, new calls wait in the outbox: the callers about to take
+    /// them are likely to call again, and the last one to take its reply
+    /// writes all those calls at once (see [`Conn::reply_taken`]).
+    handed: AtomicUsize,
+    max_message: Arc<AtomicUsize>,
+}
+
+impl Conn {
+    pub fn open(
+        target: &Target,
+        proto: Protocol,
+        deadline: Deadline,
+        max: Arc<AtomicUsize>,
+    ) -> Result<Conn> {
+        let socket = match (proto, target) {
+            (Protocol::Tcp, Target::Inet(addr)) => Socket::Tcp(net::connect_addr(*addr, deadline)?),
+            (Protocol::Udp, Target::Inet(addr)) => {
+                let any = if addr.is_ipv4() { "0.0.0.0" } else { "::" };
+                let s = net::listen_udp(any, 0)?;
+                s.connect(addr)
+                    .map_err(|e| Error::os(format!("connect UDP to {addr}"), e))?;
+                Socket::Udp(s)
+            }
+            (Protocol::Unix, Target::Unix(path)) => {
+                Socket::Unix(net::connect_unix(path, deadline)?)
+            }
+            _ => {
+                return Err(Error::InvalidArgument(
+                    "protocol and address disagree".into(),
+                ))
+            }
+        };
+        let buf = match proto {
+            Protocol::Udp => vec![0; 65536],
+            _ => vec![0; READ_BUFFER],
+        };
+        Ok(Conn {
+            socket,
+            outbox: Mutex::new(Outbox::default()),
+            reader: Mutex::new(ReadSide {
+                dec: RecordDecoder::default(),
+                buf,
+                pos: 0,
+                end: 0,
+                timeout: None,
+            }),
+            demux: Mutex::new(Demux::default()),
+            broken: AtomicBool::new(false),
+            handed: AtomicUsize::new(0),
+            max_message: max,
+        })
+    }
+
+    fn is_udp(&self) -> bool {
+        matches!(self.socket, Socket::Udp(_))
+    }
+
+    pub fn is_dead(&self) -> bool {
+        self.broken.load(Ordering::Relaxed)
+    }
+
+    /// Sends one call: streams write its record, UDP sends the message
+    /// alone. A stream write that is not done by `deadline` (the server
+    /// has stopped reading) fails the call and closes the connection.
+    pub fn send(&self, call: &Call<'_>, deadline: Deadline) -> Result<()> {
+        if let Socket::Udp(s) = &self.socket {
+            let parts = [IoSlice::new(&call.head[4..]), IoSlice::new(call.args)];
+            let parts = if call.args.is_empty() {
+                &parts[..1]
+            } else {
+                &parts[..]
+            };
+            return match sys::write(s.as_fd(), Sink::Socket, parts) {
+                Ok(_) => Ok(()),
+                // An earlier ICMP error surfaces on the next send: not fatal.
+                Err(Error::Os { source, .. })
+                    if source.raw_os_error() == Some(libc::ECONNREFUSED) =>
+                {
+                    Ok(())
+                }
+                Err(e) => Err(e),
+            };
+        }
+        self.write_record(call, deadline)
+    }
+
+    /// Writes `call`'s record, or queues it behind the write in progress
+    /// (or behind the replies handed out and not yet taken): the caller
+    /// writing, or the last to take its reply, then writes the queued
+    /// records, all in one system call. No caller sleeps waiting for
+    /// another's write, and calls made together leave together.
+    fn write_record(&self, call: &Call<'_>, deadline: Deadline) -> Result<()> {
+        let mut out = lock(&self.outbox);
+        if out.writing || self.handed.load(Ordering::SeqCst) > 0 {
+            out.queued.extend_from_slice(&call.head);
+            out.queued.extend_from_slice(call.args);
+            return Ok(());
+        }
+        out.writing = true;
+        let mut set = out.write_timeout;
+        drop(out);
+        let written = self.write_all(&[&call.head, call.args], deadline, &mut set);
+        self.write_queued(written, deadline, set)
+    }
+
+    /// Writes all of `parts` by `deadline`, as the outbox's writer. The
+    /// first system call is bounded by the send timeout already set when
+    /// it fits what is left (no extra system call); a write the kernel
+    /// leaves partial sets what is left of the time before the next, so a
+    /// server that stops reading fails the write by the deadline, however
+    /// the bytes trickle.
+    fn write_all(
+        &self,
+        parts: &[&[u8]],
+        deadline: Deadline,
+        set: &mut Option<Duration>,
+    ) -> Result<()> {
+        let total: usize = parts.iter().map(|p| p.len()).sum();
+        let mut done = 0;
+        let mut first = true;
+        while done < total {
+            let left = socket_timeout(deadline.remaining().unwrap_or(Duration::MAX));
+            if deadline.passed() {
+                return Err(stopped_reading());
+            }
+            if !(first && timeout_fits(*set, left)) {
+                self.socket
+                    .set_write_timeout(left)
+                    .map_err(|e| Error::os("set the send timeout", e))?;
+                *set = Some(left);
+            }
+            first = false;
+            let mut slices = [IoSlice::new(&[]); sys::MAX_PARTS];
+            let n = sys::skip_bytes(parts, done, &mut slices);
+            match sys::write(self.socket.fd(), Sink::Socket, &slices[..n]) {
+                Ok(n) => done += n,
+                Err(Error::WouldBlock) => return Err(stopped_reading()),
+                Err(Error::Interrupted) => {}
+                Err(e) => return Err(Error::Closed(format!("sending the call failed: {e}"))),
+            }
+        }
+        Ok(())
+    }
+
+    /// As the outbox's writer, after a write that ended with `written`:
+    /// writes what was queued meanwhile until nothing is, then gives up
+    /// the role (recording the send timeout it left set).
+    fn write_queued(
+        &self,
+        mut written: Result<()>,
+        deadline: Deadline,
+        mut set: Option<Duration>,
+    ) -> Result<()> {
+        let mut batch = Vec::new();
+        loop {
+            let mut out = lock(&self.outbox);
+            if written.is_err() || out.queued.is_empty() {
+                out.writing = false;
+                out.queued.clear();
+                out.write_timeout = set;
+                break;
+            }
+            batch.clear();
+            std::mem::swap(&mut batch, &mut out.queued);
+            drop(out);
+            written = self.write_all(&[&batch], deadline, &mut set);
+        }
+        written.inspect_err(|err| self.kill(err.to_string()))
+    }
+
+    /// A caller took the reply handed to it; the last of those writes the
+    /// calls queued meanwhile. The count drops under the outbox lock, so
+    /// a call queued while it was above zero is always written.
+    pub fn reply_taken(&self, deadline: Deadline) {
+        let mut out = lock(&self.outbox);
+        if self.handed.fetch_sub(1, Ordering::SeqCst) != 1 || out.writing || out.queued.is_empty() {
+            return;
+        }
+        out.writing = true;
+        let set = out.write_timeout;
+        drop(out);
+        // A failure has marked the connection dead for the callers queued;
+        // this caller has its reply.
+        let _ = self.write_queued(Ok(()), deadline, set);
+    }
+
+    fn kill(&self, why: String) {
+        self.kill_locked(&mut lock(&self.demux), why);
+    }
+
+    /// Marks the connection unusable (with `d` its locked demux) and wakes
+    /// every caller to see why.
+    fn kill_locked(&self, d: &mut Demux, why: String) {
+        self.broken.store(true, Ordering::Relaxed);
+        d.kill(why);
+    }
+
+    /// Waits up to `wait` for one message and reads it.
+    fn read_one(&self, wait: Duration) -> Result<Read> {
+        let mut side = lock(&self.reader);
+        let side = &mut *side;
+        let limits = RecordLimits {
+            max_record: self.max_message.load(Ordering::Relaxed),
+            ..RecordLimits::default()
+        };
+        side.dec.set_limits(limits);
+        if let Some(msg) = side.next_buffered()? {
+            return Ok(Read::Message(msg));
+        }
+        self.bound_wait(&mut side.timeout, wait)?;
+        if let Socket::Udp(_) = self.socket {
+            return match sys::read(self.socket.fd(), &mut side.buf) {
+                Ok(n) => Ok(Read::Message(side.buf[..n].to_vec())),
+                Err(Error::WouldBlock | Error::Interrupted) => Ok(Read::Idle),
+                Err(e) => Err(e),
+            };
+        }
+        loop {
+            if side.dec.fragment_left() >= DIRECT_BODY {
+                let Some(space) = side.dec.body_space() else {
+                    break Ok(Read::Idle);
+                };
+                let got = sys::read(self.socket.fd(), space);
+                let msg = side.dec.body_filled(*got.as_ref().unwrap_or(&0));
+                match got {
+                    Ok(0) => return Err(side.dec.finish().err().unwrap_or_else(closed_by_server)),
+                    Ok(_) => {}
+                    Err(Error::WouldBlock) => return Err(cut_off()),
+                    Err(Error::Interrupted) => return Ok(Read::Idle),
+                    Err(e) => return Err(e),
+                }
+                if let Some(msg) = msg {
+                    return Ok(Read::Message(msg));
+                }
+                continue;
+            }
+            match sys::read(self.socket.fd(), &mut side.buf) {
+                Ok(0) => {
+                    side.dec.finish()?;
+                    return Err(closed_by_server());
+                }
+                Ok(n) => {
+                    side.pos = 0;
+                    side.end = n;
+                }
+                // Timed out between replies: nothing lost. Inside one, the
+                // stream is out of step with its records for good.
+                Err(Error::WouldBlock) if side.dec.is_idle() => return Ok(Read::Idle),
+                Err(Error::WouldBlock) => return Err(cut_off()),
+                Err(Error::Interrupted) => return Ok(Read::Idle),
+                Err(e) => return Err(e),
+            }
+            if let Some(msg) = side.next_buffered()? {
+                return Ok(Read::Message(msg));
+            }
+        }
+    }
+
+    /// Makes a blocking read on the socket return within about `wait`:
+    /// sets the receive timeout unless the one set already fits
+    /// ([`timeout_fits`]).
+    fn bound_wait(&self, set: &mut Option<Duration>, wait: Duration) -> Result<()> {
+        let wait = socket_timeout(wait);
+        if timeout_fits(*set, wait) {
+            return Ok(());
+        }
+        self.socket
+            .set_read_timeout(wait)
+            .map_err(|e| Error::os("set the receive timeout", e))?;
+        *set = Some(wait);
+        Ok(())
+    }
+
+    /// Sends the call `msg` and waits for the reply to `xid` until
+    /// `deadline` (`timeout` is what it was made from, for messages).
+    pub fn call(
+        &self,
+        xid: u32,
+        msg: &Call<'_>,
+        deadline: Deadline,
+        timeout: Duration,
+    ) -> Result<Vec<u8>> {
+        let slot = Slot::sending();
+        {
+            let mut d = lock(&self.demux);
+            if let Some(why) = &d.dead {
+                return Err(Error::Closed(why.clone()));
+            }
+            d.wait_for(xid, slot.clone());
+        }
+        // The reading role is taken only once the call is sent: a reader
+        // blocked in a long write (its call and those queued behind it)
+        // would leave replies unread, the server blocked writing them and
+        // no longer reading, and the write blocked for ever.
+        if let Err(e) = self.send(msg, deadline) {
+            let (late, next) = lock(&self.demux).leave(xid, &slot, false);
+            wake(next);
+            if late.is_some() {
+                self.reply_taken(deadline);
+            }
+            return Err(e);
+        }
+        // Whether this caller holds the reading role.
+        let mut reader = {
+            let mut d = lock(&self.demux);
+            slot.lock().sending = false;
+            !std::mem::replace(&mut d.reading, true)
+        };
+        let udp = self.is_udp();
+        let mut rto = INITIAL_RETRANSMIT;
+        let mut next_send = Deadline::after(Some(rto));
+        loop {
+            {
+                let mut handed = slot.lock();
+                if let Some(reply) = handed.reply.take() {
+                    // The reading role may have been handed over as well.
+                    let passed = std::mem::take(&mut handed.read_next);
+                    drop(handed);
+                    if reader || passed {
+                        self.deliver_buffered();
+                        let next = lock(&self.demux).pass_reading();
+                        wake(next);
+                    }
+                    self.reply_taken(deadline);
+                    return Ok(reply);
+                }
+                if std::mem::take(&mut handed.read_next) {
+                    reader = true;
+                }
+            }
+            if self.is_dead() || deadline.passed() {
+                let mut d = lock(&self.demux);
+                let (late, next) = d.leave(xid, &slot, reader);
+                wake(next);
+                if let Some(reply) = late {
+                    drop(d);
+                    self.reply_taken(deadline);
+                    return Ok(reply);
+                }
+                if let Some(why) = &d.dead {
+                    return Err(Error::Closed(why.clone()));
+                }
+                let extra = match &d.udp_error {
+                    Some(e) => format!(" (last error: {e})"),
+                    None => String::new(),
+                };
+                return Err(Error::TimedOut(format!(
+                    "no reply to xid {xid:#x} within {timeout:?}{extra}"
+                )));
+            }
+            if udp && next_send.passed() {
+                if let Err(e) = self.send(msg, deadline) {
+                    let (late, next) = lock(&self.demux).leave(xid, &slot, reader);
+                    wake(next);
+                    if late.is_some() {
+                        self.reply_taken(deadline);
+                    }
+                    return Err(e);
+                }
+                rto = (rto * 2).min(MAX_RETRANSMIT);
+                next_send = Deadline::after(Some(rto));
+                continue;
+            }
+            let wake_at = if udp {
+                deadline.earliest(next_send)
+            } else {
+                deadline
+            };
+            let wait = wake_at.remaining().unwrap_or(Duration::MAX);
+            if !reader {
+                // Woken with a reply, the reading role, or the connection's
+                // end; a spurious wake-up just looks again.
+                std::thread::park_timeout(wait);
+                continue;
+            }
+            let got = self.read_one(wait);
+            let mut d = lock(&self.demux);
+            match got {
+                Ok(Read::Message(m)) => {
+                    let owner = d.deliver(m, &self.handed);
+                    drop(d);
+                    wake(owner);
+                }
+                Ok(Read::Idle) => {}
+                Err(e) if udp => d.udp_error = Some(e.to_string()),
+                Err(e) => self.kill_locked(&mut d, format!("connection lost: {e}")),
+            }
+        }
+    }
+
+    /// Delivers the replies already buffered whole (no system call).
+    fn deliver_buffered(&self) {
+        loop {
+            let msg = match lock(&self.reader).next_buffered() {
+                Ok(Some(msg)) => msg,
+                _ => return,
+            };
+            let owner = lock(&self.demux).deliver(msg, &self.handed);
+            wake(owner);
+        }
+    }
+}
+
+impl Drop for Conn {
+    fn drop(&mut self) {
+        let _ = match &self.socket {
+            Socket::Tcp(s) => s.shutdown(std::net::Shutdown::Both),
+            Socket::Unix(s) => s.shutdown(std::net::Shutdown::Both),
+            Socket::Udp(_) => Ok(()),
+        };
+    }
+}
+
+fn stopped_reading() -> Error {
+    Error::TimedOut(
+        "the server has stopped reading: the call could not be sent \
+         within its timeout, and the connection is closed"
+            .into(),
+    )
+}
+
+fn cut_off() -> Error {
+    Error::Closed(
+        "a reply stopped in the middle of its record: the connection is out of step".into(),
+    )
+}
+
+fn closed_by_server() -> Error {
+    Error::Closed("the server closed the connection".into())
+}
+
+/// `wait` as a socket timeout: a zero one means "forever" to the kernel
+/// (and std refuses it).
+fn socket_timeout(wait: Duration) -> Duration {
+    wait.max(Duration::from_micros(1))
+}
+
+/// Whether the socket timeout already `set` bounds a wait of `wait` well
+/// enough (between half of it and it plus [`TIMEOUT_SLACK`]), so that it
+/// need not be set again.
+fn timeout_fits(set: Option<Duration>, wait: Duration) -> bool {
+    matches!(set, Some(t) if t <= wait.saturating_add(TIMEOUT_SLACK) && t >= wait / 2)
+}

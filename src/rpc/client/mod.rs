@@ -1,0 +1,301 @@
+//! The RPC client: one connection (or UDP socket) shared by every thread
+//! that calls through it; calls from many threads are in flight together on
+//! it, each reply handed to its caller by xid (see `demux` for how the
+//! reading passes from caller to caller, and `conn` for how calls are
+//! written).
+
+mod conn;
+mod demux;
+
+pub use conn::{INITIAL_RETRANSMIT, MAX_RETRANSMIT};
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use conn::{Call, Conn, Target};
+
+use crate::net::{resolve_one, Deadline};
+use crate::rpc::auth::{Credential, OpaqueAuth};
+use crate::rpc::message::{reply_results, CallHeader};
+use crate::rpc::protocol::{Protocol, MAX_UDP_MESSAGE};
+use crate::stream::record::{DEFAULT_MAX_RECORD, LAST_FRAGMENT, MAX_FRAGMENT_LEN};
+use crate::xdr::Encoder;
+use crate::{Error, Result};
+
+/// Default per-call timeout (libtirpc's default total timeout).
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(25);
+
+/// Arguments shorter than this are copied behind the call header.
+const COPY_ARGS_BELOW: usize = 1024;
+
+/// An ONC RPC client for one program version at one address.
+///
+/// `Client` is `Send + Sync`: share it (e.g. in an `Arc`) and call from
+/// several threads at once; their calls are in flight together on the one
+/// connection, each reply matched to its call by xid (a stray or late reply
+/// is dropped).
+///
+/// ```
+/// use std::sync::Arc;
+/// use std::time::Duration;
+/// use xipc::rpc::{Client, Protocol, Server};
+///
+/// let server = Server::new();
+/// server.set_rpcbind_registration(false);
+/// server.register(0x2000_0102, 1, 1, |_, args, out| {
+///     std::thread::sleep(Duration::from_millis(100));
+///     out.put_raw(args);
+///     Ok(())
+/// });
+/// let port = server.listen_tcp("127.0.0.1", 0)?;
+/// server.start()?;
+///
+/// let client = Arc::new(Client::connect("127.0.0.1", port, 0x2000_0102, 1, Protocol::Tcp)?);
+/// client.set_timeout(Duration::from_secs(10))?;
+/// let threads: Vec<_> = (0..4u8)
+///     .map(|i| {
+///         let c = client.clone();
+///         std::thread::spawn(move || c.call(1, &[0, 0, 0, i]))
+///     })
+///     .collect();
+/// for (i, t) in threads.into_iter().enumerate() {
+///     assert_eq!(t.join().unwrap()?, [0, 0, 0, i as u8]);
+/// }
+/// assert_eq!(server.connection_count(), 1);
+/// server.stop();
+/// # Ok::<(), xipc::Error>(())
+/// ```
+pub struct Client {
+    target: Target,
+    proto: Protocol,
+    prog: u32,
+    vers: u32,
+    conn: RwLock<Arc<Conn>>,
+    next_xid: AtomicU32,
+    timeout_ms: AtomicU64,
+    reconnect: AtomicBool,
+    cred: RwLock<OpaqueAuth>,
+    max_message: Arc<AtomicUsize>,
+}
+
+impl Client {
+    /// Connects to `host:port` (for [`Protocol::Unix`], `host` is the socket
+    /// path and `port` is ignored).
+    pub fn connect(host: &str, port: u16, prog: u32, vers: u32, proto: Protocol) -> Result<Client> {
+        let target = match proto {
+            Protocol::Unix => Target::Unix(PathBuf::from(host)),
+            _ => Target::Inet(resolve_one(host, port)?),
+        };
+        Client::open(target, proto, prog, vers)
+    }
+
+    /// Connects to a socket address.
+    pub fn connect_addr(addr: SocketAddr, prog: u32, vers: u32, proto: Protocol) -> Result<Client> {
+        Client::open(Target::Inet(addr), proto, prog, vers)
+    }
+
+    fn open(target: Target, proto: Protocol, prog: u32, vers: u32) -> Result<Client> {
+        let max_message = match proto {
+            Protocol::Udp => MAX_UDP_MESSAGE,
+            _ => DEFAULT_MAX_RECORD,
+        };
+        let max_message = Arc::new(AtomicUsize::new(max_message));
+        let deadline = Deadline::after(Some(DEFAULT_TIMEOUT));
+        let conn = Conn::open(&target, proto, deadline, max_message.clone())?;
+        Ok(Client {
+            target,
+            proto,
+            prog,
+            vers,
+            conn: RwLock::new(Arc::new(conn)),
+            next_xid: AtomicU32::new(initial_xid()),
+            timeout_ms: AtomicU64::new(DEFAULT_TIMEOUT.as_millis() as u64),
+            reconnect: AtomicBool::new(false),
+            cred: RwLock::new(OpaqueAuth::none()),
+            max_message,
+        })
+    }
+
+    /// The per-call timeout (default 25 s). On UDP the call is retransmitted
+    /// with backoff (250 ms doubling to 4 s) until the timeout. A timeout
+    /// under 1 ms counts as 1 ms; zero is refused ([`Error::InvalidArgument`]):
+    /// every call would fail at once.
+    pub fn set_timeout(&self, timeout: Duration) -> Result<()> {
+        if timeout.is_zero() {
+            return Err(Error::InvalidArgument(
+                "the call timeout must be positive".into(),
+            ));
+        }
+        let ms = u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX);
+        self.timeout_ms.store(ms.max(1), Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// The per-call timeout.
+    pub fn timeout(&self) -> Duration {
+        Duration::from_millis(self.timeout_ms.load(Ordering::Relaxed))
+    }
+
+    /// When on (off by default), a stream client whose connection is lost
+    /// reconnects and retries the call once with the same xid.
+    pub fn set_reconnect(&self, on: bool) {
+        self.reconnect.store(on, Ordering::Relaxed);
+    }
+
+    /// The credential sent with every call (AUTH_NONE by default).
+    pub fn set_credential(&self, cred: &Credential) -> Result<()> {
+        let opaque = cred.to_opaque()?;
+        *self.cred.write().unwrap_or_else(|p| p.into_inner()) = opaque;
+        Ok(())
+    }
+
+    /// The largest call sent and reply accepted (default 4 MiB on streams,
+    /// 65,507 bytes, the most a datagram holds, on UDP; a larger value is
+    /// lowered to that). Zero is refused ([`Error::InvalidArgument`]): no
+    /// call would fit.
+    pub fn set_max_message(&self, bytes: usize) -> Result<()> {
+        if bytes == 0 {
+            return Err(Error::InvalidArgument(
+                "the largest message must be at least 1 byte".into(),
+            ));
+        }
+        let cap = match self.proto {
+            Protocol::Udp => MAX_UDP_MESSAGE,
+            _ => MAX_FRAGMENT_LEN,
+        };
+        self.max_message.store(bytes.min(cap), Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// The transport.
+    pub fn protocol(&self) -> Protocol {
+        self.proto
+    }
+
+    /// Calls `procedure` with XDR-encoded `args`; returns the XDR-encoded
+    /// results. Every non-success reply status is its own [`Error`]; no
+    /// reply within the client's timeout is [`Error::TimedOut`].
+    pub fn call(&self, procedure: u32, args: &[u8]) -> Result<Vec<u8>> {
+        self.call_with_timeout(procedure, args, self.timeout())
+    }
+
+    /// [`call`](Self::call) with this call's own timeout.
+    pub fn call_with_timeout(
+        &self,
+        procedure: u32,
+        args: &[u8],
+        timeout: Duration,
+    ) -> Result<Vec<u8>> {
+        let (xid, msg) = self.message(procedure, args)?;
+        let deadline = Deadline::after(Some(timeout));
+        let conn = self.current_conn()?;
+        let reply = match conn.call(xid, &msg, deadline, timeout) {
+            Err(Error::Closed(why)) if self.proto != Protocol::Udp && self.wants_reconnect() => {
+                let conn = self
+                    .replace_conn(&conn)
+                    .map_err(|e| Error::Closed(format!("{why}; reconnecting failed: {e}")))?;
+                conn.call(xid, &msg, deadline, timeout)?
+            }
+            other => other?,
+        };
+        let results = reply_results(&reply)?;
+        let at = reply.len() - results.len();
+        let mut reply = reply;
+        reply.drain(..at);
+        Ok(reply)
+    }
+
+    /// Sends a call that expects no reply (a batched call): returns once it
+    /// is sent. A reply the server sends anyway is dropped as stray.
+    pub fn call_batched(&self, procedure: u32, args: &[u8]) -> Result<()> {
+        let (_, msg) = self.message(procedure, args)?;
+        let deadline = Deadline::after(Some(self.timeout()));
+        self.current_conn()?.send(&msg, deadline)
+    }
+
+    /// Calls the NULL procedure (0).
+    pub fn ping(&self) -> Result<()> {
+        self.call(0, &[]).map(|_| ())
+    }
+
+    fn wants_reconnect(&self) -> bool {
+        self.reconnect.load(Ordering::Relaxed)
+    }
+
+    fn message<'a>(&self, procedure: u32, args: &'a [u8]) -> Result<(u32, Call<'a>)> {
+        let xid = self.next_xid.fetch_add(1, Ordering::Relaxed);
+        let cred = self.cred.read().unwrap_or_else(|p| p.into_inner()).clone();
+        // Small arguments are copied behind the header (one plain write);
+        // large ones are written from the caller's buffer.
+        let copy = args.len() < COPY_ARGS_BELOW;
+        let room = 68 + cred.body.len() + if copy { args.len() } else { 0 };
+        let mut enc = Encoder::with_capacity(room);
+        // Room for the record mark.
+        enc.put_uint(0);
+        CallHeader {
+            xid,
+            prog: self.prog,
+            vers: self.vers,
+            procedure,
+            cred,
+            verf: OpaqueAuth::none(),
+        }
+        .encode(&mut enc)?;
+        if copy {
+            enc.put_raw(args);
+        }
+        let size = enc.len() - 4 + if copy { 0 } else { args.len() };
+        let limit = self
+            .max_message
+            .load(Ordering::Relaxed)
+            .min(MAX_FRAGMENT_LEN);
+        if size > limit {
+            return Err(Error::MessageTooLarge { size, limit });
+        }
+        let mut head = enc.into_bytes();
+        head[..4].copy_from_slice(&(size as u32 | LAST_FRAGMENT).to_be_bytes());
+        let args = if copy { &[][..] } else { args };
+        Ok((xid, Call { head, args }))
+    }
+
+    fn current_conn(&self) -> Result<Arc<Conn>> {
+        let conn = self.conn.read().unwrap_or_else(|p| p.into_inner()).clone();
+        if conn.is_dead() && self.wants_reconnect() {
+            return self.replace_conn(&conn);
+        }
+        Ok(conn)
+    }
+
+    /// Opens a new connection in place of `old` (unless another thread did).
+    fn replace_conn(&self, old: &Arc<Conn>) -> Result<Arc<Conn>> {
+        let mut slot = self.conn.write().unwrap_or_else(|p| p.into_inner());
+        if !Arc::ptr_eq(&slot, old) {
+            return Ok(slot.clone());
+        }
+        let conn = Arc::new(Conn::open(
+            &self.target,
+            self.proto,
+            Deadline::after(Some(self.timeout())),
+            self.max_message.clone(),
+        )?);
+        *slot = conn.clone();
+        Ok(conn)
+    }
+}
+
+/// A starting xid that differs between clients and processes.
+fn initial_xid() -> u32 {
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    let mix = (now.as_nanos() as u32)
+        ^ std::process::id().rotate_left(16)
+        ^ COUNTER
+            .fetch_add(1, Ordering::Relaxed)
+            .wrapping_mul(0x9E37_79B9);
+    mix.wrapping_mul(0x85EB_CA6B)
+}

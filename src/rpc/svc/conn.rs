@@ -1,0 +1,411 @@
+//! A stream connection of the event loop: its socket (nonblocking), the
+//! calls being read from it, the replies waiting to be written to it, and
+//! the one-shot registration that tells the loop when it is ready.
+//!
+//! Calls are read by the thread that takes the connection's read event;
+//! replies are written by the thread that finishes a call, straight from
+//! its own buffers, unless another thread is writing or the socket is full:
+//! then they queue, and whoever writes next sends everything queued in one
+//! vectored write. No reply waits for another call to finish.
+
+use std::collections::VecDeque;
+use std::io::IoSlice;
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::sync::{Mutex, MutexGuard};
+use std::time::Instant;
+
+use super::dispatch::Caller;
+use crate::net::poll::{Interest, Poller};
+use crate::net::sys::{self, Sink};
+use crate::stream::record::{RecordDecoder, RecordLimits};
+use crate::xdr::Encoder;
+use crate::Error;
+
+/// Bodies at least this long still to come are read straight into place.
+const DIRECT_BODY: usize = 4096;
+/// The most buffers one vectored write takes (Linux's IOV_MAX is 1024).
+const MAX_IOV: usize = 64;
+
+/// How reading a connection ended for now.
+#[derive(Debug)]
+pub(super) enum ReadEnd {
+    /// Nothing more to read now, or no room for more calls.
+    Later,
+    /// The peer finished sending, between records.
+    Eof,
+    /// The stream cannot go on: a cut record, a record over the limits,
+    /// or a failed read.
+    Failed,
+}
+
+/// How sending a reply went.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum Sent {
+    /// Everything queued is written.
+    Done,
+    /// Queued behind a write in progress (its writer sends it).
+    Queued,
+    /// The socket is full: the rest waits for it to become writable.
+    Blocked,
+    /// The peer is gone.
+    Failed,
+}
+
+/// A reply being sent: the record mark and header, then the results.
+struct Pending {
+    head: Vec<u8>,
+    body: Vec<u8>,
+}
+
+impl Pending {
+    fn len(&self) -> usize {
+        self.head.len() + self.body.len()
+    }
+}
+
+#[derive(Default)]
+struct Outbox {
+    /// A thread is writing (with the entries it took out of `queue`).
+    writing: bool,
+    queue: VecDeque<Pending>,
+    /// Bytes of the front entry already written.
+    front_sent: usize,
+}
+
+struct ReadSide {
+    dec: RecordDecoder,
+    /// Bytes read but not decoded: the connection had no room for more
+    /// calls in flight.
+    backlog: Vec<u8>,
+}
+
+/// The state the event loop keeps per connection, under one lock.
+pub(super) struct ConnState {
+    /// The registration is armed in the poller.
+    pub armed: bool,
+    /// A thread is handling a delivered event; readiness delivered
+    /// meanwhile (after a re-arm) is left here for it.
+    pub handling: bool,
+    pub pending_read: bool,
+    pub pending_write: bool,
+    /// Calls read and not yet answered.
+    pub in_flight: usize,
+    /// Reading waits for calls in flight to finish.
+    pub paused: bool,
+    /// No more reading: end of stream, a bad record, or the server stops.
+    pub read_done: bool,
+    /// Replies wait for the socket to become writable.
+    pub want_write: bool,
+    /// Closed and forgotten by the loop.
+    pub closed: bool,
+    /// When a call last arrived or a reply last made progress.
+    pub last_active: Instant,
+    /// Since when a reply has made no progress.
+    pub stalled_since: Option<Instant>,
+    /// When the connection's timer entry fires, if it has one.
+    pub timer_at: Option<Instant>,
+}
+
+impl ConnState {
+    /// What to wait for next.
+    fn interest(&self) -> Interest {
+        Interest {
+            read: !self.read_done && !self.paused && !self.closed,
+            write: self.want_write && !self.closed,
+        }
+    }
+
+    /// Whether the connection has nothing left to do once reading is done.
+    pub fn finished(&self) -> bool {
+        self.read_done && self.in_flight == 0 && !self.want_write
+    }
+}
+
+pub(super) struct Conn {
+    pub key: u64,
+    socket: OwnedFd,
+    pub caller: Caller,
+    read: Mutex<ReadSide>,
+    pub state: Mutex<ConnState>,
+    out: Mutex<Outbox>,
+}
+
+impl Conn {
+    /// Takes over `socket` (nonblocking) as connection `key`.
+    pub fn new(key: u64, socket: OwnedFd, caller: Caller, limits: RecordLimits) -> Conn {
+        let now = Instant::now();
+        Conn {
+            key,
+            socket,
+            caller,
+            read: Mutex::new(ReadSide {
+                dec: RecordDecoder::new(limits),
+                backlog: Vec::new(),
+            }),
+            state: Mutex::new(ConnState {
+                armed: true,
+                handling: false,
+                pending_read: false,
+                pending_write: false,
+                in_flight: 0,
+                paused: false,
+                read_done: false,
+                want_write: false,
+                closed: false,
+                last_active: now,
+                stalled_since: None,
+                timer_at: None,
+            }),
+            out: Mutex::new(Outbox::default()),
+        }
+    }
+
+    pub fn fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        self.socket.as_fd()
+    }
+
+    pub fn state(&self) -> MutexGuard<'_, ConnState> {
+        lock(&self.state)
+    }
+
+    /// Arms the registration for what `st` waits for, unless a thread
+    /// handling an event will (or nothing is wanted).
+    pub fn arm(&self, st: &mut ConnState, poller: &Poller) {
+        let interest = st.interest();
+        if st.handling || (!interest.read && !interest.write) {
+            return;
+        }
+        if poller.rearm(self.fd(), self.key, interest).is_ok() {
+            st.armed = true;
+        }
+    }
+
+    /// Ends a thread's handling of an event: re-arms for what is wanted.
+    pub fn end_handling(&self, st: &mut ConnState, poller: &Poller) {
+        st.handling = false;
+        self.arm(st, poller);
+    }
+
+    /// Reads and decodes calls into `calls` until nothing more can be read
+    /// now or `room` calls are there. `scratch` is the thread's read buffer.
+    pub fn read_calls(&self, scratch: &mut [u8], room: usize, calls: &mut Vec<Vec<u8>>) -> ReadEnd {
+        let mut guard = lock(&self.read);
+        let rs = &mut *guard;
+        if !rs.backlog.is_empty() {
+            let backlog = std::mem::take(&mut rs.backlog);
+            match decode(&mut rs.dec, &backlog, room, calls) {
+                Ok(used) if used < backlog.len() => {
+                    rs.backlog = backlog[used..].to_vec();
+                    return ReadEnd::Later;
+                }
+                Ok(_) => {}
+                Err(_) => return ReadEnd::Failed,
+            }
+        }
+        while calls.len() < room {
+            if rs.dec.fragment_left() >= DIRECT_BODY {
+                let Some(space) = rs.dec.body_space() else {
+                    break;
+                };
+                let want = space.len();
+                let got = sys::read(self.fd(), space);
+                let n = *got.as_ref().unwrap_or(&0);
+                calls.extend(rs.dec.body_filled(n));
+                match got {
+                    Ok(0) => return end_of_stream(&mut rs.dec),
+                    Ok(n) if n < want => return ReadEnd::Later,
+                    Ok(_) => continue,
+                    Err(Error::WouldBlock) => return ReadEnd::Later,
+                    Err(Error::Interrupted) => continue,
+                    Err(_) => return ReadEnd::Failed,
+                }
+            }
+            let n = match sys::read(self.fd(), scratch) {
+                Ok(0) => return end_of_stream(&mut rs.dec),
+                Ok(n) => n,
+                Err(Error::WouldBlock) => return ReadEnd::Later,
+                Err(Error::Interrupted) => continue,
+                Err(_) => return ReadEnd::Failed,
+            };
+            match decode(&mut rs.dec, &scratch[..n], room, calls) {
+                Ok(used) if used < n => {
+                    rs.backlog.extend_from_slice(&scratch[used..n]);
+                    return ReadEnd::Later;
+                }
+                Ok(_) => {}
+                Err(_) => return ReadEnd::Failed,
+            }
+            // A short read took all there was: the re-armed registration
+            // tells when more comes.
+            if n < scratch.len() {
+                return ReadEnd::Later;
+            }
+        }
+        ReadEnd::Later
+    }
+
+    /// Sends a reply: `head` (record mark and header), then the results in
+    /// `results`. Written at once from the caller's buffers when nobody
+    /// else writes and nothing waits; otherwise queued (taking the results'
+    /// buffer) for the thread writing, or for the socket to drain.
+    pub fn send(&self, head: Vec<u8>, results: &mut Encoder) -> Sent {
+        let mut out = lock(&self.out);
+        if out.writing || !out.queue.is_empty() {
+            let body = std::mem::take(results).into_bytes();
+            out.queue.push_back(Pending { head, body });
+            return if out.writing {
+                Sent::Queued
+            } else {
+                Sent::Blocked
+            };
+        }
+        out.writing = true;
+        drop(out);
+        let total = head.len() + results.len();
+        let parts = [IoSlice::new(&head), IoSlice::new(results.as_bytes())];
+        let parts = if results.is_empty() {
+            &parts[..1]
+        } else {
+            &parts[..]
+        };
+        let written = match sys::write(self.fd(), Sink::Socket, parts) {
+            Ok(n) => n,
+            Err(Error::WouldBlock | Error::Interrupted) => 0,
+            Err(_) => {
+                lock(&self.out).writing = false;
+                return Sent::Failed;
+            }
+        };
+        if written < total {
+            let body = std::mem::take(results).into_bytes();
+            let mut out = lock(&self.out);
+            out.queue.push_front(Pending { head, body });
+            out.front_sent = written;
+            out.writing = false;
+            return Sent::Blocked;
+        }
+        self.write_queued()
+    }
+
+    /// Writes what is queued (becoming the writer unless another thread
+    /// is): `Done` once nothing is left.
+    pub fn flush(&self) -> Sent {
+        {
+            let mut out = lock(&self.out);
+            if out.writing {
+                return Sent::Queued;
+            }
+            out.writing = true;
+        }
+        self.write_queued()
+    }
+
+    /// As the writer: writes the queue, replies that arrive meanwhile
+    /// included, until it is empty or the socket is full.
+    fn write_queued(&self) -> Sent {
+        let mut batch: Vec<Pending> = Vec::new();
+        loop {
+            let skip = {
+                let mut out = lock(&self.out);
+                // Entries of the last batch not written go back first.
+                for p in batch.drain(..).rev() {
+                    out.queue.push_front(p);
+                }
+                if out.queue.is_empty() {
+                    out.writing = false;
+                    return Sent::Done;
+                }
+                let take = out.queue.len().min(MAX_IOV / 2);
+                batch.extend(out.queue.drain(..take));
+                std::mem::take(&mut out.front_sent)
+            };
+            let mut parts: Vec<IoSlice<'_>> = Vec::with_capacity(batch.len() * 2);
+            let mut skip_left = skip;
+            for p in &batch {
+                for part in [&p.head[..], &p.body[..]] {
+                    if skip_left >= part.len() {
+                        skip_left -= part.len();
+                    } else {
+                        parts.push(IoSlice::new(&part[skip_left..]));
+                        skip_left = 0;
+                    }
+                }
+            }
+            let result = sys::write(self.fd(), Sink::Socket, &parts);
+            drop(parts);
+            let mut written = match result {
+                Ok(n) => n + skip,
+                Err(Error::WouldBlock | Error::Interrupted) => skip,
+                Err(_) => {
+                    let mut out = lock(&self.out);
+                    out.writing = false;
+                    out.queue.clear();
+                    return Sent::Failed;
+                }
+            };
+            let mut done = 0;
+            for p in &batch {
+                if written < p.len() {
+                    break;
+                }
+                written -= p.len();
+                done += 1;
+            }
+            batch.drain(..done);
+            if !batch.is_empty() {
+                let mut out = lock(&self.out);
+                for p in batch.drain(..).rev() {
+                    out.queue.push_front(p);
+                }
+                out.front_sent = written;
+                out.writing = false;
+                return Sent::Blocked;
+            }
+        }
+    }
+
+    /// Ends the connection for its peer: both directions shut down. The
+    /// descriptor closes when the last reference goes, so a thread still
+    /// holding one can never touch a descriptor number reused by another
+    /// connection.
+    pub fn shutdown(&self) {
+        let _ =
+            nix::sys::socket::shutdown(self.socket.as_raw_fd(), nix::sys::socket::Shutdown::Both);
+        let mut out = lock(&self.out);
+        out.queue.clear();
+    }
+
+    /// Stops reading (the server stops): the peer's further calls are not read.
+    pub fn shutdown_read(&self) {
+        let _ =
+            nix::sys::socket::shutdown(self.socket.as_raw_fd(), nix::sys::socket::Shutdown::Read);
+    }
+}
+
+/// Decodes records from `input` into `calls` until `room` are there;
+/// returns the bytes used.
+fn decode(
+    dec: &mut RecordDecoder,
+    input: &[u8],
+    room: usize,
+    calls: &mut Vec<Vec<u8>>,
+) -> crate::Result<usize> {
+    let mut used = 0;
+    while used < input.len() && calls.len() < room {
+        let (n, record) = dec.decode(&input[used..])?;
+        used += n;
+        calls.extend(record);
+    }
+    Ok(used)
+}
+
+fn end_of_stream(dec: &mut RecordDecoder) -> ReadEnd {
+    match dec.finish() {
+        Ok(()) => ReadEnd::Eof,
+        Err(_) => ReadEnd::Failed,
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}

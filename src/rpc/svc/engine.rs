@@ -1,0 +1,1096 @@
+//! The event loop: a bounded pool of threads that all wait on one epoll
+//! set, each taking one ready descriptor at a time and serving it itself.
+//!
+//! - A connection's read event goes to one waiting thread. It reads and
+//!   decodes the calls that have arrived (up to the connection's in-flight
+//!   limit), re-arms the connection, queues all but the first call for the
+//!   other threads, and runs the first itself: a lone caller's call never
+//!   changes threads.
+//! - Queued calls ring a bell: an always-readable eventfd registered
+//!   one-shot, so each ring wakes exactly one waiting thread.
+//! - A reply is written by the thread that finished the call, at once,
+//!   unless another thread is writing to that connection (it then sends
+//!   every reply queued meanwhile in one vectored write) or the socket is
+//!   full (the connection then waits to be writable, under a stall timer).
+//! - Idle connections and stalled writes are closed by timers: a heap of
+//!   deadlines behind one timerfd. An idle server makes no wake-ups at all.
+//! - The pool grows when the last waiting thread takes an event (so one
+//!   always waits while handlers run, up to the maximum) and shrinks back
+//!   to its minimum after threads have idled for a while.
+
+use std::cell::Cell;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::net::{SocketAddr, TcpListener, UdpSocket};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::os::unix::net::UnixListener;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use nix::errno::Errno;
+use nix::sys::epoll::EpollEvent;
+use nix::sys::socket::{getsockopt, setsockopt, sockopt};
+
+use super::conn::{Conn, ConnState, ReadEnd, Sent};
+use super::dispatch::{Caller, Dispatcher, Peer};
+use super::udp::UdpEndpoint;
+use crate::net::poll::{Bell, Events, Interest, Poller, Ready, Timer};
+use crate::net::sys;
+use crate::net::UnixSocketFile;
+use crate::rpc::protocol::Protocol;
+use crate::stream::record::{RecordLimits, DEFAULT_MAX_RECORD};
+use crate::stream::PeerCredentials;
+use crate::xdr::Encoder;
+use crate::{Error, Result};
+
+/// Default idle-connection timeout.
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(120);
+/// Default for how many calls of one stream connection may run at once.
+pub const DEFAULT_CALLS_PER_CONNECTION: usize = 16;
+/// Default for how many stream connections are served at once.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 65_536;
+/// Default for the threads kept waiting for work.
+pub const DEFAULT_MIN_THREADS: usize = 1;
+/// Default for the most threads the pool grows to (handlers that block
+/// occupy one each).
+pub const DEFAULT_MAX_THREADS: usize = 32;
+/// Default stack of a pool thread (handlers, in C and Python too, run there).
+pub const DEFAULT_STACK_SIZE: usize = 2 << 20;
+/// The smallest stack a pool thread may be given.
+pub const MIN_STACK_SIZE: usize = 64 << 10;
+
+/// How long a thread above the pool's minimum waits for work before it ends.
+const SPARE_IDLE: Duration = Duration::from_secs(30);
+/// Connections one listener event accepts at most before re-arming, so one
+/// busy listener does not hold a thread for ever.
+const ACCEPT_BATCH: usize = 256;
+/// A thread's read buffer: room for many pipelined small calls, while most
+/// of a large call bypasses it (read straight into place).
+const READ_BUFFER: usize = 16 << 10;
+/// Longest pause of a listener that cannot get a descriptor.
+const MAX_ACCEPT_BACKOFF: Duration = Duration::from_secs(1);
+
+const BELL: u64 = 0;
+const TIMER: u64 = 1;
+const FIRST_KEY: u64 = 2;
+
+/// The settings a server can change before (and mostly while) serving.
+pub(crate) struct Settings {
+    pub idle_timeout: Mutex<Duration>,
+    pub max_message: AtomicUsize,
+    pub per_connection: AtomicUsize,
+    pub max_connections: AtomicUsize,
+    pub min_threads: AtomicUsize,
+    pub max_threads: AtomicUsize,
+    pub stack_size: AtomicUsize,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            idle_timeout: Mutex::new(DEFAULT_IDLE_TIMEOUT),
+            max_message: AtomicUsize::new(DEFAULT_MAX_RECORD),
+            per_connection: AtomicUsize::new(DEFAULT_CALLS_PER_CONNECTION),
+            max_connections: AtomicUsize::new(DEFAULT_MAX_CONNECTIONS),
+            min_threads: AtomicUsize::new(DEFAULT_MIN_THREADS),
+            max_threads: AtomicUsize::new(DEFAULT_MAX_THREADS),
+            stack_size: AtomicUsize::new(DEFAULT_STACK_SIZE),
+        }
+    }
+}
+
+impl Settings {
+    fn idle(&self) -> Duration {
+        *lock(&self.idle_timeout)
+    }
+
+    fn per_connection(&self) -> usize {
+        self.per_connection.load(Ordering::Relaxed)
+    }
+}
+
+/// A listening stream socket.
+enum StreamListener {
+    Tcp(TcpListener),
+    Unix(UnixListener, #[allow(dead_code)] UnixSocketFile),
+}
+
+impl StreamListener {
+    fn fd(&self) -> BorrowedFd<'_> {
+        match self {
+            StreamListener::Tcp(l) => l.as_fd(),
+            StreamListener::Unix(l, _) => l.as_fd(),
+        }
+    }
+}
+
+/// A listener and the descriptor it keeps in reserve for when the process
+/// has no other (see [`Engine::accept`]).
+struct Listening {
+    socket: StreamListener,
+    reserve: Mutex<Option<std::fs::File>>,
+    backoff: Mutex<Duration>,
+}
+
+/// What a key of the poller stands for.
+#[derive(Clone)]
+enum Source {
+    Listener(Arc<Listening>),
+    Udp(Arc<UdpEndpoint>),
+    Conn(Arc<Conn>),
+}
+
+impl Source {
+    fn fd(&self) -> BorrowedFd<'_> {
+        match self {
+            Source::Listener(l) => l.socket.fd(),
+            Source::Udp(u) => u.fd(),
+            Source::Conn(c) => c.fd(),
+        }
+    }
+}
+
+#[derive(Default)]
+struct Sources {
+    map: HashMap<u64, Source>,
+    next: u64,
+    /// Sources made before the loop started, registered by `start`.
+    unregistered: Vec<u64>,
+}
+
+/// Work waiting for a thread.
+enum Job {
+    /// A call read and not yet answered.
+    Call(Arc<Conn>, Vec<u8>),
+    /// Calls left buffered on a connection that had no room for them.
+    Read(Arc<Conn>),
+}
+
+/// What the loop waits on, made when it starts.
+struct Reactor {
+    poller: Poller,
+    bell: Bell,
+    timer: Timer,
+}
+
+/// Deadlines of connections (idle or stalled) and of starved listeners,
+/// earliest first; a key has at most one entry, checked when it fires.
+#[derive(Default)]
+struct Timers {
+    heap: BinaryHeap<Reverse<(Instant, u64)>>,
+    /// When the timerfd is set to fire.
+    armed_at: Option<Instant>,
+}
+
+#[derive(Default)]
+struct Pool {
+    handles: Vec<JoinHandle<()>>,
+}
+
+/// A thread's buffers, reused from call to call.
+struct Scratch {
+    events: Events,
+    read: Vec<u8>,
+    datagram: Vec<u8>,
+    results: Encoder,
+    calls: Vec<Vec<u8>>,
+}
+
+impl Scratch {
+    fn new() -> Scratch {
+        Scratch {
+            events: [EpollEvent::empty()],
+            read: vec![0; READ_BUFFER],
+            datagram: Vec::new(),
+            results: Encoder::new(),
+            calls: Vec::new(),
+        }
+    }
+}
+
+thread_local! {
+    /// The engine (its address) a pool thread works for, and the
+    /// connection of the call it runs (0: none, or a datagram), so `stop`
+    /// called from a handler does not wait for its own call or thread.
+    static SERVING: Cell<(usize, u64)> = const { Cell::new((0, 0)) };
+}
+
+pub(crate) struct Engine {
+    pub dispatcher: Dispatcher,
+    pub settings: Settings,
+    reactor: OnceLock<Reactor>,
+    sources: Mutex<Sources>,
+    jobs: Mutex<VecDeque<Job>>,
+    /// Threads waiting in the poller.
+    waiting: AtomicUsize,
+    /// Threads in the pool.
+    threads: AtomicUsize,
+    pool: Mutex<Pool>,
+    timers: Mutex<Timers>,
+    started: AtomicBool,
+    stopping: AtomicBool,
+    /// Pool threads leave.
+    exiting: AtomicBool,
+    /// Calls being answered, and stream connections open (both watched by
+    /// `stop`).
+    busy: Mutex<(usize, usize)>,
+    idle: Condvar,
+    stopped: Mutex<bool>,
+    stopped_cv: Condvar,
+}
+
+impl Engine {
+    pub fn new() -> Engine {
+        Engine {
+            dispatcher: Dispatcher::new(),
+            settings: Settings::default(),
+            reactor: OnceLock::new(),
+            sources: Mutex::new(Sources {
+                next: FIRST_KEY,
+                ..Sources::default()
+            }),
+            jobs: Mutex::new(VecDeque::new()),
+            waiting: AtomicUsize::new(0),
+            threads: AtomicUsize::new(0),
+            pool: Mutex::new(Pool::default()),
+            timers: Mutex::new(Timers::default()),
+            started: AtomicBool::new(false),
+            stopping: AtomicBool::new(false),
+            exiting: AtomicBool::new(false),
+            busy: Mutex::new((0, 0)),
+            idle: Condvar::new(),
+            stopped: Mutex::new(false),
+            stopped_cv: Condvar::new(),
+        }
+    }
+
+    fn reactor(&self) -> &Reactor {
+        self.reactor.get().expect("the loop has started")
+    }
+
+    fn poller(&self) -> &Poller {
+        &self.reactor().poller
+    }
+
+    // ---- listeners ----
+
+    pub fn add_tcp(&self, l: TcpListener) -> Result<()> {
+        l.set_nonblocking(true)
+            .map_err(|e| Error::os("set the listener nonblocking", e))?;
+        self.add_source(Source::Listener(Arc::new(Listening::new(
+            StreamListener::Tcp(l),
+        ))))
+    }
+
+    pub fn add_unix(&self, l: UnixListener, file: UnixSocketFile) -> Result<()> {
+        l.set_nonblocking(true)
+            .map_err(|e| Error::os("set the listener nonblocking", e))?;
+        self.add_source(Source::Listener(Arc::new(Listening::new(
+            StreamListener::Unix(l, file),
+        ))))
+    }
+
+    pub fn add_udp(&self, s: UdpSocket) -> Result<()> {
+        let u = UdpEndpoint::new(s).map_err(|e| Error::os("set the UDP socket nonblocking", e))?;
+        self.add_source(Source::Udp(Arc::new(u)))
+    }
+
+    /// Records `source`; once the loop runs it is also registered.
+    fn add_source(&self, source: Source) -> Result<()> {
+        if self.stopping.load(Ordering::SeqCst) {
+            return Err(Error::InvalidArgument("the server is stopped".into()));
+        }
+        let mut s = lock(&self.sources);
+        let key = s.next;
+        s.next += 1;
+        if self.started.load(Ordering::SeqCst) {
+            self.poller().add(source.fd(), key, Interest::READ)?;
+        } else {
+            s.unregistered.push(key);
+        }
+        s.map.insert(key, source);
+        Ok(())
+    }
+
+    /// The TCP and UDP addresses listened on.
+    pub fn bound(&self) -> Vec<(Protocol, SocketAddr)> {
+        let s = lock(&self.sources);
+        let mut keys: Vec<&u64> = s.map.keys().collect();
+        keys.sort();
+        keys.into_iter()
+            .filter_map(|k| match &s.map[k] {
+                Source::Listener(l) => match &l.socket {
+                    StreamListener::Tcp(t) => t.local_addr().ok().map(|a| (Protocol::Tcp, a)),
+                    StreamListener::Unix(..) => None,
+                },
+                Source::Udp(u) => u.local_addr().map(|a| (Protocol::Udp, a)),
+                Source::Conn(_) => None,
+            })
+            .collect()
+    }
+
+    pub fn connection_count(&self) -> usize {
+        lock(&self.busy).1
+    }
+
+    pub fn thread_count(&self) -> usize {
+        self.threads.load(Ordering::SeqCst)
+    }
+
+    // ---- lifecycle ----
+
+    /// Starts the pool and registers every listener.
+    pub fn start(self: &Arc<Self>) -> Result<()> {
+        if self.stopping.load(Ordering::SeqCst) {
+            return Err(Error::InvalidArgument("the server was stopped".into()));
+        }
+        let mut s = lock(&self.sources);
+        if self.started.load(Ordering::SeqCst) {
+            return Ok(());
+        }
+        if self.reactor.get().is_none() {
+            let poller = Poller::new()?;
+            let bell = Bell::new(&poller, BELL)?;
+            let timer = Timer::new(&poller, TIMER)?;
+            let _ = self.reactor.set(Reactor {
+                poller,
+                bell,
+                timer,
+            });
+        }
+        for key in std::mem::take(&mut s.unregistered) {
+            if let Some(source) = s.map.get(&key) {
+                self.poller().add(source.fd(), key, Interest::READ)?;
+            }
+        }
+        self.started.store(true, Ordering::SeqCst);
+        drop(s);
+        let min = self.settings.min_threads.load(Ordering::Relaxed).max(1);
+        for _ in 0..min {
+            self.spawn()?;
+        }
+        Ok(())
+    }
+
+    fn spawn(self: &Arc<Self>) -> Result<()> {
+        let stack = self.settings.stack_size.load(Ordering::Relaxed);
+        // Under the pool's lock, so that `stop` joins every thread made.
+        let mut pool = lock(&self.pool);
+        if self.exiting.load(Ordering::SeqCst) {
+            return Ok(());
+        }
+        self.threads.fetch_add(1, Ordering::SeqCst);
+        // A new thread counts as waiting from now, so that nobody adds
+        // another for the same need before it gets to wait.
+        self.waiting.fetch_add(1, Ordering::SeqCst);
+        let engine = self.clone();
+        let spawned = std::thread::Builder::new()
+            .name("xipc-rpc".into())
+            .stack_size(stack)
+            .spawn(move || engine.work());
+        match spawned {
+            Ok(handle) => {
+                pool.handles.retain(|h| !h.is_finished());
+                pool.handles.push(handle);
+                Ok(())
+            }
+            Err(e) => {
+                self.threads.fetch_sub(1, Ordering::SeqCst);
+                self.waiting.fetch_sub(1, Ordering::SeqCst);
+                Err(Error::os("start a server thread", e))
+            }
+        }
+    }
+
+    /// Whether `stop` has begun.
+    pub fn is_stopping(&self) -> bool {
+        self.stopping.load(Ordering::SeqCst)
+    }
+
+    /// Blocks until `stop` has finished.
+    pub fn wait_stopped(&self) {
+        let mut done = lock(&self.stopped);
+        while !*done {
+            done = self
+                .stopped_cv
+                .wait(done)
+                .unwrap_or_else(|p| p.into_inner());
+        }
+    }
+
+    /// Stops gracefully: stops accepting and reading, lets calls being
+    /// answered finish and their replies go out (a reply that makes no
+    /// progress for the idle timeout is dropped with its connection),
+    /// closes every connection and ends the pool's threads. Called from a
+    /// handler, it does not wait for that handler's own call and thread.
+    pub fn stop(&self) {
+        if self.stopping.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        if !self.started.load(Ordering::SeqCst) {
+            lock(&self.sources).map.clear();
+            self.finish_stop();
+            return;
+        }
+        let (own_engine, own_conn) = SERVING.with(Cell::get);
+        let inside = own_engine == self as *const Engine as usize;
+        let sources: Vec<(u64, Source)> = {
+            let mut s = lock(&self.sources);
+            let keys: Vec<u64> = s
+                .map
+                .iter()
+                .filter(|(_, src)| !matches!(src, Source::Conn(_)))
+                .map(|(k, _)| *k)
+                .collect();
+            for k in &keys {
+                if let Some(src) = s.map.get(k) {
+                    self.poller().remove(src.fd());
+                }
+            }
+            let removed: Vec<(u64, Source)> = keys
+                .iter()
+                .filter_map(|k| s.map.remove(k).map(|src| (*k, src)))
+                .collect();
+            let conns: Vec<(u64, Source)> = s.map.iter().map(|(k, v)| (*k, v.clone())).collect();
+            drop(removed); // closes the listeners, removing Unix socket files
+            conns
+        };
+        for (_, source) in sources {
+            if let Source::Conn(c) = source {
+                c.shutdown_read();
+                let mut st = c.state();
+                st.read_done = true;
+                if st.finished() && !st.handling {
+                    drop(st);
+                    self.close(&c);
+                }
+            }
+        }
+        // Calls finish and their connections close themselves.
+        let own = usize::from(inside);
+        let own_conns = usize::from(inside && own_conn != 0);
+        let mut busy = lock(&self.busy);
+        while busy.0 > own || busy.1 > own_conns {
+            busy = self.idle.wait(busy).unwrap_or_else(|p| p.into_inner());
+        }
+        drop(busy);
+        let handles = {
+            let mut pool = lock(&self.pool);
+            self.exiting.store(true, Ordering::SeqCst);
+            std::mem::take(&mut pool.handles)
+        };
+        self.reactor().bell.ring(self.poller());
+        let me = std::thread::current().id();
+        for h in handles {
+            if h.thread().id() != me {
+                let _ = h.join();
+            }
+        }
+        lock(&self.sources).map.clear();
+        self.finish_stop();
+    }
+
+    fn finish_stop(&self) {
+        *lock(&self.stopped) = true;
+        self.stopped_cv.notify_all();
+    }
+
+    // ---- the pool's loop ----
+
+    fn work(self: Arc<Self>) {
+        SERVING.with(|s| s.set((Arc::as_ptr(&self) as usize, 0)));
+        let mut scratch = Scratch::new();
+        // `spawn` counted this thread as waiting already.
+        let mut counted = true;
+        loop {
+            // Counted as waiting before looking for queued work, so a job
+            // queued meanwhile either is seen here or rings the bell.
+            if !std::mem::take(&mut counted) {
+                self.waiting.fetch_add(1, Ordering::SeqCst);
+            }
+            if self.exiting.load(Ordering::SeqCst) {
+                self.waiting.fetch_sub(1, Ordering::SeqCst);
+                // Pass the stop on to the next waiting thread.
+                self.reactor().bell.ring(self.poller());
+                break;
+            }
+            if let Some(job) = self.pop_job() {
+                self.waiting.fetch_sub(1, Ordering::SeqCst);
+                self.run_job(job, &mut scratch);
+                continue;
+            }
+            let min = self.settings.min_threads.load(Ordering::Relaxed).max(1);
+            let spare = self.threads.load(Ordering::SeqCst) > min;
+            let until = spare.then(|| Instant::now() + SPARE_IDLE);
+            let got = self.poller().wait(&mut scratch.events, until);
+            let still_waiting = self.waiting.fetch_sub(1, Ordering::SeqCst) - 1;
+            match got {
+                Ok(Some(ready)) => {
+                    if still_waiting == 0 {
+                        self.grow();
+                    }
+                    self.handle(ready, &mut scratch);
+                }
+                Ok(None) if spare && until.is_some_and(|u| Instant::now() >= u) => {
+                    if self.retire() {
+                        return;
+                    }
+                }
+                Ok(None) => {}
+                Err(_) => std::thread::sleep(Duration::from_millis(10)),
+            }
+        }
+        self.threads.fetch_sub(1, Ordering::SeqCst);
+    }
+
+    /// The last waiting thread took an event: adds one, so that one keeps
+    /// waiting while handlers run (up to the maximum).
+    fn grow(self: &Arc<Self>) {
+        let max = self.settings.max_threads.load(Ordering::Relaxed);
+        if self.threads.load(Ordering::SeqCst) < max && !self.exiting.load(Ordering::SeqCst) {
+            let _ = self.spawn();
+        }
+    }
+
+    /// A spare thread idled long enough: it leaves unless the pool is at
+    /// its minimum.
+    fn retire(&self) -> bool {
+        let min = self.settings.min_threads.load(Ordering::Relaxed).max(1);
+        let mut n = self.threads.load(Ordering::SeqCst);
+        while n > min {
+            match self
+                .threads
+                .compare_exchange(n, n - 1, Ordering::SeqCst, Ordering::SeqCst)
+            {
+                Ok(_) => return true,
+                Err(now) => n = now,
+            }
+        }
+        false
+    }
+
+    fn handle(self: &Arc<Self>, ready: Ready, scratch: &mut Scratch) {
+        match ready.key {
+            BELL => {
+                if self.exiting.load(Ordering::SeqCst) {
+                    return; // the loop passes it on
+                }
+                if let Some(job) = self.pop_job() {
+                    self.ring_if_more();
+                    self.run_job(job, scratch);
+                }
+            }
+            TIMER => self.on_timer(),
+            key => {
+                let source = lock(&self.sources).map.get(&key).cloned();
+                match source {
+                    Some(Source::Listener(l)) => self.accept(key, &l),
+                    Some(Source::Udp(u)) => self.serve_datagram(key, &u, scratch),
+                    Some(Source::Conn(c)) => self.on_conn_event(&c, ready, scratch),
+                    None => {} // closed meanwhile
+                }
+            }
+        }
+    }
+
+    // ---- queued calls ----
+
+    fn pop_job(&self) -> Option<Job> {
+        lock(&self.jobs).pop_front()
+    }
+
+    fn run_job(self: &Arc<Self>, job: Job, scratch: &mut Scratch) {
+        match job {
+            Job::Call(c, msg) => self.run_call(&c, &msg, scratch),
+            Job::Read(c) => {
+                let ready = Ready {
+                    key: c.key,
+                    read: true,
+                    write: false,
+                };
+                self.on_conn_event(&c, ready, scratch);
+            }
+        }
+    }
+
+    /// Queues work for the pool: a waiting thread is woken for it, or,
+    /// when none waits, one is added (up to the maximum).
+    fn push_jobs(self: &Arc<Self>, jobs: impl Iterator<Item = Job>) {
+        lock(&self.jobs).extend(jobs);
+        if self.waiting.load(Ordering::SeqCst) > 0 {
+            self.reactor().bell.ring(self.poller());
+        } else {
+            self.grow();
+        }
+    }
+
+    /// After taking a job: wakes another waiting thread if jobs remain.
+    fn ring_if_more(&self) {
+        if !lock(&self.jobs).is_empty() && self.waiting.load(Ordering::SeqCst) > 0 {
+            self.reactor().bell.ring(self.poller());
+        }
+    }
+
+    // ---- stream connections ----
+
+    fn on_conn_event(self: &Arc<Self>, c: &Arc<Conn>, ready: Ready, scratch: &mut Scratch) {
+        {
+            let mut st = c.state();
+            st.armed = false;
+            if st.closed {
+                return;
+            }
+            if st.handling {
+                st.pending_read |= ready.read;
+                st.pending_write |= ready.write;
+                return;
+            }
+            st.handling = true;
+        }
+        let mut calls = std::mem::take(&mut scratch.calls);
+        let (mut read, mut write) = (ready.read, ready.write);
+        let close = loop {
+            if write {
+                // Writable again: the peer has read some, which counts as
+                // progress for the stall timer.
+                c.state().stalled_since = Some(Instant::now());
+                let sent = c.flush();
+                if self.after_send(c, sent) {
+                    break true;
+                }
+            }
+            if read {
+                self.read_calls(c, scratch, &mut calls);
+            }
+            let mut st = c.state();
+            if st.pending_read || st.pending_write {
+                read = std::mem::take(&mut st.pending_read);
+                write = std::mem::take(&mut st.pending_write);
+                continue;
+            }
+            if st.finished() {
+                st.handling = false;
+                break true;
+            }
+            c.end_handling(&mut st, self.poller());
+            break false;
+        };
+        if close {
+            self.close(c);
+        }
+        let mut rest = calls.drain(..);
+        let first = rest.next();
+        if rest.len() > 0 {
+            self.push_jobs(rest.map(|msg| Job::Call(c.clone(), msg)));
+        } else {
+            drop(rest);
+        }
+        scratch.calls = calls;
+        if let Some(msg) = first {
+            self.run_call(c, &msg, scratch);
+        }
+    }
+
+    /// Reads the calls that have arrived on `c`, as many as it may have in
+    /// flight, counting them as in flight.
+    fn read_calls(&self, c: &Conn, scratch: &mut Scratch, calls: &mut Vec<Vec<u8>>) {
+        let limit = self.settings.per_connection();
+        let room = {
+            let mut st = c.state();
+            if st.read_done {
+                return;
+            }
+            let room = limit.saturating_sub(st.in_flight);
+            st.paused = room == 0;
+            room
+        };
+        if room == 0 {
+            return;
+        }
+        let before = calls.len();
+        let end = c.read_calls(&mut scratch.read, room, calls);
+        let got = calls.len() - before;
+        let mut st = c.state();
+        if got > 0 {
+            st.in_flight += got;
+            st.last_active = Instant::now();
+            lock(&self.busy).0 += got;
+        }
+        match end {
+            ReadEnd::Later => st.paused = st.in_flight >= limit,
+            ReadEnd::Eof | ReadEnd::Failed => st.read_done = true,
+        }
+    }
+
+    /// Answers one call of `c` and sends the reply. When no thread is left
+    /// waiting for new work, one is added first (up to the maximum): the
+    /// handler may block.
+    fn run_call(self: &Arc<Self>, c: &Arc<Conn>, msg: &[u8], scratch: &mut Scratch) {
+        if self.waiting.load(Ordering::SeqCst) == 0 {
+            self.grow();
+        }
+        SERVING.with(|s| s.set((s.get().0, c.key)));
+        let head = self
+            .dispatcher
+            .dispatch(msg, &c.caller, &mut scratch.results);
+        SERVING.with(|s| s.set((s.get().0, 0)));
+        let failed = match head {
+            Some(head) => {
+                let sent = c.send(head, &mut scratch.results);
+                self.after_send(c, sent)
+            }
+            None => false,
+        };
+        self.finish_call(c, failed);
+    }
+
+    /// Records how a write went; true when the peer is gone.
+    fn after_send(&self, c: &Conn, sent: Sent) -> bool {
+        let now = Instant::now();
+        let mut st = c.state();
+        match sent {
+            Sent::Done => {
+                st.want_write = false;
+                st.stalled_since = None;
+                st.last_active = now;
+            }
+            Sent::Queued => {}
+            Sent::Blocked => {
+                if !st.want_write {
+                    st.want_write = true;
+                    st.stalled_since = Some(now);
+                    let at = now + self.settings.idle();
+                    self.schedule(c.key, &mut st, at);
+                    c.arm(&mut st, self.poller());
+                }
+            }
+            Sent::Failed => {
+                st.want_write = false;
+                st.read_done = true;
+                return true;
+            }
+        }
+        false
+    }
+
+    /// A call of `c` is answered: frees its place, resumes reading that
+    /// waited for it, and closes the connection once it has nothing left.
+    fn finish_call(self: &Arc<Self>, c: &Arc<Conn>, failed: bool) {
+        let resume;
+        {
+            let mut st = c.state();
+            st.in_flight -= 1;
+            resume = st.paused && !st.read_done && !st.handling && !st.closed;
+            if st.paused && st.handling {
+                st.pending_read = true;
+            }
+            if st.in_flight == 0 && st.timer_at.is_none() && !st.closed {
+                let at = st.last_active + self.settings.idle();
+                self.schedule(c.key, &mut st, at);
+            }
+        }
+        {
+            let mut busy = lock(&self.busy);
+            busy.0 -= 1;
+            if busy.0 == 0 {
+                self.idle.notify_all();
+            }
+        }
+        let done = {
+            let st = c.state();
+            failed || (st.finished() && !st.handling && !st.closed)
+        };
+        if done {
+            self.close(c);
+        } else if resume {
+            // Calls left undecoded in the connection's buffer are read as
+            // a job: the socket may have nothing new to wake the poller.
+            self.push_jobs(std::iter::once(Job::Read(c.clone())));
+        }
+    }
+
+    /// Forgets `c` and shuts its socket down.
+    fn close(&self, c: &Conn) {
+        {
+            let mut st = c.state();
+            if st.closed {
+                return;
+            }
+            st.closed = true;
+            st.read_done = true;
+        }
+        if let Some(r) = self.reactor.get() {
+            r.poller.remove(c.fd());
+        }
+        c.shutdown();
+        lock(&self.sources).map.remove(&c.key);
+        let mut busy = lock(&self.busy);
+        busy.1 -= 1;
+        if busy.1 == 0 {
+            self.idle.notify_all();
+        }
+    }
+
+    // ---- accepting ----
+
+    /// Accepts the connections waiting on `l`. When the process is out of
+    /// descriptors (EMFILE, ENFILE) the listener neither spins nor leaves
+    /// clients hanging: it frees a descriptor kept in reserve, accepts one
+    /// connection and serves it if the reserve can be taken again, closes
+    /// it at once otherwise (its client sees the connection closed). With
+    /// no reserve either, the listener rests, 10 ms doubling up to 1 s,
+    /// before it tries again.
+    fn accept(self: &Arc<Self>, key: u64, l: &Arc<Listening>) {
+        for _ in 0..ACCEPT_BATCH {
+            if self.stopping.load(Ordering::SeqCst) {
+                return;
+            }
+            match sys::accept(l.socket.fd()) {
+                Ok(fd) => {
+                    *lock(&l.backoff) = Duration::ZERO;
+                    let mut reserve = lock(&l.reserve);
+                    if reserve.is_none() {
+                        *reserve = reserve_descriptor();
+                    }
+                    drop(reserve);
+                    self.adopt(fd, l);
+                }
+                Err(Errno::EAGAIN) => break,
+                Err(Errno::EMFILE | Errno::ENFILE) => {
+                    let mut reserve = lock(&l.reserve);
+                    if reserve.take().is_none() {
+                        drop(reserve);
+                        let pause = {
+                            let mut b = lock(&l.backoff);
+                            *b = (*b * 2).clamp(Duration::from_millis(10), MAX_ACCEPT_BACKOFF);
+                            *b
+                        };
+                        // Re-armed by the timer, not now: it would fire at once.
+                        let mut t = lock(&self.timers);
+                        self.push_timer(&mut t, Instant::now() + pause, key);
+                        return;
+                    }
+                    let Ok(fd) = sys::accept(l.socket.fd()) else {
+                        *reserve = reserve_descriptor();
+                        continue;
+                    };
+                    *reserve = reserve_descriptor();
+                    if reserve.is_some() {
+                        drop(reserve);
+                        self.adopt(fd, l);
+                    } else {
+                        drop(fd); // shed: closed at once
+                        *reserve = reserve_descriptor();
+                    }
+                }
+                // A connection reset before it was accepted, or a signal.
+                Err(Errno::ECONNABORTED | Errno::EINTR | Errno::EPROTO) => {}
+                Err(_) => break,
+            }
+        }
+        if !self.stopping.load(Ordering::SeqCst) {
+            let _ = self.poller().rearm(l.socket.fd(), key, Interest::READ);
+        }
+    }
+
+    /// Serves a connection just accepted (or closes it at once when the
+    /// server has as many as it may).
+    fn adopt(self: &Arc<Self>, fd: OwnedFd, l: &Listening) {
+        let max = self.settings.max_connections.load(Ordering::Relaxed);
+        {
+            let mut busy = lock(&self.busy);
+            if busy.1 >= max {
+                return; // shed: dropping the descriptor closes it
+            }
+            busy.1 += 1;
+        }
+        let Some(conn) = self.connection(fd, l) else {
+            lock(&self.busy).1 -= 1;
+            return;
+        };
+        let mut st = conn.state();
+        let at = st.last_active + self.settings.idle();
+        self.schedule(conn.key, &mut st, at);
+    }
+
+    /// Makes and registers the connection of `fd`.
+    fn connection(&self, fd: OwnedFd, l: &Listening) -> Option<Arc<Conn>> {
+        let mut s = lock(&self.sources);
+        let key = s.next;
+        s.next += 1;
+        let caller = match &l.socket {
+            StreamListener::Tcp(_) => {
+                let _ = setsockopt(&fd, sockopt::TcpNoDelay, &true);
+                let peer = nix::sys::socket::getpeername::<nix::sys::socket::SockaddrStorage>(
+                    fd.as_raw_fd(),
+                )
+                .ok()
+                .and_then(|a| socket_addr(&a));
+                // None: the peer is already gone.
+                let peer = peer?;
+                Caller {
+                    peer: Peer::Tcp(peer),
+                    local: crate::net::local_addr(&fd),
+                    peer_credentials: None,
+                }
+            }
+            StreamListener::Unix(..) => Caller {
+                peer: Peer::Unix(key),
+                local: None,
+                // Read once: the kernel records the peer when it connects.
+                peer_credentials: getsockopt(&fd, sockopt::PeerCredentials).ok().map(|c| {
+                    PeerCredentials {
+                        pid: c.pid(),
+                        uid: c.uid(),
+                        gid: c.gid(),
+                    }
+                }),
+            },
+        };
+        let limits = RecordLimits {
+            max_record: self.settings.max_message.load(Ordering::Relaxed),
+            ..RecordLimits::default()
+        };
+        let conn = Arc::new(Conn::new(key, fd, caller, limits));
+        self.poller().add(conn.fd(), key, Interest::READ).ok()?;
+        s.map.insert(key, Source::Conn(conn.clone()));
+        Some(conn)
+    }
+
+    // ---- datagrams ----
+
+    fn serve_datagram(self: &Arc<Self>, key: u64, u: &UdpEndpoint, scratch: &mut Scratch) {
+        if scratch.datagram.is_empty() {
+            scratch.datagram = vec![0; 65536];
+        }
+        let got = u.recv(&mut scratch.datagram);
+        // Re-armed before the call runs: the next datagram goes to another
+        // thread while this one answers.
+        if !self.stopping.load(Ordering::SeqCst) {
+            let _ = self.poller().rearm(u.fd(), key, Interest::READ);
+        }
+        let Some((n, caller)) = got else {
+            return;
+        };
+        let Peer::Udp(from) = caller.peer else {
+            return;
+        };
+        lock(&self.busy).0 += 1;
+        let head = self
+            .dispatcher
+            .dispatch(&scratch.datagram[..n], &caller, &mut scratch.results);
+        if let Some(head) = head {
+            u.reply(from, &head, scratch.results.as_bytes());
+        }
+        let mut busy = lock(&self.busy);
+        busy.0 -= 1;
+        if busy.0 == 0 {
+            self.idle.notify_all();
+        }
+    }
+
+    // ---- timers ----
+
+    /// Makes sure `key` has a timer entry no later than `at`.
+    fn schedule(&self, key: u64, st: &mut ConnState, at: Instant) {
+        if st.timer_at.is_some_and(|t| t <= at) {
+            return;
+        }
+        st.timer_at = Some(at);
+        let mut t = lock(&self.timers);
+        self.push_timer(&mut t, at, key);
+    }
+
+    fn push_timer(&self, t: &mut Timers, at: Instant, key: u64) {
+        t.heap.push(Reverse((at, key)));
+        if !t.armed_at.is_some_and(|armed| armed <= at) {
+            t.armed_at = Some(at);
+            let _ = self.reactor().timer.set(self.poller(), Some(at));
+        }
+    }
+
+    /// The timer fired: closes the connections idle or stalled for the
+    /// idle timeout, re-arms starved listeners, and sets the next expiry.
+    fn on_timer(self: &Arc<Self>) {
+        let now = Instant::now();
+        let idle = self.settings.idle();
+        let mut due = Vec::new();
+        {
+            let mut t = lock(&self.timers);
+            t.armed_at = None;
+            while let Some(Reverse((at, key))) = t.heap.peek().copied() {
+                if at > now {
+                    break;
+                }
+                t.heap.pop();
+                due.push(key);
+            }
+        }
+        for key in due {
+            let source = lock(&self.sources).map.get(&key).cloned();
+            match source {
+                Some(Source::Conn(c)) => {
+                    let mut st = c.state();
+                    st.timer_at = None;
+                    if st.closed {
+                        continue;
+                    }
+                    let idle_at =
+                        (st.in_flight == 0 && !st.want_write).then(|| st.last_active + idle);
+                    let stall_at = st.stalled_since.map(|s| s + idle);
+                    let next = match (idle_at, stall_at) {
+                        (Some(a), Some(b)) => Some(a.min(b)),
+                        (a, b) => a.or(b),
+                    };
+                    match next {
+                        Some(at) if at <= now => {
+                            drop(st);
+                            self.close(&c);
+                        }
+                        Some(at) => self.schedule(key, &mut st, at),
+                        None => {}
+                    }
+                }
+                Some(Source::Listener(l)) if !self.stopping.load(Ordering::SeqCst) => {
+                    let _ = self.poller().rearm(l.socket.fd(), key, Interest::READ);
+                }
+                _ => {}
+            }
+        }
+        let mut t = lock(&self.timers);
+        let next = t.heap.peek().map(|Reverse((at, _))| *at);
+        if next.is_some() && (t.armed_at.is_none() || next < t.armed_at) {
+            t.armed_at = next;
+            let _ = self.reactor().timer.set(self.poller(), next);
+        }
+    }
+}
+
+impl Listening {
+    fn new(socket: StreamListener) -> Listening {
+        Listening {
+            socket,
+            reserve: Mutex::new(reserve_descriptor()),
+            backoff: Mutex::new(Duration::ZERO),
+        }
+    }
+}
+
+/// A descriptor held in reserve, freed to accept (and close) a connection
+/// when the process has no other.
+fn reserve_descriptor() -> Option<std::fs::File> {
+    std::fs::File::open("/dev/null").ok()
+}
+
+fn socket_addr(a: &nix::sys::socket::SockaddrStorage) -> Option<SocketAddr> {
+    if let Some(v4) = a.as_sockaddr_in() {
+        return Some(SocketAddr::V4((*v4).into()));
+    }
+    a.as_sockaddr_in6().map(|v6| SocketAddr::V6((*v6).into()))
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}

@@ -1,0 +1,332 @@
+//! The RPC service runtime: handlers per (program, version, procedure),
+//! served on any mix of TCP, UDP and Unix listeners by an event loop.
+//!
+//! [`Service`] is the runtime alone. [`crate::rpc::Server`] is a `Service`
+//! that also registers its programs with the local rpcbind while it runs,
+//! which is what most programs want; rpcbind's own embedded server is a
+//! plain `Service`.
+//!
+//! How it serves (see the engine's notes for more): every idle thread of a
+//! bounded pool waits on one epoll set; the thread a ready connection wakes
+//! reads its calls, runs the first itself (so a lone caller's call changes
+//! threads nowhere) and queues the others for the rest of the pool; a
+//! reply goes out from the thread that made it, and replies finished
+//! together leave in one vectored write. Idle connections cost a
+//! descriptor and a few hundred bytes, no thread; an idle server makes no
+//! wake-ups. Handlers may block: the pool grows (up to its maximum) so one
+//! thread always waits for new work.
+
+mod conn;
+mod dispatch;
+mod engine;
+mod udp;
+
+pub(crate) use dispatch::Answer;
+pub use dispatch::{CallInfo, Caller, Dispatcher, Handler, Peer};
+pub use engine::{
+    DEFAULT_CALLS_PER_CONNECTION, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_CONNECTIONS,
+    DEFAULT_MAX_THREADS, DEFAULT_MIN_THREADS, DEFAULT_STACK_SIZE, MIN_STACK_SIZE,
+};
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use engine::Engine;
+
+use crate::net;
+use crate::rpc::protocol::Protocol;
+use crate::xdr::Encoder;
+use crate::{Error, Result};
+
+/// Default permissions of a Unix socket made by [`Service::listen_unix`].
+pub const DEFAULT_UNIX_MODE: u32 = 0o600;
+
+/// An ONC RPC service runtime. Cheap to clone: clones share one service,
+/// which stops when [`stop`](Self::stop) is called or the last clone goes.
+///
+/// ```
+/// use xipc::rpc::svc::Service;
+/// use xipc::rpc::{Client, Protocol};
+///
+/// let service = Service::new();
+/// service.register(0x2000_0105, 1, 1, |_call, args, out| {
+///     out.put_raw(args); // echo
+///     Ok(())
+/// });
+/// let port = service.listen_tcp("127.0.0.1", 0)?;
+/// service.start()?;
+/// let client = Client::connect("127.0.0.1", port, 0x2000_0105, 1, Protocol::Tcp)?;
+/// assert_eq!(client.call(1, &[0, 0, 0, 9])?, [0, 0, 0, 9]);
+/// service.stop();
+/// # Ok::<(), xipc::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct Service {
+    engine: Arc<Engine>,
+    /// Shared by the clones only (not by the pool's threads): when the last
+    /// clone goes, the service stops.
+    _owner: Arc<Owner>,
+}
+
+struct Owner(Arc<Engine>);
+
+impl Drop for Owner {
+    fn drop(&mut self) {
+        self.0.stop();
+    }
+}
+
+impl Default for Service {
+    fn default() -> Self {
+        Service::new()
+    }
+}
+
+impl Service {
+    /// A service with no programs and no listeners: [`register`](Self::register)
+    /// handlers, add listeners, then [`start`](Self::start) it.
+    pub fn new() -> Service {
+        let engine = Arc::new(Engine::new());
+        Service {
+            _owner: Arc::new(Owner(engine.clone())),
+            engine,
+        }
+    }
+
+    /// What answers the calls: the programs registered and the
+    /// duplicate-request cache.
+    pub fn dispatcher(&self) -> &Dispatcher {
+        &self.engine.dispatcher
+    }
+
+    /// Serves `procedure` of `prog` version `vers` with `handler`
+    /// (replacing an earlier one), which appends the results to the
+    /// encoder it is given (see [`Handler`]). Procedure 0 answers on its
+    /// own unless registered.
+    pub fn register<F>(&self, prog: u32, vers: u32, procedure: u32, handler: F)
+    where
+        F: Fn(&CallInfo, &[u8], &mut Encoder) -> Result<()> + Send + Sync + 'static,
+    {
+        self.engine
+            .dispatcher
+            .register(prog, vers, procedure, handler);
+    }
+
+    /// Closes stream connections idle for this long (default 120 s; a
+    /// timeout under 1 ms counts as 1 ms): no call arrives, or a reply
+    /// being written makes no progress (the client reads none of it), for
+    /// that long. Zero is refused ([`Error::InvalidArgument`]): it would
+    /// close every connection at once.
+    pub fn set_idle_timeout(&self, timeout: Duration) -> Result<()> {
+        if timeout.is_zero() {
+            return Err(Error::InvalidArgument(
+                "the idle timeout must be positive".into(),
+            ));
+        }
+        *self
+            .engine
+            .settings
+            .idle_timeout
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = timeout.max(Duration::from_millis(1));
+        Ok(())
+    }
+
+    /// Largest call accepted on a stream (default 4 MiB); a bigger record
+    /// ends its connection once the calls before it are answered. UDP is
+    /// bounded by the datagram size. Zero is refused
+    /// ([`Error::InvalidArgument`]): no call would fit.
+    pub fn set_max_message(&self, bytes: usize) -> Result<()> {
+        positive(bytes, "the largest message must be at least 1 byte")?;
+        self.engine
+            .settings
+            .max_message
+            .store(bytes, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Keeps the replies of the last `entries` calls so retransmissions are
+    /// answered from the cache (0, the default, turns the cache off).
+    pub fn set_duplicate_cache(&self, entries: usize) {
+        self.engine.dispatcher.set_duplicate_cache(entries);
+    }
+
+    /// How many calls of one stream connection may be in flight at once
+    /// (default 16). Calls a client has in flight together on one
+    /// connection run concurrently and their replies go out as they
+    /// finish, so their order of execution is not their order of arrival.
+    /// 1 runs them one after another in order, as libtirpc does (batched
+    /// calls that depend on each other's effects want that). Zero is
+    /// refused ([`Error::InvalidArgument`]): no call could run.
+    pub fn set_concurrent_calls_per_connection(&self, calls: usize) -> Result<()> {
+        positive(calls, "concurrent calls per connection must be at least 1")?;
+        self.engine
+            .settings
+            .per_connection
+            .store(calls, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// How many stream connections are served at once (default 65,536).
+    /// A connection accepted past the limit is closed at once: its client
+    /// sees the connection closed (a clear error, not a hang), and may try
+    /// again once others close. Each connection costs one descriptor, so
+    /// the process's `RLIMIT_NOFILE` bounds it too. Zero is refused
+    /// ([`Error::InvalidArgument`]): no client could connect.
+    pub fn set_max_connections(&self, connections: usize) -> Result<()> {
+        positive(connections, "the connection limit must be at least 1")?;
+        self.engine
+            .settings
+            .max_connections
+            .store(connections, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// The pool of threads that wait for work and run handlers: `min` are
+    /// started with the service and always kept (default 1); more are
+    /// added while handlers run, up to `max` (default 32), and leave after
+    /// 30 idle seconds. `max` bounds how many handlers run at once. Refused
+    /// ([`Error::InvalidArgument`]) unless 1 ≤ `min` ≤ `max`; takes effect
+    /// at [`start`](Self::start) for `min`, at once for `max`.
+    pub fn set_threads(&self, min: usize, max: usize) -> Result<()> {
+        if min == 0 || min > max {
+            return Err(Error::InvalidArgument(format!(
+                "threads: need 1 <= min <= max, got min {min} and max {max}"
+            )));
+        }
+        let s = &self.engine.settings;
+        s.min_threads.store(min, Ordering::Relaxed);
+        s.max_threads.store(max, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// The stack of each pool thread, where handlers run (default 2 MiB;
+    /// at least 64 KiB, else [`Error::InvalidArgument`]). Threads started
+    /// later get it.
+    pub fn set_thread_stack_size(&self, bytes: usize) -> Result<()> {
+        if bytes < MIN_STACK_SIZE {
+            return Err(Error::InvalidArgument(format!(
+                "a thread stack of {bytes} bytes is under the {MIN_STACK_SIZE}-byte minimum"
+            )));
+        }
+        self.engine
+            .settings
+            .stack_size
+            .store(bytes, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Listens on TCP `host:port` (port 0 = any); returns the bound port.
+    pub fn listen_tcp(&self, host: &str, port: u16) -> Result<u16> {
+        let l = net::listen_tcp(host, port)?;
+        let port = l
+            .local_addr()
+            .map_err(|e| Error::os("local address", e))?
+            .port();
+        self.engine.add_tcp(l)?;
+        Ok(port)
+    }
+
+    /// Listens on UDP `host:port` (port 0 = any); returns the bound port.
+    pub fn listen_udp(&self, host: &str, port: u16) -> Result<u16> {
+        let s = net::listen_udp(host, port)?;
+        let port = s
+            .local_addr()
+            .map_err(|e| Error::os("local address", e))?
+            .port();
+        self.engine.add_udp(s)?;
+        Ok(port)
+    }
+
+    /// Listens on a Unix stream socket at `path`, made with permissions
+    /// 0600 (only this user, and root, may connect) whatever the umask; a
+    /// socket file left by a server that is gone is replaced, one a server
+    /// listens on is [`Error::Exists`]. The file is removed on `stop`.
+    ///
+    /// ```
+    /// use std::os::unix::fs::PermissionsExt;
+    /// use xipc::rpc::{Client, Protocol, Server};
+    ///
+    /// let path = std::env::temp_dir().join(format!("xipc-doc-{}.sock", std::process::id()));
+    /// let server = Server::new();
+    /// server.set_rpcbind_registration(false);
+    /// server.listen_unix(&path)?;
+    /// let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+    /// assert_eq!(mode & 0o777, 0o600);
+    /// server.start()?;
+    /// let client = Client::connect(path.to_str().unwrap(), 0, 0x2000_0104, 1, Protocol::Unix)?;
+    /// assert!(matches!(client.ping(), Err(xipc::Error::ProgUnavail)));
+    /// server.stop();
+    /// assert!(!path.exists());
+    /// # Ok::<(), xipc::Error>(())
+    /// ```
+    pub fn listen_unix(&self, path: impl AsRef<Path>) -> Result<()> {
+        self.listen_unix_with_mode(path, DEFAULT_UNIX_MODE)
+    }
+
+    /// [`listen_unix`](Self::listen_unix) with the socket file's permission
+    /// bits (e.g. 0o660 for a group, 0o666 for everyone), set exactly,
+    /// whatever the umask. The socket is never reachable with wider
+    /// permissions than `mode`, not even while it is being made. A mode
+    /// with bits beyond 0o777 (file-type, setuid, setgid or sticky bits) is
+    /// refused ([`Error::InvalidArgument`]).
+    pub fn listen_unix_with_mode(&self, path: impl AsRef<Path>, mode: u32) -> Result<()> {
+        let (l, file) = net::listen_unix(path, mode)?;
+        self.engine.add_unix(l, file)
+    }
+
+    /// The TCP and UDP addresses the service listens on.
+    pub fn addresses(&self) -> Vec<(Protocol, SocketAddr)> {
+        self.engine.bound()
+    }
+
+    /// Starts serving on the pool's threads.
+    pub fn start(&self) -> Result<()> {
+        self.engine.start()
+    }
+
+    /// Starts (if needed) and blocks until [`stop`](Self::stop) is called
+    /// and has finished; returns at once if the service was stopped before.
+    pub fn serve_forever(&self) -> Result<()> {
+        match self.start() {
+            // Stopped before it could start: nothing to serve.
+            Err(_) if self.engine.is_stopping() => {}
+            other => other?,
+        }
+        self.engine.wait_stopped();
+        Ok(())
+    }
+
+    /// Stops gracefully: stops accepting, lets calls being handled finish
+    /// and send their replies, closes every connection and waits for the
+    /// pool's threads. Called from a handler, it does not wait for that
+    /// handler's own call and thread. Later calls do nothing.
+    pub fn stop(&self) {
+        self.engine.stop();
+    }
+
+    /// Whether [`stop`](Self::stop) has been called.
+    pub fn is_stopped(&self) -> bool {
+        self.engine.is_stopping()
+    }
+
+    /// Stream connections open now.
+    pub fn connection_count(&self) -> usize {
+        self.engine.connection_count()
+    }
+
+    /// Threads in the pool now.
+    pub fn thread_count(&self) -> usize {
+        self.engine.thread_count()
+    }
+}
+
+fn positive(n: usize, why: &str) -> Result<()> {
+    if n == 0 {
+        return Err(Error::InvalidArgument(why.into()));
+    }
+    Ok(())
+}

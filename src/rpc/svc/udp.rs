@@ -1,0 +1,90 @@
+//! A UDP endpoint of the event loop: one call per datagram, one reply per
+//! datagram, sent back to whoever called.
+
+use std::io::IoSlice;
+use std::net::{SocketAddr, UdpSocket};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
+
+use nix::sys::socket::{sendmsg, MsgFlags, SockaddrStorage};
+
+use super::dispatch::{head, Caller, Peer};
+use crate::rpc::message::{AcceptStat, ReplyHeader};
+use crate::rpc::protocol::MAX_UDP_MESSAGE;
+
+pub(super) struct UdpEndpoint {
+    socket: UdpSocket,
+    bound: Option<SocketAddr>,
+}
+
+impl UdpEndpoint {
+    /// Serves on `socket`, which is made nonblocking.
+    pub fn new(socket: UdpSocket) -> std::io::Result<UdpEndpoint> {
+        socket.set_nonblocking(true)?;
+        let bound = socket.local_addr().ok();
+        Ok(UdpEndpoint { socket, bound })
+    }
+
+    pub fn fd(&self) -> BorrowedFd<'_> {
+        self.socket.as_fd()
+    }
+
+    pub fn local_addr(&self) -> Option<SocketAddr> {
+        self.bound
+    }
+
+    /// The next datagram, if one is waiting: its length and who sent it.
+    pub fn recv(&self, buf: &mut [u8]) -> Option<(usize, Caller)> {
+        loop {
+            match self.socket.recv_from(buf) {
+                Ok((n, from)) => {
+                    let caller = Caller {
+                        peer: Peer::Udp(from),
+                        local: self.bound.map(|b| local_for(b, from)),
+                        peer_credentials: None,
+                    };
+                    return Some((n, caller));
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                // Nothing waiting, or an error left by an earlier send (an
+                // ICMP unreachable): nothing to serve now.
+                Err(_) => return None,
+            }
+        }
+    }
+
+    /// Sends a reply (`head` with its 4-byte record mark, then `results`)
+    /// as one datagram to `to`. One too large for a datagram becomes
+    /// SYSTEM_ERR. A full socket buffer drops it, as UDP may: the caller
+    /// retransmits.
+    pub fn reply(&self, to: SocketAddr, head_with_mark: &[u8], results: &[u8]) {
+        let message = &head_with_mark[4..];
+        let refusal;
+        let parts: &[IoSlice<'_>] = if message.len() + results.len() > MAX_UDP_MESSAGE {
+            let xid = u32::from_be_bytes(message[..4].try_into().expect("a reply has an xid"));
+            refusal = head(&ReplyHeader::accepted(xid, AcceptStat::SystemErr), 0);
+            &[IoSlice::new(&refusal[4..])]
+        } else if results.is_empty() {
+            &[IoSlice::new(message)]
+        } else {
+            &[IoSlice::new(message), IoSlice::new(results)]
+        };
+        let addr = SockaddrStorage::from(to);
+        let _ = sendmsg(
+            self.socket.as_raw_fd(),
+            parts,
+            &[],
+            MsgFlags::MSG_NOSIGNAL,
+            Some(&addr),
+        );
+    }
+}
+
+/// The address a caller reached: the bound one, or loopback for a local
+/// caller of a wildcard-bound socket.
+fn local_for(bound: SocketAddr, from: SocketAddr) -> SocketAddr {
+    if bound.ip().is_unspecified() && from.ip().is_loopback() {
+        SocketAddr::new(from.ip(), bound.port())
+    } else {
+        bound
+    }
+}
