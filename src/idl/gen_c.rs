@@ -252,7 +252,11 @@ impl Gen<'_, '_> {
                         "\n/* {} version {}: client calls. Each returns 0 or an XIPC_E* status;",
                         p.name, v.name
                     ));
-                    c.line(" * the result is the caller's to release with xipc_free_T. */");
+                    c.line(
+                        " * the result is the caller's to release with xipc_free_T. Bytes after",
+                    );
+                    c.line(" * the results are ignored, as libtirpc ignores them, unless");
+                    c.line(format!(" * {base}_clnt.c is compiled with XIPC_GEN_STRICT defined (then XIPC_EXDR). */"));
                     for pr in &v.procs {
                         c.line(format!("{};", self.client_proto(pr, vn)));
                     }
@@ -261,7 +265,11 @@ impl Gen<'_, '_> {
                         p.name, v.name
                     ));
                     c.line(" * *result (freed by the skeleton after sending) and returns 0, or");
-                    c.line(" * XIPC_EGARBAGE_ARGS / XIPC_ESYSTEM_ERR. */");
+                    c.line(
+                        " * XIPC_EGARBAGE_ARGS / XIPC_ESYSTEM_ERR. Bytes after a call's arguments",
+                    );
+                    c.line(" * are ignored unless");
+                    c.line(format!(" * {base}_svc.c is compiled with XIPC_GEN_STRICT defined (then the call gets GARBAGE_ARGS). */"));
                     for pr in &v.procs {
                         c.line(format!("{};", self.svc_proto(pr, vn)));
                     }
@@ -391,6 +399,19 @@ impl Gen<'_, '_> {
             }
         }
         c.raw(HELPERS);
+        // The value checks of other files' enums this file's unions switch on.
+        let mut foreign_enums: Vec<&str> = Vec::new();
+        for def in &self.m.spec.defs {
+            if let Def::Union(u) = def {
+                if let Some(e) = self.m.as_enum(&u.discr.ty) {
+                    if self.m.origin(&e.name).is_some() && !foreign_enums.contains(&e.name.as_str())
+                    {
+                        foreign_enums.push(&e.name);
+                        self.enum_ok(&mut c, e);
+                    }
+                }
+            }
+        }
         // Prototypes of the internal functions (types may be recursive).
         let names = self.type_names();
         for n in &names {
@@ -1048,8 +1069,8 @@ impl Gen<'_, '_> {
         c.close("}\n");
     }
 
-    fn enum_fns(&self, c: &mut Code, e: &EnumDef) -> Result<(), IdlError> {
-        let name = &e.name;
+    /// `ok_E(v)`: whether `v` is a value of enum `E`.
+    fn enum_ok(&self, c: &mut Code, e: &EnumDef) {
         let mut values: Vec<i64> = e
             .items
             .iter()
@@ -1057,12 +1078,17 @@ impl Gen<'_, '_> {
             .collect();
         values.sort_unstable();
         values.dedup();
-        c.line(format!("static int ok_{name}(int32_t v)\n{{"));
+        c.line(format!("static int ok_{}(int32_t v)\n{{", e.name));
         c.line("\tswitch (v) {");
         for v in values {
             c.line(format!("\tcase {v}:"));
         }
         c.line("\t\treturn 1;\n\tdefault:\n\t\treturn 0;\n\t}\n}\n");
+    }
+
+    fn enum_fns(&self, c: &mut Code, e: &EnumDef) -> Result<(), IdlError> {
+        let name = &e.name;
+        self.enum_ok(c, e);
         self.fixed_fns(c, name, &|c, pack| {
             if pack {
                 c.line("p = xg_put32(p, (uint32_t)(int32_t)*v);");
@@ -1674,7 +1700,7 @@ impl Gen<'_, '_> {
             c.open("if (rc == 0) {");
             c.line("memset(result, 0, sizeof *result);");
             c.line(format!("rc = dec_{lname}_{vn}_result(d, result);"));
-            c.line("if (rc == 0)\n\trc = xipc_decoder_finish(d);");
+            c.line(STRICT_FINISH);
             c.open("if (rc != 0) {");
             c.line(format!(
                 "fre_{lname}_{vn}_result(result);\nmemset(result, 0, sizeof *result);"
@@ -1682,7 +1708,7 @@ impl Gen<'_, '_> {
             c.close("}");
             c.close("}");
         } else {
-            c.line("if (rc == 0)\n\trc = xipc_decoder_finish(d);");
+            c.line(STRICT_FINISH);
         }
         c.line("xipc_decoder_free(d);\nxipc_bytes_free(reply, reply_len);\nxipc_encoder_free(e);\nreturn rc;");
         c.close("}\n");
@@ -1715,7 +1741,7 @@ impl Gen<'_, '_> {
                 i + 1
             ));
         }
-        c.line("if (rc == 0)\n\trc = xipc_decoder_finish(d);");
+        c.line(STRICT_FINISH);
         c.open("if (rc != 0) {");
         c.line("rc = XIPC_EGARBAGE_ARGS;\nbreak;");
         c.close("}");
@@ -1755,6 +1781,12 @@ impl Gen<'_, '_> {
         c.close("}\n");
     }
 }
+
+/// Bytes after a reply's results or a call's arguments are ignored, as
+/// libtirpc ignores them, unless the stubs are compiled with
+/// `XIPC_GEN_STRICT` defined.
+const STRICT_FINISH: &str =
+    "#ifdef XIPC_GEN_STRICT\nif (rc == 0)\n\trc = xipc_decoder_finish(d);\n#endif";
 
 enum Run<'d> {
     Fixed(Vec<&'d Decl>, usize),
@@ -1854,13 +1886,15 @@ static XG_UNUSED int xg_get_flag(xipc_decoder *d, int *present)
 
 /// A constant's C text: as written, except that a decimal number above
 /// `LLONG_MAX` gets a `ULL` suffix (unsuffixed, C would warn that it is
-/// too large for a signed type).
+/// too large for a signed type) and `LLONG_MIN` is written as C can.
 fn c_const(k: &ConstDef) -> String {
     let t = &k.value.text;
     match super::lex::parse_number(t) {
         Some(v) if v > i128::from(i64::MAX) && !t.starts_with("0x") && !t.starts_with("0X") => {
             format!("{v}ULL")
         }
+        // Its digits alone do not fit a long long.
+        Some(v) if v == i128::from(i64::MIN) => "(-9223372036854775807LL - 1)".to_string(),
         _ => t.clone(),
     }
 }

@@ -365,7 +365,11 @@ impl Py<'_, '_> {
                     if k.value.is_string() {
                         c.line(format!("{} = {}", ident(&k.name), k.value.text));
                     } else {
-                        c.line(format!("{} = {}", ident(&k.name), self.value(&k.value)?));
+                        c.line(format!(
+                            "{} = {}",
+                            ident(&k.name),
+                            self.m.value_wide(&k.value)?
+                        ));
                     }
                 }
                 Def::Enum(e) => self.enum_class(&mut c, e)?,
@@ -843,17 +847,28 @@ impl Py<'_, '_> {
 
     /// `to_bytes` and `from_bytes` of an enum, union or typedef class;
     /// `hint` is the value's type.
-    fn codec_methods(&self, c: &mut Code, name: &str, instance: bool, hint: &str, enumeration: bool) {
+    fn codec_methods(
+        &self,
+        c: &mut Code,
+        name: &str,
+        instance: bool,
+        hint: &str,
+        enumeration: bool,
+    ) {
         // An IntEnum's to_bytes/from_bytes replace int's, of another signature.
-        let ignore = if enumeration { "  # type: ignore[override]" } else { "" };
+        let ignore = if enumeration {
+            "  # type: ignore[override]"
+        } else {
+            ""
+        };
         if instance {
-            c.open(format!("def to_bytes(self) -> bytes:{ignore}"));
+            c.open(format!("def to_bytes(self) -> _bytes:{ignore}"));
             c.line("\"\"\"The XDR encoding of this value.\"\"\"");
             self.checked_encode(c, name, "self", &format!("_p_{name}(self, out)"));
             c.dedent();
         } else {
             c.line("@staticmethod");
-            c.open(format!("def to_bytes(value: {hint}) -> bytes:"));
+            c.open(format!("def to_bytes(value: {hint}) -> _bytes:"));
             c.line("\"\"\"The XDR encoding of `value`.\"\"\"");
             self.checked_encode(c, name, "value", &format!("_p_{name}(value, out)"));
             c.dedent();
@@ -861,10 +876,12 @@ impl Py<'_, '_> {
         c.blank();
         if instance {
             c.line("@classmethod");
-            c.open(format!("def from_bytes(cls, data: bytes) -> {hint}:{ignore}"));
+            c.open(format!(
+                "def from_bytes(cls, data: _bytes) -> {hint}:{ignore}"
+            ));
         } else {
             c.line("@staticmethod");
-            c.open(format!("def from_bytes(data: bytes) -> {hint}:"));
+            c.open(format!("def from_bytes(data: _bytes) -> {hint}:"));
         }
         c.line("\"\"\"Decodes a value that must fill `data` exactly.\"\"\"");
         c.line(format!("return _decode_all(_u_{name}, data, \"{name}\")"));
@@ -904,7 +921,8 @@ impl Py<'_, '_> {
             }
             (Kind::Var(b), Type::Opaque) => c.line(format!(
                 "_ck_bytes({x}, None, {}, {at})",
-                self.bound_opt(b)?.map_or("None".to_string(), |b| b.to_string())
+                self.bound_opt(b)?
+                    .map_or("None".to_string(), |b| b.to_string())
             )),
             (Kind::Var(_), Type::String) => c.line(format!("_ck_str({x}, {at})")),
             (Kind::Fixed(_) | Kind::Var(_), ty) => {
@@ -915,7 +933,8 @@ impl Py<'_, '_> {
                     }
                     Kind::Var(b) => (
                         "0".to_string(),
-                        self.bound_opt(b)?.map_or("None".to_string(), |b| b.to_string()),
+                        self.bound_opt(b)?
+                            .map_or("None".to_string(), |b| b.to_string()),
                     ),
                     _ => unreachable!("arrays"),
                 };
@@ -955,9 +974,16 @@ impl Py<'_, '_> {
     }
 
     /// `_c_NAME(v, at)`: the checker of a named type (see `chk_decl`).
-    fn checker(&self, c: &mut Code, name: &str, body: &dyn Fn(&mut Code) -> Result<(), IdlError>) -> Result<(), IdlError> {
+    fn checker(
+        &self,
+        c: &mut Code,
+        name: &str,
+        body: &dyn Fn(&mut Code) -> Result<(), IdlError>,
+    ) -> Result<(), IdlError> {
         c.open(format!("def _c_{name}(v: _Any, at: str) -> None:"));
-        c.line(format!("\"\"\"Raises TypeError or ValueError when `v` is no {name}.\"\"\""));
+        c.line(format!(
+            "\"\"\"Raises TypeError or ValueError when `v` is no {name}.\"\"\""
+        ));
         body(c)?;
         c.dedent();
         c.blank();
@@ -989,7 +1015,10 @@ impl Py<'_, '_> {
             kind: Kind::Plain,
             pos: e.pos.clone(),
         };
-        c.open(format!("def _p_{}(v: int, out: bytearray) -> None:", e.name));
+        c.open(format!(
+            "def _p_{}(v: int, out: bytearray) -> None:",
+            e.name
+        ));
         c.line("out += _I32.pack(v)");
         c.dedent();
         c.blank();
@@ -1044,7 +1073,7 @@ impl Py<'_, '_> {
         c.dedent();
         c.blank();
         let list = self.m.is_list(s);
-        c.open("def __eq__(self, other: object) -> bool:");
+        c.open("def __eq__(self, other: _object) -> bool:");
         if list {
             // A loop along both chains: comparing the links recursively
             // would hit Python's recursion limit on long lists.
@@ -1081,7 +1110,7 @@ impl Py<'_, '_> {
         c.dedent();
         c.blank();
         c.line("__hash__ = None  # type: ignore[assignment]\n");
-        c.open("def __repr__(self) -> str:");
+        c.open("def __repr__(self) -> _str:");
         let reps: Vec<String> = fields
             .iter()
             .map(|f| format!("{f}={{self.{f}!r}}"))
@@ -1111,7 +1140,7 @@ impl Py<'_, '_> {
         }
         // to_bytes and from_bytes carry the codec inline (one call less per
         // value than going through _p_ / _u_, which nested types use).
-        c.open("def to_bytes(self) -> bytes:");
+        c.open("def to_bytes(self) -> _bytes:");
         c.line("\"\"\"The XDR encoding of this value.\"\"\"");
         c.open("try:");
         self.struct_to_bytes(c, s)?;
@@ -1121,7 +1150,7 @@ impl Py<'_, '_> {
         c.blank();
         // Static: a class method would bind a new method object per call.
         c.line("@staticmethod");
-        c.open(format!("def from_bytes(data: bytes) -> {name}:"));
+        c.open(format!("def from_bytes(data: _bytes) -> {name}:"));
         c.line("\"\"\"Decodes a value that must fill `data` exactly.\"\"\"");
         c.line("buf = data if type(data) is bytes else bytes(data)");
         c.open("try:");
@@ -1207,13 +1236,13 @@ impl Py<'_, '_> {
             fields: body.to_vec(),
             pos: s.pos.clone(),
         };
-        c.open("def to_bytes(self) -> bytes:");
+        c.open("def to_bytes(self) -> _bytes:");
         c.line("\"\"\"The XDR encoding of this value.\"\"\"");
         self.checked_encode(c, &s.name, "self", &format!("_p_{}(self, out)", s.name));
         c.dedent();
         c.blank();
         c.line("@staticmethod");
-        c.open(format!("def from_bytes(data: bytes) -> {name}:"));
+        c.open(format!("def from_bytes(data: _bytes) -> {name}:"));
         c.line("\"\"\"Decodes a value that must fill `data` exactly.\"\"\"");
         c.line(format!(
             "return _decode_all(_u_{}, data, \"{}\")",
@@ -1225,7 +1254,10 @@ impl Py<'_, '_> {
         c.blank();
         self.struct_tail(c, s)?;
         // `v` walks the chain (a node, then None).
-        c.open(format!("def _p_{}(v: _Any, out: bytearray) -> None:", s.name));
+        c.open(format!(
+            "def _p_{}(v: _Any, out: bytearray) -> None:",
+            s.name
+        ));
         c.open("while True:");
         self.struct_enc_body(c, &node)?;
         c.line(format!("v = v.{link}"));
@@ -1799,7 +1831,11 @@ impl Py<'_, '_> {
         let dhint = self.hint(&discr);
         let mut arms: Vec<String> = Vec::new();
         for d in u.arms.iter().map(|a| &a.decl).chain(u.default.iter()) {
-            let h = if d.is_void() { "None".into() } else { self.hint(d) };
+            let h = if d.is_void() {
+                "None".into()
+            } else {
+                self.hint(d)
+            };
             if !arms.contains(&h) {
                 arms.push(h);
             }
@@ -1824,14 +1860,14 @@ impl Py<'_, '_> {
         ));
         c.dedent();
         c.blank();
-        c.open("def __eq__(self, other: object) -> bool:");
+        c.open("def __eq__(self, other: _object) -> bool:");
         c.line(format!(
             "if not isinstance(other, {name}):\n    return NotImplemented\nreturn bool(self.{dn} == other.{dn} and self.value == other.value)"
         ));
         c.dedent();
         c.blank();
         c.line("__hash__ = None  # type: ignore[assignment]\n");
-        c.open("def __repr__(self) -> str:");
+        c.open("def __repr__(self) -> _str:");
         c.line(format!(
             "return f\"{name}({dn}={{self.{dn}!r}}, value={{self.value!r}})\""
         ));
@@ -1848,7 +1884,11 @@ impl Py<'_, '_> {
             c,
             u,
             &|c, d| {
-                let v = if d.is_void() { "None".to_string() } else { self.default(d)? };
+                let v = if d.is_void() {
+                    "None".to_string()
+                } else {
+                    self.default(d)?
+                };
                 c.line(format!("return {v}"));
                 Ok(())
             },
@@ -1864,7 +1904,10 @@ impl Py<'_, '_> {
         c.dedent();
         c.blank();
         c.blank();
-        c.open(format!("def _p_{}(v: {name}, out: bytearray) -> None:", u.name));
+        c.open(format!(
+            "def _p_{}(v: {name}, out: bytearray) -> None:",
+            u.name
+        ));
         c.line(format!("d = v.{dn}\nx: _Any = v.value"));
         self.enc_value(c, &discr.ty, "d", &discr)?;
         self.arm_switch(
@@ -1965,7 +2008,10 @@ impl Py<'_, '_> {
         c.blank();
         c.blank();
         c.line(format!("_T_{} = {}\n\n", d.name, ident(&d.name)));
-        c.open(format!("def _p_{}(v: {hint}, out: bytearray) -> None:", d.name));
+        c.open(format!(
+            "def _p_{}(v: {hint}, out: bytearray) -> None:",
+            d.name
+        ));
         self.enc_decl(c, d, "v")?;
         c.dedent();
         c.blank();
@@ -2227,6 +2273,7 @@ _range = range
 _list = list
 _bytes = bytes
 _str = str
+_object = object
 _COUNTED: dict[tuple[str, int, bool], _struct.Struct] = {}
 
 
