@@ -251,6 +251,80 @@ fn semantic_errors_name_both_places() {
             .contains("procedure number 1 is used twice")
     );
     assert!(err("const A = B; const B = A;").contains("defined in terms of itself"));
+    // An unknown type, at its position, whatever the language.
+    assert_eq!(
+        err("struct p {\n  int x;\n  itn y;\n};"),
+        "t.x:3:3: error: unknown type itn: it is not defined in the .x file, in a file it imports or among the well-known ONC RPC types"
+    );
+    for lang in [Lang::Python, Lang::Rust] {
+        let e = generate(
+            &Input::text("t.x", "typedef itn v<2>;"),
+            lang,
+            &Options::default(),
+        )
+        .unwrap_err();
+        assert_eq!((e.pos.line, e.pos.col), (1, 9), "{lang:?}");
+    }
+    assert!(err("const A = 0x10000000000000000;").contains("invalid number"));
+    assert!(err("enum e { A = 0x80000000 };").contains("does not fit in a 32-bit int"));
+    assert!(err("union u switch (int d) { case 0x80000000: int a; };")
+        .contains("out of the range of the discriminant of union u"));
+    assert!(err("union u switch (unsigned d) { case -1: int a; };")
+        .contains("out of the range of the discriminant"));
+    assert!(err(
+        "program P { version A { int F(void) = 1; } = 1; version B { int F(void) = 2; } = 2; } = 9;"
+    )
+    .contains("procedure F is number 1 at t.x:1:39 and 2 here"));
+}
+
+/// 64-bit constants, and numbers written as the names of constants,
+/// programs, versions and procedures (as libtirpc's rpcb_prot.x does), in
+/// every language.
+#[test]
+fn wide_constants_and_names_as_numbers() {
+    let x = "const U64 = 0xffffffffffffffff;\nconst I64 = -9223372036854775808;\n\
+             const OCT = 01777777777777777777777;\n\
+             program P { version V1 { int F(void) = 5; } = 1;\n\
+             version V2 { int G(void) = F; int H(void) = V2; } = 2; } = 0x20000001;\n";
+    let files = generate(&Input::text("w.x", x), Lang::Rust, &Options::default()).unwrap();
+    let rs = &files[0].contents;
+    assert!(
+        rs.contains("pub const U64: u64 = 18446744073709551615;"),
+        "{rs}"
+    );
+    assert!(rs.contains("pub const I64: i64 = -9223372036854775808;"));
+    assert!(rs.contains("pub const OCT: u64 = 18446744073709551615;"));
+    assert!(rs.contains("pub const G: u32 = 5;") && rs.contains("pub const H: u32 = 2;"));
+    let py =
+        &generate(&Input::text("w.x", x), Lang::Python, &Options::default()).unwrap()[0].contents;
+    assert!(py.contains("U64 = 18446744073709551615\nI64 = -9223372036854775808\n"));
+    let h = &generate(&Input::text("w.x", x), Lang::C, &Options::default()).unwrap()[0].contents;
+    assert!(h.contains("#define U64 0xffffffffffffffff\n"));
+    assert!(h.contains("#define I64 (-9223372036854775807LL - 1)\n"));
+    assert!(h.contains("#define G F\n"));
+    // libtirpc's rpcb_prot.x: RPCBPROC_BCAST = RPCBPROC_CALLIT (of version 3).
+    let rpcb = system_tirpc_file("rpcb_prot.x");
+    for lang in [Lang::C, Lang::Python, Lang::Rust] {
+        generate(&Input::path(&rpcb), lang, &Options::default())
+            .unwrap_or_else(|e| panic!("rpcb_prot.x {lang:?}: {e}"));
+    }
+}
+
+/// libtirpc's rpcb_prot.x, where pkg-config says libtirpc's headers are.
+fn system_tirpc_file(name: &str) -> String {
+    let out = std::process::Command::new("pkg-config")
+        .args(["--variable=includedir", "libtirpc"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .expect("libtirpc not found by pkg-config: install libtirpc-dev (make deps)");
+    let dir = String::from_utf8(out.stdout).unwrap();
+    let path = format!("{}/tirpc/rpc/{name}", dir.trim());
+    assert!(
+        Path::new(&path).is_file(),
+        "{path} is missing: install libtirpc-dev (make deps)"
+    );
+    path
 }
 
 #[test]

@@ -835,10 +835,10 @@ impl Py<'_, '_> {
             (Kind::Var(_), Type::String | Type::Opaque) => true,
             (Kind::Var(_), _) | (Kind::Fixed(_), _) => false,
             (Kind::Plain, ty) => match self.m.resolve(ty) {
-                Type::Named(n) => matches!(
-                    self.m.types.get(n.as_str()),
-                    Some(TypeDef::Typedef(t)) if matches!(t.kind, Kind::Optional)
-                ),
+                Type::Named(n) => match self.m.types.get(n.as_str()) {
+                    Some(TypeDef::Typedef(t)) => self.literal_default(t),
+                    _ => false,
+                },
                 Type::Quadruple => false,
                 _ => true,
             },

@@ -40,6 +40,7 @@ _range = range
 _list = list
 _bytes = bytes
 _str = str
+_object = object
 _COUNTED: dict[tuple[str, int, bool], _struct.Struct] = {}
 
 
@@ -209,7 +210,7 @@ class netobj:
     __slots__ = ()
 
     @staticmethod
-    def to_bytes(value: _bytes) -> bytes:
+    def to_bytes(value: _bytes) -> _bytes:
         """The XDR encoding of `value`."""
         out = bytearray()
         try:
@@ -220,7 +221,7 @@ class netobj:
         return bytes(out)
 
     @staticmethod
-    def from_bytes(data: bytes) -> _bytes:
+    def from_bytes(data: _bytes) -> _bytes:
         """Decodes a value that must fill `data` exactly."""
         return _decode_all(_u_netobj, data, "netobj")
 
@@ -267,7 +268,7 @@ class des_block:
     __slots__ = ()
 
     @staticmethod
-    def to_bytes(value: _bytes) -> bytes:
+    def to_bytes(value: _bytes) -> _bytes:
         """The XDR encoding of `value`."""
         out = bytearray()
         try:
@@ -278,7 +279,7 @@ class des_block:
         return bytes(out)
 
     @staticmethod
-    def from_bytes(data: bytes) -> _bytes:
+    def from_bytes(data: _bytes) -> _bytes:
         """Decodes a value that must fill `data` exactly."""
         return _decode_all(_u_des_block, data, "des_block")
 
@@ -320,17 +321,17 @@ class netbuf:
         self.maxlen = maxlen
         self.buf = buf
 
-    def __eq__(self, other: object) -> bool:
+    def __eq__(self, other: _object) -> bool:
         if not isinstance(other, netbuf):
             return NotImplemented
         return self.maxlen == other.maxlen and self.buf == other.buf
 
     __hash__ = None  # type: ignore[assignment]
 
-    def __repr__(self) -> str:
+    def __repr__(self) -> _str:
         return f"netbuf(maxlen={self.maxlen!r}, buf={self.buf!r})"
 
-    def to_bytes(self) -> bytes:
+    def to_bytes(self) -> _bytes:
         """The XDR encoding of this value."""
         try:
             v = self
@@ -345,7 +346,7 @@ class netbuf:
             raise
 
     @staticmethod
-    def from_bytes(data: bytes) -> netbuf:
+    def from_bytes(data: _bytes) -> netbuf:
         """Decodes a value that must fill `data` exactly."""
         buf = data if type(data) is bytes else bytes(data)
         try:
@@ -417,17 +418,17 @@ class opaque_auth:
         self.flavor = flavor
         self.body = body
 
-    def __eq__(self, other: object) -> bool:
+    def __eq__(self, other: _object) -> bool:
         if not isinstance(other, opaque_auth):
             return NotImplemented
         return self.flavor == other.flavor and self.body == other.body
 
     __hash__ = None  # type: ignore[assignment]
 
-    def __repr__(self) -> str:
+    def __repr__(self) -> _str:
         return f"opaque_auth(flavor={self.flavor!r}, body={self.body!r})"
 
-    def to_bytes(self) -> bytes:
+    def to_bytes(self) -> _bytes:
         """The XDR encoding of this value."""
         try:
             v = self
@@ -444,7 +445,7 @@ class opaque_auth:
             raise
 
     @staticmethod
-    def from_bytes(data: bytes) -> opaque_auth:
+    def from_bytes(data: _bytes) -> opaque_auth:
         """Decodes a value that must fill `data` exactly."""
         buf = data if type(data) is bytes else bytes(data)
         try:
@@ -528,17 +529,17 @@ class authsys_parms:
         self.gid = gid
         self.gids = [] if gids is None else gids
 
-    def __eq__(self, other: object) -> bool:
+    def __eq__(self, other: _object) -> bool:
         if not isinstance(other, authsys_parms):
             return NotImplemented
         return self.stamp == other.stamp and self.machinename == other.machinename and self.uid == other.uid and self.gid == other.gid and self.gids == other.gids
 
     __hash__ = None  # type: ignore[assignment]
 
-    def __repr__(self) -> str:
+    def __repr__(self) -> _str:
         return f"authsys_parms(stamp={self.stamp!r}, machinename={self.machinename!r}, uid={self.uid!r}, gid={self.gid!r}, gids={self.gids!r})"
 
-    def to_bytes(self) -> bytes:
+    def to_bytes(self) -> _bytes:
         """The XDR encoding of this value."""
         try:
             v = self
@@ -560,7 +561,7 @@ class authsys_parms:
             raise
 
     @staticmethod
-    def from_bytes(data: bytes) -> authsys_parms:
+    def from_bytes(data: _bytes) -> authsys_parms:
         """Decodes a value that must fill `data` exactly."""
         buf = data if type(data) is bytes else bytes(data)
         try:
@@ -659,7 +660,7 @@ class authunix_parms:
     __slots__ = ()
 
     @staticmethod
-    def to_bytes(value: _T_authsys_parms) -> bytes:
+    def to_bytes(value: _T_authsys_parms) -> _bytes:
         """The XDR encoding of `value`."""
         out = bytearray()
         try:
@@ -670,7 +671,7 @@ class authunix_parms:
         return bytes(out)
 
     @staticmethod
-    def from_bytes(data: bytes) -> _T_authsys_parms:
+    def from_bytes(data: _bytes) -> _T_authsys_parms:
         """Decodes a value that must fill `data` exactly."""
         return _decode_all(_u_authunix_parms, data, "authunix_parms")
 
