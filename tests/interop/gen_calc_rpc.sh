@@ -25,7 +25,7 @@ trap cleanup EXIT
 gen=$tmp/gen
 mkdir -p "$gen" "$tmp/lib"
 ln -s "$lib" "$tmp/lib/libxipc.so.0"
-for lang in c python rust; do "$bin" gen -l "$lang" -o "$gen" "$root/examples/calc.x"; done
+for lang in c python rust; do "$bin" gen -q -l "$lang" -o "$gen" "$root/examples/calc.x"; done
 
 cflags="-std=c11 -Wall -Wextra -Wpedantic -Werror -I$root/include -I$gen"
 ld="-L$libdir -Wl,-rpath,$tmp/lib -lxipc"
