@@ -893,11 +893,17 @@ impl Py<'_, '_> {
     /// type) is reported by `_c_NAME` with the field's path.
     fn checked_encode(&self, c: &mut Code, name: &str, value: &str, call: &str) {
         c.line("out = bytearray()");
+        self.try_encode(c, call, name, value, name);
+        c.line("return bytes(out)");
+    }
+
+    /// `call` (appending to `out`); when it fails, `_c_{checker}(value,
+    /// path)` says which field of `value` did not fit, else the error stands.
+    fn try_encode(&self, c: &mut Code, call: &str, checker: &str, value: &str, path: &str) {
         c.open("try:");
         c.line(call);
         c.close("except _ENCODE_ERRORS:");
-        c.line(format!("    _c_{name}({value}, \"{name}\")\n    raise"));
-        c.line("return bytes(out)");
+        c.line(format!("    _c_{checker}({value}, \"{path}\")\n    raise"));
     }
 
     /// Statements checking that `x`, a value of `d` at path `at` (a Python
@@ -2133,13 +2139,13 @@ impl Py<'_, '_> {
                 ));
                 c.line("out = bytearray()");
                 for i in 1..=pr.args.len() {
-                    c.open("try:");
-                    c.line(format!("_p_{stem}_arg{i}(arg{i}, out)"));
-                    c.close("except _ENCODE_ERRORS:");
-                    c.line(format!(
-                        "    _c_{stem}_arg{i}(arg{i}, \"{} argument {i}\")\n    raise",
-                        pr.name
-                    ));
+                    self.try_encode(
+                        c,
+                        &format!("_p_{stem}_arg{i}(arg{i}, out)"),
+                        &format!("{stem}_arg{i}"),
+                        &format!("arg{i}"),
+                        &format!("{} argument {i}", pr.name),
+                    );
                 }
                 c.line(format!(
                     "reply = self.client.call({}, bytes(out))",
@@ -2223,13 +2229,13 @@ impl Py<'_, '_> {
                     c.line("r = None");
                 }
                 c.line("out = bytearray()");
-                c.open("try:");
-                c.line(format!("_p_{stem}_result(r, out)"));
-                c.close("except _ENCODE_ERRORS:");
-                c.line(format!(
-                    "    _c_{stem}_result(r, \"{} result\")\n    raise",
-                    pr.name
-                ));
+                self.try_encode(
+                    c,
+                    &format!("_p_{stem}_result(r, out)"),
+                    &format!("{stem}_result"),
+                    "r",
+                    &format!("{} result", pr.name),
+                );
                 c.line("return bytes(out)");
                 c.dedent();
             }

@@ -13,11 +13,7 @@ fail() { echo "gen_rstatd: FAIL: $*" >&2; exit 1; }
 [ -x "$bin" ] || fail "$bin not built: run make all"
 [ -x /usr/sbin/rpc.rstatd ] || fail "rpc.rstatd not found: install the rstatd package (make deps)"
 command -v rpcinfo >/dev/null || fail "rpcinfo not found: install the rpcbind package (make deps)"
-rstat_x=""
-for d in $(echo | cc -xc -E -Wp,-v - 2>&1 >/dev/null | sed -n 's/^ \(\/.*\)$/\1/p'); do
-    if [ -f "$d/rpcsvc/rstat.x" ]; then rstat_x=$d/rpcsvc/rstat.x; break; fi
-done
-[ -n "$rstat_x" ] || fail "rpcsvc/rstat.x not found on the C compiler's include path: install rpcsvc-proto (make deps)"
+command -v cc >/dev/null || fail "cc not found: install gcc"
 
 if [ -z "${XIPC_GEN_ISOLATED:-}" ]; then
     [ "$(id -u)" -eq 0 ] || fail "must run as root: it runs in a private network namespace (unshare -n) for port 111"
@@ -25,13 +21,9 @@ if [ -z "${XIPC_GEN_ISOLATED:-}" ]; then
     XIPC_GEN_ISOLATED=1 exec unshare --net -- bash -c 'ip link set lo up && exec bash "$0" "$@"' "$0" "$@"
 fi
 
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
+source "$root/tests/interop/gen/common.sh"
+rstat_x=$(rpcsvc_include)/rpcsvc/rstat.x
+[ -f "$rstat_x" ] || fail "$rstat_x missing: install rpcsvc-proto (make deps)"
 "$bin" rpcbind --port 111 > "$tmp/rpcbind.out" 2>&1 &
 pids+=($!)
 for _ in $(seq 50); do

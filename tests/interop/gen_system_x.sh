@@ -25,12 +25,8 @@ command -v cargo >/dev/null || fail "cargo not found: install Rust"
 python3 -m mypy --version >/dev/null 2>&1 || fail "mypy not found: pip install mypy (make deps installs tests/python/requirements.txt)"
 pkg-config --exists libtirpc || fail "libtirpc not found by pkg-config: install libtirpc-dev (make deps)"
 
-# The rpcsvc directory on the C compiler's include path.
-sysinc=""
-for d in $(echo | cc -xc -E -Wp,-v - 2>&1 >/dev/null | sed -n 's/^ \(\/.*\)$/\1/p'); do
-    if [ -f "$d/rpcsvc/mount.x" ]; then sysinc=$d; break; fi
-done
-[ -n "$sysinc" ] || fail "no rpcsvc/*.x on the C compiler's include path: install rpcsvc-proto (make deps)"
+source "$root/tests/interop/gen/common.sh"
+sysinc=$(rpcsvc_include)
 rpcb="$(pkg-config --variable=includedir libtirpc)/tirpc/rpc/rpcb_prot.x"
 [ -f "$rpcb" ] || fail "$rpcb missing: install libtirpc-dev (make deps)"
 xfiles=("$sysinc"/rpcsvc/*.x "$rpcb")
@@ -41,9 +37,7 @@ for f in bootparam_prot key_prot klm_prot mount nfs_prot nis nis_callback nis_ob
 done
 big=("$root/tests/gen/big/common.x" "$root/tests/gen/big/store.x")
 
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-mkdir -p "$tmp/c" "$tmp/py" "$tmp/rs/src" "$tmp/rs/gen" "$tmp/lib"
+mkdir -p "$tmp/c" "$tmp/py" "$tmp/rs/gen" "$tmp/lib"
 ln -s "$lib" "$tmp/lib/libxipc.so.0"
 for x in "${xfiles[@]}" "${big[@]}"; do
     "$bin" gen -q -l c -I "$sysinc" -o "$tmp/c" "$x" || fail "C for $x"
@@ -106,16 +100,7 @@ python3 -m mypy --strict --follow-imports=silent --no-error-summary "$tmp"/py/*.
 echo "Python: $(ls "$tmp"/py/*.py | wc -l) modules pass mypy --strict"
 
 # ---- Rust ----
-cat > "$tmp/rs/Cargo.toml" <<TOML
-[package]
-name = "gen-system-x"
-version = "0.0.0"
-edition = "2021"
-publish = false
-[dependencies]
-xipc = { path = "$root" }
-[workspace]
-TOML
+rust_crate "$tmp/rs" gen-system-x
 {
     echo "use xipc::idl::XdrType;"
     for f in "$tmp"/rs/gen/*.rs; do
@@ -141,10 +126,9 @@ TOML
     echo "}"
     cat "$root/tests/gen/big/value.rs"
 } > "$tmp/rs/src/main.rs"
-target=${CARGO_TARGET_DIR:-$root/target}
-CARGO_TARGET_DIR="$target" cargo clippy --quiet --manifest-path "$tmp/rs/Cargo.toml" -- -D warnings ||
+CARGO_TARGET_DIR="$crate_target" cargo clippy --quiet --manifest-path "$tmp/rs/Cargo.toml" -- -D warnings ||
     fail "Rust: the generated modules do not pass cargo clippy -D warnings"
-BIG_HEX="$root/tests/gen/big/value.hex" CARGO_TARGET_DIR="$target" cargo run --quiet --release --manifest-path "$tmp/rs/Cargo.toml" ||
+BIG_HEX="$root/tests/gen/big/value.hex" CARGO_TARGET_DIR="$crate_target" cargo run --quiet --release --manifest-path "$tmp/rs/Cargo.toml" ||
     fail "Rust: a default value does not round-trip"
 
 # ---- tests/gen/big: one value, the same bytes in the three languages ----

@@ -21,15 +21,9 @@ fail() { echo "gen_trailing: FAIL: $*" >&2; exit 1; }
 [ -x "$bin" ] || fail "$bin not built: run make all"
 command -v cc >/dev/null || fail "cc not found: install gcc"
 command -v cargo >/dev/null || fail "cargo not found: install Rust"
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
+source "$root/tests/interop/gen/common.sh"
 gen=$tmp/gen
-mkdir -p "$gen" "$tmp/lib" "$tmp/rs/src"
+mkdir -p "$gen" "$tmp/lib"
 ln -s "$lib" "$tmp/lib/libxipc.so.0"
 for lang in c python rust; do "$bin" gen -q -l "$lang" -o "$gen" "$root/tests/gen/trailing.x"; done
 
@@ -44,36 +38,15 @@ for kind in lenient strict; do
     cc $cflags $def -o "$tmp/c_server_$kind" "$here/server.c" "$gen/trailing.c" "$gen/trailing_svc.c" $ld
 done
 
-cat > "$tmp/rs/Cargo.toml" <<TOML
-[package]
-name = "gen-trailing"
-version = "0.0.0"
-edition = "2021"
-publish = false
-[dependencies]
-xipc = { path = "$root" }
-[workspace]
-TOML
+rust_crate "$tmp/rs" gen-trailing
 cp "$here/main.rs" "$tmp/rs/src/main.rs"
-target=${CARGO_TARGET_DIR:-$root/target}
-TRAILING_RS="$gen/trailing.rs" CARGO_TARGET_DIR="$target" cargo build --quiet --release \
+TRAILING_RS="$gen/trailing.rs" CARGO_TARGET_DIR="$crate_target" cargo build --quiet --release \
     --manifest-path "$tmp/rs/Cargo.toml" || fail "the Rust client and server do not build"
-rs="$target/release/gen-trailing"
+rs="$crate_target/release/gen-trailing"
 
 export PYTHONPATH="$gen:$root/bindings/python${PYTHONPATH:+:$PYTHONPATH}"
 export XIPC_LIBRARY="$lib"
 
-start() { # start NAME COMMAND...: runs a server, waits for the port it prints
-    local name=$1
-    shift
-    "$@" > "$tmp/$name.port" 2> "$tmp/$name.err" &
-    pids+=($!)
-    for _ in $(seq 100); do
-        [ -s "$tmp/$name.port" ] && return 0
-        sleep 0.1
-    done
-    fail "$name server printed no port: $(cat "$tmp/$name.err")"
-}
 port() { head -n1 "$tmp/$1.port"; }
 expect() { # expect WHAT GOT WANT
     [ "$2" = "$3" ] || fail "$1: got '$2', expected '$3'"
