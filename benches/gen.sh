@@ -16,10 +16,10 @@ trap 'rm -rf "$tmp"' EXIT
 mkdir "$tmp/lib" "$tmp/x" "$tmp/r"
 ln -s "$libdir/libxipc.so" "$tmp/lib/libxipc.so.0"
 
-"$bin" gen -l python -o "$tmp" "$root/benches/gen_record.x"
+"$bin" gen -q -l python -o "$tmp" "$root/benches/gen_record.x"
 PYTHONPATH="$tmp${PYTHONPATH:+:$PYTHONPATH}" python3 "$root/benches/gen_py_bench.py"
 
-"$bin" gen -l c --no-rpc -o "$tmp/x" "$root/benches/gen_record.x"
+"$bin" gen -q -l c --no-rpc -o "$tmp/x" "$root/benches/gen_record.x"
 cc -O2 -std=c11 -Wall -Wextra -I"$root/include" -I"$tmp/x" -o "$tmp/xipc_bench" \
     "$root/benches/gen_c_bench.c" "$tmp/x/gen_record.c" -L"$libdir" -Wl,-rpath,"$tmp/lib" -lxipc
 cp "$root/benches/gen_record.x" "$tmp/r/"

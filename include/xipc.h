@@ -309,6 +309,118 @@ typedef struct {
 } xipc_peer_credentials;
 
 /**
+ * `netobj`: an opaque network object of at most 1024 bytes
+ * (`MAX_NETOBJ_SZ`); libtirpc's `struct netobj`.
+ */
+typedef struct {
+  /**
+   * Its length in bytes.
+   */
+  unsigned int n_len;
+  /**
+   * Its bytes (NULL when empty).
+   */
+  char *n_bytes;
+} xipc_netobj;
+
+/**
+ * The two words of a `des_block`, in host order.
+ */
+typedef struct {
+  /**
+   * The first four bytes.
+   */
+  uint32_t high;
+  /**
+   * The last four bytes.
+   */
+  uint32_t low;
+} xipc_des_block_key;
+
+/**
+ * `des_block`: 8 opaque bytes (libtirpc's `union des_block`).
+ */
+typedef union {
+  /**
+   * The bytes as two words.
+   */
+  xipc_des_block_key key;
+  /**
+   * The bytes, as sent.
+   */
+  char c[8];
+} xipc_des_block;
+
+/**
+ * `netbuf`: a transport address (libtirpc's `struct netbuf`); on the wire
+ * `maxlen`, then `len` bytes (at most `maxlen`).
+ */
+typedef struct {
+  /**
+   * The buffer's capacity.
+   */
+  unsigned int maxlen;
+  /**
+   * The bytes used.
+   */
+  unsigned int len;
+  /**
+   * The bytes (NULL when empty).
+   */
+  void *buf;
+} xipc_netbuf;
+
+/**
+ * `opaque_auth`: a credential or verifier (libtirpc's `struct
+ * opaque_auth`): a flavor and at most 400 bytes (`MAX_AUTH_BYTES`).
+ */
+typedef struct {
+  /**
+   * The flavor (`AUTH_NONE`, `AUTH_SYS`, ...).
+   */
+  int oa_flavor;
+  /**
+   * The body (NULL when empty).
+   */
+  char *oa_base;
+  /**
+   * The body's length.
+   */
+  unsigned int oa_length;
+} xipc_opaque_auth;
+
+/**
+ * `authsys_parms` (also `authunix_parms`): the body of an AUTH_SYS
+ * credential, with libtirpc's field names.
+ */
+typedef struct {
+  /**
+   * The stamp (`stamp` on the wire, 32 bits).
+   */
+  unsigned long aup_time;
+  /**
+   * The machine name, NUL-terminated, at most 255 bytes.
+   */
+  char *aup_machname;
+  /**
+   * The user id.
+   */
+  uint32_t aup_uid;
+  /**
+   * The group id.
+   */
+  uint32_t aup_gid;
+  /**
+   * The number of supplementary groups (at most 16).
+   */
+  unsigned int aup_len;
+  /**
+   * The supplementary groups.
+   */
+  uint32_t *aup_gids;
+} xipc_authsys_parms;
+
+/**
  * Decoding limits; see `xipc_limits_default`.
  */
 typedef struct {
@@ -1129,6 +1241,136 @@ int xipc_stream_peer_credentials(const xipc_stream *stream, xipc_peer_credential
  * `stream` must be NULL or a live handle, not used afterwards.
  */
 void xipc_stream_close(xipc_stream *stream);
+
+/**
+ * Encodes a `netobj`: `opaque<MAX_NETOBJ_SZ>`.
+ *
+ * # Safety
+ * `encoder` must be NULL or a live encoder; `value` NULL or a valid
+ * `xipc_netobj` whose `n_bytes` holds `n_len` bytes.
+ */
+int xipc_encode_netobj(xipc_encoder *encoder, const xipc_netobj *value);
+
+/**
+ * Decodes a `netobj` into `*value` (overwritten; release with
+ * `xipc_free_netobj`).
+ *
+ * # Safety
+ * `decoder` must be NULL or a live decoder; `value` NULL or writable.
+ */
+int xipc_decode_netobj(xipc_decoder *decoder, xipc_netobj *value);
+
+/**
+ * Frees what `xipc_decode_netobj` allocated and zeroes `*value`. Accepts NULL.
+ *
+ * # Safety
+ * `value` must be NULL or a `netobj` whose buffer is NULL or `malloc`ed.
+ */
+void xipc_free_netobj(xipc_netobj *value);
+
+/**
+ * Encodes a `des_block`: its 8 bytes.
+ *
+ * # Safety
+ * `encoder` must be NULL or a live encoder; `value` NULL or readable.
+ */
+int xipc_encode_des_block(xipc_encoder *encoder, const xipc_des_block *value);
+
+/**
+ * Decodes a `des_block` into `*value`.
+ *
+ * # Safety
+ * `decoder` must be NULL or a live decoder; `value` NULL or writable.
+ */
+int xipc_decode_des_block(xipc_decoder *decoder, xipc_des_block *value);
+
+/**
+ * Does nothing (a `des_block` owns no memory); for symmetry. Accepts NULL.
+ */
+void xipc_free_des_block(xipc_des_block *value);
+
+/**
+ * Encodes a `netbuf`: `maxlen`, then `buf` as `opaque<maxlen>`.
+ *
+ * # Safety
+ * `encoder` must be NULL or a live encoder; `value` NULL or a valid
+ * `xipc_netbuf` whose `buf` holds `len` bytes.
+ */
+int xipc_encode_netbuf(xipc_encoder *encoder, const xipc_netbuf *value);
+
+/**
+ * Decodes a `netbuf` into `*value` (release with `xipc_free_netbuf`).
+ *
+ * # Safety
+ * `decoder` must be NULL or a live decoder; `value` NULL or writable.
+ */
+int xipc_decode_netbuf(xipc_decoder *decoder, xipc_netbuf *value);
+
+/**
+ * Frees what `xipc_decode_netbuf` allocated and zeroes it. Accepts NULL.
+ *
+ * # Safety
+ * `value` must be NULL or a `netbuf` whose `buf` is NULL or `malloc`ed.
+ */
+void xipc_free_netbuf(xipc_netbuf *value);
+
+/**
+ * Encodes an `opaque_auth`: the flavor, then the body (`opaque<400>`).
+ *
+ * # Safety
+ * `encoder` must be NULL or a live encoder; `value` NULL or a valid
+ * `xipc_opaque_auth` whose `oa_base` holds `oa_length` bytes.
+ */
+int xipc_encode_opaque_auth(xipc_encoder *encoder, const xipc_opaque_auth *value);
+
+/**
+ * Decodes an `opaque_auth` into `*value` (release with
+ * `xipc_free_opaque_auth`).
+ *
+ * # Safety
+ * `decoder` must be NULL or a live decoder; `value` NULL or writable.
+ */
+int xipc_decode_opaque_auth(xipc_decoder *decoder, xipc_opaque_auth *value);
+
+/**
+ * Frees what `xipc_decode_opaque_auth` allocated and zeroes the body.
+ * Accepts NULL.
+ *
+ * # Safety
+ * `value` must be NULL or an `opaque_auth` whose `oa_base` is NULL or
+ * `malloc`ed.
+ */
+void xipc_free_opaque_auth(xipc_opaque_auth *value);
+
+/**
+ * Encodes an `authsys_parms`: stamp, machine name (`string<255>`), uid,
+ * gid, groups (`unsigned int<16>`).
+ *
+ * # Safety
+ * `encoder` must be NULL or a live encoder; `value` NULL or a valid
+ * `xipc_authsys_parms` (a NUL-terminated `aup_machname`, `aup_len`
+ * groups at `aup_gids`).
+ */
+int xipc_encode_authsys_parms(xipc_encoder *encoder, const xipc_authsys_parms *value);
+
+/**
+ * Decodes an `authsys_parms` into `*value` (release with
+ * `xipc_free_authsys_parms`).
+ *
+ * # Safety
+ * `decoder` must be NULL or a live decoder; `value` NULL or writable.
+ */
+int xipc_decode_authsys_parms(xipc_decoder *decoder, xipc_authsys_parms *value);
+
+/**
+ * Frees what `xipc_decode_authsys_parms` allocated and zeroes the
+ * pointers. Accepts NULL.
+ *
+ * # Safety
+ * `value` must be NULL or an `authsys_parms` whose pointers are NULL or
+ * `malloc`ed.
+ */
+void xipc_free_authsys_parms(xipc_authsys_parms *value);
 
 /**
  * The default limits (items of 16 MiB, 4 Mi elements, depth 64, 64 MiB in all).

@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-apt_packages=(libtirpc-dev rpcsvc-proto rpcbind pkg-config valgrind cmake iproute2 netbase)
+apt_packages=(libtirpc-dev rpcsvc-proto rpcbind rstatd pkg-config valgrind cmake iproute2 netbase)
 missing=()
 for pkg in "${apt_packages[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
@@ -27,7 +27,7 @@ if ((${#missing[@]})); then
     fi
 fi
 
-if ! "$py" -c 'import pytest, pytest_timeout, hypothesis, posix_ipc' 2>/dev/null; then
+if ! "$py" -c 'import pytest, pytest_timeout, hypothesis, posix_ipc, mypy' 2>/dev/null; then
     echo "deps: installing Python test packages"
     "$py" -m pip install -q --disable-pip-version-check --root-user-action=ignore -r tests/python/requirements.txt
 fi

@@ -32,7 +32,7 @@ if ! cargo fuzz --version >/dev/null 2>&1; then
 fi
 
 # The generated codecs under test come from the every-construct fixture.
-cargo run --release --quiet --bin xipc -- gen --lang rust --base every \
+cargo run --release --quiet --bin xipc -- gen -q --lang rust --base every \
     -o fuzz/gen tests/gen/every.x
 
 targets=${FUZZ_TARGETS:-$(cargo fuzz list --fuzz-dir fuzz)}

@@ -39,6 +39,9 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs)]
 
+// Generated code names the crate `::xipc`, inside it too (idl::wellknown).
+extern crate self as xipc;
+
 pub mod error;
 pub mod ffi;
 pub mod idl;

@@ -82,3 +82,108 @@ fn reports_errors_with_positions() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn lists_what_it_writes_and_reports_a_missing_file() {
+    let out_dir = temp_dir("list");
+    let out = xipc()
+        .args(["gen", "-l", "c", "-o"])
+        .arg(&out_dir)
+        .arg("examples/calc.x")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let listed: Vec<String> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(String::from)
+        .collect();
+    let want: Vec<String> = ["calc.h", "calc.c", "calc_clnt.c", "calc_svc.c"]
+        .iter()
+        .map(|f| out_dir.join(f).display().to_string())
+        .collect();
+    assert_eq!(listed, want);
+    let out = xipc()
+        .args(["gen", "-q", "-l", "python", "-o"])
+        .arg(&out_dir)
+        .arg("examples/calc.x")
+        .output()
+        .unwrap();
+    assert!(out.status.success() && out.stdout.is_empty());
+    // A missing file: the "not found" status (4), the file named.
+    let out = xipc()
+        .args(["gen", "-l", "rust", "no/such.x"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(4));
+    assert_eq!(
+        String::from_utf8(out.stderr).unwrap(),
+        "xipc gen: cannot read no/such.x: no such file\n"
+    );
+    let help = xipc().args(["gen", "--help"]).output().unwrap();
+    let help = String::from_utf8(help.stdout).unwrap();
+    assert!(
+        help.contains("Exit status:") && help.contains("4  not found"),
+        "{help}"
+    );
+    std::fs::remove_dir_all(&out_dir).unwrap();
+}
+
+#[test]
+fn check_runs_the_checks_of_generating_and_imports_work() {
+    let dir = temp_dir("check");
+    let bad = dir.join("bad.x");
+    std::fs::write(&bad, "struct p { int x; itn y; };\n").unwrap();
+    for lang in ["c", "python", "rust"] {
+        let out = xipc()
+            .args(["gen", "--check", "-l", lang])
+            .arg(&bad)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{lang}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr)
+                .starts_with(&format!("{}:1:19: error: unknown type itn", bad.display())),
+            "{lang}"
+        );
+    }
+    // A bound only C knows (a %#define of a header): C accepts it, as
+    // rpcgen does; Python needs its value, and --check says so.
+    let c_only = dir.join("conly.x");
+    std::fs::write(&c_only, "typedef int v<LIMIT_FROM_A_HEADER>;\n").unwrap();
+    let st = |lang: &str| {
+        xipc()
+            .args(["gen", "--check", "-l", lang])
+            .arg(&c_only)
+            .output()
+            .unwrap()
+            .status
+            .code()
+    };
+    assert_eq!((st("c"), st("python")), (Some(0), Some(1)));
+    // --import: another file's types, imported by module.
+    std::fs::write(dir.join("a.x"), "struct pt { int x; };\n").unwrap();
+    std::fs::write(dir.join("b.x"), "struct seg { pt from; pt to; };\n").unwrap();
+    for (lang, file, needle) in [
+        ("python", "b.py", "from a import pt as _T_pt"),
+        ("rust", "b.rs", "super::a::pt"),
+        ("c", "b.h", "#include \"a.h\""),
+    ] {
+        let out = xipc()
+            .args(["gen", "-q", "-l", lang, "--import"])
+            .arg(dir.join("a.x"))
+            .arg("-o")
+            .arg(&dir)
+            .arg(dir.join("b.x"))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = std::fs::read_to_string(dir.join(file)).unwrap();
+        assert!(text.contains(needle), "{file}: {needle}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -230,3 +230,52 @@ fn linked_lists_count_one_level_of_depth() {
     let err = node::decode(&mut d).unwrap_err();
     assert!(matches!(err, xipc::Error::Limit { offset: 8, .. }), "{err}");
 }
+
+/// The runtimes' well-known types are what `xipc gen` writes from
+/// `WELL_KNOWN` (src/idl/wellknown.x): Rust's `xipc::idl::wellknown` and
+/// Python's `xipc.wellknown`.
+#[test]
+fn committed_well_known_runtimes_are_fresh() {
+    let input = Input::text("wellknown.x", xipc::idl::check::WELL_KNOWN);
+    let opts = Options {
+        rpc: false,
+        ..Options::default()
+    };
+    for (lang, path) in [
+        (Lang::Rust, "src/idl/wellknown.rs"),
+        (Lang::Python, "bindings/python/xipc/wellknown.py"),
+    ] {
+        let committed = std::fs::read_to_string(path).unwrap();
+        assert!(
+            generate(&input, lang, &opts).unwrap()[0].contents == committed,
+            "{path} is stale: run `xipc gen -l {} --no-rpc -o {} src/idl/wellknown.x`",
+            if lang == Lang::Rust { "rust" } else { "python" },
+            std::path::Path::new(path).parent().unwrap().display()
+        );
+    }
+}
+
+/// The well-known types in Rust: the bytes libtirpc's routines write, and
+/// their defaults.
+#[test]
+fn well_known_types_encode_as_libtirpc_does() {
+    use xipc::idl::wellknown::*;
+    let cred = authsys_parms {
+        stamp: 7,
+        machinename: "host".into(),
+        uid: 1000,
+        gid: 100,
+        gids: vec![10, 20],
+    };
+    assert_eq!(
+        cred.to_bytes().unwrap(),
+        b"\0\0\0\x07\0\0\0\x04host\0\0\x03\xe8\0\0\0\x64\0\0\0\x02\0\0\0\x0a\0\0\0\x14"
+    );
+    let mut e = xipc::xdr::Encoder::new();
+    encode_netobj(&b"tok".to_vec(), &mut e).unwrap();
+    encode_des_block(b"12345678", &mut e).unwrap();
+    assert_eq!(e.as_bytes(), b"\0\0\0\x03tok\x0012345678");
+    assert!(encode_netobj(&vec![0; 1025], &mut xipc::xdr::Encoder::new()).is_err());
+    assert_eq!(authunix_parms::default(), authsys_parms::default());
+    assert_eq!((MAX_NETOBJ_SZ, MAXNETNAMELEN, NGRPS), (1024, 255, 16));
+}

@@ -57,7 +57,7 @@ say() { printf '%s\n' "$*"; }
 
 # Build: stubs from calc.x in the three languages, the C programs, the Rust client.
 gen="$work/gen"
-for lang in c python rust; do "$bin" gen --lang "$lang" -o "$gen" "$root/examples/calc.x"; done
+for lang in c python rust; do "$bin" gen -q --lang "$lang" -o "$gen" "$root/examples/calc.x"; done
 build_c() { # build_c NAME SOURCES...: compiles SOURCES into $work/NAME
     local name=$1
     shift

@@ -44,6 +44,13 @@ pub const GREEN: color = color::GREEN;
 #[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 pub const BLUE: color = color::BLUE;
 
+/// The item worth 0, or the first declared when none is.
+impl ::std::default::Default for color {
+    fn default() -> Self {
+        color::RED
+    }
+}
+
 impl ::xipc::idl::XdrType for color {
     fn encode(&self, e: &mut ::xipc::xdr::Encoder) -> ::xipc::Result<()> {
         e.put_enum(*self as i32);
@@ -89,6 +96,13 @@ pub const SQUARE: shape = shape::SQUARE;
 pub const TRI: shape = shape::TRI;
 #[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 pub const OTHER: shape = shape::OTHER;
+
+/// The item worth 0, or the first declared when none is.
+impl ::std::default::Default for shape {
+    fn default() -> Self {
+        shape::CIRCLE
+    }
+}
 
 impl ::xipc::idl::XdrType for shape {
     fn encode(&self, e: &mut ::xipc::xdr::Encoder) -> ::xipc::Result<()> {
@@ -253,6 +267,16 @@ pub struct node {
 }
 
 #[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
+impl ::std::default::Default for node {
+    fn default() -> Self {
+        node {
+            value: 0,
+            next: None,
+        }
+    }
+}
+
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 impl Drop for node {
     fn drop(&mut self) {
         let mut next = self.next.take();
@@ -371,6 +395,20 @@ pub struct point {
 }
 
 #[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
+impl ::std::default::Default for point {
+    fn default() -> Self {
+        point {
+            x: 0.0,
+            y: 0.0,
+            h: 0,
+            uh: 0,
+            flag: false,
+            q: [0u8; 16],
+        }
+    }
+}
+
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 impl ::xipc::idl::XdrType for point {
     fn encode(&self, e: &mut ::xipc::xdr::Encoder) -> ::xipc::Result<()> {
         e.put_float(self.x);
@@ -400,6 +438,15 @@ pub enum result {
     RED(i32),
     GREEN(String),
     BLUE(String),
+}
+
+/// The arm its all-zero encoding decodes to (discriminant 0 or
+/// FALSE), or the first declared case when 0 is not valid.
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
+impl ::std::default::Default for result {
+    fn default() -> Self {
+        result::RED(0)
+    }
 }
 
 #[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
@@ -444,6 +491,15 @@ pub enum maybe {
     NEGC(u32),
     /// Any other discriminant value, with the `default` arm.
     Default(i32, Vec<u8>),
+}
+
+/// The arm its all-zero encoding decodes to (discriminant 0 or
+/// FALSE), or the first declared case when 0 is not valid.
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
+impl ::std::default::Default for maybe {
+    fn default() -> Self {
+        maybe::V0
+    }
 }
 
 #[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
@@ -500,6 +556,15 @@ pub enum flagged {
     FALSE,
 }
 
+/// The arm its all-zero encoding decodes to (discriminant 0 or
+/// FALSE), or the first declared case when 0 is not valid.
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
+impl ::std::default::Default for flagged {
+    fn default() -> Self {
+        flagged::FALSE
+    }
+}
+
 #[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 impl ::xipc::idl::XdrType for flagged {
     fn encode(&self, e: &mut ::xipc::xdr::Encoder) -> ::xipc::Result<()> {
@@ -533,6 +598,15 @@ pub enum counted {
     V1(i32),
     /// Any other discriminant value, with the `default` arm.
     Default(u32),
+}
+
+/// The arm its all-zero encoding decodes to (discriminant 0 or
+/// FALSE), or the first declared case when 0 is not valid.
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
+impl ::std::default::Default for counted {
+    fn default() -> Self {
+        counted::Default(0)
+    }
 }
 
 #[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
@@ -610,6 +684,57 @@ pub struct everything {
     pub bl: blob,
     pub bi: bigids,
     pub pal: palette,
+}
+
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
+impl ::std::default::Default for everything {
+    fn default() -> Self {
+        everything {
+            i: 0,
+            u: 0,
+            ui: 0,
+            h: 0,
+            uh: 0,
+            f: 0.0,
+            d: 0.0,
+            b: false,
+            c: <color as ::std::default::Default>::default(),
+            sh: <shape as ::std::default::Default>::default(),
+            q: [0u8; 16],
+            ch: 0,
+            sho: 0,
+            lo: 0,
+            uch: 0,
+            fo: [0u8; 5],
+            vo: Vec::new(),
+            bo: Vec::new(),
+            s: String::new(),
+            bs: String::new(),
+            fa: [0; 3],
+            va: Vec::new(),
+            ba: Vec::new(),
+            bools: [false; 2],
+            colors: Vec::new(),
+            ds: Vec::new(),
+            pts: Vec::new(),
+            fpts: ::std::array::from_fn::<_, 2, _>(|_| <point as ::std::default::Default>::default()),
+            n: String::new(),
+            ns: Vec::new(),
+            list: None,
+            list2: None,
+            opt: None,
+            r: <result as ::std::default::Default>::default(),
+            sp: <point as ::std::default::Default>::default(),
+            ec: <color as ::std::default::Default>::default(),
+            m: <maybe as ::std::default::Default>::default(),
+            fl: <flagged as ::std::default::Default>::default(),
+            co: <counted as ::std::default::Default>::default(),
+            il: Vec::new(),
+            bl: Vec::new(),
+            bi: [0; 3],
+            pal: [<color as ::std::default::Default>::default(); 2],
+        }
+    }
 }
 
 #[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
@@ -974,6 +1099,9 @@ pub fn decode_EVERYVERS2_PING_result(d: &mut ::xipc::xdr::Decoder<'_>) -> ::xipc
 #[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 pub struct EVERYVERS_Client {
     pub client: ::xipc::rpc::Client,
+    /// Reject a reply with bytes after its results (default false:
+    /// they are ignored, as libtirpc ignores them).
+    pub strict: bool,
 }
 
 #[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
@@ -983,12 +1111,18 @@ impl EVERYVERS_Client {
 
     /// Connects to `host:port` (for Unix sockets `host` is the path).
     pub fn connect(host: &str, port: u16, proto: ::xipc::rpc::Protocol) -> ::xipc::Result<EVERYVERS_Client> {
-        Ok(EVERYVERS_Client { client: ::xipc::rpc::Client::connect(host, port, Self::PROG, Self::VERS, proto)? })
+        Ok(EVERYVERS_Client { client: ::xipc::rpc::Client::connect(host, port, Self::PROG, Self::VERS, proto)?, strict: false })
     }
 
     /// Wraps a client already connected to this program and version.
     pub fn new(client: ::xipc::rpc::Client) -> EVERYVERS_Client {
-        EVERYVERS_Client { client }
+        EVERYVERS_Client { client, strict: false }
+    }
+
+    /// Sets whether a reply with bytes after its results is an error.
+    pub fn with_strict(mut self, strict: bool) -> EVERYVERS_Client {
+        self.strict = strict;
+        self
     }
 
     /// Procedure NOTHING.
@@ -997,7 +1131,9 @@ impl EVERYVERS_Client {
         let reply = self.client.call(0, e.as_bytes())?;
         let mut d = ::xipc::xdr::Decoder::new(&reply);
         let r = decode_EVERYVERS_NOTHING_result(&mut d)?;
-        d.finish()?;
+        if self.strict {
+            d.finish()?;
+        }
         Ok(r)
     }
 
@@ -1008,7 +1144,9 @@ impl EVERYVERS_Client {
         let reply = self.client.call(1, e.as_bytes())?;
         let mut d = ::xipc::xdr::Decoder::new(&reply);
         let r = decode_EVERYVERS_ECHO_result(&mut d)?;
-        d.finish()?;
+        if self.strict {
+            d.finish()?;
+        }
         Ok(r)
     }
 
@@ -1020,7 +1158,9 @@ impl EVERYVERS_Client {
         let reply = self.client.call(2, e.as_bytes())?;
         let mut d = ::xipc::xdr::Decoder::new(&reply);
         let r = decode_EVERYVERS_ADD_result(&mut d)?;
-        d.finish()?;
+        if self.strict {
+            d.finish()?;
+        }
         Ok(r)
     }
 
@@ -1030,7 +1170,9 @@ impl EVERYVERS_Client {
         let reply = self.client.call(3, e.as_bytes())?;
         let mut d = ::xipc::xdr::Decoder::new(&reply);
         let r = decode_EVERYVERS_GETNAME_result(&mut d)?;
-        d.finish()?;
+        if self.strict {
+            d.finish()?;
+        }
         Ok(r)
     }
 
@@ -1041,7 +1183,9 @@ impl EVERYVERS_Client {
         let reply = self.client.call(4, e.as_bytes())?;
         let mut d = ::xipc::xdr::Decoder::new(&reply);
         let r = decode_EVERYVERS_LIST_result(&mut d)?;
-        d.finish()?;
+        if self.strict {
+            d.finish()?;
+        }
         Ok(r)
     }
 
@@ -1053,7 +1197,9 @@ impl EVERYVERS_Client {
         let reply = self.client.call(5, e.as_bytes())?;
         let mut d = ::xipc::xdr::Decoder::new(&reply);
         let r = decode_EVERYVERS_CONCAT_result(&mut d)?;
-        d.finish()?;
+        if self.strict {
+            d.finish()?;
+        }
         Ok(r)
     }
 
@@ -1064,7 +1210,9 @@ impl EVERYVERS_Client {
         let reply = self.client.call(6, e.as_bytes())?;
         let mut d = ::xipc::xdr::Decoder::new(&reply);
         let r = decode_EVERYVERS_CHECK_result(&mut d)?;
-        d.finish()?;
+        if self.strict {
+            d.finish()?;
+        }
         Ok(r)
     }
 }
@@ -1088,15 +1236,25 @@ pub trait EVERYVERS_Server: Send + Sync + 'static {
     fn check(&self, call: &::xipc::rpc::CallInfo, arg1: Option<Box<point>>) -> ::xipc::Result<bool>;
 }
 
-/// Registers every procedure of `service` with `server`.
+/// Registers every procedure of `service` with `server`; bytes after
+/// a call's arguments are ignored, as libtirpc ignores them.
 #[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 pub fn EVERYVERS_register<S: EVERYVERS_Server>(server: &::xipc::rpc::Service, service: ::std::sync::Arc<S>) {
+    EVERYVERS_register_with(server, service, false);
+}
+
+/// Registers every procedure of `service` with `server`; with `strict`,
+/// a call with bytes after its arguments gets GARBAGE_ARGS.
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
+pub fn EVERYVERS_register_with<S: EVERYVERS_Server>(server: &::xipc::rpc::Service, service: ::std::sync::Arc<S>, strict: bool) {
     {
         let s = ::std::sync::Arc::clone(&service);
         server.register(536871065, 1, 0, move |call: &::xipc::rpc::CallInfo, args: &[u8], e: &mut ::xipc::xdr::Encoder| -> ::xipc::Result<()> {
             let mut d = ::xipc::xdr::Decoder::new(args);
             let decoded = (|| -> ::xipc::Result<_> {
-                d.finish()?;
+                if strict {
+                    d.finish()?;
+                }
                 Ok(())
             })();
             let () = decoded.map_err(|_| ::xipc::Error::GarbageArgs)?;
@@ -1111,7 +1269,9 @@ pub fn EVERYVERS_register<S: EVERYVERS_Server>(server: &::xipc::rpc::Service, se
             let mut d = ::xipc::xdr::Decoder::new(args);
             let decoded = (|| -> ::xipc::Result<_> {
                 let a1 = decode_EVERYVERS_ECHO_arg1(&mut d)?;
-                d.finish()?;
+                if strict {
+                    d.finish()?;
+                }
                 Ok((a1,))
             })();
             let (a1,) = decoded.map_err(|_| ::xipc::Error::GarbageArgs)?;
@@ -1127,7 +1287,9 @@ pub fn EVERYVERS_register<S: EVERYVERS_Server>(server: &::xipc::rpc::Service, se
             let decoded = (|| -> ::xipc::Result<_> {
                 let a1 = decode_EVERYVERS_ADD_arg1(&mut d)?;
                 let a2 = decode_EVERYVERS_ADD_arg2(&mut d)?;
-                d.finish()?;
+                if strict {
+                    d.finish()?;
+                }
                 Ok((a1,a2,))
             })();
             let (a1,a2,) = decoded.map_err(|_| ::xipc::Error::GarbageArgs)?;
@@ -1141,7 +1303,9 @@ pub fn EVERYVERS_register<S: EVERYVERS_Server>(server: &::xipc::rpc::Service, se
         server.register(536871065, 1, 3, move |call: &::xipc::rpc::CallInfo, args: &[u8], e: &mut ::xipc::xdr::Encoder| -> ::xipc::Result<()> {
             let mut d = ::xipc::xdr::Decoder::new(args);
             let decoded = (|| -> ::xipc::Result<_> {
-                d.finish()?;
+                if strict {
+                    d.finish()?;
+                }
                 Ok(())
             })();
             let () = decoded.map_err(|_| ::xipc::Error::GarbageArgs)?;
@@ -1156,7 +1320,9 @@ pub fn EVERYVERS_register<S: EVERYVERS_Server>(server: &::xipc::rpc::Service, se
             let mut d = ::xipc::xdr::Decoder::new(args);
             let decoded = (|| -> ::xipc::Result<_> {
                 let a1 = decode_EVERYVERS_LIST_arg1(&mut d)?;
-                d.finish()?;
+                if strict {
+                    d.finish()?;
+                }
                 Ok((a1,))
             })();
             let (a1,) = decoded.map_err(|_| ::xipc::Error::GarbageArgs)?;
@@ -1172,7 +1338,9 @@ pub fn EVERYVERS_register<S: EVERYVERS_Server>(server: &::xipc::rpc::Service, se
             let decoded = (|| -> ::xipc::Result<_> {
                 let a1 = decode_EVERYVERS_CONCAT_arg1(&mut d)?;
                 let a2 = decode_EVERYVERS_CONCAT_arg2(&mut d)?;
-                d.finish()?;
+                if strict {
+                    d.finish()?;
+                }
                 Ok((a1,a2,))
             })();
             let (a1,a2,) = decoded.map_err(|_| ::xipc::Error::GarbageArgs)?;
@@ -1187,7 +1355,9 @@ pub fn EVERYVERS_register<S: EVERYVERS_Server>(server: &::xipc::rpc::Service, se
             let mut d = ::xipc::xdr::Decoder::new(args);
             let decoded = (|| -> ::xipc::Result<_> {
                 let a1 = decode_EVERYVERS_CHECK_arg1(&mut d)?;
-                d.finish()?;
+                if strict {
+                    d.finish()?;
+                }
                 Ok((a1,))
             })();
             let (a1,) = decoded.map_err(|_| ::xipc::Error::GarbageArgs)?;
@@ -1202,6 +1372,9 @@ pub fn EVERYVERS_register<S: EVERYVERS_Server>(server: &::xipc::rpc::Service, se
 #[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 pub struct EVERYVERS2_Client {
     pub client: ::xipc::rpc::Client,
+    /// Reject a reply with bytes after its results (default false:
+    /// they are ignored, as libtirpc ignores them).
+    pub strict: bool,
 }
 
 #[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
@@ -1211,12 +1384,18 @@ impl EVERYVERS2_Client {
 
     /// Connects to `host:port` (for Unix sockets `host` is the path).
     pub fn connect(host: &str, port: u16, proto: ::xipc::rpc::Protocol) -> ::xipc::Result<EVERYVERS2_Client> {
-        Ok(EVERYVERS2_Client { client: ::xipc::rpc::Client::connect(host, port, Self::PROG, Self::VERS, proto)? })
+        Ok(EVERYVERS2_Client { client: ::xipc::rpc::Client::connect(host, port, Self::PROG, Self::VERS, proto)?, strict: false })
     }
 
     /// Wraps a client already connected to this program and version.
     pub fn new(client: ::xipc::rpc::Client) -> EVERYVERS2_Client {
-        EVERYVERS2_Client { client }
+        EVERYVERS2_Client { client, strict: false }
+    }
+
+    /// Sets whether a reply with bytes after its results is an error.
+    pub fn with_strict(mut self, strict: bool) -> EVERYVERS2_Client {
+        self.strict = strict;
+        self
     }
 
     /// Procedure PING.
@@ -1225,7 +1404,9 @@ impl EVERYVERS2_Client {
         let reply = self.client.call(0, e.as_bytes())?;
         let mut d = ::xipc::xdr::Decoder::new(&reply);
         let r = decode_EVERYVERS2_PING_result(&mut d)?;
-        d.finish()?;
+        if self.strict {
+            d.finish()?;
+        }
         Ok(r)
     }
 }
@@ -1237,15 +1418,25 @@ pub trait EVERYVERS2_Server: Send + Sync + 'static {
     fn ping(&self, call: &::xipc::rpc::CallInfo) -> ::xipc::Result<i32>;
 }
 
-/// Registers every procedure of `service` with `server`.
+/// Registers every procedure of `service` with `server`; bytes after
+/// a call's arguments are ignored, as libtirpc ignores them.
 #[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 pub fn EVERYVERS2_register<S: EVERYVERS2_Server>(server: &::xipc::rpc::Service, service: ::std::sync::Arc<S>) {
+    EVERYVERS2_register_with(server, service, false);
+}
+
+/// Registers every procedure of `service` with `server`; with `strict`,
+/// a call with bytes after its arguments gets GARBAGE_ARGS.
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
+pub fn EVERYVERS2_register_with<S: EVERYVERS2_Server>(server: &::xipc::rpc::Service, service: ::std::sync::Arc<S>, strict: bool) {
     {
         let s = ::std::sync::Arc::clone(&service);
         server.register(536871065, 2, 0, move |call: &::xipc::rpc::CallInfo, args: &[u8], e: &mut ::xipc::xdr::Encoder| -> ::xipc::Result<()> {
             let mut d = ::xipc::xdr::Decoder::new(args);
             let decoded = (|| -> ::xipc::Result<_> {
-                d.finish()?;
+                if strict {
+                    d.finish()?;
+                }
                 Ok(())
             })();
             let () = decoded.map_err(|_| ::xipc::Error::GarbageArgs)?;

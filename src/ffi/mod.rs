@@ -13,6 +13,7 @@ mod panic;
 pub mod rpc;
 pub mod status;
 pub mod stream;
+pub mod wellknown;
 pub mod xdr;
 
 #[allow(unused_imports)]

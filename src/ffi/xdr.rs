@@ -68,7 +68,7 @@ fn bound(max: u32) -> Option<u32> {
 ///
 /// # Safety
 /// `p` must be NULL or a live handle from this module.
-unsafe fn enc<'a>(p: *mut xipc_encoder) -> Result<&'a mut Encoder> {
+pub(crate) unsafe fn enc<'a>(p: *mut xipc_encoder) -> Result<&'a mut Encoder> {
     // SAFETY: NULL is refused; otherwise a live handle by contract.
     unsafe { p.as_mut() }
         .map(|e| &mut e.inner)
@@ -77,7 +77,7 @@ unsafe fn enc<'a>(p: *mut xipc_encoder) -> Result<&'a mut Encoder> {
 
 /// # Safety
 /// `p` must be NULL or a live handle from this module.
-unsafe fn dec<'a>(p: *mut xipc_decoder) -> Result<&'a mut Decoder<'static>> {
+pub(crate) unsafe fn dec<'a>(p: *mut xipc_decoder) -> Result<&'a mut Decoder<'static>> {
     // SAFETY: NULL is refused; otherwise a live handle by contract.
     unsafe { p.as_mut() }
         .map(|d| &mut d.inner)
@@ -86,7 +86,7 @@ unsafe fn dec<'a>(p: *mut xipc_decoder) -> Result<&'a mut Decoder<'static>> {
 
 /// Runs a read and, when it fails, puts the decoder back where it was: a
 /// failed get never moves the decoder.
-fn undo_on_error<T>(
+pub(crate) fn undo_on_error<T>(
     d: &mut Decoder<'static>,
     read: impl FnOnce(&mut Decoder<'static>) -> Result<T>,
 ) -> Result<T> {

@@ -11,9 +11,9 @@
 //! by `XIPC_GEN_NO_RPC`) follow the xipc RPC API.
 
 use super::ast::*;
-use super::check::{Model, TypeDef};
+use super::check::{Model, Origin, TypeDef};
 use super::code::Code;
-use super::{GeneratedFile, IdlError, Options};
+use super::{CIncludes, GeneratedFile, IdlError, Options};
 use std::collections::HashSet;
 
 /// Largest run of fixed-size bytes packed in one stack buffer.
@@ -26,11 +26,12 @@ pub fn generate(
     hdr: &Spec,
     base: &str,
     options: &Options,
+    includes: &CIncludes,
     stub_passes: [&[String]; 2],
 ) -> Result<Vec<GeneratedFile>, IdlError> {
     let g = Gen { m, public: false };
-    let header = g.header(hdr, base, options);
-    let source = g.source(base)?;
+    let header = g.header(hdr, base, options, includes);
+    let source = g.source(base, includes)?;
     let mut files = vec![
         GeneratedFile {
             name: format!("{base}.h"),
@@ -138,7 +139,7 @@ impl Gen<'_, '_> {
         }
     }
 
-    fn header(&self, hdr: &Spec, base: &str, options: &Options) -> String {
+    fn header(&self, hdr: &Spec, base: &str, options: &Options, includes: &CIncludes) -> String {
         let mut c = Code::new("\t");
         let guard = format!("XIPC_GEN_{}_H", base.to_ascii_uppercase());
         c.line(format!(
@@ -156,12 +157,22 @@ impl Gen<'_, '_> {
         c.line("#ifndef TRUE\n#define TRUE 1\n#endif\n#ifndef FALSE\n#define FALSE 0\n#endif");
         c.line("/* XDR quadruple: 16 raw bytes (C has no portable binary128). */");
         c.line("typedef struct xipc_quadruple {\n\tunsigned char bytes[16];\n} xipc_quadruple;");
+        c.line("#ifndef _TIRPC_XDR_H");
+        c.line("/* libtirpc's XDR stream (incomplete) and routine type, for `%` lines. */");
+        c.line("typedef struct __rpc_xdr XDR;\ntypedef bool_t (*xdrproc_t)(XDR *, ...);\nstruct netbuf;\n#endif");
+        c.line("#ifndef _TIRPC_TYPES_H");
+        c.line("/* libtirpc's names of RPC numbers, for `%` lines that use them. */");
+        c.line("typedef uint32_t rpcprog_t;\ntypedef uint32_t rpcvers_t;\ntypedef uint32_t rpcproc_t;\ntypedef uint32_t rpcprot_t;\ntypedef uint32_t rpcport_t;\n#endif");
         c.line("#endif\n");
+        for h in &includes.extra {
+            c.line(format!("#include \"{h}\""));
+        }
+        self.well_known(&mut c);
         let mut defined = HashSet::new();
         for def in &hdr.defs {
             match def {
-                Def::Pass(text) => c.line(text),
-                Def::Const(k) => c.line(format!("#define {} {}", k.name, k.value.text)),
+                Def::Pass(text) => c.line(includes.rewrite(text)),
+                Def::Const(k) => c.line(format!("#define {} {}", k.name, c_const(k))),
                 Def::Enum(e) => {
                     c.open(format!("enum {} {{", e.name));
                     let mut next = 0i64;
@@ -241,7 +252,11 @@ impl Gen<'_, '_> {
                         "\n/* {} version {}: client calls. Each returns 0 or an XIPC_E* status;",
                         p.name, v.name
                     ));
-                    c.line(" * the result is the caller's to release with xipc_free_T. */");
+                    c.line(
+                        " * the result is the caller's to release with xipc_free_T. Bytes after",
+                    );
+                    c.line(" * the results are ignored, as libtirpc ignores them, unless");
+                    c.line(format!(" * {base}_clnt.c is compiled with XIPC_GEN_STRICT defined (then XIPC_EXDR). */"));
                     for pr in &v.procs {
                         c.line(format!("{};", self.client_proto(pr, vn)));
                     }
@@ -250,7 +265,11 @@ impl Gen<'_, '_> {
                         p.name, v.name
                     ));
                     c.line(" * *result (freed by the skeleton after sending) and returns 0, or");
-                    c.line(" * XIPC_EGARBAGE_ARGS / XIPC_ESYSTEM_ERR. */");
+                    c.line(
+                        " * XIPC_EGARBAGE_ARGS / XIPC_ESYSTEM_ERR. Bytes after a call's arguments",
+                    );
+                    c.line(" * are ignored unless");
+                    c.line(format!(" * {base}_svc.c is compiled with XIPC_GEN_STRICT defined (then the call gets GARBAGE_ARGS). */"));
                     for pr in &v.procs {
                         c.line(format!("{};", self.svc_proto(pr, vn)));
                     }
@@ -270,6 +289,49 @@ impl Gen<'_, '_> {
         c.line("\n#ifdef __cplusplus\n}\n#endif\n");
         c.line(format!("#endif /* {guard} */"));
         c.finish()
+    }
+
+    /// rpcgen's names for the well-known types and constants this file
+    /// uses (`typedef xipc_netobj netobj;`, `#define MAXNETNAMELEN 255`),
+    /// each defined once however many generated headers a program
+    /// includes. With libtirpc's headers included first, its own types
+    /// (the same layout) keep their names.
+    fn well_known(&self, c: &mut Code) {
+        let used = self.m.used_well_known();
+        if used.is_empty() {
+            return;
+        }
+        c.line("/* Well-known ONC RPC types and constants (see xipc.h). */");
+        for name in used {
+            if let Some(v) = self.m.const_value(name) {
+                c.line(format!(
+                    "#ifndef {name}\n#define {name} {}\n#endif",
+                    c_number(v)
+                ));
+                continue;
+            }
+            let (tirpc, tag) = match name {
+                "netobj" => ("_TIRPC_XDR_H", None),
+                "des_block" => ("_TIRPC_AUTH_H", None),
+                "netbuf" => ("_TIRPC_TYPES_H", Some("netbuf")),
+                "opaque_auth" => ("_TIRPC_AUTH_H", Some("opaque_auth")),
+                _ => ("_TIRPC_AUTH_UNIX_H", Some("authunix_parms")),
+            };
+            let xipc = match self.m.resolve(&Type::Named(name.to_string())) {
+                Type::Named(n) => format!("xipc_{n}"),
+                _ => continue,
+            };
+            let guard = format!("XIPC_GEN_WK_{}", name.to_ascii_uppercase());
+            c.line(format!("#ifndef {guard}\n#define {guard}"));
+            match tag {
+                Some(t) => c.line(format!(
+                    "#ifdef {tirpc}\ntypedef struct {t} {name};\n#else\ntypedef {xipc} {name};\n#endif"
+                )),
+                None => c.line(format!("#ifndef {tirpc}\ntypedef {xipc} {name};\n#endif")),
+            }
+            c.line("#endif");
+        }
+        c.blank();
     }
 
     fn programs(&self) -> Vec<&ProgramDef> {
@@ -324,7 +386,7 @@ impl Gen<'_, '_> {
 
     // ---- source ----
 
-    fn source(&self, base: &str) -> Result<String, IdlError> {
+    fn source(&self, base: &str, includes: &CIncludes) -> Result<String, IdlError> {
         let mut c = Code::new("\t");
         c.line(format!(
             "/* {base}.c: generated by `xipc gen --lang c`. Do not edit. */"
@@ -333,10 +395,23 @@ impl Gen<'_, '_> {
         c.line("#include <stdlib.h>\n#include <string.h>\n");
         for def in &self.m.spec.defs {
             if let Def::Pass(t) = def {
-                c.line(t);
+                c.line(includes.rewrite(t));
             }
         }
         c.raw(HELPERS);
+        // The value checks of other files' enums this file's unions switch on.
+        let mut foreign_enums: Vec<&str> = Vec::new();
+        for def in &self.m.spec.defs {
+            if let Def::Union(u) = def {
+                if let Some(e) = self.m.as_enum(&u.discr.ty) {
+                    if self.m.origin(&e.name).is_some() && !foreign_enums.contains(&e.name.as_str())
+                    {
+                        foreign_enums.push(&e.name);
+                        self.enum_ok(&mut c, e);
+                    }
+                }
+            }
+        }
         // Prototypes of the internal functions (types may be recursive).
         let names = self.type_names();
         for n in &names {
@@ -420,19 +495,51 @@ impl Gen<'_, '_> {
 
     /// Wire size of a type when fixed and small enough to pack inline.
     fn fixed(&self, ty: &Type) -> Option<usize> {
-        if self.m.is_external(ty) || (self.public && matches!(self.m.resolve(ty), Type::Named(_))) {
+        if self.has_foreign(ty, &mut HashSet::new())
+            || (self.public && matches!(self.m.resolve(ty), Type::Named(_)))
+        {
             return None;
         }
         self.m.type_size(ty).filter(|s| *s <= RUN_MAX)
     }
 
     fn fixed_decl(&self, d: &Decl) -> Option<usize> {
-        if self.m.is_external(&d.ty)
+        if self.has_foreign(&d.ty, &mut HashSet::new())
             || (self.public && matches!(self.m.resolve(&d.ty), Type::Named(_)))
         {
             return None;
         }
         self.m.decl_size(d).filter(|s| *s <= RUN_MAX)
+    }
+
+    /// Whether a value of `ty` holds a type defined outside this file: its
+    /// codec is another file's or the runtime's, and is called, not inlined.
+    fn has_foreign(&self, ty: &Type, seen: &mut HashSet<String>) -> bool {
+        let Type::Named(n) = ty else { return false };
+        if self.m.origin(n).is_some() {
+            return true;
+        }
+        if !seen.insert(n.clone()) {
+            return false;
+        }
+        match self.m.types.get(n.as_str()) {
+            Some(TypeDef::Typedef(d)) => self.has_foreign(&d.ty, seen),
+            Some(TypeDef::Struct(s)) => s.fields.iter().any(|f| self.has_foreign(&f.ty, seen)),
+            _ => false,
+        }
+    }
+
+    /// The pointer to pass a foreign codec for lvalue `lv` of type `n`: the
+    /// runtime's functions take xipc's own C types, which libtirpc's (when
+    /// its headers came first) match in layout.
+    fn foreign_arg(&self, n: &str, lv: &str, konst: bool) -> String {
+        match self.m.origin(n) {
+            Some(Origin::WellKnown) => {
+                let c = if konst { "const " } else { "" };
+                format!("({c}xipc_{n} *)({c}void *)&({lv})")
+            }
+            _ => format!("&({lv})"),
+        }
     }
 
     /// True when freeing a value of this type has something to release.
@@ -626,9 +733,10 @@ impl Gen<'_, '_> {
             return;
         }
         match self.m.resolve(ty) {
-            Type::Named(n) if self.m.is_external(ty) => {
-                c.line(format!("XG_TRY(xipc_encode_{n}(e, &({lv})));"))
-            }
+            Type::Named(n) if self.m.origin(n).is_some() => c.line(format!(
+                "XG_TRY(xipc_encode_{n}(e, {}));",
+                self.foreign_arg(n, lv, true)
+            )),
             Type::Named(n) if self.public => {
                 c.line(format!("XG_TRY(xipc_encode_{n}(e, &({lv})));"))
             }
@@ -748,9 +856,10 @@ impl Gen<'_, '_> {
             return;
         }
         match self.m.resolve(ty) {
-            Type::Named(n) if self.m.is_external(ty) => {
-                c.line(format!("XG_TRY(xipc_decode_{n}(d, &({lv})));"))
-            }
+            Type::Named(n) if self.m.origin(n).is_some() => c.line(format!(
+                "XG_TRY(xipc_decode_{n}(d, {}));",
+                self.foreign_arg(n, lv, false)
+            )),
             Type::Named(n) if self.public => {
                 c.line(format!("XG_TRY(xipc_decode_{n}(d, &({lv})));"))
             }
@@ -885,7 +994,10 @@ impl Gen<'_, '_> {
             return;
         }
         match self.m.resolve(ty) {
-            Type::Named(n) if self.m.is_external(ty) => c.line(format!("xipc_free_{n}(&({lv}));")),
+            Type::Named(n) if self.m.origin(n).is_some() => c.line(format!(
+                "xipc_free_{n}({});",
+                self.foreign_arg(n, lv, false)
+            )),
             Type::Named(n) if self.public => c.line(format!("xipc_free_{n}(&({lv}));")),
             Type::Named(n) => c.line(format!("fre_{n}(&({lv}));")),
             _ => {}
@@ -957,8 +1069,8 @@ impl Gen<'_, '_> {
         c.close("}\n");
     }
 
-    fn enum_fns(&self, c: &mut Code, e: &EnumDef) -> Result<(), IdlError> {
-        let name = &e.name;
+    /// `ok_E(v)`: whether `v` is a value of enum `E`.
+    fn enum_ok(&self, c: &mut Code, e: &EnumDef) {
         let mut values: Vec<i64> = e
             .items
             .iter()
@@ -966,12 +1078,17 @@ impl Gen<'_, '_> {
             .collect();
         values.sort_unstable();
         values.dedup();
-        c.line(format!("static int ok_{name}(int32_t v)\n{{"));
+        c.line(format!("static int ok_{}(int32_t v)\n{{", e.name));
         c.line("\tswitch (v) {");
         for v in values {
             c.line(format!("\tcase {v}:"));
         }
         c.line("\t\treturn 1;\n\tdefault:\n\t\treturn 0;\n\t}\n}\n");
+    }
+
+    fn enum_fns(&self, c: &mut Code, e: &EnumDef) -> Result<(), IdlError> {
+        let name = &e.name;
+        self.enum_ok(c, e);
         self.fixed_fns(c, name, &|c, pack| {
             if pack {
                 c.line("p = xg_put32(p, (uint32_t)(int32_t)*v);");
@@ -1583,7 +1700,7 @@ impl Gen<'_, '_> {
             c.open("if (rc == 0) {");
             c.line("memset(result, 0, sizeof *result);");
             c.line(format!("rc = dec_{lname}_{vn}_result(d, result);"));
-            c.line("if (rc == 0)\n\trc = xipc_decoder_finish(d);");
+            c.line(STRICT_FINISH);
             c.open("if (rc != 0) {");
             c.line(format!(
                 "fre_{lname}_{vn}_result(result);\nmemset(result, 0, sizeof *result);"
@@ -1591,7 +1708,7 @@ impl Gen<'_, '_> {
             c.close("}");
             c.close("}");
         } else {
-            c.line("if (rc == 0)\n\trc = xipc_decoder_finish(d);");
+            c.line(STRICT_FINISH);
         }
         c.line("xipc_decoder_free(d);\nxipc_bytes_free(reply, reply_len);\nxipc_encoder_free(e);\nreturn rc;");
         c.close("}\n");
@@ -1624,11 +1741,18 @@ impl Gen<'_, '_> {
                 i + 1
             ));
         }
-        c.line("if (rc == 0)\n\trc = xipc_decoder_finish(d);");
+        c.line(STRICT_FINISH);
         c.open("if (rc != 0) {");
         c.line("rc = XIPC_EGARBAGE_ARGS;\nbreak;");
         c.close("}");
-        let mut call_args: Vec<String> = (1..=pr.args.len()).map(|i| format!("&arg{i}")).collect();
+        // Cast: C (before C23) does not convert a pointer to an array
+        // (a typedef'd opaque[n]) to a pointer to a const array by itself.
+        let mut call_args: Vec<String> = pr
+            .args
+            .iter()
+            .enumerate()
+            .map(|(i, a)| format!("({} const *)&arg{}", self.proc_type(a), i + 1))
+            .collect();
         if !pr.result.is_void() {
             call_args.push("&result".into());
         }
@@ -1640,7 +1764,8 @@ impl Gen<'_, '_> {
         ));
         if !pr.result.is_void() {
             c.line(format!(
-                "rc = enc_{lname}_{vn}_result(e, &result);\nif (rc != 0)\n\trc = XIPC_ESYSTEM_ERR;"
+                "rc = enc_{lname}_{vn}_result(e, ({} const *)&result);\nif (rc != 0)\n\trc = XIPC_ESYSTEM_ERR;",
+                self.proc_type(&pr.result)
             ));
         } else {
             c.line("(void)e;");
@@ -1656,6 +1781,12 @@ impl Gen<'_, '_> {
         c.close("}\n");
     }
 }
+
+/// Bytes after a reply's results or a call's arguments are ignored, as
+/// libtirpc ignores them, unless the stubs are compiled with
+/// `XIPC_GEN_STRICT` defined.
+const STRICT_FINISH: &str =
+    "#ifdef XIPC_GEN_STRICT\nif (rc == 0)\n\trc = xipc_decoder_finish(d);\n#endif";
 
 enum Run<'d> {
     Fixed(Vec<&'d Decl>, usize),
@@ -1752,6 +1883,30 @@ static XG_UNUSED int xg_get_flag(xipc_decoder *d, int *present)
 }
 
 "#;
+
+/// A constant's C text: as written, except that a decimal number above
+/// `LLONG_MAX` gets a `ULL` suffix (unsuffixed, C would warn that it is
+/// too large for a signed type) and `LLONG_MIN` is written as C can.
+fn c_const(k: &ConstDef) -> String {
+    let t = &k.value.text;
+    match super::lex::parse_number(t) {
+        Some(v) if v > i128::from(i64::MAX) && !t.starts_with("0x") && !t.starts_with("0X") => {
+            format!("{v}ULL")
+        }
+        // Its digits alone do not fit a long long.
+        Some(v) if v == i128::from(i64::MIN) => "(-9223372036854775807LL - 1)".to_string(),
+        _ => t.clone(),
+    }
+}
+
+/// A number in C: with a `ULL` suffix above `LLONG_MAX`.
+fn c_number(v: i128) -> String {
+    if v > i128::from(i64::MAX) {
+        format!("{v}ULL")
+    } else {
+        v.to_string()
+    }
+}
 
 /// The C statement that fails the encoding of a NULL `char *` string, as
 /// rpcgen's `xdr_string` does, with the field's name in the message.

@@ -17,11 +17,11 @@
 //! method per procedure for the user to override.
 
 use super::ast::*;
-use super::check::{Model, TypeDef};
+use super::check::{Model, Origin, TypeDef};
 use super::code::Code;
 use super::{GeneratedFile, IdlError, Options};
 use std::cell::{Cell, RefCell};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 const PY_KEYWORDS: &[&str] = &[
     "False", "None", "True", "and", "as", "assert", "async", "await", "break", "class", "continue",
@@ -30,9 +30,10 @@ const PY_KEYWORDS: &[&str] = &[
     "with", "yield",
 ];
 
-/// A Python identifier for a `.x` name (keywords get a trailing `_`).
+/// A Python identifier for a `.x` name (keywords, and `self` which every
+/// method's first parameter is, get a trailing `_`).
 fn ident(name: &str) -> String {
-    if PY_KEYWORDS.contains(&name) {
+    if PY_KEYWORDS.contains(&name) || name == "self" {
         format!("{name}_")
     } else {
         name.to_string()
@@ -46,6 +47,7 @@ pub fn generate(m: &Model, base: &str, options: &Options) -> Result<Vec<Generate
         structs: RefCell::new(BTreeMap::new()),
         arrays: RefCell::new(BTreeMap::new()),
         grids: RefCell::new(BTreeMap::new()),
+        foreign: RefCell::new(BTreeSet::new()),
     };
     let body = g.module(options)?;
     let mut c = Code::new("    ");
@@ -56,7 +58,20 @@ pub fn generate(m: &Model, base: &str, options: &Options) -> Result<Vec<Generate
         "\"\"\"Types, XDR codecs and RPC stubs generated from {base}.x.\"\"\"\n"
     ));
     c.line("from __future__ import annotations\n");
-    c.line("import enum as _enum\nimport struct as _struct\nfrom functools import partial as _partial\n");
+    c.line("import enum as _enum\nimport struct as _struct\nfrom functools import partial as _partial\nfrom typing import TYPE_CHECKING, Any as _Any, Callable as _Callable, TypeVar as _TypeVar, cast as _cast\n");
+    c.line("if TYPE_CHECKING:\n    from xipc import rpc as _rpc\n");
+    // The names used from other modules, under the aliases this one uses.
+    let mut by_module: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (module, name) in g.foreign.borrow().iter() {
+        by_module.entry(module.clone()).or_default().push(format!(
+            "{} as _T_{name}, _p_{name}, _u_{name}, _c_{name}",
+            ident(name)
+        ));
+    }
+    for (module, names) in by_module {
+        c.line(format!("from {module} import {}", names.join(", ")));
+    }
+    c.blank();
     c.raw(PRELUDE);
     for (fmt, name) in g.structs.borrow().iter() {
         c.line(format!("{name} = _struct.Struct(\">{fmt}\")"));
@@ -73,9 +88,18 @@ pub fn generate(m: &Model, base: &str, options: &Options) -> Result<Vec<Generate
             .iter()
             .map(|(b, how)| format!("({b}, {how}),"))
             .collect();
+        let leaf = if *pack {
+            "_Callable[..., bytes]"
+        } else {
+            "_struct.Struct"
+        };
+        let mut ty = leaf.to_string();
+        for _ in 0..parts.len() {
+            ty = format!("tuple[{ty}, ...]");
+        }
         let pack = if *pack { ", pack=True" } else { "" };
         c.line(format!(
-            "{name} = _grid(\">{fmt}\", ({}){pack})",
+            "{name}: {ty} = _grid(\">{fmt}\", ({}){pack})",
             parts.join(" ")
         ));
     }
@@ -99,6 +123,8 @@ struct Py<'m, 'a> {
     /// variable-length parts of a format (see `_grid` in the prelude):
     /// (format with a `%d` per length, (bound, how) per part) -> name.
     grids: RefCell<BTreeMap<GridKey, String>>,
+    /// Types of other modules this one uses: (module, name).
+    foreign: RefCell<BTreeSet<(String, String)>>,
 }
 
 /// A `_grid` table: its format, its parts, whether it holds `pack` methods.
@@ -234,7 +260,65 @@ impl Py<'_, '_> {
     }
 
     fn enum_of(&self, ty: &Type) -> Option<String> {
-        self.m.as_enum(ty).map(|e| ident(&e.name))
+        self.m.as_enum(ty).map(|e| self.tref(&e.name))
+    }
+
+    /// How this module names type `n` in code and hints: `_T_n`, an alias
+    /// that no parameter or field can hide (a field may be named like its
+    /// type). Notes `n` for an import when another module defines it.
+    fn tref(&self, n: &str) -> String {
+        match self.m.origin(n) {
+            Some(Origin::WellKnown) => {
+                self.foreign
+                    .borrow_mut()
+                    .insert(("xipc.wellknown".to_string(), n.to_string()));
+            }
+            Some(Origin::Module(m)) => {
+                self.foreign
+                    .borrow_mut()
+                    .insert((m.to_string(), n.to_string()));
+            }
+            None => {}
+        }
+        format!("_T_{n}")
+    }
+
+    /// The PEP 484 hint of a declaration's Python value.
+    fn hint(&self, d: &Decl) -> String {
+        match (&d.kind, &d.ty) {
+            (Kind::Optional, ty) => format!("{} | None", self.hint_value(ty)),
+            (Kind::Var(_), Type::String) => "_str".into(),
+            (Kind::Var(_) | Kind::Fixed(_), Type::Opaque) => "_bytes".into(),
+            (Kind::Var(_) | Kind::Fixed(_), ty) => format!("_list[{}]", self.hint_value(ty)),
+            (Kind::Plain, ty) => self.hint_value(ty),
+        }
+    }
+
+    fn hint_value(&self, ty: &Type) -> String {
+        match ty {
+            Type::Bool => "bool".into(),
+            Type::Float | Type::Double => "float".into(),
+            Type::Quadruple | Type::Opaque => "_bytes".into(),
+            Type::String => "_str".into(),
+            Type::Void => "None".into(),
+            Type::Named(n) => match self.m.types.get(n.as_str()) {
+                Some(TypeDef::Typedef(d)) => {
+                    self.tref(n);
+                    self.hint(d)
+                }
+                _ => self.tref(n),
+            },
+            _ => "int".into(),
+        }
+    }
+
+    /// The hint of a procedure's argument or result (`None` for void).
+    fn proc_hint(&self, d: &Decl) -> String {
+        if d.is_void() {
+            "None".into()
+        } else {
+            self.hint(d)
+        }
     }
 
     fn flat(&self, d: &Decl) -> Result<Option<Flat>, IdlError> {
@@ -281,7 +365,11 @@ impl Py<'_, '_> {
                     if k.value.is_string() {
                         c.line(format!("{} = {}", ident(&k.name), k.value.text));
                     } else {
-                        c.line(format!("{} = {}", ident(&k.name), self.value(&k.value)?));
+                        c.line(format!(
+                            "{} = {}",
+                            ident(&k.name),
+                            self.m.value_wide(&k.value)?
+                        ));
                     }
                 }
                 Def::Enum(e) => self.enum_class(&mut c, e)?,
@@ -325,7 +413,10 @@ impl Py<'_, '_> {
         }
         self.m.require_defined(pos)?;
         match ty {
-            Type::Named(n) => c.line(format!("_p_{n}({x}, out)")),
+            Type::Named(n) => {
+                self.tref(n);
+                c.line(format!("_p_{n}({x}, out)"))
+            }
             _ => unreachable!("opaque and string are declarations"),
         }
         Ok(())
@@ -509,7 +600,10 @@ impl Py<'_, '_> {
         }
         self.m.require_defined(d)?;
         match ty {
-            Type::Named(n) => c.line(format!("{t}, pos = _u_{n}(buf, pos)")),
+            Type::Named(n) => {
+                self.tref(n);
+                c.line(format!("{t}, pos = _u_{n}(buf, pos)"))
+            }
             _ => unreachable!("opaque and string are declarations"),
         }
         Ok(())
@@ -590,8 +684,8 @@ impl Py<'_, '_> {
                         self.count_checks(c, n, b, &what, min)?;
                         let l = self.fresh("l");
                         let e = self.fresh("e");
-                        c.line(format!("{l} = []"));
-                        c.open(format!("for _ in range({n}):"));
+                        c.line(format!("{l}: _list[{}] = []", self.hint_value(ty)));
+                        c.open(format!("for _ in _range({n}):"));
                         self.dec_value(c, ty, &e, d)?;
                         c.line(format!("{l}.append({e})"));
                         c.dedent();
@@ -622,6 +716,10 @@ impl Py<'_, '_> {
                     "if {f} > 1:\n    raise XdrError(f\"optional-data flag must be 0 or 1, found {{{f}}} at byte {{pos}}\")"
                 ));
                 c.line("pos += 4");
+                if t != "x" && t != "v" {
+                    // (`x` and `v` are declared by the functions using them.)
+                    c.line(format!("{t}: {}", self.hint(d)));
+                }
                 c.open(format!("if {f}:"));
                 self.dec_value(c, ty, t, d)?;
                 c.close("else:");
@@ -655,8 +753,8 @@ impl Py<'_, '_> {
                     _ => {
                         let l = self.fresh("l");
                         let e = self.fresh("e");
-                        c.line(format!("{l} = []"));
-                        c.open(format!("for _ in range({n}):"));
+                        c.line(format!("{l}: _list[{}] = []", self.hint_value(ty)));
+                        c.open(format!("for _ in _range({n}):"));
                         self.dec_value(c, ty, &e, d)?;
                         c.line(format!("{l}.append({e})"));
                         c.dedent();
@@ -673,17 +771,24 @@ impl Py<'_, '_> {
         Ok(())
     }
 
-    /// Python default value of a declaration, for constructors.
+    /// The default value of a declaration, as a Python expression: what
+    /// its all-zero encoding decodes to (see `Model::default_case`). It
+    /// names types through their `_T_` aliases and builtins through
+    /// prelude aliases, which no parameter hides.
     fn default(&self, d: &Decl) -> Result<String, IdlError> {
         Ok(match (&d.kind, &d.ty) {
             (Kind::Optional, _) => "None".into(),
             (Kind::Var(_), Type::String) => "\"\"".into(),
             (Kind::Var(_), Type::Opaque) => "b\"\"".into(),
             (Kind::Var(_), _) => "[]".into(),
-            (Kind::Fixed(n), Type::Opaque) => format!("bytes({})", self.bound(n)?),
+            (Kind::Fixed(n), Type::Opaque) => format!("b\"\\0\" * {}", self.bound(n)?),
             (Kind::Fixed(n), ty) => {
                 let one = self.default_value(ty)?;
-                format!("[{one} for _ in range({})]", self.bound(n)?)
+                if self.is_mutable_value(ty) {
+                    format!("[{one} for _ in _range({})]", self.bound(n)?)
+                } else {
+                    format!("[{one}] * {}", self.bound(n)?)
+                }
             }
             (Kind::Plain, ty) => self.default_value(ty)?,
         })
@@ -692,70 +797,204 @@ impl Py<'_, '_> {
     fn default_value(&self, ty: &Type) -> Result<String, IdlError> {
         let r = self.m.resolve(ty);
         if let Some(e) = self.m.as_enum(r) {
-            return Ok(format!("{}.{}", ident(&e.name), ident(&e.items[0].0)));
+            return Ok(format!(
+                "{}.{}",
+                self.tref(&e.name),
+                ident(self.m.default_item(e))
+            ));
         }
         Ok(match r {
             Type::Bool => "False".into(),
             Type::Float | Type::Double => "0.0".into(),
-            Type::Quadruple => "bytes(16)".into(),
+            Type::Quadruple => "b\"\\0\" * 16".into(),
             Type::Named(n) => match self.m.types.get(n.as_str()) {
                 Some(TypeDef::Typedef(d)) => self.default(d)?,
-                _ => format!("{}()", ident(n)),
+                _ => format!("{}()", self.tref(n)),
             },
             _ => "0".into(),
         })
     }
 
-    fn is_mutable_default(&self, d: &Decl) -> bool {
+    /// Whether a value of `ty` is a new mutable object (a struct or union).
+    fn is_mutable_value(&self, ty: &Type) -> bool {
+        match self.m.resolve(ty) {
+            Type::Named(n) => match self.m.types.get(n.as_str()) {
+                Some(TypeDef::Enum(_)) => false,
+                Some(TypeDef::Typedef(d)) => !matches!(d.kind, Kind::Optional),
+                _ => true,
+            },
+            _ => false,
+        }
+    }
+
+    /// Whether a constructor parameter's default is written in the
+    /// signature (a literal) rather than made in the body from `None`.
+    fn literal_default(&self, d: &Decl) -> bool {
         match (&d.kind, &d.ty) {
-            (Kind::Optional, _) => false,
-            (Kind::Var(_), Type::String) | (Kind::Var(_), Type::Opaque) => false,
-            (Kind::Var(_), _) | (Kind::Fixed(_), _) => d.ty != Type::Opaque,
+            (Kind::Optional, _) => true,
+            (Kind::Var(_), Type::String | Type::Opaque) => true,
+            (Kind::Var(_), _) | (Kind::Fixed(_), _) => false,
             (Kind::Plain, ty) => match self.m.resolve(ty) {
-                Type::Named(n) => !matches!(self.m.types.get(n.as_str()), Some(TypeDef::Enum(_))),
-                _ => false,
+                Type::Named(n) => match self.m.types.get(n.as_str()) {
+                    Some(TypeDef::Typedef(t)) => self.literal_default(t),
+                    _ => false,
+                },
+                Type::Quadruple => false,
+                _ => true,
             },
         }
     }
 
-    fn codec_methods(&self, c: &mut Code, name: &str, instance: bool) {
+    /// `to_bytes` and `from_bytes` of an enum, union or typedef class;
+    /// `hint` is the value's type.
+    fn codec_methods(
+        &self,
+        c: &mut Code,
+        name: &str,
+        instance: bool,
+        hint: &str,
+        enumeration: bool,
+    ) {
+        // An IntEnum's to_bytes/from_bytes replace int's, of another signature.
+        let ignore = if enumeration {
+            "  # type: ignore[override]"
+        } else {
+            ""
+        };
         if instance {
-            c.open("def to_bytes(self) -> bytes:");
+            c.open(format!("def to_bytes(self) -> _bytes:{ignore}"));
             c.line("\"\"\"The XDR encoding of this value.\"\"\"");
-            c.line(format!(
-                "out = bytearray()\n_p_{name}(self, out)\nreturn bytes(out)"
-            ));
+            self.checked_encode(c, name, "self", &format!("_p_{name}(self, out)"));
             c.dedent();
         } else {
             c.line("@staticmethod");
-            c.open("def to_bytes(value) -> bytes:");
+            c.open(format!("def to_bytes(value: {hint}) -> _bytes:"));
             c.line("\"\"\"The XDR encoding of `value`.\"\"\"");
-            c.line(format!(
-                "out = bytearray()\n_p_{name}(value, out)\nreturn bytes(out)"
-            ));
+            self.checked_encode(c, name, "value", &format!("_p_{name}(value, out)"));
             c.dedent();
         }
         c.blank();
         if instance {
             c.line("@classmethod");
-            c.open("def from_bytes(cls, data):");
+            c.open(format!(
+                "def from_bytes(cls, data: _bytes) -> {hint}:{ignore}"
+            ));
         } else {
             c.line("@staticmethod");
-            c.open("def from_bytes(data):");
+            c.open(format!("def from_bytes(data: _bytes) -> {hint}:"));
         }
         c.line("\"\"\"Decodes a value that must fill `data` exactly.\"\"\"");
-        c.line("if type(data) is not bytes:\n    data = bytes(data)");
-        c.open("try:");
-        c.line(format!("v, pos = _u_{name}(data, 0)"));
-        c.close("except _DECODE_ERRORS as e:");
-        c.line(format!(
-            "    raise _decode_error(e, data, \"{name}\") from None"
-        ));
-        c.line(format!(
-            "if pos != len(data):\n    raise XdrError(f\"{name}: {{len(data) - pos}} unread bytes after the value at byte {{pos}}\")"
-        ));
-        c.line("return v");
+        c.line(format!("return _decode_all(_u_{name}, data, \"{name}\")"));
         c.dedent();
+    }
+
+    /// Statements encoding with `call` into a new `out` and returning its
+    /// bytes; a value that does not fit (a number out of range, a wrong
+    /// type) is reported by `_c_NAME` with the field's path.
+    fn checked_encode(&self, c: &mut Code, name: &str, value: &str, call: &str) {
+        c.line("out = bytearray()");
+        self.try_encode(c, call, name, value, name);
+        c.line("return bytes(out)");
+    }
+
+    /// `call` (appending to `out`); when it fails, `_c_{checker}(value,
+    /// path)` says which field of `value` did not fit, else the error stands.
+    fn try_encode(&self, c: &mut Code, call: &str, checker: &str, value: &str, path: &str) {
+        c.open("try:");
+        c.line(call);
+        c.close("except _ENCODE_ERRORS:");
+        c.line(format!("    _c_{checker}({value}, \"{path}\")\n    raise"));
+    }
+
+    /// Statements checking that `x`, a value of `d` at path `at` (a Python
+    /// expression), can be encoded: a `TypeError` or `ValueError` naming
+    /// the path otherwise. They run only after an encoding failed, to say
+    /// where.
+    fn chk_decl(&self, c: &mut Code, d: &Decl, x: &str, at: &str) -> Result<(), IdlError> {
+        if d.is_void() {
+            return Ok(());
+        }
+        match (&d.kind, &d.ty) {
+            (Kind::Plain, ty) => self.chk_value(c, ty, x, at)?,
+            (Kind::Optional, ty) => {
+                c.open(format!("if {x} is not None:"));
+                self.chk_value(c, ty, x, at)?;
+                c.line("pass");
+                c.dedent();
+            }
+            (Kind::Fixed(n), Type::Opaque) => {
+                c.line(format!("_ck_bytes({x}, {}, None, {at})", self.bound(n)?))
+            }
+            (Kind::Var(b), Type::Opaque) => c.line(format!(
+                "_ck_bytes({x}, None, {}, {at})",
+                self.bound_opt(b)?
+                    .map_or("None".to_string(), |b| b.to_string())
+            )),
+            (Kind::Var(_), Type::String) => c.line(format!("_ck_str({x}, {at})")),
+            (Kind::Fixed(_) | Kind::Var(_), ty) => {
+                let (lo, hi) = match &d.kind {
+                    Kind::Fixed(n) => {
+                        let n = self.bound(n)?.to_string();
+                        (n.clone(), n)
+                    }
+                    Kind::Var(b) => (
+                        "0".to_string(),
+                        self.bound_opt(b)?
+                            .map_or("None".to_string(), |b| b.to_string()),
+                    ),
+                    _ => unreachable!("arrays"),
+                };
+                c.line(format!("_ck_len({x}, {lo}, {hi}, {at})"));
+                let i = self.fresh("i");
+                let e = self.fresh("e");
+                c.open(format!("for {i}, {e} in enumerate({x}):"));
+                self.chk_value(c, ty, &e, &format!("{at} + f\"[{{{i}}}]\""))?;
+                c.line("pass");
+                c.dedent();
+            }
+        }
+        Ok(())
+    }
+
+    fn chk_value(&self, c: &mut Code, ty: &Type, x: &str, at: &str) -> Result<(), IdlError> {
+        if let Some(e) = self.enum_of(ty) {
+            c.line(format!("_ck_enum({x}, {e}, {at})"));
+            return Ok(());
+        }
+        match ty {
+            Type::Named(n) => {
+                self.tref(n);
+                c.line(format!("_c_{n}({x}, {at})"));
+            }
+            Type::Quadruple => c.line(format!("_ck_bytes({x}, 16, None, {at})")),
+            Type::Float => c.line(format!("_ck_float({x}, \"f\", {at})")),
+            Type::Double => c.line(format!("_ck_float({x}, \"d\", {at})")),
+            Type::Bool | Type::Void => {}
+            ty => {
+                if let Some(code) = self.prim(ty) {
+                    c.line(format!("_ck_int({x}, \"{code}\", {at})"));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// `_c_NAME(v, at)`: the checker of a named type (see `chk_decl`).
+    fn checker(
+        &self,
+        c: &mut Code,
+        name: &str,
+        body: &dyn Fn(&mut Code) -> Result<(), IdlError>,
+    ) -> Result<(), IdlError> {
+        c.open(format!("def _c_{name}(v: _Any, at: str) -> None:"));
+        c.line(format!(
+            "\"\"\"Raises TypeError or ValueError when `v` is no {name}.\"\"\""
+        ));
+        body(c)?;
+        c.dedent();
+        c.blank();
+        c.blank();
+        Ok(())
     }
 
     fn enum_class(&self, c: &mut Code, e: &EnumDef) -> Result<(), IdlError> {
@@ -767,9 +1006,10 @@ impl Py<'_, '_> {
             c.line(format!("{} = {v}", ident(item)));
         }
         c.blank();
-        self.codec_methods(c, &e.name, true);
+        self.codec_methods(c, &e.name, true, &name, true);
         c.dedent();
         c.blank();
+        c.line(format!("_T_{} = {name}", e.name));
         for (item, _, _) in &e.items {
             c.line(format!("{0} = {name}.{0}", ident(item)));
         }
@@ -781,15 +1021,27 @@ impl Py<'_, '_> {
             kind: Kind::Plain,
             pos: e.pos.clone(),
         };
-        c.open(format!("def _p_{}(v, out):", e.name));
+        c.open(format!(
+            "def _p_{}(v: int, out: bytearray) -> None:",
+            e.name
+        ));
         c.line("out += _I32.pack(v)");
         c.dedent();
         c.blank();
-        c.open(format!("def _u_{}(buf, pos):", e.name));
+        c.open(format!(
+            "def _u_{}(buf: bytes, pos: int) -> tuple[{name}, int]:",
+            e.name
+        ));
         self.dec_value(c, &ty, "v", &d)?;
         c.line("return v, pos");
         c.dedent();
-        c.line("\n");
+        c.blank();
+        c.blank();
+        self.checker(c, &e.name, &|c| {
+            c.line(format!("_ck_enum(v, _T_{}, at)", e.name));
+            Ok(())
+        })?;
+        c.blank();
         Ok(())
     }
 
@@ -803,25 +1055,31 @@ impl Py<'_, '_> {
         let mut params = Vec::new();
         let mut body = Vec::new();
         for (f, d) in fields.iter().zip(&s.fields) {
-            if self.is_mutable_default(d) {
-                params.push(format!("{f}=None"));
+            let hint = self.hint(d);
+            c.line(format!("{f}: {hint}"));
+            if self.literal_default(d) {
+                params.push(format!("{f}: {hint} = {}", self.default(d)?));
+                body.push(format!("self.{f} = {f}"));
+            } else {
+                params.push(format!("{f}: {hint} | None = None"));
                 body.push(format!(
                     "self.{f} = {} if {f} is None else {f}",
                     self.default(d)?
                 ));
-            } else {
-                params.push(format!("{f}={}", self.default(d)?));
-                body.push(format!("self.{f} = {f}"));
             }
         }
-        c.open(format!("def __init__(self, {}):", params.join(", ")));
+        c.blank();
+        c.open(format!(
+            "def __init__(self, {}) -> None:",
+            params.join(", ")
+        ));
         for b in body {
             c.line(b);
         }
         c.dedent();
         c.blank();
         let list = self.m.is_list(s);
-        c.open("def __eq__(self, other):");
+        c.open("def __eq__(self, other: _object) -> bool:");
         if list {
             // A loop along both chains: comparing the links recursively
             // would hit Python's recursion limit on long lists.
@@ -834,7 +1092,7 @@ impl Py<'_, '_> {
                 eqs.push("True".into());
             }
             c.line(format!(
-                "if not isinstance(other, {name}):\n    return NotImplemented\na, b = self, other"
+                "if not isinstance(other, {name}):\n    return NotImplemented\na: _Any = self\nb: _Any = other"
             ));
             c.open(format!(
                 "while isinstance(a, {name}) and isinstance(b, {name}):"
@@ -844,7 +1102,7 @@ impl Py<'_, '_> {
                 eqs.join(" and ")
             ));
             c.dedent();
-            c.line("return a == b");
+            c.line("return bool(a == b)");
         } else {
             let eqs: Vec<String> = fields
                 .iter()
@@ -857,8 +1115,8 @@ impl Py<'_, '_> {
         }
         c.dedent();
         c.blank();
-        c.line("__hash__ = None\n");
-        c.open("def __repr__(self):");
+        c.line("__hash__ = None  # type: ignore[assignment]\n");
+        c.open("def __repr__(self) -> _str:");
         let reps: Vec<String> = fields
             .iter()
             .map(|f| format!("{f}={{self.{f}!r}}"))
@@ -870,7 +1128,7 @@ impl Py<'_, '_> {
                 .iter()
                 .map(|f| format!("{f}={{v.{f}!r}}, "))
                 .collect();
-            c.line("parts = []\nv = self");
+            c.line("parts: list[str] = []\nv: _Any = self");
             c.open(format!("while isinstance(v, {name}):"));
             c.line(format!(
                 "parts.append(f\"{name}({}{link}=\")\nv = v.{link}",
@@ -888,14 +1146,17 @@ impl Py<'_, '_> {
         }
         // to_bytes and from_bytes carry the codec inline (one call less per
         // value than going through _p_ / _u_, which nested types use).
-        c.open("def to_bytes(self) -> bytes:");
+        c.open("def to_bytes(self) -> _bytes:");
         c.line("\"\"\"The XDR encoding of this value.\"\"\"");
+        c.open("try:");
         self.struct_to_bytes(c, s)?;
+        c.close("except _ENCODE_ERRORS:");
+        c.line(format!("    _c_{0}(self, \"{0}\")\n    raise", s.name));
         c.dedent();
         c.blank();
         // Static: a class method would bind a new method object per call.
         c.line("@staticmethod");
-        c.open("def from_bytes(data):");
+        c.open(format!("def from_bytes(data: _bytes) -> {name}:"));
         c.line("\"\"\"Decodes a value that must fill `data` exactly.\"\"\"");
         c.line("buf = data if type(data) is bytes else bytes(data)");
         c.open("try:");
@@ -912,21 +1173,59 @@ impl Py<'_, '_> {
         c.dedent();
         c.blank();
         c.blank();
-        // `_new_S()`: an instance of S made without running __init__.
-        c.line(format!("_new_{} = _partial(_new, {name})", s.name));
-        c.blank();
-        c.blank();
-        c.open(format!("def _p_{}(v, out):", s.name));
+        self.struct_tail(c, s)?;
+        c.open(format!(
+            "def _p_{}(v: {name}, out: bytearray) -> None:",
+            s.name
+        ));
         self.struct_enc_body(c, s)?;
         c.dedent();
         c.blank();
         c.blank();
-        c.open(format!("def _u_{}(buf, pos):", s.name));
+        c.open(format!(
+            "def _u_{}(buf: bytes, pos: int) -> tuple[{name}, int]:",
+            s.name
+        ));
         self.struct_dec_body(c, s)?;
         c.line("return v, pos");
         c.dedent();
         c.line("\n");
         Ok(())
+    }
+
+    /// What follows a struct's class: its `_T_` alias, `_new_S()` (an
+    /// instance made without running `__init__`) and its checker.
+    fn struct_tail(&self, c: &mut Code, s: &StructDef) -> Result<(), IdlError> {
+        let name = ident(&s.name);
+        c.line(format!("_T_{} = {name}", s.name));
+        c.line(format!(
+            "_new_{} = _cast(\"_Callable[[], {name}]\", _partial(_new, {name}))",
+            s.name
+        ));
+        c.blank();
+        c.blank();
+        let list = self.m.is_list(s);
+        self.checker(c, &s.name, &|c| {
+            c.line(format!(
+                "if not isinstance(v, {name}):\n    raise TypeError(f\"{{at}}: expected {}, not {{type(v).__name__}}\")",
+                s.name
+            ));
+            let fields = if list {
+                c.open("while v is not None:");
+                &s.fields[..s.fields.len() - 1]
+            } else {
+                &s.fields[..]
+            };
+            for f in fields {
+                self.chk_decl(c, f, &format!("v.{}", ident(&f.name)), &format!("at + \".{}\"", f.name))?;
+            }
+            if list {
+                let link = ident(&s.fields[s.fields.len() - 1].name);
+                c.line(format!("v = v.{link}"));
+                c.dedent();
+            }
+            Ok(())
+        })
     }
 
     /// The rest of the class of a linked list (see `Model::is_list`) and
@@ -943,16 +1242,13 @@ impl Py<'_, '_> {
             fields: body.to_vec(),
             pos: s.pos.clone(),
         };
-        c.open("def to_bytes(self) -> bytes:");
+        c.open("def to_bytes(self) -> _bytes:");
         c.line("\"\"\"The XDR encoding of this value.\"\"\"");
-        c.line(format!(
-            "out = bytearray()\n_p_{}(self, out)\nreturn bytes(out)",
-            s.name
-        ));
+        self.checked_encode(c, &s.name, "self", &format!("_p_{}(self, out)", s.name));
         c.dedent();
         c.blank();
         c.line("@staticmethod");
-        c.open("def from_bytes(data):");
+        c.open(format!("def from_bytes(data: _bytes) -> {name}:"));
         c.line("\"\"\"Decodes a value that must fill `data` exactly.\"\"\"");
         c.line(format!(
             "return _decode_all(_u_{}, data, \"{}\")",
@@ -962,10 +1258,12 @@ impl Py<'_, '_> {
         c.dedent();
         c.blank();
         c.blank();
-        c.line(format!("_new_{} = _partial(_new, {name})", s.name));
-        c.blank();
-        c.blank();
-        c.open(format!("def _p_{}(v, out):", s.name));
+        self.struct_tail(c, s)?;
+        // `v` walks the chain (a node, then None).
+        c.open(format!(
+            "def _p_{}(v: _Any, out: bytearray) -> None:",
+            s.name
+        ));
         c.open("while True:");
         self.struct_enc_body(c, &node)?;
         c.line(format!("v = v.{link}"));
@@ -975,8 +1273,11 @@ impl Py<'_, '_> {
         c.dedent();
         c.blank();
         c.blank();
-        c.open(format!("def _u_{}(buf, pos):", s.name));
-        c.line("head = prev = None");
+        c.open(format!(
+            "def _u_{}(buf: bytes, pos: int) -> tuple[{name}, int]:",
+            s.name
+        ));
+        c.line("head: _Any = None\nprev: _Any = None");
         c.open("while True:");
         self.struct_dec_body(c, &node)?;
         c.line(format!(
@@ -1279,7 +1580,7 @@ impl Py<'_, '_> {
                     if self.is_bool(ty) || self.enum_of(ty).is_some() {
                         let e = self.fresh("e");
                         let conv = self.fresh("c");
-                        c.line(format!("{t} = []"));
+                        c.line(format!("{t}: _list[{}] = []", self.hint_value(ty)));
                         c.open(format!("for {e} in t[{i}:{}]:", i + f.count));
                         self.convert(c, ty, &e, &conv, &at);
                         c.line(format!("{t}.append({conv})"));
@@ -1475,162 +1776,299 @@ impl Py<'_, '_> {
         Ok(out)
     }
 
+    /// The Python condition selecting an arm: `d == 1` or `d in (1, 2,)`.
+    fn arm_cond(&self, arm: &Arm) -> Result<String, IdlError> {
+        let vals: Vec<String> = arm
+            .cases
+            .iter()
+            .map(|v| self.value(v).map(|n| n.to_string()))
+            .collect::<Result<_, _>>()?;
+        Ok(if vals.len() == 1 {
+            format!("d == {}", vals[0])
+        } else {
+            format!("d in ({},)", vals.join(", "))
+        })
+    }
+
+    /// Statements choosing an arm by `d`: `each(arm)` for every `case`
+    /// arm, `other` for the rest (the `default` arm, or none).
+    fn arm_switch(
+        &self,
+        c: &mut Code,
+        u: &UnionDef,
+        each: &dyn Fn(&mut Code, &Decl) -> Result<(), IdlError>,
+        other: &dyn Fn(&mut Code) -> Result<(), IdlError>,
+    ) -> Result<(), IdlError> {
+        let mut first = true;
+        for arm in &u.arms {
+            let cond = self.arm_cond(arm)?;
+            c.open(format!("{} {cond}:", if first { "if" } else { "elif" }));
+            first = false;
+            each(c, &arm.decl)?;
+            c.dedent();
+        }
+        c.open("else:");
+        other(c)?;
+        c.dedent();
+        Ok(())
+    }
+
     fn union_class(&self, c: &mut Code, u: &UnionDef) -> Result<(), IdlError> {
         let name = ident(&u.name);
         let dn = match ident(&u.discr.name) {
             n if n == "value" => "value_".to_string(),
             n => n,
         };
-        let (first_case, first_decl) = match u.arms.first() {
-            Some(a) => (self.value(&a.cases[0])?, &a.decl),
-            None => (0, u.default.as_ref().expect("parser requires an arm")),
-        };
-        let first_discr = match self.enum_of(&u.discr.ty) {
-            Some(e) => format!("{e}({first_case})"),
-            None if self.is_bool(&u.discr.ty) => {
-                (if first_case != 0 { "True" } else { "False" }).to_string()
-            }
-            None => first_case.to_string(),
-        };
-        let first_value = if first_decl.is_void() {
-            "None".to_string()
-        } else {
-            self.default(first_decl)?
-        };
-        c.open(format!("class {name}:"));
-        c.line(format!(
-            "\"\"\"union {} switch ({}): `{dn}` is the discriminant, `value` the arm's value.\"\"\"\n",
-            u.name, u.discr.name
-        ));
-        c.line(format!("__slots__ = (\"{dn}\", \"value\")\n"));
-        c.open(format!(
-            "def __init__(self, {dn}={first_discr}, value=_UNSET):"
-        ));
-        c.line(format!("self.{dn} = {dn}"));
-        c.line(format!(
-            "self.value = {first_value} if value is _UNSET else value"
-        ));
-        c.dedent();
-        c.blank();
-        c.open("def __eq__(self, other):");
-        c.line(format!(
-            "if not isinstance(other, {name}):\n    return NotImplemented\nreturn self.{dn} == other.{dn} and self.value == other.value"
-        ));
-        c.dedent();
-        c.blank();
-        c.line("__hash__ = None\n");
-        c.open("def __repr__(self):");
-        c.line(format!(
-            "return f\"{name}({dn}={{self.{dn}!r}}, value={{self.value!r}})\""
-        ));
-        c.dedent();
-        c.blank();
-        self.codec_methods(c, &u.name, true);
-        c.dedent();
-        c.blank();
-        c.blank();
-        c.open(format!("def _p_{}(v, out):", u.name));
-        c.line(format!("d = v.{dn}"));
         let discr = Decl {
             name: u.discr.name.clone(),
             ty: u.discr.ty.clone(),
             kind: Kind::Plain,
             pos: u.discr.pos.clone(),
         };
-        self.enc_value(c, &discr.ty, "d", &discr)?;
-        let mut first = true;
-        for arm in &u.arms {
-            let vals: Vec<String> = arm
-                .cases
-                .iter()
-                .map(|v| self.value(v).map(|n| n.to_string()))
-                .collect::<Result<_, _>>()?;
-            let cond = if vals.len() == 1 {
-                format!("d == {}", vals[0])
-            } else {
-                format!("d in ({},)", vals.join(", "))
-            };
-            c.open(format!("{} {cond}:", if first { "if" } else { "elif" }));
-            first = false;
-            if arm.decl.is_void() {
-                c.line("pass");
-            } else {
-                self.enc_decl(c, &arm.decl, "v.value")?;
+        // The default: what all-zero bytes decode to (Model::default_case).
+        let (zero, _) = self.m.default_case(u);
+        let zero_discr = match self.enum_of(&u.discr.ty) {
+            Some(e) => format!("{e}({zero})"),
+            None if self.is_bool(&u.discr.ty) => {
+                (if zero != 0 { "True" } else { "False" }).to_string()
             }
-            c.dedent();
-        }
-        c.open("else:");
-        match &u.default {
-            Some(d) if !d.is_void() => self.enc_decl(c, d, "v.value")?,
-            Some(_) => c.line("pass"),
-            None => c.line(format!(
-                "raise XdrError(f\"{} has no arm for discriminant {{d}}\")",
-                u.name
-            )),
-        }
-        c.dedent();
-        c.dedent();
-        c.blank();
-        c.blank();
-        c.open(format!("def _u_{}(buf, pos):", u.name));
-        self.dec_value(c, &discr.ty, "d", &discr)?;
-        let mut first = true;
-        for arm in &u.arms {
-            let vals: Vec<String> = arm
-                .cases
-                .iter()
-                .map(|v| self.value(v).map(|n| n.to_string()))
-                .collect::<Result<_, _>>()?;
-            let cond = if vals.len() == 1 {
-                format!("d == {}", vals[0])
+            None => zero.to_string(),
+        };
+        let dhint = self.hint(&discr);
+        let mut arms: Vec<String> = Vec::new();
+        for d in u.arms.iter().map(|a| &a.decl).chain(u.default.iter()) {
+            let h = if d.is_void() {
+                "None".into()
             } else {
-                format!("d in ({},)", vals.join(", "))
+                self.hint(d)
             };
-            c.open(format!("{} {cond}:", if first { "if" } else { "elif" }));
-            first = false;
-            self.dec_decl(c, &arm.decl, "x")?;
-            c.dedent();
+            if !arms.contains(&h) {
+                arms.push(h);
+            }
         }
-        c.open("else:");
-        match &u.default {
-            Some(d) => self.dec_decl(c, d, "x")?,
-            None => c.line(format!(
-                "raise XdrError(f\"{} has no arm for discriminant {{d}} (at byte {{pos - 4}})\")",
+        let vhint = arms.join(" | ");
+        c.open(format!("class {name}:"));
+        c.line(format!(
+            "\"\"\"union {} switch ({}): `{dn}` is the discriminant, `value` the arm's value.\n\nBy default the arm its all-zero encoding decodes to (discriminant 0,\nFALSE), or the first case when 0 is not valid; `value` defaults to the\nchosen arm's default.\"\"\"\n",
+            u.name, u.discr.name
+        ));
+        c.line(format!("__slots__ = (\"{dn}\", \"value\")\n"));
+        c.line(format!("{dn}: {dhint}\nvalue: {vhint}\n"));
+        c.open(format!(
+            "def __init__(self, {dn}: {dhint} | None = None, value: _Any = _UNSET) -> None:"
+        ));
+        c.line(format!(
+            "self.{dn} = {zero_discr} if {dn} is None else {dn}"
+        ));
+        c.line(format!(
+            "self.value = _z_{}(self.{dn}) if value is _UNSET else value",
+            u.name
+        ));
+        c.dedent();
+        c.blank();
+        c.open("def __eq__(self, other: _object) -> bool:");
+        c.line(format!(
+            "if not isinstance(other, {name}):\n    return NotImplemented\nreturn bool(self.{dn} == other.{dn} and self.value == other.value)"
+        ));
+        c.dedent();
+        c.blank();
+        c.line("__hash__ = None  # type: ignore[assignment]\n");
+        c.open("def __repr__(self) -> _str:");
+        c.line(format!(
+            "return f\"{name}({dn}={{self.{dn}!r}}, value={{self.value!r}})\""
+        ));
+        c.dedent();
+        c.blank();
+        self.codec_methods(c, &u.name, true, &name, false);
+        c.dedent();
+        c.blank();
+        c.blank();
+        c.line(format!("_T_{} = {name}\n\n", u.name));
+        // The default value of the arm a discriminant selects.
+        c.open(format!("def _z_{}(d: _Any) -> _Any:", u.name));
+        self.arm_switch(
+            c,
+            u,
+            &|c, d| {
+                let v = if d.is_void() {
+                    "None".to_string()
+                } else {
+                    self.default(d)?
+                };
+                c.line(format!("return {v}"));
+                Ok(())
+            },
+            &|c| {
+                let v = match &u.default {
+                    Some(d) if !d.is_void() => self.default(d)?,
+                    _ => "None".to_string(),
+                };
+                c.line(format!("return {v}"));
+                Ok(())
+            },
+        )?;
+        c.dedent();
+        c.blank();
+        c.blank();
+        c.open(format!(
+            "def _p_{}(v: {name}, out: bytearray) -> None:",
+            u.name
+        ));
+        c.line(format!("d = v.{dn}\nx: _Any = v.value"));
+        self.enc_value(c, &discr.ty, "d", &discr)?;
+        self.arm_switch(
+            c,
+            u,
+            &|c, d| {
+                if d.is_void() {
+                    c.line("pass");
+                    Ok(())
+                } else {
+                    self.enc_decl(c, d, "x")
+                }
+            },
+            &|c| {
+                match &u.default {
+                    Some(d) if !d.is_void() => self.enc_decl(c, d, "x")?,
+                    Some(_) => c.line("pass"),
+                    None => c.line(format!(
+                        "raise XdrError(f\"{} has no arm for discriminant {{d}}\")",
+                        u.name
+                    )),
+                }
+                Ok(())
+            },
+        )?;
+        c.dedent();
+        c.blank();
+        c.blank();
+        c.open(format!(
+            "def _u_{}(buf: bytes, pos: int) -> tuple[{name}, int]:",
+            u.name
+        ));
+        c.line("x: _Any");
+        self.dec_value(c, &discr.ty, "d", &discr)?;
+        self.arm_switch(
+            c,
+            u,
+            &|c, d| self.dec_decl(c, d, "x"),
+            &|c| {
+                match &u.default {
+                    Some(d) => self.dec_decl(c, d, "x")?,
+                    None => c.line(format!(
+                        "raise XdrError(f\"{} has no arm for discriminant {{d}} (at byte {{pos - 4}})\")",
+                        u.name
+                    )),
+                }
+                Ok(())
+            },
+        )?;
+        c.line(format!("return _T_{}(d, x), pos", u.name));
+        c.dedent();
+        c.blank();
+        c.blank();
+        self.checker(c, &u.name, &|c| {
+            c.line(format!(
+                "if not isinstance(v, {name}):\n    raise TypeError(f\"{{at}}: expected {}, not {{type(v).__name__}}\")",
                 u.name
-            )),
-        }
-        c.dedent();
-        c.line(format!("return {name}(d, x), pos"));
-        c.dedent();
-        c.line("\n");
+            ));
+            c.line(format!("d = v.{dn}"));
+            self.chk_value(c, &discr.ty, "d", &format!("at + \".{}\"", u.discr.name))?;
+            self.arm_switch(
+                c,
+                u,
+                &|c, d| {
+                    self.chk_decl(c, d, "v.value", "at + \".value\"")?;
+                    c.line("pass");
+                    Ok(())
+                },
+                &|c| {
+                    match &u.default {
+                        Some(d) => {
+                            self.chk_decl(c, d, "v.value", "at + \".value\"")?;
+                            c.line("pass");
+                        }
+                        None => c.line(format!(
+                            "raise ValueError(f\"{{at}}: {} has no arm for discriminant {{d}}\")",
+                            u.name
+                        )),
+                    }
+                    Ok(())
+                },
+            )
+        })?;
+        c.blank();
         Ok(())
     }
 
     fn typedef_class(&self, c: &mut Code, d: &Decl) -> Result<(), IdlError> {
+        let hint = self.hint(d);
         c.open(format!("class {}:", ident(&d.name)));
         c.line(format!(
             "\"\"\"typedef {}: values are plain Python values; use the static methods.\"\"\"\n",
             d.name
         ));
         c.line("__slots__ = ()\n");
-        self.codec_methods(c, &d.name, false);
+        self.codec_methods(c, &d.name, false, &hint, false);
         c.dedent();
         c.blank();
         c.blank();
-        c.open(format!("def _p_{}(v, out):", d.name));
+        c.line(format!("_T_{} = {}\n\n", d.name, ident(&d.name)));
+        c.open(format!(
+            "def _p_{}(v: {hint}, out: bytearray) -> None:",
+            d.name
+        ));
         self.enc_decl(c, d, "v")?;
         c.dedent();
         c.blank();
         c.blank();
-        c.open(format!("def _u_{}(buf, pos):", d.name));
+        c.open(format!(
+            "def _u_{}(buf: bytes, pos: int) -> tuple[{hint}, int]:",
+            d.name
+        ));
+        c.line(format!("v: {hint}"));
         self.dec_decl(c, d, "v")?;
         c.line("return v, pos");
         c.dedent();
-        c.line("\n");
+        c.blank();
+        c.blank();
+        self.checker(c, &d.name, &|c| {
+            self.chk_decl(c, d, "v", "at")?;
+            c.line("pass");
+            Ok(())
+        })?;
+        c.blank();
         Ok(())
     }
 
     // ---- RPC ----
+
+    /// `_p_`, `_u_` and `_c_` functions for a procedure's argument or
+    /// result `d`, named `_p_{stem}` etc.
+    fn proc_codec(&self, c: &mut Code, stem: &str, d: &Decl) -> Result<(), IdlError> {
+        let hint = self.proc_hint(d);
+        c.open(format!("def _p_{stem}(v: {hint}, out: bytearray) -> None:"));
+        if d.is_void() {
+            c.line("pass");
+        } else {
+            self.enc_decl(c, d, "v")?;
+        }
+        c.dedent();
+        c.blank();
+        c.open(format!(
+            "def _u_{stem}(buf: bytes, pos: int) -> tuple[{hint}, int]:"
+        ));
+        c.line(format!("v: {hint}"));
+        self.dec_decl(c, d, "v")?;
+        c.line("return v, pos");
+        c.dedent();
+        c.blank();
+        self.checker(c, stem, &|c| {
+            self.chk_decl(c, d, "v", "at")?;
+            c.line("pass");
+            Ok(())
+        })
+    }
 
     fn program(&self, c: &mut Code, p: &ProgramDef) -> Result<(), IdlError> {
         for v in &p.versions {
@@ -1641,36 +2079,16 @@ impl Py<'_, '_> {
                 for (i, a) in pr.args.iter().enumerate() {
                     let mut d = a.clone();
                     d.name = format!("arg{}", i + 1);
-                    c.open(format!("def _p_{stem}_arg{}(v, out):", i + 1));
-                    self.enc_decl(c, &d, "v")?;
-                    c.dedent();
-                    c.blank();
-                    c.open(format!("def _u_{stem}_arg{}(buf, pos):", i + 1));
-                    self.dec_decl(c, &d, "v")?;
-                    c.line("return v, pos");
-                    c.dedent();
-                    c.blank();
+                    self.proc_codec(c, &format!("{stem}_arg{}", i + 1), &d)?;
                 }
                 let mut d = pr.result.clone();
                 d.name = "result".into();
-                c.open(format!("def _p_{stem}_result(v, out):"));
-                if d.is_void() {
-                    c.line("pass");
-                } else {
-                    self.enc_decl(c, &d, "v")?;
-                }
-                c.dedent();
-                c.blank();
-                c.open(format!("def _u_{stem}_result(buf, pos):"));
-                self.dec_decl(c, &d, "v")?;
-                c.line("return v, pos");
-                c.dedent();
-                c.blank();
+                self.proc_codec(c, &format!("{stem}_result"), &d)?;
             }
             c.blank();
             c.open(format!("class {vname}_Client:"));
             c.line(format!(
-                "\"\"\"Client of program {} version {} ({}), on xipc.rpc.Client.\"\"\"\n",
+                "\"\"\"Client of program {} version {} ({}), on xipc.rpc.Client.\n\nBytes after a reply's results are ignored, as libtirpc ignores them;\nwith `strict=True` they raise `XdrError`.\"\"\"\n",
                 p.name,
                 v.name,
                 self.value(&v.number)?
@@ -1680,36 +2098,39 @@ impl Py<'_, '_> {
                 self.value(&p.number)?,
                 self.value(&v.number)?
             ));
-            c.open("def __init__(self, host=\"127.0.0.1\", proto=\"tcp\", port=None, timeout=25.0, client=None):");
+            c.open("def __init__(self, host: str = \"127.0.0.1\", proto: str = \"tcp\", port: int | None = None, timeout: float = 25.0, client: _rpc.Client | None = None, strict: bool = False) -> None:");
             c.line("\"\"\"Connects (port None: through rpcbind), or wraps `client`.\"\"\"");
             c.open("if client is None:");
             c.line("from xipc import rpc as _rpc\n");
             c.line("client = _rpc.Client(host, self.PROG, self.VERS, proto=proto, port=port, timeout=timeout)");
             c.dedent();
-            c.line("self.client = client");
+            c.line("self.client = client\nself.strict = strict");
             c.dedent();
             c.blank();
-            c.open("def close(self):");
+            c.open("def close(self) -> None:");
             c.line("self.client.close()");
             c.dedent();
             c.blank();
-            c.open("def __enter__(self):");
+            c.open(format!("def __enter__(self) -> {vname}_Client:"));
             c.line("return self");
             c.dedent();
             c.blank();
-            c.open("def __exit__(self, *exc):");
+            c.open("def __exit__(self, *exc: object) -> None:");
             c.line("self.close()");
             c.dedent();
             for pr in &v.procs {
                 let stem = format!("{}_{}", v.name, pr.name);
-                let args: Vec<String> = (1..=pr.args.len()).map(|i| format!("arg{i}")).collect();
                 c.blank();
-                let mut params = vec!["self".to_string()];
-                params.extend(args.iter().cloned());
+                let params: String = pr
+                    .args
+                    .iter()
+                    .enumerate()
+                    .map(|(i, a)| format!(", arg{}: {}", i + 1, self.hint(a)))
+                    .collect();
                 c.open(format!(
-                    "def {}(self{}):",
+                    "def {}(self{params}) -> {}:",
                     ident(&pr.name.to_ascii_lowercase()),
-                    args.iter().map(|a| format!(", {a}")).collect::<String>()
+                    self.proc_hint(&pr.result)
                 ));
                 c.line(format!(
                     "\"\"\"Procedure {} ({}).\"\"\"",
@@ -1717,15 +2138,21 @@ impl Py<'_, '_> {
                     self.value(&pr.number)?
                 ));
                 c.line("out = bytearray()");
-                for (i, a) in args.iter().enumerate() {
-                    c.line(format!("_p_{stem}_arg{}({a}, out)", i + 1));
+                for i in 1..=pr.args.len() {
+                    self.try_encode(
+                        c,
+                        &format!("_p_{stem}_arg{i}(arg{i}, out)"),
+                        &format!("{stem}_arg{i}"),
+                        &format!("arg{i}"),
+                        &format!("{} argument {i}", pr.name),
+                    );
                 }
                 c.line(format!(
                     "reply = self.client.call({}, bytes(out))",
                     self.value(&pr.number)?
                 ));
                 c.line(format!(
-                    "return _decode_all(_u_{stem}_result, reply, \"{} result\")",
+                    "return _decode(_u_{stem}_result, reply, \"{} result\", self.strict)",
                     pr.name
                 ));
                 c.dedent();
@@ -1744,11 +2171,16 @@ impl Py<'_, '_> {
                 self.value(&v.number)?
             ));
             for pr in &v.procs {
-                let args: Vec<String> = (1..=pr.args.len()).map(|i| format!(", arg{i}")).collect();
+                let params: String = pr
+                    .args
+                    .iter()
+                    .enumerate()
+                    .map(|(i, a)| format!(", arg{}: {}", i + 1, self.hint(a)))
+                    .collect();
                 c.open(format!(
-                    "def {}(self{}, call):",
+                    "def {}(self{params}, call: _rpc.Call) -> {}:",
                     ident(&pr.name.to_ascii_lowercase()),
-                    args.concat()
+                    self.proc_hint(&pr.result)
                 ));
                 c.line(format!(
                     "\"\"\"Procedure {}: override to implement it.\"\"\"",
@@ -1758,8 +2190,9 @@ impl Py<'_, '_> {
                 c.dedent();
                 c.blank();
             }
-            c.open("def register(self, server):");
-            c.line("\"\"\"Registers every procedure with `server` (an xipc.rpc.Server).\"\"\"");
+            c.open("def register(self, server: _rpc.Server, strict: bool = False) -> None:");
+            c.line("\"\"\"Registers every procedure with `server` (an xipc.rpc.Server). Bytes\nafter a call's arguments are ignored, as libtirpc ignores them; with\n`strict=True` such a call gets GARBAGE_ARGS.\"\"\"");
+            c.line("self._strict = strict");
             for pr in &v.procs {
                 c.line(format!(
                     "server.register(self.PROG, self.VERS, {}, self._h_{})",
@@ -1772,26 +2205,38 @@ impl Py<'_, '_> {
                 let stem = format!("{}_{}", v.name, pr.name);
                 let lname = pr.name.to_ascii_lowercase();
                 c.blank();
-                c.open(format!("def _h_{lname}(self, args, call):"));
+                c.open(format!(
+                    "def _h_{lname}(self, args: bytes, call: _rpc.Call) -> bytes:"
+                ));
                 c.open("try:");
                 c.line("pos = 0\nbuf = bytes(args)");
                 for i in 1..=pr.args.len() {
                     c.line(format!("a{i}, pos = _u_{stem}_arg{i}(buf, pos)"));
                 }
-                c.line("if pos != len(buf):\n    raise XdrError(f\"{len(buf) - pos} unread bytes after the arguments\")");
+                c.line("if pos != len(buf) and getattr(self, \"_strict\", False):\n    raise XdrError(f\"{len(buf) - pos} unread bytes after the arguments\")");
                 c.close("except (ValueError, IndexError, _struct.error, RecursionError) as e:");
                 c.line("    from xipc import rpc as _rpc\n");
                 c.line("    raise _rpc.GarbageArgs(str(e)) from e");
                 let call_args: Vec<String> =
                     (1..=pr.args.len()).map(|i| format!("a{i}, ")).collect();
+                let r = if pr.result.is_void() { "" } else { "r = " };
                 c.line(format!(
-                    "r = self.{}({}call)",
+                    "{r}self.{}({}call)",
                     ident(&lname),
                     call_args.concat()
                 ));
-                c.line(format!(
-                    "out = bytearray()\n_p_{stem}_result(r, out)\nreturn bytes(out)"
-                ));
+                if pr.result.is_void() {
+                    c.line("r = None");
+                }
+                c.line("out = bytearray()");
+                self.try_encode(
+                    c,
+                    &format!("_p_{stem}_result(r, out)"),
+                    &format!("{stem}_result"),
+                    "r",
+                    &format!("{} result", pr.name),
+                );
+                c.line("return bytes(out)");
                 c.dedent();
             }
             c.dedent();
@@ -1811,26 +2256,34 @@ const PRELUDE: &str = r#"try:
     from xipc.errors import MalformedXdr as XdrError
 except Exception:  # the types work without the xipc package
 
-    class XdrError(ValueError):
+    class XdrError(ValueError):  # type: ignore[no-redef]
         """Malformed XDR input."""
 
-    class XdrLimitError(ValueError):
+    class XdrLimitError(ValueError):  # type: ignore[no-redef]
         """XDR input beyond a bound of the .x file."""
 
 
+_V = _TypeVar("_V")
+_E = _TypeVar("_E", bound=_enum.IntEnum)
 _I32 = _struct.Struct(">i")
 _U32 = _struct.Struct(">I")
 _u32 = _U32.unpack_from
 _TRUE = _U32.pack(1)
 _FALSE = _U32.pack(0)
 _PAD = (b"", b"\0", b"\0\0", b"\0\0\0", b"\0\0\0\0")
-_UNSET = object()
+_UNSET: _Any = object()
 _new = object.__new__
 _join = b"".join
-_COUNTED = {}
+_range = range
+# Builtins under names that no field or parameter hides.
+_list = list
+_bytes = bytes
+_str = str
+_object = object
+_COUNTED: dict[tuple[str, int, bool], _struct.Struct] = {}
 
 
-def _counted(code, n, with_count=True):
+def _counted(code: str, n: int, with_count: bool = True) -> _struct.Struct:
     """A Struct for n values of `code`, after a 4-byte count when asked."""
     key = (code, n, with_count)
     s = _COUNTED.get(key)
@@ -1841,20 +2294,24 @@ def _counted(code, n, with_count=True):
     return s
 
 
-def _str_bytes(x):
-    """The bytes of a string field's value: UTF-8 for a str, else bytes(x)."""
-    return x.encode() if isinstance(x, str) else bytes(x)
+def _str_bytes(x: _Any) -> bytes:
+    """The bytes of a string field's value: UTF-8 for a str, else its bytes."""
+    if isinstance(x, str):
+        return x.encode()
+    if isinstance(x, (bytes, bytearray, memoryview)):
+        return bytes(x)
+    raise TypeError(f"a string must be str or bytes, not {type(x).__name__}")
 
 
-def _grid(fmt, parts, pack=False):
+def _grid(fmt: str, parts: tuple[tuple[int, int], ...], pack: bool = False) -> _Any:
     """Nested tuples of Structs of `fmt` (or their bound `pack` methods),
     one for every combination of the lengths of its variable-length parts,
     indexed by those lengths in order. A part is (bound, how): `fmt` takes
     its length n (how 0), n rounded up to a multiple of 4 (how 1), or n and
     then its padding (how 2)."""
-    made = {}
+    made: dict[str, _Any] = {}
 
-    def level(values, rest):
+    def level(values: tuple[int, ...], rest: tuple[tuple[int, int], ...]) -> _Any:
         if not rest:
             f = fmt % values
             s = made.get(f)
@@ -1871,7 +2328,7 @@ class _Slow(Exception):
     """A fast path gives up: the checked decoder runs again and says why."""
 
 
-def _enum_value(cls, raw, at):
+def _enum_value(cls: type[_E], raw: int, at: int) -> _E:
     try:
         return cls(raw)
     except ValueError:
@@ -1879,9 +2336,12 @@ def _enum_value(cls, raw, at):
 
 
 _DECODE_ERRORS = (_struct.error, IndexError, UnicodeDecodeError, RecursionError)
+# What encoding a value that does not fit its type raises; the type's
+# checker (_c_T) then names the field.
+_ENCODE_ERRORS = (_struct.error, TypeError, OverflowError, AttributeError)
 
 
-def _decode_error(e, data, what):
+def _decode_error(e: Exception, data: bytes, what: str) -> ValueError:
     """The XdrError (or XdrLimitError) for a low-level decoding failure."""
     if isinstance(e, UnicodeDecodeError):
         return XdrError(f"{what}: a string is not valid UTF-8 ({e})")
@@ -1890,15 +2350,79 @@ def _decode_error(e, data, what):
     return XdrError(f"{what}: {len(data)} bytes end before the value is complete")
 
 
-def _decode_all(fn, data, what):
+def _decode(fn: _Callable[[bytes, int], tuple[_V, int]], data: bytes, what: str, strict: bool) -> _V:
+    """Decodes `data` with `fn`; with `strict`, bytes after the value are an error."""
     buf = data if type(data) is bytes else bytes(data)
     try:
         v, pos = fn(buf, 0)
     except _DECODE_ERRORS as e:
         raise _decode_error(e, buf, what) from None
-    if pos != len(buf):
+    if strict and pos != len(buf):
         raise XdrError(f"{what}: {len(buf) - pos} unread bytes after the value at byte {pos}")
     return v
+
+
+def _decode_all(fn: _Callable[[bytes, int], tuple[_V, int]], data: bytes, what: str) -> _V:
+    """Decodes a value that must fill `data` exactly."""
+    return _decode(fn, data, what, True)
+
+
+_RANGES = {
+    "i": (-(2**31), 2**31 - 1, "int"),
+    "I": (0, 2**32 - 1, "unsigned int"),
+    "q": (-(2**63), 2**63 - 1, "hyper"),
+    "Q": (0, 2**64 - 1, "unsigned hyper"),
+}
+
+
+def _ck_int(x: _Any, code: str, at: str) -> None:
+    lo, hi, name = _RANGES[code]
+    if not isinstance(x, int):
+        raise TypeError(f"{at}: {name} must be an int, not {type(x).__name__}")
+    if not lo <= x <= hi:
+        raise ValueError(f"{at}: {x} is out of range for {name} ({lo} to {hi})")
+
+
+def _ck_float(x: _Any, code: str, at: str) -> None:
+    if not isinstance(x, (int, float)):
+        raise TypeError(f"{at}: must be a float, not {type(x).__name__}")
+    try:
+        _struct.pack(">" + code, x)
+    except (OverflowError, _struct.error):
+        raise ValueError(f"{at}: {x} is out of range for {'float' if code == 'f' else 'double'}") from None
+
+
+def _ck_enum(x: _Any, cls: type[_enum.IntEnum], at: str) -> None:
+    if not isinstance(x, int):
+        raise TypeError(f"{at}: must be a {cls.__name__}, not {type(x).__name__}")
+    try:
+        cls(x)
+    except ValueError:
+        raise ValueError(f"{at}: {x} is not a value of enum {cls.__name__}") from None
+
+
+def _ck_bytes(x: _Any, size: int | None, bound: int | None, at: str) -> None:
+    if not isinstance(x, (bytes, bytearray, memoryview)):
+        raise TypeError(f"{at}: must be bytes, not {type(x).__name__}")
+    n = memoryview(x).nbytes
+    if size is not None and n != size:
+        raise ValueError(f"{at}: must be {size} bytes, not {n}")
+    if bound is not None and n > bound:
+        raise ValueError(f"{at}: {n} bytes exceed its bound of {bound}")
+
+
+def _ck_str(x: _Any, at: str) -> None:
+    if not isinstance(x, (str, bytes, bytearray, memoryview)):
+        raise TypeError(f"{at}: must be a str, not {type(x).__name__}")
+
+
+def _ck_len(x: _Any, lo: int, hi: int | None, at: str) -> None:
+    try:
+        n = len(x)
+    except TypeError:
+        raise TypeError(f"{at}: must be a list, not {type(x).__name__}") from None
+    if n < lo or (hi is not None and n > hi):
+        raise ValueError(f"{at}: {n} elements, expected {lo if hi == lo else f'at most {hi}'}")
 
 
 "#;

@@ -9,10 +9,10 @@
 //! and [`Decoder`](crate::xdr::Decoder); bounds from the `.x` file are
 //! enforced by the decoder. Per program version: a client struct on
 //! `xipc::rpc::Client` and a server trait with a `register` function for
-//! `xipc::rpc::Server`.
+//! `xipc::rpc::Service` (and so `xipc::rpc::Server`).
 
 use super::ast::*;
-use super::check::{Model, TypeDef};
+use super::check::{Model, Origin, TypeDef};
 use super::code::Code;
 use super::{GeneratedFile, IdlError, Options};
 use std::cell::Cell;
@@ -96,9 +96,21 @@ impl Rs<'_, '_> {
             Type::Opaque => "u8".into(),
             Type::Named(n) => {
                 self.m.require_defined(d)?;
-                ident(n)
+                self.path(n, "")
             }
         })
+    }
+
+    /// The path of item `prefix` + `n` of a named type: its own module's,
+    /// the runtime's for a well-known type, a sibling module's
+    /// (`super::other`) for an imported one.
+    fn path(&self, n: &str, prefix: &str) -> String {
+        let item = ident(&format!("{prefix}{n}"));
+        match self.m.origin(n) {
+            Some(Origin::WellKnown) => format!("{X}::idl::wellknown::{item}"),
+            Some(Origin::Module(m)) => format!("super::{}::{item}", ident(m)),
+            None => item,
+        }
     }
 
     /// Rust type of a declaration.
@@ -127,6 +139,54 @@ impl Rs<'_, '_> {
         })
     }
 
+    /// The default value of a declaration as a Rust expression: what its
+    /// all-zero encoding decodes to (see `Model::default_case`).
+    fn default_expr(&self, d: &Decl) -> Result<String, IdlError> {
+        Ok(match (&d.kind, &d.ty) {
+            (Kind::Optional, _) => "None".into(),
+            (Kind::Var(_), Type::String) => "String::new()".into(),
+            (Kind::Var(_), _) => "Vec::new()".into(),
+            (Kind::Fixed(n), Type::Opaque) => format!("[0u8; {}]", self.m.bound(n)?),
+            (Kind::Fixed(n), ty) => {
+                let one = self.default_value(ty, d)?;
+                let n = self.m.bound(n)?;
+                if self.is_copy(ty) {
+                    format!("[{one}; {n}]")
+                } else {
+                    format!("::std::array::from_fn::<_, {n}, _>(|_| {one})")
+                }
+            }
+            (Kind::Plain, ty) => self.default_value(ty, d)?,
+        })
+    }
+
+    fn default_value(&self, ty: &Type, d: &Decl) -> Result<String, IdlError> {
+        Ok(match ty {
+            Type::Float | Type::Double => "0.0".into(),
+            Type::Bool => "false".into(),
+            Type::Quadruple => "[0u8; 16]".into(),
+            Type::Void => "()".into(),
+            Type::String => "String::new()".into(),
+            Type::Named(n) => match self.m.types.get(n.as_str()) {
+                Some(TypeDef::Typedef(t)) => self.default_expr(t)?,
+                _ => format!(
+                    "<{} as ::std::default::Default>::default()",
+                    self.base(ty, d)?
+                ),
+            },
+            _ => "0".into(),
+        })
+    }
+
+    /// Whether values of `ty` are `Copy` (numbers, bools, enums, quadruple).
+    fn is_copy(&self, ty: &Type) -> bool {
+        match self.m.resolve(ty) {
+            Type::Named(_) => self.m.as_enum(ty).is_some(),
+            Type::String | Type::Opaque => false,
+            _ => true,
+        }
+    }
+
     fn items(&self, c: &mut Code, options: &Options) -> Result<(), IdlError> {
         let mut consts = HashSet::new();
         for def in &self.m.spec.defs {
@@ -139,8 +199,14 @@ impl Rs<'_, '_> {
                             k.value.text
                         ));
                     } else {
-                        let v = self.m.value(&k.value)?;
-                        c.line(format!("{ALLOW}\npub const {}: i64 = {v};", ident(&k.name)));
+                        // i64 holds every value but those above i64::MAX.
+                        let v = self.m.value_wide(&k.value)?;
+                        let t = if i64::try_from(v).is_ok() {
+                            "i64"
+                        } else {
+                            "u64"
+                        };
+                        c.line(format!("{ALLOW}\npub const {}: {t} = {v};", ident(&k.name)));
                     }
                 }
                 Def::Enum(e) => self.enum_def(c, e)?,
@@ -201,7 +267,9 @@ impl Rs<'_, '_> {
             Type::Named(n) => {
                 self.m.require_defined(d)?;
                 match self.m.types.get(n.as_str()) {
-                    Some(TypeDef::Typedef(_)) => c.line(format!("encode_{n}(&{x}, e)?;")),
+                    Some(TypeDef::Typedef(_)) => {
+                        c.line(format!("{}(&{x}, e)?;", self.path(n, "encode_")))
+                    }
                     _ => c.line(format!("{X}::idl::XdrType::encode(&{x}, e)?;")),
                 }
             }
@@ -285,8 +353,8 @@ impl Rs<'_, '_> {
             Type::Named(n) => {
                 self.m.require_defined(decl)?;
                 match self.m.types.get(n.as_str()) {
-                    Some(TypeDef::Typedef(_)) => format!("decode_{n}(d)?"),
-                    _ => format!("<{} as {X}::idl::XdrType>::decode(d)?", ident(n)),
+                    Some(TypeDef::Typedef(_)) => format!("{}(d)?", self.path(n, "decode_")),
+                    _ => format!("<{} as {X}::idl::XdrType>::decode(d)?", self.path(n, "")),
                 }
             }
             Type::Void => "()".into(),
@@ -395,6 +463,13 @@ impl Rs<'_, '_> {
             ));
         }
         c.blank();
+        c.line("/// The item worth 0, or the first declared when none is.");
+        c.open(format!("impl ::std::default::Default for {name} {{"));
+        c.line(format!(
+            "fn default() -> Self {{\n    {name}::{}\n}}",
+            ident(self.m.default_item(e))
+        ));
+        c.close("}\n");
         c.open(format!("impl {X}::idl::XdrType for {name} {{"));
         c.open(format!(
             "fn encode(&self, e: &mut {X}::xdr::Encoder) -> {X}::Result<()> {{"
@@ -431,6 +506,16 @@ impl Rs<'_, '_> {
         for f in &s.fields {
             c.line(format!("pub {}: {},", ident(&f.name), self.rtype(f)?));
         }
+        c.close("}\n");
+        c.line(ALLOW);
+        c.open(format!("impl ::std::default::Default for {name} {{"));
+        c.open("fn default() -> Self {");
+        c.open(format!("{name} {{"));
+        for f in &s.fields {
+            c.line(format!("{}: {},", ident(&f.name), self.default_expr(f)?));
+        }
+        c.close("}");
+        c.close("}");
         c.close("}\n");
         if list {
             self.list_traits(c, s);
@@ -649,7 +734,7 @@ impl Rs<'_, '_> {
     fn discr_type(&self, u: &UnionDef) -> Result<String, IdlError> {
         let r = self.m.resolve(&u.discr.ty).clone();
         if let Some(e) = self.m.as_enum(&u.discr.ty) {
-            return Ok(ident(&e.name));
+            return Ok(self.path(&e.name, ""));
         }
         self.base(&r, &u.discr)
     }
@@ -658,7 +743,11 @@ impl Rs<'_, '_> {
     fn case_expr(&self, u: &UnionDef, v: &Value) -> Result<String, IdlError> {
         let n = self.m.value(v)?;
         if let Some(e) = self.m.as_enum(&u.discr.ty) {
-            return Ok(format!("{}::{}", ident(&e.name), self.variant(u, v)?));
+            return Ok(format!(
+                "{}::{}",
+                self.path(&e.name, ""),
+                self.variant(u, v)?
+            ));
         }
         Ok(match self.m.resolve(&u.discr.ty) {
             Type::Bool => (n != 0).to_string(),
@@ -695,6 +784,45 @@ impl Rs<'_, '_> {
                 c.line(format!("Default({dt}, {}),", self.rtype(d)?));
             }
         }
+        c.close("}\n");
+        let (zero, arm) = self.m.default_case(u);
+        let value = match arm {
+            Some((a, v)) => {
+                let var = self.variant(u, v)?;
+                if a.decl.is_void() {
+                    format!("{name}::{var}")
+                } else {
+                    format!("{name}::{var}({})", self.default_expr(&a.decl)?)
+                }
+            }
+            None => {
+                let dv = match self.m.as_enum(&u.discr.ty) {
+                    Some(e) => format!(
+                        "{}::{}",
+                        self.path(&e.name, ""),
+                        ident(self.m.default_item(e))
+                    ),
+                    None => match self.m.resolve(&u.discr.ty) {
+                        Type::Bool => "false".into(),
+                        _ => format!("{zero}"),
+                    },
+                };
+                let d = u
+                    .default
+                    .as_ref()
+                    .expect("default_case found the default arm");
+                if d.is_void() {
+                    format!("{name}::Default({dv})")
+                } else {
+                    format!("{name}::Default({dv}, {})", self.default_expr(d)?)
+                }
+            }
+        };
+        c.line("/// The arm its all-zero encoding decodes to (discriminant 0 or");
+        c.line("/// FALSE), or the first declared case when 0 is not valid.");
+        c.line(ALLOW);
+        c.open(format!("impl ::std::default::Default for {name} {{"));
+        c.line(format!("fn default() -> Self {{\n    {value}\n}}"));
         c.close("}\n");
         let discr = Decl {
             name: u.discr.name.clone(),
@@ -865,6 +993,9 @@ impl Rs<'_, '_> {
             c.line(ALLOW);
             c.open(format!("pub struct {client} {{"));
             c.line(format!("pub client: {X}::rpc::Client,"));
+            c.line("/// Reject a reply with bytes after its results (default false:");
+            c.line("/// they are ignored, as libtirpc ignores them).");
+            c.line("pub strict: bool,");
             c.close("}\n");
             c.line(ALLOW);
             c.open(format!("impl {client} {{"));
@@ -876,14 +1007,20 @@ impl Rs<'_, '_> {
                 "pub fn connect(host: &str, port: u16, proto: {X}::rpc::Protocol) -> {X}::Result<{client}> {{"
             ));
             c.line(format!(
-                "Ok({client} {{ client: {X}::rpc::Client::connect(host, port, Self::PROG, Self::VERS, proto)? }})"
+                "Ok({client} {{ client: {X}::rpc::Client::connect(host, port, Self::PROG, Self::VERS, proto)?, strict: false }})"
             ));
             c.close("}\n");
             c.line("/// Wraps a client already connected to this program and version.");
             c.open(format!(
                 "pub fn new(client: {X}::rpc::Client) -> {client} {{"
             ));
-            c.line(format!("{client} {{ client }}"));
+            c.line(format!("{client} {{ client, strict: false }}"));
+            c.close("}\n");
+            c.line("/// Sets whether a reply with bytes after its results is an error.");
+            c.open(format!(
+                "pub fn with_strict(mut self, strict: bool) -> {client} {{"
+            ));
+            c.line("self.strict = strict;\nself");
             c.close("}");
             for pr in &v.procs {
                 let stem = format!("{}_{}", v.name, pr.name);
@@ -909,7 +1046,7 @@ impl Rs<'_, '_> {
                 ));
                 c.line(format!("let mut d = {X}::xdr::Decoder::new(&reply);"));
                 c.line(format!(
-                    "let r = decode_{stem}_result(&mut d)?;\nd.finish()?;\nOk(r)"
+                    "let r = decode_{stem}_result(&mut d)?;\nif self.strict {{\n    d.finish()?;\n}}\nOk(r)"
                 ));
                 c.close("}");
             }
@@ -936,10 +1073,20 @@ impl Rs<'_, '_> {
                 ));
             }
             c.close("}\n");
-            c.line("/// Registers every procedure of `service` with `server`.");
+            c.line("/// Registers every procedure of `service` with `server`; bytes after");
+            c.line("/// a call's arguments are ignored, as libtirpc ignores them.");
             c.line(ALLOW);
             c.open(format!(
                 "pub fn {}_register<S: {server}>(server: &{X}::rpc::Service, service: ::std::sync::Arc<S>) {{",
+                v.name
+            ));
+            c.line(format!("{}_register_with(server, service, false);", v.name));
+            c.close("}\n");
+            c.line("/// Registers every procedure of `service` with `server`; with `strict`,");
+            c.line("/// a call with bytes after its arguments gets GARBAGE_ARGS.");
+            c.line(ALLOW);
+            c.open(format!(
+                "pub fn {}_register_with<S: {server}>(server: &{X}::rpc::Service, service: ::std::sync::Arc<S>, strict: bool) {{",
                 v.name
             ));
             for pr in &v.procs {
@@ -957,7 +1104,7 @@ impl Rs<'_, '_> {
                     c.line(format!("let {n} = decode_{stem}_arg{}(&mut d)?;", i + 1));
                 }
                 c.line(format!(
-                    "d.finish()?;\nOk(({}))",
+                    "if strict {{\n    d.finish()?;\n}}\nOk(({}))",
                     names.iter().map(|n| format!("{n},")).collect::<String>()
                 ));
                 c.close("})();");

@@ -390,7 +390,9 @@ impl<'o> Lexer<'o> {
     fn macro_value(&self, name: &str, depth: usize) -> i64 {
         match self.macros.get(name) {
             Some(Macro::Object(toks)) if depth < 16 => match toks.as_slice() {
-                [TokKind::Num(n)] => parse_number(n).unwrap_or(0),
+                [TokKind::Num(n)] => parse_number(n)
+                    .and_then(|v| i64::try_from(v).ok())
+                    .unwrap_or(0),
                 [TokKind::Ident(n)] => self.macro_value(n, depth + 1),
                 [] => 0,
                 _ => 0,
@@ -462,7 +464,7 @@ fn tokenize_cond(expr: &str) -> Vec<CTok> {
             }
             let text: String = b[start..i].iter().collect();
             let text = text.trim_end_matches(['u', 'U', 'l', 'L']);
-            out.push(CTok::Num(parse_number(text).unwrap_or(0)));
+            out.push(CTok::Num(parse_number(text).map(|v| v as i64).unwrap_or(0)));
         } else if is_ident_start(c) {
             let start = i;
             while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == '_') {
@@ -596,16 +598,21 @@ impl CondParser<'_, '_, '_> {
 }
 
 /// Value of a number as the RPC language writes it: decimal, `0x` hex,
-/// leading-zero octal, optionally negative.
+/// leading-zero octal, optionally negative; from -2^63 to 2^64 - 1, the
+/// range of C's `long long` and `unsigned long long` that rpcgen's output
+/// hands the constant to.
 ///
 /// ```
 /// use xipc::idl::lex::parse_number;
 /// assert_eq!(parse_number("0x20000099"), Some(0x2000_0099));
 /// assert_eq!(parse_number("010"), Some(8));
 /// assert_eq!(parse_number("-5"), Some(-5));
+/// assert_eq!(parse_number("0xffffffffffffffff"), Some(u64::MAX.into()));
+/// assert_eq!(parse_number("-9223372036854775808"), Some(i64::MIN.into()));
+/// assert_eq!(parse_number("0x10000000000000000"), None);
 /// assert_eq!(parse_number("12ab"), None);
 /// ```
-pub fn parse_number(text: &str) -> Option<i64> {
+pub fn parse_number(text: &str) -> Option<i128> {
     let (neg, digits) = match text.strip_prefix('-') {
         Some(d) => (true, d),
         None => (false, text),
@@ -621,8 +628,11 @@ pub fn parse_number(text: &str) -> Option<i64> {
         digits.parse::<u64>().ok()?
     };
     let v = i128::from(v);
-    let v = if neg { -v } else { v };
-    i64::try_from(v).ok()
+    if neg {
+        (-v >= i128::from(i64::MIN)).then_some(-v)
+    } else {
+        Some(v)
+    }
 }
 
 struct Scanner {

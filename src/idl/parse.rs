@@ -516,6 +516,11 @@ impl Parser {
             // libtirpc gives XDR routines for.
             "int32_t" => Type::Int,
             "uint32_t" | "u_int32_t" | "u_int" => Type::UInt,
+            "u_char" => Type::UChar,
+            "u_short" => Type::UShort,
+            "u_long" => Type::ULong,
+            // libtirpc's names for RPC numbers (32-bit unsigned).
+            "rpcprog_t" | "rpcvers_t" | "rpcproc_t" | "rpcprot_t" | "rpcport_t" => Type::UInt,
             "int64_t" | "quad_t" => Type::Hyper,
             "uint64_t" | "u_int64_t" | "u_quad_t" => Type::UHyper,
             "bool_t" => Type::Bool,

@@ -669,6 +669,62 @@ static void test_bulk(void) {
 }
 
 /* Every function the header declares must have been covered above. */
+/* The well-known types generated code takes from xipc.h. */
+static void test_wellknown(void) {
+    xipc_encoder *e;
+    xipc_decoder *d;
+    static char bytes[2048];
+    xipc_netobj nobj = {3, bytes};
+    xipc_des_block des;
+    xipc_netbuf nbuf = {1, 4, bytes};
+    xipc_opaque_auth auth = {1, bytes, 401};
+    xipc_authsys_parms sys = {0, NULL, 0, 0, 0, NULL};
+    MUST(xipc_encoder_new(&e));
+    MUST(xipc_decoder_new((const uint8_t *)bytes, 8, NULL, &d));
+    memset(&des, 0, sizeof des);
+    RC(XIPC_EINVAL, xipc_encode_netobj(NULL, &nobj));
+    RC(XIPC_EINVAL, xipc_encode_netobj(e, NULL));
+    nobj.n_bytes = NULL;
+    RC(XIPC_EINVAL, xipc_encode_netobj(e, &nobj));
+    nobj.n_len = 1025;
+    nobj.n_bytes = bytes;
+    RC(XIPC_ELIMIT, xipc_encode_netobj(e, &nobj));
+    RC(XIPC_EINVAL, xipc_decode_netobj(NULL, &nobj));
+    RC(XIPC_EINVAL, xipc_decode_netobj(d, NULL));
+    RC(XIPC_EINVAL, xipc_encode_des_block(NULL, &des));
+    RC(XIPC_EINVAL, xipc_encode_des_block(e, NULL));
+    RC(XIPC_EINVAL, xipc_decode_des_block(NULL, &des));
+    RC(XIPC_EINVAL, xipc_decode_des_block(d, NULL));
+    RC(XIPC_EINVAL, xipc_encode_netbuf(NULL, &nbuf));
+    RC(XIPC_EINVAL, xipc_encode_netbuf(e, NULL));
+    RC(XIPC_ELIMIT, xipc_encode_netbuf(e, &nbuf));
+    RC(XIPC_EINVAL, xipc_decode_netbuf(NULL, &nbuf));
+    RC(XIPC_EINVAL, xipc_decode_netbuf(d, NULL));
+    RC(XIPC_EINVAL, xipc_encode_opaque_auth(NULL, &auth));
+    RC(XIPC_EINVAL, xipc_encode_opaque_auth(e, NULL));
+    RC(XIPC_ELIMIT, xipc_encode_opaque_auth(e, &auth));
+    RC(XIPC_EINVAL, xipc_decode_opaque_auth(NULL, &auth));
+    RC(XIPC_EINVAL, xipc_decode_opaque_auth(d, NULL));
+    RC(XIPC_EINVAL, xipc_encode_authsys_parms(NULL, &sys));
+    RC(XIPC_EINVAL, xipc_encode_authsys_parms(e, NULL));
+    RC(XIPC_EINVAL, xipc_encode_authsys_parms(e, &sys));
+    RC(XIPC_EINVAL, xipc_decode_authsys_parms(NULL, &sys));
+    RC(XIPC_EINVAL, xipc_decode_authsys_parms(d, NULL));
+    /* The frees accept NULL. */
+    xipc_free_netobj(NULL);
+    COVER(xipc_free_netobj);
+    xipc_free_des_block(NULL);
+    COVER(xipc_free_des_block);
+    xipc_free_netbuf(NULL);
+    COVER(xipc_free_netbuf);
+    xipc_free_opaque_auth(NULL);
+    COVER(xipc_free_opaque_auth);
+    xipc_free_authsys_parms(NULL);
+    COVER(xipc_free_authsys_parms);
+    xipc_decoder_free(d);
+    xipc_encoder_free(e);
+}
+
 static void check_header_coverage(void) {
     const char *path = getenv("XIPC_HEADER");
     if (path == NULL) path = "include/xipc.h";
@@ -725,6 +781,7 @@ int main(void) {
     test_encoder();
     test_decoder();
     test_bulk();
+    test_wellknown();
     check_header_coverage();
     if (known_bugs != 0)
         fprintf(stderr, "hostile_null: %d known bugs (XFAIL) reported to their owners\n", known_bugs);

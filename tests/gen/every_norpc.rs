@@ -44,6 +44,13 @@ pub const GREEN: color = color::GREEN;
 #[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 pub const BLUE: color = color::BLUE;
 
+/// The item worth 0, or the first declared when none is.
+impl ::std::default::Default for color {
+    fn default() -> Self {
+        color::RED
+    }
+}
+
 impl ::xipc::idl::XdrType for color {
     fn encode(&self, e: &mut ::xipc::xdr::Encoder) -> ::xipc::Result<()> {
         e.put_enum(*self as i32);
@@ -89,6 +96,13 @@ pub const SQUARE: shape = shape::SQUARE;
 pub const TRI: shape = shape::TRI;
 #[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 pub const OTHER: shape = shape::OTHER;
+
+/// The item worth 0, or the first declared when none is.
+impl ::std::default::Default for shape {
+    fn default() -> Self {
+        shape::CIRCLE
+    }
+}
 
 impl ::xipc::idl::XdrType for shape {
     fn encode(&self, e: &mut ::xipc::xdr::Encoder) -> ::xipc::Result<()> {
@@ -253,6 +267,16 @@ pub struct node {
 }
 
 #[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
+impl ::std::default::Default for node {
+    fn default() -> Self {
+        node {
+            value: 0,
+            next: None,
+        }
+    }
+}
+
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 impl Drop for node {
     fn drop(&mut self) {
         let mut next = self.next.take();
@@ -371,6 +395,20 @@ pub struct point {
 }
 
 #[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
+impl ::std::default::Default for point {
+    fn default() -> Self {
+        point {
+            x: 0.0,
+            y: 0.0,
+            h: 0,
+            uh: 0,
+            flag: false,
+            q: [0u8; 16],
+        }
+    }
+}
+
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 impl ::xipc::idl::XdrType for point {
     fn encode(&self, e: &mut ::xipc::xdr::Encoder) -> ::xipc::Result<()> {
         e.put_float(self.x);
@@ -400,6 +438,15 @@ pub enum result {
     RED(i32),
     GREEN(String),
     BLUE(String),
+}
+
+/// The arm its all-zero encoding decodes to (discriminant 0 or
+/// FALSE), or the first declared case when 0 is not valid.
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
+impl ::std::default::Default for result {
+    fn default() -> Self {
+        result::RED(0)
+    }
 }
 
 #[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
@@ -444,6 +491,15 @@ pub enum maybe {
     NEGC(u32),
     /// Any other discriminant value, with the `default` arm.
     Default(i32, Vec<u8>),
+}
+
+/// The arm its all-zero encoding decodes to (discriminant 0 or
+/// FALSE), or the first declared case when 0 is not valid.
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
+impl ::std::default::Default for maybe {
+    fn default() -> Self {
+        maybe::V0
+    }
 }
 
 #[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
@@ -500,6 +556,15 @@ pub enum flagged {
     FALSE,
 }
 
+/// The arm its all-zero encoding decodes to (discriminant 0 or
+/// FALSE), or the first declared case when 0 is not valid.
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
+impl ::std::default::Default for flagged {
+    fn default() -> Self {
+        flagged::FALSE
+    }
+}
+
 #[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 impl ::xipc::idl::XdrType for flagged {
     fn encode(&self, e: &mut ::xipc::xdr::Encoder) -> ::xipc::Result<()> {
@@ -533,6 +598,15 @@ pub enum counted {
     V1(i32),
     /// Any other discriminant value, with the `default` arm.
     Default(u32),
+}
+
+/// The arm its all-zero encoding decodes to (discriminant 0 or
+/// FALSE), or the first declared case when 0 is not valid.
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
+impl ::std::default::Default for counted {
+    fn default() -> Self {
+        counted::Default(0)
+    }
 }
 
 #[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
@@ -610,6 +684,57 @@ pub struct everything {
     pub bl: blob,
     pub bi: bigids,
     pub pal: palette,
+}
+
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
+impl ::std::default::Default for everything {
+    fn default() -> Self {
+        everything {
+            i: 0,
+            u: 0,
+            ui: 0,
+            h: 0,
+            uh: 0,
+            f: 0.0,
+            d: 0.0,
+            b: false,
+            c: <color as ::std::default::Default>::default(),
+            sh: <shape as ::std::default::Default>::default(),
+            q: [0u8; 16],
+            ch: 0,
+            sho: 0,
+            lo: 0,
+            uch: 0,
+            fo: [0u8; 5],
+            vo: Vec::new(),
+            bo: Vec::new(),
+            s: String::new(),
+            bs: String::new(),
+            fa: [0; 3],
+            va: Vec::new(),
+            ba: Vec::new(),
+            bools: [false; 2],
+            colors: Vec::new(),
+            ds: Vec::new(),
+            pts: Vec::new(),
+            fpts: ::std::array::from_fn::<_, 2, _>(|_| <point as ::std::default::Default>::default()),
+            n: String::new(),
+            ns: Vec::new(),
+            list: None,
+            list2: None,
+            opt: None,
+            r: <result as ::std::default::Default>::default(),
+            sp: <point as ::std::default::Default>::default(),
+            ec: <color as ::std::default::Default>::default(),
+            m: <maybe as ::std::default::Default>::default(),
+            fl: <flagged as ::std::default::Default>::default(),
+            co: <counted as ::std::default::Default>::default(),
+            il: Vec::new(),
+            bl: Vec::new(),
+            bi: [0; 3],
+            pal: [<color as ::std::default::Default>::default(); 2],
+        }
+    }
 }
 
 #[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]

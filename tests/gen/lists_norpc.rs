@@ -15,6 +15,17 @@ pub struct entry {
 }
 
 #[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
+impl ::std::default::Default for entry {
+    fn default() -> Self {
+        entry {
+            fileid: 0,
+            name: String::new(),
+            next: None,
+        }
+    }
+}
+
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 impl Drop for entry {
     fn drop(&mut self) {
         let mut next = self.next.take();
@@ -134,6 +145,16 @@ pub struct dirlist {
 }
 
 #[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
+impl ::std::default::Default for dirlist {
+    fn default() -> Self {
+        dirlist {
+            entries: None,
+            eof: false,
+        }
+    }
+}
+
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 impl ::xipc::idl::XdrType for dirlist {
     fn encode(&self, e: &mut ::xipc::xdr::Encoder) -> ::xipc::Result<()> {
         match &self.entries {
@@ -165,6 +186,18 @@ pub struct pmap {
 }
 
 #[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
+impl ::std::default::Default for pmap {
+    fn default() -> Self {
+        pmap {
+            prog: 0,
+            vers: 0,
+            prot: 0,
+            port: 0,
+        }
+    }
+}
+
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 impl ::xipc::idl::XdrType for pmap {
     fn encode(&self, e: &mut ::xipc::xdr::Encoder) -> ::xipc::Result<()> {
         e.put_uint(self.prog);
@@ -192,6 +225,16 @@ impl ::xipc::idl::XdrType for pmap {
 pub struct pmaplist {
     pub map: pmap,
     pub next: Option<Box<pmaplist>>,
+}
+
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
+impl ::std::default::Default for pmaplist {
+    fn default() -> Self {
+        pmaplist {
+            map: <pmap as ::std::default::Default>::default(),
+            next: None,
+        }
+    }
 }
 
 #[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
@@ -336,6 +379,17 @@ pub struct rp__list {
 }
 
 #[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
+impl ::std::default::Default for rp__list {
+    fn default() -> Self {
+        rp__list {
+            r_netid: String::new(),
+            r_prog: 0,
+            rpcb_next: None,
+        }
+    }
+}
+
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 impl Drop for rp__list {
     fn drop(&mut self) {
         let mut next = self.rpcb_next.take();
@@ -450,6 +504,17 @@ pub struct tree {
     pub value: i32,
     pub left: Option<Box<tree>>,
     pub right: Option<Box<tree>>,
+}
+
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
+impl ::std::default::Default for tree {
+    fn default() -> Self {
+        tree {
+            value: 0,
+            left: None,
+            right: None,
+        }
+    }
 }
 
 #[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]

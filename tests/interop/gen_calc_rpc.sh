@@ -15,57 +15,30 @@ grep -q xipc_rpc_client_call "$root/include/xipc.h" ||
 [ -f "$root/bindings/python/xipc/rpc.py" ] || fail "bindings/python/xipc/rpc.py missing: needs the rpc part (issue 4)"
 command -v cc >/dev/null || fail "cc not found: install gcc"
 command -v cargo >/dev/null || fail "cargo not found: install Rust"
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
+source "$root/tests/interop/gen/common.sh"
 gen=$tmp/gen
 mkdir -p "$gen" "$tmp/lib"
 ln -s "$lib" "$tmp/lib/libxipc.so.0"
-for lang in c python rust; do "$bin" gen -l "$lang" -o "$gen" "$root/examples/calc.x"; done
+for lang in c python rust; do "$bin" gen -q -l "$lang" -o "$gen" "$root/examples/calc.x"; done
 
 cflags="-std=c11 -Wall -Wextra -Wpedantic -Werror -I$root/include -I$gen"
 ld="-L$libdir -Wl,-rpath,$tmp/lib -lxipc"
 cc $cflags -o "$tmp/c_client" "$root/examples/gen/calc_client.c" "$gen/calc.c" "$gen/calc_clnt.c" $ld
 cc $cflags -o "$tmp/c_server" "$root/examples/gen/calc_server.c" "$gen/calc.c" "$gen/calc_svc.c" $ld
 
-# The Rust client and server: a throwaway crate on this xipc, sharing its target dir.
+# The Rust client and server: a throwaway crate on this xipc.
+rust_crate "$tmp/rs" calc-example
 mkdir -p "$tmp/rs/src/bin"
-cat > "$tmp/rs/Cargo.toml" <<TOML
-[package]
-name = "calc-example"
-version = "0.0.0"
-edition = "2021"
-publish = false
-[dependencies]
-xipc = { path = "$root" }
-[workspace]
-TOML
 for side in client server; do
     sed "s|include!(\"calc.rs\");|include!(\"$gen/calc.rs\");|" "$root/examples/gen/calc_$side.rs" > "$tmp/rs/src/bin/calc_$side.rs"
 done
-target=${CARGO_TARGET_DIR:-$root/target}
-CARGO_TARGET_DIR="$target" cargo build --quiet --release --manifest-path "$tmp/rs/Cargo.toml" ||
+CARGO_TARGET_DIR="$crate_target" cargo build --quiet --release --manifest-path "$tmp/rs/Cargo.toml" ||
     fail "the Rust example client or server does not build"
-rs="$target/release"
+rs="$crate_target/release"
 
 export PYTHONPATH="$gen:$root/bindings/python${PYTHONPATH:+:$PYTHONPATH}"
 export XIPC_LIBRARY="$lib"
 
-start() { # start NAME COMMAND...: runs a server, waits for the port it prints
-    local name=$1
-    shift
-    "$@" > "$tmp/$name.port" 2> "$tmp/$name.err" &
-    pids+=($!)
-    for _ in $(seq 100); do
-        [ -s "$tmp/$name.port" ] && return 0
-        sleep 0.1
-    done
-    fail "$name server printed no port: $(cat "$tmp/$name.err")"
-}
 start py python3 "$root/examples/gen/calc_server.py"
 start c "$tmp/c_server"
 start rust "$rs/calc_server"

@@ -28,7 +28,7 @@ n=0
 for x in $files; do
     b=$(basename "$x" .x)
     mkdir -p "$tmp/$b"
-    "$bin" gen -l c -o "$tmp/$b" "$x" || fail "xipc gen -l c $x"
+    "$bin" gen -q -l c -o "$tmp/$b" "$x" || fail "xipc gen -l c $x"
     cc $cflags $shim -c "$tmp/$b/$b.c" -o "$tmp/$b/$b.o" || fail "$b.c (with RPC prototypes) has warnings or errors"
     cc $cflags -DXIPC_GEN_NO_RPC -c "$tmp/$b/$b.c" -o "$tmp/$b/$b-norpc.o" || fail "$b.c (types only) has warnings or errors"
     for side in clnt svc; do
@@ -46,8 +46,8 @@ done
 # The example service: the C client compiles against its generated stubs,
 # the Python server and the generated module byte-compile.
 mkdir "$tmp/calc"
-"$bin" gen -l c -o "$tmp/calc" "$root/examples/calc.x"
-"$bin" gen -l python -o "$tmp/calc" "$root/examples/calc.x"
+"$bin" gen -q -l c -o "$tmp/calc" "$root/examples/calc.x"
+"$bin" gen -q -l python -o "$tmp/calc" "$root/examples/calc.x"
 cc $cflags $shim -I"$tmp/calc" -c "$root/examples/gen/calc_client.c" -o "$tmp/calc/client.o" || fail "examples/gen/calc_client.c"
 cc $cflags $shim -c "$tmp/calc/calc.c" -o "$tmp/calc/calc.o" || fail "calc.c"
 cc $cflags $shim -c "$tmp/calc/calc_clnt.c" -o "$tmp/calc/calc_clnt.o" || fail "calc_clnt.c"

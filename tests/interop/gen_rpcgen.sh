@@ -42,7 +42,7 @@ rpcgen_hex=$("$tmp/rpcgen_every")
 # xipc's generated C, on compat.x and on every.x.
 for x in compat every; do
     mkdir "$tmp/c_$x"
-    "$bin" gen -l c --no-rpc --base every -o "$tmp/c_$x" "$gen/$x.x"
+    "$bin" gen -q -l c --no-rpc --base every -o "$tmp/c_$x" "$gen/$x.x"
     extra=""
     [ $x = compat ] && extra=-DEVERY_NO_QUAD
     cc $cflags -Wpedantic $extra -I"$tmp/c_$x" -o "$tmp/xipc_$x" "$gen/every_xipc_main.c" "$tmp/c_$x/every.c" $xipc_ld
@@ -58,8 +58,8 @@ every_hex=$("$tmp/xipc_every" encode)
 "$tmp/xipc_every" decode "$every_hex" >/dev/null || fail "xipc C could not decode its own every.x bytes"
 
 # xipc's generated Python.
-"$bin" gen -l python -o "$tmp" "$gen/every.x"
-"$bin" gen -l python -o "$tmp" "$gen/compat.x"
+"$bin" gen -q -l python -o "$tmp" "$gen/every.x"
+"$bin" gen -q -l python -o "$tmp" "$gen/compat.x"
 PYTHONPATH="$tmp:$gen${PYTHONPATH:+:$PYTHONPATH}" python3 - "$rpcgen_hex" "$every_hex" <<'PY' || fail "Python differs (see above)"
 import sys
 import compat, every, every_value

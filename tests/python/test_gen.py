@@ -170,9 +170,19 @@ def test_client_stub_encodes_calls_and_decodes_replies(every):
         assert fake.calls[-1] == (6, b"\0\0\0\0")
         fake.reply = b""
         assert c.nothing() is None
-        fake.reply = b"\0\0\0\x07\0"
+        # Bytes after the results are ignored, as libtirpc ignores them...
+        fake.reply = b"\0\0\0\x07\0\0\0\0"
+        assert c.add(1, 1) == 7
+        # ...unless the client is strict.
+        c.strict = True
+        with pytest.raises(ValueError, match="ADD result: 4 unread bytes after the value at byte 4"):
+            c.add(1, 1)
+    with every.EVERYVERS_Client(client=fake, strict=True) as c:
         with pytest.raises(ValueError, match="unread bytes"):
             c.add(1, 1)
+        # An argument out of range names the procedure and argument.
+        with pytest.raises(ValueError, match=r"ADD argument 1: 2147483648 is out of range for int"):
+            c.add(2**31, 1)
 
 
 def test_server_base_dispatches_to_overridden_methods(every):
@@ -202,3 +212,11 @@ def test_server_base_dispatches_to_overridden_methods(every):
     assert server.handlers[(0x20000099, 1, 3)](b"", None) == b"\0\0\0\x03srv\0"
     with pytest.raises(NotImplementedError):
         server.handlers[(0x20000099, 1, 1)](golden("every_value.hex"), None)
+    # Bytes after the arguments are ignored unless registered strict.
+    assert add(b"\0\0\0\x03\0\0\0\x04\0\0\0\0", "call-info") == b"\0\0\0\x07"
+    Impl().register(server, strict=True)
+    add = server.handlers[(0x20000099, 1, 2)]
+    from xipc import rpc
+
+    with pytest.raises(rpc.GarbageArgs, match="4 unread bytes after the arguments"):
+        add(b"\0\0\0\x03\0\0\0\x04\0\0\0\0", "call-info")

@@ -114,7 +114,13 @@ fn model(spec: &Spec) -> Outcome<Model<'_>> {
 /// The declaration of the requested type, or a usage error listing the types.
 fn root(model: &Model<'_>, args: &TypeArgs) -> Outcome<xipc::idl::ast::Decl> {
     json::root_decl(model, &args.type_name).ok_or_else(|| {
-        let mut names: Vec<&str> = model.types.keys().copied().collect();
+        // The file's own types (the well-known ones work too, unlisted).
+        let mut names: Vec<&str> = model
+            .types
+            .keys()
+            .copied()
+            .filter(|n| model.origin(n).is_none())
+            .collect();
         names.sort_unstable();
         let known = if names.is_empty() {
             "no types are defined (give the .x file with --spec)".to_string()

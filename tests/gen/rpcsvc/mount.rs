@@ -34,6 +34,15 @@ pub enum fhstatus {
     Default(u32),
 }
 
+/// The arm its all-zero encoding decodes to (discriminant 0 or
+/// FALSE), or the first declared case when 0 is not valid.
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
+impl ::std::default::Default for fhstatus {
+    fn default() -> Self {
+        fhstatus::V0([0u8; 32])
+    }
+}
+
 #[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 impl ::xipc::idl::XdrType for fhstatus {
     fn encode(&self, e: &mut ::xipc::xdr::Encoder) -> ::xipc::Result<()> {
@@ -135,6 +144,17 @@ pub struct mountbody {
     pub ml_hostname: name,
     pub ml_directory: dirpath,
     pub ml_next: mountlist,
+}
+
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
+impl ::std::default::Default for mountbody {
+    fn default() -> Self {
+        mountbody {
+            ml_hostname: String::new(),
+            ml_directory: String::new(),
+            ml_next: None,
+        }
+    }
 }
 
 #[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
@@ -280,6 +300,16 @@ pub struct groupnode {
 }
 
 #[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
+impl ::std::default::Default for groupnode {
+    fn default() -> Self {
+        groupnode {
+            gr_name: String::new(),
+            gr_next: None,
+        }
+    }
+}
+
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 impl Drop for groupnode {
     fn drop(&mut self) {
         let mut next = self.gr_next.take();
@@ -418,6 +448,17 @@ pub struct exportnode {
     pub ex_dir: dirpath,
     pub ex_groups: groups,
     pub ex_next: exports,
+}
+
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
+impl ::std::default::Default for exportnode {
+    fn default() -> Self {
+        exportnode {
+            ex_dir: String::new(),
+            ex_groups: None,
+            ex_next: None,
+        }
+    }
 }
 
 #[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]

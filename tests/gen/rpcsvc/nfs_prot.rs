@@ -122,6 +122,13 @@ pub const NFSERR_STALE: nfsstat = nfsstat::NFSERR_STALE;
 #[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 pub const NFSERR_WFLUSH: nfsstat = nfsstat::NFSERR_WFLUSH;
 
+/// The item worth 0, or the first declared when none is.
+impl ::std::default::Default for nfsstat {
+    fn default() -> Self {
+        nfsstat::NFS_OK
+    }
+}
+
 impl ::xipc::idl::XdrType for nfsstat {
     fn encode(&self, e: &mut ::xipc::xdr::Encoder) -> ::xipc::Result<()> {
         e.put_enum(*self as i32);
@@ -188,6 +195,13 @@ pub const NFBAD: ftype = ftype::NFBAD;
 #[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 pub const NFFIFO: ftype = ftype::NFFIFO;
 
+/// The item worth 0, or the first declared when none is.
+impl ::std::default::Default for ftype {
+    fn default() -> Self {
+        ftype::NFNON
+    }
+}
+
 impl ::xipc::idl::XdrType for ftype {
     fn encode(&self, e: &mut ::xipc::xdr::Encoder) -> ::xipc::Result<()> {
         e.put_enum(*self as i32);
@@ -205,6 +219,15 @@ impl ::xipc::idl::XdrType for ftype {
 #[derive(Clone, Debug, PartialEq)]
 pub struct nfs_fh {
     pub data: [u8; 32],
+}
+
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
+impl ::std::default::Default for nfs_fh {
+    fn default() -> Self {
+        nfs_fh {
+            data: [0u8; 32],
+        }
+    }
 }
 
 #[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
@@ -226,6 +249,16 @@ impl ::xipc::idl::XdrType for nfs_fh {
 pub struct nfstime {
     pub seconds: u32,
     pub useconds: u32,
+}
+
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
+impl ::std::default::Default for nfstime {
+    fn default() -> Self {
+        nfstime {
+            seconds: 0,
+            useconds: 0,
+        }
+    }
 }
 
 #[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
@@ -261,6 +294,28 @@ pub struct fattr {
     pub atime: nfstime,
     pub mtime: nfstime,
     pub ctime: nfstime,
+}
+
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
+impl ::std::default::Default for fattr {
+    fn default() -> Self {
+        fattr {
+            r#type: <ftype as ::std::default::Default>::default(),
+            mode: 0,
+            nlink: 0,
+            uid: 0,
+            gid: 0,
+            size: 0,
+            blocksize: 0,
+            rdev: 0,
+            blocks: 0,
+            fsid: 0,
+            fileid: 0,
+            atime: <nfstime as ::std::default::Default>::default(),
+            mtime: <nfstime as ::std::default::Default>::default(),
+            ctime: <nfstime as ::std::default::Default>::default(),
+        }
+    }
 }
 
 #[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
@@ -312,6 +367,20 @@ pub struct sattr {
     pub size: u32,
     pub atime: nfstime,
     pub mtime: nfstime,
+}
+
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
+impl ::std::default::Default for sattr {
+    fn default() -> Self {
+        sattr {
+            mode: 0,
+            uid: 0,
+            gid: 0,
+            size: 0,
+            atime: <nfstime as ::std::default::Default>::default(),
+            mtime: <nfstime as ::std::default::Default>::default(),
+        }
+    }
 }
 
 #[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
@@ -386,6 +455,15 @@ pub enum attrstat {
     Default(nfsstat),
 }
 
+/// The arm its all-zero encoding decodes to (discriminant 0 or
+/// FALSE), or the first declared case when 0 is not valid.
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
+impl ::std::default::Default for attrstat {
+    fn default() -> Self {
+        attrstat::NFS_OK(<fattr as ::std::default::Default>::default())
+    }
+}
+
 #[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 impl ::xipc::idl::XdrType for attrstat {
     fn encode(&self, e: &mut ::xipc::xdr::Encoder) -> ::xipc::Result<()> {
@@ -423,6 +501,16 @@ pub struct sattrargs {
 }
 
 #[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
+impl ::std::default::Default for sattrargs {
+    fn default() -> Self {
+        sattrargs {
+            file: <nfs_fh as ::std::default::Default>::default(),
+            attributes: <sattr as ::std::default::Default>::default(),
+        }
+    }
+}
+
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 impl ::xipc::idl::XdrType for sattrargs {
     fn encode(&self, e: &mut ::xipc::xdr::Encoder) -> ::xipc::Result<()> {
         ::xipc::idl::XdrType::encode(&self.file, e)?;
@@ -443,6 +531,16 @@ impl ::xipc::idl::XdrType for sattrargs {
 pub struct diropargs {
     pub dir: nfs_fh,
     pub name: filename,
+}
+
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
+impl ::std::default::Default for diropargs {
+    fn default() -> Self {
+        diropargs {
+            dir: <nfs_fh as ::std::default::Default>::default(),
+            name: String::new(),
+        }
+    }
 }
 
 #[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
@@ -469,6 +567,16 @@ pub struct diropokres {
 }
 
 #[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
+impl ::std::default::Default for diropokres {
+    fn default() -> Self {
+        diropokres {
+            file: <nfs_fh as ::std::default::Default>::default(),
+            attributes: <fattr as ::std::default::Default>::default(),
+        }
+    }
+}
+
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 impl ::xipc::idl::XdrType for diropokres {
     fn encode(&self, e: &mut ::xipc::xdr::Encoder) -> ::xipc::Result<()> {
         ::xipc::idl::XdrType::encode(&self.file, e)?;
@@ -490,6 +598,15 @@ pub enum diropres {
     NFS_OK(diropokres),
     /// Any other discriminant value, with the `default` arm.
     Default(nfsstat),
+}
+
+/// The arm its all-zero encoding decodes to (discriminant 0 or
+/// FALSE), or the first declared case when 0 is not valid.
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
+impl ::std::default::Default for diropres {
+    fn default() -> Self {
+        diropres::NFS_OK(<diropokres as ::std::default::Default>::default())
+    }
 }
 
 #[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
@@ -527,6 +644,15 @@ pub enum readlinkres {
     NFS_OK(nfspath),
     /// Any other discriminant value, with the `default` arm.
     Default(nfsstat),
+}
+
+/// The arm its all-zero encoding decodes to (discriminant 0 or
+/// FALSE), or the first declared case when 0 is not valid.
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
+impl ::std::default::Default for readlinkres {
+    fn default() -> Self {
+        readlinkres::NFS_OK(String::new())
+    }
 }
 
 #[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
@@ -568,6 +694,18 @@ pub struct readargs {
 }
 
 #[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
+impl ::std::default::Default for readargs {
+    fn default() -> Self {
+        readargs {
+            file: <nfs_fh as ::std::default::Default>::default(),
+            offset: 0,
+            count: 0,
+            totalcount: 0,
+        }
+    }
+}
+
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 impl ::xipc::idl::XdrType for readargs {
     fn encode(&self, e: &mut ::xipc::xdr::Encoder) -> ::xipc::Result<()> {
         ::xipc::idl::XdrType::encode(&self.file, e)?;
@@ -595,6 +733,16 @@ pub struct readokres {
 }
 
 #[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
+impl ::std::default::Default for readokres {
+    fn default() -> Self {
+        readokres {
+            attributes: <fattr as ::std::default::Default>::default(),
+            data: Vec::new(),
+        }
+    }
+}
+
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 impl ::xipc::idl::XdrType for readokres {
     fn encode(&self, e: &mut ::xipc::xdr::Encoder) -> ::xipc::Result<()> {
         ::xipc::idl::XdrType::encode(&self.attributes, e)?;
@@ -619,6 +767,15 @@ pub enum readres {
     NFS_OK(readokres),
     /// Any other discriminant value, with the `default` arm.
     Default(nfsstat),
+}
+
+/// The arm its all-zero encoding decodes to (discriminant 0 or
+/// FALSE), or the first declared case when 0 is not valid.
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
+impl ::std::default::Default for readres {
+    fn default() -> Self {
+        readres::NFS_OK(<readokres as ::std::default::Default>::default())
+    }
 }
 
 #[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
@@ -661,6 +818,19 @@ pub struct writeargs {
 }
 
 #[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
+impl ::std::default::Default for writeargs {
+    fn default() -> Self {
+        writeargs {
+            file: <nfs_fh as ::std::default::Default>::default(),
+            beginoffset: 0,
+            offset: 0,
+            totalcount: 0,
+            data: Vec::new(),
+        }
+    }
+}
+
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 impl ::xipc::idl::XdrType for writeargs {
     fn encode(&self, e: &mut ::xipc::xdr::Encoder) -> ::xipc::Result<()> {
         ::xipc::idl::XdrType::encode(&self.file, e)?;
@@ -693,6 +863,16 @@ pub struct createargs {
 }
 
 #[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
+impl ::std::default::Default for createargs {
+    fn default() -> Self {
+        createargs {
+            r#where: <diropargs as ::std::default::Default>::default(),
+            attributes: <sattr as ::std::default::Default>::default(),
+        }
+    }
+}
+
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 impl ::xipc::idl::XdrType for createargs {
     fn encode(&self, e: &mut ::xipc::xdr::Encoder) -> ::xipc::Result<()> {
         ::xipc::idl::XdrType::encode(&self.r#where, e)?;
@@ -713,6 +893,16 @@ impl ::xipc::idl::XdrType for createargs {
 pub struct renameargs {
     pub from: diropargs,
     pub to: diropargs,
+}
+
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
+impl ::std::default::Default for renameargs {
+    fn default() -> Self {
+        renameargs {
+            from: <diropargs as ::std::default::Default>::default(),
+            to: <diropargs as ::std::default::Default>::default(),
+        }
+    }
 }
 
 #[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
@@ -739,6 +929,16 @@ pub struct linkargs {
 }
 
 #[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
+impl ::std::default::Default for linkargs {
+    fn default() -> Self {
+        linkargs {
+            from: <nfs_fh as ::std::default::Default>::default(),
+            to: <diropargs as ::std::default::Default>::default(),
+        }
+    }
+}
+
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 impl ::xipc::idl::XdrType for linkargs {
     fn encode(&self, e: &mut ::xipc::xdr::Encoder) -> ::xipc::Result<()> {
         ::xipc::idl::XdrType::encode(&self.from, e)?;
@@ -760,6 +960,17 @@ pub struct symlinkargs {
     pub from: diropargs,
     pub to: nfspath,
     pub attributes: sattr,
+}
+
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
+impl ::std::default::Default for symlinkargs {
+    fn default() -> Self {
+        symlinkargs {
+            from: <diropargs as ::std::default::Default>::default(),
+            to: String::new(),
+            attributes: <sattr as ::std::default::Default>::default(),
+        }
+    }
 }
 
 #[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
@@ -806,6 +1017,17 @@ pub struct readdirargs {
 }
 
 #[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
+impl ::std::default::Default for readdirargs {
+    fn default() -> Self {
+        readdirargs {
+            dir: <nfs_fh as ::std::default::Default>::default(),
+            cookie: [0u8; 4],
+            count: 0,
+        }
+    }
+}
+
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 impl ::xipc::idl::XdrType for readdirargs {
     fn encode(&self, e: &mut ::xipc::xdr::Encoder) -> ::xipc::Result<()> {
         ::xipc::idl::XdrType::encode(&self.dir, e)?;
@@ -833,6 +1055,18 @@ pub struct entry {
     pub name: filename,
     pub cookie: nfscookie,
     pub nextentry: Option<Box<entry>>,
+}
+
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
+impl ::std::default::Default for entry {
+    fn default() -> Self {
+        entry {
+            fileid: 0,
+            name: String::new(),
+            cookie: [0u8; 4],
+            nextentry: None,
+        }
+    }
 }
 
 #[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
@@ -954,6 +1188,16 @@ pub struct dirlist {
 }
 
 #[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
+impl ::std::default::Default for dirlist {
+    fn default() -> Self {
+        dirlist {
+            entries: None,
+            eof: false,
+        }
+    }
+}
+
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 impl ::xipc::idl::XdrType for dirlist {
     fn encode(&self, e: &mut ::xipc::xdr::Encoder) -> ::xipc::Result<()> {
         match &self.entries {
@@ -981,6 +1225,15 @@ pub enum readdirres {
     NFS_OK(dirlist),
     /// Any other discriminant value, with the `default` arm.
     Default(nfsstat),
+}
+
+/// The arm its all-zero encoding decodes to (discriminant 0 or
+/// FALSE), or the first declared case when 0 is not valid.
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
+impl ::std::default::Default for readdirres {
+    fn default() -> Self {
+        readdirres::NFS_OK(<dirlist as ::std::default::Default>::default())
+    }
 }
 
 #[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
@@ -1023,6 +1276,19 @@ pub struct statfsokres {
 }
 
 #[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
+impl ::std::default::Default for statfsokres {
+    fn default() -> Self {
+        statfsokres {
+            tsize: 0,
+            bsize: 0,
+            blocks: 0,
+            bfree: 0,
+            bavail: 0,
+        }
+    }
+}
+
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 impl ::xipc::idl::XdrType for statfsokres {
     fn encode(&self, e: &mut ::xipc::xdr::Encoder) -> ::xipc::Result<()> {
         e.put_uint(self.tsize);
@@ -1050,6 +1316,15 @@ pub enum statfsres {
     NFS_OK(statfsokres),
     /// Any other discriminant value, with the `default` arm.
     Default(nfsstat),
+}
+
+/// The arm its all-zero encoding decodes to (discriminant 0 or
+/// FALSE), or the first declared case when 0 is not valid.
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
+impl ::std::default::Default for statfsres {
+    fn default() -> Self {
+        statfsres::NFS_OK(<statfsokres as ::std::default::Default>::default())
+    }
 }
 
 #[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]

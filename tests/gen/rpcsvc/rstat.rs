@@ -15,6 +15,16 @@ pub struct rstat_timeval {
 }
 
 #[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
+impl ::std::default::Default for rstat_timeval {
+    fn default() -> Self {
+        rstat_timeval {
+            tv_sec: 0,
+            tv_usec: 0,
+        }
+    }
+}
+
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 impl ::xipc::idl::XdrType for rstat_timeval {
     fn encode(&self, e: &mut ::xipc::xdr::Encoder) -> ::xipc::Result<()> {
         e.put_uint(self.tv_sec);
@@ -49,6 +59,30 @@ pub struct statstime {
     pub boottime: rstat_timeval,
     pub curtime: rstat_timeval,
     pub if_opackets: i32,
+}
+
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
+impl ::std::default::Default for statstime {
+    fn default() -> Self {
+        statstime {
+            cp_time: [0; 4],
+            dk_xfer: [0; 4],
+            v_pgpgin: 0,
+            v_pgpgout: 0,
+            v_pswpin: 0,
+            v_pswpout: 0,
+            v_intr: 0,
+            if_ipackets: 0,
+            if_ierrors: 0,
+            if_oerrors: 0,
+            if_collisions: 0,
+            v_swtch: 0,
+            avenrun: [0; 3],
+            boottime: <rstat_timeval as ::std::default::Default>::default(),
+            curtime: <rstat_timeval as ::std::default::Default>::default(),
+            if_opackets: 0,
+        }
+    }
 }
 
 #[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
@@ -116,6 +150,29 @@ pub struct statsswtch {
 }
 
 #[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
+impl ::std::default::Default for statsswtch {
+    fn default() -> Self {
+        statsswtch {
+            cp_time: [0; 4],
+            dk_xfer: [0; 4],
+            v_pgpgin: 0,
+            v_pgpgout: 0,
+            v_pswpin: 0,
+            v_pswpout: 0,
+            v_intr: 0,
+            if_ipackets: 0,
+            if_ierrors: 0,
+            if_oerrors: 0,
+            if_collisions: 0,
+            v_swtch: 0,
+            avenrun: [0; 3],
+            boottime: <rstat_timeval as ::std::default::Default>::default(),
+            if_opackets: 0,
+        }
+    }
+}
+
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 impl ::xipc::idl::XdrType for statsswtch {
     fn encode(&self, e: &mut ::xipc::xdr::Encoder) -> ::xipc::Result<()> {
         e.put_int_slice(&self.cp_time);
@@ -172,6 +229,26 @@ pub struct stats {
     pub if_oerrors: i32,
     pub if_collisions: i32,
     pub if_opackets: i32,
+}
+
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
+impl ::std::default::Default for stats {
+    fn default() -> Self {
+        stats {
+            cp_time: [0; 4],
+            dk_xfer: [0; 4],
+            v_pgpgin: 0,
+            v_pgpgout: 0,
+            v_pswpin: 0,
+            v_pswpout: 0,
+            v_intr: 0,
+            if_ipackets: 0,
+            if_ierrors: 0,
+            if_oerrors: 0,
+            if_collisions: 0,
+            if_opackets: 0,
+        }
+    }
 }
 
 #[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]

@@ -72,6 +72,13 @@ pub const YP_BADARGS: ypstat = ypstat::YP_BADARGS;
 #[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 pub const YP_VERS: ypstat = ypstat::YP_VERS;
 
+/// The item worth 0, or the first declared when none is.
+impl ::std::default::Default for ypstat {
+    fn default() -> Self {
+        ypstat::YP_FALSE
+    }
+}
+
 impl ::xipc::idl::XdrType for ypstat {
     fn encode(&self, e: &mut ::xipc::xdr::Encoder) -> ::xipc::Result<()> {
         e.put_enum(*self as i32);
@@ -165,6 +172,13 @@ pub const YPXFR_FORCE: ypxfrstat = ypxfrstat::YPXFR_FORCE;
 pub const YPXFR_XFRERR: ypxfrstat = ypxfrstat::YPXFR_XFRERR;
 #[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 pub const YPXFR_REFUSED: ypxfrstat = ypxfrstat::YPXFR_REFUSED;
+
+/// The item worth 0, or the first declared when none is.
+impl ::std::default::Default for ypxfrstat {
+    fn default() -> Self {
+        ypxfrstat::YPXFR_SUCC
+    }
+}
 
 impl ::xipc::idl::XdrType for ypxfrstat {
     fn encode(&self, e: &mut ::xipc::xdr::Encoder) -> ::xipc::Result<()> {
@@ -289,6 +303,18 @@ pub struct ypmap_parms {
 }
 
 #[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
+impl ::std::default::Default for ypmap_parms {
+    fn default() -> Self {
+        ypmap_parms {
+            domain: String::new(),
+            map: String::new(),
+            ordernum: 0,
+            peer: String::new(),
+        }
+    }
+}
+
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 impl ::xipc::idl::XdrType for ypmap_parms {
     fn encode(&self, e: &mut ::xipc::xdr::Encoder) -> ::xipc::Result<()> {
         encode_domainname(&self.domain, e)?;
@@ -317,6 +343,17 @@ pub struct ypreq_key {
 }
 
 #[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
+impl ::std::default::Default for ypreq_key {
+    fn default() -> Self {
+        ypreq_key {
+            domain: String::new(),
+            map: String::new(),
+            key: Vec::new(),
+        }
+    }
+}
+
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 impl ::xipc::idl::XdrType for ypreq_key {
     fn encode(&self, e: &mut ::xipc::xdr::Encoder) -> ::xipc::Result<()> {
         encode_domainname(&self.domain, e)?;
@@ -342,6 +379,16 @@ pub struct ypreq_nokey {
 }
 
 #[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
+impl ::std::default::Default for ypreq_nokey {
+    fn default() -> Self {
+        ypreq_nokey {
+            domain: String::new(),
+            map: String::new(),
+        }
+    }
+}
+
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 impl ::xipc::idl::XdrType for ypreq_nokey {
     fn encode(&self, e: &mut ::xipc::xdr::Encoder) -> ::xipc::Result<()> {
         encode_domainname(&self.domain, e)?;
@@ -364,6 +411,18 @@ pub struct ypreq_xfr {
     pub transid: u32,
     pub prog: u32,
     pub port: u32,
+}
+
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
+impl ::std::default::Default for ypreq_xfr {
+    fn default() -> Self {
+        ypreq_xfr {
+            map_parms: <ypmap_parms as ::std::default::Default>::default(),
+            transid: 0,
+            prog: 0,
+            port: 0,
+        }
+    }
 }
 
 #[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
@@ -394,6 +453,16 @@ pub struct ypresp_val {
 }
 
 #[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
+impl ::std::default::Default for ypresp_val {
+    fn default() -> Self {
+        ypresp_val {
+            stat: <ypstat as ::std::default::Default>::default(),
+            val: Vec::new(),
+        }
+    }
+}
+
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 impl ::xipc::idl::XdrType for ypresp_val {
     fn encode(&self, e: &mut ::xipc::xdr::Encoder) -> ::xipc::Result<()> {
         ::xipc::idl::XdrType::encode(&self.stat, e)?;
@@ -415,6 +484,17 @@ pub struct ypresp_key_val {
     pub stat: ypstat,
     pub val: valdat,
     pub key: keydat,
+}
+
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
+impl ::std::default::Default for ypresp_key_val {
+    fn default() -> Self {
+        ypresp_key_val {
+            stat: <ypstat as ::std::default::Default>::default(),
+            val: Vec::new(),
+            key: Vec::new(),
+        }
+    }
 }
 
 #[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
@@ -443,6 +523,16 @@ pub struct ypresp_master {
 }
 
 #[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
+impl ::std::default::Default for ypresp_master {
+    fn default() -> Self {
+        ypresp_master {
+            stat: <ypstat as ::std::default::Default>::default(),
+            peer: String::new(),
+        }
+    }
+}
+
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 impl ::xipc::idl::XdrType for ypresp_master {
     fn encode(&self, e: &mut ::xipc::xdr::Encoder) -> ::xipc::Result<()> {
         ::xipc::idl::XdrType::encode(&self.stat, e)?;
@@ -466,6 +556,16 @@ pub struct ypresp_order {
 }
 
 #[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
+impl ::std::default::Default for ypresp_order {
+    fn default() -> Self {
+        ypresp_order {
+            stat: <ypstat as ::std::default::Default>::default(),
+            ordernum: 0,
+        }
+    }
+}
+
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 impl ::xipc::idl::XdrType for ypresp_order {
     fn encode(&self, e: &mut ::xipc::xdr::Encoder) -> ::xipc::Result<()> {
         ::xipc::idl::XdrType::encode(&self.stat, e)?;
@@ -486,6 +586,15 @@ impl ::xipc::idl::XdrType for ypresp_order {
 pub enum ypresp_all {
     TRUE(ypresp_key_val),
     FALSE,
+}
+
+/// The arm its all-zero encoding decodes to (discriminant 0 or
+/// FALSE), or the first declared case when 0 is not valid.
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
+impl ::std::default::Default for ypresp_all {
+    fn default() -> Self {
+        ypresp_all::FALSE
+    }
 }
 
 #[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
@@ -523,6 +632,16 @@ pub struct ypresp_xfr {
 }
 
 #[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
+impl ::std::default::Default for ypresp_xfr {
+    fn default() -> Self {
+        ypresp_xfr {
+            transid: 0,
+            xfrstat: <ypxfrstat as ::std::default::Default>::default(),
+        }
+    }
+}
+
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 impl ::xipc::idl::XdrType for ypresp_xfr {
     fn encode(&self, e: &mut ::xipc::xdr::Encoder) -> ::xipc::Result<()> {
         e.put_uint(self.transid);
@@ -546,6 +665,16 @@ impl ::xipc::idl::XdrType for ypresp_xfr {
 pub struct ypmaplist {
     pub map: mapname,
     pub next: Option<Box<ypmaplist>>,
+}
+
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
+impl ::std::default::Default for ypmaplist {
+    fn default() -> Self {
+        ypmaplist {
+            map: String::new(),
+            next: None,
+        }
+    }
 }
 
 #[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
@@ -663,6 +792,16 @@ pub struct ypresp_maplist {
 }
 
 #[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
+impl ::std::default::Default for ypresp_maplist {
+    fn default() -> Self {
+        ypresp_maplist {
+            stat: <ypstat as ::std::default::Default>::default(),
+            maps: None,
+        }
+    }
+}
+
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 impl ::xipc::idl::XdrType for ypresp_maplist {
     fn encode(&self, e: &mut ::xipc::xdr::Encoder) -> ::xipc::Result<()> {
         ::xipc::idl::XdrType::encode(&self.stat, e)?;
@@ -765,6 +904,13 @@ pub const YPPUSH_XFRERR: yppush_status = yppush_status::YPPUSH_XFRERR;
 #[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 pub const YPPUSH_REFUSED: yppush_status = yppush_status::YPPUSH_REFUSED;
 
+/// The item worth 0, or the first declared when none is.
+impl ::std::default::Default for yppush_status {
+    fn default() -> Self {
+        yppush_status::YPPUSH_SUCC
+    }
+}
+
 impl ::xipc::idl::XdrType for yppush_status {
     fn encode(&self, e: &mut ::xipc::xdr::Encoder) -> ::xipc::Result<()> {
         e.put_enum(*self as i32);
@@ -783,6 +929,16 @@ impl ::xipc::idl::XdrType for yppush_status {
 pub struct yppushresp_xfr {
     pub transid: u32,
     pub status: yppush_status,
+}
+
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
+impl ::std::default::Default for yppushresp_xfr {
+    fn default() -> Self {
+        yppushresp_xfr {
+            transid: 0,
+            status: <yppush_status as ::std::default::Default>::default(),
+        }
+    }
 }
 
 #[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
@@ -826,6 +982,13 @@ pub const YPBIND_SUCC_VAL: ypbind_resptype = ypbind_resptype::YPBIND_SUCC_VAL;
 #[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
 pub const YPBIND_FAIL_VAL: ypbind_resptype = ypbind_resptype::YPBIND_FAIL_VAL;
 
+/// The item worth 0, or the first declared when none is.
+impl ::std::default::Default for ypbind_resptype {
+    fn default() -> Self {
+        ypbind_resptype::YPBIND_SUCC_VAL
+    }
+}
+
 impl ::xipc::idl::XdrType for ypbind_resptype {
     fn encode(&self, e: &mut ::xipc::xdr::Encoder) -> ::xipc::Result<()> {
         e.put_enum(*self as i32);
@@ -844,6 +1007,16 @@ impl ::xipc::idl::XdrType for ypbind_resptype {
 pub struct ypbind_binding {
     pub ypbind_binding_addr: [u8; 4],
     pub ypbind_binding_port: [u8; 2],
+}
+
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
+impl ::std::default::Default for ypbind_binding {
+    fn default() -> Self {
+        ypbind_binding {
+            ypbind_binding_addr: [0u8; 4],
+            ypbind_binding_port: [0u8; 2],
+        }
+    }
 }
 
 #[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
@@ -867,6 +1040,15 @@ impl ::xipc::idl::XdrType for ypbind_binding {
 pub enum ypbind_resp {
     YPBIND_FAIL_VAL(u32),
     YPBIND_SUCC_VAL(ypbind_binding),
+}
+
+/// The arm its all-zero encoding decodes to (discriminant 0 or
+/// FALSE), or the first declared case when 0 is not valid.
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
+impl ::std::default::Default for ypbind_resp {
+    fn default() -> Self {
+        ypbind_resp::YPBIND_FAIL_VAL(0)
+    }
 }
 
 #[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
@@ -909,6 +1091,17 @@ pub struct ypbind_setdom {
     pub ypsetdom_domain: domainname,
     pub ypsetdom_binding: ypbind_binding,
     pub ypsetdom_vers: u32,
+}
+
+#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
+impl ::std::default::Default for ypbind_setdom {
+    fn default() -> Self {
+        ypbind_setdom {
+            ypsetdom_domain: String::new(),
+            ypsetdom_binding: <ypbind_binding as ::std::default::Default>::default(),
+            ypsetdom_vers: 0,
+        }
+    }
 }
 
 #[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unreachable_patterns, unused_variables, unused_parens, unused_braces, unused_mut, clippy::all)]
