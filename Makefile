@@ -48,8 +48,8 @@ all: ## release library (.so, .a), header and the xipc binary
 	@if [ -e $(PY_INCLUDE)/Python.h ]; then $(MAKE) --no-print-directory $(PY_FAST); \
 	 else echo "note: $(PY_INCLUDE)/Python.h is missing (apt-get install python3-dev): the Python package uses ctypes for every call"; fi
 
-$(PY_FAST): bindings/python/xipc/_fast.c
-	$(CC) -O2 -g -shared -fPIC -std=c11 -Wall -Wextra -Werror -I$(PY_INCLUDE) -o $@ $<
+$(PY_FAST): bindings/python/xipc/_fast.c include/xipc.h
+	$(CC) -O2 -g -shared -fPIC -std=c11 -Wall -Wextra -Werror -I$(PY_INCLUDE) -Iinclude -o $@ $<
 
 help:
 	@grep -E '^[a-z-]+:.*## ' Makefile | sed 's/:.*## /\t/'

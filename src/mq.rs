@@ -496,7 +496,7 @@ impl MessageQueue {
     fn send_wait(&self, msg: &[u8], priority: u32, wait: Wait) -> Result<()> {
         if priority >= priority_limit() {
             return Err(Error::InvalidArgument(format!(
-                "priority {priority} is out of range 0..={}",
+                "priority {priority} is out of range: 0 to {}",
                 priority_limit() - 1
             )));
         }

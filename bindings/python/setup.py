@@ -134,6 +134,7 @@ setup(
     # The hot queue and stream calls without ctypes; optional: without a C
     # compiler or the Python headers the package uses ctypes for them too.
     ext_modules=[Extension("xipc._fast", ["xipc/_fast.c"], optional=True,
+                           include_dirs=[str(ROOT / "include")],
                            extra_compile_args=["-std=c11", "-O2"])],
     cmdclass={"build_py": BuildPyWithLibrary},
     distclass=BinaryDistribution,

@@ -25,7 +25,7 @@ echo "make demo installs only: $(tr '\n' ' ' <<<"$demo")"
 # default features (cargo tree resolves them without building anything).
 mkdir -p "$tmp/user/src"
 echo 'fn main() {}' >"$tmp/user/src/main.rs"
-cp "$root/Cargo.lock" "$tmp/user/Cargo.lock"
+[[ -f $root/Cargo.lock ]] && cp "$root/Cargo.lock" "$tmp/user/Cargo.lock"
 user_tree() { # user_tree DEPENDENCY-SPEC: the normal dependencies of a crate using it
     cat >"$tmp/user/Cargo.toml" <<TOML
 [package]
