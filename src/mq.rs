@@ -353,7 +353,7 @@ impl OpenOptions {
                 attr.map_or(0, |(m, s)| m.saturating_mul(s))
             )),
             libc::ENOENT if !self.create => {
-                Error::NotFound(format!("{context}: no queue by that name (create it with create)"))
+                Error::NotFound(format!("{context}: no queue by that name"))
             }
             _ => Error::os(context, err),
         }
