@@ -1757,5 +1757,5 @@ static XG_UNUSED int xg_get_flag(xipc_decoder *d, int *present)
 /// rpcgen's `xdr_string` does, with the field's name in the message.
 fn null_string_check(lv: &str, name: &str) -> String {
     let what = if name.is_empty() { "value" } else { name };
-    format!("if (({lv}) == NULL)\n\treturn xipc_encoder_null_string(e, \"{what}\");")
+    format!("if (({lv}) == NULL)\n\treturn xipc_encoder_refuse_null_string(e, \"{what}\");")
 }

@@ -258,7 +258,7 @@ static void test_mq_send(void) {
     EXPECT(xipc_mq_send(q, "three", 5, 9) == XIPC_EINTR);
     join_poke(&k);
     xipc_mq_attr now;
-    CHECK(xipc_mq_getattr(q, &now));
+    CHECK(xipc_mq_attributes(q, &now));
     EXPECT(now.current_messages == 2);
     CHECK(xipc_mq_set_retry_on_signal(q, true));
     /* Exactly what was sent: "three" (priority 9) then "two"; no "three" twice. */
@@ -266,7 +266,7 @@ static void test_mq_send(void) {
     EXPECT(len == 5 && memcmp(buf, "three", 5) == 0 && prio == 9);
     CHECK(xipc_mq_receive(q, buf, sizeof buf, &len, &prio));
     EXPECT(len == 3 && memcmp(buf, "two", 3) == 0 && prio == 1);
-    CHECK(xipc_mq_getattr(q, &now));
+    CHECK(xipc_mq_attributes(q, &now));
     EXPECT(now.current_messages == 0);
     CHECK(xipc_mq_close(q));
 }

@@ -161,24 +161,34 @@ static void test_mq(void) {
     RC(XIPC_EINVAL, xipc_mq_send(q, NULL, 1, 0));
     RC(XIPC_EMSGSIZE, xipc_mq_send(q, buf, 65, 0));
     RC(XIPC_EINVAL, xipc_mq_send(q, "x", 1, UINT_MAX));
-    RC(XIPC_EINVAL, xipc_mq_timedsend(NULL, "x", 1, 0, 10));
-    RC(XIPC_EINVAL, xipc_mq_timedsend(q, NULL, 1, 0, 10));
+    RC(XIPC_EINVAL, xipc_mq_send_timeout(NULL, "x", 1, 0, 10));
+    RC(XIPC_EINVAL, xipc_mq_send_timeout(q, NULL, 1, 0, 10));
     RC(XIPC_EINVAL, xipc_mq_receive(NULL, buf, sizeof buf, &len, &prio));
     RC(XIPC_EINVAL, xipc_mq_receive(q, NULL, sizeof buf, &len, &prio));
-    RC(XIPC_EINVAL, xipc_mq_timedreceive(NULL, buf, sizeof buf, &len, &prio, 10));
-    RC(XIPC_EINVAL, xipc_mq_timedreceive(q, NULL, sizeof buf, &len, &prio, 10));
+    RC(XIPC_EINVAL, xipc_mq_receive_timeout(NULL, buf, sizeof buf, &len, &prio, 10));
+    RC(XIPC_EINVAL, xipc_mq_receive_timeout(q, NULL, sizeof buf, &len, &prio, 10));
     /* A buffer smaller than the queue's message size: refused up front. */
-    RC(XIPC_EMSGSIZE, xipc_mq_timedreceive(q, buf, 8, &len, &prio, 10));
-    RC(XIPC_ETIMEDOUT, xipc_mq_timedreceive(q, buf, sizeof buf, &len, NULL, 10));
+    RC(XIPC_EMSGSIZE, xipc_mq_receive_timeout(q, buf, 8, &len, &prio, 10));
+    RC(XIPC_ETIMEDOUT, xipc_mq_receive_timeout(q, buf, sizeof buf, &len, NULL, 10));
+    /* Timeouts: XIPC_NO_WAIT does not wait; a negative other than
+     * XIPC_WAIT_FOREVER is refused (a deadline gone negative must not wait
+     * for ever); with XIPC_WAIT_FOREVER a nonblocking queue says so. */
+    RC(XIPC_ETIMEDOUT, xipc_mq_receive_timeout(q, buf, sizeof buf, &len, &prio, XIPC_NO_WAIT));
+    RC(XIPC_EINVAL, xipc_mq_receive_timeout(q, buf, sizeof buf, &len, &prio, -2));
+    RC(XIPC_EINVAL, xipc_mq_send_timeout(q, "x", 1, 0, INT64_MIN));
+    EXPECT(strstr(xipc_last_error(), "XIPC_WAIT_FOREVER") != NULL);
+    MUST(xipc_mq_set_nonblocking(q, true));
+    RC(XIPC_EAGAIN, xipc_mq_receive_timeout(q, buf, sizeof buf, &len, &prio, XIPC_WAIT_FOREVER));
+    MUST(xipc_mq_set_nonblocking(q, false));
     /* NULL `len` with a message waiting: an error, and the message stays. */
     MUST(xipc_mq_send(q, "kept", 4, 3));
-    RC(XIPC_EINVAL, xipc_mq_timedreceive(q, buf, sizeof buf, NULL, &prio, 10));
-    MUST(xipc_mq_timedreceive(q, buf, sizeof buf, &len, &prio, 10));
+    RC(XIPC_EINVAL, xipc_mq_receive_timeout(q, buf, sizeof buf, NULL, &prio, 10));
+    MUST(xipc_mq_receive_timeout(q, buf, sizeof buf, &len, &prio, 10));
     EXPECT(len == 4 && memcmp(buf, "kept", 4) == 0 && prio == 3);
 
     xipc_mq_attr got;
-    RC(XIPC_EINVAL, xipc_mq_getattr(NULL, &got));
-    RC(XIPC_EINVAL, xipc_mq_getattr(q, NULL));
+    RC(XIPC_EINVAL, xipc_mq_attributes(NULL, &got));
+    RC(XIPC_EINVAL, xipc_mq_attributes(q, NULL));
     RC(XIPC_EINVAL, xipc_mq_set_nonblocking(NULL, true));
     RC(XIPC_EINVAL, xipc_mq_set_retry_on_signal(NULL, true));
     int fd = 0;
@@ -484,10 +494,10 @@ static void test_encoder(void) {
     RC(XIPC_EINVAL, xipc_encoder_put_double_vector(e, NULL, 2));
     RC(XIPC_EINVAL, xipc_encoder_put_double_array(NULL, NULL, 0));
     RC(XIPC_EINVAL, xipc_encoder_put_double_array(e, NULL, 2));
-    RC(XIPC_EINVAL, xipc_encoder_null_string(NULL, "name"));
-    RC(XIPC_EINVAL, xipc_encoder_null_string(e, NULL));
+    RC(XIPC_EINVAL, xipc_encoder_refuse_null_string(NULL, "name"));
+    RC(XIPC_EINVAL, xipc_encoder_refuse_null_string(e, NULL));
     /* Its purpose: always XIPC_EINVAL, naming the field. */
-    RC(XIPC_EINVAL, xipc_encoder_null_string(e, "name"));
+    RC(XIPC_EINVAL, xipc_encoder_refuse_null_string(e, "name"));
     EXPECT(strstr(xipc_last_error(), "name is a NULL string") != NULL);
     /* Every refusal above wrote nothing. */
     MUST(xipc_encoder_data(e, &view, &len));

@@ -48,16 +48,16 @@ _unlink = declare("xipc_mq_unlink", [c_char_p])
 # The two hot calls are checked inline: an errcheck costs a Python call each time.
 # Without a timeout the shorter functions are used: every argument costs.
 _send = declare("xipc_mq_send", [c_void_p, c_void_p, c_size_t, c_uint], check=False)
-_timedsend = declare("xipc_mq_timedsend", [c_void_p, c_void_p, c_size_t, c_uint, c_int64],
+_send_timeout = declare("xipc_mq_send_timeout", [c_void_p, c_void_p, c_size_t, c_uint, c_int64],
                      check=False)
 _receive = declare("xipc_mq_receive",
                    [c_void_p, c_void_p, c_size_t, POINTER(c_size_t), POINTER(c_uint)], check=False)
-_timedreceive = declare(
-    "xipc_mq_timedreceive",
+_receive_timeout = declare(
+    "xipc_mq_receive_timeout",
     [c_void_p, c_void_p, c_size_t, POINTER(c_size_t), POINTER(c_uint), c_int64],
     check=False,
 )
-_getattr = declare("xipc_mq_getattr", [c_void_p, POINTER(_Attr)])
+_getattr = declare("xipc_mq_attributes", [c_void_p, POINTER(_Attr)])
 _set_nonblocking = declare("xipc_mq_set_nonblocking", [c_void_p, c_bool])
 _set_retry = declare("xipc_mq_set_retry_on_signal", [c_void_p, c_bool])
 _fd = declare("xipc_mq_fd", [c_void_p, POINTER(c_int)])
@@ -188,11 +188,11 @@ class MessageQueue(_QueueBase):
             started = 0.0
         else:
             started = time.monotonic()
-            status = _timedsend(self._handle, data, len(data), priority, _millis(timeout))
+            status = _send_timeout(self._handle, data, len(data), priority, _millis(timeout))
         if status:
             handle = self._handle
             self._failed(status, started, timeout,
-                         lambda ms: _timedsend(handle, data, len(data), priority, ms))
+                         lambda ms: _send_timeout(handle, data, len(data), priority, ms))
 
     def _receive_slow(self, timeout: float | None = None) -> tuple[bytes, int]:
         """Returns ``(message, priority)``: the oldest message of the highest
@@ -211,11 +211,11 @@ class MessageQueue(_QueueBase):
                 started = 0.0
             else:
                 started = time.monotonic()
-                status = _timedreceive(self._handle, slot.buffer, self._capacity,
+                status = _receive_timeout(self._handle, slot.buffer, self._capacity,
                                        slot.length_ref, slot.priority_ref, _millis(timeout))
             if status:
                 handle = self._handle
-                self._failed(status, started, timeout, lambda ms: _timedreceive(
+                self._failed(status, started, timeout, lambda ms: _receive_timeout(
                     handle, slot.buffer, self._capacity, slot.length_ref, slot.priority_ref, ms))
             # One copy, out of the reused buffer.
             return slot.view[: slot.length.value].tobytes(), slot.priority.value
