@@ -52,7 +52,7 @@ static void raw_full_read(int fd, uint8_t *p, size_t n) {
     }
 }
 
-static void send_msg(chan *c, const uint8_t *msg, size_t len) {
+static void send(chan *c, const uint8_t *msg, size_t len) {
     if (use_xipc) {
         if (xipc_stream_send_msg(c->w, msg, len) != XIPC_OK) die("xipc_stream_send_msg");
         return;
@@ -76,7 +76,7 @@ static void send_msg(chan *c, const uint8_t *msg, size_t len) {
     }
 }
 
-static size_t recv_msg(chan *c) {
+static size_t receive(chan *c) {
     size_t len = 0;
     if (use_xipc) {
         if (xipc_stream_recv_msg(c->r, c->buf, c->cap, &len) != XIPC_OK) die("xipc_stream_recv_msg");
@@ -175,10 +175,10 @@ int main(int argc, char **argv) {
         chan c;
         open_chan(&c, child[0], child[1], size + 64);
         for (long i = 0; i < count; i++) {
-            size_t n = recv_msg(&c);
-            if (rtt) send_msg(&c, c.buf, n);
+            size_t n = receive(&c);
+            if (rtt) send(&c, c.buf, n);
         }
-        if (!rtt) send_msg(&c, (const uint8_t *)"k", 1); /* all received */
+        if (!rtt) send(&c, (const uint8_t *)"k", 1); /* all received */
         _exit(0);
     }
     chan c;
@@ -186,10 +186,10 @@ int main(int argc, char **argv) {
     /* Warm up both sides with one exchange before timing. */
     double start = now();
     for (long i = 0; i < count; i++) {
-        send_msg(&c, msg, size);
-        if (rtt) recv_msg(&c);
+        send(&c, msg, size);
+        if (rtt) receive(&c);
     }
-    if (!rtt) recv_msg(&c);
+    if (!rtt) receive(&c);
     double elapsed = now() - start;
     int status;
     waitpid(pid, &status, 0);

@@ -1,6 +1,6 @@
 //! Record-mark reassembly (RFC 5531 §11) under small limits, three ways:
 //! `record::read_record` over the bytes at once, `read_record` over a reader
-//! that hands out one byte per read, and `Stream::recv_msg` on a pipe the
+//! that hands out one byte per read, and `Stream::receive` on a pipe the
 //! bytes were written into. All three must give the same messages and then
 //! the same ending: a clean end, `MessageTooLarge` with the same figures,
 //! `Protocol` (too many fragments) or `Closed` (the stream ended inside a
@@ -69,7 +69,7 @@ fn recv_all(data: &[u8], limits: RecordLimits) -> (Vec<Vec<u8>>, End) {
     reader.set_record_limits(limits);
     let mut messages = Vec::new();
     loop {
-        match reader.recv_msg() {
+        match reader.receive() {
             Ok(Some(m)) => messages.push(m),
             Ok(None) => return (messages, End::Clean),
             Err(e) => return (messages, end_of(e)),

@@ -360,7 +360,7 @@ pub unsafe extern "C" fn xipc_stream_send_msg(
     guard(|| {
         // SAFETY: live handle and `len` readable bytes by contract.
         let (s, msg) = unsafe { (stream_ref(stream)?, slice_arg(data, len)?) };
-        s.send_msg(msg)
+        s.send(msg)
     })
 }
 
@@ -392,7 +392,7 @@ pub unsafe extern "C" fn xipc_stream_recv_msg(
             // SAFETY: non-NULL and writable for `cap` bytes by contract.
             unsafe { std::slice::from_raw_parts_mut(buf, cap) }
         };
-        let n = s.recv_msg_to_slice(buf)?.ok_or_else(end_of_stream)?;
+        let n = s.receive_to_slice(buf)?.ok_or_else(end_of_stream)?;
         // SAFETY: checked non-NULL, writable by contract.
         unsafe { write_out(len, n) }
     })
@@ -414,7 +414,7 @@ pub unsafe extern "C" fn xipc_stream_recv_msg_alloc(
         let s = unsafe { stream_ref(stream) }?;
         nonnull!(data);
         nonnull!(len);
-        let msg = s.recv_msg()?.ok_or_else(end_of_stream)?;
+        let msg = s.receive()?.ok_or_else(end_of_stream)?;
         let (ptr, n) = into_c_bytes(msg);
         // SAFETY: both checked non-NULL, writable by contract.
         unsafe {
@@ -439,7 +439,7 @@ pub unsafe extern "C" fn xipc_stream_next_msg_len(
         // SAFETY: live handle by contract.
         let s = unsafe { stream_ref(stream) }?;
         let n = s
-            .next_msg_len()
+            .next_message_len()
             .ok_or_else(|| Error::NotFound("no whole message is waiting".into()))?;
         // SAFETY: writable by contract (NULL is refused).
         unsafe { write_out(len, n) }
@@ -469,7 +469,7 @@ pub unsafe extern "C" fn xipc_stream_set_max_msg_size(
                 "the largest message must be at least 1 byte".into(),
             ));
         }
-        stream.set_max_msg_size(max);
+        stream.set_max_message_size(max);
         Ok(())
     })
 }

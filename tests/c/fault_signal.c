@@ -1,9 +1,9 @@
 /* A signal (a handler installed without SA_RESTART) arriving during every
  * kind of blocking call, each handled as the README documents, and no
  * message lost or duplicated:
- *   - stream recv_msg and read: XIPC_EINTR; what had arrived stays, and the
- *     next recv_msg completes the message;
- *   - stream send_msg blocked on a full pipe: XIPC_EINTR with nothing of the
+ *   - stream receive and read: XIPC_EINTR; what had arrived stays, and the
+ *     next receive completes the message;
+ *   - stream send blocked on a full pipe: XIPC_EINTR with nothing of the
  *     message written, or XIPC_OK with all of it delivered, exactly once;
  *   - listener accept: XIPC_EINTR; the next accept takes the connection;
  *   - tcp_connect with a timeout, waiting on a listener whose queue is full:
@@ -146,7 +146,7 @@ static void test_send_msg(void) {
     xipc_stream_close(w);
 
     /* Count what the reader gets: the filler, plus the framed message
-     * exactly once if send_msg succeeded, plus nothing otherwise. */
+     * exactly once if send succeeded, plus nothing otherwise. */
     drain_r = r;
     size_t total = 0;
     pthread_t t;
@@ -154,11 +154,11 @@ static void test_send_msg(void) {
     EXPECT(pthread_join(t, NULL) == 0);
     size_t want = filled + (rc == XIPC_OK ? 4 + sizeof big : 0);
     if (total != want) {
-        fprintf(stderr, "send_msg interrupted (rc %d): reader got %zu bytes, expected %zu\n", rc,
+        fprintf(stderr, "send interrupted (rc %d): reader got %zu bytes, expected %zu\n", rc,
                 total, want);
         exit(1);
     }
-    printf("fault_signal: send_msg interrupted on a full pipe -> %s\n",
+    printf("fault_signal: send interrupted on a full pipe -> %s\n",
            rc == XIPC_OK ? "completed" : "XIPC_EINTR, nothing written");
     xipc_stream_close(r);
 }

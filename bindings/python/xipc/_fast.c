@@ -5,7 +5,7 @@
  * methods are those hot calls in C:
  *
  *   QueueBase   send(data, priority=0, timeout=None), receive(timeout=None)
- *   StreamBase  send_msg(data), recv_msg()
+ *   StreamBase  send(data), receive()
  *
  * xipc.MessageQueue and xipc.Stream derive from them when the module is
  * built. The methods make the same library calls the ctypes path makes
@@ -355,10 +355,10 @@ static PyObject *stream_recv_msg(StreamBase *self, PyObject *unused) {
 }
 
 static PyMethodDef stream_methods[] = {
-    {"send_msg", (PyCFunction)stream_send_msg, METH_O,
-     "send_msg($self, data, /)\n--\n\nSends ``data`` (bytes-like) as one framed message."},
-    {"recv_msg", (PyCFunction)stream_recv_msg, METH_NOARGS,
-     "recv_msg($self, /)\n--\n\nReceives the next framed message. Raises\n"
+    {"send", (PyCFunction)stream_send_msg, METH_O,
+     "send($self, data, /)\n--\n\nSends ``data`` (bytes-like) as one framed message."},
+    {"receive", (PyCFunction)stream_recv_msg, METH_NOARGS,
+     "receive($self, /)\n--\n\nReceives the next framed message. Raises\n"
      ":class:`xipc.errors.ConnectionClosed` at the end of the stream."},
     {NULL, NULL, 0, NULL},
 };

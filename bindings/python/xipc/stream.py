@@ -1,17 +1,17 @@
 """Byte streams: anonymous pipes, FIFOs, TCP and Unix sockets.
 
 Every stream carries raw bytes (``read``/``write``) and framed messages
-(``send_msg``/``recv_msg``, RFC 5531 record marking, the same frames C and
+(``send``/``receive``, RFC 5531 record marking, the same frames C and
 Rust use)::
 
     reader, writer = xipc.pipe()
-    writer.send_msg(b"hello")
-    assert reader.recv_msg() == b"hello"
+    writer.send(b"hello")
+    assert reader.receive() == b"hello"
 
 Timeouts follow :meth:`socket.socket.settimeout`: ``None`` blocks, ``0`` is
 nonblocking (``BlockingIOError``), a number of seconds raises
 ``TimeoutError`` when it passes. A message that is only partly received when
-that happens stays in the stream; the next ``recv_msg`` completes it.
+that happens stays in the stream; the next ``receive`` completes it.
 """
 
 from __future__ import annotations
@@ -77,7 +77,7 @@ _peer_credentials = declare("xipc_stream_peer_credentials",
 _stream_close = declare("xipc_stream_close", [_handle], None)
 _bytes_free = declare("xipc_bytes_free", [ctypes.c_void_p, _size], None)
 # When the C module was built, Stream derives from its StreamBase, whose
-# send_msg and recv_msg make the hot calls in C (the handle is its `_h`).
+# send and receive make the hot calls in C (the handle is its `_h`).
 _StreamBase = fast.StreamBase if fast else object
 
 _EMSGSIZE = errors.MessageTooLarge.code
@@ -141,7 +141,7 @@ class Stream(_StreamBase):
 
     # ---- framed messages ----
 
-    def _send_msg_slow(self, data) -> None:
+    def _send_slow(self, data) -> None:
         """Sends ``data`` (bytes-like) as one framed message."""
         if type(data) is not bytes:
             data = bytes(data)
@@ -154,7 +154,7 @@ class Stream(_StreamBase):
             # Interrupted before anything was written: the signal's handlers
             # run at this loop's jump back (and may raise), then it resumes.
 
-    def _recv_msg_slow(self) -> bytes:
+    def _receive_slow(self) -> bytes:
         """Receives the next framed message. Raises
         :class:`xipc.errors.ConnectionClosed` at the end of the stream."""
         try:
@@ -172,8 +172,8 @@ class Stream(_StreamBase):
             # Interrupted: handlers run at the jump back, then it resumes.
 
     if not fast:
-        send_msg = _send_msg_slow
-        recv_msg = _recv_msg_slow
+        send = _send_slow
+        receive = _receive_slow
 
     def _fail(self, status: int) -> None:
         """Raises for a failed call (what the C module calls)."""
@@ -197,8 +197,8 @@ class Stream(_StreamBase):
         finally:
             _bytes_free(data, self._n.value)
 
-    def set_max_msg_size(self, size: int) -> None:
-        """The largest message ``recv_msg`` accepts (default 4 MiB)."""
+    def set_max_message_size(self, size: int) -> None:
+        """The largest message ``receive`` accepts (default 4 MiB)."""
         _set_max_msg(self._h, size)
 
     # ---- raw bytes ----
