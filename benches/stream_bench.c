@@ -54,7 +54,7 @@ static void raw_full_read(int fd, uint8_t *p, size_t n) {
 
 static void send(chan *c, const uint8_t *msg, size_t len) {
     if (use_xipc) {
-        if (xipc_stream_send_msg(c->w, msg, len) != XIPC_OK) die("xipc_stream_send_msg");
+        if (xipc_stream_send(c->w, msg, len) != XIPC_OK) die("xipc_stream_send");
         return;
     }
     uint32_t header = htonl((uint32_t)len | 0x80000000u);
@@ -79,7 +79,7 @@ static void send(chan *c, const uint8_t *msg, size_t len) {
 static size_t receive(chan *c) {
     size_t len = 0;
     if (use_xipc) {
-        if (xipc_stream_recv_msg(c->r, c->buf, c->cap, &len) != XIPC_OK) die("xipc_stream_recv_msg");
+        if (xipc_stream_receive(c->r, c->buf, c->cap, &len) != XIPC_OK) die("xipc_stream_receive");
         return len;
     }
     uint32_t header;

@@ -410,7 +410,7 @@ int xipc_last_os_error(void);
 
 /**
  * Frees a byte buffer that xipc allocated and returned with its length
- * (`xipc_encoder_take`, `xipc_stream_recv_msg_alloc`, `xipc_rpc_client_call`);
+ * (`xipc_encoder_take`, `xipc_stream_receive_alloc`, `xipc_rpc_client_call`);
  * `data` and `len` are exactly what that function gave. Accepts NULL.
  */
 void xipc_bytes_free(uint8_t *data, size_t len);
@@ -965,12 +965,12 @@ void xipc_listener_close(xipc_listener *listener);
  * # Safety
  * `stream` must be a live handle; `data` must hold `len` bytes.
  */
-int xipc_stream_send_msg(xipc_stream *stream, const uint8_t *data, size_t len);
+int xipc_stream_send(xipc_stream *stream, const uint8_t *data, size_t len);
 
 /**
  * Receives the next message into `buf` (`cap` bytes); `*len` is its length.
  * A message longer than `cap` is `XIPC_EMSGSIZE` and stays in the stream
- * (receive it with a bigger buffer or `xipc_stream_recv_msg_alloc`). The
+ * (receive it with a bigger buffer or `xipc_stream_receive_alloc`). The
  * end of the stream is `XIPC_ECLOSED` ("end of stream" between messages,
  * otherwise the place it ended). `XIPC_EAGAIN`, `XIPC_ETIMEDOUT` and
  * `XIPC_EINTR` keep what has arrived: call again to complete the message.
@@ -979,39 +979,39 @@ int xipc_stream_send_msg(xipc_stream *stream, const uint8_t *data, size_t len);
  * `stream` must be a live handle; `buf` writable for `cap` bytes; `len`
  * valid for a write.
  */
-int xipc_stream_recv_msg(xipc_stream *stream, uint8_t *buf, size_t cap, size_t *len);
+int xipc_stream_receive(xipc_stream *stream, uint8_t *buf, size_t cap, size_t *len);
 
 /**
  * Receives the next message into a buffer the library allocates; free it
- * with `xipc_bytes_free(*data, *len)`. Otherwise as `xipc_stream_recv_msg`.
+ * with `xipc_bytes_free(*data, *len)`. Otherwise as `xipc_stream_receive`.
  *
  * # Safety
  * `stream` must be a live handle; `data` and `len` valid for a write.
  */
-int xipc_stream_recv_msg_alloc(xipc_stream *stream, uint8_t **data, size_t *len);
+int xipc_stream_receive_alloc(xipc_stream *stream, uint8_t **data, size_t *len);
 
 /**
- * The length of a message that `xipc_stream_recv_msg` refused with
+ * The length of a message that `xipc_stream_receive` refused with
  * `XIPC_EMSGSIZE` and keeps for the next call (`XIPC_ENOENT` when no whole
  * message is waiting).
  *
  * # Safety
  * `stream` must be a live handle; `len` valid for a write.
  */
-int xipc_stream_next_msg_len(const xipc_stream *stream, size_t *len);
+int xipc_stream_next_message_len(const xipc_stream *stream, size_t *len);
 
 /**
- * The largest message `xipc_stream_recv_msg` accepts (default 4 MiB; at
+ * The largest message `xipc_stream_receive` accepts (default 4 MiB; at
  * least 1, 0 is `XIPC_EINVAL`); a longer one is `XIPC_EMSGSIZE`, found
  * from its header before allocating.
  *
  * # Safety
  * `stream` must be a live handle.
  */
-int xipc_stream_set_max_msg_size(xipc_stream *stream, size_t max);
+int xipc_stream_set_max_message_size(xipc_stream *stream, size_t max);
 
 /**
- * The largest fragment `xipc_stream_send_msg` writes; longer messages are
+ * The largest fragment `xipc_stream_send` writes; longer messages are
  * split (1 to 2^31 - 1, the default).
  *
  * # Safety
@@ -1038,7 +1038,7 @@ int xipc_stream_read(xipc_stream *stream, uint8_t *buf, size_t cap, size_t *nrea
 int xipc_stream_write(xipc_stream *stream, const uint8_t *data, size_t len, size_t *nwritten);
 
 /**
- * Writes all `len` bytes, as `xipc_stream_send_msg` does (without framing).
+ * Writes all `len` bytes, as `xipc_stream_send` does (without framing).
  *
  * # Safety
  * `stream` must be a live handle; `data` must hold `len` bytes.
@@ -1055,7 +1055,7 @@ int xipc_stream_write_all(xipc_stream *stream, const uint8_t *data, size_t len);
 int xipc_stream_flush(xipc_stream *stream);
 
 /**
- * How long reads and `xipc_stream_recv_msg` may wait (negative: for ever).
+ * How long reads and `xipc_stream_receive` may wait (negative: for ever).
  *
  * # Safety
  * `stream` must be a live handle.
@@ -1063,7 +1063,7 @@ int xipc_stream_flush(xipc_stream *stream);
 int xipc_stream_set_read_timeout(xipc_stream *stream, int timeout_ms);
 
 /**
- * How long writes and `xipc_stream_send_msg` may wait (negative: for ever).
+ * How long writes and `xipc_stream_send` may wait (negative: for ever).
  *
  * # Safety
  * `stream` must be a live handle.

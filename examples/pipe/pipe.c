@@ -14,7 +14,7 @@ static int child(int fd) {
     char msg[64];
     for (int i = 1; i <= 3; i++) {
         int n = snprintf(msg, sizeof msg, "message %d from child %d", i, (int)getpid());
-        if (xipc_stream_send_msg(w, (const uint8_t *)msg, (size_t)n) != XIPC_OK) return 1;
+        if (xipc_stream_send(w, (const uint8_t *)msg, (size_t)n) != XIPC_OK) return 1;
     }
     xipc_stream_close(w);
     return 0;
@@ -38,7 +38,7 @@ int main(int argc, char **argv) {
     xipc_stream_close(w); /* only the child writes now */
     uint8_t buf[256];
     size_t len;
-    while (xipc_stream_recv_msg(r, buf, sizeof buf, &len) == XIPC_OK) {
+    while (xipc_stream_receive(r, buf, sizeof buf, &len) == XIPC_OK) {
         printf("parent got: %.*s\n", (int)len, (const char *)buf);
     }
     xipc_stream_close(r);

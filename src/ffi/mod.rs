@@ -87,7 +87,7 @@ pub extern "C" fn xipc_last_os_error() -> c_int {
 }
 
 /// Frees a byte buffer that xipc allocated and returned with its length
-/// (`xipc_encoder_take`, `xipc_stream_recv_msg_alloc`, `xipc_rpc_client_call`);
+/// (`xipc_encoder_take`, `xipc_stream_receive_alloc`, `xipc_rpc_client_call`);
 /// `data` and `len` are exactly what that function gave. Accepts NULL.
 #[no_mangle]
 pub unsafe extern "C" fn xipc_bytes_free(data: *mut u8, len: usize) {

@@ -352,7 +352,7 @@ pub unsafe extern "C" fn xipc_listener_close(listener: *mut xipc_listener) {
 /// # Safety
 /// `stream` must be a live handle; `data` must hold `len` bytes.
 #[no_mangle]
-pub unsafe extern "C" fn xipc_stream_send_msg(
+pub unsafe extern "C" fn xipc_stream_send(
     stream: *mut xipc_stream,
     data: *const u8,
     len: usize,
@@ -366,7 +366,7 @@ pub unsafe extern "C" fn xipc_stream_send_msg(
 
 /// Receives the next message into `buf` (`cap` bytes); `*len` is its length.
 /// A message longer than `cap` is `XIPC_EMSGSIZE` and stays in the stream
-/// (receive it with a bigger buffer or `xipc_stream_recv_msg_alloc`). The
+/// (receive it with a bigger buffer or `xipc_stream_receive_alloc`). The
 /// end of the stream is `XIPC_ECLOSED` ("end of stream" between messages,
 /// otherwise the place it ended). `XIPC_EAGAIN`, `XIPC_ETIMEDOUT` and
 /// `XIPC_EINTR` keep what has arrived: call again to complete the message.
@@ -375,7 +375,7 @@ pub unsafe extern "C" fn xipc_stream_send_msg(
 /// `stream` must be a live handle; `buf` writable for `cap` bytes; `len`
 /// valid for a write.
 #[no_mangle]
-pub unsafe extern "C" fn xipc_stream_recv_msg(
+pub unsafe extern "C" fn xipc_stream_receive(
     stream: *mut xipc_stream,
     buf: *mut u8,
     cap: usize,
@@ -399,12 +399,12 @@ pub unsafe extern "C" fn xipc_stream_recv_msg(
 }
 
 /// Receives the next message into a buffer the library allocates; free it
-/// with `xipc_bytes_free(*data, *len)`. Otherwise as `xipc_stream_recv_msg`.
+/// with `xipc_bytes_free(*data, *len)`. Otherwise as `xipc_stream_receive`.
 ///
 /// # Safety
 /// `stream` must be a live handle; `data` and `len` valid for a write.
 #[no_mangle]
-pub unsafe extern "C" fn xipc_stream_recv_msg_alloc(
+pub unsafe extern "C" fn xipc_stream_receive_alloc(
     stream: *mut xipc_stream,
     data: *mut *mut u8,
     len: *mut usize,
@@ -424,14 +424,14 @@ pub unsafe extern "C" fn xipc_stream_recv_msg_alloc(
     })
 }
 
-/// The length of a message that `xipc_stream_recv_msg` refused with
+/// The length of a message that `xipc_stream_receive` refused with
 /// `XIPC_EMSGSIZE` and keeps for the next call (`XIPC_ENOENT` when no whole
 /// message is waiting).
 ///
 /// # Safety
 /// `stream` must be a live handle; `len` valid for a write.
 #[no_mangle]
-pub unsafe extern "C" fn xipc_stream_next_msg_len(
+pub unsafe extern "C" fn xipc_stream_next_message_len(
     stream: *const xipc_stream,
     len: *mut usize,
 ) -> c_int {
@@ -450,14 +450,14 @@ fn end_of_stream() -> Error {
     Error::Closed("end of stream".into())
 }
 
-/// The largest message `xipc_stream_recv_msg` accepts (default 4 MiB; at
+/// The largest message `xipc_stream_receive` accepts (default 4 MiB; at
 /// least 1, 0 is `XIPC_EINVAL`); a longer one is `XIPC_EMSGSIZE`, found
 /// from its header before allocating.
 ///
 /// # Safety
 /// `stream` must be a live handle.
 #[no_mangle]
-pub unsafe extern "C" fn xipc_stream_set_max_msg_size(
+pub unsafe extern "C" fn xipc_stream_set_max_message_size(
     stream: *mut xipc_stream,
     max: usize,
 ) -> c_int {
@@ -474,7 +474,7 @@ pub unsafe extern "C" fn xipc_stream_set_max_msg_size(
     })
 }
 
-/// The largest fragment `xipc_stream_send_msg` writes; longer messages are
+/// The largest fragment `xipc_stream_send` writes; longer messages are
 /// split (1 to 2^31 - 1, the default).
 ///
 /// # Safety
@@ -539,7 +539,7 @@ pub unsafe extern "C" fn xipc_stream_write(
     })
 }
 
-/// Writes all `len` bytes, as `xipc_stream_send_msg` does (without framing).
+/// Writes all `len` bytes, as `xipc_stream_send` does (without framing).
 ///
 /// # Safety
 /// `stream` must be a live handle; `data` must hold `len` bytes.
@@ -571,7 +571,7 @@ pub unsafe extern "C" fn xipc_stream_flush(stream: *mut xipc_stream) -> c_int {
 
 // ---- modes and properties ----
 
-/// How long reads and `xipc_stream_recv_msg` may wait (negative: for ever).
+/// How long reads and `xipc_stream_receive` may wait (negative: for ever).
 ///
 /// # Safety
 /// `stream` must be a live handle.
@@ -587,7 +587,7 @@ pub unsafe extern "C" fn xipc_stream_set_read_timeout(
     })
 }
 
-/// How long writes and `xipc_stream_send_msg` may wait (negative: for ever).
+/// How long writes and `xipc_stream_send` may wait (negative: for ever).
 ///
 /// # Safety
 /// `stream` must be a live handle.

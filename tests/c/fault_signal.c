@@ -93,15 +93,15 @@ static void test_recv_msg_and_read(void) {
     poke k;
     int before = signals_seen;
     start_poke(&k, 200, write_rest, "-done");
-    EXPECT(xipc_stream_recv_msg(r, buf, sizeof buf, &len) == XIPC_EINTR);
+    EXPECT(xipc_stream_receive(r, buf, sizeof buf, &len) == XIPC_EINTR);
     EXPECT(signals_seen == before + 1);
     /* The 4 bytes read so far are kept: the next call completes the message. */
-    CHECK(xipc_stream_recv_msg(r, buf, sizeof buf, &len));
+    CHECK(xipc_stream_receive(r, buf, sizeof buf, &len));
     EXPECT(len == 9 && memcmp(buf, "half-done", 9) == 0);
     join_poke(&k);
     /* Nothing else is waiting: no duplicate. */
     CHECK(xipc_stream_set_nonblocking(r, true));
-    EXPECT(xipc_stream_recv_msg(r, buf, sizeof buf, &len) == XIPC_EAGAIN);
+    EXPECT(xipc_stream_receive(r, buf, sizeof buf, &len) == XIPC_EAGAIN);
     CHECK(xipc_stream_set_nonblocking(r, false));
 
     /* Raw read on an empty pipe. */
@@ -139,7 +139,7 @@ static void test_send_msg(void) {
     memset(big, 'b', sizeof big);
     poke k;
     start_poke(&k, 200, NULL, NULL);
-    int rc = xipc_stream_send_msg(w, big, sizeof big);
+    int rc = xipc_stream_send(w, big, sizeof big);
     join_poke(&k);
     EXPECT(rc == XIPC_EINTR || rc == XIPC_OK);
     if (rc == XIPC_OK) CHECK(xipc_stream_flush(w));
@@ -178,10 +178,10 @@ static void test_accept(void) {
     xipc_stream *c = NULL;
     CHECK(xipc_tcp_connect("127.0.0.1", port, 2000, &c));
     CHECK(xipc_listener_accept(l, 2000, &s));
-    CHECK(xipc_stream_send_msg(c, (const uint8_t *)"hi", 2));
+    CHECK(xipc_stream_send(c, (const uint8_t *)"hi", 2));
     uint8_t buf[8];
     size_t len = 0;
-    CHECK(xipc_stream_recv_msg(s, buf, sizeof buf, &len));
+    CHECK(xipc_stream_receive(s, buf, sizeof buf, &len));
     EXPECT(len == 2 && memcmp(buf, "hi", 2) == 0);
     xipc_stream_close(c);
     xipc_stream_close(s);

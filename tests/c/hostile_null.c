@@ -364,18 +364,18 @@ static void test_stream(void) {
     uint8_t buf[16];
     size_t len = 0;
     uint8_t *data = NULL;
-    RC(XIPC_EINVAL, xipc_stream_send_msg(NULL, buf, 1));
-    RC(XIPC_EINVAL, xipc_stream_send_msg(w, NULL, 1));
-    RC(XIPC_EINVAL, xipc_stream_recv_msg(NULL, buf, sizeof buf, &len));
-    RC(XIPC_EINVAL, xipc_stream_recv_msg(r, NULL, sizeof buf, &len));
-    RC(XIPC_EINVAL, xipc_stream_recv_msg(r, buf, sizeof buf, NULL));
-    RC(XIPC_EINVAL, xipc_stream_recv_msg_alloc(NULL, &data, &len));
-    RC(XIPC_EINVAL, xipc_stream_recv_msg_alloc(r, NULL, &len));
-    RC(XIPC_EINVAL, xipc_stream_recv_msg_alloc(r, &data, NULL));
-    RC(XIPC_EINVAL, xipc_stream_next_msg_len(NULL, &len));
-    RC(XIPC_ENOENT, xipc_stream_next_msg_len(r, &len)); /* nothing waiting */
-    RC(XIPC_EINVAL, xipc_stream_set_max_msg_size(NULL, 100));
-    RC(XIPC_EINVAL, xipc_stream_set_max_msg_size(r, 0));
+    RC(XIPC_EINVAL, xipc_stream_send(NULL, buf, 1));
+    RC(XIPC_EINVAL, xipc_stream_send(w, NULL, 1));
+    RC(XIPC_EINVAL, xipc_stream_receive(NULL, buf, sizeof buf, &len));
+    RC(XIPC_EINVAL, xipc_stream_receive(r, NULL, sizeof buf, &len));
+    RC(XIPC_EINVAL, xipc_stream_receive(r, buf, sizeof buf, NULL));
+    RC(XIPC_EINVAL, xipc_stream_receive_alloc(NULL, &data, &len));
+    RC(XIPC_EINVAL, xipc_stream_receive_alloc(r, NULL, &len));
+    RC(XIPC_EINVAL, xipc_stream_receive_alloc(r, &data, NULL));
+    RC(XIPC_EINVAL, xipc_stream_next_message_len(NULL, &len));
+    RC(XIPC_ENOENT, xipc_stream_next_message_len(r, &len)); /* nothing waiting */
+    RC(XIPC_EINVAL, xipc_stream_set_max_message_size(NULL, 100));
+    RC(XIPC_EINVAL, xipc_stream_set_max_message_size(r, 0));
     RC(XIPC_EINVAL, xipc_stream_set_max_fragment(NULL, 100));
     RC(XIPC_EINVAL, xipc_stream_set_max_fragment(w, 0));
     RC(XIPC_EINVAL, xipc_stream_set_max_fragment(w, (size_t)1 << 31));
@@ -409,14 +409,14 @@ static void test_stream(void) {
     EXPECT(cred.pid == (int32_t)getpid() && cred.uid == (uint32_t)getuid());
     /* A message waiting (refused as too large for the buffer, so kept),
      * and still a NULL output: refused, message kept. */
-    MUST(xipc_stream_send_msg(u1, (const uint8_t *)"abc", 3));
-    RC(XIPC_EMSGSIZE, xipc_stream_recv_msg(u0, buf, 2, &len));
-    RC(XIPC_EINVAL, xipc_stream_next_msg_len(u0, NULL));
-    RC(XIPC_EINVAL, xipc_stream_recv_msg(u0, buf, sizeof buf, NULL));
-    RC(XIPC_EINVAL, xipc_stream_recv_msg_alloc(u0, NULL, &len));
-    RC(XIPC_OK, xipc_stream_next_msg_len(u0, &len));
+    MUST(xipc_stream_send(u1, (const uint8_t *)"abc", 3));
+    RC(XIPC_EMSGSIZE, xipc_stream_receive(u0, buf, 2, &len));
+    RC(XIPC_EINVAL, xipc_stream_next_message_len(u0, NULL));
+    RC(XIPC_EINVAL, xipc_stream_receive(u0, buf, sizeof buf, NULL));
+    RC(XIPC_EINVAL, xipc_stream_receive_alloc(u0, NULL, &len));
+    RC(XIPC_OK, xipc_stream_next_message_len(u0, &len));
     EXPECT(len == 3);
-    MUST(xipc_stream_recv_msg(u0, buf, sizeof buf, &len));
+    MUST(xipc_stream_receive(u0, buf, sizeof buf, &len));
     EXPECT(len == 3 && memcmp(buf, "abc", 3) == 0);
     xipc_stream_close(u0);
     xipc_stream_close(u1);
@@ -424,8 +424,8 @@ static void test_stream(void) {
     COVER(xipc_stream_close);
 
     /* Nothing above disturbed the pipe: a message still goes through. */
-    MUST(xipc_stream_send_msg(w, (const uint8_t *)"ok", 2));
-    MUST(xipc_stream_recv_msg(r, buf, sizeof buf, &len));
+    MUST(xipc_stream_send(w, (const uint8_t *)"ok", 2));
+    MUST(xipc_stream_receive(r, buf, sizeof buf, &len));
     EXPECT(len == 2 && memcmp(buf, "ok", 2) == 0);
     xipc_stream_close(r);
     xipc_stream_close(w);

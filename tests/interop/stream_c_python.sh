@@ -44,7 +44,7 @@ int main(int argc, char **argv) {
     char msg[64];
     for (int i = 0; i < 100; i++) {
         int n = snprintf(msg, sizeof msg, "message %d from C", i);
-        if (xipc_stream_send_msg(w, (const uint8_t *)msg, (size_t)n) != XIPC_OK) {
+        if (xipc_stream_send(w, (const uint8_t *)msg, (size_t)n) != XIPC_OK) {
             fprintf(stderr, "send: %s\n", xipc_last_error());
             return 1;
         }

@@ -9,8 +9,8 @@
  *
  * xipc.MessageQueue and xipc.Stream derive from them when the module is
  * built. The methods make the same library calls the ctypes path makes
- * (xipc_mq_send, xipc_mq_receive, xipc_stream_send_msg,
- * xipc_stream_recv_msg), with the GIL released, and handle only the common
+ * (xipc_mq_send, xipc_mq_receive, xipc_stream_send,
+ * xipc_stream_receive), with the GIL released, and handle only the common
  * case: everything else goes to the subclass's Python methods, so the rules
  * live in one place:
  *   - a timeout, a priority outside 32 bits or a closed queue: the Python
@@ -36,8 +36,8 @@
 
 static __typeof__(xipc_mq_send) *mq_send;
 static __typeof__(xipc_mq_receive) *mq_receive;
-static __typeof__(xipc_stream_send_msg) *stream_send;
-static __typeof__(xipc_stream_recv_msg) *stream_recv;
+static __typeof__(xipc_stream_send) *stream_send;
+static __typeof__(xipc_stream_receive) *stream_recv;
 /* The status codes, from the header too. */
 static const int code_eintr = XIPC_EINTR, code_emsgsize = XIPC_EMSGSIZE;
 

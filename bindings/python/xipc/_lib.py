@@ -119,8 +119,8 @@ def _load_fast() -> Optional[ModuleType]:
     _fast.bind(
         address("xipc_mq_send"),
         address("xipc_mq_receive"),
-        address("xipc_stream_send_msg"),
-        address("xipc_stream_recv_msg"),
+        address("xipc_stream_send"),
+        address("xipc_stream_receive"),
     )
     return _fast
 

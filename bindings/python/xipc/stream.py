@@ -55,17 +55,17 @@ _listener_fd = declare("xipc_listener_fd", [_handle])
 _listener_close = declare("xipc_listener_close", [_handle], None)
 # The hot calls are checked inline (no errcheck hook), and their pointers are
 # passed as prepared c_void_p objects, which ctypes converts fastest.
-_send = declare("xipc_stream_send_msg", [_handle, _bytes_in, _size], check=False)
-_recv = declare("xipc_stream_recv_msg", [_handle, ctypes.c_void_p, _size, ctypes.c_void_p],
+_send = declare("xipc_stream_send", [_handle, _bytes_in, _size], check=False)
+_recv = declare("xipc_stream_receive", [_handle, ctypes.c_void_p, _size, ctypes.c_void_p],
                 check=False)
-_recv_alloc = declare("xipc_stream_recv_msg_alloc",
+_recv_alloc = declare("xipc_stream_receive_alloc",
                       [_handle, ctypes.POINTER(ctypes.c_void_p), _size_out])
-_next_len = declare("xipc_stream_next_msg_len", [_handle, _size_out], check=False)
+_next_len = declare("xipc_stream_next_message_len", [_handle, _size_out], check=False)
 _read = declare("xipc_stream_read", [_handle, _bytes_out, _size, _size_out], check=False)
 _write = declare("xipc_stream_write", [_handle, _bytes_in, _size, _size_out], check=False)
 _write_all = declare("xipc_stream_write_all", [_handle, _bytes_in, _size], check=False)
 _flush = declare("xipc_stream_flush", [_handle])
-_set_max_msg = declare("xipc_stream_set_max_msg_size", [_handle, _size])
+_set_max_msg = declare("xipc_stream_set_max_message_size", [_handle, _size])
 _set_read_timeout = declare("xipc_stream_set_read_timeout", [_handle, ctypes.c_int])
 _set_write_timeout = declare("xipc_stream_set_write_timeout", [_handle, ctypes.c_int])
 _set_nonblocking = declare("xipc_stream_set_nonblocking", [_handle, ctypes.c_bool])
