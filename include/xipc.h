@@ -525,12 +525,12 @@ int xipc_mq_notify(xipc_mq *mq, xipc_mq_notify_fn callback, void *user);
  * # Safety
  * `host` and `proto` must be NUL-terminated strings; `out` writable.
  */
-int xipc_rpc_client_new(const char *host,
-                        uint16_t port,
-                        uint32_t prog,
-                        uint32_t vers,
-                        const char *proto,
-                        xipc_rpc_client **out);
+int xipc_rpc_client_connect(const char *host,
+                            uint16_t port,
+                            uint32_t prog,
+                            uint32_t vers,
+                            const char *proto,
+                            xipc_rpc_client **out);
 
 /**
  * Calls procedure `proc` with XDR argument bytes; on success `*reply` and
@@ -575,7 +575,7 @@ int xipc_rpc_client_ping(const xipc_rpc_client *c);
  * # Safety
  * `c` must be a live client.
  */
-int xipc_rpc_client_set_timeout_ms(const xipc_rpc_client *c, uint32_t ms);
+int xipc_rpc_client_set_timeout(const xipc_rpc_client *c, uint32_t ms);
 
 /**
  * Whether a TCP/Unix client reconnects and retries once when its
@@ -594,7 +594,7 @@ int xipc_rpc_client_set_reconnect(const xipc_rpc_client *c, bool on);
  * # Safety
  * `c` must be a live client.
  */
-int xipc_rpc_client_set_max_message(const xipc_rpc_client *c, size_t bytes);
+int xipc_rpc_client_set_max_message_size(const xipc_rpc_client *c, size_t bytes);
 
 /**
  * Sends AUTH_SYS credentials with every call from now on (`machine_name`
@@ -618,7 +618,7 @@ int xipc_rpc_client_set_auth_sys(const xipc_rpc_client *c,
  * # Safety
  * `c` must be NULL or a live client, not used afterwards.
  */
-void xipc_rpc_client_free(xipc_rpc_client *c);
+void xipc_rpc_client_close(xipc_rpc_client *c);
 
 /**
  * Details of this thread's last RPC error: the version range of
@@ -713,7 +713,7 @@ int xipc_rpc_server_set_duplicate_cache(const xipc_rpc_server *s, size_t entries
  * # Safety
  * `s` must be a live server.
  */
-int xipc_rpc_server_set_max_message(const xipc_rpc_server *s, size_t bytes);
+int xipc_rpc_server_set_max_message_size(const xipc_rpc_server *s, size_t bytes);
 
 /**
  * How many calls of one stream connection may run at once (default 16):
@@ -724,7 +724,7 @@ int xipc_rpc_server_set_max_message(const xipc_rpc_server *s, size_t bytes);
  * # Safety
  * `s` must be a live server.
  */
-int xipc_rpc_server_set_concurrent_calls(const xipc_rpc_server *s, size_t calls);
+int xipc_rpc_server_set_concurrent_calls_per_connection(const xipc_rpc_server *s, size_t calls);
 
 /**
  * How many stream connections are served at once (default 4,096); a
@@ -744,7 +744,7 @@ int xipc_rpc_server_set_max_connections(const xipc_rpc_server *s, size_t connect
  * # Safety
  * `s` must be a live server.
  */
-int xipc_rpc_server_set_idle_timeout_ms(const xipc_rpc_server *s, uint32_t ms);
+int xipc_rpc_server_set_idle_timeout(const xipc_rpc_server *s, uint32_t ms);
 
 /**
  * Whether start/stop register with and unregister from the local rpcbind
@@ -753,7 +753,7 @@ int xipc_rpc_server_set_idle_timeout_ms(const xipc_rpc_server *s, uint32_t ms);
  * # Safety
  * `s` must be a live server.
  */
-int xipc_rpc_server_set_rpcbind(const xipc_rpc_server *s, bool on);
+int xipc_rpc_server_set_rpcbind_registration(const xipc_rpc_server *s, bool on);
 
 /**
  * Starts serving on background threads.
@@ -771,7 +771,7 @@ int xipc_rpc_server_start(const xipc_rpc_server *s);
  * # Safety
  * `s` must be a live server.
  */
-int xipc_rpc_server_run(const xipc_rpc_server *s);
+int xipc_rpc_server_serve_forever(const xipc_rpc_server *s);
 
 /**
  * Stops gracefully: calls in progress finish, then every connection closes.
@@ -787,7 +787,7 @@ int xipc_rpc_server_stop(const xipc_rpc_server *s);
  * # Safety
  * `s` must be NULL or a live server, not used afterwards.
  */
-void xipc_rpc_server_free(xipc_rpc_server *s);
+void xipc_rpc_server_close(xipc_rpc_server *s);
 
 /**
  * The call's transaction id (0 for NULL).

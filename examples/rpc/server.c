@@ -65,7 +65,7 @@ int main(void) {
         xipc_rpc_server_listen_udp(server, "0.0.0.0", 0, &udp) != XIPC_OK ||
         xipc_rpc_server_start(server) != XIPC_OK) { /* registers with rpcbind */
         fprintf(stderr, "server: %s\n", xipc_last_error());
-        xipc_rpc_server_free(server);
+        xipc_rpc_server_close(server);
         return 1;
     }
     printf("TCP port %u UDP port %u\n", tcp, udp);
@@ -73,6 +73,6 @@ int main(void) {
     int sig;
     sigwait(&stop, &sig);
     xipc_rpc_server_stop(server); /* unregisters, lets calls in progress finish */
-    xipc_rpc_server_free(server);
+    xipc_rpc_server_close(server);
     return 0;
 }

@@ -94,7 +94,7 @@ unsafe fn server<'a>(p: *const xipc_rpc_server) -> Result<&'a Server> {
 /// # Safety
 /// `host` and `proto` must be NUL-terminated strings; `out` writable.
 #[no_mangle]
-pub unsafe extern "C" fn xipc_rpc_client_new(
+pub unsafe extern "C" fn xipc_rpc_client_connect(
     host: *const c_char,
     port: u16,
     prog: u32,
@@ -182,7 +182,7 @@ pub unsafe extern "C" fn xipc_rpc_client_ping(c: *const xipc_rpc_client) -> c_in
 /// # Safety
 /// `c` must be a live client.
 #[no_mangle]
-pub unsafe extern "C" fn xipc_rpc_client_set_timeout_ms(
+pub unsafe extern "C" fn xipc_rpc_client_set_timeout(
     c: *const xipc_rpc_client,
     ms: u32,
 ) -> c_int {
@@ -216,7 +216,7 @@ pub unsafe extern "C" fn xipc_rpc_client_set_reconnect(
 /// # Safety
 /// `c` must be a live client.
 #[no_mangle]
-pub unsafe extern "C" fn xipc_rpc_client_set_max_message(
+pub unsafe extern "C" fn xipc_rpc_client_set_max_message_size(
     c: *const xipc_rpc_client,
     bytes: usize,
 ) -> c_int {
@@ -275,9 +275,9 @@ pub unsafe extern "C" fn xipc_rpc_client_set_auth_sys(
 /// # Safety
 /// `c` must be NULL or a live client, not used afterwards.
 #[no_mangle]
-pub unsafe extern "C" fn xipc_rpc_client_free(c: *mut xipc_rpc_client) {
+pub unsafe extern "C" fn xipc_rpc_client_close(c: *mut xipc_rpc_client) {
     if !c.is_null() {
-        // SAFETY: a live handle from `xipc_rpc_client_new`, by contract.
+        // SAFETY: a live handle from `xipc_rpc_client_connect`, by contract.
         drop(unsafe { Box::from_raw(c) });
     }
 }
@@ -503,7 +503,7 @@ pub unsafe extern "C" fn xipc_rpc_server_set_duplicate_cache(
 /// # Safety
 /// `s` must be a live server.
 #[no_mangle]
-pub unsafe extern "C" fn xipc_rpc_server_set_max_message(
+pub unsafe extern "C" fn xipc_rpc_server_set_max_message_size(
     s: *const xipc_rpc_server,
     bytes: usize,
 ) -> c_int {
@@ -521,7 +521,7 @@ pub unsafe extern "C" fn xipc_rpc_server_set_max_message(
 /// # Safety
 /// `s` must be a live server.
 #[no_mangle]
-pub unsafe extern "C" fn xipc_rpc_server_set_concurrent_calls(
+pub unsafe extern "C" fn xipc_rpc_server_set_concurrent_calls_per_connection(
     s: *const xipc_rpc_server,
     calls: usize,
 ) -> c_int {
@@ -555,7 +555,7 @@ pub unsafe extern "C" fn xipc_rpc_server_set_max_connections(
 /// # Safety
 /// `s` must be a live server.
 #[no_mangle]
-pub unsafe extern "C" fn xipc_rpc_server_set_idle_timeout_ms(
+pub unsafe extern "C" fn xipc_rpc_server_set_idle_timeout(
     s: *const xipc_rpc_server,
     ms: u32,
 ) -> c_int {
@@ -571,7 +571,7 @@ pub unsafe extern "C" fn xipc_rpc_server_set_idle_timeout_ms(
 /// # Safety
 /// `s` must be a live server.
 #[no_mangle]
-pub unsafe extern "C" fn xipc_rpc_server_set_rpcbind(s: *const xipc_rpc_server, on: bool) -> c_int {
+pub unsafe extern "C" fn xipc_rpc_server_set_rpcbind_registration(s: *const xipc_rpc_server, on: bool) -> c_int {
     guard(|| {
         // SAFETY: forwarded contract.
         unsafe { server(s)? }.set_rpcbind_registration(on);
@@ -596,7 +596,7 @@ pub unsafe extern "C" fn xipc_rpc_server_start(s: *const xipc_rpc_server) -> c_i
 /// # Safety
 /// `s` must be a live server.
 #[no_mangle]
-pub unsafe extern "C" fn xipc_rpc_server_run(s: *const xipc_rpc_server) -> c_int {
+pub unsafe extern "C" fn xipc_rpc_server_serve_forever(s: *const xipc_rpc_server) -> c_int {
     // SAFETY: forwarded contract.
     guard(|| unsafe { server(s)? }.serve_forever())
 }
@@ -619,7 +619,7 @@ pub unsafe extern "C" fn xipc_rpc_server_stop(s: *const xipc_rpc_server) -> c_in
 /// # Safety
 /// `s` must be NULL or a live server, not used afterwards.
 #[no_mangle]
-pub unsafe extern "C" fn xipc_rpc_server_free(s: *mut xipc_rpc_server) {
+pub unsafe extern "C" fn xipc_rpc_server_close(s: *mut xipc_rpc_server) {
     if !s.is_null() {
         // SAFETY: a live handle from `xipc_rpc_server_new`, by contract.
         let s = unsafe { Box::from_raw(s) };

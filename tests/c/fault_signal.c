@@ -289,7 +289,7 @@ static void test_rpc_call(void) {
     xipc_rpc_server *s = NULL;
     uint16_t tcp = 0, udp = 0;
     CHECK(xipc_rpc_server_new(&s));
-    CHECK(xipc_rpc_server_set_rpcbind(s, false));
+    CHECK(xipc_rpc_server_set_rpcbind_registration(s, false));
     /* UDP retransmits every 250 ms at first; the duplicate-request cache
      * keeps the 500 ms handler from running once per retransmission. */
     CHECK(xipc_rpc_server_set_duplicate_cache(s, 64));
@@ -301,8 +301,8 @@ static void test_rpc_call(void) {
     uint16_t ports[2] = {tcp, udp};
     for (int i = 0; i < 2; i++) {
         xipc_rpc_client *c = NULL;
-        CHECK(xipc_rpc_client_new("127.0.0.1", ports[i], PROG, 1, protos[i], &c));
-        CHECK(xipc_rpc_client_set_timeout_ms(c, 10000));
+        CHECK(xipc_rpc_client_connect("127.0.0.1", ports[i], PROG, 1, protos[i], &c));
+        CHECK(xipc_rpc_client_set_timeout(c, 10000));
         handler_runs = 0;
         const uint8_t args[4] = {0, 0, 0, 7};
         uint8_t *reply = NULL;
@@ -317,10 +317,10 @@ static void test_rpc_call(void) {
         xipc_bytes_free(reply, len);
         if (handler_runs != 1) fprintf(stderr, "%s: handler ran %d times\n", protos[i], handler_runs);
         EXPECT(handler_runs == 1);
-        xipc_rpc_client_free(c);
+        xipc_rpc_client_close(c);
     }
     CHECK(xipc_rpc_server_stop(s));
-    xipc_rpc_server_free(s);
+    xipc_rpc_server_close(s);
 }
 
 int main(void) {

@@ -305,16 +305,16 @@ static void test_rpc(void) {
     xipc_rpc_server *s = NULL;
     uint16_t tcp_port = 0, udp_port = 0;
     CHECK(xipc_rpc_server_new(&s));
-    CHECK(xipc_rpc_server_set_rpcbind(s, false));
+    CHECK(xipc_rpc_server_set_rpcbind_registration(s, false));
     CHECK(xipc_rpc_server_register(s, PROG, 1, 1, echo, NULL));
     CHECK(xipc_rpc_server_listen_tcp(s, "127.0.0.1", 0, &tcp_port));
     CHECK(xipc_rpc_server_listen_udp(s, "127.0.0.1", 0, &udp_port));
     CHECK(xipc_rpc_server_start(s));
 
     xipc_rpc_client *old[2] = {NULL, NULL};
-    CHECK(xipc_rpc_client_new("127.0.0.1", tcp_port, PROG, 1, "tcp", &old[0]));
-    CHECK(xipc_rpc_client_new("127.0.0.1", udp_port, PROG, 1, "udp", &old[1]));
-    for (int i = 0; i < 2; i++) CHECK(xipc_rpc_client_set_timeout_ms(old[i], 10000));
+    CHECK(xipc_rpc_client_connect("127.0.0.1", tcp_port, PROG, 1, "tcp", &old[0]));
+    CHECK(xipc_rpc_client_connect("127.0.0.1", udp_port, PROG, 1, "udp", &old[1]));
+    for (int i = 0; i < 2; i++) CHECK(xipc_rpc_client_set_timeout(old[i], 10000));
     still_served(old, 2);
 
     int tcp = tcp_socket(tcp_port);
@@ -362,9 +362,9 @@ static void test_rpc(void) {
 
     close(tcp);
     close(udp);
-    for (int i = 0; i < 2; i++) xipc_rpc_client_free(old[i]);
+    for (int i = 0; i < 2; i++) xipc_rpc_client_close(old[i]);
     CHECK(xipc_rpc_server_stop(s));
-    xipc_rpc_server_free(s);
+    xipc_rpc_server_close(s);
 }
 
 int main(void) {

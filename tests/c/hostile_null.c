@@ -214,7 +214,7 @@ static void test_rpc(void) {
     xipc_rpc_server *s = NULL;
     RC(XIPC_EINVAL, xipc_rpc_server_new(NULL));
     MUST(xipc_rpc_server_new(&s));
-    MUST(xipc_rpc_server_set_rpcbind(s, false));
+    MUST(xipc_rpc_server_set_rpcbind_registration(s, false));
     RC(XIPC_EINVAL, xipc_rpc_server_register(NULL, prog, 1, 1, echo, NULL));
     RC(XIPC_EINVAL, xipc_rpc_server_register(s, prog, 1, 1, NULL, NULL));
     MUST(xipc_rpc_server_register(s, prog, 1, 1, echo, NULL));
@@ -237,32 +237,32 @@ static void test_rpc(void) {
     if (xipc_rpc_server_set_max_connections != NULL)
         RC(XIPC_EINVAL, xipc_rpc_server_set_max_connections(NULL, 10));
     RC(XIPC_EINVAL, xipc_rpc_server_set_duplicate_cache(NULL, 10));
-    RC(XIPC_EINVAL, xipc_rpc_server_set_max_message(NULL, 1000));
-    RC(XIPC_EINVAL, xipc_rpc_server_set_max_message(s, 0)); /* 0 is refused, not clamped */
-    RC(XIPC_EINVAL, xipc_rpc_server_set_concurrent_calls(NULL, 1));
-    RC(XIPC_EINVAL, xipc_rpc_server_set_concurrent_calls(s, 0)); /* 0 is refused, not clamped */
+    RC(XIPC_EINVAL, xipc_rpc_server_set_max_message_size(NULL, 1000));
+    RC(XIPC_EINVAL, xipc_rpc_server_set_max_message_size(s, 0)); /* 0 is refused, not clamped */
+    RC(XIPC_EINVAL, xipc_rpc_server_set_concurrent_calls_per_connection(NULL, 1));
+    RC(XIPC_EINVAL, xipc_rpc_server_set_concurrent_calls_per_connection(s, 0)); /* 0 is refused, not clamped */
     RC(XIPC_EINVAL, xipc_rpc_server_set_max_connections(s, 0)); /* 0 is refused, not clamped */
-    RC(XIPC_EINVAL, xipc_rpc_server_set_idle_timeout_ms(NULL, 1000));
-    RC(XIPC_EINVAL, xipc_rpc_server_set_idle_timeout_ms(s, 0)); /* 0 is refused, not clamped */
-    RC(XIPC_EINVAL, xipc_rpc_server_set_rpcbind(NULL, false));
+    RC(XIPC_EINVAL, xipc_rpc_server_set_idle_timeout(NULL, 1000));
+    RC(XIPC_EINVAL, xipc_rpc_server_set_idle_timeout(s, 0)); /* 0 is refused, not clamped */
+    RC(XIPC_EINVAL, xipc_rpc_server_set_rpcbind_registration(NULL, false));
     RC(XIPC_EINVAL, xipc_rpc_server_start(NULL));
-    RC(XIPC_EINVAL, xipc_rpc_server_run(NULL));
+    RC(XIPC_EINVAL, xipc_rpc_server_serve_forever(NULL));
     RC(XIPC_EINVAL, xipc_rpc_server_stop(NULL));
-    xipc_rpc_server_free(NULL);
-    COVER(xipc_rpc_server_free);
+    xipc_rpc_server_close(NULL);
+    COVER(xipc_rpc_server_close);
     /* A bound port NULL is allowed (the caller does not want it). */
     MUST(xipc_rpc_server_listen_tcp(s, "127.0.0.1", 0, &port));
-    MUST(xipc_rpc_server_set_max_message(s, 1 << 20));
-    MUST(xipc_rpc_server_set_idle_timeout_ms(s, 60000));
+    MUST(xipc_rpc_server_set_max_message_size(s, 1 << 20));
+    MUST(xipc_rpc_server_set_idle_timeout(s, 60000));
     MUST(xipc_rpc_server_start(s));
 
     xipc_rpc_client *c = NULL;
-    RC(XIPC_EINVAL, xipc_rpc_client_new(NULL, port, prog, 1, "tcp", &c));
-    RC(XIPC_EINVAL, xipc_rpc_client_new("127.0.0.1", port, prog, 1, NULL, &c));
-    RC(XIPC_EINVAL, xipc_rpc_client_new("127.0.0.1", port, prog, 1, "tcp", NULL));
-    RC(XIPC_EINVAL, xipc_rpc_client_new("127.0.0.1", port, prog, 1, "sctp", &c));
+    RC(XIPC_EINVAL, xipc_rpc_client_connect(NULL, port, prog, 1, "tcp", &c));
+    RC(XIPC_EINVAL, xipc_rpc_client_connect("127.0.0.1", port, prog, 1, NULL, &c));
+    RC(XIPC_EINVAL, xipc_rpc_client_connect("127.0.0.1", port, prog, 1, "tcp", NULL));
+    RC(XIPC_EINVAL, xipc_rpc_client_connect("127.0.0.1", port, prog, 1, "sctp", &c));
     EXPECT(c == NULL);
-    MUST(xipc_rpc_client_new("127.0.0.1", port, prog, 1, "tcp", &c));
+    MUST(xipc_rpc_client_connect("127.0.0.1", port, prog, 1, "tcp", &c));
     uint8_t *reply = NULL;
     size_t reply_len = 0;
     RC(XIPC_EINVAL, xipc_rpc_client_call(NULL, 1, NULL, 0, &reply, &reply_len));
@@ -273,13 +273,13 @@ static void test_rpc(void) {
     RC(XIPC_EINVAL, xipc_rpc_client_call_batched(NULL, 1, NULL, 0));
     RC(XIPC_EINVAL, xipc_rpc_client_call_batched(c, 1, NULL, 4));
     RC(XIPC_EINVAL, xipc_rpc_client_ping(NULL));
-    RC(XIPC_EINVAL, xipc_rpc_client_set_timeout_ms(NULL, 100));
-    RC(XIPC_EINVAL, xipc_rpc_client_set_timeout_ms(c, 0)); /* 0 is refused, not clamped */
-    MUST(xipc_rpc_client_set_timeout_ms(c, 10000));
+    RC(XIPC_EINVAL, xipc_rpc_client_set_timeout(NULL, 100));
+    RC(XIPC_EINVAL, xipc_rpc_client_set_timeout(c, 0)); /* 0 is refused, not clamped */
+    MUST(xipc_rpc_client_set_timeout(c, 10000));
     RC(XIPC_EINVAL, xipc_rpc_client_set_reconnect(NULL, true));
-    RC(XIPC_EINVAL, xipc_rpc_client_set_max_message(NULL, 1000));
-    RC(XIPC_EINVAL, xipc_rpc_client_set_max_message(c, 0)); /* 0 is refused, not clamped */
-    MUST(xipc_rpc_client_set_max_message(c, 1 << 20));
+    RC(XIPC_EINVAL, xipc_rpc_client_set_max_message_size(NULL, 1000));
+    RC(XIPC_EINVAL, xipc_rpc_client_set_max_message_size(c, 0)); /* 0 is refused, not clamped */
+    MUST(xipc_rpc_client_set_max_message_size(c, 1 << 20));
     uint32_t gids[17] = {0};
     char machine[300];
     memset(machine, 'm', sizeof machine - 1);
@@ -290,9 +290,9 @@ static void test_rpc(void) {
     RC(XIPC_EINVAL, xipc_rpc_client_set_auth_sys(c, 0, machine, 0, 0, gids, 1));
     /* After every refusal the client still works. */
     RC(XIPC_OK, xipc_rpc_client_ping(c));
-    xipc_rpc_client_free(c);
-    xipc_rpc_client_free(NULL);
-    COVER(xipc_rpc_client_free);
+    xipc_rpc_client_close(c);
+    xipc_rpc_client_close(NULL);
+    COVER(xipc_rpc_client_close);
 
     RC(XIPC_OK, xipc_rpc_last_error_details(NULL, NULL, NULL));
     EXPECT(xipc_rpc_call_xid(NULL) == 0);
@@ -309,7 +309,7 @@ static void test_rpc(void) {
     RC(XIPC_EINVAL, xipc_rpc_call_peer_credentials(NULL, NULL));
 
     MUST(xipc_rpc_server_stop(s));
-    xipc_rpc_server_free(s);
+    xipc_rpc_server_close(s);
 }
 
 static void test_stream(void) {

@@ -82,7 +82,7 @@ static void exercise(xipc_rpc_client *c) {
 int main(void) {
     xipc_rpc_server *s = NULL;
     CHECK(xipc_rpc_server_new(&s));
-    CHECK(xipc_rpc_server_set_rpcbind(s, false));
+    CHECK(xipc_rpc_server_set_rpcbind_registration(s, false));
     CHECK(xipc_rpc_server_register(s, PROG, 2, 1, echo, &calls_seen));
     CHECK(xipc_rpc_server_register(s, PROG, 2, 2, garbage, NULL));
     CHECK(xipc_rpc_server_register(s, PROG, 2, 3, failing, NULL));
@@ -104,36 +104,36 @@ int main(void) {
         xipc_rpc_client *c = NULL;
         const char *host = i == 2 ? path : "127.0.0.1";
         uint16_t port = i == 0 ? tcp : udp;
-        CHECK(xipc_rpc_client_new(host, port, PROG, 2, protos[i], &c));
-        CHECK(xipc_rpc_client_set_timeout_ms(c, 5000));
+        CHECK(xipc_rpc_client_connect(host, port, PROG, 2, protos[i], &c));
+        CHECK(xipc_rpc_client_set_timeout(c, 5000));
         exercise(c);
-        xipc_rpc_client_free(c);
+        xipc_rpc_client_close(c);
 
         /* Version 9 is not served: PROG_MISMATCH with the range 2..4. */
-        CHECK(xipc_rpc_client_new(host, port, PROG, 9, protos[i], &c));
+        CHECK(xipc_rpc_client_connect(host, port, PROG, 9, protos[i], &c));
         EXPECT(xipc_rpc_client_ping(c) == XIPC_EPROG_MISMATCH);
         uint32_t low = 0, high = 0, stat = 9;
         CHECK(xipc_rpc_last_error_details(&low, &high, &stat));
         EXPECT(low == 2 && high == 4 && stat == 0);
-        xipc_rpc_client_free(c);
+        xipc_rpc_client_close(c);
 
-        CHECK(xipc_rpc_client_new(host, port, PROG + 1, 1, protos[i], &c));
+        CHECK(xipc_rpc_client_connect(host, port, PROG + 1, 1, protos[i], &c));
         EXPECT(xipc_rpc_client_ping(c) == XIPC_EPROG_UNAVAIL);
-        xipc_rpc_client_free(c);
+        xipc_rpc_client_close(c);
     }
     EXPECT(calls_seen == 3);
 
     /* A bad protocol name and a NULL client are clear errors. */
     xipc_rpc_client *bad = NULL;
-    EXPECT(xipc_rpc_client_new("127.0.0.1", tcp, PROG, 2, "sctp", &bad) == XIPC_EINVAL);
+    EXPECT(xipc_rpc_client_connect("127.0.0.1", tcp, PROG, 2, "sctp", &bad) == XIPC_EINVAL);
     EXPECT(bad == NULL);
     EXPECT(xipc_rpc_client_ping(NULL) == XIPC_EINVAL);
 
     CHECK(xipc_rpc_server_stop(s));
-    xipc_rpc_server_free(s);
+    xipc_rpc_server_close(s);
     EXPECT(access(path, F_OK) != 0);
-    xipc_rpc_client_free(NULL);
-    xipc_rpc_server_free(NULL);
+    xipc_rpc_client_close(NULL);
+    xipc_rpc_server_close(NULL);
     puts("rpc_basic: ok");
     return 0;
 }

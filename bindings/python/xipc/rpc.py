@@ -49,7 +49,7 @@ _u8p = ctypes.POINTER(ctypes.c_uint8)
 
 _HANDLER = ctypes.CFUNCTYPE(ctypes.c_int, _c_void_p, _c_void_p, _u8p, ctypes.c_size_t, _c_void_p)
 
-_client_new = _lib.declare("xipc_rpc_client_new", [
+_client_new = _lib.declare("xipc_rpc_client_connect", [
     ctypes.c_char_p, ctypes.c_uint16, ctypes.c_uint32, ctypes.c_uint32, ctypes.c_char_p,
     ctypes.POINTER(_c_void_p)], check=False)
 _client_call = _lib.declare("xipc_rpc_client_call", [
@@ -58,13 +58,13 @@ _client_call = _lib.declare("xipc_rpc_client_call", [
 _client_call_batched = _lib.declare("xipc_rpc_client_call_batched", [
     _c_void_p, ctypes.c_uint32, ctypes.c_char_p, ctypes.c_size_t], check=False)
 _client_ping = _lib.declare("xipc_rpc_client_ping", [_c_void_p], check=False)
-_client_set_timeout = _lib.declare("xipc_rpc_client_set_timeout_ms", [_c_void_p, ctypes.c_uint32])
+_client_set_timeout = _lib.declare("xipc_rpc_client_set_timeout", [_c_void_p, ctypes.c_uint32])
 _client_set_reconnect = _lib.declare("xipc_rpc_client_set_reconnect", [_c_void_p, ctypes.c_bool])
 _client_set_auth_sys = _lib.declare("xipc_rpc_client_set_auth_sys", [
     _c_void_p, ctypes.c_uint32, ctypes.c_char_p, ctypes.c_uint32, ctypes.c_uint32,
     ctypes.POINTER(ctypes.c_uint32), ctypes.c_size_t])
-_client_set_max = _lib.declare("xipc_rpc_client_set_max_message", [_c_void_p, ctypes.c_size_t])
-_client_free = _lib.declare("xipc_rpc_client_free", [_c_void_p], restype=None)
+_client_set_max = _lib.declare("xipc_rpc_client_set_max_message_size", [_c_void_p, ctypes.c_size_t])
+_client_free = _lib.declare("xipc_rpc_client_close", [_c_void_p], restype=None)
 _last_details = _lib.declare("xipc_rpc_last_error_details", [
     ctypes.POINTER(ctypes.c_uint32), ctypes.POINTER(ctypes.c_uint32),
     ctypes.POINTER(ctypes.c_uint32)])
@@ -81,15 +81,15 @@ _server_listen_unix_mode = _lib.declare("xipc_rpc_server_listen_unix_mode",
 _server_set_max_conns = _lib.declare("xipc_rpc_server_set_max_connections",
                                     [_c_void_p, ctypes.c_size_t])
 _server_set_drc = _lib.declare("xipc_rpc_server_set_duplicate_cache", [_c_void_p, ctypes.c_size_t])
-_server_set_max = _lib.declare("xipc_rpc_server_set_max_message", [_c_void_p, ctypes.c_size_t])
-_server_set_concurrent = _lib.declare("xipc_rpc_server_set_concurrent_calls",
+_server_set_max = _lib.declare("xipc_rpc_server_set_max_message_size", [_c_void_p, ctypes.c_size_t])
+_server_set_concurrent = _lib.declare("xipc_rpc_server_set_concurrent_calls_per_connection",
                                      [_c_void_p, ctypes.c_size_t])
-_server_set_idle = _lib.declare("xipc_rpc_server_set_idle_timeout_ms", [_c_void_p, ctypes.c_uint32])
-_server_set_rpcbind = _lib.declare("xipc_rpc_server_set_rpcbind", [_c_void_p, ctypes.c_bool])
+_server_set_idle = _lib.declare("xipc_rpc_server_set_idle_timeout", [_c_void_p, ctypes.c_uint32])
+_server_set_rpcbind = _lib.declare("xipc_rpc_server_set_rpcbind_registration", [_c_void_p, ctypes.c_bool])
 _server_start = _lib.declare("xipc_rpc_server_start", [_c_void_p])
 _server_stop = _lib.declare("xipc_rpc_server_stop", [_c_void_p])
-_server_run = _lib.declare("xipc_rpc_server_run", [_c_void_p])
-_server_free = _lib.declare("xipc_rpc_server_free", [_c_void_p], restype=None)
+_server_run = _lib.declare("xipc_rpc_server_serve_forever", [_c_void_p])
+_server_free = _lib.declare("xipc_rpc_server_close", [_c_void_p], restype=None)
 
 _call_xid = _lib.declare("xipc_rpc_call_xid", [_c_void_p], restype=ctypes.c_uint32)
 _call_prog = _lib.declare("xipc_rpc_call_prog", [_c_void_p], restype=ctypes.c_uint32)
