@@ -38,7 +38,7 @@ struct Node {
 fn server() -> (Server, u16, u16) {
     let s = Server::new();
     s.set_rpcbind_registration(false);
-    s.set_max_message(MAX_MESSAGE).unwrap();
+    s.set_max_message_size(MAX_MESSAGE).unwrap();
     s.register(PROG, VERS, ECHO, |_, args| Ok(args.to_vec()));
     s.register(PROG, VERS, FLAG_AND_NAME, |_, args| {
         let mut d = Decoder::new(args);

@@ -516,9 +516,9 @@ fn udp_retransmits_and_the_duplicate_cache_runs_the_call_once() {
 #[test]
 fn message_size_limits_on_both_sides() {
     let (s, _, tcp, udp) = started();
-    s.set_max_message(1000).unwrap();
+    s.set_max_message_size(1000).unwrap();
     let c = Client::connect("127.0.0.1", tcp, PROG, 2, Protocol::Tcp).unwrap();
-    c.set_max_message(100).unwrap();
+    c.set_max_message_size(100).unwrap();
     let big = vec![0u8; 200];
     assert!(matches!(
         c.call(1, &big),
@@ -527,7 +527,7 @@ fn message_size_limits_on_both_sides() {
     // Nothing was sent: the connection is still usable.
     assert_eq!(c.call(1, &uint(1)).unwrap(), uint(1));
     // A call over the server's limit closes that connection.
-    c.set_max_message(1 << 20).unwrap();
+    c.set_max_message_size(1 << 20).unwrap();
     assert!(matches!(c.call(1, &vec![0u8; 2000]), Err(Error::Closed(_))));
     let u = Client::connect("127.0.0.1", udp, PROG, 2, Protocol::Udp).unwrap();
     assert!(matches!(
@@ -908,7 +908,7 @@ fn a_server_that_stops_reading_fails_the_call_in_time() {
             48 << 20,
         ),
     ] {
-        c.set_max_message(64 << 20).unwrap();
+        c.set_max_message_size(64 << 20).unwrap();
         c.set_timeout(Duration::from_millis(400)).unwrap();
         let arg = vec![7u8; size];
         let t = Instant::now();

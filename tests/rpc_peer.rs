@@ -63,15 +63,15 @@ fn setters_refuse_zero_and_socket_modes_refuse_non_permission_bits() {
     let s = Server::new();
     s.set_rpcbind_registration(false);
     let refused = |r: xipc::Result<()>| matches!(r, Err(xipc::Error::InvalidArgument(_)));
-    assert!(refused(s.set_max_message(0)));
+    assert!(refused(s.set_max_message_size(0)));
     assert!(refused(s.set_concurrent_calls_per_connection(0)));
     assert!(refused(s.set_idle_timeout(Duration::ZERO)));
     assert!(refused(s.set_max_connections(0)));
     s.set_max_connections(1).unwrap();
-    s.set_max_message(1).unwrap();
+    s.set_max_message_size(1).unwrap();
     s.set_concurrent_calls_per_connection(1).unwrap();
     s.set_idle_timeout(Duration::from_nanos(1)).unwrap();
-    s.set_max_message(1 << 20).unwrap();
+    s.set_max_message_size(1 << 20).unwrap();
     s.set_idle_timeout(Duration::from_secs(60)).unwrap();
 
     let path = std::env::temp_dir().join(format!("xipc-rpc-peer-mode-{}", std::process::id()));
@@ -84,7 +84,7 @@ fn setters_refuse_zero_and_socket_modes_refuse_non_permission_bits() {
     s.start().unwrap();
     let c = Client::connect("127.0.0.1", port, PROG, 1, Protocol::Tcp).unwrap();
     assert!(refused(c.set_timeout(Duration::ZERO)));
-    assert!(refused(c.set_max_message(0)));
+    assert!(refused(c.set_max_message_size(0)));
     assert_eq!(
         c.timeout(),
         Duration::from_secs(25),

@@ -222,7 +222,7 @@ pub unsafe extern "C" fn xipc_rpc_client_set_max_message_size(
 ) -> c_int {
     guard(|| {
         // SAFETY: forwarded contract.
-        unsafe { client(c)? }.set_max_message(bytes)
+        unsafe { client(c)? }.set_max_message_size(bytes)
     })
 }
 
@@ -509,7 +509,7 @@ pub unsafe extern "C" fn xipc_rpc_server_set_max_message_size(
 ) -> c_int {
     guard(|| {
         // SAFETY: forwarded contract.
-        unsafe { server(s)? }.set_max_message(bytes)
+        unsafe { server(s)? }.set_max_message_size(bytes)
     })
 }
 

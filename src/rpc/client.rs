@@ -972,7 +972,7 @@ impl Client {
     /// 65,507 bytes, the most a datagram holds, on UDP; a larger value is
     /// lowered to that). Zero is refused ([`Error::InvalidArgument`]): no
     /// call would fit.
-    pub fn set_max_message(&self, bytes: usize) -> Result<()> {
+    pub fn set_max_message_size(&self, bytes: usize) -> Result<()> {
         if bytes == 0 {
             return Err(Error::InvalidArgument(
                 "the largest message must be at least 1 byte".into(),

@@ -251,7 +251,7 @@ impl Server {
     /// Largest call accepted on a stream (default 4 MiB); bigger records
     /// close the connection. UDP is bounded by the datagram size. Zero is
     /// refused ([`Error::InvalidArgument`]): no call would fit.
-    pub fn set_max_message(&self, bytes: usize) -> Result<()> {
+    pub fn set_max_message_size(&self, bytes: usize) -> Result<()> {
         if bytes == 0 {
             return Err(Error::InvalidArgument(
                 "the largest message must be at least 1 byte".into(),

@@ -178,7 +178,7 @@ def test_stop_from_a_handler_and_serve_forever():
 def test_message_size_limit(server):
     _, ports, _ = server
     with client(ports, "tcp") as c:
-        c.set_max_message(64)
+        c.set_max_message_size(64)
         with pytest.raises(xipc.errors.MessageTooLarge):
             c.call(1, b"\0" * 100)
         assert c.call(1, u32(9)) == u32(9)
@@ -274,7 +274,7 @@ def test_unix_socket_modes():
 def test_zero_limits_and_non_permission_mode_bits_are_refused():
     srv = rpc.Server()
     srv.set_rpcbind_registration(False)
-    for setter in (srv.set_max_message, srv.set_concurrent_calls_per_connection,
+    for setter in (srv.set_max_message_size, srv.set_concurrent_calls_per_connection,
                    srv.set_idle_timeout, srv.set_max_connections):
         with pytest.raises(xipc.errors.InvalidArgument) as exc:
             setter(0)
@@ -287,7 +287,7 @@ def test_zero_limits_and_non_permission_mode_bits_are_refused():
     port = srv.listen_tcp("127.0.0.1", 0)
     srv.start()
     with rpc.Client("127.0.0.1", PROG, 1, port=port, timeout=5) as c:
-        for bad in (c.set_timeout, c.set_max_message):
+        for bad in (c.set_timeout, c.set_max_message_size):
             with pytest.raises(xipc.errors.InvalidArgument):
                 bad(0)
         with pytest.raises(xipc.errors.InvalidArgument):

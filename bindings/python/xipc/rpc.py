@@ -189,7 +189,7 @@ class Client:
         :class:`xipc.errors.InvalidArgument`, a ``ValueError``)."""
         _client_set_timeout(self._h(), _ms(seconds))
 
-    def set_max_message(self, nbytes: int) -> None:
+    def set_max_message_size(self, nbytes: int) -> None:
         """The largest call sent and reply accepted (default 4 MiB; UDP
         65,507); 0 raises :class:`xipc.errors.InvalidArgument`."""
         _client_set_max(self._h(), nbytes)
@@ -332,7 +332,7 @@ class Server:
         """Answer retransmissions of the last ``entries`` calls from a cache."""
         _server_set_drc(self._h(), entries)
 
-    def set_max_message(self, nbytes: int) -> None:
+    def set_max_message_size(self, nbytes: int) -> None:
         """The largest call accepted on a stream (default 4 MiB); 0 raises
         :class:`xipc.errors.InvalidArgument`."""
         _server_set_max(self._h(), nbytes)
