@@ -259,6 +259,7 @@ typedef struct xipc_encoder xipc_encoder;
 
 /**
  * A listening TCP or Unix socket. Release with `xipc_listener_close`.
+ * Several threads may accept on one listener at once.
  */
 typedef struct xipc_listener xipc_listener;
 
@@ -277,19 +278,25 @@ typedef struct xipc_rpc_call xipc_rpc_call;
 
 /**
  * An RPC client: one connection (or UDP socket) to one program version.
- * Thread-safe: several threads may call through one client at once.
+ * Several threads may call through one client at once (their calls are in
+ * flight together); only `xipc_rpc_client_close` must come after every
+ * other call has returned.
  */
 typedef struct xipc_rpc_client xipc_rpc_client;
 
 /**
- * An RPC server.
+ * An RPC server. Any call may be made from any thread, also from a
+ * handler (`xipc_rpc_server_stop` there stops the server once the handler
+ * returns); only `xipc_rpc_server_close` must come after every other call
+ * has returned, and never from a handler.
  */
 typedef struct xipc_rpc_server xipc_rpc_server;
 
 /**
  * A byte stream: a pipe end, a FIFO, or a TCP or Unix connection. Release
  * with `xipc_stream_close`. One thread may receive while another sends;
- * calls in the same direction from several threads take turns.
+ * calls in the same direction from several threads take turns; only
+ * `xipc_stream_close` must come after every other call has returned.
  */
 typedef struct xipc_stream xipc_stream;
 
@@ -520,10 +527,8 @@ int xipc_mq_notify(xipc_mq *mq, xipc_mq_notify_fn callback, void *user);
 /**
  * Connects a client to program `prog` version `vers` at `host`:`port` over
  * `proto` ("tcp", "udp" or "unix"; for "unix" `host` is the socket path).
- * Port 0 looks the port up through rpcbind on `host`.
- *
- * # Safety
- * `host` and `proto` must be NUL-terminated strings; `out` writable.
+ * Port 0 looks the port up through rpcbind on `host` first. Nothing
+ * listening is `XIPC_EOS` with `xipc_last_os_error()` ECONNREFUSED.
  */
 int xipc_rpc_client_connect(const char *host,
                             uint16_t port,
@@ -537,11 +542,8 @@ int xipc_rpc_client_connect(const char *host,
  * `*reply_len` receive the XDR result bytes, to be freed with
  * `xipc_bytes_free`. An RPC error status returns its own code
  * (`XIPC_EPROG_MISMATCH`, ...; see `xipc_rpc_last_error_details`).
- *
- * # Safety
- * `c` a live client; `args` `args_len` readable bytes; `reply`, `reply_len` writable.
  */
-int xipc_rpc_client_call(const xipc_rpc_client *c,
+int xipc_rpc_client_call(xipc_rpc_client *c,
                          uint32_t proc,
                          const uint8_t *args,
                          size_t args_len,
@@ -550,61 +552,44 @@ int xipc_rpc_client_call(const xipc_rpc_client *c,
 
 /**
  * Sends a call that expects no reply (batched); returns once it is sent.
- *
- * # Safety
- * `c` a live client; `args` `args_len` readable bytes.
  */
-int xipc_rpc_client_call_batched(const xipc_rpc_client *c,
+int xipc_rpc_client_call_batched(xipc_rpc_client *c,
                                  uint32_t proc,
                                  const uint8_t *args,
                                  size_t args_len);
 
 /**
  * Calls the NULL procedure (0).
- *
- * # Safety
- * `c` must be a live client.
  */
-int xipc_rpc_client_ping(const xipc_rpc_client *c);
+int xipc_rpc_client_ping(xipc_rpc_client *c);
 
 /**
- * Sets the per-call timeout in milliseconds (default 25,000). UDP calls
- * are retransmitted with backoff until it passes. 0 is refused with
- * `XIPC_EINVAL` (every call would fail at once).
- *
- * # Safety
- * `c` must be a live client.
+ * Sets the per-call timeout (default 25,000 ms; `XIPC_WAIT_FOREVER`: as
+ * long as it takes). UDP calls are retransmitted with backoff until it
+ * passes. `XIPC_NO_WAIT` (0) is refused with `XIPC_EINVAL`: every call
+ * would fail at once.
  */
-int xipc_rpc_client_set_timeout(const xipc_rpc_client *c, uint32_t ms);
+int xipc_rpc_client_set_timeout(xipc_rpc_client *c, int64_t timeout_ms);
 
 /**
  * Whether a TCP/Unix client reconnects and retries once when its
  * connection is lost (default false).
- *
- * # Safety
- * `c` must be a live client.
  */
-int xipc_rpc_client_set_reconnect(const xipc_rpc_client *c, bool on);
+int xipc_rpc_client_set_reconnect(xipc_rpc_client *c, bool on);
 
 /**
  * The largest call sent and reply accepted, in bytes (default 4 MiB on
  * streams, 65,507 on UDP, which is also the most UDP allows; a larger
  * value is lowered to it). 0 is refused with `XIPC_EINVAL`.
- *
- * # Safety
- * `c` must be a live client.
  */
-int xipc_rpc_client_set_max_message_size(const xipc_rpc_client *c, size_t bytes);
+int xipc_rpc_client_set_max_message_size(xipc_rpc_client *c, size_t bytes);
 
 /**
  * Sends AUTH_SYS credentials with every call from now on (`machine_name`
  * at most 255 bytes, at most 16 `gids`). `machine_name` NULL uses this
  * process's identity and ignores the other arguments.
- *
- * # Safety
- * `c` a live client; `machine_name` NULL or a string; `gids` `ngids` readable values.
  */
-int xipc_rpc_client_set_auth_sys(const xipc_rpc_client *c,
+int xipc_rpc_client_set_auth_sys(xipc_rpc_client *c,
                                  uint32_t stamp,
                                  const char *machine_name,
                                  uint32_t uid,
@@ -613,28 +598,20 @@ int xipc_rpc_client_set_auth_sys(const xipc_rpc_client *c,
                                  size_t ngids);
 
 /**
- * Closes the client. Accepts NULL.
- *
- * # Safety
- * `c` must be NULL or a live client, not used afterwards.
+ * Closes the client's connection and frees the handle. Accepts NULL. It
+ * returns 0: closing a client has nothing to report.
  */
-void xipc_rpc_client_close(xipc_rpc_client *c);
+int xipc_rpc_client_close(xipc_rpc_client *c);
 
 /**
  * Details of this thread's last RPC error: the version range of
  * `XIPC_EPROG_MISMATCH` and `XIPC_ERPC_MISMATCH`, the auth_stat of
  * `XIPC_EAUTH` (zeros otherwise). Any pointer may be NULL.
- *
- * # Safety
- * Non-NULL pointers must be writable.
  */
 int xipc_rpc_last_error_details(uint32_t *low, uint32_t *high, uint32_t *auth_stat);
 
 /**
  * Creates a server (not yet listening).
- *
- * # Safety
- * `out` must be writable.
  */
 int xipc_rpc_server_new(xipc_rpc_server **out);
 
@@ -642,12 +619,8 @@ int xipc_rpc_server_new(xipc_rpc_server **out);
  * Serves procedure `proc` of `prog` version `vers` with `handler`, which
  * gets `user` back on every call. Procedure 0 answers on its own unless
  * registered.
- *
- * # Safety
- * `s` a live server; `handler` callable from any thread, and `user` valid
- * there, until the server is freed.
  */
-int xipc_rpc_server_register(const xipc_rpc_server *s,
+int xipc_rpc_server_register(xipc_rpc_server *s,
                              uint32_t prog,
                              uint32_t vers,
                              uint32_t proc,
@@ -657,22 +630,16 @@ int xipc_rpc_server_register(const xipc_rpc_server *s,
 /**
  * Listens on TCP `host`:`port` (0 = any port); `*bound_port` (may be NULL)
  * receives the port.
- *
- * # Safety
- * `s` a live server; `host` a string; `bound_port` NULL or writable.
  */
-int xipc_rpc_server_listen_tcp(const xipc_rpc_server *s,
+int xipc_rpc_server_listen_tcp(xipc_rpc_server *s,
                                const char *host,
                                uint16_t port,
                                uint16_t *bound_port);
 
 /**
  * Listens on UDP `host`:`port`, like `xipc_rpc_server_listen_tcp`.
- *
- * # Safety
- * `s` a live server; `host` a string; `bound_port` NULL or writable.
  */
-int xipc_rpc_server_listen_udp(const xipc_rpc_server *s,
+int xipc_rpc_server_listen_udp(xipc_rpc_server *s,
                                const char *host,
                                uint16_t port,
                                uint16_t *bound_port);
@@ -680,154 +647,107 @@ int xipc_rpc_server_listen_udp(const xipc_rpc_server *s,
 /**
  * Listens on a Unix stream socket at `path` (removed on stop), made with
  * permissions 0600 whatever the umask: only this user (and root) may connect.
- *
- * # Safety
- * `s` a live server; `path` a string.
  */
-int xipc_rpc_server_listen_unix(const xipc_rpc_server *s, const char *path);
+int xipc_rpc_server_listen_unix(xipc_rpc_server *s, const char *path);
 
 /**
  * `xipc_rpc_server_listen_unix` with the socket file's permission bits
  * (e.g. 0660 for a group, 0666 for everyone), set exactly whatever the umask.
  * A mode with bits beyond 0777 (file-type, setuid, setgid, sticky) is
  * refused with `XIPC_EINVAL`.
- *
- * # Safety
- * `s` a live server; `path` a string.
  */
-int xipc_rpc_server_listen_unix_mode(const xipc_rpc_server *s, const char *path, uint32_t mode);
+int xipc_rpc_server_listen_unix_mode(xipc_rpc_server *s, const char *path, uint32_t mode);
 
 /**
  * Keeps the replies of the last `entries` calls so retransmitted calls are
  * answered from the cache (0, the default, turns it off).
- *
- * # Safety
- * `s` must be a live server.
  */
-int xipc_rpc_server_set_duplicate_cache(const xipc_rpc_server *s, size_t entries);
+int xipc_rpc_server_set_duplicate_cache(xipc_rpc_server *s, size_t entries);
 
 /**
  * The largest call accepted on a stream, in bytes (default 4 MiB); a
  * bigger record closes its connection. 0 is refused with `XIPC_EINVAL`.
- *
- * # Safety
- * `s` must be a live server.
  */
-int xipc_rpc_server_set_max_message_size(const xipc_rpc_server *s, size_t bytes);
+int xipc_rpc_server_set_max_message_size(xipc_rpc_server *s, size_t bytes);
 
 /**
  * How many calls of one stream connection may run at once (default 16):
  * calls a client has in flight together run concurrently, their replies
  * going out as they finish. 1 runs them in order, one at a time, as
  * libtirpc does. 0 is refused with `XIPC_EINVAL`.
- *
- * # Safety
- * `s` must be a live server.
  */
-int xipc_rpc_server_set_concurrent_calls_per_connection(const xipc_rpc_server *s, size_t calls);
+int xipc_rpc_server_set_concurrent_calls_per_connection(xipc_rpc_server *s, size_t calls);
 
 /**
  * How many stream connections are served at once (default 4,096); a
  * connection accepted past the limit is closed at once. 0 is refused
  * (`XIPC_EINVAL`).
- *
- * # Safety
- * `s` must be a live server.
  */
-int xipc_rpc_server_set_max_connections(const xipc_rpc_server *s, size_t connections);
+int xipc_rpc_server_set_max_connections(xipc_rpc_server *s, size_t connections);
 
 /**
- * Closes stream connections idle this long (default 120,000 ms). 0 is
- * refused with `XIPC_EINVAL` (there is no "never": pass a long timeout,
- * up to 4,294,967,295 ms, about 49 days).
- *
- * # Safety
- * `s` must be a live server.
+ * Closes stream connections idle this long (default 120,000 ms;
+ * `XIPC_WAIT_FOREVER`: never). `XIPC_NO_WAIT` (0) is refused with
+ * `XIPC_EINVAL`: it would close every connection at once.
  */
-int xipc_rpc_server_set_idle_timeout(const xipc_rpc_server *s, uint32_t ms);
+int xipc_rpc_server_set_idle_timeout(xipc_rpc_server *s, int64_t timeout_ms);
 
 /**
  * Whether start/stop register with and unregister from the local rpcbind
  * (default true; silently skipped when none runs).
- *
- * # Safety
- * `s` must be a live server.
  */
-int xipc_rpc_server_set_rpcbind_registration(const xipc_rpc_server *s, bool on);
+int xipc_rpc_server_set_rpcbind_registration(xipc_rpc_server *s, bool on);
 
 /**
  * Starts serving on background threads.
- *
- * # Safety
- * `s` must be a live server.
  */
-int xipc_rpc_server_start(const xipc_rpc_server *s);
+int xipc_rpc_server_start(xipc_rpc_server *s);
 
 /**
  * Serves until `xipc_rpc_server_stop` is called (from a handler or another thread)
  * and has finished; returns at once if the server was stopped before. Not for a
  * signal handler: block the signals and `sigwait` for them on a thread instead.
- *
- * # Safety
- * `s` must be a live server.
  */
-int xipc_rpc_server_serve_forever(const xipc_rpc_server *s);
+int xipc_rpc_server_serve_forever(xipc_rpc_server *s);
 
 /**
  * Stops gracefully: calls in progress finish, then every connection closes.
- *
- * # Safety
- * `s` must be a live server.
  */
-int xipc_rpc_server_stop(const xipc_rpc_server *s);
+int xipc_rpc_server_stop(xipc_rpc_server *s);
 
 /**
- * Stops (if needed) and frees the server. Accepts NULL.
- *
- * # Safety
- * `s` must be NULL or a live server, not used afterwards.
+ * Stops the server gracefully if it runs (as `xipc_rpc_server_stop`) and
+ * frees the handle. Accepts NULL (and returns 0).
  */
-void xipc_rpc_server_close(xipc_rpc_server *s);
+int xipc_rpc_server_close(xipc_rpc_server *s);
 
 /**
  * The call's transaction id (0 for NULL).
- *
- * # Safety
- * `call` must be NULL or the call a handler was given.
  */
 uint32_t xipc_rpc_call_xid(const xipc_rpc_call *call);
 
 /**
  * The called program number (0 for NULL).
- *
- * # Safety
- * `call` must be NULL or the call a handler was given.
  */
 uint32_t xipc_rpc_call_prog(const xipc_rpc_call *call);
 
 /**
  * The called version (0 for NULL).
- *
- * # Safety
- * `call` must be NULL or the call a handler was given.
  */
 uint32_t xipc_rpc_call_vers(const xipc_rpc_call *call);
 
 /**
  * The called procedure (0 for NULL).
- *
- * # Safety
- * `call` must be NULL or the call a handler was given.
  */
 uint32_t xipc_rpc_call_proc(const xipc_rpc_call *call);
 
 /**
  * The caller's AUTH_SYS credential: `XIPC_ENOENT` when the call carried
- * AUTH_NONE. `gids` has room for 16 values; `*machine_name` stays valid
- * during the handler. Any output pointer may be NULL.
- *
- * # Safety
- * `call` the call a handler was given; non-NULL outputs writable.
+ * AUTH_NONE. The group ids go to `gids`, which holds `gids_cap` values (16,
+ * the most AUTH_SYS carries, always suffices; fewer than the call carries
+ * is `XIPC_EMSGSIZE`), and their number to `*ngids`. `*machine_name` stays
+ * valid during the handler. Any output pointer may be NULL (`gids` with
+ * `gids_cap` 0).
  */
 int xipc_rpc_call_auth_sys(const xipc_rpc_call *call,
                            uint32_t *stamp,
@@ -835,6 +755,7 @@ int xipc_rpc_call_auth_sys(const xipc_rpc_call *call,
                            uint32_t *uid,
                            uint32_t *gid,
                            uint32_t *gids,
+                           size_t gids_cap,
                            size_t *ngids);
 
 /**
@@ -842,9 +763,6 @@ int xipc_rpc_call_auth_sys(const xipc_rpc_call *call,
  * (`SO_PEERCRED`: pid, uid, gid), written to `*out`: only for calls that
  * came over a Unix socket; `XIPC_ENOENT` for TCP and UDP calls. Unlike
  * AUTH_SYS, the caller cannot forge it.
- *
- * # Safety
- * `call` the call a handler was given; `out` writable.
  */
 int xipc_rpc_call_peer_credentials(const xipc_rpc_call *call, xipc_peer_credentials *out);
 
@@ -852,18 +770,12 @@ int xipc_rpc_call_peer_credentials(const xipc_rpc_call *call, xipc_peer_credenti
  * Creates an anonymous pipe: `*reader` reads what `*writer` writes. Both
  * ends are close-on-exec; see `xipc_stream_set_inheritable` to hand one to
  * a child process.
- *
- * # Safety
- * `reader` and `writer` must be valid for a write.
  */
 int xipc_pipe(xipc_stream **reader, xipc_stream **writer);
 
 /**
  * Creates a FIFO at `path` with exactly `mode` (e.g. 0600). An existing
  * file is `XIPC_EEXIST`.
- *
- * # Safety
- * `path` must be a NUL-terminated string.
  */
 int xipc_mkfifo(const char *path, uint32_t mode);
 
@@ -872,35 +784,24 @@ int xipc_mkfifo(const char *path, uint32_t mode);
  * Blocking, the open waits for the other end; not blocking, it returns at
  * once (`XIPC_EAGAIN` when writing and nobody reads) and the stream is in
  * nonblocking mode.
- *
- * # Safety
- * `path` must be a NUL-terminated string; `out` valid for a write.
  */
 int xipc_fifo_open(const char *path, int direction, bool blocking, xipc_stream **out);
 
 /**
  * Connects to `host` (a name or an IPv4/IPv6 address) on `port`, waiting at
- * most `timeout_ms`. TCP_NODELAY is on.
- *
- * # Safety
- * `host` must be a NUL-terminated string; `out` valid for a write.
+ * most `timeout_ms` for the connection (name resolution is not bounded by
+ * it). TCP_NODELAY is on.
  */
-int xipc_tcp_connect(const char *host, uint16_t port, int timeout_ms, xipc_stream **out);
+int xipc_tcp_connect(const char *host, uint16_t port, int64_t timeout_ms, xipc_stream **out);
 
 /**
  * Connects to the Unix socket at `path`, waiting at most `timeout_ms`.
- *
- * # Safety
- * `path` must be a NUL-terminated string; `out` valid for a write.
  */
-int xipc_unix_connect(const char *path, int timeout_ms, xipc_stream **out);
+int xipc_unix_connect(const char *path, int64_t timeout_ms, xipc_stream **out);
 
 /**
  * Makes a stream of a descriptor the caller owns (an inherited pipe end, a
  * socket from elsewhere). The stream owns it from now on, also on error.
- *
- * # Safety
- * `fd` must be open and not closed by anyone else; `out` valid for a write.
  */
 int xipc_stream_from_fd(int fd, xipc_stream **out);
 
@@ -908,9 +809,6 @@ int xipc_stream_from_fd(int fd, xipc_stream **out);
  * Listens for TCP connections on `host` ("0.0.0.0", "::", "127.0.0.1",
  * "::1", a name) and `port` (0: the system picks one; see
  * `xipc_listener_port`).
- *
- * # Safety
- * `host` must be a NUL-terminated string; `out` valid for a write.
  */
 int xipc_tcp_listen(const char *host, uint16_t port, xipc_listener **out);
 
@@ -918,52 +816,36 @@ int xipc_tcp_listen(const char *host, uint16_t port, xipc_listener **out);
  * Listens on a Unix socket at `path` created with exactly `mode` (e.g.
  * 0600). A stale socket file from a dead server is replaced; a live one is
  * `XIPC_EEXIST`.
- *
- * # Safety
- * `path` must be a NUL-terminated string; `out` valid for a write.
  */
 int xipc_unix_listen(const char *path, uint32_t mode, xipc_listener **out);
 
 /**
  * Waits at most `timeout_ms` for a connection (`XIPC_ETIMEDOUT` after).
- *
- * # Safety
- * `listener` must be a live handle; `out` valid for a write.
  */
-int xipc_listener_accept(const xipc_listener *listener, int timeout_ms, xipc_stream **out);
+int xipc_listener_accept(xipc_listener *listener, int64_t timeout_ms, xipc_stream **out);
 
 /**
  * The port a TCP listener is bound to (`XIPC_EINVAL` for a Unix listener).
- *
- * # Safety
- * `listener` must be a live handle; `port` valid for a write.
  */
 int xipc_listener_port(const xipc_listener *listener, uint16_t *port);
 
 /**
- * The listener's descriptor (for poll/select/epoll), or `XIPC_EINVAL`.
- *
- * # Safety
- * `listener` must be NULL or a live handle.
+ * Writes the listener's descriptor to `*fd`, for poll/select/epoll
+ * (readable when a connection waits). It stays owned by the listener.
  */
-int xipc_listener_fd(const xipc_listener *listener);
+int xipc_listener_fd(const xipc_listener *listener, int *fd);
 
 /**
- * Closes a listener (a Unix listener removes its socket file). Accepts NULL.
- *
- * # Safety
- * `listener` must be NULL or a live handle, not used afterwards.
+ * Closes a listener and frees the handle (a Unix listener removes its
+ * socket file). Accepts NULL (and returns 0).
  */
-void xipc_listener_close(xipc_listener *listener);
+int xipc_listener_close(xipc_listener *listener);
 
 /**
  * Sends `len` bytes as one record-marked message. A message of at most
  * PIPE_BUF − 4 bytes reaches a pipe or FIFO whole even with several
  * writers. 0 means accepted (see the README on partial writes); an error
  * means nothing was written.
- *
- * # Safety
- * `stream` must be a live handle; `data` must hold `len` bytes.
  */
 int xipc_stream_send(xipc_stream *stream, const uint8_t *data, size_t len);
 
@@ -974,19 +856,12 @@ int xipc_stream_send(xipc_stream *stream, const uint8_t *data, size_t len);
  * end of the stream is `XIPC_ECLOSED` ("end of stream" between messages,
  * otherwise the place it ended). `XIPC_EAGAIN`, `XIPC_ETIMEDOUT` and
  * `XIPC_EINTR` keep what has arrived: call again to complete the message.
- *
- * # Safety
- * `stream` must be a live handle; `buf` writable for `cap` bytes; `len`
- * valid for a write.
  */
 int xipc_stream_receive(xipc_stream *stream, uint8_t *buf, size_t cap, size_t *len);
 
 /**
  * Receives the next message into a buffer the library allocates; free it
  * with `xipc_bytes_free(*data, *len)`. Otherwise as `xipc_stream_receive`.
- *
- * # Safety
- * `stream` must be a live handle; `data` and `len` valid for a write.
  */
 int xipc_stream_receive_alloc(xipc_stream *stream, uint8_t **data, size_t *len);
 
@@ -994,9 +869,6 @@ int xipc_stream_receive_alloc(xipc_stream *stream, uint8_t **data, size_t *len);
  * The length of a message that `xipc_stream_receive` refused with
  * `XIPC_EMSGSIZE` and keeps for the next call (`XIPC_ENOENT` when no whole
  * message is waiting).
- *
- * # Safety
- * `stream` must be a live handle; `len` valid for a write.
  */
 int xipc_stream_next_message_len(const xipc_stream *stream, size_t *len);
 
@@ -1004,122 +876,83 @@ int xipc_stream_next_message_len(const xipc_stream *stream, size_t *len);
  * The largest message `xipc_stream_receive` accepts (default 4 MiB; at
  * least 1, 0 is `XIPC_EINVAL`); a longer one is `XIPC_EMSGSIZE`, found
  * from its header before allocating.
- *
- * # Safety
- * `stream` must be a live handle.
  */
 int xipc_stream_set_max_message_size(xipc_stream *stream, size_t max);
 
 /**
  * The largest fragment `xipc_stream_send` writes; longer messages are
  * split (1 to 2^31 - 1, the default).
- *
- * # Safety
- * `stream` must be a live handle.
  */
 int xipc_stream_set_max_fragment(xipc_stream *stream, size_t max);
 
 /**
  * Reads at most `cap` bytes; `*nread` 0 means end of stream.
- *
- * # Safety
- * `stream` must be a live handle; `buf` writable for `cap` bytes; `nread`
- * valid for a write.
  */
 int xipc_stream_read(xipc_stream *stream, uint8_t *buf, size_t cap, size_t *nread);
 
 /**
  * Writes some of `len` bytes; `*nwritten` says how many.
- *
- * # Safety
- * `stream` must be a live handle; `data` must hold `len` bytes; `nwritten`
- * valid for a write.
  */
 int xipc_stream_write(xipc_stream *stream, const uint8_t *data, size_t len, size_t *nwritten);
 
 /**
  * Writes all `len` bytes, as `xipc_stream_send` does (without framing).
- *
- * # Safety
- * `stream` must be a live handle; `data` must hold `len` bytes.
  */
 int xipc_stream_write_all(xipc_stream *stream, const uint8_t *data, size_t len);
 
 /**
  * Sends the rest of a message that a timeout or nonblocking mode stopped
  * half-way (0 when nothing is left).
- *
- * # Safety
- * `stream` must be a live handle.
  */
 int xipc_stream_flush(xipc_stream *stream);
 
 /**
- * How long reads and `xipc_stream_receive` may wait (negative: for ever).
- *
- * # Safety
- * `stream` must be a live handle.
+ * How long reads and `xipc_stream_receive` may wait (default
+ * `XIPC_WAIT_FOREVER`); one that waits longer is `XIPC_ETIMEDOUT`.
  */
-int xipc_stream_set_read_timeout(xipc_stream *stream, int timeout_ms);
+int xipc_stream_set_read_timeout(xipc_stream *stream, int64_t timeout_ms);
 
 /**
- * How long writes and `xipc_stream_send` may wait (negative: for ever).
- *
- * # Safety
- * `stream` must be a live handle.
+ * How long writes and `xipc_stream_send` may wait (default
+ * `XIPC_WAIT_FOREVER`); one that waits longer is `XIPC_ETIMEDOUT`.
  */
-int xipc_stream_set_write_timeout(xipc_stream *stream, int timeout_ms);
+int xipc_stream_set_write_timeout(xipc_stream *stream, int64_t timeout_ms);
 
 /**
  * In nonblocking mode an operation that would wait is `XIPC_EAGAIN`.
- *
- * # Safety
- * `stream` must be a live handle.
  */
 int xipc_stream_set_nonblocking(xipc_stream *stream, bool nonblocking);
 
 /**
  * Whether a program started with exec keeps the descriptor (streams are
  * created close-on-exec). The child gets it with `xipc_stream_from_fd`.
- *
- * # Safety
- * `stream` must be a live handle.
  */
 int xipc_stream_set_inheritable(xipc_stream *stream, bool inheritable);
 
 /**
- * The stream's descriptor (for poll/select/epoll), or `XIPC_EINVAL`.
- *
- * # Safety
- * `stream` must be NULL or a live handle.
+ * Writes the stream's descriptor to `*fd`, for poll/select/epoll. It
+ * stays owned by the stream. Messages the stream has already read ahead
+ * are not visible there: receive until `XIPC_EAGAIN` before waiting.
  */
-int xipc_stream_fd(const xipc_stream *stream);
+int xipc_stream_fd(const xipc_stream *stream, int *fd);
 
 /**
  * Closes one or both directions of a socket: `XIPC_SHUT_RD`,
  * `XIPC_SHUT_WR` or `XIPC_SHUT_RDWR` (`XIPC_EUNSUPPORTED` on a pipe).
- *
- * # Safety
- * `stream` must be a live handle.
  */
 int xipc_stream_shutdown(xipc_stream *stream, int how);
 
 /**
  * The process at the other end of a Unix socket (`XIPC_EUNSUPPORTED` on
  * other streams).
- *
- * # Safety
- * `stream` must be a live handle; `out` valid for a write.
  */
 int xipc_stream_peer_credentials(const xipc_stream *stream, xipc_peer_credentials *out);
 
 /**
- * Closes the stream. Accepts NULL.
- *
- * # Safety
- * `stream` must be NULL or a live handle, not used afterwards.
+ * Closes the stream and frees the handle, whatever the result (an error is
+ * one `close` reported). Accepts NULL (and returns 0).
  */
-void xipc_stream_close(xipc_stream *stream);
+int xipc_stream_close(xipc_stream *stream);
 
 /**
  * The default limits (items of 16 MiB, 4 Mi elements, depth 64, 64 MiB in all).

@@ -54,3 +54,26 @@ fn every_name_in_the_header_is_prefixed() {
         .collect();
     assert!(foreign.is_empty(), "names without the prefix: {foreign:?}");
 }
+
+/// The comments speak C: no Rust `# Safety` sections, no Rust doc links.
+#[test]
+fn the_header_comments_speak_c() {
+    let header = include_str!("../include/xipc.h");
+    for (i, line) in header.lines().enumerate() {
+        for rust in ["# Safety", "](", "[`", "Option<", "&mut ", "Vec<", "Self", "crate"] {
+            assert!(
+                !line.contains(rust),
+                "xipc.h line {}: {rust:?} is Rust, not C: {line}",
+                i + 1
+            );
+        }
+        // A Rust path (`mq::open`), not an IPv6 address ("::1").
+        let path = line.match_indices("::").any(|(at, _)| {
+            let before = line[..at].chars().next_back();
+            let after = line[at + 2..].chars().next();
+            before.is_some_and(|c| c.is_ascii_alphanumeric())
+                && after.is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        });
+        assert!(!path, "xipc.h line {}: a Rust path: {line}", i + 1);
+    }
+}

@@ -72,6 +72,7 @@ fn setters_refuse_zero_and_socket_modes_refuse_non_permission_bits() {
     s.set_concurrent_calls_per_connection(1).unwrap();
     s.set_idle_timeout(Duration::from_nanos(1)).unwrap();
     s.set_max_message_size(1 << 20).unwrap();
+    s.set_idle_timeout(Duration::MAX).unwrap(); // never
     s.set_idle_timeout(Duration::from_secs(60)).unwrap();
 
     let path = std::env::temp_dir().join(format!("xipc-rpc-peer-mode-{}", std::process::id()));
@@ -92,5 +93,13 @@ fn setters_refuse_zero_and_socket_modes_refuse_non_permission_bits() {
     );
     // The client still works after the refusals.
     assert!(matches!(c.ping(), Err(xipc::Error::ProgUnavail)));
+    // No limit: Duration::MAX, kept as such, and calls still work.
+    c.set_timeout(Duration::MAX).unwrap();
+    assert_eq!(c.timeout(), Duration::MAX);
+    assert!(matches!(c.ping(), Err(xipc::Error::ProgUnavail)));
+    assert!(matches!(
+        c.call_with_timeout(0, &[], Duration::MAX),
+        Err(xipc::Error::ProgUnavail)
+    ));
     s.stop();
 }

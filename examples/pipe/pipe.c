@@ -24,12 +24,14 @@ int main(int argc, char **argv) {
     if (argc == 2) return child(atoi(argv[1]));
 
     xipc_stream *r = NULL, *w = NULL;
-    if (xipc_pipe(&r, &w) != XIPC_OK || xipc_stream_set_inheritable(w, true) != XIPC_OK) {
+    int wfd = -1;
+    if (xipc_pipe(&r, &w) != XIPC_OK || xipc_stream_set_inheritable(w, true) != XIPC_OK ||
+        xipc_stream_fd(w, &wfd) != XIPC_OK) {
         fprintf(stderr, "pipe: %s\n", xipc_last_error());
         return 1;
     }
     char fd[16];
-    snprintf(fd, sizeof fd, "%d", xipc_stream_fd(w));
+    snprintf(fd, sizeof fd, "%d", wfd);
     pid_t pid = fork();
     if (pid == 0) {
         execl("/proc/self/exe", argv[0], fd, (char *)NULL);

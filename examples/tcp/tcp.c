@@ -27,7 +27,7 @@ int main(int argc, char **argv) {
         fflush(stdout); /* whoever reads our output learns the port now */
         for (;;) {
             xipc_stream *c = NULL;
-            if (xipc_listener_accept(l, -1, &c) != XIPC_OK) return fail();
+            if (xipc_listener_accept(l, XIPC_WAIT_FOREVER, &c) != XIPC_OK) return fail();
             while (xipc_stream_receive(c, buf, sizeof buf, &len) == XIPC_OK) {
                 for (size_t i = 0; i < len; i++) buf[i] = (uint8_t)toupper(buf[i]);
                 xipc_stream_send(c, buf, len);

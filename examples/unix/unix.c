@@ -22,7 +22,7 @@ int main(int argc, char **argv) {
         for (;;) {
             xipc_stream *c = NULL;
             xipc_peer_credentials who;
-            if (xipc_listener_accept(l, -1, &c) != XIPC_OK ||
+            if (xipc_listener_accept(l, XIPC_WAIT_FOREVER, &c) != XIPC_OK ||
                 xipc_stream_peer_credentials(c, &who) != XIPC_OK)
                 return fail();
             char reply[128];

@@ -88,6 +88,10 @@ impl Protocol {
 pub const MAX_UDP_MESSAGE: usize = 65507;
 /// Default per-call timeout (libtirpc's default total timeout).
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(25);
+/// The longest a call waits: a timeout of `Duration::MAX` (no limit), or
+/// anything longer, waits this long, which is for ever in practice and
+/// leaves room for deadline arithmetic.
+const NO_LIMIT: Duration = Duration::from_secs(100 * 365 * 24 * 60 * 60);
 /// First UDP retransmission interval; it doubles up to [`MAX_RETRANSMIT`].
 pub const INITIAL_RETRANSMIT: Duration = Duration::from_millis(250);
 /// Longest UDP retransmission interval.
@@ -935,7 +939,8 @@ impl Client {
         })
     }
 
-    /// The per-call timeout (default 25 s). On UDP the call is retransmitted
+    /// The per-call timeout (default 25 s; `Duration::MAX`: no limit, a
+    /// call waits as long as it takes). On UDP the call is retransmitted
     /// with backoff (250 ms doubling to 4 s) until the timeout. A timeout
     /// under 1 ms counts as 1 ms; zero is refused ([`Error::InvalidArgument`]):
     /// every call would fail at once.
@@ -945,13 +950,21 @@ impl Client {
                 "the call timeout must be positive".into(),
             ));
         }
-        let ms = u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX);
+        let ms = u64::try_from(timeout.min(NO_LIMIT).as_millis()).unwrap_or(u64::MAX);
         self.timeout_ms.store(ms.max(1), Ordering::Relaxed);
         Ok(())
     }
 
-    /// The per-call timeout.
+    /// The per-call timeout (`Duration::MAX` when there is no limit).
     pub fn timeout(&self) -> Duration {
+        match self.limit() {
+            NO_LIMIT => Duration::MAX,
+            limit => limit,
+        }
+    }
+
+    /// How long a call may wait: the timeout, no limit being [`NO_LIMIT`].
+    fn limit(&self) -> Duration {
         Duration::from_millis(self.timeout_ms.load(Ordering::Relaxed))
     }
 
@@ -995,7 +1008,7 @@ impl Client {
     /// results. Every non-success reply status is its own [`Error`]; no
     /// reply within the client's timeout is [`Error::TimedOut`].
     pub fn call(&self, procedure: u32, args: &[u8]) -> Result<Vec<u8>> {
-        self.call_with_timeout(procedure, args, self.timeout())
+        self.call_with_timeout(procedure, args, self.limit())
     }
 
     /// [`call`](Self::call) with this call's own timeout.
@@ -1005,6 +1018,7 @@ impl Client {
         args: &[u8],
         timeout: Duration,
     ) -> Result<Vec<u8>> {
+        let timeout = timeout.min(NO_LIMIT);
         let (xid, msg) = self.message(procedure, args)?;
         let conn = self.current_conn()?;
         let reply = match conn.call(xid, &msg, timeout) {
@@ -1027,7 +1041,7 @@ impl Client {
     /// is sent. A reply the server sends anyway is dropped as stray.
     pub fn call_batched(&self, procedure: u32, args: &[u8]) -> Result<()> {
         let (_, msg) = self.message(procedure, args)?;
-        self.current_conn()?.send(&msg, self.timeout())
+        self.current_conn()?.send(&msg, self.limit())
     }
 
     /// Calls the NULL procedure (0).
@@ -1092,7 +1106,7 @@ impl Client {
         let conn = Arc::new(Conn::open(
             &self.target,
             self.proto,
-            self.timeout(),
+            self.limit(),
             self.max_message.clone(),
         )?);
         *slot = conn.clone();

@@ -233,10 +233,10 @@ impl Server {
             .insert(procedure, Arc::new(handler));
     }
 
-    /// Closes stream connections idle for this long (default 120 s; a
-    /// timeout under 1 ms counts as 1 ms): no call arrives, or a reply
-    /// being written makes no progress (the client reads none of it), for
-    /// that long. Zero is refused
+    /// Closes stream connections idle for this long (default 120 s;
+    /// `Duration::MAX`: never; a timeout under 1 ms counts as 1 ms): no call
+    /// arrives, or a reply being written makes no progress (the client
+    /// reads none of it), for that long. Zero is refused
     /// ([`Error::InvalidArgument`]): it would close every connection at once.
     pub fn set_idle_timeout(&self, timeout: Duration) -> Result<()> {
         if timeout.is_zero() {
@@ -987,13 +987,15 @@ impl Stream {
     /// Bounds reads and writes by the idle timeout: a client that sends
     /// nothing, or reads none of its replies, for that long is dropped.
     fn set_timeouts(&self, idle: Duration) {
+        // `Duration::MAX` is no limit at all.
+        let idle = Some(idle).filter(|d| *d != Duration::MAX);
         let _ = match self {
             Stream::Tcp(s, _) => s
-                .set_read_timeout(Some(idle))
-                .and_then(|()| s.set_write_timeout(Some(idle))),
+                .set_read_timeout(idle)
+                .and_then(|()| s.set_write_timeout(idle)),
             Stream::Unix(s) => s
-                .set_read_timeout(Some(idle))
-                .and_then(|()| s.set_write_timeout(Some(idle))),
+                .set_read_timeout(idle)
+                .and_then(|()| s.set_write_timeout(idle)),
         };
     }
 

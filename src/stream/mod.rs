@@ -364,7 +364,7 @@ impl Stream {
     pub fn set_max_fragment(&self, max: usize) -> Result<()> {
         if max == 0 || max > MAX_FRAGMENT_LEN {
             return Err(Error::InvalidArgument(format!(
-                "fragment size {max} is not in 1..={MAX_FRAGMENT_LEN}"
+                "fragment size {max} is not between 1 and {MAX_FRAGMENT_LEN}"
             )));
         }
         lock(&self.sender).max_fragment = max;

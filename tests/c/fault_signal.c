@@ -171,7 +171,7 @@ static void test_accept(void) {
     xipc_stream *s = NULL;
     poke k;
     start_poke(&k, 200, NULL, NULL);
-    EXPECT(xipc_listener_accept(l, -1, &s) == XIPC_EINTR);
+    EXPECT(xipc_listener_accept(l, XIPC_WAIT_FOREVER, &s) == XIPC_EINTR);
     join_poke(&k);
     EXPECT(s == NULL);
     /* The listener still works. */

@@ -19,14 +19,6 @@
 /* Internal, for tests only: not in the public header. */
 int xipc__test_panic(void);
 
-/* Functions the rpc and gen branches add. Declared weak (the same prototypes), so this
- * test builds and runs both before and after those branches are merged; their
- * cases below run only when the library has them. */
-int xipc_rpc_server_listen_unix_mode(const xipc_rpc_server *s, const char *path,
-                                     uint32_t mode) __attribute__((weak));
-int xipc_rpc_server_set_max_connections(const xipc_rpc_server *s,
-                                        size_t connections) __attribute__((weak));
-
 static int failures;
 
 #define MAX_NAMES 512
@@ -225,17 +217,14 @@ static void test_rpc(void) {
     RC(XIPC_EINVAL, xipc_rpc_server_listen_udp(s, NULL, 0, &port));
     RC(XIPC_EINVAL, xipc_rpc_server_listen_unix(NULL, "/tmp/x"));
     RC(XIPC_EINVAL, xipc_rpc_server_listen_unix(s, NULL));
-    if (xipc_rpc_server_listen_unix_mode != NULL) {
-        char sock[96];
-        snprintf(sock, sizeof sock, "/tmp/xipc-hostile-null-%d.sock", (int)getpid());
-        RC(XIPC_EINVAL, xipc_rpc_server_listen_unix_mode(NULL, sock, 0600));
-        RC(XIPC_EINVAL, xipc_rpc_server_listen_unix_mode(s, NULL, 0600));
-        /* File-type (and setuid, setgid, sticky) bits are not a socket's mode. */
-        RC(XIPC_EINVAL, xipc_rpc_server_listen_unix_mode(s, sock, 0170600));
-        RC(XIPC_EINVAL, xipc_rpc_server_listen_unix_mode(s, sock, 01600));
-    }
-    if (xipc_rpc_server_set_max_connections != NULL)
-        RC(XIPC_EINVAL, xipc_rpc_server_set_max_connections(NULL, 10));
+    char sock[96];
+    snprintf(sock, sizeof sock, "/tmp/xipc-hostile-null-%d.sock", (int)getpid());
+    RC(XIPC_EINVAL, xipc_rpc_server_listen_unix_mode(NULL, sock, 0600));
+    RC(XIPC_EINVAL, xipc_rpc_server_listen_unix_mode(s, NULL, 0600));
+    /* File-type (and setuid, setgid, sticky) bits are not a socket's mode. */
+    RC(XIPC_EINVAL, xipc_rpc_server_listen_unix_mode(s, sock, 0170600));
+    RC(XIPC_EINVAL, xipc_rpc_server_listen_unix_mode(s, sock, 01600));
+    RC(XIPC_EINVAL, xipc_rpc_server_set_max_connections(NULL, 10));
     RC(XIPC_EINVAL, xipc_rpc_server_set_duplicate_cache(NULL, 10));
     RC(XIPC_EINVAL, xipc_rpc_server_set_max_message_size(NULL, 1000));
     RC(XIPC_EINVAL, xipc_rpc_server_set_max_message_size(s, 0)); /* 0 is refused, not clamped */
@@ -244,6 +233,8 @@ static void test_rpc(void) {
     RC(XIPC_EINVAL, xipc_rpc_server_set_max_connections(s, 0)); /* 0 is refused, not clamped */
     RC(XIPC_EINVAL, xipc_rpc_server_set_idle_timeout(NULL, 1000));
     RC(XIPC_EINVAL, xipc_rpc_server_set_idle_timeout(s, 0)); /* 0 is refused, not clamped */
+    RC(XIPC_EINVAL, xipc_rpc_server_set_idle_timeout(s, -2));
+    MUST(xipc_rpc_server_set_idle_timeout(s, XIPC_WAIT_FOREVER)); /* never */
     RC(XIPC_EINVAL, xipc_rpc_server_set_rpcbind_registration(NULL, false));
     RC(XIPC_EINVAL, xipc_rpc_server_start(NULL));
     RC(XIPC_EINVAL, xipc_rpc_server_serve_forever(NULL));
@@ -275,6 +266,8 @@ static void test_rpc(void) {
     RC(XIPC_EINVAL, xipc_rpc_client_ping(NULL));
     RC(XIPC_EINVAL, xipc_rpc_client_set_timeout(NULL, 100));
     RC(XIPC_EINVAL, xipc_rpc_client_set_timeout(c, 0)); /* 0 is refused, not clamped */
+    RC(XIPC_EINVAL, xipc_rpc_client_set_timeout(c, -2));
+    MUST(xipc_rpc_client_set_timeout(c, XIPC_WAIT_FOREVER)); /* as long as it takes */
     MUST(xipc_rpc_client_set_timeout(c, 10000));
     RC(XIPC_EINVAL, xipc_rpc_client_set_reconnect(NULL, true));
     RC(XIPC_EINVAL, xipc_rpc_client_set_max_message_size(NULL, 1000));
@@ -303,7 +296,7 @@ static void test_rpc(void) {
     COVER(xipc_rpc_call_vers);
     EXPECT(xipc_rpc_call_proc(NULL) == 0);
     COVER(xipc_rpc_call_proc);
-    RC(XIPC_EINVAL, xipc_rpc_call_auth_sys(NULL, NULL, NULL, NULL, NULL, NULL, NULL));
+    RC(XIPC_EINVAL, xipc_rpc_call_auth_sys(NULL, NULL, NULL, NULL, NULL, NULL, 0, NULL));
     xipc_peer_credentials cred;
     RC(XIPC_EINVAL, xipc_rpc_call_peer_credentials(NULL, &cred));
     RC(XIPC_EINVAL, xipc_rpc_call_peer_credentials(NULL, NULL));
@@ -352,7 +345,8 @@ static void test_stream(void) {
     EXPECT(s == NULL && l == NULL);
     RC(XIPC_EINVAL, xipc_listener_accept(NULL, 10, &s));
     RC(XIPC_EINVAL, xipc_listener_port(NULL, NULL));
-    RC(XIPC_EINVAL, xipc_listener_fd(NULL));
+    int lfd = -1;
+    RC(XIPC_EINVAL, xipc_listener_fd(NULL, &lfd));
     xipc_listener_close(NULL);
     COVER(xipc_listener_close);
     MUST(xipc_tcp_listen("127.0.0.1", 0, &l));
@@ -392,7 +386,11 @@ static void test_stream(void) {
     RC(XIPC_EINVAL, xipc_stream_set_write_timeout(NULL, 10));
     RC(XIPC_EINVAL, xipc_stream_set_nonblocking(NULL, true));
     RC(XIPC_EINVAL, xipc_stream_set_inheritable(NULL, true));
-    RC(XIPC_EINVAL, xipc_stream_fd(NULL));
+    int sfd = -1;
+    RC(XIPC_EINVAL, xipc_stream_fd(NULL, &sfd));
+    RC(XIPC_EINVAL, xipc_stream_fd(r, NULL));
+    RC(XIPC_EINVAL, xipc_stream_set_read_timeout(r, -2));
+    RC(XIPC_EINVAL, xipc_stream_set_write_timeout(r, INT64_MIN));
     RC(XIPC_EINVAL, xipc_stream_shutdown(NULL, XIPC_SHUT_RD));
     RC(XIPC_EINVAL, xipc_stream_shutdown(r, 3));
     RC(XIPC_EINVAL, xipc_stream_shutdown(r, -1));

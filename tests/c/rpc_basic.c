@@ -47,8 +47,14 @@ static int whoami(void *user, const xipc_rpc_call *call, const uint8_t *args, si
     uint32_t uid = 0, gids[16];
     size_t ngids = 0;
     const char *machine = NULL;
-    if (xipc_rpc_call_auth_sys(call, NULL, &machine, &uid, NULL, gids, &ngids) != 0)
+    if (xipc_rpc_call_auth_sys(call, NULL, &machine, &uid, NULL, gids, sizeof gids / sizeof gids[0],
+                               &ngids) != 0)
         return put_u32(result, 0xFFFFFFFFu);
+    /* Room for fewer group ids than the call carries: refused, nothing written. */
+    uint32_t few[1];
+    size_t nfew = 99;
+    int small = xipc_rpc_call_auth_sys(call, NULL, NULL, NULL, NULL, few, 1, &nfew);
+    if (ngids > 1 && (small != XIPC_EMSGSIZE || nfew != 99)) return XIPC_ESYSTEM_ERR;
     if (put_u32(result, uid) != 0) return XIPC_ESYSTEM_ERR;
     if (put_u32(result, (uint32_t)ngids) != 0) return XIPC_ESYSTEM_ERR;
     return xipc_encoder_put_string(result, machine);

@@ -25,7 +25,9 @@ static void test_pipe(void) {
 
     /* A record written by hand, in two fragments, with plain write(2). */
     static const uint8_t frame[] = {0, 0, 0, 2, 'h', 'i', 0x80, 0, 0, 1, '!'};
-    EXPECT(write(xipc_stream_fd(w), frame, sizeof frame) == (ssize_t)sizeof frame);
+    int wfd = -1;
+    CHECK(xipc_stream_fd(w, &wfd));
+    EXPECT(write(wfd, frame, sizeof frame) == (ssize_t)sizeof frame);
     uint8_t buf[16];
     size_t len = 0;
     CHECK(xipc_stream_receive(r, buf, sizeof buf, &len));
@@ -45,7 +47,7 @@ static void test_pipe(void) {
     /* Empty pipe with a read timeout. */
     CHECK(xipc_stream_set_read_timeout(r, 30));
     EXPECT(xipc_stream_receive(r, buf, sizeof buf, &len) == XIPC_ETIMEDOUT);
-    CHECK(xipc_stream_set_read_timeout(r, -1));
+    CHECK(xipc_stream_set_read_timeout(r, XIPC_WAIT_FOREVER));
     CHECK(xipc_stream_set_nonblocking(r, true));
     EXPECT(xipc_stream_receive(r, buf, sizeof buf, &len) == XIPC_EAGAIN);
     CHECK(xipc_stream_set_nonblocking(r, false));
@@ -60,7 +62,8 @@ static void test_pipe(void) {
     /* Pipes cannot be shut down; NULL handles are errors, not crashes. */
     EXPECT(xipc_stream_shutdown(w, XIPC_SHUT_WR) == XIPC_EUNSUPPORTED);
     EXPECT(xipc_stream_send(NULL, buf, 1) == XIPC_EINVAL);
-    EXPECT(xipc_stream_fd(NULL) == XIPC_EINVAL);
+    EXPECT(xipc_stream_fd(NULL, &wfd) == XIPC_EINVAL);
+    EXPECT(xipc_stream_fd(w, NULL) == XIPC_EINVAL);
     xipc_stream_close(r);
     xipc_stream_close(w);
     xipc_stream_close(NULL);

@@ -187,9 +187,10 @@ def test_tcp_connect_errors():
     with pytest.raises(FileNotFoundError):
         xipc.tcp_connect("no-such-host.invalid", 1, timeout=5)
     port = xipc.tcp_listen("127.0.0.1").port  # closed at once: nobody listens
-    with pytest.raises(OSError) as info:
+    with pytest.raises(ConnectionRefusedError) as info:
         xipc.tcp_connect("127.0.0.1", port, timeout=5)
     assert info.value.errno == 111  # ECONNREFUSED
+    assert isinstance(info.value, errors.OSFailure)
 
 
 def test_tcp_connect_timeout_expires():
@@ -259,11 +260,20 @@ def test_closed_handles_raise_instead_of_crashing():
     r, w = xipc.pipe()
     w.close()
     w.close()
-    with pytest.raises(errors.InvalidArgument):
-        w.send(b"x")
-    with pytest.raises(ValueError):
-        w.fileno()
+    # As Python's files say it, on every call (the C module's and ctypes').
+    for call in (lambda: w.send(b"x"), w.receive, w.fileno, lambda: w.read(1),
+                 lambda: w.write(b"x"), lambda: w.write_all(b"x"), w.flush,
+                 lambda: w.settimeout(1), lambda: w.set_max_message_size(9)):
+        with pytest.raises(errors.InvalidArgument, match="^I/O on closed stream$") as info:
+            call()
+        assert isinstance(info.value, ValueError)
     r.close()
+    listener = xipc.tcp_listen("127.0.0.1")
+    listener.close()
+    with pytest.raises(ValueError, match="^I/O on closed listener$"):
+        listener.accept(timeout=0)
+    with pytest.raises(ValueError, match="^I/O on closed listener$"):
+        listener.fileno()
 
 
 def test_full_duplex_from_two_threads():

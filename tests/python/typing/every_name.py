@@ -6,8 +6,10 @@ from __future__ import annotations
 
 from array import array
 
+import socket
+
 import xipc
-from xipc import errors, mq, xdr
+from xipc import errors, mq, rpc, stream, xdr
 
 
 def xdr_round_trip() -> tuple[int, bytes, list[float]]:
@@ -119,6 +121,101 @@ def status(e: errors.XipcError) -> int | None:
     known: type[errors.XipcError] = errors.BY_CODE[-1]
     del refused, known
     return again.code
+
+
+def streams(path: str) -> bytes:
+    reader, writer = xipc.pipe()
+    writer.send(b"hello")
+    writer.send(memoryview(b"x"))
+    first: bytes = reader.receive()
+    writer.write_all(b"raw")
+    written: int = writer.write(b"more")
+    data: bytes = reader.read(16)
+    writer.flush()
+    reader.settimeout(None)
+    reader.settimeout(0.5)
+    timeout: float | None = reader.gettimeout()
+    reader.set_max_message_size(1 << 20)
+    writer.set_inheritable(False)
+    fds: list[int] = [reader.fileno(), writer.fileno()]
+    again = stream.Stream.from_fd(fds[0])
+    closed: bool = again.closed
+    reader.close()
+    with writer:
+        pass
+    stream.mkfifo(path, 0o600)
+    xipc.mkfifo(path + "2")
+    fifo: stream.Stream = xipc.open_fifo(path, "r", blocking=False)
+    fifo.close()
+    stream.open_fifo(path, "w", blocking=False).close()
+    listener: stream.Listener = xipc.tcp_listen("127.0.0.1", 0)
+    port: int | None = listener.port
+    conn = xipc.tcp_connect("127.0.0.1", port or 0, timeout=1.0)
+    accepted: xipc.Stream = listener.accept(timeout=None)
+    conn.shutdown(socket.SHUT_WR)
+    listener.fileno()
+    with listener:
+        assert not listener.closed
+    unix: xipc.Listener = xipc.unix_listen(path + ".sock", mode=0o600)
+    client = xipc.unix_connect(path + ".sock", timeout=None)
+    peer: xipc.PeerCredentials = unix.accept().peer_credentials()
+    creds: stream.PeerCredentials = client.peer_credentials()
+    stream.tcp_listen("127.0.0.1").close()
+    stream.tcp_connect("127.0.0.1", 1).close()
+    stream.unix_listen(path + ".other").close()
+    stream.unix_connect(path + ".other").close()
+    stream.pipe()
+    del written, timeout, closed, accepted, peer, creds
+    return first + data
+
+
+def echo(args: bytes, call: rpc.Call) -> bytes | None:
+    who: rpc.AuthSys | None = call.auth_sys
+    peer: xipc.PeerCredentials | None = call.peer_credentials
+    numbers: list[int] = [call.xid, call.prog, call.vers, call.proc]
+    del who, peer, numbers
+    return args
+
+
+def remote_calls() -> bytes:
+    handler: rpc.Handler = echo
+    server = rpc.Server()
+    server.set_rpcbind_registration(False)
+    server.register(0x20000001, 1, 1, handler)
+    port: int = server.listen_tcp("127.0.0.1", 0)
+    server.listen_udp("127.0.0.1", port)
+    server.listen_unix("/tmp/sock", mode=0o600)
+    server.set_duplicate_cache(16)
+    server.set_max_message_size(1 << 20)
+    server.set_concurrent_calls_per_connection(4)
+    server.set_max_connections(64)
+    server.set_idle_timeout(None)
+    server.start()
+    with rpc.Client("127.0.0.1", 0x20000001, 1, proto="tcp", port=port, timeout=None) as c:
+        c.set_timeout(2.0)
+        c.set_max_message_size(1 << 16)
+        c.set_reconnect(True)
+        c.set_auth_sys(rpc.AuthSys(uid=1, gid=2, gids=(3,), machine_name="m", stamp=4))
+        c.set_auth_sys(None)
+        result: bytes = c.call(1, b"\0\0\0\1")
+        c.call_batched(1, b"")
+        c.ping()
+        closed: bool = c.closed
+        del closed
+    errors_seen: list[type[Exception]] = [
+        rpc.RpcError, rpc.ProgramUnavailable, rpc.ProgramMismatch, rpc.ProcedureUnavailable,
+        rpc.GarbageArgs, rpc.SystemError_, rpc.AuthError, rpc.RpcMismatch, rpc.Timeout,
+        errors.ProgramMismatch, errors.RpcMismatch, errors.AuthError,
+    ]
+    del errors_seen
+    server.stop()
+    server.serve_forever()
+    stopped: bool = server.closed
+    del stopped
+    server.close()
+    with xipc.rpc.Server() as other:
+        other.close()
+    return result
 
 
 def version() -> str:
