@@ -50,9 +50,9 @@
 #include <sys/types.h>
 
 #define XIPC_VERSION_MAJOR 0
-#define XIPC_VERSION_MINOR 1
+#define XIPC_VERSION_MINOR 2
 #define XIPC_VERSION_PATCH 0
-#define XIPC_VERSION_STRING "0.1.0"
+#define XIPC_VERSION_STRING "0.2.0"
 
 
 /**
