@@ -60,7 +60,9 @@ fn every_name_in_the_header_is_prefixed() {
 fn the_header_comments_speak_c() {
     let header = include_str!("../include/xipc.h");
     for (i, line) in header.lines().enumerate() {
-        for rust in ["# Safety", "](", "[`", "Option<", "&mut ", "Vec<", "Self", "crate"] {
+        for rust in [
+            "# Safety", "](", "[`", "Option<", "&mut ", "Vec<", "Self", "crate",
+        ] {
             assert!(
                 !line.contains(rust),
                 "xipc.h line {}: {rust:?} is Rust, not C: {line}",

@@ -70,3 +70,23 @@ def test_mypy_strict_accepts_the_program_and_the_package():
          str(PROGRAM), str(PACKAGE / "xipc")],
         cwd=PACKAGE, env=env, capture_output=True, text=True, timeout=240)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_signatures_show_through_the_c_module():
+    """The hot methods, written in C when the C module is built, show the
+    same signatures to inspect (and help()) as their Python fallbacks."""
+    import inspect
+
+    import xipc
+
+    def params(method):
+        return list(inspect.signature(method).parameters)
+
+    assert params(xipc.MessageQueue.send) == ["self", "data", "priority", "timeout"]
+    assert params(xipc.MessageQueue.receive) == ["self", "timeout"]
+    assert params(xipc.Stream.send) == ["self", "data"]
+    assert params(xipc.Stream.receive) == ["self"]
+    reader, writer = xipc.pipe()
+    with reader, writer:
+        assert params(writer.send) == ["data"]  # bound: no self
+        assert params(reader.receive) == []
