@@ -38,7 +38,7 @@ VALGRIND ?= valgrind --quiet --error-exitcode=99 --leak-check=full \
             --errors-for-leak-kinds=definite --show-leak-kinds=definite \
             --trace-children=no
 
-.PHONY: all help deps header test test-rust test-c test-python test-interop \
+.PHONY: all help deps deps-demo deps-bench header test test-rust test-c test-python test-interop \
         demo bench install uninstall clean fuzz soak doc
 
 all: ## release library (.so, .a), header and the xipc binary
@@ -48,14 +48,20 @@ all: ## release library (.so, .a), header and the xipc binary
 	@if [ -e $(PY_INCLUDE)/Python.h ]; then $(MAKE) --no-print-directory $(PY_FAST); \
 	 else echo "note: $(PY_INCLUDE)/Python.h is missing (apt-get install python3-dev): the Python package uses ctypes for every call"; fi
 
-$(PY_FAST): bindings/python/xipc/_fast.c
-	$(CC) -O2 -g -shared -fPIC -std=c11 -Wall -Wextra -Werror -I$(PY_INCLUDE) -o $@ $<
+$(PY_FAST): bindings/python/xipc/_fast.c include/xipc.h
+	$(CC) -O2 -g -shared -fPIC -std=c11 -Wall -Wextra -Werror -I$(PY_INCLUDE) -Iinclude -o $@ $<
 
 help:
 	@grep -E '^[a-z-]+:.*## ' Makefile | sed 's/:.*## /\t/'
 
 deps: ## install missing Debian and Python packages the tests need
-	@scripts/deps.sh
+	@scripts/deps.sh test
+
+deps-demo:
+	@scripts/deps.sh demo
+
+deps-bench:
+	@scripts/deps.sh bench
 
 header: ## regenerate include/xipc.h from src/ffi
 	XIPC_WRITE_HEADER=1 $(CARGO) build --lib
@@ -71,6 +77,8 @@ test: deps all test-rust test-c test-python test-interop ## every test: Rust, C,
 test-rust:
 	$(CARGO) fmt --check
 	$(CARGO) clippy --all-targets -- -D warnings
+	@# The library alone, as a user with `default-features = false` builds it.
+	$(CARGO) clippy --lib --no-default-features -- -D warnings
 	$(LIMIT) 1500 $(CARGO) test --release --lib --bins --tests --examples
 	@# Doc examples in the dev profile: each is its own program, and linking
 	@# dozens of them with the release profile's LTO takes minutes.
@@ -93,20 +101,24 @@ test-python:
 test-interop:
 	@set -e; for t in $(sort $(wildcard tests/interop/*.sh)); do echo "== $$t"; $(LIMIT) 600 bash $$t; done
 
-demo: deps all ## build everything and run the cross-language demo
+demo: deps-demo all ## build everything and run the cross-language demo
 	@bash examples/demo/run.sh
 
-bench: deps all ## benchmarks: xipc beside its baselines, as ratios
+bench: deps-bench all ## benchmarks: xipc beside its baselines, as ratios
 	@set -e; for b in $(sort $(wildcard benches/*.sh)); do bash $$b; done
 
-install: all ## install library, header, xipc, pkg-config and CMake files (PREFIX, DESTDIR)
+# Libraries and the program are installed stripped; their debug information
+# goes to .debug/NAME.debug beside them, where debuggers find it.
+INSTALL_STRIPPED := scripts/install_stripped.sh
+
+install: all ## install library, header, xipc, pkg-config and CMake files, stripped (PREFIX, DESTDIR)
 	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCDIR) $(DESTDIR)$(BINDIR)
-	install -m 755 $(LIB_SO) $(DESTDIR)$(LIBDIR)/libxipc.so.$(VERSION)
+	$(INSTALL_STRIPPED) 755 $(LIB_SO) $(DESTDIR)$(LIBDIR)/libxipc.so.$(VERSION)
 	ln -sf libxipc.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libxipc.so.$(MAJOR)
 	ln -sf libxipc.so.$(MAJOR) $(DESTDIR)$(LIBDIR)/libxipc.so
-	install -m 644 $(RELEASE)/libxipc.a $(DESTDIR)$(LIBDIR)/libxipc.a
+	$(INSTALL_STRIPPED) 644 $(RELEASE)/libxipc.a $(DESTDIR)$(LIBDIR)/libxipc.a
 	install -m 644 include/xipc.h $(DESTDIR)$(INCDIR)/xipc.h
-	install -m 755 $(RELEASE)/xipc $(DESTDIR)$(BINDIR)/xipc
+	$(INSTALL_STRIPPED) 755 $(RELEASE)/xipc $(DESTDIR)$(BINDIR)/xipc
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCDIR@|$(INCDIR)|' \
 	    -e 's|@VERSION@|$(VERSION)|' bindings/c/xipc.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/xipc.pc
 	install -d $(DESTDIR)$(CMAKEDIR)
@@ -119,9 +131,10 @@ install: all ## install library, header, xipc, pkg-config and CMake files (PREFI
 uninstall: ## remove what install put in place
 	rm -f $(DESTDIR)$(LIBDIR)/libxipc.so $(DESTDIR)$(LIBDIR)/libxipc.so.$(MAJOR) \
 	      $(DESTDIR)$(LIBDIR)/libxipc.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libxipc.a \
+	      $(DESTDIR)$(LIBDIR)/.debug/libxipc.so.$(VERSION).debug $(DESTDIR)$(BINDIR)/.debug/xipc.debug \
 	      $(DESTDIR)$(INCDIR)/xipc.h $(DESTDIR)$(BINDIR)/xipc $(DESTDIR)$(LIBDIR)/pkgconfig/xipc.pc \
 	      $(DESTDIR)$(CMAKEDIR)/xipcConfig.cmake $(DESTDIR)$(CMAKEDIR)/xipcConfigVersion.cmake
-	rmdir $(DESTDIR)$(CMAKEDIR) 2>/dev/null || true
+	rmdir $(DESTDIR)$(CMAKEDIR) $(DESTDIR)$(LIBDIR)/.debug $(DESTDIR)$(BINDIR)/.debug 2>/dev/null || true
 
 doc: ## API documentation (cargo doc), failing on any rustdoc warning
 	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --no-deps

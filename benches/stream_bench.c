@@ -52,9 +52,9 @@ static void raw_full_read(int fd, uint8_t *p, size_t n) {
     }
 }
 
-static void send_msg(chan *c, const uint8_t *msg, size_t len) {
+static void chan_send(chan *c, const uint8_t *msg, size_t len) {
     if (use_xipc) {
-        if (xipc_stream_send_msg(c->w, msg, len) != XIPC_OK) die("xipc_stream_send_msg");
+        if (xipc_stream_send(c->w, msg, len) != XIPC_OK) die("xipc_stream_send");
         return;
     }
     uint32_t header = htonl((uint32_t)len | 0x80000000u);
@@ -76,10 +76,10 @@ static void send_msg(chan *c, const uint8_t *msg, size_t len) {
     }
 }
 
-static size_t recv_msg(chan *c) {
+static size_t chan_receive(chan *c) {
     size_t len = 0;
     if (use_xipc) {
-        if (xipc_stream_recv_msg(c->r, c->buf, c->cap, &len) != XIPC_OK) die("xipc_stream_recv_msg");
+        if (xipc_stream_receive(c->r, c->buf, c->cap, &len) != XIPC_OK) die("xipc_stream_receive");
         return len;
     }
     uint32_t header;
@@ -175,10 +175,10 @@ int main(int argc, char **argv) {
         chan c;
         open_chan(&c, child[0], child[1], size + 64);
         for (long i = 0; i < count; i++) {
-            size_t n = recv_msg(&c);
-            if (rtt) send_msg(&c, c.buf, n);
+            size_t n = chan_receive(&c);
+            if (rtt) chan_send(&c, c.buf, n);
         }
-        if (!rtt) send_msg(&c, (const uint8_t *)"k", 1); /* all received */
+        if (!rtt) chan_send(&c, (const uint8_t *)"k", 1); /* all received */
         _exit(0);
     }
     chan c;
@@ -186,10 +186,10 @@ int main(int argc, char **argv) {
     /* Warm up both sides with one exchange before timing. */
     double start = now();
     for (long i = 0; i < count; i++) {
-        send_msg(&c, msg, size);
-        if (rtt) recv_msg(&c);
+        chan_send(&c, msg, size);
+        if (rtt) chan_receive(&c);
     }
-    if (!rtt) recv_msg(&c);
+    if (!rtt) chan_receive(&c);
     double elapsed = now() - start;
     int status;
     waitpid(pid, &status, 0);

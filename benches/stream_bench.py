@@ -23,11 +23,11 @@ def channels(impl):
     if impl == "xipc-pipe":
         down_r, down_w = xipc.pipe()
         up_r, up_w = xipc.pipe()
-        return (down_w.send_msg, up_r.recv_msg), (up_w.send_msg, down_r.recv_msg)
+        return (down_w.send, up_r.receive), (up_w.send, down_r.receive)
     if impl == "xipc-unix":
         a, b = socket.socketpair()
         a, b = xipc.Stream.from_fd(a.detach()), xipc.Stream.from_fd(b.detach())
-        return (a.send_msg, a.recv_msg), (b.send_msg, b.recv_msg)
+        return (a.send, a.receive), (b.send, b.receive)
     if impl == "mp":
         a, b = multiprocessing.Pipe()
         return (a.send_bytes, a.recv_bytes), (b.send_bytes, b.recv_bytes)

@@ -1,5 +1,5 @@
 """xipc streams in an asyncio program: the event loop watches the stream's
-descriptor with loop.add_reader, and a nonblocking recv_msg takes whatever
+descriptor with loop.add_reader, and a nonblocking receive takes whatever
 whole messages have arrived (a message cut in two by the kernel is kept in
 the stream until its rest comes). Run: python3 asyncio_stream.py"""
 
@@ -12,7 +12,7 @@ import xipc
 
 async def main():
     reader, writer = xipc.pipe()
-    reader.settimeout(0)  # nonblocking: recv_msg raises BlockingIOError when empty
+    reader.settimeout(0)  # nonblocking: receive raises BlockingIOError when empty
     loop = asyncio.get_running_loop()
     inbox: asyncio.Queue = asyncio.Queue()
 
@@ -21,7 +21,7 @@ async def main():
         # buffer, where the loop's poll cannot see them.
         while True:
             try:
-                inbox.put_nowait(reader.recv_msg())
+                inbox.put_nowait(reader.receive())
             except BlockingIOError:
                 return
             except xipc.errors.ConnectionClosed:
@@ -35,7 +35,7 @@ async def main():
     if pid == 0:  # a writer process, sending a message now and then
         reader.close()
         for i in range(5):
-            writer.send_msg(f"tick {i}".encode())
+            writer.send(f"tick {i}".encode())
             time.sleep(0.1)
         os._exit(0)
     writer.close()

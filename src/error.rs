@@ -79,7 +79,7 @@ pub enum Error {
     #[error("RPC: program unavailable")]
     ProgUnavail,
     /// RPC: the version is not served; the supported range is given (PROG_MISMATCH).
-    #[error("RPC: program version mismatch; server supports {low}..={high}")]
+    #[error("RPC: program version mismatch; the server serves versions {low} to {high}")]
     ProgMismatch {
         /// The lowest version the server has.
         low: u32,
@@ -96,7 +96,7 @@ pub enum Error {
     #[error("RPC: remote system error")]
     SystemErr,
     /// RPC: the server does not speak this RPC version (RPC_MISMATCH).
-    #[error("RPC: RPC version mismatch; server supports {low}..={high}")]
+    #[error("RPC: RPC version mismatch; the server speaks RPC versions {low} to {high}")]
     RpcMismatch {
         /// The lowest RPC version the server speaks.
         low: u32,
@@ -104,7 +104,7 @@ pub enum Error {
         high: u32,
     },
     /// RPC: the call was refused by authentication (AUTH_ERROR).
-    #[error("RPC: authentication error (auth_stat {0})")]
+    #[error("RPC: authentication error: {}", auth_stat_text(*.0))]
     Auth(AuthStat),
     /// An operating-system call failed.
     #[error("{context}: {source}")]
@@ -260,6 +260,53 @@ impl Error {
         }
     }
 
+    /// What this error says beyond its status name ([`Error::describe_code`]),
+    /// or "" when the status says everything: the message C gets from
+    /// `xipc_last_error()` and Python puts in its exception, both of which
+    /// name the status already.
+    ///
+    /// ```
+    /// use xipc::Error;
+    /// let err = Error::Closed("write: Broken pipe".into());
+    /// assert_eq!(err.to_string(), "closed by peer: write: Broken pipe");
+    /// assert_eq!(err.detail(), "write: Broken pipe");
+    /// assert_eq!(Error::xdr(4, "int needs 4 bytes").detail(), "at byte 4: int needs 4 bytes");
+    /// assert_eq!(Error::WouldBlock.detail(), "");
+    /// ```
+    pub fn detail(&self) -> String {
+        match self {
+            Error::InvalidArgument(s)
+            | Error::TimedOut(s)
+            | Error::NotFound(s)
+            | Error::Exists(s)
+            | Error::Permission(s)
+            | Error::Closed(s)
+            | Error::Protocol(s)
+            | Error::Unsupported(s)
+            | Error::Internal(s) => s.clone(),
+            Error::MessageTooLarge { size, limit } => {
+                format!("{size} bytes, at most {limit} allowed")
+            }
+            Error::Xdr { offset, reason } | Error::Limit { offset, reason } => {
+                format!("at byte {offset}: {reason}")
+            }
+            Error::ProgMismatch { low, high } => {
+                format!("the server serves versions {low} to {high}")
+            }
+            Error::RpcMismatch { low, high } => {
+                format!("the server speaks RPC versions {low} to {high}")
+            }
+            Error::Auth(stat) => auth_stat_text(*stat),
+            Error::Os { context, source } => format!("{context}: {source}"),
+            Error::WouldBlock
+            | Error::Interrupted
+            | Error::ProgUnavail
+            | Error::ProcUnavail
+            | Error::GarbageArgs
+            | Error::SystemErr => String::new(),
+        }
+    }
+
     /// The name of a status code, as `xipc_strerror` returns it.
     pub fn describe_code(code: i32) -> &'static str {
         use code::*;
@@ -290,6 +337,24 @@ impl Error {
             _ => "unknown status code",
         }
     }
+}
+
+/// An `auth_stat` (RFC 5531 §9) with its name, such as "AUTH_BADCRED (1)".
+fn auth_stat_text(stat: AuthStat) -> String {
+    let name = match stat {
+        0 => "AUTH_OK",
+        1 => "AUTH_BADCRED",
+        2 => "AUTH_REJECTEDCRED",
+        3 => "AUTH_BADVERF",
+        4 => "AUTH_REJECTEDVERF",
+        5 => "AUTH_TOOWEAK",
+        6 => "RPCSEC_GSS_INVALIDRESP",
+        7 => "RPCSEC_GSS_FAILED",
+        13 => "RPCSEC_GSS_CREDPROBLEM",
+        14 => "RPCSEC_GSS_CTXPROBLEM",
+        _ => return format!("auth_stat {stat}"),
+    };
+    format!("{name} ({stat})")
 }
 
 impl From<io::Error> for Error {

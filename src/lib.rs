@@ -25,8 +25,8 @@
 //! msg.put_double(21.5);
 //!
 //! let (reader, writer) = xipc::stream::pipe()?;
-//! writer.send_msg(msg.as_bytes())?;
-//! let received = reader.recv_msg()?.expect("a message");
+//! writer.send(msg.as_bytes())?;
+//! let received = reader.receive()?.expect("a message");
 //!
 //! let mut dec = Decoder::new(&received);
 //! assert_eq!(dec.get_uint()?, 7);

@@ -353,7 +353,7 @@ impl OpenOptions {
                 attr.map_or(0, |(m, s)| m.saturating_mul(s))
             )),
             libc::ENOENT if !self.create => {
-                Error::NotFound(format!("{context}: no queue by that name (create it with create)"))
+                Error::NotFound(format!("{context}: no queue by that name"))
             }
             _ => Error::os(context, err),
         }
@@ -496,7 +496,7 @@ impl MessageQueue {
     fn send_wait(&self, msg: &[u8], priority: u32, wait: Wait) -> Result<()> {
         if priority >= priority_limit() {
             return Err(Error::InvalidArgument(format!(
-                "priority {priority} is out of range 0..={}",
+                "priority {priority} is out of range: 0 to {}",
                 priority_limit() - 1
             )));
         }

@@ -64,7 +64,10 @@ fn send_stat_recv_rm_round_trip() {
     assert_eq!(json["mode"], "0640");
 
     // Highest priority first, then in order of arrival.
-    assert_eq!(xipc(&["mq", "recv", name, "-p"]).ok(), "5 second");
+    assert_eq!(
+        xipc(&["mq", "recv", name, "--show-priority"]).ok(),
+        "5 second"
+    );
     assert_eq!(xipc(&["mq", "recv", name, "--hex"]).ok(), "6669727374\n");
     let raw = xipc(&["mq", "recv", name, "--timeout", "1"]);
     assert_eq!(
@@ -141,7 +144,7 @@ fn failures_have_their_exit_status() {
     // 4: no such queue.
     xipc(&["mq", "send", name, "x"]).fails(4, "create it with --create");
     xipc(&["mq", "recv", name, "-t", "0"]).fails(4, "does not exist");
-    xipc(&["mq", "stat", name]).fails(4, "not found");
+    xipc(&["mq", "stat", name]).fails(4, &format!("queue {name} does not exist"));
     // 2: usage errors, from clap and from the library's checks.
     xipc(&["mq", "send", "/a/b", "x"]).fails(2, "contains a second \"/\"");
     xipc(&["mq", "send", name, "zz", "--hex"]).fails(2, "not hex");
@@ -176,6 +179,7 @@ fn help_for_every_mq_command() {
     for cmd in ["ls", "stat", "send", "recv", "rm"] {
         let text = xipc(&["mq", cmd, "--help"]).ok();
         assert!(text.contains(&format!("Usage: xipc mq {cmd}")), "{text}");
+        assert!(text.contains("Exit status:\n  0  success\n"), "{text}");
     }
     assert!(xipc(&["mq", "--help"]).ok().contains("Exit status:"));
 }

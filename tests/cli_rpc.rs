@@ -197,7 +197,7 @@ fn ping_and_dump_through_rpcbind() {
         "--rpcbind-port",
         &rb_port,
     ])
-    .fails(4, "version mismatch; server supports 1..=1");
+    .fails(4, "version mismatch; the server serves versions 1 to 1");
     xipc(&[
         "rpc",
         "ping",
@@ -207,7 +207,7 @@ fn ping_and_dump_through_rpcbind() {
         "--port",
         &tcp.to_string(),
     ])
-    .fails(4, "version mismatch; server supports 1..=1");
+    .fails(4, "version mismatch; the server serves versions 1 to 1");
     xipc(&[
         "rpc",
         "ping",

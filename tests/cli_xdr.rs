@@ -466,3 +466,32 @@ fn help_for_every_xdr_command() {
     let version = xipc(&["--version"]).ok();
     assert_eq!(version, format!("xipc {}\n", env!("CARGO_PKG_VERSION")));
 }
+
+/// Every command's help ends with the same exit-status table, the
+/// commands of `gen` and `rpcbind` too.
+#[test]
+fn every_help_ends_with_the_exit_status_table() {
+    let top = xipc(&["--help"]).ok();
+    let table = &top[top.find("Exit status:").expect("xipc --help has the table")..];
+    assert!(table.contains("\n  4  not found"), "{table}");
+    for path in [
+        &["gen"][..],
+        &["rpcbind"],
+        &["mq"],
+        &["mq", "send"],
+        &["mq", "recv"],
+        &["rpc", "ping"],
+        &["rpc", "dump"],
+        &["xdr", "decode"],
+        &["xdr", "encode"],
+    ] {
+        let mut args = path.to_vec();
+        args.push("--help");
+        let text = xipc(&args).ok();
+        assert!(
+            text.ends_with(table),
+            "xipc {} --help:\n{text}",
+            path.join(" ")
+        );
+    }
+}

@@ -1,5 +1,5 @@
 //! Hostile record marking (RFC 5531 §11) against `record::read_record` and
-//! `Stream::recv_msg`: headers that claim more than the limit, fragments
+//! `Stream::receive`: headers that claim more than the limit, fragments
 //! that add up past it, endless empty fragments, records cut short. Each is
 //! a clear error found before the bytes are allocated.
 
@@ -77,7 +77,7 @@ fn a_header_claiming_more_than_the_limit_allocates_nothing() {
 
     let (stream, mut peer) = socket_pair();
     peer.write_all(&input).unwrap();
-    let (r, peak) = peak_during(|| stream.recv_msg());
+    let (r, peak) = peak_during(|| stream.receive());
     assert!(
         matches!(
             r,
@@ -91,7 +91,7 @@ fn a_header_claiming_more_than_the_limit_allocates_nothing() {
     assert!(peak < STREAM_SLACK, "{peak} bytes");
     // The stream is out of step with its frames now, and says so.
     assert_eq!(
-        stream.recv_msg().unwrap_err().to_string(),
+        stream.receive().unwrap_err().to_string(),
         "protocol error: stream cannot be read as messages any more: \
          message too large: 2147483647 bytes, at most 4194304 allowed"
     );
@@ -115,7 +115,7 @@ fn a_header_within_the_limit_allocates_only_what_arrives() {
     let (stream, mut peer) = socket_pair();
     peer.write_all(&input).unwrap();
     drop(peer);
-    let (r, peak) = peak_during(|| stream.recv_msg());
+    let (r, peak) = peak_during(|| stream.receive());
     assert_eq!(
         r.unwrap_err().to_string(),
         "closed by peer: stream ended inside a message (3 of 4194304 bytes of fragment 1)"
@@ -149,9 +149,9 @@ fn fragments_that_add_up_past_the_maximum_are_refused() {
     assert!(peak <= 2048 + 4096 + SLACK, "{peak} bytes");
 
     let (stream, mut peer) = socket_pair();
-    stream.set_max_msg_size(4096);
+    stream.set_max_message_size(4096);
     peer.write_all(&input).unwrap();
-    let (r, peak) = peak_during(|| stream.recv_msg());
+    let (r, peak) = peak_during(|| stream.receive());
     assert!(
         matches!(
             r,
@@ -194,7 +194,7 @@ fn endless_empty_fragments_end_at_the_fragment_limit() {
         }
         sent
     });
-    let (r, peak) = peak_during(|| stream.recv_msg());
+    let (r, peak) = peak_during(|| stream.receive());
     let err = r.unwrap_err();
     assert_eq!(
         err.to_string(),

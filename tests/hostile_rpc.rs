@@ -38,7 +38,7 @@ struct Node {
 fn server() -> (Server, u16, u16) {
     let s = Server::new();
     s.set_rpcbind_registration(false);
-    s.set_max_message(MAX_MESSAGE).unwrap();
+    s.set_max_message_size(MAX_MESSAGE).unwrap();
     s.register(PROG, VERS, ECHO, |_, args, out| {
         out.put_raw(args);
         Ok(())
@@ -79,7 +79,7 @@ fn clients(tcp: u16, udp: u16) -> Vec<Client> {
         .into_iter()
         .map(|(port, proto)| {
             let c = Client::connect("127.0.0.1", port, PROG, VERS, proto).unwrap();
-            c.set_timeout(Duration::from_secs(10)).unwrap();
+            c.set_timeout(Some(Duration::from_secs(10))).unwrap();
             c
         })
         .collect()

@@ -484,12 +484,12 @@ fn generated_c_lists_round_trip_and_fail_cleanly() {
         "entries: ok\n\
          pmaplist: ok\n\
          rpcblist_ptr: ok\n\
-         cut in a count: -9 malformed XDR at byte 824: fixed opaque needs 8 bytes but only 6 remain\n\
-         cut after a flag: -9 malformed XDR at byte 824: fixed opaque needs 8 bytes but only 0 remain\n\
-         flag 2: -9 malformed XDR at byte 820: bool must be 0 or 1, found 2\n\
-         depth 0: -10 limit exceeded at byte 12: nesting deeper than the limit of 0\n\
-         1 MiB budget: -10 limit exceeded at byte 873820: decoding would allocate 1048584 bytes, more than the limit of 1048576\n\
-         tree of 66: -10 limit exceeded at byte 520: nesting deeper than the limit of 64\n"
+         cut in a count: -9 at byte 824: fixed opaque needs 8 bytes but only 6 remain\n\
+         cut after a flag: -9 at byte 824: fixed opaque needs 8 bytes but only 0 remain\n\
+         flag 2: -9 at byte 820: bool must be 0 or 1, found 2\n\
+         depth 0: -10 at byte 12: nesting deeper than the limit of 0\n\
+         1 MiB budget: -10 at byte 873820: decoding would allocate 1048584 bytes, more than the limit of 1048576\n\
+         tree of 66: -10 at byte 520: nesting deeper than the limit of 64\n"
     );
     assert_eq!(entries_xdr_len(50), 824);
     std::fs::remove_dir_all(&tmp).unwrap();

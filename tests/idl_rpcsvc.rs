@@ -773,7 +773,7 @@ int main(void)
     let out = run(&mut Command::new(&exe));
     assert_eq!(
         out,
-        "rpcgen 0 xipc -1 invalid argument: name is a NULL string, which has no XDR encoding \
+        "rpcgen 0 xipc -1 name is a NULL string, which has no XDR encoding \
          (set it to \"\" to send an empty one) len 0\n\
          empty 0 len 8\n"
     );

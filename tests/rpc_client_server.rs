@@ -287,7 +287,7 @@ fn a_silent_server_times_out_in_time() {
     let silent = UdpSocket::bind("127.0.0.1:0").unwrap();
     let port = silent.local_addr().unwrap().port();
     let c = Client::connect("127.0.0.1", port, PROG, 2, Protocol::Udp).unwrap();
-    c.set_timeout(Duration::from_millis(1200)).unwrap();
+    c.set_timeout(Some(Duration::from_millis(1200))).unwrap();
     let t = Instant::now();
     assert!(matches!(c.call(1, &[]), Err(Error::TimedOut(_))));
     let took = t.elapsed();
@@ -308,7 +308,7 @@ fn a_silent_server_times_out_in_time() {
     // A call's own timeout overrides the client's.
     let t = Instant::now();
     let err = c
-        .call_with_timeout(1, &[], Duration::from_millis(300))
+        .call_with_timeout(1, &[], Some(Duration::from_millis(300)))
         .unwrap_err();
     assert!(matches!(err, Error::TimedOut(_)), "{err}");
     assert!(t.elapsed() < Duration::from_millis(700));
@@ -325,7 +325,7 @@ fn server_killed_mid_call_gives_a_clear_error() {
         // Dies holding the call.
     });
     let c = Client::connect("127.0.0.1", port, PROG, 2, Protocol::Tcp).unwrap();
-    c.set_timeout(Duration::from_secs(5)).unwrap();
+    c.set_timeout(Some(Duration::from_secs(5))).unwrap();
     let t = Instant::now();
     let err = c.call(1, &[]).unwrap_err();
     assert!(matches!(err, Error::Closed(_)), "{err}");
@@ -335,7 +335,8 @@ fn server_killed_mid_call_gives_a_clear_error() {
 #[test]
 fn stream_client_reconnects_when_asked() {
     let (s, _, tcp, _) = started();
-    s.set_idle_timeout(Duration::from_millis(100)).unwrap();
+    s.set_idle_timeout(Some(Duration::from_millis(100)))
+        .unwrap();
     let c = Client::connect("127.0.0.1", tcp, PROG, 2, Protocol::Tcp).unwrap();
     c.ping().unwrap();
     // The first connection was accepted before the new idle timeout; use a
@@ -356,7 +357,8 @@ fn stream_client_reconnects_when_asked() {
 #[test]
 fn idle_connections_time_out() {
     let (s, _, tcp, _) = started();
-    s.set_idle_timeout(Duration::from_millis(150)).unwrap();
+    s.set_idle_timeout(Some(Duration::from_millis(150)))
+        .unwrap();
     let c = Client::connect("127.0.0.1", tcp, PROG, 2, Protocol::Tcp).unwrap();
     c.ping().unwrap();
     assert_eq!(s.connection_count(), 1);
@@ -551,7 +553,7 @@ fn udp_retransmits_and_the_duplicate_cache_runs_the_call_once() {
     s.set_duplicate_cache(64);
     let port = lossy_proxy(udp, 2);
     let c = Client::connect("127.0.0.1", port, PROG, 2, Protocol::Udp).unwrap();
-    c.set_timeout(Duration::from_secs(5)).unwrap();
+    c.set_timeout(Some(Duration::from_secs(5))).unwrap();
     assert_eq!(c.call(7, &[]).unwrap(), uint(1));
     assert_eq!(
         count.load(Ordering::SeqCst),
@@ -572,9 +574,9 @@ fn udp_retransmits_and_the_duplicate_cache_runs_the_call_once() {
 #[test]
 fn message_size_limits_on_both_sides() {
     let (s, _, tcp, udp) = started();
-    s.set_max_message(1000).unwrap();
+    s.set_max_message_size(1000).unwrap();
     let c = Client::connect("127.0.0.1", tcp, PROG, 2, Protocol::Tcp).unwrap();
-    c.set_max_message(100).unwrap();
+    c.set_max_message_size(100).unwrap();
     let big = vec![0u8; 200];
     assert!(matches!(
         c.call(1, &big),
@@ -583,7 +585,7 @@ fn message_size_limits_on_both_sides() {
     // Nothing was sent: the connection is still usable.
     assert_eq!(c.call(1, &uint(1)).unwrap(), uint(1));
     // A call over the server's limit closes that connection.
-    c.set_max_message(1 << 20).unwrap();
+    c.set_max_message_size(1 << 20).unwrap();
     assert!(matches!(c.call(1, &vec![0u8; 2000]), Err(Error::Closed(_))));
     let u = Client::connect("127.0.0.1", udp, PROG, 2, Protocol::Udp).unwrap();
     assert!(matches!(
@@ -663,7 +665,7 @@ fn one_call_per_connection_serializes() {
     s.set_concurrent_calls_per_connection(1).unwrap();
     s.start().unwrap();
     let c = Arc::new(Client::connect("127.0.0.1", port, PROG, 2, Protocol::Tcp).unwrap());
-    c.set_timeout(Duration::from_secs(30)).unwrap();
+    c.set_timeout(Some(Duration::from_secs(30))).unwrap();
     let t = Instant::now();
     let threads: Vec<_> = (0..2u32)
         .map(|i| {
@@ -721,7 +723,7 @@ fn scripted_peer(answer: fn(&mut TcpStream)) -> u16 {
 fn a_silent_tcp_server_times_out_in_time() {
     let port = scripted_peer(|_| {});
     let c = Client::connect("127.0.0.1", port, PROG, 2, Protocol::Tcp).unwrap();
-    c.set_timeout(Duration::from_millis(300)).unwrap();
+    c.set_timeout(Some(Duration::from_millis(300))).unwrap();
     let t = Instant::now();
     let err = c.call(1, &[]).unwrap_err();
     assert!(matches!(err, Error::TimedOut(_)), "{err}");
@@ -740,7 +742,7 @@ fn a_reply_cut_off_mid_record_fails_in_time() {
             .unwrap();
     });
     let c = Client::connect("127.0.0.1", port, PROG, 2, Protocol::Tcp).unwrap();
-    c.set_timeout(Duration::from_millis(300)).unwrap();
+    c.set_timeout(Some(Duration::from_millis(300))).unwrap();
     let t = Instant::now();
     let err = c.call(1, &[]).unwrap_err();
     // The stream is out of step: the connection is given up.
@@ -784,7 +786,7 @@ fn calls_timing_out_among_others_leave_a_shared_client_working() {
         for round in 0..20u32 {
             if i % 3 == 0 && round % 5 == 0 {
                 let err = c
-                    .call_with_timeout(6, &uint(i), Duration::from_millis(50))
+                    .call_with_timeout(6, &uint(i), Some(Duration::from_millis(50)))
                     .unwrap_err();
                 assert!(matches!(err, Error::TimedOut(_)), "{err}");
             } else {
@@ -947,7 +949,7 @@ fn batched_and_normal_calls_from_many_threads_all_go_out() {
 fn replies_keep_being_read_while_a_long_batch_is_written() {
     let (s, _, tcp, _) = started();
     let c = Client::connect("127.0.0.1", tcp, PROG, 2, Protocol::Tcp).unwrap();
-    c.set_timeout(Duration::from_secs(15)).unwrap();
+    c.set_timeout(Some(Duration::from_secs(15))).unwrap();
     on_threads(16, |i| {
         for round in 0..4u32 {
             let arg = vec![(i * 4 + round) as u8; 3 << 20];
@@ -986,8 +988,8 @@ fn a_server_that_stops_reading_fails_the_call_in_time() {
             48 << 20,
         ),
     ] {
-        c.set_max_message(64 << 20).unwrap();
-        c.set_timeout(Duration::from_millis(400)).unwrap();
+        c.set_max_message_size(64 << 20).unwrap();
+        c.set_timeout(Some(Duration::from_millis(400))).unwrap();
         let arg = vec![7u8; size];
         let t = Instant::now();
         let got = c.call(1, &arg);
@@ -1013,7 +1015,8 @@ fn a_client_that_stops_reading_is_dropped_after_the_idle_timeout() {
     let path = std::env::temp_dir().join(format!("xipc-rpc-mute-{}.sock", std::process::id()));
     let _ = std::fs::remove_file(&path);
     s.listen_unix(&path).unwrap();
-    s.set_idle_timeout(Duration::from_millis(200)).unwrap();
+    s.set_idle_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
     let mut raw = std::os::unix::net::UnixStream::connect(&path).unwrap();
     // An echo of 2 MiB: far more than a Unix socket buffers.
     let mut msg = call_header(0x71, 2, 1);

@@ -31,7 +31,7 @@ fn echo_server() -> (Server, u16) {
 
 fn client(port: u16) -> Client {
     let c = Client::connect("127.0.0.1", port, PROG, 1, Protocol::Tcp).unwrap();
-    c.set_timeout(Duration::from_secs(5)).unwrap();
+    c.set_timeout(Some(Duration::from_secs(5))).unwrap();
     c
 }
 

@@ -38,12 +38,12 @@ fn unix_callers_peer_credentials_reach_handlers_and_tcp_udp_have_none() {
         gid: nix::unistd::getegid().as_raw(),
     };
     let unix = Client::connect(path.to_str().unwrap(), 0, PROG, 1, Protocol::Unix).unwrap();
-    unix.set_timeout(Duration::from_secs(10)).unwrap();
+    unix.set_timeout(Some(Duration::from_secs(10))).unwrap();
     unix.call(1, &[]).unwrap();
     unix.call(1, &[]).unwrap(); // a second call on the same connection
     for (port, proto) in [(tcp, Protocol::Tcp), (udp, Protocol::Udp)] {
         let c = Client::connect("127.0.0.1", port, PROG, 1, proto).unwrap();
-        c.set_timeout(Duration::from_secs(10)).unwrap();
+        c.set_timeout(Some(Duration::from_secs(10))).unwrap();
         c.call(1, &[]).unwrap();
     }
     s.stop();
@@ -63,16 +63,17 @@ fn setters_refuse_zero_and_socket_modes_refuse_non_permission_bits() {
     let s = Server::new();
     s.set_rpcbind_registration(false);
     let refused = |r: xipc::Result<()>| matches!(r, Err(xipc::Error::InvalidArgument(_)));
-    assert!(refused(s.set_max_message(0)));
+    assert!(refused(s.set_max_message_size(0)));
     assert!(refused(s.set_concurrent_calls_per_connection(0)));
-    assert!(refused(s.set_idle_timeout(Duration::ZERO)));
+    assert!(refused(s.set_idle_timeout(Some(Duration::ZERO))));
     assert!(refused(s.set_max_connections(0)));
     s.set_max_connections(1).unwrap();
-    s.set_max_message(1).unwrap();
+    s.set_max_message_size(1).unwrap();
     s.set_concurrent_calls_per_connection(1).unwrap();
-    s.set_idle_timeout(Duration::from_nanos(1)).unwrap();
-    s.set_max_message(1 << 20).unwrap();
-    s.set_idle_timeout(Duration::from_secs(60)).unwrap();
+    s.set_idle_timeout(Some(Duration::from_nanos(1))).unwrap();
+    s.set_max_message_size(1 << 20).unwrap();
+    s.set_idle_timeout(None).unwrap(); // never
+    s.set_idle_timeout(Some(Duration::from_secs(60))).unwrap();
 
     let path = std::env::temp_dir().join(format!("xipc-rpc-peer-mode-{}", std::process::id()));
     for mode in [0o170_600, 0o1600, 0o4600, 0o2600] {
@@ -83,14 +84,22 @@ fn setters_refuse_zero_and_socket_modes_refuse_non_permission_bits() {
     let port = s.listen_tcp("127.0.0.1", 0).unwrap();
     s.start().unwrap();
     let c = Client::connect("127.0.0.1", port, PROG, 1, Protocol::Tcp).unwrap();
-    assert!(refused(c.set_timeout(Duration::ZERO)));
-    assert!(refused(c.set_max_message(0)));
+    assert!(refused(c.set_timeout(Some(Duration::ZERO))));
+    assert!(refused(c.set_max_message_size(0)));
     assert_eq!(
         c.timeout(),
-        Duration::from_secs(25),
+        Some(Duration::from_secs(25)),
         "a refusal changes nothing"
     );
     // The client still works after the refusals.
     assert!(matches!(c.ping(), Err(xipc::Error::ProgUnavail)));
+    // No limit: None, kept as such, and calls still work.
+    c.set_timeout(None).unwrap();
+    assert_eq!(c.timeout(), None);
+    assert!(matches!(c.ping(), Err(xipc::Error::ProgUnavail)));
+    assert!(matches!(
+        c.call_with_timeout(0, &[], None),
+        Err(xipc::Error::ProgUnavail)
+    ));
     s.stop();
 }

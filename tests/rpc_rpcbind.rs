@@ -148,7 +148,7 @@ fn callit_and_indirect_forward_to_the_registered_service() {
             Err(Error::ProgUnavail)
         ));
         // CALLIT and BCAST stay silent.
-        rb.set_timeout(Duration::from_millis(300));
+        rb.set_timeout(Some(Duration::from_millis(300)));
         assert!(matches!(
             rb.callit(SERVICE + 1, 1, 1, &[]),
             Err(Error::TimedOut(_))

@@ -105,7 +105,7 @@ fn soak_rpc_connections() {
     let server = Server::new();
     server.set_rpcbind_registration(false);
     server
-        .set_idle_timeout(Duration::from_secs(seconds + 600))
+        .set_idle_timeout(Some(Duration::from_secs(seconds + 600)))
         .unwrap();
     let handled = Arc::new(AtomicU64::new(0));
     let count = handled.clone();
@@ -123,7 +123,7 @@ fn soak_rpc_connections() {
         .map(|i| {
             let c = Client::connect("127.0.0.1", port, PROG, 1, Protocol::Tcp)
                 .unwrap_or_else(|e| panic!("connection {i}: {e} (raise ulimit -n)"));
-            c.set_timeout(Duration::from_secs(30)).unwrap();
+            c.set_timeout(Some(Duration::from_secs(30))).unwrap();
             c.ping().unwrap_or_else(|e| panic!("connection {i}: {e}"));
             c
         })

@@ -21,33 +21,33 @@ fn temp_dir(tag: &str) -> PathBuf {
 #[test]
 fn pipe_carries_messages_and_raw_bytes() {
     let (r, w) = stream::pipe().unwrap();
-    w.send_msg(b"first").unwrap();
-    w.send_msg(b"").unwrap();
+    w.send(b"first").unwrap();
+    w.send(b"").unwrap();
     w.write_all(b"raw").unwrap();
-    assert_eq!(r.recv_msg().unwrap().unwrap(), b"first");
-    assert_eq!(r.recv_msg().unwrap().unwrap(), b"");
+    assert_eq!(r.receive().unwrap().unwrap(), b"first");
+    assert_eq!(r.receive().unwrap().unwrap(), b"");
     let mut buf = [0u8; 8];
     assert_eq!(r.read(&mut buf).unwrap(), 3);
     assert_eq!(&buf[..3], b"raw");
     drop(w);
-    assert_eq!(r.recv_msg().unwrap(), None, "clean end of stream");
+    assert_eq!(r.receive().unwrap(), None, "clean end of stream");
 }
 
 #[test]
-fn hand_written_record_is_read_by_recv_msg() {
+fn hand_written_record_is_read_by_receive() {
     let (r, w) = stream::pipe().unwrap();
     // Two fragments, "hel" then (last) "lo", written with plain write(2).
     let frame = [0, 0, 0, 3, b'h', b'e', b'l', 0x80, 0, 0, 2, b'l', b'o'];
     let mut file = std::fs::File::from(std::os::fd::OwnedFd::from(w));
     file.write_all(&frame).unwrap();
-    assert_eq!(r.recv_msg().unwrap().unwrap(), b"hello");
+    assert_eq!(r.receive().unwrap().unwrap(), b"hello");
 }
 
 #[test]
-fn send_msg_writes_the_exact_record_bytes() {
+fn send_writes_the_exact_record_bytes() {
     let (r, w) = stream::pipe().unwrap();
     w.set_max_fragment(4).unwrap();
-    w.send_msg(b"abcdefghij").unwrap();
+    w.send(b"abcdefghij").unwrap();
     drop(w);
     let mut raw = Vec::new();
     let mut buf = [0u8; 64];
@@ -80,10 +80,10 @@ fn large_multi_fragment_message_round_trips_over_a_socket() {
     let sent = msg.clone();
     let writer = std::thread::spawn(move || {
         a.set_max_fragment(100_000).unwrap();
-        a.send_msg(&sent).unwrap();
+        a.send(&sent).unwrap();
         a
     });
-    assert_eq!(b.recv_msg().unwrap().unwrap(), msg);
+    assert_eq!(b.receive().unwrap().unwrap(), msg);
     writer.join().unwrap();
 }
 
@@ -92,7 +92,7 @@ fn peer_closing_mid_frame_is_an_error() {
     let (r, w) = stream::pipe().unwrap();
     w.write_all(&[0x80, 0, 0, 10, 1, 2, 3]).unwrap();
     drop(w);
-    match r.recv_msg() {
+    match r.receive() {
         Err(Error::Closed(why)) => assert!(why.contains("3 of 10 bytes"), "{why}"),
         other => panic!("expected Closed, got {other:?}"),
     }
@@ -103,7 +103,7 @@ fn peer_closing_inside_a_header_is_an_error() {
     let (r, w) = stream::pipe().unwrap();
     w.write_all(&[0x80, 0]).unwrap();
     drop(w);
-    match r.recv_msg() {
+    match r.receive() {
         Err(Error::Closed(why)) => assert!(why.contains("2 of 4"), "{why}"),
         other => panic!("expected Closed, got {other:?}"),
     }
@@ -113,11 +113,11 @@ fn peer_closing_inside_a_header_is_an_error() {
 fn hostile_header_is_refused_without_waiting_for_the_body() {
     let (r, w) = stream::pipe().unwrap();
     w.write_all(&[0x7F, 0xFF, 0xFF, 0xFF]).unwrap();
-    r.set_max_msg_size(1 << 16);
+    r.set_max_message_size(1 << 16);
     // No body follows: were the length trusted, this would wait for ever.
     r.set_read_timeout(Some(Duration::from_secs(5)));
     let start = Instant::now();
-    let err = r.recv_msg().unwrap_err();
+    let err = r.receive().unwrap_err();
     assert!(
         matches!(
             err,
@@ -134,10 +134,10 @@ fn hostile_header_is_refused_without_waiting_for_the_body() {
 #[test]
 fn max_message_size_counts_all_fragments() {
     let (r, w) = stream::pipe().unwrap();
-    r.set_max_msg_size(8);
+    r.set_max_message_size(8);
     w.set_max_fragment(5).unwrap();
-    w.send_msg(b"123456789").unwrap();
-    let err = r.recv_msg().unwrap_err();
+    w.send(b"123456789").unwrap();
+    let err = r.receive().unwrap_err();
     assert!(
         matches!(err, Error::MessageTooLarge { size: 9, limit: 8 }),
         "{err}"
@@ -152,7 +152,7 @@ fn endless_empty_fragments_are_bounded() {
         max_fragments: 100,
     });
     w.write_all(&[0u8; 4 * 101]).unwrap();
-    assert!(matches!(r.recv_msg(), Err(Error::Protocol(_))));
+    assert!(matches!(r.receive(), Err(Error::Protocol(_))));
 }
 
 #[test]
@@ -160,12 +160,12 @@ fn read_timeout_keeps_a_partial_message() {
     let (r, w) = stream::pipe().unwrap();
     r.set_read_timeout(Some(Duration::from_millis(50)));
     let start = Instant::now();
-    assert!(matches!(r.recv_msg(), Err(Error::TimedOut(_))));
+    assert!(matches!(r.receive(), Err(Error::TimedOut(_))));
     assert!(start.elapsed() >= Duration::from_millis(50));
     w.write_all(&[0x80, 0, 0, 6, b'p', b'a', b'r']).unwrap();
-    assert!(matches!(r.recv_msg(), Err(Error::TimedOut(_))));
+    assert!(matches!(r.receive(), Err(Error::TimedOut(_))));
     w.write_all(b"tly").unwrap();
-    assert_eq!(r.recv_msg().unwrap().unwrap(), b"partly");
+    assert_eq!(r.receive().unwrap().unwrap(), b"partly");
 }
 
 #[test]
@@ -177,7 +177,7 @@ fn write_timeout_on_a_full_pipe() {
     w.set_nonblocking(false).unwrap();
     w.set_write_timeout(Some(Duration::from_millis(50)));
     let start = Instant::now();
-    assert!(matches!(w.send_msg(b"late"), Err(Error::TimedOut(_))));
+    assert!(matches!(w.send(b"late"), Err(Error::TimedOut(_))));
     assert!(start.elapsed() >= Duration::from_millis(50));
 }
 
@@ -186,12 +186,12 @@ fn nonblocking_send_keeps_the_rest_of_a_big_message() {
     let (r, w) = stream::pipe().unwrap();
     w.set_nonblocking(true).unwrap();
     let msg: Vec<u8> = (0..200_000u32).map(|i| i as u8).collect();
-    w.send_msg(&msg).unwrap(); // accepted: part written, the rest pending
+    w.send(&msg).unwrap(); // accepted: part written, the rest pending
     assert!(w.pending_bytes() > 0);
-    assert!(matches!(w.send_msg(b"next"), Err(Error::WouldBlock)));
+    assert!(matches!(w.send(b"next"), Err(Error::WouldBlock)));
     let reader = std::thread::spawn(move || {
-        let first = r.recv_msg().unwrap().unwrap();
-        let second = r.recv_msg().unwrap().unwrap();
+        let first = r.receive().unwrap().unwrap();
+        let second = r.receive().unwrap().unwrap();
         (first, second)
     });
     while w.pending_bytes() > 0 {
@@ -201,7 +201,7 @@ fn nonblocking_send_keeps_the_rest_of_a_big_message() {
         }
     }
     w.set_nonblocking(false).unwrap();
-    w.send_msg(b"next").unwrap();
+    w.send(b"next").unwrap();
     let (first, second) = reader.join().unwrap();
     assert_eq!(first, msg);
     assert_eq!(second, b"next");
@@ -226,8 +226,8 @@ fn signal_during_a_blocking_receive_is_reported_and_nothing_is_lost() {
     let reader = std::thread::spawn(move || {
         // SAFETY: pthread_self has no preconditions.
         tx.send(unsafe { libc::pthread_self() }).unwrap();
-        let first = r.recv_msg();
-        let second = r.recv_msg();
+        let first = r.receive();
+        let second = r.receive();
         (first, second)
     });
     let thread = rx.recv().unwrap();
@@ -260,8 +260,8 @@ fn fifo_is_created_with_its_mode_and_carries_messages() {
     assert!(r.is_nonblocking());
     let w = stream::open_fifo(&path, FifoMode::Write, true).unwrap();
     r.set_nonblocking(false).unwrap();
-    w.send_msg(b"through the fifo").unwrap();
-    assert_eq!(r.recv_msg().unwrap().unwrap(), b"through the fifo");
+    w.send(b"through the fifo").unwrap();
+    assert_eq!(r.receive().unwrap().unwrap(), b"through the fifo");
     assert!(matches!(
         stream::open_fifo(dir.join("missing"), FifoMode::Read, false),
         Err(Error::NotFound(_))
@@ -280,7 +280,7 @@ fn pipes_are_close_on_exec_until_made_inheritable() {
     let status = Command::new("sh").arg("-c").arg(&script).status().unwrap();
     assert!(status.success());
     drop(w);
-    assert_eq!(r.recv_msg().unwrap().unwrap(), b"abc");
+    assert_eq!(r.receive().unwrap().unwrap(), b"abc");
 }
 
 #[test]
@@ -294,12 +294,12 @@ fn tcp_over_ipv4_and_ipv6_loopback() {
         assert_eq!(server.kind(), stream::Kind::Tcp);
         let nodelay = nix::sys::socket::getsockopt(&client, nix::sys::socket::sockopt::TcpNoDelay);
         assert!(nodelay.unwrap(), "TCP_NODELAY is on");
-        client.send_msg(host.as_bytes()).unwrap();
-        assert_eq!(server.recv_msg().unwrap().unwrap(), host.as_bytes());
-        server.send_msg(b"back").unwrap();
-        assert_eq!(client.recv_msg().unwrap().unwrap(), b"back");
+        client.send(host.as_bytes()).unwrap();
+        assert_eq!(server.receive().unwrap().unwrap(), host.as_bytes());
+        server.send(b"back").unwrap();
+        assert_eq!(client.receive().unwrap().unwrap(), b"back");
         client.shutdown(Shutdown::Write).unwrap();
-        assert_eq!(server.recv_msg().unwrap(), None);
+        assert_eq!(server.receive().unwrap(), None);
         assert!(matches!(
             client.peer_credentials(),
             Err(Error::Unsupported(_))
@@ -340,14 +340,14 @@ fn unix_socket_mode_credentials_and_stale_files() {
         Err(Error::Exists(_))
     ));
     let probe = listener.accept(Some(Duration::from_secs(5))).unwrap();
-    assert_eq!(probe.recv_msg().unwrap(), None);
+    assert_eq!(probe.receive().unwrap(), None);
 
     let creds = server.peer_credentials().unwrap();
     assert_eq!(creds.pid as u32, std::process::id());
     assert_eq!(creds.uid, nix::unistd::getuid().as_raw());
     assert_eq!(creds.gid, nix::unistd::getgid().as_raw());
-    client.send_msg(b"over unix").unwrap();
-    assert_eq!(server.recv_msg().unwrap().unwrap(), b"over unix");
+    client.send(b"over unix").unwrap();
+    assert_eq!(server.receive().unwrap().unwrap(), b"over unix");
 
     // A socket file left behind by a dead server is replaced.
     let stale = dir.join("stale");
@@ -383,8 +383,8 @@ fn stream_from_an_inherited_descriptor() {
     // SAFETY: `fd` was just released by the pipe's reader and nothing else owns it.
     let r = unsafe { Stream::from_raw_fd(fd) };
     assert_eq!(r.kind(), stream::Kind::Pipe);
-    w.send_msg(b"adopted").unwrap();
-    assert_eq!(r.recv_msg().unwrap().unwrap(), b"adopted");
+    w.send(b"adopted").unwrap();
+    assert_eq!(r.receive().unwrap().unwrap(), b"adopted");
 }
 
 #[test]
@@ -393,11 +393,11 @@ fn one_thread_receives_while_another_sends_on_the_same_stream() {
     let (a, b) = (std::sync::Arc::new(Stream::from(a)), Stream::from(b));
     let receiver = {
         let a = a.clone();
-        std::thread::spawn(move || a.recv_msg().unwrap().unwrap())
+        std::thread::spawn(move || a.receive().unwrap().unwrap())
     };
     std::thread::sleep(Duration::from_millis(50)); // the receiver is blocked now
-    a.send_msg(b"while receiving").unwrap(); // not held up by the blocked receive
-    assert_eq!(b.recv_msg().unwrap().unwrap(), b"while receiving");
-    b.send_msg(b"answer").unwrap();
+    a.send(b"while receiving").unwrap(); // not held up by the blocked receive
+    assert_eq!(b.receive().unwrap().unwrap(), b"while receiving");
+    b.send(b"answer").unwrap();
     assert_eq!(receiver.join().unwrap(), b"answer");
 }

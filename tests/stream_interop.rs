@@ -28,8 +28,8 @@ fn python_writes_rust_reads() {
 import sys, xipc
 w = xipc.Stream.from_fd(int(sys.argv[1]))
 for i in range(50):
-    w.send_msg(b"python %d" % i)
-w.send_msg(bytes(range(256)) * 1000)
+    w.send(b"python %d" % i)
+w.send(bytes(range(256)) * 1000)
 w.close()
 "#;
     let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
@@ -46,11 +46,11 @@ w.close()
         .unwrap_or_else(|e| panic!("cannot run {python} ({e}): install python3"));
     drop(writer);
     for i in 0..50 {
-        let msg = reader.recv_msg().unwrap().expect("a message");
+        let msg = reader.receive().unwrap().expect("a message");
         assert_eq!(msg, format!("python {i}").as_bytes());
     }
-    let big = reader.recv_msg().unwrap().expect("the large message");
+    let big = reader.receive().unwrap().expect("the large message");
     assert_eq!(big, (0..=255u8).collect::<Vec<_>>().repeat(1000));
-    assert_eq!(reader.recv_msg().unwrap(), None);
+    assert_eq!(reader.receive().unwrap(), None);
     assert!(child.wait().unwrap().success(), "the Python writer failed");
 }

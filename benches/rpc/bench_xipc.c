@@ -26,7 +26,7 @@ static double now(void) {
 
 static xipc_rpc_client *connect_client(void) {
     xipc_rpc_client *c = NULL;
-    if (xipc_rpc_client_new("127.0.0.1", port, PROG, 1, proto, &c) != 0) {
+    if (xipc_rpc_client_connect("127.0.0.1", port, PROG, 1, proto, &c) != 0) {
         fprintf(stderr, "bench_xipc: %s\n", xipc_last_error());
         exit(1);
     }
@@ -64,7 +64,7 @@ int main(int argc, char **argv) {
         for (int i = 0; i < threads; i++) pthread_join(t[i], NULL);
         double dt = now() - t0;
         printf("%.0f\n", calls * threads / dt);
-        for (int i = 0; i < (shared ? 1 : threads); i++) xipc_rpc_client_free(c[i]);
+        for (int i = 0; i < (shared ? 1 : threads); i++) xipc_rpc_client_close(c[i]);
         return 0;
     }
     xipc_rpc_client *c = connect_client();
@@ -81,6 +81,6 @@ int main(int argc, char **argv) {
         xipc_bytes_free(out, len);
     }
     printf("%.1f\n", calls * (double)BLOB / (now() - t0) / (1 << 20));
-    xipc_rpc_client_free(c);
+    xipc_rpc_client_close(c);
     return 0;
 }

@@ -7,18 +7,23 @@ from here, and copies ``libxipc.so`` next to the package's modules, where
 The metadata lives in ``pyproject.toml``; this file only adds that step.
 
 ``XIPC_CARGO`` names the cargo to run (default: ``cargo`` on the PATH);
-``CARGO_TARGET_DIR`` is honoured as cargo itself honours it. The small C
+``CARGO_TARGET_DIR`` is honoured as cargo itself honours it. Cargo's progress
+goes to the terminal pip runs in (pip hides a build's own output unless
+``-v`` is given); ``XIPC_BUILD_QUIET=1`` leaves it to pip. The small C
 module ``xipc._fast`` (queue and stream calls without ctypes) is built as an
 optional extension.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
+from typing import Iterator, TextIO
 
 from setuptools import Extension, setup
 from setuptools.command.build_py import build_py
@@ -48,6 +53,25 @@ def _check_versions() -> None:
         )
 
 
+@contextlib.contextmanager
+def _progress_output() -> Iterator[TextIO | None]:
+    """Where cargo's progress goes: the terminal pip runs in, when there is
+    one. pip captures a build's output and shows it only with ``-v`` or on
+    failure, so a build of a minute would otherwise show nothing; written
+    to the terminal, cargo also draws its progress bar. Without a terminal
+    (CI, ``XIPC_BUILD_QUIET=1``) the output goes where pip sends it (None)."""
+    if os.environ.get("XIPC_BUILD_QUIET"):
+        yield None
+        return
+    try:
+        tty = open("/dev/tty", "w")  # noqa: SIM115 (closed below)
+    except OSError:
+        yield None
+        return
+    with tty:
+        yield tty
+
+
 def build_library() -> Path:
     """Runs cargo in the repository root; returns the built shared library."""
     manifest = ROOT / "Cargo.toml"
@@ -64,8 +88,10 @@ def build_library() -> Path:
             "install a Rust toolchain (rustup) and try again"
         )
     command = [cargo, "build", "--release", "--lib", "--manifest-path", str(manifest)]
-    print("xipc: " + " ".join(command), flush=True)
-    subprocess.run(command, check=True, cwd=ROOT)
+    with _progress_output() as progress:
+        note = "xipc: building libxipc.so with cargo (a minute or two the first time): "
+        print(note + " ".join(command), file=progress or sys.stderr, flush=True)
+        subprocess.run(command, check=True, cwd=ROOT, stderr=progress)
     target = Path(os.environ.get("CARGO_TARGET_DIR") or ROOT / "target")
     if not target.is_absolute():
         target = ROOT / target
@@ -85,6 +111,11 @@ class BuildPyWithLibrary(build_py):
         destination.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(built, destination)
         os.chmod(destination, 0o755)
+        # Cargo's release build keeps line tables for backtraces and
+        # debuggers in the build tree (14 MB); the package ships without.
+        strip = shutil.which(os.environ.get("STRIP", "strip"))
+        if strip:
+            subprocess.run([strip, "--strip-unneeded", str(destination)], check=True)
 
 
 class BinaryDistribution(Distribution):
@@ -103,6 +134,7 @@ setup(
     # The hot queue and stream calls without ctypes; optional: without a C
     # compiler or the Python headers the package uses ctypes for them too.
     ext_modules=[Extension("xipc._fast", ["xipc/_fast.c"], optional=True,
+                           include_dirs=[str(ROOT / "include")],
                            extra_compile_args=["-std=c11", "-O2"])],
     cmdclass={"build_py": BuildPyWithLibrary},
     distclass=BinaryDistribution,

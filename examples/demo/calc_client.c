@@ -34,7 +34,7 @@ static int lookup(const char *host, uint16_t rpcbind_port, uint16_t *port)
 	uint32_t found = 0;
 	int rc;
 
-	if ((rc = xipc_rpc_client_new(host, rpcbind_port, PMAP_PROG, PMAP_VERS, "tcp", &pmap)) != 0)
+	if ((rc = xipc_rpc_client_connect(host, rpcbind_port, PMAP_PROG, PMAP_VERS, "tcp", &pmap)) != 0)
 		return rc;
 	if ((rc = xipc_encoder_new(&args)) == 0 && (rc = xipc_encoder_put_uint(args, CALC_PROG)) == 0 &&
 	    (rc = xipc_encoder_put_uint(args, CALC_VERS)) == 0 &&
@@ -47,7 +47,7 @@ static int lookup(const char *host, uint16_t rpcbind_port, uint16_t *port)
 	xipc_decoder_free(dec);
 	xipc_bytes_free(reply, reply_len);
 	xipc_encoder_free(args);
-	xipc_rpc_client_free(pmap);
+	xipc_rpc_client_close(pmap);
 	if (rc == 0 && (found == 0 || found > 65535)) {
 		fprintf(stderr, "C client: calc is not registered with rpcbind on %s:%u\n", host, rpcbind_port);
 		return XIPC_ENOENT;
@@ -75,15 +75,15 @@ int main(int argc, char **argv)
 	}
 	if ((rc = lookup(argv[1], (uint16_t)atoi(argv[2]), &port)) != 0)
 		return rc == XIPC_ENOENT ? 1 : fail("rpcbind lookup", rc);
-	if ((rc = xipc_rpc_client_new(argv[1], port, CALC_PROG, CALC_VERS, "tcp", &clnt)) != 0)
+	if ((rc = xipc_rpc_client_connect(argv[1], port, CALC_PROG, CALC_VERS, "tcp", &clnt)) != 0)
 		return fail("connect", rc);
 	if ((rc = calc_add_1(clnt, &pair, &sum)) != 0 || (rc = calc_summarize_1(clnt, &samples, &result)) != 0) {
-		xipc_rpc_client_free(clnt);
+		xipc_rpc_client_close(clnt);
 		return fail("call", rc);
 	}
 	if ((rc = calc_greet_1(clnt, &name, &greeting)) != 0) {
 		xipc_free_calc_result(&result);
-		xipc_rpc_client_free(clnt);
+		xipc_rpc_client_close(clnt);
 		return fail("call", rc);
 	}
 	printf("C client: rpcbind says port %u; add(20, 22) = %d; ", port, sum);
@@ -93,6 +93,6 @@ int main(int argc, char **argv)
 	printf("greet -> \"%s\"\n", greeting);
 	xipc_free_calc_result(&result);
 	free(greeting);
-	xipc_rpc_client_free(clnt);
+	xipc_rpc_client_close(clnt);
 	return 0;
 }

@@ -30,7 +30,7 @@ static int send_job(xipc_mq *queue, const struct job *job) {
     if (rc == XIPC_OK && (rc = xipc_encoder_put_uint(enc, job->id)) == XIPC_OK &&
         (rc = xipc_encoder_put_string(enc, job->what)) == XIPC_OK &&
         (rc = xipc_encoder_data(enc, &data, &len)) == XIPC_OK)
-        rc = xipc_mq_timedsend(queue, data, len, job->priority, 5000);
+        rc = xipc_mq_send_timeout(queue, data, len, job->priority, 5000);
     xipc_encoder_free(enc);
     return rc;
 }

@@ -45,13 +45,13 @@ static int serve(xipc_stream *in, xipc_stream *out) {
     uint8_t msg[4 + 4 + MAX_TEXT];
     size_t len;
     int rc;
-    while ((rc = xipc_stream_recv_msg(in, msg, sizeof msg, &len)) == XIPC_OK) {
+    while ((rc = xipc_stream_receive(in, msg, sizeof msg, &len)) == XIPC_OK) {
         xipc_encoder *enc = NULL;
         const uint8_t *reply;
         size_t reply_len;
         if ((rc = xipc_encoder_new(&enc)) == XIPC_OK && (rc = answer(msg, len, enc)) == XIPC_OK &&
             (rc = xipc_encoder_data(enc, &reply, &reply_len)) == XIPC_OK)
-            rc = xipc_stream_send_msg(out, reply, reply_len);
+            rc = xipc_stream_send(out, reply, reply_len);
         xipc_encoder_free(enc);
         if (rc != XIPC_OK) return fail("answer", rc);
     }

@@ -20,8 +20,8 @@ def exchange(how: str, requests: xipc.Stream, replies: xipc.Stream, texts: list[
         p = xdr.Packer()
         p.pack_uint(seq)
         p.pack_string(text.encode())
-        requests.send_msg(p.get_buffer())
-        u = xdr.Unpacker(replies.recv_msg(), strict=True)
+        requests.send(p.get_buffer())
+        u = xdr.Unpacker(replies.receive(), strict=True)
         got_seq, got_text, pid = u.unpack_uint(), u.unpack_string().decode(), u.unpack_int()
         u.done()
         assert got_seq == seq, f"reply {got_seq} to request {seq}"

@@ -18,7 +18,7 @@ int main(int argc, char **argv) {
         }
         uint8_t buf[4096];
         size_t len;
-        while (xipc_stream_recv_msg(s, buf, sizeof buf, &len) == XIPC_OK) {
+        while (xipc_stream_receive(s, buf, sizeof buf, &len) == XIPC_OK) {
             printf("%.*s\n", (int)len, (const char *)buf);
         }
     } else if (argc >= 3 && strcmp(argv[1], "write") == 0) {
@@ -27,7 +27,7 @@ int main(int argc, char **argv) {
             return 1;
         }
         for (int i = 3; i < argc; i++) {
-            xipc_stream_send_msg(s, (const uint8_t *)argv[i], strlen(argv[i]));
+            xipc_stream_send(s, (const uint8_t *)argv[i], strlen(argv[i]));
         }
     } else {
         fprintf(stderr, "usage: fifo read PATH | fifo write PATH WORDS...\n");

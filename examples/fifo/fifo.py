@@ -15,10 +15,10 @@ if role == "read":
     with xipc.open_fifo(path, "r") as reader:
         while True:
             try:
-                print(reader.recv_msg().decode())
+                print(reader.receive().decode())
             except xipc.errors.ConnectionClosed:
                 break
 else:
     with xipc.open_fifo(path, "w") as writer:
         for word in words:
-            writer.send_msg(word.encode())
+            writer.send(word.encode())

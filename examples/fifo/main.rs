@@ -13,14 +13,14 @@ fn main() -> xipc::Result<()> {
                 Err(e) => return Err(e),
             }
             let reader = stream::open_fifo(&args[1], FifoMode::Read, true)?;
-            while let Some(msg) = reader.recv_msg()? {
+            while let Some(msg) = reader.receive()? {
                 println!("{}", String::from_utf8_lossy(&msg));
             }
         }
         Some("write") => {
             let writer = stream::open_fifo(&args[1], FifoMode::Write, true)?;
             for word in &args[2..] {
-                writer.send_msg(word.as_bytes())?;
+                writer.send(word.as_bytes())?;
             }
         }
         _ => eprintln!("usage: fifo read PATH | fifo write PATH WORDS..."),

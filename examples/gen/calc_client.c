@@ -24,7 +24,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: %s HOST PORT\n", argv[0]);
 		return 2;
 	}
-	rc = xipc_rpc_client_new(argv[1], (uint16_t)atoi(argv[2]), CALC_PROG, CALC_VERS, "tcp", &clnt);
+	rc = xipc_rpc_client_connect(argv[1], (uint16_t)atoi(argv[2]), CALC_PROG, CALC_VERS, "tcp", &clnt);
 	if (rc != 0) {
 		fprintf(stderr, "connect: %s\n", xipc_last_error());
 		return 1;
@@ -33,7 +33,7 @@ int main(int argc, char **argv)
 	    (rc = calc_summarize_1(clnt, &samples, &result)) != 0 ||
 	    (rc = calc_greet_1(clnt, &name, &greeting)) != 0) {
 		fprintf(stderr, "call: %s (%s)\n", xipc_strerror(rc), xipc_last_error());
-		xipc_rpc_client_free(clnt);
+		xipc_rpc_client_close(clnt);
 		return 1;
 	}
 	printf("add: %d\n", sum);
@@ -44,6 +44,6 @@ int main(int argc, char **argv)
 	printf("greet: %s\n", greeting);
 	xipc_free_calc_result(&result);
 	free(greeting);
-	xipc_rpc_client_free(clnt);
+	xipc_rpc_client_close(clnt);
 	return 0;
 }

@@ -76,5 +76,5 @@ int main(int argc, char **argv)
 	}
 	printf("%u\n", port);
 	fflush(stdout);
-	return xipc_rpc_server_run(server) == 0 ? 0 : 1;
+	return xipc_rpc_server_serve_forever(server) == 0 ? 0 : 1;
 }

@@ -27,7 +27,7 @@ int main(int argc, char **argv) {
         size_t len;
         unsigned priority;
         /* Wait at most 10 seconds for each message. */
-        if (xipc_mq_timedreceive(queue, buf, sizeof buf, &len, &priority, 10000) != XIPC_OK) {
+        if (xipc_mq_receive_timeout(queue, buf, sizeof buf, &len, &priority, 10000) != XIPC_OK) {
             fprintf(stderr, "receive: %s\n", xipc_last_error());
             xipc_mq_close(queue);
             return 1;

@@ -26,7 +26,7 @@ int main(int argc, char **argv) {
     unsigned priority = (unsigned)strtoul(argv[2], NULL, 10);
     for (int i = 3; i < argc; i++) {
         /* Wait at most 5 seconds for room in a full queue. */
-        rc = xipc_mq_timedsend(queue, argv[i], strlen(argv[i]), priority, 5000);
+        rc = xipc_mq_send_timeout(queue, argv[i], strlen(argv[i]), priority, 5000);
         if (rc != XIPC_OK) {
             fprintf(stderr, "send: %s\n", xipc_last_error());
             xipc_mq_close(queue);

@@ -13,7 +13,7 @@ fn main() -> xipc::Result<()> {
         // SAFETY: the parent made this descriptor inheritable for us alone.
         let writer = unsafe { Stream::from_raw_fd(fd) };
         for i in 1..=3 {
-            writer.send_msg(format!("message {i} from child {}", std::process::id()).as_bytes())?;
+            writer.send(format!("message {i} from child {}", std::process::id()).as_bytes())?;
         }
         return Ok(());
     }
@@ -25,7 +25,7 @@ fn main() -> xipc::Result<()> {
         .expect("spawn the child");
     drop(writer); // only the child writes now: its exit ends the stream
     let received = (|| {
-        while let Some(msg) = reader.recv_msg()? {
+        while let Some(msg) = reader.receive()? {
             println!("parent got: {}", String::from_utf8_lossy(&msg));
         }
         Ok(())

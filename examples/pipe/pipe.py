@@ -10,7 +10,7 @@ import xipc
 if len(sys.argv) == 2:  # the child
     with xipc.Stream.from_fd(int(sys.argv[1])) as writer:
         for i in range(1, 4):
-            writer.send_msg(f"message {i} from child {os.getpid()}".encode())
+            writer.send(f"message {i} from child {os.getpid()}".encode())
     sys.exit()
 
 reader, writer = xipc.pipe()
@@ -19,7 +19,7 @@ child = subprocess.Popen([sys.executable, __file__, str(writer.fileno())],
 writer.close()  # only the child writes now: its exit ends the stream
 while True:
     try:
-        print("parent got:", reader.recv_msg().decode())
+        print("parent got:", reader.receive().decode())
     except xipc.errors.ConnectionClosed:
         break
 child.wait()

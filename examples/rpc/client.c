@@ -41,9 +41,9 @@ int main(int argc, char **argv) {
     int32_t total = 0;
     int rc;
 
-    if ((rc = xipc_rpc_client_new(host, port, PROG, VERS, proto, &c)) != XIPC_OK)
+    if ((rc = xipc_rpc_client_connect(host, port, PROG, VERS, proto, &c)) != XIPC_OK)
         return fail("connect", rc);
-    xipc_rpc_client_set_timeout_ms(c, 5000);
+    xipc_rpc_client_set_timeout(c, 5000);
     xipc_rpc_client_set_auth_sys(c, 0, NULL, 0, 0, NULL, 0); /* NULL name: this process's uid, gid, host */
     if ((rc = xipc_rpc_client_ping(c)) != XIPC_OK) goto out;
 
@@ -85,6 +85,6 @@ int main(int argc, char **argv) {
         rc = XIPC_EPROTO;
     }
 out:
-    xipc_rpc_client_free(c);
+    xipc_rpc_client_close(c);
     return rc == XIPC_OK ? 0 : fail("call", rc);
 }

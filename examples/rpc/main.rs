@@ -68,7 +68,7 @@ fn call(host: &str, proto: &str, port: Option<u16>) -> xipc::Result<()> {
         Some(port) => Client::connect(host, port, PROG, VERS, proto)?,
         None => Client::lookup(host, PROG, VERS, proto)?,
     };
-    client.set_timeout(Duration::from_secs(5))?;
+    client.set_timeout(Some(Duration::from_secs(5)))?;
     client.set_credential(&Credential::Sys(AuthSys::current()))?;
     client.ping()?;
 

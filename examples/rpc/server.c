@@ -41,7 +41,7 @@ static int echo(void *user, const xipc_rpc_call *call, const uint8_t *args, size
         rc = xipc_encoder_put_opaque(result, data, n); /* opaque<> in, the same opaque<> out */
     xipc_decoder_free(dec);
     if (rc != XIPC_OK) return XIPC_EGARBAGE_ARGS;
-    xipc_rpc_call_auth_sys(call, NULL, &who, NULL, NULL, NULL, NULL); /* stays "anonymous" for AUTH_NONE */
+    xipc_rpc_call_auth_sys(call, NULL, &who, NULL, NULL, NULL, 0, NULL); /* stays "anonymous" for AUTH_NONE */
     printf("ECHO of %zu bytes from %s (xid 0x%x)\n", n, who, xipc_rpc_call_xid(call));
     fflush(stdout);
     return XIPC_OK;
@@ -65,7 +65,7 @@ int main(void) {
         xipc_rpc_server_listen_udp(server, "0.0.0.0", 0, &udp) != XIPC_OK ||
         xipc_rpc_server_start(server) != XIPC_OK) { /* registers with rpcbind */
         fprintf(stderr, "server: %s\n", xipc_last_error());
-        xipc_rpc_server_free(server);
+        xipc_rpc_server_close(server);
         return 1;
     }
     printf("TCP port %u UDP port %u\n", tcp, udp);
@@ -73,6 +73,6 @@ int main(void) {
     int sig;
     sigwait(&stop, &sig);
     xipc_rpc_server_stop(server); /* unregisters, lets calls in progress finish */
-    xipc_rpc_server_free(server);
+    xipc_rpc_server_close(server);
     return 0;
 }

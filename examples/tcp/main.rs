@@ -15,8 +15,8 @@ fn main() -> xipc::Result<()> {
             println!("listening on port {}", listener.port().unwrap_or(0));
             loop {
                 let conn = listener.accept(None)?;
-                while let Some(msg) = conn.recv_msg()? {
-                    conn.send_msg(&msg.to_ascii_uppercase())?;
+                while let Some(msg) = conn.receive()? {
+                    conn.send(&msg.to_ascii_uppercase())?;
                 }
             }
         }
@@ -25,8 +25,8 @@ fn main() -> xipc::Result<()> {
             let conn = stream::tcp_connect(&args[1], port, Some(Duration::from_secs(5)))?;
             conn.set_read_timeout(Some(Duration::from_secs(5)));
             for word in &args[3..] {
-                conn.send_msg(word.as_bytes())?;
-                let reply = conn.recv_msg()?.unwrap_or_default();
+                conn.send(word.as_bytes())?;
+                let reply = conn.receive()?.unwrap_or_default();
                 println!("{word} -> {}", String::from_utf8_lossy(&reply));
             }
             Ok(())

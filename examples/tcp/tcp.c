@@ -27,10 +27,10 @@ int main(int argc, char **argv) {
         fflush(stdout); /* whoever reads our output learns the port now */
         for (;;) {
             xipc_stream *c = NULL;
-            if (xipc_listener_accept(l, -1, &c) != XIPC_OK) return fail();
-            while (xipc_stream_recv_msg(c, buf, sizeof buf, &len) == XIPC_OK) {
+            if (xipc_listener_accept(l, XIPC_WAIT_FOREVER, &c) != XIPC_OK) return fail();
+            while (xipc_stream_receive(c, buf, sizeof buf, &len) == XIPC_OK) {
                 for (size_t i = 0; i < len; i++) buf[i] = (uint8_t)toupper(buf[i]);
-                xipc_stream_send_msg(c, buf, len);
+                xipc_stream_send(c, buf, len);
             }
             xipc_stream_close(c);
         }
@@ -40,8 +40,8 @@ int main(int argc, char **argv) {
         if (xipc_tcp_connect(argv[2], (uint16_t)atoi(argv[3]), 5000, &c) != XIPC_OK) return fail();
         xipc_stream_set_read_timeout(c, 5000);
         for (int i = 4; i < argc; i++) {
-            if (xipc_stream_send_msg(c, (const uint8_t *)argv[i], strlen(argv[i])) != XIPC_OK ||
-                xipc_stream_recv_msg(c, buf, sizeof buf, &len) != XIPC_OK)
+            if (xipc_stream_send(c, (const uint8_t *)argv[i], strlen(argv[i])) != XIPC_OK ||
+                xipc_stream_receive(c, buf, sizeof buf, &len) != XIPC_OK)
                 return fail();
             printf("%s -> %.*s\n", argv[i], (int)len, (const char *)buf);
         }

@@ -13,7 +13,7 @@ if sys.argv[1] == "server":
             with listener.accept() as conn:
                 try:
                     while True:
-                        conn.send_msg(conn.recv_msg().upper())
+                        conn.send(conn.receive().upper())
                 except xipc.errors.ConnectionClosed:
                     pass
 else:
@@ -21,5 +21,5 @@ else:
     with xipc.tcp_connect(host, int(port), timeout=5) as conn:
         conn.settimeout(5)
         for word in words:
-            conn.send_msg(word.encode())
-            print(word, "->", conn.recv_msg().decode())
+            conn.send(word.encode())
+            print(word, "->", conn.receive().decode())

@@ -18,12 +18,12 @@ fn main() -> xipc::Result<()> {
                 let conn = listener.accept(None)?;
                 let who = conn.peer_credentials()?;
                 let reply = format!("hello pid {} (uid {}, gid {})", who.pid, who.uid, who.gid);
-                conn.send_msg(reply.as_bytes())?;
+                conn.send(reply.as_bytes())?;
             }
         }
         (Some("client"), Some(path)) => {
             let conn = stream::unix_connect(path, Some(Duration::from_secs(5)))?;
-            let reply = conn.recv_msg()?.unwrap_or_default();
+            let reply = conn.receive()?.unwrap_or_default();
             println!("{}", String::from_utf8_lossy(&reply));
             Ok(())
         }

@@ -22,13 +22,13 @@ int main(int argc, char **argv) {
         for (;;) {
             xipc_stream *c = NULL;
             xipc_peer_credentials who;
-            if (xipc_listener_accept(l, -1, &c) != XIPC_OK ||
+            if (xipc_listener_accept(l, XIPC_WAIT_FOREVER, &c) != XIPC_OK ||
                 xipc_stream_peer_credentials(c, &who) != XIPC_OK)
                 return fail();
             char reply[128];
             int n = snprintf(reply, sizeof reply, "hello pid %d (uid %u, gid %u)", who.pid,
                              who.uid, who.gid);
-            xipc_stream_send_msg(c, (const uint8_t *)reply, (size_t)n);
+            xipc_stream_send(c, (const uint8_t *)reply, (size_t)n);
             xipc_stream_close(c);
         }
     }
@@ -37,7 +37,7 @@ int main(int argc, char **argv) {
         uint8_t buf[256];
         size_t len;
         if (xipc_unix_connect(argv[2], 5000, &c) != XIPC_OK ||
-            xipc_stream_recv_msg(c, buf, sizeof buf, &len) != XIPC_OK)
+            xipc_stream_receive(c, buf, sizeof buf, &len) != XIPC_OK)
             return fail();
         printf("%.*s\n", (int)len, (const char *)buf);
         xipc_stream_close(c);

@@ -14,7 +14,7 @@ if role == "server":
         while True:
             with listener.accept() as conn:
                 who = conn.peer_credentials()
-                conn.send_msg(f"hello pid {who.pid} (uid {who.uid}, gid {who.gid})".encode())
+                conn.send(f"hello pid {who.pid} (uid {who.uid}, gid {who.gid})".encode())
 else:
     with xipc.unix_connect(path, timeout=5) as conn:
-        print(conn.recv_msg().decode())
+        print(conn.receive().decode())

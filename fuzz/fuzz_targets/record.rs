@@ -2,7 +2,7 @@
 //! `record::read_record` over the bytes at once, `read_record` over a reader
 //! that hands out one byte per read, the sans-IO `RecordDecoder` fed in
 //! chunks whose size the input picks (as the RPC client and server feed
-//! it), and `Stream::recv_msg` on a pipe the bytes were written into. All
+//! it), and `Stream::receive` on a pipe the bytes were written into. All
 //! four must give the same messages and then
 //! the same ending: a clean end, `MessageTooLarge` with the same figures,
 //! `Protocol` (too many fragments) or `Closed` (the stream ended inside a
@@ -94,7 +94,7 @@ fn recv_all(data: &[u8], limits: RecordLimits) -> (Vec<Vec<u8>>, End) {
     reader.set_record_limits(limits);
     let mut messages = Vec::new();
     loop {
-        match reader.recv_msg() {
+        match reader.receive() {
             Ok(Some(m)) => messages.push(m),
             Ok(None) => return (messages, End::Clean),
             Err(e) => return (messages, end_of(e)),

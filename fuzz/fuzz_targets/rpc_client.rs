@@ -116,7 +116,7 @@ fuzz_target!(|input: &[u8]| {
         0 => {
             let c = Client::connect("127.0.0.1", port, 0x2000_0001, 1, Protocol::Tcp)
                 .expect("connect to the fake server");
-            c.set_timeout(timeout).expect("a positive timeout");
+            c.set_timeout(Some(timeout)).expect("a positive timeout");
             let result = c.call(1, ARGS);
             not_internal(&result);
             // (is SUCCESS, where the results start) if the bytes decode.
@@ -139,7 +139,7 @@ fuzz_target!(|input: &[u8]| {
         }
         op => {
             let mut rpcbind = Rpcbind::with_port("127.0.0.1", port, Protocol::Tcp);
-            rpcbind.set_timeout(timeout);
+            rpcbind.set_timeout(Some(timeout));
             match op {
                 1 => not_internal(&rpcbind.getport(0x2000_0001, 1, Protocol::Tcp)),
                 2 => {

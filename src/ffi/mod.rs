@@ -1,12 +1,15 @@
 //! The C face of xipc. This layer converts arguments, runs every body inside
 //! the panic boundary and maps errors to status codes; it decides nothing.
 //!
-//! Conventions (see README, "C API"): the object comes first, then inputs,
-//! then outputs; an output buffer is followed by its length; outputs are
-//! written only on success; every fallible function returns 0 or a negative
-//! `XIPC_E*` status, and `xipc_last_error()` gives the detailed message.
+//! The conventions every function follows are written once, for C
+//! readers, at the top of `xipc.h` (cbindgen.toml's `header`) and in the
+//! README's "C API conventions". The doc comment of each exported function
+//! is its C documentation: it speaks C and states only what differs from
+//! those conventions. The pointer contracts that Rust would put in a
+//! `# Safety` section are those conventions (hence the allowed lint).
 
 #![allow(non_camel_case_types)]
+#![allow(clippy::missing_safety_doc)]
 
 pub mod mq;
 mod panic;
@@ -20,6 +23,27 @@ pub mod xdr;
 pub(crate) use panic::{guard, set_error};
 
 use std::ffi::{c_char, c_int, CStr};
+
+/// A timeout argument: wait as long as it takes.
+pub const XIPC_WAIT_FOREVER: i64 = -1;
+/// A timeout argument: do not wait (fail with `XIPC_ETIMEDOUT` at once when
+/// the call cannot complete without waiting).
+pub const XIPC_NO_WAIT: i64 = 0;
+
+/// A C timeout (milliseconds, `XIPC_WAIT_FOREVER` or 0 and more) as a
+/// duration, None for forever; other negative values are refused.
+pub(crate) fn timeout_arg(ms: i64) -> crate::Result<Option<std::time::Duration>> {
+    match ms {
+        XIPC_WAIT_FOREVER => Ok(None),
+        ms => u64::try_from(ms)
+            .map(|ms| Some(std::time::Duration::from_millis(ms)))
+            .map_err(|_| {
+                crate::Error::InvalidArgument(format!(
+                    "timeout {ms} ms: give 0 or more milliseconds, or XIPC_WAIT_FOREVER (-1)"
+                ))
+            }),
+    }
+}
 
 /// Fails with `XIPC_EINVAL` ("`name` is NULL") when a pointer argument is NULL.
 macro_rules! nonnull {
@@ -47,8 +71,11 @@ pub extern "C" fn xipc_strerror(code: c_int) -> *const c_char {
     status::name(code).as_ptr()
 }
 
-/// The detailed message of the last error on this thread ("" when none).
-/// Valid until the next xipc call on this thread. Never NULL.
+/// The detail of this thread's last error: what `xipc_strerror` of its
+/// status does not say (the object, the call, the byte offset of malformed
+/// XDR...), so that `"%s: %s"` of the two reads well. "" when the status
+/// says everything or nothing failed yet. Valid until the next xipc call on
+/// this thread. Never NULL.
 #[no_mangle]
 pub extern "C" fn xipc_last_error() -> *const c_char {
     panic::last_error_ptr()
@@ -60,12 +87,9 @@ pub extern "C" fn xipc_last_os_error() -> c_int {
     panic::last_os_error()
 }
 
-/// Frees a byte buffer that xipc allocated and returned with its length.
-/// Accepts NULL.
-///
-/// # Safety
-/// `data` and `len` must be exactly what an xipc function returned, and the
-/// buffer must not be used afterwards.
+/// Frees a byte buffer that xipc allocated and returned with its length
+/// (`xipc_encoder_take`, `xipc_stream_receive_alloc`, `xipc_rpc_client_call`);
+/// `data` and `len` are exactly what that function gave. Accepts NULL.
 #[no_mangle]
 pub unsafe extern "C" fn xipc_bytes_free(data: *mut u8, len: usize) {
     if data.is_null() {

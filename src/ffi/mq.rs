@@ -1,14 +1,11 @@
 //! The C face of `crate::mq`: `xipc_mq`, an open POSIX message queue.
 //!
 //! Messages are raw bytes, passed as `const void *` and `void *` so that
-//! `char` and `uint8_t` buffers both go in without a cast. A timeout in
-//! milliseconds that is negative means "no timeout" (wait as the descriptor's
-//! blocking mode says), as in poll(2).
+//! `char` and `uint8_t` buffers both go in without a cast.
 
 use std::ffi::{c_char, c_int, c_uint, c_void};
-use std::time::Duration;
 
-use super::{guard, nonnull, slice_arg, str_arg, write_out};
+use super::{guard, nonnull, slice_arg, str_arg, timeout_arg, write_out};
 use crate::mq::{self, MessageQueue, OpenOptions};
 use crate::{Error, Result};
 
@@ -23,20 +20,25 @@ pub const XIPC_MQ_CREATE: c_int = 4;
 /// With `XIPC_MQ_CREATE`: fail with `XIPC_EEXIST` if it exists.
 pub const XIPC_MQ_EXCL: c_int = 8;
 /// Fail with `XIPC_EAGAIN` instead of waiting. Also the flag
-/// `xipc_mq_getattr` reports for a nonblocking descriptor.
+/// `xipc_mq_attributes` reports for a nonblocking descriptor.
 pub const XIPC_MQ_NONBLOCK: c_int = 16;
+/// The longest queue name after its leading slash, in bytes.
+pub const XIPC_MQ_NAME_MAX: usize = 255;
+const _: () = assert!(XIPC_MQ_NAME_MAX == mq::NAME_MAX);
 
 const ALL_FLAGS: c_int = XIPC_MQ_RDWR | XIPC_MQ_CREATE | XIPC_MQ_EXCL | XIPC_MQ_NONBLOCK;
 
 /// An open POSIX message queue. Open with `xipc_mq_open`, release with
-/// `xipc_mq_close`.
+/// `xipc_mq_close`. Several threads may use one queue at once (each call is
+/// one system call on the kernel's queue); only `xipc_mq_close` must come
+/// after every other call has returned.
 pub struct xipc_mq {
     inner: MessageQueue,
 }
 
 /// A queue's attributes. For `xipc_mq_open` only `max_messages` and
-/// `max_message_size` are read (0 = the system default); `xipc_mq_getattr`
-/// fills all four.
+/// `max_message_size` are read (0 = the system default);
+/// `xipc_mq_attributes` fills all four.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default)]
 pub struct xipc_mq_attr {
@@ -62,10 +64,6 @@ unsafe fn queue<'a>(p: *const xipc_mq) -> Result<&'a MessageQueue> {
     unsafe { p.as_ref() }
         .map(|q| &q.inner)
         .ok_or_else(|| Error::InvalidArgument("mq is NULL".into()))
-}
-
-fn timeout(ms: i64) -> Option<Duration> {
-    u64::try_from(ms).ok().map(Duration::from_millis)
 }
 
 fn options(flags: c_int, mode: c_uint, attr: Option<&xipc_mq_attr>) -> Result<OpenOptions> {
@@ -98,16 +96,12 @@ fn options(flags: c_int, mode: c_uint, attr: Option<&xipc_mq_attr>) -> Result<Op
     Ok(opts)
 }
 
-/// Opens the queue `name` ("/" then 1 to 255 bytes without "/").
+/// Opens the queue `name` ("/" then 1 to `XIPC_MQ_NAME_MAX` bytes without "/").
 /// `flags` combines `XIPC_MQ_READ`, `XIPC_MQ_WRITE` (at least one),
 /// `XIPC_MQ_CREATE`, `XIPC_MQ_EXCL` and `XIPC_MQ_NONBLOCK`; `mode` (e.g.
 /// 0600) and `attr` (NULL = system defaults) apply when the queue is created.
 /// The descriptor is close-on-exec. A creation beyond a system limit fails
 /// with a message naming the limit, its value and where it is set.
-///
-/// # Safety
-/// `name` must be a NUL-terminated string; `attr` NULL or readable; `out`
-/// writable.
 #[no_mangle]
 pub unsafe extern "C" fn xipc_mq_open(
     name: *const c_char,
@@ -127,11 +121,9 @@ pub unsafe extern "C" fn xipc_mq_open(
     })
 }
 
-/// Closes the queue and frees the handle. Accepts NULL (and returns 0).
-/// A registered notification is removed.
-///
-/// # Safety
-/// `mq` must be NULL or a live handle, not used afterwards.
+/// Closes the queue and frees the handle, whatever the result (an error is
+/// one `mq_close` reported). Accepts NULL (and returns 0). A registered
+/// notification is removed.
 #[no_mangle]
 pub unsafe extern "C" fn xipc_mq_close(mq: *mut xipc_mq) -> c_int {
     guard(|| {
@@ -145,9 +137,6 @@ pub unsafe extern "C" fn xipc_mq_close(mq: *mut xipc_mq) -> c_int {
 }
 
 /// Removes the queue `name`; processes that have it open keep using it.
-///
-/// # Safety
-/// `name` must be a NUL-terminated string.
 #[no_mangle]
 pub unsafe extern "C" fn xipc_mq_unlink(name: *const c_char) -> c_int {
     // SAFETY: NUL-terminated by contract.
@@ -159,9 +148,6 @@ pub unsafe extern "C" fn xipc_mq_unlink(name: *const c_char) -> c_int {
 /// nonblocking (`XIPC_EAGAIN`). More than the queue's message size is
 /// `XIPC_EMSGSIZE`. A signal does not interrupt the wait (see
 /// `xipc_mq_set_retry_on_signal`).
-///
-/// # Safety
-/// `mq` must be a live handle; `data` must point to `len` readable bytes.
 #[no_mangle]
 pub unsafe extern "C" fn xipc_mq_send(
     mq: *mut xipc_mq,
@@ -174,12 +160,10 @@ pub unsafe extern "C" fn xipc_mq_send(
 }
 
 /// `xipc_mq_send` waiting at most `timeout_ms` milliseconds for room
-/// (`XIPC_ETIMEDOUT` then; negative = no timeout).
-///
-/// # Safety
-/// As `xipc_mq_send`.
+/// (`XIPC_ETIMEDOUT` then; `XIPC_NO_WAIT`: not at all). `XIPC_WAIT_FOREVER`
+/// waits as `xipc_mq_send` does.
 #[no_mangle]
-pub unsafe extern "C" fn xipc_mq_timedsend(
+pub unsafe extern "C" fn xipc_mq_send_timeout(
     mq: *mut xipc_mq,
     data: *const c_void,
     len: usize,
@@ -189,7 +173,7 @@ pub unsafe extern "C" fn xipc_mq_timedsend(
     guard(|| {
         // SAFETY: a live handle, `len` readable bytes, by contract.
         let (queue, msg) = unsafe { (queue(mq)?, slice_arg(data.cast(), len)?) };
-        match timeout(timeout_ms) {
+        match timeout_arg(timeout_ms)? {
             Some(t) => queue.send_timeout(msg, prio, t),
             None => queue.send(msg, prio),
         }
@@ -201,10 +185,6 @@ pub unsafe extern "C" fn xipc_mq_timedsend(
 /// may be NULL). `cap` must be at least the queue's `max_message_size`, or
 /// the call fails with `XIPC_EMSGSIZE` and the message stays queued. Waits
 /// while the queue is empty unless nonblocking (`XIPC_EAGAIN`).
-///
-/// # Safety
-/// `mq` must be a live handle; `buf` writable for `cap` bytes; `len` writable;
-/// `prio` NULL or writable.
 #[no_mangle]
 pub unsafe extern "C" fn xipc_mq_receive(
     mq: *mut xipc_mq,
@@ -214,16 +194,14 @@ pub unsafe extern "C" fn xipc_mq_receive(
     prio: *mut c_uint,
 ) -> c_int {
     // SAFETY: forwarded contract.
-    unsafe { xipc_mq_timedreceive(mq, buf, cap, len, prio, -1) }
+    unsafe { xipc_mq_receive_timeout(mq, buf, cap, len, prio, super::XIPC_WAIT_FOREVER) }
 }
 
 /// `xipc_mq_receive` waiting at most `timeout_ms` milliseconds for a message
-/// (`XIPC_ETIMEDOUT` then; negative = no timeout).
-///
-/// # Safety
-/// As `xipc_mq_receive`.
+/// (`XIPC_ETIMEDOUT` then; `XIPC_NO_WAIT`: not at all). `XIPC_WAIT_FOREVER`
+/// waits as `xipc_mq_receive` does.
 #[no_mangle]
-pub unsafe extern "C" fn xipc_mq_timedreceive(
+pub unsafe extern "C" fn xipc_mq_receive_timeout(
     mq: *mut xipc_mq,
     buf: *mut c_void,
     cap: usize,
@@ -241,7 +219,7 @@ pub unsafe extern "C" fn xipc_mq_timedreceive(
                 std::slice::from_raw_parts_mut(buf.cast::<u8>(), cap),
             )
         };
-        let (n, priority) = match timeout(timeout_ms) {
+        let (n, priority) = match timeout_arg(timeout_ms)? {
             Some(t) => queue.receive_timeout(out, t)?,
             None => queue.receive(out)?,
         };
@@ -256,12 +234,9 @@ pub unsafe extern "C" fn xipc_mq_timedreceive(
     })
 }
 
-/// Writes the queue's attributes to `*out`.
-///
-/// # Safety
-/// `mq` must be a live handle; `out` writable.
+/// Writes the queue's attributes (`mq_getattr`) to `*out`.
 #[no_mangle]
-pub unsafe extern "C" fn xipc_mq_getattr(mq: *const xipc_mq, out: *mut xipc_mq_attr) -> c_int {
+pub unsafe extern "C" fn xipc_mq_attributes(mq: *const xipc_mq, out: *mut xipc_mq_attr) -> c_int {
     guard(|| {
         nonnull!(out);
         // SAFETY: a live handle by contract.
@@ -283,9 +258,6 @@ pub unsafe extern "C" fn xipc_mq_getattr(mq: *const xipc_mq, out: *mut xipc_mq_a
 
 /// Makes sends and receives fail with `XIPC_EAGAIN` instead of waiting
 /// (`nonblocking` true) or wait again (false).
-///
-/// # Safety
-/// `mq` must be a live handle.
 #[no_mangle]
 pub unsafe extern "C" fn xipc_mq_set_nonblocking(mq: *mut xipc_mq, nonblocking: bool) -> c_int {
     // SAFETY: a live handle by contract.
@@ -295,9 +267,6 @@ pub unsafe extern "C" fn xipc_mq_set_nonblocking(mq: *mut xipc_mq, nonblocking: 
 /// Whether a wait interrupted by a signal resumes (true, the default; a
 /// timed call resumes with the time that remains) or fails with
 /// `XIPC_EINTR` so that the caller can act on the signal first (false).
-///
-/// # Safety
-/// `mq` must be a live handle.
 #[no_mangle]
 pub unsafe extern "C" fn xipc_mq_set_retry_on_signal(mq: *mut xipc_mq, retry: bool) -> c_int {
     guard(|| {
@@ -310,9 +279,6 @@ pub unsafe extern "C" fn xipc_mq_set_retry_on_signal(mq: *mut xipc_mq, retry: bo
 /// Writes the queue's descriptor to `*fd`, for poll/select/epoll: readable
 /// while a message is queued, writable while there is room. It stays owned
 /// by the handle.
-///
-/// # Safety
-/// `mq` must be a live handle; `fd` writable.
 #[no_mangle]
 pub unsafe extern "C" fn xipc_mq_fd(mq: *const xipc_mq, fd: *mut c_int) -> c_int {
     use std::os::fd::AsRawFd;
@@ -333,10 +299,7 @@ unsafe impl Send for UserPtr {}
 /// receiver is waiting (mq_notify(3) semantics). One process at a time may
 /// be registered (`XIPC_EEXIST` otherwise). The registration ends when it
 /// fires, when the queue is closed, or with a NULL `callback` (which cancels).
-///
-/// # Safety
-/// `mq` must be a live handle; `callback` must be safe to call from another
-/// thread with `user` until it has run or the registration has ended.
+/// `callback` must be callable from another thread with `user` until then.
 #[no_mangle]
 pub unsafe extern "C" fn xipc_mq_notify(
     mq: *mut xipc_mq,

@@ -12,8 +12,10 @@ thread_local! {
 }
 
 /// Records `err` as this thread's last error and returns its status code.
+/// The message is the error's detail: C prints it after `xipc_strerror`
+/// and Python after the exception's class, which both name the status.
 pub(crate) fn set_error(err: &Error) -> c_int {
-    let text = err.to_string().replace('\0', "\\0");
+    let text = err.detail().replace('\0', "\\0");
     LAST_ERROR.with(|slot| {
         *slot.borrow_mut() = CString::new(text).unwrap_or_default();
     });

@@ -3,11 +3,10 @@
 
 use std::cell::Cell;
 use std::ffi::{c_char, c_int, c_void, CString};
-use std::time::Duration;
 
 use super::stream::xipc_peer_credentials;
 use super::xdr::xipc_encoder;
-use super::{guard, into_c_bytes, nonnull, slice_arg, str_arg, write_out};
+use super::{guard, into_c_bytes, nonnull, slice_arg, str_arg, timeout_arg, write_out};
 use crate::error::code;
 use crate::rpc::{AuthSys, CallInfo, Client, Credential, Protocol, Server};
 use crate::stream::PeerCredentials;
@@ -15,12 +14,17 @@ use crate::xdr::Encoder;
 use crate::{Error, Result};
 
 /// An RPC client: one connection (or UDP socket) to one program version.
-/// Thread-safe: several threads may call through one client at once.
+/// Several threads may call through one client at once (their calls are in
+/// flight together); only `xipc_rpc_client_close` must come after every
+/// other call has returned.
 pub struct xipc_rpc_client {
     inner: Client,
 }
 
-/// An RPC server.
+/// An RPC server. Any call may be made from any thread, also from a
+/// handler (`xipc_rpc_server_stop` there stops the server once the handler
+/// returns); only `xipc_rpc_server_close` must come after every other call
+/// has returned, and never from a handler.
 pub struct xipc_rpc_server {
     inner: Server,
 }
@@ -89,12 +93,10 @@ unsafe fn server<'a>(p: *const xipc_rpc_server) -> Result<&'a Server> {
 
 /// Connects a client to program `prog` version `vers` at `host`:`port` over
 /// `proto` ("tcp", "udp" or "unix"; for "unix" `host` is the socket path).
-/// Port 0 looks the port up through rpcbind on `host`.
-///
-/// # Safety
-/// `host` and `proto` must be NUL-terminated strings; `out` writable.
+/// Port 0 looks the port up through rpcbind on `host` first. Nothing
+/// listening is `XIPC_EOS` with `xipc_last_os_error()` ECONNREFUSED.
 #[no_mangle]
-pub unsafe extern "C" fn xipc_rpc_client_new(
+pub unsafe extern "C" fn xipc_rpc_client_connect(
     host: *const c_char,
     port: u16,
     prog: u32,
@@ -123,12 +125,9 @@ pub unsafe extern "C" fn xipc_rpc_client_new(
 /// `*reply_len` receive the XDR result bytes, to be freed with
 /// `xipc_bytes_free`. An RPC error status returns its own code
 /// (`XIPC_EPROG_MISMATCH`, ...; see `xipc_rpc_last_error_details`).
-///
-/// # Safety
-/// `c` a live client; `args` `args_len` readable bytes; `reply`, `reply_len` writable.
 #[no_mangle]
 pub unsafe extern "C" fn xipc_rpc_client_call(
-    c: *const xipc_rpc_client,
+    c: *mut xipc_rpc_client,
     proc: u32,
     args: *const u8,
     args_len: usize,
@@ -151,12 +150,9 @@ pub unsafe extern "C" fn xipc_rpc_client_call(
 }
 
 /// Sends a call that expects no reply (batched); returns once it is sent.
-///
-/// # Safety
-/// `c` a live client; `args` `args_len` readable bytes.
 #[no_mangle]
 pub unsafe extern "C" fn xipc_rpc_client_call_batched(
-    c: *const xipc_rpc_client,
+    c: *mut xipc_rpc_client,
     proc: u32,
     args: *const u8,
     args_len: usize,
@@ -166,42 +162,32 @@ pub unsafe extern "C" fn xipc_rpc_client_call_batched(
 }
 
 /// Calls the NULL procedure (0).
-///
-/// # Safety
-/// `c` must be a live client.
 #[no_mangle]
-pub unsafe extern "C" fn xipc_rpc_client_ping(c: *const xipc_rpc_client) -> c_int {
+pub unsafe extern "C" fn xipc_rpc_client_ping(c: *mut xipc_rpc_client) -> c_int {
     // SAFETY: forwarded contract.
     guard(|| unsafe { client(c)? }.ping().map_err(note))
 }
 
-/// Sets the per-call timeout in milliseconds (default 25,000). UDP calls
-/// are retransmitted with backoff until it passes. 0 is refused with
-/// `XIPC_EINVAL` (every call would fail at once).
-///
-/// # Safety
-/// `c` must be a live client.
+/// Sets the per-call timeout (default 25,000 ms; `XIPC_WAIT_FOREVER`: as
+/// long as it takes). UDP calls are retransmitted with backoff until it
+/// passes. `XIPC_NO_WAIT` (0) is refused with `XIPC_EINVAL`: every call
+/// would fail at once.
 #[no_mangle]
-pub unsafe extern "C" fn xipc_rpc_client_set_timeout_ms(
-    c: *const xipc_rpc_client,
-    ms: u32,
+pub unsafe extern "C" fn xipc_rpc_client_set_timeout(
+    c: *mut xipc_rpc_client,
+    timeout_ms: i64,
 ) -> c_int {
     guard(|| {
         // SAFETY: forwarded contract.
-        unsafe { client(c)? }.set_timeout(Duration::from_millis(ms.into()))
+        let client = unsafe { client(c)? };
+        client.set_timeout(timeout_arg(timeout_ms)?)
     })
 }
 
 /// Whether a TCP/Unix client reconnects and retries once when its
 /// connection is lost (default false).
-///
-/// # Safety
-/// `c` must be a live client.
 #[no_mangle]
-pub unsafe extern "C" fn xipc_rpc_client_set_reconnect(
-    c: *const xipc_rpc_client,
-    on: bool,
-) -> c_int {
+pub unsafe extern "C" fn xipc_rpc_client_set_reconnect(c: *mut xipc_rpc_client, on: bool) -> c_int {
     guard(|| {
         // SAFETY: forwarded contract.
         unsafe { client(c)? }.set_reconnect(on);
@@ -212,29 +198,23 @@ pub unsafe extern "C" fn xipc_rpc_client_set_reconnect(
 /// The largest call sent and reply accepted, in bytes (default 4 MiB on
 /// streams, 65,507 on UDP, which is also the most UDP allows; a larger
 /// value is lowered to it). 0 is refused with `XIPC_EINVAL`.
-///
-/// # Safety
-/// `c` must be a live client.
 #[no_mangle]
-pub unsafe extern "C" fn xipc_rpc_client_set_max_message(
-    c: *const xipc_rpc_client,
+pub unsafe extern "C" fn xipc_rpc_client_set_max_message_size(
+    c: *mut xipc_rpc_client,
     bytes: usize,
 ) -> c_int {
     guard(|| {
         // SAFETY: forwarded contract.
-        unsafe { client(c)? }.set_max_message(bytes)
+        unsafe { client(c)? }.set_max_message_size(bytes)
     })
 }
 
 /// Sends AUTH_SYS credentials with every call from now on (`machine_name`
 /// at most 255 bytes, at most 16 `gids`). `machine_name` NULL uses this
 /// process's identity and ignores the other arguments.
-///
-/// # Safety
-/// `c` a live client; `machine_name` NULL or a string; `gids` `ngids` readable values.
 #[no_mangle]
 pub unsafe extern "C" fn xipc_rpc_client_set_auth_sys(
-    c: *const xipc_rpc_client,
+    c: *mut xipc_rpc_client,
     stamp: u32,
     machine_name: *const c_char,
     uid: u32,
@@ -270,24 +250,22 @@ pub unsafe extern "C" fn xipc_rpc_client_set_auth_sys(
     })
 }
 
-/// Closes the client. Accepts NULL.
-///
-/// # Safety
-/// `c` must be NULL or a live client, not used afterwards.
+/// Closes the client's connection and frees the handle. Accepts NULL. It
+/// returns 0: closing a client has nothing to report.
 #[no_mangle]
-pub unsafe extern "C" fn xipc_rpc_client_free(c: *mut xipc_rpc_client) {
-    if !c.is_null() {
-        // SAFETY: a live handle from `xipc_rpc_client_new`, by contract.
-        drop(unsafe { Box::from_raw(c) });
-    }
+pub unsafe extern "C" fn xipc_rpc_client_close(c: *mut xipc_rpc_client) -> c_int {
+    guard(|| {
+        if !c.is_null() {
+            // SAFETY: a live handle from `xipc_rpc_client_connect`, by contract.
+            drop(unsafe { Box::from_raw(c) });
+        }
+        Ok(())
+    })
 }
 
 /// Details of this thread's last RPC error: the version range of
 /// `XIPC_EPROG_MISMATCH` and `XIPC_ERPC_MISMATCH`, the auth_stat of
 /// `XIPC_EAUTH` (zeros otherwise). Any pointer may be NULL.
-///
-/// # Safety
-/// Non-NULL pointers must be writable.
 #[no_mangle]
 pub unsafe extern "C" fn xipc_rpc_last_error_details(
     low: *mut u32,
@@ -309,9 +287,6 @@ pub unsafe extern "C" fn xipc_rpc_last_error_details(
 }
 
 /// Creates a server (not yet listening).
-///
-/// # Safety
-/// `out` must be writable.
 #[no_mangle]
 pub unsafe extern "C" fn xipc_rpc_server_new(out: *mut *mut xipc_rpc_server) -> c_int {
     guard(|| {
@@ -335,13 +310,9 @@ unsafe impl Sync for UserPtr {}
 /// Serves procedure `proc` of `prog` version `vers` with `handler`, which
 /// gets `user` back on every call. Procedure 0 answers on its own unless
 /// registered.
-///
-/// # Safety
-/// `s` a live server; `handler` callable from any thread, and `user` valid
-/// there, until the server is freed.
 #[no_mangle]
 pub unsafe extern "C" fn xipc_rpc_server_register(
-    s: *const xipc_rpc_server,
+    s: *mut xipc_rpc_server,
     prog: u32,
     vers: u32,
     proc: u32,
@@ -410,12 +381,9 @@ fn call_handler(
 
 /// Listens on TCP `host`:`port` (0 = any port); `*bound_port` (may be NULL)
 /// receives the port.
-///
-/// # Safety
-/// `s` a live server; `host` a string; `bound_port` NULL or writable.
 #[no_mangle]
 pub unsafe extern "C" fn xipc_rpc_server_listen_tcp(
-    s: *const xipc_rpc_server,
+    s: *mut xipc_rpc_server,
     host: *const c_char,
     port: u16,
     bound_port: *mut u16,
@@ -432,12 +400,9 @@ pub unsafe extern "C" fn xipc_rpc_server_listen_tcp(
 }
 
 /// Listens on UDP `host`:`port`, like `xipc_rpc_server_listen_tcp`.
-///
-/// # Safety
-/// `s` a live server; `host` a string; `bound_port` NULL or writable.
 #[no_mangle]
 pub unsafe extern "C" fn xipc_rpc_server_listen_udp(
-    s: *const xipc_rpc_server,
+    s: *mut xipc_rpc_server,
     host: *const c_char,
     port: u16,
     bound_port: *mut u16,
@@ -455,12 +420,9 @@ pub unsafe extern "C" fn xipc_rpc_server_listen_udp(
 
 /// Listens on a Unix stream socket at `path` (removed on stop), made with
 /// permissions 0600 whatever the umask: only this user (and root) may connect.
-///
-/// # Safety
-/// `s` a live server; `path` a string.
 #[no_mangle]
 pub unsafe extern "C" fn xipc_rpc_server_listen_unix(
-    s: *const xipc_rpc_server,
+    s: *mut xipc_rpc_server,
     path: *const c_char,
 ) -> c_int {
     // SAFETY: forwarded contract.
@@ -471,12 +433,9 @@ pub unsafe extern "C" fn xipc_rpc_server_listen_unix(
 /// (e.g. 0660 for a group, 0666 for everyone), set exactly whatever the umask.
 /// A mode with bits beyond 0777 (file-type, setuid, setgid, sticky) is
 /// refused with `XIPC_EINVAL`.
-///
-/// # Safety
-/// `s` a live server; `path` a string.
 #[no_mangle]
 pub unsafe extern "C" fn xipc_rpc_server_listen_unix_mode(
-    s: *const xipc_rpc_server,
+    s: *mut xipc_rpc_server,
     path: *const c_char,
     mode: u32,
 ) -> c_int {
@@ -486,12 +445,9 @@ pub unsafe extern "C" fn xipc_rpc_server_listen_unix_mode(
 
 /// Keeps the replies of the last `entries` calls so retransmitted calls are
 /// answered from the cache (0, the default, turns it off).
-///
-/// # Safety
-/// `s` must be a live server.
 #[no_mangle]
 pub unsafe extern "C" fn xipc_rpc_server_set_duplicate_cache(
-    s: *const xipc_rpc_server,
+    s: *mut xipc_rpc_server,
     entries: usize,
 ) -> c_int {
     guard(|| {
@@ -503,17 +459,14 @@ pub unsafe extern "C" fn xipc_rpc_server_set_duplicate_cache(
 
 /// The largest call accepted on a stream, in bytes (default 4 MiB); a
 /// bigger record closes its connection. 0 is refused with `XIPC_EINVAL`.
-///
-/// # Safety
-/// `s` must be a live server.
 #[no_mangle]
-pub unsafe extern "C" fn xipc_rpc_server_set_max_message(
-    s: *const xipc_rpc_server,
+pub unsafe extern "C" fn xipc_rpc_server_set_max_message_size(
+    s: *mut xipc_rpc_server,
     bytes: usize,
 ) -> c_int {
     guard(|| {
         // SAFETY: forwarded contract.
-        unsafe { server(s)? }.set_max_message(bytes)
+        unsafe { server(s)? }.set_max_message_size(bytes)
     })
 }
 
@@ -521,12 +474,9 @@ pub unsafe extern "C" fn xipc_rpc_server_set_max_message(
 /// calls a client has in flight together run concurrently, their replies
 /// going out as they finish. 1 runs them in order, one at a time, as
 /// libtirpc does. 0 is refused with `XIPC_EINVAL`.
-///
-/// # Safety
-/// `s` must be a live server.
 #[no_mangle]
-pub unsafe extern "C" fn xipc_rpc_server_set_concurrent_calls(
-    s: *const xipc_rpc_server,
+pub unsafe extern "C" fn xipc_rpc_server_set_concurrent_calls_per_connection(
+    s: *mut xipc_rpc_server,
     calls: usize,
 ) -> c_int {
     guard(|| {
@@ -538,12 +488,9 @@ pub unsafe extern "C" fn xipc_rpc_server_set_concurrent_calls(
 /// How many stream connections are served at once (default 65,536); a
 /// connection accepted past the limit is closed at once. 0 is refused
 /// (`XIPC_EINVAL`).
-///
-/// # Safety
-/// `s` must be a live server.
 #[no_mangle]
 pub unsafe extern "C" fn xipc_rpc_server_set_max_connections(
-    s: *const xipc_rpc_server,
+    s: *mut xipc_rpc_server,
     connections: usize,
 ) -> c_int {
     guard(|| {
@@ -557,12 +504,9 @@ pub unsafe extern "C" fn xipc_rpc_server_set_max_connections(
 /// handlers run, up to `max` (default 32), and leave after 30 idle
 /// seconds. `max` bounds how many handlers run at once. Refused
 /// (`XIPC_EINVAL`) unless 1 <= `min` <= `max`.
-///
-/// # Safety
-/// `s` must be a live server.
 #[no_mangle]
 pub unsafe extern "C" fn xipc_rpc_server_set_threads(
-    s: *const xipc_rpc_server,
+    s: *mut xipc_rpc_server,
     min: usize,
     max: usize,
 ) -> c_int {
@@ -574,12 +518,9 @@ pub unsafe extern "C" fn xipc_rpc_server_set_threads(
 
 /// The stack of each of the server's threads, where handlers run (default
 /// 2 MiB; under 64 KiB is refused with `XIPC_EINVAL`).
-///
-/// # Safety
-/// `s` must be a live server.
 #[no_mangle]
 pub unsafe extern "C" fn xipc_rpc_server_set_thread_stack_size(
-    s: *const xipc_rpc_server,
+    s: *mut xipc_rpc_server,
     bytes: usize,
 ) -> c_int {
     guard(|| {
@@ -588,30 +529,28 @@ pub unsafe extern "C" fn xipc_rpc_server_set_thread_stack_size(
     })
 }
 
-/// Closes stream connections idle this long (default 120,000 ms). 0 is
-/// refused with `XIPC_EINVAL` (there is no "never": pass a long timeout,
-/// up to 4,294,967,295 ms, about 49 days).
-///
-/// # Safety
-/// `s` must be a live server.
+/// Closes stream connections idle this long (default 120,000 ms;
+/// `XIPC_WAIT_FOREVER`: never). `XIPC_NO_WAIT` (0) is refused with
+/// `XIPC_EINVAL`: it would close every connection at once.
 #[no_mangle]
-pub unsafe extern "C" fn xipc_rpc_server_set_idle_timeout_ms(
-    s: *const xipc_rpc_server,
-    ms: u32,
+pub unsafe extern "C" fn xipc_rpc_server_set_idle_timeout(
+    s: *mut xipc_rpc_server,
+    timeout_ms: i64,
 ) -> c_int {
     guard(|| {
         // SAFETY: forwarded contract.
-        unsafe { server(s)? }.set_idle_timeout(Duration::from_millis(ms.into()))
+        let server = unsafe { server(s)? };
+        server.set_idle_timeout(timeout_arg(timeout_ms)?)
     })
 }
 
 /// Whether start/stop register with and unregister from the local rpcbind
 /// (default true; silently skipped when none runs).
-///
-/// # Safety
-/// `s` must be a live server.
 #[no_mangle]
-pub unsafe extern "C" fn xipc_rpc_server_set_rpcbind(s: *const xipc_rpc_server, on: bool) -> c_int {
+pub unsafe extern "C" fn xipc_rpc_server_set_rpcbind_registration(
+    s: *mut xipc_rpc_server,
+    on: bool,
+) -> c_int {
     guard(|| {
         // SAFETY: forwarded contract.
         unsafe { server(s)? }.set_rpcbind_registration(on);
@@ -620,11 +559,8 @@ pub unsafe extern "C" fn xipc_rpc_server_set_rpcbind(s: *const xipc_rpc_server, 
 }
 
 /// Starts serving on background threads.
-///
-/// # Safety
-/// `s` must be a live server.
 #[no_mangle]
-pub unsafe extern "C" fn xipc_rpc_server_start(s: *const xipc_rpc_server) -> c_int {
+pub unsafe extern "C" fn xipc_rpc_server_start(s: *mut xipc_rpc_server) -> c_int {
     // SAFETY: forwarded contract.
     guard(|| unsafe { server(s)? }.start())
 }
@@ -632,21 +568,15 @@ pub unsafe extern "C" fn xipc_rpc_server_start(s: *const xipc_rpc_server) -> c_i
 /// Serves until `xipc_rpc_server_stop` is called (from a handler or another thread)
 /// and has finished; returns at once if the server was stopped before. Not for a
 /// signal handler: block the signals and `sigwait` for them on a thread instead.
-///
-/// # Safety
-/// `s` must be a live server.
 #[no_mangle]
-pub unsafe extern "C" fn xipc_rpc_server_run(s: *const xipc_rpc_server) -> c_int {
+pub unsafe extern "C" fn xipc_rpc_server_serve_forever(s: *mut xipc_rpc_server) -> c_int {
     // SAFETY: forwarded contract.
     guard(|| unsafe { server(s)? }.serve_forever())
 }
 
 /// Stops gracefully: calls in progress finish, then every connection closes.
-///
-/// # Safety
-/// `s` must be a live server.
 #[no_mangle]
-pub unsafe extern "C" fn xipc_rpc_server_stop(s: *const xipc_rpc_server) -> c_int {
+pub unsafe extern "C" fn xipc_rpc_server_stop(s: *mut xipc_rpc_server) -> c_int {
     guard(|| {
         // SAFETY: forwarded contract.
         unsafe { server(s)? }.stop();
@@ -654,17 +584,17 @@ pub unsafe extern "C" fn xipc_rpc_server_stop(s: *const xipc_rpc_server) -> c_in
     })
 }
 
-/// Stops (if needed) and frees the server. Accepts NULL.
-///
-/// # Safety
-/// `s` must be NULL or a live server, not used afterwards.
+/// Stops the server gracefully if it runs (as `xipc_rpc_server_stop`) and
+/// frees the handle. Accepts NULL (and returns 0).
 #[no_mangle]
-pub unsafe extern "C" fn xipc_rpc_server_free(s: *mut xipc_rpc_server) {
-    if !s.is_null() {
-        // SAFETY: a live handle from `xipc_rpc_server_new`, by contract.
-        let s = unsafe { Box::from_raw(s) };
-        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| s.inner.stop()));
-    }
+pub unsafe extern "C" fn xipc_rpc_server_close(s: *mut xipc_rpc_server) -> c_int {
+    guard(|| {
+        if !s.is_null() {
+            // SAFETY: a live handle from `xipc_rpc_server_new`, by contract.
+            unsafe { Box::from_raw(s) }.inner.stop();
+        }
+        Ok(())
+    })
 }
 
 /// # Safety
@@ -675,9 +605,6 @@ unsafe fn call_ref<'a>(call: *const xipc_rpc_call) -> Option<&'a xipc_rpc_call> 
 }
 
 /// The call's transaction id (0 for NULL).
-///
-/// # Safety
-/// `call` must be NULL or the call a handler was given.
 #[no_mangle]
 pub unsafe extern "C" fn xipc_rpc_call_xid(call: *const xipc_rpc_call) -> u32 {
     // SAFETY: forwarded contract.
@@ -685,9 +612,6 @@ pub unsafe extern "C" fn xipc_rpc_call_xid(call: *const xipc_rpc_call) -> u32 {
 }
 
 /// The called program number (0 for NULL).
-///
-/// # Safety
-/// `call` must be NULL or the call a handler was given.
 #[no_mangle]
 pub unsafe extern "C" fn xipc_rpc_call_prog(call: *const xipc_rpc_call) -> u32 {
     // SAFETY: forwarded contract.
@@ -695,9 +619,6 @@ pub unsafe extern "C" fn xipc_rpc_call_prog(call: *const xipc_rpc_call) -> u32 {
 }
 
 /// The called version (0 for NULL).
-///
-/// # Safety
-/// `call` must be NULL or the call a handler was given.
 #[no_mangle]
 pub unsafe extern "C" fn xipc_rpc_call_vers(call: *const xipc_rpc_call) -> u32 {
     // SAFETY: forwarded contract.
@@ -705,9 +626,6 @@ pub unsafe extern "C" fn xipc_rpc_call_vers(call: *const xipc_rpc_call) -> u32 {
 }
 
 /// The called procedure (0 for NULL).
-///
-/// # Safety
-/// `call` must be NULL or the call a handler was given.
 #[no_mangle]
 pub unsafe extern "C" fn xipc_rpc_call_proc(call: *const xipc_rpc_call) -> u32 {
     // SAFETY: forwarded contract.
@@ -715,11 +633,11 @@ pub unsafe extern "C" fn xipc_rpc_call_proc(call: *const xipc_rpc_call) -> u32 {
 }
 
 /// The caller's AUTH_SYS credential: `XIPC_ENOENT` when the call carried
-/// AUTH_NONE. `gids` has room for 16 values; `*machine_name` stays valid
-/// during the handler. Any output pointer may be NULL.
-///
-/// # Safety
-/// `call` the call a handler was given; non-NULL outputs writable.
+/// AUTH_NONE. The group ids go to `gids`, which holds `gids_cap` values (16,
+/// the most AUTH_SYS carries, always suffices; fewer than the call carries
+/// is `XIPC_EMSGSIZE`), and their number to `*ngids`. `*machine_name` stays
+/// valid during the handler. Any output pointer may be NULL (`gids` with
+/// `gids_cap` 0).
 #[no_mangle]
 pub unsafe extern "C" fn xipc_rpc_call_auth_sys(
     call: *const xipc_rpc_call,
@@ -728,6 +646,7 @@ pub unsafe extern "C" fn xipc_rpc_call_auth_sys(
     uid: *mut u32,
     gid: *mut u32,
     gids: *mut u32,
+    gids_cap: usize,
     ngids: *mut usize,
 ) -> c_int {
     guard(|| {
@@ -739,8 +658,19 @@ pub unsafe extern "C" fn xipc_rpc_call_auth_sys(
                 "the call carries no AUTH_SYS credential".into(),
             ));
         };
+        if !gids.is_null() && sys.gids.len() > gids_cap {
+            return Err(Error::MessageTooLarge {
+                size: sys.gids.len(),
+                limit: gids_cap,
+            });
+        }
+        if gids.is_null() && gids_cap != 0 {
+            return Err(Error::InvalidArgument(format!(
+                "gids is NULL but gids_cap is {gids_cap}"
+            )));
+        }
         // SAFETY: each output is NULL (skipped) or writable by contract;
-        // `gids` has room for 16 and AUTH_SYS carries at most 16.
+        // `gids` holds `gids_cap` ≥ the number copied.
         unsafe {
             for (p, v) in [(stamp, sys.stamp), (uid, sys.uid), (gid, sys.gid)] {
                 if !p.is_null() {
@@ -751,7 +681,7 @@ pub unsafe extern "C" fn xipc_rpc_call_auth_sys(
                 machine_name.write(call.machine_name.as_ptr());
             }
             if !gids.is_null() {
-                std::ptr::copy_nonoverlapping(sys.gids.as_ptr(), gids, sys.gids.len().min(16));
+                std::ptr::copy_nonoverlapping(sys.gids.as_ptr(), gids, sys.gids.len());
             }
             if !ngids.is_null() {
                 ngids.write(sys.gids.len());
@@ -765,9 +695,6 @@ pub unsafe extern "C" fn xipc_rpc_call_auth_sys(
 /// (`SO_PEERCRED`: pid, uid, gid), written to `*out`: only for calls that
 /// came over a Unix socket; `XIPC_ENOENT` for TCP and UDP calls. Unlike
 /// AUTH_SYS, the caller cannot forge it.
-///
-/// # Safety
-/// `call` the call a handler was given; `out` writable.
 #[no_mangle]
 pub unsafe extern "C" fn xipc_rpc_call_peer_credentials(
     call: *const xipc_rpc_call,

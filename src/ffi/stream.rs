@@ -1,24 +1,23 @@
 //! The C face of `crate::stream`: `xipc_stream` (a pipe end, FIFO, TCP or
 //! Unix connection) and `xipc_listener` (a listening TCP or Unix socket).
-//!
-//! Timeouts are in milliseconds; a negative timeout waits for ever.
 
 use std::ffi::{c_char, c_int};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-use std::time::Duration;
 
-use super::{guard, into_c_bytes, nonnull, slice_arg, str_arg, write_out};
+use super::{guard, into_c_bytes, nonnull, slice_arg, str_arg, timeout_arg, write_out};
 use crate::stream::{self, FifoMode, Listener, Shutdown, Stream};
 use crate::{Error, Result};
 
 /// A byte stream: a pipe end, a FIFO, or a TCP or Unix connection. Release
 /// with `xipc_stream_close`. One thread may receive while another sends;
-/// calls in the same direction from several threads take turns.
+/// calls in the same direction from several threads take turns; only
+/// `xipc_stream_close` must come after every other call has returned.
 pub struct xipc_stream {
     inner: Stream,
 }
 
 /// A listening TCP or Unix socket. Release with `xipc_listener_close`.
+/// Several threads may accept on one listener at once.
 pub struct xipc_listener {
     inner: Listener,
 }
@@ -46,10 +45,6 @@ pub const XIPC_SHUT_RD: c_int = 0;
 pub const XIPC_SHUT_WR: c_int = 1;
 /// `xipc_stream_shutdown`: neither.
 pub const XIPC_SHUT_RDWR: c_int = 2;
-
-fn timeout(ms: c_int) -> Option<Duration> {
-    u64::try_from(ms).ok().map(Duration::from_millis)
-}
 
 /// # Safety
 /// `p` must be NULL or a live handle from this module.
@@ -93,9 +88,6 @@ unsafe fn out_stream(out: *mut *mut xipc_stream, inner: Stream) -> Result<()> {
 /// Creates an anonymous pipe: `*reader` reads what `*writer` writes. Both
 /// ends are close-on-exec; see `xipc_stream_set_inheritable` to hand one to
 /// a child process.
-///
-/// # Safety
-/// `reader` and `writer` must be valid for a write.
 #[no_mangle]
 pub unsafe extern "C" fn xipc_pipe(
     reader: *mut *mut xipc_stream,
@@ -115,9 +107,6 @@ pub unsafe extern "C" fn xipc_pipe(
 
 /// Creates a FIFO at `path` with exactly `mode` (e.g. 0600). An existing
 /// file is `XIPC_EEXIST`.
-///
-/// # Safety
-/// `path` must be a NUL-terminated string.
 #[no_mangle]
 pub unsafe extern "C" fn xipc_mkfifo(path: *const c_char, mode: u32) -> c_int {
     guard(|| {
@@ -131,9 +120,6 @@ pub unsafe extern "C" fn xipc_mkfifo(path: *const c_char, mode: u32) -> c_int {
 /// Blocking, the open waits for the other end; not blocking, it returns at
 /// once (`XIPC_EAGAIN` when writing and nobody reads) and the stream is in
 /// nonblocking mode.
-///
-/// # Safety
-/// `path` must be a NUL-terminated string; `out` valid for a write.
 #[no_mangle]
 pub unsafe extern "C" fn xipc_fifo_open(
     path: *const c_char,
@@ -161,42 +147,37 @@ pub unsafe extern "C" fn xipc_fifo_open(
 }
 
 /// Connects to `host` (a name or an IPv4/IPv6 address) on `port`, waiting at
-/// most `timeout_ms`. TCP_NODELAY is on.
-///
-/// # Safety
-/// `host` must be a NUL-terminated string; `out` valid for a write.
+/// most `timeout_ms` for the connection (name resolution is not bounded by
+/// it). TCP_NODELAY is on.
 #[no_mangle]
 pub unsafe extern "C" fn xipc_tcp_connect(
     host: *const c_char,
     port: u16,
-    timeout_ms: c_int,
+    timeout_ms: i64,
     out: *mut *mut xipc_stream,
 ) -> c_int {
     guard(|| {
         // SAFETY: NUL-terminated by contract.
         let host = unsafe { str_arg(host, "host") }?;
         nonnull!(out);
-        let s = stream::tcp_connect(host, port, timeout(timeout_ms))?;
+        let s = stream::tcp_connect(host, port, timeout_arg(timeout_ms)?)?;
         // SAFETY: writable by contract.
         unsafe { out_stream(out, s) }
     })
 }
 
 /// Connects to the Unix socket at `path`, waiting at most `timeout_ms`.
-///
-/// # Safety
-/// `path` must be a NUL-terminated string; `out` valid for a write.
 #[no_mangle]
 pub unsafe extern "C" fn xipc_unix_connect(
     path: *const c_char,
-    timeout_ms: c_int,
+    timeout_ms: i64,
     out: *mut *mut xipc_stream,
 ) -> c_int {
     guard(|| {
         // SAFETY: NUL-terminated by contract.
         let path = unsafe { str_arg(path, "path") }?;
         nonnull!(out);
-        let s = stream::unix_connect(path, timeout(timeout_ms))?;
+        let s = stream::unix_connect(path, timeout_arg(timeout_ms)?)?;
         // SAFETY: writable by contract.
         unsafe { out_stream(out, s) }
     })
@@ -204,9 +185,6 @@ pub unsafe extern "C" fn xipc_unix_connect(
 
 /// Makes a stream of a descriptor the caller owns (an inherited pipe end, a
 /// socket from elsewhere). The stream owns it from now on, also on error.
-///
-/// # Safety
-/// `fd` must be open and not closed by anyone else; `out` valid for a write.
 #[no_mangle]
 pub unsafe extern "C" fn xipc_stream_from_fd(fd: c_int, out: *mut *mut xipc_stream) -> c_int {
     guard(|| {
@@ -226,9 +204,6 @@ pub unsafe extern "C" fn xipc_stream_from_fd(fd: c_int, out: *mut *mut xipc_stre
 /// Listens for TCP connections on `host` ("0.0.0.0", "::", "127.0.0.1",
 /// "::1", a name) and `port` (0: the system picks one; see
 /// `xipc_listener_port`).
-///
-/// # Safety
-/// `host` must be a NUL-terminated string; `out` valid for a write.
 #[no_mangle]
 pub unsafe extern "C" fn xipc_tcp_listen(
     host: *const c_char,
@@ -248,9 +223,6 @@ pub unsafe extern "C" fn xipc_tcp_listen(
 /// Listens on a Unix socket at `path` created with exactly `mode` (e.g.
 /// 0600). A stale socket file from a dead server is replaced; a live one is
 /// `XIPC_EEXIST`.
-///
-/// # Safety
-/// `path` must be a NUL-terminated string; `out` valid for a write.
 #[no_mangle]
 pub unsafe extern "C" fn xipc_unix_listen(
     path: *const c_char,
@@ -268,29 +240,23 @@ pub unsafe extern "C" fn xipc_unix_listen(
 }
 
 /// Waits at most `timeout_ms` for a connection (`XIPC_ETIMEDOUT` after).
-///
-/// # Safety
-/// `listener` must be a live handle; `out` valid for a write.
 #[no_mangle]
 pub unsafe extern "C" fn xipc_listener_accept(
-    listener: *const xipc_listener,
-    timeout_ms: c_int,
+    listener: *mut xipc_listener,
+    timeout_ms: i64,
     out: *mut *mut xipc_stream,
 ) -> c_int {
     guard(|| {
         // SAFETY: live handle by contract.
         let l = unsafe { listener_ref(listener) }?;
         nonnull!(out);
-        let s = l.accept(timeout(timeout_ms))?;
+        let s = l.accept(timeout_arg(timeout_ms)?)?;
         // SAFETY: writable by contract.
         unsafe { out_stream(out, s) }
     })
 }
 
 /// The port a TCP listener is bound to (`XIPC_EINVAL` for a Unix listener).
-///
-/// # Safety
-/// `listener` must be a live handle; `port` valid for a write.
 #[no_mangle]
 pub unsafe extern "C" fn xipc_listener_port(
     listener: *const xipc_listener,
@@ -307,39 +273,27 @@ pub unsafe extern "C" fn xipc_listener_port(
     })
 }
 
-/// The listener's descriptor (for poll/select/epoll), or `XIPC_EINVAL`.
-///
-/// # Safety
-/// `listener` must be NULL or a live handle.
+/// Writes the listener's descriptor to `*fd`, for poll/select/epoll
+/// (readable when a connection waits). It stays owned by the listener.
 #[no_mangle]
-pub unsafe extern "C" fn xipc_listener_fd(listener: *const xipc_listener) -> c_int {
-    let mut fd = -1;
-    let status = guard(|| {
-        // SAFETY: live handle by contract.
-        fd = unsafe { listener_ref(listener) }?.as_raw_fd();
-        Ok(())
-    });
-    if status == 0 {
-        fd
-    } else {
-        status
-    }
+pub unsafe extern "C" fn xipc_listener_fd(listener: *const xipc_listener, fd: *mut c_int) -> c_int {
+    guard(|| {
+        // SAFETY: live handle by contract; `fd` checked by `write_out`.
+        unsafe { write_out(fd, listener_ref(listener)?.as_raw_fd()) }
+    })
 }
 
-/// Closes a listener (a Unix listener removes its socket file). Accepts NULL.
-///
-/// # Safety
-/// `listener` must be NULL or a live handle, not used afterwards.
+/// Closes a listener and frees the handle (a Unix listener removes its
+/// socket file). Accepts NULL (and returns 0).
 #[no_mangle]
-pub unsafe extern "C" fn xipc_listener_close(listener: *mut xipc_listener) {
-    if listener.is_null() {
-        return;
-    }
+pub unsafe extern "C" fn xipc_listener_close(listener: *mut xipc_listener) -> c_int {
     guard(|| {
-        // SAFETY: a live handle from `boxed_listener`, given up by the caller.
-        drop(unsafe { Box::from_raw(listener) });
+        if !listener.is_null() {
+            // SAFETY: a live handle from `boxed_listener`, given up by the caller.
+            unsafe { Box::from_raw(listener) }.inner.close();
+        }
         Ok(())
-    });
+    })
 }
 
 // ---- framed messages ----
@@ -348,11 +302,8 @@ pub unsafe extern "C" fn xipc_listener_close(listener: *mut xipc_listener) {
 /// PIPE_BUF − 4 bytes reaches a pipe or FIFO whole even with several
 /// writers. 0 means accepted (see the README on partial writes); an error
 /// means nothing was written.
-///
-/// # Safety
-/// `stream` must be a live handle; `data` must hold `len` bytes.
 #[no_mangle]
-pub unsafe extern "C" fn xipc_stream_send_msg(
+pub unsafe extern "C" fn xipc_stream_send(
     stream: *mut xipc_stream,
     data: *const u8,
     len: usize,
@@ -360,22 +311,18 @@ pub unsafe extern "C" fn xipc_stream_send_msg(
     guard(|| {
         // SAFETY: live handle and `len` readable bytes by contract.
         let (s, msg) = unsafe { (stream_ref(stream)?, slice_arg(data, len)?) };
-        s.send_msg(msg)
+        s.send(msg)
     })
 }
 
 /// Receives the next message into `buf` (`cap` bytes); `*len` is its length.
 /// A message longer than `cap` is `XIPC_EMSGSIZE` and stays in the stream
-/// (receive it with a bigger buffer or `xipc_stream_recv_msg_alloc`). The
+/// (receive it with a bigger buffer or `xipc_stream_receive_alloc`). The
 /// end of the stream is `XIPC_ECLOSED` ("end of stream" between messages,
 /// otherwise the place it ended). `XIPC_EAGAIN`, `XIPC_ETIMEDOUT` and
 /// `XIPC_EINTR` keep what has arrived: call again to complete the message.
-///
-/// # Safety
-/// `stream` must be a live handle; `buf` writable for `cap` bytes; `len`
-/// valid for a write.
 #[no_mangle]
-pub unsafe extern "C" fn xipc_stream_recv_msg(
+pub unsafe extern "C" fn xipc_stream_receive(
     stream: *mut xipc_stream,
     buf: *mut u8,
     cap: usize,
@@ -392,19 +339,16 @@ pub unsafe extern "C" fn xipc_stream_recv_msg(
             // SAFETY: non-NULL and writable for `cap` bytes by contract.
             unsafe { std::slice::from_raw_parts_mut(buf, cap) }
         };
-        let n = s.recv_msg_to_slice(buf)?.ok_or_else(end_of_stream)?;
+        let n = s.receive_to_slice(buf)?.ok_or_else(end_of_stream)?;
         // SAFETY: checked non-NULL, writable by contract.
         unsafe { write_out(len, n) }
     })
 }
 
 /// Receives the next message into a buffer the library allocates; free it
-/// with `xipc_bytes_free(*data, *len)`. Otherwise as `xipc_stream_recv_msg`.
-///
-/// # Safety
-/// `stream` must be a live handle; `data` and `len` valid for a write.
+/// with `xipc_bytes_free(*data, *len)`. Otherwise as `xipc_stream_receive`.
 #[no_mangle]
-pub unsafe extern "C" fn xipc_stream_recv_msg_alloc(
+pub unsafe extern "C" fn xipc_stream_receive_alloc(
     stream: *mut xipc_stream,
     data: *mut *mut u8,
     len: *mut usize,
@@ -414,7 +358,7 @@ pub unsafe extern "C" fn xipc_stream_recv_msg_alloc(
         let s = unsafe { stream_ref(stream) }?;
         nonnull!(data);
         nonnull!(len);
-        let msg = s.recv_msg()?.ok_or_else(end_of_stream)?;
+        let msg = s.receive()?.ok_or_else(end_of_stream)?;
         let (ptr, n) = into_c_bytes(msg);
         // SAFETY: both checked non-NULL, writable by contract.
         unsafe {
@@ -424,14 +368,11 @@ pub unsafe extern "C" fn xipc_stream_recv_msg_alloc(
     })
 }
 
-/// The length of a message that `xipc_stream_recv_msg` refused with
+/// The length of a message that `xipc_stream_receive` refused with
 /// `XIPC_EMSGSIZE` and keeps for the next call (`XIPC_ENOENT` when no whole
 /// message is waiting).
-///
-/// # Safety
-/// `stream` must be a live handle; `len` valid for a write.
 #[no_mangle]
-pub unsafe extern "C" fn xipc_stream_next_msg_len(
+pub unsafe extern "C" fn xipc_stream_next_message_len(
     stream: *const xipc_stream,
     len: *mut usize,
 ) -> c_int {
@@ -439,7 +380,7 @@ pub unsafe extern "C" fn xipc_stream_next_msg_len(
         // SAFETY: live handle by contract.
         let s = unsafe { stream_ref(stream) }?;
         let n = s
-            .next_msg_len()
+            .next_message_len()
             .ok_or_else(|| Error::NotFound("no whole message is waiting".into()))?;
         // SAFETY: writable by contract (NULL is refused).
         unsafe { write_out(len, n) }
@@ -450,14 +391,11 @@ fn end_of_stream() -> Error {
     Error::Closed("end of stream".into())
 }
 
-/// The largest message `xipc_stream_recv_msg` accepts (default 4 MiB; at
+/// The largest message `xipc_stream_receive` accepts (default 4 MiB; at
 /// least 1, 0 is `XIPC_EINVAL`); a longer one is `XIPC_EMSGSIZE`, found
 /// from its header before allocating.
-///
-/// # Safety
-/// `stream` must be a live handle.
 #[no_mangle]
-pub unsafe extern "C" fn xipc_stream_set_max_msg_size(
+pub unsafe extern "C" fn xipc_stream_set_max_message_size(
     stream: *mut xipc_stream,
     max: usize,
 ) -> c_int {
@@ -469,16 +407,13 @@ pub unsafe extern "C" fn xipc_stream_set_max_msg_size(
                 "the largest message must be at least 1 byte".into(),
             ));
         }
-        stream.set_max_msg_size(max);
+        stream.set_max_message_size(max);
         Ok(())
     })
 }
 
-/// The largest fragment `xipc_stream_send_msg` writes; longer messages are
+/// The largest fragment `xipc_stream_send` writes; longer messages are
 /// split (1 to 2^31 - 1, the default).
-///
-/// # Safety
-/// `stream` must be a live handle.
 #[no_mangle]
 pub unsafe extern "C" fn xipc_stream_set_max_fragment(
     stream: *mut xipc_stream,
@@ -493,10 +428,6 @@ pub unsafe extern "C" fn xipc_stream_set_max_fragment(
 // ---- raw bytes ----
 
 /// Reads at most `cap` bytes; `*nread` 0 means end of stream.
-///
-/// # Safety
-/// `stream` must be a live handle; `buf` writable for `cap` bytes; `nread`
-/// valid for a write.
 #[no_mangle]
 pub unsafe extern "C" fn xipc_stream_read(
     stream: *mut xipc_stream,
@@ -518,10 +449,6 @@ pub unsafe extern "C" fn xipc_stream_read(
 }
 
 /// Writes some of `len` bytes; `*nwritten` says how many.
-///
-/// # Safety
-/// `stream` must be a live handle; `data` must hold `len` bytes; `nwritten`
-/// valid for a write.
 #[no_mangle]
 pub unsafe extern "C" fn xipc_stream_write(
     stream: *mut xipc_stream,
@@ -539,10 +466,7 @@ pub unsafe extern "C" fn xipc_stream_write(
     })
 }
 
-/// Writes all `len` bytes, as `xipc_stream_send_msg` does (without framing).
-///
-/// # Safety
-/// `stream` must be a live handle; `data` must hold `len` bytes.
+/// Writes all `len` bytes, as `xipc_stream_send` does (without framing).
 #[no_mangle]
 pub unsafe extern "C" fn xipc_stream_write_all(
     stream: *mut xipc_stream,
@@ -558,9 +482,6 @@ pub unsafe extern "C" fn xipc_stream_write_all(
 
 /// Sends the rest of a message that a timeout or nonblocking mode stopped
 /// half-way (0 when nothing is left).
-///
-/// # Safety
-/// `stream` must be a live handle.
 #[no_mangle]
 pub unsafe extern "C" fn xipc_stream_flush(stream: *mut xipc_stream) -> c_int {
     guard(|| {
@@ -571,42 +492,35 @@ pub unsafe extern "C" fn xipc_stream_flush(stream: *mut xipc_stream) -> c_int {
 
 // ---- modes and properties ----
 
-/// How long reads and `xipc_stream_recv_msg` may wait (negative: for ever).
-///
-/// # Safety
-/// `stream` must be a live handle.
+/// How long reads and `xipc_stream_receive` may wait (default
+/// `XIPC_WAIT_FOREVER`); one that waits longer is `XIPC_ETIMEDOUT`.
 #[no_mangle]
 pub unsafe extern "C" fn xipc_stream_set_read_timeout(
     stream: *mut xipc_stream,
-    timeout_ms: c_int,
+    timeout_ms: i64,
 ) -> c_int {
     guard(|| {
         // SAFETY: live handle by contract.
-        unsafe { stream_ref(stream) }?.set_read_timeout(timeout(timeout_ms));
+        unsafe { stream_ref(stream) }?.set_read_timeout(timeout_arg(timeout_ms)?);
         Ok(())
     })
 }
 
-/// How long writes and `xipc_stream_send_msg` may wait (negative: for ever).
-///
-/// # Safety
-/// `stream` must be a live handle.
+/// How long writes and `xipc_stream_send` may wait (default
+/// `XIPC_WAIT_FOREVER`); one that waits longer is `XIPC_ETIMEDOUT`.
 #[no_mangle]
 pub unsafe extern "C" fn xipc_stream_set_write_timeout(
     stream: *mut xipc_stream,
-    timeout_ms: c_int,
+    timeout_ms: i64,
 ) -> c_int {
     guard(|| {
         // SAFETY: live handle by contract.
-        unsafe { stream_ref(stream) }?.set_write_timeout(timeout(timeout_ms));
+        unsafe { stream_ref(stream) }?.set_write_timeout(timeout_arg(timeout_ms)?);
         Ok(())
     })
 }
 
 /// In nonblocking mode an operation that would wait is `XIPC_EAGAIN`.
-///
-/// # Safety
-/// `stream` must be a live handle.
 #[no_mangle]
 pub unsafe extern "C" fn xipc_stream_set_nonblocking(
     stream: *mut xipc_stream,
@@ -620,9 +534,6 @@ pub unsafe extern "C" fn xipc_stream_set_nonblocking(
 
 /// Whether a program started with exec keeps the descriptor (streams are
 /// created close-on-exec). The child gets it with `xipc_stream_from_fd`.
-///
-/// # Safety
-/// `stream` must be a live handle.
 #[no_mangle]
 pub unsafe extern "C" fn xipc_stream_set_inheritable(
     stream: *mut xipc_stream,
@@ -635,30 +546,19 @@ pub unsafe extern "C" fn xipc_stream_set_inheritable(
     })
 }
 
-/// The stream's descriptor (for poll/select/epoll), or `XIPC_EINVAL`.
-///
-/// # Safety
-/// `stream` must be NULL or a live handle.
+/// Writes the stream's descriptor to `*fd`, for poll/select/epoll. It
+/// stays owned by the stream. Messages the stream has already read ahead
+/// are not visible there: receive until `XIPC_EAGAIN` before waiting.
 #[no_mangle]
-pub unsafe extern "C" fn xipc_stream_fd(stream: *const xipc_stream) -> c_int {
-    let mut fd = -1;
-    let status = guard(|| {
-        // SAFETY: live handle by contract.
-        fd = unsafe { stream_ref(stream) }?.as_raw_fd();
-        Ok(())
-    });
-    if status == 0 {
-        fd
-    } else {
-        status
-    }
+pub unsafe extern "C" fn xipc_stream_fd(stream: *const xipc_stream, fd: *mut c_int) -> c_int {
+    guard(|| {
+        // SAFETY: live handle by contract; `fd` checked by `write_out`.
+        unsafe { write_out(fd, stream_ref(stream)?.as_raw_fd()) }
+    })
 }
 
 /// Closes one or both directions of a socket: `XIPC_SHUT_RD`,
 /// `XIPC_SHUT_WR` or `XIPC_SHUT_RDWR` (`XIPC_EUNSUPPORTED` on a pipe).
-///
-/// # Safety
-/// `stream` must be a live handle.
 #[no_mangle]
 pub unsafe extern "C" fn xipc_stream_shutdown(stream: *mut xipc_stream, how: c_int) -> c_int {
     guard(|| {
@@ -676,9 +576,6 @@ pub unsafe extern "C" fn xipc_stream_shutdown(stream: *mut xipc_stream, how: c_i
 
 /// The process at the other end of a Unix socket (`XIPC_EUNSUPPORTED` on
 /// other streams).
-///
-/// # Safety
-/// `stream` must be a live handle; `out` valid for a write.
 #[no_mangle]
 pub unsafe extern "C" fn xipc_stream_peer_credentials(
     stream: *const xipc_stream,
@@ -697,18 +594,15 @@ pub unsafe extern "C" fn xipc_stream_peer_credentials(
     })
 }
 
-/// Closes the stream. Accepts NULL.
-///
-/// # Safety
-/// `stream` must be NULL or a live handle, not used afterwards.
+/// Closes the stream and frees the handle, whatever the result (an error is
+/// one `close` reported). Accepts NULL (and returns 0).
 #[no_mangle]
-pub unsafe extern "C" fn xipc_stream_close(stream: *mut xipc_stream) {
-    if stream.is_null() {
-        return;
-    }
+pub unsafe extern "C" fn xipc_stream_close(stream: *mut xipc_stream) -> c_int {
     guard(|| {
+        if stream.is_null() {
+            return Ok(());
+        }
         // SAFETY: a live handle from `boxed_stream`, given up by the caller.
-        drop(unsafe { Box::from_raw(stream) });
-        Ok(())
-    });
+        unsafe { Box::from_raw(stream) }.inner.close()
+    })
 }

@@ -4,7 +4,9 @@
 //! Naming follows rpcgen: `_vector` is a fixed-length array (`T[n]`, no
 //! count on the wire) and `_array` a variable-length one (`T<max>`, count
 //! first). A `max` of `UINT32_MAX` means unbounded (`<>`). A get that fails
-//! writes no output and leaves the decoder where it was.
+//! writes no output and leaves the decoder where it was. To size a buffer
+//! before copying, read a string or opaque item with its `_ref` function
+//! (no copy) or an array's count with `xipc_decoder_get_count`.
 
 use std::ffi::{c_char, c_int};
 
@@ -13,13 +15,14 @@ use crate::xdr::{bulk, Decoder, Encoder, Limits};
 use crate::{Error, Result};
 
 /// An XDR encoder: a growing buffer of encoded bytes. Create with
-/// `xipc_encoder_new`, release with `xipc_encoder_free`.
+/// `xipc_encoder_new`, release with `xipc_encoder_free`. One thread at a
+/// time.
 pub struct xipc_encoder {
     pub(crate) inner: Encoder,
 }
 
 /// An XDR decoder over bytes the caller owns and keeps alive (unchanged)
-/// until `xipc_decoder_free`.
+/// until `xipc_decoder_free`. One thread at a time.
 pub struct xipc_decoder {
     inner: Decoder<'static>,
 }
@@ -73,6 +76,24 @@ pub(crate) unsafe fn enc<'a>(p: *mut xipc_encoder) -> Result<&'a mut Encoder> {
     unsafe { p.as_mut() }
         .map(|e| &mut e.inner)
         .ok_or_else(|| Error::InvalidArgument("encoder is NULL".into()))
+}
+
+/// # Safety
+/// `p` must be NULL or a live handle from this module.
+unsafe fn enc_ref<'a>(p: *const xipc_encoder) -> Result<&'a Encoder> {
+    // SAFETY: NULL is refused; otherwise a live handle by contract.
+    unsafe { p.as_ref() }
+        .map(|e| &e.inner)
+        .ok_or_else(|| Error::InvalidArgument("encoder is NULL".into()))
+}
+
+/// # Safety
+/// `p` must be NULL or a live handle from this module.
+unsafe fn dec_ref<'a>(p: *const xipc_decoder) -> Result<&'a Decoder<'static>> {
+    // SAFETY: NULL is refused; otherwise a live handle by contract.
+    unsafe { p.as_ref() }
+        .map(|d| &d.inner)
+        .ok_or_else(|| Error::InvalidArgument("decoder is NULL".into()))
 }
 
 /// # Safety
@@ -207,7 +228,6 @@ unsafe fn get_counted<T>(
             let d = dec(decoder)?;
             let start = d.position();
             let count = undo_on_error(d, |d| d.get_count(bound(max), std::mem::size_of::<T>()))?;
-            write_out(n, count)?;
             if count > cap {
                 d.set_position(start)?;
                 return Err(Error::MessageTooLarge {
@@ -219,7 +239,8 @@ unsafe fn get_counted<T>(
             if result.is_err() {
                 d.set_position(start)?;
             }
-            result
+            result?;
+            write_out(n, count)
         }
     })
 }
@@ -231,9 +252,6 @@ pub extern "C" fn xipc_limits_default() -> xipc_limits {
 }
 
 /// Creates an empty encoder.
-///
-/// # Safety
-/// `out` must be valid for writing a pointer.
 #[no_mangle]
 pub unsafe extern "C" fn xipc_encoder_new(out: *mut *mut xipc_encoder) -> c_int {
     guard(|| {
@@ -247,9 +265,6 @@ pub unsafe extern "C" fn xipc_encoder_new(out: *mut *mut xipc_encoder) -> c_int 
 }
 
 /// Releases an encoder. Accepts NULL.
-///
-/// # Safety
-/// `encoder` must be NULL or a live encoder, not used afterwards.
 #[no_mangle]
 pub unsafe extern "C" fn xipc_encoder_free(encoder: *mut xipc_encoder) {
     if !encoder.is_null() {
@@ -259,9 +274,6 @@ pub unsafe extern "C" fn xipc_encoder_free(encoder: *mut xipc_encoder) {
 }
 
 /// Forgets everything encoded (keeping the allocation).
-///
-/// # Safety
-/// `encoder` must be NULL or a live encoder.
 #[no_mangle]
 pub unsafe extern "C" fn xipc_encoder_reset(encoder: *mut xipc_encoder) -> c_int {
     // SAFETY: forwarded contract.
@@ -270,12 +282,9 @@ pub unsafe extern "C" fn xipc_encoder_reset(encoder: *mut xipc_encoder) -> c_int
 
 /// Borrows the bytes encoded so far. They stay valid until the next call
 /// that changes or frees the encoder.
-///
-/// # Safety
-/// `encoder` must be NULL or a live encoder; `data` and `len` writable.
 #[no_mangle]
 pub unsafe extern "C" fn xipc_encoder_data(
-    encoder: *mut xipc_encoder,
+    encoder: *const xipc_encoder,
     data: *mut *const u8,
     len: *mut usize,
 ) -> c_int {
@@ -284,7 +293,7 @@ pub unsafe extern "C" fn xipc_encoder_data(
         nonnull!(len);
         // SAFETY: forwarded contract; out-pointers checked above.
         unsafe {
-            let e = enc(encoder)?;
+            let e = enc_ref(encoder)?;
             write_out(data, e.as_bytes().as_ptr())?;
             write_out(len, e.len())
         }
@@ -293,9 +302,6 @@ pub unsafe extern "C" fn xipc_encoder_data(
 
 /// Takes the encoded bytes out, leaving the encoder empty. Free the buffer
 /// with `xipc_bytes_free(data, len)`.
-///
-/// # Safety
-/// `encoder` must be NULL or a live encoder; `data` and `len` writable.
 #[no_mangle]
 pub unsafe extern "C" fn xipc_encoder_take(
     encoder: *mut xipc_encoder,
@@ -316,9 +322,6 @@ pub unsafe extern "C" fn xipc_encoder_take(
 }
 
 /// Appends an `int`.
-///
-/// # Safety
-/// `encoder` must be NULL or a live encoder.
 #[no_mangle]
 pub unsafe extern "C" fn xipc_encoder_put_int(encoder: *mut xipc_encoder, value: i32) -> c_int {
     // SAFETY: forwarded contract.
@@ -326,9 +329,6 @@ pub unsafe extern "C" fn xipc_encoder_put_int(encoder: *mut xipc_encoder, value:
 }
 
 /// Appends an `unsigned int`.
-///
-/// # Safety
-/// `encoder` must be NULL or a live encoder.
 #[no_mangle]
 pub unsafe extern "C" fn xipc_encoder_put_uint(encoder: *mut xipc_encoder, value: u32) -> c_int {
     // SAFETY: forwarded contract.
@@ -336,9 +336,6 @@ pub unsafe extern "C" fn xipc_encoder_put_uint(encoder: *mut xipc_encoder, value
 }
 
 /// Appends an `enum` value.
-///
-/// # Safety
-/// `encoder` must be NULL or a live encoder.
 #[no_mangle]
 pub unsafe extern "C" fn xipc_encoder_put_enum(encoder: *mut xipc_encoder, value: i32) -> c_int {
     // SAFETY: forwarded contract.
@@ -346,9 +343,6 @@ pub unsafe extern "C" fn xipc_encoder_put_enum(encoder: *mut xipc_encoder, value
 }
 
 /// Appends a `bool`.
-///
-/// # Safety
-/// `encoder` must be NULL or a live encoder.
 #[no_mangle]
 pub unsafe extern "C" fn xipc_encoder_put_bool(encoder: *mut xipc_encoder, value: bool) -> c_int {
     // SAFETY: forwarded contract.
@@ -356,9 +350,6 @@ pub unsafe extern "C" fn xipc_encoder_put_bool(encoder: *mut xipc_encoder, value
 }
 
 /// Appends a `hyper`.
-///
-/// # Safety
-/// `encoder` must be NULL or a live encoder.
 #[no_mangle]
 pub unsafe extern "C" fn xipc_encoder_put_hyper(encoder: *mut xipc_encoder, value: i64) -> c_int {
     // SAFETY: forwarded contract.
@@ -366,9 +357,6 @@ pub unsafe extern "C" fn xipc_encoder_put_hyper(encoder: *mut xipc_encoder, valu
 }
 
 /// Appends an `unsigned hyper`.
-///
-/// # Safety
-/// `encoder` must be NULL or a live encoder.
 #[no_mangle]
 pub unsafe extern "C" fn xipc_encoder_put_uhyper(encoder: *mut xipc_encoder, value: u64) -> c_int {
     // SAFETY: forwarded contract.
@@ -376,9 +364,6 @@ pub unsafe extern "C" fn xipc_encoder_put_uhyper(encoder: *mut xipc_encoder, val
 }
 
 /// Appends a `float`.
-///
-/// # Safety
-/// `encoder` must be NULL or a live encoder.
 #[no_mangle]
 pub unsafe extern "C" fn xipc_encoder_put_float(encoder: *mut xipc_encoder, value: f32) -> c_int {
     // SAFETY: forwarded contract.
@@ -386,9 +371,6 @@ pub unsafe extern "C" fn xipc_encoder_put_float(encoder: *mut xipc_encoder, valu
 }
 
 /// Appends a `double`.
-///
-/// # Safety
-/// `encoder` must be NULL or a live encoder.
 #[no_mangle]
 pub unsafe extern "C" fn xipc_encoder_put_double(encoder: *mut xipc_encoder, value: f64) -> c_int {
     // SAFETY: forwarded contract.
@@ -396,9 +378,6 @@ pub unsafe extern "C" fn xipc_encoder_put_double(encoder: *mut xipc_encoder, val
 }
 
 /// Appends the presence flag of optional-data (then encode the value if true).
-///
-/// # Safety
-/// `encoder` must be NULL or a live encoder.
 #[no_mangle]
 pub unsafe extern "C" fn xipc_encoder_put_optional(
     encoder: *mut xipc_encoder,
@@ -409,9 +388,6 @@ pub unsafe extern "C" fn xipc_encoder_put_optional(
 }
 
 /// Appends a `quadruple`: 16 raw bytes.
-///
-/// # Safety
-/// `encoder` must be NULL or a live encoder; `bytes` NULL or 16 readable bytes.
 #[no_mangle]
 pub unsafe extern "C" fn xipc_encoder_put_quadruple(
     encoder: *mut xipc_encoder,
@@ -429,9 +405,6 @@ pub unsafe extern "C" fn xipc_encoder_put_quadruple(
 }
 
 /// Appends `opaque[len]`: the bytes and zero padding, no length.
-///
-/// # Safety
-/// `encoder` must be NULL or a live encoder; `data` `len` readable bytes.
 #[no_mangle]
 pub unsafe extern "C" fn xipc_encoder_put_fixed_opaque(
     encoder: *mut xipc_encoder,
@@ -449,9 +422,6 @@ pub unsafe extern "C" fn xipc_encoder_put_fixed_opaque(
 }
 
 /// Appends `opaque<>`: length, bytes, zero padding.
-///
-/// # Safety
-/// `encoder` must be NULL or a live encoder; `data` `len` readable bytes.
 #[no_mangle]
 pub unsafe extern "C" fn xipc_encoder_put_opaque(
     encoder: *mut xipc_encoder,
@@ -463,9 +433,6 @@ pub unsafe extern "C" fn xipc_encoder_put_opaque(
 }
 
 /// Appends `string<>` from a NUL-terminated C string.
-///
-/// # Safety
-/// `encoder` must be NULL or a live encoder; `s` NULL or NUL-terminated.
 #[no_mangle]
 pub unsafe extern "C" fn xipc_encoder_put_string(
     encoder: *mut xipc_encoder,
@@ -482,9 +449,6 @@ pub unsafe extern "C" fn xipc_encoder_put_string(
 }
 
 /// Appends `string<>` of `len` bytes (which need not be NUL-terminated).
-///
-/// # Safety
-/// `encoder` must be NULL or a live encoder; `s` `len` readable bytes.
 #[no_mangle]
 pub unsafe extern "C" fn xipc_encoder_put_string_n(
     encoder: *mut xipc_encoder,
@@ -495,15 +459,12 @@ pub unsafe extern "C" fn xipc_encoder_put_string_n(
     guard(|| unsafe { enc(encoder)?.put_opaque(slice_arg(s.cast(), len)?) })
 }
 
-/// Fails the encoding of a `char *` string that is NULL, as generated code
-/// does for a NULL string field (rpcgen's `xdr_string` fails there too,
-/// rather than sending ""): records "FIELD is a NULL string ..." as the
-/// thread's last error and returns `XIPC_EINVAL`. Appends nothing.
-///
-/// # Safety
-/// `encoder` must be NULL or a live encoder; `field` NULL or NUL-terminated.
+/// Refuses to encode the `char *` string field `field` because it is NULL,
+/// as generated code does (rpcgen's `xdr_string` fails there too, rather
+/// than sending ""): records "FIELD is a NULL string ..." as the thread's
+/// last error and returns `XIPC_EINVAL`. Appends nothing.
 #[no_mangle]
-pub unsafe extern "C" fn xipc_encoder_null_string(
+pub unsafe extern "C" fn xipc_encoder_refuse_null_string(
     encoder: *mut xipc_encoder,
     field: *const c_char,
 ) -> c_int {
@@ -521,9 +482,6 @@ pub unsafe extern "C" fn xipc_encoder_null_string(
 
 /// Appends the element count of a variable-length array; encode the
 /// elements after it.
-///
-/// # Safety
-/// `encoder` must be NULL or a live encoder.
 #[no_mangle]
 pub unsafe extern "C" fn xipc_encoder_put_count(encoder: *mut xipc_encoder, count: usize) -> c_int {
     // SAFETY: forwarded contract.
@@ -531,9 +489,6 @@ pub unsafe extern "C" fn xipc_encoder_put_count(encoder: *mut xipc_encoder, coun
 }
 
 /// Appends bytes that are already XDR (such as an encoded sub-message).
-///
-/// # Safety
-/// `encoder` must be NULL or a live encoder; `data` `len` readable bytes.
 #[no_mangle]
 pub unsafe extern "C" fn xipc_encoder_put_raw(
     encoder: *mut xipc_encoder,
@@ -581,9 +536,6 @@ unsafe fn typed_slice_mut<'a, T>(p: *mut T, n: usize) -> Result<&'a mut [T]> {
 }
 
 /// Appends `int[n]`: `n` values, no count.
-///
-/// # Safety
-/// `encoder` must be NULL or a live encoder; `values` `n` readable items.
 #[no_mangle]
 pub unsafe extern "C" fn xipc_encoder_put_int_vector(
     encoder: *mut xipc_encoder,
@@ -595,9 +547,6 @@ pub unsafe extern "C" fn xipc_encoder_put_int_vector(
 }
 
 /// Appends `int<>`: the count `n`, then the values.
-///
-/// # Safety
-/// `encoder` must be NULL or a live encoder; `values` `n` readable items.
 #[no_mangle]
 pub unsafe extern "C" fn xipc_encoder_put_int_array(
     encoder: *mut xipc_encoder,
@@ -609,9 +558,6 @@ pub unsafe extern "C" fn xipc_encoder_put_int_array(
 }
 
 /// Appends `unsigned int[n]`: `n` values, no count.
-///
-/// # Safety
-/// `encoder` must be NULL or a live encoder; `values` `n` readable items.
 #[no_mangle]
 pub unsafe extern "C" fn xipc_encoder_put_uint_vector(
     encoder: *mut xipc_encoder,
@@ -623,9 +569,6 @@ pub unsafe extern "C" fn xipc_encoder_put_uint_vector(
 }
 
 /// Appends `unsigned int<>`: the count `n`, then the values.
-///
-/// # Safety
-/// `encoder` must be NULL or a live encoder; `values` `n` readable items.
 #[no_mangle]
 pub unsafe extern "C" fn xipc_encoder_put_uint_array(
     encoder: *mut xipc_encoder,
@@ -637,9 +580,6 @@ pub unsafe extern "C" fn xipc_encoder_put_uint_array(
 }
 
 /// Appends `hyper[n]`: `n` values, no count.
-///
-/// # Safety
-/// `encoder` must be NULL or a live encoder; `values` `n` readable items.
 #[no_mangle]
 pub unsafe extern "C" fn xipc_encoder_put_hyper_vector(
     encoder: *mut xipc_encoder,
@@ -651,9 +591,6 @@ pub unsafe extern "C" fn xipc_encoder_put_hyper_vector(
 }
 
 /// Appends `hyper<>`: the count `n`, then the values.
-///
-/// # Safety
-/// `encoder` must be NULL or a live encoder; `values` `n` readable items.
 #[no_mangle]
 pub unsafe extern "C" fn xipc_encoder_put_hyper_array(
     encoder: *mut xipc_encoder,
@@ -665,9 +602,6 @@ pub unsafe extern "C" fn xipc_encoder_put_hyper_array(
 }
 
 /// Appends `unsigned hyper[n]`: `n` values, no count.
-///
-/// # Safety
-/// `encoder` must be NULL or a live encoder; `values` `n` readable items.
 #[no_mangle]
 pub unsafe extern "C" fn xipc_encoder_put_uhyper_vector(
     encoder: *mut xipc_encoder,
@@ -679,9 +613,6 @@ pub unsafe extern "C" fn xipc_encoder_put_uhyper_vector(
 }
 
 /// Appends `unsigned hyper<>`: the count `n`, then the values.
-///
-/// # Safety
-/// `encoder` must be NULL or a live encoder; `values` `n` readable items.
 #[no_mangle]
 pub unsafe extern "C" fn xipc_encoder_put_uhyper_array(
     encoder: *mut xipc_encoder,
@@ -693,9 +624,6 @@ pub unsafe extern "C" fn xipc_encoder_put_uhyper_array(
 }
 
 /// Appends `float[n]`: `n` values, no count.
-///
-/// # Safety
-/// `encoder` must be NULL or a live encoder; `values` `n` readable items.
 #[no_mangle]
 pub unsafe extern "C" fn xipc_encoder_put_float_vector(
     encoder: *mut xipc_encoder,
@@ -707,9 +635,6 @@ pub unsafe extern "C" fn xipc_encoder_put_float_vector(
 }
 
 /// Appends `float<>`: the count `n`, then the values.
-///
-/// # Safety
-/// `encoder` must be NULL or a live encoder; `values` `n` readable items.
 #[no_mangle]
 pub unsafe extern "C" fn xipc_encoder_put_float_array(
     encoder: *mut xipc_encoder,
@@ -721,9 +646,6 @@ pub unsafe extern "C" fn xipc_encoder_put_float_array(
 }
 
 /// Appends `double[n]`: `n` values, no count.
-///
-/// # Safety
-/// `encoder` must be NULL or a live encoder; `values` `n` readable items.
 #[no_mangle]
 pub unsafe extern "C" fn xipc_encoder_put_double_vector(
     encoder: *mut xipc_encoder,
@@ -735,9 +657,6 @@ pub unsafe extern "C" fn xipc_encoder_put_double_vector(
 }
 
 /// Appends `double<>`: the count `n`, then the values.
-///
-/// # Safety
-/// `encoder` must be NULL or a live encoder; `values` `n` readable items.
 #[no_mangle]
 pub unsafe extern "C" fn xipc_encoder_put_double_array(
     encoder: *mut xipc_encoder,
@@ -751,10 +670,6 @@ pub unsafe extern "C" fn xipc_encoder_put_double_array(
 /// Creates a decoder over `len` bytes at `data`, with `limits` (NULL for the
 /// defaults). The bytes must stay alive and unchanged until the decoder is
 /// freed.
-///
-/// # Safety
-/// `data` must point to `len` readable bytes; `limits` NULL or readable;
-/// `out` writable.
 #[no_mangle]
 pub unsafe extern "C" fn xipc_decoder_new(
     data: *const u8,
@@ -781,9 +696,6 @@ pub unsafe extern "C" fn xipc_decoder_new(
 }
 
 /// Releases a decoder. Accepts NULL.
-///
-/// # Safety
-/// `decoder` must be NULL or a live decoder, not used afterwards.
 #[no_mangle]
 pub unsafe extern "C" fn xipc_decoder_free(decoder: *mut xipc_decoder) {
     if !decoder.is_null() {
@@ -793,22 +705,16 @@ pub unsafe extern "C" fn xipc_decoder_free(decoder: *mut xipc_decoder) {
 }
 
 /// The byte offset of the next item.
-///
-/// # Safety
-/// `decoder` must be NULL or a live decoder; `out` writable.
 #[no_mangle]
 pub unsafe extern "C" fn xipc_decoder_position(
-    decoder: *mut xipc_decoder,
+    decoder: *const xipc_decoder,
     out: *mut usize,
 ) -> c_int {
     // SAFETY: forwarded contract.
-    guard(|| unsafe { write_out(out, dec(decoder)?.position()) })
+    guard(|| unsafe { write_out(out, dec_ref(decoder)?.position()) })
 }
 
 /// Moves to byte offset `pos` (at most the input's length).
-///
-/// # Safety
-/// `decoder` must be NULL or a live decoder.
 #[no_mangle]
 pub unsafe extern "C" fn xipc_decoder_set_position(
     decoder: *mut xipc_decoder,
@@ -823,12 +729,9 @@ pub unsafe extern "C" fn xipc_decoder_set_position(
 /// run of fields in place, checking `*len` once, and then calls
 /// `xipc_decoder_advance`. The bytes are the decoder's input, valid as long
 /// as it is.
-///
-/// # Safety
-/// `decoder` must be NULL or a live decoder; `data` and `len` writable.
 #[no_mangle]
 pub unsafe extern "C" fn xipc_decoder_peek(
-    decoder: *mut xipc_decoder,
+    decoder: *const xipc_decoder,
     data: *mut *const u8,
     len: *mut usize,
 ) -> c_int {
@@ -837,7 +740,7 @@ pub unsafe extern "C" fn xipc_decoder_peek(
         nonnull!(len);
         // SAFETY: forwarded contract; outputs checked non-NULL.
         unsafe {
-            let rest = dec(decoder)?.remaining();
+            let rest = dec_ref(decoder)?.remaining();
             write_out(data, rest.as_ptr())?;
             write_out(len, rest.len())
         }
@@ -846,9 +749,6 @@ pub unsafe extern "C" fn xipc_decoder_peek(
 
 /// Moves past `n` bytes read through `xipc_decoder_peek`. Fails with
 /// `XIPC_EXDR` (and the offset), without moving, when fewer than `n` remain.
-///
-/// # Safety
-/// `decoder` must be NULL or a live decoder.
 #[no_mangle]
 pub unsafe extern "C" fn xipc_decoder_advance(decoder: *mut xipc_decoder, n: usize) -> c_int {
     // SAFETY: forwarded contract.
@@ -856,22 +756,16 @@ pub unsafe extern "C" fn xipc_decoder_advance(decoder: *mut xipc_decoder, n: usi
 }
 
 /// The number of bytes not yet decoded.
-///
-/// # Safety
-/// `decoder` must be NULL or a live decoder; `out` writable.
 #[no_mangle]
 pub unsafe extern "C" fn xipc_decoder_remaining(
-    decoder: *mut xipc_decoder,
+    decoder: *const xipc_decoder,
     out: *mut usize,
 ) -> c_int {
     // SAFETY: forwarded contract.
-    guard(|| unsafe { write_out(out, dec(decoder)?.remaining().len()) })
+    guard(|| unsafe { write_out(out, dec_ref(decoder)?.remaining().len()) })
 }
 
 /// Succeeds when every byte has been decoded; `XIPC_EXDR` otherwise.
-///
-/// # Safety
-/// `decoder` must be NULL or a live decoder.
 #[no_mangle]
 pub unsafe extern "C" fn xipc_decoder_finish(decoder: *mut xipc_decoder) -> c_int {
     // SAFETY: forwarded contract.
@@ -880,9 +774,6 @@ pub unsafe extern "C" fn xipc_decoder_finish(decoder: *mut xipc_decoder) -> c_in
 
 /// Enters a nested item (for recursive types); fails past the depth limit.
 /// Pair with `xipc_decoder_leave`.
-///
-/// # Safety
-/// `decoder` must be NULL or a live decoder.
 #[no_mangle]
 pub unsafe extern "C" fn xipc_decoder_enter(decoder: *mut xipc_decoder) -> c_int {
     // SAFETY: forwarded contract.
@@ -890,9 +781,6 @@ pub unsafe extern "C" fn xipc_decoder_enter(decoder: *mut xipc_decoder) -> c_int
 }
 
 /// Leaves a nested item entered with `xipc_decoder_enter`.
-///
-/// # Safety
-/// `decoder` must be NULL or a live decoder.
 #[no_mangle]
 pub unsafe extern "C" fn xipc_decoder_leave(decoder: *mut xipc_decoder) -> c_int {
     // SAFETY: forwarded contract.
@@ -901,9 +789,6 @@ pub unsafe extern "C" fn xipc_decoder_leave(decoder: *mut xipc_decoder) -> c_int
 
 /// Counts `bytes` the caller is about to allocate against the decoder's
 /// total-allocation limit (`XIPC_ELIMIT` when it would pass it).
-///
-/// # Safety
-/// `decoder` must be NULL or a live decoder.
 #[no_mangle]
 pub unsafe extern "C" fn xipc_decoder_charge(decoder: *mut xipc_decoder, bytes: usize) -> c_int {
     // SAFETY: forwarded contract.
@@ -911,9 +796,6 @@ pub unsafe extern "C" fn xipc_decoder_charge(decoder: *mut xipc_decoder, bytes: 
 }
 
 /// Reads an `int`.
-///
-/// # Safety
-/// `decoder` must be NULL or a live decoder; `out` NULL or writable.
 #[no_mangle]
 pub unsafe extern "C" fn xipc_decoder_get_int(decoder: *mut xipc_decoder, out: *mut i32) -> c_int {
     // SAFETY: forwarded contract.
@@ -921,9 +803,6 @@ pub unsafe extern "C" fn xipc_decoder_get_int(decoder: *mut xipc_decoder, out: *
 }
 
 /// Reads an `unsigned int`.
-///
-/// # Safety
-/// `decoder` must be NULL or a live decoder; `out` NULL or writable.
 #[no_mangle]
 pub unsafe extern "C" fn xipc_decoder_get_uint(decoder: *mut xipc_decoder, out: *mut u32) -> c_int {
     // SAFETY: forwarded contract.
@@ -931,9 +810,6 @@ pub unsafe extern "C" fn xipc_decoder_get_uint(decoder: *mut xipc_decoder, out: 
 }
 
 /// Reads an `enum` value.
-///
-/// # Safety
-/// `decoder` must be NULL or a live decoder; `out` NULL or writable.
 #[no_mangle]
 pub unsafe extern "C" fn xipc_decoder_get_enum(decoder: *mut xipc_decoder, out: *mut i32) -> c_int {
     // SAFETY: forwarded contract.
@@ -941,9 +817,6 @@ pub unsafe extern "C" fn xipc_decoder_get_enum(decoder: *mut xipc_decoder, out: 
 }
 
 /// Reads a `bool` (0 or 1; anything else is `XIPC_EXDR`).
-///
-/// # Safety
-/// `decoder` must be NULL or a live decoder; `out` NULL or writable.
 #[no_mangle]
 pub unsafe extern "C" fn xipc_decoder_get_bool(
     decoder: *mut xipc_decoder,
@@ -954,9 +827,6 @@ pub unsafe extern "C" fn xipc_decoder_get_bool(
 }
 
 /// Reads a `hyper`.
-///
-/// # Safety
-/// `decoder` must be NULL or a live decoder; `out` NULL or writable.
 #[no_mangle]
 pub unsafe extern "C" fn xipc_decoder_get_hyper(
     decoder: *mut xipc_decoder,
@@ -967,9 +837,6 @@ pub unsafe extern "C" fn xipc_decoder_get_hyper(
 }
 
 /// Reads an `unsigned hyper`.
-///
-/// # Safety
-/// `decoder` must be NULL or a live decoder; `out` NULL or writable.
 #[no_mangle]
 pub unsafe extern "C" fn xipc_decoder_get_uhyper(
     decoder: *mut xipc_decoder,
@@ -980,9 +847,6 @@ pub unsafe extern "C" fn xipc_decoder_get_uhyper(
 }
 
 /// Reads a `float`.
-///
-/// # Safety
-/// `decoder` must be NULL or a live decoder; `out` NULL or writable.
 #[no_mangle]
 pub unsafe extern "C" fn xipc_decoder_get_float(
     decoder: *mut xipc_decoder,
@@ -993,9 +857,6 @@ pub unsafe extern "C" fn xipc_decoder_get_float(
 }
 
 /// Reads a `double`.
-///
-/// # Safety
-/// `decoder` must be NULL or a live decoder; `out` NULL or writable.
 #[no_mangle]
 pub unsafe extern "C" fn xipc_decoder_get_double(
     decoder: *mut xipc_decoder,
@@ -1006,9 +867,6 @@ pub unsafe extern "C" fn xipc_decoder_get_double(
 }
 
 /// Reads the presence flag of optional-data.
-///
-/// # Safety
-/// `decoder` must be NULL or a live decoder; `out` NULL or writable.
 #[no_mangle]
 pub unsafe extern "C" fn xipc_decoder_get_optional(
     decoder: *mut xipc_decoder,
@@ -1019,9 +877,6 @@ pub unsafe extern "C" fn xipc_decoder_get_optional(
 }
 
 /// Reads a `quadruple` into 16 bytes at `out`.
-///
-/// # Safety
-/// `decoder` must be NULL or a live decoder; `out` NULL or 16 writable bytes.
 #[no_mangle]
 pub unsafe extern "C" fn xipc_decoder_get_quadruple(
     decoder: *mut xipc_decoder,
@@ -1038,9 +893,6 @@ pub unsafe extern "C" fn xipc_decoder_get_quadruple(
 }
 
 /// Reads `opaque[len]` into `len` bytes at `out` (padding checked).
-///
-/// # Safety
-/// `decoder` must be NULL or a live decoder; `out` `len` writable bytes.
 #[no_mangle]
 pub unsafe extern "C" fn xipc_decoder_get_fixed_opaque(
     decoder: *mut xipc_decoder,
@@ -1059,9 +911,6 @@ pub unsafe extern "C" fn xipc_decoder_get_fixed_opaque(
 
 /// Reads `opaque<max>` without copying: `*data` points into the decoder's
 /// input (valid as long as that input) and `*len` is its length.
-///
-/// # Safety
-/// `decoder` must be NULL or a live decoder; `data`, `len` writable.
 #[no_mangle]
 pub unsafe extern "C" fn xipc_decoder_get_opaque_ref(
     decoder: *mut xipc_decoder,
@@ -1082,12 +931,9 @@ pub unsafe extern "C" fn xipc_decoder_get_opaque_ref(
 }
 
 /// Reads `opaque<max>` into the caller's buffer of `cap` bytes; `*len` gets
-/// its length. When `cap` is too small: `XIPC_EMSGSIZE`, `*len` gets the
-/// length needed, and the decoder does not move.
-///
-/// # Safety
-/// `decoder` must be NULL or a live decoder; `buf` `cap` writable bytes;
-/// `len` writable.
+/// its length. When `cap` is too small: `XIPC_EMSGSIZE` (the message gives
+/// the length) and the decoder does not move; `xipc_decoder_get_opaque_ref`
+/// reads an item of any length without a copy.
 #[no_mangle]
 pub unsafe extern "C" fn xipc_decoder_get_opaque(
     decoder: *mut xipc_decoder,
@@ -1102,12 +948,9 @@ pub unsafe extern "C" fn xipc_decoder_get_opaque(
 
 /// Reads `string<max>` into the caller's buffer of `cap` bytes, adding a
 /// terminating NUL; `*len` gets the length without the NUL. When `cap` is
-/// too small (it needs length + 1): `XIPC_EMSGSIZE`, `*len` gets the length,
-/// and the decoder does not move.
-///
-/// # Safety
-/// `decoder` must be NULL or a live decoder; `buf` `cap` writable bytes;
-/// `len` writable.
+/// too small (it needs length + 1): `XIPC_EMSGSIZE` (the message gives the
+/// length) and the decoder does not move; `xipc_decoder_get_string_ref`
+/// reads a string of any length without a copy.
 #[no_mangle]
 pub unsafe extern "C" fn xipc_decoder_get_string(
     decoder: *mut xipc_decoder,
@@ -1121,9 +964,6 @@ pub unsafe extern "C" fn xipc_decoder_get_string(
 }
 
 /// Reads `string<max>` without copying (not NUL-terminated).
-///
-/// # Safety
-/// `decoder` must be NULL or a live decoder; `data`, `len` writable.
 #[no_mangle]
 pub unsafe extern "C" fn xipc_decoder_get_string_ref(
     decoder: *mut xipc_decoder,
@@ -1173,8 +1013,6 @@ unsafe fn copy_out(
     let need = bytes.len() + usize::from(nul);
     if need > cap {
         d.set_position(start)?;
-        // SAFETY: `len` checked non-NULL.
-        unsafe { write_out(len, bytes.len())? };
         return Err(Error::MessageTooLarge {
             size: need,
             limit: cap,
@@ -1194,9 +1032,6 @@ unsafe fn copy_out(
 /// elements take at least `min_elem_size` bytes each on the wire (4 for
 /// any XDR type). The count is checked against `max`, the limits and the
 /// bytes that remain, so allocating that many elements is safe.
-///
-/// # Safety
-/// `decoder` must be NULL or a live decoder; `out` writable.
 #[no_mangle]
 pub unsafe extern "C" fn xipc_decoder_get_count(
     decoder: *mut xipc_decoder,
@@ -1215,9 +1050,6 @@ pub unsafe extern "C" fn xipc_decoder_get_count(
 }
 
 /// Reads `int[n]` into `n` items at `out`.
-///
-/// # Safety
-/// `decoder` must be NULL or a live decoder; `out` `n` writable items.
 #[no_mangle]
 pub unsafe extern "C" fn xipc_decoder_get_int_vector(
     decoder: *mut xipc_decoder,
@@ -1229,12 +1061,9 @@ pub unsafe extern "C" fn xipc_decoder_get_int_vector(
 }
 
 /// Reads `int<max>` into the caller's `cap` items at `out`; `*n` gets the
-/// count. When `cap` is too small: `XIPC_EMSGSIZE`, `*n` gets the count, and
-/// the decoder does not move.
-///
-/// # Safety
-/// `decoder` must be NULL or a live decoder; `out` `cap` writable items; `n`
-/// writable.
+/// count. When `cap` is too small: `XIPC_EMSGSIZE` (the message gives the
+/// count) and the decoder does not move; `xipc_decoder_get_count` reads the
+/// count alone.
 #[no_mangle]
 pub unsafe extern "C" fn xipc_decoder_get_int_array(
     decoder: *mut xipc_decoder,
@@ -1248,9 +1077,6 @@ pub unsafe extern "C" fn xipc_decoder_get_int_array(
 }
 
 /// Reads `unsigned int[n]` into `n` items at `out`.
-///
-/// # Safety
-/// `decoder` must be NULL or a live decoder; `out` `n` writable items.
 #[no_mangle]
 pub unsafe extern "C" fn xipc_decoder_get_uint_vector(
     decoder: *mut xipc_decoder,
@@ -1262,12 +1088,9 @@ pub unsafe extern "C" fn xipc_decoder_get_uint_vector(
 }
 
 /// Reads `unsigned int<max>` into the caller's `cap` items at `out`; `*n` gets the
-/// count. When `cap` is too small: `XIPC_EMSGSIZE`, `*n` gets the count, and
-/// the decoder does not move.
-///
-/// # Safety
-/// `decoder` must be NULL or a live decoder; `out` `cap` writable items; `n`
-/// writable.
+/// count. When `cap` is too small: `XIPC_EMSGSIZE` (the message gives the
+/// count) and the decoder does not move; `xipc_decoder_get_count` reads the
+/// count alone.
 #[no_mangle]
 pub unsafe extern "C" fn xipc_decoder_get_uint_array(
     decoder: *mut xipc_decoder,
@@ -1281,9 +1104,6 @@ pub unsafe extern "C" fn xipc_decoder_get_uint_array(
 }
 
 /// Reads `hyper[n]` into `n` items at `out`.
-///
-/// # Safety
-/// `decoder` must be NULL or a live decoder; `out` `n` writable items.
 #[no_mangle]
 pub unsafe extern "C" fn xipc_decoder_get_hyper_vector(
     decoder: *mut xipc_decoder,
@@ -1295,12 +1115,9 @@ pub unsafe extern "C" fn xipc_decoder_get_hyper_vector(
 }
 
 /// Reads `hyper<max>` into the caller's `cap` items at `out`; `*n` gets the
-/// count. When `cap` is too small: `XIPC_EMSGSIZE`, `*n` gets the count, and
-/// the decoder does not move.
-///
-/// # Safety
-/// `decoder` must be NULL or a live decoder; `out` `cap` writable items; `n`
-/// writable.
+/// count. When `cap` is too small: `XIPC_EMSGSIZE` (the message gives the
+/// count) and the decoder does not move; `xipc_decoder_get_count` reads the
+/// count alone.
 #[no_mangle]
 pub unsafe extern "C" fn xipc_decoder_get_hyper_array(
     decoder: *mut xipc_decoder,
@@ -1314,9 +1131,6 @@ pub unsafe extern "C" fn xipc_decoder_get_hyper_array(
 }
 
 /// Reads `unsigned hyper[n]` into `n` items at `out`.
-///
-/// # Safety
-/// `decoder` must be NULL or a live decoder; `out` `n` writable items.
 #[no_mangle]
 pub unsafe extern "C" fn xipc_decoder_get_uhyper_vector(
     decoder: *mut xipc_decoder,
@@ -1328,12 +1142,9 @@ pub unsafe extern "C" fn xipc_decoder_get_uhyper_vector(
 }
 
 /// Reads `unsigned hyper<max>` into the caller's `cap` items at `out`; `*n` gets the
-/// count. When `cap` is too small: `XIPC_EMSGSIZE`, `*n` gets the count, and
-/// the decoder does not move.
-///
-/// # Safety
-/// `decoder` must be NULL or a live decoder; `out` `cap` writable items; `n`
-/// writable.
+/// count. When `cap` is too small: `XIPC_EMSGSIZE` (the message gives the
+/// count) and the decoder does not move; `xipc_decoder_get_count` reads the
+/// count alone.
 #[no_mangle]
 pub unsafe extern "C" fn xipc_decoder_get_uhyper_array(
     decoder: *mut xipc_decoder,
@@ -1347,9 +1158,6 @@ pub unsafe extern "C" fn xipc_decoder_get_uhyper_array(
 }
 
 /// Reads `float[n]` into `n` items at `out`.
-///
-/// # Safety
-/// `decoder` must be NULL or a live decoder; `out` `n` writable items.
 #[no_mangle]
 pub unsafe extern "C" fn xipc_decoder_get_float_vector(
     decoder: *mut xipc_decoder,
@@ -1361,12 +1169,9 @@ pub unsafe extern "C" fn xipc_decoder_get_float_vector(
 }
 
 /// Reads `float<max>` into the caller's `cap` items at `out`; `*n` gets the
-/// count. When `cap` is too small: `XIPC_EMSGSIZE`, `*n` gets the count, and
-/// the decoder does not move.
-///
-/// # Safety
-/// `decoder` must be NULL or a live decoder; `out` `cap` writable items; `n`
-/// writable.
+/// count. When `cap` is too small: `XIPC_EMSGSIZE` (the message gives the
+/// count) and the decoder does not move; `xipc_decoder_get_count` reads the
+/// count alone.
 #[no_mangle]
 pub unsafe extern "C" fn xipc_decoder_get_float_array(
     decoder: *mut xipc_decoder,
@@ -1380,9 +1185,6 @@ pub unsafe extern "C" fn xipc_decoder_get_float_array(
 }
 
 /// Reads `double[n]` into `n` items at `out`.
-///
-/// # Safety
-/// `decoder` must be NULL or a live decoder; `out` `n` writable items.
 #[no_mangle]
 pub unsafe extern "C" fn xipc_decoder_get_double_vector(
     decoder: *mut xipc_decoder,
@@ -1394,12 +1196,9 @@ pub unsafe extern "C" fn xipc_decoder_get_double_vector(
 }
 
 /// Reads `double<max>` into the caller's `cap` items at `out`; `*n` gets the
-/// count. When `cap` is too small: `XIPC_EMSGSIZE`, `*n` gets the count, and
-/// the decoder does not move.
-///
-/// # Safety
-/// `decoder` must be NULL or a live decoder; `out` `cap` writable items; `n`
-/// writable.
+/// count. When `cap` is too small: `XIPC_EMSGSIZE` (the message gives the
+/// count) and the decoder does not move; `xipc_decoder_get_count` reads the
+/// count alone.
 #[no_mangle]
 pub unsafe extern "C" fn xipc_decoder_get_double_array(
     decoder: *mut xipc_decoder,
@@ -1414,9 +1213,6 @@ pub unsafe extern "C" fn xipc_decoder_get_double_array(
 
 /// Converts `n` native `int` values to XDR in `out` (`out_len` must be
 /// n × 4).
-///
-/// # Safety
-/// `values` `n` readable items; `out` `out_len` writable bytes.
 #[no_mangle]
 pub unsafe extern "C" fn xipc_xdr_encode_ints(
     values: *const i32,
@@ -1430,9 +1226,6 @@ pub unsafe extern "C" fn xipc_xdr_encode_ints(
 
 /// Converts XDR `int` values in `data` (`len` = n × 4) to `n` native
 /// values at `out`.
-///
-/// # Safety
-/// `data` `len` readable bytes; `out` `n` writable items.
 #[no_mangle]
 pub unsafe extern "C" fn xipc_xdr_decode_ints(
     data: *const u8,
@@ -1446,9 +1239,6 @@ pub unsafe extern "C" fn xipc_xdr_decode_ints(
 
 /// Converts `n` native `unsigned int` values to XDR in `out` (`out_len` must be
 /// n × 4).
-///
-/// # Safety
-/// `values` `n` readable items; `out` `out_len` writable bytes.
 #[no_mangle]
 pub unsafe extern "C" fn xipc_xdr_encode_uints(
     values: *const u32,
@@ -1462,9 +1252,6 @@ pub unsafe extern "C" fn xipc_xdr_encode_uints(
 
 /// Converts XDR `unsigned int` values in `data` (`len` = n × 4) to `n` native
 /// values at `out`.
-///
-/// # Safety
-/// `data` `len` readable bytes; `out` `n` writable items.
 #[no_mangle]
 pub unsafe extern "C" fn xipc_xdr_decode_uints(
     data: *const u8,
@@ -1478,9 +1265,6 @@ pub unsafe extern "C" fn xipc_xdr_decode_uints(
 
 /// Converts `n` native `hyper` values to XDR in `out` (`out_len` must be
 /// n × 8).
-///
-/// # Safety
-/// `values` `n` readable items; `out` `out_len` writable bytes.
 #[no_mangle]
 pub unsafe extern "C" fn xipc_xdr_encode_hypers(
     values: *const i64,
@@ -1496,9 +1280,6 @@ pub unsafe extern "C" fn xipc_xdr_encode_hypers(
 
 /// Converts XDR `hyper` values in `data` (`len` = n × 8) to `n` native
 /// values at `out`.
-///
-/// # Safety
-/// `data` `len` readable bytes; `out` `n` writable items.
 #[no_mangle]
 pub unsafe extern "C" fn xipc_xdr_decode_hypers(
     data: *const u8,
@@ -1512,9 +1293,6 @@ pub unsafe extern "C" fn xipc_xdr_decode_hypers(
 
 /// Converts `n` native `unsigned hyper` values to XDR in `out` (`out_len` must be
 /// n × 8).
-///
-/// # Safety
-/// `values` `n` readable items; `out` `out_len` writable bytes.
 #[no_mangle]
 pub unsafe extern "C" fn xipc_xdr_encode_uhypers(
     values: *const u64,
@@ -1530,9 +1308,6 @@ pub unsafe extern "C" fn xipc_xdr_encode_uhypers(
 
 /// Converts XDR `unsigned hyper` values in `data` (`len` = n × 8) to `n` native
 /// values at `out`.
-///
-/// # Safety
-/// `data` `len` readable bytes; `out` `n` writable items.
 #[no_mangle]
 pub unsafe extern "C" fn xipc_xdr_decode_uhypers(
     data: *const u8,
@@ -1546,9 +1321,6 @@ pub unsafe extern "C" fn xipc_xdr_decode_uhypers(
 
 /// Converts `n` native `float` values to XDR in `out` (`out_len` must be
 /// n × 4).
-///
-/// # Safety
-/// `values` `n` readable items; `out` `out_len` writable bytes.
 #[no_mangle]
 pub unsafe extern "C" fn xipc_xdr_encode_floats(
     values: *const f32,
@@ -1564,9 +1336,6 @@ pub unsafe extern "C" fn xipc_xdr_encode_floats(
 
 /// Converts XDR `float` values in `data` (`len` = n × 4) to `n` native
 /// values at `out`.
-///
-/// # Safety
-/// `data` `len` readable bytes; `out` `n` writable items.
 #[no_mangle]
 pub unsafe extern "C" fn xipc_xdr_decode_floats(
     data: *const u8,
@@ -1580,9 +1349,6 @@ pub unsafe extern "C" fn xipc_xdr_decode_floats(
 
 /// Converts `n` native `double` values to XDR in `out` (`out_len` must be
 /// n × 8).
-///
-/// # Safety
-/// `values` `n` readable items; `out` `out_len` writable bytes.
 #[no_mangle]
 pub unsafe extern "C" fn xipc_xdr_encode_doubles(
     values: *const f64,
@@ -1598,9 +1364,6 @@ pub unsafe extern "C" fn xipc_xdr_encode_doubles(
 
 /// Converts XDR `double` values in `data` (`len` = n × 8) to `n` native
 /// values at `out`.
-///
-/// # Safety
-/// `data` `len` readable bytes; `out` `n` writable items.
 #[no_mangle]
 pub unsafe extern "C" fn xipc_xdr_decode_doubles(
     data: *const u8,

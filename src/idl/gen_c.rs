@@ -1912,5 +1912,5 @@ fn c_number(v: i128) -> String {
 /// rpcgen's `xdr_string` does, with the field's name in the message.
 fn null_string_check(lv: &str, name: &str) -> String {
     let what = if name.is_empty() { "value" } else { name };
-    format!("if (({lv}) == NULL)\n\treturn xipc_encoder_null_string(e, \"{what}\");")
+    format!("if (({lv}) == NULL)\n\treturn xipc_encoder_refuse_null_string(e, \"{what}\");")
 }

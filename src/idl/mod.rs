@@ -22,6 +22,7 @@
 
 pub mod ast;
 pub mod check;
+#[cfg(feature = "cli")]
 pub mod cli;
 mod code;
 mod gen_c;

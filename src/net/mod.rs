@@ -26,4 +26,4 @@ pub(crate) use connect::connect_addr;
 pub use connect::{connect_tcp, connect_unix};
 pub(crate) use listen::local_addr;
 pub use listen::{listen_tcp, listen_udp, listen_unix, UnixSocketFile};
-pub use time::{timeout_from_ms, Deadline};
+pub use time::Deadline;

@@ -84,21 +84,6 @@ fn far_future() -> Instant {
     Instant::now() + Duration::from_secs(100 * 365 * 24 * 3600)
 }
 
-/// A timeout given in milliseconds by C or Python, where a negative value
-/// means "wait for ever": the one conversion every timeout in the C ABI
-/// goes through.
-///
-/// ```
-/// use std::time::Duration;
-/// use xipc::net::timeout_from_ms;
-/// assert_eq!(timeout_from_ms(-1), None);
-/// assert_eq!(timeout_from_ms(0), Some(Duration::ZERO));
-/// assert_eq!(timeout_from_ms(1500), Some(Duration::from_millis(1500)));
-/// ```
-pub fn timeout_from_ms(ms: i64) -> Option<Duration> {
-    u64::try_from(ms).ok().map(Duration::from_millis)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,30 +2,30 @@
 //! one type, [`Stream`], with raw reads and writes and framed messages.
 //!
 //! Messages are framed with record marking (RFC 5531 §11, see [`record`]):
-//! a 4-byte header, then the bytes. `send_msg` writes a frame with one
+//! a 4-byte header, then the bytes. `send` writes a frame with one
 //! system call, so a frame of at most `PIPE_BUF` (4096) bytes, header
 //! included, reaches a pipe or FIFO whole even when several processes write
-//! to it. `recv_msg` reassembles fragments up to a maximum message size that
+//! to it. `receive` reassembles fragments up to a maximum message size that
 //! is checked before anything is allocated.
 //!
 //! Reading is buffered a little: one `read(2)` of up to [`READ_AHEAD`] bytes
 //! brings a small message's header and body together (and perhaps the next
 //! messages); the body of a large message is read straight into place. Hence
 //! `poll`/`select` on the descriptor do not see messages already buffered: an
-//! event loop calls `recv_msg` until it reports [`Error::WouldBlock`].
+//! event loop calls `receive` until it reports [`Error::WouldBlock`].
 //!
 //! Timeouts and nonblocking mode never lose data: a message that is only
-//! partly received stays in the stream and the next `recv_msg` completes it;
+//! partly received stays in the stream and the next `receive` completes it;
 //! a message that was only partly written when the deadline passed (or the
 //! pipe filled up in nonblocking mode) keeps its rest in the stream, which
 //! sends it before anything else.
 //!
 //! ```
 //! let (reader, writer) = xipc::stream::pipe()?;
-//! writer.send_msg(b"hello")?;
-//! assert_eq!(reader.recv_msg()?.as_deref(), Some(&b"hello"[..]));
+//! writer.send(b"hello")?;
+//! assert_eq!(reader.receive()?.as_deref(), Some(&b"hello"[..]));
 //! drop(writer); // the end of the stream, between messages
-//! assert_eq!(reader.recv_msg()?, None);
+//! assert_eq!(reader.receive()?, None);
 //! # Ok::<(), xipc::Error>(())
 //! ```
 //!
@@ -39,9 +39,9 @@
 //! let port = listener.port().expect("a TCP port");
 //! let client = stream::tcp_connect("127.0.0.1", port, Some(Duration::from_secs(5)))?;
 //! let server = listener.accept(Some(Duration::from_secs(5)))?;
-//! client.send_msg(b"ping")?;
+//! client.send(b"ping")?;
 //! server.set_read_timeout(Some(Duration::from_secs(5)));
-//! assert_eq!(server.recv_msg()?.as_deref(), Some(&b"ping"[..]));
+//! assert_eq!(server.receive()?.as_deref(), Some(&b"ping"[..]));
 //! # Ok::<(), xipc::Error>(())
 //! ```
 
@@ -251,7 +251,7 @@ impl Stream {
     /// else (by the next send, write or [`Stream::flush`]). An error means
     /// nothing of it was written: [`Error::WouldBlock`], [`Error::TimedOut`],
     /// [`Error::Interrupted`], [`Error::Closed`] when the peer is gone.
-    pub fn send_msg(&self, msg: &[u8]) -> Result<()> {
+    pub fn send(&self, msg: &[u8]) -> Result<()> {
         let mut tx = lock(&self.sender);
         let deadline = self.deadline(tx.timeout);
         let out = Out::new(self, deadline);
@@ -273,11 +273,11 @@ impl Stream {
     /// Receives the next message, or `None` when the stream ended cleanly
     /// between messages. A stream that ends inside a message is
     /// [`Error::Closed`]; a message longer than the maximum
-    /// ([`Stream::set_max_msg_size`]) is [`Error::MessageTooLarge`], found from
+    /// ([`Stream::set_max_message_size`]) is [`Error::MessageTooLarge`], found from
     /// its header before anything is allocated. [`Error::WouldBlock`],
     /// [`Error::TimedOut`] and [`Error::Interrupted`] keep what has arrived:
     /// call again to complete the message.
-    pub fn recv_msg(&self) -> Result<Option<Vec<u8>>> {
+    pub fn receive(&self) -> Result<Option<Vec<u8>>> {
         let mut rx = lock(&self.receiver);
         let deadline = self.deadline(rx.timeout);
         if !rx.fill(self.fd.as_fd(), deadline)? {
@@ -286,9 +286,9 @@ impl Stream {
         Ok(rx.ready.take())
     }
 
-    /// Like [`Stream::recv_msg`], into `out` (replaced; its allocation is
+    /// Like [`Stream::receive`], into `out` (replaced; its allocation is
     /// reused). Returns `false` at a clean end of stream.
-    pub fn recv_msg_into(&self, out: &mut Vec<u8>) -> Result<bool> {
+    pub fn receive_into(&self, out: &mut Vec<u8>) -> Result<bool> {
         let mut rx = lock(&self.receiver);
         let deadline = self.deadline(rx.timeout);
         if !rx.fill(self.fd.as_fd(), deadline)? {
@@ -298,10 +298,10 @@ impl Stream {
         Ok(true)
     }
 
-    /// Like [`Stream::recv_msg`], copying into `buf`: `Some(length)`, or
+    /// Like [`Stream::receive`], copying into `buf`: `Some(length)`, or
     /// `None` at a clean end of stream. A message longer than `buf` is
     /// [`Error::MessageTooLarge`] and stays in the stream for the next call.
-    pub fn recv_msg_to_slice(&self, buf: &mut [u8]) -> Result<Option<usize>> {
+    pub fn receive_to_slice(&self, buf: &mut [u8]) -> Result<Option<usize>> {
         let mut rx = lock(&self.receiver);
         let deadline = self.deadline(rx.timeout);
         rx.recv_to_slice(self.fd.as_fd(), buf, deadline)
@@ -309,7 +309,7 @@ impl Stream {
 
     /// The length of a whole message that has arrived but was not handed
     /// out (because the buffer offered was too small), if any.
-    pub fn next_msg_len(&self) -> Option<usize> {
+    pub fn next_message_len(&self) -> Option<usize> {
         lock(&self.receiver).ready.as_ref().map(Vec::len)
     }
 
@@ -320,9 +320,9 @@ impl Stream {
         rx.ra_end - rx.ra_pos + rx.ready.as_ref().map_or(0, Vec::len)
     }
 
-    /// Largest message `recv_msg` accepts, all fragments together
+    /// Largest message `receive` accepts, all fragments together
     /// (default 4 MiB).
-    pub fn set_max_msg_size(&self, max: usize) {
+    pub fn set_max_message_size(&self, max: usize) {
         let mut rx = lock(&self.receiver);
         let limits = RecordLimits {
             max_record: max,
@@ -331,8 +331,8 @@ impl Stream {
         rx.dec.set_limits(limits);
     }
 
-    /// The largest message `recv_msg` accepts.
-    pub fn max_msg_size(&self) -> usize {
+    /// The largest message `receive` accepts.
+    pub fn max_message_size(&self) -> usize {
         lock(&self.receiver).dec.limits().max_record
     }
 
@@ -341,7 +341,7 @@ impl Stream {
         lock(&self.receiver).dec.set_limits(limits);
     }
 
-    /// Largest fragment `send_msg` writes; longer messages are split
+    /// Largest fragment `send` writes; longer messages are split
     /// (default and maximum 2³¹ − 1 bytes).
     pub fn set_max_fragment(&self, max: usize) -> Result<()> {
         if max == 0 || max > MAX_FRAGMENT_LEN {
@@ -356,12 +356,12 @@ impl Stream {
     // ---- raw bytes ----
 
     /// Reads at most `buf.len()` bytes; 0 means end of stream. Refused while
-    /// a framed message is partly received (finish it with `recv_msg`).
+    /// a framed message is partly received (finish it with `receive`).
     pub fn read(&self, buf: &mut [u8]) -> Result<usize> {
         let mut rx = lock(&self.receiver);
         if !rx.dec.is_idle() || rx.ready.is_some() {
             return Err(Error::InvalidArgument(
-                "a framed message is partly received; finish it with recv_msg first".into(),
+                "a framed message is partly received; finish it with receive first".into(),
             ));
         }
         if rx.ra_pos < rx.ra_end {
@@ -379,7 +379,7 @@ impl Stream {
         out.write(&[IoSlice::new(buf)])
     }
 
-    /// Writes all of `buf`, with the guarantees of [`Stream::send_msg`]: `Ok`
+    /// Writes all of `buf`, with the guarantees of [`Stream::send`]: `Ok`
     /// means accepted (any unwritten rest is kept and sent first later), an
     /// error means nothing was written.
     pub fn write_all(&self, buf: &[u8]) -> Result<()> {
@@ -402,22 +402,22 @@ impl Stream {
 
     // ---- modes ----
 
-    /// How long a read or `recv_msg` may wait (`None`: for ever).
+    /// How long a read or `receive` may wait (`None`: for ever).
     pub fn set_read_timeout(&self, timeout: Option<Duration>) {
         lock(&self.receiver).timeout = timeout;
     }
 
-    /// How long a write or `send_msg` may wait (`None`: for ever).
+    /// How long a write or `send` may wait (`None`: for ever).
     pub fn set_write_timeout(&self, timeout: Option<Duration>) {
         lock(&self.sender).timeout = timeout;
     }
 
-    /// How long a read or `recv_msg` may wait (`None`: for ever).
+    /// How long a read or `receive` may wait (`None`: for ever).
     pub fn read_timeout(&self) -> Option<Duration> {
         lock(&self.receiver).timeout
     }
 
-    /// How long a write or `send_msg` may wait (`None`: for ever).
+    /// How long a write or `send` may wait (`None`: for ever).
     pub fn write_timeout(&self) -> Option<Duration> {
         lock(&self.sender).timeout
     }
@@ -519,7 +519,7 @@ impl<'a> Out<'a> {
 
 impl Sender {
     /// Writes `parts` in order as one unit, with one system call when the
-    /// kernel takes them whole. See [`Stream::send_msg`] for what `Ok` and
+    /// kernel takes them whole. See [`Stream::send`] for what `Ok` and
     /// errors mean.
     fn submit(&mut self, out: Out<'_>, parts: &[&[u8]]) -> Result<()> {
         self.flush_pending(out)?;
@@ -797,11 +797,11 @@ mod tests {
         b.set_nonblocking(true).unwrap();
         let framed = record::encode_record(b"hello, world", 5);
         for (i, byte) in framed.iter().enumerate() {
-            assert!(matches!(b.recv_msg(), Err(Error::WouldBlock)), "byte {i}");
+            assert!(matches!(b.receive(), Err(Error::WouldBlock)), "byte {i}");
             a.write_all(&[*byte]).unwrap();
         }
-        assert_eq!(b.recv_msg().unwrap().unwrap(), b"hello, world");
-        assert!(matches!(b.recv_msg(), Err(Error::WouldBlock)));
+        assert_eq!(b.receive().unwrap().unwrap(), b"hello, world");
+        assert!(matches!(b.receive(), Err(Error::WouldBlock)));
     }
 
     #[test]
@@ -813,27 +813,27 @@ mod tests {
         a.write_all(&framed[..6000]).unwrap();
         let mut buf = vec![0u8; 20_000];
         assert!(matches!(
-            b.recv_msg_to_slice(&mut buf),
+            b.receive_to_slice(&mut buf),
             Err(Error::WouldBlock)
         ));
         buf.fill(0xEE); // the caller's buffer is not where the partial message lives
         a.write_all(&framed[6000..]).unwrap();
-        assert_eq!(b.recv_msg_to_slice(&mut buf).unwrap(), Some(10_000));
+        assert_eq!(b.receive_to_slice(&mut buf).unwrap(), Some(10_000));
         assert_eq!(&buf[..10_000], &msg[..]);
     }
 
     #[test]
     fn too_small_buffer_keeps_the_message() {
         let (a, b) = pair();
-        a.send_msg(b"0123456789").unwrap();
+        a.send(b"0123456789").unwrap();
         let mut small = [0u8; 4];
-        let err = b.recv_msg_to_slice(&mut small).unwrap_err();
+        let err = b.receive_to_slice(&mut small).unwrap_err();
         assert!(
             matches!(err, Error::MessageTooLarge { size: 10, limit: 4 }),
             "{err}"
         );
         let mut big = [0u8; 16];
-        assert_eq!(b.recv_msg_to_slice(&mut big).unwrap(), Some(10));
+        assert_eq!(b.receive_to_slice(&mut big).unwrap(), Some(10));
         assert_eq!(&big[..10], b"0123456789");
     }
 
@@ -841,13 +841,13 @@ mod tests {
     fn hostile_header_breaks_framing_for_good() {
         let (a, b) = pair();
         a.write_all(&[0x7F, 0xFF, 0xFF, 0xFF]).unwrap();
-        a.send_msg(b"next").unwrap();
-        let err = b.recv_msg().unwrap_err();
+        a.send(b"next").unwrap();
+        let err = b.receive().unwrap_err();
         assert!(
             matches!(err, Error::MessageTooLarge { size: 0x7FFF_FFFF, limit } if limit == 4 << 20),
             "{err}"
         );
-        assert!(matches!(b.recv_msg(), Err(Error::Protocol(_))));
+        assert!(matches!(b.receive(), Err(Error::Protocol(_))));
     }
 
     #[test]
@@ -855,7 +855,7 @@ mod tests {
         let (a, b) = pair();
         b.set_nonblocking(true).unwrap();
         a.write_all(&[0x80, 0, 0, 4, 1]).unwrap();
-        assert!(matches!(b.recv_msg(), Err(Error::WouldBlock)));
+        assert!(matches!(b.receive(), Err(Error::WouldBlock)));
         assert!(matches!(
             b.read(&mut [0u8; 8]),
             Err(Error::InvalidArgument(_))

@@ -129,8 +129,8 @@ pub fn tcp_connect(host: &str, port: u16, timeout: Option<Duration>) -> Result<S
 /// let server = listener.accept(Some(Duration::from_secs(5)))?;
 /// // The kernel says who connected.
 /// assert_eq!(server.peer_credentials()?.pid, std::process::id() as i32);
-/// server.send_msg(b"welcome")?;
-/// assert_eq!(client.recv_msg()?.as_deref(), Some(&b"welcome"[..]));
+/// server.send(b"welcome")?;
+/// assert_eq!(client.receive()?.as_deref(), Some(&b"welcome"[..]));
 /// drop(listener); // removes the socket file
 /// assert!(!path.exists());
 /// # Ok::<(), xipc::Error>(())

@@ -65,9 +65,9 @@ pub enum FifoMode {
 /// // Nonblocking, this one process can open both ends without waiting.
 /// let reader = stream::open_fifo(&path, FifoMode::Read, false)?;
 /// let writer = stream::open_fifo(&path, FifoMode::Write, false)?;
-/// writer.send_msg(b"through a FIFO")?;
-/// assert_eq!(reader.recv_msg()?.as_deref(), Some(&b"through a FIFO"[..]));
-/// assert!(matches!(reader.recv_msg(), Err(xipc::Error::WouldBlock)));
+/// writer.send(b"through a FIFO")?;
+/// assert_eq!(reader.receive()?.as_deref(), Some(&b"through a FIFO"[..]));
+/// assert!(matches!(reader.receive(), Err(xipc::Error::WouldBlock)));
 /// std::fs::remove_file(&path).unwrap();
 /// # Ok::<(), xipc::Error>(())
 /// ```

@@ -1,9 +1,9 @@
 /* A signal (a handler installed without SA_RESTART) arriving during every
  * kind of blocking call, each handled as the README documents, and no
  * message lost or duplicated:
- *   - stream recv_msg and read: XIPC_EINTR; what had arrived stays, and the
- *     next recv_msg completes the message;
- *   - stream send_msg blocked on a full pipe: XIPC_EINTR with nothing of the
+ *   - stream receive and read: XIPC_EINTR; what had arrived stays, and the
+ *     next receive completes the message;
+ *   - stream send blocked on a full pipe: XIPC_EINTR with nothing of the
  *     message written, or XIPC_OK with all of it delivered, exactly once;
  *   - listener accept: XIPC_EINTR; the next accept takes the connection;
  *   - tcp_connect with a timeout, waiting on a listener whose queue is full:
@@ -93,15 +93,15 @@ static void test_recv_msg_and_read(void) {
     poke k;
     int before = signals_seen;
     start_poke(&k, 200, write_rest, "-done");
-    EXPECT(xipc_stream_recv_msg(r, buf, sizeof buf, &len) == XIPC_EINTR);
+    EXPECT(xipc_stream_receive(r, buf, sizeof buf, &len) == XIPC_EINTR);
     EXPECT(signals_seen == before + 1);
     /* The 4 bytes read so far are kept: the next call completes the message. */
-    CHECK(xipc_stream_recv_msg(r, buf, sizeof buf, &len));
+    CHECK(xipc_stream_receive(r, buf, sizeof buf, &len));
     EXPECT(len == 9 && memcmp(buf, "half-done", 9) == 0);
     join_poke(&k);
     /* Nothing else is waiting: no duplicate. */
     CHECK(xipc_stream_set_nonblocking(r, true));
-    EXPECT(xipc_stream_recv_msg(r, buf, sizeof buf, &len) == XIPC_EAGAIN);
+    EXPECT(xipc_stream_receive(r, buf, sizeof buf, &len) == XIPC_EAGAIN);
     CHECK(xipc_stream_set_nonblocking(r, false));
 
     /* Raw read on an empty pipe. */
@@ -139,14 +139,14 @@ static void test_send_msg(void) {
     memset(big, 'b', sizeof big);
     poke k;
     start_poke(&k, 200, NULL, NULL);
-    int rc = xipc_stream_send_msg(w, big, sizeof big);
+    int rc = xipc_stream_send(w, big, sizeof big);
     join_poke(&k);
     EXPECT(rc == XIPC_EINTR || rc == XIPC_OK);
     if (rc == XIPC_OK) CHECK(xipc_stream_flush(w));
     xipc_stream_close(w);
 
     /* Count what the reader gets: the filler, plus the framed message
-     * exactly once if send_msg succeeded, plus nothing otherwise. */
+     * exactly once if send succeeded, plus nothing otherwise. */
     drain_r = r;
     size_t total = 0;
     pthread_t t;
@@ -154,11 +154,11 @@ static void test_send_msg(void) {
     EXPECT(pthread_join(t, NULL) == 0);
     size_t want = filled + (rc == XIPC_OK ? 4 + sizeof big : 0);
     if (total != want) {
-        fprintf(stderr, "send_msg interrupted (rc %d): reader got %zu bytes, expected %zu\n", rc,
+        fprintf(stderr, "send interrupted (rc %d): reader got %zu bytes, expected %zu\n", rc,
                 total, want);
         exit(1);
     }
-    printf("fault_signal: send_msg interrupted on a full pipe -> %s\n",
+    printf("fault_signal: send interrupted on a full pipe -> %s\n",
            rc == XIPC_OK ? "completed" : "XIPC_EINTR, nothing written");
     xipc_stream_close(r);
 }
@@ -171,17 +171,17 @@ static void test_accept(void) {
     xipc_stream *s = NULL;
     poke k;
     start_poke(&k, 200, NULL, NULL);
-    EXPECT(xipc_listener_accept(l, -1, &s) == XIPC_EINTR);
+    EXPECT(xipc_listener_accept(l, XIPC_WAIT_FOREVER, &s) == XIPC_EINTR);
     join_poke(&k);
     EXPECT(s == NULL);
     /* The listener still works. */
     xipc_stream *c = NULL;
     CHECK(xipc_tcp_connect("127.0.0.1", port, 2000, &c));
     CHECK(xipc_listener_accept(l, 2000, &s));
-    CHECK(xipc_stream_send_msg(c, (const uint8_t *)"hi", 2));
+    CHECK(xipc_stream_send(c, (const uint8_t *)"hi", 2));
     uint8_t buf[8];
     size_t len = 0;
-    CHECK(xipc_stream_recv_msg(s, buf, sizeof buf, &len));
+    CHECK(xipc_stream_receive(s, buf, sizeof buf, &len));
     EXPECT(len == 2 && memcmp(buf, "hi", 2) == 0);
     xipc_stream_close(c);
     xipc_stream_close(s);
@@ -258,7 +258,7 @@ static void test_mq_send(void) {
     EXPECT(xipc_mq_send(q, "three", 5, 9) == XIPC_EINTR);
     join_poke(&k);
     xipc_mq_attr now;
-    CHECK(xipc_mq_getattr(q, &now));
+    CHECK(xipc_mq_attributes(q, &now));
     EXPECT(now.current_messages == 2);
     CHECK(xipc_mq_set_retry_on_signal(q, true));
     /* Exactly what was sent: "three" (priority 9) then "two"; no "three" twice. */
@@ -266,7 +266,7 @@ static void test_mq_send(void) {
     EXPECT(len == 5 && memcmp(buf, "three", 5) == 0 && prio == 9);
     CHECK(xipc_mq_receive(q, buf, sizeof buf, &len, &prio));
     EXPECT(len == 3 && memcmp(buf, "two", 3) == 0 && prio == 1);
-    CHECK(xipc_mq_getattr(q, &now));
+    CHECK(xipc_mq_attributes(q, &now));
     EXPECT(now.current_messages == 0);
     CHECK(xipc_mq_close(q));
 }
@@ -289,7 +289,7 @@ static void test_rpc_call(void) {
     xipc_rpc_server *s = NULL;
     uint16_t tcp = 0, udp = 0;
     CHECK(xipc_rpc_server_new(&s));
-    CHECK(xipc_rpc_server_set_rpcbind(s, false));
+    CHECK(xipc_rpc_server_set_rpcbind_registration(s, false));
     /* UDP retransmits every 250 ms at first; the duplicate-request cache
      * keeps the 500 ms handler from running once per retransmission. */
     CHECK(xipc_rpc_server_set_duplicate_cache(s, 64));
@@ -301,8 +301,8 @@ static void test_rpc_call(void) {
     uint16_t ports[2] = {tcp, udp};
     for (int i = 0; i < 2; i++) {
         xipc_rpc_client *c = NULL;
-        CHECK(xipc_rpc_client_new("127.0.0.1", ports[i], PROG, 1, protos[i], &c));
-        CHECK(xipc_rpc_client_set_timeout_ms(c, 10000));
+        CHECK(xipc_rpc_client_connect("127.0.0.1", ports[i], PROG, 1, protos[i], &c));
+        CHECK(xipc_rpc_client_set_timeout(c, 10000));
         handler_runs = 0;
         const uint8_t args[4] = {0, 0, 0, 7};
         uint8_t *reply = NULL;
@@ -317,10 +317,10 @@ static void test_rpc_call(void) {
         xipc_bytes_free(reply, len);
         if (handler_runs != 1) fprintf(stderr, "%s: handler ran %d times\n", protos[i], handler_runs);
         EXPECT(handler_runs == 1);
-        xipc_rpc_client_free(c);
+        xipc_rpc_client_close(c);
     }
     CHECK(xipc_rpc_server_stop(s));
-    xipc_rpc_server_free(s);
+    xipc_rpc_server_close(s);
 }
 
 int main(void) {

@@ -151,15 +151,15 @@ static void test_records(void) {
     /* Fragments of 10 + 10 bytes when 16 are allowed: refused at the second
      * header, before its body is read. */
     CHECK(xipc_pipe(&r, &w));
-    CHECK(xipc_stream_set_max_msg_size(r, 16));
+    CHECK(xipc_stream_set_max_message_size(r, 16));
     header(hdr, 10, 0);
     raw_write(w, hdr, 4);
     raw_write(w, (const uint8_t *)"0123456789", 10);
     header(hdr, 10, 1);
     raw_write(w, hdr, 4);
-    EXPECT_ERR(XIPC_EMSGSIZE, "at most 16", xipc_stream_recv_msg(r, buf, sizeof buf, &len));
+    EXPECT_ERR(XIPC_EMSGSIZE, "at most 16", xipc_stream_receive(r, buf, sizeof buf, &len));
     /* The stream is now out of step with its frames: later receives say so. */
-    EXPECT(xipc_stream_recv_msg(r, buf, sizeof buf, &len) == XIPC_EPROTO);
+    EXPECT(xipc_stream_receive(r, buf, sizeof buf, &len) == XIPC_EPROTO);
     xipc_stream_close(r);
     xipc_stream_close(w);
 
@@ -168,7 +168,7 @@ static void test_records(void) {
     static uint8_t empties[4 * 5000];
     for (size_t i = 0; i < 5000; i++) header(empties + 4 * i, 0, 0);
     raw_write(w, empties, sizeof empties); /* 20,000 bytes: fits the pipe */
-    EXPECT_ERR(XIPC_EPROTO, "fragments", xipc_stream_recv_msg(r, buf, sizeof buf, &len));
+    EXPECT_ERR(XIPC_EPROTO, "fragments", xipc_stream_receive(r, buf, sizeof buf, &len));
     xipc_stream_close(r);
     xipc_stream_close(w);
 
@@ -178,14 +178,14 @@ static void test_records(void) {
     raw_write(w, hdr, 4);
     raw_write(w, (const uint8_t *)"only ten b", 10);
     xipc_stream_close(w);
-    EXPECT_ERR(XIPC_ECLOSED, "", xipc_stream_recv_msg(r, buf, sizeof buf, &len));
+    EXPECT_ERR(XIPC_ECLOSED, "", xipc_stream_receive(r, buf, sizeof buf, &len));
     xipc_stream_close(r);
 
     /* A header claiming 2 GiB - 1 with the default 4 MiB maximum. */
     CHECK(xipc_pipe(&r, &w));
     header(hdr, 0x7fffffffu, 1);
     raw_write(w, hdr, 4);
-    EXPECT_ERR(XIPC_EMSGSIZE, "2147483647", xipc_stream_recv_msg(r, buf, sizeof buf, &len));
+    EXPECT_ERR(XIPC_EMSGSIZE, "2147483647", xipc_stream_receive(r, buf, sizeof buf, &len));
     xipc_stream_close(r);
     xipc_stream_close(w);
 }
@@ -305,16 +305,16 @@ static void test_rpc(void) {
     xipc_rpc_server *s = NULL;
     uint16_t tcp_port = 0, udp_port = 0;
     CHECK(xipc_rpc_server_new(&s));
-    CHECK(xipc_rpc_server_set_rpcbind(s, false));
+    CHECK(xipc_rpc_server_set_rpcbind_registration(s, false));
     CHECK(xipc_rpc_server_register(s, PROG, 1, 1, echo, NULL));
     CHECK(xipc_rpc_server_listen_tcp(s, "127.0.0.1", 0, &tcp_port));
     CHECK(xipc_rpc_server_listen_udp(s, "127.0.0.1", 0, &udp_port));
     CHECK(xipc_rpc_server_start(s));
 
     xipc_rpc_client *old[2] = {NULL, NULL};
-    CHECK(xipc_rpc_client_new("127.0.0.1", tcp_port, PROG, 1, "tcp", &old[0]));
-    CHECK(xipc_rpc_client_new("127.0.0.1", udp_port, PROG, 1, "udp", &old[1]));
-    for (int i = 0; i < 2; i++) CHECK(xipc_rpc_client_set_timeout_ms(old[i], 10000));
+    CHECK(xipc_rpc_client_connect("127.0.0.1", tcp_port, PROG, 1, "tcp", &old[0]));
+    CHECK(xipc_rpc_client_connect("127.0.0.1", udp_port, PROG, 1, "udp", &old[1]));
+    for (int i = 0; i < 2; i++) CHECK(xipc_rpc_client_set_timeout(old[i], 10000));
     still_served(old, 2);
 
     int tcp = tcp_socket(tcp_port);
@@ -362,9 +362,9 @@ static void test_rpc(void) {
 
     close(tcp);
     close(udp);
-    for (int i = 0; i < 2; i++) xipc_rpc_client_free(old[i]);
+    for (int i = 0; i < 2; i++) xipc_rpc_client_close(old[i]);
     CHECK(xipc_rpc_server_stop(s));
-    xipc_rpc_server_free(s);
+    xipc_rpc_server_close(s);
 }
 
 int main(void) {

@@ -65,17 +65,17 @@ int main(void) {
     CHECK(xipc_mq_close(NULL) == XIPC_OK);
 
     xipc_mq_attr got;
-    CHECK(xipc_mq_getattr(q, &got) == XIPC_OK);
+    CHECK(xipc_mq_attributes(q, &got) == XIPC_OK);
     CHECK(got.flags == 0 && got.max_messages == 3 && got.max_message_size == 32 && got.current_messages == 0);
 
     /* Priorities: highest first, oldest first within one. */
     CHECK(xipc_mq_send(q, "low", 3, 1) == XIPC_OK);
     CHECK(xipc_mq_send(q, "high", 4, 9) == XIPC_OK);
     CHECK(xipc_mq_send(q, "low2", 4, 1) == XIPC_OK);
-    CHECK(xipc_mq_timedsend(q, "x", 1, 0, 50) == XIPC_ETIMEDOUT);
+    CHECK(xipc_mq_send_timeout(q, "x", 1, 0, 50) == XIPC_ETIMEDOUT);
     CHECK(xipc_mq_set_nonblocking(q, true) == XIPC_OK);
     CHECK(xipc_mq_send(q, "x", 1, 0) == XIPC_EAGAIN);
-    CHECK(xipc_mq_getattr(q, &got) == XIPC_OK);
+    CHECK(xipc_mq_attributes(q, &got) == XIPC_OK);
     CHECK(got.flags == XIPC_MQ_NONBLOCK && got.current_messages == 3);
 
     char buf[32];
@@ -84,7 +84,7 @@ int main(void) {
     char small[8];
     CHECK(xipc_mq_receive(q, small, sizeof small, &len, &prio) == XIPC_EMSGSIZE);
     CHECK(len == 0);
-    CHECK(xipc_mq_getattr(q, &got) == XIPC_OK && got.current_messages == 3);
+    CHECK(xipc_mq_attributes(q, &got) == XIPC_OK && got.current_messages == 3);
     CHECK(xipc_mq_receive(q, buf, sizeof buf, &len, &prio) == XIPC_OK);
     CHECK(len == 4 && memcmp(buf, "high", 4) == 0 && prio == 9);
     CHECK(xipc_mq_receive(q, buf, sizeof buf, &len, NULL) == XIPC_OK);
@@ -100,7 +100,7 @@ int main(void) {
     /* Timed receive on an empty blocking queue waits, then times out. */
     CHECK(xipc_mq_set_nonblocking(q, false) == XIPC_OK);
     double start = now_ms();
-    CHECK(xipc_mq_timedreceive(q, buf, sizeof buf, &len, &prio, 120) == XIPC_ETIMEDOUT);
+    CHECK(xipc_mq_receive_timeout(q, buf, sizeof buf, &len, &prio, 120) == XIPC_ETIMEDOUT);
     double waited = now_ms() - start;
     CHECK(waited >= 120 && waited < 3000);
 
@@ -140,7 +140,7 @@ int main(void) {
     CHECK(poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLIN));
     CHECK(xipc_mq_receive(q, buf, sizeof buf, &len, &prio) == XIPC_OK);
     CHECK(len == 10 && memcmp(buf, "from child", 10) == 0 && prio == 4);
-    CHECK(xipc_mq_timedreceive(q, buf, sizeof buf, &len, &prio, 1000) == XIPC_OK);
+    CHECK(xipc_mq_receive_timeout(q, buf, sizeof buf, &len, &prio, 1000) == XIPC_OK);
     CHECK(len == 6 && memcmp(buf, "second", 6) == 0 && prio == 2);
 
     /* Cancelling with NULL, then unlinking while open. */

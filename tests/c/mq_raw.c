@@ -61,7 +61,7 @@ int main(void) {
     CHECK(raw != (mqd_t)-1);
     CHECK(xipc_mq_open(to_xipc, XIPC_MQ_READ, 0, NULL, &in) == XIPC_OK);
     xipc_mq_attr seen;
-    CHECK(xipc_mq_getattr(in, &seen) == XIPC_OK && seen.max_messages == 4 && seen.max_message_size == 64);
+    CHECK(xipc_mq_attributes(in, &seen) == XIPC_OK && seen.max_messages == 4 && seen.max_message_size == 64);
 
     pid_t child = fork();
     CHECK(child >= 0);
@@ -77,9 +77,9 @@ int main(void) {
         fprintf(stderr, "raw peer failed with %d\n", WEXITSTATUS(status));
         return 1;
     }
-    CHECK(xipc_mq_timedreceive(in, buf, sizeof buf, &len, &prio, 5000) == XIPC_OK);
+    CHECK(xipc_mq_receive_timeout(in, buf, sizeof buf, &len, &prio, 5000) == XIPC_OK);
     CHECK(len == 6 && memcmp(buf, "urgent", 6) == 0 && prio == 30);
-    CHECK(xipc_mq_timedreceive(in, buf, sizeof buf, &len, &prio, 5000) == XIPC_OK);
+    CHECK(xipc_mq_receive_timeout(in, buf, sizeof buf, &len, &prio, 5000) == XIPC_OK);
     CHECK(len == sizeof payload && prio == 1);
     for (size_t i = 0; i < sizeof payload; i++) CHECK((unsigned char)buf[i] == payload[sizeof payload - 1 - i]);
 

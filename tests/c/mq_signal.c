@@ -86,7 +86,7 @@ int main(void) {
     signals_seen = 0;
     CHECK(pthread_create(&t, NULL, interrupter, NULL) == 0);
     double start = now_ms();
-    CHECK(xipc_mq_timedreceive(q, buf, sizeof buf, &len, &prio, 300) == XIPC_ETIMEDOUT);
+    CHECK(xipc_mq_receive_timeout(q, buf, sizeof buf, &len, &prio, 300) == XIPC_ETIMEDOUT);
     double waited = now_ms() - start;
     pthread_join(t, NULL);
     CHECK(signals_seen == 3);
@@ -96,7 +96,7 @@ int main(void) {
     signals_seen = 0;
     CHECK(xipc_mq_set_retry_on_signal(q, false) == XIPC_OK);
     CHECK(pthread_create(&t, NULL, interrupter, NULL) == 0);
-    CHECK(xipc_mq_timedreceive(q, buf, sizeof buf, &len, &prio, 5000) == XIPC_EINTR);
+    CHECK(xipc_mq_receive_timeout(q, buf, sizeof buf, &len, &prio, 5000) == XIPC_EINTR);
     pthread_join(t, NULL);
 
     CHECK(xipc_mq_close(q) == XIPC_OK);

@@ -50,7 +50,7 @@ int main(void) {
 
     xipc_rpc_server *s = NULL;
     CHECK(xipc_rpc_server_new(&s));
-    CHECK(xipc_rpc_server_set_rpcbind(s, false));
+    CHECK(xipc_rpc_server_set_rpcbind_registration(s, false));
     CHECK(xipc_rpc_server_register(s, PROG, 1, 1, who, NULL));
     uint16_t tcp = 0, udp = 0;
     CHECK(xipc_rpc_server_listen_tcp(s, "127.0.0.1", 0, &tcp));
@@ -60,8 +60,8 @@ int main(void) {
 
     uint32_t v[5];
     xipc_rpc_client *c = NULL;
-    CHECK(xipc_rpc_client_new(path, 0, PROG, 1, "unix", &c));
-    CHECK(xipc_rpc_client_set_timeout_ms(c, 10000));
+    CHECK(xipc_rpc_client_connect(path, 0, PROG, 1, "unix", &c));
+    CHECK(xipc_rpc_client_set_timeout(c, 10000));
     ask(c, v);
     EXPECT(v[0] == 0);
     EXPECT((int)v[1] == XIPC_EINVAL);
@@ -71,21 +71,21 @@ int main(void) {
     /* Read once at accept: a second call on the connection sees the same. */
     ask(c, v);
     EXPECT(v[0] == 0 && (int32_t)v[2] == (int32_t)getpid());
-    xipc_rpc_client_free(c);
+    xipc_rpc_client_close(c);
 
     const struct { const char *proto; uint16_t port; } nets[] = {{"tcp", tcp}, {"udp", udp}};
     for (size_t i = 0; i < 2; i++) {
-        CHECK(xipc_rpc_client_new("127.0.0.1", nets[i].port, PROG, 1, nets[i].proto, &c));
-        CHECK(xipc_rpc_client_set_timeout_ms(c, 10000));
+        CHECK(xipc_rpc_client_connect("127.0.0.1", nets[i].port, PROG, 1, nets[i].proto, &c));
+        CHECK(xipc_rpc_client_set_timeout(c, 10000));
         ask(c, v);
         EXPECT((int)v[0] == XIPC_ENOENT);
         EXPECT((int)v[1] == XIPC_EINVAL);
         EXPECT(v[2] == 0xFFFFFFFFu && v[3] == 0xFFFFFFFFu && v[4] == 0xFFFFFFFFu);
-        xipc_rpc_client_free(c);
+        xipc_rpc_client_close(c);
     }
 
     CHECK(xipc_rpc_server_stop(s));
-    xipc_rpc_server_free(s);
+    xipc_rpc_server_close(s);
     EXPECT(access(path, F_OK) != 0); /* removed on stop */
     puts("rpc_peer: ok");
     return 0;

@@ -83,7 +83,7 @@ static mode_t mode_of(const char *path) {
 int main(void) {
     xipc_rpc_server *s = NULL;
     CHECK(xipc_rpc_server_new(&s));
-    CHECK(xipc_rpc_server_set_rpcbind(s, false));
+    CHECK(xipc_rpc_server_set_rpcbind_registration(s, false));
     CHECK(xipc_rpc_server_register(s, PROG, 1, 1, rendezvous, NULL));
     CHECK(xipc_rpc_server_register(s, PROG, 1, 2, add, NULL));
     uint16_t tcp = 0;
@@ -100,8 +100,8 @@ int main(void) {
     CHECK(xipc_rpc_server_start(s));
 
     xipc_rpc_client *c = NULL;
-    CHECK(xipc_rpc_client_new("127.0.0.1", tcp, PROG, 1, "tcp", &c));
-    CHECK(xipc_rpc_client_set_timeout_ms(c, 30000));
+    CHECK(xipc_rpc_client_connect("127.0.0.1", tcp, PROG, 1, "tcp", &c));
+    CHECK(xipc_rpc_client_set_timeout(c, 30000));
     struct caller callers[N];
     pthread_t threads[N];
     for (int i = 0; i < N; i++) {
@@ -125,10 +125,10 @@ int main(void) {
     CHECK(xipc_rpc_client_call(c, 2, good, sizeof good, &reply, &len));
     EXPECT(len == 4 && reply[3] == 42);
     xipc_bytes_free(reply, len);
-    xipc_rpc_client_free(c);
+    xipc_rpc_client_close(c);
 
     CHECK(xipc_rpc_server_stop(s));
-    xipc_rpc_server_free(s);
+    xipc_rpc_server_close(s);
     EXPECT(access(path[0], F_OK) != 0 && access(path[1], F_OK) != 0);
     puts("rpc_pipeline: ok");
     return 0;

@@ -58,6 +58,9 @@ static void test_status_names(void) {
     OK(xipc_decoder_new(&one, 1, NULL, &dec));
     int32_t v;
     FAILS(xipc_decoder_get_int(dec, &v), XIPC_EXDR, "at byte 0");
+    /* The message is the detail alone: printed after the status name, as
+     * "%s: %s", it does not say the name twice. */
+    CHECK(strcmp(xipc_last_error(), "at byte 0: int needs 4 bytes but only 1 remain") == 0);
     CHECK(xipc_last_os_error() == 0);
     xipc_decoder_free(dec);
 }
@@ -239,7 +242,7 @@ static void test_hostile_input(void) {
         if (rc == XIPC_OK) rc = xipc_decoder_get_bool(dec, &flag);
         if (rc == XIPC_OK) rc = xipc_decoder_get_double(dec, &v);
         CHECK(rc == XIPC_EXDR);
-        CHECK(strstr(xipc_last_error(), "malformed XDR at byte") != NULL);
+        CHECK(strncmp(xipc_last_error(), "at byte ", 8) == 0);
         xipc_decoder_free(dec);
     }
 
@@ -317,7 +320,7 @@ static void test_limits(void) {
         }
     }
     CHECK(rc == XIPC_ELIMIT && depth == 3);
-    CHECK(strstr(xipc_last_error(), "limit exceeded at byte 12") != NULL);
+    CHECK(strncmp(xipc_last_error(), "at byte 12: ", 12) == 0);
     xipc_decoder_free(dec);
 
     /* Total allocation. */

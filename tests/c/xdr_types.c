@@ -173,12 +173,15 @@ static void test_opaque_and_strings(xipc_encoder *enc) {
     uint8_t fixed[3];
     OK(xipc_decoder_get_fixed_opaque(dec, fixed, 3));
     CHECK(memcmp(fixed, "xyz", 3) == 0);
-    /* Too small a buffer: XIPC_EMSGSIZE, the length needed, no movement. */
+    /* Too small a buffer: XIPC_EMSGSIZE, no output written, no movement;
+     * the message says what was needed. */
     char tiny[5];
     size_t before, after;
     OK(xipc_decoder_position(dec, &before));
+    n = 12345;
     CHECK(xipc_decoder_get_string(dec, UINT32_MAX, tiny, sizeof tiny, &n) == XIPC_EMSGSIZE);
-    CHECK(n == 5);
+    CHECK(n == 12345);
+    CHECK(strcmp(xipc_last_error(), "6 bytes, at most 5 allowed") == 0);
     OK(xipc_decoder_position(dec, &after));
     CHECK(before == after);
     const char *sref;
@@ -297,10 +300,16 @@ static void test_bulk(xipc_encoder *enc) {
     OK(xipc_encoder_data(enc, &data, &len));
     xipc_decoder *dec;
     OK(xipc_decoder_new(data, len, NULL, &dec));
-    size_t n = 0;
-    /* Too small: XIPC_EMSGSIZE, *n says how many, the decoder does not move. */
+    size_t n = 12345;
+    /* Too small: XIPC_EMSGSIZE, *n untouched, the decoder does not move;
+     * xipc_decoder_get_count reads the count alone. */
     CHECK(xipc_decoder_get_double_array(dec, UINT32_MAX, back, 10, &n) == XIPC_EMSGSIZE);
-    CHECK(n == N);
+    CHECK(n == 12345);
+    size_t start, count;
+    OK(xipc_decoder_position(dec, &start));
+    OK(xipc_decoder_get_count(dec, UINT32_MAX, 8, &count));
+    CHECK(count == N);
+    OK(xipc_decoder_set_position(dec, start));
     /* More than the bound: a limit error. */
     CHECK(xipc_decoder_get_double_array(dec, 999, back, N, &n) == XIPC_ELIMIT);
     OK(xipc_decoder_get_double_array(dec, N, back, N, &n));

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # `make install` then a C program built with pkg-config, shared and static;
-# the soname and its symlinks; DESTDIR staging; `make uninstall`.
+# the soname and its symlinks; stripped files with their debug information
+# apart; DESTDIR staging; `make uninstall`.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
-for tool in pkg-config readelf "${CC:-cc}"; do
+for tool in pkg-config readelf objdump "${CC:-cc}"; do
     command -v "$tool" >/dev/null || { echo "FAIL: $tool is missing (install pkg-config, binutils, gcc)"; exit 1; }
 done
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/xipc-install.XXXXXX")
@@ -26,6 +27,38 @@ done
 soname=$(readelf -d "$prefix/lib/libxipc.so.$version" | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')
 [[ $soname == "libxipc.so.$major" ]] || fail "soname is '$soname', expected libxipc.so.$major"
 echo "installed: libxipc.so.$version (soname $soname), symlinks, libxipc.a, xipc.h, xipc.pc"
+
+# Stripped: no symbol table or debug sections in what programs load; the
+# debug information in .debug/NAME.debug, named by a .gnu_debuglink with its
+# CRC; the archive without debug sections or embedded bitcode.
+sections() { readelf -SW "$1" 2>/dev/null | sed -n 's/^ *\[ *[0-9]*\] \([^ ]*\) .*/\1/p'; }
+for f in "lib/libxipc.so.$version" bin/xipc; do
+    file="$prefix/$f"
+    debug="$(dirname "$file")/.debug/$(basename "$file").debug"
+    s=$(sections "$file")
+    # (.debug_gdb_scripts is loaded data, the pretty-printer list rustc adds.)
+    unstripped=$(grep -E '^\.(debug_(info|line|str|abbrev|ranges|rnglists|loclists)|symtab)$' <<<"$s" || true)
+    [[ -z $unstripped ]] || fail "$f is not stripped: $(tr '\n' ' ' <<<"$unstripped")"
+    grep -qx .gnu_debuglink <<<"$s" || fail "$f has no .gnu_debuglink"
+    link=$(readelf -p .gnu_debuglink "$file" | sed -n 's/^ *\[ *0\] *//p')
+    [[ $link == "$(basename "$debug")" ]] || fail "$f links to debug file '$link'"
+    [[ -f $debug ]] || fail "$debug (the debug information of $f) is missing"
+    sections "$debug" | grep -qx .debug_info || fail "$debug has no .debug_info"
+    sections "$debug" | grep -qx .debug_line || fail "$debug has no .debug_line"
+    # A debugger takes the debug file only if its CRC-32 is the one the link records.
+    objcopy --dump-section .gnu_debuglink="$tmp/link" "$file" "$tmp/unused"
+    "${PYTHON:-python3}" - "$tmp/link" "$debug" <<'PY' || fail "the CRC in the debug link of $f does not match $debug"
+import struct, sys, zlib
+link = open(sys.argv[1], "rb").read()
+(crc,) = struct.unpack("<I", link[-4:])
+sys.exit(crc != zlib.crc32(open(sys.argv[2], "rb").read()))
+PY
+done
+so_size=$(stat -c %s "$prefix/lib/libxipc.so.$version")
+((so_size < 4 * 1024 * 1024)) || fail "the installed libxipc.so is $so_size bytes (stripped, it is about 1 MB)"
+s=$(objdump -h "$prefix/lib/libxipc.a" | awk '{print $2}' | sort -u)
+if grep -qE '^\.(debug_|llvmbc)' <<<"$s"; then fail "libxipc.a keeps debug sections or bitcode: $(grep -E '^\.(debug_|llvmbc)' <<<"$s" | tr '\n' ' ')"; fi
+echo "stripped: libxipc.so.$version ($so_size bytes), xipc and libxipc.a; debug information in .debug/"
 
 cat > "$tmp/prog.c" <<'C'
 #include <stdio.h>

@@ -21,9 +21,17 @@ vpy="$tmp/venv/bin/python"
 # (`make` puts its own build of the C module xipc._fast there; that one stays.)
 ignored() { git -C "$root" status --porcelain --ignored bindings/python | grep '^!!' | grep -v '__pycache__' || true; }
 before=$(ignored)
-env -u XIPC_LIBRARY -u PYTHONPATH "$vpy" -m pip install -q --disable-pip-version-check \
-    "$root/bindings/python" >"$tmp/pip.log" 2>&1 || { cat "$tmp/pip.log"; fail "pip install ./bindings/python"; }
+# In a terminal (script(1) gives it one), as a user types it: pip hides the
+# build's output, but cargo's progress reaches the terminal.
+command -v script >/dev/null || fail "script is missing (apt-get install bsdutils)"
+install_cmd="env -u XIPC_LIBRARY -u PYTHONPATH -u XIPC_BUILD_QUIET $(printf '%q ' "$vpy") -m pip install -q \
+    --disable-pip-version-check $(printf '%q' "$root/bindings/python")"
+script -qec "$install_cmd" /dev/null >"$tmp/pip.log" 2>&1 </dev/null \
+    || { cat "$tmp/pip.log"; fail "pip install ./bindings/python"; }
 [[ $(ignored) == "$before" ]] || fail "pip install left files in bindings/python: $(ignored)"
+grep -q 'xipc: building libxipc.so with cargo' "$tmp/pip.log" || { cat "$tmp/pip.log"; fail "pip install showed no word of the cargo build"; }
+sed 's/\x1b\[[0-9;]*m//g' "$tmp/pip.log" | grep -q 'Finished `release` profile' || { cat "$tmp/pip.log"; fail "pip install did not show cargo's output"; }
+echo "pip install: cargo's progress shown in the terminal"
 
 cd "$tmp"   # outside the repository: nothing of the checkout is importable
 run() { env -u XIPC_LIBRARY -u PYTHONPATH "$vpy" "$@"; }
@@ -37,7 +45,9 @@ lib=$(run -c 'import xipc._lib as l; print(l.lib._name)')
 [[ $lib == "$site/xipc/libxipc.so" ]] || fail "the library loaded is '$lib', not the installed $site/xipc/libxipc.so"
 [[ -f "$site/xipc/py.typed" ]] || fail "py.typed is not installed"
 [[ -f "$site/xipc/__main__.py" ]] || fail "__main__.py is not installed"
-echo "library: $lib (installed with the package, with py.typed)"
+size=$(stat -c %s "$lib")
+((size < 4 * 1024 * 1024)) || fail "the installed libxipc.so is $size bytes: not stripped"
+echo "library: $lib ($size bytes, installed with the package, with py.typed)"
 fast=$(run -c 'import xipc._lib as l; print(l.fast.__file__ if l.fast else "")')
 [[ $fast == "$site"/xipc/_fast*.so ]] || fail "the C module xipc._fast was not built and installed (got '$fast'); pip.log: $(cat "$tmp/pip.log")"
 echo "C module: $fast"

@@ -3,7 +3,7 @@
 #  1. a C program using xipc writes messages to a FIFO, a TCP connection
 #     (IPv6 loopback) and a Unix socket; Python reads them;
 #  2. a plain C program (no xipc) writes record-marked frames with write(2);
-#     Python's recv_msg reads them;
+#     Python's receive reads them;
 #  3. Python writes messages over a Unix socket; a plain C program parses
 #     the record marks by hand.
 set -euo pipefail
@@ -44,7 +44,7 @@ int main(int argc, char **argv) {
     char msg[64];
     for (int i = 0; i < 100; i++) {
         int n = snprintf(msg, sizeof msg, "message %d from C", i);
-        if (xipc_stream_send_msg(w, (const uint8_t *)msg, (size_t)n) != XIPC_OK) {
+        if (xipc_stream_send(w, (const uint8_t *)msg, (size_t)n) != XIPC_OK) {
             fprintf(stderr, "send: %s\n", xipc_last_error());
             return 1;
         }
@@ -129,7 +129,7 @@ def drain(stream):
     with stream:
         while True:
             try:
-                got.append(stream.recv_msg())
+                got.append(stream.receive())
             except xipc.errors.ConnectionClosed:
                 return got
 
@@ -151,20 +151,20 @@ assert writer.wait(10) == 0 and got == expected, got[:3]
 print("C (xipc) -> Python over a FIFO, TCP (::1) and a Unix socket: 100 messages each")
 PY
 
-# 2. plain C write(2) frames -> Python recv_msg, through a FIFO.
+# 2. plain C write(2) frames -> Python receive, through a FIFO.
 "$python" - "$work" <<'PY'
 import subprocess, sys, xipc
 work = sys.argv[1]
 xipc.mkfifo(f"{work}/raw")
 writer = subprocess.Popen([f"{work}/raw_writer", f"{work}/raw"])
 with xipc.open_fifo(f"{work}/raw", "r") as r:
-    got = [r.recv_msg() for _ in range(3)]
+    got = [r.receive() for _ in range(3)]
 assert writer.wait(10) == 0
 assert got == [b"one fragment", b"three fragments", b""], got
-print("C (plain write) -> Python recv_msg: single, multi-fragment and empty records")
+print("C (plain write) -> Python receive: single, multi-fragment and empty records")
 PY
 
-# 3. Python send_msg -> plain C reader over a Unix socket.
+# 3. Python send -> plain C reader over a Unix socket.
 "$python" - "$work" <<'PY'
 import subprocess, sys, xipc
 work = sys.argv[1]
@@ -173,7 +173,7 @@ with xipc.unix_listen(f"{work}/sock") as listener:
     with listener.accept(timeout=10) as s:
         assert s.peer_credentials().pid == reader.pid
         for word in (b"alpha", b"", b"gamma" * 300):
-            s.send_msg(word)
+            s.send(word)
     out, _ = reader.communicate(timeout=10)
 assert reader.returncode == 0
 assert out == b"alpha\n\n" + b"gamma" * 300 + b"\n", out[:40]

@@ -70,13 +70,13 @@ def test_stream_messages_around_the_buffer_size(size):
         payload = bytes(i % 251 for i in range(size))
 
         def send():
-            w.send_msg(bytearray(payload))
-            w.send_msg(b"next")
+            w.send(bytearray(payload))
+            w.send(b"next")
 
         sender = threading.Thread(target=send)
         sender.start()
-        assert r.recv_msg() == payload
-        assert r.recv_msg() == b"next"
+        assert r.receive() == payload
+        assert r.receive() == b"next"
         sender.join()
 
 
@@ -84,10 +84,10 @@ def test_closed_stream_is_an_error():
     r, w = xipc.pipe()
     w.close()
     with pytest.raises(errors.ConnectionClosed):
-        r.recv_msg()
+        r.receive()
     r.close()
     with pytest.raises(errors.XipcError):
-        r.recv_msg()
+        r.receive()
 
 
 def test_queue_call_forms(queue):
@@ -142,9 +142,9 @@ def test_signal_handler_that_raises_ends_a_blocking_receive(queue):
         with r, w:
             signal.setitimer(signal.ITIMER_REAL, 0.1)
             with pytest.raises(Stop):
-                r.recv_msg()
-            w.send_msg(b"still usable")
-            assert r.recv_msg() == b"still usable"
+                r.receive()
+            w.send(b"still usable")
+            assert r.receive() == b"still usable"
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, old)

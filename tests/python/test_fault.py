@@ -50,7 +50,7 @@ HALF_MESSAGE = """
 def assert_cut_off(reader):
     with pytest.raises(errors.ConnectionClosed,
                        match=r"inside a message \(10 of 1000 bytes of fragment 1\)"):
-        reader.recv_msg()
+        reader.receive()
 
 
 def test_fault_pipe_writer_killed_mid_message():
@@ -63,12 +63,12 @@ def test_fault_pipe_writer_killed_mid_message():
                      pass_fds=(fd,))
         w.close()
         assert peer.stdout.readline() == "sent\n"
-        other_w.send_msg(b"before")
+        other_w.send(b"before")
         kill(peer)
         assert_cut_off(r)
-        other_w.send_msg(b"after")
-        assert other_r.recv_msg() == b"before"
-        assert other_r.recv_msg() == b"after"
+        other_w.send(b"after")
+        assert other_r.receive() == b"before"
+        assert other_r.receive() == b"after"
 
 
 def test_fault_fifo_writer_killed_mid_message(tmp_path):
@@ -105,14 +105,14 @@ def test_fault_socket_peer_killed_mid_message(kind, tmp_path):
             kill(peer)
             victim.settimeout(10)
             assert_cut_off(victim)
-            good_client.send_msg(b"still here")
-            assert good_server.recv_msg() == b"still here"
-            good_server.send_msg(b"and back")
-            assert good_client.recv_msg() == b"and back"
+            good_client.send(b"still here")
+            assert good_server.receive() == b"still here"
+            good_server.send(b"and back")
+            assert good_client.receive() == b"and back"
             # New connections are accepted too.
             with dial() as late, listener.accept(timeout=10) as late_server:
-                late.send_msg(b"late")
-                assert late_server.recv_msg() == b"late"
+                late.send(b"late")
+                assert late_server.receive() == b"late"
 
 
 # An RPC server whose procedure 1 says it has started and never finishes.
@@ -218,8 +218,8 @@ EMFILE_ACCEPT = """
     os.close(hogs.pop())
     # The pending connection was not lost: it is accepted now.
     server = listener.accept(timeout=5)
-    client.send_msg(b"queued")
-    assert server.recv_msg() == b"queued"
+    client.send(b"queued")
+    assert server.receive() == b"queued"
     print("ok", flush=True)
 """
 
@@ -256,17 +256,17 @@ def poke_then(delay, then=None):
     return t
 
 
-def test_fault_signal_during_stream_recv_msg(sigusr1):
+def test_fault_signal_during_stream_receive(sigusr1):
     r, w = xipc.pipe()
     with r, w:
         w.write_all(struct.pack(">I", 0x80000000 | 9) + b"half")
         t = poke_then(0.2, lambda: w.write_all(b"-done"))
-        assert r.recv_msg() == b"half-done"  # the handler ran; the call resumed
+        assert r.receive() == b"half-done"  # the handler ran; the call resumed
         t.join()
         assert sigusr1 == [1]
         r.settimeout(0.05)
         with pytest.raises(TimeoutError):
-            r.recv_msg()  # and nothing was duplicated
+            r.receive()  # and nothing was duplicated
 
 
 def test_fault_signal_during_accept_and_mq_receive(sigusr1):

@@ -102,7 +102,8 @@ def same_outcome(mod, name, data):
     cls = getattr(mod, name)
     fast = outcome(cls.from_bytes, data)
     slow = outcome(lambda d: checked(mod, name, d), data)
-    assert fast == slow, f"{name} {bytes(data).hex()}"
+    # A NaN field is unequal to itself: values that print the same are the same.
+    assert fast == slow or repr(fast) == repr(slow), f"{name} {bytes(data).hex()}"
     return fast
 
 

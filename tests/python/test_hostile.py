@@ -81,13 +81,13 @@ def frame(length, last):
 def test_fragments_past_the_maximum_are_refused_from_the_header():
     r, w = xipc.pipe()
     with r, w:
-        r.set_max_msg_size(16)
+        r.set_max_message_size(16)
         w.write_all(frame(10, False) + b"0123456789" + frame(10, True))
         with pytest.raises(errors.MessageTooLarge, match="at most 16"):
-            r.recv_msg()
+            r.receive()
         # Out of step with its frames from now on.
         with pytest.raises(errors.ProtocolError):
-            r.recv_msg()
+            r.receive()
 
 
 def test_endless_empty_fragments_are_a_protocol_error():
@@ -95,7 +95,7 @@ def test_endless_empty_fragments_are_a_protocol_error():
     with r, w:
         w.write_all(frame(0, False) * 5000)
         with pytest.raises(errors.ProtocolError, match="fragments"):
-            r.recv_msg()
+            r.receive()
 
 
 def test_a_writer_stopping_mid_message_is_connection_closed():
@@ -104,7 +104,7 @@ def test_a_writer_stopping_mid_message_is_connection_closed():
         w.write_all(frame(20, True) + b"only ten b")
         w.close()
         with pytest.raises(errors.ConnectionClosed):
-            r.recv_msg()
+            r.receive()
 
 
 def test_a_two_gigabyte_header_is_refused_before_reading():
@@ -112,7 +112,7 @@ def test_a_two_gigabyte_header_is_refused_before_reading():
     with r, w:
         w.write_all(frame(0x7FFFFFFF, True))
         with pytest.raises(errors.MessageTooLarge, match="2147483647"):
-            r.recv_msg()
+            r.receive()
 
 
 # ---- a live RPC server --------------------------------------------------
@@ -214,6 +214,6 @@ def test_a_panic_in_the_library_is_internal_error():
         assert isinstance(info.value, RuntimeError)
     r, w = xipc.pipe()
     with r, w:
-        w.send_msg(b"still fine")
-        assert r.recv_msg() == b"still fine"
+        w.send(b"still fine")
+        assert r.receive() == b"still fine"
 

@@ -122,8 +122,8 @@ def test_perm_unix_peer_credentials_let_a_server_refuse_a_user(as_nobody, shared
     client_code = """
         import sys, xipc
         with xipc.unix_connect(sys.argv[1], timeout=5) as s:
-            s.send_msg(b"hello")
-            print(s.recv_msg().decode())
+            s.send(b"hello")
+            print(s.receive().decode())
     """
     with xipc.unix_listen(path, 0o666) as listener:
         assert mode_of(path) == 0o666
@@ -134,8 +134,8 @@ def test_perm_unix_peer_credentials_let_a_server_refuse_a_user(as_nobody, shared
             with listener.accept(timeout=10) as conn:
                 cred = conn.peer_credentials()
                 seen.append(cred)
-                assert conn.recv_msg() == b"hello"
-                conn.send_msg(b"refused" if cred.uid != 0 else b"welcome")
+                assert conn.receive() == b"hello"
+                conn.send(b"refused" if cred.uid != 0 else b"welcome")
 
         t = threading.Thread(target=serve_one)
         t.start()
@@ -148,8 +148,8 @@ def test_perm_unix_peer_credentials_let_a_server_refuse_a_user(as_nobody, shared
         t = threading.Thread(target=serve_one)
         t.start()
         with xipc.unix_connect(path, timeout=5) as s:
-            s.send_msg(b"hello")
-            assert s.recv_msg() == b"welcome"
+            s.send(b"hello")
+            assert s.receive() == b"welcome"
         t.join(10)
         assert seen[1].uid == 0 and seen[1].pid == os.getpid()
 

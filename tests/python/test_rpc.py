@@ -1,5 +1,6 @@
 """xipc.rpc: a Python server and Python clients over TCP, UDP and Unix."""
 
+import errno
 import os
 import socket
 import struct
@@ -148,8 +149,12 @@ def test_connect_refused_and_bad_protocol():
     s.bind(("127.0.0.1", 0))
     port = s.getsockname()[1]
     s.close()
-    with pytest.raises(OSError):
+    # Python's own class for it, and the library's message.
+    with pytest.raises(ConnectionRefusedError) as refused:
         rpc.Client("127.0.0.1", PROG, 1, port=port)
+    assert isinstance(refused.value, xipc.errors.OSFailure)
+    assert refused.value.errno == errno.ECONNREFUSED
+    assert f"127.0.0.1:{port}" in str(refused.value)
     with pytest.raises(ValueError):
         rpc.Client("127.0.0.1", PROG, 1, proto="sctp", port=1)
 
@@ -178,7 +183,7 @@ def test_stop_from_a_handler_and_serve_forever():
 def test_message_size_limit(server):
     _, ports, _ = server
     with client(ports, "tcp") as c:
-        c.set_max_message(64)
+        c.set_max_message_size(64)
         with pytest.raises(xipc.errors.MessageTooLarge):
             c.call(1, b"\0" * 100)
         assert c.call(1, u32(9)) == u32(9)
@@ -274,7 +279,7 @@ def test_unix_socket_modes():
 def test_zero_limits_and_non_permission_mode_bits_are_refused():
     srv = rpc.Server()
     srv.set_rpcbind_registration(False)
-    for setter in (srv.set_max_message, srv.set_concurrent_calls_per_connection,
+    for setter in (srv.set_max_message_size, srv.set_concurrent_calls_per_connection,
                    srv.set_idle_timeout, srv.set_max_connections):
         with pytest.raises(xipc.errors.InvalidArgument) as exc:
             setter(0)
@@ -287,7 +292,7 @@ def test_zero_limits_and_non_permission_mode_bits_are_refused():
     port = srv.listen_tcp("127.0.0.1", 0)
     srv.start()
     with rpc.Client("127.0.0.1", PROG, 1, port=port, timeout=5) as c:
-        for bad in (c.set_timeout, c.set_max_message):
+        for bad in (c.set_timeout, c.set_max_message_size):
             with pytest.raises(xipc.errors.InvalidArgument):
                 bad(0)
         with pytest.raises(xipc.errors.InvalidArgument):
@@ -297,6 +302,28 @@ def test_zero_limits_and_non_permission_mode_bits_are_refused():
     with pytest.raises(xipc.errors.InvalidArgument):
         rpc.Client("127.0.0.1", PROG, 1, port=port, timeout=0)
     srv.close()
+
+
+def test_none_is_no_timeout_and_closed_handles_say_so():
+    srv = rpc.Server()
+    srv.set_rpcbind_registration(False)
+    srv.set_idle_timeout(None)  # never close an idle connection
+    srv.register(PROG, 1, 1, lambda args, call: args)
+    port = srv.listen_tcp("127.0.0.1", 0)
+    srv.start()
+    c = rpc.Client("127.0.0.1", PROG, 1, port=port, timeout=None)
+    assert c.call(1, b"\0\0\0\x07") == b"\0\0\0\x07"
+    c.set_timeout(None)
+    c.set_timeout(2.5)
+    assert c.call(1, b"\0\0\0\x08") == b"\0\0\0\x08"
+    c.close()
+    assert c.closed
+    with pytest.raises(ValueError, match="^I/O on closed RPC client$"):
+        c.ping()
+    srv.close()
+    assert srv.closed
+    with pytest.raises(ValueError, match="^I/O on closed RPC server$"):
+        srv.listen_tcp("127.0.0.1", 0)
 
 
 def test_connection_limit():

@@ -109,7 +109,7 @@ def test_c_and_python_encode_the_same_bytes_and_read_each_other(fields, blob, do
 
 
 def test_c_errors_arrive_as_xipc_exceptions():
-    with pytest.raises(errors.MalformedXdr, match="malformed XDR at byte 0: bool must be 0 or 1, found 2") as info:
+    with pytest.raises(errors.MalformedXdr, match="^at byte 0: bool must be 0 or 1, found 2$") as info:
         c_decode(b"\0\0\0\2", ["bool"])
     assert isinstance(info.value, ValueError) and info.value.code == -9
     with pytest.raises(errors.LimitExceeded, match="at byte 0") as info:

@@ -5,12 +5,12 @@
  * methods are those hot calls in C:
  *
  *   QueueBase   send(data, priority=0, timeout=None), receive(timeout=None)
- *   StreamBase  send_msg(data), recv_msg()
+ *   StreamBase  send(data), receive()
  *
  * xipc.MessageQueue and xipc.Stream derive from them when the module is
  * built. The methods make the same library calls the ctypes path makes
- * (xipc_mq_send, xipc_mq_receive, xipc_stream_send_msg,
- * xipc_stream_recv_msg), with the GIL released, and handle only the common
+ * (xipc_mq_send, xipc_mq_receive, xipc_stream_send,
+ * xipc_stream_receive), with the GIL released, and handle only the common
  * case: everything else goes to the subclass's Python methods, so the rules
  * live in one place:
  *   - a timeout, a priority outside 32 bits or a closed queue: the Python
@@ -22,7 +22,9 @@
  *
  * The module does not link against libxipc: `bind` is given the addresses
  * of the functions in the copy of the library `xipc._lib` loaded, so
- * handles and error messages always belong to one library.
+ * handles and error messages always belong to one library. Their types
+ * come from xipc.h (`__typeof__` of a declaration refers to no symbol), so
+ * a change there that this file does not follow fails to compile.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -30,16 +32,14 @@
 
 #include <stddef.h>
 
-typedef int (*mq_send_fn)(void *mq, const void *data, size_t len, unsigned prio);
-typedef int (*mq_receive_fn)(void *mq, void *buf, size_t cap, size_t *len, unsigned *prio);
-typedef int (*stream_send_fn)(void *stream, const void *data, size_t len);
-typedef int (*stream_recv_fn)(void *stream, void *buf, size_t cap, size_t *len);
+#include "xipc.h"
 
-static mq_send_fn mq_send;
-static mq_receive_fn mq_receive;
-static stream_send_fn stream_send;
-static stream_recv_fn stream_recv;
-static int code_eintr, code_emsgsize;
+static __typeof__(xipc_mq_send) *mq_send;
+static __typeof__(xipc_mq_receive) *mq_receive;
+static __typeof__(xipc_stream_send) *stream_send;
+static __typeof__(xipc_stream_receive) *stream_recv;
+/* The status codes, from the header too. */
+static const int code_eintr = XIPC_EINTR, code_emsgsize = XIPC_EMSGSIZE;
 
 /* Messages are received here and copied once into a bytes object of their
  * size: a stream message of up to this size (the ctypes path's buffer size;
@@ -249,14 +249,14 @@ static PyObject *queue_receive(QueueBase *self, PyObject *const *args, Py_ssize_
 
 static PyMethodDef queue_methods[] = {
     {"send", (PyCFunction)(void (*)(void))queue_send, METH_FASTCALL | METH_KEYWORDS,
-     "send(data, priority=0, timeout=None)\n--\n\n"
+     "send($self, /, data, priority=0, timeout=None)\n--\n\n"
      "Sends ``data`` (bytes-like) with ``priority`` (0 to 32767 on Linux;\n"
      "higher is received first). Waits while the queue is full, unless\n"
      "nonblocking (``BlockingIOError``) or past ``timeout`` seconds\n"
      "(``TimeoutError``). More than ``max_message_size`` bytes is\n"
      ":class:`xipc.errors.MessageTooLarge`."},
     {"receive", (PyCFunction)(void (*)(void))queue_receive, METH_FASTCALL | METH_KEYWORDS,
-     "receive(timeout=None)\n--\n\n"
+     "receive($self, /, timeout=None)\n--\n\n"
      "Returns ``(message, priority)``: the oldest message of the highest\n"
      "priority. Waits while the queue is empty, unless nonblocking\n"
      "(``BlockingIOError``) or past ``timeout`` seconds (``TimeoutError``)."},
@@ -355,10 +355,10 @@ static PyObject *stream_recv_msg(StreamBase *self, PyObject *unused) {
 }
 
 static PyMethodDef stream_methods[] = {
-    {"send_msg", (PyCFunction)stream_send_msg, METH_O,
-     "send_msg(data)\n--\n\nSends ``data`` (bytes-like) as one framed message."},
-    {"recv_msg", (PyCFunction)stream_recv_msg, METH_NOARGS,
-     "recv_msg()\n--\n\nReceives the next framed message. Raises\n"
+    {"send", (PyCFunction)stream_send_msg, METH_O,
+     "send($self, data, /)\n--\n\nSends ``data`` (bytes-like) as one framed message."},
+    {"receive", (PyCFunction)stream_recv_msg, METH_NOARGS,
+     "receive($self, /)\n--\n\nReceives the next framed message. Raises\n"
      ":class:`xipc.errors.ConnectionClosed` at the end of the stream."},
     {NULL, NULL, 0, NULL},
 };
@@ -391,12 +391,12 @@ static PyTypeObject StreamBaseType = {
 
 /* ---- module ---- */
 
-/* bind(mq_send, mq_receive, stream_send_msg, stream_recv_msg, eintr, emsgsize):
- * the library's function addresses and two of its status codes. */
+/* bind(mq_send, mq_receive, stream_send_msg, stream_recv_msg): the
+ * addresses of the library's functions. */
 static PyObject *fast_bind(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
     (void)self;
-    if (nargs != 6) {
-        PyErr_SetString(PyExc_TypeError, "bind() takes 6 arguments");
+    if (nargs != 4) {
+        PyErr_SetString(PyExc_TypeError, "bind() takes 4 arguments");
         return NULL;
     }
     void *p[4];
@@ -408,22 +408,17 @@ static PyObject *fast_bind(PyObject *self, PyObject *const *args, Py_ssize_t nar
             return NULL;
         }
     }
-    long eintr = PyLong_AsLong(args[4]), emsgsize = PyLong_AsLong(args[5]);
-    if (PyErr_Occurred())
-        return NULL;
     /* Data pointers to function pointers: what dlsym relies on, too. */
-    mq_send = (mq_send_fn)p[0];
-    mq_receive = (mq_receive_fn)p[1];
-    stream_send = (stream_send_fn)p[2];
-    stream_recv = (stream_recv_fn)p[3];
-    code_eintr = (int)eintr;
-    code_emsgsize = (int)emsgsize;
+    mq_send = (__typeof__(mq_send))p[0];
+    mq_receive = (__typeof__(mq_receive))p[1];
+    stream_send = (__typeof__(stream_send))p[2];
+    stream_recv = (__typeof__(stream_recv))p[3];
     Py_RETURN_NONE;
 }
 
 static PyMethodDef module_methods[] = {
     {"bind", (PyCFunction)(void (*)(void))fast_bind, METH_FASTCALL,
-     "bind(mq_send, mq_receive, stream_send_msg, stream_recv_msg, eintr, emsgsize)"},
+     "bind(mq_send, mq_receive, stream_send_msg, stream_recv_msg)"},
     {NULL, NULL, 0, NULL},
 };
 

@@ -13,6 +13,8 @@ import ctypes
 import ctypes.util
 import os
 from pathlib import Path
+from types import ModuleType
+from typing import Any, Iterable, Iterator, NoReturn, Optional
 
 from . import errors
 from ._version import __version__
@@ -20,7 +22,7 @@ from ._version import __version__
 _HERE = Path(__file__).resolve().parent
 
 
-def _candidates():
+def _candidates() -> Iterator[Path]:
     env = os.environ.get("XIPC_LIBRARY")
     if env:
         yield Path(env)
@@ -71,7 +73,7 @@ if library_version != __version__:
     )
 
 
-def raise_for(code: int) -> None:
+def raise_for(code: int) -> NoReturn:
     """Raises the exception for a negative status code, using this thread's
     last error message."""
     message = lib.xipc_last_error().decode("utf-8", "replace")
@@ -79,13 +81,14 @@ def raise_for(code: int) -> None:
                            lib.xipc_last_os_error())
 
 
-def _check(result, func, args):
+def _check(result: int, func: Any, args: Any) -> int:
     if result < 0:
         raise_for(result)
     return result
 
 
-def declare(name: str, argtypes, restype=ctypes.c_int, check: bool | None = None):
+def declare(name: str, argtypes: Iterable[Any], restype: Any = ctypes.c_int,
+            check: bool | None = None) -> Any:
     """Declares ``lib.<name>`` and returns it. Functions returning ``int``
     are status-checked unless ``check`` is False."""
     fn = getattr(lib, name)
@@ -98,7 +101,7 @@ def declare(name: str, argtypes, restype=ctypes.c_int, check: bool | None = None
     return fn
 
 
-def _load_fast():
+def _load_fast() -> Optional[ModuleType]:
     """The optional C module for the hot calls, bound to this library; None
     when it was not built or ``XIPC_NO_FAST`` is set (then ctypes serves).
     Its classes are the bases of :class:`xipc.MessageQueue` and
@@ -111,15 +114,13 @@ def _load_fast():
         return None
 
     def address(name: str) -> int:
-        return ctypes.cast(getattr(lib, name), ctypes.c_void_p).value
+        return ctypes.cast(getattr(lib, name), ctypes.c_void_p).value or 0
 
     _fast.bind(
         address("xipc_mq_send"),
         address("xipc_mq_receive"),
-        address("xipc_stream_send_msg"),
-        address("xipc_stream_recv_msg"),
-        errors.Interrupted.code,
-        errors.MessageTooLarge.code,
+        address("xipc_stream_send"),
+        address("xipc_stream_receive"),
     )
     return _fast
 

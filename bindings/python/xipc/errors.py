@@ -10,13 +10,23 @@ from __future__ import annotations
 
 import errno as _errno
 
+__all__ = [
+    "XipcError", "InvalidArgument", "WouldBlock", "Timeout", "MessageTooLarge", "NotFound",
+    "AlreadyExists", "PermissionDenied", "ConnectionClosed", "MalformedXdr", "LimitExceeded",
+    "ProtocolError", "Unsupported", "Interrupted", "RpcError", "ProgramUnavailable",
+    "ProgramMismatch", "ProcedureUnavailable", "GarbageArgs", "SystemError_", "RpcMismatch",
+    "AuthError", "OSFailure", "ConnectionRefused", "ConnectionReset", "ConnectionAborted",
+    "BrokenPipe", "IsADirectory", "NotADirectory", "InternalError", "BY_CODE", "from_code",
+]
+
 
 class XipcError(Exception):
-    """Base of every xipc error. ``code`` is the library's status code."""
+    """Base of every xipc error. ``code`` is the library's status code
+    (``XIPC_E*`` in ``xipc.h``; None for an error raised in Python alone)."""
 
-    code = None
+    code: int | None = None
 
-    def __init__(self, message: str = "", code: int | None = None):
+    def __init__(self, message: str = "", code: int | None = None) -> None:
         super().__init__(message)
         if code is not None:
             self.code = code
@@ -29,7 +39,7 @@ class InvalidArgument(XipcError, ValueError):
 class WouldBlock(XipcError, BlockingIOError):
     code = -2
 
-    def __init__(self, message: str = "operation would block", code: int | None = None):
+    def __init__(self, message: str = "operation would block", code: int | None = None) -> None:
         BlockingIOError.__init__(self, _errno.EAGAIN, message)
         if code is not None:
             self.code = code
@@ -38,7 +48,7 @@ class WouldBlock(XipcError, BlockingIOError):
 class Timeout(XipcError, TimeoutError):
     code = -3
 
-    def __init__(self, message: str = "timed out", code: int | None = None):
+    def __init__(self, message: str = "timed out", code: int | None = None) -> None:
         TimeoutError.__init__(self, _errno.ETIMEDOUT, message)
         if code is not None:
             self.code = code
@@ -51,28 +61,28 @@ class MessageTooLarge(XipcError, ValueError):
 class NotFound(XipcError, FileNotFoundError):
     code = -5
 
-    def __init__(self, message: str = "not found", code: int | None = None):
+    def __init__(self, message: str = "not found", code: int | None = None) -> None:
         FileNotFoundError.__init__(self, _errno.ENOENT, message)
 
 
 class AlreadyExists(XipcError, FileExistsError):
     code = -6
 
-    def __init__(self, message: str = "already exists", code: int | None = None):
+    def __init__(self, message: str = "already exists", code: int | None = None) -> None:
         FileExistsError.__init__(self, _errno.EEXIST, message)
 
 
 class PermissionDenied(XipcError, PermissionError):
     code = -7
 
-    def __init__(self, message: str = "permission denied", code: int | None = None):
+    def __init__(self, message: str = "permission denied", code: int | None = None) -> None:
         PermissionError.__init__(self, _errno.EACCES, message)
 
 
 class ConnectionClosed(XipcError, ConnectionError):
     code = -8
 
-    def __init__(self, message: str = "closed by peer", code: int | None = None):
+    def __init__(self, message: str = "closed by peer", code: int | None = None) -> None:
         ConnectionError.__init__(self, _errno.EPIPE, message)
 
 
@@ -95,7 +105,7 @@ class Unsupported(XipcError, TypeError):
 class Interrupted(XipcError, InterruptedError):
     code = -13
 
-    def __init__(self, message: str = "interrupted by a signal", code: int | None = None):
+    def __init__(self, message: str = "interrupted by a signal", code: int | None = None) -> None:
         InterruptedError.__init__(self, _errno.EINTR, message)
 
 
@@ -137,19 +147,58 @@ class AuthError(RpcError):
 
 
 class OSFailure(XipcError, OSError):
-    """An operating-system call failed; ``errno`` is set."""
+    """An operating-system call failed; ``errno`` is set. Errnos that Python
+    gives an exception class of its own raise a subclass that is also that
+    class: :class:`ConnectionRefused` (``ConnectionRefusedError``),
+    :class:`ConnectionReset`, :class:`ConnectionAborted`, :class:`BrokenPipe`,
+    :class:`IsADirectory`, :class:`NotADirectory`."""
 
     code = -30
 
-    def __init__(self, message: str = "", code: int | None = None, errno: int = 0):
+    def __init__(self, message: str = "", code: int | None = None, errno: int = 0) -> None:
         OSError.__init__(self, errno, message)
+
+
+class ConnectionRefused(OSFailure, ConnectionRefusedError):
+    """Nothing listens at the address (ECONNREFUSED)."""
+
+
+class ConnectionReset(OSFailure, ConnectionResetError):
+    """The peer reset the connection (ECONNRESET)."""
+
+
+class ConnectionAborted(OSFailure, ConnectionAbortedError):
+    """The connection was aborted (ECONNABORTED)."""
+
+
+class BrokenPipe(OSFailure, BrokenPipeError):
+    """A write with no reader left (EPIPE)."""
+
+
+class IsADirectory(OSFailure, IsADirectoryError):
+    """A directory where a file was expected (EISDIR)."""
+
+
+class NotADirectory(OSFailure, NotADirectoryError):
+    """A path component that is not a directory (ENOTDIR)."""
+
+
+_OS_BY_ERRNO: dict[int, type[OSFailure]] = {
+    _errno.ECONNREFUSED: ConnectionRefused,
+    _errno.ECONNRESET: ConnectionReset,
+    _errno.ECONNABORTED: ConnectionAborted,
+    _errno.EPIPE: BrokenPipe,
+    _errno.EISDIR: IsADirectory,
+    _errno.ENOTDIR: NotADirectory,
+}
 
 
 class InternalError(XipcError, RuntimeError):
     code = -31
 
 
-_BY_CODE = {
+#: The exception class of every library status code.
+BY_CODE: dict[int, type[XipcError]] = {
     cls.code: cls
     for cls in (
         InvalidArgument, WouldBlock, Timeout, MessageTooLarge, NotFound,
@@ -158,14 +207,15 @@ _BY_CODE = {
         ProgramUnavailable, ProgramMismatch, ProcedureUnavailable, GarbageArgs,
         SystemError_, RpcMismatch, AuthError, OSFailure, InternalError,
     )
+    if cls.code is not None
 }
 
 
 def from_code(code: int, message: str, os_errno: int = 0) -> XipcError:
     """The exception for a library status code and its detailed message."""
-    cls = _BY_CODE.get(code)
+    cls = BY_CODE.get(code)
     if cls is None:
         return XipcError(f"{message} (status {code})", code)
     if cls is OSFailure:
-        return OSFailure(message, code, os_errno)
+        return _OS_BY_ERRNO.get(os_errno, OSFailure)(message, code, os_errno)
     return cls(message, code)

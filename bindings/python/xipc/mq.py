@@ -13,10 +13,14 @@ import math
 import os
 import time
 from ctypes import POINTER, byref, c_bool, c_char_p, c_int, c_int64, c_size_t, c_uint, c_void_p
-from typing import Callable, NamedTuple
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Callable, NamedTuple, NoReturn
 
 from . import errors
 from ._lib import declare, fast, raise_for
+
+if TYPE_CHECKING:
+    from typing_extensions import Buffer
 
 __all__ = ["MessageQueue", "QueueAttributes", "unlink_queue"]
 
@@ -36,7 +40,7 @@ class _Attr(ctypes.Structure):
 _NOTIFY_FN = ctypes.CFUNCTYPE(None, c_void_p)
 # Callbacks registered with the library, kept alive until they have run: the
 # helper thread may call one even after its queue object is gone.
-_pending_callbacks = {}
+_pending_callbacks: dict[int, Any] = {}
 
 _open = declare("xipc_mq_open", [c_char_p, c_int, c_uint, POINTER(_Attr), POINTER(c_void_p)])
 _close = declare("xipc_mq_close", [c_void_p])
@@ -44,16 +48,16 @@ _unlink = declare("xipc_mq_unlink", [c_char_p])
 # The two hot calls are checked inline: an errcheck costs a Python call each time.
 # Without a timeout the shorter functions are used: every argument costs.
 _send = declare("xipc_mq_send", [c_void_p, c_void_p, c_size_t, c_uint], check=False)
-_timedsend = declare("xipc_mq_timedsend", [c_void_p, c_void_p, c_size_t, c_uint, c_int64],
+_send_timeout = declare("xipc_mq_send_timeout", [c_void_p, c_void_p, c_size_t, c_uint, c_int64],
                      check=False)
 _receive = declare("xipc_mq_receive",
                    [c_void_p, c_void_p, c_size_t, POINTER(c_size_t), POINTER(c_uint)], check=False)
-_timedreceive = declare(
-    "xipc_mq_timedreceive",
+_receive_timeout = declare(
+    "xipc_mq_receive_timeout",
     [c_void_p, c_void_p, c_size_t, POINTER(c_size_t), POINTER(c_uint), c_int64],
     check=False,
 )
-_getattr = declare("xipc_mq_getattr", [c_void_p, POINTER(_Attr)])
+_getattr = declare("xipc_mq_attributes", [c_void_p, POINTER(_Attr)])
 _set_nonblocking = declare("xipc_mq_set_nonblocking", [c_void_p, c_bool])
 _set_retry = declare("xipc_mq_set_retry_on_signal", [c_void_p, c_bool])
 _fd = declare("xipc_mq_fd", [c_void_p, POINTER(c_int)])
@@ -61,7 +65,12 @@ _notify = declare("xipc_mq_notify", [c_void_p, _NOTIFY_FN, c_void_p])
 # When the C module was built, MessageQueue derives from its QueueBase,
 # whose send and receive make the common calls (no timeout) in C and hand
 # every other case to _send_slow and _receive_slow here.
-_QueueBase = fast.QueueBase if fast else object
+if TYPE_CHECKING or fast is None:
+    class _QueueBase:
+        _handle: int | None
+        _capacity: int
+else:
+    _QueueBase = fast.QueueBase
 
 
 class QueueAttributes(NamedTuple):
@@ -84,7 +93,7 @@ def unlink_queue(name: str) -> None:
     _unlink(_encode_name(name))
 
 
-def _c_buffer(data):
+def _c_buffer(data: Buffer) -> ctypes.Array[ctypes.c_char]:
     """A ctypes view of a bytes-like object, without copying when writable."""
     view = memoryview(data).cast("B")
     if view.readonly:
@@ -101,9 +110,9 @@ def _millis(timeout: float | None) -> int:
     return math.ceil(timeout * 1000)
 
 
-def _priority_out_of_range(priority: int) -> None:
+def _priority_out_of_range(priority: int) -> NoReturn:
     limit = os.sysconf("SC_MQ_PRIO_MAX") if "SC_MQ_PRIO_MAX" in os.sysconf_names else 32768
-    raise errors.InvalidArgument(f"priority {priority} is out of range 0..={limit - 1}")
+    raise errors.InvalidArgument(f"priority {priority} is out of range: 0 to {limit - 1}")
 
 
 class _Slot:
@@ -111,7 +120,7 @@ class _Slot:
 
     __slots__ = ("buffer", "view", "length", "priority", "length_ref", "priority_ref")
 
-    def __init__(self, capacity: int):
+    def __init__(self, capacity: int) -> None:
         self.buffer = ctypes.create_string_buffer(capacity)
         self.view = memoryview(self.buffer).cast("B")
         self.length = c_size_t()
@@ -136,7 +145,7 @@ class MessageQueue(_QueueBase):
         read: bool = True,
         write: bool = True,
         blocking: bool = True,
-    ):
+    ) -> None:
         self._handle = None
         self.name = name
         flags = (
@@ -158,12 +167,13 @@ class MessageQueue(_QueueBase):
         self._capacity = self.attributes.max_message_size
         self._slots = [_Slot(self._capacity)]
 
-    def _live(self):
+    def _live(self) -> int:
         if self._handle is None:
-            raise errors.InvalidArgument(f"message queue {self.name} is closed")
+            # As Python's own files say it.
+            raise errors.InvalidArgument(f"I/O on closed queue {self.name}")
         return self._handle
 
-    def _send_slow(self, data, priority: int = 0, timeout: float | None = None) -> None:
+    def _send_slow(self, data: Buffer, priority: int = 0, timeout: float | None = None) -> None:
         """Sends ``data`` (bytes-like) with ``priority`` (0 to 32767 on
         Linux; higher is received first). Waits while the queue is full,
         unless nonblocking (``BlockingIOError``) or past ``timeout`` seconds
@@ -178,11 +188,11 @@ class MessageQueue(_QueueBase):
             started = 0.0
         else:
             started = time.monotonic()
-            status = _timedsend(self._handle, data, len(data), priority, _millis(timeout))
+            status = _send_timeout(self._handle, data, len(data), priority, _millis(timeout))
         if status:
             handle = self._handle
             self._failed(status, started, timeout,
-                         lambda ms: _timedsend(handle, data, len(data), priority, ms))
+                         lambda ms: _send_timeout(handle, data, len(data), priority, ms))
 
     def _receive_slow(self, timeout: float | None = None) -> tuple[bytes, int]:
         """Returns ``(message, priority)``: the oldest message of the highest
@@ -201,27 +211,28 @@ class MessageQueue(_QueueBase):
                 started = 0.0
             else:
                 started = time.monotonic()
-                status = _timedreceive(self._handle, slot.buffer, self._capacity,
+                status = _receive_timeout(self._handle, slot.buffer, self._capacity,
                                        slot.length_ref, slot.priority_ref, _millis(timeout))
             if status:
                 handle = self._handle
-                self._failed(status, started, timeout, lambda ms: _timedreceive(
+                self._failed(status, started, timeout, lambda ms: _receive_timeout(
                     handle, slot.buffer, self._capacity, slot.length_ref, slot.priority_ref, ms))
             # One copy, out of the reused buffer.
             return slot.view[: slot.length.value].tobytes(), slot.priority.value
         finally:
             self._slots.append(slot)
 
-    if not fast:
+    if TYPE_CHECKING or not fast:
         send = _send_slow
         receive = _receive_slow
 
-    def _fail(self, status: int) -> None:
+    def _fail(self, status: int) -> NoReturn:
         """Raises for a failed call (what the C module calls)."""
         self._live()  # a closed queue says so rather than "mq is NULL"
         raise_for(status)
 
-    def _failed(self, status: int, started: float, timeout, call) -> None:
+    def _failed(self, status: int, started: float, timeout: float | None,
+                call: Callable[[int], int]) -> None:
         """Raises for a failed call; first resumes one a signal interrupted,
         after Python has run the signal's handler (which may raise), with
         the time that remains of ``timeout``."""
@@ -274,7 +285,7 @@ class MessageQueue(_QueueBase):
             _notify(handle, _NOTIFY_FN(), None)
             return
 
-        def trampoline(_user):
+        def trampoline(_user: Any) -> None:
             _pending_callbacks.pop(id(c_callback), None)
             callback()
 
@@ -303,10 +314,11 @@ class MessageQueue(_QueueBase):
     def __enter__(self) -> "MessageQueue":
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 traceback: TracebackType | None) -> None:
         self.close()
 
-    def __del__(self):
+    def __del__(self) -> None:
         try:
             self.close()
         except Exception:

@@ -32,6 +32,8 @@ import sys
 import threading
 import traceback
 from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any, Callable, NoReturn, Optional, Tuple
 
 from . import _lib
 from . import xdr as _xdr
@@ -42,7 +44,7 @@ from .errors import (AuthError, GarbageArgs, InvalidArgument, LimitExceeded,
 from .stream import PeerCredentials, _PeerCredentials
 
 __all__ = [
-    "Client", "Server", "Call", "AuthSys",
+    "Client", "Server", "Call", "AuthSys", "Handler",
     "RpcError", "ProgramUnavailable", "ProgramMismatch", "ProcedureUnavailable",
     "GarbageArgs", "SystemError_", "AuthError", "RpcMismatch", "Timeout",
 ]
@@ -52,7 +54,7 @@ _u8p = ctypes.POINTER(ctypes.c_uint8)
 
 _HANDLER = ctypes.CFUNCTYPE(ctypes.c_int, _c_void_p, _c_void_p, _u8p, ctypes.c_size_t, _c_void_p)
 
-_client_new = _lib.declare("xipc_rpc_client_new", [
+_client_new = _lib.declare("xipc_rpc_client_connect", [
     ctypes.c_char_p, ctypes.c_uint16, ctypes.c_uint32, ctypes.c_uint32, ctypes.c_char_p,
     ctypes.POINTER(_c_void_p)], check=False)
 _client_call = _lib.declare("xipc_rpc_client_call", [
@@ -61,13 +63,13 @@ _client_call = _lib.declare("xipc_rpc_client_call", [
 _client_call_batched = _lib.declare("xipc_rpc_client_call_batched", [
     _c_void_p, ctypes.c_uint32, ctypes.c_char_p, ctypes.c_size_t], check=False)
 _client_ping = _lib.declare("xipc_rpc_client_ping", [_c_void_p], check=False)
-_client_set_timeout = _lib.declare("xipc_rpc_client_set_timeout_ms", [_c_void_p, ctypes.c_uint32])
+_client_set_timeout = _lib.declare("xipc_rpc_client_set_timeout", [_c_void_p, ctypes.c_int64])
 _client_set_reconnect = _lib.declare("xipc_rpc_client_set_reconnect", [_c_void_p, ctypes.c_bool])
 _client_set_auth_sys = _lib.declare("xipc_rpc_client_set_auth_sys", [
     _c_void_p, ctypes.c_uint32, ctypes.c_char_p, ctypes.c_uint32, ctypes.c_uint32,
     ctypes.POINTER(ctypes.c_uint32), ctypes.c_size_t])
-_client_set_max = _lib.declare("xipc_rpc_client_set_max_message", [_c_void_p, ctypes.c_size_t])
-_client_free = _lib.declare("xipc_rpc_client_free", [_c_void_p], restype=None)
+_client_set_max = _lib.declare("xipc_rpc_client_set_max_message_size", [_c_void_p, ctypes.c_size_t])
+_client_close = _lib.declare("xipc_rpc_client_close", [_c_void_p])
 _last_details = _lib.declare("xipc_rpc_last_error_details", [
     ctypes.POINTER(ctypes.c_uint32), ctypes.POINTER(ctypes.c_uint32),
     ctypes.POINTER(ctypes.c_uint32)])
@@ -84,19 +86,19 @@ _server_listen_unix_mode = _lib.declare("xipc_rpc_server_listen_unix_mode",
 _server_set_max_conns = _lib.declare("xipc_rpc_server_set_max_connections",
                                     [_c_void_p, ctypes.c_size_t])
 _server_set_drc = _lib.declare("xipc_rpc_server_set_duplicate_cache", [_c_void_p, ctypes.c_size_t])
-_server_set_max = _lib.declare("xipc_rpc_server_set_max_message", [_c_void_p, ctypes.c_size_t])
-_server_set_concurrent = _lib.declare("xipc_rpc_server_set_concurrent_calls",
+_server_set_max = _lib.declare("xipc_rpc_server_set_max_message_size", [_c_void_p, ctypes.c_size_t])
+_server_set_concurrent = _lib.declare("xipc_rpc_server_set_concurrent_calls_per_connection",
                                      [_c_void_p, ctypes.c_size_t])
 _server_set_threads = _lib.declare("xipc_rpc_server_set_threads",
                                   [_c_void_p, ctypes.c_size_t, ctypes.c_size_t])
 _server_set_stack = _lib.declare("xipc_rpc_server_set_thread_stack_size",
                                 [_c_void_p, ctypes.c_size_t])
-_server_set_idle = _lib.declare("xipc_rpc_server_set_idle_timeout_ms", [_c_void_p, ctypes.c_uint32])
-_server_set_rpcbind = _lib.declare("xipc_rpc_server_set_rpcbind", [_c_void_p, ctypes.c_bool])
+_server_set_idle = _lib.declare("xipc_rpc_server_set_idle_timeout", [_c_void_p, ctypes.c_int64])
+_server_set_rpcbind = _lib.declare("xipc_rpc_server_set_rpcbind_registration", [_c_void_p, ctypes.c_bool])
 _server_start = _lib.declare("xipc_rpc_server_start", [_c_void_p])
 _server_stop = _lib.declare("xipc_rpc_server_stop", [_c_void_p])
-_server_run = _lib.declare("xipc_rpc_server_run", [_c_void_p])
-_server_free = _lib.declare("xipc_rpc_server_free", [_c_void_p], restype=None)
+_server_run = _lib.declare("xipc_rpc_server_serve_forever", [_c_void_p])
+_server_close = _lib.declare("xipc_rpc_server_close", [_c_void_p])
 
 _call_xid = _lib.declare("xipc_rpc_call_xid", [_c_void_p], restype=ctypes.c_uint32)
 _call_prog = _lib.declare("xipc_rpc_call_prog", [_c_void_p], restype=ctypes.c_uint32)
@@ -105,7 +107,8 @@ _call_proc = _lib.declare("xipc_rpc_call_proc", [_c_void_p], restype=ctypes.c_ui
 _call_auth_sys = _lib.declare("xipc_rpc_call_auth_sys", [
     _c_void_p, ctypes.POINTER(ctypes.c_uint32), ctypes.POINTER(ctypes.c_char_p),
     ctypes.POINTER(ctypes.c_uint32), ctypes.POINTER(ctypes.c_uint32),
-    ctypes.POINTER(ctypes.c_uint32), ctypes.POINTER(ctypes.c_size_t)], check=False)
+    ctypes.POINTER(ctypes.c_uint32), ctypes.c_size_t, ctypes.POINTER(ctypes.c_size_t)],
+    check=False)
 _call_peer_credentials = _lib.declare("xipc_rpc_call_peer_credentials", [
     _c_void_p, ctypes.POINTER(_PeerCredentials)], check=False)
 
@@ -118,16 +121,22 @@ _BAD_ARGS = (GarbageArgs, _xdr.Error, MalformedXdr, LimitExceeded, EOFError, str
 _SYSTEM_ERR = SystemError_.code
 
 
-def _ms(seconds: float) -> int:
+#: The C library's XIPC_WAIT_FOREVER.
+_FOREVER = -1
+
+
+def _ms(seconds: float | None) -> int:
     """Seconds as whole milliseconds for C, rounded up so that any positive
-    time stays positive; zero, negative or NaN becomes 0, which C refuses
-    (:class:`xipc.errors.InvalidArgument`, a ``ValueError``)."""
+    time stays positive; None is forever; zero, negative or NaN becomes 0,
+    which C refuses (:class:`xipc.errors.InvalidArgument`, a ``ValueError``)."""
+    if seconds is None:
+        return _FOREVER
     if not seconds > 0:
         return 0
-    return min(math.ceil(seconds * 1000), 0xFFFFFFFF)
+    return min(math.ceil(seconds * 1000), 2**62)
 
 
-def _raise_rpc(code: int) -> None:
+def _raise_rpc(code: int) -> NoReturn:
     """Raises the exception for ``code``, with the RPC error's details."""
     low, high, stat = ctypes.c_uint32(), ctypes.c_uint32(), ctypes.c_uint32()
     _last_details(ctypes.byref(low), ctypes.byref(high), ctypes.byref(stat))
@@ -147,7 +156,7 @@ class AuthSys:
 
     uid: int
     gid: int
-    gids: tuple = ()
+    gids: Tuple[int, ...] = ()
     machine_name: str = ""
     stamp: int = 0
 
@@ -172,31 +181,33 @@ class Client:
 
     ``proto`` is "tcp", "udp" or "unix" (``host`` is then the socket path).
     Without ``port`` the port is looked up through rpcbind on ``host``.
-    ``timeout`` (seconds) bounds every call; UDP calls are retransmitted
-    with backoff until it passes, then :class:`TimeoutError` is raised.
+    ``timeout`` (seconds, or None: as long as it takes) bounds every call;
+    UDP calls are retransmitted with backoff until it passes, then
+    :class:`TimeoutError` is raised.
     """
 
     def __init__(self, host: str, prog: int, vers: int, proto: str = "tcp",
-                 port: int | None = None, timeout: float = 25.0):
+                 port: int | None = None, timeout: float | None = 25.0) -> None:
         handle = _c_void_p()
         rc = _client_new(host.encode(), port or 0, prog, vers, proto.encode(),
                          ctypes.byref(handle))
         if rc < 0:
             _raise_rpc(rc)
-        self._handle = handle
+        self._handle: Optional[_c_void_p] = handle
         self.set_timeout(timeout)
 
-    def _h(self):
+    def _h(self) -> _c_void_p:
         if not self._handle:
-            raise ValueError("the client is closed")
+            raise InvalidArgument("I/O on closed RPC client")
         return self._handle
 
-    def set_timeout(self, seconds: float) -> None:
-        """The per-call timeout; it must be positive (else
-        :class:`xipc.errors.InvalidArgument`, a ``ValueError``)."""
+    def set_timeout(self, seconds: float | None) -> None:
+        """The per-call timeout: seconds, or None for as long as it takes.
+        Zero or less raises :class:`xipc.errors.InvalidArgument` (a
+        ``ValueError``): every call would fail."""
         _client_set_timeout(self._h(), _ms(seconds))
 
-    def set_max_message(self, nbytes: int) -> None:
+    def set_max_message_size(self, nbytes: int) -> None:
         """The largest call sent and reply accepted (default 4 MiB; UDP
         65,507); 0 raises :class:`xipc.errors.InvalidArgument`."""
         _client_set_max(self._h(), nbytes)
@@ -241,30 +252,36 @@ class Client:
             _raise_rpc(rc)
 
     def close(self) -> None:
+        """Closes the client (idempotent)."""
         handle, self._handle = getattr(self, "_handle", None), None
         if handle:
-            _client_free(handle)
+            _client_close(handle)
 
-    def __enter__(self):
+    @property
+    def closed(self) -> bool:
+        return not getattr(self, "_handle", None)
+
+    def __enter__(self) -> "Client":
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 traceback: TracebackType | None) -> None:
         self.close()
 
-    def __del__(self):
+    def __del__(self) -> None:
         try:
             self.close()
         except Exception:
             pass
 
 
-def _call_info(call_ptr) -> Call:
+def _call_info(call_ptr: int) -> Call:
     auth = None
     stamp, uid, gid = ctypes.c_uint32(), ctypes.c_uint32(), ctypes.c_uint32()
     gids, ngids = (ctypes.c_uint32 * 16)(), ctypes.c_size_t()
     machine = ctypes.c_char_p()
     if _call_auth_sys(call_ptr, ctypes.byref(stamp), ctypes.byref(machine), ctypes.byref(uid),
-                      ctypes.byref(gid), gids, ctypes.byref(ngids)) == 0:
+                      ctypes.byref(gid), gids, len(gids), ctypes.byref(ngids)) == 0:
         auth = AuthSys(uid=uid.value, gid=gid.value, gids=tuple(gids[:ngids.value]),
                        machine_name=(machine.value or b"").decode("utf-8", "replace"),
                        stamp=stamp.value)
@@ -276,14 +293,18 @@ def _call_info(call_ptr) -> Call:
                 proc=_call_proc(call_ptr), auth_sys=auth, peer_credentials=peer)
 
 
+#: A procedure handler: the XDR arguments and the call, to the XDR results.
+Handler = Callable[[bytes, Call], Optional[bytes]]
+
+
 class Server:
     """An RPC server; handlers are ``handler(args: bytes, call: Call) -> bytes``."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         handle = _c_void_p()
         _server_new(ctypes.byref(handle))
-        self._handle = handle
-        self._callbacks = []  # keeps the ctypes thunks alive
+        self._handle: Optional[_c_void_p] = handle
+        self._callbacks: list[Any] = []  # keeps the ctypes thunks alive
         # A plain flag, not a threading.Event: stop() is often called from
         # a signal handler, which runs in the main thread between any two
         # bytecodes, and an Event's lock may be held there by the very
@@ -292,13 +313,15 @@ class Server:
         # The write end of the pipe serve_forever sleeps on, while it does.
         self._wake: int | None = None
 
-    def _h(self):
+    def _h(self) -> _c_void_p:
         if not self._handle:
-            raise ValueError("the server is closed")
+            raise InvalidArgument("I/O on closed RPC server")
         return self._handle
 
-    def register(self, prog: int, vers: int, proc: int, handler) -> None:
-        def thunk(_user, call_ptr, args_ptr, args_len, result):
+    def register(self, prog: int, vers: int, proc: int, handler: Handler) -> None:
+        """Serves procedure ``proc`` of ``prog`` version ``vers`` with
+        ``handler(args, call)``, which returns the XDR results (None: none)."""
+        def thunk(_user: Any, call_ptr: int, args_ptr: Any, args_len: int, result: int) -> int:
             try:
                 args = ctypes.string_at(args_ptr, args_len) if args_len else b""
                 out = handler(args, _call_info(call_ptr))
@@ -341,7 +364,7 @@ class Server:
         """Answer retransmissions of the last ``entries`` calls from a cache."""
         _server_set_drc(self._h(), entries)
 
-    def set_max_message(self, nbytes: int) -> None:
+    def set_max_message_size(self, nbytes: int) -> None:
         """The largest call accepted on a stream (default 4 MiB); 0 raises
         :class:`xipc.errors.InvalidArgument`."""
         _server_set_max(self._h(), nbytes)
@@ -369,12 +392,14 @@ class Server:
         MiB; under 64 KiB raises :class:`xipc.errors.InvalidArgument`)."""
         _server_set_stack(self._h(), nbytes)
 
-    def set_idle_timeout(self, seconds: float) -> None:
-        """Close stream connections idle this long (default 120 s); it must
-        be positive (else :class:`xipc.errors.InvalidArgument`)."""
+    def set_idle_timeout(self, seconds: float | None) -> None:
+        """Close stream connections idle this long (default 120 s; None:
+        never); zero or less raises :class:`xipc.errors.InvalidArgument`."""
         _server_set_idle(self._h(), _ms(seconds))
 
     def set_rpcbind_registration(self, on: bool) -> None:
+        """Whether start and stop register with and unregister from the
+        local rpcbind (default True; skipped when none runs)."""
         _server_set_rpcbind(self._h(), on)
 
     def start(self) -> None:
@@ -434,18 +459,24 @@ class Server:
                 pass  # the pipe is full (already woken) or just closed
 
     def close(self) -> None:
+        """Stops the server if it runs and frees it (idempotent)."""
         self._end_serve_forever()
         handle, self._handle = getattr(self, "_handle", None), None
         if handle:
-            _server_free(handle)
+            _server_close(handle)
 
-    def __enter__(self):
+    @property
+    def closed(self) -> bool:
+        return not getattr(self, "_handle", None)
+
+    def __enter__(self) -> "Server":
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 traceback: TracebackType | None) -> None:
         self.close()
 
-    def __del__(self):
+    def __del__(self) -> None:
         try:
             self.close()
         except Exception:

@@ -38,9 +38,20 @@ import ctypes
 import struct
 import sys
 from array import array
+from typing import TYPE_CHECKING, Any, Callable, Iterable, List, Optional, Sequence, TypeVar, Union
 
 from . import _lib
 from .errors import XipcError
+
+if TYPE_CHECKING:
+    # The buffer protocol (collections.abc.Buffer from Python 3.12); only
+    # the type checker reads this, through its bundled typing_extensions.
+    from typing_extensions import Buffer
+
+_T = TypeVar("_T")
+_N = TypeVar("_N", int, float)
+# What a Packer holds until get_buffer joins it.
+_Chunk = Union[bytes, bytearray, "array[Any]"]
 
 __all__ = ["Error", "ConversionError", "DepthExceeded", "Packer", "Unpacker"]
 
@@ -48,14 +59,14 @@ __all__ = ["Error", "ConversionError", "DepthExceeded", "Packer", "Unpacker"]
 class Error(XipcError, ValueError):
     """The error of this module, as ``xdrlib.Error``: ``msg`` holds the message."""
 
-    def __init__(self, msg):
+    def __init__(self, msg: str) -> None:
         XipcError.__init__(self, msg)
         self.msg = msg
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return repr(self.msg)
 
-    def __str__(self):
+    def __str__(self) -> str:
         return str(self.msg)
 
 
@@ -73,12 +84,14 @@ _pack_int = struct.Struct(">l").pack
 _pack_2uint = struct.Struct(">LL").pack
 _pack_float = struct.Struct(">f").pack
 _pack_double = struct.Struct(">d").pack
-_unpack_uint = struct.Struct(">L").unpack_from
-_unpack_int = struct.Struct(">l").unpack_from
-_unpack_uhyper = struct.Struct(">Q").unpack_from
-_unpack_hyper = struct.Struct(">q").unpack_from
-_unpack_float = struct.Struct(">f").unpack_from
-_unpack_double = struct.Struct(">d").unpack_from
+# (The annotations tell the type checker what each unpacks; unpack_from
+# itself is typed as returning tuple[Any, ...].)
+_unpack_uint: Callable[..., tuple[int]] = struct.Struct(">L").unpack_from
+_unpack_int: Callable[..., tuple[int]] = struct.Struct(">l").unpack_from
+_unpack_uhyper: Callable[..., tuple[int]] = struct.Struct(">Q").unpack_from
+_unpack_hyper: Callable[..., tuple[int]] = struct.Struct(">q").unpack_from
+_unpack_float: Callable[..., tuple[float]] = struct.Struct(">f").unpack_from
+_unpack_double: Callable[..., tuple[float]] = struct.Struct(">d").unpack_from
 
 _TRUE = b"\0\0\0\1"
 _FALSE = b"\0\0\0\0"
@@ -88,6 +101,12 @@ _PADDING = (b"", b"\0", b"\0\0", b"\0\0\0")
 DEFAULT_MAX_DEPTH = 256
 
 
+def _eof(wanted: int, offset: int, size: int) -> EOFError:
+    """The EOFError of a read past the end: what it wanted, and where."""
+    left = max(size - offset, 0) if offset >= 0 else 0
+    return EOFError(f"{wanted} bytes wanted at byte {offset}, but only {left} remain")
+
+
 class _Kind:
     """One numeric type of the bulk methods: its array typecode, size, the
     struct format characters of buffers that hold it natively, and the C
@@ -95,7 +114,7 @@ class _Kind:
 
     __slots__ = ("typecode", "size", "formats", "encode", "decode", "zeros")
 
-    def __init__(self, typecode, formats, c_name):
+    def __init__(self, typecode: str, formats: str, c_name: str) -> None:
         self.typecode = typecode
         self.size = array(typecode).itemsize
         self.formats = formats
@@ -118,13 +137,13 @@ _NATIVE_PREFIXES = "@=" + ("<" if _LITTLE else ">!")
 _RAW_FORMATS = ("B", "b", "c")
 
 
-def _native_bytes(kind, data):
+def _native_bytes(kind: _Kind, data: object) -> Optional[memoryview]:
     """A flat byte view of ``data`` when it already holds native values of
     ``kind`` (or is raw bytes of them), else None."""
     if type(data) is array and data.typecode == kind.typecode:
         return memoryview(data).cast("B")
     try:
-        view = memoryview(data)
+        view = memoryview(data)  # type: ignore[arg-type]  # any object: TypeError if not a buffer
     except TypeError:
         return None
     fmt = view.format
@@ -147,12 +166,12 @@ def _native_bytes(kind, data):
     return None
 
 
-def _encode(kind, data):
+def _encode(kind: _Kind, data: object) -> tuple[_Chunk, int]:
     """The XDR bytes of the values in ``data`` and their count."""
     view = _native_bytes(kind, data)
     if view is None:
         try:
-            view = memoryview(array(kind.typecode, data)).cast("B")
+            view = memoryview(array(kind.typecode, data)).cast("B")  # type: ignore[call-overload]
         except (TypeError, OverflowError) as exc:
             raise ConversionError(str(exc)) from None
     nbytes = view.nbytes
@@ -173,14 +192,16 @@ def _encode(kind, data):
     return values, count
 
 
-def _decode(kind, buf, start, count):
+def _decode(kind: _Kind, buf: Any, start: int, count: int) -> array[Any]:
     """``count`` values of ``kind`` from the XDR at ``buf[start:]`` (which
     holds them all) as an array."""
     nbytes = count * kind.size
     if count == 0:
         return array(kind.typecode)
+    source: Any
     if type(buf) is bytes:
-        source = ctypes.cast(buf, ctypes.c_void_p).value + start
+        # The address of the bytes object's data (ctypes passes bytes as char *).
+        source = (ctypes.cast(buf, ctypes.c_void_p).value or 0) + start  # type: ignore[arg-type]
     else:
         try:
             source = (ctypes.c_char * nbytes).from_buffer(buf, start)
@@ -200,32 +221,33 @@ def _decode(kind, buf, start, count):
 class Packer:
     """Packs values into XDR bytes, as ``xdrlib.Packer``."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.reset()
 
-    def reset(self):
+    def reset(self) -> None:
         """Forgets everything packed so far."""
-        self._parts = []
+        self._parts: List[_Chunk] = []
         self._append = self._parts.append
 
-    def get_buffer(self):
+    def get_buffer(self) -> bytes:
         """The bytes packed so far."""
         parts = self._parts
-        if len(parts) == 1 and type(parts[0]) is bytes:
-            return parts[0]
+        first = parts[0] if len(parts) == 1 else None
+        if type(first) is bytes:
+            return first
         data = b"".join(parts)
         parts[:] = [data]
         return data
 
     get_buf = get_buffer
 
-    def pack_uint(self, x):
+    def pack_uint(self, x: int) -> None:
         try:
             self._append(_pack_uint(x))
         except _struct_error as exc:
             raise ConversionError(exc.args[0]) from None
 
-    def pack_int(self, x):
+    def pack_int(self, x: int) -> None:
         try:
             self._append(_pack_int(x))
         except _struct_error as exc:
@@ -233,10 +255,10 @@ class Packer:
 
     pack_enum = pack_int
 
-    def pack_bool(self, x):
+    def pack_bool(self, x: bool) -> None:
         self._append(_TRUE if x else _FALSE)
 
-    def pack_uhyper(self, x):
+    def pack_uhyper(self, x: int) -> None:
         # Like xdrlib, any integer is taken modulo 2**64.
         try:
             self._append(_pack_2uint(x >> 32 & 0xFFFFFFFF, x & 0xFFFFFFFF))
@@ -245,19 +267,19 @@ class Packer:
 
     pack_hyper = pack_uhyper
 
-    def pack_float(self, x):
+    def pack_float(self, x: float) -> None:
         try:
             self._append(_pack_float(x))
         except _struct_error as exc:
             raise ConversionError(exc.args[0]) from None
 
-    def pack_double(self, x):
+    def pack_double(self, x: float) -> None:
         try:
             self._append(_pack_double(x))
         except _struct_error as exc:
             raise ConversionError(exc.args[0]) from None
 
-    def pack_fstring(self, n, s):
+    def pack_fstring(self, n: int, s: bytes) -> None:
         """Packs ``opaque[n]``: the first ``n`` bytes of ``s``, zero-filled
         to ``n`` and padded to a multiple of 4."""
         if n < 0:
@@ -267,7 +289,7 @@ class Packer:
 
     pack_fopaque = pack_fstring
 
-    def pack_string(self, s):
+    def pack_string(self, s: bytes) -> None:
         """Packs ``opaque<>``/``string<>``: the length, the bytes, padding."""
         n = len(s)
         try:
@@ -285,7 +307,7 @@ class Packer:
     pack_opaque = pack_string
     pack_bytes = pack_string
 
-    def pack_list(self, list, pack_item):
+    def pack_list(self, list: Iterable[_T], pack_item: Callable[[_T], object]) -> None:
         """Packs each item behind a 1, then a 0 (optional-data chaining)."""
         append = self._append
         for item in list:
@@ -293,14 +315,14 @@ class Packer:
             pack_item(item)
         append(_FALSE)
 
-    def pack_farray(self, n, list, pack_item):
+    def pack_farray(self, n: int, list: Sequence[_T], pack_item: Callable[[_T], object]) -> None:
         """Packs ``T[n]``: exactly ``n`` items, no count."""
         if len(list) != n:
             raise ValueError("wrong array size")
         for item in list:
             pack_item(item)
 
-    def pack_array(self, list, pack_item):
+    def pack_array(self, list: Sequence[_T], pack_item: Callable[[_T], object]) -> None:
         """Packs ``T<>``: the count, then the items."""
         n = len(list)
         self.pack_uint(n)
@@ -311,29 +333,29 @@ class Packer:
     # values; untyped bytes are taken as the raw memory of native values.
     # ``fixed=True`` packs ``T[n]`` (no count), else ``T<>``.
 
-    def _pack_bulk(self, kind, data, fixed):
+    def _pack_bulk(self, kind: _Kind, data: object, fixed: bool) -> None:
         encoded, count = _encode(kind, data)
         if not fixed:
             self.pack_uint(count)
         self._append(encoded)
 
-    def pack_int32_array(self, data, fixed=False):
+    def pack_int32_array(self, data: Iterable[int] | Buffer, fixed: bool = False) -> None:
         self._pack_bulk(_INT32, data, fixed)
 
-    def pack_uint32_array(self, data, fixed=False):
+    def pack_uint32_array(self, data: Iterable[int] | Buffer, fixed: bool = False) -> None:
         self._pack_bulk(_UINT32, data, fixed)
 
-    def pack_int64_array(self, data, fixed=False):
+    def pack_int64_array(self, data: Iterable[int] | Buffer, fixed: bool = False) -> None:
         self._pack_bulk(_INT64, data, fixed)
 
-    def pack_uint64_array(self, data, fixed=False):
+    def pack_uint64_array(self, data: Iterable[int] | Buffer, fixed: bool = False) -> None:
         self._pack_bulk(_UINT64, data, fixed)
 
-    def pack_float_array(self, data, fixed=False):
+    def pack_float_array(self, data: Iterable[float] | Buffer, fixed: bool = False) -> None:
         """Doubles beyond float's range become infinities, as in C."""
         self._pack_bulk(_FLOAT, data, fixed)
 
-    def pack_double_array(self, data, fixed=False):
+    def pack_double_array(self, data: Iterable[float] | Buffer, fixed: bool = False) -> None:
         self._pack_bulk(_DOUBLE, data, fixed)
 
 
@@ -344,45 +366,46 @@ class Unpacker:
     documentation); with the defaults every input gives what xdrlib gives.
     """
 
-    def __init__(self, data, *, strict=False, max_depth=DEFAULT_MAX_DEPTH):
+    def __init__(self, data: bytes, *, strict: bool = False,
+                 max_depth: int | None = DEFAULT_MAX_DEPTH) -> None:
         self._strict = strict
         self._max_depth = max_depth
         self.reset(data)
 
-    def reset(self, data):
+    def reset(self, data: bytes) -> None:
         self._buf = data
         self._pos = 0
         self._depth = 0
 
-    def get_position(self):
+    def get_position(self) -> int:
         return self._pos
 
-    def set_position(self, position):
+    def set_position(self, position: int) -> None:
         self._pos = position
 
-    def get_buffer(self):
+    def get_buffer(self) -> bytes:
         return self._buf
 
-    def done(self):
+    def done(self) -> None:
         if self._pos < len(self._buf):
             raise Error("unextracted data remains")
 
-    def _short(self, i, j, unpack):
+    def _short(self, i: int, j: int, unpack: Callable[..., tuple[_N]]) -> _N:
         # Past the end, or a negative position (which xdrlib, slicing,
         # counts from the end): do exactly what xdrlib does.
         data = self._buf[i:j]
         if len(data) < j - i:
-            raise EOFError
+            raise _eof(j - i, i, len(self._buf))
         return unpack(data)[0]
 
-    def unpack_uint(self):
+    def unpack_uint(self) -> int:
         i = self._pos
         self._pos = j = i + 4
         if i < 0 or j > len(self._buf):
             return self._short(i, j, _unpack_uint)
         return _unpack_uint(self._buf, i)[0]
 
-    def unpack_int(self):
+    def unpack_int(self) -> int:
         i = self._pos
         self._pos = j = i + 4
         if i < 0 or j > len(self._buf):
@@ -391,7 +414,7 @@ class Unpacker:
 
     unpack_enum = unpack_int
 
-    def unpack_bool(self):
+    def unpack_bool(self) -> bool:
         i = self._pos
         self._pos = j = i + 4
         if i < 0 or j > len(self._buf):
@@ -402,7 +425,7 @@ class Unpacker:
             raise ConversionError(f"bool must be 0 or 1, found {value} at byte {i}")
         return bool(value)
 
-    def unpack_uhyper(self):
+    def unpack_uhyper(self) -> int:
         i = self._pos
         j = i + 8
         if i < 0 or j > len(self._buf):
@@ -412,7 +435,7 @@ class Unpacker:
         self._pos = j
         return _unpack_uhyper(self._buf, i)[0]
 
-    def unpack_hyper(self):
+    def unpack_hyper(self) -> int:
         i = self._pos
         j = i + 8
         if i < 0 or j > len(self._buf):
@@ -421,32 +444,32 @@ class Unpacker:
         self._pos = j
         return _unpack_hyper(self._buf, i)[0]
 
-    def unpack_float(self):
+    def unpack_float(self) -> float:
         i = self._pos
         self._pos = j = i + 4
         if i < 0 or j > len(self._buf):
             return self._short(i, j, _unpack_float)
         return _unpack_float(self._buf, i)[0]
 
-    def unpack_double(self):
+    def unpack_double(self) -> float:
         i = self._pos
         self._pos = j = i + 8
         if i < 0 or j > len(self._buf):
             return self._short(i, j, _unpack_double)
         return _unpack_double(self._buf, i)[0]
 
-    def _check_padding(self, start, n, end):
+    def _check_padding(self, start: int, n: int, end: int) -> None:
         if self._buf[start + n:end].count(0) != end - start - n:
             raise ConversionError(f"non-zero padding at byte {start + n}")
 
-    def unpack_fstring(self, n):
+    def unpack_fstring(self, n: int) -> bytes:
         """Unpacks ``opaque[n]`` and skips its padding."""
         if n < 0:
             raise ValueError("fstring size must be nonnegative")
         i = self._pos
         j = i + (n + 3) // 4 * 4
         if j > len(self._buf):
-            raise EOFError
+            raise _eof(j - i, i, len(self._buf))
         if self._strict and n & 3:
             self._check_padding(i, n, j)
         self._pos = j
@@ -454,7 +477,7 @@ class Unpacker:
 
     unpack_fopaque = unpack_fstring
 
-    def unpack_string(self):
+    def unpack_string(self) -> bytes:
         """Unpacks ``opaque<>``/``string<>`` (as bytes)."""
         buf = self._buf
         i = self._pos
@@ -465,7 +488,7 @@ class Unpacker:
         self._pos = start  # xdrlib has consumed the length when the body is short
         end = start + (n + 3) // 4 * 4
         if end > len(buf):
-            raise EOFError
+            raise _eof(end - start, start, len(buf))
         if self._strict and n & 3:
             self._check_padding(start, n, end)
         self._pos = end
@@ -474,7 +497,7 @@ class Unpacker:
     unpack_opaque = unpack_string
     unpack_bytes = unpack_string
 
-    def _enter(self):
+    def _enter(self) -> None:
         depth = self._depth + 1
         if self._max_depth is not None and depth > self._max_depth:
             raise DepthExceeded(
@@ -482,11 +505,11 @@ class Unpacker:
             )
         self._depth = depth
 
-    def unpack_list(self, unpack_item):
+    def unpack_list(self, unpack_item: Callable[[], _T]) -> list[_T]:
         """Unpacks items each behind a 1, up to a 0."""
         self._enter()
         try:
-            items = []
+            items: list[_T] = []
             while True:
                 x = self.unpack_uint()
                 if x == 0:
@@ -497,7 +520,7 @@ class Unpacker:
         finally:
             self._depth -= 1
 
-    def unpack_farray(self, n, unpack_item):
+    def unpack_farray(self, n: int, unpack_item: Callable[[], _T]) -> list[_T]:
         """Unpacks ``T[n]``."""
         self._enter()
         try:
@@ -505,7 +528,7 @@ class Unpacker:
         finally:
             self._depth -= 1
 
-    def unpack_array(self, unpack_item):
+    def unpack_array(self, unpack_item: Callable[[], _T]) -> list[_T]:
         """Unpacks ``T<>``."""
         n = self.unpack_uint()
         return self.unpack_farray(n, unpack_item)
@@ -513,7 +536,7 @@ class Unpacker:
     # Bulk methods: ``n`` given reads ``T[n]``, else ``T<>`` (count first).
     # They return an array.array and, on error, leave the position unchanged.
 
-    def _unpack_bulk(self, kind, n):
+    def _unpack_bulk(self, kind: _Kind, n: int | None) -> array[Any]:
         start = self._pos
         if n is None:
             n = self.unpack_uint()
@@ -532,20 +555,20 @@ class Unpacker:
         self._pos = i + nbytes
         return values
 
-    def unpack_int32_array(self, n=None):
+    def unpack_int32_array(self, n: int | None = None) -> array[int]:
         return self._unpack_bulk(_INT32, n)
 
-    def unpack_uint32_array(self, n=None):
+    def unpack_uint32_array(self, n: int | None = None) -> array[int]:
         return self._unpack_bulk(_UINT32, n)
 
-    def unpack_int64_array(self, n=None):
+    def unpack_int64_array(self, n: int | None = None) -> array[int]:
         return self._unpack_bulk(_INT64, n)
 
-    def unpack_uint64_array(self, n=None):
+    def unpack_uint64_array(self, n: int | None = None) -> array[int]:
         return self._unpack_bulk(_UINT64, n)
 
-    def unpack_float_array(self, n=None):
+    def unpack_float_array(self, n: int | None = None) -> array[float]:
         return self._unpack_bulk(_FLOAT, n)
 
-    def unpack_double_array(self, n=None):
+    def unpack_double_array(self, n: int | None = None) -> array[float]:
         return self._unpack_bulk(_DOUBLE, n)

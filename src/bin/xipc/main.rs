@@ -13,7 +13,7 @@ mod mq;
 mod rpc;
 mod xdr;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use std::process::ExitCode;
 
 use fail::Failure;
@@ -34,17 +34,18 @@ pub mod status {
     pub const NOT_FOUND: u8 = 4;
 }
 
+/// The one table of exit statuses, shown by every command's `--help`.
 const EXIT_STATUS_HELP: &str = "\
 Exit status:
   0  success
-  1  the operation failed (error on stderr)
+  1  the operation failed (the reason on stderr)
   2  usage error: bad option or value, unknown type
   3  timed out: nothing arrived in time
-  4  not found: no such queue, host, or program/version";
+  4  not found: no such queue, file or host; program or version not registered or not served";
 
 /// xipc: Unix IPC with XDR for C, Python and Rust.
 #[derive(Parser)]
-#[command(name = "xipc", version, about, after_help = EXIT_STATUS_HELP)]
+#[command(name = "xipc", version, about)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -61,18 +62,38 @@ enum Command {
         port: u16,
     },
     /// POSIX message queues: list, inspect, send, receive, remove.
-    #[command(subcommand, after_help = EXIT_STATUS_HELP)]
+    #[command(subcommand)]
     Mq(mq::MqCommand),
     /// ONC RPC: ping a program, list what rpcbind has registered.
-    #[command(subcommand, after_help = EXIT_STATUS_HELP)]
+    #[command(subcommand)]
     Rpc(rpc::RpcCommand),
     /// XDR bytes of a type from a .x file, as JSON and back.
-    #[command(subcommand, after_help = EXIT_STATUS_HELP)]
+    #[command(subcommand)]
     Xdr(xdr::XdrCommand),
 }
 
+/// The command line's definition, with the exit-status table at the end
+/// of every command's and subcommand's help.
+fn command() -> clap::Command {
+    fn with_table(cmd: clap::Command) -> clap::Command {
+        let names: Vec<String> = cmd
+            .get_subcommands()
+            .map(|c| c.get_name().to_string())
+            .collect();
+        names
+            .into_iter()
+            .fold(cmd.after_help(EXIT_STATUS_HELP), |cmd, name| {
+                cmd.mut_subcommand(name, with_table)
+            })
+    }
+    with_table(Cli::command())
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::from_arg_matches(&command().get_matches()) {
+        Ok(cli) => cli,
+        Err(err) => err.exit(),
+    };
     let result = match cli.command {
         Command::Gen(args) => return ExitCode::from(xipc::idl::cli::run(args).clamp(0, 255) as u8),
         Command::Rpcbind { port } => match xipc::rpc::rpcbind::run_server(port) {
@@ -92,5 +113,72 @@ fn main() -> ExitCode {
             eprintln!("xipc: {message}");
             ExitCode::from(status)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    /// Every command and subcommand, with its path ("xipc mq send").
+    fn all_commands(cmd: &clap::Command, path: String, out: &mut Vec<(String, clap::Command)>) {
+        out.push((path.clone(), cmd.clone()));
+        for sub in cmd.get_subcommands() {
+            all_commands(sub, format!("{path} {}", sub.get_name()), out);
+        }
+    }
+
+    #[test]
+    fn every_command_shows_the_exit_status_table() {
+        let mut commands = Vec::new();
+        all_commands(&command(), "xipc".into(), &mut commands);
+        assert!(
+            commands.len() > 10,
+            "the walk found only {}",
+            commands.len()
+        );
+        for (path, cmd) in &mut commands {
+            let help = cmd.render_long_help().to_string();
+            let help = help.trim_end();
+            assert!(
+                help.ends_with(EXIT_STATUS_HELP),
+                "{path} --help lacks the exit-status table:\n{help}"
+            );
+        }
+    }
+
+    /// A short option means one thing in every command: the same long
+    /// option (or, for options without one, the same argument).
+    #[test]
+    fn one_meaning_per_short_option() {
+        let mut commands = Vec::new();
+        all_commands(&command(), "xipc".into(), &mut commands);
+        let mut meaning: BTreeMap<char, (String, String)> = BTreeMap::new();
+        for (path, cmd) in &commands {
+            for arg in cmd.get_arguments() {
+                let Some(short) = arg.get_short() else {
+                    continue;
+                };
+                let what = arg
+                    .get_long()
+                    .map_or_else(|| arg.get_id().to_string(), str::to_string);
+                // "where the output goes": a file for `xdr encode`, a
+                // directory for `gen`.
+                let what = if what == "out-dir" {
+                    "output".into()
+                } else {
+                    what
+                };
+                let (first_path, first) = meaning
+                    .entry(short)
+                    .or_insert_with(|| (path.clone(), what.clone()));
+                assert_eq!(
+                    *first, what,
+                    "-{short} is --{first} in `{first_path}` but --{what} in `{path}`"
+                );
+            }
+        }
+        assert!(meaning.contains_key(&'p') && meaning.contains_key(&'t'));
     }
 }

@@ -102,7 +102,7 @@ pub struct RecvArgs {
     #[arg(long)]
     hex: bool,
     /// Print the priority and a space before the message.
-    #[arg(long, short = 'p')]
+    #[arg(long)]
     show_priority: bool,
 }
 
@@ -293,7 +293,7 @@ fn ls(args: LsArgs) -> Outcome {
 
 fn stat(args: StatArgs) -> Outcome {
     let name = queue_name(&args.name)?;
-    let attrs = attributes(&name).context(format_args!("cannot open queue {name}"))?;
+    let attrs = attributes(&name).map_err(|e| open_failure(&name, e))?;
     let file = if require_mounted(&args.fs.fs).is_ok() {
         file_info(&args.fs.fs.join(&name[1..])).ok()
     } else {
@@ -389,10 +389,16 @@ fn recv(args: RecvArgs) -> Outcome {
 }
 
 fn open_existing(name: &str, options: &OpenOptions) -> Outcome<MessageQueue> {
-    options.open(name).map_err(|e| match e {
+    options.open(name).map_err(|e| open_failure(name, e))
+}
+
+/// Why queue `name` could not be opened: "does not exist" (status 4) or
+/// the library's error.
+fn open_failure(name: &str, err: xipc::Error) -> Failure {
+    match err {
         xipc::Error::NotFound(_) => Failure::not_found(format!("queue {name} does not exist")),
         e => Failure::from(e).context(format_args!("cannot open queue {name}")),
-    })
+    }
 }
 
 fn rm(args: RmArgs) -> Outcome {

@@ -153,7 +153,7 @@ fn resolve(host: &str, port: u16) -> Outcome<SocketAddr> {
 
 fn rpcbind_client(host: &str, args: &RpcbindArgs) -> Rpcbind {
     let mut rb = Rpcbind::with_port(host, args.rpcbind_port, Protocol::Tcp);
-    rb.set_timeout(args.timeout);
+    rb.set_timeout(Some(args.timeout));
     rb
 }
 
@@ -194,7 +194,7 @@ fn ping(args: PingArgs) -> Outcome {
     let client = Client::connect_addr(addr, prog, args.vers, proto)
         .context(format_args!("cannot reach {addr} ({})", proto.netid()))?;
     client
-        .set_timeout(args.rpcbind.timeout)
+        .set_timeout(Some(args.rpcbind.timeout))
         .context("--timeout")?;
     client.ping().map_err(|e| {
         let what = format!(

@@ -419,7 +419,7 @@ impl Conn {
         xid: u32,
         msg: &Call<'_>,
         deadline: Deadline,
-        timeout: Duration,
+        timeout: Option<Duration>,
     ) -> Result<Vec<u8>> {
         let slot = Slot::sending();
         {
@@ -485,8 +485,9 @@ impl Conn {
                     Some(e) => format!(" (last error: {e})"),
                     None => String::new(),
                 };
+                let within = timeout.map_or_else(String::new, |t| format!(" within {t:?}"));
                 return Err(Error::TimedOut(format!(
-                    "no reply to xid {xid:#x} within {timeout:?}{extra}"
+                    "no reply to xid {xid:#x}{within}{extra}"
                 )));
             }
             if udp && next_send.passed() {

@@ -28,6 +28,9 @@ use crate::{Error, Result};
 /// Default per-call timeout (libtirpc's default total timeout).
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(25);
 
+/// What `timeout_ms` holds for "no limit".
+const NO_LIMIT: u64 = u64::MAX;
+
 /// Arguments shorter than this are copied behind the call header.
 const COPY_ARGS_BELOW: usize = 1024;
 
@@ -54,7 +57,7 @@ const COPY_ARGS_BELOW: usize = 1024;
 /// server.start()?;
 ///
 /// let client = Arc::new(Client::connect("127.0.0.1", port, 0x2000_0102, 1, Protocol::Tcp)?);
-/// client.set_timeout(Duration::from_secs(10))?;
+/// client.set_timeout(Some(Duration::from_secs(10)))?;
 /// let threads: Vec<_> = (0..4u8)
 ///     .map(|i| {
 ///         let c = client.clone();
@@ -119,24 +122,33 @@ impl Client {
         })
     }
 
-    /// The per-call timeout (default 25 s). On UDP the call is retransmitted
-    /// with backoff (250 ms doubling to 4 s) until the timeout. A timeout
-    /// under 1 ms counts as 1 ms; zero is refused ([`Error::InvalidArgument`]):
-    /// every call would fail at once.
-    pub fn set_timeout(&self, timeout: Duration) -> Result<()> {
-        if timeout.is_zero() {
-            return Err(Error::InvalidArgument(
-                "the call timeout must be positive".into(),
-            ));
-        }
-        let ms = u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX);
-        self.timeout_ms.store(ms.max(1), Ordering::Relaxed);
+    /// The per-call timeout (default 25 s; `None`: no limit, a call waits
+    /// as long as it takes). On UDP the call is retransmitted with backoff
+    /// (250 ms doubling to 4 s) until the timeout. A timeout under 1 ms
+    /// counts as 1 ms; zero is refused ([`Error::InvalidArgument`]): every
+    /// call would fail at once.
+    pub fn set_timeout(&self, timeout: Option<Duration>) -> Result<()> {
+        let ms = match timeout {
+            None => NO_LIMIT,
+            Some(t) if t.is_zero() => {
+                return Err(Error::InvalidArgument(
+                    "the call timeout must be positive".into(),
+                ))
+            }
+            Some(t) => u64::try_from(t.as_millis())
+                .unwrap_or(NO_LIMIT - 1)
+                .clamp(1, NO_LIMIT - 1),
+        };
+        self.timeout_ms.store(ms, Ordering::Relaxed);
         Ok(())
     }
 
-    /// The per-call timeout.
-    pub fn timeout(&self) -> Duration {
-        Duration::from_millis(self.timeout_ms.load(Ordering::Relaxed))
+    /// The per-call timeout (`None`: no limit).
+    pub fn timeout(&self) -> Option<Duration> {
+        match self.timeout_ms.load(Ordering::Relaxed) {
+            NO_LIMIT => None,
+            ms => Some(Duration::from_millis(ms)),
+        }
     }
 
     /// When on (off by default), a stream client whose connection is lost
@@ -156,7 +168,7 @@ impl Client {
     /// 65,507 bytes, the most a datagram holds, on UDP; a larger value is
     /// lowered to that). Zero is refused ([`Error::InvalidArgument`]): no
     /// call would fit.
-    pub fn set_max_message(&self, bytes: usize) -> Result<()> {
+    pub fn set_max_message_size(&self, bytes: usize) -> Result<()> {
         if bytes == 0 {
             return Err(Error::InvalidArgument(
                 "the largest message must be at least 1 byte".into(),
@@ -182,15 +194,15 @@ impl Client {
         self.call_with_timeout(procedure, args, self.timeout())
     }
 
-    /// [`call`](Self::call) with this call's own timeout.
+    /// [`call`](Self::call) with this call's own timeout (`None`: no limit).
     pub fn call_with_timeout(
         &self,
         procedure: u32,
         args: &[u8],
-        timeout: Duration,
+        timeout: Option<Duration>,
     ) -> Result<Vec<u8>> {
         let (xid, msg) = self.message(procedure, args)?;
-        let deadline = Deadline::after(Some(timeout));
+        let deadline = Deadline::after(timeout);
         let conn = self.current_conn()?;
         let reply = match conn.call(xid, &msg, deadline, timeout) {
             Err(Error::Closed(why)) if self.proto != Protocol::Udp && self.wants_reconnect() => {
@@ -212,7 +224,7 @@ impl Client {
     /// is sent. A reply the server sends anyway is dropped as stray.
     pub fn call_batched(&self, procedure: u32, args: &[u8]) -> Result<()> {
         let (_, msg) = self.message(procedure, args)?;
-        let deadline = Deadline::after(Some(self.timeout()));
+        let deadline = Deadline::after(self.timeout());
         self.current_conn()?.send(&msg, deadline)
     }
 
@@ -278,7 +290,7 @@ impl Client {
         let conn = Arc::new(Conn::open(
             &self.target,
             self.proto,
-            Deadline::after(Some(self.timeout())),
+            Deadline::after(self.timeout()),
             self.max_message.clone(),
         )?);
         *slot = conn.clone();

@@ -48,7 +48,7 @@ pub struct Rpcbind {
     host: String,
     port: u16,
     proto: Protocol,
-    timeout: Duration,
+    timeout: Option<Duration>,
 }
 
 impl Rpcbind {
@@ -64,7 +64,7 @@ impl Rpcbind {
             host: host.to_string(),
             port,
             proto,
-            timeout: Duration::from_secs(5),
+            timeout: Some(Duration::from_secs(5)),
         }
     }
 
@@ -81,12 +81,12 @@ impl Rpcbind {
                 .map_err(|e| Error::os("connect to rpcbind on 127.0.0.1:111", e))?;
             Rpcbind::new("127.0.0.1")
         };
-        rb.timeout = Duration::from_secs(2);
+        rb.timeout = Some(Duration::from_secs(2));
         Ok(rb)
     }
 
-    /// The per-call timeout (default 5 s).
-    pub fn set_timeout(&mut self, timeout: Duration) {
+    /// The per-call timeout (default 5 s; `None`: no limit).
+    pub fn set_timeout(&mut self, timeout: Option<Duration>) {
         self.timeout = timeout;
     }
 

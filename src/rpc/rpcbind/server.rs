@@ -471,7 +471,7 @@ fn forward(
     };
     let outcome = target.and_then(|(addr, _)| {
         let c = Client::connect_addr(addr, call.prog, call.vers, Protocol::Udp)?;
-        c.set_timeout(FORWARD_TIMEOUT)?;
+        c.set_timeout(Some(FORWARD_TIMEOUT))?;
         Ok((addr, c.call(call.procedure, &call.args)?))
     });
     let netid = match &info.peer {

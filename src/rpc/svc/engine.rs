@@ -78,7 +78,8 @@ const FIRST_KEY: u64 = 2;
 
 /// The settings a server can change before (and mostly while) serving.
 pub(crate) struct Settings {
-    pub idle_timeout: Mutex<Duration>,
+    /// `None`: connections never close for idling.
+    pub idle_timeout: Mutex<Option<Duration>>,
     pub max_message: AtomicUsize,
     pub per_connection: AtomicUsize,
     pub max_connections: AtomicUsize,
@@ -90,7 +91,7 @@ pub(crate) struct Settings {
 impl Default for Settings {
     fn default() -> Self {
         Settings {
-            idle_timeout: Mutex::new(DEFAULT_IDLE_TIMEOUT),
+            idle_timeout: Mutex::new(Some(DEFAULT_IDLE_TIMEOUT)),
             max_message: AtomicUsize::new(DEFAULT_MAX_RECORD),
             per_connection: AtomicUsize::new(DEFAULT_CALLS_PER_CONNECTION),
             max_connections: AtomicUsize::new(DEFAULT_MAX_CONNECTIONS),
@@ -102,7 +103,7 @@ impl Default for Settings {
 }
 
 impl Settings {
-    fn idle(&self) -> Duration {
+    fn idle(&self) -> Option<Duration> {
         *lock(&self.idle_timeout)
     }
 
@@ -761,8 +762,9 @@ impl Engine {
                 if !st.want_write {
                     st.want_write = true;
                     st.stalled_since = Some(now);
-                    let at = now + self.settings.idle();
-                    self.schedule(c.key, &mut st, at);
+                    if let Some(idle) = self.settings.idle() {
+                        self.schedule(c.key, &mut st, now + idle);
+                    }
                     c.arm(&mut st, self.poller());
                 }
             }
@@ -787,8 +789,10 @@ impl Engine {
                 st.pending_read = true;
             }
             if st.in_flight == 0 && st.timer_at.is_none() && !st.closed {
-                let at = st.last_active + self.settings.idle();
-                self.schedule(c.key, &mut st, at);
+                if let Some(idle) = self.settings.idle() {
+                    let at = st.last_active + idle;
+                    self.schedule(c.key, &mut st, at);
+                }
             }
         }
         {
@@ -910,9 +914,11 @@ impl Engine {
             lock(&self.busy).1 -= 1;
             return;
         };
-        let mut st = conn.state();
-        let at = st.last_active + self.settings.idle();
-        self.schedule(conn.key, &mut st, at);
+        if let Some(idle) = self.settings.idle() {
+            let mut st = conn.state();
+            let at = st.last_active + idle;
+            self.schedule(conn.key, &mut st, at);
+        }
     }
 
     /// Makes and registers the connection of `fd`.
@@ -1015,7 +1021,8 @@ impl Engine {
     /// idle timeout, re-arms starved listeners, and sets the next expiry.
     fn on_timer(self: &Arc<Self>) {
         let now = Instant::now();
-        let idle = self.settings.idle();
+        // The timeout may have been turned off since the timers were set.
+        let idle = self.settings.idle().unwrap_or(Duration::MAX);
         let mut due = Vec::new();
         {
             let mut t = lock(&self.timers);
@@ -1037,9 +1044,11 @@ impl Engine {
                     if st.closed {
                         continue;
                     }
-                    let idle_at =
-                        (st.in_flight == 0 && !st.want_write).then(|| st.last_active + idle);
-                    let stall_at = st.stalled_since.map(|s| s + idle);
+                    let later = |t: Instant| t.checked_add(idle);
+                    let idle_at = (st.in_flight == 0 && !st.want_write)
+                        .then(|| later(st.last_active))
+                        .flatten();
+                    let stall_at = st.stalled_since.and_then(later);
                     let next = match (idle_at, stall_at) {
                         (Some(a), Some(b)) => Some(a.min(b)),
                         (a, b) => a.or(b),

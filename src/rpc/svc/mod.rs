@@ -115,13 +115,13 @@ impl Service {
             .register(prog, vers, procedure, handler);
     }
 
-    /// Closes stream connections idle for this long (default 120 s; a
-    /// timeout under 1 ms counts as 1 ms): no call arrives, or a reply
-    /// being written makes no progress (the client reads none of it), for
-    /// that long. Zero is refused ([`Error::InvalidArgument`]): it would
-    /// close every connection at once.
-    pub fn set_idle_timeout(&self, timeout: Duration) -> Result<()> {
-        if timeout.is_zero() {
+    /// Closes stream connections idle for this long (default 120 s; `None`:
+    /// never; a timeout under 1 ms counts as 1 ms): no call arrives, or a
+    /// reply being written makes no progress (the client reads none of
+    /// it), for that long. Zero is refused ([`Error::InvalidArgument`]): it
+    /// would close every connection at once.
+    pub fn set_idle_timeout(&self, timeout: Option<Duration>) -> Result<()> {
+        if timeout.is_some_and(|t| t.is_zero()) {
             return Err(Error::InvalidArgument(
                 "the idle timeout must be positive".into(),
             ));
@@ -131,7 +131,7 @@ impl Service {
             .settings
             .idle_timeout
             .lock()
-            .unwrap_or_else(|p| p.into_inner()) = timeout.max(Duration::from_millis(1));
+            .unwrap_or_else(|p| p.into_inner()) = timeout.map(|t| t.max(Duration::from_millis(1)));
         Ok(())
     }
 
@@ -139,7 +139,7 @@ impl Service {
     /// ends its connection once the calls before it are answered. UDP is
     /// bounded by the datagram size. Zero is refused
     /// ([`Error::InvalidArgument`]): no call would fit.
-    pub fn set_max_message(&self, bytes: usize) -> Result<()> {
+    pub fn set_max_message_size(&self, bytes: usize) -> Result<()> {
         positive(bytes, "the largest message must be at least 1 byte")?;
         self.engine
             .settings

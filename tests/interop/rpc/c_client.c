@@ -16,9 +16,9 @@ static void fail(const char *what, int rc) {
 int main(int argc, char **argv) {
     if (argc != 4) { fprintf(stderr, "usage: %s HOST PROTO PORT\n", argv[0]); return 2; }
     xipc_rpc_client *c = NULL;
-    int rc = xipc_rpc_client_new(argv[1], (uint16_t)atoi(argv[3]), PROG, 1, argv[2], &c);
+    int rc = xipc_rpc_client_connect(argv[1], (uint16_t)atoi(argv[3]), PROG, 1, argv[2], &c);
     if (rc) fail("connect", rc);
-    xipc_rpc_client_set_timeout_ms(c, 5000);
+    xipc_rpc_client_set_timeout(c, 5000);
     if ((rc = xipc_rpc_client_ping(c))) fail("ping", rc);
 
     const uint8_t pair[8] = {0, 0, 0, 40, 0, 0, 0, 2};
@@ -42,7 +42,7 @@ int main(int argc, char **argv) {
     xipc_bytes_free(out, out_len);
     if ((rc = xipc_rpc_client_call(c, 9, NULL, 0, &out, &out_len)) != XIPC_EPROC_UNAVAIL)
         fail("procedure 9 should be unavailable", rc);
-    xipc_rpc_client_free(c);
+    xipc_rpc_client_close(c);
     printf("c_client %s: ok (count %u)\n", argv[2], count);
     return 0;
 }

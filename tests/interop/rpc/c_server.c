@@ -56,7 +56,7 @@ int main(int argc, char **argv) {
     xipc_rpc_server *s = NULL;
     uint16_t tcp = 0, udp = 0;
     if (xipc_rpc_server_new(&s) != 0 ||
-        xipc_rpc_server_set_rpcbind(s, argc > 1 && strcmp(argv[1], "register") == 0) != 0 ||
+        xipc_rpc_server_set_rpcbind_registration(s, argc > 1 && strcmp(argv[1], "register") == 0) != 0 ||
         xipc_rpc_server_register(s, PROG, 1, 1, add, NULL) != 0 ||
         xipc_rpc_server_register(s, PROG, 1, 2, echo, NULL) != 0 ||
         xipc_rpc_server_register(s, PROG, 1, 3, count, &counter) != 0 ||
@@ -72,6 +72,6 @@ int main(int argc, char **argv) {
     int sig = 0;
     sigwait(&set, &sig);
     xipc_rpc_server_stop(s);
-    xipc_rpc_server_free(s);
+    xipc_rpc_server_close(s);
     return 0;
 }

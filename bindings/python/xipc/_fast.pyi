@@ -1,0 +1,16 @@
+# Types of the optional C module xipc._fast (see _fast.c). Internal: its
+# classes are the bases of xipc.MessageQueue and xipc.Stream when it is built.
+from typing import Any
+
+class QueueBase:
+    _handle: int | None
+    _capacity: int
+    def send(self, data: Any, priority: int = 0, timeout: float | None = None) -> None: ...
+    def receive(self, timeout: float | None = None) -> tuple[bytes, int]: ...
+
+class StreamBase:
+    _h: int | None
+    def send(self, data: Any) -> None: ...
+    def receive(self) -> bytes: ...
+
+def bind(mq_send: int, mq_receive: int, stream_send: int, stream_receive: int) -> None: ...
