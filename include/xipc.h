@@ -1083,43 +1083,27 @@ int xipc_stream_close(xipc_stream *stream);
 
 /**
  * Encodes a `netobj`: `opaque<MAX_NETOBJ_SZ>`.
- *
- * # Safety
- * `encoder` must be NULL or a live encoder; `value` NULL or a valid
- * `xipc_netobj` whose `n_bytes` holds `n_len` bytes.
  */
 int xipc_encode_netobj(xipc_encoder *encoder, const xipc_netobj *value);
 
 /**
  * Decodes a `netobj` into `*value` (overwritten; release with
  * `xipc_free_netobj`).
- *
- * # Safety
- * `decoder` must be NULL or a live decoder; `value` NULL or writable.
  */
 int xipc_decode_netobj(xipc_decoder *decoder, xipc_netobj *value);
 
 /**
  * Frees what `xipc_decode_netobj` allocated and zeroes `*value`. Accepts NULL.
- *
- * # Safety
- * `value` must be NULL or a `netobj` whose buffer is NULL or `malloc`ed.
  */
 void xipc_free_netobj(xipc_netobj *value);
 
 /**
  * Encodes a `des_block`: its 8 bytes.
- *
- * # Safety
- * `encoder` must be NULL or a live encoder; `value` NULL or readable.
  */
 int xipc_encode_des_block(xipc_encoder *encoder, const xipc_des_block *value);
 
 /**
  * Decodes a `des_block` into `*value`.
- *
- * # Safety
- * `decoder` must be NULL or a live decoder; `value` NULL or writable.
  */
 int xipc_decode_des_block(xipc_decoder *decoder, xipc_des_block *value);
 
@@ -1130,84 +1114,51 @@ void xipc_free_des_block(xipc_des_block *value);
 
 /**
  * Encodes a `netbuf`: `maxlen`, then `buf` as `opaque<maxlen>`.
- *
- * # Safety
- * `encoder` must be NULL or a live encoder; `value` NULL or a valid
- * `xipc_netbuf` whose `buf` holds `len` bytes.
  */
 int xipc_encode_netbuf(xipc_encoder *encoder, const xipc_netbuf *value);
 
 /**
  * Decodes a `netbuf` into `*value` (release with `xipc_free_netbuf`).
- *
- * # Safety
- * `decoder` must be NULL or a live decoder; `value` NULL or writable.
  */
 int xipc_decode_netbuf(xipc_decoder *decoder, xipc_netbuf *value);
 
 /**
  * Frees what `xipc_decode_netbuf` allocated and zeroes it. Accepts NULL.
- *
- * # Safety
- * `value` must be NULL or a `netbuf` whose `buf` is NULL or `malloc`ed.
  */
 void xipc_free_netbuf(xipc_netbuf *value);
 
 /**
  * Encodes an `opaque_auth`: the flavor, then the body (`opaque<400>`).
- *
- * # Safety
- * `encoder` must be NULL or a live encoder; `value` NULL or a valid
- * `xipc_opaque_auth` whose `oa_base` holds `oa_length` bytes.
  */
 int xipc_encode_opaque_auth(xipc_encoder *encoder, const xipc_opaque_auth *value);
 
 /**
  * Decodes an `opaque_auth` into `*value` (release with
  * `xipc_free_opaque_auth`).
- *
- * # Safety
- * `decoder` must be NULL or a live decoder; `value` NULL or writable.
  */
 int xipc_decode_opaque_auth(xipc_decoder *decoder, xipc_opaque_auth *value);
 
 /**
  * Frees what `xipc_decode_opaque_auth` allocated and zeroes the body.
  * Accepts NULL.
- *
- * # Safety
- * `value` must be NULL or an `opaque_auth` whose `oa_base` is NULL or
- * `malloc`ed.
  */
 void xipc_free_opaque_auth(xipc_opaque_auth *value);
 
 /**
  * Encodes an `authsys_parms`: stamp, machine name (`string<255>`), uid,
  * gid, groups (`unsigned int<16>`).
- *
- * # Safety
- * `encoder` must be NULL or a live encoder; `value` NULL or a valid
- * `xipc_authsys_parms` (a NUL-terminated `aup_machname`, `aup_len`
- * groups at `aup_gids`).
  */
 int xipc_encode_authsys_parms(xipc_encoder *encoder, const xipc_authsys_parms *value);
 
 /**
  * Decodes an `authsys_parms` into `*value` (release with
  * `xipc_free_authsys_parms`).
- *
- * # Safety
- * `decoder` must be NULL or a live decoder; `value` NULL or writable.
  */
 int xipc_decode_authsys_parms(xipc_decoder *decoder, xipc_authsys_parms *value);
 
 /**
  * Frees what `xipc_decode_authsys_parms` allocated and zeroes the
  * pointers. Accepts NULL.
- *
- * # Safety
- * `value` must be NULL or an `authsys_parms` whose pointers are NULL or
- * `malloc`ed.
  */
 void xipc_free_authsys_parms(xipc_authsys_parms *value);
 
