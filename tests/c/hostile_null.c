@@ -232,6 +232,13 @@ static void test_rpc(void) {
     RC(XIPC_EINVAL, xipc_rpc_server_set_concurrent_calls_per_connection(s, 0)); /* 0 is refused, not clamped */
     RC(XIPC_EINVAL, xipc_rpc_server_set_max_connections(s, 0)); /* 0 is refused, not clamped */
     RC(XIPC_EINVAL, xipc_rpc_server_set_idle_timeout(NULL, 1000));
+    RC(XIPC_EINVAL, xipc_rpc_server_set_threads(NULL, 1, 4));
+    RC(XIPC_EINVAL, xipc_rpc_server_set_threads(s, 0, 4)); /* min 0 is refused */
+    RC(XIPC_EINVAL, xipc_rpc_server_set_threads(s, 5, 4)); /* min over max is refused */
+    MUST(xipc_rpc_server_set_threads(s, 1, 4));
+    RC(XIPC_EINVAL, xipc_rpc_server_set_thread_stack_size(NULL, 1 << 20));
+    RC(XIPC_EINVAL, xipc_rpc_server_set_thread_stack_size(s, 4096)); /* under 64 KiB */
+    MUST(xipc_rpc_server_set_thread_stack_size(s, 1 << 20));
     RC(XIPC_EINVAL, xipc_rpc_server_set_idle_timeout(s, 0)); /* 0 is refused, not clamped */
     RC(XIPC_EINVAL, xipc_rpc_server_set_idle_timeout(s, -2));
     MUST(xipc_rpc_server_set_idle_timeout(s, XIPC_WAIT_FOREVER)); /* never */
