@@ -290,6 +290,13 @@ static void test_rpc(void) {
     RC(XIPC_EINVAL, xipc_rpc_client_set_auth_sys(c, 0, machine, 0, 0, gids, 1));
     /* After every refusal the client still works. */
     RC(XIPC_OK, xipc_rpc_client_ping(c));
+    int fd = -1;
+    RC(XIPC_EINVAL, xipc_rpc_client_fd(NULL, &fd));
+    RC(XIPC_EINVAL, xipc_rpc_client_fd(c, NULL));
+    EXPECT(fd == -1);
+    RC(XIPC_OK, xipc_rpc_client_fd(c, &fd));
+    EXPECT(fd >= 0);
+    COVER(xipc_rpc_client_fd);
     xipc_rpc_client_close(c);
     xipc_rpc_client_close(NULL);
     COVER(xipc_rpc_client_close);
@@ -301,8 +308,8 @@ static void test_rpc(void) {
     COVER(xipc_rpc_call_prog);
     EXPECT(xipc_rpc_call_vers(NULL) == 0);
     COVER(xipc_rpc_call_vers);
-    EXPECT(xipc_rpc_call_proc(NULL) == 0);
-    COVER(xipc_rpc_call_proc);
+    EXPECT(xipc_rpc_call_procedure(NULL) == 0);
+    COVER(xipc_rpc_call_procedure);
     RC(XIPC_EINVAL, xipc_rpc_call_auth_sys(NULL, NULL, NULL, NULL, NULL, NULL, 0, NULL));
     xipc_peer_credentials cred;
     RC(XIPC_EINVAL, xipc_rpc_call_peer_credentials(NULL, &cred));
