@@ -220,7 +220,24 @@ mod tests {
         let (l, file) = listen_unix(&path, 0o600).unwrap();
         assert!(matches!(listen_unix(&path, 0o600), Err(Error::Exists(_))));
         drop(l);
-        std::mem::forget(file); // the file stays, as after a crash
+        drop(file);
+        // The file a crashed server leaves: a socket bound there that
+        // listens no more. (Made from a socket that never listened: a
+        // closed listener could live on for a moment in a child another
+        // test thread forks, and look alive.)
+        let stale = socket(
+            AddressFamily::Unix,
+            SockType::Stream,
+            SockFlag::SOCK_CLOEXEC,
+            None,
+        )
+        .unwrap();
+        bind(
+            std::os::fd::AsRawFd::as_raw_fd(&stale),
+            &nix::sys::socket::UnixAddr::new(&path).unwrap(),
+        )
+        .unwrap();
+        drop(stale);
         let (_l2, _file2) = listen_unix(&path, 0o640).unwrap();
         let mode = std::fs::metadata(&path).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o640);
