@@ -58,6 +58,8 @@ pub mod rpcbind;
 pub mod server;
 /// cbindgen:ignore
 pub mod svc;
+/// cbindgen:ignore
+pub mod tls;
 
 pub use auth::{AuthSys, Credential, OpaqueAuth};
 pub use client::Client;
