@@ -135,6 +135,21 @@ impl Client {
         Client::open(Target::Inet(addr), proto, prog, vers, None)
     }
 
+    /// Connects to a socket address with RPC-with-TLS, checking the
+    /// server's certificate against `name` (unless `tls` has a server
+    /// name), as [`Client::connect_tls`].
+    pub fn connect_addr_tls(
+        addr: SocketAddr,
+        name: &str,
+        prog: u32,
+        vers: u32,
+        proto: Protocol,
+        tls: &TlsConfig,
+    ) -> Result<Client> {
+        let tls = Some((tls.clone(), name.to_string()));
+        Client::open(Target::Inet(addr), proto, prog, vers, tls)
+    }
+
     fn open(
         target: Target,
         proto: Protocol,

@@ -8,7 +8,7 @@ use super::prot::{
     format_uaddr, lossy, netid_for, parse_uaddr, proc, Mapping, RmtCall, Rpcb, RpcbEntry, RpcbStat,
     IPPROTO_TCP, IPPROTO_UDP, LOCAL_SOCKET, MAX_RPCB_STRING, PORT, PROGRAM,
 };
-use crate::net::resolve_one;
+use crate::net::{resolve_one, TlsConfig};
 use crate::rpc::client::Client;
 use crate::rpc::protocol::Protocol;
 use crate::xdr::{Decoder, Encoder};
@@ -408,5 +408,24 @@ impl Client {
         }
         let addr = lookup(host, prog, vers, proto)?;
         Client::connect_addr(addr, prog, vers, proto)
+    }
+
+    /// [`Client::lookup`], then RPC-with-TLS as [`Client::connect_tls`]
+    /// (the rpcbind query itself is in the clear, as rpcbind speaks no
+    /// TLS; the server's certificate must still name `host`).
+    pub fn lookup_tls(
+        host: &str,
+        prog: u32,
+        vers: u32,
+        proto: Protocol,
+        tls: &TlsConfig,
+    ) -> Result<Client> {
+        if proto == Protocol::Unix {
+            return Err(Error::InvalidArgument(
+                "a Unix-socket client needs a path, not a lookup".into(),
+            ));
+        }
+        let addr = lookup(host, prog, vers, proto)?;
+        Client::connect_addr_tls(addr, host, prog, vers, proto, tls)
     }
 }
