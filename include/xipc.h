@@ -289,6 +289,11 @@ typedef struct xipc_rpc_client xipc_rpc_client;
  * handler (`xipc_rpc_server_stop` there stops the server once the handler
  * returns); only `xipc_rpc_server_close` must come after every other call
  * has returned, and never from a handler.
+ *
+ * A server has no descriptor getter: it serves every listener and
+ * connection on its own threads, which wait on one epoll set of their
+ * own, so no single descriptor tells a caller when there is work for it.
+ * `xipc_rpc_server_serve_forever` is the call that waits for the server.
  */
 typedef struct xipc_rpc_server xipc_rpc_server;
 
@@ -650,13 +655,13 @@ int xipc_rpc_client_connect(const char *host,
                             xipc_rpc_client **out);
 
 /**
- * Calls procedure `proc` with XDR argument bytes; on success `*reply` and
+ * Calls procedure `procedure` with XDR argument bytes; on success `*reply` and
  * `*reply_len` receive the XDR result bytes, to be freed with
  * `xipc_bytes_free`. An RPC error status returns its own code
  * (`XIPC_EPROG_MISMATCH`, ...; see `xipc_rpc_last_error_details`).
  */
 int xipc_rpc_client_call(xipc_rpc_client *c,
-                         uint32_t proc,
+                         uint32_t procedure,
                          const uint8_t *args,
                          size_t args_len,
                          uint8_t **reply,
@@ -666,7 +671,7 @@ int xipc_rpc_client_call(xipc_rpc_client *c,
  * Sends a call that expects no reply (batched); returns once it is sent.
  */
 int xipc_rpc_client_call_batched(xipc_rpc_client *c,
-                                 uint32_t proc,
+                                 uint32_t procedure,
                                  const uint8_t *args,
                                  size_t args_len);
 
@@ -710,6 +715,18 @@ int xipc_rpc_client_set_auth_sys(xipc_rpc_client *c,
                                  size_t ngids);
 
 /**
+ * Writes the descriptor of the client's socket to `*fd`: the connection of
+ * a TCP or Unix client; for UDP, the client's own socket, bound to an
+ * ephemeral port and connected to the server's address. It stays owned by
+ * the client. It is there to inspect or tune the socket (getsockname,
+ * getpeername, socket options), not to read or write: bytes read from it
+ * are replies other calls wait for, and bytes written to it break the
+ * framing of calls. A client that reconnects (`xipc_rpc_client_set_reconnect`)
+ * gets a new socket: ask again after a reconnect.
+ */
+int xipc_rpc_client_fd(const xipc_rpc_client *c, int *fd);
+
+/**
  * Closes the client's connection and frees the handle. Accepts NULL. It
  * returns 0: closing a client has nothing to report.
  */
@@ -728,14 +745,14 @@ int xipc_rpc_last_error_details(uint32_t *low, uint32_t *high, uint32_t *auth_st
 int xipc_rpc_server_new(xipc_rpc_server **out);
 
 /**
- * Serves procedure `proc` of `prog` version `vers` with `handler`, which
+ * Serves procedure `procedure` of `prog` version `vers` with `handler`, which
  * gets `user` back on every call. Procedure 0 answers on its own unless
  * registered.
  */
 int xipc_rpc_server_register(xipc_rpc_server *s,
                              uint32_t prog,
                              uint32_t vers,
-                             uint32_t proc,
+                             uint32_t procedure,
                              xipc_rpc_handler handler,
                              void *user);
 
@@ -866,7 +883,7 @@ uint32_t xipc_rpc_call_vers(const xipc_rpc_call *call);
 /**
  * The called procedure (0 for NULL).
  */
-uint32_t xipc_rpc_call_proc(const xipc_rpc_call *call);
+uint32_t xipc_rpc_call_procedure(const xipc_rpc_call *call);
 
 /**
  * The caller's AUTH_SYS credential: `XIPC_ENOENT` when the call carried
