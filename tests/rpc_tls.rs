@@ -134,7 +134,7 @@ fn calls_over_tls_and_the_identity_handlers_see() {
     assert_eq!(c.call(1, &big).unwrap(), big);
     c.call(2, &[]).unwrap();
     let peer = seen.lock().unwrap()[0].clone().expect("a TLS peer");
-    assert_eq!(peer.subject, "CN=client-1, O=xipc tests");
+    assert_eq!(peer.subject, "CN=client-1,O=xipc tests");
     assert_eq!(peer.sans, ["DNS:client-1.example", "email:client-1@example.org"]);
     assert_eq!(peer.fingerprint, openssl_fingerprint("client.pem"));
     // A handler refuses by identity with AUTH_ERROR.

@@ -71,9 +71,12 @@ impl CTlsPeer {
 /// `args`/`args_len` the XDR argument bytes; the handler appends the XDR
 /// results to `result` and returns 0, or returns `XIPC_EGARBAGE_ARGS`,
 /// `XIPC_EXDR` or `XIPC_ELIMIT` (what an `xipc_decoder` reports for
-/// arguments it cannot decode: a GARBAGE_ARGS reply) or any other negative
-/// value (SYSTEM_ERR reply). Handlers run on server threads, possibly
-/// several at once, also for calls of one connection.
+/// arguments it cannot decode: a GARBAGE_ARGS reply), `XIPC_EAUTH` to
+/// refuse the caller (MSG_DENIED, AUTH_ERROR with AUTH_TOOWEAK: for example
+/// a certificate identity, see `xipc_rpc_call_tls_peer`, that may not call
+/// this procedure) or any other negative value (SYSTEM_ERR reply). Handlers
+/// run on server threads, possibly several at once, also for calls of one
+/// connection.
 pub type xipc_rpc_handler = Option<
     unsafe extern "C" fn(
         user: *mut c_void,
@@ -456,6 +459,7 @@ fn call_handler(
     match status {
         0 => Ok(()),
         code::GARBAGE_ARGS | code::XDR | code::LIMIT => Err(Error::GarbageArgs),
+        code::AUTH => Err(Error::Auth(crate::rpc::auth::stat::TOOWEAK)),
         _ => Err(Error::SystemErr),
     }
 }

@@ -60,6 +60,15 @@ impl TlsPolicy {
             ))),
         }
     }
+
+    /// The policy's name, as [`parse`](Self::parse) takes it.
+    pub fn name(self) -> &'static str {
+        match self {
+            TlsPolicy::None => "none",
+            TlsPolicy::Tls => "tls",
+            TlsPolicy::Mtls => "mtls",
+        }
+    }
 }
 
 /// Where PEM data comes from: a file, or the bytes themselves.
@@ -207,6 +216,13 @@ impl TlsConfig {
         };
         if config.policy == TlsPolicy::None {
             return Ok(config);
+        }
+        if config.roots.is_none() && config.identity.is_none() {
+            return Err(Error::InvalidArgument(format!(
+                "a \"{}\" configuration needs a CA bundle (ca: to check a server, as a client) \
+                 or a certificate and key (cert and key: to serve), or both",
+                config.policy.name()
+            )));
         }
         // Build what can be built now, so a key that does not match its
         // certificate, or a CA bundle rustls cannot use, shows here.
@@ -372,8 +388,9 @@ fn load_key(pem: &Pem) -> Result<PrivateKeyDer<'static>> {
 /// Who the peer of a TLS connection is, from its certificate.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TlsPeer {
-    /// The certificate's subject, as RFC 4514 writes a distinguished name
-    /// ("CN=client.example,O=Example").
+    /// The certificate's subject, as RFC 4514 writes a distinguished name:
+    /// "CN=client-1,O=Example" for a certificate made with
+    /// `-subj "/O=Example/CN=client-1"` (RFC 4514 starts from the last RDN).
     pub subject: String,
     /// Its subjectAltNames, each with its kind: "DNS:host.example",
     /// "IP:192.0.2.7", "email:ops@example.org", "URI:spiffe://...".
@@ -408,11 +425,65 @@ impl TlsPeer {
         let digest = ring::digest::digest(&ring::digest::SHA256, der);
         let fingerprint = digest.as_ref().iter().map(|b| format!("{b:02x}")).collect();
         Ok(TlsPeer {
-            subject: cert.subject().to_string(),
+            subject: rfc4514(cert.subject()),
             sans,
             fingerprint,
         })
     }
+}
+
+/// A distinguished name as RFC 4514 writes it: the last RDN first, RDNs
+/// joined by ",", the attributes of one RDN by "+", each as SHORT=value
+/// (the dotted OID when the type has no short name), with the characters
+/// RFC 4514 reserves escaped; a value that is not a string is "#" and its
+/// DER in hexadecimal.
+fn rfc4514(name: &x509_parser::x509::X509Name) -> String {
+    use x509_parser::der_parser::asn1_rs::ToDer;
+    use x509_parser::objects::{oid2abbrev, oid_registry};
+    let rdns: Vec<String> = name
+        .iter_rdn()
+        .map(|rdn| {
+            let attrs: Vec<String> = rdn
+                .iter()
+                .map(|attr| {
+                    let kind = oid2abbrev(attr.attr_type(), oid_registry())
+                        .map(str::to_string)
+                        .unwrap_or_else(|_| attr.attr_type().to_id_string());
+                    let value = match attr.as_str() {
+                        Ok(v) => escape_dn_value(v),
+                        Err(_) => {
+                            let der = attr.attr_value().to_der_vec().unwrap_or_default();
+                            let hex: String = der.iter().map(|b| format!("{b:02x}")).collect();
+                            format!("#{hex}")
+                        }
+                    };
+                    format!("{kind}={value}")
+                })
+                .collect();
+            attrs.join("+")
+        })
+        .collect();
+    rdns.into_iter().rev().collect::<Vec<_>>().join(",")
+}
+
+/// Escapes an RFC 4514 attribute value.
+fn escape_dn_value(v: &str) -> String {
+    let mut out = String::with_capacity(v.len());
+    let last = v.chars().count().saturating_sub(1);
+    for (i, c) in v.chars().enumerate() {
+        let special = matches!(c, ',' | '+' | '"' | '\\' | '<' | '>' | ';')
+            || (i == 0 && (c == '#' || c == ' '))
+            || (i == last && c == ' ');
+        if c == '\0' {
+            out.push_str("\\00");
+            continue;
+        }
+        if special {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// A socket as `Read`/`Write` for rustls's `read_tls`/`write_tls`: one
@@ -448,5 +519,20 @@ fn io_error(e: Error) -> std::io::Error {
         Error::Closed(m) => std::io::Error::new(ErrorKind::BrokenPipe, m),
         Error::Os { source, .. } => source,
         other => std::io::Error::other(other.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::escape_dn_value;
+
+    #[test]
+    fn dn_values_are_escaped_as_rfc_4514_says() {
+        assert_eq!(escape_dn_value("plain value"), "plain value");
+        assert_eq!(escape_dn_value("a,b+c\"d\\e<f>g;h"), "a\\,b\\+c\\\"d\\\\e\\<f\\>g\\;h");
+        assert_eq!(escape_dn_value("#lead"), "\\#lead");
+        assert_eq!(escape_dn_value(" both "), "\\ both\\ ");
+        assert_eq!(escape_dn_value("mid#dle"), "mid#dle");
+        assert_eq!(escape_dn_value("nul\0"), "nul\\00");
     }
 }

@@ -66,3 +66,4 @@ pub use client::Client;
 pub use protocol::Protocol;
 pub use server::Server;
 pub use svc::{CallInfo, Handler, Peer, Service};
+pub use crate::net::{Pem, TlsConfig, TlsOptions, TlsPeer, TlsPolicy};

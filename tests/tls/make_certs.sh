@@ -3,7 +3,7 @@
 # DIR (made if missing):
 #   ca.pem                 the test CA (ca.key its key)
 #   server.pem/.key        SAN DNS:localhost, IP:127.0.0.1, IP:::1, by the CA
-#   client.pem/.key        CN=client-1, SAN DNS:client-1.example and
+#   client.pem/.key        subject CN=client-1,O=xipc tests, SAN DNS:client-1.example and
 #                          email:client-1@example.org, by the CA
 #   other-ca.pem           a second CA nobody trusts
 #   stranger.pem/.key      a server certificate by other-ca (unknown CA)
@@ -72,7 +72,7 @@ CNF
 ca ca "xipc test CA"
 ca other-ca "an untrusted CA"
 leaf server ca "/CN=localhost/O=xipc tests" "DNS:localhost,IP:127.0.0.1,IP:::1"
-leaf client ca "/CN=client-1/O=xipc tests" "DNS:client-1.example,email:client-1@example.org"
+leaf client ca "/O=xipc tests/CN=client-1" "DNS:client-1.example,email:client-1@example.org"
 leaf stranger other-ca "/CN=localhost/O=strangers" "DNS:localhost,IP:127.0.0.1"
 leaf expired ca "/CN=localhost/O=xipc tests" "DNS:localhost,IP:127.0.0.1" 20200101000000Z 20200102000000Z
 leaf wrong-name ca "/CN=other.example/O=xipc tests" "DNS:other.example"

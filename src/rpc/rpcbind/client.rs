@@ -49,6 +49,7 @@ pub struct Rpcbind {
     port: u16,
     proto: Protocol,
     timeout: Option<Duration>,
+    tls: Option<TlsConfig>,
 }
 
 impl Rpcbind {
@@ -65,6 +66,7 @@ impl Rpcbind {
             port,
             proto,
             timeout: Some(Duration::from_secs(5)),
+            tls: None,
         }
     }
 
@@ -90,8 +92,18 @@ impl Rpcbind {
         self.timeout = timeout;
     }
 
+    /// Asks over RPC-with-TLS (RFC 9289) under `tls`'s policy (`None`: in
+    /// the clear, the default). rpcbind itself seldom speaks TLS; an xipc
+    /// server carrying the rpcbind program on a TLS listener does.
+    pub fn set_tls(&mut self, tls: Option<TlsConfig>) {
+        self.tls = tls;
+    }
+
     fn client(&self, vers: u32) -> Result<Client> {
-        let c = Client::connect(&self.host, self.port, PROGRAM, vers, self.proto)?;
+        let c = match &self.tls {
+            Some(tls) => Client::connect_tls(&self.host, self.port, PROGRAM, vers, self.proto, tls)?,
+            None => Client::connect(&self.host, self.port, PROGRAM, vers, self.proto)?,
+        };
         c.set_timeout(self.timeout)?;
         Ok(c)
     }
