@@ -67,7 +67,10 @@ fn server(policy: TlsPolicy, identity: &str) -> (Server, u16, Arc<Mutex<Vec<Opti
     });
     let record = seen.clone();
     s.register(PROG, 1, 2, move |call, _, out| {
-        record.lock().unwrap().push(call.tls_peer.as_deref().cloned());
+        record
+            .lock()
+            .unwrap()
+            .push(call.tls_peer.as_deref().cloned());
         let peer = call.tls_peer.as_deref().expect("a TLS call");
         out.put_string(&peer.subject)?;
         out.put_uint(peer.sans.len() as u32);
@@ -135,7 +138,10 @@ fn calls_over_tls_and_the_identity_handlers_see() {
     c.call(2, &[]).unwrap();
     let peer = seen.lock().unwrap()[0].clone().expect("a TLS peer");
     assert_eq!(peer.subject, "CN=client-1,O=xipc tests");
-    assert_eq!(peer.sans, ["DNS:client-1.example", "email:client-1@example.org"]);
+    assert_eq!(
+        peer.sans,
+        ["DNS:client-1.example", "email:client-1@example.org"]
+    );
     assert_eq!(peer.fingerprint, openssl_fingerprint("client.pem"));
     // A handler refuses by identity with AUTH_ERROR.
     c.call(3, &[]).unwrap();
@@ -180,8 +186,12 @@ fn tls_over_a_unix_socket() {
         out.put_raw(args);
         Ok(())
     });
-    s.listen_unix_tls(&path, 0o600, &config(TlsPolicy::Tls, "ca.pem", Some("server")))
-        .unwrap();
+    s.listen_unix_tls(
+        &path,
+        0o600,
+        &config(TlsPolicy::Tls, "ca.pem", Some("server")),
+    )
+    .unwrap();
     s.start().unwrap();
     // Over a Unix socket the certificate is checked against "localhost".
     let c = Client::connect_tls(
@@ -252,7 +262,10 @@ fn mutual_tls_needs_a_client_certificate() {
 fn a_cleartext_call_on_a_tls_listener_is_refused() {
     let (s, port, _) = server(TlsPolicy::Tls, "server");
     let plain = Client::connect("127.0.0.1", port, PROG, 1, Protocol::Tcp).unwrap();
-    assert!(matches!(plain.call(1, &[0, 0, 0, 1]), Err(Error::Auth(stat::TOOWEAK))));
+    assert!(matches!(
+        plain.call(1, &[0, 0, 0, 1]),
+        Err(Error::Auth(stat::TOOWEAK))
+    ));
     assert!(matches!(plain.ping(), Err(Error::Auth(stat::TOOWEAK))));
     still_serves(port, &config(TlsPolicy::Tls, "ca.pem", None));
     s.stop();
@@ -292,26 +305,30 @@ fn garbage_or_a_cut_record_instead_of_tls_ends_that_connection_only() {
     let (s, port, _) = server(TlsPolicy::Tls, "server");
     // Garbage where the ClientHello belongs.
     let mut raw = after_starttls(port);
-    raw.write_all(b"GET / HTTP/1.0\r\n\r\nnot TLS at all").unwrap();
+    raw.write_all(b"GET / HTTP/1.0\r\n\r\nnot TLS at all")
+        .unwrap();
     let mut buf = Vec::new();
     let _ = raw.read_to_end(&mut buf); // an alert, perhaps, then the end
-    // A TLS record header announcing 300 bytes, then only 10 of them.
+                                       // A TLS record header announcing 300 bytes, then only 10 of them.
     let mut raw = after_starttls(port);
     raw.write_all(&[0x16, 0x03, 0x01, 0x01, 0x2c]).unwrap();
     raw.write_all(&[1; 10]).unwrap();
     raw.shutdown(std::net::Shutdown::Write).unwrap();
     let _ = raw.read_to_end(&mut buf);
     still_serves(port, &config(TlsPolicy::Tls, "ca.pem", None));
-    support::wait_for("the broken connections to close", Duration::from_secs(5), || {
-        s.connection_count() == 0
-    });
+    support::wait_for(
+        "the broken connections to close",
+        Duration::from_secs(5),
+        || s.connection_count() == 0,
+    );
     s.stop();
 }
 
 #[test]
 fn a_handshake_that_never_finishes_is_closed_in_time() {
     let (s, port, _) = server(TlsPolicy::Tls, "server");
-    s.set_idle_timeout(Some(Duration::from_millis(300))).unwrap();
+    s.set_idle_timeout(Some(Duration::from_millis(300)))
+        .unwrap();
     let t = Instant::now();
     let mut raw = after_starttls(port); // and then nothing
     let mut buf = Vec::new();
@@ -340,7 +357,9 @@ fn bad_configurations_are_refused_when_made() {
     });
     assert!(matches!(e, Error::NotFound(_)), "{e}");
     let e = err(TlsOptions {
-        ca: Some(Pem::Bytes(b"-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n".to_vec())),
+        ca: Some(Pem::Bytes(
+            b"-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n".to_vec(),
+        )),
         ..TlsOptions::default()
     });
     assert!(matches!(e, Error::InvalidArgument(_)), "{e}");
@@ -353,7 +372,10 @@ fn bad_configurations_are_refused_when_made() {
     let s = Server::new();
     s.set_rpcbind_registration(false);
     let no_cert = config(TlsPolicy::Tls, "ca.pem", None);
-    assert!(matches!(s.listen_tcp_tls("127.0.0.1", 0, &no_cert), Err(Error::InvalidArgument(_))));
+    assert!(matches!(
+        s.listen_tcp_tls("127.0.0.1", 0, &no_cert),
+        Err(Error::InvalidArgument(_))
+    ));
     let no_ca = TlsConfig::new(TlsOptions {
         cert: pem("server.pem"),
         key: pem("server.key"),
@@ -361,7 +383,10 @@ fn bad_configurations_are_refused_when_made() {
     })
     .unwrap();
     let port = s.listen_tcp_tls("127.0.0.1", 0, &no_ca).unwrap();
-    assert!(matches!(client(port, &no_ca), Err(Error::InvalidArgument(_))));
+    assert!(matches!(
+        client(port, &no_ca),
+        Err(Error::InvalidArgument(_))
+    ));
     // UDP has no TLS here.
     assert!(matches!(
         Client::connect_tls("127.0.0.1", port, PROG, 1, Protocol::Udp, &no_cert),
@@ -376,4 +401,110 @@ fn bad_configurations_are_refused_when_made() {
         ..TlsOptions::default()
     })
     .unwrap();
+}
+
+/// `xipc rpc ping|dump --tls`: the command line speaks RPC-with-TLS.
+#[test]
+fn the_command_line_pings_and_dumps_over_tls() {
+    use std::process::Command;
+    let xipc = env!("CARGO_BIN_EXE_xipc");
+    let (_server, port, _) = server(TlsPolicy::Mtls, "server");
+    let ca = certs().join("ca.pem");
+    let ping = |extra: &[&str]| {
+        Command::new(xipc)
+            .args(["rpc", "ping", "127.0.0.1", &PROG.to_string(), "1", "--port"])
+            .arg(port.to_string())
+            .args(extra)
+            .output()
+            .expect("xipc runs")
+    };
+    let (cert, key) = (certs().join("client.pem"), certs().join("client.key"));
+    let (cert, key) = (cert.to_str().unwrap(), key.to_str().unwrap());
+    let out = ping(&[
+        "--tls",
+        "--ca",
+        ca.to_str().unwrap(),
+        "--cert",
+        cert,
+        "--key",
+        key,
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("ready and waiting (tcp with TLS"),
+        "{stdout}"
+    );
+
+    // No client certificate under mtls, an untrusted CA, a wrong name: exit
+    // 1 with the reason.
+    let other = certs().join("other-ca.pem");
+    for args in [
+        vec!["--tls", "--ca", ca.to_str().unwrap()],
+        vec![
+            "--tls",
+            "--ca",
+            other.to_str().unwrap(),
+            "--cert",
+            cert,
+            "--key",
+            key,
+        ],
+        vec![
+            "--tls",
+            "--ca",
+            ca.to_str().unwrap(),
+            "--cert",
+            cert,
+            "--key",
+            key,
+            "--server-name",
+            "elsewhere.example",
+        ],
+    ] {
+        let out = ping(&args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(stderr.contains("TLS"), "{args:?}: {stderr}");
+    }
+    // --cert without --key, --ca without --tls: usage errors.
+    assert_eq!(
+        ping(&["--tls", "--ca", ca.to_str().unwrap(), "--cert", cert])
+            .status
+            .code(),
+        Some(2)
+    );
+    assert_eq!(ping(&["--ca", ca.to_str().unwrap()]).status.code(), Some(2));
+    // Without --tls, the TLS listener refuses the cleartext call.
+    assert_ne!(ping(&[]).status.code(), Some(0));
+
+    // dump --tls: an rpcbind directory served on a TLS listener.
+    let rpcbind = xipc::rpc::Service::new();
+    xipc::rpc::rpcbind::serve_on(&rpcbind, "127.0.0.1", 0).unwrap();
+    let tls_port = rpcbind
+        .listen_tcp_tls(
+            "127.0.0.1",
+            0,
+            &config(TlsPolicy::Tls, "ca.pem", Some("server")),
+        )
+        .unwrap();
+    rpcbind.start().unwrap();
+    let out = Command::new(xipc)
+        .args(["rpc", "dump", "127.0.0.1", "--rpcbind-port"])
+        .arg(tls_port.to_string())
+        .args(["--tls", "--ca", ca.to_str().unwrap()])
+        .output()
+        .expect("xipc runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("100000"), "rpcbind lists itself: {stdout}");
+    rpcbind.stop();
 }

@@ -173,8 +173,13 @@ pub unsafe extern "C" fn xipc_rpc_client_connect_tls(
     guard(|| {
         nonnull!(out);
         // SAFETY: forwarded contract.
-        let (host, proto, tls) =
-            unsafe { (str_arg(host, "host")?, str_arg(proto, "proto")?, config(tls)?) };
+        let (host, proto, tls) = unsafe {
+            (
+                str_arg(host, "host")?,
+                str_arg(proto, "proto")?,
+                config(tls)?,
+            )
+        };
         let proto = Protocol::parse(proto)?;
         let c = if port == 0 && proto != Protocol::Unix {
             Client::lookup_tls(host, prog, vers, proto, tls)
@@ -904,8 +909,8 @@ pub unsafe extern "C" fn xipc_rpc_call_tls_san(
 /// `call` must be NULL or the call a handler was given.
 unsafe fn tls_peer<'a>(call: *const xipc_rpc_call) -> Result<&'a CTlsPeer> {
     // SAFETY: forwarded contract.
-    let call = unsafe { call_ref(call) }
-        .ok_or_else(|| Error::InvalidArgument("call is NULL".into()))?;
+    let call =
+        unsafe { call_ref(call) }.ok_or_else(|| Error::InvalidArgument("call is NULL".into()))?;
     call.tls_peer
         .as_ref()
         .ok_or_else(|| Error::NotFound("the call did not come over TLS".into()))

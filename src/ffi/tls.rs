@@ -57,7 +57,12 @@ pub struct xipc_tls_options {
 /// # Safety
 /// `file` must be NULL or a NUL-terminated string; `pem` must point to
 /// `len` readable bytes (or be NULL).
-unsafe fn pem_arg(what: &str, file: *const c_char, pem: *const u8, len: usize) -> Result<Option<Pem>> {
+unsafe fn pem_arg(
+    what: &str,
+    file: *const c_char,
+    pem: *const u8,
+    len: usize,
+) -> Result<Option<Pem>> {
     match (file.is_null(), pem.is_null() && len == 0) {
         (true, true) => Ok(None),
         (false, true) => {

@@ -252,7 +252,10 @@ impl TlsConfig {
 
     /// The rustls client configuration and the name to check the server's
     /// certificate against (`host` unless a server name was given).
-    pub(crate) fn client_config(&self, host: &str) -> Result<(Arc<ClientConfig>, ServerName<'static>)> {
+    pub(crate) fn client_config(
+        &self,
+        host: &str,
+    ) -> Result<(Arc<ClientConfig>, ServerName<'static>)> {
         self.check_policy()?;
         let config = self.client.clone().ok_or_else(|| {
             Error::InvalidArgument(
@@ -261,7 +264,10 @@ impl TlsConfig {
             )
         })?;
         let name = self.server_name.as_deref().unwrap_or(host);
-        let name = name.strip_prefix('[').and_then(|n| n.strip_suffix(']')).unwrap_or(name);
+        let name = name
+            .strip_prefix('[')
+            .and_then(|n| n.strip_suffix(']'))
+            .unwrap_or(name);
         let name = ServerName::try_from(name.to_string()).map_err(|_| {
             Error::InvalidArgument(format!(
                 "{name:?} is neither a DNS name nor an IP address to check the server's certificate against"
@@ -286,9 +292,10 @@ impl TlsConfig {
             .map_err(tls_error("TLS 1.3"))?;
         let builder = match (self.policy, &self.roots) {
             (TlsPolicy::Mtls, Some(roots)) => {
-                let verifier = WebPkiClientVerifier::builder_with_provider(roots.clone(), provider())
-                    .build()
-                    .map_err(|e| Error::InvalidArgument(format!("the CA bundle: {e}")))?;
+                let verifier =
+                    WebPkiClientVerifier::builder_with_provider(roots.clone(), provider())
+                        .build()
+                        .map_err(|e| Error::InvalidArgument(format!("the CA bundle: {e}")))?;
                 builder.with_client_cert_verifier(verifier)
             }
             (TlsPolicy::Mtls, None) => {
@@ -369,11 +376,14 @@ fn load_chain(pem: &Pem) -> Result<Vec<CertificateDer<'static>>> {
         .collect::<std::result::Result<Vec<_>, _>>()
         .map_err(|e| Error::InvalidArgument(format!("{what}: {e}")))?;
     if chain.is_empty() {
-        return Err(Error::InvalidArgument(format!("{what} holds no certificate")));
+        return Err(Error::InvalidArgument(format!(
+            "{what} holds no certificate"
+        )));
     }
     for cert in &chain {
-        x509_parser::parse_x509_certificate(cert)
-            .map_err(|e| Error::InvalidArgument(format!("{what}: not an X.509 certificate ({e})")))?;
+        x509_parser::parse_x509_certificate(cert).map_err(|e| {
+            Error::InvalidArgument(format!("{what}: not an X.509 certificate ({e})"))
+        })?;
     }
     Ok(chain)
 }
@@ -414,8 +424,14 @@ impl TlsPeer {
                     GeneralName::RFC822Name(n) => format!("email:{n}"),
                     GeneralName::URI(n) => format!("URI:{n}"),
                     GeneralName::IPAddress(ip) => match ip.len() {
-                        4 => format!("IP:{}", std::net::Ipv4Addr::from(<[u8; 4]>::try_from(*ip).expect("4 bytes"))),
-                        16 => format!("IP:{}", std::net::Ipv6Addr::from(<[u8; 16]>::try_from(*ip).expect("16 bytes"))),
+                        4 => format!(
+                            "IP:{}",
+                            std::net::Ipv4Addr::from(<[u8; 4]>::try_from(*ip).expect("4 bytes"))
+                        ),
+                        16 => format!(
+                            "IP:{}",
+                            std::net::Ipv6Addr::from(<[u8; 16]>::try_from(*ip).expect("16 bytes"))
+                        ),
                         _ => continue,
                     },
                     _ => continue,
@@ -529,7 +545,10 @@ mod tests {
     #[test]
     fn dn_values_are_escaped_as_rfc_4514_says() {
         assert_eq!(escape_dn_value("plain value"), "plain value");
-        assert_eq!(escape_dn_value("a,b+c\"d\\e<f>g;h"), "a\\,b\\+c\\\"d\\\\e\\<f\\>g\\;h");
+        assert_eq!(
+            escape_dn_value("a,b+c\"d\\e<f>g;h"),
+            "a\\,b\\+c\\\"d\\\\e\\<f\\>g\\;h"
+        );
         assert_eq!(escape_dn_value("#lead"), "\\#lead");
         assert_eq!(escape_dn_value(" both "), "\\ both\\ ");
         assert_eq!(escape_dn_value("mid#dle"), "mid#dle");

@@ -61,9 +61,9 @@ pub mod svc;
 /// cbindgen:ignore
 pub mod tls;
 
+pub use crate::net::{Pem, TlsConfig, TlsOptions, TlsPeer, TlsPolicy};
 pub use auth::{AuthSys, Credential, OpaqueAuth};
 pub use client::Client;
 pub use protocol::Protocol;
 pub use server::Server;
 pub use svc::{CallInfo, Handler, Peer, Service};
-pub use crate::net::{Pem, TlsConfig, TlsOptions, TlsPeer, TlsPolicy};

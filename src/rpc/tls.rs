@@ -135,7 +135,10 @@ pub fn check_starttls(reply: &[u8], xid: u32) -> Result<()> {
         Err(e) => return no_tls(format!("its reply to the probe is not an RPC reply ({e})")),
     };
     if header.xid != xid {
-        return no_tls(format!("it answered xid {:#x}, not the probe's", header.xid));
+        return no_tls(format!(
+            "it answered xid {:#x}, not the probe's",
+            header.xid
+        ));
     }
     match header.body {
         ReplyBody::Accepted {
@@ -212,15 +215,25 @@ mod tests {
         assert_eq!(stat_of(flavor::NONE, &[], 0), Some(stat::TOOWEAK));
         assert_eq!(stat_of(flavor::TLS, &[1, 2, 3, 4], 0), Some(stat::BADCRED));
         assert_eq!(stat_of(flavor::TLS, &[], 3), Some(stat::BADCRED));
-        assert_eq!(answer_before_tls(&[0, 0, 0, 9, 0, 0, 0, 1]), None, "a reply is not answered");
+        assert_eq!(
+            answer_before_tls(&[0, 0, 0, 9, 0, 0, 0, 1]),
+            None,
+            "a reply is not answered"
+        );
     }
 
     #[test]
     fn a_client_recognises_only_starttls() {
         check_starttls(&starttls_reply(5)[4..], 5).unwrap();
-        assert!(matches!(check_starttls(&starttls_reply(5)[4..], 6), Err(Error::Tls(_))));
+        assert!(matches!(
+            check_starttls(&starttls_reply(5)[4..], 6),
+            Err(Error::Tls(_))
+        ));
         let plain = ReplyHeader::accepted(5, AcceptStat::Success).to_message(&[]);
         let err = check_starttls(&plain, 5).unwrap_err();
-        assert!(err.to_string().contains("does not offer RPC-with-TLS"), "{err}");
+        assert!(
+            err.to_string().contains("does not offer RPC-with-TLS"),
+            "{err}"
+        );
     }
 }

@@ -676,9 +676,8 @@ fn open_tls(tls: &mut ClientConnection, side: &mut ReadSide) -> Result<()> {
 /// connection, all by `deadline`. No call is sent before it succeeds.
 fn start_tls(socket: &Socket, t: &TlsTarget<'_>, deadline: Deadline) -> Result<ClientConnection> {
     let (config, name) = t.config.client_config(t.host)?;
-    let timeout = |what: &str| {
-        Error::TimedOut(format!("{what} with {} did not finish in time", t.host))
-    };
+    let timeout =
+        |what: &str| Error::TimedOut(format!("{what} with {} did not finish in time", t.host));
     let bound = |s: &Socket| -> Result<()> {
         let left = socket_timeout(deadline.remaining().unwrap_or(Duration::MAX));
         s.set_read_timeout(left)
@@ -710,7 +709,11 @@ fn start_tls(socket: &Socket, t: &TlsTarget<'_>, deadline: Deadline) -> Result<C
         Err(Error::Os { source, .. }) if source.kind() == std::io::ErrorKind::WouldBlock => {
             return Err(timeout("the RPC-with-TLS probe"))
         }
-        Err(e) => return Err(Error::Tls(format!("the reply to the RPC-with-TLS probe: {e}"))),
+        Err(e) => {
+            return Err(Error::Tls(format!(
+                "the reply to the RPC-with-TLS probe: {e}"
+            )))
+        }
     }
     check_starttls(&reply, xid)?;
     let mut tls = ClientConnection::new(config, name)
@@ -725,7 +728,10 @@ fn start_tls(socket: &Socket, t: &TlsTarget<'_>, deadline: Deadline) -> Result<C
                 return Err(timeout("the TLS handshake"))
             }
             Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
-                return Err(Error::Tls(format!("the TLS handshake with {}: {e}", t.host)))
+                return Err(Error::Tls(format!(
+                    "the TLS handshake with {}: {e}",
+                    t.host
+                )))
             }
             Err(e) => {
                 return Err(Error::Tls(format!(

@@ -101,7 +101,9 @@ impl Rpcbind {
 
     fn client(&self, vers: u32) -> Result<Client> {
         let c = match &self.tls {
-            Some(tls) => Client::connect_tls(&self.host, self.port, PROGRAM, vers, self.proto, tls)?,
+            Some(tls) => {
+                Client::connect_tls(&self.host, self.port, PROGRAM, vers, self.proto, tls)?
+            }
             None => Client::connect(&self.host, self.port, PROGRAM, vers, self.proto)?,
         };
         c.set_timeout(self.timeout)?;

@@ -431,7 +431,10 @@ impl Conn {
                 return Sent::Failed; // no call is served before TLS
             };
             let mut w = session.writer();
-            if w.write_all(&head).and_then(|()| w.write_all(results.as_bytes())).is_err() {
+            if w.write_all(&head)
+                .and_then(|()| w.write_all(results.as_bytes()))
+                .is_err()
+            {
                 return Sent::Failed;
             }
             return self.flush_session(session);

@@ -7,11 +7,11 @@ use std::net::SocketAddr;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Arc, Mutex, RwLock};
 
+use crate::net::TlsPeer;
 use crate::rpc::auth::Credential;
 use crate::rpc::drc::{checksum, ClientKey, DuplicateCache, Lookup, RequestKey};
 use crate::rpc::message::{decode_call, AcceptStat, BadCall, RejectStat, ReplyHeader};
 use crate::stream::record::LAST_FRAGMENT;
-use crate::net::TlsPeer;
 use crate::stream::PeerCredentials;
 use crate::xdr::Encoder;
 use crate::{Error, Result};

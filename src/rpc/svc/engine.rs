@@ -1078,7 +1078,10 @@ impl Engine {
                     let handshake_at = c.handshaking().then(|| {
                         c.accepted_at() + self.settings.handshake_timeout(self.settings.idle())
                     });
-                    let next = [idle_at, stall_at, handshake_at].into_iter().flatten().min();
+                    let next = [idle_at, stall_at, handshake_at]
+                        .into_iter()
+                        .flatten()
+                        .min();
                     match next {
                         Some(at) if at <= now => {
                             drop(st);

@@ -303,7 +303,12 @@ impl Service {
 
     /// [`listen_unix_with_mode`](Self::listen_unix_with_mode) for
     /// RPC-with-TLS, as [`listen_tcp_tls`](Self::listen_tcp_tls) describes.
-    pub fn listen_unix_tls(&self, path: impl AsRef<Path>, mode: u32, tls: &TlsConfig) -> Result<()> {
+    pub fn listen_unix_tls(
+        &self,
+        path: impl AsRef<Path>,
+        mode: u32,
+        tls: &TlsConfig,
+    ) -> Result<()> {
         let tls = tls.server_config()?;
         let (l, file) = net::listen_unix(path, mode)?;
         self.engine.add_unix(l, file, Some(tls))
