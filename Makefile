@@ -36,7 +36,7 @@ C_TESTS := $(patsubst tests/c/%.c,$(BUILD)/tests/c/%,$(wildcard tests/c/*.c))
 # exit status itself.
 VALGRIND ?= valgrind --quiet --error-exitcode=99 --leak-check=full \
             --errors-for-leak-kinds=definite --show-leak-kinds=definite \
-            --trace-children=no
+            --trace-children=no --suppressions=tests/c/valgrind.supp
 
 .PHONY: all help deps deps-demo deps-bench header test test-rust test-c test-python test-interop \
         test-snippets demo bench install uninstall clean fuzz soak doc
@@ -88,9 +88,15 @@ $(BUILD)/tests/c/%: tests/c/%.c tests/c/check.h include/xipc.h $(LIB_SO)
 	@mkdir -p $(dir $@)
 	$(CC) $(TEST_CFLAGS) -o $@ $< $(TEST_LDFLAGS)
 
-test-c: $(C_TESTS)
+# The certificates of the RPC-with-TLS tests, made at test time.
+TLS_CERTS := $(BUILD)/tls
+$(TLS_CERTS)/ca.pem: tests/tls/make_certs.sh
+	bash $< $(TLS_CERTS)
+
+test-c: $(C_TESTS) $(TLS_CERTS)/ca.pem
 	@command -v valgrind >/dev/null || { echo "test-c: valgrind is missing; run make deps (apt-get install valgrind)" >&2; exit 1; }
-	@set -e; for t in $(C_TESTS); do echo "== $$t (valgrind)"; $(LIMIT) 300 $(VALGRIND) $$t; done
+	@set -e; export XIPC_TEST_CERTS=$(abspath $(TLS_CERTS)); \
+	 for t in $(C_TESTS); do echo "== $$t (valgrind)"; $(LIMIT) 300 $(VALGRIND) $$t; done
 	@echo "C tests: $(words $(C_TESTS)) passed"
 
 test-python:

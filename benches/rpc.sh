@@ -11,7 +11,10 @@
 #     libtirpc CLIENT lets one call through at a time, so the figure is
 #     also set beside libtirpc's best, 16 clients of their own;
 #   - 64 KiB ECHO throughput, TCP, pinned and unpinned;
-#   - raw TCP ping-pong of the same byte counts as the floor.
+#   - raw TCP ping-pong of the same byte counts as the floor;
+#   - RPC-with-TLS (RFC 9289): xipc over TLS 1.3 beside xipc in the clear,
+#     sequential ADD and 64 KiB echo, pinned and unpinned, and the time to
+#     set a connection up (TCP connect, AUTH_TLS probe, TLS handshake).
 # Each figure is the median of RPC_BENCH_REPEAT runs (default 5), xipc and
 # libtirpc alternating run by run, so a busy machine disturbs both alike
 # and no single lucky or unlucky run decides a ratio.
@@ -31,11 +34,16 @@ cc -O2 -I"$ROOT/include" -o "$WORK/bench_xipc" "$BENCH_DIR/bench_xipc.c" \
     -L"$WORK/lib" -Wl,-rpath,"$WORK/lib" -lxipc -lpthread
 cc -O2 -o "$WORK/pingpong" "$BENCH_DIR/pingpong.c" -lpthread
 
-# run IMPL PIN MODE PROTO CALLS THREADS -> prints the client's figure
+TLS_DIR="$WORK/tls"
+bash "$ROOT/tests/tls/make_certs.sh" "$TLS_DIR"
+
+# run IMPL PIN MODE PROTO CALLS THREADS -> prints the client's figure.
+# IMPL: xipc, tirpc, or xipc-tls (xipc with RPC-with-TLS on TCP).
 run() {
     local impl=$1 pin=$2 mode=$3 proto=$4 calls=$5 threads=$6 server client prefix=()
     [[ $pin == pinned ]] && prefix=(taskset -c 0)
-    if [[ $impl == xipc ]]; then server="$WORK/c_server"; client="$WORK/bench_xipc"
+    [[ $impl == xipc-tls ]] && prefix=(env XIPC_BENCH_TLS="$TLS_DIR" "${prefix[@]}")
+    if [[ $impl == xipc* ]]; then server="$WORK/c_server"; client="$WORK/bench_xipc"
     else server="$WORK/tirpc_server"; client="$WORK/bench_tirpc"; fi
     start_server "$impl-$pin" "${prefix[@]}" "$server" >/dev/null
     local port=$TCP_PORT
@@ -65,6 +73,18 @@ both() {
     for ((i = 0; i < REPEAT; i++)); do
         xs+=("$(run xipc "$5" "$1" "$2" "$3" "$4")")
         ts+=("$(run tirpc "$5" "$1" "$2" "$3" "$4")")
+    done
+    X=$(median "${xs[@]}")
+    T=$(median "${ts[@]}")
+}
+
+# both_tls MODE CALLS PIN: sets X (xipc over TLS) and T (xipc in the
+# clear), medians of REPEAT runs each, taking turns.
+both_tls() {
+    local i xs=() ts=()
+    for ((i = 0; i < REPEAT; i++)); do
+        xs+=("$(run xipc-tls "$3" "$1" tcp "$2" 1)")
+        ts+=("$(run xipc "$3" "$1" tcp "$2" 1)")
     done
     X=$(median "${xs[@]}")
     T=$(median "${ts[@]}")
@@ -110,6 +130,23 @@ done
 for pin in pinned unpinned; do
     both echo tcp "$ECHOS" 1 "$pin"
     row "64 KiB echo, TCP, $pin" "$X" "$T" "MiB/s"
+done
+
+echo
+echo "RPC-with-TLS: xipc over TLS 1.3 vs xipc in the clear (same run; higher is better)"
+printf "%-40s %12s %12s %9s\n" "benchmark" "TLS" "cleartext" "ratio"
+for pin in pinned unpinned; do
+    both_tls add "$CALLS" "$pin"
+    row "sequential ADD, TCP, $pin" "$X" "$T" "calls/s"
+    awk -v x="$X" -v t="$T" 'BEGIN { printf "  a TLS call takes %.2fx the cleartext call (%.1f us vs %.1f us)\n", t / x, 1e6 / x, 1e6 / t }'
+done
+for pin in pinned unpinned; do
+    both_tls echo "$ECHOS" "$pin"
+    row "64 KiB echo, TCP, $pin" "$X" "$T" "MiB/s"
+done
+for pin in pinned unpinned; do
+    both_tls connect 200 "$pin"
+    awk -v p="$pin" -v x="$X" -v t="$T" 'BEGIN { printf "connection set-up, %-9s TLS %8.1f us  cleartext %8.1f us (connect, probe, handshake)\n", p, x, t }'
 done
 
 echo

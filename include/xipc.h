@@ -173,6 +173,11 @@
 #define XIPC_EINTR -13
 
 /**
+ * TLS failed: a handshake, a TLS record, or a peer without RPC-with-TLS.
+ */
+#define XIPC_ETLS -14
+
+/**
  * RPC PROG_UNAVAIL.
  */
 #define XIPC_EPROG_UNAVAIL -20
@@ -306,6 +311,15 @@ typedef struct xipc_rpc_server xipc_rpc_server;
 typedef struct xipc_stream xipc_stream;
 
 /**
+ * A TLS configuration for RPC-with-TLS (RFC 9289): policy, CA bundle,
+ * certificate chain and private key, read and checked when made. One
+ * configuration may serve any number of listeners and clients, from any
+ * thread; free it with `xipc_tls_config_free` once nothing is being made
+ * from it (listeners and clients keep what they need).
+ */
+typedef struct xipc_tls_config xipc_tls_config;
+
+/**
  * A queue's attributes. For `xipc_mq_open` only `max_messages` and
  * `max_message_size` are read (0 = the system default);
  * `xipc_mq_attributes` fills all four.
@@ -366,6 +380,64 @@ typedef struct {
    */
   uint32_t gid;
 } xipc_peer_credentials;
+
+/**
+ * What a `xipc_tls_config` is made of. Zero-initialise it and set what
+ * you need. Each of the CA bundle, certificate chain and private key comes
+ * from a file (`*_file`, a path) or from PEM bytes in memory (`*_pem` and
+ * `*_pem_len`), not both.
+ */
+typedef struct {
+  /**
+   * "tls" (NULL means "tls": the server is authenticated), "mtls"
+   * (both sides present certificates) or "none" (no TLS).
+   */
+  const char *policy;
+  /**
+   * The CA bundle a peer's certificate must chain to: a client needs
+   * it; a server needs it under "mtls".
+   */
+  const char *ca_file;
+  /**
+   * The CA bundle as PEM bytes.
+   */
+  const uint8_t *ca_pem;
+  /**
+   * The length of `ca_pem`.
+   */
+  size_t ca_pem_len;
+  /**
+   * This end's certificate chain, leaf first: a server needs it; a
+   * client under "mtls".
+   */
+  const char *cert_file;
+  /**
+   * The certificate chain as PEM bytes.
+   */
+  const uint8_t *cert_pem;
+  /**
+   * The length of `cert_pem`.
+   */
+  size_t cert_pem_len;
+  /**
+   * The private key of the certificate (PKCS#8, PKCS#1 or SEC1).
+   */
+  const char *key_file;
+  /**
+   * The private key as PEM bytes.
+   */
+  const uint8_t *key_pem;
+  /**
+   * The length of `key_pem`.
+   */
+  size_t key_pem_len;
+  /**
+   * For a client: the name the server's certificate must carry, when it
+   * is not the host connected to (NULL: that host; "localhost" for a
+   * Unix socket).
+   */
+  const char *server_name;
+} xipc_tls_options;
 
 /**
  * `netobj`: an opaque network object of at most 1024 bytes
@@ -655,6 +727,25 @@ int xipc_rpc_client_connect(const char *host,
                             xipc_rpc_client **out);
 
 /**
+ * `xipc_rpc_client_connect` with RPC-with-TLS (RFC 9289) over "tcp" or
+ * "unix": the AUTH_TLS probe, then a TLS 1.3 handshake in which the
+ * server's certificate must chain to `tls`'s CA bundle and name `host`
+ * (or `tls`'s server name); under "mtls" the client presents its own.
+ * No call is ever sent in the clear: a server that does not answer
+ * STARTTLS, a failed handshake or a certificate that does not check out
+ * is `XIPC_ETLS`; "udp" is `XIPC_EUNSUPPORTED` (it would need DTLS).
+ * Port 0 looks the port up through rpcbind first (in the clear, as
+ * rpcbind speaks no TLS).
+ */
+int xipc_rpc_client_connect_tls(const char *host,
+                                uint16_t port,
+                                uint32_t prog,
+                                uint32_t vers,
+                                const char *proto,
+                                const xipc_tls_config *tls,
+                                xipc_rpc_client **out);
+
+/**
  * Calls procedure `procedure` with XDR argument bytes; on success `*reply` and
  * `*reply_len` receive the XDR result bytes, to be freed with
  * `xipc_bytes_free`. An RPC error status returns its own code
@@ -766,6 +857,20 @@ int xipc_rpc_server_listen_tcp(xipc_rpc_server *s,
                                uint16_t *bound_port);
 
 /**
+ * `xipc_rpc_server_listen_tcp` with RPC-with-TLS (RFC 9289): a client's
+ * AUTH_TLS probe is answered with STARTTLS and a TLS 1.3 handshake with
+ * `tls`'s certificate follows (under "mtls" the client must present a
+ * certificate that chains to `tls`'s CA bundle). Any other call before the
+ * handshake is refused with an AUTH_ERROR reply. A configuration without
+ * a certificate and key is `XIPC_EINVAL`.
+ */
+int xipc_rpc_server_listen_tcp_tls(xipc_rpc_server *s,
+                                   const char *host,
+                                   uint16_t port,
+                                   const xipc_tls_config *tls,
+                                   uint16_t *bound_port);
+
+/**
  * Listens on UDP `host`:`port`, like `xipc_rpc_server_listen_tcp`.
  */
 int xipc_rpc_server_listen_udp(xipc_rpc_server *s,
@@ -786,6 +891,15 @@ int xipc_rpc_server_listen_unix(xipc_rpc_server *s, const char *path);
  * refused with `XIPC_EINVAL`.
  */
 int xipc_rpc_server_listen_unix_mode(xipc_rpc_server *s, const char *path, uint32_t mode);
+
+/**
+ * `xipc_rpc_server_listen_unix_mode` with RPC-with-TLS, as
+ * `xipc_rpc_server_listen_tcp_tls`.
+ */
+int xipc_rpc_server_listen_unix_tls(xipc_rpc_server *s,
+                                    const char *path,
+                                    uint32_t mode,
+                                    const xipc_tls_config *tls);
 
 /**
  * Keeps the replies of the last `entries` calls so retransmitted calls are
@@ -909,6 +1023,28 @@ int xipc_rpc_call_auth_sys(const xipc_rpc_call *call,
  * AUTH_SYS, the caller cannot forge it.
  */
 int xipc_rpc_call_peer_credentials(const xipc_rpc_call *call, xipc_peer_credentials *out);
+
+/**
+ * Who called over TLS, from the certificate the client presented:
+ * `*subject` its subject ("CN=client-1,O=Example"), `*fingerprint` the
+ * SHA-256 of the certificate in lowercase hex, `*nsans` how many
+ * subjectAltNames it has (see `xipc_rpc_call_tls_san`); the strings stay
+ * valid during the handler. A TLS client without a certificate (policy
+ * "tls") gives "" and 0. `XIPC_ENOENT` for a call that did not come over
+ * TLS. Any output pointer may be NULL.
+ */
+int xipc_rpc_call_tls_peer(const xipc_rpc_call *call,
+                           const char **subject,
+                           const char **fingerprint,
+                           size_t *nsans);
+
+/**
+ * The `index`th subjectAltName of a TLS caller's certificate, as
+ * "DNS:name", "IP:address", "email:address" or "URI:uri"; valid during the
+ * handler. An index past the last is `XIPC_EINVAL`; a call that did not
+ * come over TLS `XIPC_ENOENT`.
+ */
+int xipc_rpc_call_tls_san(const xipc_rpc_call *call, size_t index, const char **san);
 
 /**
  * Creates an anonymous pipe: `*reader` reads what `*writer` writes. Both
@@ -1097,6 +1233,20 @@ int xipc_stream_peer_credentials(const xipc_stream *stream, xipc_peer_credential
  * one `close` reported). Accepts NULL (and returns 0).
  */
 int xipc_stream_close(xipc_stream *stream);
+
+/**
+ * Makes a TLS configuration from `options`, reading and checking every
+ * file now: a file that is missing is `XIPC_ENOENT`; one that holds no
+ * certificate or key, a key that does not belong to its certificate, or
+ * an unknown policy is `XIPC_EINVAL`, with the file named in
+ * `xipc_last_error()`.
+ */
+int xipc_tls_config_new(const xipc_tls_options *options, xipc_tls_config **out);
+
+/**
+ * Frees a TLS configuration. Accepts NULL.
+ */
+void xipc_tls_config_free(xipc_tls_config *config);
 
 /**
  * Encodes a `netobj`: `opaque<MAX_NETOBJ_SZ>`.

@@ -27,12 +27,12 @@ demo)
     py_modules=()
     ;;
 bench)
-    apt_packages=(libtirpc-dev rpcsvc-proto pkg-config util-linux)
+    apt_packages=(libtirpc-dev rpcsvc-proto pkg-config util-linux openssl)
     py_modules=(posix_ipc=posix_ipc)
     ;;
 test)
     apt_packages=(libtirpc-dev rpcsvc-proto rpcbind rstatd pkg-config valgrind cmake iproute2 netbase
-                  util-linux bsdutils binutils)
+                  util-linux bsdutils binutils openssl tshark)
     py_modules=(pytest=pytest pytest_timeout=pytest-timeout hypothesis=hypothesis
                 posix_ipc=posix_ipc mypy=mypy numpy=numpy)
     ;;

@@ -125,6 +125,11 @@ pub enum Error {
         #[source]
         source: io::Error,
     },
+    /// TLS failed: a handshake (an untrusted or expired certificate, a name
+    /// that does not match, a missing client certificate), a TLS record,
+    /// or a peer that does not offer RPC-with-TLS.
+    #[error("TLS: {0}")]
+    Tls(String),
     /// A bug in xipc, such as a caught panic.
     #[error("internal error: {0}")]
     Internal(String),
@@ -167,6 +172,8 @@ pub mod code {
     pub const UNSUPPORTED: i32 = -12;
     /// [`Error::Interrupted`](crate::Error::Interrupted).
     pub const INTERRUPTED: i32 = -13;
+    /// [`Error::Tls`](crate::Error::Tls).
+    pub const TLS: i32 = -14;
     /// [`Error::ProgUnavail`](crate::Error::ProgUnavail).
     pub const PROG_UNAVAIL: i32 = -20;
     /// [`Error::ProgMismatch`](crate::Error::ProgMismatch).
@@ -205,6 +212,7 @@ impl Error {
             Error::Protocol(_) => PROTOCOL,
             Error::Unsupported(_) => UNSUPPORTED,
             Error::Interrupted => INTERRUPTED,
+            Error::Tls(_) => TLS,
             Error::ProgUnavail => PROG_UNAVAIL,
             Error::ProgMismatch { .. } => PROG_MISMATCH,
             Error::ProcUnavail => PROC_UNAVAIL,
@@ -294,6 +302,7 @@ impl Error {
             | Error::Closed(s)
             | Error::Protocol(s)
             | Error::Unsupported(s)
+            | Error::Tls(s)
             | Error::Internal(s) => s.clone(),
             Error::MessageTooLarge { size, limit } => {
                 format!("{size} bytes, at most {limit} allowed")
@@ -339,6 +348,7 @@ impl Error {
             PROTOCOL => "protocol error",
             UNSUPPORTED => "unsupported",
             INTERRUPTED => "interrupted by a signal",
+            TLS => "TLS failure",
             PROG_UNAVAIL => "RPC program unavailable",
             PROG_MISMATCH => "RPC program version mismatch",
             PROC_UNAVAIL => "RPC procedure unavailable",

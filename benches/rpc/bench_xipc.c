@@ -2,7 +2,11 @@
  * usage: bench_xipc add|shared|echo PROTO PORT CALLS THREADS
  * add: CALLS ADD calls per thread (one client per thread), prints calls/s;
  * shared: the same, all threads calling through one client;
- * echo: CALLS 64 KiB ECHO calls, prints MiB/s (both directions counted once). */
+ * echo: CALLS 64 KiB ECHO calls, prints MiB/s (both directions counted once);
+ * connect: CALLS connections made and closed, prints microseconds each.
+ * With XIPC_BENCH_TLS set to a directory of tests/tls/make_certs.sh, every
+ * connection is RPC-with-TLS (the AUTH_TLS probe, then TLS 1.3), checked
+ * against its ca.pem. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,9 +28,13 @@ static double now(void) {
     return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+static xipc_tls_config *tls;
+
 static xipc_rpc_client *connect_client(void) {
     xipc_rpc_client *c = NULL;
-    if (xipc_rpc_client_connect("127.0.0.1", port, PROG, 1, proto, &c) != 0) {
+    int rc = tls ? xipc_rpc_client_connect_tls("127.0.0.1", port, PROG, 1, proto, tls, &c)
+                 : xipc_rpc_client_connect("127.0.0.1", port, PROG, 1, proto, &c);
+    if (rc != 0) {
         fprintf(stderr, "bench_xipc: %s\n", xipc_last_error());
         exit(1);
     }
@@ -55,6 +63,24 @@ int main(int argc, char **argv) {
     calls = atol(argv[4]);
     int threads = atoi(argv[5]);
     int shared = strcmp(argv[1], "shared") == 0;
+    const char *dir = getenv("XIPC_BENCH_TLS");
+    if (dir) {
+        static char ca[512];
+        snprintf(ca, sizeof ca, "%s/ca.pem", dir);
+        xipc_tls_options o;
+        memset(&o, 0, sizeof o);
+        o.ca_file = ca;
+        if (xipc_tls_config_new(&o, &tls) != 0) {
+            fprintf(stderr, "bench_xipc: %s\n", xipc_last_error());
+            return 1;
+        }
+    }
+    if (strcmp(argv[1], "connect") == 0) {
+        double t0 = now();
+        for (long i = 0; i < calls; i++) xipc_rpc_client_close(connect_client());
+        printf("%.1f\n", (now() - t0) / calls * 1e6);
+        return 0;
+    }
     if (shared || strcmp(argv[1], "add") == 0) {
         pthread_t t[64];
         xipc_rpc_client *c[64];

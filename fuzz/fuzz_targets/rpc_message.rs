@@ -159,6 +159,7 @@ fuzz_target!(|msg: &[u8]| {
         peer: Peer::Unix(CONNECTION.fetch_add(1, std::sync::atomic::Ordering::Relaxed)),
         local: None,
         peer_credentials: None,
+        tls_peer: None,
     };
     let reply = service().dispatcher().answer(msg, &caller);
     let answered = matches!(decode_call(msg), Ok(_) | Err(BadCall::Deny { .. }));

@@ -105,16 +105,19 @@ fn caller(peer: u8) -> Caller {
             peer: Peer::Unix(1),
             local: None,
             peer_credentials: Some(PeerCredentials { pid: 1, uid, gid: uid }),
+            tls_peer: None,
         },
         None if peer & 1 == 1 => Caller {
             peer: Peer::Tcp("10.0.0.1:700".parse().unwrap()),
             local: Some("10.0.0.2:111".parse().unwrap()),
             peer_credentials: None,
+            tls_peer: None,
         },
         None => Caller {
             peer: Peer::Udp("127.0.0.1:700".parse().unwrap()),
             local: Some("127.0.0.1:111".parse().unwrap()),
             peer_credentials: None,
+            tls_peer: None,
         },
     }
 }

@@ -16,6 +16,7 @@ mod panic;
 pub mod rpc;
 pub mod status;
 pub mod stream;
+pub mod tls;
 pub mod wellknown;
 pub mod xdr;
 

@@ -6,9 +6,11 @@ use std::ffi::{c_char, c_int, c_void, CString};
 use std::os::fd::AsRawFd;
 
 use super::stream::xipc_peer_credentials;
+use super::tls::{config, xipc_tls_config};
 use super::xdr::xipc_encoder;
 use super::{guard, into_c_bytes, nonnull, slice_arg, str_arg, timeout_arg, write_out};
 use crate::error::code;
+use crate::net::TlsPeer;
 use crate::rpc::{AuthSys, CallInfo, Client, Credential, Protocol, Server};
 use crate::stream::PeerCredentials;
 use crate::xdr::Encoder;
@@ -44,15 +46,37 @@ pub struct xipc_rpc_call {
     cred: Credential,
     machine_name: CString,
     peer_credentials: Option<PeerCredentials>,
+    tls_peer: Option<CTlsPeer>,
+}
+
+/// A TLS peer's identity as C strings, made only for calls over TLS.
+struct CTlsPeer {
+    subject: CString,
+    sans: Vec<CString>,
+    fingerprint: CString,
+}
+
+impl CTlsPeer {
+    fn new(peer: &TlsPeer) -> CTlsPeer {
+        let c = |s: &str| CString::new(s.replace('\0', "")).unwrap_or_default();
+        CTlsPeer {
+            subject: c(&peer.subject),
+            sans: peer.sans.iter().map(|s| c(s)).collect(),
+            fingerprint: c(&peer.fingerprint),
+        }
+    }
 }
 
 /// A procedure handler. `user` is the pointer given at registration,
 /// `args`/`args_len` the XDR argument bytes; the handler appends the XDR
 /// results to `result` and returns 0, or returns `XIPC_EGARBAGE_ARGS`,
 /// `XIPC_EXDR` or `XIPC_ELIMIT` (what an `xipc_decoder` reports for
-/// arguments it cannot decode: a GARBAGE_ARGS reply) or any other negative
-/// value (SYSTEM_ERR reply). Handlers run on server threads, possibly
-/// several at once, also for calls of one connection.
+/// arguments it cannot decode: a GARBAGE_ARGS reply), `XIPC_EAUTH` to
+/// refuse the caller (MSG_DENIED, AUTH_ERROR with AUTH_TOOWEAK: for example
+/// a certificate identity, see `xipc_rpc_call_tls_peer`, that may not call
+/// this procedure) or any other negative value (SYSTEM_ERR reply). Handlers
+/// run on server threads, possibly several at once, also for calls of one
+/// connection.
 pub type xipc_rpc_handler = Option<
     unsafe extern "C" fn(
         user: *mut c_void,
@@ -119,6 +143,48 @@ pub unsafe extern "C" fn xipc_rpc_client_connect(
             Client::lookup(host, prog, vers, proto)
         } else {
             Client::connect(host, port, prog, vers, proto)
+        }
+        .map_err(note)?;
+        let handle = Box::into_raw(Box::new(xipc_rpc_client { inner: c }));
+        // SAFETY: `out` checked non-NULL.
+        unsafe { write_out(out, handle) }
+    })
+}
+
+/// `xipc_rpc_client_connect` with RPC-with-TLS (RFC 9289) over "tcp" or
+/// "unix": the AUTH_TLS probe, then a TLS 1.3 handshake in which the
+/// server's certificate must chain to `tls`'s CA bundle and name `host`
+/// (or `tls`'s server name); under "mtls" the client presents its own.
+/// No call is ever sent in the clear: a server that does not answer
+/// STARTTLS, a failed handshake or a certificate that does not check out
+/// is `XIPC_ETLS`; "udp" is `XIPC_EUNSUPPORTED` (it would need DTLS).
+/// Port 0 looks the port up through rpcbind first (in the clear, as
+/// rpcbind speaks no TLS).
+#[no_mangle]
+pub unsafe extern "C" fn xipc_rpc_client_connect_tls(
+    host: *const c_char,
+    port: u16,
+    prog: u32,
+    vers: u32,
+    proto: *const c_char,
+    tls: *const xipc_tls_config,
+    out: *mut *mut xipc_rpc_client,
+) -> c_int {
+    guard(|| {
+        nonnull!(out);
+        // SAFETY: forwarded contract.
+        let (host, proto, tls) = unsafe {
+            (
+                str_arg(host, "host")?,
+                str_arg(proto, "proto")?,
+                config(tls)?,
+            )
+        };
+        let proto = Protocol::parse(proto)?;
+        let c = if port == 0 && proto != Protocol::Unix {
+            Client::lookup_tls(host, prog, vers, proto, tls)
+        } else {
+            Client::connect_tls(host, port, prog, vers, proto, tls)
         }
         .map_err(note)?;
         let handle = Box::into_raw(Box::new(xipc_rpc_client { inner: c }));
@@ -384,6 +450,7 @@ fn call_handler(
         cred: info.cred.clone(),
         machine_name,
         peer_credentials: info.peer_credentials,
+        tls_peer: info.tls_peer.as_deref().map(CTlsPeer::new),
     };
     // The handler appends to the server's own results buffer, lent to it
     // for the call as an encoder handle.
@@ -397,6 +464,7 @@ fn call_handler(
     match status {
         0 => Ok(()),
         code::GARBAGE_ARGS | code::XDR | code::LIMIT => Err(Error::GarbageArgs),
+        code::AUTH => Err(Error::Auth(crate::rpc::auth::stat::TOOWEAK)),
         _ => Err(Error::SystemErr),
     }
 }
@@ -413,6 +481,31 @@ pub unsafe extern "C" fn xipc_rpc_server_listen_tcp(
     guard(|| {
         // SAFETY: forwarded contract.
         let p = unsafe { server(s)?.listen_tcp(str_arg(host, "host")?, port)? };
+        if !bound_port.is_null() {
+            // SAFETY: non-NULL and writable by contract.
+            unsafe { bound_port.write(p) };
+        }
+        Ok(())
+    })
+}
+
+/// `xipc_rpc_server_listen_tcp` with RPC-with-TLS (RFC 9289): a client's
+/// AUTH_TLS probe is answered with STARTTLS and a TLS 1.3 handshake with
+/// `tls`'s certificate follows (under "mtls" the client must present a
+/// certificate that chains to `tls`'s CA bundle). Any other call before the
+/// handshake is refused with an AUTH_ERROR reply. A configuration without
+/// a certificate and key is `XIPC_EINVAL`.
+#[no_mangle]
+pub unsafe extern "C" fn xipc_rpc_server_listen_tcp_tls(
+    s: *mut xipc_rpc_server,
+    host: *const c_char,
+    port: u16,
+    tls: *const xipc_tls_config,
+    bound_port: *mut u16,
+) -> c_int {
+    guard(|| {
+        // SAFETY: forwarded contract.
+        let p = unsafe { server(s)?.listen_tcp_tls(str_arg(host, "host")?, port, config(tls)?)? };
         if !bound_port.is_null() {
             // SAFETY: non-NULL and writable by contract.
             unsafe { bound_port.write(p) };
@@ -463,6 +556,19 @@ pub unsafe extern "C" fn xipc_rpc_server_listen_unix_mode(
 ) -> c_int {
     // SAFETY: forwarded contract.
     guard(|| unsafe { server(s)?.listen_unix_with_mode(str_arg(path, "path")?, mode) })
+}
+
+/// `xipc_rpc_server_listen_unix_mode` with RPC-with-TLS, as
+/// `xipc_rpc_server_listen_tcp_tls`.
+#[no_mangle]
+pub unsafe extern "C" fn xipc_rpc_server_listen_unix_tls(
+    s: *mut xipc_rpc_server,
+    path: *const c_char,
+    mode: u32,
+    tls: *const xipc_tls_config,
+) -> c_int {
+    // SAFETY: forwarded contract.
+    guard(|| unsafe { server(s)?.listen_unix_tls(str_arg(path, "path")?, mode, config(tls)?) })
 }
 
 /// Keeps the replies of the last `entries` calls so retransmitted calls are
@@ -739,4 +845,73 @@ pub unsafe extern "C" fn xipc_rpc_call_peer_credentials(
         // SAFETY: checked non-NULL; writable by contract.
         unsafe { write_out(out, creds) }
     })
+}
+
+/// Who called over TLS, from the certificate the client presented:
+/// `*subject` its subject ("CN=client-1,O=Example"), `*fingerprint` the
+/// SHA-256 of the certificate in lowercase hex, `*nsans` how many
+/// subjectAltNames it has (see `xipc_rpc_call_tls_san`); the strings stay
+/// valid during the handler. A TLS client without a certificate (policy
+/// "tls") gives "" and 0. `XIPC_ENOENT` for a call that did not come over
+/// TLS. Any output pointer may be NULL.
+#[no_mangle]
+pub unsafe extern "C" fn xipc_rpc_call_tls_peer(
+    call: *const xipc_rpc_call,
+    subject: *mut *const c_char,
+    fingerprint: *mut *const c_char,
+    nsans: *mut usize,
+) -> c_int {
+    guard(|| {
+        // SAFETY: forwarded contract.
+        let peer = unsafe { tls_peer(call)? };
+        // SAFETY: each output is NULL (skipped) or writable by contract.
+        unsafe {
+            if !subject.is_null() {
+                subject.write(peer.subject.as_ptr());
+            }
+            if !fingerprint.is_null() {
+                fingerprint.write(peer.fingerprint.as_ptr());
+            }
+            if !nsans.is_null() {
+                nsans.write(peer.sans.len());
+            }
+        }
+        Ok(())
+    })
+}
+
+/// The `index`th subjectAltName of a TLS caller's certificate, as
+/// "DNS:name", "IP:address", "email:address" or "URI:uri"; valid during the
+/// handler. An index past the last is `XIPC_EINVAL`; a call that did not
+/// come over TLS `XIPC_ENOENT`.
+#[no_mangle]
+pub unsafe extern "C" fn xipc_rpc_call_tls_san(
+    call: *const xipc_rpc_call,
+    index: usize,
+    san: *mut *const c_char,
+) -> c_int {
+    guard(|| {
+        nonnull!(san);
+        // SAFETY: forwarded contract.
+        let peer = unsafe { tls_peer(call)? };
+        let Some(name) = peer.sans.get(index) else {
+            return Err(Error::InvalidArgument(format!(
+                "subjectAltName {index} of {}",
+                peer.sans.len()
+            )));
+        };
+        // SAFETY: checked non-NULL; writable by contract.
+        unsafe { write_out(san, name.as_ptr()) }
+    })
+}
+
+/// # Safety
+/// `call` must be NULL or the call a handler was given.
+unsafe fn tls_peer<'a>(call: *const xipc_rpc_call) -> Result<&'a CTlsPeer> {
+    // SAFETY: forwarded contract.
+    let call =
+        unsafe { call_ref(call) }.ok_or_else(|| Error::InvalidArgument("call is NULL".into()))?;
+    call.tls_peer
+        .as_ref()
+        .ok_or_else(|| Error::NotFound("the call did not come over TLS".into()))
 }

@@ -33,6 +33,8 @@ pub const XIPC_EPROTO: c_int = -11;
 pub const XIPC_EUNSUPPORTED: c_int = -12;
 /// A blocking call was interrupted by a signal.
 pub const XIPC_EINTR: c_int = -13;
+/// TLS failed: a handshake, a TLS record, or a peer without RPC-with-TLS.
+pub const XIPC_ETLS: c_int = -14;
 /// RPC PROG_UNAVAIL.
 pub const XIPC_EPROG_UNAVAIL: c_int = -20;
 /// RPC PROG_MISMATCH.
@@ -66,6 +68,7 @@ const _: () = {
     assert!(XIPC_EPROTO == code::PROTOCOL);
     assert!(XIPC_EUNSUPPORTED == code::UNSUPPORTED);
     assert!(XIPC_EINTR == code::INTERRUPTED);
+    assert!(XIPC_ETLS == code::TLS);
     assert!(XIPC_EPROG_UNAVAIL == code::PROG_UNAVAIL);
     assert!(XIPC_EPROG_MISMATCH == code::PROG_MISMATCH);
     assert!(XIPC_EPROC_UNAVAIL == code::PROC_UNAVAIL);

@@ -2098,11 +2098,11 @@ impl Py<'_, '_> {
                 self.value(&p.number)?,
                 self.value(&v.number)?
             ));
-            c.open("def __init__(self, host: str = \"127.0.0.1\", proto: str = \"tcp\", port: int | None = None, timeout: float = 25.0, client: _rpc.Client | None = None, strict: bool = False) -> None:");
-            c.line("\"\"\"Connects (port None: through rpcbind), or wraps `client`.\"\"\"");
+            c.open("def __init__(self, host: str = \"127.0.0.1\", proto: str = \"tcp\", port: int | None = None, timeout: float | None = 25.0, client: _rpc.Client | None = None, strict: bool = False, tls: _rpc.TlsConfig | None = None) -> None:");
+            c.line("\"\"\"Connects (port None: through rpcbind; `tls`: RPC-with-TLS), or wraps `client`.\"\"\"");
             c.open("if client is None:");
             c.line("from xipc import rpc as _rpc\n");
-            c.line("client = _rpc.Client(host, self.PROG, self.VERS, proto=proto, port=port, timeout=timeout)");
+            c.line("client = _rpc.Client(host, self.PROG, self.VERS, proto=proto, port=port, timeout=timeout, tls=tls)");
             c.dedent();
             c.line("self.client = client\nself.strict = strict");
             c.dedent();

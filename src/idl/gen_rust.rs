@@ -1010,6 +1010,14 @@ impl Rs<'_, '_> {
                 "Ok({client} {{ client: {X}::rpc::Client::connect(host, port, Self::PROG, Self::VERS, proto)?, strict: false }})"
             ));
             c.close("}\n");
+            c.line("/// Connects with RPC-with-TLS (RFC 9289) under `tls`'s policy.");
+            c.open(format!(
+                "pub fn connect_tls(host: &str, port: u16, proto: {X}::rpc::Protocol, tls: &{X}::rpc::TlsConfig) -> {X}::Result<{client}> {{"
+            ));
+            c.line(format!(
+                "Ok({client} {{ client: {X}::rpc::Client::connect_tls(host, port, Self::PROG, Self::VERS, proto, tls)?, strict: false }})"
+            ));
+            c.close("}\n");
             c.line("/// Wraps a client already connected to this program and version.");
             c.open(format!(
                 "pub fn new(client: {X}::rpc::Client) -> {client} {{"

@@ -13,6 +13,9 @@
 //!   vectored writes with `MSG_NOSIGNAL`, pipe writes that never raise
 //!   SIGPIPE, waiting for readiness).
 //! - `poll`: the readiness set (epoll) the RPC server's event loop waits on.
+//! - [`TlsConfig`]: TLS as a property of a connection (rustls, TLS 1.3):
+//!   policy, CA bundle, certificate and key, and [`TlsPeer`], what a peer's
+//!   certificate says.
 
 mod addr;
 mod connect;
@@ -20,6 +23,7 @@ mod listen;
 pub(crate) mod poll;
 pub(crate) mod sys;
 mod time;
+mod tls;
 
 pub use addr::{resolve, resolve_one};
 pub(crate) use connect::connect_addr;
@@ -27,3 +31,5 @@ pub use connect::{connect_tcp, connect_unix};
 pub(crate) use listen::local_addr;
 pub use listen::{listen_tcp, listen_udp, listen_unix, UnixSocketFile};
 pub use time::Deadline;
+pub(crate) use tls::SocketIo;
+pub use tls::{Pem, TlsConfig, TlsOptions, TlsPeer, TlsPolicy, ALPN};

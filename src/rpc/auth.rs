@@ -18,6 +18,9 @@ pub mod flavor {
     pub const DH: u32 = 3;
     /// RPCSEC_GSS: GSS-API security (RFC 2203).
     pub const RPCSEC_GSS: u32 = 6;
+    /// AUTH_TLS: only in the probe of RPC-with-TLS (RFC 9289), a NULL call
+    /// asking the server to start TLS on the connection.
+    pub const TLS: u32 = 7;
 }
 
 /// `auth_stat` values (RFC 5531 §9).

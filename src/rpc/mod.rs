@@ -58,7 +58,10 @@ pub mod rpcbind;
 pub mod server;
 /// cbindgen:ignore
 pub mod svc;
+/// cbindgen:ignore
+pub mod tls;
 
+pub use crate::net::{Pem, TlsConfig, TlsOptions, TlsPeer, TlsPolicy};
 pub use auth::{AuthSys, Credential, OpaqueAuth};
 pub use client::Client;
 pub use protocol::Protocol;

@@ -314,8 +314,46 @@ static void test_rpc(void) {
     xipc_peer_credentials cred;
     RC(XIPC_EINVAL, xipc_rpc_call_peer_credentials(NULL, &cred));
     RC(XIPC_EINVAL, xipc_rpc_call_peer_credentials(NULL, NULL));
+    const char *text = NULL;
+    size_t n = 0;
+    RC(XIPC_EINVAL, xipc_rpc_call_tls_peer(NULL, &text, &text, &n));
+    RC(XIPC_EINVAL, xipc_rpc_call_tls_san(NULL, 0, &text));
 
     MUST(xipc_rpc_server_stop(s));
+    xipc_rpc_server_close(s);
+}
+
+static void test_tls(void) {
+    xipc_tls_config *t = NULL;
+    xipc_tls_options o;
+    memset(&o, 0, sizeof o);
+    RC(XIPC_EINVAL, xipc_tls_config_new(NULL, &t));
+    RC(XIPC_EINVAL, xipc_tls_config_new(&o, NULL));
+    RC(XIPC_EINVAL, xipc_tls_config_new(&o, &t)); /* "tls" without a CA bundle */
+    EXPECT(t == NULL);
+    o.ca_pem = (const uint8_t *)"not PEM";
+    o.ca_pem_len = 7;
+    RC(XIPC_EINVAL, xipc_tls_config_new(&o, &t));
+    o.ca_pem = NULL; /* a length without bytes */
+    RC(XIPC_EINVAL, xipc_tls_config_new(&o, &t));
+    o.ca_pem_len = 0;
+    o.policy = "none";
+    MUST(xipc_tls_config_new(&o, &t));
+    xipc_tls_config_free(t);
+    xipc_tls_config_free(NULL);
+    COVER(xipc_tls_config_free);
+
+    xipc_rpc_client *c = NULL;
+    RC(XIPC_EINVAL, xipc_rpc_client_connect_tls("127.0.0.1", 1, 1, 1, "tcp", NULL, &c));
+    RC(XIPC_EINVAL, xipc_rpc_client_connect_tls(NULL, 1, 1, 1, "tcp", NULL, &c));
+    RC(XIPC_EINVAL, xipc_rpc_client_connect_tls("127.0.0.1", 1, 1, 1, "tcp", NULL, NULL));
+    xipc_rpc_server *s = NULL;
+    MUST(xipc_rpc_server_new(&s));
+    uint16_t port = 0;
+    RC(XIPC_EINVAL, xipc_rpc_server_listen_tcp_tls(NULL, "127.0.0.1", 0, NULL, &port));
+    RC(XIPC_EINVAL, xipc_rpc_server_listen_tcp_tls(s, "127.0.0.1", 0, NULL, &port));
+    RC(XIPC_EINVAL, xipc_rpc_server_listen_unix_tls(NULL, "/tmp/x", 0600, NULL));
+    RC(XIPC_EINVAL, xipc_rpc_server_listen_unix_tls(s, "/tmp/x", 0600, NULL));
     xipc_rpc_server_close(s);
 }
 
@@ -799,6 +837,7 @@ int main(void) {
     test_common();
     test_mq();
     test_rpc();
+    test_tls();
     test_stream();
     test_encoder();
     test_decoder();

@@ -141,7 +141,7 @@ def test_fault_server_killed_mid_call(proto):
         tcp, udp = map(int, server.stdout.readline().split())
         port = tcp if proto == "tcp" else udp
         timeout = 3.0
-        c = rpc.Client("127.0.0.1", PROG, 1, proto, port=port, timeout=timeout)
+        c = rpc.Client("127.0.0.1", PROG, 1, proto=proto, port=port, timeout=timeout)
         assert c.call(2, b"\0\0\0\1") == b"\0\0\0\1"
 
         def kill_when_called():
@@ -303,7 +303,7 @@ def test_fault_signal_during_rpc_call(sigusr1):
         s.start()
         for proto, port in ports.items():
             runs.clear()
-            with rpc.Client("127.0.0.1", PROG, 1, proto, port=port, timeout=10) as c:
+            with rpc.Client("127.0.0.1", PROG, 1, proto=proto, port=port, timeout=10) as c:
                 t = poke_then(0.2)
                 assert c.call(1, b"\0\0\0\7") == b"\0\0\0\7"
                 t.join()

@@ -141,8 +141,8 @@ def server():
     tcp = s.listen_tcp("127.0.0.1", 0)
     udp = s.listen_udp("127.0.0.1", 0)
     s.start()
-    clients = [rpc.Client("127.0.0.1", PROG, 1, "tcp", port=tcp, timeout=10),
-               rpc.Client("127.0.0.1", PROG, 1, "udp", port=udp, timeout=10)]
+    clients = [rpc.Client("127.0.0.1", PROG, 1, proto="tcp", port=tcp, timeout=10),
+               rpc.Client("127.0.0.1", PROG, 1, proto="udp", port=udp, timeout=10)]
     yield tcp, udp, clients
     for c in clients:
         c.close()

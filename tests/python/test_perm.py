@@ -167,7 +167,7 @@ def test_perm_rpc_unix_socket_is_0600_and_nobody_is_refused(as_nobody, shared_di
             import sys
             from xipc import rpc
             try:
-                rpc.Client(sys.argv[1], {PROG}, 1, "unix", timeout=5).ping()
+                rpc.Client(sys.argv[1], {PROG}, 1, proto="unix", timeout=5).ping()
             except PermissionError as e:
                 print("refused", e.errno)
         """, path)
@@ -197,7 +197,7 @@ def test_perm_auth_sys_reaches_the_handler_which_refuses_callers(as_nobody):
         s.start()
         for proto, port in ports.items():
             seen.clear()
-            with rpc.Client("127.0.0.1", PROG, 1, proto, port=port, timeout=10) as c:
+            with rpc.Client("127.0.0.1", PROG, 1, proto=proto, port=port, timeout=10) as c:
                 assert c.call(1) == b"\0\0\0\x0d"  # AUTH_NONE: refused
                 c.set_auth_sys(rpc.AuthSys(uid=4242, gid=7, gids=(1, 2), machine_name="ok"))
                 assert c.call(1) == b"\0\0\0\0"
@@ -212,7 +212,7 @@ def test_perm_auth_sys_reaches_the_handler_which_refuses_callers(as_nobody):
         out = as_nobody(f"""
             import sys
             from xipc import rpc
-            c = rpc.Client("127.0.0.1", {PROG}, 1, "tcp", port=int(sys.argv[1]), timeout=5)
+            c = rpc.Client("127.0.0.1", {PROG}, 1, proto="tcp", port=int(sys.argv[1]), timeout=5)
             c.set_auth_sys()
             print(c.call(1).hex())
         """, ports["tcp"])
@@ -232,10 +232,10 @@ def test_perm_unix_peer_credentials_reach_rpc_handlers(shared_dir):
         s.listen_unix(path)
         ports = {"tcp": s.listen_tcp(), "udp": s.listen_udp()}
         s.start()
-        with rpc.Client(path, PROG, 1, "unix", timeout=5) as c:
+        with rpc.Client(path, PROG, 1, proto="unix", timeout=5) as c:
             c.call(1)
         for proto, port in ports.items():
-            with rpc.Client("127.0.0.1", PROG, 1, proto, port=port, timeout=5) as c:
+            with rpc.Client("127.0.0.1", PROG, 1, proto=proto, port=port, timeout=5) as c:
                 c.call(1)
     assert seen[0].peer_credentials == xipc.PeerCredentials(os.getpid(), os.geteuid(),
                                                             os.getegid())

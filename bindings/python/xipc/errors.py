@@ -13,7 +13,7 @@ import errno as _errno
 __all__ = [
     "XipcError", "InvalidArgument", "WouldBlock", "Timeout", "MessageTooLarge", "NotFound",
     "AlreadyExists", "PermissionDenied", "ConnectionClosed", "MalformedXdr", "LimitExceeded",
-    "ProtocolError", "Unsupported", "Interrupted", "RpcError", "ProgramUnavailable",
+    "ProtocolError", "Unsupported", "Interrupted", "TlsError", "RpcError", "ProgramUnavailable",
     "ProgramMismatch", "ProcedureUnavailable", "GarbageArgs", "SystemError_", "RpcMismatch",
     "AuthError", "OSFailure", "ConnectionRefused", "ConnectionReset", "ConnectionAborted",
     "BrokenPipe", "IsADirectory", "NotADirectory", "InternalError", "BY_CODE", "from_code",
@@ -107,6 +107,13 @@ class Interrupted(XipcError, InterruptedError):
 
     def __init__(self, message: str = "interrupted by a signal", code: int | None = None) -> None:
         InterruptedError.__init__(self, _errno.EINTR, message)
+
+
+class TlsError(XipcError, ConnectionError):
+    """TLS failed: a handshake (an untrusted or expired certificate, a name
+    that does not match, a missing client certificate), a TLS record, or a
+    peer that does not offer RPC-with-TLS."""
+    code = -14
 
 
 class RpcError(XipcError):
@@ -203,7 +210,7 @@ BY_CODE: dict[int, type[XipcError]] = {
     for cls in (
         InvalidArgument, WouldBlock, Timeout, MessageTooLarge, NotFound,
         AlreadyExists, PermissionDenied, ConnectionClosed, MalformedXdr,
-        LimitExceeded, ProtocolError, Unsupported, Interrupted,
+        LimitExceeded, ProtocolError, Unsupported, Interrupted, TlsError,
         ProgramUnavailable, ProgramMismatch, ProcedureUnavailable, GarbageArgs,
         SystemError_, RpcMismatch, AuthError, OSFailure, InternalError,
     )

@@ -40,11 +40,11 @@ from . import xdr as _xdr
 from .errors import (AuthError, GarbageArgs, InvalidArgument, LimitExceeded,
                      MalformedXdr, ProcedureUnavailable, ProgramMismatch,
                      ProgramUnavailable, RpcError, RpcMismatch, SystemError_,
-                     Timeout)
+                     Timeout, TlsError)
 from .stream import PeerCredentials, _PeerCredentials
 
 __all__ = [
-    "Client", "Server", "Call", "AuthSys", "Handler",
+    "Client", "Server", "Call", "AuthSys", "Handler", "TlsConfig", "TlsPeer", "TlsError",
     "RpcError", "ProgramUnavailable", "ProgramMismatch", "ProcedureUnavailable",
     "GarbageArgs", "SystemError_", "AuthError", "RpcMismatch", "Timeout",
 ]
@@ -57,6 +57,9 @@ _HANDLER = ctypes.CFUNCTYPE(ctypes.c_int, _c_void_p, _c_void_p, _u8p, ctypes.c_s
 _client_new = _lib.declare("xipc_rpc_client_connect", [
     ctypes.c_char_p, ctypes.c_uint16, ctypes.c_uint32, ctypes.c_uint32, ctypes.c_char_p,
     ctypes.POINTER(_c_void_p)], check=False)
+_client_new_tls = _lib.declare("xipc_rpc_client_connect_tls", [
+    ctypes.c_char_p, ctypes.c_uint16, ctypes.c_uint32, ctypes.c_uint32, ctypes.c_char_p,
+    _c_void_p, ctypes.POINTER(_c_void_p)], check=False)
 _client_call = _lib.declare("xipc_rpc_client_call", [
     _c_void_p, ctypes.c_uint32, ctypes.c_char_p, ctypes.c_size_t,
     ctypes.POINTER(_u8p), ctypes.POINTER(ctypes.c_size_t)], check=False)
@@ -82,6 +85,10 @@ _server_listen_tcp = _lib.declare("xipc_rpc_server_listen_tcp", [
     _c_void_p, ctypes.c_char_p, ctypes.c_uint16, ctypes.POINTER(ctypes.c_uint16)])
 _server_listen_udp = _lib.declare("xipc_rpc_server_listen_udp", [
     _c_void_p, ctypes.c_char_p, ctypes.c_uint16, ctypes.POINTER(ctypes.c_uint16)])
+_server_listen_tcp_tls = _lib.declare("xipc_rpc_server_listen_tcp_tls", [
+    _c_void_p, ctypes.c_char_p, ctypes.c_uint16, _c_void_p, ctypes.POINTER(ctypes.c_uint16)])
+_server_listen_unix_tls = _lib.declare("xipc_rpc_server_listen_unix_tls",
+                                      [_c_void_p, ctypes.c_char_p, ctypes.c_uint32, _c_void_p])
 _server_listen_unix_mode = _lib.declare("xipc_rpc_server_listen_unix_mode",
                                        [_c_void_p, ctypes.c_char_p, ctypes.c_uint32])
 _server_set_max_conns = _lib.declare("xipc_rpc_server_set_max_connections",
@@ -113,10 +120,38 @@ _call_auth_sys = _lib.declare("xipc_rpc_call_auth_sys", [
 _call_peer_credentials = _lib.declare("xipc_rpc_call_peer_credentials", [
     _c_void_p, ctypes.POINTER(_PeerCredentials)], check=False)
 
+_call_tls_peer = _lib.declare("xipc_rpc_call_tls_peer", [
+    _c_void_p, ctypes.POINTER(ctypes.c_char_p), ctypes.POINTER(ctypes.c_char_p),
+    ctypes.POINTER(ctypes.c_size_t)], check=False)
+_call_tls_san = _lib.declare("xipc_rpc_call_tls_san", [
+    _c_void_p, ctypes.c_size_t, ctypes.POINTER(ctypes.c_char_p)])
+
+
+class _TlsOptions(ctypes.Structure):
+    _fields_ = [
+        ("policy", ctypes.c_char_p),
+        ("ca_file", ctypes.c_char_p),
+        ("ca_pem", ctypes.c_char_p),
+        ("ca_pem_len", ctypes.c_size_t),
+        ("cert_file", ctypes.c_char_p),
+        ("cert_pem", ctypes.c_char_p),
+        ("cert_pem_len", ctypes.c_size_t),
+        ("key_file", ctypes.c_char_p),
+        ("key_pem", ctypes.c_char_p),
+        ("key_pem_len", ctypes.c_size_t),
+        ("server_name", ctypes.c_char_p),
+    ]
+
+
+_tls_config_new = _lib.declare("xipc_tls_config_new",
+                               [ctypes.POINTER(_TlsOptions), ctypes.POINTER(_c_void_p)])
+_tls_config_free = _lib.declare("xipc_tls_config_free", [_c_void_p], restype=None)
+
 _put_raw = _lib.declare("xipc_encoder_put_raw", [_c_void_p, ctypes.c_char_p, ctypes.c_size_t],
                         check=False)
 
 _GARBAGE = GarbageArgs.code
+_AUTH = AuthError.code
 # What decoding malformed arguments raises: each answers GARBAGE_ARGS.
 _BAD_ARGS = (GarbageArgs, _xdr.Error, MalformedXdr, LimitExceeded, EOFError, struct.error)
 _SYSTEM_ERR = SystemError_.code
@@ -151,6 +186,88 @@ def _raise_rpc(code: int) -> NoReturn:
         raise
 
 
+class TlsConfig:
+    """RPC-with-TLS (RFC 9289) settings for :meth:`Server.listen_tcp`,
+    :meth:`Server.listen_unix` and :class:`Client`.
+
+    ``policy`` is ``"tls"`` (the server is authenticated: its certificate
+    chains to ``ca`` and names the host), ``"mtls"`` (the client presents a
+    certificate too, which the server checks against its ``ca``) or
+    ``"none"`` (no TLS). ``ca`` is the CA bundle; ``cert`` the certificate
+    chain, leaf first, and ``key`` its private key (a server always needs
+    them, a client under ``"mtls"``). Each is a path (``str`` or
+    path-like) to a PEM file or ``bytes`` holding the PEM text.
+    ``server_name`` is, for a client, the name the server's certificate
+    must carry when it is not the host connected to.
+
+    Everything is read and checked here: a missing file raises
+    :class:`xipc.errors.NotFound`; a file without a certificate or key, a
+    key that does not belong to the certificate, or an unknown policy raise
+    :class:`xipc.errors.InvalidArgument`, naming the file. One configuration
+    serves any number of listeners and clients.
+    """
+
+    def __init__(self, ca: "str | os.PathLike[str] | bytes | None" = None,
+                 cert: "str | os.PathLike[str] | bytes | None" = None,
+                 key: "str | os.PathLike[str] | bytes | None" = None,
+                 policy: str = "tls", server_name: str | None = None) -> None:
+        opts = _TlsOptions()
+        opts.policy = policy.encode()
+        opts.server_name = server_name.encode() if server_name is not None else None
+        for name, value in (("ca", ca), ("cert", cert), ("key", key)):
+            if value is None:
+                continue
+            if isinstance(value, (bytes, bytearray, memoryview)):
+                data = bytes(value)
+                setattr(opts, name + "_pem", data)
+                setattr(opts, name + "_pem_len", len(data))
+            elif isinstance(value, (str, os.PathLike)):
+                setattr(opts, name + "_file", os.fsencode(value))
+            else:
+                raise InvalidArgument(
+                    f"TlsConfig {name}: expected a path or PEM bytes, got {type(value).__name__}")
+        handle = _c_void_p()
+        _tls_config_new(ctypes.byref(opts), ctypes.byref(handle))
+        self._handle: Optional[_c_void_p] = handle
+        self.policy = policy
+        self.server_name = server_name
+
+    def _h(self) -> _c_void_p:
+        if not self._handle:
+            raise InvalidArgument("TLS configuration is closed")
+        return self._handle
+
+    def close(self) -> None:
+        """Frees the configuration (idempotent); listeners and clients made
+        from it keep what they need."""
+        handle, self._handle = getattr(self, "_handle", None), None
+        if handle:
+            _tls_config_free(handle)
+
+    def __repr__(self) -> str:
+        return f"TlsConfig(policy={self.policy!r}, server_name={self.server_name!r})"
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:
+            pass
+
+
+@dataclass(frozen=True)
+class TlsPeer:
+    """Who called over TLS, from the certificate the client presented
+    (empty strings and list when a ``"tls"`` client presented none)."""
+
+    #: The certificate's subject, e.g. ``"CN=client-1,O=Example"``.
+    subject: str
+    #: Its subjectAltNames, as ``"DNS:name"``, ``"IP:address"``,
+    #: ``"email:address"`` or ``"URI:uri"``.
+    sans: list[str]
+    #: The SHA-256 of the certificate (DER), lowercase hex.
+    fingerprint: str
+
+
 @dataclass(frozen=True)
 class AuthSys:
     """An AUTH_SYS credential."""
@@ -175,6 +292,10 @@ class Call:
     #: connection was made: calls over a Unix socket only, None over TCP and
     #: UDP. Unlike ``auth_sys``, the caller cannot forge it.
     peer_credentials: PeerCredentials | None = field(default=None)
+    #: The caller's certificate identity for a call that came over TLS;
+    #: None for a cleartext call. A handler refuses a caller by raising
+    #: :class:`AuthError` (an AUTH_ERROR reply, AUTH_TOOWEAK).
+    tls_peer: TlsPeer | None = field(default=None)
 
 
 class Client:
@@ -185,13 +306,24 @@ class Client:
     ``timeout`` (seconds, or None: as long as it takes) bounds every call;
     UDP calls are retransmitted with backoff until it passes, then
     :class:`TimeoutError` is raised.
+
+    With ``tls`` (a :class:`TlsConfig`), the connection uses RPC-with-TLS
+    (RFC 9289) over "tcp" or "unix": no call is ever sent in the clear, and
+    a server that does not answer STARTTLS or whose certificate does not
+    check out raises :class:`TlsError`. "udp" with ``tls`` raises
+    :class:`xipc.errors.Unsupported` (it would need DTLS).
     """
 
-    def __init__(self, host: str, prog: int, vers: int, proto: str = "tcp",
-                 port: int | None = None, timeout: float | None = 25.0) -> None:
+    def __init__(self, host: str, prog: int, vers: int, *, port: int | None = None,
+                 proto: str = "tcp", timeout: float | None = 25.0,
+                 tls: TlsConfig | None = None) -> None:
         handle = _c_void_p()
-        rc = _client_new(host.encode(), port or 0, prog, vers, proto.encode(),
-                         ctypes.byref(handle))
+        if tls is not None and tls.policy != "none":
+            rc = _client_new_tls(host.encode(), port or 0, prog, vers, proto.encode(),
+                                 tls._h(), ctypes.byref(handle))
+        else:
+            rc = _client_new(host.encode(), port or 0, prog, vers, proto.encode(),
+                             ctypes.byref(handle))
         if rc < 0:
             _raise_rpc(rc)
         self._handle: Optional[_c_void_p] = handle
@@ -302,8 +434,20 @@ def _call_info(call_ptr: int) -> Call:
     cred = _PeerCredentials()
     if _call_peer_credentials(call_ptr, ctypes.byref(cred)) == 0:
         peer = PeerCredentials(cred.pid, cred.uid, cred.gid)
+    tls = None
+    subject, fingerprint, nsans = ctypes.c_char_p(), ctypes.c_char_p(), ctypes.c_size_t()
+    if _call_tls_peer(call_ptr, ctypes.byref(subject), ctypes.byref(fingerprint),
+                      ctypes.byref(nsans)) == 0:
+        sans = []
+        san = ctypes.c_char_p()
+        for i in range(nsans.value):
+            _call_tls_san(call_ptr, i, ctypes.byref(san))
+            sans.append((san.value or b"").decode("utf-8", "replace"))
+        tls = TlsPeer(subject=(subject.value or b"").decode("utf-8", "replace"), sans=sans,
+                      fingerprint=(fingerprint.value or b"").decode())
     return Call(xid=_call_xid(call_ptr), prog=_call_prog(call_ptr), vers=_call_vers(call_ptr),
-                procedure=_call_procedure(call_ptr), auth_sys=auth, peer_credentials=peer)
+                procedure=_call_procedure(call_ptr), auth_sys=auth, peer_credentials=peer,
+                tls_peer=tls)
 
 
 #: A procedure handler: the XDR arguments and the call, to the XDR results.
@@ -347,6 +491,8 @@ class Server:
                 if _put_raw(result, out, len(out)) < 0:
                     return _SYSTEM_ERR
                 return 0
+            except AuthError:
+                return _AUTH
             except _BAD_ARGS:
                 return _GARBAGE
             except BaseException:  # noqa: BLE001 - a handler must never crash the server
@@ -360,9 +506,19 @@ class Server:
         self._callbacks.append(cb)
         _server_register(self._h(), prog, vers, procedure, cb, None)
 
-    def listen_tcp(self, host: str = "127.0.0.1", port: int = 0) -> int:
+    def listen_tcp(self, host: str = "127.0.0.1", port: int = 0, *,
+                   tls: TlsConfig | None = None) -> int:
+        """Listens on TCP ``host``:``port`` (0: any free port); returns the
+        port. With ``tls`` (a :class:`TlsConfig` holding the server's
+        certificate and key; under ``"mtls"`` also the CA that client
+        certificates must chain to), the listener speaks RPC-with-TLS: it
+        answers a client's AUTH_TLS probe with STARTTLS, and refuses any
+        other call that comes before the handshake with AUTH_ERROR."""
         bound = ctypes.c_uint16()
-        _server_listen_tcp(self._h(), host.encode(), port, ctypes.byref(bound))
+        if tls is not None and tls.policy != "none":
+            _server_listen_tcp_tls(self._h(), host.encode(), port, tls._h(), ctypes.byref(bound))
+        else:
+            _server_listen_tcp(self._h(), host.encode(), port, ctypes.byref(bound))
         return bound.value
 
     def listen_udp(self, host: str = "127.0.0.1", port: int = 0) -> int:
@@ -370,12 +526,17 @@ class Server:
         _server_listen_udp(self._h(), host.encode(), port, ctypes.byref(bound))
         return bound.value
 
-    def listen_unix(self, path: str, mode: int = 0o600) -> int:
+    def listen_unix(self, path: str, mode: int = 0o600, *,
+                    tls: TlsConfig | None = None) -> int:
         """Listens on a Unix stream socket at ``path`` with permissions
         ``mode`` (0600 by default: only this user may connect), whatever the
         umask; the file is removed on stop. Bits beyond 0o777 raise
-        :class:`xipc.errors.InvalidArgument`. Returns 0."""
-        _server_listen_unix_mode(self._h(), str(path).encode(), mode)
+        :class:`xipc.errors.InvalidArgument`. ``tls`` as for
+        :meth:`listen_tcp`. Returns 0."""
+        if tls is not None and tls.policy != "none":
+            _server_listen_unix_tls(self._h(), str(path).encode(), mode, tls._h())
+        else:
+            _server_listen_unix_mode(self._h(), str(path).encode(), mode)
         return 0
 
     def set_duplicate_cache(self, entries: int) -> None:

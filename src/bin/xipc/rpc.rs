@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use clap::{Args, Subcommand, ValueEnum};
 use xipc::rpc::rpcbind::{self, Rpcbind};
-use xipc::rpc::{Client, Protocol};
+use xipc::rpc::{Client, Pem, Protocol, TlsConfig, TlsOptions, TlsPolicy};
 
 use crate::fail::{Context, Failure, Outcome};
 use crate::io;
@@ -52,6 +52,54 @@ pub struct RpcbindArgs {
     timeout: Duration,
 }
 
+/// RPC-with-TLS (RFC 9289) options.
+#[derive(Args)]
+pub struct TlsArgs {
+    /// Talk RPC-with-TLS: the AUTH_TLS probe, STARTTLS, then TLS 1.3; no
+    /// call goes out in the clear.
+    #[arg(long, requires = "ca")]
+    tls: bool,
+    /// The CA bundle (PEM) the server's certificate must chain to.
+    #[arg(long, value_name = "FILE", requires = "tls")]
+    ca: Option<std::path::PathBuf>,
+    /// This client's certificate chain (PEM), for servers that demand one
+    /// (mtls).
+    #[arg(long, value_name = "FILE", requires_all = ["tls", "key"])]
+    cert: Option<std::path::PathBuf>,
+    /// The private key (PEM) of --cert.
+    #[arg(long, value_name = "FILE", requires_all = ["tls", "cert"])]
+    key: Option<std::path::PathBuf>,
+    /// The name the server's certificate must carry, when it is not HOST.
+    #[arg(long, value_name = "NAME", requires = "tls")]
+    server_name: Option<String>,
+}
+
+impl TlsArgs {
+    /// The configuration the options ask for; `None` without --tls.
+    fn config(&self) -> Outcome<Option<TlsConfig>> {
+        if !self.tls {
+            return Ok(None);
+        }
+        let (policy, cert, key) = match (&self.cert, &self.key) {
+            (Some(c), Some(k)) => (
+                TlsPolicy::Mtls,
+                Some(Pem::File(c.clone())),
+                Some(Pem::File(k.clone())),
+            ),
+            _ => (TlsPolicy::Tls, None, None),
+        };
+        let config = TlsConfig::new(TlsOptions {
+            policy,
+            ca: self.ca.clone().map(Pem::File),
+            cert,
+            key,
+            server_name: self.server_name.clone(),
+        })
+        .context("--tls")?;
+        Ok(Some(config))
+    }
+}
+
 #[derive(Args)]
 pub struct PingArgs {
     /// The server's host name or address.
@@ -68,6 +116,8 @@ pub struct PingArgs {
     port: Option<u16>,
     #[command(flatten)]
     rpcbind: RpcbindArgs,
+    #[command(flatten)]
+    tls: TlsArgs,
 }
 
 #[derive(Args)]
@@ -80,6 +130,8 @@ pub struct DumpArgs {
     /// Print a JSON array instead of the `rpcinfo -p` table.
     #[arg(long)]
     json: bool,
+    #[command(flatten)]
+    tls: TlsArgs,
 }
 
 pub fn run(cmd: RpcCommand) -> Outcome {
@@ -190,9 +242,13 @@ fn ping(args: PingArgs) -> Outcome {
         None => look_up(&args, prog)?,
     };
     let proto = Protocol::from(args.proto);
+    let tls = args.tls.config()?;
     let started = Instant::now();
-    let client = Client::connect_addr(addr, prog, args.vers, proto)
-        .context(format_args!("cannot reach {addr} ({})", proto.netid()))?;
+    let client = match &tls {
+        Some(tls) => Client::connect_addr_tls(addr, &args.host, prog, args.vers, proto, tls),
+        None => Client::connect_addr(addr, prog, args.vers, proto),
+    }
+    .context(format_args!("cannot reach {addr} ({})", proto.netid()))?;
     client
         .set_timeout(Some(args.rpcbind.timeout))
         .context("--timeout")?;
@@ -212,9 +268,10 @@ fn ping(args: PingArgs) -> Outcome {
     })?;
     let elapsed = started.elapsed();
     let text = format!(
-        "program {prog} version {} ready and waiting ({} {addr}, {:.3} ms)\n",
+        "program {prog} version {} ready and waiting ({}{} {addr}, {:.3} ms)\n",
         args.vers,
         proto.netid(),
+        if tls.is_some() { " with TLS" } else { "" },
         elapsed.as_secs_f64() * 1e3
     );
     io::write_output(None, text.as_bytes())
@@ -243,7 +300,8 @@ fn format_dump(mappings: &[rpcbind::Mapping], db: &[(String, u32)]) -> String {
 }
 
 fn dump(args: DumpArgs) -> Outcome {
-    let rb = rpcbind_client(&args.host, &args.rpcbind);
+    let mut rb = rpcbind_client(&args.host, &args.rpcbind);
+    rb.set_tls(args.tls.config()?);
     let mappings = rb.dump().context(format_args!(
         "cannot ask rpcbind on {}:{}",
         args.host, args.rpcbind.rpcbind_port

@@ -22,11 +22,16 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use super::demux::{lock, wake, Demux, Slot};
+use std::io::{Read as _, Write as _};
+
+use rustls::ClientConnection;
+
+use super::demux::{lock, wake, Death, Demux, Slot};
 use crate::net::sys::{self, Sink};
-use crate::net::{self, Deadline};
+use crate::net::{self, Deadline, TlsConfig};
 use crate::rpc::protocol::Protocol;
-use crate::stream::record::{RecordDecoder, RecordLimits};
+use crate::rpc::tls::{check_starttls, probe};
+use crate::stream::record::{read_record, RecordDecoder, RecordLimits};
 use crate::{Error, Result};
 
 /// First UDP retransmission interval; it doubles up to [`MAX_RETRANSMIT`].
@@ -103,21 +108,35 @@ struct Outbox {
 /// touches it.
 struct ReadSide {
     dec: RecordDecoder,
+    /// What the socket gave: records, or TLS records on a TLS connection.
     buf: Vec<u8>,
     pos: usize,
     end: usize,
+    /// On a TLS connection, the plaintext TLS gave and the decoder has not
+    /// taken yet (from `plain_pos`).
+    plain: Vec<u8>,
+    plain_pos: usize,
     timeout: Option<Duration>,
 }
 
 impl ReadSide {
     /// The next whole message among the bytes already read (no system call).
     fn next_buffered(&mut self) -> Result<Option<Vec<u8>>> {
-        while self.pos < self.end {
-            let (used, msg) = self.dec.decode(&self.buf[self.pos..self.end])?;
-            self.pos += used;
+        let (bytes, pos) = if self.plain.is_empty() {
+            (&self.buf[..self.end], &mut self.pos)
+        } else {
+            (&self.plain[..], &mut self.plain_pos)
+        };
+        while *pos < bytes.len() {
+            let (used, msg) = self.dec.decode(&bytes[*pos..])?;
+            *pos += used;
             if msg.is_some() {
                 return Ok(msg);
             }
+        }
+        if !self.plain.is_empty() {
+            self.plain.clear();
+            self.plain_pos = 0;
         }
         Ok(None)
     }
@@ -144,6 +163,18 @@ pub(super) struct Conn {
     /// writes all those calls at once (see [`Conn::reply_taken`]).
     handed: AtomicUsize,
     max_message: Arc<AtomicUsize>,
+    /// The TLS session of an RPC-with-TLS connection.
+    tls: Option<Mutex<ClientConnection>>,
+}
+
+/// What a client connects with TLS: the configuration, the name to check
+/// the server's certificate against, and the program and version whose
+/// NULL procedure carries the probe.
+pub(super) struct TlsTarget<'a> {
+    pub config: &'a TlsConfig,
+    pub host: &'a str,
+    pub prog: u32,
+    pub vers: u32,
 }
 
 impl Conn {
@@ -152,7 +183,15 @@ impl Conn {
         proto: Protocol,
         deadline: Deadline,
         max: Arc<AtomicUsize>,
+        tls: Option<TlsTarget<'_>>,
     ) -> Result<Conn> {
+        if tls.is_some() && proto == Protocol::Udp {
+            return Err(Error::Unsupported(
+                "RPC-with-TLS runs on TCP and Unix stream sockets; UDP would need DTLS, \
+                 which xipc does not do"
+                    .into(),
+            ));
+        }
         let socket = match (proto, target) {
             (Protocol::Tcp, Target::Inet(addr)) => Socket::Tcp(net::connect_addr(*addr, deadline)?),
             (Protocol::Udp, Target::Inet(addr)) => {
@@ -175,7 +214,12 @@ impl Conn {
             Protocol::Udp => vec![0; 65536],
             _ => vec![0; READ_BUFFER],
         };
+        let tls = match tls {
+            Some(t) => Some(Mutex::new(start_tls(&socket, &t, deadline)?)),
+            None => None,
+        };
         Ok(Conn {
+            tls,
             socket,
             outbox: Mutex::new(Outbox::default()),
             reader: Mutex::new(ReadSide {
@@ -183,6 +227,8 @@ impl Conn {
                 buf,
                 pos: 0,
                 end: 0,
+                plain: Vec::new(),
+                plain_pos: 0,
                 timeout: None,
             }),
             demux: Mutex::new(Demux::default()),
@@ -261,6 +307,48 @@ impl Conn {
         deadline: Deadline,
         set: &mut Option<Duration>,
     ) -> Result<()> {
+        match &self.tls {
+            Some(tls) => self.write_sealed(tls, parts, deadline, set),
+            None => self.write_raw(parts, deadline, set),
+        }
+    }
+
+    /// [`write_all`](Self::write_all) through the TLS session: encrypted
+    /// under the session's lock, written outside it. (A function of its
+    /// own, kept out of line, so that tools can tell TLS records from
+    /// cleartext on the stack: tests/c/valgrind.supp names it.)
+    #[inline(never)]
+    fn write_sealed(
+        &self,
+        tls: &Mutex<ClientConnection>,
+        parts: &[&[u8]],
+        deadline: Deadline,
+        set: &mut Option<Duration>,
+    ) -> Result<()> {
+        let sealed = {
+            let mut tls = lock(tls);
+            for part in parts {
+                tls.writer()
+                    .write_all(part)
+                    .map_err(|e| Error::Tls(format!("sealing the call: {e}")))?;
+            }
+            let mut sealed = Vec::new();
+            while tls.wants_write() {
+                tls.write_tls(&mut sealed)
+                    .map_err(|e| Error::Tls(format!("sealing the call: {e}")))?;
+            }
+            sealed
+        };
+        self.write_raw(&[&sealed], deadline, set)
+    }
+
+    /// [`write_all`](Self::write_all) of bytes as they go on the socket.
+    fn write_raw(
+        &self,
+        parts: &[&[u8]],
+        deadline: Deadline,
+        set: &mut Option<Duration>,
+    ) -> Result<()> {
         let total: usize = parts.iter().map(|p| p.len()).sum();
         let mut done = 0;
         let mut first = true;
@@ -311,7 +399,7 @@ impl Conn {
             drop(out);
             written = self.write_all(&[&batch], deadline, &mut set);
         }
-        written.inspect_err(|err| self.kill(err.to_string()))
+        written.inspect_err(|err| self.kill(Death::of(err)))
     }
 
     /// A caller took the reply handed to it; the last of those writes the
@@ -330,13 +418,13 @@ impl Conn {
         let _ = self.write_queued(Ok(()), deadline, set);
     }
 
-    fn kill(&self, why: String) {
+    fn kill(&self, why: Death) {
         self.kill_locked(&mut lock(&self.demux), why);
     }
 
     /// Marks the connection unusable (with `d` its locked demux) and wakes
     /// every caller to see why.
-    fn kill_locked(&self, d: &mut Demux, why: String) {
+    fn kill_locked(&self, d: &mut Demux, why: Death) {
         self.broken.store(true, Ordering::Relaxed);
         d.kill(why);
     }
@@ -362,7 +450,7 @@ impl Conn {
             };
         }
         loop {
-            if side.dec.fragment_left() >= DIRECT_BODY {
+            if self.tls.is_none() && side.dec.fragment_left() >= DIRECT_BODY {
                 let Some(space) = side.dec.body_space() else {
                     break Ok(Read::Idle);
                 };
@@ -388,6 +476,9 @@ impl Conn {
                 Ok(n) => {
                     side.pos = 0;
                     side.end = n;
+                    if let Some(tls) = &self.tls {
+                        open_tls(&mut lock(tls), side)?;
+                    }
                 }
                 // Timed out between replies: nothing lost. Inside one, the
                 // stream is out of step with its records for good.
@@ -430,7 +521,7 @@ impl Conn {
         {
             let mut d = lock(&self.demux);
             if let Some(why) = &d.dead {
-                return Err(Error::Closed(why.clone()));
+                return Err(why.error());
             }
             d.wait_for(xid, slot.clone());
         }
@@ -484,7 +575,7 @@ impl Conn {
                     return Ok(reply);
                 }
                 if let Some(why) = &d.dead {
-                    return Err(Error::Closed(why.clone()));
+                    return Err(why.error());
                 }
                 let extra = match &d.udp_error {
                     Some(e) => format!(" (last error: {e})"),
@@ -530,7 +621,7 @@ impl Conn {
                 }
                 Ok(Read::Idle) => {}
                 Err(e) if udp => d.udp_error = Some(e.to_string()),
-                Err(e) => self.kill_locked(&mut d, format!("connection lost: {e}")),
+                Err(e) => self.kill_locked(&mut d, Death::of(&e)),
             }
         }
     }
@@ -556,6 +647,101 @@ impl Drop for Conn {
             Socket::Udp(_) => Ok(()),
         };
     }
+}
+
+/// Feeds the TLS records just read (`side.buf[..side.end]`) to the session
+/// and moves the plaintext they carry to `side.plain`.
+fn open_tls(tls: &mut ClientConnection, side: &mut ReadSide) -> Result<()> {
+    let mut input = &side.buf[..side.end];
+    side.pos = side.end;
+    while !input.is_empty() {
+        tls.read_tls(&mut input)
+            .map_err(|e| Error::Tls(format!("reading TLS records: {e}")))?;
+        tls.process_new_packets()
+            .map_err(|e| Error::Tls(format!("a TLS record from the server: {e}")))?;
+    }
+    let mut plain = [0u8; READ_BUFFER];
+    loop {
+        match tls.reader().read(&mut plain) {
+            Ok(0) => return Err(closed_by_server()),
+            Ok(n) => side.plain.extend_from_slice(&plain[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return Ok(()),
+            Err(e) => return Err(Error::Tls(format!("the server's TLS stream: {e}"))),
+        }
+    }
+}
+
+/// RFC 9289 on a new connection: the AUTH_TLS probe in the clear, which
+/// must be answered with STARTTLS, then a TLS 1.3 handshake on the same
+/// connection, all by `deadline`. No call is sent before it succeeds.
+fn start_tls(socket: &Socket, t: &TlsTarget<'_>, deadline: Deadline) -> Result<ClientConnection> {
+    let (config, name) = t.config.client_config(t.host)?;
+    let timeout =
+        |what: &str| Error::TimedOut(format!("{what} with {} did not finish in time", t.host));
+    let bound = |s: &Socket| -> Result<()> {
+        let left = socket_timeout(deadline.remaining().unwrap_or(Duration::MAX));
+        s.set_read_timeout(left)
+            .and_then(|()| s.set_write_timeout(left))
+            .map_err(|e| Error::os("set the socket timeouts", e))
+    };
+    bound(socket)?;
+    let xid = super::initial_xid();
+    // Blocking, each system call bounded by the timeouts `bound` sets.
+    let mut io = net::SocketIo(socket.fd());
+    io.write_all(&probe(xid, t.prog, t.vers))
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::WouldBlock => timeout("the RPC-with-TLS probe"),
+            _ => Error::os("send the RPC-with-TLS probe", e),
+        })?;
+    let mut reply = Vec::new();
+    let limits = RecordLimits {
+        max_record: 1024,
+        ..RecordLimits::default()
+    };
+    match read_record(&mut io, &mut reply, limits) {
+        Ok(true) => {}
+        Ok(false) => {
+            return Err(Error::Tls(format!(
+                "{} closed the connection instead of answering the RPC-with-TLS probe",
+                t.host
+            )))
+        }
+        Err(Error::Os { source, .. }) if source.kind() == std::io::ErrorKind::WouldBlock => {
+            return Err(timeout("the RPC-with-TLS probe"))
+        }
+        Err(e) => {
+            return Err(Error::Tls(format!(
+                "the reply to the RPC-with-TLS probe: {e}"
+            )))
+        }
+    }
+    check_starttls(&reply, xid)?;
+    let mut tls = ClientConnection::new(config, name)
+        .map_err(|e| Error::Tls(format!("starting TLS: {e}")))?;
+    // A call is sealed whole before it is written: no plaintext limit.
+    tls.set_buffer_limit(None);
+    while tls.is_handshaking() {
+        bound(socket)?;
+        match tls.complete_io(&mut io) {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                return Err(timeout("the TLS handshake"))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
+                return Err(Error::Tls(format!(
+                    "the TLS handshake with {}: {e}",
+                    t.host
+                )))
+            }
+            Err(e) => {
+                return Err(Error::Tls(format!(
+                    "the TLS handshake with {}: {e} (the server ended it)",
+                    t.host
+                )))
+            }
+        }
+    }
+    Ok(tls)
 }
 
 fn stopped_reading() -> Error {

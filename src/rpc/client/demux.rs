@@ -56,7 +56,7 @@ pub(super) struct Demux {
     /// Callers whose replies have not come in, by xid.
     waiting: HashMap<u32, Waiter>,
     /// Why the connection is unusable (streams only).
-    pub dead: Option<String>,
+    pub dead: Option<Death>,
     /// The last error a UDP receive reported (e.g. ICMP port unreachable).
     pub udp_error: Option<String>,
 }
@@ -122,10 +122,45 @@ impl Demux {
     }
 
     /// The connection is unusable: every caller wakes to see why.
-    pub fn kill(&mut self, why: String) {
+    pub fn kill(&mut self, why: Death) {
         self.dead.get_or_insert(why);
         for w in self.waiting.values() {
             w.thread.unpark();
+        }
+    }
+}
+
+/// Why a connection became unusable, given to every call on it.
+#[derive(Clone, Debug)]
+pub(super) struct Death {
+    /// TLS failed (an alert, a bad record), rather than the connection.
+    tls: bool,
+    why: String,
+}
+
+impl Death {
+    /// The connection is gone or out of step.
+    pub fn closed(why: String) -> Death {
+        Death { tls: false, why }
+    }
+
+    /// What `err`, met while using the connection, makes of it.
+    pub fn of(err: &crate::Error) -> Death {
+        match err {
+            crate::Error::Tls(why) => Death {
+                tls: true,
+                why: why.clone(),
+            },
+            other => Death::closed(format!("connection lost: {other}")),
+        }
+    }
+
+    /// The error a call on the dead connection gets.
+    pub fn error(&self) -> crate::Error {
+        if self.tls {
+            crate::Error::Tls(self.why.clone())
+        } else {
+            crate::Error::Closed(self.why.clone())
         }
     }
 }

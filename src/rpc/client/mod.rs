@@ -16,9 +16,9 @@ use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering}
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use conn::{Call, Conn, Target};
+use conn::{Call, Conn, Target, TlsTarget};
 
-use crate::net::{resolve_one, Deadline};
+use crate::net::{resolve_one, Deadline, TlsConfig};
 use crate::rpc::auth::{Credential, OpaqueAuth};
 use crate::rpc::message::{reply_results, CallHeader};
 use crate::rpc::protocol::{Protocol, MAX_UDP_MESSAGE};
@@ -83,32 +83,94 @@ pub struct Client {
     reconnect: AtomicBool,
     cred: RwLock<OpaqueAuth>,
     max_message: Arc<AtomicUsize>,
+    /// RPC-with-TLS: the configuration and the name the server's
+    /// certificate must carry.
+    tls: Option<(TlsConfig, String)>,
 }
 
 impl Client {
     /// Connects to `host:port` (for [`Protocol::Unix`], `host` is the socket
     /// path and `port` is ignored).
     pub fn connect(host: &str, port: u16, prog: u32, vers: u32, proto: Protocol) -> Result<Client> {
-        let target = match proto {
-            Protocol::Unix => Target::Unix(PathBuf::from(host)),
-            _ => Target::Inet(resolve_one(host, port)?),
+        Client::connect_with(host, port, prog, vers, proto, None)
+    }
+
+    /// Connects to `host:port` (a TCP host, or a Unix socket's path) with
+    /// RPC-with-TLS (RFC 9289): the AUTH_TLS probe in the clear, which the
+    /// server must answer with STARTTLS, then a TLS 1.3 handshake in which
+    /// the server's certificate must chain to `tls`'s CA bundle and name
+    /// `host` (or `tls`'s server name; "localhost" for a Unix socket
+    /// without one). Under policy `mtls` the client presents its own
+    /// certificate. Nothing is ever sent in the clear but the probe: a
+    /// server that does not answer STARTTLS, or a man in the middle that
+    /// strips it, is [`Error::Tls`]. UDP is refused (it would need DTLS).
+    pub fn connect_tls(
+        host: &str,
+        port: u16,
+        prog: u32,
+        vers: u32,
+        proto: Protocol,
+        tls: &TlsConfig,
+    ) -> Result<Client> {
+        Client::connect_with(host, port, prog, vers, proto, Some(tls))
+    }
+
+    fn connect_with(
+        host: &str,
+        port: u16,
+        prog: u32,
+        vers: u32,
+        proto: Protocol,
+        tls: Option<&TlsConfig>,
+    ) -> Result<Client> {
+        let (target, name) = match proto {
+            Protocol::Unix => (Target::Unix(PathBuf::from(host)), "localhost"),
+            _ => (Target::Inet(resolve_one(host, port)?), host),
         };
-        Client::open(target, proto, prog, vers)
+        let tls = tls.map(|t| (t.clone(), name.to_string()));
+        Client::open(target, proto, prog, vers, tls)
     }
 
     /// Connects to a socket address.
     pub fn connect_addr(addr: SocketAddr, prog: u32, vers: u32, proto: Protocol) -> Result<Client> {
-        Client::open(Target::Inet(addr), proto, prog, vers)
+        Client::open(Target::Inet(addr), proto, prog, vers, None)
     }
 
-    fn open(target: Target, proto: Protocol, prog: u32, vers: u32) -> Result<Client> {
+    /// Connects to a socket address with RPC-with-TLS, checking the
+    /// server's certificate against `name` (unless `tls` has a server
+    /// name), as [`Client::connect_tls`].
+    pub fn connect_addr_tls(
+        addr: SocketAddr,
+        name: &str,
+        prog: u32,
+        vers: u32,
+        proto: Protocol,
+        tls: &TlsConfig,
+    ) -> Result<Client> {
+        let tls = Some((tls.clone(), name.to_string()));
+        Client::open(Target::Inet(addr), proto, prog, vers, tls)
+    }
+
+    fn open(
+        target: Target,
+        proto: Protocol,
+        prog: u32,
+        vers: u32,
+        tls: Option<(TlsConfig, String)>,
+    ) -> Result<Client> {
         let max_message = match proto {
             Protocol::Udp => MAX_UDP_MESSAGE,
             _ => DEFAULT_MAX_RECORD,
         };
         let max_message = Arc::new(AtomicUsize::new(max_message));
         let deadline = Deadline::after(Some(DEFAULT_TIMEOUT));
-        let conn = Conn::open(&target, proto, deadline, max_message.clone())?;
+        let tls_target = tls.as_ref().map(|(config, host)| TlsTarget {
+            config,
+            host,
+            prog,
+            vers,
+        });
+        let conn = Conn::open(&target, proto, deadline, max_message.clone(), tls_target)?;
         Ok(Client {
             target,
             proto,
@@ -120,6 +182,7 @@ impl Client {
             reconnect: AtomicBool::new(false),
             cred: RwLock::new(OpaqueAuth::none()),
             max_message,
+            tls,
         })
     }
 
@@ -288,11 +351,18 @@ impl Client {
         if !Arc::ptr_eq(&slot, old) {
             return Ok(slot.clone());
         }
+        let tls = self.tls.as_ref().map(|(config, host)| TlsTarget {
+            config,
+            host,
+            prog: self.prog,
+            vers: self.vers,
+        });
         let conn = Arc::new(Conn::open(
             &self.target,
             self.proto,
             Deadline::after(self.timeout()),
             self.max_message.clone(),
+            tls,
         )?);
         *slot = conn.clone();
         Ok(conn)
@@ -332,7 +402,7 @@ impl AsRawFd for Client {
 }
 
 /// A starting xid that differs between clients and processes.
-fn initial_xid() -> u32 {
+pub(super) fn initial_xid() -> u32 {
     static COUNTER: AtomicU32 = AtomicU32::new(0);
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

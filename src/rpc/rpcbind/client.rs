@@ -8,7 +8,7 @@ use super::prot::{
     format_uaddr, lossy, netid_for, parse_uaddr, proc, Mapping, RmtCall, Rpcb, RpcbEntry, RpcbStat,
     IPPROTO_TCP, IPPROTO_UDP, LOCAL_SOCKET, MAX_RPCB_STRING, PORT, PROGRAM,
 };
-use crate::net::resolve_one;
+use crate::net::{resolve_one, TlsConfig};
 use crate::rpc::client::Client;
 use crate::rpc::protocol::Protocol;
 use crate::xdr::{Decoder, Encoder};
@@ -49,6 +49,7 @@ pub struct Rpcbind {
     port: u16,
     proto: Protocol,
     timeout: Option<Duration>,
+    tls: Option<TlsConfig>,
 }
 
 impl Rpcbind {
@@ -65,6 +66,7 @@ impl Rpcbind {
             port,
             proto,
             timeout: Some(Duration::from_secs(5)),
+            tls: None,
         }
     }
 
@@ -90,8 +92,20 @@ impl Rpcbind {
         self.timeout = timeout;
     }
 
+    /// Asks over RPC-with-TLS (RFC 9289) under `tls`'s policy (`None`: in
+    /// the clear, the default). rpcbind itself seldom speaks TLS; an xipc
+    /// server carrying the rpcbind program on a TLS listener does.
+    pub fn set_tls(&mut self, tls: Option<TlsConfig>) {
+        self.tls = tls;
+    }
+
     fn client(&self, vers: u32) -> Result<Client> {
-        let c = Client::connect(&self.host, self.port, PROGRAM, vers, self.proto)?;
+        let c = match &self.tls {
+            Some(tls) => {
+                Client::connect_tls(&self.host, self.port, PROGRAM, vers, self.proto, tls)?
+            }
+            None => Client::connect(&self.host, self.port, PROGRAM, vers, self.proto)?,
+        };
         c.set_timeout(self.timeout)?;
         Ok(c)
     }
@@ -408,5 +422,24 @@ impl Client {
         }
         let addr = lookup(host, prog, vers, proto)?;
         Client::connect_addr(addr, prog, vers, proto)
+    }
+
+    /// [`Client::lookup`], then RPC-with-TLS as [`Client::connect_tls`]
+    /// (the rpcbind query itself is in the clear, as rpcbind speaks no
+    /// TLS; the server's certificate must still name `host`).
+    pub fn lookup_tls(
+        host: &str,
+        prog: u32,
+        vers: u32,
+        proto: Protocol,
+        tls: &TlsConfig,
+    ) -> Result<Client> {
+        if proto == Protocol::Unix {
+            return Err(Error::InvalidArgument(
+                "a Unix-socket client needs a path, not a lookup".into(),
+            ));
+        }
+        let addr = lookup(host, prog, vers, proto)?;
+        Client::connect_addr_tls(addr, host, prog, vers, proto, tls)
     }
 }

@@ -689,6 +689,7 @@ mod tests {
                 uid,
                 gid: uid,
             }),
+            tls_peer: None,
         }
     }
 

@@ -14,9 +14,16 @@ use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Instant;
 
+use std::io::{Read, Write};
+use std::sync::{Arc, OnceLock};
+
+use rustls::{ServerConfig, ServerConnection};
+
 use super::dispatch::Caller;
 use crate::net::poll::{Interest, Poller};
 use crate::net::sys::{self, Sink};
+use crate::net::{SocketIo, TlsPeer};
+use crate::rpc::tls::{answer_before_tls, BeforeTls};
 use crate::stream::record::{RecordDecoder, RecordLimits};
 use crate::xdr::Encoder;
 use crate::Error;
@@ -121,10 +128,24 @@ impl ConnState {
     }
 }
 
+/// A connection of a listener that requires TLS (RFC 9289).
+enum Tls {
+    /// Before the handshake: only the AUTH_TLS probe is answered.
+    Probe(Arc<ServerConfig>),
+    /// The TLS session; record marking runs inside it.
+    Session(Box<ServerConnection>),
+}
+
 pub(super) struct Conn {
     pub key: u64,
     socket: OwnedFd,
-    pub caller: Caller,
+    /// Who calls, as the connection tells (before TLS, if any).
+    caller: Caller,
+    /// Who calls once the TLS handshake has finished, the client's
+    /// certificate included.
+    tls_caller: OnceLock<Caller>,
+    tls: Option<Mutex<Tls>>,
+    accepted_at: Instant,
     read: Mutex<ReadSide>,
     pub state: Mutex<ConnState>,
     out: Mutex<Outbox>,
@@ -132,12 +153,21 @@ pub(super) struct Conn {
 
 impl Conn {
     /// Takes over `socket` (nonblocking) as connection `key`.
-    pub fn new(key: u64, socket: OwnedFd, caller: Caller, limits: RecordLimits) -> Conn {
+    pub fn new(
+        key: u64,
+        socket: OwnedFd,
+        caller: Caller,
+        limits: RecordLimits,
+        tls: Option<Arc<ServerConfig>>,
+    ) -> Conn {
         let now = Instant::now();
         Conn {
             key,
             socket,
             caller,
+            tls_caller: OnceLock::new(),
+            tls: tls.map(|config| Mutex::new(Tls::Probe(config))),
+            accepted_at: now,
             read: Mutex::new(ReadSide {
                 dec: RecordDecoder::new(limits),
                 backlog: Vec::new(),
@@ -162,6 +192,21 @@ impl Conn {
 
     pub fn fd(&self) -> std::os::fd::BorrowedFd<'_> {
         self.socket.as_fd()
+    }
+
+    /// Who calls on this connection.
+    pub fn caller(&self) -> &Caller {
+        self.tls_caller.get().unwrap_or(&self.caller)
+    }
+
+    /// Whether the connection waits for a TLS handshake to finish.
+    pub fn handshaking(&self) -> bool {
+        self.tls.is_some() && self.tls_caller.get().is_none()
+    }
+
+    /// When the connection was accepted.
+    pub fn accepted_at(&self) -> Instant {
+        self.accepted_at
     }
 
     pub fn state(&self) -> MutexGuard<'_, ConnState> {
@@ -189,6 +234,13 @@ impl Conn {
     /// Reads and decodes calls into `calls` until nothing more can be read
     /// now or `room` calls are there. `scratch` is the thread's read buffer.
     pub fn read_calls(&self, scratch: &mut [u8], room: usize, calls: &mut Vec<Vec<u8>>) -> ReadEnd {
+        match &self.tls {
+            None => self.read_plain(scratch, room, calls),
+            Some(tls) => self.read_tls(&mut lock(tls), scratch, room, calls),
+        }
+    }
+
+    fn read_plain(&self, scratch: &mut [u8], room: usize, calls: &mut Vec<Vec<u8>>) -> ReadEnd {
         let mut guard = lock(&self.read);
         let rs = &mut *guard;
         if !rs.backlog.is_empty() {
@@ -244,11 +296,149 @@ impl Conn {
         ReadEnd::Later
     }
 
+    /// Reads on a TLS connection: before the handshake, the cleartext
+    /// records (each answered at once: the probe with STARTTLS, anything
+    /// else refused); then ciphertext, whose plaintext goes through the
+    /// record decoder as on any connection.
+    fn read_tls(
+        &self,
+        tls: &mut Tls,
+        scratch: &mut [u8],
+        room: usize,
+        calls: &mut Vec<Vec<u8>>,
+    ) -> ReadEnd {
+        let mut guard = lock(&self.read);
+        let rs = &mut *guard;
+        // Plaintext left undecoded when the connection had no room.
+        if !rs.backlog.is_empty() {
+            let backlog = std::mem::take(&mut rs.backlog);
+            match decode(&mut rs.dec, &backlog, room, calls) {
+                Ok(used) if used < backlog.len() => {
+                    rs.backlog = backlog[used..].to_vec();
+                    return ReadEnd::Later;
+                }
+                Ok(_) => {}
+                Err(_) => return ReadEnd::Failed,
+            }
+        }
+        loop {
+            let n = match sys::read(self.fd(), scratch) {
+                Ok(0) => return end_of_stream(&mut rs.dec),
+                Ok(n) => n,
+                Err(Error::WouldBlock) => return ReadEnd::Later,
+                Err(Error::Interrupted) => continue,
+                Err(_) => return ReadEnd::Failed,
+            };
+            let mut input = &scratch[..n];
+            if let Tls::Probe(config) = tls {
+                // Cleartext records until the probe; what follows it is TLS.
+                while !input.is_empty() {
+                    let (used, record) = match rs.dec.decode(input) {
+                        Ok(got) => got,
+                        Err(_) => return ReadEnd::Failed,
+                    };
+                    input = &input[used..];
+                    let Some(record) = record else { continue };
+                    let (answer, starttls) = match answer_before_tls(&record) {
+                        Some(BeforeTls::StartTls(r)) => (r, true),
+                        Some(BeforeTls::Refused(r)) => (r, false),
+                        None => continue,
+                    };
+                    if self.send_raw(&answer) == Sent::Failed {
+                        return ReadEnd::Failed;
+                    }
+                    if starttls {
+                        match ServerConnection::new(config.clone()) {
+                            Ok(mut session) => {
+                                // A reply is sealed whole before it is
+                                // written: no plaintext limit.
+                                session.set_buffer_limit(None);
+                                *tls = Tls::Session(Box::new(session));
+                            }
+                            Err(_) => return ReadEnd::Failed,
+                        }
+                        break;
+                    }
+                }
+            }
+            let Tls::Session(session) = tls else {
+                if n < scratch.len() {
+                    return ReadEnd::Later;
+                }
+                continue;
+            };
+            while !input.is_empty() {
+                match session.read_tls(&mut input) {
+                    Ok(_) => {}
+                    Err(_) => return ReadEnd::Failed,
+                }
+                if session.process_new_packets().is_err() {
+                    // The alert rustls queued tells the peer why.
+                    let _ = self.flush_session(session);
+                    return ReadEnd::Failed;
+                }
+            }
+            if !session.is_handshaking() && self.tls_caller.get().is_none() {
+                let peer = session
+                    .peer_certificates()
+                    .and_then(|chain| chain.first())
+                    .map(|leaf| TlsPeer::from_der(leaf))
+                    .transpose();
+                let Ok(peer) = peer else {
+                    return ReadEnd::Failed;
+                };
+                let peer = peer.unwrap_or(TlsPeer {
+                    subject: String::new(),
+                    sans: Vec::new(),
+                    fingerprint: String::new(),
+                });
+                let _ = self.tls_caller.set(Caller {
+                    tls_peer: Some(Arc::new(peer)),
+                    ..self.caller.clone()
+                });
+            }
+            // Handshake messages (and alerts) to send.
+            if self.flush_session(session) == Sent::Failed {
+                return ReadEnd::Failed;
+            }
+            let mut plain = [0u8; 16 << 10];
+            loop {
+                match session.reader().read(&mut plain) {
+                    Ok(0) => return end_of_stream(&mut rs.dec),
+                    Ok(k) => match decode(&mut rs.dec, &plain[..k], room, calls) {
+                        Ok(used) if used < k => rs.backlog.extend_from_slice(&plain[used..k]),
+                        Ok(_) => {}
+                        Err(_) => return ReadEnd::Failed,
+                    },
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+                    Err(_) => return ReadEnd::Failed,
+                }
+            }
+            if !rs.backlog.is_empty() || n < scratch.len() {
+                return ReadEnd::Later;
+            }
+        }
+    }
+
     /// Sends a reply: `head` (record mark and header), then the results in
     /// `results`. Written at once from the caller's buffers when nobody
     /// else writes and nothing waits; otherwise queued (taking the results'
     /// buffer) for the thread writing, or for the socket to drain.
     pub fn send(&self, head: Vec<u8>, results: &mut Encoder) -> Sent {
+        if let Some(tls) = &self.tls {
+            let mut tls = lock(tls);
+            let Tls::Session(session) = &mut *tls else {
+                return Sent::Failed; // no call is served before TLS
+            };
+            let mut w = session.writer();
+            if w.write_all(&head)
+                .and_then(|()| w.write_all(results.as_bytes()))
+                .is_err()
+            {
+                return Sent::Failed;
+            }
+            return self.flush_session(session);
+        }
         let mut out = lock(&self.out);
         if out.writing || !out.queue.is_empty() {
             let body = std::mem::take(results).into_bytes();
@@ -290,6 +480,43 @@ impl Conn {
     /// Writes what is queued (becoming the writer unless another thread
     /// is): `Done` once nothing is left.
     pub fn flush(&self) -> Sent {
+        if let Some(tls) = &self.tls {
+            if let Tls::Session(session) = &mut *lock(tls) {
+                return self.flush_session(session);
+            }
+        }
+        self.flush_raw()
+    }
+
+    /// Sends a record in the clear (the answers before TLS), behind any
+    /// queued before it.
+    fn send_raw(&self, record: &[u8]) -> Sent {
+        lock(&self.out).queue.push_back(Pending {
+            head: record.to_vec(),
+            body: Vec::new(),
+        });
+        self.flush_raw()
+    }
+
+    /// Writes the TLS records rustls holds, after whatever was queued in
+    /// the clear before TLS began.
+    fn flush_session(&self, session: &mut ServerConnection) -> Sent {
+        match self.flush_raw() {
+            Sent::Done => {}
+            other => return other,
+        }
+        while session.wants_write() {
+            match session.write_tls(&mut SocketIo(self.fd())) {
+                Ok(_) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return Sent::Blocked,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(_) => return Sent::Failed,
+            }
+        }
+        Sent::Done
+    }
+
+    fn flush_raw(&self) -> Sent {
         {
             let mut out = lock(&self.out);
             if out.writing {

@@ -7,9 +7,10 @@ use std::net::SocketAddr;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Arc, Mutex, RwLock};
 
+use crate::net::TlsPeer;
 use crate::rpc::auth::Credential;
 use crate::rpc::drc::{checksum, ClientKey, DuplicateCache, Lookup, RequestKey};
-use crate::rpc::message::{decode_call, AcceptStat, BadCall, ReplyHeader};
+use crate::rpc::message::{decode_call, AcceptStat, BadCall, RejectStat, ReplyHeader};
 use crate::stream::record::LAST_FRAGMENT;
 use crate::stream::PeerCredentials;
 use crate::xdr::Encoder;
@@ -47,6 +48,11 @@ pub struct CallInfo {
     /// made (`SO_PEERCRED`: pid, uid, gid): Unix sockets only, None on TCP
     /// and UDP. Unlike an AUTH_SYS credential, the caller cannot forge it.
     pub peer_credentials: Option<PeerCredentials>,
+    /// The TLS session's peer, for a call that came over RPC-with-TLS
+    /// (None for a cleartext call): what the client's certificate says,
+    /// checked against the listener's CA bundle under mutual TLS (all
+    /// empty when the client presented none).
+    pub tls_peer: Option<Arc<TlsPeer>>,
 }
 
 /// Where a call came from: what a connection (or a datagram) tells about
@@ -59,6 +65,8 @@ pub struct Caller {
     pub local: Option<SocketAddr>,
     /// The calling process, on a Unix socket.
     pub peer_credentials: Option<PeerCredentials>,
+    /// The TLS peer, once the connection's TLS handshake has finished.
+    pub tls_peer: Option<Arc<TlsPeer>>,
 }
 
 impl Caller {
@@ -76,7 +84,9 @@ impl Caller {
 /// `Err(Error::GarbageArgs)` (or an XDR or limit error from decoding the
 /// arguments) answers GARBAGE_ARGS; `Err(Error::ProgUnavail)`,
 /// `Err(Error::ProgMismatch { .. })` and `Err(Error::ProcUnavail)` answer
-/// their own status (for a handler that forwards calls); any other error
+/// their own status (for a handler that forwards calls);
+/// `Err(Error::Auth(stat))` refuses the caller (MSG_DENIED, AUTH_ERROR
+/// with that `auth_stat`, for a handler that checks who calls); any other error
 /// (or a panic) answers SYSTEM_ERR, and whatever the handler encoded is
 /// dropped.
 pub type Handler = dyn Fn(&CallInfo, &[u8], &mut Encoder) -> Result<()> + Send + Sync;
@@ -110,7 +120,7 @@ type Programs = HashMap<u32, BTreeMap<u32, HashMap<u32, Arc<StoredHandler>>>>;
 /// CallHeader { xid: 5, prog: 0x2000_0001, vers: 1, procedure: 1,
 ///              cred: OpaqueAuth::none(), verf: OpaqueAuth::none() }.encode(&mut call)?;
 /// call.put_uint(42);
-/// let caller = Caller { peer: Peer::Unix(1), local: None, peer_credentials: None };
+/// let caller = Caller { peer: Peer::Unix(1), local: None, peer_credentials: None, tls_peer: None };
 /// let reply = d.answer(call.as_bytes(), &caller).expect("a reply");
 /// assert_eq!(reply_results(&reply)?, [0, 0, 0, 42]);
 /// # Ok::<(), xipc::Error>(())
@@ -201,6 +211,7 @@ impl Dispatcher {
             peer: caller.peer.clone(),
             local: caller.local,
             peer_credentials: caller.peer_credentials,
+            tls_peer: caller.tls_peer.clone(),
         };
         let reply = self.run(&info, call.args, results);
         if let Some(key) = key {
@@ -292,6 +303,12 @@ impl Dispatcher {
             Ok(Err(Error::ProgUnavail)) => AcceptStat::ProgUnavail,
             Ok(Err(Error::ProgMismatch { low, high })) => AcceptStat::ProgMismatch { low, high },
             Ok(Err(Error::ProcUnavail)) => AcceptStat::ProcUnavail,
+            // The handler refuses the caller (by its identity, say).
+            Ok(Err(Error::Auth(why))) => {
+                results.clear();
+                let header = ReplyHeader::denied(info.xid, RejectStat::AuthError(why));
+                return Some(head(&header, 0));
+            }
             Ok(Err(_)) | Err(_) => AcceptStat::SystemErr,
         };
         results.clear();

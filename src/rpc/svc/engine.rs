@@ -61,6 +61,9 @@ pub const DEFAULT_STACK_SIZE: usize = 2 << 20;
 /// The smallest stack a pool thread may be given.
 pub const MIN_STACK_SIZE: usize = 64 << 10;
 
+/// The longest a TLS connection may take from its accept to the end of
+/// its handshake (probe included) before it is closed.
+pub const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a thread above the pool's minimum waits for work before it ends.
 const SPARE_IDLE: Duration = Duration::from_secs(30);
 /// Connections one listener event accepts at most before re-arming, so one
@@ -110,6 +113,12 @@ impl Settings {
     fn per_connection(&self) -> usize {
         self.per_connection.load(Ordering::Relaxed)
     }
+
+    /// How long a TLS handshake may take: [`TLS_HANDSHAKE_TIMEOUT`], or the
+    /// idle timeout when that is shorter.
+    fn handshake_timeout(&self, idle: Option<Duration>) -> Duration {
+        idle.map_or(TLS_HANDSHAKE_TIMEOUT, |i| i.min(TLS_HANDSHAKE_TIMEOUT))
+    }
 }
 
 /// A listening stream socket.
@@ -131,6 +140,8 @@ impl StreamListener {
 /// has no other (see [`Engine::accept`]).
 struct Listening {
     socket: StreamListener,
+    /// Its connections use RPC-with-TLS.
+    tls: Option<Arc<rustls::ServerConfig>>,
     reserve: Mutex<Option<std::fs::File>>,
     backoff: Mutex<Duration>,
 }
@@ -277,19 +288,26 @@ impl Engine {
 
     // ---- listeners ----
 
-    pub fn add_tcp(&self, l: TcpListener) -> Result<()> {
+    pub fn add_tcp(&self, l: TcpListener, tls: Option<Arc<rustls::ServerConfig>>) -> Result<()> {
         l.set_nonblocking(true)
             .map_err(|e| Error::os("set the listener nonblocking", e))?;
         self.add_source(Source::Listener(Arc::new(Listening::new(
             StreamListener::Tcp(l),
+            tls,
         ))))
     }
 
-    pub fn add_unix(&self, l: UnixListener, file: UnixSocketFile) -> Result<()> {
+    pub fn add_unix(
+        &self,
+        l: UnixListener,
+        file: UnixSocketFile,
+        tls: Option<Arc<rustls::ServerConfig>>,
+    ) -> Result<()> {
         l.set_nonblocking(true)
             .map_err(|e| Error::os("set the listener nonblocking", e))?;
         self.add_source(Source::Listener(Arc::new(Listening::new(
             StreamListener::Unix(l, file),
+            tls,
         ))))
     }
 
@@ -735,7 +753,7 @@ impl Engine {
         SERVING.with(|s| s.set((s.get().0, c.key)));
         let head = self
             .dispatcher
-            .dispatch(msg, &c.caller, &mut scratch.results);
+            .dispatch(msg, c.caller(), &mut scratch.results);
         SERVING.with(|s| s.set((s.get().0, 0)));
         let failed = match head {
             Some(head) => {
@@ -914,9 +932,14 @@ impl Engine {
             lock(&self.busy).1 -= 1;
             return;
         };
-        if let Some(idle) = self.settings.idle() {
-            let mut st = conn.state();
+        let mut st = conn.state();
+        let idle = self.settings.idle();
+        if let Some(idle) = idle {
             let at = st.last_active + idle;
+            self.schedule(conn.key, &mut st, at);
+        }
+        if conn.handshaking() {
+            let at = st.last_active + self.settings.handshake_timeout(idle);
             self.schedule(conn.key, &mut st, at);
         }
     }
@@ -940,6 +963,7 @@ impl Engine {
                     peer: Peer::Tcp(peer),
                     local: crate::net::local_addr(&fd),
                     peer_credentials: None,
+                    tls_peer: None,
                 }
             }
             StreamListener::Unix(..) => Caller {
@@ -953,13 +977,14 @@ impl Engine {
                         gid: c.gid(),
                     }
                 }),
+                tls_peer: None,
             },
         };
         let limits = RecordLimits {
             max_record: self.settings.max_message.load(Ordering::Relaxed),
             ..RecordLimits::default()
         };
-        let conn = Arc::new(Conn::new(key, fd, caller, limits));
+        let conn = Arc::new(Conn::new(key, fd, caller, limits, l.tls.clone()));
         self.poller().add(conn.fd(), key, Interest::READ).ok()?;
         s.map.insert(key, Source::Conn(conn.clone()));
         Some(conn)
@@ -1049,10 +1074,14 @@ impl Engine {
                         .then(|| later(st.last_active))
                         .flatten();
                     let stall_at = st.stalled_since.and_then(later);
-                    let next = match (idle_at, stall_at) {
-                        (Some(a), Some(b)) => Some(a.min(b)),
-                        (a, b) => a.or(b),
-                    };
+                    // A TLS handshake must finish in time, idle or not.
+                    let handshake_at = c.handshaking().then(|| {
+                        c.accepted_at() + self.settings.handshake_timeout(self.settings.idle())
+                    });
+                    let next = [idle_at, stall_at, handshake_at]
+                        .into_iter()
+                        .flatten()
+                        .min();
                     match next {
                         Some(at) if at <= now => {
                             drop(st);
@@ -1078,9 +1107,10 @@ impl Engine {
 }
 
 impl Listening {
-    fn new(socket: StreamListener) -> Listening {
+    fn new(socket: StreamListener, tls: Option<Arc<rustls::ServerConfig>>) -> Listening {
         Listening {
             socket,
+            tls,
             reserve: Mutex::new(reserve_descriptor()),
             backoff: Mutex::new(Duration::ZERO),
         }

@@ -26,6 +26,7 @@ pub use dispatch::{CallInfo, Caller, Dispatcher, Handler, Peer};
 pub use engine::{
     DEFAULT_CALLS_PER_CONNECTION, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_CONNECTIONS,
     DEFAULT_MAX_THREADS, DEFAULT_MIN_THREADS, DEFAULT_STACK_SIZE, MIN_STACK_SIZE,
+    TLS_HANDSHAKE_TIMEOUT,
 };
 
 use std::net::SocketAddr;
@@ -36,7 +37,7 @@ use std::time::Duration;
 
 use engine::Engine;
 
-use crate::net;
+use crate::net::{self, TlsConfig};
 use crate::rpc::protocol::Protocol;
 use crate::xdr::Encoder;
 use crate::{Error, Result};
@@ -227,12 +228,28 @@ impl Service {
 
     /// Listens on TCP `host:port` (port 0 = any); returns the bound port.
     pub fn listen_tcp(&self, host: &str, port: u16) -> Result<u16> {
+        self.listen_tcp_with(host, port, None)
+    }
+
+    /// Listens on TCP `host:port` for RPC-with-TLS (RFC 9289) with `tls`
+    /// (policy `tls` or `mtls`; a certificate and key; under `mtls` also
+    /// the CA bundle client certificates chain to): before the TLS
+    /// handshake a connection answers only the AUTH_TLS probe, and refuses
+    /// any other call with AUTH_ERROR (AUTH_TOOWEAK); a handshake must end
+    /// within 10 s (or the idle timeout, if shorter). Handlers see who
+    /// called in [`CallInfo::tls_peer`]. Returns the bound port.
+    pub fn listen_tcp_tls(&self, host: &str, port: u16, tls: &TlsConfig) -> Result<u16> {
+        self.listen_tcp_with(host, port, Some(tls))
+    }
+
+    fn listen_tcp_with(&self, host: &str, port: u16, tls: Option<&TlsConfig>) -> Result<u16> {
+        let tls = tls.map(TlsConfig::server_config).transpose()?;
         let l = net::listen_tcp(host, port)?;
         let port = l
             .local_addr()
             .map_err(|e| Error::os("local address", e))?
             .port();
-        self.engine.add_tcp(l)?;
+        self.engine.add_tcp(l, tls)?;
         Ok(port)
     }
 
@@ -281,7 +298,20 @@ impl Service {
     /// refused ([`Error::InvalidArgument`]).
     pub fn listen_unix_with_mode(&self, path: impl AsRef<Path>, mode: u32) -> Result<()> {
         let (l, file) = net::listen_unix(path, mode)?;
-        self.engine.add_unix(l, file)
+        self.engine.add_unix(l, file, None)
+    }
+
+    /// [`listen_unix_with_mode`](Self::listen_unix_with_mode) for
+    /// RPC-with-TLS, as [`listen_tcp_tls`](Self::listen_tcp_tls) describes.
+    pub fn listen_unix_tls(
+        &self,
+        path: impl AsRef<Path>,
+        mode: u32,
+        tls: &TlsConfig,
+    ) -> Result<()> {
+        let tls = tls.server_config()?;
+        let (l, file) = net::listen_unix(path, mode)?;
+        self.engine.add_unix(l, file, Some(tls))
     }
 
     /// The TCP and UDP addresses the service listens on.

@@ -41,6 +41,7 @@ impl UdpEndpoint {
                         peer: Peer::Udp(from),
                         local: self.bound.map(|b| local_for(b, from)),
                         peer_credentials: None,
+                        tls_peer: None,
                     };
                     return Some((n, caller));
                 }

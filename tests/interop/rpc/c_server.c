@@ -1,7 +1,10 @@
 /* An xipc server of xecho.x in C. Prints "tcp PORT udp PORT" and serves
- * until SIGTERM or SIGINT. argv[1] "register": register with rpcbind. */
+ * until SIGTERM or SIGINT. argv[1] "register": register with rpcbind.
+ * With XIPC_BENCH_TLS set to a directory of tests/tls/make_certs.sh, the
+ * TCP listener speaks RPC-with-TLS (server.pem and server.key). */
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -45,6 +48,23 @@ static int nap(void *u, const xipc_rpc_call *c, const uint8_t *a, size_t n, xipc
     return 0;
 }
 
+static int listen_tcp(xipc_rpc_server *s, const char *host, uint16_t *port) {
+    const char *dir = getenv("XIPC_BENCH_TLS");
+    if (!dir) return xipc_rpc_server_listen_tcp(s, host, 0, port);
+    char cert[512], key[512];
+    snprintf(cert, sizeof cert, "%s/server.pem", dir);
+    snprintf(key, sizeof key, "%s/server.key", dir);
+    xipc_tls_options o;
+    memset(&o, 0, sizeof o);
+    o.cert_file = cert;
+    o.key_file = key;
+    xipc_tls_config *tls = NULL;
+    int rc = xipc_tls_config_new(&o, &tls);
+    if (rc == 0) rc = xipc_rpc_server_listen_tcp_tls(s, host, 0, tls, port);
+    xipc_tls_config_free(tls);
+    return rc;
+}
+
 int main(int argc, char **argv) {
     static unsigned counter;
     sigset_t set;
@@ -61,7 +81,7 @@ int main(int argc, char **argv) {
         xipc_rpc_server_register(s, PROG, 1, 2, echo, NULL) != 0 ||
         xipc_rpc_server_register(s, PROG, 1, 3, count, &counter) != 0 ||
         xipc_rpc_server_register(s, PROG, 1, 4, nap, NULL) != 0 ||
-        xipc_rpc_server_listen_tcp(s, argc > 2 ? argv[2] : "127.0.0.1", 0, &tcp) != 0 ||
+        listen_tcp(s, argc > 2 ? argv[2] : "127.0.0.1", &tcp) != 0 ||
         xipc_rpc_server_listen_udp(s, argc > 2 ? argv[2] : "127.0.0.1", 0, &udp) != 0 ||
         xipc_rpc_server_start(s) != 0) {
         fprintf(stderr, "c_server: %s\n", xipc_last_error());

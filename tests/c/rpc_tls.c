@@ -1,0 +1,219 @@
+/* RPC-with-TLS (RFC 9289) from C: a configuration from PEM files and from
+ * PEM bytes, an mtls server and client, the caller's certificate identity
+ * in a handler, a handler refusing a caller by identity (XIPC_EAUTH), and
+ * the clear errors: a client without a certificate under mtls, a cleartext
+ * call on a TLS listener, an untrusted server, a bad configuration.
+ *
+ * The certificates come from tests/tls/make_certs.sh, in the directory
+ * named by XIPC_TEST_CERTS (the Makefile makes them before the C tests). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "check.h"
+
+#define PROG 0x2000567Au
+
+static const char *certs;
+
+static const char *cert_path(const char *name) {
+    static char paths[8][512];
+    static int next;
+    char *p = paths[next++ % 8];
+    snprintf(p, sizeof paths[0], "%s/%s", certs, name);
+    return p;
+}
+
+static uint8_t *read_file(const char *path, size_t *len) {
+    FILE *f = fopen(path, "rb");
+    EXPECT(f != NULL);
+    EXPECT(fseek(f, 0, SEEK_END) == 0);
+    long n = ftell(f);
+    EXPECT(n > 0);
+    rewind(f);
+    uint8_t *buf = malloc((size_t)n);
+    EXPECT(buf != NULL);
+    EXPECT(fread(buf, 1, (size_t)n, f) == (size_t)n);
+    fclose(f);
+    *len = (size_t)n;
+    return buf;
+}
+
+/* Procedure 1: the caller's subject, fingerprint and subjectAltNames as
+ * XDR strings (subject, fingerprint, count, each SAN). Procedure 2: refused
+ * unless the caller is CN=client-1. */
+static int put_string(xipc_encoder *e, const char *s) {
+    return xipc_encoder_put_string(e, s);
+}
+
+static int who(void *user, const xipc_rpc_call *call, const uint8_t *args, size_t len,
+               xipc_encoder *result) {
+    (void)user; (void)args; (void)len;
+    const char *subject = NULL, *fingerprint = NULL, *san = NULL;
+    size_t nsans = 0;
+    if (xipc_rpc_call_tls_peer(call, &subject, &fingerprint, &nsans) != 0)
+        return XIPC_ESYSTEM_ERR;
+    if (put_string(result, subject) || put_string(result, fingerprint) ||
+        xipc_encoder_put_uint(result, (uint32_t)nsans))
+        return XIPC_ESYSTEM_ERR;
+    for (size_t i = 0; i < nsans; i++) {
+        if (xipc_rpc_call_tls_san(call, i, &san) != 0 || put_string(result, san))
+            return XIPC_ESYSTEM_ERR;
+    }
+    if (xipc_rpc_call_tls_san(call, nsans, &san) != XIPC_EINVAL) return XIPC_ESYSTEM_ERR;
+    return 0;
+}
+
+static int only_client_1(void *user, const xipc_rpc_call *call, const uint8_t *args, size_t len,
+                         xipc_encoder *result) {
+    (void)user; (void)args; (void)len; (void)result;
+    const char *subject = NULL;
+    if (xipc_rpc_call_tls_peer(call, &subject, NULL, NULL) != 0) return XIPC_EAUTH;
+    return strncmp(subject, "CN=client-1,", 12) == 0 ? 0 : XIPC_EAUTH;
+}
+
+static xipc_tls_config *config_files(const char *policy, const char *ca, const char *cert,
+                                     const char *key) {
+    xipc_tls_options o;
+    memset(&o, 0, sizeof o);
+    o.policy = policy;
+    o.ca_file = ca ? cert_path(ca) : NULL;
+    o.cert_file = cert ? cert_path(cert) : NULL;
+    o.key_file = key ? cert_path(key) : NULL;
+    xipc_tls_config *t = NULL;
+    CHECK(xipc_tls_config_new(&o, &t));
+    return t;
+}
+
+int main(void) {
+    certs = getenv("XIPC_TEST_CERTS");
+    if (!certs) {
+        fprintf(stderr, "rpc_tls: set XIPC_TEST_CERTS to a directory made by "
+                        "tests/tls/make_certs.sh (make test-c does)\n");
+        return 1;
+    }
+
+    /* The server: mtls, from PEM bytes. */
+    size_t ca_len, cert_len, key_len;
+    uint8_t *ca = read_file(cert_path("ca.pem"), &ca_len);
+    uint8_t *cert = read_file(cert_path("server.pem"), &cert_len);
+    uint8_t *key = read_file(cert_path("server.key"), &key_len);
+    xipc_tls_options so;
+    memset(&so, 0, sizeof so);
+    so.policy = "mtls";
+    so.ca_pem = ca, so.ca_pem_len = ca_len;
+    so.cert_pem = cert, so.cert_pem_len = cert_len;
+    so.key_pem = key, so.key_pem_len = key_len;
+    xipc_tls_config *server_tls = NULL;
+    CHECK(xipc_tls_config_new(&so, &server_tls));
+    free(ca), free(cert), free(key);
+
+    xipc_rpc_server *s = NULL;
+    CHECK(xipc_rpc_server_new(&s));
+    CHECK(xipc_rpc_server_set_rpcbind_registration(s, false));
+    CHECK(xipc_rpc_server_register(s, PROG, 1, 1, who, NULL));
+    CHECK(xipc_rpc_server_register(s, PROG, 1, 2, only_client_1, NULL));
+    uint16_t port = 0;
+    CHECK(xipc_rpc_server_listen_tcp_tls(s, "127.0.0.1", 0, server_tls, &port));
+    char path[96];
+    snprintf(path, sizeof path, "/tmp/xipc-rpc-tls-%d.sock", (int)getpid());
+    CHECK(xipc_rpc_server_listen_unix_tls(s, path, 0600, server_tls));
+    xipc_tls_config_free(server_tls); /* listeners keep what they need */
+    CHECK(xipc_rpc_server_start(s));
+
+    /* An mtls client, from files: the identity reaches the handler. */
+    xipc_tls_config *client_tls = config_files("mtls", "ca.pem", "client.pem", "client.key");
+    xipc_rpc_client *c = NULL;
+    CHECK(xipc_rpc_client_connect_tls("127.0.0.1", port, PROG, 1, "tcp", client_tls, &c));
+    CHECK(xipc_rpc_client_set_timeout(c, 20000));
+    uint8_t *reply = NULL;
+    size_t reply_len = 0;
+    CHECK(xipc_rpc_client_call(c, 1, NULL, 0, &reply, &reply_len));
+    xipc_decoder *d = NULL;
+    CHECK(xipc_decoder_new(reply, reply_len, NULL, &d));
+    char text[256];
+    size_t n = 0;
+    CHECK(xipc_decoder_get_string(d, 255, text, sizeof text, &n));
+    EXPECT(strcmp(text, "CN=client-1,O=xipc tests") == 0);
+    CHECK(xipc_decoder_get_string(d, 255, text, sizeof text, &n));
+    EXPECT(n == 64); /* SHA-256 in hex */
+    uint32_t nsans = 0;
+    CHECK(xipc_decoder_get_uint(d, &nsans));
+    EXPECT(nsans == 2);
+    CHECK(xipc_decoder_get_string(d, 255, text, sizeof text, &n));
+    EXPECT(strcmp(text, "DNS:client-1.example") == 0);
+    CHECK(xipc_decoder_get_string(d, 255, text, sizeof text, &n));
+    EXPECT(strcmp(text, "email:client-1@example.org") == 0);
+    xipc_decoder_free(d);
+    xipc_bytes_free(reply, reply_len);
+    CHECK(xipc_rpc_client_call(c, 2, NULL, 0, &reply, &reply_len));
+    xipc_bytes_free(reply, reply_len);
+    xipc_rpc_client_close(c);
+
+    /* Over the Unix socket too (the server's certificate names localhost). */
+    CHECK(xipc_rpc_client_connect_tls(path, 0, PROG, 1, "unix", client_tls, &c));
+    CHECK(xipc_rpc_client_set_timeout(c, 20000));
+    CHECK(xipc_rpc_client_call(c, 2, NULL, 0, &reply, &reply_len));
+    xipc_bytes_free(reply, reply_len);
+    xipc_rpc_client_close(c);
+    xipc_tls_config_free(client_tls);
+
+    /* Another identity, trusted by the CA but refused by the handler. */
+    xipc_tls_config *other = config_files("mtls", "ca.pem", "server.pem", "server.key");
+    CHECK(xipc_rpc_client_connect_tls("127.0.0.1", port, PROG, 1, "tcp", other, &c));
+    CHECK(xipc_rpc_client_set_timeout(c, 20000));
+    EXPECT(xipc_rpc_client_call(c, 2, NULL, 0, &reply, &reply_len) == XIPC_EAUTH);
+    uint32_t low = 0, high = 0, stat = 0;
+    CHECK(xipc_rpc_last_error_details(&low, &high, &stat));
+    EXPECT(stat == 5); /* AUTH_TOOWEAK */
+    xipc_rpc_client_close(c);
+    xipc_tls_config_free(other);
+
+    /* No client certificate under mtls: a TLS error, named. */
+    xipc_tls_config *no_cert = config_files("tls", "ca.pem", NULL, NULL);
+    int rc = xipc_rpc_client_connect_tls("127.0.0.1", port, PROG, 1, "tcp", no_cert, &c);
+    if (rc == 0) { /* TLS 1.3: the refusal may come with the first call */
+        rc = xipc_rpc_client_call(c, 2, NULL, 0, &reply, &reply_len);
+        xipc_rpc_client_close(c);
+    }
+    EXPECT(rc == XIPC_ETLS);
+    xipc_tls_config_free(no_cert);
+
+    /* A server from a CA this client does not trust. */
+    xipc_tls_config *wrong_ca = config_files("mtls", "other-ca.pem", "client.pem", "client.key");
+    EXPECT(xipc_rpc_client_connect_tls("127.0.0.1", port, PROG, 1, "tcp", wrong_ca, &c) ==
+           XIPC_ETLS);
+    EXPECT(strstr(xipc_last_error(), "certificate") != NULL);
+    xipc_tls_config_free(wrong_ca);
+
+    /* A cleartext call on the TLS listener: AUTH_ERROR (AUTH_TOOWEAK). */
+    CHECK(xipc_rpc_client_connect("127.0.0.1", port, PROG, 1, "tcp", &c));
+    CHECK(xipc_rpc_client_set_timeout(c, 20000));
+    EXPECT(xipc_rpc_client_call(c, 1, NULL, 0, &reply, &reply_len) == XIPC_EAUTH);
+    xipc_rpc_client_close(c);
+
+    /* Bad configurations fail when made, not at the first call. */
+    xipc_tls_options bad;
+    memset(&bad, 0, sizeof bad);
+    xipc_tls_config *t = NULL;
+    bad.ca_file = "/nonexistent/ca.pem";
+    EXPECT(xipc_tls_config_new(&bad, &t) == XIPC_ENOENT && t == NULL);
+    bad.ca_file = cert_path("ca.pem");
+    bad.ca_pem = (const uint8_t *)"x";
+    bad.ca_pem_len = 1;
+    EXPECT(xipc_tls_config_new(&bad, &t) == XIPC_EINVAL); /* file and bytes */
+    memset(&bad, 0, sizeof bad);
+    bad.policy = "mtls";
+    bad.ca_file = cert_path("ca.pem");
+    bad.cert_file = cert_path("server.pem");
+    bad.key_file = cert_path("client.key"); /* not the certificate's key */
+    EXPECT(xipc_tls_config_new(&bad, &t) == XIPC_EINVAL);
+    bad.key_file = cert_path("server.key");
+    bad.policy = "sometimes";
+    EXPECT(xipc_tls_config_new(&bad, &t) == XIPC_EINVAL);
+
+    CHECK(xipc_rpc_server_close(s));
+    printf("rpc_tls: ok\n");
+    return 0;
+}

@@ -1,0 +1,510 @@
+//! RPC-with-TLS (RFC 9289) between xipc clients and servers: policies,
+//! identities, and every way a handshake can fail, each with a clear error
+//! and the server still serving others. The certificates are made at test
+//! time by tests/tls/make_certs.sh (OpenSSL).
+
+mod support;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use xipc::net::{Pem, TlsConfig, TlsOptions, TlsPeer, TlsPolicy};
+use xipc::rpc::auth::stat;
+use xipc::rpc::{Client, Protocol, Server};
+use xipc::Error;
+
+const PROG: u32 = 0x2000_7715;
+
+/// The directory of certificates, made once per run.
+fn certs() -> &'static PathBuf {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = std::env::temp_dir().join(format!("xipc-tls-certs-{}", std::process::id()));
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/tls/make_certs.sh");
+        let out = std::process::Command::new("bash")
+            .arg(script)
+            .arg(&dir)
+            .output()
+            .expect("bash runs");
+        assert!(
+            out.status.success(),
+            "making test certificates failed (is openssl installed? apt-get install openssl): {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        dir
+    })
+}
+
+fn pem(name: &str) -> Option<Pem> {
+    Some(Pem::File(certs().join(name)))
+}
+
+fn config(policy: TlsPolicy, ca: &str, identity: Option<&str>) -> TlsConfig {
+    TlsConfig::new(TlsOptions {
+        policy,
+        ca: pem(ca),
+        cert: identity.and_then(|i| pem(&format!("{i}.pem"))),
+        key: identity.and_then(|i| pem(&format!("{i}.key"))),
+        server_name: None,
+    })
+    .unwrap()
+}
+
+/// A server echoing its arguments (procedure 1), answering the caller's
+/// TLS identity (procedure 2: subject, then the SANs, then the
+/// fingerprint, as XDR strings), and refusing callers whose certificate
+/// is not client-1 with AUTH_ERROR (procedure 3).
+fn server(policy: TlsPolicy, identity: &str) -> (Server, u16, Arc<Mutex<Vec<Option<TlsPeer>>>>) {
+    let s = Server::new();
+    s.set_rpcbind_registration(false);
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    s.register(PROG, 1, 1, |_, args, out| {
+        out.put_raw(args);
+        Ok(())
+    });
+    let record = seen.clone();
+    s.register(PROG, 1, 2, move |call, _, out| {
+        record
+            .lock()
+            .unwrap()
+            .push(call.tls_peer.as_deref().cloned());
+        let peer = call.tls_peer.as_deref().expect("a TLS call");
+        out.put_string(&peer.subject)?;
+        out.put_uint(peer.sans.len() as u32);
+        for san in &peer.sans {
+            out.put_string(san)?;
+        }
+        out.put_string(&peer.fingerprint)
+    });
+    s.register(PROG, 1, 3, |call, _, _| match call.tls_peer.as_deref() {
+        Some(p) if p.subject.contains("CN=client-1") => Ok(()),
+        _ => Err(Error::Auth(stat::TOOWEAK)),
+    });
+    let port = s
+        .listen_tcp_tls("127.0.0.1", 0, &config(policy, "ca.pem", Some(identity)))
+        .unwrap();
+    s.start().unwrap();
+    (s, port, seen)
+}
+
+fn client(port: u16, tls: &TlsConfig) -> xipc::Result<Client> {
+    Client::connect_tls("127.0.0.1", port, PROG, 1, Protocol::Tcp, tls)
+}
+
+/// The server still answers a good client.
+fn still_serves(port: u16, tls: &TlsConfig) {
+    let c = client(port, tls).expect("a good client still connects");
+    assert_eq!(c.call(1, &[0, 0, 0, 5]).unwrap(), [0, 0, 0, 5]);
+}
+
+fn tls_error(r: xipc::Result<Client>) -> String {
+    match r {
+        Err(Error::Tls(why)) => why,
+        Err(other) => panic!("expected a TLS error, got {other:?}"),
+        Ok(_) => panic!("expected a TLS error, the client connected"),
+    }
+}
+
+/// The SHA-256 fingerprint of a PEM certificate, as OpenSSL computes it,
+/// in lowercase hex without colons.
+fn openssl_fingerprint(name: &str) -> String {
+    let out = std::process::Command::new("openssl")
+        .args(["x509", "-noout", "-fingerprint", "-sha256", "-in"])
+        .arg(certs().join(name))
+        .output()
+        .expect("openssl runs");
+    let text = String::from_utf8(out.stdout).unwrap();
+    text.trim()
+        .rsplit('=')
+        .next()
+        .unwrap()
+        .replace(':', "")
+        .to_lowercase()
+}
+
+#[test]
+fn calls_over_tls_and_the_identity_handlers_see() {
+    let (s, port, seen) = server(TlsPolicy::Mtls, "server");
+    let c = client(port, &config(TlsPolicy::Mtls, "ca.pem", Some("client"))).unwrap();
+    assert_eq!(c.call(1, &[0, 0, 0, 9]).unwrap(), [0, 0, 0, 9]);
+    // A large call crosses many TLS records.
+    let mut big = vec![0u8; 4];
+    big.extend((0..(1 << 20)).map(|i| i as u8));
+    big[..4].copy_from_slice(&[0, 0, 0, 0]);
+    assert_eq!(c.call(1, &big).unwrap(), big);
+    c.call(2, &[]).unwrap();
+    let peer = seen.lock().unwrap()[0].clone().expect("a TLS peer");
+    assert_eq!(peer.subject, "CN=client-1,O=xipc tests");
+    assert_eq!(
+        peer.sans,
+        ["DNS:client-1.example", "email:client-1@example.org"]
+    );
+    assert_eq!(peer.fingerprint, openssl_fingerprint("client.pem"));
+    // A handler refuses by identity with AUTH_ERROR.
+    c.call(3, &[]).unwrap();
+    s.stop();
+}
+
+#[test]
+fn a_handler_refuses_a_caller_by_identity() {
+    let (s, port, _) = server(TlsPolicy::Tls, "server");
+    // Server-authenticated TLS: no client certificate, an empty identity.
+    let c = client(port, &config(TlsPolicy::Tls, "ca.pem", None)).unwrap();
+    assert!(matches!(c.call(3, &[]), Err(Error::Auth(stat::TOOWEAK))));
+    s.stop();
+}
+
+#[test]
+fn threads_share_one_tls_client() {
+    let (s, port, _) = server(TlsPolicy::Tls, "server");
+    let c = client(port, &config(TlsPolicy::Tls, "ca.pem", None)).unwrap();
+    std::thread::scope(|scope| {
+        for t in 0..8u8 {
+            let c = &c;
+            scope.spawn(move || {
+                for i in 0..200u8 {
+                    let arg = [0, 0, t, i];
+                    assert_eq!(c.call(1, &arg).unwrap(), arg);
+                }
+            });
+        }
+    });
+    assert_eq!(s.connection_count(), 1);
+    s.stop();
+}
+
+#[test]
+fn tls_over_a_unix_socket() {
+    let path = std::env::temp_dir().join(format!("xipc-tls-{}.sock", std::process::id()));
+    let s = Server::new();
+    s.set_rpcbind_registration(false);
+    s.register(PROG, 1, 1, |call, args, out| {
+        assert!(call.tls_peer.is_some());
+        out.put_raw(args);
+        Ok(())
+    });
+    s.listen_unix_tls(
+        &path,
+        0o600,
+        &config(TlsPolicy::Tls, "ca.pem", Some("server")),
+    )
+    .unwrap();
+    s.start().unwrap();
+    // Over a Unix socket the certificate is checked against "localhost".
+    let c = Client::connect_tls(
+        path.to_str().unwrap(),
+        0,
+        PROG,
+        1,
+        Protocol::Unix,
+        &config(TlsPolicy::Tls, "ca.pem", None),
+    )
+    .unwrap();
+    assert_eq!(c.call(1, &[0, 0, 0, 1]).unwrap(), [0, 0, 0, 1]);
+    s.stop();
+}
+
+#[test]
+fn untrusted_expired_and_misnamed_certificates_are_refused() {
+    let good = config(TlsPolicy::Tls, "ca.pem", None);
+    for (identity, expect) in [
+        ("stranger", "issuer"),
+        ("expired", "expired"),
+        ("wrong-name", "name"),
+    ] {
+        let (s, port, _) = server(TlsPolicy::Tls, identity);
+        let why = tls_error(client(port, &good));
+        assert!(why.to_lowercase().contains(expect), "{identity}: {why}");
+        s.stop();
+    }
+    // The same client and CA against a good server: fine.
+    let (s, port, _) = server(TlsPolicy::Tls, "server");
+    still_serves(port, &good);
+    s.stop();
+}
+
+#[test]
+fn mutual_tls_needs_a_client_certificate() {
+    let (s, port, _) = server(TlsPolicy::Mtls, "server");
+    // No certificate: the server refuses it with an alert. In TLS 1.3 the
+    // client has finished its handshake by then: the alert ends the first
+    // call (or the connect, if it comes in time).
+    let why = match client(port, &config(TlsPolicy::Tls, "ca.pem", None)) {
+        Ok(c) => match c.call(1, &[0, 0, 0, 1]) {
+            Err(Error::Tls(why)) => why,
+            other => panic!("expected a TLS error, got {other:?}"),
+        },
+        Err(Error::Tls(why)) => why,
+        Err(other) => panic!("expected a TLS error, got {other:?}"),
+    };
+    assert!(why.contains("Certificate"), "{why}");
+    // A certificate from a CA the server does not trust.
+    let stranger = TlsConfig::new(TlsOptions {
+        policy: TlsPolicy::Mtls,
+        ca: pem("ca.pem"),
+        cert: pem("stranger.pem"),
+        key: pem("stranger.key"),
+        server_name: None,
+    })
+    .unwrap();
+    match client(port, &stranger) {
+        Ok(c) => assert!(matches!(c.call(1, &[0, 0, 0, 1]), Err(Error::Tls(_)))),
+        Err(e) => assert!(matches!(e, Error::Tls(_)), "{e}"),
+    }
+    still_serves(port, &config(TlsPolicy::Mtls, "ca.pem", Some("client")));
+    s.stop();
+}
+
+#[test]
+fn a_cleartext_call_on_a_tls_listener_is_refused() {
+    let (s, port, _) = server(TlsPolicy::Tls, "server");
+    let plain = Client::connect("127.0.0.1", port, PROG, 1, Protocol::Tcp).unwrap();
+    assert!(matches!(
+        plain.call(1, &[0, 0, 0, 1]),
+        Err(Error::Auth(stat::TOOWEAK))
+    ));
+    assert!(matches!(plain.ping(), Err(Error::Auth(stat::TOOWEAK))));
+    still_serves(port, &config(TlsPolicy::Tls, "ca.pem", None));
+    s.stop();
+}
+
+#[test]
+fn a_server_without_starttls_is_a_clear_error_and_gets_no_call() {
+    let s = Server::new();
+    s.set_rpcbind_registration(false);
+    let called = Arc::new(Mutex::new(0));
+    let c2 = called.clone();
+    s.register(PROG, 1, 1, move |_, _, _| {
+        *c2.lock().unwrap() += 1;
+        Ok(())
+    });
+    let port = s.listen_tcp("127.0.0.1", 0).unwrap();
+    s.start().unwrap();
+    let why = tls_error(client(port, &config(TlsPolicy::Tls, "ca.pem", None)));
+    assert!(why.contains("does not offer RPC-with-TLS"), "{why}");
+    assert_eq!(*called.lock().unwrap(), 0);
+    s.stop();
+}
+
+/// A raw connection to `port` that has sent the probe and read STARTTLS.
+fn after_starttls(port: u16) -> TcpStream {
+    let mut raw = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    raw.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    raw.write_all(&xipc::rpc::tls::probe(1, PROG, 1)).unwrap();
+    let mut reply = [0u8; 36];
+    raw.read_exact(&mut reply).unwrap();
+    assert_eq!(&reply[4..], &xipc::rpc::tls::starttls_reply(1)[4..]);
+    raw
+}
+
+#[test]
+fn garbage_or_a_cut_record_instead_of_tls_ends_that_connection_only() {
+    let (s, port, _) = server(TlsPolicy::Tls, "server");
+    // Garbage where the ClientHello belongs.
+    let mut raw = after_starttls(port);
+    raw.write_all(b"GET / HTTP/1.0\r\n\r\nnot TLS at all")
+        .unwrap();
+    let mut buf = Vec::new();
+    let _ = raw.read_to_end(&mut buf); // an alert, perhaps, then the end
+                                       // A TLS record header announcing 300 bytes, then only 10 of them.
+    let mut raw = after_starttls(port);
+    raw.write_all(&[0x16, 0x03, 0x01, 0x01, 0x2c]).unwrap();
+    raw.write_all(&[1; 10]).unwrap();
+    raw.shutdown(std::net::Shutdown::Write).unwrap();
+    let _ = raw.read_to_end(&mut buf);
+    still_serves(port, &config(TlsPolicy::Tls, "ca.pem", None));
+    support::wait_for(
+        "the broken connections to close",
+        Duration::from_secs(5),
+        || s.connection_count() == 0,
+    );
+    s.stop();
+}
+
+#[test]
+fn a_handshake_that_never_finishes_is_closed_in_time() {
+    let (s, port, _) = server(TlsPolicy::Tls, "server");
+    s.set_idle_timeout(Some(Duration::from_millis(300)))
+        .unwrap();
+    let t = Instant::now();
+    let mut raw = after_starttls(port); // and then nothing
+    let mut buf = Vec::new();
+    let _ = raw.read_to_end(&mut buf);
+    let took = t.elapsed();
+    assert!(
+        took >= Duration::from_millis(250) && took < Duration::from_secs(3),
+        "{took:?}"
+    );
+    still_serves(port, &config(TlsPolicy::Tls, "ca.pem", None));
+    s.stop();
+}
+
+#[test]
+fn bad_configurations_are_refused_when_made() {
+    let err = |o: TlsOptions| TlsConfig::new(o).unwrap_err();
+    let e = err(TlsOptions {
+        cert: pem("server.pem"),
+        key: pem("client.key"),
+        ..TlsOptions::default()
+    });
+    assert!(e.to_string().contains("does not belong"), "{e}");
+    let e = err(TlsOptions {
+        ca: Some(Pem::File(certs().join("no-such.pem"))),
+        ..TlsOptions::default()
+    });
+    assert!(matches!(e, Error::NotFound(_)), "{e}");
+    let e = err(TlsOptions {
+        ca: Some(Pem::Bytes(
+            b"-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n".to_vec(),
+        )),
+        ..TlsOptions::default()
+    });
+    assert!(matches!(e, Error::InvalidArgument(_)), "{e}");
+    let e = err(TlsOptions {
+        cert: pem("server.pem"),
+        ..TlsOptions::default()
+    });
+    assert!(e.to_string().contains("without its private key"), "{e}");
+    // A listener needs a certificate; a client needs a CA bundle.
+    let s = Server::new();
+    s.set_rpcbind_registration(false);
+    let no_cert = config(TlsPolicy::Tls, "ca.pem", None);
+    assert!(matches!(
+        s.listen_tcp_tls("127.0.0.1", 0, &no_cert),
+        Err(Error::InvalidArgument(_))
+    ));
+    let no_ca = TlsConfig::new(TlsOptions {
+        cert: pem("server.pem"),
+        key: pem("server.key"),
+        ..TlsOptions::default()
+    })
+    .unwrap();
+    let port = s.listen_tcp_tls("127.0.0.1", 0, &no_ca).unwrap();
+    assert!(matches!(
+        client(port, &no_ca),
+        Err(Error::InvalidArgument(_))
+    ));
+    // UDP has no TLS here.
+    assert!(matches!(
+        Client::connect_tls("127.0.0.1", port, PROG, 1, Protocol::Udp, &no_cert),
+        Err(Error::Unsupported(_))
+    ));
+    // PEM bytes work as well as files.
+    let read = |n: &str| std::fs::read(certs().join(n)).unwrap();
+    TlsConfig::new(TlsOptions {
+        ca: Some(Pem::Bytes(read("ca.pem"))),
+        cert: Some(Pem::Bytes(read("server.pem"))),
+        key: Some(Pem::Bytes(read("server.key"))),
+        ..TlsOptions::default()
+    })
+    .unwrap();
+}
+
+/// `xipc rpc ping|dump --tls`: the command line speaks RPC-with-TLS.
+#[test]
+fn the_command_line_pings_and_dumps_over_tls() {
+    use std::process::Command;
+    let xipc = env!("CARGO_BIN_EXE_xipc");
+    let (_server, port, _) = server(TlsPolicy::Mtls, "server");
+    let ca = certs().join("ca.pem");
+    let ping = |extra: &[&str]| {
+        Command::new(xipc)
+            .args(["rpc", "ping", "127.0.0.1", &PROG.to_string(), "1", "--port"])
+            .arg(port.to_string())
+            .args(extra)
+            .output()
+            .expect("xipc runs")
+    };
+    let (cert, key) = (certs().join("client.pem"), certs().join("client.key"));
+    let (cert, key) = (cert.to_str().unwrap(), key.to_str().unwrap());
+    let out = ping(&[
+        "--tls",
+        "--ca",
+        ca.to_str().unwrap(),
+        "--cert",
+        cert,
+        "--key",
+        key,
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("ready and waiting (tcp with TLS"),
+        "{stdout}"
+    );
+
+    // No client certificate under mtls, an untrusted CA, a wrong name: exit
+    // 1 with the reason.
+    let other = certs().join("other-ca.pem");
+    for args in [
+        vec!["--tls", "--ca", ca.to_str().unwrap()],
+        vec![
+            "--tls",
+            "--ca",
+            other.to_str().unwrap(),
+            "--cert",
+            cert,
+            "--key",
+            key,
+        ],
+        vec![
+            "--tls",
+            "--ca",
+            ca.to_str().unwrap(),
+            "--cert",
+            cert,
+            "--key",
+            key,
+            "--server-name",
+            "elsewhere.example",
+        ],
+    ] {
+        let out = ping(&args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(stderr.contains("TLS"), "{args:?}: {stderr}");
+    }
+    // --cert without --key, --ca without --tls: usage errors.
+    assert_eq!(
+        ping(&["--tls", "--ca", ca.to_str().unwrap(), "--cert", cert])
+            .status
+            .code(),
+        Some(2)
+    );
+    assert_eq!(ping(&["--ca", ca.to_str().unwrap()]).status.code(), Some(2));
+    // Without --tls, the TLS listener refuses the cleartext call.
+    assert_ne!(ping(&[]).status.code(), Some(0));
+
+    // dump --tls: an rpcbind directory served on a TLS listener.
+    let rpcbind = xipc::rpc::Service::new();
+    xipc::rpc::rpcbind::serve_on(&rpcbind, "127.0.0.1", 0).unwrap();
+    let tls_port = rpcbind
+        .listen_tcp_tls(
+            "127.0.0.1",
+            0,
+            &config(TlsPolicy::Tls, "ca.pem", Some("server")),
+        )
+        .unwrap();
+    rpcbind.start().unwrap();
+    let out = Command::new(xipc)
+        .args(["rpc", "dump", "127.0.0.1", "--rpcbind-port"])
+        .arg(tls_port.to_string())
+        .args(["--tls", "--ca", ca.to_str().unwrap()])
+        .output()
+        .expect("xipc runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("100000"), "rpcbind lists itself: {stdout}");
+    rpcbind.stop();
+}
