@@ -173,7 +173,11 @@ def echo(args: bytes, call: rpc.Call) -> bytes | None:
     who: rpc.AuthSys | None = call.auth_sys
     peer: xipc.PeerCredentials | None = call.peer_credentials
     numbers: list[int] = [call.xid, call.prog, call.vers, call.procedure]
-    del who, peer, numbers
+    tls: rpc.TlsPeer | None = call.tls_peer
+    if tls is not None:
+        identity: list[str] = [tls.subject, tls.fingerprint, *tls.sans]
+        del identity
+    del who, peer, numbers, tls
     return args
 
 
@@ -190,7 +194,14 @@ def remote_calls() -> bytes:
     server.set_concurrent_calls_per_connection(4)
     server.set_max_connections(64)
     server.set_idle_timeout(None)
+    served = rpc.TlsConfig(cert="server.pem", key="server.key", policy="tls")
+    tls_port: int = server.listen_tcp("127.0.0.1", 0, tls=served)
+    server.listen_unix("/tmp/tls.sock", 0o600, tls=served)
     server.start()
+    trusted = rpc.TlsConfig(ca=b"-----BEGIN CERTIFICATE-----", server_name="localhost")
+    with rpc.Client("127.0.0.1", 0x20000001, 1, port=tls_port, tls=trusted) as sealed:
+        sealed.ping()
+    trusted.close()
     with rpc.Client("127.0.0.1", 0x20000001, 1, proto="tcp", port=port, timeout=None) as c:
         c.set_timeout(2.0)
         c.set_max_message_size(1 << 16)
@@ -206,6 +217,7 @@ def remote_calls() -> bytes:
     errors_seen: list[type[Exception]] = [
         rpc.RpcError, rpc.ProgramUnavailable, rpc.ProgramMismatch, rpc.ProcedureUnavailable,
         rpc.GarbageArgs, rpc.SystemError_, rpc.AuthError, rpc.RpcMismatch, rpc.Timeout,
+        rpc.TlsError, errors.TlsError,
         errors.ProgramMismatch, errors.RpcMismatch, errors.AuthError,
     ]
     del errors_seen
