@@ -289,6 +289,11 @@ typedef struct xipc_rpc_client xipc_rpc_client;
  * handler (`xipc_rpc_server_stop` there stops the server once the handler
  * returns); only `xipc_rpc_server_close` must come after every other call
  * has returned, and never from a handler.
+ *
+ * A server has no descriptor getter: it serves every listener and
+ * connection on its own threads, which wait on one epoll set of their
+ * own, so no single descriptor tells a caller when there is work for it.
+ * `xipc_rpc_server_serve_forever` is the call that waits for the server.
  */
 typedef struct xipc_rpc_server xipc_rpc_server;
 
@@ -650,13 +655,13 @@ int xipc_rpc_client_connect(const char *host,
                             xipc_rpc_client **out);
 
 /**
- * Calls procedure `proc` with XDR argument bytes; on success `*reply` and
+ * Calls procedure `procedure` with XDR argument bytes; on success `*reply` and
  * `*reply_len` receive the XDR result bytes, to be freed with
  * `xipc_bytes_free`. An RPC error status returns its own code
  * (`XIPC_EPROG_MISMATCH`, ...; see `xipc_rpc_last_error_details`).
  */
 int xipc_rpc_client_call(xipc_rpc_client *c,
-                         uint32_t proc,
+                         uint32_t procedure,
                          const uint8_t *args,
                          size_t args_len,
                          uint8_t **reply,
@@ -666,7 +671,7 @@ int xipc_rpc_client_call(xipc_rpc_client *c,
  * Sends a call that expects no reply (batched); returns once it is sent.
  */
 int xipc_rpc_client_call_batched(xipc_rpc_client *c,
-                                 uint32_t proc,
+                                 uint32_t procedure,
                                  const uint8_t *args,
                                  size_t args_len);
 
@@ -710,6 +715,18 @@ int xipc_rpc_client_set_auth_sys(xipc_rpc_client *c,
                                  size_t ngids);
 
 /**
+ * Writes the descriptor of the client's socket to `*fd`: the connection of
+ * a TCP or Unix client; for UDP, the client's own socket, bound to an
+ * ephemeral port and connected to the server's address. It stays owned by
+ * the client. It is there to inspect or tune the socket (getsockname,
+ * getpeername, socket options), not to read or write: bytes read from it
+ * are replies other calls wait for, and bytes written to it break the
+ * framing of calls. A client that reconnects (`xipc_rpc_client_set_reconnect`)
+ * gets a new socket: ask again after a reconnect.
+ */
+int xipc_rpc_client_fd(const xipc_rpc_client *c, int *fd);
+
+/**
  * Closes the client's connection and frees the handle. Accepts NULL. It
  * returns 0: closing a client has nothing to report.
  */
@@ -728,14 +745,14 @@ int xipc_rpc_last_error_details(uint32_t *low, uint32_t *high, uint32_t *auth_st
 int xipc_rpc_server_new(xipc_rpc_server **out);
 
 /**
- * Serves procedure `proc` of `prog` version `vers` with `handler`, which
+ * Serves procedure `procedure` of `prog` version `vers` with `handler`, which
  * gets `user` back on every call. Procedure 0 answers on its own unless
  * registered.
  */
 int xipc_rpc_server_register(xipc_rpc_server *s,
                              uint32_t prog,
                              uint32_t vers,
-                             uint32_t proc,
+                             uint32_t procedure,
                              xipc_rpc_handler handler,
                              void *user);
 
@@ -866,7 +883,7 @@ uint32_t xipc_rpc_call_vers(const xipc_rpc_call *call);
 /**
  * The called procedure (0 for NULL).
  */
-uint32_t xipc_rpc_call_proc(const xipc_rpc_call *call);
+uint32_t xipc_rpc_call_procedure(const xipc_rpc_call *call);
 
 /**
  * The caller's AUTH_SYS credential: `XIPC_ENOENT` when the call carried
@@ -1083,43 +1100,27 @@ int xipc_stream_close(xipc_stream *stream);
 
 /**
  * Encodes a `netobj`: `opaque<MAX_NETOBJ_SZ>`.
- *
- * # Safety
- * `encoder` must be NULL or a live encoder; `value` NULL or a valid
- * `xipc_netobj` whose `n_bytes` holds `n_len` bytes.
  */
 int xipc_encode_netobj(xipc_encoder *encoder, const xipc_netobj *value);
 
 /**
  * Decodes a `netobj` into `*value` (overwritten; release with
  * `xipc_free_netobj`).
- *
- * # Safety
- * `decoder` must be NULL or a live decoder; `value` NULL or writable.
  */
 int xipc_decode_netobj(xipc_decoder *decoder, xipc_netobj *value);
 
 /**
  * Frees what `xipc_decode_netobj` allocated and zeroes `*value`. Accepts NULL.
- *
- * # Safety
- * `value` must be NULL or a `netobj` whose buffer is NULL or `malloc`ed.
  */
 void xipc_free_netobj(xipc_netobj *value);
 
 /**
  * Encodes a `des_block`: its 8 bytes.
- *
- * # Safety
- * `encoder` must be NULL or a live encoder; `value` NULL or readable.
  */
 int xipc_encode_des_block(xipc_encoder *encoder, const xipc_des_block *value);
 
 /**
  * Decodes a `des_block` into `*value`.
- *
- * # Safety
- * `decoder` must be NULL or a live decoder; `value` NULL or writable.
  */
 int xipc_decode_des_block(xipc_decoder *decoder, xipc_des_block *value);
 
@@ -1130,84 +1131,51 @@ void xipc_free_des_block(xipc_des_block *value);
 
 /**
  * Encodes a `netbuf`: `maxlen`, then `buf` as `opaque<maxlen>`.
- *
- * # Safety
- * `encoder` must be NULL or a live encoder; `value` NULL or a valid
- * `xipc_netbuf` whose `buf` holds `len` bytes.
  */
 int xipc_encode_netbuf(xipc_encoder *encoder, const xipc_netbuf *value);
 
 /**
  * Decodes a `netbuf` into `*value` (release with `xipc_free_netbuf`).
- *
- * # Safety
- * `decoder` must be NULL or a live decoder; `value` NULL or writable.
  */
 int xipc_decode_netbuf(xipc_decoder *decoder, xipc_netbuf *value);
 
 /**
  * Frees what `xipc_decode_netbuf` allocated and zeroes it. Accepts NULL.
- *
- * # Safety
- * `value` must be NULL or a `netbuf` whose `buf` is NULL or `malloc`ed.
  */
 void xipc_free_netbuf(xipc_netbuf *value);
 
 /**
  * Encodes an `opaque_auth`: the flavor, then the body (`opaque<400>`).
- *
- * # Safety
- * `encoder` must be NULL or a live encoder; `value` NULL or a valid
- * `xipc_opaque_auth` whose `oa_base` holds `oa_length` bytes.
  */
 int xipc_encode_opaque_auth(xipc_encoder *encoder, const xipc_opaque_auth *value);
 
 /**
  * Decodes an `opaque_auth` into `*value` (release with
  * `xipc_free_opaque_auth`).
- *
- * # Safety
- * `decoder` must be NULL or a live decoder; `value` NULL or writable.
  */
 int xipc_decode_opaque_auth(xipc_decoder *decoder, xipc_opaque_auth *value);
 
 /**
  * Frees what `xipc_decode_opaque_auth` allocated and zeroes the body.
  * Accepts NULL.
- *
- * # Safety
- * `value` must be NULL or an `opaque_auth` whose `oa_base` is NULL or
- * `malloc`ed.
  */
 void xipc_free_opaque_auth(xipc_opaque_auth *value);
 
 /**
  * Encodes an `authsys_parms`: stamp, machine name (`string<255>`), uid,
  * gid, groups (`unsigned int<16>`).
- *
- * # Safety
- * `encoder` must be NULL or a live encoder; `value` NULL or a valid
- * `xipc_authsys_parms` (a NUL-terminated `aup_machname`, `aup_len`
- * groups at `aup_gids`).
  */
 int xipc_encode_authsys_parms(xipc_encoder *encoder, const xipc_authsys_parms *value);
 
 /**
  * Decodes an `authsys_parms` into `*value` (release with
  * `xipc_free_authsys_parms`).
- *
- * # Safety
- * `decoder` must be NULL or a live decoder; `value` NULL or writable.
  */
 int xipc_decode_authsys_parms(xipc_decoder *decoder, xipc_authsys_parms *value);
 
 /**
  * Frees what `xipc_decode_authsys_parms` allocated and zeroes the
  * pointers. Accepts NULL.
- *
- * # Safety
- * `value` must be NULL or an `authsys_parms` whose pointers are NULL or
- * `malloc`ed.
  */
 void xipc_free_authsys_parms(xipc_authsys_parms *value);
 

@@ -38,6 +38,16 @@ pub enum Error {
         /// The most the channel or buffer takes.
         limit: usize,
     },
+    /// An array has more elements than the buffer given for it holds (a
+    /// C caller's array of `limit` items); the same status as
+    /// [`Error::MessageTooLarge`], counted in elements instead of bytes.
+    #[error("message too large: {count} elements, at most {limit} allowed")]
+    TooManyElements {
+        /// How many elements the array has.
+        count: usize,
+        /// How many the buffer holds.
+        limit: usize,
+    },
     /// A named object (queue, FIFO, socket path, host) does not exist.
     #[error("not found: {0}")]
     NotFound(String),
@@ -136,7 +146,8 @@ pub mod code {
     pub const WOULD_BLOCK: i32 = -2;
     /// [`Error::TimedOut`](crate::Error::TimedOut).
     pub const TIMED_OUT: i32 = -3;
-    /// [`Error::MessageTooLarge`](crate::Error::MessageTooLarge).
+    /// [`Error::MessageTooLarge`](crate::Error::MessageTooLarge) and
+    /// [`Error::TooManyElements`](crate::Error::TooManyElements).
     pub const MESSAGE_TOO_LARGE: i32 = -4;
     /// [`Error::NotFound`](crate::Error::NotFound).
     pub const NOT_FOUND: i32 = -5;
@@ -184,7 +195,7 @@ impl Error {
             Error::InvalidArgument(_) => INVALID_ARGUMENT,
             Error::WouldBlock => WOULD_BLOCK,
             Error::TimedOut(_) => TIMED_OUT,
-            Error::MessageTooLarge { .. } => MESSAGE_TOO_LARGE,
+            Error::MessageTooLarge { .. } | Error::TooManyElements { .. } => MESSAGE_TOO_LARGE,
             Error::NotFound(_) => NOT_FOUND,
             Error::Exists(_) => EXISTS,
             Error::Permission(_) => PERMISSION,
@@ -286,6 +297,9 @@ impl Error {
             | Error::Internal(s) => s.clone(),
             Error::MessageTooLarge { size, limit } => {
                 format!("{size} bytes, at most {limit} allowed")
+            }
+            Error::TooManyElements { count, limit } => {
+                format!("{count} elements, at most {limit} allowed")
             }
             Error::Xdr { offset, reason } | Error::Limit { offset, reason } => {
                 format!("at byte {offset}: {reason}")

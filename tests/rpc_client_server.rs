@@ -5,10 +5,12 @@ mod support;
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream, UdpSocket};
+use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use nix::sys::socket::{getpeername, getsockname, getsockopt, sockopt, SockType, SockaddrIn};
 use xipc::rpc::message::{AcceptStat, ReplyHeader};
 use xipc::rpc::{AuthSys, Client, Credential, Protocol, Server};
 use xipc::xdr::{Decoder, Encoder};
@@ -348,9 +350,49 @@ fn stream_client_reconnects_when_asked() {
         Duration::from_secs(5),
         || s.connection_count() == 0,
     );
+    let before = local_port(c.as_raw_fd());
     assert!(matches!(c.call(1, &[]), Err(Error::Closed(_))));
     c.set_reconnect(true);
     assert_eq!(c.call(1, &uint(3)).unwrap(), uint(3));
+    // The descriptor is the new connection's.
+    assert_ne!(local_port(c.as_raw_fd()), before);
+    s.stop();
+}
+
+fn local_port(fd: std::os::fd::RawFd) -> u16 {
+    getsockname::<SockaddrIn>(fd).unwrap().port()
+}
+
+#[test]
+fn the_clients_descriptor_is_its_socket() {
+    let (s, _, tcp, udp) = started();
+    let path = std::env::temp_dir().join(format!("xipc-rpc-fd-{}", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    s.listen_unix(&path).unwrap();
+    let cases = [
+        (Protocol::Tcp, "127.0.0.1", tcp, SockType::Stream),
+        (Protocol::Udp, "127.0.0.1", udp, SockType::Datagram),
+        (Protocol::Unix, path.to_str().unwrap(), 0, SockType::Stream),
+    ];
+    for (proto, host, port, kind) in cases {
+        let c = Client::connect(host, port, PROG, 2, proto).unwrap();
+        let fd = c.as_raw_fd();
+        // SAFETY: the client keeps the descriptor open while it is borrowed.
+        let borrowed = unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) };
+        assert_eq!(
+            getsockopt(&borrowed, sockopt::SockType).unwrap(),
+            kind,
+            "{proto:?}"
+        );
+        if proto != Protocol::Unix {
+            // TCP: the connection; UDP: the client's own socket, connected
+            // to the server's address.
+            let peer: SockaddrIn = getpeername(fd).unwrap();
+            assert_eq!(peer.port(), port, "{proto:?}");
+            assert_ne!(local_port(fd), port, "{proto:?}");
+        }
+        c.ping().unwrap();
+    }
     s.stop();
 }
 

@@ -3,6 +3,7 @@
 
 use std::cell::Cell;
 use std::ffi::{c_char, c_int, c_void, CString};
+use std::os::fd::AsRawFd;
 
 use super::stream::xipc_peer_credentials;
 use super::xdr::xipc_encoder;
@@ -25,6 +26,11 @@ pub struct xipc_rpc_client {
 /// handler (`xipc_rpc_server_stop` there stops the server once the handler
 /// returns); only `xipc_rpc_server_close` must come after every other call
 /// has returned, and never from a handler.
+///
+/// A server has no descriptor getter: it serves every listener and
+/// connection on its own threads, which wait on one epoll set of their
+/// own, so no single descriptor tells a caller when there is work for it.
+/// `xipc_rpc_server_serve_forever` is the call that waits for the server.
 pub struct xipc_rpc_server {
     inner: Server,
 }
@@ -121,14 +127,14 @@ pub unsafe extern "C" fn xipc_rpc_client_connect(
     })
 }
 
-/// Calls procedure `proc` with XDR argument bytes; on success `*reply` and
+/// Calls procedure `procedure` with XDR argument bytes; on success `*reply` and
 /// `*reply_len` receive the XDR result bytes, to be freed with
 /// `xipc_bytes_free`. An RPC error status returns its own code
 /// (`XIPC_EPROG_MISMATCH`, ...; see `xipc_rpc_last_error_details`).
 #[no_mangle]
 pub unsafe extern "C" fn xipc_rpc_client_call(
     c: *mut xipc_rpc_client,
-    proc: u32,
+    procedure: u32,
     args: *const u8,
     args_len: usize,
     reply: *mut *mut u8,
@@ -139,7 +145,7 @@ pub unsafe extern "C" fn xipc_rpc_client_call(
         nonnull!(reply_len);
         // SAFETY: forwarded contract.
         let (c, args) = unsafe { (client(c)?, slice_arg(args, args_len)?) };
-        let results = c.call(proc, args).map_err(note)?;
+        let results = c.call(procedure, args).map_err(note)?;
         let (ptr, len) = into_c_bytes(results);
         // SAFETY: out-pointers checked non-NULL.
         unsafe {
@@ -153,12 +159,12 @@ pub unsafe extern "C" fn xipc_rpc_client_call(
 #[no_mangle]
 pub unsafe extern "C" fn xipc_rpc_client_call_batched(
     c: *mut xipc_rpc_client,
-    proc: u32,
+    procedure: u32,
     args: *const u8,
     args_len: usize,
 ) -> c_int {
     // SAFETY: forwarded contract.
-    guard(|| unsafe { client(c)?.call_batched(proc, slice_arg(args, args_len)?) })
+    guard(|| unsafe { client(c)?.call_batched(procedure, slice_arg(args, args_len)?) })
 }
 
 /// Calls the NULL procedure (0).
@@ -250,6 +256,22 @@ pub unsafe extern "C" fn xipc_rpc_client_set_auth_sys(
     })
 }
 
+/// Writes the descriptor of the client's socket to `*fd`: the connection of
+/// a TCP or Unix client; for UDP, the client's own socket, bound to an
+/// ephemeral port and connected to the server's address. It stays owned by
+/// the client. It is there to inspect or tune the socket (getsockname,
+/// getpeername, socket options), not to read or write: bytes read from it
+/// are replies other calls wait for, and bytes written to it break the
+/// framing of calls. A client that reconnects (`xipc_rpc_client_set_reconnect`)
+/// gets a new socket: ask again after a reconnect.
+#[no_mangle]
+pub unsafe extern "C" fn xipc_rpc_client_fd(c: *const xipc_rpc_client, fd: *mut c_int) -> c_int {
+    guard(|| {
+        // SAFETY: live handle by contract; `fd` checked by `write_out`.
+        unsafe { write_out(fd, client(c)?.as_raw_fd()) }
+    })
+}
+
 /// Closes the client's connection and frees the handle. Accepts NULL. It
 /// returns 0: closing a client has nothing to report.
 #[no_mangle]
@@ -307,7 +329,7 @@ unsafe impl Send for UserPtr {}
 // SAFETY: as above; xipc never dereferences it, only hands it back.
 unsafe impl Sync for UserPtr {}
 
-/// Serves procedure `proc` of `prog` version `vers` with `handler`, which
+/// Serves procedure `procedure` of `prog` version `vers` with `handler`, which
 /// gets `user` back on every call. Procedure 0 answers on its own unless
 /// registered.
 #[no_mangle]
@@ -315,7 +337,7 @@ pub unsafe extern "C" fn xipc_rpc_server_register(
     s: *mut xipc_rpc_server,
     prog: u32,
     vers: u32,
-    proc: u32,
+    procedure: u32,
     handler: xipc_rpc_handler,
     user: *mut c_void,
 ) -> c_int {
@@ -326,7 +348,7 @@ pub unsafe extern "C" fn xipc_rpc_server_register(
             return Err(Error::InvalidArgument("handler is NULL".into()));
         };
         let user = UserPtr(user);
-        s.register(prog, vers, proc, move |info, args, out| {
+        s.register(prog, vers, procedure, move |info, args, out| {
             call_handler(handler, &user, info, args, out)
         });
         Ok(())
@@ -627,7 +649,7 @@ pub unsafe extern "C" fn xipc_rpc_call_vers(call: *const xipc_rpc_call) -> u32 {
 
 /// The called procedure (0 for NULL).
 #[no_mangle]
-pub unsafe extern "C" fn xipc_rpc_call_proc(call: *const xipc_rpc_call) -> u32 {
+pub unsafe extern "C" fn xipc_rpc_call_procedure(call: *const xipc_rpc_call) -> u32 {
     // SAFETY: forwarded contract.
     unsafe { call_ref(call) }.map_or(0, |c| c.procedure)
 }
@@ -659,8 +681,8 @@ pub unsafe extern "C" fn xipc_rpc_call_auth_sys(
             ));
         };
         if !gids.is_null() && sys.gids.len() > gids_cap {
-            return Err(Error::MessageTooLarge {
-                size: sys.gids.len(),
+            return Err(Error::TooManyElements {
+                count: sys.gids.len(),
                 limit: gids_cap,
             });
         }

@@ -208,10 +208,6 @@ unsafe fn decode_with<T>(
 }
 
 /// Encodes a `netobj`: `opaque<MAX_NETOBJ_SZ>`.
-///
-/// # Safety
-/// `encoder` must be NULL or a live encoder; `value` NULL or a valid
-/// `xipc_netobj` whose `n_bytes` holds `n_len` bytes.
 #[no_mangle]
 pub unsafe extern "C" fn xipc_encode_netobj(
     encoder: *mut xipc_encoder,
@@ -229,9 +225,6 @@ pub unsafe extern "C" fn xipc_encode_netobj(
 
 /// Decodes a `netobj` into `*value` (overwritten; release with
 /// `xipc_free_netobj`).
-///
-/// # Safety
-/// `decoder` must be NULL or a live decoder; `value` NULL or writable.
 #[no_mangle]
 pub unsafe extern "C" fn xipc_decode_netobj(
     decoder: *mut xipc_decoder,
@@ -260,9 +253,6 @@ unsafe fn free_netobj(v: &mut xipc_netobj) {
 }
 
 /// Frees what `xipc_decode_netobj` allocated and zeroes `*value`. Accepts NULL.
-///
-/// # Safety
-/// `value` must be NULL or a `netobj` whose buffer is NULL or `malloc`ed.
 #[no_mangle]
 pub unsafe extern "C" fn xipc_free_netobj(value: *mut xipc_netobj) {
     // SAFETY: by contract.
@@ -273,9 +263,6 @@ pub unsafe extern "C" fn xipc_free_netobj(value: *mut xipc_netobj) {
 }
 
 /// Encodes a `des_block`: its 8 bytes.
-///
-/// # Safety
-/// `encoder` must be NULL or a live encoder; `value` NULL or readable.
 #[no_mangle]
 pub unsafe extern "C" fn xipc_encode_des_block(
     encoder: *mut xipc_encoder,
@@ -291,9 +278,6 @@ pub unsafe extern "C" fn xipc_encode_des_block(
 }
 
 /// Decodes a `des_block` into `*value`.
-///
-/// # Safety
-/// `decoder` must be NULL or a live decoder; `value` NULL or writable.
 #[no_mangle]
 pub unsafe extern "C" fn xipc_decode_des_block(
     decoder: *mut xipc_decoder,
@@ -327,10 +311,6 @@ pub extern "C" fn xipc_free_des_block(value: *mut xipc_des_block) {
 }
 
 /// Encodes a `netbuf`: `maxlen`, then `buf` as `opaque<maxlen>`.
-///
-/// # Safety
-/// `encoder` must be NULL or a live encoder; `value` NULL or a valid
-/// `xipc_netbuf` whose `buf` holds `len` bytes.
 #[no_mangle]
 pub unsafe extern "C" fn xipc_encode_netbuf(
     encoder: *mut xipc_encoder,
@@ -348,9 +328,6 @@ pub unsafe extern "C" fn xipc_encode_netbuf(
 }
 
 /// Decodes a `netbuf` into `*value` (release with `xipc_free_netbuf`).
-///
-/// # Safety
-/// `decoder` must be NULL or a live decoder; `value` NULL or writable.
 #[no_mangle]
 pub unsafe extern "C" fn xipc_decode_netbuf(
     decoder: *mut xipc_decoder,
@@ -380,9 +357,6 @@ unsafe fn free_netbuf(v: &mut xipc_netbuf) {
 }
 
 /// Frees what `xipc_decode_netbuf` allocated and zeroes it. Accepts NULL.
-///
-/// # Safety
-/// `value` must be NULL or a `netbuf` whose `buf` is NULL or `malloc`ed.
 #[no_mangle]
 pub unsafe extern "C" fn xipc_free_netbuf(value: *mut xipc_netbuf) {
     // SAFETY: by contract.
@@ -394,10 +368,6 @@ pub unsafe extern "C" fn xipc_free_netbuf(value: *mut xipc_netbuf) {
 }
 
 /// Encodes an `opaque_auth`: the flavor, then the body (`opaque<400>`).
-///
-/// # Safety
-/// `encoder` must be NULL or a live encoder; `value` NULL or a valid
-/// `xipc_opaque_auth` whose `oa_base` holds `oa_length` bytes.
 #[no_mangle]
 pub unsafe extern "C" fn xipc_encode_opaque_auth(
     encoder: *mut xipc_encoder,
@@ -416,9 +386,6 @@ pub unsafe extern "C" fn xipc_encode_opaque_auth(
 
 /// Decodes an `opaque_auth` into `*value` (release with
 /// `xipc_free_opaque_auth`).
-///
-/// # Safety
-/// `decoder` must be NULL or a live decoder; `value` NULL or writable.
 #[no_mangle]
 pub unsafe extern "C" fn xipc_decode_opaque_auth(
     decoder: *mut xipc_decoder,
@@ -449,10 +416,6 @@ unsafe fn free_opaque_auth(v: &mut xipc_opaque_auth) {
 
 /// Frees what `xipc_decode_opaque_auth` allocated and zeroes the body.
 /// Accepts NULL.
-///
-/// # Safety
-/// `value` must be NULL or an `opaque_auth` whose `oa_base` is NULL or
-/// `malloc`ed.
 #[no_mangle]
 pub unsafe extern "C" fn xipc_free_opaque_auth(value: *mut xipc_opaque_auth) {
     // SAFETY: by contract.
@@ -464,11 +427,6 @@ pub unsafe extern "C" fn xipc_free_opaque_auth(value: *mut xipc_opaque_auth) {
 
 /// Encodes an `authsys_parms`: stamp, machine name (`string<255>`), uid,
 /// gid, groups (`unsigned int<16>`).
-///
-/// # Safety
-/// `encoder` must be NULL or a live encoder; `value` NULL or a valid
-/// `xipc_authsys_parms` (a NUL-terminated `aup_machname`, `aup_len`
-/// groups at `aup_gids`).
 #[no_mangle]
 pub unsafe extern "C" fn xipc_encode_authsys_parms(
     encoder: *mut xipc_encoder,
@@ -502,9 +460,6 @@ pub unsafe extern "C" fn xipc_encode_authsys_parms(
 
 /// Decodes an `authsys_parms` into `*value` (release with
 /// `xipc_free_authsys_parms`).
-///
-/// # Safety
-/// `decoder` must be NULL or a live decoder; `value` NULL or writable.
 #[no_mangle]
 pub unsafe extern "C" fn xipc_decode_authsys_parms(
     decoder: *mut xipc_decoder,
@@ -546,10 +501,6 @@ unsafe fn free_authsys_parms(v: &mut xipc_authsys_parms) {
 
 /// Frees what `xipc_decode_authsys_parms` allocated and zeroes the
 /// pointers. Accepts NULL.
-///
-/// # Safety
-/// `value` must be NULL or an `authsys_parms` whose pointers are NULL or
-/// `malloc`ed.
 #[no_mangle]
 pub unsafe extern "C" fn xipc_free_authsys_parms(value: *mut xipc_authsys_parms) {
     // SAFETY: by contract.

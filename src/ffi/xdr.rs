@@ -230,10 +230,7 @@ unsafe fn get_counted<T>(
             let count = undo_on_error(d, |d| d.get_count(bound(max), std::mem::size_of::<T>()))?;
             if count > cap {
                 d.set_position(start)?;
-                return Err(Error::MessageTooLarge {
-                    size: count,
-                    limit: cap,
-                });
+                return Err(Error::TooManyElements { count, limit: cap });
             }
             let result = typed_slice_mut(out, count).and_then(|dst| read(d, dst));
             if result.is_err() {

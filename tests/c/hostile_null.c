@@ -232,6 +232,13 @@ static void test_rpc(void) {
     RC(XIPC_EINVAL, xipc_rpc_server_set_concurrent_calls_per_connection(s, 0)); /* 0 is refused, not clamped */
     RC(XIPC_EINVAL, xipc_rpc_server_set_max_connections(s, 0)); /* 0 is refused, not clamped */
     RC(XIPC_EINVAL, xipc_rpc_server_set_idle_timeout(NULL, 1000));
+    RC(XIPC_EINVAL, xipc_rpc_server_set_threads(NULL, 1, 4));
+    RC(XIPC_EINVAL, xipc_rpc_server_set_threads(s, 0, 4)); /* min 0 is refused */
+    RC(XIPC_EINVAL, xipc_rpc_server_set_threads(s, 5, 4)); /* min over max is refused */
+    MUST(xipc_rpc_server_set_threads(s, 1, 4));
+    RC(XIPC_EINVAL, xipc_rpc_server_set_thread_stack_size(NULL, 1 << 20));
+    RC(XIPC_EINVAL, xipc_rpc_server_set_thread_stack_size(s, 4096)); /* under 64 KiB */
+    MUST(xipc_rpc_server_set_thread_stack_size(s, 1 << 20));
     RC(XIPC_EINVAL, xipc_rpc_server_set_idle_timeout(s, 0)); /* 0 is refused, not clamped */
     RC(XIPC_EINVAL, xipc_rpc_server_set_idle_timeout(s, -2));
     MUST(xipc_rpc_server_set_idle_timeout(s, XIPC_WAIT_FOREVER)); /* never */
@@ -283,6 +290,13 @@ static void test_rpc(void) {
     RC(XIPC_EINVAL, xipc_rpc_client_set_auth_sys(c, 0, machine, 0, 0, gids, 1));
     /* After every refusal the client still works. */
     RC(XIPC_OK, xipc_rpc_client_ping(c));
+    int fd = -1;
+    RC(XIPC_EINVAL, xipc_rpc_client_fd(NULL, &fd));
+    RC(XIPC_EINVAL, xipc_rpc_client_fd(c, NULL));
+    EXPECT(fd == -1);
+    RC(XIPC_OK, xipc_rpc_client_fd(c, &fd));
+    EXPECT(fd >= 0);
+    COVER(xipc_rpc_client_fd);
     xipc_rpc_client_close(c);
     xipc_rpc_client_close(NULL);
     COVER(xipc_rpc_client_close);
@@ -294,8 +308,8 @@ static void test_rpc(void) {
     COVER(xipc_rpc_call_prog);
     EXPECT(xipc_rpc_call_vers(NULL) == 0);
     COVER(xipc_rpc_call_vers);
-    EXPECT(xipc_rpc_call_proc(NULL) == 0);
-    COVER(xipc_rpc_call_proc);
+    EXPECT(xipc_rpc_call_procedure(NULL) == 0);
+    COVER(xipc_rpc_call_procedure);
     RC(XIPC_EINVAL, xipc_rpc_call_auth_sys(NULL, NULL, NULL, NULL, NULL, NULL, 0, NULL));
     xipc_peer_credentials cred;
     RC(XIPC_EINVAL, xipc_rpc_call_peer_credentials(NULL, &cred));

@@ -305,6 +305,8 @@ static void test_bulk(xipc_encoder *enc) {
      * xipc_decoder_get_count reads the count alone. */
     CHECK(xipc_decoder_get_double_array(dec, UINT32_MAX, back, 10, &n) == XIPC_EMSGSIZE);
     CHECK(n == 12345);
+    /* The message counts elements, as `cap` does (not bytes). */
+    CHECK(strcmp(xipc_last_error(), "1000 elements, at most 10 allowed") == 0);
     size_t start, count;
     OK(xipc_decoder_position(dec, &start));
     OK(xipc_decoder_get_count(dec, UINT32_MAX, 8, &count));

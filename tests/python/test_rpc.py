@@ -37,7 +37,7 @@ def server():
         return u32(counter["n"])
 
     def whoami(args, call):
-        assert call.prog == PROG and call.vers == 1 and call.proc == 4
+        assert call.prog == PROG and call.vers == 1 and call.procedure == 4
         if call.auth_sys is None:
             return u32(0xFFFFFFFF)
         a = call.auth_sys
@@ -302,6 +302,46 @@ def test_zero_limits_and_non_permission_mode_bits_are_refused():
     with pytest.raises(xipc.errors.InvalidArgument):
         rpc.Client("127.0.0.1", PROG, 1, port=port, timeout=0)
     srv.close()
+
+
+def test_call_names_its_procedure_as_rust_and_c_do():
+    seen = []
+    srv = rpc.Server()
+    srv.set_rpcbind_registration(False)
+    srv.register(procedure=7, prog=PROG, vers=1, handler=lambda args, call: seen.append(call) or b"")
+    port = srv.listen_tcp("127.0.0.1", 0)
+    srv.start()
+    with rpc.Client("127.0.0.1", PROG, 1, port=port, timeout=5) as c:
+        c.call(procedure=7, args=b"")
+        c.call_batched(procedure=7)
+        c.ping()
+    srv.close()
+    assert seen[0].procedure == 7
+    assert not hasattr(seen[0], "proc")
+
+
+@pytest.mark.parametrize("proto", ["tcp", "udp", "unix"])
+def test_client_fileno_is_its_socket(server, proto):
+    _, ports, _ = server
+    with client(ports, proto) as c:
+        sock = socket.socket(fileno=os.dup(c.fileno()))
+        with sock:
+            assert sock.type == (socket.SOCK_DGRAM if proto == "udp" else socket.SOCK_STREAM)
+            if proto != "unix":
+                # TCP: the connection; UDP: the client's own socket,
+                # connected to the server's address.
+                assert sock.getpeername() == ("127.0.0.1", ports[proto])
+                assert sock.getsockname()[1] != ports[proto]
+        c.ping()  # the client is untouched
+    with pytest.raises(ValueError, match="^I/O on closed RPC client$"):
+        c.fileno()
+
+
+def test_server_has_no_fileno():
+    # A server waits on several sockets from its own threads: it has no one
+    # descriptor to offer (the docstring says so).
+    assert not hasattr(rpc.Server, "fileno")
+    assert "fileno" in (rpc.Server.__doc__ or "")
 
 
 def test_none_is_no_timeout_and_closed_handles_say_so():

@@ -69,6 +69,7 @@ _client_set_auth_sys = _lib.declare("xipc_rpc_client_set_auth_sys", [
     _c_void_p, ctypes.c_uint32, ctypes.c_char_p, ctypes.c_uint32, ctypes.c_uint32,
     ctypes.POINTER(ctypes.c_uint32), ctypes.c_size_t])
 _client_set_max = _lib.declare("xipc_rpc_client_set_max_message_size", [_c_void_p, ctypes.c_size_t])
+_client_fd = _lib.declare("xipc_rpc_client_fd", [_c_void_p, ctypes.POINTER(ctypes.c_int)])
 _client_close = _lib.declare("xipc_rpc_client_close", [_c_void_p])
 _last_details = _lib.declare("xipc_rpc_last_error_details", [
     ctypes.POINTER(ctypes.c_uint32), ctypes.POINTER(ctypes.c_uint32),
@@ -103,7 +104,7 @@ _server_close = _lib.declare("xipc_rpc_server_close", [_c_void_p])
 _call_xid = _lib.declare("xipc_rpc_call_xid", [_c_void_p], restype=ctypes.c_uint32)
 _call_prog = _lib.declare("xipc_rpc_call_prog", [_c_void_p], restype=ctypes.c_uint32)
 _call_vers = _lib.declare("xipc_rpc_call_vers", [_c_void_p], restype=ctypes.c_uint32)
-_call_proc = _lib.declare("xipc_rpc_call_proc", [_c_void_p], restype=ctypes.c_uint32)
+_call_procedure = _lib.declare("xipc_rpc_call_procedure", [_c_void_p], restype=ctypes.c_uint32)
 _call_auth_sys = _lib.declare("xipc_rpc_call_auth_sys", [
     _c_void_p, ctypes.POINTER(ctypes.c_uint32), ctypes.POINTER(ctypes.c_char_p),
     ctypes.POINTER(ctypes.c_uint32), ctypes.POINTER(ctypes.c_uint32),
@@ -168,7 +169,7 @@ class Call:
     xid: int
     prog: int
     vers: int
-    proc: int
+    procedure: int
     auth_sys: AuthSys | None = field(default=None)
     #: The calling process (pid, uid, gid) as the kernel saw it when the
     #: connection was made: calls over a Unix socket only, None over TCP and
@@ -225,11 +226,11 @@ class Client:
         _client_set_auth_sys(self._h(), cred.stamp, cred.machine_name.encode(), cred.uid,
                              cred.gid, gids, len(cred.gids))
 
-    def call(self, proc: int, args: bytes = b"") -> bytes:
-        """Calls ``proc`` with XDR ``args``; returns the XDR results."""
+    def call(self, procedure: int, args: bytes = b"") -> bytes:
+        """Calls ``procedure`` with XDR ``args``; returns the XDR results."""
         args = bytes(args)
         out, out_len = _u8p(), ctypes.c_size_t()
-        rc = _client_call(self._h(), proc, args, len(args), ctypes.byref(out),
+        rc = _client_call(self._h(), procedure, args, len(args), ctypes.byref(out),
                           ctypes.byref(out_len))
         if rc < 0:
             _raise_rpc(rc)
@@ -238,10 +239,10 @@ class Client:
         finally:
             _lib.lib.xipc_bytes_free(out, out_len.value)
 
-    def call_batched(self, proc: int, args: bytes = b"") -> None:
+    def call_batched(self, procedure: int, args: bytes = b"") -> None:
         """Sends a call that expects no reply."""
         args = bytes(args)
-        rc = _client_call_batched(self._h(), proc, args, len(args))
+        rc = _client_call_batched(self._h(), procedure, args, len(args))
         if rc < 0:
             _raise_rpc(rc)
 
@@ -250,6 +251,18 @@ class Client:
         rc = _client_ping(self._h())
         if rc < 0:
             _raise_rpc(rc)
+
+    def fileno(self) -> int:
+        """The descriptor of the client's socket: the connection of a TCP or
+        Unix client; for UDP, the client's own socket, bound to an ephemeral
+        port and connected to the server's address. It stays the client's.
+        It is there to inspect or tune the socket (``getsockname``, socket
+        options), not to read or write: bytes read from it are replies that
+        calls wait for, and bytes written to it break the framing of calls.
+        A client that reconnects (:meth:`set_reconnect`) gets a new socket."""
+        fd = ctypes.c_int()
+        _client_fd(self._h(), ctypes.byref(fd))
+        return fd.value
 
     def close(self) -> None:
         """Closes the client (idempotent)."""
@@ -290,7 +303,7 @@ def _call_info(call_ptr: int) -> Call:
     if _call_peer_credentials(call_ptr, ctypes.byref(cred)) == 0:
         peer = PeerCredentials(cred.pid, cred.uid, cred.gid)
     return Call(xid=_call_xid(call_ptr), prog=_call_prog(call_ptr), vers=_call_vers(call_ptr),
-                proc=_call_proc(call_ptr), auth_sys=auth, peer_credentials=peer)
+                procedure=_call_procedure(call_ptr), auth_sys=auth, peer_credentials=peer)
 
 
 #: A procedure handler: the XDR arguments and the call, to the XDR results.
@@ -298,7 +311,12 @@ Handler = Callable[[bytes, Call], Optional[bytes]]
 
 
 class Server:
-    """An RPC server; handlers are ``handler(args: bytes, call: Call) -> bytes``."""
+    """An RPC server; handlers are ``handler(args: bytes, call: Call) -> bytes``.
+
+    Unlike the other handles, a server has no ``fileno()``: it serves every
+    listener and connection on its own threads, which wait on one epoll set
+    of their own, so no single descriptor tells the caller when there is
+    work to do. :meth:`serve_forever` is what waits for a server."""
 
     def __init__(self) -> None:
         handle = _c_void_p()
@@ -318,8 +336,8 @@ class Server:
             raise InvalidArgument("I/O on closed RPC server")
         return self._handle
 
-    def register(self, prog: int, vers: int, proc: int, handler: Handler) -> None:
-        """Serves procedure ``proc`` of ``prog`` version ``vers`` with
+    def register(self, prog: int, vers: int, procedure: int, handler: Handler) -> None:
+        """Serves procedure ``procedure`` of ``prog`` version ``vers`` with
         ``handler(args, call)``, which returns the XDR results (None: none)."""
         def thunk(_user: Any, call_ptr: int, args_ptr: Any, args_len: int, result: int) -> int:
             try:
@@ -340,7 +358,7 @@ class Server:
 
         cb = _HANDLER(thunk)
         self._callbacks.append(cb)
-        _server_register(self._h(), prog, vers, proc, cb, None)
+        _server_register(self._h(), prog, vers, procedure, cb, None)
 
     def listen_tcp(self, host: str = "127.0.0.1", port: int = 0) -> int:
         bound = ctypes.c_uint16()

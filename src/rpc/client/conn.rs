@@ -15,7 +15,7 @@
 
 use std::io::IoSlice;
 use std::net::{SocketAddr, TcpStream, UdpSocket};
-use std::os::fd::{AsFd, BorrowedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -194,6 +194,11 @@ impl Conn {
 
     fn is_udp(&self) -> bool {
         matches!(self.socket, Socket::Udp(_))
+    }
+
+    /// The socket's descriptor (see [`Client`](super::Client)'s `AsRawFd`).
+    pub fn raw_fd(&self) -> RawFd {
+        self.socket.fd().as_raw_fd()
     }
 
     pub fn is_dead(&self) -> bool {

@@ -10,6 +10,7 @@ mod demux;
 pub use conn::{INITIAL_RETRANSMIT, MAX_RETRANSMIT};
 
 use std::net::SocketAddr;
+use std::os::fd::{AsRawFd, RawFd};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
@@ -295,6 +296,38 @@ impl Client {
         )?);
         *slot = conn.clone();
         Ok(conn)
+    }
+}
+
+/// The descriptor of the client's socket: its connection for TCP and Unix
+/// clients; for UDP, its own socket, bound to an ephemeral port and
+/// connected to the server's address (so only that server's datagrams
+/// reach it). The client keeps owning it. It is there to inspect or tune
+/// the socket (`getsockname`, `getpeername`, socket options such as buffer
+/// sizes or keep-alive), never to read or write: bytes taken from it are
+/// replies that callers wait for, and bytes written to it break the
+/// framing of calls. A client that reconnects
+/// ([`set_reconnect`](Client::set_reconnect)) gets a new socket, so the
+/// number is only good until then.
+///
+/// ```
+/// use std::os::fd::AsRawFd;
+/// use xipc::rpc::{Client, Protocol, Service};
+///
+/// let service = Service::new();
+/// let port = service.listen_tcp("127.0.0.1", 0)?;
+/// service.start()?;
+/// let client = Client::connect("127.0.0.1", port, 0x2000_0106, 1, Protocol::Tcp)?;
+/// let fd = client.as_raw_fd();
+/// // Its local address, say, as any socket's (here through the nix crate).
+/// let local = nix::sys::socket::getsockname::<nix::sys::socket::SockaddrIn>(fd).unwrap();
+/// assert_ne!(local.port(), port);
+/// service.stop();
+/// # Ok::<(), xipc::Error>(())
+/// ```
+impl AsRawFd for Client {
+    fn as_raw_fd(&self) -> RawFd {
+        self.conn.read().unwrap_or_else(|p| p.into_inner()).raw_fd()
     }
 }
 

@@ -47,6 +47,12 @@ pub const DEFAULT_UNIX_MODE: u32 = 0o600;
 /// An ONC RPC service runtime. Cheap to clone: clones share one service,
 /// which stops when [`stop`](Self::stop) is called or the last clone goes.
 ///
+/// Unlike a [`Client`](crate::rpc::Client) or a stream, a service has no
+/// descriptor (no `AsRawFd`): it serves every listener and connection on its
+/// own threads, which wait on one epoll set of their own, so no single
+/// descriptor tells the caller when there is work to do.
+/// [`serve_forever`](Self::serve_forever) is what waits for a service.
+///
 /// ```
 /// use xipc::rpc::svc::Service;
 /// use xipc::rpc::{Client, Protocol};

@@ -172,7 +172,7 @@ def streams(path: str) -> bytes:
 def echo(args: bytes, call: rpc.Call) -> bytes | None:
     who: rpc.AuthSys | None = call.auth_sys
     peer: xipc.PeerCredentials | None = call.peer_credentials
-    numbers: list[int] = [call.xid, call.prog, call.vers, call.proc]
+    numbers: list[int] = [call.xid, call.prog, call.vers, call.procedure]
     del who, peer, numbers
     return args
 
@@ -200,8 +200,9 @@ def remote_calls() -> bytes:
         result: bytes = c.call(1, b"\0\0\0\1")
         c.call_batched(1, b"")
         c.ping()
+        fd: int = c.fileno()
         closed: bool = c.closed
-        del closed
+        del closed, fd
     errors_seen: list[type[Exception]] = [
         rpc.RpcError, rpc.ProgramUnavailable, rpc.ProgramMismatch, rpc.ProcedureUnavailable,
         rpc.GarbageArgs, rpc.SystemError_, rpc.AuthError, rpc.RpcMismatch, rpc.Timeout,
