@@ -64,8 +64,9 @@ enum Command {
     /// and read the port.
     ///
     /// Like rpcbind since 1.2.5 it forwards calls (CALLIT, BCAST, INDIRECT)
-    /// only for callers on this machine unless --remote-calls is given, and
-    /// answers SET and UNSET only from this machine. Over UDP a caller on
+    /// only for callers on this machine unless --remote-calls is given
+    /// (others get PROC_UNAVAIL), and accepts SET and UNSET only from this
+    /// machine (others get FALSE). Over UDP a caller on
     /// another machine gets no reply larger than twice its call: a DUMP,
     /// GETADDRLIST or GETSTAT that does not fit answers SYSTEM_ERR (ask
     /// over TCP).

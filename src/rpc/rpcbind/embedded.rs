@@ -172,6 +172,12 @@ impl RpcbindServer {
     }
 }
 
+impl Drop for RpcbindServer {
+    fn drop(&mut self) {
+        self.service.stop();
+    }
+}
+
 /// Serves on the Unix socket `path` when nothing else does (a stale file
 /// left by a killed server is replaced); false when it cannot. Every user
 /// may connect (0666), as to the system rpcbind: changes are checked

@@ -89,9 +89,9 @@ impl RpcbindOptions {
     /// Whether CALLIT, BCAST and INDIRECT forward calls for callers on
     /// other machines (default false, as rpcbind since 1.2.5). A caller on
     /// this machine (a Unix socket or a loopback address) is always
-    /// served. Refused, CALLIT and BCAST stay silent and INDIRECT answers
-    /// SYSTEM_ERR (PROG_UNAVAIL when the program is not registered), as
-    /// rpcbind without remote calls does.
+    /// served. A refused caller gets PROC_UNAVAIL, as from rpcbind built
+    /// without remote calls (the default since 1.2.5), and nothing is
+    /// forwarded.
     pub fn remote_calls(mut self, on: bool) -> RpcbindOptions {
         self.remote_calls = on;
         self

@@ -433,6 +433,9 @@ fn register_v2(server: &Dispatcher, dir: Arc<Mutex<Directory>>) {
         results(enc.into_bytes())
     });
     serve(server, &dir, 2, proc::CALLIT, |info, args, dir| {
+        if forwarding_refused(info, dir) {
+            return Err(Error::ProcUnavail);
+        }
         let call = RmtCall::decode(args).map_err(garbage)?;
         let Ok((addr, res)) = forward(&call, info, dir, 2, false) else {
             return Ok(None);
@@ -444,6 +447,15 @@ fn register_v2(server: &Dispatcher, dir: Arc<Mutex<Directory>>) {
     });
 }
 
+/// Whether a forwarding procedure (CALLIT, BCAST, INDIRECT) is refused to
+/// the caller of `info`: one on another machine while remote calls are
+/// off. The refusal is PROC_UNAVAIL, before the arguments are read, as
+/// rpcbind built without remote calls (the default since 1.2.5) answers
+/// these procedures: a small reply that names no service and calls none.
+fn forwarding_refused(info: &CallInfo, dir: &Arc<Mutex<Directory>>) -> bool {
+    !lock(dir).remote_calls && !is_local(info)
+}
+
 /// Forwards `call` over UDP to where its program is registered and
 /// returns that address and the results.
 fn forward(
@@ -453,9 +465,9 @@ fn forward(
     vers: u32,
     indirect: bool,
 ) -> Result<(SocketAddr, Vec<u8>)> {
-    let (target, refused) = {
+    let target = {
         let d = lock(dir);
-        let target = if call.prog == PROGRAM {
+        if call.prog == PROGRAM {
             // Never to rpcbind itself: no loops, no amplification.
             Err(Error::ProgUnavail)
         } else {
@@ -464,15 +476,9 @@ fn forward(
                     Some((low, high)) => Error::ProgMismatch { low, high },
                     None => Error::ProgUnavail,
                 })
-        };
-        (target, !d.remote_calls && !is_local(info))
+        }
     };
     let outcome = target.and_then(|(addr, _)| {
-        if refused {
-            // Remote calls are off for other machines: found, not forwarded
-            // (rpcbind answers INDIRECT so when it has remote calls off).
-            return Err(Error::SystemErr);
-        }
         let c = Client::connect_addr(addr, call.prog, call.vers, Protocol::Udp)?;
         c.set_timeout(Some(FORWARD_TIMEOUT))?;
         Ok((addr, c.call(call.procedure, &call.args)?))
@@ -552,6 +558,9 @@ fn register_v34(server: &Dispatcher, vers: u32, dir: Arc<Mutex<Directory>>) {
     for &procedure in forwards {
         let indirect = procedure == proc::INDIRECT;
         serve(server, &dir, vers, procedure, move |info, args, dir| {
+            if forwarding_refused(info, dir) {
+                return Err(Error::ProcUnavail);
+            }
             let call = RmtCall::decode(args).map_err(garbage)?;
             let (addr, res) = match forward(&call, info, dir, vers, indirect) {
                 Ok(done) => done,
@@ -677,6 +686,82 @@ mod tests {
         assert!(!d.unset(7, 2, &[], &user));
         assert!(d.unset(7, 2, &[], &root));
         assert!(d.entries.is_empty());
+    }
+
+    /// A call to rpcbind `vers` procedure `procedure` with `args`.
+    fn rpcbind_call(vers: u32, procedure: u32, args: &[u8]) -> Vec<u8> {
+        let mut enc = Encoder::new();
+        for word in [7, 0, 2, PROGRAM, vers, procedure, 0, 0, 0, 0] {
+            enc.put_uint(word);
+        }
+        enc.put_raw(args);
+        enc.into_bytes()
+    }
+
+    /// The accept_stat of an accepted reply with an AUTH_NONE verifier.
+    fn accept_stat(reply: &[u8]) -> u32 {
+        u32::from_be_bytes(reply[20..24].try_into().unwrap())
+    }
+
+    #[test]
+    fn other_machines_get_no_forwarding_and_no_large_udp_replies() {
+        let dispatcher = Dispatcher::new();
+        serve_listing(&dispatcher, &RpcbindOptions::new(), &[(111, 111, false)]);
+        let from = |peer: Peer| crate::rpc::svc::Caller {
+            peer,
+            local: None,
+            peer_credentials: None,
+        };
+        let remote_udp = from(Peer::Udp("10.1.2.3:700".parse().unwrap()));
+        let remote_tcp = from(Peer::Tcp("10.1.2.3:700".parse().unwrap()));
+        let local_udp = from(Peer::Udp("127.0.0.1:700".parse().unwrap()));
+        let mut rmtcall = Encoder::new();
+        for word in [0x2000_0150, 1, 1, 0] {
+            rmtcall.put_uint(word);
+        }
+        // Forwarding is refused to other machines, over UDP and TCP alike.
+        for (vers, procedure) in [(2, proc::CALLIT), (3, proc::CALLIT), (4, proc::CALLIT)]
+            .into_iter()
+            .chain([(4, proc::INDIRECT)])
+        {
+            for caller in [&remote_udp, &remote_tcp] {
+                let call = rpcbind_call(vers, procedure, rmtcall.as_bytes());
+                let reply = dispatcher.answer(&call, caller).unwrap();
+                assert_eq!(
+                    accept_stat(&reply),
+                    3,
+                    "v{vers} proc {procedure}: PROC_UNAVAIL"
+                );
+            }
+        }
+        // Not registered: a local INDIRECT is looked up (and not found).
+        let call = rpcbind_call(4, proc::INDIRECT, rmtcall.as_bytes());
+        assert_eq!(
+            accept_stat(&dispatcher.answer(&call, &local_udp).unwrap()),
+            1
+        );
+        // DUMP lists rpcbind's 6 entries: over UDP to another machine that
+        // is more than twice the call, so SYSTEM_ERR; whole over TCP or here.
+        let dump = rpcbind_call(4, proc::DUMP, &[]);
+        let small = dispatcher.answer(&dump, &remote_udp).unwrap();
+        assert_eq!((accept_stat(&small), small.len()), (5, 24));
+        assert!(small.len() <= UDP_REPLY_FACTOR * dump.len());
+        for caller in [&remote_tcp, &local_udp] {
+            let whole = dispatcher.answer(&dump, caller).unwrap();
+            assert_eq!(accept_stat(&whole), 0);
+            assert!(whole.len() > 6 * 40, "{} bytes", whole.len());
+        }
+        // A lookup fits and is answered: GETPORT of rpcbind itself.
+        let mut getport = Encoder::new();
+        for word in [PROGRAM, 2, IPPROTO_UDP, 0] {
+            getport.put_uint(word);
+        }
+        let call = rpcbind_call(2, proc::GETADDR, getport.as_bytes());
+        let reply = dispatcher.answer(&call, &remote_udp).unwrap();
+        assert_eq!(
+            (accept_stat(&reply), &reply[24..]),
+            (0, &111u32.to_be_bytes()[..])
+        );
     }
 
     #[test]
