@@ -39,7 +39,7 @@ VALGRIND ?= valgrind --quiet --error-exitcode=99 --leak-check=full \
             --trace-children=no
 
 .PHONY: all help deps deps-demo deps-bench header test test-rust test-c test-python test-interop \
-        demo bench install uninstall clean fuzz soak doc
+        test-snippets demo bench install uninstall clean fuzz soak doc
 
 all: ## release library (.so, .a), header and the xipc binary
 	$(CARGO) build --release --lib --bins
@@ -71,7 +71,7 @@ header: ## regenerate include/xipc.h from src/ffi
 LIMIT := scripts/limit.sh
 PYTEST_LIMIT := --timeout=300
 
-test: deps all test-rust test-c test-python test-interop ## every test: Rust, C, Python, interop
+test: deps all test-rust test-c test-python test-snippets test-interop ## every test: Rust, C, Python, doc snippets, interop
 	@echo "make test: all suites passed"
 
 test-rust:
@@ -97,6 +97,11 @@ test-python:
 	$(PYTHON) -m pytest -q $(PYTEST_LIMIT) tests/python
 	@echo "== queues and streams again without the C module (the ctypes path)"
 	XIPC_NO_FAST=1 $(PYTHON) -m pytest -q $(PYTEST_LIMIT) tests/python/test_mq.py tests/python/test_stream.py tests/python/test_fast.py
+
+# Every code block of README.md and docs/src: compiled, run, compared
+# (tests/snippets/run.py says how).
+test-snippets:
+	$(LIMIT) 900 $(PYTHON) tests/snippets/run.py
 
 test-interop:
 	@set -e; for t in $(sort $(wildcard tests/interop/*.sh)); do echo "== $$t"; $(LIMIT) 600 bash $$t; done
@@ -136,8 +141,8 @@ uninstall: ## remove what install put in place
 	      $(DESTDIR)$(CMAKEDIR)/xipcConfig.cmake $(DESTDIR)$(CMAKEDIR)/xipcConfigVersion.cmake
 	rmdir $(DESTDIR)$(CMAKEDIR) $(DESTDIR)$(LIBDIR)/.debug $(DESTDIR)$(BINDIR)/.debug 2>/dev/null || true
 
-doc: ## API documentation (cargo doc), failing on any rustdoc warning
-	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --no-deps
+doc: all ## the book (docs/), the Rust API and the Python API, in target/doc-site/
+	@scripts/doc.sh
 
 fuzz: all ## run every fuzz target FUZZ_SECONDS (default 60) each; not part of test
 	@scripts/fuzz.sh

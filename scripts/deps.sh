@@ -34,7 +34,7 @@ test)
     apt_packages=(libtirpc-dev rpcsvc-proto rpcbind rstatd pkg-config valgrind cmake iproute2 netbase
                   util-linux bsdutils binutils)
     py_modules=(pytest=pytest pytest_timeout=pytest-timeout hypothesis=hypothesis
-                posix_ipc=posix_ipc mypy=mypy)
+                posix_ipc=posix_ipc mypy=mypy numpy=numpy)
     ;;
 *)
     echo "deps: unknown target '$target' (demo, bench or test)" >&2

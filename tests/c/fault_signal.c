@@ -1,5 +1,5 @@
 /* A signal (a handler installed without SA_RESTART) arriving during every
- * kind of blocking call, each handled as the README documents, and no
+ * kind of blocking call, each handled as the book (docs/src) documents, and no
  * message lost or duplicated:
  *   - stream receive and read: XIPC_EINTR; what had arrived stays, and the
  *     next receive completes the message;

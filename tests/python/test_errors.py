@@ -1,6 +1,6 @@
 """xipc.errors against the library's status table: one exception class per
 status code of xipc.h (which is generated from the Rust table), each also the
-built-in exception the README names; OS errors by errno."""
+built-in exception docs/src/errors.md names; OS errors by errno."""
 
 import errno
 import re
@@ -14,7 +14,7 @@ from xipc._lib import lib
 
 HEADER = Path(__file__).resolve().parents[2] / "include" / "xipc.h"
 
-#: The README's table: C status, Python class, the built-in it also is.
+#: The table of docs/src/errors.md: C status, Python class, the built-in it also is.
 TABLE = {
     "XIPC_EINVAL": (errors.InvalidArgument, ValueError),
     "XIPC_EAGAIN": (errors.WouldBlock, BlockingIOError),

@@ -9,7 +9,7 @@ int main(int argc, char **argv)
 	xipc_rpc_client *clnt;
 	pair p = {3, 4};
 	int sum = 0, rc;
-	if (argc < 2 || xipc_rpc_client_new("127.0.0.1", (uint16_t)atoi(argv[1]), TRAIL, TRAIL_V1, "tcp", &clnt) != 0) {
+	if (argc < 2 || xipc_rpc_client_connect("127.0.0.1", (uint16_t)atoi(argv[1]), TRAIL, TRAIL_V1, "tcp", &clnt) != 0) {
 		fprintf(stderr, "client: %s\n", xipc_last_error());
 		return 1;
 	}
@@ -18,6 +18,6 @@ int main(int argc, char **argv)
 		printf("%d\n", sum);
 	else
 		printf("error: %s\n", xipc_strerror(rc));
-	xipc_rpc_client_free(clnt);
+	xipc_rpc_client_close(clnt);
 	return 0;
 }

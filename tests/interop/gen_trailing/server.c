@@ -22,5 +22,5 @@ int main(void)
 	}
 	printf("%u\n", port);
 	fflush(stdout);
-	return xipc_rpc_server_run(server) == 0 ? 0 : 1;
+	return xipc_rpc_server_serve_forever(server) == 0 ? 0 : 1;
 }
