@@ -8,7 +8,7 @@
  * the handle through its last argument and released by one function per
  * kind of object, which accepts NULL: _close for handles on operating-system
  * resources (xipc_mq, xipc_stream, xipc_listener, xipc_rpc_client,
- * xipc_rpc_server; it returns the status of closing, and the handle is gone
+ * xipc_rpc_server, xipc_rpcbind_server; it returns the status of closing, and the handle is gone
  * either way), _free for memory (xipc_encoder, xipc_decoder, and byte
  * buffers the library allocated: xipc_bytes_free).
  *
@@ -303,6 +303,16 @@ typedef struct xipc_rpc_client xipc_rpc_client;
 typedef struct xipc_rpc_server xipc_rpc_server;
 
 /**
+ * An embedded rpcbind (portmap v2, rpcbind v3/v4 on program 100000).
+ * Made by `xipc_rpcbind_server_new`, configured by its setters (what
+ * `xipc rpcbind` does without options is the default), then started with
+ * `xipc_rpcbind_server_start`; a setter after the start is `XIPC_EINVAL`.
+ * Any call may be made from any thread; only `xipc_rpcbind_server_close`
+ * must come after every other call has returned.
+ */
+typedef struct xipc_rpcbind_server xipc_rpcbind_server;
+
+/**
  * A byte stream: a pipe end, a FIFO, or a TCP or Unix connection. Release
  * with `xipc_stream_close`. One thread may receive while another sends;
  * calls in the same direction from several threads take turns; only
@@ -353,9 +363,12 @@ typedef void (*xipc_mq_notify_fn)(void *user);
  * `args`/`args_len` the XDR argument bytes; the handler appends the XDR
  * results to `result` and returns 0, or returns `XIPC_EGARBAGE_ARGS`,
  * `XIPC_EXDR` or `XIPC_ELIMIT` (what an `xipc_decoder` reports for
- * arguments it cannot decode: a GARBAGE_ARGS reply) or any other negative
- * value (SYSTEM_ERR reply). Handlers run on server threads, possibly
- * several at once, also for calls of one connection.
+ * arguments it cannot decode: a GARBAGE_ARGS reply), `XIPC_EAUTH` to
+ * refuse the caller (MSG_DENIED, AUTH_ERROR with AUTH_TOOWEAK: for example
+ * a certificate identity, see `xipc_rpc_call_tls_peer`, that may not call
+ * this procedure) or any other negative value (SYSTEM_ERR reply). Handlers
+ * run on server threads, possibly several at once, also for calls of one
+ * connection.
  */
 typedef int (*xipc_rpc_handler)(void *user,
                                 const xipc_rpc_call *call,
@@ -952,12 +965,25 @@ int xipc_rpc_server_set_idle_timeout(xipc_rpc_server *s, int64_t timeout_ms);
 
 /**
  * Whether start/stop register with and unregister from the local rpcbind
- * (default true; silently skipped when none runs).
+ * (default true; silently skipped when none runs). Stop removes only the
+ * registrations that still name this server.
  */
 int xipc_rpc_server_set_rpcbind_registration(xipc_rpc_server *s, bool on);
 
 /**
- * Starts serving on background threads.
+ * Whether start takes over a program version that another running server
+ * has registered with rpcbind (default false: start fails with
+ * `XIPC_EEXIST`, and `xipc_last_error()` names the program, the version
+ * and the address registered). A registration whose server is gone is
+ * replaced either way.
+ */
+int xipc_rpc_server_set_rpcbind_replace(xipc_rpc_server *s, bool replace);
+
+/**
+ * Registers with rpcbind (see `xipc_rpc_server_set_rpcbind_registration`
+ * and `xipc_rpc_server_set_rpcbind_replace`), then starts serving on
+ * background threads. A refused registration is `XIPC_EEXIST` and nothing
+ * starts.
  */
 int xipc_rpc_server_start(xipc_rpc_server *s);
 
@@ -1045,6 +1071,75 @@ int xipc_rpc_call_tls_peer(const xipc_rpc_call *call,
  * come over TLS `XIPC_ENOENT`.
  */
 int xipc_rpc_call_tls_san(const xipc_rpc_call *call, size_t index, const char **san);
+
+/**
+ * Makes an rpcbind server with the default options: port 111 of every
+ * IPv4 interface and of IPv6 loopback, the Unix socket /run/rpcbind.sock
+ * (on port 111 only), calls forwarded only for callers on this machine,
+ * at most 4096 registrations.
+ */
+int xipc_rpcbind_server_new(xipc_rpcbind_server **out);
+
+/**
+ * Also listens (TCP and UDP) on `address`, a host name or an IP address
+ * ("0.0.0.0" or "::" for every interface); call it once per address.
+ * Once any is given, the server listens on those and on loopback (so that
+ * this machine's servers can register) instead of the default addresses.
+ */
+int xipc_rpcbind_server_listen(xipc_rpcbind_server *s, const char *address);
+
+/**
+ * The TCP and UDP port on every address (default 111; 0: one the system
+ * picks, which `xipc_rpcbind_server_port` tells once started).
+ */
+int xipc_rpcbind_server_set_port(xipc_rpcbind_server *s, uint16_t port);
+
+/**
+ * Whether CALLIT, BCAST and INDIRECT forward calls for callers on other
+ * machines (default false, as rpcbind since 1.2.5; they get
+ * PROC_UNAVAIL). Callers on this machine are always served.
+ */
+int xipc_rpcbind_server_set_remote_calls(xipc_rpcbind_server *s, bool on);
+
+/**
+ * The most registrations held, the server's own 12 included (default
+ * 4096; at least 1, less than 12 counts as 12): past them SET answers
+ * FALSE.
+ */
+int xipc_rpcbind_server_set_max_registrations(xipc_rpcbind_server *s, size_t registrations);
+
+/**
+ * Serves also on a Unix stream socket at `path`, mode 0666 (a socket
+ * another server listens on is left alone); NULL: on none, on port 111
+ * too.
+ */
+int xipc_rpcbind_server_set_local_socket(xipc_rpcbind_server *s, const char *path);
+
+/**
+ * Listens and starts serving on background threads. A port taken on an
+ * address given (or on the first default one) is `XIPC_EEXIST`; a second
+ * start is `XIPC_EINVAL`.
+ */
+int xipc_rpcbind_server_start(xipc_rpcbind_server *s);
+
+/**
+ * `*port` receives the TCP and UDP port the server serves on; a server
+ * not started is `XIPC_EINVAL`.
+ */
+int xipc_rpcbind_server_port(const xipc_rpcbind_server *s, uint16_t *port);
+
+/**
+ * Stops gracefully: calls in progress finish, then every listener and
+ * connection closes. Stopping a server not started, or stopped, does
+ * nothing.
+ */
+int xipc_rpcbind_server_stop(xipc_rpcbind_server *s);
+
+/**
+ * Stops the server (see `xipc_rpcbind_server_stop`) and frees it.
+ * Accepts NULL.
+ */
+int xipc_rpcbind_server_close(xipc_rpcbind_server *s);
 
 /**
  * Creates an anonymous pipe: `*reader` reads what `*writer` writes. Both

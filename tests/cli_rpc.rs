@@ -3,7 +3,8 @@
 
 mod cli_support;
 
-use std::net::{TcpListener, TcpStream, UdpSocket};
+use std::io::{BufRead, BufReader};
+use std::net::{TcpListener, UdpSocket};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -13,38 +14,39 @@ use xipc::rpc::{Protocol, Server};
 
 const PROG: u32 = 0x2000_4a11;
 
-/// `xipc rpcbind --port P` as a child process, killed on drop.
+/// `xipc rpcbind --listen 127.0.0.1 --port 0` as a child process, killed
+/// on drop, with the lines it printed once serving.
 struct RpcbindProcess {
     child: Child,
     port: u16,
+    lines: Vec<String>,
 }
 
 impl RpcbindProcess {
-    /// Starts it on a port that was free for TCP and UDP a moment ago
-    /// (retrying when another process takes it first).
-    fn start() -> RpcbindProcess {
-        for _ in 0..20 {
-            let port = free_port();
-            let mut child = Command::new(env!("CARGO_BIN_EXE_xipc"))
-                .args(["rpcbind", "--port", &port.to_string()])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("xipc rpcbind starts");
-            let deadline = Instant::now() + Duration::from_secs(10);
-            while Instant::now() < deadline {
-                if let Ok(Some(_)) = child.try_wait() {
-                    break; // the port was taken: try another
-                }
-                if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                    return RpcbindProcess { child, port };
-                }
-                std::thread::sleep(Duration::from_millis(20));
+    /// Starts it and reads what it prints until the line of its UDP
+    /// listener on 127.0.0.1, which names the port the system picked.
+    fn start(extra: &[&str]) -> RpcbindProcess {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_xipc"))
+            .args(["rpcbind", "--listen", "127.0.0.1", "--port", "0"])
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("xipc rpcbind starts");
+        let stdout = BufReader::new(child.stdout.take().unwrap());
+        let mut lines = Vec::new();
+        for line in stdout.lines() {
+            let line = line.unwrap();
+            let port = line
+                .strip_prefix("udp 127.0.0.1 ")
+                .map(|p| p.parse().unwrap());
+            lines.push(line);
+            if let Some(port) = port {
+                return RpcbindProcess { child, port, lines };
             }
-            let _ = child.kill();
-            let _ = child.wait();
         }
-        panic!("xipc rpcbind did not start on any free port");
+        let status = child.wait().unwrap();
+        panic!("xipc rpcbind ({status}) printed no UDP listener on 127.0.0.1: {lines:?}");
     }
 }
 
@@ -55,15 +57,18 @@ impl Drop for RpcbindProcess {
     }
 }
 
-/// A port free on TCP and UDP right now.
-fn free_port() -> u16 {
-    loop {
-        let tcp = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = tcp.local_addr().unwrap().port();
-        if UdpSocket::bind(("0.0.0.0", port)).is_ok() {
-            return port;
-        }
-    }
+#[test]
+fn rpcbind_prints_each_listener_and_serves_on_the_port_it_prints() {
+    let rpcbind = RpcbindProcess::start(&[]);
+    let p = rpcbind.port;
+    assert_ne!(p, 0);
+    // TCP, then UDP, on the address given, on one port.
+    assert_eq!(
+        rpcbind.lines,
+        [format!("tcp 127.0.0.1 {p}"), format!("udp 127.0.0.1 {p}")]
+    );
+    let rb = Rpcbind::with_port("127.0.0.1", p, Protocol::Udp);
+    assert_eq!(rb.getport(100_000, 2, Protocol::Udp).unwrap(), p);
 }
 
 /// Serves PROG version 1 on TCP and UDP and registers both with `rpcbind`.
@@ -96,7 +101,7 @@ fn rpc_db_has_portmapper() {
 #[test]
 fn ping_and_dump_through_rpcbind() {
     rpc_db_has_portmapper();
-    let rpcbind = RpcbindProcess::start();
+    let rpcbind = RpcbindProcess::start(&[]);
     let (server, tcp, udp) = serve(rpcbind.port);
     let rb_port = rpcbind.port.to_string();
     let prog = PROG.to_string();

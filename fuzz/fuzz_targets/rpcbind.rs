@@ -19,7 +19,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use xipc::rpc::message::{decode_call, BadCall, ReplyHeader};
-use xipc::rpc::rpcbind::{parse_uaddr, proc, serve_directory, PROGRAM};
+use xipc::rpc::rpcbind::{parse_uaddr, proc, serve_directory, RpcbindOptions, PROGRAM};
 use xipc::rpc::svc::{Caller, Dispatcher, Peer};
 use xipc::stream::PeerCredentials;
 use xipc::xdr::Decoder;
@@ -124,7 +124,7 @@ fn caller(peer: u8) -> Caller {
 
 fuzz_target!(|input: &[u8]| {
     let rpcbind = Dispatcher::new();
-    serve_directory(&rpcbind, 64);
+    serve_directory(&rpcbind, &RpcbindOptions::new().max_registrations(64));
     for piece in split_messages(input, SEPARATOR).into_iter().take(64) {
         let [peer, call @ ..] = piece else {
             continue;

@@ -14,6 +14,7 @@
 pub mod mq;
 mod panic;
 pub mod rpc;
+pub mod rpcbind;
 pub mod status;
 pub mod stream;
 pub mod tls;

@@ -673,7 +673,8 @@ pub unsafe extern "C" fn xipc_rpc_server_set_idle_timeout(
 }
 
 /// Whether start/stop register with and unregister from the local rpcbind
-/// (default true; silently skipped when none runs).
+/// (default true; silently skipped when none runs). Stop removes only the
+/// registrations that still name this server.
 #[no_mangle]
 pub unsafe extern "C" fn xipc_rpc_server_set_rpcbind_registration(
     s: *mut xipc_rpc_server,
@@ -686,7 +687,27 @@ pub unsafe extern "C" fn xipc_rpc_server_set_rpcbind_registration(
     })
 }
 
-/// Starts serving on background threads.
+/// Whether start takes over a program version that another running server
+/// has registered with rpcbind (default false: start fails with
+/// `XIPC_EEXIST`, and `xipc_last_error()` names the program, the version
+/// and the address registered). A registration whose server is gone is
+/// replaced either way.
+#[no_mangle]
+pub unsafe extern "C" fn xipc_rpc_server_set_rpcbind_replace(
+    s: *mut xipc_rpc_server,
+    replace: bool,
+) -> c_int {
+    guard(|| {
+        // SAFETY: forwarded contract.
+        unsafe { server(s)? }.set_rpcbind_replace(replace);
+        Ok(())
+    })
+}
+
+/// Registers with rpcbind (see `xipc_rpc_server_set_rpcbind_registration`
+/// and `xipc_rpc_server_set_rpcbind_replace`), then starts serving on
+/// background threads. A refused registration is `XIPC_EEXIST` and nothing
+/// starts.
 #[no_mangle]
 pub unsafe extern "C" fn xipc_rpc_server_start(s: *mut xipc_rpc_server) -> c_int {
     // SAFETY: forwarded contract.

@@ -56,6 +56,25 @@ fn bind_each<T>(
     Err(Error::nix(format!("listen on {what} {addr}"), errno))
 }
 
+/// Whether a socket of this machine holds `addr`: a TCP listener (TCP) or
+/// a bound UDP socket (UDP), found by trying to bind there, as rpcbind's
+/// `is_bound` does. An unspecified IP asks about the port on any address.
+/// `None` when the test cannot tell (a port this process may not bind).
+pub(crate) fn is_bound(addr: SocketAddr, tcp: bool) -> Option<bool> {
+    let kind = if tcp {
+        SockType::Stream
+    } else {
+        SockType::Datagram
+    };
+    match bind_one(addr, kind) {
+        Ok(_) => Some(false),
+        Err(Errno::EADDRINUSE) => Some(true),
+        // Not an address of this machine: nothing here holds it.
+        Err(Errno::EADDRNOTAVAIL) => Some(false),
+        Err(_) => None,
+    }
+}
+
 fn bind_one(addr: SocketAddr, kind: SockType) -> nix::Result<OwnedFd> {
     let family = match addr {
         SocketAddr::V4(_) => AddressFamily::Inet,

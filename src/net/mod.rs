@@ -28,7 +28,7 @@ mod tls;
 pub use addr::{resolve, resolve_one};
 pub(crate) use connect::connect_addr;
 pub use connect::{connect_tcp, connect_unix};
-pub(crate) use listen::local_addr;
+pub(crate) use listen::{is_bound, local_addr};
 pub use listen::{listen_tcp, listen_udp, listen_unix, UnixSocketFile};
 pub use time::Deadline;
 pub(crate) use tls::SocketIo;

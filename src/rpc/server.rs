@@ -37,9 +37,11 @@ pub struct Server {
     rpcbind: Arc<Mutex<Rpcbind>>,
 }
 
-/// Whether to register, and what is registered.
+/// Whether to register, whether to take over a live server's
+/// registration, and what is registered.
 struct Rpcbind {
     on: bool,
+    replace: bool,
     registration: Option<Registration>,
 }
 
@@ -47,6 +49,7 @@ impl Default for Rpcbind {
     fn default() -> Self {
         Rpcbind {
             on: true,
+            replace: false,
             registration: None,
         }
     }
@@ -68,17 +71,36 @@ impl Server {
     }
 
     /// Whether `start` registers with (and `stop` unregisters from) the
-    /// local rpcbind, when one answers (default on).
+    /// local rpcbind, when one answers (default on). `stop` removes only
+    /// the registrations that still name this server.
     pub fn set_rpcbind_registration(&self, on: bool) {
         self.rpcbind().on = on;
     }
 
-    /// Starts serving on the pool's threads and registers with rpcbind.
+    /// Whether `start` takes over a program version that another running
+    /// server has registered with rpcbind (default off: `start` fails with
+    /// [`Error::Exists`](crate::Error::Exists), naming the program, the
+    /// version and the address registered). A registration whose server is
+    /// gone is replaced either way.
+    pub fn set_rpcbind_replace(&self, replace: bool) {
+        self.rpcbind().replace = replace;
+    }
+
+    /// Registers with rpcbind (see [`set_rpcbind_registration`](Self::set_rpcbind_registration)
+    /// and [`set_rpcbind_replace`](Self::set_rpcbind_replace)), then starts
+    /// serving on the pool's threads. When the registration is refused,
+    /// nothing starts.
     pub fn start(&self) -> Result<()> {
-        self.service.start()?;
         let mut rb = self.rpcbind();
-        if rb.on && rb.registration.is_none() {
-            rb.registration = Some(Registration::register(&self.service));
+        let registered = rb.on && rb.registration.is_none() && !self.service.is_stopped();
+        if registered {
+            rb.registration = Some(Registration::register(&self.service, rb.replace)?);
+        }
+        if let Err(e) = self.service.start() {
+            if registered {
+                rb.registration = None;
+            }
+            return Err(e);
         }
         Ok(())
     }

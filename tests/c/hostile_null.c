@@ -243,6 +243,8 @@ static void test_rpc(void) {
     RC(XIPC_EINVAL, xipc_rpc_server_set_idle_timeout(s, -2));
     MUST(xipc_rpc_server_set_idle_timeout(s, XIPC_WAIT_FOREVER)); /* never */
     RC(XIPC_EINVAL, xipc_rpc_server_set_rpcbind_registration(NULL, false));
+    RC(XIPC_EINVAL, xipc_rpc_server_set_rpcbind_replace(NULL, true));
+    MUST(xipc_rpc_server_set_rpcbind_replace(s, false));
     RC(XIPC_EINVAL, xipc_rpc_server_start(NULL));
     RC(XIPC_EINVAL, xipc_rpc_server_serve_forever(NULL));
     RC(XIPC_EINVAL, xipc_rpc_server_stop(NULL));
@@ -355,6 +357,51 @@ static void test_tls(void) {
     RC(XIPC_EINVAL, xipc_rpc_server_listen_unix_tls(NULL, "/tmp/x", 0600, NULL));
     RC(XIPC_EINVAL, xipc_rpc_server_listen_unix_tls(s, "/tmp/x", 0600, NULL));
     xipc_rpc_server_close(s);
+}
+
+static void test_rpcbind(void) {
+    xipc_rpcbind_server *rb = NULL;
+    RC(XIPC_EINVAL, xipc_rpcbind_server_new(NULL));
+    MUST(xipc_rpcbind_server_new(&rb));
+    RC(XIPC_EINVAL, xipc_rpcbind_server_listen(NULL, "127.0.0.1"));
+    RC(XIPC_EINVAL, xipc_rpcbind_server_listen(rb, NULL));
+    RC(XIPC_EINVAL, xipc_rpcbind_server_set_port(NULL, 0));
+    RC(XIPC_EINVAL, xipc_rpcbind_server_set_remote_calls(NULL, true));
+    RC(XIPC_EINVAL, xipc_rpcbind_server_set_max_registrations(NULL, 64));
+    RC(XIPC_EINVAL, xipc_rpcbind_server_set_max_registrations(rb, 0)); /* 0 is refused */
+    RC(XIPC_EINVAL, xipc_rpcbind_server_set_local_socket(NULL, NULL));
+    RC(XIPC_EINVAL, xipc_rpcbind_server_start(NULL));
+    uint16_t port = 0;
+    RC(XIPC_EINVAL, xipc_rpcbind_server_port(NULL, &port));
+    RC(XIPC_EINVAL, xipc_rpcbind_server_port(rb, &port)); /* not started */
+    RC(XIPC_EINVAL, xipc_rpcbind_server_stop(NULL));
+    RC(XIPC_OK, xipc_rpcbind_server_stop(rb)); /* not started: nothing to stop */
+    MUST(xipc_rpcbind_server_listen(rb, "127.0.0.1"));
+    MUST(xipc_rpcbind_server_set_port(rb, 0));
+    MUST(xipc_rpcbind_server_set_local_socket(rb, NULL)); /* no Unix socket */
+    MUST(xipc_rpcbind_server_start(rb));
+    RC(XIPC_EINVAL, xipc_rpcbind_server_port(rb, NULL));
+    RC(XIPC_OK, xipc_rpcbind_server_port(rb, &port));
+    EXPECT(port != 0);
+    RC(XIPC_EINVAL, xipc_rpcbind_server_start(rb));      /* started already */
+    RC(XIPC_EINVAL, xipc_rpcbind_server_set_port(rb, 1)); /* options fixed once started */
+    RC(XIPC_EINVAL, xipc_rpcbind_server_listen(rb, "127.0.0.1"));
+    /* Started: the server answers rpcbind's NULL procedure. */
+    xipc_rpc_client *c = NULL;
+    MUST(xipc_rpc_client_connect("127.0.0.1", port, 100000u, 4, "udp", &c));
+    RC(XIPC_OK, xipc_rpc_client_ping(c));
+    xipc_rpc_client_close(c);
+    /* A second server on the same port is XIPC_EEXIST. */
+    xipc_rpcbind_server *taken = NULL;
+    MUST(xipc_rpcbind_server_new(&taken));
+    MUST(xipc_rpcbind_server_listen(taken, "127.0.0.1"));
+    MUST(xipc_rpcbind_server_set_port(taken, port));
+    MUST(xipc_rpcbind_server_set_local_socket(taken, NULL));
+    RC(XIPC_EEXIST, xipc_rpcbind_server_start(taken));
+    RC(XIPC_OK, xipc_rpcbind_server_close(taken));
+    RC(XIPC_OK, xipc_rpcbind_server_stop(rb));
+    RC(XIPC_OK, xipc_rpcbind_server_close(rb));
+    RC(XIPC_OK, xipc_rpcbind_server_close(NULL));
 }
 
 static void test_stream(void) {
@@ -838,6 +885,7 @@ int main(void) {
     test_mq();
     test_rpc();
     test_tls();
+    test_rpcbind();
     test_stream();
     test_encoder();
     test_decoder();

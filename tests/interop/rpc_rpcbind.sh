@@ -6,7 +6,9 @@
 # and rpcb_rmtcall reach it through CALLIT, and rpcb_gettime,
 # rpcb_uaddr2taddr and rpcb_taddr2uaddr work; only its owner or root
 # may remove it (rpcinfo -d as nobody fails); an xipc server registers on
-# start and unregisters on stop, also over IPv6 (tcp6/udp6).
+# start and unregisters on stop, also over IPv6 (tcp6/udp6); a second
+# server does not take over a running one's registration unless told to
+# replace it, and a dead one's is replaced.
 RPC_ISOLATE=1 source "$(dirname "$0")/rpc/common.sh"
 build_all
 start_rpcbind
@@ -65,6 +67,49 @@ rpcinfo -s 127.0.0.1 | grep -Eq "^ +$XECHO_PROG +1 +udp,tcp|^ +$XECHO_PROG +1 +t
 "$WORK/tirpc_client" localhost tcp 0 || die "clnt_create(localhost) -> xipc server"
 stop_server "$SERVER_PID"
 if rpcinfo -p 127.0.0.1 | grep -q "$XECHO_PROG"; then die "xipc server still registered after stop"; fi
+
+# A program version a running server has registered is not taken over: a
+# second server's start fails, naming the program, the version and the
+# address (C and Python alike), and the first stays registered. With
+# replace it is taken over; the first, stopping, then removes nothing.
+# uaddr PORT: the last two fields of a universal address for PORT.
+uaddr() { echo ".$(($1 >> 8)).$(($1 & 255))"; }
+start_server xipc-c-first "$WORK/c_server" register
+first_pid=$SERVER_PID first_tcp=$TCP_PORT first_udp=$UDP_PORT
+# (the timeout only bounds a server that, wrongly, starts and serves)
+rc=0; timeout 60 "$WORK/c_server" register >"$WORK/second.out" 2>"$WORK/second.err" || rc=$?
+[[ $rc -eq 1 ]] || die "a second C server's start exited $rc, not 1: $(cat "$WORK/second.err")"
+grep -Fq "program $XECHO_PROG ($(printf '%#x' "$XECHO_PROG")) version 1 is registered with rpcbind at " "$WORK/second.err" \
+    || die "the C refusal does not name the program and version: $(cat "$WORK/second.err")"
+grep -Eq "$(uaddr "$first_tcp" | sed 's/\./\\./g') \(tcp\)|$(uaddr "$first_udp" | sed 's/\./\\./g') \(udp\)" "$WORK/second.err" \
+    || die "the C refusal does not name the first server's address: $(cat "$WORK/second.err")"
+rc=0; timeout 60 "$PYTHON" "$RPC_DIR/py_server.py" --rpcbind >"$WORK/second-py.out" 2>"$WORK/second-py.err" || rc=$?
+[[ $rc -eq 1 ]] || die "a second Python server's start exited $rc, not 1: $(cat "$WORK/second-py.err")"
+grep -Fq "version 1 is registered with rpcbind at " "$WORK/second-py.err" \
+    || die "the Python refusal (AlreadyExists) does not say why: $(cat "$WORK/second-py.err")"
+listing=$(rpcinfo -p 127.0.0.1)
+grep -Eq "^ +$XECHO_PROG +1 +tcp +$first_tcp( |$)" <<<"$listing" || die "the refused start changed the registration: $listing"
+grep -Eq "^ +$XECHO_PROG +1 +udp +$first_udp( |$)" <<<"$listing" || die "the refused start changed the registration: $listing"
+start_server xipc-c-replace "$WORK/c_server" replace
+second_pid=$SERVER_PID
+listing=$(rpcinfo -p 127.0.0.1)
+grep -Eq "^ +$XECHO_PROG +1 +tcp +$TCP_PORT( |$)" <<<"$listing" || die "replace did not take over (tcp $TCP_PORT): $listing"
+grep -Eq "^ +$XECHO_PROG +1 +udp +$UDP_PORT( |$)" <<<"$listing" || die "replace did not take over (udp $UDP_PORT): $listing"
+stop_server "$first_pid"
+listing=$(rpcinfo -p 127.0.0.1)
+grep -Eq "^ +$XECHO_PROG +1 +tcp +$TCP_PORT( |$)" <<<"$listing" \
+    || die "the replaced server removed its successor's registration on stop: $listing"
+stop_server "$second_pid"
+if rpcinfo -p 127.0.0.1 | grep -q "$XECHO_PROG"; then die "the replacing server left its registration after stop"; fi
+# A registration whose server is gone (killed) is replaced without replace.
+start_server xipc-c-killed "$WORK/c_server" register
+kill -KILL "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true
+rpcinfo -p 127.0.0.1 | grep -Eq "^ +$XECHO_PROG +1 +tcp +$TCP_PORT( |$)" || die "the killed server's registration is gone"
+start_server xipc-py-after "$PYTHON" "$RPC_DIR/py_server.py" --rpcbind
+rpcinfo -p 127.0.0.1 | grep -Eq "^ +$XECHO_PROG +1 +tcp +$TCP_PORT( |$)" \
+    || die "a stale registration was not replaced: $(rpcinfo -p 127.0.0.1)"
+stop_server "$SERVER_PID"
+if rpcinfo -p 127.0.0.1 | grep -q "$XECHO_PROG"; then die "Python server still registered after stop"; fi
 
 # Over IPv6: an xipc server on ::1 registers as tcp6/udp6 (rpcbind v4).
 start_server xipc-c6 "$WORK/c_server" register ::1

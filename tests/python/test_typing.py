@@ -17,7 +17,7 @@ HERE = Path(__file__).resolve().parent
 PROGRAM = HERE / "typing" / "every_name.py"
 PACKAGE = HERE.parent.parent / "bindings" / "python"
 #: The modules whose public names (their __all__) the program must use.
-MODULES = ["xipc.errors", "xipc.xdr", "xipc.mq", "xipc.stream", "xipc.rpc"]
+MODULES = ["xipc.errors", "xipc.xdr", "xipc.mq", "xipc.stream", "xipc.rpc", "xipc.rpcbind"]
 
 
 def used_names(path: Path) -> set[str]:

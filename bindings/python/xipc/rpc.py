@@ -103,6 +103,8 @@ _server_set_stack = _lib.declare("xipc_rpc_server_set_thread_stack_size",
                                 [_c_void_p, ctypes.c_size_t])
 _server_set_idle = _lib.declare("xipc_rpc_server_set_idle_timeout", [_c_void_p, ctypes.c_int64])
 _server_set_rpcbind = _lib.declare("xipc_rpc_server_set_rpcbind_registration", [_c_void_p, ctypes.c_bool])
+_server_set_rpcbind_replace = _lib.declare("xipc_rpc_server_set_rpcbind_replace",
+                                          [_c_void_p, ctypes.c_bool])
 _server_start = _lib.declare("xipc_rpc_server_start", [_c_void_p])
 _server_stop = _lib.declare("xipc_rpc_server_stop", [_c_void_p])
 _server_run = _lib.declare("xipc_rpc_server_serve_forever", [_c_void_p])
@@ -578,11 +580,22 @@ class Server:
 
     def set_rpcbind_registration(self, on: bool) -> None:
         """Whether start and stop register with and unregister from the
-        local rpcbind (default True; skipped when none runs)."""
+        local rpcbind (default True; skipped when none runs). Stop removes
+        only the registrations that still name this server."""
         _server_set_rpcbind(self._h(), on)
 
+    def set_rpcbind_replace(self, replace: bool) -> None:
+        """Whether start takes over a program version that another running
+        server has registered with rpcbind (default False: start raises
+        :class:`xipc.errors.AlreadyExists`, naming the program, the version
+        and the address registered). A registration whose server is gone is
+        replaced either way."""
+        _server_set_rpcbind_replace(self._h(), replace)
+
     def start(self) -> None:
-        """Serves on background threads."""
+        """Registers with rpcbind (see :meth:`set_rpcbind_registration`),
+        then serves on background threads; a refused registration raises
+        :class:`xipc.errors.AlreadyExists` and nothing starts."""
         _server_start(self._h())
 
     def serve_forever(self) -> None:

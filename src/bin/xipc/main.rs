@@ -56,11 +56,21 @@ enum Command {
     /// Generate C, Python or Rust types and RPC stubs from a .x file (like rpcgen).
     Gen(xipc::idl::cli::GenArgs),
     /// Run an embedded rpcbind (portmap v2, rpcbind v3/v4) directory server.
-    Rpcbind {
-        /// TCP and UDP port to serve on.
-        #[arg(long, default_value_t = xipc::rpc::rpcbind::PORT)]
-        port: u16,
-    },
+    ///
+    /// Serves until SIGTERM or SIGINT. Once it serves, it prints one line per
+    /// listener to stdout: the netid, the address and the port, separated by
+    /// one space ("tcp 0.0.0.0 111", "udp6 ::1 111"), then "local PATH" for
+    /// the Unix socket (port 111 only), so that a script can give --port 0
+    /// and read the port.
+    ///
+    /// Like rpcbind since 1.2.5 it forwards calls (CALLIT, BCAST, INDIRECT)
+    /// only for callers on this machine unless --remote-calls is given
+    /// (others get PROC_UNAVAIL), and accepts SET and UNSET only from this
+    /// machine (others get FALSE). Over UDP a caller on
+    /// another machine gets no reply larger than twice its call: a DUMP,
+    /// GETADDRLIST or GETSTAT that does not fit answers SYSTEM_ERR (ask
+    /// over TCP).
+    Rpcbind(rpc::RpcbindServeArgs),
     /// POSIX message queues: list, inspect, send, receive, remove.
     #[command(subcommand)]
     Mq(mq::MqCommand),
@@ -96,7 +106,7 @@ fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::Gen(args) => return ExitCode::from(xipc::idl::cli::run(args).clamp(0, 255) as u8),
-        Command::Rpcbind { port } => match xipc::rpc::rpcbind::run_server(port) {
+        Command::Rpcbind(args) => match xipc::rpc::rpcbind::run_server(&args.options()) {
             Ok(()) => return ExitCode::SUCCESS,
             Err(err) => {
                 eprintln!("xipc: {err}");

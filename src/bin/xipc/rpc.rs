@@ -100,6 +100,43 @@ impl TlsArgs {
     }
 }
 
+/// `xipc rpcbind`'s options.
+#[derive(Args)]
+pub struct RpcbindServeArgs {
+    /// TCP and UDP port to serve on (0: one the system picks; the lines
+    /// printed say which).
+    #[arg(long, value_name = "PORT", default_value_t = rpcbind::PORT)]
+    port: u16,
+    /// Listen on ADDR, a host name or an IP address, instead of every IPv4
+    /// interface and IPv6 loopback (the default); repeat it for more.
+    /// Loopback is always added, so that this machine's servers can
+    /// register.
+    #[arg(long, value_name = "ADDR")]
+    listen: Vec<String>,
+    /// Forward CALLIT, BCAST and INDIRECT for callers on other machines too
+    /// (off by default: a forged datagram could make rpcbind call a service
+    /// for a third party).
+    #[arg(long)]
+    remote_calls: bool,
+    /// The most registrations held, rpcbind's own included.
+    #[arg(long, value_name = "N", default_value_t = rpcbind::DEFAULT_MAX_REGISTRATIONS,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    max_registrations: usize,
+}
+
+impl RpcbindServeArgs {
+    /// The server's configuration.
+    pub fn options(&self) -> rpcbind::RpcbindOptions {
+        self.listen.iter().fold(
+            rpcbind::RpcbindOptions::new()
+                .port(self.port)
+                .remote_calls(self.remote_calls)
+                .max_registrations(self.max_registrations),
+            |options, address| options.listen(address),
+        )
+    }
+}
+
 #[derive(Args)]
 pub struct PingArgs {
     /// The server's host name or address.

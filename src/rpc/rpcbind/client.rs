@@ -44,6 +44,7 @@ fn prot_of(proto: Protocol) -> Result<u32> {
 /// server.stop();
 /// # Ok::<(), xipc::Error>(())
 /// ```
+#[derive(Clone, Debug)]
 pub struct Rpcbind {
     host: String,
     port: u16,

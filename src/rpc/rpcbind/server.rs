@@ -1,29 +1,39 @@
-//! The embedded rpcbind server (`xipc rpcbind`): portmap v2 and rpcbind
-//! v3/v4 on program 100000, as handlers on a [`Service`].
+//! The embedded rpcbind's procedures: portmap v2 and rpcbind v3/v4 on
+//! program 100000, as handlers on a [`Dispatcher`], over one directory of
+//! registrations. Listening is [`super::embedded`]'s.
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use super::options::RpcbindOptions;
 use super::prot::{
     format_uaddr, lossy, parse_uaddr, proc, taddr_to_uaddr, uaddr_to_taddr, AddrStat, Mapping,
-    RmtCall, RmtCallStat, Rpcb, RpcbEntry, RpcbStat, IPPROTO_TCP, IPPROTO_UDP, LOCAL_SOCKET,
-    MAX_RPCB_STRING, PORT, PROGRAM,
+    RmtCall, RmtCallStat, Rpcb, RpcbEntry, RpcbStat, IPPROTO_TCP, IPPROTO_UDP, MAX_RPCB_STRING,
+    PROGRAM,
 };
-use crate::net::resolve_one;
 use crate::rpc::client::Client;
 use crate::rpc::protocol::Protocol;
-use crate::rpc::svc::{Answer, CallInfo, Dispatcher, Peer, Service};
+use crate::rpc::svc::{Answer, CallInfo, Dispatcher, Peer};
 use crate::xdr::{Decoder, Encoder};
 use crate::{Error, Result};
-
-/// Most registrations the embedded rpcbind holds by default (see
-/// [`serve_with_limit`]).
-pub const DEFAULT_MAX_REGISTRATIONS: usize = 4096;
 /// How long a CALLIT or INDIRECT waits for the service it forwards to.
 const FORWARD_TIMEOUT: Duration = Duration::from_secs(5);
 /// Most entries each GETSTAT list keeps.
 const MAX_STAT_ENTRIES: usize = 256;
+/// Over UDP, a caller that is not on this machine gets a reply of at most
+/// this many times the size of its call: rpcbind cannot be used to
+/// amplify a datagram sent with a forged source address. A larger reply
+/// (a DUMP, GETADDRLIST or GETSTAT list, a big forwarded result) becomes
+/// SYSTEM_ERR, smaller than any call, telling the caller to ask over TCP.
+pub const UDP_REPLY_FACTOR: usize = 2;
+/// The fixed part of a call message: xid, message type, RPC version,
+/// program, version, procedure, and the credential's and verifier's flavor
+/// and length.
+const CALL_HEADER: usize = 40;
+/// An accepted reply's header with an AUTH_NONE verifier: xid, message
+/// type, reply status, verifier flavor and length, accept status.
+const REPLY_HEADER: usize = 24;
 
 /// Who is asking, as rpcbind sees it.
 struct Asker {
@@ -36,10 +46,7 @@ struct Asker {
 
 impl Asker {
     fn of(info: &CallInfo) -> Asker {
-        let local = match &info.peer {
-            Peer::Unix(_) => true,
-            Peer::Tcp(a) | Peer::Udp(a) => is_loopback(a.ip()),
-        };
+        let local = is_local(info);
         let owner = match info.peer_credentials.map(|c| c.uid) {
             Some(0) => "superuser".to_string(),
             Some(uid) => uid.to_string(),
@@ -51,6 +58,15 @@ impl Asker {
     /// May this caller remove an entry `owner` made?
     fn owns(&self, owner: &str) -> bool {
         self.owner == "superuser" || self.owner == owner
+    }
+}
+
+/// Whether the caller is on this machine: a Unix socket or a loopback
+/// address (which the kernel accepts only from this machine).
+fn is_local(info: &CallInfo) -> bool {
+    match &info.peer {
+        Peer::Unix(_) => true,
+        Peer::Tcp(a) | Peer::Udp(a) => is_loopback(a.ip()),
     }
 }
 
@@ -125,15 +141,19 @@ impl RpcbStat {
 struct Directory {
     entries: Vec<Rpcb>,
     max_entries: usize,
+    /// Whether calls are forwarded for callers on other machines.
+    remote_calls: bool,
     /// GETSTAT's figures for versions 2, 3 and 4.
     stats: [RpcbStat; 3],
 }
 
 impl Directory {
-    fn new(max_entries: usize) -> Directory {
+    fn new(max_entries: usize, remote_calls: bool) -> Directory {
         Directory {
             entries: Vec::new(),
-            max_entries,
+            // Room for rpcbind's own entries (3 versions, 4 netids).
+            max_entries: max_entries.max(12),
+            remote_calls,
             stats: Default::default(),
         }
     }
@@ -198,7 +218,7 @@ impl Directory {
             if addr.ip().is_unspecified() {
                 addr.set_ip(match addr {
                     SocketAddr::V4(_) => Ipv4Addr::LOCALHOST.into(),
-                    SocketAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
+                    SocketAddr::V6(_) => Ipv6Addr::LOCALHOST.into(),
                 });
             }
             Some((addr, e.addr.clone()))
@@ -252,93 +272,53 @@ fn merge_addr(uaddr: &str, info: &CallInfo) -> String {
     }
 }
 
-/// Builds an rpcbind server (portmap v2, rpcbind v3 and v4) on `server`,
-/// listening on TCP and UDP `host:port`, holding at most
-/// [`DEFAULT_MAX_REGISTRATIONS`]; its own registrations are listed.
-pub fn serve_on(server: &Service, host: &str, port: u16) -> Result<u16> {
-    serve_with_limit(server, host, port, DEFAULT_MAX_REGISTRATIONS)
-}
-
-/// [`serve_on`] holding at most `max_registrations` registrations: past
-/// them SET answers FALSE (the only refusal rpcbind's protocol has) and the
-/// server says why on stderr.
+/// Serves rpcbind's procedures (portmap v2, rpcbind v3 and v4) from
+/// `dispatcher` as `options` say (forwarding for other machines, the most
+/// registrations; its addresses are not used). No listener is involved:
+/// [`serve_with_options`](super::serve_with_options) and
+/// [`RpcbindServer`](super::RpcbindServer) add those; tests and fuzzers
+/// call the dispatcher directly.
 ///
 /// Changes are guarded as the system rpcbind guards them: SET and UNSET
 /// are answered FALSE unless the caller is on this machine (a Unix socket
 /// or a loopback address), and UNSET removes only entries the caller owns:
 /// the owner is the caller's uid as a Unix socket reports it ("superuser"
 /// for root, who may remove any), or "unknown" over TCP and UDP.
-pub fn serve_with_limit(
-    server: &Service,
-    host: &str,
-    port: u16,
-    max_registrations: usize,
-) -> Result<u16> {
-    serve_hosts(server, &[host], port, max_registrations)
+pub fn serve_directory(dispatcher: &Dispatcher, options: &RpcbindOptions) {
+    serve_listing(dispatcher, options, &[]);
 }
 
-/// Listens on TCP and UDP of the first of `hosts` (and, where possible, of
-/// the others, on the same port) and serves rpcbind there, listing itself
-/// under "tcp"/"udp" or "tcp6"/"udp6" as each host is IPv4 or IPv6.
-fn serve_hosts(server: &Service, hosts: &[&str], port: u16, max: usize) -> Result<u16> {
-    let mut port = port;
-    let mut bound = Vec::new();
-    for (i, host) in hosts.iter().enumerate() {
-        let listened = server.listen_tcp(host, port).and_then(|tcp| {
-            let udp = server.listen_udp(host, tcp)?;
-            Ok((tcp, udp, resolve_one(host, tcp)?.is_ipv6()))
-        });
-        match listened {
-            Ok((tcp, udp, six)) => {
-                port = tcp;
-                bound.push((tcp, udp, six));
-            }
-            Err(e) if i == 0 => return Err(e),
-            Err(_) => {} // e.g. no IPv6 here
-        }
-    }
-    let dir = Arc::new(Mutex::new(Directory::new(max.max(12))));
-    {
-        let mut d = lock(&dir);
-        for (tcp, udp, six) in bound {
-            let (wild, t, u): (IpAddr, _, _) = if six {
-                (std::net::Ipv6Addr::UNSPECIFIED.into(), "tcp6", "udp6")
-            } else {
-                (Ipv4Addr::UNSPECIFIED.into(), "tcp", "udp")
-            };
-            for vers in [4, 3, 2] {
-                for (netid, p) in [(t, tcp), (u, udp)] {
-                    d.set(Rpcb {
-                        prog: PROGRAM,
-                        vers,
-                        netid: netid.into(),
-                        addr: format_uaddr(SocketAddr::new(wild, p)),
-                        owner: "superuser".into(),
-                    });
-                }
+/// [`serve_directory`], with rpcbind itself registered (versions 2 to 4)
+/// on each of `own`: its TCP port, its UDP port, and whether it is IPv6
+/// ("tcp6"/"udp6") or IPv4 ("tcp"/"udp").
+pub(super) fn serve_listing(
+    dispatcher: &Dispatcher,
+    options: &RpcbindOptions,
+    own: &[(u16, u16, bool)],
+) {
+    let mut d = Directory::new(options.max_registrations, options.remote_calls);
+    for &(tcp, udp, six) in own {
+        let (wild, t, u): (IpAddr, _, _) = if six {
+            (Ipv6Addr::UNSPECIFIED.into(), "tcp6", "udp6")
+        } else {
+            (Ipv4Addr::UNSPECIFIED.into(), "tcp", "udp")
+        };
+        for vers in [4, 3, 2] {
+            for (netid, p) in [(t, tcp), (u, udp)] {
+                d.set(Rpcb {
+                    prog: PROGRAM,
+                    vers,
+                    netid: netid.into(),
+                    addr: format_uaddr(SocketAddr::new(wild, p)),
+                    owner: "superuser".into(),
+                });
             }
         }
     }
-    install(server.dispatcher(), dir);
-    Ok(port)
-}
-
-/// Registers `handler` for rpcbind version `vers`, counting its calls.
-/// Serves rpcbind's procedures (portmap v2, rpcbind v3 and v4) from
-/// `dispatcher`, holding at most `max_registrations` registrations. No
-/// listener is involved: [`serve_on`] adds those; tests and fuzzers call
-/// the dispatcher directly.
-pub fn serve_directory(dispatcher: &Dispatcher, max_registrations: usize) {
-    install(
-        dispatcher,
-        Arc::new(Mutex::new(Directory::new(max_registrations.max(12)))),
-    );
-}
-
-fn install(d: &Dispatcher, dir: Arc<Mutex<Directory>>) {
-    register_v2(d, dir.clone());
+    let dir = Arc::new(Mutex::new(d));
+    register_v2(dispatcher, dir.clone());
     for vers in [3, 4] {
-        register_v34(d, vers, dir.clone());
+        register_v34(dispatcher, vers, dir.clone());
     }
 }
 
@@ -355,14 +335,31 @@ where
         if let Some(n) = lock(&dir).stat(vers).info.get_mut(procedure as usize) {
             *n = n.saturating_add(1);
         }
-        match handler(info, args, &dir)? {
-            Some(bytes) => {
-                out.put_raw(&bytes);
-                Ok(Answer::Results)
-            }
-            None => Ok(Answer::Silence),
+        let Some(bytes) = handler(info, args, &dir)? else {
+            return Ok(Answer::Silence);
+        };
+        if !reply_allowed(info, args, bytes.len()) {
+            // CALLIT and BCAST stay silent when they fail; the others say so.
+            return match procedure {
+                proc::CALLIT => Ok(Answer::Silence),
+                _ => Err(Error::SystemErr),
+            };
         }
+        out.put_raw(&bytes);
+        Ok(Answer::Results)
     });
+}
+
+/// Whether a reply carrying `results` bytes may go to the caller of
+/// `info`: always over a stream or to this machine; over UDP to another
+/// machine only when the reply is at most [`UDP_REPLY_FACTOR`] times the
+/// size of the call, counted as its header, credential and arguments.
+fn reply_allowed(info: &CallInfo, args: &[u8], results: usize) -> bool {
+    if !matches!(info.peer, Peer::Udp(_)) || is_local(info) {
+        return true;
+    }
+    let cred = info.cred.to_opaque().map_or(0, |c| c.body.len());
+    REPLY_HEADER + results <= UDP_REPLY_FACTOR * (CALL_HEADER + cred + args.len())
 }
 
 fn results(bytes: Vec<u8>) -> Reply {
@@ -436,6 +433,9 @@ fn register_v2(server: &Dispatcher, dir: Arc<Mutex<Directory>>) {
         results(enc.into_bytes())
     });
     serve(server, &dir, 2, proc::CALLIT, |info, args, dir| {
+        if forwarding_refused(info, dir) {
+            return Err(Error::ProcUnavail);
+        }
         let call = RmtCall::decode(args).map_err(garbage)?;
         let Ok((addr, res)) = forward(&call, info, dir, 2, false) else {
             return Ok(None);
@@ -445,6 +445,15 @@ fn register_v2(server: &Dispatcher, dir: Arc<Mutex<Directory>>) {
         enc.put_opaque(&res)?;
         results(enc.into_bytes())
     });
+}
+
+/// Whether a forwarding procedure (CALLIT, BCAST, INDIRECT) is refused to
+/// the caller of `info`: one on another machine while remote calls are
+/// off. The refusal is PROC_UNAVAIL, before the arguments are read, as
+/// rpcbind built without remote calls (the default since 1.2.5) answers
+/// these procedures: a small reply that names no service and calls none.
+fn forwarding_refused(info: &CallInfo, dir: &Arc<Mutex<Directory>>) -> bool {
+    !lock(dir).remote_calls && !is_local(info)
 }
 
 /// Forwards `call` over UDP to where its program is registered and
@@ -549,6 +558,9 @@ fn register_v34(server: &Dispatcher, vers: u32, dir: Arc<Mutex<Directory>>) {
     for &procedure in forwards {
         let indirect = procedure == proc::INDIRECT;
         serve(server, &dir, vers, procedure, move |info, args, dir| {
+            if forwarding_refused(info, dir) {
+                return Err(Error::ProcUnavail);
+            }
             let call = RmtCall::decode(args).map_err(garbage)?;
             let (addr, res) = match forward(&call, info, dir, vers, indirect) {
                 Ok(done) => done,
@@ -615,57 +627,6 @@ fn register_v34(server: &Dispatcher, vers: u32, dir: Arc<Mutex<Directory>>) {
     });
 }
 
-/// Runs an rpcbind server on TCP and UDP `port` of every IPv4 interface
-/// and of IPv6 loopback (when there is IPv6) until SIGTERM or SIGINT, then
-/// stops gracefully (what `xipc rpcbind` does).
-pub fn run_server(port: u16) -> Result<()> {
-    use nix::sys::signal::{SigSet, Signal};
-    // Blocked before the server's threads start, so they inherit the mask
-    // and the signals wait for `set.wait()` below.
-    let mut set = SigSet::empty();
-    set.add(Signal::SIGTERM);
-    set.add(Signal::SIGINT);
-    set.thread_block()
-        .map_err(|e| Error::nix("block SIGTERM and SIGINT", e))?;
-    let server = Service::new();
-    serve_hosts(
-        &server,
-        &["0.0.0.0", "::1"],
-        port,
-        DEFAULT_MAX_REGISTRATIONS,
-    )
-    .map_err(|e| match e {
-        Error::Os { ref source, .. } if source.raw_os_error() == Some(libc::EADDRINUSE) => {
-            Error::Exists(format!(
-                "port {port} is taken (is another rpcbind running?): {e}"
-            ))
-        }
-        e => e,
-    })?;
-    if port == PORT {
-        listen_local_socket(&server);
-    }
-    server.start()?;
-    let waited = set.wait();
-    server.stop();
-    waited
-        .map(|_| ())
-        .map_err(|e| Error::nix("wait for a signal", e))
-}
-
-/// Also serves on [`LOCAL_SOCKET`] when nothing else does (a stale file left
-/// by a killed server is replaced); silently skipped when impossible. Every
-/// user may connect (0666), as to the system rpcbind: changes are checked
-/// against the caller's uid, which the socket reports.
-fn listen_local_socket(server: &Service) {
-    let path = std::path::Path::new(LOCAL_SOCKET);
-    if std::os::unix::net::UnixStream::connect(path).is_ok() {
-        return;
-    }
-    let _ = std::fs::remove_file(path);
-    let _ = server.listen_unix_with_mode(path, 0o666);
-}
-
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
@@ -711,7 +672,7 @@ mod tests {
             ("superuser", "1000")
         );
 
-        let mut d = Directory::new(8);
+        let mut d = Directory::new(8, false);
         let entry = |vers, owner: &str| Rpcb {
             prog: 7,
             vers,
@@ -726,6 +687,83 @@ mod tests {
         assert!(!d.unset(7, 2, &[], &user));
         assert!(d.unset(7, 2, &[], &root));
         assert!(d.entries.is_empty());
+    }
+
+    /// A call to rpcbind `vers` procedure `procedure` with `args`.
+    fn rpcbind_call(vers: u32, procedure: u32, args: &[u8]) -> Vec<u8> {
+        let mut enc = Encoder::new();
+        for word in [7, 0, 2, PROGRAM, vers, procedure, 0, 0, 0, 0] {
+            enc.put_uint(word);
+        }
+        enc.put_raw(args);
+        enc.into_bytes()
+    }
+
+    /// The accept_stat of an accepted reply with an AUTH_NONE verifier.
+    fn accept_stat(reply: &[u8]) -> u32 {
+        u32::from_be_bytes(reply[20..24].try_into().unwrap())
+    }
+
+    #[test]
+    fn other_machines_get_no_forwarding_and_no_large_udp_replies() {
+        let dispatcher = Dispatcher::new();
+        serve_listing(&dispatcher, &RpcbindOptions::new(), &[(111, 111, false)]);
+        let from = |peer: Peer| crate::rpc::svc::Caller {
+            peer,
+            local: None,
+            peer_credentials: None,
+            tls_peer: None,
+        };
+        let remote_udp = from(Peer::Udp("10.1.2.3:700".parse().unwrap()));
+        let remote_tcp = from(Peer::Tcp("10.1.2.3:700".parse().unwrap()));
+        let local_udp = from(Peer::Udp("127.0.0.1:700".parse().unwrap()));
+        let mut rmtcall = Encoder::new();
+        for word in [0x2000_0150, 1, 1, 0] {
+            rmtcall.put_uint(word);
+        }
+        // Forwarding is refused to other machines, over UDP and TCP alike.
+        for (vers, procedure) in [(2, proc::CALLIT), (3, proc::CALLIT), (4, proc::CALLIT)]
+            .into_iter()
+            .chain([(4, proc::INDIRECT)])
+        {
+            for caller in [&remote_udp, &remote_tcp] {
+                let call = rpcbind_call(vers, procedure, rmtcall.as_bytes());
+                let reply = dispatcher.answer(&call, caller).unwrap();
+                assert_eq!(
+                    accept_stat(&reply),
+                    3,
+                    "v{vers} proc {procedure}: PROC_UNAVAIL"
+                );
+            }
+        }
+        // Not registered: a local INDIRECT is looked up (and not found).
+        let call = rpcbind_call(4, proc::INDIRECT, rmtcall.as_bytes());
+        assert_eq!(
+            accept_stat(&dispatcher.answer(&call, &local_udp).unwrap()),
+            1
+        );
+        // DUMP lists rpcbind's 6 entries: over UDP to another machine that
+        // is more than twice the call, so SYSTEM_ERR; whole over TCP or here.
+        let dump = rpcbind_call(4, proc::DUMP, &[]);
+        let small = dispatcher.answer(&dump, &remote_udp).unwrap();
+        assert_eq!((accept_stat(&small), small.len()), (5, 24));
+        assert!(small.len() <= UDP_REPLY_FACTOR * dump.len());
+        for caller in [&remote_tcp, &local_udp] {
+            let whole = dispatcher.answer(&dump, caller).unwrap();
+            assert_eq!(accept_stat(&whole), 0);
+            assert!(whole.len() > 6 * 40, "{} bytes", whole.len());
+        }
+        // A lookup fits and is answered: GETPORT of rpcbind itself.
+        let mut getport = Encoder::new();
+        for word in [PROGRAM, 2, IPPROTO_UDP, 0] {
+            getport.put_uint(word);
+        }
+        let call = rpcbind_call(2, proc::GETADDR, getport.as_bytes());
+        let reply = dispatcher.answer(&call, &remote_udp).unwrap();
+        assert_eq!(
+            (accept_stat(&reply), &reply[24..]),
+            (0, &111u32.to_be_bytes()[..])
+        );
     }
 
     #[test]

@@ -1,5 +1,7 @@
 /* An xipc server of xecho.x in C. Prints "tcp PORT udp PORT" and serves
- * until SIGTERM or SIGINT. argv[1] "register": register with rpcbind.
+ * until SIGTERM or SIGINT. argv[1] "register": register with rpcbind;
+ * "replace": register, taking over a running server's registration.
+ * argv[2]: the address to listen on (default 127.0.0.1).
  * With XIPC_BENCH_TLS set to a directory of tests/tls/make_certs.sh, the
  * TCP listener speaks RPC-with-TLS (server.pem and server.key). */
 #include <signal.h>
@@ -73,10 +75,13 @@ int main(int argc, char **argv) {
     sigaddset(&set, SIGINT);
     pthread_sigmask(SIG_BLOCK, &set, NULL); /* server threads inherit the mask */
 
+    const bool replace = argc > 1 && strcmp(argv[1], "replace") == 0;
+    const bool register_it = replace || (argc > 1 && strcmp(argv[1], "register") == 0);
     xipc_rpc_server *s = NULL;
     uint16_t tcp = 0, udp = 0;
     if (xipc_rpc_server_new(&s) != 0 ||
-        xipc_rpc_server_set_rpcbind_registration(s, argc > 1 && strcmp(argv[1], "register") == 0) != 0 ||
+        xipc_rpc_server_set_rpcbind_registration(s, register_it) != 0 ||
+        xipc_rpc_server_set_rpcbind_replace(s, replace) != 0 ||
         xipc_rpc_server_register(s, PROG, 1, 1, add, NULL) != 0 ||
         xipc_rpc_server_register(s, PROG, 1, 2, echo, NULL) != 0 ||
         xipc_rpc_server_register(s, PROG, 1, 3, count, &counter) != 0 ||
@@ -85,6 +90,7 @@ int main(int argc, char **argv) {
         xipc_rpc_server_listen_udp(s, argc > 2 ? argv[2] : "127.0.0.1", 0, &udp) != 0 ||
         xipc_rpc_server_start(s) != 0) {
         fprintf(stderr, "c_server: %s\n", xipc_last_error());
+        xipc_rpc_server_close(s);
         return 1;
     }
     printf("tcp %u udp %u\n", tcp, udp);

@@ -1,6 +1,7 @@
 """An xipc server of xecho.x in Python. Prints "tcp PORT udp PORT" and
 serves until SIGTERM. Options: --rpcbind (register with rpcbind on start),
---drc N (duplicate-request cache), --host H."""
+--replace (and take over a running server's registration), --drc N
+(duplicate-request cache), --host H."""
 
 import argparse
 import signal
@@ -8,7 +9,7 @@ import struct
 import sys
 import time
 
-from xipc import rpc
+from xipc import errors, rpc
 
 PROG, VERS = 0x20005A5A, 1
 
@@ -16,6 +17,7 @@ PROG, VERS = 0x20005A5A, 1
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--rpcbind", action="store_true")
+    ap.add_argument("--replace", action="store_true")
     ap.add_argument("--drc", type=int, default=0)
     ap.add_argument("--host", default="127.0.0.1")
     opts = ap.parse_args()
@@ -46,7 +48,8 @@ def main():
         return b""
 
     srv = rpc.Server()
-    srv.set_rpcbind_registration(opts.rpcbind)
+    srv.set_rpcbind_registration(opts.rpcbind or opts.replace)
+    srv.set_rpcbind_replace(opts.replace)
     if opts.drc:
         srv.set_duplicate_cache(opts.drc)
     for proc, fn in ((1, add), (2, echo), (3, counter), (4, sleep)):
@@ -54,7 +57,12 @@ def main():
     tcp = srv.listen_tcp(opts.host, 0)
     udp = srv.listen_udp(opts.host, 0)
     signal.signal(signal.SIGTERM, lambda *a: srv.stop())
-    srv.start()
+    try:
+        srv.start()
+    except errors.AlreadyExists as e:
+        print(f"py_server: {e}", file=sys.stderr)
+        srv.close()
+        return 1
     print(f"tcp {tcp} udp {udp}", flush=True)
     srv.serve_forever()
     srv.close()

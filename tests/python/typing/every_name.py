@@ -9,7 +9,7 @@ from array import array
 import socket
 
 import xipc
-from xipc import errors, mq, rpc, stream, xdr
+from xipc import errors, mq, rpc, rpcbind, stream, xdr
 
 
 def xdr_round_trip() -> tuple[int, bytes, list[float]]:
@@ -185,6 +185,7 @@ def remote_calls() -> bytes:
     handler: rpc.Handler = echo
     server = rpc.Server()
     server.set_rpcbind_registration(False)
+    server.set_rpcbind_replace(True)
     server.register(0x20000001, 1, 1, handler)
     port: int = server.listen_tcp("127.0.0.1", 0)
     server.listen_udp("127.0.0.1", port)
@@ -229,6 +230,19 @@ def remote_calls() -> bytes:
     with xipc.rpc.Server() as other:
         other.close()
     return result
+
+
+def embedded_rpcbind() -> int:
+    with rpcbind.RpcbindServer(listen=["127.0.0.1"], port=0, remote_calls=False,
+                               max_registrations=rpcbind.DEFAULT_MAX_REGISTRATIONS,
+                               local_socket=False) as rb:
+        port: int = rb.port
+        rb.stop()
+    other = xipc.rpcbind.RpcbindServer(port=rpcbind.PORT, local_socket="/tmp/rpcbind.sock")
+    done: bool = other.closed
+    del done
+    other.close()
+    return port
 
 
 def version() -> str:
