@@ -1,6 +1,6 @@
 //! `xipc rpc`: call a program's NULL procedure, list rpcbind's registrations.
 
-use std::net::{SocketAddr, ToSocketAddrs};
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use clap::{Args, Subcommand, ValueEnum};
@@ -227,17 +227,10 @@ fn program_number(text: &str) -> Outcome<u32> {
         })
 }
 
+/// One address of `host` (its first IPv4 address when it has one), as the
+/// library resolves hosts.
 fn resolve(host: &str, port: u16) -> Outcome<SocketAddr> {
-    let addrs: Vec<SocketAddr> = (host, port)
-        .to_socket_addrs()
-        .map_err(|e| Failure::not_found(format!("cannot resolve {host}: {e}")))?
-        .collect();
-    addrs
-        .iter()
-        .find(|a| a.is_ipv4())
-        .or(addrs.first())
-        .copied()
-        .ok_or_else(|| Failure::not_found(format!("{host} has no address")))
+    Ok(xipc::net::resolve_one(host, port)?)
 }
 
 fn rpcbind_client(host: &str, args: &RpcbindArgs) -> Rpcbind {

@@ -18,7 +18,7 @@ use std::net::{SocketAddr, TcpStream, UdpSocket};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -685,7 +685,7 @@ fn start_tls(socket: &Socket, t: &TlsTarget<'_>, deadline: Deadline) -> Result<C
             .map_err(|e| Error::os("set the socket timeouts", e))
     };
     bound(socket)?;
-    let xid = super::initial_xid();
+    let xid = initial_xid();
     // Blocking, each system call bounded by the timeouts `bound` sets.
     let mut io = net::SocketIo(socket.fd());
     io.write_all(&probe(xid, t.prog, t.vers))
@@ -773,4 +773,18 @@ fn socket_timeout(wait: Duration) -> Duration {
 /// need not be set again.
 fn timeout_fits(set: Option<Duration>, wait: Duration) -> bool {
     matches!(set, Some(t) if t <= wait.saturating_add(TIMEOUT_SLACK) && t >= wait / 2)
+}
+
+/// A starting xid that differs between clients and processes.
+pub(super) fn initial_xid() -> u32 {
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    let mix = (now.as_nanos() as u32)
+        ^ std::process::id().rotate_left(16)
+        ^ COUNTER
+            .fetch_add(1, Ordering::Relaxed)
+            .wrapping_mul(0x9E37_79B9);
+    mix.wrapping_mul(0x85EB_CA6B)
 }

@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering}
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use conn::{Call, Conn, Target, TlsTarget};
+use conn::{initial_xid, Call, Conn, Target, TlsTarget};
 
 use crate::net::{resolve_one, Deadline, TlsConfig};
 use crate::rpc::auth::{Credential, OpaqueAuth};
@@ -399,18 +399,4 @@ impl AsRawFd for Client {
     fn as_raw_fd(&self) -> RawFd {
         self.conn.read().unwrap_or_else(|p| p.into_inner()).raw_fd()
     }
-}
-
-/// A starting xid that differs between clients and processes.
-pub(super) fn initial_xid() -> u32 {
-    static COUNTER: AtomicU32 = AtomicU32::new(0);
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    let mix = (now.as_nanos() as u32)
-        ^ std::process::id().rotate_left(16)
-        ^ COUNTER
-            .fetch_add(1, Ordering::Relaxed)
-            .wrapping_mul(0x9E37_79B9);
-    mix.wrapping_mul(0x85EB_CA6B)
 }
