@@ -29,6 +29,7 @@ TABLE = {
     "XIPC_EPROTO": (errors.ProtocolError, ValueError),
     "XIPC_EUNSUPPORTED": (errors.Unsupported, TypeError),
     "XIPC_EINTR": (errors.Interrupted, InterruptedError),
+    "XIPC_ETLS": (errors.TlsError, ConnectionError),
     "XIPC_EPROG_UNAVAIL": (errors.ProgramUnavailable, errors.RpcError),
     "XIPC_EPROG_MISMATCH": (errors.ProgramMismatch, errors.RpcError),
     "XIPC_EPROC_UNAVAIL": (errors.ProcedureUnavailable, errors.RpcError),
