@@ -3,18 +3,18 @@
 //! system calls that read and write. One place for each: a second binder,
 //! resolver or timeout type elsewhere is a bug.
 //!
-//! - [`resolve`]: host names and addresses to socket addresses.
-//! - [`Deadline`]: when an operation must end; every timeout becomes one.
-//! - [`listen_tcp`], [`listen_udp`], [`listen_unix`]: the one binder
+//! - [`resolve`](crate::net::resolve): host names and addresses to socket addresses.
+//! - [`Deadline`](crate::net::Deadline): when an operation must end; every timeout becomes one.
+//! - [`listen_tcp`](crate::net::listen_tcp), [`listen_udp`](crate::net::listen_udp), [`listen_unix`](crate::net::listen_unix): the one binder
 //!   (backlog `SOMAXCONN`, Unix sockets with an exact mode, a stale socket
 //!   file replaced only when nothing listens on it).
-//! - [`connect_tcp`], [`connect_unix`]: connections bounded by a deadline.
+//! - [`connect_tcp`](crate::net::connect_tcp), [`connect_unix`](crate::net::connect_unix): connections bounded by a deadline.
 //! - `sys`: each system call turned into a `Result` in one place (reads,
 //!   vectored writes with `MSG_NOSIGNAL`, pipe writes that never raise
 //!   SIGPIPE, waiting for readiness).
 //! - `poll`: the readiness set (epoll) the RPC server's event loop waits on.
-//! - [`TlsConfig`]: TLS as a property of a connection (rustls, TLS 1.3):
-//!   policy, CA bundle, certificate and key, and [`TlsPeer`], what a peer's
+//! - [`TlsConfig`](crate::net::TlsConfig): TLS as a property of a connection (rustls, TLS 1.3):
+//!   policy, CA bundle, certificate and key, and [`TlsPeer`](crate::net::TlsPeer), what a peer's
 //!   certificate says.
 
 mod addr;

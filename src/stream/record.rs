@@ -234,7 +234,7 @@ impl RecordDecoder {
 
     /// Inside a fragment's body: room at the end of the record to read up
     /// to the rest of the fragment straight into place (at most
-    /// [`READ_CHUNK`] bytes, or the whole rest when that is at most twice
+    /// `READ_CHUNK` (64 KiB) bytes, or the whole rest when that is at most twice
     /// as much, so a 64 KiB record is one allocation). Commit what was read
     /// with [`body_filled`](Self::body_filled). `None` outside a body.
     pub fn body_space(&mut self) -> Option<&mut [u8]> {

@@ -39,7 +39,7 @@ pub fn serve_with_limit(
 /// Builds an rpcbind server on `server` as `options` say: TCP and UDP on
 /// each of [`RpcbindOptions::listen_addresses`], on one port, which is
 /// returned. The Unix socket is left to the caller
-/// ([`RpcbindServer`] listens on it).
+/// ([`RpcbindServer`](crate::rpc::rpcbind::RpcbindServer) listens on it).
 pub fn serve_with_options(server: &Service, options: &RpcbindOptions) -> Result<u16> {
     let addresses = options.listen_addresses();
     let hosts: Vec<(String, bool)> = addresses
@@ -192,7 +192,7 @@ fn listen_local_socket(server: &Service, path: &Path) -> bool {
 
 /// Runs an rpcbind server as `options` say until SIGTERM or SIGINT, then
 /// stops gracefully: what `xipc rpcbind` does. Once it serves, it prints
-/// [`RpcbindServer::listeners`] to stdout, one per line, and flushes them,
+/// [`RpcbindServer::listeners`](crate::rpc::rpcbind::RpcbindServer::listeners) to stdout, one per line, and flushes them,
 /// so that a script that asked for port 0 learns the port.
 pub fn run_server(options: &RpcbindOptions) -> Result<()> {
     use nix::sys::signal::{SigSet, Signal};

@@ -1,6 +1,6 @@
 //! rpcbind and the portmapper (RFC 1833): the protocol's records, a client
 //! for set, unset, getport, getaddr, dump and forwarding, an embedded
-//! directory server (`xipc rpcbind`, [`RpcbindServer`]) speaking portmap v2
+//! directory server (`xipc rpcbind`, [`RpcbindServer`](crate::rpc::rpcbind::RpcbindServer)) speaking portmap v2
 //! and rpcbind v3/v4 on program 100000, and the registration of a service
 //! while it runs.
 //!
