@@ -1114,6 +1114,11 @@ impl EVERYVERS_Client {
         Ok(EVERYVERS_Client { client: ::xipc::rpc::Client::connect(host, port, Self::PROG, Self::VERS, proto)?, strict: false })
     }
 
+    /// Connects with RPC-with-TLS (RFC 9289) under `tls`'s policy.
+    pub fn connect_tls(host: &str, port: u16, proto: ::xipc::rpc::Protocol, tls: &::xipc::rpc::TlsConfig) -> ::xipc::Result<EVERYVERS_Client> {
+        Ok(EVERYVERS_Client { client: ::xipc::rpc::Client::connect_tls(host, port, Self::PROG, Self::VERS, proto, tls)?, strict: false })
+    }
+
     /// Wraps a client already connected to this program and version.
     pub fn new(client: ::xipc::rpc::Client) -> EVERYVERS_Client {
         EVERYVERS_Client { client, strict: false }
@@ -1385,6 +1390,11 @@ impl EVERYVERS2_Client {
     /// Connects to `host:port` (for Unix sockets `host` is the path).
     pub fn connect(host: &str, port: u16, proto: ::xipc::rpc::Protocol) -> ::xipc::Result<EVERYVERS2_Client> {
         Ok(EVERYVERS2_Client { client: ::xipc::rpc::Client::connect(host, port, Self::PROG, Self::VERS, proto)?, strict: false })
+    }
+
+    /// Connects with RPC-with-TLS (RFC 9289) under `tls`'s policy.
+    pub fn connect_tls(host: &str, port: u16, proto: ::xipc::rpc::Protocol, tls: &::xipc::rpc::TlsConfig) -> ::xipc::Result<EVERYVERS2_Client> {
+        Ok(EVERYVERS2_Client { client: ::xipc::rpc::Client::connect_tls(host, port, Self::PROG, Self::VERS, proto, tls)?, strict: false })
     }
 
     /// Wraps a client already connected to this program and version.

@@ -816,7 +816,9 @@ impl Engine {
         {
             let mut busy = lock(&self.busy);
             busy.0 -= 1;
-            if busy.0 == 0 {
+            // Only `stop` waits on `idle`, after setting `stopping`: a
+            // notification costs a system call, so none is made before.
+            if busy.0 == 0 && self.stopping.load(Ordering::SeqCst) {
                 self.idle.notify_all();
             }
         }
@@ -850,7 +852,7 @@ impl Engine {
         lock(&self.sources).map.remove(&c.key);
         let mut busy = lock(&self.busy);
         busy.1 -= 1;
-        if busy.1 == 0 {
+        if busy.1 == 0 && self.stopping.load(Ordering::SeqCst) {
             self.idle.notify_all();
         }
     }
