@@ -116,6 +116,10 @@ struct ReadSide {
     /// taken yet (from `plain_pos`).
     plain: Vec<u8>,
     plain_pos: usize,
+    /// Where TLS writes plaintext out (a TLS connection's, made at the
+    /// first reply and kept: zeroing a fresh one per reply would cost more
+    /// than the reply's own bytes).
+    tls_out: Vec<u8>,
     timeout: Option<Duration>,
 }
 
@@ -229,6 +233,7 @@ impl Conn {
                 end: 0,
                 plain: Vec::new(),
                 plain_pos: 0,
+                tls_out: Vec::new(),
                 timeout: None,
             }),
             demux: Mutex::new(Demux::default()),
@@ -660,11 +665,13 @@ fn open_tls(tls: &mut ClientConnection, side: &mut ReadSide) -> Result<()> {
         tls.process_new_packets()
             .map_err(|e| Error::Tls(format!("a TLS record from the server: {e}")))?;
     }
-    let mut plain = [0u8; READ_BUFFER];
+    if side.tls_out.is_empty() {
+        side.tls_out = vec![0; READ_BUFFER];
+    }
     loop {
-        match tls.reader().read(&mut plain) {
+        match tls.reader().read(&mut side.tls_out) {
             Ok(0) => return Err(closed_by_server()),
-            Ok(n) => side.plain.extend_from_slice(&plain[..n]),
+            Ok(n) => side.plain.extend_from_slice(&side.tls_out[..n]),
             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return Ok(()),
             Err(e) => return Err(Error::Tls(format!("the server's TLS stream: {e}"))),
         }

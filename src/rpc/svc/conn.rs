@@ -401,12 +401,13 @@ impl Conn {
             if self.flush_session(session) == Sent::Failed {
                 return ReadEnd::Failed;
             }
-            let mut plain = [0u8; 16 << 10];
+            // The ciphertext is in the session now: `scratch` takes the
+            // plaintext (a buffer made once per thread, not zeroed per read).
             loop {
-                match session.reader().read(&mut plain) {
+                match session.reader().read(scratch) {
                     Ok(0) => return end_of_stream(&mut rs.dec),
-                    Ok(k) => match decode(&mut rs.dec, &plain[..k], room, calls) {
-                        Ok(used) if used < k => rs.backlog.extend_from_slice(&plain[used..k]),
+                    Ok(k) => match decode(&mut rs.dec, &scratch[..k], room, calls) {
+                        Ok(used) if used < k => rs.backlog.extend_from_slice(&scratch[used..k]),
                         Ok(_) => {}
                         Err(_) => return ReadEnd::Failed,
                     },
