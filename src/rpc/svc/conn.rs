@@ -231,6 +231,11 @@ impl Conn {
         self.arm(st, poller);
     }
 
+    /// Whether bytes already read wait to be decoded.
+    pub fn has_backlog(&self) -> bool {
+        !lock(&self.read).backlog.is_empty()
+    }
+
     /// Reads and decodes calls into `calls` until nothing more can be read
     /// now or `room` calls are there. `scratch` is the thread's read buffer.
     pub fn read_calls(&self, scratch: &mut [u8], room: usize, calls: &mut Vec<Vec<u8>>) -> ReadEnd {

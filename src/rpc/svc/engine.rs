@@ -802,7 +802,10 @@ impl Engine {
         {
             let mut st = c.state();
             st.in_flight -= 1;
-            resume = st.paused && !st.read_done && !st.handling && !st.closed;
+            // Calls already read but not decoded resume reading too: a
+            // call that finished while a read ran saw no pause, and the
+            // drained socket will not wake the poller for them.
+            resume = (st.paused || c.has_backlog()) && !st.read_done && !st.handling && !st.closed;
             if st.paused && st.handling {
                 st.pending_read = true;
             }
