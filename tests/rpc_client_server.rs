@@ -1073,3 +1073,47 @@ fn a_client_that_stops_reading_is_dropped_after_the_idle_timeout() {
     s.stop();
     let _ = std::fs::remove_file(&path);
 }
+
+/// Datagrams that arrive together are taken in batches; every one gets its
+/// reply, to its own sender, and a slow call among them does not hold the
+/// others up.
+#[test]
+fn datagrams_arriving_together_are_all_answered_to_their_senders() {
+    let (s, _, _, udp) = started();
+    let senders: Vec<UdpSocket> = (0..3)
+        .map(|_| UdpSocket::bind("127.0.0.1:0").unwrap())
+        .collect();
+    for sock in &senders {
+        sock.connect(("127.0.0.1", udp)).unwrap();
+        sock.set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+    }
+    // First a slow call (300 ms), then 3 x 30 echo calls sent back to back
+    // before any reply is read.
+    let mut slow = call_header(0x7000, 2, 6);
+    slow.extend(uint(0x7000));
+    senders[0].send(&slow).unwrap();
+    for xid in 0..90u32 {
+        let mut msg = call_header(xid, 2, 1);
+        msg.extend(uint(xid));
+        senders[(xid % 3) as usize].send(&msg).unwrap();
+    }
+    let mut buf = [0u8; 1024];
+    for (i, sock) in senders.iter().enumerate() {
+        let mut seen = std::collections::BTreeSet::new();
+        while seen.len() < 30 {
+            let n = sock.recv(&mut buf).expect("every datagram answered");
+            let reply = &buf[..n];
+            let xid = u32::from_be_bytes(reply[..4].try_into().unwrap());
+            // The quick calls take well under the slow call's 300 ms.
+            assert_ne!(xid, 0x7000, "quick calls waited behind a slow one");
+            assert_eq!(xid % 3, i as u32, "a reply went to its own sender");
+            assert_eq!(&reply[n - 4..], &xid.to_be_bytes(), "the echo of its call");
+            seen.insert(xid);
+        }
+    }
+    let n = senders[0].recv(&mut buf).expect("the slow call answered");
+    assert_eq!(&buf[..4], &0x7000u32.to_be_bytes());
+    assert_eq!(&buf[n - 4..n], &0x7000u32.to_be_bytes());
+    s.stop();
+}

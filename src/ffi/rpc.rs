@@ -629,8 +629,8 @@ pub unsafe extern "C" fn xipc_rpc_server_set_max_connections(
 
 /// The pool of threads that wait for work and run handlers: `min` are
 /// started with the server and kept (default 1); more are added while
-/// handlers run, up to `max` (default 32), and leave after 30 idle
-/// seconds. `max` bounds how many handlers run at once. Refused
+/// handlers run, up to `max` (default 32), and those not needed for 30
+/// seconds leave again. `max` bounds how many handlers run at once. Refused
 /// (`XIPC_EINVAL`) unless 1 <= `min` <= `max`.
 #[no_mangle]
 pub unsafe extern "C" fn xipc_rpc_server_set_threads(

@@ -1,12 +1,16 @@
 //! The readiness set the RPC server's event loop waits on: epoll, with
-//! every descriptor registered one-shot.
+//! listeners, datagram sockets and the helpers below registered one-shot
+//! and stream connections edge-triggered.
 //!
 //! Every idle thread of the server's pool waits in `epoll_wait` on the same
-//! set. Linux wakes exactly one waiter per ready event, and a one-shot
+//! set. Linux wakes exactly one waiter per ready event. A one-shot
 //! registration is disarmed as it is delivered, so the thread that wakes
-//! owns that descriptor's event until it re-arms it: no two threads ever
-//! serve the same readiness, and the thread that wakes runs the call itself,
-//! with no hand-off to another thread. (The `polling` and `mio` crates let
+//! owns that descriptor's event until it re-arms it. An edge-triggered one
+//! stays armed and reports each new arrival once: a connection costs no
+//! `epoll_ctl` per call, and the thread that takes an event reads until
+//! the socket is drained (or the connection has as many calls in flight as
+//! it may, and reading resumes without the poller). Either way the thread
+//! that wakes runs the call itself, with no hand-off to another thread. (The `polling` and `mio` crates let
 //! only one thread wait at a time, which would force a hand-off per event;
 //! nix's safe epoll binding gives the one-waiter-per-event behaviour.)
 //!
@@ -40,7 +44,10 @@ impl Interest {
     };
 
     fn flags(self) -> EpollFlags {
-        let mut f = EpollFlags::EPOLLONESHOT;
+        self.events(EpollFlags::EPOLLONESHOT)
+    }
+
+    fn events(self, mut f: EpollFlags) -> EpollFlags {
         if self.read {
             f |= EpollFlags::EPOLLIN | EpollFlags::EPOLLRDHUP;
         }
@@ -83,6 +90,27 @@ impl Poller {
         self.epoll
             .add(fd, EpollEvent::new(interest.flags(), key))
             .map_err(|e| Error::nix("epoll_ctl(ADD)", e))
+    }
+
+    /// Registers `fd` under `key` edge-triggered: an event for each change
+    /// toward `interest` (new bytes, room to write, the peer gone), and
+    /// none for a condition that merely persists.
+    pub fn add_edge(&self, fd: BorrowedFd<'_>, key: u64, interest: Interest) -> Result<()> {
+        self.epoll
+            .add(
+                fd,
+                EpollEvent::new(interest.events(EpollFlags::EPOLLET), key),
+            )
+            .map_err(|e| Error::nix("epoll_ctl(ADD)", e))
+    }
+
+    /// Changes what an edge-triggered registration reports; a condition
+    /// of `interest` that holds now is reported at once.
+    pub fn modify_edge(&self, fd: BorrowedFd<'_>, key: u64, interest: Interest) -> Result<()> {
+        let mut ev = EpollEvent::new(interest.events(EpollFlags::EPOLLET), key);
+        self.epoll
+            .modify(fd, &mut ev)
+            .map_err(|e| Error::nix("epoll_ctl(MOD)", e))
     }
 
     /// Arms `fd` again (it was disarmed when its last event was delivered).

@@ -226,6 +226,90 @@ pub(crate) fn skip_bytes<'a>(
     n
 }
 
+/// The most datagrams [`recv_datagrams`] takes in one system call.
+pub(crate) const MAX_DATAGRAM_BATCH: usize = 8;
+
+/// Takes the datagrams waiting on the datagram socket `fd`, up to one per
+/// buffer of `bufs` (at most [`MAX_DATAGRAM_BATCH`]), in one `recvmmsg`
+/// without waiting. `got` receives, for each, the buffer it is in, its
+/// length (cut to the buffer) and its IPv4 or IPv6 sender (one from
+/// another family is dropped). Returns how many were taken: fewer than
+/// the buffers means the socket held no more when it was read.
+pub(crate) fn recv_datagrams(
+    fd: BorrowedFd<'_>,
+    bufs: &mut [Vec<u8>],
+    got: &mut Vec<(usize, usize, std::net::SocketAddr)>,
+) -> Result<usize> {
+    use std::mem::size_of;
+    got.clear();
+    let n = bufs.len().min(MAX_DATAGRAM_BATCH);
+    // SAFETY: all-zero bytes are a valid value of these plain C structures
+    // (null pointers, zero lengths).
+    let mut names: [libc::sockaddr_storage; MAX_DATAGRAM_BATCH] = unsafe { std::mem::zeroed() };
+    // SAFETY: as above.
+    let mut iovs: [libc::iovec; MAX_DATAGRAM_BATCH] = unsafe { std::mem::zeroed() };
+    // SAFETY: as above.
+    let mut headers: [libc::mmsghdr; MAX_DATAGRAM_BATCH] = unsafe { std::mem::zeroed() };
+    for i in 0..n {
+        iovs[i].iov_base = bufs[i].as_mut_ptr().cast();
+        iovs[i].iov_len = bufs[i].len();
+        let h = &mut headers[i].msg_hdr;
+        h.msg_name = std::ptr::addr_of_mut!(names[i]).cast();
+        h.msg_namelen = size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+        h.msg_iov = std::ptr::addr_of_mut!(iovs[i]);
+        h.msg_iovlen = 1;
+    }
+    let taken = loop {
+        // SAFETY: the first `n` headers point at `n` live buffers (each
+        // described by its length), address slots of the size given, and
+        // one iovec each; recvmmsg writes only within them and the
+        // headers' result fields. A null timeout is allowed.
+        let r = unsafe {
+            libc::recvmmsg(
+                fd.as_raw_fd(),
+                headers.as_mut_ptr(),
+                n as libc::c_uint,
+                libc::MSG_DONTWAIT,
+                std::ptr::null_mut(),
+            )
+        };
+        if r >= 0 {
+            break r as usize;
+        }
+        match Errno::last() {
+            Errno::EINTR => continue,
+            // Nothing waiting, or an error an earlier send left (an ICMP
+            // unreachable): nothing to take now.
+            Errno::EAGAIN | Errno::ECONNREFUSED => return Ok(0),
+            e => return Err(Error::nix("recvmmsg", e)),
+        }
+    };
+    for i in 0..taken {
+        let len = (headers[i].msg_len as usize).min(bufs[i].len());
+        // SAFETY: recvmmsg wrote a sockaddr of `msg_namelen` bytes into
+        // `names[i]`, which is large enough for any address family.
+        let from = unsafe {
+            <nix::sys::socket::SockaddrStorage as nix::sys::socket::SockaddrLike>::from_raw(
+                std::ptr::addr_of!(names[i]).cast(),
+                Some(headers[i].msg_hdr.msg_namelen),
+            )
+        };
+        if let Some(from) = from.as_ref().and_then(socket_addr) {
+            got.push((i, len, from));
+        }
+    }
+    Ok(taken)
+}
+
+/// The IPv4 or IPv6 address in `a`.
+pub(crate) fn socket_addr(a: &nix::sys::socket::SockaddrStorage) -> Option<std::net::SocketAddr> {
+    if let Some(v4) = a.as_sockaddr_in() {
+        return Some(std::net::SocketAddr::V4((*v4).into()));
+    }
+    a.as_sockaddr_in6()
+        .map(|v6| std::net::SocketAddr::V6((*v6).into()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,6 +1,6 @@
 //! A stream connection of the event loop: its socket (nonblocking), the
 //! calls being read from it, the replies waiting to be written to it, and
-//! the one-shot registration that tells the loop when it is ready.
+//! the edge-triggered registration that tells the loop when it is ready.
 //!
 //! Calls are read by the thread that takes the connection's read event;
 //! replies are written by the thread that finishes a call, straight from
@@ -88,10 +88,8 @@ struct ReadSide {
 
 /// The state the event loop keeps per connection, under one lock.
 pub(super) struct ConnState {
-    /// The registration is armed in the poller.
-    pub armed: bool,
     /// A thread is handling a delivered event; readiness delivered
-    /// meanwhile (after a re-arm) is left here for it.
+    /// meanwhile is left here for it.
     pub handling: bool,
     pub pending_read: bool,
     pub pending_write: bool,
@@ -114,14 +112,6 @@ pub(super) struct ConnState {
 }
 
 impl ConnState {
-    /// What to wait for next.
-    fn interest(&self) -> Interest {
-        Interest {
-            read: !self.read_done && !self.paused && !self.closed,
-            write: self.want_write && !self.closed,
-        }
-    }
-
     /// Whether the connection has nothing left to do once reading is done.
     pub fn finished(&self) -> bool {
         self.read_done && self.in_flight == 0 && !self.want_write
@@ -173,7 +163,6 @@ impl Conn {
                 backlog: Vec::new(),
             }),
             state: Mutex::new(ConnState {
-                armed: true,
                 handling: false,
                 pending_read: false,
                 pending_write: false,
@@ -213,22 +202,26 @@ impl Conn {
         lock(&self.state)
     }
 
-    /// Arms the registration for what `st` waits for, unless a thread
-    /// handling an event will (or nothing is wanted).
-    pub fn arm(&self, st: &mut ConnState, poller: &Poller) {
-        let interest = st.interest();
-        if st.handling || (!interest.read && !interest.write) {
-            return;
-        }
-        if poller.rearm(self.fd(), self.key, interest).is_ok() {
-            st.armed = true;
-        }
+    /// Registers the connection's socket with the poller, for new bytes
+    /// (edge-triggered: see [`Poller::add_edge`]).
+    pub fn register(&self, poller: &Poller) -> crate::Result<()> {
+        poller.add_edge(self.fd(), self.key, Interest::READ)
     }
 
-    /// Ends a thread's handling of an event: re-arms for what is wanted.
-    pub fn end_handling(&self, st: &mut ConnState, poller: &Poller) {
-        st.handling = false;
-        self.arm(st, poller);
+    /// A reply has begun to wait for room in the socket (`st.want_write`
+    /// was just set): has the poller report room. The registration keeps
+    /// reporting it from then on, but an edge may have passed between the
+    /// write that did not fit and now, so the change is made each time: a
+    /// condition that already holds is reported at once.
+    pub fn want_room(&self, st: &ConnState, poller: &Poller) {
+        if st.closed {
+            return;
+        }
+        let both = Interest {
+            read: true,
+            write: true,
+        };
+        let _ = poller.modify_edge(self.fd(), self.key, both);
     }
 
     /// Whether bytes already read wait to be decoded.
@@ -292,8 +285,8 @@ impl Conn {
                 Ok(_) => {}
                 Err(_) => return ReadEnd::Failed,
             }
-            // A short read took all there was: the re-armed registration
-            // tells when more comes.
+            // A short read took all there was: the edge-triggered
+            // registration tells when more comes.
             if n < scratch.len() {
                 return ReadEnd::Later;
             }

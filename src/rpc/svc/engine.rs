@@ -3,9 +3,15 @@
 //!
 //! - A connection's read event goes to one waiting thread. It reads and
 //!   decodes the calls that have arrived (up to the connection's in-flight
-//!   limit), re-arms the connection, queues all but the first call for the
-//!   other threads, and runs the first itself: a lone caller's call never
-//!   changes threads.
+//!   limit), queues all but the first call for the other threads, and runs
+//!   the first itself: a lone caller's call never changes threads.
+//!   Connections are registered edge-triggered, once: no `epoll_ctl` per
+//!   call. A thread reads until the socket is drained or the connection is
+//!   full; bytes arriving later bring a new event, and a connection that
+//!   was full resumes reading as a queued job when a call finishes.
+//! - A UDP socket's event likewise: the thread takes up to 8 datagrams in
+//!   one `recvmmsg`, queues all but the first (and, when the batch was
+//!   full, the next receive) and answers the first.
 //! - Queued calls ring a bell: an always-readable eventfd registered
 //!   one-shot, so each ring wakes exactly one waiting thread.
 //! - A reply is written by the thread that finished the call, at once,
@@ -24,7 +30,7 @@ use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::net::{SocketAddr, TcpListener, UdpSocket};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::os::unix::net::UnixListener;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -72,12 +78,16 @@ const ACCEPT_BATCH: usize = 256;
 /// A thread's read buffer: room for many pipelined small calls, while most
 /// of a large call bypasses it (read straight into place).
 const READ_BUFFER: usize = 16 << 10;
+/// Room for one datagram: the largest a UDP/IPv4 datagram can carry.
+const UDP_BUFFER: usize = 65536;
 /// Longest pause of a listener that cannot get a descriptor.
 const MAX_ACCEPT_BACKOFF: Duration = Duration::from_secs(1);
 
 const BELL: u64 = 0;
 const TIMER: u64 = 1;
 const FIRST_KEY: u64 = 2;
+/// The timer heap's key for [`Engine::check_spares`] (no source has it).
+const SPARES: u64 = u64::MAX;
 
 /// The settings a server can change before (and mostly while) serving.
 pub(crate) struct Settings {
@@ -89,6 +99,8 @@ pub(crate) struct Settings {
     pub min_threads: AtomicUsize,
     pub max_threads: AtomicUsize,
     pub stack_size: AtomicUsize,
+    /// How long threads above the minimum may go unneeded, in ms.
+    pub spare_idle_ms: AtomicU64,
 }
 
 impl Default for Settings {
@@ -101,6 +113,7 @@ impl Default for Settings {
             min_threads: AtomicUsize::new(DEFAULT_MIN_THREADS),
             max_threads: AtomicUsize::new(DEFAULT_MAX_THREADS),
             stack_size: AtomicUsize::new(DEFAULT_STACK_SIZE),
+            spare_idle_ms: AtomicU64::new(SPARE_IDLE.as_millis() as u64),
         }
     }
 }
@@ -178,6 +191,10 @@ enum Job {
     Call(Arc<Conn>, Vec<u8>),
     /// Calls left buffered on a connection that had no room for them.
     Read(Arc<Conn>),
+    /// A datagram taken with others and not yet answered, and its sender.
+    Datagram(Arc<UdpEndpoint>, Vec<u8>, SocketAddr),
+    /// More datagrams may wait on the socket (a receive filled its batch).
+    Receive(Arc<UdpEndpoint>),
 }
 
 /// What the loop waits on, made when it starts.
@@ -194,6 +211,8 @@ struct Timers {
     heap: BinaryHeap<Reverse<(Instant, u64)>>,
     /// When the timerfd is set to fire.
     armed_at: Option<Instant>,
+    /// When the pool's spare threads are next checked, if they are.
+    spares_check: Option<Instant>,
 }
 
 #[derive(Default)]
@@ -205,7 +224,10 @@ struct Pool {
 struct Scratch {
     events: Events,
     read: Vec<u8>,
-    datagram: Vec<u8>,
+    /// Buffers for a batch of datagrams (made when a thread first serves
+    /// UDP), and where each received one came from.
+    datagrams: Vec<Vec<u8>>,
+    senders: Vec<(usize, usize, SocketAddr)>,
     results: Encoder,
     calls: Vec<Vec<u8>>,
 }
@@ -215,7 +237,8 @@ impl Scratch {
         Scratch {
             events: [EpollEvent::empty()],
             read: vec![0; READ_BUFFER],
-            datagram: Vec::new(),
+            datagrams: Vec::new(),
+            senders: Vec::new(),
             results: Encoder::new(),
             calls: Vec::new(),
         }
@@ -239,6 +262,10 @@ pub(crate) struct Engine {
     waiting: AtomicUsize,
     /// Threads in the pool.
     threads: AtomicUsize,
+    /// The most threads busy at once since the last `check_spares`.
+    peak_busy: AtomicUsize,
+    /// Threads asked to leave and not yet gone.
+    retiring: AtomicUsize,
     pool: Mutex<Pool>,
     timers: Mutex<Timers>,
     started: AtomicBool,
@@ -266,6 +293,8 @@ impl Engine {
             jobs: Mutex::new(VecDeque::new()),
             waiting: AtomicUsize::new(0),
             threads: AtomicUsize::new(0),
+            peak_busy: AtomicUsize::new(0),
+            retiring: AtomicUsize::new(0),
             pool: Mutex::new(Pool::default()),
             timers: Mutex::new(Timers::default()),
             started: AtomicBool::new(false),
@@ -325,12 +354,22 @@ impl Engine {
         let key = s.next;
         s.next += 1;
         if self.started.load(Ordering::SeqCst) {
-            self.poller().add(source.fd(), key, Interest::READ)?;
+            self.register(key, &source)?;
         } else {
             s.unregistered.push(key);
         }
         s.map.insert(key, source);
         Ok(())
+    }
+
+    /// Registers a listener (one-shot: re-armed after each batch of
+    /// accepts) or a datagram socket (edge-triggered: see
+    /// [`Engine::serve_datagrams`]) with the poller.
+    fn register(&self, key: u64, source: &Source) -> Result<()> {
+        match source {
+            Source::Udp(u) => self.poller().add_edge(u.fd(), key, Interest::READ),
+            other => self.poller().add(other.fd(), key, Interest::READ),
+        }
     }
 
     /// The TCP and UDP addresses listened on.
@@ -381,7 +420,7 @@ impl Engine {
         }
         for key in std::mem::take(&mut s.unregistered) {
             if let Some(source) = s.map.get(&key) {
-                self.poller().add(source.fd(), key, Interest::READ)?;
+                self.register(key, source)?;
             }
         }
         self.started.store(true, Ordering::SeqCst);
@@ -413,6 +452,11 @@ impl Engine {
             Ok(handle) => {
                 pool.handles.retain(|h| !h.is_finished());
                 pool.handles.push(handle);
+                drop(pool);
+                let min = self.settings.min_threads.load(Ordering::Relaxed).max(1);
+                if self.threads.load(Ordering::SeqCst) > min {
+                    self.schedule_spares_check(&mut lock(&self.timers));
+                }
                 Ok(())
             }
             Err(e) => {
@@ -536,32 +580,99 @@ impl Engine {
                 break;
             }
             if let Some(job) = self.pop_job() {
-                self.waiting.fetch_sub(1, Ordering::SeqCst);
+                let still_waiting = self.waiting.fetch_sub(1, Ordering::SeqCst) - 1;
+                self.note_busy(still_waiting);
                 self.run_job(job, &mut scratch);
                 continue;
             }
-            let min = self.settings.min_threads.load(Ordering::Relaxed).max(1);
-            let spare = self.threads.load(Ordering::SeqCst) > min;
-            let until = spare.then(|| Instant::now() + SPARE_IDLE);
-            let got = self.poller().wait(&mut scratch.events, until);
+            // No timeout: an epoll_wait with one arms and cancels a kernel
+            // timer every time. Spare threads leave through `check_spares`.
+            let got = self.poller().wait(&mut scratch.events, None);
             let still_waiting = self.waiting.fetch_sub(1, Ordering::SeqCst) - 1;
             match got {
+                Ok(Some(ready)) if ready.key == BELL && self.take_retirement() => {
+                    // Pass the ring on: to the next thread asked to leave,
+                    // or to whoever a queued job rang for.
+                    if self.retiring.load(Ordering::SeqCst) > 0 || !lock(&self.jobs).is_empty() {
+                        self.reactor().bell.ring(self.poller());
+                    }
+                    return; // `take_retirement` counted this thread out
+                }
                 Ok(Some(ready)) => {
                     if still_waiting == 0 {
                         self.grow();
                     }
-                    self.handle(ready, &mut scratch);
-                }
-                Ok(None) if spare && until.is_some_and(|u| Instant::now() >= u) => {
-                    if self.retire() {
-                        return;
+                    if ready.key != TIMER {
+                        self.note_busy(still_waiting);
                     }
+                    self.handle(ready, &mut scratch);
                 }
                 Ok(None) => {}
                 Err(_) => std::thread::sleep(Duration::from_millis(10)),
             }
         }
         self.threads.fetch_sub(1, Ordering::SeqCst);
+    }
+
+    /// A thread took work while `still_waiting` others waited: records how
+    /// many threads were busy at once, for `check_spares`.
+    fn note_busy(&self, still_waiting: usize) {
+        let busy = self
+            .threads
+            .load(Ordering::Relaxed)
+            .saturating_sub(still_waiting);
+        self.peak_busy.fetch_max(busy, Ordering::Relaxed);
+    }
+
+    /// Every `spare_idle` while the pool has more threads than its
+    /// minimum: asks the threads that were not needed since the last check
+    /// to leave. The pool keeps as many as were busy at once, plus one
+    /// waiting, and never fewer than its minimum. The check is a timer, so
+    /// that waiting threads need no timeout of their own; once the pool is
+    /// back at its minimum nothing is scheduled.
+    fn check_spares(&self) {
+        let min = self.settings.min_threads.load(Ordering::Relaxed).max(1);
+        let threads = self.threads.load(Ordering::SeqCst);
+        let peak = self.peak_busy.swap(0, Ordering::Relaxed);
+        let keep = min.max(peak + 1);
+        if threads > keep {
+            self.retiring.store(threads - keep, Ordering::SeqCst);
+            self.reactor().bell.ring(self.poller());
+        }
+        let mut t = lock(&self.timers);
+        t.spares_check = None;
+        if threads > min {
+            self.schedule_spares_check(&mut t);
+        }
+    }
+
+    /// Makes sure `check_spares` runs within `spare_idle`.
+    fn schedule_spares_check(&self, t: &mut Timers) {
+        if t.spares_check.is_none() {
+            let at = Instant::now() + self.spare_idle();
+            t.spares_check = Some(at);
+            self.push_timer(t, at, SPARES);
+        }
+    }
+
+    fn spare_idle(&self) -> Duration {
+        Duration::from_millis(self.settings.spare_idle_ms.load(Ordering::Relaxed))
+    }
+
+    /// A thread woken by the bell: whether it is to leave the pool (and, if
+    /// so, it is counted out of it).
+    fn take_retirement(&self) -> bool {
+        let mut n = self.retiring.load(Ordering::SeqCst);
+        while n > 0 {
+            match self
+                .retiring
+                .compare_exchange(n, n - 1, Ordering::SeqCst, Ordering::SeqCst)
+            {
+                Ok(_) => return self.retire(),
+                Err(now) => n = now,
+            }
+        }
+        false
     }
 
     /// The last waiting thread took an event: adds one, so that one keeps
@@ -573,8 +684,7 @@ impl Engine {
         }
     }
 
-    /// A spare thread idled long enough: it leaves unless the pool is at
-    /// its minimum.
+    /// A thread asked to leave does, unless the pool is at its minimum.
     fn retire(&self) -> bool {
         let min = self.settings.min_threads.load(Ordering::Relaxed).max(1);
         let mut n = self.threads.load(Ordering::SeqCst);
@@ -606,7 +716,7 @@ impl Engine {
                 let source = lock(&self.sources).map.get(&key).cloned();
                 match source {
                     Some(Source::Listener(l)) => self.accept(key, &l),
-                    Some(Source::Udp(u)) => self.serve_datagram(key, &u, scratch),
+                    Some(Source::Udp(u)) => self.serve_datagrams(&u, scratch),
                     Some(Source::Conn(c)) => self.on_conn_event(&c, ready, scratch),
                     None => {} // closed meanwhile
                 }
@@ -623,6 +733,10 @@ impl Engine {
     fn run_job(self: &Arc<Self>, job: Job, scratch: &mut Scratch) {
         match job {
             Job::Call(c, msg) => self.run_call(&c, &msg, scratch),
+            Job::Datagram(u, msg, from) => {
+                self.answer_datagram(&u, &msg, from, &mut scratch.results)
+            }
+            Job::Receive(u) => self.serve_datagrams(&u, scratch),
             Job::Read(c) => {
                 let ready = Ready {
                     key: c.key,
@@ -655,21 +769,25 @@ impl Engine {
     // ---- stream connections ----
 
     fn on_conn_event(self: &Arc<Self>, c: &Arc<Conn>, ready: Ready, scratch: &mut Scratch) {
+        let (mut read, mut write);
         {
             let mut st = c.state();
-            st.armed = false;
             if st.closed {
                 return;
             }
+            // Room to write matters only to replies waiting for it (the
+            // registration reports it with every event once a reply had
+            // to wait).
+            read = ready.read;
+            write = ready.write && st.want_write;
             if st.handling {
-                st.pending_read |= ready.read;
-                st.pending_write |= ready.write;
+                st.pending_read |= read;
+                st.pending_write |= write;
                 return;
             }
             st.handling = true;
         }
         let mut calls = std::mem::take(&mut scratch.calls);
-        let (mut read, mut write) = (ready.read, ready.write);
         let close = loop {
             if write {
                 // Writable again: the peer has read some, which counts as
@@ -693,7 +811,7 @@ impl Engine {
                 st.handling = false;
                 break true;
             }
-            c.end_handling(&mut st, self.poller());
+            st.handling = false;
             break false;
         };
         if close {
@@ -783,7 +901,7 @@ impl Engine {
                     if let Some(idle) = self.settings.idle() {
                         self.schedule(c.key, &mut st, now + idle);
                     }
-                    c.arm(&mut st, self.poller());
+                    c.want_room(&st, self.poller());
                 }
             }
             Sent::Failed => {
@@ -961,7 +1079,7 @@ impl Engine {
                     fd.as_raw_fd(),
                 )
                 .ok()
-                .and_then(|a| socket_addr(&a));
+                .and_then(|a| sys::socket_addr(&a));
                 // None: the peer is already gone.
                 let peer = peer?;
                 Caller {
@@ -990,39 +1108,63 @@ impl Engine {
             ..RecordLimits::default()
         };
         let conn = Arc::new(Conn::new(key, fd, caller, limits, l.tls.clone()));
-        self.poller().add(conn.fd(), key, Interest::READ).ok()?;
+        conn.register(self.poller()).ok()?;
         s.map.insert(key, Source::Conn(conn.clone()));
         Some(conn)
     }
 
     // ---- datagrams ----
 
-    fn serve_datagram(self: &Arc<Self>, key: u64, u: &UdpEndpoint, scratch: &mut Scratch) {
-        if scratch.datagram.is_empty() {
-            scratch.datagram = vec![0; 65536];
-        }
-        let got = u.recv(&mut scratch.datagram);
-        // Re-armed before the call runs: the next datagram goes to another
-        // thread while this one answers.
-        if !self.stopping.load(Ordering::SeqCst) {
-            let _ = self.poller().rearm(u.fd(), key, Interest::READ);
-        }
-        let Some((n, caller)) = got else {
+    /// Serves the datagrams waiting on `u`. Its registration is
+    /// edge-triggered: every datagram that arrived before this event is
+    /// taken once a receive returns fewer than it asked for, and each one
+    /// that arrives later brings an event of its own. Of a batch taken,
+    /// this thread answers the first and queues the others for the pool;
+    /// a full batch (more may wait) also queues the next receive, so no
+    /// datagram waits for this thread's call.
+    fn serve_datagrams(self: &Arc<Self>, u: &Arc<UdpEndpoint>, scratch: &mut Scratch) {
+        if self.stopping.load(Ordering::SeqCst) {
             return;
-        };
-        let Peer::Udp(from) = caller.peer else {
-            return;
-        };
-        lock(&self.busy).0 += 1;
-        let head = self
-            .dispatcher
-            .dispatch(&scratch.datagram[..n], &caller, &mut scratch.results);
-        if let Some(head) = head {
-            u.reply(from, &head, scratch.results.as_bytes());
+        }
+        if scratch.datagrams.is_empty() {
+            scratch.datagrams = vec![vec![0; UDP_BUFFER]; sys::MAX_DATAGRAM_BATCH];
+        }
+        let mut got = std::mem::take(&mut scratch.senders);
+        let taken = u.recv_batch(&mut scratch.datagrams, &mut got);
+        let more = (taken == scratch.datagrams.len()).then(|| Job::Receive(u.clone()));
+        let mut batch = got.iter();
+        let first = batch.next().copied();
+        lock(&self.busy).0 += got.len();
+        let rest = batch.map(|&(i, n, from)| {
+            Job::Datagram(u.clone(), scratch.datagrams[i][..n].to_vec(), from)
+        });
+        let jobs: Vec<Job> = more.into_iter().chain(rest).collect();
+        if !jobs.is_empty() {
+            self.push_jobs(jobs.into_iter());
+        }
+        if let Some((i, n, from)) = first {
+            let msg = std::mem::take(&mut scratch.datagrams[i]);
+            self.answer_datagram(u, &msg[..n], from, &mut scratch.results);
+            scratch.datagrams[i] = msg;
+        }
+        scratch.senders = got;
+    }
+
+    /// Answers one datagram (counted as a call being answered).
+    fn answer_datagram(
+        &self,
+        u: &UdpEndpoint,
+        msg: &[u8],
+        from: SocketAddr,
+        results: &mut Encoder,
+    ) {
+        let caller = u.caller(from);
+        if let Some(head) = self.dispatcher.dispatch(msg, &caller, results) {
+            u.reply(from, &head, results.as_bytes());
         }
         let mut busy = lock(&self.busy);
         busy.0 -= 1;
-        if busy.0 == 0 {
+        if busy.0 == 0 && self.stopping.load(Ordering::SeqCst) {
             self.idle.notify_all();
         }
     }
@@ -1066,6 +1208,10 @@ impl Engine {
             }
         }
         for key in due {
+            if key == SPARES {
+                self.check_spares();
+                continue;
+            }
             let source = lock(&self.sources).map.get(&key).cloned();
             match source {
                 Some(Source::Conn(c)) => {
@@ -1126,13 +1272,6 @@ impl Listening {
 /// when the process has no other.
 fn reserve_descriptor() -> Option<std::fs::File> {
     std::fs::File::open("/dev/null").ok()
-}
-
-fn socket_addr(a: &nix::sys::socket::SockaddrStorage) -> Option<SocketAddr> {
-    if let Some(v4) = a.as_sockaddr_in() {
-        return Some(SocketAddr::V4((*v4).into()));
-    }
-    a.as_sockaddr_in6().map(|v6| SocketAddr::V6((*v6).into()))
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {

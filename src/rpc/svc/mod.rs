@@ -194,8 +194,8 @@ impl Service {
 
     /// The pool of threads that wait for work and run handlers: `min` are
     /// started with the service and always kept (default 1); more are
-    /// added while handlers run, up to `max` (default 32), and leave after
-    /// 30 idle seconds. `max` bounds how many handlers run at once. Refused
+    /// added while handlers run, up to `max` (default 32), and those not
+    /// needed for 30 seconds leave again. `max` bounds how many handlers run at once. Refused
     /// ([`Error::InvalidArgument`]) unless 1 ≤ `min` ≤ `max`; takes effect
     /// at [`start`](Self::start) for `min`, at once for `max`.
     pub fn set_threads(&self, min: usize, max: usize) -> Result<()> {
@@ -365,4 +365,95 @@ fn positive(n: usize, why: &str) -> Result<()> {
         return Err(Error::InvalidArgument(why.into()));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{Read, Write};
+    use std::net::TcpStream;
+    use std::sync::mpsc;
+    use std::sync::{Condvar, Mutex};
+    use std::time::Instant;
+
+    const PROG: u32 = 0x2000_5a5b;
+
+    /// A call of `procedure` with no arguments, record-marked.
+    fn call(stream: &mut TcpStream, xid: u32, procedure: u32) -> Vec<u8> {
+        let mut msg = Vec::new();
+        for v in [xid, 0, 2, PROG, 1, procedure, 0, 0, 0, 0] {
+            msg.extend(v.to_be_bytes());
+        }
+        let mark = 0x8000_0000u32 | msg.len() as u32;
+        stream.write_all(&mark.to_be_bytes()).unwrap();
+        stream.write_all(&msg).unwrap();
+        let mut head = [0u8; 4];
+        stream.read_exact(&mut head).unwrap();
+        let len = (u32::from_be_bytes(head) & 0x7fff_ffff) as usize;
+        let mut reply = vec![0; len];
+        stream.read_exact(&mut reply).unwrap();
+        reply
+    }
+
+    /// Threads added while handlers blocked leave once they have not been
+    /// needed for the spare interval, down to the minimum, and the service
+    /// goes on answering.
+    #[test]
+    fn threads_not_needed_leave_down_to_the_minimum() {
+        let s = Service::new();
+        s.engine
+            .settings
+            .spare_idle_ms
+            .store(100, Ordering::Relaxed);
+        let gate = Arc::new((Mutex::new(false), Condvar::new()));
+        let (entered, entries) = mpsc::channel::<()>();
+        let entered = Mutex::new(entered);
+        let g = gate.clone();
+        s.register(PROG, 1, 1, move |_, _, _| {
+            entered.lock().unwrap().send(()).unwrap();
+            let (open, cv) = &*g;
+            let mut open = open.lock().unwrap();
+            while !*open {
+                open = cv.wait(open).unwrap();
+            }
+            Ok(())
+        });
+        s.register(PROG, 1, 2, |_, _, out| {
+            out.put_uint(7);
+            Ok(())
+        });
+        let port = s.listen_tcp("127.0.0.1", 0).unwrap();
+        s.start().unwrap();
+        let callers: Vec<_> = (0..4)
+            .map(|i| {
+                std::thread::spawn(move || {
+                    let mut c = TcpStream::connect(("127.0.0.1", port)).unwrap();
+                    call(&mut c, i, 1)
+                })
+            })
+            .collect();
+        for _ in 0..4 {
+            entries.recv().unwrap();
+        }
+        // Four handlers block, and one more thread waits for work.
+        assert!(s.thread_count() >= 5, "{} threads", s.thread_count());
+        *gate.0.lock().unwrap() = true;
+        gate.1.notify_all();
+        for c in callers {
+            c.join().unwrap();
+        }
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while s.thread_count() > 1 {
+            assert!(
+                Instant::now() < deadline,
+                "{} threads left",
+                s.thread_count()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let mut c = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        let reply = call(&mut c, 9, 2);
+        assert_eq!(&reply[reply.len() - 4..], &7u32.to_be_bytes());
+        s.stop();
+    }
 }

@@ -8,6 +8,7 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 use nix::sys::socket::{sendmsg, MsgFlags, SockaddrStorage};
 
 use super::dispatch::{head, Caller, Peer};
+use crate::net::sys;
 use crate::rpc::message::{AcceptStat, ReplyHeader};
 use crate::rpc::protocol::MAX_UDP_MESSAGE;
 
@@ -32,24 +33,26 @@ impl UdpEndpoint {
         self.bound
     }
 
-    /// The next datagram, if one is waiting: its length and who sent it.
-    pub fn recv(&self, buf: &mut [u8]) -> Option<(usize, Caller)> {
-        loop {
-            match self.socket.recv_from(buf) {
-                Ok((n, from)) => {
-                    let caller = Caller {
-                        peer: Peer::Udp(from),
-                        local: self.bound.map(|b| local_for(b, from)),
-                        peer_credentials: None,
-                        tls_peer: None,
-                    };
-                    return Some((n, caller));
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                // Nothing waiting, or an error left by an earlier send (an
-                // ICMP unreachable): nothing to serve now.
-                Err(_) => return None,
-            }
+    /// Takes the datagrams waiting, up to one per buffer of `bufs`, into
+    /// `got` (each: its buffer, length and sender), in one system call.
+    /// Returns how many were taken; fewer than the buffers means the socket
+    /// was empty when read. An error an earlier send left (an ICMP
+    /// unreachable) counts as nothing waiting.
+    pub fn recv_batch(
+        &self,
+        bufs: &mut [Vec<u8>],
+        got: &mut Vec<(usize, usize, SocketAddr)>,
+    ) -> usize {
+        sys::recv_datagrams(self.fd(), bufs, got).unwrap_or(0)
+    }
+
+    /// Who sent a datagram from `from`.
+    pub fn caller(&self, from: SocketAddr) -> Caller {
+        Caller {
+            peer: Peer::Udp(from),
+            local: self.bound.map(|b| local_for(b, from)),
+            peer_credentials: None,
+            tls_peer: None,
         }
     }
 
