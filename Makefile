@@ -79,7 +79,10 @@ test-rust:
 	$(CARGO) clippy --all-targets -- -D warnings
 	@# The library alone, as a user with `default-features = false` builds it.
 	$(CARGO) clippy --lib --no-default-features -- -D warnings
-	$(LIMIT) 1500 $(CARGO) test --release --lib --bins --tests --examples
+	@# Optimised as release is, without its link-time optimisation (see
+	@# profile.test-opt in Cargo.toml): linking every test program with
+	@# LTO took most of the suite's time.
+	$(LIMIT) 1500 $(CARGO) test --profile test-opt --lib --bins --tests --examples
 	@# Doc examples in the dev profile: each is its own program, and linking
 	@# dozens of them with the release profile's LTO takes minutes.
 	$(CARGO) test --doc
