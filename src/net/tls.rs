@@ -513,6 +513,26 @@ fn escape_dn_value(v: &str) -> String {
     out
 }
 
+/// Hands `parts` to a TLS session as one piece of plaintext, all of it:
+/// a message and its header then travel in one TLS record (a write per
+/// part would seal a record per part, each with its own AEAD operation,
+/// header and tag).
+pub(crate) fn send_plaintext(mut w: rustls::Writer<'_>, parts: &[&[u8]]) -> std::io::Result<()> {
+    let total: usize = parts.iter().map(|p| p.len()).sum();
+    let mut done = 0;
+    while done < total {
+        let mut slices = [std::io::IoSlice::new(&[]); sys::MAX_PARTS];
+        let n = sys::skip_bytes(parts, done, &mut slices);
+        match w.write_vectored(&slices[..n]) {
+            Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
+            Ok(k) => done += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
 /// A socket as `Read`/`Write` for rustls's `read_tls`/`write_tls`: one
 /// system call each; a nonblocking socket with nothing to do reports
 /// `WouldBlock`.

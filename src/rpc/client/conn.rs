@@ -28,7 +28,7 @@ use rustls::ClientConnection;
 
 use super::demux::{lock, wake, Death, Demux, Slot};
 use crate::net::sys::{self, Sink};
-use crate::net::{self, Deadline, TlsConfig};
+use crate::net::{self, send_plaintext, Deadline, TlsConfig};
 use crate::rpc::protocol::Protocol;
 use crate::rpc::tls::{check_starttls, probe};
 use crate::stream::record::{read_record, RecordDecoder, RecordLimits};
@@ -332,11 +332,8 @@ impl Conn {
     ) -> Result<()> {
         let sealed = {
             let mut tls = lock(tls);
-            for part in parts {
-                tls.writer()
-                    .write_all(part)
-                    .map_err(|e| Error::Tls(format!("sealing the call: {e}")))?;
-            }
+            send_plaintext(tls.writer(), parts)
+                .map_err(|e| Error::Tls(format!("sealing the call: {e}")))?;
             let mut sealed = Vec::new();
             while tls.wants_write() {
                 tls.write_tls(&mut sealed)

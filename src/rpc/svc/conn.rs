@@ -14,7 +14,7 @@ use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Instant;
 
-use std::io::{Read, Write};
+use std::io::Read;
 use std::sync::{Arc, OnceLock};
 
 use rustls::{ServerConfig, ServerConnection};
@@ -22,7 +22,7 @@ use rustls::{ServerConfig, ServerConnection};
 use super::dispatch::Caller;
 use crate::net::poll::{Interest, Poller};
 use crate::net::sys::{self, Sink};
-use crate::net::{SocketIo, TlsPeer};
+use crate::net::{send_plaintext, SocketIo, TlsPeer};
 use crate::rpc::tls::{answer_before_tls, BeforeTls};
 use crate::stream::record::{RecordDecoder, RecordLimits};
 use crate::xdr::Encoder;
@@ -429,11 +429,7 @@ impl Conn {
             let Tls::Session(session) = &mut *tls else {
                 return Sent::Failed; // no call is served before TLS
             };
-            let mut w = session.writer();
-            if w.write_all(&head)
-                .and_then(|()| w.write_all(results.as_bytes()))
-                .is_err()
-            {
+            if send_plaintext(session.writer(), &[&head, results.as_bytes()]).is_err() {
                 return Sent::Failed;
             }
             return self.flush_session(session);
