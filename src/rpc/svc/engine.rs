@@ -592,8 +592,12 @@ impl Engine {
             match got {
                 Ok(Some(ready)) if ready.key == BELL && self.take_retirement() => {
                     // Pass the ring on: to the next thread asked to leave,
-                    // or to whoever a queued job rang for.
-                    if self.retiring.load(Ordering::SeqCst) > 0 || !lock(&self.jobs).is_empty() {
+                    // to whoever a queued job rang for, or along a stop
+                    // (which may have rung at the same time).
+                    if self.retiring.load(Ordering::SeqCst) > 0
+                        || !lock(&self.jobs).is_empty()
+                        || self.exiting.load(Ordering::SeqCst)
+                    {
                         self.reactor().bell.ring(self.poller());
                     }
                     return; // `take_retirement` counted this thread out
