@@ -195,10 +195,7 @@ fn remove_stale_socket(path: &Path) -> Result<()> {
 pub(crate) fn local_addr(fd: &impl std::os::fd::AsRawFd) -> Option<SocketAddr> {
     use nix::sys::socket::{getsockname, SockaddrStorage};
     let addr: SockaddrStorage = getsockname(fd.as_raw_fd()).ok()?;
-    if let Some(a) = addr.as_sockaddr_in() {
-        return Some(SocketAddr::V4((*a).into()));
-    }
-    addr.as_sockaddr_in6().map(|a| SocketAddr::V6((*a).into()))
+    super::sys::socket_addr(&addr)
 }
 
 #[cfg(test)]

@@ -267,6 +267,8 @@ pub(crate) struct Engine {
     /// Threads asked to leave and not yet gone.
     retiring: AtomicUsize,
     pool: Mutex<Pool>,
+    /// Notified (under `pool`) when a thread leaves the pool.
+    pool_shrunk: Condvar,
     timers: Mutex<Timers>,
     started: AtomicBool,
     stopping: AtomicBool,
@@ -296,6 +298,7 @@ impl Engine {
             peak_busy: AtomicUsize::new(0),
             retiring: AtomicUsize::new(0),
             pool: Mutex::new(Pool::default()),
+            pool_shrunk: Condvar::new(),
             timers: Mutex::new(Timers::default()),
             started: AtomicBool::new(false),
             stopping: AtomicBool::new(false),
@@ -600,7 +603,10 @@ impl Engine {
                     {
                         self.reactor().bell.ring(self.poller());
                     }
-                    return; // `take_retirement` counted this thread out
+                    // `take_retirement` counted this thread out.
+                    let _pool = lock(&self.pool);
+                    self.pool_shrunk.notify_all();
+                    return;
                 }
                 Ok(Some(ready)) => {
                     if still_waiting == 0 {
@@ -677,6 +683,18 @@ impl Engine {
             }
         }
         false
+    }
+
+    /// Waits up to `limit` until the pool has at most `n` threads; whether
+    /// it has.
+    #[cfg(test)]
+    pub fn wait_threads_at_most(&self, n: usize, limit: Duration) -> bool {
+        let pool = lock(&self.pool);
+        let (_pool, waited) = self
+            .pool_shrunk
+            .wait_timeout_while(pool, limit, |_| self.threads.load(Ordering::SeqCst) > n)
+            .unwrap_or_else(|p| p.into_inner());
+        !waited.timed_out()
     }
 
     /// The last waiting thread took an event: adds one, so that one keeps

@@ -374,7 +374,6 @@ mod tests {
     use std::net::TcpStream;
     use std::sync::mpsc;
     use std::sync::{Condvar, Mutex};
-    use std::time::Instant;
 
     const PROG: u32 = 0x2000_5a5b;
 
@@ -442,15 +441,11 @@ mod tests {
         for c in callers {
             c.join().unwrap();
         }
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while s.thread_count() > 1 {
-            assert!(
-                Instant::now() < deadline,
-                "{} threads left",
-                s.thread_count()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        assert!(
+            s.engine.wait_threads_at_most(1, Duration::from_secs(10)),
+            "{} threads left",
+            s.thread_count()
+        );
         let mut c = TcpStream::connect(("127.0.0.1", port)).unwrap();
         let reply = call(&mut c, 9, 2);
         assert_eq!(&reply[reply.len() - 4..], &7u32.to_be_bytes());
