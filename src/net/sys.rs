@@ -57,6 +57,44 @@ pub(crate) fn read(fd: BorrowedFd<'_>, buf: &mut [u8]) -> Result<usize> {
     nix::unistd::read(fd, buf).map_err(|e| io_error("read", e))
 }
 
+/// One `read(2)` appended to `buf`: at most `max` bytes, read straight
+/// into its spare capacity (grown as needed), so the bytes are not zeroed
+/// first. Returns how many were read, as [`read`] does.
+pub(crate) fn read_append(fd: BorrowedFd<'_>, buf: &mut Vec<u8>, max: usize) -> Result<usize> {
+    buf.reserve(max);
+    let spare = &mut buf.spare_capacity_mut()[..max];
+    // SAFETY: the pointer and length describe `spare`, memory `buf` owns
+    // and that nothing else refers to during the call; read(2) writes at
+    // most that many bytes there.
+    let n = unsafe { libc::read(fd.as_raw_fd(), spare.as_mut_ptr().cast(), spare.len()) };
+    if n < 0 {
+        return Err(io_error("read", Errno::last()));
+    }
+    let n = n as usize;
+    // SAFETY: read(2) initialised the first `n` (at most `max`) bytes of
+    // the spare capacity, which `reserve` made at least `max` long.
+    unsafe { buf.set_len(buf.len() + n) };
+    Ok(n)
+}
+
+/// [`read_append`] that waits at most until `deadline`, as [`read_by`].
+pub(crate) fn read_append_by(
+    fd: BorrowedFd<'_>,
+    buf: &mut Vec<u8>,
+    max: usize,
+    deadline: Deadline,
+) -> Result<usize> {
+    loop {
+        if deadline != Deadline::NEVER {
+            wait(fd, PollFlags::POLLIN, deadline)?;
+        }
+        match read_append(fd, buf, max) {
+            Err(Error::WouldBlock) if deadline != Deadline::NEVER => continue,
+            other => return other,
+        }
+    }
+}
+
 /// One read that waits at most until `deadline` (a descriptor in blocking
 /// mode with no deadline just blocks in `read`).
 pub(crate) fn read_by(fd: BorrowedFd<'_>, buf: &mut [u8], deadline: Deadline) -> Result<usize> {
@@ -329,6 +367,25 @@ mod tests {
         assert_eq!(rest(4), vec![b"efgh".to_vec()]);
         assert_eq!(rest(7), vec![b"h".to_vec()]);
         assert!(rest(8).is_empty());
+    }
+
+    #[test]
+    fn read_append_adds_only_what_was_read() {
+        let (r, w) = nix::unistd::pipe().unwrap();
+        set_nonblocking(r.as_fd(), true).unwrap();
+        let mut buf = b"head".to_vec();
+        let err = read_append(r.as_fd(), &mut buf, 100).unwrap_err();
+        assert!(matches!(err, Error::WouldBlock), "{err}");
+        assert_eq!(buf, b"head");
+        write(w.as_fd(), Sink::Pipe, &[IoSlice::new(b"0123456789")]).unwrap();
+        // At most `max`, however much more the pipe holds.
+        assert_eq!(read_append(r.as_fd(), &mut buf, 6).unwrap(), 6);
+        assert_eq!(buf, b"head012345");
+        assert_eq!(read_append(r.as_fd(), &mut buf, 100).unwrap(), 4);
+        assert_eq!(buf, b"head0123456789");
+        drop(w);
+        assert_eq!(read_append(r.as_fd(), &mut buf, 100).unwrap(), 0);
+        assert_eq!(buf.len(), 14);
     }
 
     #[test]

@@ -668,11 +668,13 @@ impl Receiver {
             }
             // A large body goes straight into place, a chunk at a time.
             if self.dec.fragment_left() >= READ_AHEAD / 2 {
-                let Some(space) = self.dec.body_space() else {
+                let Some((got, record)) = self
+                    .dec
+                    .append_body(|record, max| sys::read_append_by(fd, record, max, deadline))
+                else {
                     continue;
                 };
-                let got = sys::read_by(fd, space, deadline);
-                self.ready = self.dec.body_filled(*got.as_ref().unwrap_or(&0));
+                self.ready = record;
                 if got? == 0 {
                     return self.dec.finish().map(|()| false);
                 }

@@ -238,18 +238,53 @@ impl RecordDecoder {
     /// as much, so a 64 KiB record is one allocation). Commit what was read
     /// with [`body_filled`](Self::body_filled). `None` outside a body.
     pub fn body_space(&mut self) -> Option<&mut [u8]> {
-        if self.header_len < 4 || self.fragment_left == 0 || self.broken.is_some() {
-            return None;
-        }
-        let want = if self.fragment_left <= 2 * READ_CHUNK {
-            self.fragment_left
-        } else {
-            READ_CHUNK
-        };
+        let want = self.body_len()?;
         let start = self.record.len() - self.space;
         self.record.resize(start + want, 0);
         self.space = want;
         Some(&mut self.record[start..])
+    }
+
+    /// Inside a fragment's body: appends up to the rest of the fragment
+    /// (sized as [`body_space`](Self::body_space) sizes it) to the record
+    /// with `append`, given the record and the most bytes it may add, and
+    /// returning how many it added: a read straight into the record's
+    /// spare capacity ([`sys::read_append`](crate::net::sys::read_append)),
+    /// so no byte is written twice. `None` outside a body; otherwise what
+    /// `append` returned and the record, if it is now complete.
+    pub(crate) fn append_body<T>(
+        &mut self,
+        append: impl FnOnce(&mut Vec<u8>, usize) -> Result<T>,
+    ) -> Option<(Result<T>, Option<Vec<u8>>)> {
+        let want = self.body_len()?;
+        let start = self.record.len() - self.space;
+        self.record.truncate(start);
+        self.space = 0;
+        let got = append(&mut self.record, want);
+        debug_assert!(self.record.len() >= start);
+        let n = self.record.len().saturating_sub(start).min(want);
+        self.record.truncate(start + n);
+        self.fragment_left -= n;
+        let record = if self.fragment_left == 0 {
+            self.end_fragment()
+        } else {
+            None
+        };
+        Some((got, record))
+    }
+
+    /// How many body bytes to take next: at most `READ_CHUNK`, or the
+    /// whole rest of the fragment when that is at most twice as much (so a
+    /// 64 KiB record is one allocation). `None` outside a body.
+    fn body_len(&self) -> Option<usize> {
+        if self.header_len < 4 || self.fragment_left == 0 || self.broken.is_some() {
+            return None;
+        }
+        Some(if self.fragment_left <= 2 * READ_CHUNK {
+            self.fragment_left
+        } else {
+            READ_CHUNK
+        })
     }
 
     /// `n` bytes were read into the space [`body_space`](Self::body_space)
@@ -523,6 +558,49 @@ mod tests {
         assert!(got[0] == big, "the large record differs");
         assert_eq!(got[1], b"next");
         dec.finish().unwrap();
+    }
+
+    #[test]
+    fn decoder_appends_large_bodies_and_keeps_going() {
+        let big: Vec<u8> = (0..300_000u32).map(|i| (i * 7) as u8).collect();
+        let mut wire = encode_record(&big, 150_000);
+        wire.extend(encode_record(b"next", 64));
+        let mut dec = RecordDecoder::new(RecordLimits::default());
+        let (mut at, mut got) = (0, Vec::new());
+        while at < wire.len() {
+            // Reads as short as a socket's: at most 50,000 bytes each.
+            let appended = dec.append_body(|record, max| {
+                assert!(max <= 2 * READ_CHUNK);
+                let n = max.min(50_000);
+                record.extend_from_slice(&wire[at..at + n]);
+                Ok(n)
+            });
+            match appended {
+                Some((n, record)) => {
+                    at += n.unwrap();
+                    got.extend(record);
+                }
+                None => {
+                    let (used, record) = dec.decode(&wire[at..(at + 6).min(wire.len())]).unwrap();
+                    at += used;
+                    got.extend(record);
+                }
+            }
+        }
+        assert_eq!(got.len(), 2);
+        assert!(got[0] == big, "the large record differs");
+        assert_eq!(got[1], b"next");
+        dec.finish().unwrap();
+        // A read that fails appends nothing and loses nothing.
+        let wire = encode_record(&[9; 10_000], usize::MAX);
+        let (used, none) = dec.decode(&wire[..4]).unwrap();
+        assert_eq!((used, none), (4, None));
+        let (failed, none) = dec
+            .append_body(|_, _| Err::<usize, _>(Error::WouldBlock))
+            .unwrap();
+        assert!(matches!(failed, Err(Error::WouldBlock)) && none.is_none());
+        let (used, record) = dec.decode(&wire[4..]).unwrap();
+        assert_eq!((used, record), (10_000, Some(vec![9; 10_000])));
     }
 
     #[test]

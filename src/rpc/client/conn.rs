@@ -453,11 +453,13 @@ impl Conn {
         }
         loop {
             if self.tls.is_none() && side.dec.fragment_left() >= DIRECT_BODY {
-                let Some(space) = side.dec.body_space() else {
+                let fd = self.socket.fd();
+                let Some((got, msg)) = side
+                    .dec
+                    .append_body(|record, max| sys::read_append(fd, record, max))
+                else {
                     break Ok(Read::Idle);
                 };
-                let got = sys::read(self.socket.fd(), space);
-                let msg = side.dec.body_filled(*got.as_ref().unwrap_or(&0));
                 match got {
                     Ok(0) => return Err(side.dec.finish().err().unwrap_or_else(closed_by_server)),
                     Ok(_) => {}

@@ -254,13 +254,15 @@ impl Conn {
         }
         while calls.len() < room {
             if rs.dec.fragment_left() >= DIRECT_BODY {
-                let Some(space) = rs.dec.body_space() else {
+                let fd = self.fd();
+                let mut want = 0;
+                let Some((got, call)) = rs.dec.append_body(|record, max| {
+                    want = max;
+                    sys::read_append(fd, record, max)
+                }) else {
                     break;
                 };
-                let want = space.len();
-                let got = sys::read(self.fd(), space);
-                let n = *got.as_ref().unwrap_or(&0);
-                calls.extend(rs.dec.body_filled(n));
+                calls.extend(call);
                 match got {
                     Ok(0) => return end_of_stream(&mut rs.dec),
                     Ok(n) if n < want => return ReadEnd::Later,
