@@ -44,7 +44,9 @@ pub struct xipc_rpc_call {
     vers: u32,
     procedure: u32,
     cred: Credential,
-    machine_name: CString,
+    /// The AUTH_SYS machine name as a C string (None for other flavors:
+    /// no allocation per call).
+    machine_name: Option<CString>,
     peer_credentials: Option<PeerCredentials>,
     tls_peer: Option<CTlsPeer>,
 }
@@ -438,9 +440,9 @@ fn call_handler(
 ) -> Result<()> {
     let machine_name = match &info.cred {
         Credential::Sys(sys) => {
-            CString::new(sys.machine_name.replace('\0', "")).unwrap_or_default()
+            Some(CString::new(sys.machine_name.replace('\0', "")).unwrap_or_default())
         }
-        _ => CString::default(),
+        _ => None,
     };
     let call = xipc_rpc_call {
         xid: info.xid,
@@ -827,7 +829,7 @@ pub unsafe extern "C" fn xipc_rpc_call_auth_sys(
                 }
             }
             if !machine_name.is_null() {
-                machine_name.write(call.machine_name.as_ptr());
+                machine_name.write(call.machine_name.as_deref().unwrap_or(c"").as_ptr());
             }
             if !gids.is_null() {
                 std::ptr::copy_nonoverlapping(sys.gids.as_ptr(), gids, sys.gids.len());

@@ -49,6 +49,17 @@ impl Deadline {
         self.0.map(|d| d.saturating_duration_since(Instant::now()))
     }
 
+    /// [`remaining`](Self::remaining) as of `now` (one clock read shared
+    /// by several checks).
+    pub(crate) fn remaining_at(self, now: Instant) -> Option<Duration> {
+        self.0.map(|d| d.saturating_duration_since(now))
+    }
+
+    /// [`passed`](Self::passed) as of `now`.
+    pub(crate) fn passed_at(self, now: Instant) -> bool {
+        self.0.is_some_and(|d| now >= d)
+    }
+
     /// The earlier of two deadlines (never is later than any instant).
     pub fn earliest(self, other: Deadline) -> Deadline {
         match (self.0, other.0) {

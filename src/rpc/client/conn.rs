@@ -20,7 +20,7 @@ use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use std::io::{Read as _, Write as _};
 
@@ -355,10 +355,11 @@ impl Conn {
         let mut done = 0;
         let mut first = true;
         while done < total {
-            let left = socket_timeout(deadline.remaining().unwrap_or(Duration::MAX));
-            if deadline.passed() {
+            let now = Instant::now();
+            if deadline.passed_at(now) {
                 return Err(stopped_reading());
             }
+            let left = socket_timeout(deadline.remaining_at(now).unwrap_or(Duration::MAX));
             if !(first && timeout_fits(*set, left)) {
                 self.socket
                     .set_write_timeout(left)
@@ -549,7 +550,11 @@ impl Conn {
         };
         let udp = self.is_udp();
         let mut rto = INITIAL_RETRANSMIT;
-        let mut next_send = Deadline::after(Some(rto));
+        // Retransmission is for UDP only: no clock read for it on streams.
+        let mut next_send = match udp {
+            true => Deadline::after(Some(rto)),
+            false => Deadline::NEVER,
+        };
         loop {
             {
                 let mut handed = slot.lock();
@@ -569,7 +574,8 @@ impl Conn {
                     reader = true;
                 }
             }
-            if self.is_dead() || deadline.passed() {
+            let now = Instant::now();
+            if self.is_dead() || deadline.passed_at(now) {
                 let mut d = lock(&self.demux);
                 let (late, next) = d.leave(xid, &slot, reader);
                 wake(next);
@@ -590,7 +596,7 @@ impl Conn {
                     "no reply to xid {xid:#x}{within}{extra}"
                 )));
             }
-            if udp && next_send.passed() {
+            if udp && next_send.passed_at(now) {
                 if let Err(e) = self.send(msg, deadline) {
                     let (late, next) = lock(&self.demux).leave(xid, &slot, reader);
                     wake(next);
@@ -608,7 +614,7 @@ impl Conn {
             } else {
                 deadline
             };
-            let wait = wake_at.remaining().unwrap_or(Duration::MAX);
+            let wait = wake_at.remaining_at(now).unwrap_or(Duration::MAX);
             if !reader {
                 // Woken with a reply, the reading role, or the connection's
                 // end; a spurious wake-up just looks again.

@@ -101,7 +101,11 @@ pub(crate) enum Answer {
 
 type StoredHandler = dyn Fn(&CallInfo, &[u8], &mut Encoder) -> Result<Answer> + Send + Sync;
 
-type Programs = HashMap<u32, BTreeMap<u32, HashMap<u32, Arc<StoredHandler>>>>;
+/// Looked up on every call: hashed with foldhash, not SipHash (the keys
+/// come from callers, but a program's table holds only what the server
+/// registered, so no caller can grow it).
+type Programs = FastMap<u32, BTreeMap<u32, FastMap<u32, Arc<StoredHandler>>>>;
+type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 
 /// The programs a server answers, and its duplicate-request cache.
 ///

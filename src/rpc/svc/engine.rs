@@ -179,7 +179,9 @@ impl Source {
 
 #[derive(Default)]
 struct Sources {
-    map: HashMap<u64, Source>,
+    /// Looked up on every event; the keys are the loop's own, so a fast
+    /// hash (foldhash) is safe.
+    map: HashMap<u64, Source, foldhash::fast::RandomState>,
     next: u64,
     /// Sources made before the loop started, registered by `start`.
     unregistered: Vec<u64>,
@@ -274,9 +276,12 @@ pub(crate) struct Engine {
     stopping: AtomicBool,
     /// Pool threads leave.
     exiting: AtomicBool,
-    /// Calls being answered, and stream connections open (both watched by
-    /// `stop`).
-    busy: Mutex<(usize, usize)>,
+    /// Calls being answered (watched by `stop`): an atomic, so a call
+    /// takes no lock for it.
+    calls: AtomicUsize,
+    /// Stream connections open (watched by `stop`); its lock is also the
+    /// one `stop` waits on `idle` under.
+    conns: Mutex<usize>,
     idle: Condvar,
     stopped: Mutex<bool>,
     stopped_cv: Condvar,
@@ -303,7 +308,8 @@ impl Engine {
             started: AtomicBool::new(false),
             stopping: AtomicBool::new(false),
             exiting: AtomicBool::new(false),
-            busy: Mutex::new((0, 0)),
+            calls: AtomicUsize::new(0),
+            conns: Mutex::new(0),
             idle: Condvar::new(),
             stopped: Mutex::new(false),
             stopped_cv: Condvar::new(),
@@ -393,7 +399,7 @@ impl Engine {
     }
 
     pub fn connection_count(&self) -> usize {
-        lock(&self.busy).1
+        *lock(&self.conns)
     }
 
     pub fn thread_count(&self) -> usize {
@@ -537,11 +543,11 @@ impl Engine {
         // Calls finish and their connections close themselves.
         let own = usize::from(inside);
         let own_conns = usize::from(inside && own_conn != 0);
-        let mut busy = lock(&self.busy);
-        while busy.0 > own || busy.1 > own_conns {
-            busy = self.idle.wait(busy).unwrap_or_else(|p| p.into_inner());
+        let mut conns = lock(&self.conns);
+        while self.calls.load(Ordering::SeqCst) > own || *conns > own_conns {
+            conns = self.idle.wait(conns).unwrap_or_else(|p| p.into_inner());
         }
-        drop(busy);
+        drop(conns);
         let handles = {
             let mut pool = lock(&self.pool);
             self.exiting.store(true, Ordering::SeqCst);
@@ -875,7 +881,7 @@ impl Engine {
         if got > 0 {
             st.in_flight += got;
             st.last_active = Instant::now();
-            lock(&self.busy).0 += got;
+            self.calls.fetch_add(got, Ordering::SeqCst);
         }
         match end {
             ReadEnd::Later => st.paused = st.in_flight >= limit,
@@ -956,15 +962,7 @@ impl Engine {
                 }
             }
         }
-        {
-            let mut busy = lock(&self.busy);
-            busy.0 -= 1;
-            // Only `stop` waits on `idle`, after setting `stopping`: a
-            // notification costs a system call, so none is made before.
-            if busy.0 == 0 && self.stopping.load(Ordering::SeqCst) {
-                self.idle.notify_all();
-            }
-        }
+        self.call_done();
         let done = {
             let st = c.state();
             failed || (st.finished() && !st.handling && !st.closed)
@@ -993,9 +991,9 @@ impl Engine {
         }
         c.shutdown();
         lock(&self.sources).map.remove(&c.key);
-        let mut busy = lock(&self.busy);
-        busy.1 -= 1;
-        if busy.1 == 0 && self.stopping.load(Ordering::SeqCst) {
+        let mut conns = lock(&self.conns);
+        *conns -= 1;
+        if *conns == 0 && self.stopping.load(Ordering::SeqCst) {
             self.idle.notify_all();
         }
     }
@@ -1067,14 +1065,14 @@ impl Engine {
     fn adopt(self: &Arc<Self>, fd: OwnedFd, l: &Listening) {
         let max = self.settings.max_connections.load(Ordering::Relaxed);
         {
-            let mut busy = lock(&self.busy);
-            if busy.1 >= max {
+            let mut conns = lock(&self.conns);
+            if *conns >= max {
                 return; // shed: dropping the descriptor closes it
             }
-            busy.1 += 1;
+            *conns += 1;
         }
         let Some(conn) = self.connection(fd, l) else {
-            lock(&self.busy).1 -= 1;
+            *lock(&self.conns) -= 1;
             return;
         };
         let mut st = conn.state();
@@ -1156,7 +1154,7 @@ impl Engine {
         let more = (taken == scratch.datagrams.len()).then(|| Job::Receive(u.clone()));
         let mut batch = got.iter();
         let first = batch.next().copied();
-        lock(&self.busy).0 += got.len();
+        self.calls.fetch_add(got.len(), Ordering::SeqCst);
         let rest = batch.map(|&(i, n, from)| {
             Job::Datagram(u.clone(), scratch.datagrams[i][..n].to_vec(), from)
         });
@@ -1184,9 +1182,16 @@ impl Engine {
         if let Some(head) = self.dispatcher.dispatch(msg, &caller, results) {
             u.reply(from, &head, results.as_bytes());
         }
-        let mut busy = lock(&self.busy);
-        busy.0 -= 1;
-        if busy.0 == 0 && self.stopping.load(Ordering::SeqCst) {
+        self.call_done();
+    }
+
+    /// A call is answered. Only `stop` waits on `idle`, after setting
+    /// `stopping`: a notification costs a system call, so none is made
+    /// before. It is made under `conns`, the lock `stop` checks the count
+    /// under before it waits, so it cannot fall between the two.
+    fn call_done(&self) {
+        if self.calls.fetch_sub(1, Ordering::SeqCst) == 1 && self.stopping.load(Ordering::SeqCst) {
+            let _conns = lock(&self.conns);
             self.idle.notify_all();
         }
     }
