@@ -22,6 +22,10 @@ use crate::{Error, Result};
 pub(crate) enum Sink {
     /// A socket: `send`/`sendmsg` with `MSG_NOSIGNAL`.
     Socket,
+    /// A socket, without waiting for room even when it is in blocking
+    /// mode (`MSG_DONTWAIT` too): what does not fit is
+    /// [`Error::WouldBlock`] or a short count.
+    SocketNow,
     /// A pipe or FIFO: `write`/`writev` with SIGPIPE held off.
     Pipe,
     /// Anything else (a terminal, a file): plain `write`/`writev`.
@@ -116,12 +120,23 @@ pub(crate) fn write(fd: BorrowedFd<'_>, sink: Sink, parts: &[IoSlice<'_>]) -> Re
     let raw = fd.as_raw_fd();
     let written = match (sink, parts) {
         (_, []) => return Ok(0),
-        (Sink::Socket, [one]) => nix::sys::socket::send(raw, one, MsgFlags::MSG_NOSIGNAL),
-        (Sink::Socket, _) => sendmsg::<UnixAddr>(raw, parts, &[], MsgFlags::MSG_NOSIGNAL, None),
+        (Sink::Socket | Sink::SocketNow, [one]) => {
+            nix::sys::socket::send(raw, one, send_flags(sink))
+        }
+        (Sink::Socket | Sink::SocketNow, _) => {
+            sendmsg::<UnixAddr>(raw, parts, &[], send_flags(sink), None)
+        }
         (Sink::Pipe, _) => without_sigpipe(|| plain_write(fd, parts)),
         (Sink::Plain, _) => plain_write(fd, parts),
     };
     written.map_err(|e| io_error("write", e))
+}
+
+fn send_flags(sink: Sink) -> MsgFlags {
+    match sink {
+        Sink::SocketNow => MsgFlags::MSG_NOSIGNAL | MsgFlags::MSG_DONTWAIT,
+        _ => MsgFlags::MSG_NOSIGNAL,
+    }
 }
 
 /// One write that waits at most until `deadline` for room (a descriptor in

@@ -538,6 +538,24 @@ pub(crate) fn send_plaintext(mut w: rustls::Writer<'_>, parts: &[&[u8]]) -> std:
 /// `WouldBlock`.
 pub(crate) struct SocketIo<'a>(pub BorrowedFd<'a>);
 
+/// A socket as an `io::Write` that never waits for room, even in
+/// blocking mode: what does not fit is `WouldBlock` (or a short write).
+pub(crate) struct SocketNow<'a>(pub BorrowedFd<'a>);
+
+impl Write for SocketNow<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.write_vectored(&[std::io::IoSlice::new(buf)])
+    }
+
+    fn write_vectored(&mut self, bufs: &[std::io::IoSlice<'_>]) -> std::io::Result<usize> {
+        sys::write(self.0, Sink::SocketNow, bufs).map_err(io_error)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 impl Read for SocketIo<'_> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         sys::read(self.0, buf).map_err(io_error)

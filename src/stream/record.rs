@@ -219,6 +219,13 @@ impl RecordDecoder {
             }
             let n = self.fragment_left.min(input.len() - used);
             if n > 0 {
+                // Room for the rest of the fragment at once (as much as
+                // `body_space` would lend), not grown, and copied, as the
+                // pieces come.
+                let spare = self.record.capacity() - self.record.len();
+                if spare < self.fragment_left {
+                    self.record.reserve(self.fragment_left.min(2 * READ_CHUNK));
+                }
                 self.record.extend_from_slice(&input[used..used + n]);
                 self.fragment_left -= n;
                 used += n;

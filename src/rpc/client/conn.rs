@@ -22,7 +22,7 @@ use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use std::io::{Read as _, Write as _};
+use std::io::{BufRead as _, Write as _};
 
 use rustls::ClientConnection;
 
@@ -116,10 +116,6 @@ struct ReadSide {
     /// taken yet (from `plain_pos`).
     plain: Vec<u8>,
     plain_pos: usize,
-    /// Where TLS writes plaintext out (a TLS connection's, made at the
-    /// first reply and kept: zeroing a fresh one per reply would cost more
-    /// than the reply's own bytes).
-    tls_out: Vec<u8>,
     timeout: Option<Duration>,
 }
 
@@ -233,7 +229,6 @@ impl Conn {
                 end: 0,
                 plain: Vec::new(),
                 plain_pos: 0,
-                tls_out: Vec::new(),
                 timeout: None,
             }),
             demux: Mutex::new(Demux::default()),
@@ -330,18 +325,32 @@ impl Conn {
         deadline: Deadline,
         set: &mut Option<Duration>,
     ) -> Result<()> {
-        let sealed = {
+        let rest = {
             let mut tls = lock(tls);
             send_plaintext(tls.writer(), parts)
                 .map_err(|e| Error::Tls(format!("sealing the call: {e}")))?;
-            let mut sealed = Vec::new();
+            // What the socket takes at once goes from the session's buffer
+            // straight to it; the rest is copied out and written after the
+            // lock is released (the caller reading replies needs the
+            // session meanwhile). Any failure here is met again, and
+            // reported, by that write.
+            let mut direct = true;
+            let mut rest = Vec::new();
             while tls.wants_write() {
-                tls.write_tls(&mut sealed)
+                if direct {
+                    match tls.write_tls(&mut net::SocketNow(self.socket.fd())) {
+                        Ok(_) => {}
+                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                        Err(_) => direct = false,
+                    }
+                    continue;
+                }
+                tls.write_tls(&mut rest)
                     .map_err(|e| Error::Tls(format!("sealing the call: {e}")))?;
             }
-            sealed
+            rest
         };
-        self.write_raw(&[&sealed], deadline, set)
+        self.write_raw(&[&rest], deadline, set)
     }
 
     /// [`write_all`](Self::write_all) of bytes as they go on the socket.
@@ -670,13 +679,16 @@ fn open_tls(tls: &mut ClientConnection, side: &mut ReadSide) -> Result<()> {
         tls.process_new_packets()
             .map_err(|e| Error::Tls(format!("a TLS record from the server: {e}")))?;
     }
-    if side.tls_out.is_empty() {
-        side.tls_out = vec![0; READ_BUFFER];
-    }
+    // The plaintext goes from the session's buffers to `plain` in one copy.
     loop {
-        match tls.reader().read(&mut side.tls_out) {
-            Ok(0) => return Err(closed_by_server()),
-            Ok(n) => side.plain.extend_from_slice(&side.tls_out[..n]),
+        let mut reader = tls.reader();
+        match reader.fill_buf() {
+            Ok([]) => return Err(closed_by_server()),
+            Ok(chunk) => {
+                let n = chunk.len();
+                side.plain.extend_from_slice(chunk);
+                reader.consume(n);
+            }
             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return Ok(()),
             Err(e) => return Err(Error::Tls(format!("the server's TLS stream: {e}"))),
         }

@@ -14,7 +14,7 @@ use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Instant;
 
-use std::io::Read;
+use std::io::BufRead;
 use std::sync::{Arc, OnceLock};
 
 use rustls::{ServerConfig, ServerConnection};
@@ -401,16 +401,21 @@ impl Conn {
             if self.flush_session(session) == Sent::Failed {
                 return ReadEnd::Failed;
             }
-            // The ciphertext is in the session now: `scratch` takes the
-            // plaintext (a buffer made once per thread, not zeroed per read).
+            // The ciphertext is in the session now: the decoder takes the
+            // plaintext straight from the session's buffers.
             loop {
-                match session.reader().read(scratch) {
-                    Ok(0) => return end_of_stream(&mut rs.dec),
-                    Ok(k) => match decode(&mut rs.dec, &scratch[..k], room, calls) {
-                        Ok(used) if used < k => rs.backlog.extend_from_slice(&scratch[used..k]),
-                        Ok(_) => {}
-                        Err(_) => return ReadEnd::Failed,
-                    },
+                let mut reader = session.reader();
+                match reader.fill_buf() {
+                    Ok([]) => return end_of_stream(&mut rs.dec),
+                    Ok(chunk) => {
+                        let k = chunk.len();
+                        match decode(&mut rs.dec, chunk, room, calls) {
+                            Ok(used) if used < k => rs.backlog.extend_from_slice(&chunk[used..]),
+                            Ok(_) => {}
+                            Err(_) => return ReadEnd::Failed,
+                        }
+                        reader.consume(k);
+                    }
                     Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
                     Err(_) => return ReadEnd::Failed,
                 }
