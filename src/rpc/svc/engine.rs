@@ -993,7 +993,9 @@ impl Engine {
         lock(&self.sources).map.remove(&c.key);
         let mut conns = lock(&self.conns);
         *conns -= 1;
-        if *conns == 0 && self.stopping.load(Ordering::SeqCst) {
+        // `stop` may wait for a count above zero (called from a handler,
+        // it leaves out its own connection), so every change is told.
+        if self.stopping.load(Ordering::SeqCst) {
             self.idle.notify_all();
         }
     }
@@ -1187,10 +1189,13 @@ impl Engine {
 
     /// A call is answered. Only `stop` waits on `idle`, after setting
     /// `stopping`: a notification costs a system call, so none is made
-    /// before. It is made under `conns`, the lock `stop` checks the count
-    /// under before it waits, so it cannot fall between the two.
+    /// before. Once stopping, every call that ends is told (`stop` called
+    /// from a handler waits for one call, its own, to remain, not zero),
+    /// under `conns`, the lock `stop` checks the count under before it
+    /// waits, so a notification cannot fall between the two.
     fn call_done(&self) {
-        if self.calls.fetch_sub(1, Ordering::SeqCst) == 1 && self.stopping.load(Ordering::SeqCst) {
+        self.calls.fetch_sub(1, Ordering::SeqCst);
+        if self.stopping.load(Ordering::SeqCst) {
             let _conns = lock(&self.conns);
             self.idle.notify_all();
         }

@@ -394,6 +394,68 @@ mod tests {
         reply
     }
 
+    /// `stop` called from a handler waits for the other calls in flight,
+    /// though its own call keeps the count of calls (and of connections)
+    /// above zero: each call that ends wakes it to look again.
+    #[test]
+    fn stop_from_a_handler_waits_for_the_other_calls_and_returns() {
+        let s = Service::new();
+        let gate = Arc::new((Mutex::new(false), Condvar::new()));
+        let (entered, entries) = mpsc::channel::<()>();
+        let entered = Mutex::new(entered);
+        let g = gate.clone();
+        s.register(PROG, 1, 1, move |_, _, out| {
+            entered.lock().unwrap().send(()).unwrap();
+            let (open, cv) = &*g;
+            let mut open = open.lock().unwrap();
+            while !*open {
+                open = cv.wait(open).unwrap();
+            }
+            out.put_uint(1);
+            Ok(())
+        });
+        let engine = Arc::downgrade(&s.engine);
+        let (stopped, stops) = mpsc::channel::<()>();
+        let stopped = Mutex::new(stopped);
+        s.register(PROG, 1, 2, move |_, _, _| {
+            if let Some(e) = engine.upgrade() {
+                e.stop();
+            }
+            stopped.lock().unwrap().send(()).unwrap();
+            Ok(())
+        });
+        let port = s.listen_tcp("127.0.0.1", 0).unwrap();
+        s.start().unwrap();
+        let blocked = std::thread::spawn(move || {
+            let mut c = TcpStream::connect(("127.0.0.1", port)).unwrap();
+            call(&mut c, 1, 1)
+        });
+        entries.recv().unwrap();
+        let mut c = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        let stopper = std::thread::spawn(move || {
+            let mut msg = Vec::new();
+            for v in [0x8000_0028u32, 2, 0, 2, PROG, 1, 2, 0, 0, 0, 0] {
+                msg.extend(v.to_be_bytes());
+            }
+            c.write_all(&msg).unwrap();
+            let _ = c.read(&mut [0; 64]);
+        });
+        // The stop has begun once the listener is gone; then the blocked
+        // call is let go, most likely while `stop` waits for it.
+        while TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            std::thread::yield_now();
+        }
+        *gate.0.lock().unwrap() = true;
+        gate.1.notify_all();
+        let reply = blocked.join().unwrap();
+        assert_eq!(&reply[reply.len() - 4..], &1u32.to_be_bytes());
+        assert!(
+            stops.recv_timeout(Duration::from_secs(10)).is_ok(),
+            "stop called from a handler did not return"
+        );
+        stopper.join().unwrap();
+    }
+
     /// Threads added while handlers blocked leave once they have not been
     /// needed for the spare interval, down to the minimum, and the service
     /// goes on answering.
