@@ -595,7 +595,21 @@ fn io_error(e: Error) -> std::io::Error {
 
 #[cfg(test)]
 mod tests {
-    use super::escape_dn_value;
+    use super::{escape_dn_value, provider};
+
+    #[test]
+    fn key_exchange_prefers_x25519_then_p256() {
+        use rustls::NamedGroup;
+        let groups: Vec<NamedGroup> = provider().kx_groups.iter().map(|g| g.name()).collect();
+        assert_eq!(
+            groups,
+            [
+                NamedGroup::X25519,
+                NamedGroup::secp256r1,
+                NamedGroup::secp384r1
+            ]
+        );
+    }
 
     #[test]
     fn dn_values_are_escaped_as_rfc_4514_says() {
