@@ -88,26 +88,33 @@ pub(crate) fn read_append_by(
     max: usize,
     deadline: Deadline,
 ) -> Result<usize> {
-    loop {
-        if deadline != Deadline::NEVER {
-            wait(fd, PollFlags::POLLIN, deadline)?;
-        }
-        match read_append(fd, buf, max) {
-            Err(Error::WouldBlock) if deadline != Deadline::NEVER => continue,
-            other => return other,
-        }
-    }
+    by_deadline(fd, PollFlags::POLLIN, deadline, || {
+        read_append(fd, buf, max)
+    })
 }
 
 /// One read that waits at most until `deadline` (a descriptor in blocking
 /// mode with no deadline just blocks in `read`).
 pub(crate) fn read_by(fd: BorrowedFd<'_>, buf: &mut [u8], deadline: Deadline) -> Result<usize> {
+    by_deadline(fd, PollFlags::POLLIN, deadline, || read(fd, buf))
+}
+
+/// Runs `io` once `fd` is ready for `events`, waiting at most until
+/// `deadline`; with no deadline, runs it at once (a descriptor in blocking
+/// mode then blocks in it).
+fn by_deadline(
+    fd: BorrowedFd<'_>,
+    events: PollFlags,
+    deadline: Deadline,
+    mut io: impl FnMut() -> Result<usize>,
+) -> Result<usize> {
     loop {
         if deadline != Deadline::NEVER {
-            wait(fd, PollFlags::POLLIN, deadline)?;
+            wait(fd, events, deadline)?;
         }
-        match read(fd, buf) {
-            // Ready but taken by another reader: wait again until the deadline.
+        match io() {
+            // Ready but taken by another reader or writer: wait again
+            // until the deadline.
             Err(Error::WouldBlock) if deadline != Deadline::NEVER => continue,
             other => return other,
         }
@@ -147,15 +154,7 @@ pub(crate) fn write_by(
     parts: &[IoSlice<'_>],
     deadline: Deadline,
 ) -> Result<usize> {
-    loop {
-        if deadline != Deadline::NEVER {
-            wait(fd, PollFlags::POLLOUT, deadline)?;
-        }
-        match write(fd, sink, parts) {
-            Err(Error::WouldBlock) if deadline != Deadline::NEVER => continue,
-            other => return other,
-        }
-    }
+    by_deadline(fd, PollFlags::POLLOUT, deadline, || write(fd, sink, parts))
 }
 
 fn plain_write(fd: BorrowedFd<'_>, parts: &[IoSlice<'_>]) -> nix::Result<usize> {

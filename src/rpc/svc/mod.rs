@@ -397,10 +397,13 @@ mod tests {
     /// `stop` called from a handler waits for the other calls in flight,
     /// though its own call keeps the count of calls (and of connections)
     /// above zero: each call that ends wakes it to look again.
-    #[test]
-    fn stop_from_a_handler_waits_for_the_other_calls_and_returns() {
-        let s = Service::new();
-        let gate = Arc::new((Mutex::new(false), Condvar::new()));
+    /// A gate handlers wait at until the test opens it.
+    type Gate = Arc<(Mutex<bool>, Condvar)>;
+
+    /// Registers procedure 1: it tells `entries` it has begun, waits at
+    /// the gate, then answers 1.
+    fn register_gated(s: &Service) -> (Gate, mpsc::Receiver<()>) {
+        let gate: Gate = Arc::new((Mutex::new(false), Condvar::new()));
         let (entered, entries) = mpsc::channel::<()>();
         let entered = Mutex::new(entered);
         let g = gate.clone();
@@ -414,6 +417,18 @@ mod tests {
             out.put_uint(1);
             Ok(())
         });
+        (gate, entries)
+    }
+
+    fn open(gate: &Gate) {
+        *gate.0.lock().unwrap() = true;
+        gate.1.notify_all();
+    }
+
+    #[test]
+    fn stop_from_a_handler_waits_for_the_other_calls_and_returns() {
+        let s = Service::new();
+        let (gate, entries) = register_gated(&s);
         let engine = Arc::downgrade(&s.engine);
         let (stopped, stops) = mpsc::channel::<()>();
         let stopped = Mutex::new(stopped);
@@ -445,8 +460,7 @@ mod tests {
         while TcpStream::connect(("127.0.0.1", port)).is_ok() {
             std::thread::yield_now();
         }
-        *gate.0.lock().unwrap() = true;
-        gate.1.notify_all();
+        open(&gate);
         let reply = blocked.join().unwrap();
         assert_eq!(&reply[reply.len() - 4..], &1u32.to_be_bytes());
         assert!(
@@ -466,19 +480,7 @@ mod tests {
             .settings
             .spare_idle_ms
             .store(100, Ordering::Relaxed);
-        let gate = Arc::new((Mutex::new(false), Condvar::new()));
-        let (entered, entries) = mpsc::channel::<()>();
-        let entered = Mutex::new(entered);
-        let g = gate.clone();
-        s.register(PROG, 1, 1, move |_, _, _| {
-            entered.lock().unwrap().send(()).unwrap();
-            let (open, cv) = &*g;
-            let mut open = open.lock().unwrap();
-            while !*open {
-                open = cv.wait(open).unwrap();
-            }
-            Ok(())
-        });
+        let (gate, entries) = register_gated(&s);
         s.register(PROG, 1, 2, |_, _, out| {
             out.put_uint(7);
             Ok(())
@@ -498,8 +500,7 @@ mod tests {
         }
         // Four handlers block, and one more thread waits for work.
         assert!(s.thread_count() >= 5, "{} threads", s.thread_count());
-        *gate.0.lock().unwrap() = true;
-        gate.1.notify_all();
+        open(&gate);
         for c in callers {
             c.join().unwrap();
         }
