@@ -539,6 +539,13 @@ mod tests {
         assert!(!read_record(&mut &[][..], &mut Vec::new(), RecordLimits::default()).unwrap());
     }
 
+    /// Headers (and small bodies) through `decode`, a few bytes at a time.
+    fn decode_a_few(dec: &mut RecordDecoder, wire: &[u8], at: &mut usize, got: &mut Vec<Vec<u8>>) {
+        let (used, record) = dec.decode(&wire[*at..(*at + 6).min(wire.len())]).unwrap();
+        *at += used;
+        got.extend(record);
+    }
+
     #[test]
     fn decoder_reads_large_bodies_in_place_and_keeps_going() {
         let big: Vec<u8> = (0..200_000u32).map(|i| i as u8).collect();
@@ -554,11 +561,7 @@ mod tests {
                 at += n;
                 got.extend(dec.body_filled(n));
             } else {
-                // Headers (and small bodies) through `decode`, a few bytes
-                // at a time.
-                let (used, record) = dec.decode(&wire[at..(at + 6).min(wire.len())]).unwrap();
-                at += used;
-                got.extend(record);
+                decode_a_few(&mut dec, &wire, &mut at, &mut got);
             }
         }
         assert_eq!(got.len(), 2);
@@ -587,11 +590,7 @@ mod tests {
                     at += n.unwrap();
                     got.extend(record);
                 }
-                None => {
-                    let (used, record) = dec.decode(&wire[at..(at + 6).min(wire.len())]).unwrap();
-                    at += used;
-                    got.extend(record);
-                }
+                None => decode_a_few(&mut dec, &wire, &mut at, &mut got),
             }
         }
         assert_eq!(got.len(), 2);
