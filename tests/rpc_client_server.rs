@@ -860,6 +860,41 @@ fn read_reply(stream: &mut TcpStream) -> Option<Vec<u8>> {
     Some(body)
 }
 
+/// Large calls (their bodies read straight into place, the read that
+/// finishes one going on into the calls behind it) and small ones, all in
+/// one write and in both orders, each answered with its own arguments:
+/// with room for every call at once, and with one call at a time (what was
+/// read ahead waits for its turn).
+#[test]
+fn large_and_small_calls_written_together_are_each_answered() {
+    for limit in [16, 1] {
+        let (s, _, tcp, _) = started();
+        s.set_max_message_size(1 << 20).unwrap();
+        s.set_concurrent_calls_per_connection(limit).unwrap();
+        let mut raw = TcpStream::connect(("127.0.0.1", tcp)).unwrap();
+        raw.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let sizes = [8, 40_000, 8, 300_000, 70_000, 8, 8, 65_536];
+        let calls: Vec<Vec<u8>> = (0..sizes.len())
+            .map(|i| {
+                let args: Vec<u8> = (0..sizes[i]).map(|b| (b * 7 + i) as u8).collect();
+                [call_header(0x300 + i as u32, 2, 1), args].concat()
+            })
+            .collect();
+        raw.write_all(&records(&calls)).unwrap();
+        let mut answered = std::collections::HashMap::new();
+        for _ in 0..calls.len() {
+            let reply = read_reply(&mut raw).expect("a reply for every call");
+            let xid = u32::from_be_bytes(reply[..4].try_into().unwrap());
+            answered.insert(xid, reply[24..].to_vec());
+        }
+        for (i, call) in calls.iter().enumerate() {
+            let results = &answered[&(0x300 + i as u32)];
+            assert!(results[..] == call[40..], "call {i}, limit {limit}");
+        }
+        s.stop();
+    }
+}
+
 /// The server holds the small replies of pipelined calls to send them
 /// together; a slow handler behind a fast call must not hold the fast
 /// call's reply until it ends, whatever the calls-per-connection limit.

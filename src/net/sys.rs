@@ -81,6 +81,43 @@ pub(crate) fn read_append(fd: BorrowedFd<'_>, buf: &mut Vec<u8>, max: usize) -> 
     Ok(n)
 }
 
+/// [`read_append`], then on into `more` in the same `readv(2)`: at most
+/// `max` bytes appended to `buf`, and what follows them in the stream into
+/// `more`. Returns the bytes read in all (0 is the end of the stream). A
+/// reader on an edge-triggered socket learns from a count short of `max +
+/// more.len()` that it took everything, without a read that finds nothing.
+pub(crate) fn read_append_then(
+    fd: BorrowedFd<'_>,
+    buf: &mut Vec<u8>,
+    max: usize,
+    more: &mut [u8],
+) -> Result<usize> {
+    buf.reserve(max);
+    let spare = &mut buf.spare_capacity_mut()[..max];
+    let iov = [
+        libc::iovec {
+            iov_base: spare.as_mut_ptr().cast(),
+            iov_len: spare.len(),
+        },
+        libc::iovec {
+            iov_base: more.as_mut_ptr().cast(),
+            iov_len: more.len(),
+        },
+    ];
+    // SAFETY: the two iovecs describe `spare` and `more`, memory that
+    // `buf` and the caller own and that nothing else refers to during the
+    // call; readv(2) writes at most their lengths, in order.
+    let n = unsafe { libc::readv(fd.as_raw_fd(), iov.as_ptr(), 2) };
+    if n < 0 {
+        return Err(io_error("read", Errno::last()));
+    }
+    let n = n as usize;
+    // SAFETY: readv(2) filled the first iovec before the second, so the
+    // first `min(n, max)` bytes of the spare capacity are initialised.
+    unsafe { buf.set_len(buf.len() + n.min(max)) };
+    Ok(n)
+}
+
 /// [`read_append`] that waits at most until `deadline`, as [`read_by`].
 pub(crate) fn read_append_by(
     fd: BorrowedFd<'_>,
@@ -400,6 +437,35 @@ mod tests {
         drop(w);
         assert_eq!(read_append(r.as_fd(), &mut buf, 100).unwrap(), 0);
         assert_eq!(buf.len(), 14);
+    }
+
+    #[test]
+    fn read_append_then_goes_on_into_the_second_buffer() {
+        let (r, w) = nix::unistd::pipe().unwrap();
+        set_nonblocking(r.as_fd(), true).unwrap();
+        let mut buf = b"head".to_vec();
+        let mut more = [0u8; 4];
+        let err = read_append_then(r.as_fd(), &mut buf, 3, &mut more).unwrap_err();
+        assert!(matches!(err, Error::WouldBlock), "{err}");
+        write(w.as_fd(), Sink::Pipe, &[IoSlice::new(b"0123456789")]).unwrap();
+        // 3 into `buf`, then 4 into `more`: a full count, more may wait.
+        assert_eq!(
+            read_append_then(r.as_fd(), &mut buf, 3, &mut more).unwrap(),
+            7
+        );
+        assert_eq!((&buf[..], &more[..]), (&b"head012"[..], &b"3456"[..]));
+        // Short of the first buffer: nothing reaches the second.
+        more = [0; 4];
+        assert_eq!(
+            read_append_then(r.as_fd(), &mut buf, 8, &mut more).unwrap(),
+            3
+        );
+        assert_eq!((&buf[..], &more[..]), (&b"head012789"[..], &[0u8; 4][..]));
+        drop(w);
+        assert_eq!(
+            read_append_then(r.as_fd(), &mut buf, 8, &mut more).unwrap(),
+            0
+        );
     }
 
     #[test]

@@ -254,23 +254,46 @@ impl Conn {
         }
         while calls.len() < room {
             if rs.dec.fragment_left() >= DIRECT_BODY {
+                // The body straight into the record. A read that finishes
+                // the fragment goes on into `scratch` with what follows: a
+                // count short of both took all there was, with no read that
+                // finds nothing.
                 let fd = self.fd();
-                let mut want = 0;
+                let left = rs.dec.fragment_left();
+                let (mut want, mut after_len) = (0, 0);
                 let Some((got, call)) = rs.dec.append_body(|record, max| {
                     want = max;
-                    sys::read_append(fd, record, max)
+                    let more = if max == left {
+                        &mut scratch[..]
+                    } else {
+                        &mut [][..]
+                    };
+                    after_len = more.len();
+                    sys::read_append_then(fd, record, max, more)
                 }) else {
                     break;
                 };
                 calls.extend(call);
-                match got {
+                let n = match got {
                     Ok(0) => return end_of_stream(&mut rs.dec),
-                    Ok(n) if n < want => return ReadEnd::Later,
-                    Ok(_) => continue,
+                    Ok(n) => n,
                     Err(Error::WouldBlock) => return ReadEnd::Later,
                     Err(Error::Interrupted) => continue,
                     Err(_) => return ReadEnd::Failed,
+                };
+                let beyond = n.saturating_sub(want);
+                match decode(&mut rs.dec, &scratch[..beyond], room, calls) {
+                    Ok(used) if used < beyond => {
+                        rs.backlog.extend_from_slice(&scratch[used..beyond]);
+                        return ReadEnd::Later;
+                    }
+                    Ok(_) => {}
+                    Err(_) => return ReadEnd::Failed,
                 }
+                if n < want + after_len {
+                    return ReadEnd::Later;
+                }
+                continue;
             }
             let n = match sys::read(self.fd(), scratch) {
                 Ok(0) => return end_of_stream(&mut rs.dec),
