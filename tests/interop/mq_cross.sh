@@ -26,6 +26,28 @@ cc -std=c11 -Wall -Wextra -Wpedantic -Werror -Iinclude -o "$tmp/send" examples/m
 cargo build --release --quiet --example mq
 rust=target/release/examples/mq
 
+# waiting_in PID SYSCALL: returns once a thread of PID is blocked in system
+# call number SYSCALL (/proc/PID/task/*/syscall shows it only while the
+# thread sleeps in it), so "waits first" below is a fact, not a hope.
+case $(uname -m) in
+    x86_64) sys_mq_timedreceive=243 sys_epoll_wait=232 ;;
+    aarch64) sys_mq_timedreceive=183 sys_epoll_wait=22 ;; # epoll_pwait there
+    *) echo "mq_cross: system call numbers for $(uname -m) are not listed here" >&2; exit 1 ;;
+esac
+waiting_in() {
+    local i t nr
+    for i in $(seq 1000); do
+        for t in /proc/"$1"/task/*/syscall; do
+            read -r nr _ <"$t" 2>/dev/null || continue
+            [[ $nr == "$2" ]] && return 0
+        done
+        kill -0 "$1" 2>/dev/null || { echo "mq_cross: process $1 ended before waiting" >&2; exit 1; }
+        sleep 0.01
+    done
+    echo "mq_cross: process $1 never waited in system call $2" >&2
+    exit 1
+}
+
 expect() { # expect WHAT EXPECTED ACTUAL
     if [[ $2 != "$3" ]]; then
         printf 'mq_cross: %s: expected\n%s\ngot\n%s\n' "$1" "$2" "$3" >&2
@@ -49,7 +71,7 @@ expect "Python -> Rust" $'4 high from Python\n1 from Python\n1 é ü' "$got"
 # A receiver waiting first: Rust blocks in receive, C sends a moment later.
 "$rust" recv "$name" 1 > "$tmp/out" &
 receiver=$!
-sleep 0.2
+waiting_in "$receiver" "$sys_mq_timedreceive"
 "$tmp/send" "$name" 2 "late from C"
 wait "$receiver"
 expect "C -> waiting Rust" "2 late from C" "$(cat "$tmp/out")"
@@ -61,7 +83,7 @@ expect "Rust -> Python" "9 from Rust" "$(python3 examples/mq/recv.py "$name" 1)"
 # An asyncio receiver (loop.add_reader on the queue's descriptor) waits first; C sends.
 python3 examples/mq/asyncio_recv.py "$name" 2 > "$tmp/out" &
 receiver=$!
-sleep 0.5
+waiting_in "$receiver" "$sys_epoll_wait" # the event loop's wait
 "$tmp/send" "$name" 6 "to asyncio" "and again"
 wait "$receiver"
 expect "C -> asyncio Python" $'6 to asyncio\n6 and again' "$(cat "$tmp/out")"
