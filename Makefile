@@ -79,6 +79,9 @@ test-rust:
 	$(CARGO) clippy --all-targets -- -D warnings
 	@# The library alone, as a user with `default-features = false` builds it.
 	$(CARGO) clippy --lib --no-default-features -- -D warnings
+	@# The Rust API documentation builds without a warning (a broken
+	@# intra-doc link fails here, not only in make doc).
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --no-deps --quiet
 	@# Optimised as release is, without its link-time optimisation (see
 	@# profile.test-opt in Cargo.toml): linking every test program with
 	@# LTO took most of the suite's time.
