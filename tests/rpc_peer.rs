@@ -1,6 +1,9 @@
 //! Handlers learn who called over a Unix socket from the kernel
-//! (`SO_PEERCRED`: pid, uid, gid), and nothing of the kind over TCP or UDP.
+//! (`SO_PEERCRED`: pid, uid, gid), and nothing of the kind over TCP or UDP;
+//! over TCP they learn the caller's address and the one it reached.
 
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -102,4 +105,46 @@ fn setters_refuse_zero_and_socket_modes_refuse_non_permission_bits() {
         Err(xipc::Error::ProgUnavail)
     ));
     s.stop();
+}
+
+/// The peer and local address of a TCP call are the two ends of the
+/// caller's connection, on a listener bound to an address (the local one
+/// is then the listener's own) and on a wildcard one (asked of the
+/// connection).
+#[test]
+fn tcp_callers_address_and_the_address_they_reached_reach_handlers() {
+    type Ends = Arc<Mutex<Vec<(Peer, Option<SocketAddr>)>>>;
+    let seen: Ends = Arc::default();
+    let s = Server::new();
+    s.set_rpcbind_registration(false);
+    let record = seen.clone();
+    s.register(PROG, 1, 1, move |call, _, _| {
+        record.lock().unwrap().push((call.peer.clone(), call.local));
+        Ok(())
+    });
+    let bound = s.listen_tcp("127.0.0.1", 0).unwrap();
+    let wildcard = s.listen_tcp("0.0.0.0", 0).unwrap();
+    s.start().unwrap();
+    let mut ends = Vec::new();
+    for port in [bound, wildcard] {
+        let mut raw = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        raw.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        // A call of procedure 1 (AUTH_NONE, no arguments), record-marked.
+        let mut call = (0x8000_0000u32 | 40).to_be_bytes().to_vec();
+        for v in [port as u32, 0, 2, PROG, 1, 1, 0, 0, 0, 0] {
+            call.extend(v.to_be_bytes());
+        }
+        raw.write_all(&call).unwrap();
+        let mut reply = [0u8; 28];
+        raw.read_exact(&mut reply).unwrap();
+        assert_eq!(reply[24..], [0, 0, 0, 0], "accepted, SUCCESS");
+        ends.push((raw.local_addr().unwrap(), raw.peer_addr().unwrap()));
+    }
+    s.stop();
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.len(), 2);
+    for ((peer, local), (client, server)) in seen.iter().zip(&ends) {
+        assert_eq!(*peer, Peer::Tcp(*client));
+        assert_eq!(*local, Some(*server));
+    }
 }

@@ -266,16 +266,35 @@ pub(crate) fn io_error(what: &str, errno: Errno) -> Error {
 }
 
 /// Accepts a connection waiting on the listening socket `fd`: the new
-/// socket, close-on-exec and nonblocking. Errors stay errno values, which
-/// the caller tells apart (EAGAIN, EMFILE, ECONNABORTED...).
-pub(crate) fn accept(fd: BorrowedFd<'_>) -> std::result::Result<OwnedFd, Errno> {
-    use nix::sys::socket::{accept4, SockFlag};
-    let raw = accept4(
-        fd.as_raw_fd(),
-        SockFlag::SOCK_CLOEXEC | SockFlag::SOCK_NONBLOCK,
-    )?;
+/// socket, close-on-exec and nonblocking, and the peer's address when it
+/// is an IP one (the accept itself reports it: no `getpeername`). Errors
+/// stay errno values, which the caller tells apart (EAGAIN, EMFILE,
+/// ECONNABORTED...).
+pub(crate) fn accept(
+    fd: BorrowedFd<'_>,
+) -> std::result::Result<(OwnedFd, Option<std::net::SocketAddr>), Errno> {
+    use nix::sys::socket::{SockaddrLike, SockaddrStorage};
+    // SAFETY: all-zero bytes are a valid sockaddr_storage.
+    let mut name: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
+    let mut len = std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+    // SAFETY: `name` has room for `len` bytes, any address family's, and
+    // accept4 writes at most that many and the length it wrote to `len`.
+    let raw = unsafe {
+        libc::accept4(
+            fd.as_raw_fd(),
+            std::ptr::addr_of_mut!(name).cast(),
+            &mut len,
+            libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK,
+        )
+    };
+    if raw < 0 {
+        return Err(Errno::last());
+    }
     // SAFETY: accept4 returned a new descriptor that nothing else owns.
-    Ok(unsafe { OwnedFd::from_raw_fd(raw) })
+    let conn = unsafe { OwnedFd::from_raw_fd(raw) };
+    // SAFETY: accept4 wrote an address of `len` bytes into `name`.
+    let peer = unsafe { SockaddrStorage::from_raw(std::ptr::addr_of!(name).cast(), Some(len)) };
+    Ok((conn, peer.as_ref().and_then(socket_addr)))
 }
 
 /// Sets or clears `O_NONBLOCK`.
@@ -466,6 +485,25 @@ mod tests {
             read_append_then(r.as_fd(), &mut buf, 8, &mut more).unwrap(),
             0
         );
+    }
+
+    /// The server sets TCP_NODELAY on its listeners only, relying on Linux
+    /// copying it to each accepted socket; and takes the peer's address
+    /// from the accept.
+    #[test]
+    fn accept_reports_the_peer_and_connections_inherit_nodelay() {
+        use nix::sys::socket::{getsockopt, setsockopt, sockopt};
+        for nodelay in [true, false] {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            setsockopt(&l, sockopt::TcpNoDelay, &nodelay).unwrap();
+            let c = std::net::TcpStream::connect(l.local_addr().unwrap()).unwrap();
+            let (conn, peer) = accept(l.as_fd()).unwrap();
+            assert_eq!(peer, Some(c.local_addr().unwrap()));
+            assert_eq!(getsockopt(&conn, sockopt::TcpNoDelay).unwrap(), nodelay);
+        }
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.set_nonblocking(true).unwrap();
+        assert_eq!(accept(l.as_fd()).unwrap_err(), Errno::EAGAIN);
     }
 
     #[test]

@@ -28,7 +28,7 @@ use std::cell::Cell;
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::net::{SocketAddr, TcpListener, UdpSocket};
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::net::UnixListener;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
@@ -155,6 +155,12 @@ struct Listening {
     socket: StreamListener,
     /// Its connections use RPC-with-TLS.
     tls: Option<Arc<rustls::ServerConfig>>,
+    /// The address its connections are reached at, when that is the one
+    /// it is bound to (not a wildcard): no `getsockname` per connection.
+    local: Option<SocketAddr>,
+    /// Its connections have TCP_NODELAY from it (Linux copies the option
+    /// to accepted sockets), so none is set per connection.
+    nodelay: bool,
     reserve: Mutex<Option<std::fs::File>>,
     backoff: Mutex<Duration>,
 }
@@ -329,10 +335,12 @@ impl Engine {
     pub fn add_tcp(&self, l: TcpListener, tls: Option<Arc<rustls::ServerConfig>>) -> Result<()> {
         l.set_nonblocking(true)
             .map_err(|e| Error::os("set the listener nonblocking", e))?;
-        self.add_source(Source::Listener(Arc::new(Listening::new(
-            StreamListener::Tcp(l),
-            tls,
-        ))))
+        let nodelay = setsockopt(&l, sockopt::TcpNoDelay, &true).is_ok();
+        let local = l.local_addr().ok().filter(|a| !a.ip().is_unspecified());
+        let mut listening = Listening::new(StreamListener::Tcp(l), tls);
+        listening.local = local;
+        listening.nodelay = nodelay;
+        self.add_source(Source::Listener(Arc::new(listening)))
     }
 
     pub fn add_unix(
@@ -1015,14 +1023,14 @@ impl Engine {
                 return;
             }
             match sys::accept(l.socket.fd()) {
-                Ok(fd) => {
+                Ok((fd, peer)) => {
                     *lock(&l.backoff) = Duration::ZERO;
                     let mut reserve = lock(&l.reserve);
                     if reserve.is_none() {
                         *reserve = reserve_descriptor();
                     }
                     drop(reserve);
-                    self.adopt(fd, l);
+                    self.adopt(fd, peer, l);
                 }
                 Err(Errno::EAGAIN) => break,
                 Err(Errno::EMFILE | Errno::ENFILE) => {
@@ -1039,14 +1047,14 @@ impl Engine {
                         self.push_timer(&mut t, Instant::now() + pause, key);
                         return;
                     }
-                    let Ok(fd) = sys::accept(l.socket.fd()) else {
+                    let Ok((fd, peer)) = sys::accept(l.socket.fd()) else {
                         *reserve = reserve_descriptor();
                         continue;
                     };
                     *reserve = reserve_descriptor();
                     if reserve.is_some() {
                         drop(reserve);
-                        self.adopt(fd, l);
+                        self.adopt(fd, peer, l);
                     } else {
                         drop(fd); // shed: closed at once
                         *reserve = reserve_descriptor();
@@ -1062,9 +1070,9 @@ impl Engine {
         }
     }
 
-    /// Serves a connection just accepted (or closes it at once when the
-    /// server has as many as it may).
-    fn adopt(self: &Arc<Self>, fd: OwnedFd, l: &Listening) {
+    /// Serves a connection just accepted from `peer` (or closes it at once
+    /// when the server has as many as it may).
+    fn adopt(self: &Arc<Self>, fd: OwnedFd, peer: Option<SocketAddr>, l: &Listening) {
         let max = self.settings.max_connections.load(Ordering::Relaxed);
         {
             let mut conns = lock(&self.conns);
@@ -1073,7 +1081,7 @@ impl Engine {
             }
             *conns += 1;
         }
-        let Some(conn) = self.connection(fd, l) else {
+        let Some(conn) = self.connection(fd, peer, l) else {
             *lock(&self.conns) -= 1;
             return;
         };
@@ -1089,24 +1097,25 @@ impl Engine {
         }
     }
 
-    /// Makes and registers the connection of `fd`.
-    fn connection(&self, fd: OwnedFd, l: &Listening) -> Option<Arc<Conn>> {
+    /// Makes and registers the connection of `fd`, from `peer`.
+    fn connection(
+        &self,
+        fd: OwnedFd,
+        peer: Option<SocketAddr>,
+        l: &Listening,
+    ) -> Option<Arc<Conn>> {
         let mut s = lock(&self.sources);
         let key = s.next;
         s.next += 1;
         let caller = match &l.socket {
             StreamListener::Tcp(_) => {
-                let _ = setsockopt(&fd, sockopt::TcpNoDelay, &true);
-                let peer = nix::sys::socket::getpeername::<nix::sys::socket::SockaddrStorage>(
-                    fd.as_raw_fd(),
-                )
-                .ok()
-                .and_then(|a| sys::socket_addr(&a));
-                // None: the peer is already gone.
-                let peer = peer?;
+                if !l.nodelay {
+                    let _ = setsockopt(&fd, sockopt::TcpNoDelay, &true);
+                }
                 Caller {
-                    peer: Peer::Tcp(peer),
-                    local: crate::net::local_addr(&fd),
+                    // A TCP accept always reports an IP address.
+                    peer: Peer::Tcp(peer?),
+                    local: l.local.or_else(|| crate::net::local_addr(&fd)),
                     peer_credentials: None,
                     tls_peer: None,
                 }
@@ -1294,6 +1303,8 @@ impl Listening {
         Listening {
             socket,
             tls,
+            local: None,
+            nodelay: false,
             reserve: Mutex::new(reserve_descriptor()),
             backoff: Mutex::new(Duration::ZERO),
         }
