@@ -75,6 +75,9 @@ const SPARE_IDLE: Duration = Duration::from_secs(30);
 /// Connections one listener event accepts at most before re-arming, so one
 /// busy listener does not hold a thread for ever.
 const ACCEPT_BATCH: usize = 256;
+/// Descriptors a process has besides its server's connections, counted
+/// when the descriptor table is sized for them.
+const RESERVED_FDS: usize = 256;
 /// A thread's read buffer: room for many pipelined small calls, while most
 /// of a large call bypasses it (read straight into place).
 const READ_BUFFER: usize = 16 << 10;
@@ -434,6 +437,16 @@ impl Engine {
                 bell,
                 timer,
             });
+        }
+        // Room in the descriptor table for every connection the server may
+        // hold, before any arrives (see `reserve_descriptor_slots`).
+        let listener = s.map.values().find_map(|v| match v {
+            Source::Listener(l) => Some(l.clone()),
+            _ => None,
+        });
+        if let Some(l) = listener {
+            let max = self.settings.max_connections.load(Ordering::Relaxed);
+            sys::reserve_descriptor_slots(l.socket.fd(), max.saturating_add(RESERVED_FDS));
         }
         for key in std::mem::take(&mut s.unregistered) {
             if let Some(source) = s.map.get(&key) {
