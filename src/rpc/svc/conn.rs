@@ -86,6 +86,28 @@ struct ReadSide {
     backlog: Vec<u8>,
 }
 
+impl ReadSide {
+    /// Decodes `input` into `calls`, up to `room` of them, and keeps in the
+    /// backlog what that leaves. `Some` ends the read: `Later` when bytes
+    /// were kept, `Failed` when the stream broke.
+    fn take(&mut self, input: &[u8], room: usize, calls: &mut Vec<Vec<u8>>) -> Option<ReadEnd> {
+        match decode(&mut self.dec, input, room, calls) {
+            Ok(used) if used < input.len() => {
+                self.backlog.extend_from_slice(&input[used..]);
+                Some(ReadEnd::Later)
+            }
+            Ok(_) => None,
+            Err(_) => Some(ReadEnd::Failed),
+        }
+    }
+
+    /// [`take`](Self::take) of the backlog.
+    fn take_backlog(&mut self, room: usize, calls: &mut Vec<Vec<u8>>) -> Option<ReadEnd> {
+        let backlog = std::mem::take(&mut self.backlog);
+        self.take(&backlog, room, calls)
+    }
+}
+
 /// The state the event loop keeps per connection, under one lock.
 pub(super) struct ConnState {
     /// A thread is handling a delivered event; readiness delivered
@@ -241,16 +263,8 @@ impl Conn {
     fn read_plain(&self, scratch: &mut [u8], room: usize, calls: &mut Vec<Vec<u8>>) -> ReadEnd {
         let mut guard = lock(&self.read);
         let rs = &mut *guard;
-        if !rs.backlog.is_empty() {
-            let backlog = std::mem::take(&mut rs.backlog);
-            match decode(&mut rs.dec, &backlog, room, calls) {
-                Ok(used) if used < backlog.len() => {
-                    rs.backlog = backlog[used..].to_vec();
-                    return ReadEnd::Later;
-                }
-                Ok(_) => {}
-                Err(_) => return ReadEnd::Failed,
-            }
+        if let Some(end) = rs.take_backlog(room, calls) {
+            return end;
         }
         while calls.len() < room {
             if rs.dec.fragment_left() >= DIRECT_BODY {
@@ -281,14 +295,8 @@ impl Conn {
                     Err(Error::Interrupted) => continue,
                     Err(_) => return ReadEnd::Failed,
                 };
-                let beyond = n.saturating_sub(want);
-                match decode(&mut rs.dec, &scratch[..beyond], room, calls) {
-                    Ok(used) if used < beyond => {
-                        rs.backlog.extend_from_slice(&scratch[used..beyond]);
-                        return ReadEnd::Later;
-                    }
-                    Ok(_) => {}
-                    Err(_) => return ReadEnd::Failed,
+                if let Some(end) = rs.take(&scratch[..n.saturating_sub(want)], room, calls) {
+                    return end;
                 }
                 if n < want + after_len {
                     return ReadEnd::Later;
@@ -302,13 +310,8 @@ impl Conn {
                 Err(Error::Interrupted) => continue,
                 Err(_) => return ReadEnd::Failed,
             };
-            match decode(&mut rs.dec, &scratch[..n], room, calls) {
-                Ok(used) if used < n => {
-                    rs.backlog.extend_from_slice(&scratch[used..n]);
-                    return ReadEnd::Later;
-                }
-                Ok(_) => {}
-                Err(_) => return ReadEnd::Failed,
+            if let Some(end) = rs.take(&scratch[..n], room, calls) {
+                return end;
             }
             // A short read took all there was: the edge-triggered
             // registration tells when more comes.
@@ -333,16 +336,8 @@ impl Conn {
         let mut guard = lock(&self.read);
         let rs = &mut *guard;
         // Plaintext left undecoded when the connection had no room.
-        if !rs.backlog.is_empty() {
-            let backlog = std::mem::take(&mut rs.backlog);
-            match decode(&mut rs.dec, &backlog, room, calls) {
-                Ok(used) if used < backlog.len() => {
-                    rs.backlog = backlog[used..].to_vec();
-                    return ReadEnd::Later;
-                }
-                Ok(_) => {}
-                Err(_) => return ReadEnd::Failed,
-            }
+        if let Some(end) = rs.take_backlog(room, calls) {
+            return end;
         }
         loop {
             let n = match sys::read(self.fd(), scratch) {
@@ -431,11 +426,11 @@ impl Conn {
                 match reader.fill_buf() {
                     Ok([]) => return end_of_stream(&mut rs.dec),
                     Ok(chunk) => {
+                        // Kept in the backlog, what does not fit still
+                        // leaves the session's buffer.
                         let k = chunk.len();
-                        match decode(&mut rs.dec, chunk, room, calls) {
-                            Ok(used) if used < k => rs.backlog.extend_from_slice(&chunk[used..]),
-                            Ok(_) => {}
-                            Err(_) => return ReadEnd::Failed,
+                        if let Some(ReadEnd::Failed) = rs.take(chunk, room, calls) {
+                            return ReadEnd::Failed;
                         }
                         reader.consume(k);
                     }
