@@ -2,12 +2,14 @@
 //! into a `Result` in exactly one place.
 //!
 //! Writes never kill the process: sockets send with `MSG_NOSIGNAL`, and a
-//! write to a pipe or FIFO blocks SIGPIPE in the calling thread for its
-//! duration and takes back the signal its failure raised, so a vanished
-//! reader is [`Error::Closed`] rather than a dead process.
+//! write to a pipe or FIFO asks for no SIGPIPE (`RWF_NOSIGNAL`, Linux
+//! 6.18) or, where the kernel lacks that, blocks SIGPIPE in the calling
+//! thread for its duration and takes back the signal its failure raised,
+//! so a vanished reader is [`Error::Closed`] rather than a dead process.
 
 use std::io::IoSlice;
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use nix::errno::Errno;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
@@ -170,7 +172,7 @@ pub(crate) fn write(fd: BorrowedFd<'_>, sink: Sink, parts: &[IoSlice<'_>]) -> Re
         (Sink::Socket | Sink::SocketNow, _) => {
             sendmsg::<UnixAddr>(raw, parts, &[], send_flags(sink), None)
         }
-        (Sink::Pipe, _) => without_sigpipe(|| plain_write(fd, parts)),
+        (Sink::Pipe, _) => pipe_write(fd, parts),
         (Sink::Plain, _) => plain_write(fd, parts),
     };
     written.map_err(|e| io_error("write", e))
@@ -199,6 +201,44 @@ fn plain_write(fd: BorrowedFd<'_>, parts: &[IoSlice<'_>]) -> nix::Result<usize> 
         [one] => nix::unistd::write(fd, one),
         _ => nix::sys::uio::writev(fd, parts),
     }
+}
+
+/// `RWF_NOSIGNAL` (Linux 6.18; not yet in the libc crate): a write to a
+/// pipe without readers fails with EPIPE and raises no SIGPIPE.
+const RWF_NOSIGNAL: libc::c_int = 0x100;
+
+/// The kernel refused `RWF_NOSIGNAL` (EOPNOTSUPP: older than 6.18), so
+/// pipe writes hold SIGPIPE off instead.
+static NO_RWF_NOSIGNAL: AtomicBool = AtomicBool::new(false);
+
+/// A write to a pipe or FIFO that raises no SIGPIPE: one `pwritev2` with
+/// `RWF_NOSIGNAL` where the kernel has it; otherwise a plain write between
+/// two changes of the thread's signal mask ([`without_sigpipe`]).
+fn pipe_write(fd: BorrowedFd<'_>, parts: &[IoSlice<'_>]) -> nix::Result<usize> {
+    if !NO_RWF_NOSIGNAL.load(Ordering::Relaxed) {
+        let count = libc::c_int::try_from(parts.len()).map_err(|_| Errno::EINVAL)?;
+        // SAFETY: an IoSlice has the layout of an iovec (std guarantees it
+        // on Unix), and the `count` slices are live for the call, which
+        // only reads them. Offset -1 writes at the current position, as
+        // writev does (a pipe has no other).
+        let n = unsafe {
+            libc::pwritev2(
+                fd.as_raw_fd(),
+                parts.as_ptr().cast(),
+                count,
+                -1,
+                RWF_NOSIGNAL,
+            )
+        };
+        if n >= 0 {
+            return Ok(n as usize);
+        }
+        match Errno::last() {
+            Errno::EOPNOTSUPP | Errno::ENOSYS => NO_RWF_NOSIGNAL.store(true, Ordering::Relaxed),
+            e => return Err(e),
+        }
+    }
+    without_sigpipe(|| plain_write(fd, parts))
 }
 
 /// Runs `write` with SIGPIPE blocked in this thread. When the write fails
@@ -608,6 +648,24 @@ mod tests {
         for _ in 0..3 {
             let err = write(w.as_fd(), Sink::Pipe, &[IoSlice::new(b"x")]).unwrap_err();
             assert!(matches!(err, Error::Closed(_)), "{err}");
+        }
+        assert!(!sigpipe_pending(), "a SIGPIPE was left pending");
+        let mut mask = SigSet::empty();
+        pthread_sigmask(SigmaskHow::SIG_BLOCK, None, Some(&mut mask)).unwrap();
+        assert!(!mask.contains(Signal::SIGPIPE), "SIGPIPE was left blocked");
+    }
+
+    /// What a kernel without RWF_NOSIGNAL gets: the write between two
+    /// changes of the signal mask, its SIGPIPE taken back.
+    #[test]
+    fn without_sigpipe_turns_a_broken_pipe_into_an_error() {
+        let (r, w) = nix::unistd::pipe().unwrap();
+        let parts = [IoSlice::new(b"x"), IoSlice::new(b"yz")];
+        assert_eq!(without_sigpipe(|| plain_write(w.as_fd(), &parts)), Ok(3));
+        drop(r);
+        for _ in 0..3 {
+            let got = without_sigpipe(|| plain_write(w.as_fd(), &parts));
+            assert_eq!(got, Err(Errno::EPIPE));
         }
         assert!(!sigpipe_pending(), "a SIGPIPE was left pending");
         let mut mask = SigSet::empty();

@@ -1,6 +1,7 @@
 /* Streams from C: pipes, hand-written frames, FIFOs, TCP over IPv4 and IPv6,
  * Unix sockets with peer credentials, timeouts and error codes. */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,6 +83,23 @@ static void test_peer_closes_mid_frame(void) {
     xipc_stream_close(r);
 }
 
+/* A reader that has gone: the writer gets XIPC_ECLOSED, not a SIGPIPE that
+ * kills it, with the signal's default action in place (C programs do not
+ * ignore it unless told to), and the writer's signal mask is as it was. */
+static void test_reader_gone(void) {
+    signal(SIGPIPE, SIG_DFL);
+    xipc_stream *r = NULL, *w = NULL;
+    CHECK(xipc_pipe(&r, &w));
+    xipc_stream_close(r);
+    for (int i = 0; i < 3; i++) {
+        EXPECT(xipc_stream_send(w, (const uint8_t *)"lost", 4) == XIPC_ECLOSED);
+    }
+    sigset_t mask, pending;
+    EXPECT(pthread_sigmask(SIG_BLOCK, NULL, &mask) == 0 && !sigismember(&mask, SIGPIPE));
+    EXPECT(sigpending(&pending) == 0 && !sigismember(&pending, SIGPIPE));
+    xipc_stream_close(w);
+}
+
 static void test_fifo(const char *dir) {
     char path[256];
     snprintf(path, sizeof path, "%s/fifo", dir);
@@ -158,6 +176,7 @@ int main(void) {
     }
     test_pipe();
     test_peer_closes_mid_frame();
+    test_reader_gone();
     test_fifo(dir);
     test_tcp("127.0.0.1");
     test_tcp("::1");
