@@ -384,11 +384,18 @@ impl Engine {
 
     /// Registers a listener (one-shot: re-armed after each batch of
     /// accepts) or a datagram socket (edge-triggered: see
-    /// [`Engine::serve_datagrams`]) with the poller.
+    /// [`Engine::serve_datagrams`]) with the poller. A listener first gets
+    /// room in the descriptor table for every connection the server may
+    /// hold, before any arrives (see `sys::reserve_descriptor_slots`).
     fn register(&self, key: u64, source: &Source) -> Result<()> {
         match source {
             Source::Udp(u) => self.poller().add_edge(u.fd(), key, Interest::READ),
-            other => self.poller().add(other.fd(), key, Interest::READ),
+            Source::Listener(l) => {
+                let max = self.settings.max_connections.load(Ordering::Relaxed);
+                sys::reserve_descriptor_slots(l.socket.fd(), max.saturating_add(RESERVED_FDS));
+                self.poller().add(l.socket.fd(), key, Interest::READ)
+            }
+            Source::Conn(c) => self.poller().add(c.fd(), key, Interest::READ),
         }
     }
 
@@ -437,16 +444,6 @@ impl Engine {
                 bell,
                 timer,
             });
-        }
-        // Room in the descriptor table for every connection the server may
-        // hold, before any arrives (see `reserve_descriptor_slots`).
-        let listener = s.map.values().find_map(|v| match v {
-            Source::Listener(l) => Some(l.clone()),
-            _ => None,
-        });
-        if let Some(l) = listener {
-            let max = self.settings.max_connections.load(Ordering::Relaxed);
-            sys::reserve_descriptor_slots(l.socket.fd(), max.saturating_add(RESERVED_FDS));
         }
         for key in std::mem::take(&mut s.unregistered) {
             if let Some(source) = s.map.get(&key) {
