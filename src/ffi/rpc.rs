@@ -4,6 +4,7 @@
 use std::cell::Cell;
 use std::ffi::{c_char, c_int, c_void, CString};
 use std::os::fd::AsRawFd;
+use std::sync::{Arc, OnceLock};
 
 use super::stream::xipc_peer_credentials;
 use super::tls::{config, xipc_tls_config};
@@ -44,11 +45,13 @@ pub struct xipc_rpc_call {
     vers: u32,
     procedure: u32,
     cred: Credential,
-    /// The AUTH_SYS machine name as a C string (None for other flavors:
-    /// no allocation per call).
-    machine_name: Option<CString>,
+    /// The AUTH_SYS machine name as a C string, made when a handler first
+    /// asks for it (no allocation per call otherwise).
+    machine_name: OnceLock<CString>,
     peer_credentials: Option<PeerCredentials>,
-    tls_peer: Option<CTlsPeer>,
+    tls_peer: Option<Arc<TlsPeer>>,
+    /// `tls_peer` as C strings, made when a handler first asks for them.
+    tls_peer_c: OnceLock<CTlsPeer>,
 }
 
 /// A TLS peer's identity as C strings, made only for calls over TLS.
@@ -438,21 +441,16 @@ fn call_handler(
     args: &[u8],
     out: &mut Encoder,
 ) -> Result<()> {
-    let machine_name = match &info.cred {
-        Credential::Sys(sys) => {
-            Some(CString::new(sys.machine_name.replace('\0', "")).unwrap_or_default())
-        }
-        _ => None,
-    };
     let call = xipc_rpc_call {
         xid: info.xid,
         prog: info.prog,
         vers: info.vers,
         procedure: info.procedure,
         cred: info.cred.clone(),
-        machine_name,
+        machine_name: OnceLock::new(),
         peer_credentials: info.peer_credentials,
-        tls_peer: info.tls_peer.as_deref().map(CTlsPeer::new),
+        tls_peer: info.tls_peer.clone(),
+        tls_peer_c: OnceLock::new(),
     };
     // The handler appends to the server's own results buffer, lent to it
     // for the call as an encoder handle.
@@ -829,7 +827,10 @@ pub unsafe extern "C" fn xipc_rpc_call_auth_sys(
                 }
             }
             if !machine_name.is_null() {
-                machine_name.write(call.machine_name.as_deref().unwrap_or(c"").as_ptr());
+                let name = call.machine_name.get_or_init(|| {
+                    CString::new(sys.machine_name.replace('\0', "")).unwrap_or_default()
+                });
+                machine_name.write(name.as_ptr());
             }
             if !gids.is_null() {
                 std::ptr::copy_nonoverlapping(sys.gids.as_ptr(), gids, sys.gids.len());
@@ -934,7 +935,9 @@ unsafe fn tls_peer<'a>(call: *const xipc_rpc_call) -> Result<&'a CTlsPeer> {
     // SAFETY: forwarded contract.
     let call =
         unsafe { call_ref(call) }.ok_or_else(|| Error::InvalidArgument("call is NULL".into()))?;
-    call.tls_peer
+    let peer = call
+        .tls_peer
         .as_ref()
-        .ok_or_else(|| Error::NotFound("the call did not come over TLS".into()))
+        .ok_or_else(|| Error::NotFound("the call did not come over TLS".into()))?;
+    Ok(call.tls_peer_c.get_or_init(|| CTlsPeer::new(peer)))
 }
