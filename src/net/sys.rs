@@ -207,8 +207,8 @@ fn plain_write(fd: BorrowedFd<'_>, parts: &[IoSlice<'_>]) -> nix::Result<usize> 
 /// pipe without readers fails with EPIPE and raises no SIGPIPE.
 const RWF_NOSIGNAL: libc::c_int = 0x100;
 
-/// The kernel refused `RWF_NOSIGNAL` (EOPNOTSUPP: older than 6.18), so
-/// pipe writes hold SIGPIPE off instead.
+/// The kernel refused `RWF_NOSIGNAL` (EOPNOTSUPP: older than 6.18) or
+/// `pwritev2` itself, so pipe writes hold SIGPIPE off instead.
 static NO_RWF_NOSIGNAL: AtomicBool = AtomicBool::new(false);
 
 /// A write to a pipe or FIFO that raises no SIGPIPE: one `pwritev2` with
@@ -234,7 +234,11 @@ fn pipe_write(fd: BorrowedFd<'_>, parts: &[IoSlice<'_>]) -> nix::Result<usize> {
             return Ok(n as usize);
         }
         match Errno::last() {
-            Errno::EOPNOTSUPP | Errno::ENOSYS => NO_RWF_NOSIGNAL.store(true, Ordering::Relaxed),
+            // An older kernel, or a seccomp filter that forbids pwritev2
+            // (EPERM or ENOSYS; a pipe write cannot fail so otherwise).
+            Errno::EOPNOTSUPP | Errno::ENOSYS | Errno::EPERM => {
+                NO_RWF_NOSIGNAL.store(true, Ordering::Relaxed)
+            }
             e => return Err(e),
         }
     }
