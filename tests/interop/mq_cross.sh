@@ -23,8 +23,11 @@ trap cleanup EXIT
 libdir=$(dirname "$XIPC_LIBRARY")
 cc -std=c11 -Wall -Wextra -Wpedantic -Werror -Iinclude -o "$tmp/send" examples/mq/send.c \
     -L"$libdir" -Wl,-rpath,"$libdir" -lxipc
-cargo build --release --quiet --example mq
-rust=target/release/examples/mq
+# The test-opt profile, as `make test` builds its tests: a release build of
+# an example resolves features with the dev-dependencies and so rebuilds
+# the release library, which `make` then builds back (about 35 s each way).
+cargo build --profile test-opt --quiet --example mq
+rust=target/test-opt/examples/mq
 
 # waiting_in PID SYSCALL: returns once a thread of PID is blocked in system
 # call number SYSCALL (/proc/PID/task/*/syscall shows it only while the
