@@ -85,7 +85,10 @@ xipc = { path = "$root" }
 TOML
 cp "$here/calc_client.rs" "$work/rust/src/main.rs"
 cp "$gen/calc.rs" "$work/rust/src/calc.rs"
-target=${CARGO_TARGET_DIR:-$root/target}
+# A target directory of its own: xipc builds as a cdylib too, so cargo names
+# its library without a hash, and this crate's build of it would overwrite
+# the repository's own (a later `make` then failed to link the xipc binary).
+target=${CARGO_TARGET_DIR:-$root/target}/demo
 say "demo: building the Rust client (cargo, the first time takes a minute)"
 CARGO_TARGET_DIR="$target" cargo build --quiet --release --manifest-path "$work/rust/Cargo.toml" ||
     fail "the Rust client does not build"

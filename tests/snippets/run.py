@@ -21,7 +21,8 @@ earlier block of the same file wrote.
     rust     a complete program with `fn main`. All Rust blocks are built
              first, as the binaries of one cargo project under
              target/snippets (depending on this crate, serde and
-             serde_bytes), in one cargo invocation; each is run at its turn.
+             serde_bytes; built in target/snippets-build), in one cargo
+             invocation; each is run at its turn.
     sh       run with bash -e; target/release (the `xipc` command) is on
              PATH.
     console  a transcript: each `$ command` line runs in bash (exit status
@@ -69,6 +70,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 RELEASE = ROOT / "target" / "release"
 SNIPPETS_CRATE = ROOT / "target" / "snippets"
+SNIPPETS_TARGET = ROOT / "target" / "snippets-build"
 BLOCK_SECONDS = 120
 RUNNABLE = {"c", "python", "rust", "sh", "console", "x"}
 NOT_CODE = {"text"}
@@ -222,7 +224,10 @@ def build_rust(blocks: list[Block], env: dict[str, str]) -> dict[str, Path]:
             spec = b.files[b.attrs["gen"]]
             (d / b.attrs["gen"]).write_text(spec.text)
             generate(b, "rust", d, d, env)
-    cargo_env = dict(env, CARGO_TARGET_DIR=str(ROOT / "target"))
+    # A target directory of its own: xipc builds as a cdylib too, so cargo
+    # names its library without a hash, and this crate's build of it would
+    # overwrite the repository's own in a shared one.
+    cargo_env = dict(env, CARGO_TARGET_DIR=str(SNIPPETS_TARGET))
     proc = subprocess.run(["cargo", "build", "--quiet", "--bins"], cwd=SNIPPETS_CRATE,
                           env=cargo_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                           text=True)
@@ -232,7 +237,7 @@ def build_rust(blocks: list[Block], env: dict[str, str]) -> dict[str, Path]:
             out = re.sub(rf"src/bin/{slug}/main\.rs:(\d+)",
                          lambda m, b=b: f"{b.where} (line {m.group(1)} of the block)", out)
         raise Failure("cargo build of the Rust blocks failed:\n" + out)
-    return {slug: ROOT / "target" / "debug" / slug for slug in by_dir}
+    return {slug: SNIPPETS_TARGET / "debug" / slug for slug in by_dir}
 
 
 # ---- the other languages ------------------------------------------------------
