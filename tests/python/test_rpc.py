@@ -109,6 +109,58 @@ def test_auth_sys_reaches_the_handler(server):
             c.set_auth_sys(rpc.AuthSys(uid=0, gid=0, gids=tuple(range(17))))
 
 
+def test_a_call_kept_by_its_handler_keeps_its_values():
+    """A handler's call is read from the library only as the handler asks;
+    one the handler keeps (in a list, or handed to another thread that
+    reads it later) has every value after the handler has returned, and
+    one it dropped is gone with nothing left to read."""
+    srv = rpc.Server()
+    srv.set_rpcbind_registration(False)
+    kept, read_later, looked = [], [], []
+    handed = threading.Event()
+
+    def keep(args, call):
+        kept.append(call)
+        return args
+
+    def hand_over(args, call):
+        def later():
+            handed.wait(10)
+            read_later.append((call.xid, call.procedure, call.auth_sys))
+        t = threading.Thread(target=later)
+        t.start()
+        read_later.append(t)
+        return args
+
+    def look(args, call):
+        looked.append((call.procedure, call.auth_sys.uid if call.auth_sys else None))
+        return args
+
+    for proc, fn in ((1, keep), (2, hand_over), (3, look)):
+        srv.register(PROG, 1, proc, fn)
+    port = srv.listen_tcp("127.0.0.1", 0)
+    srv.start()
+    try:
+        with rpc.Client("127.0.0.1", PROG, 1, port=port, timeout=5.0) as c:
+            cred = rpc.AuthSys(uid=501, gid=20, gids=(7,), machine_name="keeper")
+            c.set_auth_sys(cred)
+            assert c.call(1, u32(1)) == u32(1)
+            assert c.call(2, u32(2)) == u32(2)
+            handed.set()
+            read_later[0].join(10)
+            assert c.call(3, u32(3)) == u32(3)
+        call = kept[0]
+        assert (call.prog, call.vers, call.procedure) == (PROG, 1, 1)
+        assert call.auth_sys == cred and call.peer_credentials is None and call.tls_peer is None
+        assert call == rpc.Call(xid=call.xid, prog=PROG, vers=1, procedure=1, auth_sys=cred)
+        assert hash(call) == hash(call) and "keeper" in repr(call)
+        xid, procedure, auth = read_later[1]
+        assert procedure == 2 and auth == cred and xid != call.xid
+        assert looked == [(3, 501)]
+    finally:
+        srv.close()
+
+
 def test_threads_share_one_client(server):
     _, ports, counter = server
     with client(ports, "tcp") as c:

@@ -422,34 +422,120 @@ class Client:
             pass
 
 
-def _call_info(call_ptr: int) -> Call:
-    auth = None
+def _read_auth_sys(call_ptr: int) -> AuthSys | None:
     stamp, uid, gid = ctypes.c_uint32(), ctypes.c_uint32(), ctypes.c_uint32()
     gids, ngids = (ctypes.c_uint32 * 16)(), ctypes.c_size_t()
     machine = ctypes.c_char_p()
     if _call_auth_sys(call_ptr, ctypes.byref(stamp), ctypes.byref(machine), ctypes.byref(uid),
-                      ctypes.byref(gid), gids, len(gids), ctypes.byref(ngids)) == 0:
-        auth = AuthSys(uid=uid.value, gid=gid.value, gids=tuple(gids[:ngids.value]),
-                       machine_name=(machine.value or b"").decode("utf-8", "replace"),
-                       stamp=stamp.value)
-    peer = None
+                      ctypes.byref(gid), gids, len(gids), ctypes.byref(ngids)) != 0:
+        return None
+    return AuthSys(uid=uid.value, gid=gid.value, gids=tuple(gids[:ngids.value]),
+                   machine_name=(machine.value or b"").decode("utf-8", "replace"),
+                   stamp=stamp.value)
+
+
+def _read_peer_credentials(call_ptr: int) -> PeerCredentials | None:
     cred = _PeerCredentials()
-    if _call_peer_credentials(call_ptr, ctypes.byref(cred)) == 0:
-        peer = PeerCredentials(cred.pid, cred.uid, cred.gid)
-    tls = None
+    if _call_peer_credentials(call_ptr, ctypes.byref(cred)) != 0:
+        return None
+    return PeerCredentials(cred.pid, cred.uid, cred.gid)
+
+
+def _read_tls_peer(call_ptr: int) -> TlsPeer | None:
     subject, fingerprint, nsans = ctypes.c_char_p(), ctypes.c_char_p(), ctypes.c_size_t()
     if _call_tls_peer(call_ptr, ctypes.byref(subject), ctypes.byref(fingerprint),
-                      ctypes.byref(nsans)) == 0:
-        sans = []
-        san = ctypes.c_char_p()
-        for i in range(nsans.value):
-            _call_tls_san(call_ptr, i, ctypes.byref(san))
-            sans.append((san.value or b"").decode("utf-8", "replace"))
-        tls = TlsPeer(subject=(subject.value or b"").decode("utf-8", "replace"), sans=sans,
-                      fingerprint=(fingerprint.value or b"").decode())
-    return Call(xid=_call_xid(call_ptr), prog=_call_prog(call_ptr), vers=_call_vers(call_ptr),
-                procedure=_call_procedure(call_ptr), auth_sys=auth, peer_credentials=peer,
-                tls_peer=tls)
+                      ctypes.byref(nsans)) != 0:
+        return None
+    sans = []
+    san = ctypes.c_char_p()
+    for i in range(nsans.value):
+        _call_tls_san(call_ptr, i, ctypes.byref(san))
+        sans.append((san.value or b"").decode("utf-8", "replace"))
+    return TlsPeer(subject=(subject.value or b"").decode("utf-8", "replace"), sans=sans,
+                   fingerprint=(fingerprint.value or b"").decode())
+
+
+#: How each part of a :class:`Call` is read from the library's call.
+_CALL_READERS: dict[str, Callable[[int], Any]] = {
+    "xid": lambda p: _call_xid(p),
+    "prog": lambda p: _call_prog(p),
+    "vers": lambda p: _call_vers(p),
+    "procedure": lambda p: _call_procedure(p),
+    "auth_sys": _read_auth_sys,
+    "peer_credentials": _read_peer_credentials,
+    "tls_peer": _read_tls_peer,
+}
+
+#: Whether a handler kept its call can be told from the call's reference
+#: count: where that count is exact (CPython with its GIL). Elsewhere a
+#: call is taken as kept, and read whole when its handler returns.
+_COUNTS_REFERENCES = (hasattr(sys, "getrefcount")
+                      and getattr(sys, "_is_gil_enabled", lambda: True)())
+
+
+#: Held while a call is read and while a kept one is read whole at its
+#: handler's end (rare: a part's first reading, a kept call).
+_CALL_LOCK = threading.Lock()
+
+
+def _lazy(name: str) -> Any:
+    return property(lambda self: self._part(name))
+
+
+class _HandlerCall(Call):
+    """The :class:`Call` a Python handler gets. Each part is read from the
+    library when the handler first asks for it (a handler that looks at
+    nothing pays for nothing: reading all seven parts cost more than the
+    rest of a small call). The library's call lives only while the handler
+    runs, so when the handler returns, a call it kept somewhere (another
+    reference to it remains) is read whole, and none is read afterwards."""
+
+    def __init__(self, call_ptr: int) -> None:  # pylint: disable=super-init-not-called
+        object.__setattr__(self, "_ptr", call_ptr)
+        object.__setattr__(self, "_got", {})
+
+    def _part(self, name: str) -> Any:
+        got: dict[str, Any] = self.__dict__["_got"]
+        try:
+            return got[name]
+        except KeyError:
+            pass
+        # Under the lock: another thread the handler handed the call to
+        # must not read it while `_finish` ends its life.
+        with _CALL_LOCK:
+            if name not in got:
+                got[name] = _CALL_READERS[name](self.__dict__["_ptr"])
+            return got[name]
+
+    def _finish(self, kept: bool) -> None:
+        """The handler returned; ``kept``: whether the call outlives it.
+        A call not kept has no other reference, so nothing can read it
+        meanwhile: only a kept one needs the lock."""
+        if not kept:
+            object.__setattr__(self, "_ptr", None)
+            return
+        with _CALL_LOCK:
+            got: dict[str, Any] = self.__dict__["_got"]
+            for name, read in _CALL_READERS.items():
+                if name not in got:
+                    got[name] = read(self.__dict__["_ptr"])
+            object.__setattr__(self, "_ptr", None)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Call):
+            return NotImplemented
+        return all(getattr(self, n) == getattr(other, n) for n in _CALL_READERS)
+
+    def __hash__(self) -> int:
+        return hash(tuple(getattr(self, n) for n in _CALL_READERS))
+
+    xid = _lazy("xid")
+    prog = _lazy("prog")
+    vers = _lazy("vers")
+    procedure = _lazy("procedure")
+    auth_sys = _lazy("auth_sys")
+    peer_credentials = _lazy("peer_credentials")
+    tls_peer = _lazy("tls_peer")
 
 
 #: A procedure handler: the XDR arguments and the call, to the XDR results.
@@ -486,9 +572,10 @@ class Server:
         """Serves procedure ``procedure`` of ``prog`` version ``vers`` with
         ``handler(args, call)``, which returns the XDR results (None: none)."""
         def thunk(_user: Any, call_ptr: int, args_ptr: Any, args_len: int, result: int) -> int:
+            call = _HandlerCall(call_ptr)
             try:
                 args = ctypes.string_at(args_ptr, args_len) if args_len else b""
-                out = handler(args, _call_info(call_ptr))
+                out = handler(args, call)
                 out = b"" if out is None else bytes(out)
                 if _put_raw(result, out, len(out)) < 0:
                     return _SYSTEM_ERR
@@ -503,6 +590,11 @@ class Server:
                 except BaseException:  # noqa: BLE001
                     pass
                 return _SYSTEM_ERR
+            finally:
+                # Two references when the handler kept none: `call` here
+                # and getrefcount's argument.
+                kept = not _COUNTS_REFERENCES or sys.getrefcount(call) > 2
+                call._finish(kept)
 
         cb = _HANDLER(thunk)
         self._callbacks.append(cb)
