@@ -14,7 +14,10 @@
 #   - raw TCP ping-pong of the same byte counts as the floor;
 #   - RPC-with-TLS (RFC 9289): xipc over TLS 1.3 beside xipc in the clear,
 #     sequential ADD and 64 KiB echo, pinned and unpinned, and the time to
-#     set a connection up (TCP connect, AUTH_TLS probe, TLS handshake).
+#     set a connection up (TCP connect, AUTH_TLS probe, TLS handshake);
+#   - a Python server (xipc.rpc.Server, a Python handler) beside the same
+#     ADD served by Python on the standard library alone, pinned and
+#     unpinned, both called by the C client.
 # Each figure is the median of RPC_BENCH_REPEAT runs (default 5), xipc and
 # libtirpc alternating run by run, so a busy machine disturbs both alike
 # and no single lucky or unlucky run decides a ratio.
@@ -90,6 +93,29 @@ both_tls() {
     T=$(median "${ts[@]}")
 }
 
+# run_py IMPL PIN CALLS -> the C client's calls/s against a Python server:
+# xipc (tests/interop/rpc/py_server.py) or plain (py_plain_server.py).
+run_py() {
+    local prefix=() server=("$PYTHON" "$ROOT/tests/interop/rpc/py_server.py")
+    [[ $2 == pinned ]] && prefix=(taskset -c 0)
+    [[ $1 == plain ]] && server=("$PYTHON" "$BENCH_DIR/py_plain_server.py")
+    start_server "py-$1-$2" "${prefix[@]}" "${server[@]}" >/dev/null
+    "${prefix[@]}" "$WORK/bench_xipc" add tcp "$TCP_PORT" "$3" 1
+    stop_server "$SERVER_PID"
+}
+
+# both_py CALLS PIN: sets X (xipc's Python server) and T (the plain one),
+# medians of REPEAT runs each, taking turns.
+both_py() {
+    local i xs=() ts=()
+    for ((i = 0; i < REPEAT; i++)); do
+        xs+=("$(run_py xipc "$2" "$1")")
+        ts+=("$(run_py plain "$2" "$1")")
+    done
+    X=$(median "${xs[@]}")
+    T=$(median "${ts[@]}")
+}
+
 median_pingpong() { # PIN ROUNDS THREADS
     local i vs=()
     for ((i = 0; i < REPEAT; i++)); do
@@ -147,6 +173,16 @@ done
 for pin in pinned unpinned; do
     both_tls connect 200 "$pin"
     awk -v p="$pin" -v x="$X" -v t="$T" 'BEGIN { printf "connection set-up, %-9s TLS %8.1f us  cleartext %8.1f us (connect, probe, handshake)\n", p, x, t }'
+done
+
+echo
+echo "Python servers: xipc's rpc.Server vs a thread-per-connection server on the"
+echo "standard library alone (benches/rpc/py_plain_server.py), both serving ADD"
+echo "to the C client (same run; higher is better)"
+printf "%-40s %12s %12s %9s\n" "benchmark" "xipc" "plain" "ratio"
+for pin in pinned unpinned; do
+    both_py "$((CALLS / 2))" "$pin"
+    row "sequential ADD, TCP, $pin" "$X" "$T" "calls/s"
 done
 
 echo

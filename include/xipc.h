@@ -377,6 +377,11 @@ typedef int (*xipc_rpc_handler)(void *user,
                                 xipc_encoder *result);
 
 /**
+ * A function run on a server thread as it ends.
+ */
+typedef void (*xipc_rpc_thread_end)(void *user);
+
+/**
  * The process at the other end of a Unix socket (`SO_PEERCRED`).
  */
 typedef struct {
@@ -949,6 +954,15 @@ int xipc_rpc_server_set_max_connections(xipc_rpc_server *s, size_t connections);
  * (`XIPC_EINVAL`) unless 1 <= `min` <= `max`.
  */
 int xipc_rpc_server_set_threads(xipc_rpc_server *s, size_t min, size_t max);
+
+/**
+ * Runs `end(user)` on each of the server's threads as it ends (it left
+ * the pool after idling, or the server stopped), after the last handler
+ * it ran; NULL runs nothing (the default). For a language runtime that
+ * keeps per-thread state for its handlers, to release it there. `user`
+ * must stay valid until the server is freed.
+ */
+int xipc_rpc_server_set_thread_end(xipc_rpc_server *s, xipc_rpc_thread_end end, void *user);
 
 /**
  * The stack of each of the server's threads, where handlers run (default

@@ -644,6 +644,36 @@ pub unsafe extern "C" fn xipc_rpc_server_set_threads(
     })
 }
 
+/// A function run on a server thread as it ends.
+pub type xipc_rpc_thread_end = Option<unsafe extern "C" fn(user: *mut c_void)>;
+
+/// Runs `end(user)` on each of the server's threads as it ends (it left
+/// the pool after idling, or the server stopped), after the last handler
+/// it ran; NULL runs nothing (the default). For a language runtime that
+/// keeps per-thread state for its handlers, to release it there. `user`
+/// must stay valid until the server is freed.
+#[no_mangle]
+pub unsafe extern "C" fn xipc_rpc_server_set_thread_end(
+    s: *mut xipc_rpc_server,
+    end: xipc_rpc_thread_end,
+    user: *mut c_void,
+) -> c_int {
+    guard(|| {
+        // SAFETY: forwarded contract.
+        let s = unsafe { server(s)? };
+        let user = UserPtr(user);
+        s.on_thread_end(end.map(|end| -> Box<dyn Fn() + Send + Sync> {
+            Box::new(move || {
+                let user = &user;
+                // SAFETY: the caller promised `end` may be called on server
+                // threads with `user` for the server's lifetime.
+                unsafe { end(user.0) }
+            })
+        }));
+        Ok(())
+    })
+}
+
 /// The stack of each of the server's threads, where handlers run (default
 /// 2 MiB; under 64 KiB is refused with `XIPC_EINVAL`).
 #[no_mangle]

@@ -239,6 +239,8 @@ static void test_rpc(void) {
     RC(XIPC_EINVAL, xipc_rpc_server_set_thread_stack_size(NULL, 1 << 20));
     RC(XIPC_EINVAL, xipc_rpc_server_set_thread_stack_size(s, 4096)); /* under 64 KiB */
     MUST(xipc_rpc_server_set_thread_stack_size(s, 1 << 20));
+    RC(XIPC_EINVAL, xipc_rpc_server_set_thread_end(NULL, NULL, NULL));
+    MUST(xipc_rpc_server_set_thread_end(s, NULL, NULL)); /* NULL: nothing runs */
     RC(XIPC_EINVAL, xipc_rpc_server_set_idle_timeout(s, 0)); /* 0 is refused, not clamped */
     RC(XIPC_EINVAL, xipc_rpc_server_set_idle_timeout(s, -2));
     MUST(xipc_rpc_server_set_idle_timeout(s, XIPC_WAIT_FOREVER)); /* never */

@@ -14,6 +14,11 @@
 
 static int calls_seen;
 
+/* Counts the server threads that ended (the server's threads call it). */
+static void thread_ended(void *user) {
+    __atomic_fetch_add((int *)user, 1, __ATOMIC_SEQ_CST);
+}
+
 /* Procedure 1: echo. */
 static int echo(void *user, const xipc_rpc_call *call, const uint8_t *args, size_t len,
                 xipc_encoder *result) {
@@ -166,6 +171,20 @@ int main(void) {
     CHECK(xipc_rpc_server_stop(s));
     xipc_rpc_server_close(s);
     EXPECT(access(path, F_OK) != 0);
+
+    /* The thread-end function runs once on each server thread as it ends:
+     * a pool held to two threads, stopped, ran it twice. */
+    int ended = 0;
+    CHECK(xipc_rpc_server_new(&s));
+    CHECK(xipc_rpc_server_set_rpcbind_registration(s, false));
+    CHECK(xipc_rpc_server_set_threads(s, 2, 2));
+    CHECK(xipc_rpc_server_set_thread_end(s, thread_ended, &ended));
+    CHECK(xipc_rpc_server_listen_tcp(s, "127.0.0.1", 0, &tcp));
+    CHECK(xipc_rpc_server_start(s));
+    EXPECT(__atomic_load_n(&ended, __ATOMIC_SEQ_CST) == 0);
+    CHECK(xipc_rpc_server_stop(s));
+    EXPECT(__atomic_load_n(&ended, __ATOMIC_SEQ_CST) == 2);
+    xipc_rpc_server_close(s);
     xipc_rpc_client_close(NULL);
     xipc_rpc_server_close(NULL);
     puts("rpc_basic: ok");

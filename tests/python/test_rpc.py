@@ -1,5 +1,6 @@
 """xipc.rpc: a Python server and Python clients over TCP, UDP and Unix."""
 
+import ctypes
 import errno
 import os
 import socket
@@ -159,6 +160,62 @@ def test_a_call_kept_by_its_handler_keeps_its_values():
         assert looked == [(3, 501)]
     finally:
         srv.close()
+
+
+def _interpreter_thread_states():
+    api = ctypes.pythonapi
+    api.PyInterpreterState_Get.restype = ctypes.c_void_p
+    api.PyInterpreterState_ThreadHead.restype = ctypes.c_void_p
+    api.PyInterpreterState_ThreadHead.argtypes = [ctypes.c_void_p]
+    api.PyThreadState_Next.restype = ctypes.c_void_p
+    api.PyThreadState_Next.argtypes = [ctypes.c_void_p]
+    n, state = 0, api.PyInterpreterState_ThreadHead(api.PyInterpreterState_Get())
+    while state:
+        n += 1
+        state = api.PyThreadState_Next(state)
+    return n
+
+
+def test_server_threads_keep_their_interpreter_state_until_they_end():
+    """Each server thread that ran a handler keeps its interpreter state
+    between calls (not a new one per call), and gives it back as it ends."""
+    before = _interpreter_thread_states()
+    srv = rpc.Server()
+    srv.set_rpcbind_registration(False)
+    together = threading.Barrier(5)
+
+    def meet(args, call):
+        together.wait(10)
+        return args
+
+    srv.register(PROG, 1, 1, meet)
+    srv.register(PROG, 1, 2, lambda args, call: args)
+    port = srv.listen_tcp("127.0.0.1", 0)
+    srv.start()
+    try:
+        def one():
+            with rpc.Client("127.0.0.1", PROG, 1, port=port, timeout=10.0) as c:
+                c.call(1)
+        callers = [threading.Thread(target=one) for _ in range(4)]
+        for t in callers:
+            t.start()
+        together.wait(10)
+        for t in callers:
+            t.join(10)
+        # Four handlers ran at once, on four threads, each keeping a state.
+        assert _interpreter_thread_states() == before + 4
+        with rpc.Client("127.0.0.1", PROG, 1, port=port, timeout=10.0) as c:
+            for i in range(50):
+                assert c.call(2, u32(i)) == u32(i)
+        # At most one state per server thread, however many calls.
+        server_threads = 0
+        for task in os.listdir("/proc/self/task"):
+            with open(f"/proc/self/task/{task}/comm") as comm:
+                server_threads += comm.read().strip() == "xipc-rpc"
+        assert before + 4 <= _interpreter_thread_states() <= before + server_threads
+    finally:
+        srv.close()
+    assert _interpreter_thread_states() == before
 
 
 def test_threads_share_one_client(server):

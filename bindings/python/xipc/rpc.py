@@ -473,6 +473,45 @@ _COUNTS_REFERENCES = (hasattr(sys, "getrefcount")
                       and getattr(sys, "_is_gil_enabled", lambda: True)())
 
 
+# ---- a Python thread state for each server thread, for as long as it lives ----
+#
+# Handlers run on the server's own threads, which Python does not know.
+# ctypes enters Python for each call with PyGILState_Ensure, and without
+# more that makes the thread a new interpreter state for the call and
+# deletes it after (Release): more time than the rest of a small call. So
+# the first call on a thread takes one more Ensure and keeps it, and the
+# state lives on between calls; the server runs `_thread_end` on each of
+# its threads as it ends, which gives the kept Ensure back, so that ctypes'
+# Release after the callback deletes the state.
+
+_gil_ensure = ctypes.pythonapi.PyGILState_Ensure
+_gil_ensure.restype = ctypes.c_int
+_gil_release = ctypes.pythonapi.PyGILState_Release
+_gil_release.argtypes = [ctypes.c_int]
+_thread_kept = threading.local()
+
+
+def _keep_thread_state() -> None:
+    """Called by every handler thunk: the first time on a thread, keeps the
+    thread's interpreter state until `_thread_end`."""
+    if getattr(_thread_kept, "held", None) is None:
+        _thread_kept.held = _gil_ensure()
+
+
+def _give_back_thread_state(_user: Any) -> None:
+    held = getattr(_thread_kept, "held", None)
+    if held is not None:
+        _thread_kept.held = None
+        _gil_release(held)
+
+
+_thread_end = ctypes.CFUNCTYPE(None, _c_void_p)(_give_back_thread_state)
+
+
+_server_set_thread_end = _lib.declare("xipc_rpc_server_set_thread_end",
+                                      [_c_void_p, _c_void_p, _c_void_p])
+
+
 #: Held while a call is read and while a kept one is read whole at its
 #: handler's end (rare: a part's first reading, a kept call).
 _CALL_LOCK = threading.Lock()
@@ -554,6 +593,7 @@ class Server:
         handle = _c_void_p()
         _server_new(ctypes.byref(handle))
         self._handle: Optional[_c_void_p] = handle
+        _server_set_thread_end(handle, ctypes.cast(_thread_end, _c_void_p), None)
         self._callbacks: list[Any] = []  # keeps the ctypes thunks alive
         # A plain flag, not a threading.Event: stop() is often called from
         # a signal handler, which runs in the main thread between any two
@@ -572,6 +612,7 @@ class Server:
         """Serves procedure ``procedure`` of ``prog`` version ``vers`` with
         ``handler(args, call)``, which returns the XDR results (None: none)."""
         def thunk(_user: Any, call_ptr: int, args_ptr: Any, args_len: int, result: int) -> int:
+            _keep_thread_state()
             call = _HandlerCall(call_ptr)
             try:
                 args = ctypes.string_at(args_ptr, args_len) if args_len else b""
@@ -747,6 +788,9 @@ class Server:
         self._end_serve_forever()
         handle, self._handle = getattr(self, "_handle", None), None
         if handle:
+            if sys.is_finalizing():
+                # Threads ending now cannot enter the interpreter.
+                _server_set_thread_end(handle, None, None)
             _server_close(handle)
 
     @property

@@ -104,7 +104,13 @@ pub(crate) struct Settings {
     pub stack_size: AtomicUsize,
     /// How long threads above the minimum may go unneeded, in ms.
     pub spare_idle_ms: AtomicU64,
+    /// Runs on each pool thread as it ends.
+    pub thread_end: Mutex<Option<ThreadEnd>>,
 }
+
+/// A function run on each pool thread as it ends (see
+/// [`Service::on_thread_end`](super::Service::on_thread_end)).
+pub(crate) type ThreadEnd = Arc<dyn Fn() + Send + Sync>;
 
 impl Default for Settings {
     fn default() -> Self {
@@ -117,6 +123,7 @@ impl Default for Settings {
             max_threads: AtomicUsize::new(DEFAULT_MAX_THREADS),
             stack_size: AtomicUsize::new(DEFAULT_STACK_SIZE),
             spare_idle_ms: AtomicU64::new(SPARE_IDLE.as_millis() as u64),
+            thread_end: Mutex::new(None),
         }
     }
 }
@@ -591,6 +598,7 @@ impl Engine {
 
     fn work(self: Arc<Self>) {
         SERVING.with(|s| s.set((Arc::as_ptr(&self) as usize, 0)));
+        let _end = Ending(&self.settings);
         let mut scratch = Scratch::new();
         // `spawn` counted this thread as waiting already.
         let mut counted = true;
@@ -1323,6 +1331,20 @@ impl Listening {
 
 /// A descriptor held in reserve, freed to accept (and close) a connection
 /// when the process has no other.
+/// Runs the settings' `thread_end` function, if any, when dropped: at the
+/// end of a pool thread, however its loop ends.
+struct Ending<'a>(&'a Settings);
+
+impl Drop for Ending<'_> {
+    fn drop(&mut self) {
+        let end = lock(&self.0.thread_end).clone();
+        if let Some(end) = end {
+            // A panic must not unwind out of a thread's end (nor reach C).
+            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| end()));
+        }
+    }
+}
+
 fn reserve_descriptor() -> Option<std::fs::File> {
     std::fs::File::open("/dev/null").ok()
 }

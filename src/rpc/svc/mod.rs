@@ -210,6 +210,21 @@ impl Service {
         Ok(())
     }
 
+    /// Runs `end` on each of the server's threads as it ends (it left the
+    /// pool after idling, or the server stopped), after the last handler it
+    /// ran; `None` runs nothing (the default). For a language runtime that
+    /// keeps per-thread state for handlers, to release it: Python's binding
+    /// keeps each thread's interpreter state between calls and gives it
+    /// back here. Threads already running run the function set last.
+    pub fn on_thread_end(&self, end: Option<Box<dyn Fn() + Send + Sync>>) {
+        *self
+            .engine
+            .settings
+            .thread_end
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = end.map(Arc::from);
+    }
+
     /// The stack of each pool thread, where handlers run (default 2 MiB;
     /// at least 64 KiB, else [`Error::InvalidArgument`]). Threads started
     /// later get it.
