@@ -457,10 +457,10 @@ def _read_tls_peer(call_ptr: int) -> TlsPeer | None:
 
 #: How each part of a :class:`Call` is read from the library's call.
 _CALL_READERS: dict[str, Callable[[int], Any]] = {
-    "xid": lambda p: _call_xid(p),
-    "prog": lambda p: _call_prog(p),
-    "vers": lambda p: _call_vers(p),
-    "procedure": lambda p: _call_procedure(p),
+    "xid": _call_xid,
+    "prog": _call_prog,
+    "vers": _call_vers,
+    "procedure": _call_procedure,
     "auth_sys": _read_auth_sys,
     "peer_credentials": _read_peer_credentials,
     "tls_peer": _read_tls_peer,
