@@ -97,6 +97,12 @@ pub unsafe extern "C" fn xipc_bytes_free(data: *mut u8, len: usize) {
     if data.is_null() {
         return;
     }
+    if let Some((start, capacity)) = Inside::take(data) {
+        // SAFETY: `into_c_bytes_at` recorded the allocation of a Vec<u8>
+        // of this start and capacity, and forgot that Vec.
+        drop(unsafe { Vec::from_raw_parts(start, 0, capacity) });
+        return;
+    }
     // SAFETY: by contract `data`/`len` came from `into_c_bytes` (a boxed slice).
     drop(unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(data, len)) });
 }
@@ -106,6 +112,66 @@ pub(crate) fn into_c_bytes(bytes: Vec<u8>) -> (*mut u8, usize) {
     let boxed = bytes.into_boxed_slice();
     let len = boxed.len();
     (Box::into_raw(boxed).cast::<u8>(), len)
+}
+
+/// The most bytes [`into_c_bytes_at`] moves to the front of their
+/// allocation; larger tails are handed out where they are.
+const MOVE_AT_MOST: usize = 4096;
+
+/// Hands `bytes[from..]` to C as (pointer, length), freed with
+/// `xipc_bytes_free` like the others. A large tail (an RPC call's results
+/// behind the reply header they were read with) is handed out in place,
+/// not moved to the front: its allocation is recorded in [`Inside`] by the
+/// address handed out.
+pub(crate) fn into_c_bytes_at(mut bytes: Vec<u8>, from: usize) -> (*mut u8, usize) {
+    let len = bytes.len() - from;
+    if from == 0 || len <= MOVE_AT_MOST {
+        bytes.drain(..from);
+        return into_c_bytes(bytes);
+    }
+    let mut bytes = std::mem::ManuallyDrop::new(bytes);
+    let start = bytes.as_mut_ptr();
+    // SAFETY: `from` < `bytes.len()`, so the result points into the vector.
+    let data = unsafe { start.add(from) };
+    Inside::record(data, start, bytes.capacity());
+    (data, len)
+}
+
+/// Buffers handed to C that begin inside their allocation: the start and
+/// capacity of each one's allocation, by the address handed out. Frees
+/// look here only while it holds any.
+struct Inside;
+
+type InsideMap = std::collections::HashMap<usize, (usize, usize)>;
+
+static INSIDE: std::sync::OnceLock<std::sync::Mutex<InsideMap>> = std::sync::OnceLock::new();
+static INSIDE_COUNT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+impl Inside {
+    fn map() -> std::sync::MutexGuard<'static, InsideMap> {
+        INSIDE
+            .get_or_init(Default::default)
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn record(data: *mut u8, start: *mut u8, capacity: usize) {
+        let mut map = Inside::map();
+        map.insert(data as usize, (start as usize, capacity));
+        INSIDE_COUNT.store(map.len(), std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// The allocation (start, capacity) of `data`, forgotten, if `data`
+    /// was handed out inside one.
+    fn take(data: *mut u8) -> Option<(*mut u8, usize)> {
+        if INSIDE_COUNT.load(std::sync::atomic::Ordering::SeqCst) == 0 {
+            return None;
+        }
+        let mut map = Inside::map();
+        let (start, capacity) = map.remove(&(data as usize))?;
+        INSIDE_COUNT.store(map.len(), std::sync::atomic::Ordering::SeqCst);
+        Some((start as *mut u8, capacity))
+    }
 }
 
 /// Borrows a C byte buffer; a NULL pointer is allowed only with length 0.

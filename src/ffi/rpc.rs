@@ -9,7 +9,7 @@ use std::sync::{Arc, OnceLock};
 use super::stream::xipc_peer_credentials;
 use super::tls::{config, xipc_tls_config};
 use super::xdr::xipc_encoder;
-use super::{guard, into_c_bytes, nonnull, slice_arg, str_arg, timeout_arg, write_out};
+use super::{guard, into_c_bytes_at, nonnull, slice_arg, str_arg, timeout_arg, write_out};
 use crate::error::code;
 use crate::net::TlsPeer;
 use crate::rpc::{AuthSys, CallInfo, Client, Credential, Protocol, Server};
@@ -216,8 +216,8 @@ pub unsafe extern "C" fn xipc_rpc_client_call(
         nonnull!(reply_len);
         // SAFETY: forwarded contract.
         let (c, args) = unsafe { (client(c)?, slice_arg(args, args_len)?) };
-        let results = c.call(procedure, args).map_err(note)?;
-        let (ptr, len) = into_c_bytes(results);
+        let (message, at) = c.call_reply(procedure, args, c.timeout()).map_err(note)?;
+        let (ptr, len) = into_c_bytes_at(message, at);
         // SAFETY: out-pointers checked non-NULL.
         unsafe {
             write_out(reply, ptr)?;

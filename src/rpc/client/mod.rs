@@ -265,6 +265,20 @@ impl Client {
         args: &[u8],
         timeout: Option<Duration>,
     ) -> Result<Vec<u8>> {
+        let (mut reply, at) = self.call_reply(procedure, args, timeout)?;
+        reply.drain(..at);
+        Ok(reply)
+    }
+
+    /// [`call_with_timeout`](Self::call_with_timeout), without moving the
+    /// results to the front: the whole reply message, and where in it the
+    /// results begin (for the C API, which hands them out in place).
+    pub(crate) fn call_reply(
+        &self,
+        procedure: u32,
+        args: &[u8],
+        timeout: Option<Duration>,
+    ) -> Result<(Vec<u8>, usize)> {
         let (xid, msg) = self.message(procedure, args)?;
         let deadline = Deadline::after(timeout);
         let conn = self.current_conn()?;
@@ -277,11 +291,8 @@ impl Client {
             }
             other => other?,
         };
-        let results = reply_results(&reply)?;
-        let at = reply.len() - results.len();
-        let mut reply = reply;
-        reply.drain(..at);
-        Ok(reply)
+        let at = reply.len() - reply_results(&reply)?.len();
+        Ok((reply, at))
     }
 
     /// Sends a call that expects no reply (a batched call): returns once it
