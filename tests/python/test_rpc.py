@@ -1,8 +1,11 @@
 """xipc.rpc: a Python server and Python clients over TCP, UDP and Unix."""
 
+import copy
 import ctypes
+import dataclasses
 import errno
 import os
+import pickle
 import socket
 import struct
 import tempfile
@@ -135,6 +138,10 @@ def test_a_call_kept_by_its_handler_keeps_its_values():
 
     def look(args, call):
         looked.append((call.procedure, call.auth_sys.uid if call.auth_sys else None))
+        # Copies, pickles and replacements are plain calls of the same values.
+        looked.append(pickle.loads(pickle.dumps(call)))
+        looked.append(copy.deepcopy(call))
+        looked.append(dataclasses.replace(call, xid=7))
         return args
 
     for proc, fn in ((1, keep), (2, hand_over), (3, look)):
@@ -157,7 +164,11 @@ def test_a_call_kept_by_its_handler_keeps_its_values():
         assert hash(call) == hash(call) and "keeper" in repr(call)
         xid, procedure, auth = read_later[1]
         assert procedure == 2 and auth == cred and xid != call.xid
-        assert looked == [(3, 501)]
+        assert looked[0] == (3, 501)
+        for plain in looked[1:3]:
+            assert type(plain) is rpc.Call and plain.procedure == 3 and plain.auth_sys == cred
+        assert looked[3].xid == 7 and looked[3].procedure == 3 and looked[3].auth_sys == cred
+        assert repr(call).startswith("Call(")
     finally:
         srv.close()
 

@@ -456,7 +456,7 @@ def _read_tls_peer(call_ptr: int) -> TlsPeer | None:
 
 
 #: How each part of a :class:`Call` is read from the library's call.
-_CALL_READERS: dict[str, Callable[[int], Any]] = {
+_CALL_READERS: dict[str, Callable[[Any], Any]] = {
     "xid": _call_xid,
     "prog": _call_prog,
     "vers": _call_vers,
@@ -518,47 +518,58 @@ _CALL_LOCK = threading.Lock()
 
 
 def _lazy(name: str) -> Any:
-    return property(lambda self: self._part(name))
+    # The setter serves the dataclass's __init__ (object.__setattr__);
+    # assignments still meet the frozen dataclass's __setattr__ first.
+    return property(lambda self: self._part(name),
+                    lambda self, value: self.__dict__.__setitem__(name, value))
 
 
 class _HandlerCall(Call):
     """The :class:`Call` a Python handler gets. Each part is read from the
     library when the handler first asks for it (a handler that looks at
     nothing pays for nothing: reading all seven parts cost more than the
-    rest of a small call). The library's call lives only while the handler
-    runs, so when the handler returns, a call it kept somewhere (another
-    reference to it remains) is read whole, and none is read afterwards."""
+    rest of a small call) and kept in the instance's ``__dict__`` under its
+    name, where the dataclass's own ``__init__`` puts them too (so
+    ``dataclasses.replace`` works). The library's call lives only while the
+    handler runs, so when the handler returns, a call it kept somewhere
+    (another reference to it remains) is read whole, and none is read
+    afterwards. Copies and pickles are plain :class:`Call` objects."""
 
-    def __init__(self, call_ptr: int) -> None:  # pylint: disable=super-init-not-called
-        object.__setattr__(self, "_ptr", call_ptr)
-        object.__setattr__(self, "_got", {})
+    @classmethod
+    def _of(cls, call_ptr: int) -> "_HandlerCall":
+        call = object.__new__(cls)
+        call.__dict__["_ptr"] = call_ptr
+        return call
 
     def _part(self, name: str) -> Any:
-        got: dict[str, Any] = self.__dict__["_got"]
+        parts = self.__dict__
         try:
-            return got[name]
+            return parts[name]
         except KeyError:
             pass
         # Under the lock: another thread the handler handed the call to
         # must not read it while `_finish` ends its life.
         with _CALL_LOCK:
-            if name not in got:
-                got[name] = _CALL_READERS[name](self.__dict__["_ptr"])
-            return got[name]
+            if name not in parts:
+                parts[name] = _CALL_READERS[name](parts.get("_ptr"))
+            return parts[name]
 
     def _finish(self, kept: bool) -> None:
         """The handler returned; ``kept``: whether the call outlives it.
         A call not kept has no other reference, so nothing can read it
         meanwhile: only a kept one needs the lock."""
+        parts = self.__dict__
         if not kept:
-            object.__setattr__(self, "_ptr", None)
+            parts["_ptr"] = None
             return
         with _CALL_LOCK:
-            got: dict[str, Any] = self.__dict__["_got"]
             for name, read in _CALL_READERS.items():
-                if name not in got:
-                    got[name] = read(self.__dict__["_ptr"])
-            object.__setattr__(self, "_ptr", None)
+                if name not in parts:
+                    parts[name] = read(parts["_ptr"])
+            parts["_ptr"] = None
+
+    def _plain(self) -> Call:
+        return Call(*(getattr(self, n) for n in _CALL_READERS))
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Call):
@@ -566,7 +577,13 @@ class _HandlerCall(Call):
         return all(getattr(self, n) == getattr(other, n) for n in _CALL_READERS)
 
     def __hash__(self) -> int:
-        return hash(tuple(getattr(self, n) for n in _CALL_READERS))
+        return hash(self._plain())
+
+    def __repr__(self) -> str:
+        return repr(self._plain())
+
+    def __reduce__(self) -> Tuple[Any, ...]:
+        return (Call, tuple(getattr(self, n) for n in _CALL_READERS))
 
     xid = _lazy("xid")
     prog = _lazy("prog")
@@ -613,7 +630,7 @@ class Server:
         ``handler(args, call)``, which returns the XDR results (None: none)."""
         def thunk(_user: Any, call_ptr: int, args_ptr: Any, args_len: int, result: int) -> int:
             _keep_thread_state()
-            call = _HandlerCall(call_ptr)
+            call = _HandlerCall._of(call_ptr)
             try:
                 args = ctypes.string_at(args_ptr, args_len) if args_len else b""
                 out = handler(args, call)
