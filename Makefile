@@ -107,8 +107,8 @@ test-c: $(C_TESTS) $(TLS_CERTS)/ca.pem
 
 test-python:
 	$(PYTHON) -m pytest -q $(PYTEST_LIMIT) tests/python
-	@echo "== queues and streams again without the C module (the ctypes path)"
-	XIPC_NO_FAST=1 $(PYTHON) -m pytest -q $(PYTEST_LIMIT) tests/python/test_mq.py tests/python/test_stream.py tests/python/test_fast.py
+	@echo "== queues, streams and RPC clients again without the C module (the ctypes path)"
+	XIPC_NO_FAST=1 $(PYTHON) -m pytest -q $(PYTEST_LIMIT) tests/python/test_mq.py tests/python/test_stream.py tests/python/test_rpc.py tests/python/test_fast.py
 
 # Every code block of README.md and docs/src: compiled, run, compared
 # (tests/snippets/run.py says how).

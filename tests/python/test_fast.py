@@ -1,7 +1,8 @@
-"""The C module that makes the hot queue and stream calls without ctypes.
+"""The C module that makes the hot queue, stream and RPC client calls
+without ctypes.
 
-`make test` runs the queue and stream tests twice: with the module (it is
-built by `make`) and with XIPC_NO_FAST=1 (ctypes). These tests check that
+`make test` runs the queue, stream and RPC tests twice: with the module (it
+is built by `make`) and with XIPC_NO_FAST=1 (ctypes). These tests check that
 the module really is in use in the first run and that both paths agree on
 the edges the module handles itself.
 """
@@ -13,7 +14,7 @@ import threading
 import pytest
 
 import xipc
-from xipc import _lib, errors
+from xipc import _lib, errors, rpc
 
 
 def test_c_module_is_in_use_unless_disabled():
@@ -179,3 +180,44 @@ def test_queue_larger_than_the_scratch_buffer():
     finally:
         q.close()
         xipc.unlink_queue(name)
+
+
+@pytest.fixture
+def rpc_server():
+    srv = rpc.Server()
+    srv.set_rpcbind_registration(False)
+    srv.register(0x20000077, 2, 1, lambda args, call: args)
+    srv.register(0x20000077, 2, 2, lambda args, call: 1 / 0)
+    port = srv.listen_tcp("127.0.0.1", 0)
+    srv.start()
+    yield port
+    srv.close()
+
+
+def test_rpc_client_call_forms(rpc_server):
+    with rpc.Client("127.0.0.1", 0x20000077, 2, port=rpc_server, timeout=5.0) as c:
+        if _lib.fast is not None:
+            assert type(c).call is _lib.fast.ClientBase.call
+        for kind in (bytes, bytearray, memoryview):
+            assert c.call(1, kind(b"\0\0\0\x07")) == b"\0\0\0\x07"
+        assert c.call(1) == b""
+        assert c.call(procedure=1, args=b"abcd") == b"abcd"  # keywords: the Python path
+        assert c.call(1, args=b"wxyz") == b"wxyz"
+        big = bytes(i % 251 for i in range(200_000))
+        assert c.call(1, big) == big
+        with pytest.raises(TypeError):
+            c.call(1, "text")
+        with pytest.raises(TypeError):
+            c.call()
+        with pytest.raises(rpc.SystemError_):
+            c.call(2)
+        with pytest.raises(rpc.ProcedureUnavailable):
+            c.call(99)
+        assert c.call(1, b"next") == b"next"
+    with rpc.Client("127.0.0.1", 0x20000077, 9, port=rpc_server, timeout=5.0) as c:
+        with pytest.raises(rpc.ProgramMismatch) as info:
+            c.call(1, b"")
+        assert (info.value.low, info.value.high) == (2, 2)
+    c.close()
+    with pytest.raises(errors.InvalidArgument, match="closed"):
+        c.call(1, b"")

@@ -90,3 +90,4 @@ def test_signatures_show_through_the_c_module():
     with reader, writer:
         assert params(writer.send) == ["data"]  # bound: no self
         assert params(reader.receive) == []
+    assert params(xipc.rpc.Client.call) == ["self", "procedure", "args"]

@@ -1,24 +1,29 @@
-/* xipc._fast: the hot queue and stream calls, without ctypes.
+/* xipc._fast: the hot queue, stream and RPC client calls, without ctypes.
  *
  * ctypes, and a Python method around it, cost more than a queue or pipe
- * spends moving a small message. This module gives two base classes whose
+ * spends moving a small message, and about as much as the RPC library
+ * spends on a small call. This module gives three base classes whose
  * methods are those hot calls in C:
  *
  *   QueueBase   send(data, priority=0, timeout=None), receive(timeout=None)
  *   StreamBase  send(data), receive()
+ *   ClientBase  call(procedure, args=b"")
  *
- * xipc.MessageQueue and xipc.Stream derive from them when the module is
- * built. The methods make the same library calls the ctypes path makes
- * (xipc_mq_send, xipc_mq_receive, xipc_stream_send,
- * xipc_stream_receive), with the GIL released, and handle only the common
- * case: everything else goes to the subclass's Python methods, so the rules
- * live in one place:
+ * xipc.MessageQueue, xipc.Stream and xipc.rpc.Client derive from them when
+ * the module is built. The methods make the same library calls the ctypes
+ * path makes (xipc_mq_send, xipc_mq_receive, xipc_stream_send,
+ * xipc_stream_receive, xipc_rpc_client_call), with the GIL released, and
+ * handle only the common case: everything else goes to the subclass's
+ * Python methods, so the rules live in one place:
  *   - a timeout, a priority outside 32 bits or a closed queue: the Python
  *     method (`_send_slow`, `_receive_slow`);
  *   - an error status: `self._fail(status)`, which raises;
  *   - a stream message larger than the buffer: `self._recv_refused()`;
  *   - a signal (XIPC_EINTR): its Python handlers run (PyErr_CheckSignals),
- *     and the call resumes unless a handler raised, as PEP 475 asks.
+ *     and the call resumes unless a handler raised, as PEP 475 asks;
+ *   - an RPC call with keywords or arguments that are not bytes-like: the
+ *     Python method (`_call_slow`); a failed call: `self._fail(status)`,
+ *     which raises with the RPC error's details.
  *
  * The module does not link against libxipc: `bind` is given the addresses
  * of the functions in the copy of the library `xipc._lib` loaded, so
@@ -38,6 +43,8 @@ static __typeof__(xipc_mq_send) *mq_send;
 static __typeof__(xipc_mq_receive) *mq_receive;
 static __typeof__(xipc_stream_send) *stream_send;
 static __typeof__(xipc_stream_receive) *stream_recv;
+static __typeof__(xipc_rpc_client_call) *client_call;
+static __typeof__(xipc_bytes_free) *bytes_free;
 /* The status codes, from the header too. */
 static const int code_eintr = XIPC_EINTR, code_emsgsize = XIPC_EMSGSIZE;
 
@@ -50,7 +57,7 @@ static const int code_eintr = XIPC_EINTR, code_emsgsize = XIPC_EMSGSIZE;
 static _Thread_local unsigned char scratch[SCRATCH];
 
 static int bound(void) {
-    if (!mq_send || !mq_receive || !stream_send || !stream_recv) {
+    if (!mq_send || !mq_receive || !stream_send || !stream_recv || !client_call || !bytes_free) {
         PyErr_SetString(PyExc_RuntimeError, "xipc._fast: bind() was not called");
         return 0;
     }
@@ -389,18 +396,95 @@ static PyTypeObject StreamBaseType = {
     .tp_new = stream_new,
 };
 
+/* ---- ClientBase ---- */
+
+typedef struct {
+    PyObject_HEAD
+    PyObject *handle; /* int address or None */
+} ClientBase;
+
+static void client_dealloc(ClientBase *self) {
+    Py_CLEAR(self->handle);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+/* call(procedure, args=b"") */
+static PyObject *client_call_rpc(ClientBase *self, PyObject *const *args, Py_ssize_t nargs,
+                                 PyObject *kwnames) {
+    if (kwnames || nargs < 1 || nargs > 2)
+        return delegate((PyObject *)self, "_call_slow", args, nargs, kwnames);
+    void *h;
+    if (!bound() || !handle_of(self->handle, &h))
+        return NULL;
+    unsigned long procedure = PyLong_AsUnsignedLong(args[0]);
+    if (PyErr_Occurred() || procedure > 0xFFFFFFFFul) {
+        PyErr_Clear();
+        return delegate((PyObject *)self, "_call_slow", args, nargs, kwnames);
+    }
+    Py_buffer view = {0};
+    if (nargs == 2 && PyObject_GetBuffer(args[1], &view, PyBUF_SIMPLE) < 0) {
+        PyErr_Clear();
+        return delegate((PyObject *)self, "_call_slow", args, nargs, kwnames);
+    }
+    uint8_t *out = NULL;
+    size_t out_len = 0;
+    int rc;
+    Py_BEGIN_ALLOW_THREADS
+    rc = client_call(h, (uint32_t)procedure, view.buf, (size_t)view.len, &out, &out_len);
+    Py_END_ALLOW_THREADS
+    if (nargs == 2)
+        PyBuffer_Release(&view);
+    if (rc)
+        return fail((PyObject *)self, rc);
+    PyObject *result = PyBytes_FromStringAndSize((const char *)out, (Py_ssize_t)out_len);
+    bytes_free(out, out_len);
+    return result;
+}
+
+static PyMethodDef client_methods[] = {
+    {"call", (PyCFunction)(void (*)(void))client_call_rpc, METH_FASTCALL | METH_KEYWORDS,
+     "call($self, procedure, args=b'')\n--\n\nCalls ``procedure`` with XDR ``args``; returns the XDR results."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyMemberDef client_members[] = {
+    {"_ch", T_OBJECT, offsetof(ClientBase, handle), 0, "the library's handle (None: closed)"},
+    {NULL, 0, 0, 0, NULL},
+};
+
+static PyObject *client_new(PyTypeObject *type, PyObject *args, PyObject *kw) {
+    (void)args;
+    (void)kw;
+    ClientBase *self = (ClientBase *)type->tp_alloc(type, 0);
+    if (self)
+        Py_INCREF(Py_None), self->handle = Py_None;
+    return (PyObject *)self;
+}
+
+static PyTypeObject ClientBaseType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "xipc._fast.ClientBase",
+    .tp_basicsize = sizeof(ClientBase),
+    .tp_dealloc = (destructor)client_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE,
+    .tp_doc = "The C half of xipc.rpc.Client: calls without ctypes.",
+    .tp_methods = client_methods,
+    .tp_members = client_members,
+    .tp_new = client_new,
+};
+
 /* ---- module ---- */
 
-/* bind(mq_send, mq_receive, stream_send_msg, stream_recv_msg): the
- * addresses of the library's functions. */
+/* bind(mq_send, mq_receive, stream_send_msg, stream_recv_msg,
+ * rpc_client_call, bytes_free): the addresses of the library's functions. */
 static PyObject *fast_bind(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
     (void)self;
-    if (nargs != 4) {
-        PyErr_SetString(PyExc_TypeError, "bind() takes 4 arguments");
+    if (nargs != 6) {
+        PyErr_SetString(PyExc_TypeError, "bind() takes 6 arguments");
         return NULL;
     }
-    void *p[4];
-    for (int i = 0; i < 4; i++) {
+    void *p[6];
+    for (int i = 0; i < 6; i++) {
         p[i] = PyLong_AsVoidPtr(args[i]);
         if (!p[i]) {
             if (!PyErr_Occurred())
@@ -413,23 +497,26 @@ static PyObject *fast_bind(PyObject *self, PyObject *const *args, Py_ssize_t nar
     mq_receive = (__typeof__(mq_receive))p[1];
     stream_send = (__typeof__(stream_send))p[2];
     stream_recv = (__typeof__(stream_recv))p[3];
+    client_call = (__typeof__(client_call))p[4];
+    bytes_free = (__typeof__(bytes_free))p[5];
     Py_RETURN_NONE;
 }
 
 static PyMethodDef module_methods[] = {
     {"bind", (PyCFunction)(void (*)(void))fast_bind, METH_FASTCALL,
-     "bind(mq_send, mq_receive, stream_send_msg, stream_recv_msg)"},
+     "bind(mq_send, mq_receive, stream_send_msg, stream_recv_msg, rpc_client_call, bytes_free)"},
     {NULL, NULL, 0, NULL},
 };
 
 static struct PyModuleDef module = {
     PyModuleDef_HEAD_INIT, "xipc._fast",
-    "The hot queue and stream calls without ctypes (internal to xipc).", -1,
+    "The hot queue, stream and RPC client calls without ctypes (internal to xipc).", -1,
     module_methods, NULL, NULL, NULL, NULL,
 };
 
 PyMODINIT_FUNC PyInit__fast(void) {
-    if (PyType_Ready(&QueueBaseType) < 0 || PyType_Ready(&StreamBaseType) < 0)
+    if (PyType_Ready(&QueueBaseType) < 0 || PyType_Ready(&StreamBaseType) < 0 ||
+        PyType_Ready(&ClientBaseType) < 0)
         return NULL;
     PyObject *m = PyModule_Create(&module);
     if (!m)
@@ -443,6 +530,12 @@ PyMODINIT_FUNC PyInit__fast(void) {
     Py_INCREF(&StreamBaseType);
     if (PyModule_AddObject(m, "StreamBase", (PyObject *)&StreamBaseType) < 0) {
         Py_DECREF(&StreamBaseType);
+        Py_DECREF(m);
+        return NULL;
+    }
+    Py_INCREF(&ClientBaseType);
+    if (PyModule_AddObject(m, "ClientBase", (PyObject *)&ClientBaseType) < 0) {
+        Py_DECREF(&ClientBaseType);
         Py_DECREF(m);
         return NULL;
     }

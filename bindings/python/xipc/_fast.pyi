@@ -1,5 +1,6 @@
 # Types of the optional C module xipc._fast (see _fast.c). Internal: its
-# classes are the bases of xipc.MessageQueue and xipc.Stream when it is built.
+# classes are the bases of xipc.MessageQueue, xipc.Stream and
+# xipc.rpc.Client when it is built.
 from typing import Any
 
 class QueueBase:
@@ -13,4 +14,9 @@ class StreamBase:
     def send(self, data: Any) -> None: ...
     def receive(self) -> bytes: ...
 
-def bind(mq_send: int, mq_receive: int, stream_send: int, stream_receive: int) -> None: ...
+class ClientBase:
+    _ch: int | None
+    def call(self, procedure: int, args: Any = b"") -> bytes: ...
+
+def bind(mq_send: int, mq_receive: int, stream_send: int, stream_receive: int,
+         rpc_client_call: int, bytes_free: int) -> None: ...

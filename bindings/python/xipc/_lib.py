@@ -104,8 +104,8 @@ def declare(name: str, argtypes: Iterable[Any], restype: Any = ctypes.c_int,
 def _load_fast() -> Optional[ModuleType]:
     """The optional C module for the hot calls, bound to this library; None
     when it was not built or ``XIPC_NO_FAST`` is set (then ctypes serves).
-    Its classes are the bases of :class:`xipc.MessageQueue` and
-    :class:`xipc.Stream`."""
+    Its classes are the bases of :class:`xipc.MessageQueue`,
+    :class:`xipc.Stream` and :class:`xipc.rpc.Client`."""
     if os.environ.get("XIPC_NO_FAST"):
         return None
     try:
@@ -121,6 +121,8 @@ def _load_fast() -> Optional[ModuleType]:
         address("xipc_mq_receive"),
         address("xipc_stream_send"),
         address("xipc_stream_receive"),
+        address("xipc_rpc_client_call"),
+        address("xipc_bytes_free"),
     )
     return _fast
 

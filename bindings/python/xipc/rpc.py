@@ -33,7 +33,7 @@ import threading
 import traceback
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any, Callable, NoReturn, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Callable, NoReturn, Optional, Tuple
 
 from . import _lib
 from . import xdr as _xdr
@@ -300,7 +300,16 @@ class Call:
     tls_peer: TlsPeer | None = field(default=None)
 
 
-class Client:
+# When the C module was built, Client derives from its ClientBase, whose
+# call makes the library call in C (the handle is its `_ch`).
+if TYPE_CHECKING or _lib.fast is None:
+    class _ClientBase:
+        _ch: int | None
+else:
+    _ClientBase = _lib.fast.ClientBase
+
+
+class Client(_ClientBase):
     """A client of program ``prog`` version ``vers`` on ``host``.
 
     ``proto`` is "tcp", "udp" or "unix" (``host`` is then the socket path).
@@ -329,6 +338,7 @@ class Client:
         if rc < 0:
             _raise_rpc(rc)
         self._handle: Optional[_c_void_p] = handle
+        self._ch = handle.value
         self.set_timeout(timeout)
 
     def _h(self) -> _c_void_p:
@@ -360,7 +370,7 @@ class Client:
         _client_set_auth_sys(self._h(), cred.stamp, cred.machine_name.encode(), cred.uid,
                              cred.gid, gids, len(cred.gids))
 
-    def call(self, procedure: int, args: bytes = b"") -> bytes:
+    def _call_slow(self, procedure: int, args: bytes = b"") -> bytes:
         """Calls ``procedure`` with XDR ``args``; returns the XDR results."""
         args = bytes(args)
         out, out_len = _u8p(), ctypes.c_size_t()
@@ -372,6 +382,14 @@ class Client:
             return ctypes.string_at(out, out_len.value)
         finally:
             _lib.lib.xipc_bytes_free(out, out_len.value)
+
+    if TYPE_CHECKING or _lib.fast is None:
+        call = _call_slow
+
+    def _fail(self, code: int) -> NoReturn:
+        """Raises for a failed call of the C module's ``call``."""
+        self._h()
+        _raise_rpc(code)
 
     def call_batched(self, procedure: int, args: bytes = b"") -> None:
         """Sends a call that expects no reply."""
@@ -401,6 +419,7 @@ class Client:
     def close(self) -> None:
         """Closes the client (idempotent)."""
         handle, self._handle = getattr(self, "_handle", None), None
+        self._ch = None
         if handle:
             _client_close(handle)
 
