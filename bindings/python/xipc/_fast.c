@@ -9,6 +9,10 @@
  *   StreamBase  send(data), receive()
  *   ClientBase  call(procedure, args=b"")
  *
+ * and the RPC server's handler in C (`handler_address()`): it runs a
+ * Python handler with its arguments as bytes, without ctypes' callback
+ * machinery (see `serve` below).
+ *
  * xipc.MessageQueue, xipc.Stream and xipc.rpc.Client derive from them when
  * the module is built. The methods make the same library calls the ctypes
  * path makes (xipc_mq_send, xipc_mq_receive, xipc_stream_send,
@@ -45,6 +49,7 @@ static __typeof__(xipc_stream_send) *stream_send;
 static __typeof__(xipc_stream_receive) *stream_recv;
 static __typeof__(xipc_rpc_client_call) *client_call;
 static __typeof__(xipc_bytes_free) *bytes_free;
+static __typeof__(xipc_encoder_put_raw) *put_raw;
 /* The status codes, from the header too. */
 static const int code_eintr = XIPC_EINTR, code_emsgsize = XIPC_EMSGSIZE;
 
@@ -57,7 +62,8 @@ static const int code_eintr = XIPC_EINTR, code_emsgsize = XIPC_EMSGSIZE;
 static _Thread_local unsigned char scratch[SCRATCH];
 
 static int bound(void) {
-    if (!mq_send || !mq_receive || !stream_send || !stream_recv || !client_call || !bytes_free) {
+    if (!mq_send || !mq_receive || !stream_send || !stream_recv || !client_call || !bytes_free ||
+        !put_raw) {
         PyErr_SetString(PyExc_RuntimeError, "xipc._fast: bind() was not called");
         return 0;
     }
@@ -473,18 +479,61 @@ static PyTypeObject ClientBaseType = {
     .tp_new = client_new,
 };
 
+/* ---- the RPC server's handler ---- */
+
+/* An xipc_rpc_handler whose `user` is a Python callable
+ * serve(args: bytes, call: int) -> bytes | int: the results, or the status
+ * to answer with (xipc.rpc.Server.register's `serve`, which maps the
+ * handler's exceptions to statuses and never raises). Runs on the server's
+ * threads, so it takes the GIL for the call. */
+static int serve(void *user, const xipc_rpc_call *call, const uint8_t *args, size_t len,
+                 xipc_encoder *result) {
+    int rc = XIPC_ESYSTEM_ERR;
+    PyGILState_STATE gil = PyGILState_Ensure();
+    PyObject *bytes = PyBytes_FromStringAndSize((const char *)args, (Py_ssize_t)len);
+    PyObject *address = PyLong_FromVoidPtr((void *)call);
+    PyObject *out = NULL;
+    if (bytes && address) {
+        PyObject *argv[2] = {bytes, address};
+        out = PyObject_Vectorcall((PyObject *)user, argv, 2, NULL);
+    }
+    if (out && PyBytes_Check(out)) {
+        rc = put_raw(result, (const uint8_t *)PyBytes_AS_STRING(out), (size_t)PyBytes_GET_SIZE(out));
+        if (rc)
+            rc = XIPC_ESYSTEM_ERR;
+    } else if (out && PyLong_Check(out)) {
+        rc = (int)PyLong_AsLong(out);
+    }
+    if (PyErr_Occurred()) /* only a bug of `serve` or no memory: say so, answer SYSTEM_ERR */
+        PyErr_Print(), rc = XIPC_ESYSTEM_ERR;
+    Py_XDECREF(out);
+    Py_XDECREF(address);
+    Py_XDECREF(bytes);
+    PyGILState_Release(gil);
+    return rc;
+}
+
+/* handler_address(): the address of `serve`, to register as a handler. */
+static PyObject *fast_handler_address(PyObject *self, PyObject *unused) {
+    (void)self;
+    (void)unused;
+    /* A function pointer as an integer: what bind's inverse relies on. */
+    return PyLong_FromVoidPtr((void *)(uintptr_t)serve);
+}
+
 /* ---- module ---- */
 
 /* bind(mq_send, mq_receive, stream_send_msg, stream_recv_msg,
- * rpc_client_call, bytes_free): the addresses of the library's functions. */
+ * rpc_client_call, bytes_free, encoder_put_raw): the addresses of the
+ * library's functions. */
 static PyObject *fast_bind(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
     (void)self;
-    if (nargs != 6) {
-        PyErr_SetString(PyExc_TypeError, "bind() takes 6 arguments");
+    if (nargs != 7) {
+        PyErr_SetString(PyExc_TypeError, "bind() takes 7 arguments");
         return NULL;
     }
-    void *p[6];
-    for (int i = 0; i < 6; i++) {
+    void *p[7];
+    for (int i = 0; i < 7; i++) {
         p[i] = PyLong_AsVoidPtr(args[i]);
         if (!p[i]) {
             if (!PyErr_Occurred())
@@ -499,12 +548,16 @@ static PyObject *fast_bind(PyObject *self, PyObject *const *args, Py_ssize_t nar
     stream_recv = (__typeof__(stream_recv))p[3];
     client_call = (__typeof__(client_call))p[4];
     bytes_free = (__typeof__(bytes_free))p[5];
+    put_raw = (__typeof__(put_raw))p[6];
     Py_RETURN_NONE;
 }
 
 static PyMethodDef module_methods[] = {
     {"bind", (PyCFunction)(void (*)(void))fast_bind, METH_FASTCALL,
-     "bind(mq_send, mq_receive, stream_send_msg, stream_recv_msg, rpc_client_call, bytes_free)"},
+     "bind(mq_send, mq_receive, stream_send_msg, stream_recv_msg, rpc_client_call, bytes_free, "
+     "encoder_put_raw)"},
+    {"handler_address", fast_handler_address, METH_NOARGS,
+     "handler_address(): the address of the C handler that runs a Python serve(args, call)"},
     {NULL, NULL, 0, NULL},
 };
 

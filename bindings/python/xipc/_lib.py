@@ -123,6 +123,7 @@ def _load_fast() -> Optional[ModuleType]:
         address("xipc_stream_receive"),
         address("xipc_rpc_client_call"),
         address("xipc_bytes_free"),
+        address("xipc_encoder_put_raw"),
     )
     return _fast
 

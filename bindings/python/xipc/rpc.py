@@ -81,6 +81,13 @@ _last_details = _lib.declare("xipc_rpc_last_error_details", [
 _server_new = _lib.declare("xipc_rpc_server_new", [ctypes.POINTER(_c_void_p)])
 _server_register = _lib.declare("xipc_rpc_server_register", [
     _c_void_p, ctypes.c_uint32, ctypes.c_uint32, ctypes.c_uint32, _HANDLER, _c_void_p])
+# The same function, for a handler given by address (the C module's); a
+# function object of its own, as argument types belong to the object.
+_server_register_address: Any = _lib.lib["xipc_rpc_server_register"]
+_server_register_address.argtypes = [_c_void_p, ctypes.c_uint32, ctypes.c_uint32, ctypes.c_uint32,
+                                      _c_void_p, ctypes.py_object]
+_server_register_address.restype = ctypes.c_int
+_server_register_address.errcheck = _lib._check
 _server_listen_tcp = _lib.declare("xipc_rpc_server_listen_tcp", [
     _c_void_p, ctypes.c_char_p, ctypes.c_uint16, ctypes.POINTER(ctypes.c_uint16)])
 _server_listen_udp = _lib.declare("xipc_rpc_server_listen_udp", [
@@ -647,16 +654,14 @@ class Server:
     def register(self, prog: int, vers: int, procedure: int, handler: Handler) -> None:
         """Serves procedure ``procedure`` of ``prog`` version ``vers`` with
         ``handler(args, call)``, which returns the XDR results (None: none)."""
-        def thunk(_user: Any, call_ptr: int, args_ptr: Any, args_len: int, result: int) -> int:
+        def serve(args: bytes, call_ptr: int) -> bytes | int:
+            """The handler's results for a call, or the status to answer
+            with; never raises."""
             _keep_thread_state()
             call = _HandlerCall._of(call_ptr)
             try:
-                args = ctypes.string_at(args_ptr, args_len) if args_len else b""
                 out = handler(args, call)
-                out = b"" if out is None else bytes(out)
-                if _put_raw(result, out, len(out)) < 0:
-                    return _SYSTEM_ERR
-                return 0
+                return b"" if out is None else bytes(out)
             except AuthError:
                 return _AUTH
             except _BAD_ARGS:
@@ -672,6 +677,19 @@ class Server:
                 # and getrefcount's argument.
                 kept = not _COUNTS_REFERENCES or sys.getrefcount(call) > 2
                 call._finish(kept)
+
+        self._callbacks.append(serve)
+        if _lib.fast is not None:
+            # The C module's handler calls `serve` (`user`) itself.
+            _server_register_address(self._h(), prog, vers, procedure,
+                                     _lib.fast.handler_address(), ctypes.py_object(serve))
+            return
+
+        def thunk(_user: Any, call_ptr: int, args_ptr: Any, args_len: int, result: int) -> int:
+            out = serve(ctypes.string_at(args_ptr, args_len) if args_len else b"", call_ptr)
+            if isinstance(out, int):
+                return out
+            return _SYSTEM_ERR if _put_raw(result, out, len(out)) < 0 else 0
 
         cb = _HANDLER(thunk)
         self._callbacks.append(cb)
