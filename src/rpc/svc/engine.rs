@@ -1329,8 +1329,6 @@ impl Listening {
     }
 }
 
-/// A descriptor held in reserve, freed to accept (and close) a connection
-/// when the process has no other.
 /// Runs the settings' `thread_end` function, if any, when dropped: at the
 /// end of a pool thread, however its loop ends.
 struct Ending<'a>(&'a Settings);
@@ -1345,6 +1343,8 @@ impl Drop for Ending<'_> {
     }
 }
 
+/// A descriptor held in reserve, freed to accept (and close) a connection
+/// when the process has no other.
 fn reserve_descriptor() -> Option<std::fs::File> {
     std::fs::File::open("/dev/null").ok()
 }

@@ -500,6 +500,11 @@ mod tests {
             out.put_uint(7);
             Ok(())
         });
+        let (ended, ends) = mpsc::channel::<()>();
+        let ended = Mutex::new(ended);
+        s.on_thread_end(Some(Box::new(move || {
+            ended.lock().unwrap().send(()).unwrap();
+        })));
         let port = s.listen_tcp("127.0.0.1", 0).unwrap();
         s.start().unwrap();
         let callers: Vec<_> = (0..4)
@@ -514,7 +519,8 @@ mod tests {
             entries.recv().unwrap();
         }
         // Four handlers block, and one more thread waits for work.
-        assert!(s.thread_count() >= 5, "{} threads", s.thread_count());
+        let peak = s.thread_count();
+        assert!(peak >= 5, "{peak} threads");
         open(&gate);
         for c in callers {
             c.join().unwrap();
@@ -524,9 +530,17 @@ mod tests {
             "{} threads left",
             s.thread_count()
         );
+        // Each thread that left ran the thread-end function as it ended.
+        for _ in 1..peak {
+            ends.recv_timeout(Duration::from_secs(10))
+                .expect("a thread left without running the thread-end function");
+        }
         let mut c = TcpStream::connect(("127.0.0.1", port)).unwrap();
         let reply = call(&mut c, 9, 2);
         assert_eq!(&reply[reply.len() - 4..], &7u32.to_be_bytes());
         s.stop();
+        // And the last one, as the service stopped.
+        ends.recv_timeout(Duration::from_secs(10))
+            .expect("the last thread ended without running the thread-end function");
     }
 }
