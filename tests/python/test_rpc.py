@@ -55,6 +55,8 @@ def server():
     srv.register(PROG, 1, 4, whoami)
     srv.register(PROG, 1, 5, count)
     srv.register(PROG, 1, 6, lambda args, call: "not bytes")
+    srv.register(PROG, 1, 7, lambda args, call: 5)  # not five zero bytes: SYSTEM_ERR
+    srv.register(PROG, 1, 8, lambda args, call: bytearray(args) + memoryview(b"!!!!"))
     srv.register(PROG, 3, 1, lambda args, call: args)
     path = os.path.join(tempfile.mkdtemp(), "rpc.sock")
     ports = {
@@ -88,6 +90,9 @@ def test_calls_and_errors(server, proto):
             c.call(3)
         with pytest.raises(rpc.SystemError_):
             c.call(6)
+        with pytest.raises(rpc.SystemError_):
+            c.call(7)
+        assert c.call(8, b"abcd") == b"abcd!!!!"
         with pytest.raises(rpc.ProcedureUnavailable):
             c.call(99)
         # The server survived every failing handler.

@@ -653,7 +653,8 @@ class Server:
 
     def register(self, prog: int, vers: int, procedure: int, handler: Handler) -> None:
         """Serves procedure ``procedure`` of ``prog`` version ``vers`` with
-        ``handler(args, call)``, which returns the XDR results (None: none)."""
+        ``handler(args, call)``, which returns the XDR results (bytes-like;
+        None: none; anything else answers SYSTEM_ERR)."""
         def serve(args: bytes, call_ptr: int) -> bytes | int:
             """The handler's results for a call, or the status to answer
             with; never raises."""
@@ -661,7 +662,10 @@ class Server:
             call = _HandlerCall._of(call_ptr)
             try:
                 out = handler(args, call)
-                return b"" if out is None else bytes(out)
+                if out is None:
+                    return b""
+                # Bytes-like results only: bytes(5) would be five zero bytes.
+                return out if type(out) is bytes else memoryview(out).tobytes()
             except AuthError:
                 return _AUTH
             except _BAD_ARGS:
