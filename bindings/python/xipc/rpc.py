@@ -510,25 +510,25 @@ _COUNTS_REFERENCES = (hasattr(sys, "getrefcount")
 # its threads as it ends, which gives the kept Ensure back, so that ctypes'
 # Release after the callback deletes the state.
 
-_gil_ensure = ctypes.pythonapi.PyGILState_Ensure
-_gil_ensure.restype = ctypes.c_int
-_gil_release = ctypes.pythonapi.PyGILState_Release
-_gil_release.argtypes = [ctypes.c_int]
+_python_api: Any = getattr(ctypes, "pythonapi", None)  # CPython's C API; None elsewhere
+if _python_api is not None:
+    _python_api.PyGILState_Ensure.restype = ctypes.c_int
+    _python_api.PyGILState_Release.argtypes = [ctypes.c_int]
 _thread_kept = threading.local()
 
 
 def _keep_thread_state() -> None:
-    """Called by every handler thunk: the first time on a thread, keeps the
+    """Called for every handler call: the first time on a thread, keeps the
     thread's interpreter state until `_thread_end`."""
-    if getattr(_thread_kept, "held", None) is None:
-        _thread_kept.held = _gil_ensure()
+    if _python_api is not None and getattr(_thread_kept, "held", None) is None:
+        _thread_kept.held = _python_api.PyGILState_Ensure()
 
 
 def _give_back_thread_state(_user: Any) -> None:
     held = getattr(_thread_kept, "held", None)
     if held is not None:
         _thread_kept.held = None
-        _gil_release(held)
+        _python_api.PyGILState_Release(held)
 
 
 _thread_end = ctypes.CFUNCTYPE(None, _c_void_p)(_give_back_thread_state)
