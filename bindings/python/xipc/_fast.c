@@ -307,14 +307,26 @@ static PyTypeObject QueueBaseType = {
 
 /* ---- StreamBase ---- */
 
+/* A handle holder: StreamBase and ClientBase. */
 typedef struct {
     PyObject_HEAD
     PyObject *handle; /* int address or None */
-} StreamBase;
+} HandleBase;
 
-static void stream_dealloc(StreamBase *self) {
+typedef HandleBase StreamBase;
+
+static void handle_dealloc(HandleBase *self) {
     Py_CLEAR(self->handle);
     Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyObject *handle_new(PyTypeObject *type, PyObject *args, PyObject *kw) {
+    (void)args;
+    (void)kw;
+    HandleBase *self = (HandleBase *)type->tp_alloc(type, 0);
+    if (self)
+        Py_INCREF(Py_None), self->handle = Py_None;
+    return (PyObject *)self;
 }
 
 static PyObject *stream_send_msg(StreamBase *self, PyObject *data) {
@@ -381,38 +393,21 @@ static PyMemberDef stream_members[] = {
     {NULL, 0, 0, 0, NULL},
 };
 
-static PyObject *stream_new(PyTypeObject *type, PyObject *args, PyObject *kw) {
-    (void)args;
-    (void)kw;
-    StreamBase *self = (StreamBase *)type->tp_alloc(type, 0);
-    if (self)
-        Py_INCREF(Py_None), self->handle = Py_None;
-    return (PyObject *)self;
-}
-
 static PyTypeObject StreamBaseType = {
     PyVarObject_HEAD_INIT(NULL, 0)
     .tp_name = "xipc._fast.StreamBase",
     .tp_basicsize = sizeof(StreamBase),
-    .tp_dealloc = (destructor)stream_dealloc,
+    .tp_dealloc = (destructor)handle_dealloc,
     .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE,
     .tp_doc = "The C half of xipc.Stream: framed send and receive without ctypes.",
     .tp_methods = stream_methods,
     .tp_members = stream_members,
-    .tp_new = stream_new,
+    .tp_new = handle_new,
 };
 
 /* ---- ClientBase ---- */
 
-typedef struct {
-    PyObject_HEAD
-    PyObject *handle; /* int address or None */
-} ClientBase;
-
-static void client_dealloc(ClientBase *self) {
-    Py_CLEAR(self->handle);
-    Py_TYPE(self)->tp_free((PyObject *)self);
-}
+typedef HandleBase ClientBase;
 
 /* call(procedure, args=b"") */
 static PyObject *client_call_rpc(ClientBase *self, PyObject *const *args, Py_ssize_t nargs,
@@ -458,25 +453,16 @@ static PyMemberDef client_members[] = {
     {NULL, 0, 0, 0, NULL},
 };
 
-static PyObject *client_new(PyTypeObject *type, PyObject *args, PyObject *kw) {
-    (void)args;
-    (void)kw;
-    ClientBase *self = (ClientBase *)type->tp_alloc(type, 0);
-    if (self)
-        Py_INCREF(Py_None), self->handle = Py_None;
-    return (PyObject *)self;
-}
-
 static PyTypeObject ClientBaseType = {
     PyVarObject_HEAD_INIT(NULL, 0)
     .tp_name = "xipc._fast.ClientBase",
     .tp_basicsize = sizeof(ClientBase),
-    .tp_dealloc = (destructor)client_dealloc,
+    .tp_dealloc = (destructor)handle_dealloc,
     .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE,
     .tp_doc = "The C half of xipc.rpc.Client: calls without ctypes.",
     .tp_methods = client_methods,
     .tp_members = client_members,
-    .tp_new = client_new,
+    .tp_new = handle_new,
 };
 
 /* ---- the RPC server's handler ---- */
