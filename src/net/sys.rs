@@ -420,8 +420,9 @@ pub(crate) fn skip_bytes<'a>(
 pub(crate) const MAX_DATAGRAM_BATCH: usize = 8;
 
 /// Takes the datagrams waiting on the datagram socket `fd`, up to one per
-/// buffer of `bufs` (at most [`MAX_DATAGRAM_BATCH`]), in one `recvmmsg`
-/// without waiting. `got` receives, for each, the buffer it is in, its
+/// buffer of `bufs` (at most [`MAX_DATAGRAM_BATCH`]), in one `recvmmsg`:
+/// without waiting, or with `wait` (on a socket in blocking mode) until
+/// the first arrives or the socket's receive timeout passes. `got` receives, for each, the buffer it is in, its
 /// length (cut to the buffer) and its IPv4 or IPv6 sender (one from
 /// another family is dropped). Returns how many were taken: fewer than
 /// the buffers means the socket held no more when it was read.
@@ -429,6 +430,7 @@ pub(crate) fn recv_datagrams(
     fd: BorrowedFd<'_>,
     bufs: &mut [Vec<u8>],
     got: &mut Vec<(usize, usize, std::net::SocketAddr)>,
+    wait: bool,
 ) -> Result<usize> {
     use std::mem::size_of;
     got.clear();
@@ -459,7 +461,11 @@ pub(crate) fn recv_datagrams(
                 fd.as_raw_fd(),
                 headers.as_mut_ptr(),
                 n as libc::c_uint,
-                libc::MSG_DONTWAIT,
+                if wait {
+                    libc::MSG_WAITFORONE
+                } else {
+                    libc::MSG_DONTWAIT
+                },
                 std::ptr::null_mut(),
             )
         };

@@ -83,6 +83,10 @@ const RESERVED_FDS: usize = 256;
 const READ_BUFFER: usize = 16 << 10;
 /// Room for one datagram: the largest a UDP/IPv4 datagram can carry.
 const UDP_BUFFER: usize = 65536;
+/// How long a thread that answered a datagram stays on the socket for the
+/// next (see [`Engine::serve_datagrams`]): long against a caller's turn
+/// around (microseconds), short against a thread's worth of waiting.
+const UDP_STAY: Duration = Duration::from_millis(2);
 /// Longest pause of a listener that cannot get a descriptor.
 const MAX_ACCEPT_BACKOFF: Duration = Duration::from_secs(1);
 
@@ -106,6 +110,9 @@ pub(crate) struct Settings {
     pub spare_idle_ms: AtomicU64,
     /// Runs on each pool thread as it ends.
     pub thread_end: Mutex<Option<ThreadEnd>>,
+    /// How long a thread that answered a datagram stays on its socket, in
+    /// µs (see `serve_datagrams`); for UDP sockets added later.
+    pub udp_stay_us: AtomicU64,
 }
 
 /// A function run on each pool thread as it ends (see
@@ -124,6 +131,7 @@ impl Default for Settings {
             stack_size: AtomicUsize::new(DEFAULT_STACK_SIZE),
             spare_idle_ms: AtomicU64::new(SPARE_IDLE.as_millis() as u64),
             thread_end: Mutex::new(None),
+            udp_stay_us: AtomicU64::new(UDP_STAY.as_micros() as u64),
         }
     }
 }
@@ -212,7 +220,7 @@ enum Job {
     /// A datagram taken with others and not yet answered, and its sender.
     Datagram(Arc<UdpEndpoint>, Vec<u8>, SocketAddr),
     /// More datagrams may wait on the socket (a receive filled its batch).
-    Receive(Arc<UdpEndpoint>),
+    Receive(Arc<UdpEndpoint>, u64),
 }
 
 /// What the loop waits on, made when it starts.
@@ -368,7 +376,9 @@ impl Engine {
     }
 
     pub fn add_udp(&self, s: UdpSocket) -> Result<()> {
-        let u = UdpEndpoint::new(s).map_err(|e| Error::os("set the UDP socket nonblocking", e))?;
+        let stay = Duration::from_micros(self.settings.udp_stay_us.load(Ordering::Relaxed));
+        let u = UdpEndpoint::new(s, stay)
+            .map_err(|e| Error::os("set the UDP socket's receive timeout", e))?;
         self.add_source(Source::Udp(Arc::new(u)))
     }
 
@@ -717,6 +727,15 @@ impl Engine {
         false
     }
 
+    /// Whether a thread stays on one of the UDP sockets.
+    #[cfg(test)]
+    pub fn staying_on_udp(&self) -> bool {
+        lock(&self.sources).map.values().any(|s| match s {
+            Source::Udp(u) => u.staying.load(Ordering::SeqCst),
+            _ => false,
+        })
+    }
+
     /// Waits up to `limit` until the pool has at most `n` threads; whether
     /// it has.
     #[cfg(test)]
@@ -770,7 +789,7 @@ impl Engine {
                 let source = lock(&self.sources).map.get(&key).cloned();
                 match source {
                     Some(Source::Listener(l)) => self.accept(key, &l),
-                    Some(Source::Udp(u)) => self.serve_datagrams(&u, scratch),
+                    Some(Source::Udp(u)) => self.serve_datagrams(key, &u, scratch),
                     Some(Source::Conn(c)) => self.on_conn_event(&c, ready, scratch),
                     None => {} // closed meanwhile
                 }
@@ -790,7 +809,7 @@ impl Engine {
             Job::Datagram(u, msg, from) => {
                 self.answer_datagram(&u, &msg, from, &mut scratch.results)
             }
-            Job::Receive(u) => self.serve_datagrams(&u, scratch),
+            Job::Receive(u, key) => self.serve_datagrams(key, &u, scratch),
             Job::Read(c) => {
                 let ready = Ready {
                     key: c.key,
@@ -1164,39 +1183,72 @@ impl Engine {
 
     // ---- datagrams ----
 
-    /// Serves the datagrams waiting on `u`. Its registration is
-    /// edge-triggered: every datagram that arrived before this event is
-    /// taken once a receive returns fewer than it asked for, and each one
-    /// that arrives later brings an event of its own. Of a batch taken,
-    /// this thread answers the first and queues the others for the pool;
-    /// a full batch (more may wait) also queues the next receive, so no
-    /// datagram waits for this thread's call.
-    fn serve_datagrams(self: &Arc<Self>, u: &Arc<UdpEndpoint>, scratch: &mut Scratch) {
-        if self.stopping.load(Ordering::SeqCst) {
-            return;
-        }
+    /// Serves the datagrams waiting on `u` (registered under `key`). Its
+    /// registration is edge-triggered: every datagram that arrived before
+    /// this event is taken once a receive returns fewer than it asked for,
+    /// and each one that arrives later brings an event of its own. Of a
+    /// batch taken, this thread answers the first and queues the others
+    /// for the pool; a full batch (more may wait) also queues the next
+    /// receive, so no datagram waits for this thread's call.
+    ///
+    /// Having answered, the thread stays on the socket for the next
+    /// datagram, up to [`UDP_STAY`], when another thread waits in the
+    /// poller and none stays on `u` yet: `u` leaves the poller meanwhile,
+    /// so a lone caller's next call costs one receive, not a wait in the
+    /// poller too, and wakes this thread, not the pool's spare one. After
+    /// the stay, `u` is registered again (a datagram that came meanwhile
+    /// is reported at once).
+    fn serve_datagrams(self: &Arc<Self>, key: u64, u: &Arc<UdpEndpoint>, scratch: &mut Scratch) {
         if scratch.datagrams.is_empty() {
             scratch.datagrams = vec![vec![0; UDP_BUFFER]; sys::MAX_DATAGRAM_BATCH];
         }
-        let mut got = std::mem::take(&mut scratch.senders);
-        let taken = u.recv_batch(&mut scratch.datagrams, &mut got);
-        let more = (taken == scratch.datagrams.len()).then(|| Job::Receive(u.clone()));
-        let mut batch = got.iter();
-        let first = batch.next().copied();
-        self.calls.fetch_add(got.len(), Ordering::SeqCst);
-        let rest = batch.map(|&(i, n, from)| {
-            Job::Datagram(u.clone(), scratch.datagrams[i][..n].to_vec(), from)
-        });
-        let jobs: Vec<Job> = more.into_iter().chain(rest).collect();
-        if !jobs.is_empty() {
-            self.push_jobs(jobs.into_iter());
+        let mut staying = false;
+        while !self.stopping.load(Ordering::SeqCst) {
+            let mut got = std::mem::take(&mut scratch.senders);
+            let taken = u.recv_batch(&mut scratch.datagrams, &mut got, staying);
+            let more = (taken == scratch.datagrams.len()).then(|| Job::Receive(u.clone(), key));
+            let mut batch = got.iter();
+            let first = batch.next().copied();
+            self.calls.fetch_add(got.len(), Ordering::SeqCst);
+            let rest = batch.map(|&(i, n, from)| {
+                Job::Datagram(u.clone(), scratch.datagrams[i][..n].to_vec(), from)
+            });
+            let jobs: Vec<Job> = more.into_iter().chain(rest).collect();
+            if !jobs.is_empty() {
+                self.push_jobs(jobs.into_iter());
+            }
+            if let Some((i, n, from)) = first {
+                let msg = std::mem::take(&mut scratch.datagrams[i]);
+                self.answer_datagram(u, &msg[..n], from, &mut scratch.results);
+                scratch.datagrams[i] = msg;
+            }
+            scratch.senders = got;
+            if taken == 0 || !(staying || self.stay_on(key, u)) {
+                break;
+            }
+            staying = true;
         }
-        if let Some((i, n, from)) = first {
-            let msg = std::mem::take(&mut scratch.datagrams[i]);
-            self.answer_datagram(u, &msg[..n], from, &mut scratch.results);
-            scratch.datagrams[i] = msg;
+        if staying {
+            u.staying.store(false, Ordering::SeqCst);
+            let _ = self.poller().modify_edge(u.fd(), key, Interest::READ);
         }
-        scratch.senders = got;
+    }
+
+    /// Whether this thread may stay on `u` (see [`serve_datagrams`](Self::serve_datagrams));
+    /// if so, `u` is out of the poller until it leaves.
+    fn stay_on(&self, key: u64, u: &UdpEndpoint) -> bool {
+        if self.waiting.load(Ordering::SeqCst) == 0 || u.staying.swap(true, Ordering::SeqCst) {
+            return false;
+        }
+        if self
+            .poller()
+            .modify_edge(u.fd(), key, Interest::default())
+            .is_err()
+        {
+            u.staying.store(false, Ordering::SeqCst);
+            return false;
+        }
+        true
     }
 
     /// Answers one datagram (counted as a call being answered).

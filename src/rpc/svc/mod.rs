@@ -389,6 +389,7 @@ mod tests {
     use std::net::TcpStream;
     use std::sync::mpsc;
     use std::sync::{Condvar, Mutex};
+    use std::time::Instant;
 
     const PROG: u32 = 0x2000_5a5b;
 
@@ -483,6 +484,87 @@ mod tests {
             "stop called from a handler did not return"
         );
         stopper.join().unwrap();
+    }
+
+    /// A UDP call of procedure 2 from `socket`, and its reply.
+    fn udp_call(socket: &std::net::UdpSocket, xid: u32) -> Vec<u8> {
+        let mut msg = Vec::new();
+        for v in [xid, 0, 2, PROG, 1, 2, 0, 0, 0, 0] {
+            msg.extend(v.to_be_bytes());
+        }
+        socket.send(&msg).unwrap();
+        let mut reply = vec![0; 512];
+        let n = socket.recv(&mut reply).unwrap();
+        reply.truncate(n);
+        reply
+    }
+
+    /// A thread that answered a datagram stays on the socket for the next
+    /// one (answered by it), leaves it to the event loop after the stay
+    /// (a datagram then still gets answered), and a stop does not wait
+    /// long for a thread staying.
+    #[test]
+    fn a_thread_stays_on_a_udp_socket_then_hands_it_back() {
+        let s = Service::new();
+        // Long enough to see, short enough to wait out.
+        s.engine
+            .settings
+            .udp_stay_us
+            .store(300_000, Ordering::Relaxed);
+        s.register(PROG, 1, 2, |_, _, out| {
+            out.put_uint(7);
+            Ok(())
+        });
+        let port = s.listen_udp("127.0.0.1", 0).unwrap();
+        s.start().unwrap();
+        let c = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        c.connect(("127.0.0.1", port)).unwrap();
+        let seven = 7u32.to_be_bytes();
+        for xid in 1..=20 {
+            let reply = udp_call(&c, xid);
+            assert_eq!(&reply[..4], &xid.to_be_bytes());
+            assert_eq!(&reply[reply.len() - 4..], &seven);
+        }
+        // The thread that answered stays on the socket.
+        let limit = Instant::now() + Duration::from_secs(10);
+        while !s.engine.staying_on_udp() {
+            assert!(Instant::now() < limit, "no thread stayed on the socket");
+            std::thread::yield_now();
+        }
+        // Two datagrams at once: the staying thread takes both.
+        for xid in [31u32, 32] {
+            let mut msg = Vec::new();
+            for v in [xid, 0, 2, PROG, 1, 2, 0, 0, 0, 0] {
+                msg.extend(v.to_be_bytes());
+            }
+            c.send(&msg).unwrap();
+        }
+        let mut xids = Vec::new();
+        for _ in 0..2 {
+            let mut reply = [0u8; 512];
+            let n = c.recv(&mut reply).unwrap();
+            assert_eq!(&reply[n - 4..n], &seven);
+            xids.push(u32::from_be_bytes(reply[..4].try_into().unwrap()));
+        }
+        xids.sort();
+        assert_eq!(xids, [31, 32]);
+        // The stay ends by itself; the socket is the poller's again.
+        let limit = Instant::now() + Duration::from_secs(10);
+        while s.engine.staying_on_udp() {
+            assert!(Instant::now() < limit, "a thread stayed on the socket");
+            std::thread::yield_now();
+        }
+        let reply = udp_call(&c, 41);
+        assert_eq!(&reply[..4], &41u32.to_be_bytes());
+        // Stopping while a thread stays (the call above left one there).
+        let began = Instant::now();
+        s.stop();
+        assert!(
+            began.elapsed() < Duration::from_secs(2),
+            "{:?}",
+            began.elapsed()
+        );
     }
 
     /// Threads added while handlers blocked leave once they have not been

@@ -4,6 +4,8 @@
 use std::io::IoSlice;
 use std::net::{SocketAddr, UdpSocket};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
+use std::sync::atomic::AtomicBool;
+use std::time::Duration;
 
 use nix::sys::socket::{sendmsg, MsgFlags, SockaddrStorage};
 
@@ -15,14 +17,23 @@ use crate::rpc::protocol::MAX_UDP_MESSAGE;
 pub(super) struct UdpEndpoint {
     socket: UdpSocket,
     bound: Option<SocketAddr>,
+    /// A thread waits on the socket itself, for up to its receive timeout.
+    pub staying: AtomicBool,
 }
 
 impl UdpEndpoint {
-    /// Serves on `socket`, which is made nonblocking.
-    pub fn new(socket: UdpSocket) -> std::io::Result<UdpEndpoint> {
-        socket.set_nonblocking(true)?;
+    /// Serves on `socket`. The socket stays in blocking mode, with a
+    /// receive timeout of `stay`, for a thread that waits on it; every
+    /// other receive and every send says `MSG_DONTWAIT`.
+    pub fn new(socket: UdpSocket, stay: Duration) -> std::io::Result<UdpEndpoint> {
+        socket.set_nonblocking(false)?;
+        socket.set_read_timeout(Some(stay))?;
         let bound = socket.local_addr().ok();
-        Ok(UdpEndpoint { socket, bound })
+        Ok(UdpEndpoint {
+            socket,
+            bound,
+            staying: AtomicBool::new(false),
+        })
     }
 
     pub fn fd(&self) -> BorrowedFd<'_> {
@@ -42,8 +53,9 @@ impl UdpEndpoint {
         &self,
         bufs: &mut [Vec<u8>],
         got: &mut Vec<(usize, usize, SocketAddr)>,
+        wait: bool,
     ) -> usize {
-        sys::recv_datagrams(self.fd(), bufs, got).unwrap_or(0)
+        sys::recv_datagrams(self.fd(), bufs, got, wait).unwrap_or(0)
     }
 
     /// Who sent a datagram from `from`.
@@ -77,7 +89,7 @@ impl UdpEndpoint {
             self.socket.as_raw_fd(),
             parts,
             &[],
-            MsgFlags::MSG_NOSIGNAL,
+            MsgFlags::MSG_NOSIGNAL | MsgFlags::MSG_DONTWAIT,
             Some(&addr),
         );
     }
