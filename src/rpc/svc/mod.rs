@@ -393,12 +393,18 @@ mod tests {
 
     const PROG: u32 = 0x2000_5a5b;
 
-    /// A call of `procedure` with no arguments, record-marked.
-    fn call(stream: &mut TcpStream, xid: u32, procedure: u32) -> Vec<u8> {
+    /// The message of a call of `procedure` (version 1) with no arguments.
+    fn call_message(xid: u32, procedure: u32) -> Vec<u8> {
         let mut msg = Vec::new();
         for v in [xid, 0, 2, PROG, 1, procedure, 0, 0, 0, 0] {
             msg.extend(v.to_be_bytes());
         }
+        msg
+    }
+
+    /// A call of `procedure` with no arguments, record-marked.
+    fn call(stream: &mut TcpStream, xid: u32, procedure: u32) -> Vec<u8> {
+        let msg = call_message(xid, procedure);
         let mark = 0x8000_0000u32 | msg.len() as u32;
         stream.write_all(&mark.to_be_bytes()).unwrap();
         stream.write_all(&msg).unwrap();
@@ -488,11 +494,7 @@ mod tests {
 
     /// A UDP call of procedure 2 from `socket`, and its reply.
     fn udp_call(socket: &std::net::UdpSocket, xid: u32) -> Vec<u8> {
-        let mut msg = Vec::new();
-        for v in [xid, 0, 2, PROG, 1, 2, 0, 0, 0, 0] {
-            msg.extend(v.to_be_bytes());
-        }
-        socket.send(&msg).unwrap();
+        socket.send(&call_message(xid, 2)).unwrap();
         let mut reply = vec![0; 512];
         let n = socket.recv(&mut reply).unwrap();
         reply.truncate(n);
@@ -534,11 +536,7 @@ mod tests {
         }
         // Two datagrams at once: the staying thread takes both.
         for xid in [31u32, 32] {
-            let mut msg = Vec::new();
-            for v in [xid, 0, 2, PROG, 1, 2, 0, 0, 0, 0] {
-                msg.extend(v.to_be_bytes());
-            }
-            c.send(&msg).unwrap();
+            c.send(&call_message(xid, 2)).unwrap();
         }
         let mut xids = Vec::new();
         for _ in 0..2 {
