@@ -83,20 +83,54 @@ pub(crate) fn read_append(fd: BorrowedFd<'_>, buf: &mut Vec<u8>, max: usize) -> 
     Ok(n)
 }
 
-/// [`read_append`], then on into `more` in the same `readv(2)`: at most
-/// `max` bytes appended to `buf`, and what follows them in the stream into
-/// `more`. Returns the bytes read in all (0 is the end of the stream). A
-/// reader on an edge-triggered socket learns from a count short of `max +
-/// more.len()` that it took everything, without a read that finds nothing.
-pub(crate) fn read_append_then(
+/// The flags of a socket receive that blocks (up to the socket's receive
+/// timeout) when `wait`, and otherwise returns at once even on a socket in
+/// blocking mode.
+fn recv_flags(wait: bool) -> libc::c_int {
+    if wait {
+        0
+    } else {
+        libc::MSG_DONTWAIT
+    }
+}
+
+/// One `recv(2)` on a socket: as [`read`], except that it does not wait
+/// unless `wait`, whatever the socket's mode. A wait that the socket's
+/// receive timeout ends is [`Error::WouldBlock`].
+pub(crate) fn recv(fd: BorrowedFd<'_>, buf: &mut [u8], wait: bool) -> Result<usize> {
+    // SAFETY: the pointer and length describe `buf`, which nothing else
+    // refers to during the call; recv(2) writes at most that many bytes.
+    let n = unsafe {
+        libc::recv(
+            fd.as_raw_fd(),
+            buf.as_mut_ptr().cast(),
+            buf.len(),
+            recv_flags(wait),
+        )
+    };
+    if n < 0 {
+        return Err(io_error("read", Errno::last()));
+    }
+    Ok(n as usize)
+}
+
+/// One `recvmsg(2)` on a socket that, like [`recv`], does not wait unless
+/// `wait`: at most `max` bytes appended to `buf` (read straight into its
+/// spare capacity, grown as needed), and what follows them in the stream
+/// into `more`. Returns the bytes read in all (0 is the end of the
+/// stream). A reader on an edge-triggered socket learns from a count short
+/// of `max + more.len()` that it took everything, without a read that
+/// finds nothing.
+pub(crate) fn recv_append_then(
     fd: BorrowedFd<'_>,
     buf: &mut Vec<u8>,
     max: usize,
     more: &mut [u8],
+    wait: bool,
 ) -> Result<usize> {
     buf.reserve(max);
     let spare = &mut buf.spare_capacity_mut()[..max];
-    let iov = [
+    let mut iov = [
         libc::iovec {
             iov_base: spare.as_mut_ptr().cast(),
             iov_len: spare.len(),
@@ -106,15 +140,20 @@ pub(crate) fn read_append_then(
             iov_len: more.len(),
         },
     ];
-    // SAFETY: the two iovecs describe `spare` and `more`, memory that
-    // `buf` and the caller own and that nothing else refers to during the
-    // call; readv(2) writes at most their lengths, in order.
-    let n = unsafe { libc::readv(fd.as_raw_fd(), iov.as_ptr(), 2) };
+    // SAFETY: all-zero bytes are a valid msghdr (no name, no control).
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_iov = iov.as_mut_ptr();
+    msg.msg_iovlen = 2;
+    // SAFETY: `msg` points at the two iovecs, which describe `spare` and
+    // `more`, memory that `buf` and the caller own and that nothing else
+    // refers to during the call; recvmsg(2) writes at most their lengths,
+    // in order, and no name or control data (none asked for).
+    let n = unsafe { libc::recvmsg(fd.as_raw_fd(), &mut msg, recv_flags(wait)) };
     if n < 0 {
         return Err(io_error("read", Errno::last()));
     }
     let n = n as usize;
-    // SAFETY: readv(2) filled the first iovec before the second, so the
+    // SAFETY: recvmsg(2) filled the first iovec before the second, so the
     // first `min(n, max)` bytes of the spare capacity are initialised.
     unsafe { buf.set_len(buf.len() + n.min(max)) };
     Ok(n)
@@ -546,33 +585,45 @@ mod tests {
         assert_eq!(buf.len(), 14);
     }
 
+    /// A socket in blocking mode, read without waiting, then waited on
+    /// until its receive timeout; the same count rules as a readv.
     #[test]
-    fn read_append_then_goes_on_into_the_second_buffer() {
-        let (r, w) = nix::unistd::pipe().unwrap();
-        set_nonblocking(r.as_fd(), true).unwrap();
+    fn recv_append_then_waits_only_when_asked_and_goes_on_into_the_second_buffer() {
+        use std::os::unix::net::UnixStream;
+        let (r, mut w) = UnixStream::pair().unwrap();
+        r.set_read_timeout(Some(std::time::Duration::from_millis(20)))
+            .unwrap();
         let mut buf = b"head".to_vec();
         let mut more = [0u8; 4];
-        let err = read_append_then(r.as_fd(), &mut buf, 3, &mut more).unwrap_err();
+        for wait in [false, true] {
+            let err = recv_append_then(r.as_fd(), &mut buf, 3, &mut more, wait).unwrap_err();
+            assert!(matches!(err, Error::WouldBlock), "{err}");
+        }
+        let err = recv(r.as_fd(), &mut more, false).unwrap_err();
         assert!(matches!(err, Error::WouldBlock), "{err}");
-        write(w.as_fd(), Sink::Pipe, &[IoSlice::new(b"0123456789")]).unwrap();
+        std::io::Write::write_all(&mut w, b"0123456789").unwrap();
         // 3 into `buf`, then 4 into `more`: a full count, more may wait.
         assert_eq!(
-            read_append_then(r.as_fd(), &mut buf, 3, &mut more).unwrap(),
+            recv_append_then(r.as_fd(), &mut buf, 3, &mut more, true).unwrap(),
             7
         );
         assert_eq!((&buf[..], &more[..]), (&b"head012"[..], &b"3456"[..]));
         // Short of the first buffer: nothing reaches the second.
         more = [0; 4];
         assert_eq!(
-            read_append_then(r.as_fd(), &mut buf, 8, &mut more).unwrap(),
+            recv_append_then(r.as_fd(), &mut buf, 8, &mut more, false).unwrap(),
             3
         );
         assert_eq!((&buf[..], &more[..]), (&b"head012789"[..], &[0u8; 4][..]));
+        std::io::Write::write_all(&mut w, b"ab").unwrap();
+        assert_eq!(recv(r.as_fd(), &mut more, true).unwrap(), 2);
+        assert_eq!(&more[..2], b"ab");
         drop(w);
         assert_eq!(
-            read_append_then(r.as_fd(), &mut buf, 8, &mut more).unwrap(),
+            recv_append_then(r.as_fd(), &mut buf, 8, &mut more, true).unwrap(),
             0
         );
+        assert_eq!(recv(r.as_fd(), &mut more, false).unwrap(), 0);
     }
 
     /// The server sets TCP_NODELAY on its listeners only, relying on Linux

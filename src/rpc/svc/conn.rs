@@ -38,6 +38,9 @@ const MAX_IOV: usize = 64;
 pub(super) enum ReadEnd {
     /// Nothing more to read now, or no room for more calls.
     Later,
+    /// A read asked to wait found nothing before the socket's receive
+    /// timeout (see [`Conn::prepare_stay`]).
+    Quiet,
     /// The peer finished sending, between records.
     Eof,
     /// The stream cannot go on: a cut record, a record over the limits,
@@ -161,6 +164,9 @@ pub(super) struct Conn {
     read: Mutex<ReadSide>,
     pub state: Mutex<ConnState>,
     out: Mutex<Outbox>,
+    /// The socket is in blocking mode with a receive timeout, for a thread
+    /// that stays on it (`Some(false)`: that could not be set).
+    stay_ready: OnceLock<bool>,
 }
 
 impl Conn {
@@ -198,6 +204,7 @@ impl Conn {
                 timer_at: None,
             }),
             out: Mutex::new(Outbox::default()),
+            stay_ready: OnceLock::new(),
         }
     }
 
@@ -246,6 +253,29 @@ impl Conn {
         let _ = poller.modify_edge(self.fd(), self.key, both);
     }
 
+    /// Readies the connection for a thread that stays on it, waiting for
+    /// the next call in a read of its own (once per connection): the
+    /// socket goes to blocking mode with a receive timeout of `stay`.
+    /// Every other read and every write says `MSG_DONTWAIT`, so nothing
+    /// else blocks. Only connections in the clear qualify (TLS reads go
+    /// through the session's buffers). Whether the connection is ready.
+    pub fn prepare_stay(&self, stay: std::time::Duration) -> bool {
+        if self.tls.is_some() || stay.is_zero() {
+            return false;
+        }
+        *self.stay_ready.get_or_init(|| {
+            let timeout =
+                nix::sys::time::TimeVal::new(stay.as_secs() as _, stay.subsec_micros() as _);
+            sys::set_nonblocking(self.fd(), false).is_ok()
+                && nix::sys::socket::setsockopt(
+                    &self.socket,
+                    nix::sys::socket::sockopt::ReceiveTimeout,
+                    &timeout,
+                )
+                .is_ok()
+        })
+    }
+
     /// Whether bytes already read wait to be decoded.
     pub fn has_backlog(&self) -> bool {
         !lock(&self.read).backlog.is_empty()
@@ -253,19 +283,39 @@ impl Conn {
 
     /// Reads and decodes calls into `calls` until nothing more can be read
     /// now or `room` calls are there. `scratch` is the thread's read buffer.
-    pub fn read_calls(&self, scratch: &mut [u8], room: usize, calls: &mut Vec<Vec<u8>>) -> ReadEnd {
+    /// With `wait` (a connection readied by [`prepare_stay`](Self::prepare_stay)),
+    /// the first read waits for bytes when no call is at hand yet, up to
+    /// the receive timeout ([`ReadEnd::Quiet`] if none came).
+    pub fn read_calls(
+        &self,
+        scratch: &mut [u8],
+        room: usize,
+        calls: &mut Vec<Vec<u8>>,
+        wait: bool,
+    ) -> ReadEnd {
         match &self.tls {
-            None => self.read_plain(scratch, room, calls),
+            None => self.read_plain(scratch, room, calls, wait),
             Some(tls) => self.read_tls(&mut lock(tls), scratch, room, calls),
         }
     }
 
-    fn read_plain(&self, scratch: &mut [u8], room: usize, calls: &mut Vec<Vec<u8>>) -> ReadEnd {
+    fn read_plain(
+        &self,
+        scratch: &mut [u8],
+        room: usize,
+        calls: &mut Vec<Vec<u8>>,
+        wait: bool,
+    ) -> ReadEnd {
         let mut guard = lock(&self.read);
         let rs = &mut *guard;
+        let before = calls.len();
         if let Some(end) = rs.take_backlog(room, calls) {
             return end;
         }
+        let mut wait = wait && calls.len() == before && self.stay_ready.get() == Some(&true);
+        // What a read that found nothing means: nothing came in the wait,
+        // or nothing more is there now.
+        let mut nothing = if wait { ReadEnd::Quiet } else { ReadEnd::Later };
         while calls.len() < room {
             if rs.dec.fragment_left() >= DIRECT_BODY {
                 // The body straight into the record. A read that finishes
@@ -283,33 +333,37 @@ impl Conn {
                         &mut [][..]
                     };
                     after_len = more.len();
-                    sys::read_append_then(fd, record, max, more)
+                    sys::recv_append_then(fd, record, max, more, wait)
                 }) else {
                     break;
                 };
                 calls.extend(call);
+                wait = false;
                 let n = match got {
                     Ok(0) => return end_of_stream(&mut rs.dec),
                     Ok(n) => n,
-                    Err(Error::WouldBlock) => return ReadEnd::Later,
+                    Err(Error::WouldBlock) => return nothing,
                     Err(Error::Interrupted) => continue,
                     Err(_) => return ReadEnd::Failed,
                 };
                 if let Some(end) = rs.take(&scratch[..n.saturating_sub(want)], room, calls) {
                     return end;
                 }
+                nothing = ReadEnd::Later;
                 if n < want + after_len {
                     return ReadEnd::Later;
                 }
                 continue;
             }
-            let n = match sys::read(self.fd(), scratch) {
+            let got = sys::recv(self.fd(), scratch, std::mem::take(&mut wait));
+            let n = match got {
                 Ok(0) => return end_of_stream(&mut rs.dec),
                 Ok(n) => n,
-                Err(Error::WouldBlock) => return ReadEnd::Later,
+                Err(Error::WouldBlock) => return nothing,
                 Err(Error::Interrupted) => continue,
                 Err(_) => return ReadEnd::Failed,
             };
+            nothing = ReadEnd::Later;
             if let Some(end) = rs.take(&scratch[..n], room, calls) {
                 return end;
             }
@@ -478,7 +532,7 @@ impl Conn {
         } else {
             &parts[..]
         };
-        let written = match sys::write(self.fd(), Sink::Socket, parts) {
+        let written = match sys::write(self.fd(), Sink::SocketNow, parts) {
             Ok(n) => n,
             Err(Error::WouldBlock | Error::Interrupted) => 0,
             Err(_) => {
@@ -578,7 +632,7 @@ impl Conn {
                     }
                 }
             }
-            let result = sys::write(self.fd(), Sink::Socket, &parts);
+            let result = sys::write(self.fd(), Sink::SocketNow, &parts);
             drop(parts);
             let mut written = match result {
                 Ok(n) => n + skip,

@@ -509,10 +509,7 @@ mod tests {
     fn a_thread_stays_on_a_udp_socket_then_hands_it_back() {
         let s = Service::new();
         // Long enough to see, short enough to wait out.
-        s.engine
-            .settings
-            .udp_stay_us
-            .store(300_000, Ordering::Relaxed);
+        s.engine.settings.stay_us.store(300_000, Ordering::Relaxed);
         s.register(PROG, 1, 2, |_, _, out| {
             out.put_uint(7);
             Ok(())
@@ -563,6 +560,118 @@ mod tests {
             "{:?}",
             began.elapsed()
         );
+    }
+
+    /// The reply record that comes next on `stream`.
+    fn read_reply(stream: &mut TcpStream) -> Vec<u8> {
+        let mut head = [0u8; 4];
+        stream.read_exact(&mut head).unwrap();
+        let len = (u32::from_be_bytes(head) & 0x7fff_ffff) as usize;
+        let mut reply = vec![0; len];
+        stream.read_exact(&mut reply).unwrap();
+        reply
+    }
+
+    /// Waits up to 10 s until `s` has `n` threads staying on connections.
+    fn wait_staying(s: &Service, n: usize) {
+        let limit = Instant::now() + Duration::from_secs(10);
+        while s.engine.staying_on_conns() != n {
+            assert!(
+                Instant::now() < limit,
+                "{} threads stay on connections, not {n}",
+                s.engine.staying_on_conns()
+            );
+            std::thread::yield_now();
+        }
+    }
+
+    /// A thread that answered a call stays on its connection for the next
+    /// (answering calls cut in two, calls that come together, a call large
+    /// enough to be read straight into place), while other connections
+    /// are served through the poller; it hands the connection back to the
+    /// poller after the stay, and a stop or a peer that leaves during a
+    /// stay is seen at once. On one CPU at most one thread stays.
+    #[test]
+    fn a_thread_stays_on_a_connection_then_hands_it_back() {
+        let s = Service::new();
+        // Long enough to see, short enough to wait out.
+        s.engine
+            .settings
+            .stay_us
+            .store(1_000_000, Ordering::Relaxed);
+        s.register(PROG, 1, 2, |_, _, out| {
+            out.put_uint(7);
+            Ok(())
+        });
+        let port = s.listen_tcp("127.0.0.1", 0).unwrap();
+        s.start().unwrap();
+        let connect = || {
+            let c = TcpStream::connect(("127.0.0.1", port)).unwrap();
+            c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+            c
+        };
+        let seven = 7u32.to_be_bytes();
+        let marked = |xid: u32, extra: usize| {
+            let mut msg = call_message(xid, 2);
+            msg.resize(msg.len() + extra, 0);
+            let mut rec = (0x8000_0000u32 | msg.len() as u32).to_be_bytes().to_vec();
+            rec.extend(msg);
+            rec
+        };
+        let check = |reply: &[u8], xid: u32| {
+            assert_eq!(&reply[..4], &xid.to_be_bytes());
+            assert_eq!(&reply[reply.len() - 4..], &seven);
+        };
+        let mut c = connect();
+        for xid in 1..=20 {
+            check(&call(&mut c, xid, 2), xid);
+        }
+        wait_staying(&s, 1);
+        // A call cut in two; two calls in one write; a 20 KiB call.
+        let rec = marked(21, 0);
+        c.write_all(&rec[..10]).unwrap();
+        c.write_all(&rec[10..]).unwrap();
+        check(&read_reply(&mut c), 21);
+        let mut two = marked(22, 0);
+        two.extend(marked(23, 0));
+        c.write_all(&two).unwrap();
+        check(&read_reply(&mut c), 22);
+        check(&read_reply(&mut c), 23);
+        let big = marked(24, 20 << 10);
+        c.write_all(&big[..6000]).unwrap();
+        c.write_all(&big[6000..]).unwrap();
+        check(&read_reply(&mut c), 24);
+        // Another connection is served meanwhile.
+        let mut d = connect();
+        check(&call(&mut d, 25, 2), 25);
+        // The stays end by themselves; the connections are the poller's again.
+        wait_staying(&s, 0);
+        check(&call(&mut c, 26, 2), 26);
+        check(&call(&mut d, 27, 2), 27);
+        // A peer that leaves during a stay: its connection is closed.
+        wait_staying(&s, 2);
+        drop(d);
+        let limit = Instant::now() + Duration::from_secs(10);
+        while s.connection_count() != 1 {
+            assert!(Instant::now() < limit, "the connection left open");
+            std::thread::yield_now();
+        }
+        // On one CPU, one thread stays at most.
+        wait_staying(&s, 1);
+        s.engine.cpus.store(1, Ordering::Relaxed);
+        let mut e = connect();
+        check(&call(&mut e, 28, 2), 28);
+        check(&call(&mut c, 29, 2), 29);
+        assert_eq!(s.engine.staying_on_conns(), 1);
+        // Stopping while a thread stays.
+        let began = Instant::now();
+        s.stop();
+        assert!(
+            began.elapsed() < Duration::from_secs(2),
+            "{:?}",
+            began.elapsed()
+        );
+        assert_eq!(s.engine.staying_on_conns(), 0);
     }
 
     /// Threads added while handlers blocked leave once they have not been
