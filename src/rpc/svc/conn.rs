@@ -22,7 +22,7 @@ use rustls::{ServerConfig, ServerConnection};
 use super::dispatch::Caller;
 use crate::net::poll::{Interest, Poller};
 use crate::net::sys::{self, Sink};
-use crate::net::{send_plaintext, SocketIo, TlsPeer};
+use crate::net::{send_plaintext, SocketNow, TlsPeer};
 use crate::rpc::tls::{answer_before_tls, BeforeTls};
 use crate::stream::record::{RecordDecoder, RecordLimits};
 use crate::xdr::Encoder;
@@ -257,10 +257,10 @@ impl Conn {
     /// the next call in a read of its own (once per connection): the
     /// socket goes to blocking mode with a receive timeout of `stay`.
     /// Every other read and every write says `MSG_DONTWAIT`, so nothing
-    /// else blocks. Only connections in the clear qualify (TLS reads go
-    /// through the session's buffers). Whether the connection is ready.
+    /// else blocks. A TLS connection qualifies once its handshake is
+    /// done. Whether the connection is ready.
     pub fn prepare_stay(&self, stay: std::time::Duration) -> bool {
-        if self.tls.is_some() || stay.is_zero() {
+        if self.handshaking() || stay.is_zero() {
             return false;
         }
         *self.stay_ready.get_or_init(|| {
@@ -295,7 +295,7 @@ impl Conn {
     ) -> ReadEnd {
         match &self.tls {
             None => self.read_plain(scratch, room, calls, wait),
-            Some(tls) => self.read_tls(&mut lock(tls), scratch, room, calls),
+            Some(tls) => self.read_tls(&mut lock(tls), scratch, room, calls, wait),
         }
     }
 
@@ -386,21 +386,26 @@ impl Conn {
         scratch: &mut [u8],
         room: usize,
         calls: &mut Vec<Vec<u8>>,
+        wait: bool,
     ) -> ReadEnd {
         let mut guard = lock(&self.read);
         let rs = &mut *guard;
+        let before = calls.len();
         // Plaintext left undecoded when the connection had no room.
         if let Some(end) = rs.take_backlog(room, calls) {
             return end;
         }
+        let mut wait = wait && calls.len() == before && self.stay_ready.get() == Some(&true);
+        let mut nothing = if wait { ReadEnd::Quiet } else { ReadEnd::Later };
         loop {
-            let n = match sys::read(self.fd(), scratch) {
+            let n = match sys::recv(self.fd(), scratch, std::mem::take(&mut wait)) {
                 Ok(0) => return end_of_stream(&mut rs.dec),
                 Ok(n) => n,
-                Err(Error::WouldBlock) => return ReadEnd::Later,
+                Err(Error::WouldBlock) => return nothing,
                 Err(Error::Interrupted) => continue,
                 Err(_) => return ReadEnd::Failed,
             };
+            nothing = ReadEnd::Later;
             let mut input = &scratch[..n];
             if let Tls::Probe(config) = tls {
                 // Cleartext records until the probe; what follows it is TLS.
@@ -580,7 +585,7 @@ impl Conn {
             other => return other,
         }
         while session.wants_write() {
-            match session.write_tls(&mut SocketIo(self.fd())) {
+            match session.write_tls(&mut SocketNow(self.fd())) {
                 Ok(_) => {}
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return Sent::Blocked,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
