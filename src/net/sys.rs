@@ -455,6 +455,12 @@ pub(crate) fn skip_bytes<'a>(
     n
 }
 
+/// The CPUs this process may run on (its affinity), as first asked.
+pub(crate) fn cpus() -> usize {
+    static CPUS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *CPUS.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+}
+
 /// The most datagrams [`recv_datagrams`] takes in one system call.
 pub(crate) const MAX_DATAGRAM_BATCH: usize = 8;
 

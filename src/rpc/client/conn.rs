@@ -28,7 +28,7 @@ use rustls::ClientConnection;
 
 use super::demux::{lock, wake, Death, Demux, Slot};
 use crate::net::sys::{self, Sink};
-use crate::net::{self, send_plaintext, Deadline, TlsConfig};
+use crate::net::{self, seal_in_turn, Deadline, TlsConfig};
 use crate::rpc::protocol::Protocol;
 use crate::rpc::tls::{check_starttls, probe};
 use crate::stream::record::{read_record, RecordDecoder, RecordLimits};
@@ -327,27 +327,28 @@ impl Conn {
     ) -> Result<()> {
         let rest = {
             let mut tls = lock(tls);
-            send_plaintext(tls.writer(), parts)
-                .map_err(|e| Error::Tls(format!("sealing the call: {e}")))?;
-            // What the socket takes at once goes from the session's buffer
-            // straight to it; the rest is copied out and written after the
-            // lock is released (the caller reading replies needs the
-            // session meanwhile). Any failure here is met again, and
-            // reported, by that write.
+            // Each record, as it is sealed, goes from the session's buffer
+            // straight to the socket while the socket takes it; the rest
+            // is copied out and written after the lock is released (the
+            // caller reading replies needs the session meanwhile). Any
+            // failure here is met again, and reported, by that write.
             let mut direct = true;
             let mut rest = Vec::new();
-            while tls.wants_write() {
-                if direct {
-                    match tls.write_tls(&mut net::SocketNow(self.socket.fd())) {
-                        Ok(_) => {}
-                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                        Err(_) => direct = false,
+            seal_in_turn(&mut **tls, parts, |tls| {
+                while tls.wants_write() {
+                    if direct {
+                        match tls.write_tls(&mut net::SocketNow(self.socket.fd())) {
+                            Ok(_) => {}
+                            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                            Err(_) => direct = false,
+                        }
+                        continue;
                     }
-                    continue;
+                    tls.write_tls(&mut rest)?;
                 }
-                tls.write_tls(&mut rest)
-                    .map_err(|e| Error::Tls(format!("sealing the call: {e}")))?;
-            }
+                Ok(())
+            })
+            .map_err(|e| Error::Tls(format!("sealing the call: {e}")))?;
             rest
         };
         self.write_raw(&[&rest], deadline, set)

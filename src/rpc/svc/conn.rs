@@ -17,12 +17,13 @@ use std::time::Instant;
 use std::io::BufRead;
 use std::sync::{Arc, OnceLock};
 
-use rustls::{ServerConfig, ServerConnection};
+use rustls::server::ServerConnectionData;
+use rustls::{ConnectionCommon, ServerConfig, ServerConnection};
 
 use super::dispatch::Caller;
 use crate::net::poll::{Interest, Poller};
 use crate::net::sys::{self, Sink};
-use crate::net::{send_plaintext, SocketNow, TlsPeer};
+use crate::net::{seal_in_turn, SocketNow, TlsPeer};
 use crate::rpc::tls::{answer_before_tls, BeforeTls};
 use crate::stream::record::{RecordDecoder, RecordLimits};
 use crate::xdr::Encoder;
@@ -513,7 +514,15 @@ impl Conn {
             let Tls::Session(session) = &mut *tls else {
                 return Sent::Failed; // no call is served before TLS
             };
-            if send_plaintext(session.writer(), &[&head, results.as_bytes()]).is_err() {
+            // Each record leaves as it is sealed, until the socket is full.
+            let mut sent = Sent::Done;
+            let sealed = seal_in_turn(&mut **session, &[&head, results.as_bytes()], |s| {
+                if sent == Sent::Done {
+                    sent = self.flush_session(s);
+                }
+                Ok(())
+            });
+            if sealed.is_err() || sent == Sent::Failed {
                 return Sent::Failed;
             }
             return self.flush_session(session);
@@ -579,7 +588,7 @@ impl Conn {
 
     /// Writes the TLS records rustls holds, after whatever was queued in
     /// the clear before TLS began.
-    fn flush_session(&self, session: &mut ServerConnection) -> Sent {
+    fn flush_session(&self, session: &mut ConnectionCommon<ServerConnectionData>) -> Sent {
         match self.flush_raw() {
             Sent::Done => {}
             other => return other,

@@ -12,6 +12,11 @@
 //! - A UDP socket's event likewise: the thread takes up to 8 datagrams in
 //!   one `recvmmsg`, queues all but the first (and, when the batch was
 //!   full, the next receive) and answers the first.
+//! - Having answered, the thread stays on the connection or UDP socket for
+//!   the next call, up to [`STAY`], waiting in a receive of its own with
+//!   the socket out of the epoll set, when another thread waits in the set
+//!   and nothing else is under way there: a sequential caller's call then
+//!   costs a receive and a send (see [`Engine::on_conn_event`]).
 //! - Queued calls ring a bell: an always-readable eventfd registered
 //!   one-shot, so each ring wakes exactly one waiting thread.
 //! - A reply is written by the thread that finished the call, at once,
@@ -290,7 +295,7 @@ pub(crate) struct Engine {
     waiting: AtomicUsize,
     /// Threads staying on a connection (see `stay_on_conn`).
     staying: AtomicUsize,
-    /// The CPUs this process may run on, when the loop started.
+    /// The CPUs this process may run on ([`sys::cpus`]).
     pub(super) cpus: AtomicUsize,
     /// Threads in the pool.
     threads: AtomicUsize,
@@ -477,8 +482,7 @@ impl Engine {
         }
         self.started.store(true, Ordering::SeqCst);
         drop(s);
-        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
-        self.cpus.store(cpus, Ordering::Relaxed);
+        self.cpus.store(sys::cpus(), Ordering::Relaxed);
         let min = self.settings.min_threads.load(Ordering::Relaxed).max(1);
         for _ in 0..min {
             self.spawn()?;
