@@ -308,13 +308,17 @@ fn garbage_or_a_cut_record_instead_of_tls_ends_that_connection_only() {
     raw.write_all(b"GET / HTTP/1.0\r\n\r\nnot TLS at all")
         .unwrap();
     let mut buf = Vec::new();
-    let _ = raw.read_to_end(&mut buf); // an alert, perhaps, then the end
-                                       // A TLS record header announcing 300 bytes, then only 10 of them.
+    // An alert, perhaps, then the end (not the read timeout).
+    raw.read_to_end(&mut buf)
+        .expect("the server closes a connection that sent garbage");
+    // A TLS record header announcing 300 bytes, then only 10 of them.
     let mut raw = after_starttls(port);
     raw.write_all(&[0x16, 0x03, 0x01, 0x01, 0x2c]).unwrap();
     raw.write_all(&[1; 10]).unwrap();
     raw.shutdown(std::net::Shutdown::Write).unwrap();
-    let _ = raw.read_to_end(&mut buf);
+    // The end of the stream comes with the last bytes; it is seen at once.
+    raw.read_to_end(&mut buf)
+        .expect("the server closes a connection whose record was cut off");
     still_serves(port, &config(TlsPolicy::Tls, "ca.pem", None));
     support::wait_for(
         "the broken connections to close",

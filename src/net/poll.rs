@@ -66,6 +66,9 @@ pub(crate) struct Ready {
     pub read: bool,
     /// Writable, or failed (the write tells which).
     pub write: bool,
+    /// The peer has shut its side down or failed: a read that takes less
+    /// than it asked for may not have taken the end of the stream yet.
+    pub hup: bool,
 }
 
 /// Room for the events one `wait` takes: one, so that each ready
@@ -148,6 +151,7 @@ impl Poller {
                     key: ev.data(),
                     read: failed || f.intersects(EpollFlags::EPOLLIN | EpollFlags::EPOLLRDHUP),
                     write: failed || f.contains(EpollFlags::EPOLLOUT),
+                    hup: failed || f.contains(EpollFlags::EPOLLRDHUP),
                 }))
             }
             Err(e) => Err(Error::nix("epoll_wait", e)),

@@ -135,6 +135,8 @@ pub(super) struct ConnState {
     pub stalled_since: Option<Instant>,
     /// When the connection's timer entry fires, if it has one.
     pub timer_at: Option<Instant>,
+    /// The poller reported that the peer shut its side down (or failed).
+    pub peer_done: bool,
 }
 
 impl ConnState {
@@ -203,6 +205,7 @@ impl Conn {
                 last_active: now,
                 stalled_since: None,
                 timer_at: None,
+                peer_done: false,
             }),
             out: Mutex::new(Outbox::default()),
             stay_ready: OnceLock::new(),
@@ -287,16 +290,24 @@ impl Conn {
     /// With `wait` (a connection readied by [`prepare_stay`](Self::prepare_stay)),
     /// the first read waits for bytes when no call is at hand yet, up to
     /// the receive timeout ([`ReadEnd::Quiet`] if none came).
+    ///
+    /// A read that takes less than it asked for has taken all there is
+    /// now (the edge-triggered registration tells when more comes), except
+    /// with `drain`, when the peer has shut its side down: the end of the
+    /// stream may have come with the last bytes, and their event was the
+    /// last there will be, so reading goes on until it is seen (or nothing
+    /// is there yet: then it brings an event of its own).
     pub fn read_calls(
         &self,
         scratch: &mut [u8],
         room: usize,
         calls: &mut Vec<Vec<u8>>,
         wait: bool,
+        drain: bool,
     ) -> ReadEnd {
         match &self.tls {
-            None => self.read_plain(scratch, room, calls, wait),
-            Some(tls) => self.read_tls(&mut lock(tls), scratch, room, calls, wait),
+            None => self.read_plain(scratch, room, calls, wait, drain),
+            Some(tls) => self.read_tls(&mut lock(tls), scratch, room, calls, wait, drain),
         }
     }
 
@@ -306,6 +317,7 @@ impl Conn {
         room: usize,
         calls: &mut Vec<Vec<u8>>,
         wait: bool,
+        drain: bool,
     ) -> ReadEnd {
         let mut guard = lock(&self.read);
         let rs = &mut *guard;
@@ -351,7 +363,7 @@ impl Conn {
                     return end;
                 }
                 nothing = ReadEnd::Later;
-                if n < want + after_len {
+                if n < want + after_len && !drain {
                     return ReadEnd::Later;
                 }
                 continue;
@@ -370,7 +382,7 @@ impl Conn {
             }
             // A short read took all there was: the edge-triggered
             // registration tells when more comes.
-            if n < scratch.len() {
+            if n < scratch.len() && !drain {
                 return ReadEnd::Later;
             }
         }
@@ -388,6 +400,7 @@ impl Conn {
         room: usize,
         calls: &mut Vec<Vec<u8>>,
         wait: bool,
+        drain: bool,
     ) -> ReadEnd {
         let mut guard = lock(&self.read);
         let rs = &mut *guard;
@@ -439,8 +452,9 @@ impl Conn {
                     }
                 }
             }
+            let short = n < scratch.len() && !drain;
             let Tls::Session(session) = tls else {
-                if n < scratch.len() {
+                if short {
                     return ReadEnd::Later;
                 }
                 continue;
@@ -498,7 +512,7 @@ impl Conn {
                     Err(_) => return ReadEnd::Failed,
                 }
             }
-            if !rs.backlog.is_empty() || n < scratch.len() {
+            if !rs.backlog.is_empty() || short {
                 return ReadEnd::Later;
             }
         }

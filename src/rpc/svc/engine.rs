@@ -835,6 +835,7 @@ impl Engine {
                     key: c.key,
                     read: true,
                     write: false,
+                    hup: false,
                 };
                 self.on_conn_event(&c, ready, scratch);
             }
@@ -885,6 +886,9 @@ impl Engine {
             // to wait).
             read = ready.read;
             write = ready.write && st.want_write;
+            // Recorded even when another thread handles `c`: its reads
+            // then go on to the end of the stream.
+            st.peer_done |= ready.hup;
             if st.handling {
                 st.pending_read |= read;
                 st.pending_write |= write;
@@ -1021,20 +1025,20 @@ impl Engine {
         wait: bool,
     ) -> bool {
         let limit = self.settings.per_connection();
-        let room = {
+        let (room, drain) = {
             let mut st = c.state();
             if st.read_done {
                 return false;
             }
             let room = limit.saturating_sub(st.in_flight);
             st.paused = room == 0;
-            room
+            (room, st.peer_done)
         };
         if room == 0 {
             return false;
         }
         let before = calls.len();
-        let end = c.read_calls(&mut scratch.read, room, calls, wait);
+        let end = c.read_calls(&mut scratch.read, room, calls, wait, drain);
         let got = calls.len() - before;
         let mut st = c.state();
         if got > 0 {

@@ -674,6 +674,40 @@ mod tests {
         assert_eq!(s.engine.staying_on_conns(), 0);
     }
 
+    /// A caller that sends its last call and at once shuts its side down
+    /// gets the reply, and its connection closes at once: the end of the
+    /// stream, come with the call's bytes, is not taken for a pause
+    /// (repeated: the two often arrive in one event, not always). No
+    /// thread stays on the connection here: one staying would see the end
+    /// in its own read.
+    #[test]
+    fn a_peer_that_shuts_down_after_its_call_is_answered_and_closed_at_once() {
+        let s = Service::new();
+        s.engine.settings.stay_us.store(0, Ordering::Relaxed);
+        s.register(PROG, 1, 2, |_, _, out| {
+            out.put_uint(7);
+            Ok(())
+        });
+        let port = s.listen_tcp("127.0.0.1", 0).unwrap();
+        s.start().unwrap();
+        for xid in 0..50 {
+            let mut c = TcpStream::connect(("127.0.0.1", port)).unwrap();
+            c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+            let msg = call_message(xid, 2);
+            let mut rec = (0x8000_0000u32 | msg.len() as u32).to_be_bytes().to_vec();
+            rec.extend(msg);
+            c.write_all(&rec).unwrap();
+            c.shutdown(std::net::Shutdown::Write).unwrap();
+            let reply = read_reply(&mut c);
+            assert_eq!(&reply[reply.len() - 4..], &7u32.to_be_bytes());
+            let mut rest = Vec::new();
+            c.read_to_end(&mut rest)
+                .expect("the server closes the connection, not the read timeout");
+            assert!(rest.is_empty());
+        }
+        s.stop();
+    }
+
     /// Threads added while handlers blocked leave once they have not been
     /// needed for the spare interval, down to the minimum, and the service
     /// goes on answering.
