@@ -63,15 +63,33 @@ pub struct CallHeader {
 impl CallHeader {
     /// Appends the header (xid through verifier) to `enc`.
     pub fn encode(&self, enc: &mut Encoder) -> Result<()> {
-        enc.put_uint(self.xid);
-        enc.put_uint(CALL);
-        enc.put_uint(RPC_VERSION);
-        enc.put_uint(self.prog);
-        enc.put_uint(self.vers);
-        enc.put_uint(self.procedure);
-        self.cred.encode(enc)?;
-        self.verf.encode(enc)
+        encode_call_head(
+            enc,
+            [self.xid, self.prog, self.vers, self.procedure],
+            &self.cred,
+            &self.verf,
+        )
     }
+}
+
+/// Encodes a call header of `xid`, program, version and procedure (in that
+/// order in `ids`) with `cred` and `verf`, from borrowed parts (a client
+/// encodes its credential without copying it first).
+pub(crate) fn encode_call_head(
+    enc: &mut Encoder,
+    ids: [u32; 4],
+    cred: &OpaqueAuth,
+    verf: &OpaqueAuth,
+) -> Result<()> {
+    let [xid, prog, vers, procedure] = ids;
+    enc.put_uint(xid);
+    enc.put_uint(CALL);
+    enc.put_uint(RPC_VERSION);
+    enc.put_uint(prog);
+    enc.put_uint(vers);
+    enc.put_uint(procedure);
+    cred.encode(enc)?;
+    verf.encode(enc)
 }
 
 /// How the status of an accepted call reads.

@@ -20,7 +20,7 @@ use conn::{initial_xid, Call, Conn, Target, TlsTarget};
 
 use crate::net::{resolve_one, Deadline, TlsConfig};
 use crate::rpc::auth::{Credential, OpaqueAuth};
-use crate::rpc::message::{reply_results, CallHeader};
+use crate::rpc::message::{encode_call_head, reply_results};
 use crate::rpc::protocol::{Protocol, MAX_UDP_MESSAGE};
 use crate::stream::record::{DEFAULT_MAX_RECORD, LAST_FRAGMENT, MAX_FRAGMENT_LEN};
 use crate::xdr::Encoder;
@@ -314,23 +314,20 @@ impl Client {
 
     fn message<'a>(&self, procedure: u32, args: &'a [u8]) -> Result<(u32, Call<'a>)> {
         let xid = self.next_xid.fetch_add(1, Ordering::Relaxed);
-        let cred = self.cred.read().unwrap_or_else(|p| p.into_inner()).clone();
         // Small arguments are copied behind the header (one plain write);
         // large ones are written from the caller's buffer.
         let copy = args.len() < COPY_ARGS_BELOW;
-        let room = 68 + cred.body.len() + if copy { args.len() } else { 0 };
-        let mut enc = Encoder::with_capacity(room);
-        // Room for the record mark.
-        enc.put_uint(0);
-        CallHeader {
-            xid,
-            prog: self.prog,
-            vers: self.vers,
-            procedure,
-            cred,
-            verf: OpaqueAuth::none(),
+        let mut enc;
+        {
+            // Encoded from under the lock: no copy of the credential.
+            let cred = self.cred.read().unwrap_or_else(|p| p.into_inner());
+            let room = 68 + cred.body.len() + if copy { args.len() } else { 0 };
+            enc = Encoder::with_capacity(room);
+            // Room for the record mark.
+            enc.put_uint(0);
+            let ids = [xid, self.prog, self.vers, procedure];
+            encode_call_head(&mut enc, ids, &cred, &OpaqueAuth::none())?;
         }
-        .encode(&mut enc)?;
         if copy {
             enc.put_raw(args);
         }

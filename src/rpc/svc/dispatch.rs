@@ -5,6 +5,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 use crate::net::TlsPeer;
@@ -133,6 +134,8 @@ type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 pub struct Dispatcher {
     programs: RwLock<Programs>,
     drc: Mutex<Option<DuplicateCache>>,
+    /// `drc` holds a cache (read without its lock on every call).
+    drc_on: AtomicBool,
 }
 
 impl Dispatcher {
@@ -181,7 +184,9 @@ impl Dispatcher {
     /// Keeps the replies of the last `entries` calls so retransmissions are
     /// answered from the cache (0 turns the cache off).
     pub fn set_duplicate_cache(&self, entries: usize) {
-        *lock(&self.drc) = (entries > 0).then(|| DuplicateCache::new(entries));
+        let mut drc = lock(&self.drc);
+        *drc = (entries > 0).then(|| DuplicateCache::new(entries));
+        self.drc_on.store(entries > 0, Ordering::SeqCst);
     }
 
     /// Answers the call message `msg` from `caller`. The results go into
@@ -200,7 +205,10 @@ impl Dispatcher {
             Err(BadCall::NotACall { .. }) | Err(BadCall::Unreadable(_)) => return None,
         };
         let h = &call.header;
-        let key = self.drc_begin(h.xid, caller, h.prog, h.vers, h.procedure, call.args);
+        let key = match self.drc_on.load(Ordering::SeqCst) {
+            true => self.drc_begin(h.xid, caller, h.prog, h.vers, h.procedure, call.args),
+            false => None,
+        };
         let key = match key {
             Some(Err(done)) => return done,
             Some(Ok(key)) => Some(key),
@@ -211,7 +219,7 @@ impl Dispatcher {
             prog: h.prog,
             vers: h.vers,
             procedure: h.procedure,
-            cred: call.cred.clone(),
+            cred: call.cred,
             peer: caller.peer.clone(),
             local: caller.local,
             peer_credentials: caller.peer_credentials,
