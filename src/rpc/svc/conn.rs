@@ -49,6 +49,17 @@ pub(super) enum ReadEnd {
     Failed,
 }
 
+/// How [`Conn::read_calls`] reads.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Reading {
+    /// The most calls to take.
+    pub room: usize,
+    /// The first read waits for bytes (see [`Conn::read_calls`]).
+    pub wait: bool,
+    /// The peer has shut its side down: read on to the end of the stream.
+    pub drain: bool,
+}
+
 /// How sending a reply went.
 #[derive(Debug, PartialEq, Eq)]
 pub(super) enum Sent {
@@ -300,25 +311,17 @@ impl Conn {
     pub fn read_calls(
         &self,
         scratch: &mut [u8],
-        room: usize,
         calls: &mut Vec<Vec<u8>>,
-        wait: bool,
-        drain: bool,
+        how: Reading,
     ) -> ReadEnd {
         match &self.tls {
-            None => self.read_plain(scratch, room, calls, wait, drain),
-            Some(tls) => self.read_tls(&mut lock(tls), scratch, room, calls, wait, drain),
+            None => self.read_plain(scratch, calls, how),
+            Some(tls) => self.read_tls(&mut lock(tls), scratch, calls, how),
         }
     }
 
-    fn read_plain(
-        &self,
-        scratch: &mut [u8],
-        room: usize,
-        calls: &mut Vec<Vec<u8>>,
-        wait: bool,
-        drain: bool,
-    ) -> ReadEnd {
+    fn read_plain(&self, scratch: &mut [u8], calls: &mut Vec<Vec<u8>>, how: Reading) -> ReadEnd {
+        let Reading { room, wait, drain } = how;
         let mut guard = lock(&self.read);
         let rs = &mut *guard;
         let before = calls.len();
@@ -397,11 +400,10 @@ impl Conn {
         &self,
         tls: &mut Tls,
         scratch: &mut [u8],
-        room: usize,
         calls: &mut Vec<Vec<u8>>,
-        wait: bool,
-        drain: bool,
+        how: Reading,
     ) -> ReadEnd {
+        let Reading { room, wait, drain } = how;
         let mut guard = lock(&self.read);
         let rs = &mut *guard;
         let before = calls.len();

@@ -44,7 +44,7 @@ use nix::errno::Errno;
 use nix::sys::epoll::EpollEvent;
 use nix::sys::socket::{getsockopt, setsockopt, sockopt};
 
-use super::conn::{Conn, ConnState, ReadEnd, Sent};
+use super::conn::{Conn, ConnState, ReadEnd, Reading, Sent};
 use super::dispatch::{Caller, Dispatcher, Peer};
 use super::udp::UdpEndpoint;
 use crate::net::poll::{Bell, Events, Interest, Poller, Ready, Timer};
@@ -1038,7 +1038,8 @@ impl Engine {
             return false;
         }
         let before = calls.len();
-        let end = c.read_calls(&mut scratch.read, room, calls, wait, drain);
+        let how = Reading { room, wait, drain };
+        let end = c.read_calls(&mut scratch.read, calls, how);
         let got = calls.len() - before;
         let mut st = c.state();
         if got > 0 {
