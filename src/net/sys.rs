@@ -435,22 +435,28 @@ pub(crate) fn set_nonblocking(fd: BorrowedFd<'_>, on: bool) -> Result<()> {
 pub(crate) const MAX_PARTS: usize = 4;
 
 /// The bytes of `parts` (at most [`MAX_PARTS`]) after the first `skip`
-/// bytes, as slices in `out`; returns how many. No allocation: this runs
-/// on every send.
+/// bytes, at most `max` of them, as slices in `out`; returns how many. No
+/// allocation: this runs on every send.
 pub(crate) fn skip_bytes<'a>(
     parts: &[&'a [u8]],
     mut skip: usize,
+    max: usize,
     out: &mut [IoSlice<'a>; MAX_PARTS],
 ) -> usize {
-    let mut n = 0;
+    let (mut n, mut room) = (0, max);
     for part in parts {
+        if room == 0 {
+            break;
+        }
         if skip >= part.len() {
             skip -= part.len();
-        } else {
-            out[n] = IoSlice::new(&part[skip..]);
-            n += 1;
-            skip = 0;
+            continue;
         }
+        let piece = &part[skip..][..(part.len() - skip).min(room)];
+        out[n] = IoSlice::new(piece);
+        n += 1;
+        room -= piece.len();
+        skip = 0;
     }
     n
 }
@@ -562,7 +568,7 @@ mod tests {
         let parts: [&[u8]; 2] = [b"abcd", b"efgh"];
         let rest = |skip| {
             let mut out = [IoSlice::new(&[]); MAX_PARTS];
-            let n = skip_bytes(&parts, skip, &mut out);
+            let n = skip_bytes(&parts, skip, usize::MAX, &mut out);
             out[..n].iter().map(|s| s.to_vec()).collect::<Vec<_>>()
         };
         assert_eq!(rest(0), vec![b"abcd".to_vec(), b"efgh".to_vec()]);

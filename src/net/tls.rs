@@ -548,7 +548,7 @@ pub(crate) fn seal_in_turn<T>(
     let mut done = 0;
     while done < total {
         let mut slices = [std::io::IoSlice::new(&[]); sys::MAX_PARTS];
-        let k = next_piece(parts, done, step, &mut slices);
+        let k = sys::skip_bytes(parts, done, step, &mut slices);
         match conn.writer().write_vectored(&slices[..k]) {
             Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
             Ok(w) => done += w,
@@ -558,32 +558,6 @@ pub(crate) fn seal_in_turn<T>(
         send(conn)?;
     }
     Ok(())
-}
-
-/// What follows the first `done` bytes of `parts`, at most `step` bytes
-/// of it, into `out`; returns how many slices it took.
-fn next_piece<'a>(
-    parts: &[&'a [u8]],
-    done: usize,
-    step: usize,
-    out: &mut [std::io::IoSlice<'a>; sys::MAX_PARTS],
-) -> usize {
-    let (mut skip, mut room, mut k) = (done, step, 0);
-    for part in parts {
-        if room == 0 || k == out.len() {
-            break;
-        }
-        if skip >= part.len() {
-            skip -= part.len();
-            continue;
-        }
-        let piece = &part[skip..][..(part.len() - skip).min(room)];
-        skip = 0;
-        out[k] = std::io::IoSlice::new(piece);
-        k += 1;
-        room -= piece.len();
-    }
-    k
 }
 
 /// A socket as `Read`/`Write` for rustls's `read_tls`/`write_tls`: one
@@ -642,7 +616,8 @@ fn io_error(e: Error) -> std::io::Error {
 
 #[cfg(test)]
 mod tests {
-    use super::{escape_dn_value, next_piece, provider, MAX_PLAINTEXT};
+    use super::{escape_dn_value, provider, MAX_PLAINTEXT};
+    use crate::net::sys::skip_bytes;
 
     /// A message is sealed in record-sized pieces, cut across its parts.
     #[test]
@@ -655,7 +630,7 @@ mod tests {
             let mut sizes = Vec::new();
             while done < head.len() + body.len() {
                 let mut out = [std::io::IoSlice::new(&[]); crate::net::sys::MAX_PARTS];
-                let k = next_piece(&parts, done, step, &mut out);
+                let k = skip_bytes(&parts, done, step, &mut out);
                 let lens: Vec<usize> = out[..k].iter().map(|s| s.len()).collect();
                 done += lens.iter().sum::<usize>();
                 sizes.push(lens);
@@ -670,8 +645,8 @@ mod tests {
         // A small message in one piece.
         let small: [&[u8]; 2] = [&head, &[3u8; 8]];
         let mut out = [std::io::IoSlice::new(&[]); crate::net::sys::MAX_PARTS];
-        assert_eq!(next_piece(&small, 0, MAX_PLAINTEXT, &mut out), 2);
-        assert_eq!(next_piece(&small, 36, MAX_PLAINTEXT, &mut out), 1);
+        assert_eq!(skip_bytes(&small, 0, MAX_PLAINTEXT, &mut out), 2);
+        assert_eq!(skip_bytes(&small, 36, MAX_PLAINTEXT, &mut out), 1);
         assert_eq!(&*out[0], &[3u8; 4]);
     }
 

@@ -527,7 +527,7 @@ impl Sender {
         let mut written = 0;
         while written < total {
             let mut slices = [IoSlice::new(&[]); sys::MAX_PARTS];
-            let n = sys::skip_bytes(parts, written, &mut slices);
+            let n = sys::skip_bytes(parts, written, usize::MAX, &mut slices);
             match out.write(&slices[..n]) {
                 Ok(n) => written += n,
                 Err(err) if written == 0 => return Err(err),

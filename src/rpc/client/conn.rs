@@ -378,7 +378,7 @@ impl Conn {
             }
             first = false;
             let mut slices = [IoSlice::new(&[]); sys::MAX_PARTS];
-            let n = sys::skip_bytes(parts, done, &mut slices);
+            let n = sys::skip_bytes(parts, done, usize::MAX, &mut slices);
             match sys::write(self.socket.fd(), Sink::Socket, &slices[..n]) {
                 Ok(n) => done += n,
                 Err(Error::WouldBlock) => return Err(stopped_reading()),
