@@ -54,7 +54,9 @@ pub(super) struct Demux {
     /// A caller holds the reading role (reading, or woken to read next).
     pub reading: bool,
     /// Callers whose replies have not come in, by xid.
-    waiting: HashMap<u32, Waiter>,
+    /// Keyed by this client's own xids (replies only look up): a fast
+    /// hash is safe.
+    waiting: HashMap<u32, Waiter, foldhash::fast::RandomState>,
     /// Why the connection is unusable (streams only).
     pub dead: Option<Death>,
     /// The last error a UDP receive reported (e.g. ICMP port unreachable).
