@@ -37,8 +37,13 @@ const MAX_IOV: usize = 64;
 /// How reading a connection ended for now.
 #[derive(Debug)]
 pub(super) enum ReadEnd {
-    /// Nothing more to read now, or no room for more calls.
+    /// Nothing more to read now: the socket gave all it had (the
+    /// edge-triggered registration tells when more comes), or what did
+    /// not fit waits in the connection's backlog.
     Later,
+    /// The calls taken fill the room given, and the socket may hold more:
+    /// reading resumes when a call finishes.
+    Full,
     /// A read asked to wait found nothing before the socket's receive
     /// timeout (see [`Conn::prepare_stay`]).
     Quiet,
@@ -389,7 +394,7 @@ impl Conn {
                 return ReadEnd::Later;
             }
         }
-        ReadEnd::Later
+        ReadEnd::Full
     }
 
     /// Reads on a TLS connection: before the handshake, the cleartext

@@ -1048,7 +1048,12 @@ impl Engine {
             self.calls.fetch_add(got, Ordering::SeqCst);
         }
         match end {
-            ReadEnd::Later => st.paused = st.in_flight >= limit,
+            // A call finishing resumes reading only where the socket may
+            // hold calls no event will report again (or the backlog holds
+            // some: see `finish_call`). A connection whose caller has all
+            // its calls in flight costs no read that finds nothing.
+            ReadEnd::Later => st.paused = false,
+            ReadEnd::Full => st.paused = true,
             ReadEnd::Quiet => return true,
             ReadEnd::Eof | ReadEnd::Failed => st.read_done = true,
         }

@@ -700,6 +700,32 @@ mod tests {
         s.stop();
     }
 
+    /// Calls whose records end exactly where one of the server's reads
+    /// ends (it reads 16 KiB at a time), the next calls already waiting
+    /// in the socket, one call at a time per connection and no thread
+    /// staying on it: the read that filled the connection's room may have
+    /// left calls in the socket that no new event will report, so the end
+    /// of a call resumes reading.
+    #[test]
+    fn calls_left_in_the_socket_by_a_read_that_filled_the_room_are_answered() {
+        let (s, port) = seven_service(0, false);
+        s.set_concurrent_calls_per_connection(1).unwrap();
+        for record in (1..=8).map(|k| k * 4096) {
+            let mut c = TcpStream::connect(("127.0.0.1", port)).unwrap();
+            c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+            let calls: Vec<u8> = (0..3)
+                .flat_map(|xid| call_record(xid, 2, record - 44))
+                .collect();
+            c.write_all(&calls).unwrap();
+            for xid in 0..3u32 {
+                let reply = read_reply(&mut c);
+                assert_eq!(reply[..4], xid.to_be_bytes(), "records of {record} bytes");
+                assert_eq!(&reply[reply.len() - 4..], &7u32.to_be_bytes());
+            }
+        }
+        s.stop();
+    }
+
     /// Threads added while handlers blocked leave once they have not been
     /// needed for the spare interval, down to the minimum, and the service
     /// goes on answering.
