@@ -13,6 +13,9 @@
 //!   vectored writes with `MSG_NOSIGNAL`, pipe writes that never raise
 //!   SIGPIPE, waiting for readiness).
 //! - `poll`: the readiness set (epoll) the RPC server's event loop waits on.
+//! - `spin`: polling a socket for a few microseconds before sleeping on it,
+//!   where a CPU is free for it (a wake-up across CPUs costs more than a
+//!   small call).
 //! - [`TlsConfig`](crate::net::TlsConfig): TLS as a property of a connection (rustls, TLS 1.3):
 //!   policy, CA bundle, certificate and key, and [`TlsPeer`](crate::net::TlsPeer), what a peer's
 //!   certificate says.
@@ -21,6 +24,7 @@ mod addr;
 mod connect;
 mod listen;
 pub(crate) mod poll;
+pub(crate) mod spin;
 pub(crate) mod sys;
 mod time;
 mod tls;

@@ -15,6 +15,16 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::Thread;
 
+/// Callers of this process waiting for replies, on every connection.
+static AWAITED: AtomicUsize = AtomicUsize::new(0);
+
+/// How many callers of this process wait for replies now: a reader polls
+/// its socket before sleeping only while it is the one (others keep the
+/// CPUs busy; see [`crate::net::spin`]).
+pub(super) fn awaited() -> usize {
+    AWAITED.load(Ordering::Relaxed)
+}
+
 /// What a waiting caller is handed: its reply, or the reading role.
 #[derive(Default)]
 pub(super) struct Handed {
@@ -70,7 +80,9 @@ impl Demux {
             thread: std::thread::current(),
             slot,
         };
-        self.waiting.insert(xid, waiter);
+        if self.waiting.insert(xid, waiter).is_none() {
+            AWAITED.fetch_add(1, Ordering::Relaxed);
+        }
     }
 
     /// Hands `msg` to the caller whose xid it carries (a stray or late
@@ -81,6 +93,7 @@ impl Demux {
     pub fn deliver(&mut self, msg: Vec<u8>, handed: &AtomicUsize) -> Option<Thread> {
         let xid = u32::from_be_bytes(*msg.first_chunk::<4>()?);
         let w = self.waiting.remove(&xid)?;
+        AWAITED.fetch_sub(1, Ordering::Relaxed);
         handed.fetch_add(1, Ordering::SeqCst);
         w.slot.lock().reply = Some(msg);
         Some(w.thread)
@@ -113,7 +126,9 @@ impl Demux {
         slot: &Slot,
         reader: bool,
     ) -> (Option<Vec<u8>>, Option<Thread>) {
-        self.waiting.remove(&xid);
+        if self.waiting.remove(&xid).is_some() {
+            AWAITED.fetch_sub(1, Ordering::Relaxed);
+        }
         let mut handed = slot.lock();
         let next = if reader || std::mem::take(&mut handed.read_next) {
             self.pass_reading()
@@ -129,6 +144,12 @@ impl Demux {
         for w in self.waiting.values() {
             w.thread.unpark();
         }
+    }
+}
+
+impl Drop for Demux {
+    fn drop(&mut self) {
+        AWAITED.fetch_sub(self.waiting.len(), Ordering::Relaxed);
     }
 }
 

@@ -22,6 +22,7 @@ use rustls::{ConnectionCommon, ServerConfig, ServerConnection};
 
 use super::dispatch::Caller;
 use crate::net::poll::{Interest, Poller};
+use crate::net::spin::{came, Spinner};
 use crate::net::sys::{self, Sink};
 use crate::net::{seal_in_turn, SocketNow, TlsPeer};
 use crate::rpc::tls::{answer_before_tls, BeforeTls};
@@ -63,6 +64,8 @@ pub(super) struct Reading {
     pub wait: bool,
     /// The peer has shut its side down: read on to the end of the stream.
     pub drain: bool,
+    /// A read that waits polls first (see [`crate::net::spin`]).
+    pub spin: bool,
 }
 
 /// How sending a reply went.
@@ -186,6 +189,8 @@ pub(super) struct Conn {
     /// The socket is in blocking mode with a receive timeout, for a thread
     /// that stays on it (`Some(false)`: that could not be set).
     stay_ready: OnceLock<bool>,
+    /// Whether a staying thread's wait polls first (see [`crate::net::spin`]).
+    spin: Spinner,
 }
 
 impl Conn {
@@ -205,6 +210,7 @@ impl Conn {
             tls_caller: OnceLock::new(),
             tls: tls.map(|config| Mutex::new(Tls::Probe(config))),
             accepted_at: now,
+            spin: Spinner::new(),
             read: Mutex::new(ReadSide {
                 dec: RecordDecoder::new(limits),
                 backlog: Vec::new(),
@@ -301,6 +307,17 @@ impl Conn {
         !lock(&self.read).backlog.is_empty()
     }
 
+    /// One receive into `buf`; with `wait` (a staying thread's) and
+    /// `spin`, it polls first where a CPU is free for it.
+    fn recv(&self, buf: &mut [u8], wait: bool, spin: bool) -> crate::Result<usize> {
+        if wait && spin {
+            if let Some(got) = self.spin.spin(|| came(sys::recv(self.fd(), buf, false))) {
+                return got;
+            }
+        }
+        sys::recv(self.fd(), buf, wait)
+    }
+
     /// Reads and decodes calls into `calls` until nothing more can be read
     /// now or `room` calls are there. `scratch` is the thread's read buffer.
     /// With `wait` (a connection readied by [`prepare_stay`](Self::prepare_stay)),
@@ -326,7 +343,12 @@ impl Conn {
     }
 
     fn read_plain(&self, scratch: &mut [u8], calls: &mut Vec<Vec<u8>>, how: Reading) -> ReadEnd {
-        let Reading { room, wait, drain } = how;
+        let Reading {
+            room,
+            wait,
+            drain,
+            spin,
+        } = how;
         let mut guard = lock(&self.read);
         let rs = &mut *guard;
         let before = calls.len();
@@ -354,6 +376,15 @@ impl Conn {
                         &mut [][..]
                     };
                     after_len = more.len();
+                    if wait && spin {
+                        let nothing_after = &mut [][..];
+                        let polled = self.spin.spin(|| {
+                            came(sys::recv_append_then(fd, record, max, nothing_after, false))
+                        });
+                        if let Some(got) = polled {
+                            return got;
+                        }
+                    }
                     sys::recv_append_then(fd, record, max, more, wait)
                 }) else {
                     break;
@@ -376,7 +407,7 @@ impl Conn {
                 }
                 continue;
             }
-            let got = sys::recv(self.fd(), scratch, std::mem::take(&mut wait));
+            let got = self.recv(scratch, std::mem::take(&mut wait), spin);
             let n = match got {
                 Ok(0) => return end_of_stream(&mut rs.dec),
                 Ok(n) => n,
@@ -408,7 +439,12 @@ impl Conn {
         calls: &mut Vec<Vec<u8>>,
         how: Reading,
     ) -> ReadEnd {
-        let Reading { room, wait, drain } = how;
+        let Reading {
+            room,
+            wait,
+            drain,
+            spin,
+        } = how;
         let mut guard = lock(&self.read);
         let rs = &mut *guard;
         let before = calls.len();
@@ -419,7 +455,7 @@ impl Conn {
         let mut wait = wait && calls.len() == before && self.stay_ready.get() == Some(&true);
         let mut nothing = if wait { ReadEnd::Quiet } else { ReadEnd::Later };
         loop {
-            let n = match sys::recv(self.fd(), scratch, std::mem::take(&mut wait)) {
+            let n = match self.recv(scratch, std::mem::take(&mut wait), spin) {
                 Ok(0) => return end_of_stream(&mut rs.dec),
                 Ok(n) => n,
                 Err(Error::WouldBlock) => return nothing,

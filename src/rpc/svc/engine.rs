@@ -16,7 +16,9 @@
 //!   the next call, up to [`STAY`], waiting in a receive of its own with
 //!   the socket out of the epoll set, when another thread waits in the set
 //!   and nothing else is under way there: a sequential caller's call then
-//!   costs a receive and a send (see [`Engine::on_conn_event`]).
+//!   costs a receive and a send (see [`Engine::on_conn_event`]). While no
+//!   call runs and no other thread stays, that receive polls for a few
+//!   microseconds before it sleeps ([`crate::net::spin`]).
 //! - Queued calls ring a bell: an always-readable eventfd registered
 //!   one-shot, so each ring wakes exactly one waiting thread.
 //! - A reply is written by the thread that finished the call, at once,
@@ -999,6 +1001,13 @@ impl Engine {
         true
     }
 
+    /// Whether a staying thread may poll its socket before sleeping (see
+    /// [`crate::net::spin`]): only while no call runs and no other thread
+    /// stays on a connection, so that it keeps no CPU from work.
+    fn may_spin(&self) -> bool {
+        self.calls.load(Ordering::SeqCst) == 0 && self.staying.load(Ordering::SeqCst) <= 1
+    }
+
     /// How many threads may stay on connections at once. On one CPU, one:
     /// threads staying on several connections take turns on it, and each
     /// turn costs a switch that one thread taking their events from the
@@ -1038,7 +1047,12 @@ impl Engine {
             return false;
         }
         let before = calls.len();
-        let how = Reading { room, wait, drain };
+        let how = Reading {
+            room,
+            wait,
+            drain,
+            spin: self.may_spin(),
+        };
         let end = c.read_calls(&mut scratch.read, calls, how);
         let got = calls.len() - before;
         let mut st = c.state();
@@ -1331,7 +1345,8 @@ impl Engine {
         let mut staying = false;
         while !self.stopping.load(Ordering::SeqCst) {
             let mut got = std::mem::take(&mut scratch.senders);
-            let taken = u.recv_batch(&mut scratch.datagrams, &mut got, staying);
+            let spin = staying && self.may_spin();
+            let taken = u.recv_batch(&mut scratch.datagrams, &mut got, staying, spin);
             let more = (taken == scratch.datagrams.len()).then(|| Job::Receive(u.clone(), key));
             let mut batch = got.iter();
             let first = batch.next().copied();

@@ -10,6 +10,7 @@ use std::time::Duration;
 use nix::sys::socket::{sendmsg, MsgFlags, SockaddrStorage};
 
 use super::dispatch::{head, Caller, Peer};
+use crate::net::spin::Spinner;
 use crate::net::sys;
 use crate::rpc::message::{AcceptStat, ReplyHeader};
 use crate::rpc::protocol::MAX_UDP_MESSAGE;
@@ -19,6 +20,8 @@ pub(super) struct UdpEndpoint {
     bound: Option<SocketAddr>,
     /// A thread waits on the socket itself, for up to its receive timeout.
     pub staying: AtomicBool,
+    /// Whether a staying thread's wait polls first (see [`crate::net::spin`]).
+    spin: Spinner,
 }
 
 impl UdpEndpoint {
@@ -33,6 +36,7 @@ impl UdpEndpoint {
             socket,
             bound,
             staying: AtomicBool::new(false),
+            spin: Spinner::new(),
         })
     }
 
@@ -48,13 +52,25 @@ impl UdpEndpoint {
     /// `got` (each: its buffer, length and sender), in one system call.
     /// Returns how many were taken; fewer than the buffers means the socket
     /// was empty when read. An error an earlier send left (an ICMP
-    /// unreachable) counts as nothing waiting.
+    /// unreachable) counts as nothing waiting. A receive that may wait (a
+    /// staying thread's) polls first with `spin`, where a CPU is free for
+    /// it (see [`crate::net::spin`]).
     pub fn recv_batch(
         &self,
         bufs: &mut [Vec<u8>],
         got: &mut Vec<(usize, usize, SocketAddr)>,
         wait: bool,
+        spin: bool,
     ) -> usize {
+        if wait && spin {
+            let polled = self.spin.spin(|| {
+                let n = sys::recv_datagrams(self.fd(), bufs, got, false).unwrap_or(0);
+                (n > 0).then_some(n)
+            });
+            if let Some(n) = polled {
+                return n;
+            }
+        }
         sys::recv_datagrams(self.fd(), bufs, got, wait).unwrap_or(0)
     }
 
