@@ -463,12 +463,10 @@ impl Conn {
         }
         self.bound_wait(&mut side.timeout, wait)?;
         let fd = self.socket.fd();
-        // Poll before sleeping only as the process's one waiting caller.
-        let spin = if awaited() <= 1 {
-            Some(&self.spin)
-        } else {
-            None
-        };
+        // Poll before sleeping only as the process's one waiting caller,
+        // with no caller about to take a reply handed to it (and call again).
+        let alone = awaited() <= 1 && self.handed.load(Ordering::SeqCst) == 0;
+        let spin = alone.then_some(&self.spin);
         let spin =
             |attempt: &mut dyn FnMut() -> Option<Result<usize>>| spin.and_then(|s| s.spin(attempt));
         if let Socket::Udp(_) = self.socket {
