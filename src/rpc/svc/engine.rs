@@ -1002,10 +1002,15 @@ impl Engine {
     }
 
     /// Whether a staying thread may poll its socket before sleeping (see
-    /// [`crate::net::spin`]): only while no call runs and no other thread
-    /// stays on a connection, so that it keeps no CPU from work.
+    /// [`crate::net::spin`]): only while no call runs, no other thread
+    /// stays on a connection and at most one connection is open, so that
+    /// it keeps no CPU from work that may come on another connection (16
+    /// callers with a connection each, unpinned: 5% fewer calls/s when
+    /// the server polled whenever no call ran).
     fn may_spin(&self) -> bool {
-        self.calls.load(Ordering::SeqCst) == 0 && self.staying.load(Ordering::SeqCst) <= 1
+        self.calls.load(Ordering::SeqCst) == 0
+            && self.staying.load(Ordering::SeqCst) <= 1
+            && self.connection_count() <= 1
     }
 
     /// How many threads may stay on connections at once. On one CPU, one:
@@ -1051,7 +1056,7 @@ impl Engine {
             room,
             wait,
             drain,
-            spin: self.may_spin(),
+            spin: wait && self.may_spin(),
         };
         let end = c.read_calls(&mut scratch.read, calls, how);
         let got = calls.len() - before;
