@@ -118,10 +118,11 @@ mod tests {
     use super::*;
 
     /// Other tests' threads may hold the process's turns to spin for a
-    /// moment: tries again until this thread spins (`spun` says whether
-    /// it did).
+    /// moment: tries again, yielding the CPU to them, until this thread
+    /// spins (`spun` says whether it did).
     fn spin_once<T>(s: &Spinner, mut attempt: impl FnMut() -> Option<T>) -> Option<T> {
-        for _ in 0..10_000 {
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(10) {
             let mut spun = false;
             let got = s.spin(|| {
                 spun = true;
@@ -130,9 +131,9 @@ mod tests {
             if spun {
                 return got;
             }
-            std::thread::sleep(Duration::from_millis(1));
+            std::thread::yield_now();
         }
-        panic!("never had a turn to spin");
+        panic!("never had a turn to spin in 10 s");
     }
 
     #[test]

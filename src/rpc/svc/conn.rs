@@ -377,10 +377,9 @@ impl Conn {
                     };
                     after_len = more.len();
                     if wait && spin {
-                        let nothing_after = &mut [][..];
-                        let polled = self.spin.spin(|| {
-                            came(sys::recv_append_then(fd, record, max, nothing_after, false))
-                        });
+                        let polled = self
+                            .spin
+                            .spin(|| came(sys::recv_append_then(fd, record, max, more, false)));
                         if let Some(got) = polled {
                             return got;
                         }
