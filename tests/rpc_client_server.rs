@@ -115,6 +115,40 @@ fn calls_round_trip_on_tcp_udp_and_unix() {
     assert!(!dir.exists(), "stop removes the Unix socket file");
 }
 
+/// Calls go through with busy polling off, short and at its longest on
+/// both sides (TCP and UDP), and a busy poll over 1 s is refused.
+#[test]
+fn calls_go_through_whatever_the_busy_poll() {
+    let (s, _, tcp, udp) = started();
+    let clients = [
+        Client::connect("127.0.0.1", tcp, PROG, 2, Protocol::Tcp).unwrap(),
+        Client::connect("127.0.0.1", udp, PROG, 2, Protocol::Udp).unwrap(),
+    ];
+    for poll in [0, 1, 200, 1_000_000].map(Duration::from_micros) {
+        s.set_busy_poll(poll).unwrap();
+        for c in &clients {
+            c.set_busy_poll(poll).unwrap();
+            assert_eq!(
+                c.call(1, b"\0\0\0\x01x\0\0\0").unwrap(),
+                b"\0\0\0\x01x\0\0\0"
+            );
+        }
+    }
+    let over = Duration::from_micros(1_000_001);
+    assert!(matches!(
+        s.set_busy_poll(over),
+        Err(Error::InvalidArgument(_))
+    ));
+    for c in &clients {
+        assert!(matches!(
+            c.set_busy_poll(over),
+            Err(Error::InvalidArgument(_))
+        ));
+        c.ping().unwrap();
+    }
+    s.stop();
+}
+
 #[test]
 fn every_error_status_is_its_own_error() {
     let (s, _, tcp, udp) = started();

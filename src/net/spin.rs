@@ -9,9 +9,11 @@
 //! the receive without waiting, again and again, for up to [`SPIN`], and
 //! sleeps only if nothing came.
 //!
-//! Spinning keeps a CPU from anything else that could run, so it is bounded
-//! three ways (and `XIPC_SPIN_US`, read once, sets the longest spin in
-//! microseconds, 0 for none):
+//! How long a wait polls is a setting of each server and client
+//! (`set_busy_poll`, 0 for never), by default [`SPIN`], or
+//! `XIPC_BUSY_POLL_US` microseconds when the process's environment has it
+//! (read once). Spinning keeps a CPU from anything else that could run, so
+//! it is bounded three ways besides:
 //! - only in a process that may run on more than one CPU: on one CPU the
 //!   spinner would keep the very peer it waits for from running;
 //! - at most one thread fewer than the CPUs spins at a time in the process
@@ -27,22 +29,38 @@ use std::time::{Duration, Instant};
 use super::sys;
 use crate::{Error, Result};
 
-/// The longest a thread polls before it sleeps, unless `XIPC_SPIN_US`
-/// says otherwise: longer than a small call's round trip between two
-/// processes on two CPUs without the wake-ups (about 10 µs here), short
-/// against the wake-ups it saves.
+/// The longest a thread polls before it sleeps, unless set otherwise:
+/// longer than a small call's round trip between two processes on two
+/// CPUs without the wake-ups (about 10 µs here), short against the
+/// wake-ups it saves.
 pub(crate) const SPIN: Duration = Duration::from_micros(50);
 
-/// The longest spin: `XIPC_SPIN_US` microseconds when set to a number
-/// (0: no spinning), otherwise [`SPIN`].
-fn limit() -> Duration {
+/// The longest busy poll a server or client accepts.
+pub(crate) const MAX_SPIN: Duration = Duration::from_secs(1);
+
+/// The busy poll servers and clients start with: `XIPC_BUSY_POLL_US`
+/// microseconds when the environment sets it to a number up to
+/// [`MAX_SPIN`] (0: no polling), otherwise [`SPIN`].
+pub(crate) fn default_limit() -> Duration {
     static LIMIT: OnceLock<Duration> = OnceLock::new();
     *LIMIT.get_or_init(|| {
-        std::env::var("XIPC_SPIN_US")
+        std::env::var("XIPC_BUSY_POLL_US")
             .ok()
             .and_then(|v| v.trim().parse().ok())
-            .map_or(SPIN, Duration::from_micros)
+            .map(Duration::from_micros)
+            .filter(|d| *d <= MAX_SPIN)
+            .unwrap_or(SPIN)
     })
+}
+
+/// A busy poll as a setting keeps it: whole microseconds.
+pub(crate) fn to_micros(poll: Duration) -> crate::Result<u64> {
+    if poll > MAX_SPIN {
+        return Err(Error::InvalidArgument(format!(
+            "a busy poll of {poll:?} is longer than the {MAX_SPIN:?} allowed"
+        )));
+    }
+    Ok(poll.as_micros() as u64)
 }
 /// How many waits after a spin that found nothing go straight to sleep.
 pub(crate) const SKIP_AFTER_MISS: u32 = 16;
@@ -71,13 +89,15 @@ impl Spinner {
     }
 
     /// Calls `attempt` (a receive that does not wait; `None` when nothing
-    /// was there) until it gives something or the spin's time has passed, when
-    /// this thread may spin (see the module's text). `None`: nothing came,
-    /// or this thread may not spin; the caller now sleeps in its receive.
-    pub fn spin<T>(&self, mut attempt: impl FnMut() -> Option<T>) -> Option<T> {
+    /// was there) until it gives something or `limit` has passed, when this
+    /// thread may spin (see the module's text). `None`: nothing came, or
+    /// this thread may not spin; the caller now sleeps in its receive.
+    pub fn spin<T>(&self, limit: Duration, mut attempt: impl FnMut() -> Option<T>) -> Option<T> {
+        if limit.is_zero() {
+            return None;
+        }
         let cpus = sys::cpus();
-        let limit = limit();
-        if cpus < 2 || limit.is_zero() {
+        if cpus < 2 {
             return None;
         }
         let skip = self.skip.load(Ordering::Relaxed);
@@ -117,6 +137,8 @@ pub(crate) fn came<T>(got: Result<T>) -> Option<Result<T>> {
 mod tests {
     use super::*;
 
+    const LIMIT: Duration = SPIN;
+
     /// Other tests' threads may hold the process's turns to spin for a
     /// moment: tries again, yielding the CPU to them, until this thread
     /// spins (`spun` says whether it did).
@@ -124,7 +146,7 @@ mod tests {
         let start = Instant::now();
         while start.elapsed() < Duration::from_secs(10) {
             let mut spun = false;
-            let got = s.spin(|| {
+            let got = s.spin(LIMIT, || {
                 spun = true;
                 attempt()
             });
@@ -139,9 +161,9 @@ mod tests {
     #[test]
     fn a_spin_returns_what_came_and_a_miss_skips_the_next_waits() {
         let s = Spinner::new();
-        if sys::cpus() < 2 || limit().is_zero() {
-            // One CPU, or spinning turned off: never spins.
-            assert_eq!(s.spin(|| Some(1)), None);
+        if sys::cpus() < 2 {
+            // One CPU: never spins.
+            assert_eq!(s.spin(LIMIT, || Some(1)), None);
             return;
         }
         let mut tries = 0;
@@ -154,13 +176,32 @@ mod tests {
         // sleep at once without trying.
         let start = Instant::now();
         assert_eq!(spin_once(&s, || None::<u8>), None);
-        assert!(start.elapsed() >= limit());
+        assert!(start.elapsed() >= LIMIT);
         for _ in 0..SKIP_AFTER_MISS {
             assert_eq!(
-                s.spin(|| -> Option<u8> { panic!("no spin while skipping") }),
+                s.spin(LIMIT, || -> Option<u8> { panic!("no spin while skipping") }),
                 None
             );
         }
         assert_eq!(spin_once(&s, || Some(8)), Some(8));
+    }
+
+    #[test]
+    fn a_busy_poll_of_zero_never_polls_and_the_setting_is_bounded() {
+        let s = Spinner::new();
+        for _ in 0..3 {
+            assert_eq!(
+                s.spin(Duration::ZERO, || -> Option<u8> {
+                    panic!("polled with a limit of 0")
+                }),
+                None
+            );
+        }
+        assert_eq!(to_micros(Duration::from_micros(75)).unwrap(), 75);
+        assert_eq!(to_micros(MAX_SPIN).unwrap(), 1_000_000);
+        assert!(matches!(
+            to_micros(MAX_SPIN + Duration::from_micros(1)),
+            Err(Error::InvalidArgument(_))
+        ));
     }
 }

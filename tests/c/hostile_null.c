@@ -241,6 +241,11 @@ static void test_rpc(void) {
     MUST(xipc_rpc_server_set_thread_stack_size(s, 1 << 20));
     RC(XIPC_EINVAL, xipc_rpc_server_set_thread_end(NULL, NULL, NULL));
     MUST(xipc_rpc_server_set_thread_end(s, NULL, NULL)); /* NULL: nothing runs */
+    RC(XIPC_EINVAL, xipc_rpc_server_set_busy_poll(NULL, 50));
+    RC(XIPC_EINVAL, xipc_rpc_server_set_busy_poll(s, 1000001)); /* over 1 s */
+    MUST(xipc_rpc_server_set_busy_poll(s, 0));                  /* never polls */
+    MUST(xipc_rpc_server_set_busy_poll(s, 1000000));
+    MUST(xipc_rpc_server_set_busy_poll(s, 50));
     RC(XIPC_EINVAL, xipc_rpc_server_set_idle_timeout(s, 0)); /* 0 is refused, not clamped */
     RC(XIPC_EINVAL, xipc_rpc_server_set_idle_timeout(s, -2));
     MUST(xipc_rpc_server_set_idle_timeout(s, XIPC_WAIT_FOREVER)); /* never */
@@ -284,6 +289,11 @@ static void test_rpc(void) {
     RC(XIPC_EINVAL, xipc_rpc_client_set_max_message_size(NULL, 1000));
     RC(XIPC_EINVAL, xipc_rpc_client_set_max_message_size(c, 0)); /* 0 is refused, not clamped */
     MUST(xipc_rpc_client_set_max_message_size(c, 1 << 20));
+    RC(XIPC_EINVAL, xipc_rpc_client_set_busy_poll(NULL, 50));
+    RC(XIPC_EINVAL, xipc_rpc_client_set_busy_poll(c, 1000001)); /* over 1 s */
+    MUST(xipc_rpc_client_set_busy_poll(c, 0)); /* never polls */
+    RC(XIPC_OK, xipc_rpc_client_ping(c));
+    MUST(xipc_rpc_client_set_busy_poll(c, 50));
     uint32_t gids[17] = {0};
     char machine[300];
     memset(machine, 'm', sizeof machine - 1);

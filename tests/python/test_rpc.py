@@ -491,6 +491,28 @@ def test_none_is_no_timeout_and_closed_handles_say_so():
         srv.listen_tcp("127.0.0.1", 0)
 
 
+def test_busy_poll_is_set_on_both_sides_and_bounded():
+    srv = rpc.Server()
+    srv.set_rpcbind_registration(False)
+    srv.register(PROG, 1, 1, lambda args, call: args)
+    port = srv.listen_tcp("127.0.0.1", 0)
+    srv.set_busy_poll(0)  # never polls
+    srv.start()
+    with rpc.Client("127.0.0.1", PROG, 1, port=port, timeout=5) as c:
+        for seconds in (0, 1e-6, 200e-6, 1):
+            c.set_busy_poll(seconds)
+            srv.set_busy_poll(seconds)
+            assert c.call(1, u32(7)) == u32(7)
+        for bad in (-1e-6, 1.000001, float("nan"), float("inf")):
+            with pytest.raises(xipc.errors.InvalidArgument, match="busy poll"):
+                c.set_busy_poll(bad)
+            with pytest.raises(ValueError, match="busy poll"):
+                srv.set_busy_poll(bad)
+        c.set_busy_poll(50e-6)
+        assert c.call(1, u32(8)) == u32(8)
+    srv.close()
+
+
 def test_connection_limit():
     srv = rpc.Server()
     srv.set_rpcbind_registration(False)

@@ -72,6 +72,8 @@ _client_set_auth_sys = _lib.declare("xipc_rpc_client_set_auth_sys", [
     _c_void_p, ctypes.c_uint32, ctypes.c_char_p, ctypes.c_uint32, ctypes.c_uint32,
     ctypes.POINTER(ctypes.c_uint32), ctypes.c_size_t])
 _client_set_max = _lib.declare("xipc_rpc_client_set_max_message_size", [_c_void_p, ctypes.c_size_t])
+_client_set_busy_poll = _lib.declare("xipc_rpc_client_set_busy_poll",
+                                    [_c_void_p, ctypes.c_uint32])
 _client_fd = _lib.declare("xipc_rpc_client_fd", [_c_void_p, ctypes.POINTER(ctypes.c_int)])
 _client_close = _lib.declare("xipc_rpc_client_close", [_c_void_p])
 _last_details = _lib.declare("xipc_rpc_last_error_details", [
@@ -108,6 +110,8 @@ _server_set_threads = _lib.declare("xipc_rpc_server_set_threads",
                                   [_c_void_p, ctypes.c_size_t, ctypes.c_size_t])
 _server_set_stack = _lib.declare("xipc_rpc_server_set_thread_stack_size",
                                 [_c_void_p, ctypes.c_size_t])
+_server_set_busy_poll = _lib.declare("xipc_rpc_server_set_busy_poll",
+                                    [_c_void_p, ctypes.c_uint32])
 _server_set_idle = _lib.declare("xipc_rpc_server_set_idle_timeout", [_c_void_p, ctypes.c_int64])
 _server_set_rpcbind = _lib.declare("xipc_rpc_server_set_rpcbind_registration", [_c_void_p, ctypes.c_bool])
 _server_set_rpcbind_replace = _lib.declare("xipc_rpc_server_set_rpcbind_replace",
@@ -179,6 +183,14 @@ def _ms(seconds: float | None) -> int:
     if not seconds > 0:
         return 0
     return min(math.ceil(seconds * 1000), 2**62)
+
+
+def _busy_poll_us(seconds: float) -> int:
+    """A busy poll in seconds as whole microseconds for C; outside 0 to 1 s
+    (or NaN) raises :class:`xipc.errors.InvalidArgument`."""
+    if not 0 <= seconds <= 1:
+        raise InvalidArgument(f"a busy poll of {seconds} s is outside 0 to 1 s")
+    return round(seconds * 1_000_000)
 
 
 def _raise_rpc(code: int) -> NoReturn:
@@ -363,6 +375,16 @@ class Client(_ClientBase):
         """The largest call sent and reply accepted (default 4 MiB; UDP
         65,507); 0 raises :class:`xipc.errors.InvalidArgument`."""
         _client_set_max(self._h(), nbytes)
+
+    def set_busy_poll(self, seconds: float) -> None:
+        """How long a call waiting for its reply polls the socket before it
+        sleeps (default 50 microseconds, or ``XIPC_BUSY_POLL_US`` from the
+        environment; 0: it sleeps at once). Polling saves the wake-up of a
+        sleeping thread when client and server run on different CPUs, while
+        it keeps a CPU busy; only a call that is its process's one caller
+        waiting polls, and only where the process may use more than one
+        CPU. Outside 0 to 1 s raises :class:`xipc.errors.InvalidArgument`."""
+        _client_set_busy_poll(self._h(), _busy_poll_us(seconds))
 
     def set_reconnect(self, on: bool = True) -> None:
         """Reconnect and retry once when a TCP/Unix connection is lost."""
@@ -763,6 +785,17 @@ class Server:
         """The stack of each server thread, where handlers run (default 2
         MiB; under 64 KiB raises :class:`xipc.errors.InvalidArgument`)."""
         _server_set_stack(self._h(), nbytes)
+
+    def set_busy_poll(self, seconds: float) -> None:
+        """How long a thread waiting for a caller's next call polls the
+        socket before it sleeps (default 50 microseconds, or
+        ``XIPC_BUSY_POLL_US`` from the environment; 0: it sleeps at once).
+        Polling saves the wake-up of a sleeping thread when caller and
+        server run on different CPUs, while it keeps a CPU busy; it happens
+        only where the process may use more than one CPU, with no handler
+        running, at most one connection open and no other thread polling.
+        Outside 0 to 1 s raises :class:`xipc.errors.InvalidArgument`."""
+        _server_set_busy_poll(self._h(), _busy_poll_us(seconds))
 
     def set_idle_timeout(self, seconds: float | None) -> None:
         """Close stream connections idle this long (default 120 s; None:

@@ -21,7 +21,7 @@ use std::net::{SocketAddr, TcpStream, UdpSocket};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -166,7 +166,7 @@ pub(super) struct Conn {
     /// them are likely to call again, and the last one to take its reply
     /// writes all those calls at once (see [`Conn::reply_taken`]).
     handed: AtomicUsize,
-    max_message: Arc<AtomicUsize>,
+    settings: Arc<ConnSettings>,
     /// The TLS session of an RPC-with-TLS connection.
     tls: Option<Mutex<ClientConnection>>,
     /// Whether a wait for a reply polls first (see [`crate::net::spin`]).
@@ -183,12 +183,22 @@ pub(super) struct TlsTarget<'a> {
     pub vers: u32,
 }
 
+/// A client's settings that its connections read as they go.
+#[derive(Debug)]
+pub(super) struct ConnSettings {
+    /// The largest call sent and reply accepted.
+    pub max_message: AtomicUsize,
+    /// How long a wait for a reply polls the socket first, in µs (see
+    /// [`crate::net::spin`]; 0: never).
+    pub busy_poll_us: AtomicU64,
+}
+
 impl Conn {
     pub fn open(
         target: &Target,
         proto: Protocol,
         deadline: Deadline,
-        max: Arc<AtomicUsize>,
+        settings: Arc<ConnSettings>,
         tls: Option<TlsTarget<'_>>,
     ) -> Result<Conn> {
         if tls.is_some() && proto == Protocol::Udp {
@@ -240,7 +250,7 @@ impl Conn {
             demux: Mutex::new(Demux::default()),
             broken: AtomicBool::new(false),
             handed: AtomicUsize::new(0),
-            max_message: max,
+            settings,
             spin: Spinner::new(),
         })
     }
@@ -454,7 +464,7 @@ impl Conn {
         let mut side = lock(&self.reader);
         let side = &mut *side;
         let limits = RecordLimits {
-            max_record: self.max_message.load(Ordering::Relaxed),
+            max_record: self.settings.max_message.load(Ordering::Relaxed),
             ..RecordLimits::default()
         };
         side.dec.set_limits(limits);
@@ -466,9 +476,12 @@ impl Conn {
         // Poll before sleeping only as the process's one waiting caller,
         // with no caller about to take a reply handed to it (and call again).
         let alone = awaited() <= 1 && self.handed.load(Ordering::SeqCst) == 0;
-        let spin = alone.then_some(&self.spin);
+        let limit = match alone {
+            true => Duration::from_micros(self.settings.busy_poll_us.load(Ordering::Relaxed)),
+            false => Duration::ZERO,
+        };
         let spin =
-            |attempt: &mut dyn FnMut() -> Option<Result<usize>>| spin.and_then(|s| s.spin(attempt));
+            |attempt: &mut dyn FnMut() -> Option<Result<usize>>| self.spin.spin(limit, attempt);
         if let Socket::Udp(_) = self.socket {
             let got = spin(&mut || came(sys::recv(fd, &mut side.buf, false)))
                 .unwrap_or_else(|| sys::read(fd, &mut side.buf));

@@ -12,7 +12,7 @@ use std::collections::VecDeque;
 use std::io::IoSlice;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::sync::{Mutex, MutexGuard};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use std::io::BufRead;
 use std::sync::{Arc, OnceLock};
@@ -64,8 +64,9 @@ pub(super) struct Reading {
     pub wait: bool,
     /// The peer has shut its side down: read on to the end of the stream.
     pub drain: bool,
-    /// A read that waits polls first (see [`crate::net::spin`]).
-    pub spin: bool,
+    /// How long a read that waits polls first (see [`crate::net::spin`];
+    /// zero: it does not).
+    pub spin: Duration,
 }
 
 /// How sending a reply went.
@@ -307,11 +308,14 @@ impl Conn {
         !lock(&self.read).backlog.is_empty()
     }
 
-    /// One receive into `buf`; with `wait` (a staying thread's) and
-    /// `spin`, it polls first where a CPU is free for it.
-    fn recv(&self, buf: &mut [u8], wait: bool, spin: bool) -> crate::Result<usize> {
-        if wait && spin {
-            if let Some(got) = self.spin.spin(|| came(sys::recv(self.fd(), buf, false))) {
+    /// One receive into `buf`; with `wait` (a staying thread's), it polls
+    /// first for up to `spin` where a CPU is free for it.
+    fn recv(&self, buf: &mut [u8], wait: bool, spin: Duration) -> crate::Result<usize> {
+        if wait {
+            if let Some(got) = self
+                .spin
+                .spin(spin, || came(sys::recv(self.fd(), buf, false)))
+            {
                 return got;
             }
         }
@@ -376,10 +380,10 @@ impl Conn {
                         &mut [][..]
                     };
                     after_len = more.len();
-                    if wait && spin {
-                        let polled = self
-                            .spin
-                            .spin(|| came(sys::recv_append_then(fd, record, max, more, false)));
+                    if wait {
+                        let polled = self.spin.spin(spin, || {
+                            came(sys::recv_append_then(fd, record, max, more, false))
+                        });
                         if let Some(got) = polled {
                             return got;
                         }

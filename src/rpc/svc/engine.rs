@@ -50,8 +50,8 @@ use super::conn::{Conn, ConnState, ReadEnd, Reading, Sent};
 use super::dispatch::{Caller, Dispatcher, Peer};
 use super::udp::UdpEndpoint;
 use crate::net::poll::{Bell, Events, Interest, Poller, Ready, Timer};
-use crate::net::sys;
 use crate::net::UnixSocketFile;
+use crate::net::{spin, sys};
 use crate::rpc::protocol::Protocol;
 use crate::stream::record::{RecordLimits, DEFAULT_MAX_RECORD};
 use crate::stream::PeerCredentials;
@@ -122,6 +122,9 @@ pub(crate) struct Settings {
     /// connection for the next, in µs (see `serve_datagrams` and
     /// `on_conn_event`); for sockets added and connections readied later.
     pub stay_us: AtomicU64,
+    /// How long a staying thread polls its socket before it sleeps, in µs
+    /// (see [`crate::net::spin`]; 0: never).
+    pub busy_poll_us: AtomicU64,
 }
 
 /// A function run on each pool thread as it ends (see
@@ -141,6 +144,7 @@ impl Default for Settings {
             spare_idle_ms: AtomicU64::new(SPARE_IDLE.as_millis() as u64),
             thread_end: Mutex::new(None),
             stay_us: AtomicU64::new(STAY.as_micros() as u64),
+            busy_poll_us: AtomicU64::new(spin::default_limit().as_micros() as u64),
         }
     }
 }
@@ -1013,6 +1017,16 @@ impl Engine {
             && self.connection_count() <= 1
     }
 
+    /// How long a read polls before it sleeps: the server's busy poll for a
+    /// read that waits when [`may_spin`](Self::may_spin), else zero.
+    pub(super) fn spin_for(&self, wait: bool) -> Duration {
+        let us = self.settings.busy_poll_us.load(Ordering::Relaxed);
+        if !wait || us == 0 || !self.may_spin() {
+            return Duration::ZERO;
+        }
+        Duration::from_micros(us)
+    }
+
     /// How many threads may stay on connections at once. On one CPU, one:
     /// threads staying on several connections take turns on it, and each
     /// turn costs a switch that one thread taking their events from the
@@ -1056,7 +1070,7 @@ impl Engine {
             room,
             wait,
             drain,
-            spin: wait && self.may_spin(),
+            spin: self.spin_for(wait),
         };
         let end = c.read_calls(&mut scratch.read, calls, how);
         let got = calls.len() - before;
@@ -1350,7 +1364,7 @@ impl Engine {
         let mut staying = false;
         while !self.stopping.load(Ordering::SeqCst) {
             let mut got = std::mem::take(&mut scratch.senders);
-            let spin = staying && self.may_spin();
+            let spin = self.spin_for(staying);
             let taken = u.recv_batch(&mut scratch.datagrams, &mut got, staying, spin);
             let more = (taken == scratch.datagrams.len()).then(|| Job::Receive(u.clone(), key));
             let mut batch = got.iter();

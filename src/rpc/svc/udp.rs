@@ -53,17 +53,17 @@ impl UdpEndpoint {
     /// Returns how many were taken; fewer than the buffers means the socket
     /// was empty when read. An error an earlier send left (an ICMP
     /// unreachable) counts as nothing waiting. A receive that may wait (a
-    /// staying thread's) polls first with `spin`, where a CPU is free for
-    /// it (see [`crate::net::spin`]).
+    /// staying thread's) polls first for up to `spin`, where a CPU is free
+    /// for it (see [`crate::net::spin`]).
     pub fn recv_batch(
         &self,
         bufs: &mut [Vec<u8>],
         got: &mut Vec<(usize, usize, SocketAddr)>,
         wait: bool,
-        spin: bool,
+        spin: Duration,
     ) -> usize {
-        if wait && spin {
-            let polled = self.spin.spin(|| {
+        if wait {
+            let polled = self.spin.spin(spin, || {
                 let n = sys::recv_datagrams(self.fd(), bufs, got, false).unwrap_or(0);
                 (n > 0).then_some(n)
             });
