@@ -53,8 +53,9 @@ pub(crate) fn default_limit() -> Duration {
     })
 }
 
-/// A busy poll as a setting keeps it: whole microseconds.
-pub(crate) fn to_micros(poll: Duration) -> crate::Result<u64> {
+/// `poll` in whole microseconds, as servers and clients keep it; longer
+/// than [`MAX_SPIN`] is [`Error::InvalidArgument`].
+pub(crate) fn to_micros(poll: Duration) -> Result<u64> {
     if poll > MAX_SPIN {
         return Err(Error::InvalidArgument(format!(
             "a busy poll of {poll:?} is longer than the {MAX_SPIN:?} allowed"
@@ -62,6 +63,7 @@ pub(crate) fn to_micros(poll: Duration) -> crate::Result<u64> {
     }
     Ok(poll.as_micros() as u64)
 }
+
 /// How many waits after a spin that found nothing go straight to sleep.
 pub(crate) const SKIP_AFTER_MISS: u32 = 16;
 
