@@ -346,20 +346,33 @@ impl Conn {
         }
     }
 
+    /// How every read starts: the read side locked and the calls waiting
+    /// in its backlog taken; then whether the first read waits for bytes
+    /// (asked to, no call at hand yet, and the socket readied for it).
+    /// `Err`: the backlog ended the read.
+    fn start_read(
+        &self,
+        calls: &mut Vec<Vec<u8>>,
+        how: Reading,
+    ) -> Result<(MutexGuard<'_, ReadSide>, bool), ReadEnd> {
+        let mut rs = lock(&self.read);
+        let before = calls.len();
+        if let Some(end) = rs.take_backlog(how.room, calls) {
+            return Err(end);
+        }
+        let wait = how.wait && calls.len() == before && self.stay_ready.get() == Some(&true);
+        Ok((rs, wait))
+    }
+
     fn read_plain(&self, scratch: &mut [u8], calls: &mut Vec<Vec<u8>>, how: Reading) -> ReadEnd {
         let Reading {
-            room,
-            wait,
-            drain,
-            spin,
+            room, drain, spin, ..
         } = how;
-        let mut guard = lock(&self.read);
+        let (mut guard, mut wait) = match self.start_read(calls, how) {
+            Ok(started) => started,
+            Err(end) => return end,
+        };
         let rs = &mut *guard;
-        let before = calls.len();
-        if let Some(end) = rs.take_backlog(room, calls) {
-            return end;
-        }
-        let mut wait = wait && calls.len() == before && self.stay_ready.get() == Some(&true);
         // What a read that found nothing means: nothing came in the wait,
         // or nothing more is there now.
         let mut nothing = if wait { ReadEnd::Quiet } else { ReadEnd::Later };
@@ -443,19 +456,15 @@ impl Conn {
         how: Reading,
     ) -> ReadEnd {
         let Reading {
-            room,
-            wait,
-            drain,
-            spin,
+            room, drain, spin, ..
         } = how;
-        let mut guard = lock(&self.read);
+        // The backlog holds plaintext left undecoded when the connection
+        // had no room.
+        let (mut guard, mut wait) = match self.start_read(calls, how) {
+            Ok(started) => started,
+            Err(end) => return end,
+        };
         let rs = &mut *guard;
-        let before = calls.len();
-        // Plaintext left undecoded when the connection had no room.
-        if let Some(end) = rs.take_backlog(room, calls) {
-            return end;
-        }
-        let mut wait = wait && calls.len() == before && self.stay_ready.get() == Some(&true);
         let mut nothing = if wait { ReadEnd::Quiet } else { ReadEnd::Later };
         loop {
             let n = match self.recv(scratch, std::mem::take(&mut wait), spin) {
