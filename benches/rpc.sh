@@ -5,7 +5,9 @@
 #     pinned to CPU 0 and unpinned;
 #   - 16 concurrent clients (one connection each), calls per second, TCP,
 #     pinned and unpinned, beside raw ping-pong on 16 connections, the
-#     ceiling for any RPC library that uses one connection per client;
+#     ceiling for any RPC library that uses one connection per client,
+#     served two ways: a thread per connection, and one thread looping on
+#     an epoll set that serves every connection ready (up to 64 a wait);
 #   - 16 threads calling through one shared client, TCP, pinned and
 #     unpinned: xipc pipelines their calls on the one connection; a
 #     libtirpc CLIENT lets one call through at a time, so the figure is
@@ -55,11 +57,12 @@ run() {
     stop_server "$SERVER_PID"
 }
 
-# pingpong PIN ROUNDS THREADS
+# pingpong PIN ROUNDS THREADS [SERVER]: SERVER is server (a thread per
+# connection, the default) or loop (one thread on an epoll set).
 pingpong() {
     local prefix=()
     [[ $1 == pinned ]] && prefix=(taskset -c 0)
-    start_server "pingpong-$1" "${prefix[@]}" "$WORK/pingpong" server >/dev/null
+    start_server "pingpong-$1" "${prefix[@]}" "$WORK/pingpong" "${4:-server}" >/dev/null
     "${prefix[@]}" "$WORK/pingpong" client "$TCP_PORT" "$2" "$3"
     stop_server "$SERVER_PID"
 }
@@ -116,10 +119,10 @@ both_py() {
     T=$(median "${ts[@]}")
 }
 
-median_pingpong() { # PIN ROUNDS THREADS
+median_pingpong() { # PIN ROUNDS THREADS [SERVER]
     local i vs=()
     for ((i = 0; i < REPEAT; i++)); do
-        vs+=("$(pingpong "$1" "$2" "$3")")
+        vs+=("$(pingpong "$1" "$2" "$3" "${4:-server}")")
     done
     median "${vs[@]}"
 }
@@ -148,7 +151,7 @@ for pin in pinned unpinned; do
     both add tcp $((CALLS / 8)) 16 "$pin"
     row "16 clients, a connection each, $pin" "$X" "$T" "calls/s"
     best_t=$T
-    many+=("$pin $X $T $(median_pingpong "$pin" $((CALLS / 8)) 16)")
+    many+=("$pin $X $T $(median_pingpong "$pin" $((CALLS / 8)) 16) $(median_pingpong "$pin" $((CALLS / 8)) 16 loop)")
     both shared tcp $((CALLS / 8)) 16 "$pin"
     row "16 threads, one shared client, $pin" "$X" "$T" "calls/s"
     row "  the same xipc vs libtirpc's best" "$X" "$best_t" "calls/s"
@@ -194,8 +197,11 @@ for entry in "${seq_tcp[@]}"; do
             p, f, 1e6 / f, 1e6 / x, f / x, 1e6 / t, f / t }'
 done
 for entry in "${many[@]}"; do
-    read -r pin x t f <<<"$entry"
+    read -r pin x t f l <<<"$entry"
     awk -v p="$pin" -v f="$f" -v x="$x" -v t="$t" 'BEGIN {
         printf "%-9s raw %8.0f rt/s on 16 connections together = %.2fx libtirpc; xipc %.2fx raw time; libtirpc %.2fx raw time\n",
             p, f, f / t, f / x, f / t }'
+    awk -v p="$pin" -v l="$l" -v x="$x" -v t="$t" 'BEGIN {
+        printf "%-9s raw %8.0f rt/s with one epoll loop serving the 16 = %.2fx libtirpc; xipc %.2fx its time\n",
+            p, l, l / t, l / x }'
 done

@@ -2,6 +2,9 @@
  * RPC ADD call (52-byte request, 32-byte reply, record marks included).
  * usage: pingpong server                  (prints "tcp PORT udp 0"; a thread
  *                                          per connection)
+ *        pingpong loop                    (the same with one thread and one
+ *                                          epoll set, every ready connection
+ *                                          served in turn, up to 64 a wait)
  *        pingpong client PORT N [THREADS] (THREADS connections, one thread
  *                                          each, N round trips per thread;
  *                                          prints round trips per second) */
@@ -14,6 +17,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 
 #define REQ 52
@@ -57,8 +61,47 @@ static void *ping(void *arg) {
     return NULL;
 }
 
+/* The loop server: bytes of the current request each connection has sent,
+ * by descriptor. */
+#define MAX_FD 1024
+static int got[MAX_FD];
+
+static int loop(int l) {
+    int ep = epoll_create1(0), one = 1;
+    struct epoll_event ev = {.events = EPOLLIN, .data.fd = l}, ready[64];
+    char buf[REQ];
+    memset(buf, 7, sizeof buf);
+    if (ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, l, &ev)) return 1;
+    for (;;) {
+        int n = epoll_wait(ep, ready, 64, -1);
+        if (n < 0) return 1;
+        for (int i = 0; i < n; i++) {
+            int fd = ready[i].data.fd;
+            if (fd == l) {
+                int c = accept(l, NULL, NULL);
+                if (c < 0 || c >= MAX_FD) return 1;
+                setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+                got[c] = 0;
+                ev.data.fd = c;
+                if (epoll_ctl(ep, EPOLL_CTL_ADD, c, &ev)) return 1;
+                continue;
+            }
+            ssize_t r = read(fd, buf + got[fd], REQ - got[fd]);
+            if (r <= 0) {
+                close(fd);
+                continue;
+            }
+            got[fd] += (int)r;
+            if (got[fd] == REQ) {
+                got[fd] = 0;
+                if (full(fd, buf, REP, 1)) close(fd);
+            }
+        }
+    }
+}
+
 int main(int argc, char **argv) {
-    if (argc == 2 && strcmp(argv[1], "server") == 0) {
+    if (argc == 2 && (strcmp(argv[1], "server") == 0 || strcmp(argv[1], "loop") == 0)) {
         int l = socket(AF_INET, SOCK_STREAM, 0);
         struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
         socklen_t len = sizeof sin;
@@ -66,6 +109,7 @@ int main(int argc, char **argv) {
         getsockname(l, (struct sockaddr *)&sin, &len);
         printf("tcp %u udp 0\n", ntohs(sin.sin_port));
         fflush(stdout);
+        if (strcmp(argv[1], "loop") == 0) return loop(l);
         for (;;) {
             pthread_t t;
             int c = accept(l, NULL, NULL);
@@ -73,7 +117,7 @@ int main(int argc, char **argv) {
             pthread_detach(t);
         }
     }
-    if (argc != 4 && argc != 5) { fprintf(stderr, "usage: pingpong server | client PORT N [THREADS]\n"); return 2; }
+    if (argc != 4 && argc != 5) { fprintf(stderr, "usage: pingpong server | loop | client PORT N [THREADS]\n"); return 2; }
     port = atoi(argv[2]);
     rounds = atol(argv[3]);
     int threads = argc == 5 ? atoi(argv[4]) : 1;
