@@ -42,6 +42,7 @@
 // Generated code names the crate `::xipc`, inside it too (idl::wellknown).
 extern crate self as xipc;
 
+mod copy;
 pub mod error;
 pub mod ffi;
 pub mod idl;

@@ -900,7 +900,10 @@ pub unsafe extern "C" fn xipc_decoder_get_fixed_opaque(
         // SAFETY: forwarded contract.
         unsafe {
             let dst = typed_slice_mut(out, len)?;
-            dst.copy_from_slice(undo_on_error(dec(decoder)?, |d| d.get_fixed_opaque(len))?);
+            crate::copy::fill(
+                dst,
+                undo_on_error(dec(decoder)?, |d| d.get_fixed_opaque(len))?,
+            );
         }
         Ok(())
     })
@@ -1017,7 +1020,7 @@ unsafe fn copy_out(
     }
     // SAFETY: `buf` has `cap` ≥ `need` writable bytes by contract.
     let dst = unsafe { typed_slice_mut(buf, need)? };
-    dst[..bytes.len()].copy_from_slice(bytes);
+    crate::copy::fill(&mut dst[..bytes.len()], bytes);
     if nul {
         dst[bytes.len()] = 0;
     }

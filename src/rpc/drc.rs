@@ -105,7 +105,7 @@ impl DuplicateCache {
     /// Records the reply of a call that [`begin`](Self::begin) called new.
     pub fn finish(&mut self, key: &RequestKey, reply: &[u8]) {
         if let Some(slot) = self.slots.get_mut(key) {
-            *slot = Slot::Done(reply.to_vec());
+            *slot = Slot::Done(crate::copy::to_vec(reply));
         }
     }
 

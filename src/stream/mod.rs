@@ -259,7 +259,7 @@ impl Stream {
             // Header and message copied together: one plain write.
             let mut frame = [0u8; 4 + SMALL_MSG];
             frame[..4].copy_from_slice(&fragment_header(msg.len(), true));
-            frame[4..4 + msg.len()].copy_from_slice(msg);
+            crate::copy::fill(&mut frame[4..4 + msg.len()], msg);
             tx.submit(out, &[&frame[..4 + msg.len()]])
         } else if msg.len() <= tx.max_fragment {
             let header = fragment_header(msg.len(), true);
@@ -534,7 +534,7 @@ impl Sender {
                 Err(Error::Interrupted) => continue,
                 Err(Error::WouldBlock) | Err(Error::TimedOut(_)) => {
                     for part in &slices[..n] {
-                        self.tx_pending.extend_from_slice(part);
+                        crate::copy::extend(&mut self.tx_pending, part);
                     }
                     return Ok(());
                 }
@@ -582,7 +582,7 @@ impl Receiver {
             });
         }
         let msg = self.ready.take().unwrap_or_default();
-        buf[..len].copy_from_slice(&msg);
+        crate::copy::fill(&mut buf[..len], &msg);
         Ok(Some(len))
     }
 
@@ -594,7 +594,7 @@ impl Receiver {
         if len > ahead.len() - 4 || len > buf.len() {
             return None;
         }
-        buf[..len].copy_from_slice(&ahead[4..4 + len]);
+        crate::copy::fill(&mut buf[..len], &ahead[4..4 + len]);
         self.ra_pos += 4 + len;
         Some(len)
     }
@@ -649,7 +649,10 @@ impl Receiver {
     /// Moves up to `out.len()` read-ahead bytes into `out`; returns how many.
     fn take_ahead(&mut self, out: &mut [u8]) -> usize {
         let n = out.len().min(self.ra_end - self.ra_pos);
-        out[..n].copy_from_slice(&self.read_ahead[self.ra_pos..self.ra_pos + n]);
+        crate::copy::fill(
+            &mut out[..n],
+            &self.read_ahead[self.ra_pos..self.ra_pos + n],
+        );
         self.ra_pos += n;
         n
     }

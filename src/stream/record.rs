@@ -59,7 +59,7 @@ pub fn encode_record_into(out: &mut Vec<u8>, msg: &[u8], max_fragment: usize) {
     out.reserve(msg.len() + 4 * msg.len().div_ceil(max_fragment));
     while let Some(chunk) = chunks.next() {
         out.extend_from_slice(&fragment_header(chunk.len(), chunks.peek().is_none()));
-        out.extend_from_slice(chunk);
+        crate::copy::extend(out, chunk);
     }
 }
 
@@ -201,7 +201,7 @@ impl RecordDecoder {
             // The common case: a whole single-fragment record, copied once.
             if let Some(body) = whole_record(input, self.limits) {
                 let len = body.len();
-                return Ok((4 + len, Some(body.to_vec())));
+                return Ok((4 + len, Some(crate::copy::to_vec(body))));
             }
         }
         let mut used = 0;
@@ -226,7 +226,7 @@ impl RecordDecoder {
                 if spare < self.fragment_left {
                     self.record.reserve(self.fragment_left.min(2 * READ_CHUNK));
                 }
-                self.record.extend_from_slice(&input[used..used + n]);
+                crate::copy::extend(&mut self.record, &input[used..used + n]);
                 self.fragment_left -= n;
                 used += n;
             }
@@ -337,7 +337,7 @@ impl RecordDecoder {
         self.fragments = 1;
         self.last = true;
         self.record.clear();
-        self.record.extend_from_slice(got);
+        crate::copy::extend(&mut self.record, got);
         self.fragment_left = len - got.len();
     }
 

@@ -351,7 +351,7 @@ impl<'a> Decoder<'a> {
             self.pos = at;
             return Err(relocate(e, at));
         }
-        Ok(bytes.to_vec())
+        Ok(crate::copy::to_vec(bytes))
     }
 
     /// `string<max>` as raw bytes (XDR strings are bytes; see [`Decoder::get_string`]).

@@ -112,7 +112,7 @@ impl Encoder {
 
     /// Appends bytes that are already XDR (for example an encoded sub-message).
     pub fn put_raw(&mut self, bytes: &[u8]) {
-        self.buf.extend_from_slice(bytes);
+        crate::copy::extend(&mut self.buf, bytes);
     }
 
     /// `int`: a signed 32-bit integer.
@@ -180,7 +180,7 @@ impl Encoder {
         // is cheaper than a copy of variable length.
         let end = self.buf.len() + padded_len(bytes.len());
         self.buf.reserve(bytes.len() + 4);
-        self.buf.extend_from_slice(bytes);
+        crate::copy::extend(&mut self.buf, bytes);
         self.buf.extend_from_slice(&[0; 4]);
         self.buf.truncate(end);
     }

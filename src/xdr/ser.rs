@@ -57,7 +57,7 @@ pub trait Output {
 impl Output for &mut Vec<u8> {
     #[inline]
     fn put(&mut self, bytes: &[u8]) -> DResult<()> {
-        self.extend_from_slice(bytes);
+        crate::copy::extend(self, bytes);
         Ok(())
     }
 
@@ -69,7 +69,7 @@ impl Output for &mut Vec<u8> {
         let end = self.len() + 4 + bytes.len() + pad;
         self.reserve(4 + bytes.len() + 4);
         self.extend_from_slice(&len);
-        self.extend_from_slice(bytes);
+        crate::copy::extend(self, bytes);
         self.extend_from_slice(&[0; 4]);
         self.truncate(end);
         Ok(())

@@ -302,7 +302,7 @@ impl Conn {
         let mut out = lock(&self.outbox);
         if out.writing || self.handed.load(Ordering::SeqCst) > 0 {
             out.queued.extend_from_slice(&call.head);
-            out.queued.extend_from_slice(call.args);
+            crate::copy::extend(&mut out.queued, call.args);
             return Ok(());
         }
         out.writing = true;
@@ -486,7 +486,7 @@ impl Conn {
             let got = spin(&mut || came(sys::recv(fd, &mut side.buf, false)))
                 .unwrap_or_else(|| sys::read(fd, &mut side.buf));
             return match got {
-                Ok(n) => Ok(Read::Message(side.buf[..n].to_vec())),
+                Ok(n) => Ok(Read::Message(crate::copy::to_vec(&side.buf[..n]))),
                 Err(Error::WouldBlock | Error::Interrupted) => Ok(Read::Idle),
                 Err(e) => Err(e),
             };
@@ -717,7 +717,7 @@ fn open_tls(tls: &mut ClientConnection, side: &mut ReadSide) -> Result<()> {
             Ok([]) => return Err(closed_by_server()),
             Ok(chunk) => {
                 let n = chunk.len();
-                side.plain.extend_from_slice(chunk);
+                crate::copy::extend(&mut side.plain, chunk);
                 reader.consume(n);
             }
             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return Ok(()),

@@ -117,7 +117,7 @@ impl ReadSide {
     fn take(&mut self, input: &[u8], room: usize, calls: &mut Vec<Vec<u8>>) -> Option<ReadEnd> {
         match decode(&mut self.dec, input, room, calls) {
             Ok(used) if used < input.len() => {
-                self.backlog.extend_from_slice(&input[used..]);
+                crate::copy::extend(&mut self.backlog, &input[used..]);
                 Some(ReadEnd::Later)
             }
             Ok(_) => None,

@@ -273,7 +273,7 @@ impl Dispatcher {
             Lookup::InProgress => Err(None),
             Lookup::Done(message) => {
                 let mut record = mark(message.len()).to_vec();
-                record.extend_from_slice(&message);
+                crate::copy::extend(&mut record, &message);
                 Err(Some(record))
             }
         })

@@ -1371,7 +1371,11 @@ impl Engine {
             let first = batch.next().copied();
             self.calls.fetch_add(got.len(), Ordering::SeqCst);
             let rest = batch.map(|&(i, n, from)| {
-                Job::Datagram(u.clone(), scratch.datagrams[i][..n].to_vec(), from)
+                Job::Datagram(
+                    u.clone(),
+                    crate::copy::to_vec(&scratch.datagrams[i][..n]),
+                    from,
+                )
             });
             let jobs: Vec<Job> = more.into_iter().chain(rest).collect();
             if !jobs.is_empty() {
