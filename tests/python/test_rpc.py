@@ -314,6 +314,19 @@ def test_message_size_limit(server):
         assert c.call(1, u32(9)) == u32(9)
 
 
+@pytest.mark.parametrize("proto", ["tcp", "unix"])
+def test_large_arguments_and_results_come_back_whole(server, proto):
+    # Sizes around the 1,984-byte pieces the C module copies in, and
+    # past the 16 KiB the server reads at a time.
+    _, ports, _ = server
+    with client(ports, proto) as c:
+        for n in [1, 1983, 1984, 1985, 3 * 1984 + 5, 65536 + 3, 300_000]:
+            body = bytes((i * 7 + i // 251) % 256 for i in range(n))
+            args = u32(n) + body + b"\0" * (-n % 4)
+            assert c.call(1, args) == args, n
+            assert c.call(8, args) == args + b"!!!!", n
+
+
 def test_handler_raising_base_exceptions_is_system_err(server):
     srv, ports, _ = server
 

@@ -40,6 +40,7 @@
 #include <structmember.h>
 
 #include <stddef.h>
+#include <string.h>
 
 #include "xipc.h"
 
@@ -60,6 +61,25 @@ static const int code_eintr = XIPC_EINTR, code_emsgsize = XIPC_EMSGSIZE;
  * most this. */
 #define SCRATCH (64 * 1024 + 64)
 static _Thread_local unsigned char scratch[SCRATCH];
+
+/* A bytes object of the n bytes at src, copied in pieces of at most PIECE
+ * bytes where they may start at any offset (an RPC call's arguments and
+ * results follow its header): glibc's memcpy moves larger blocks with
+ * `rep movsb`, 15-30x slower on AMD Zen 3 and Zen 4 when the destination
+ * is 1-15 bytes past the source modulo 64 (the library does the same,
+ * src/copy.rs). */
+#define PIECE 1984
+static PyObject *bytes_of(const void *src, size_t n) {
+    if (n <= PIECE)
+        return PyBytes_FromStringAndSize((const char *)src, (Py_ssize_t)n);
+    PyObject *b = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)n);
+    if (!b)
+        return NULL;
+    char *dst = PyBytes_AS_STRING(b);
+    for (size_t at = 0; at < n; at += PIECE)
+        memcpy(dst + at, (const char *)src + at, n - at < PIECE ? n - at : PIECE);
+    return b;
+}
 
 static int bound(void) {
     if (!mq_send || !mq_receive || !stream_send || !stream_recv || !client_call || !bytes_free ||
@@ -437,7 +457,7 @@ static PyObject *client_call_rpc(ClientBase *self, PyObject *const *args, Py_ssi
         PyBuffer_Release(&view);
     if (rc)
         return fail((PyObject *)self, rc);
-    PyObject *result = PyBytes_FromStringAndSize((const char *)out, (Py_ssize_t)out_len);
+    PyObject *result = bytes_of(out, out_len);
     bytes_free(out, out_len);
     return result;
 }
@@ -476,7 +496,7 @@ static int serve(void *user, const xipc_rpc_call *call, const uint8_t *args, siz
                  xipc_encoder *result) {
     int rc = XIPC_ESYSTEM_ERR;
     PyGILState_STATE gil = PyGILState_Ensure();
-    PyObject *bytes = PyBytes_FromStringAndSize((const char *)args, (Py_ssize_t)len);
+    PyObject *bytes = bytes_of(args, len);
     PyObject *address = PyLong_FromVoidPtr((void *)call);
     PyObject *out = NULL;
     if (bytes && address) {
