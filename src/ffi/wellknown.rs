@@ -139,12 +139,12 @@ fn malloc_copy(d: &mut Decoder<'static>, bytes: &[u8], nul: bool) -> Result<*mut
     if p.is_null() {
         return Err(Error::Internal("out of memory".into()));
     }
-    // SAFETY: `p` holds `n` ≥ `bytes.len()` (+ 1 with `nul`) bytes, all
-    // ours until it is handed out.
-    let dst = unsafe { std::slice::from_raw_parts_mut(p.cast::<u8>(), n) };
-    crate::copy::fill(&mut dst[..bytes.len()], bytes);
-    if nul {
-        dst[bytes.len()] = 0;
+    // SAFETY: `p` holds `n` bytes; the source is `bytes.len()` readable bytes.
+    unsafe {
+        std::ptr::copy_nonoverlapping(bytes.as_ptr(), p.cast::<u8>(), bytes.len());
+        if nul {
+            *p.cast::<u8>().add(bytes.len()) = 0;
+        }
     }
     Ok(p)
 }

@@ -259,7 +259,7 @@ impl Stream {
             // Header and message copied together: one plain write.
             let mut frame = [0u8; 4 + SMALL_MSG];
             frame[..4].copy_from_slice(&fragment_header(msg.len(), true));
-            crate::copy::fill(&mut frame[4..4 + msg.len()], msg);
+            frame[4..4 + msg.len()].copy_from_slice(msg);
             tx.submit(out, &[&frame[..4 + msg.len()]])
         } else if msg.len() <= tx.max_fragment {
             let header = fragment_header(msg.len(), true);
