@@ -13,8 +13,11 @@
 //! against 1.22 in one `memcpy` at the best offsets, and against 19-32 µs
 //! at the worst.
 //!
-//! Every copy of a message's bytes that may be large goes through here;
-//! small fixed-size copies (integers, headers) need not.
+//! The copies of message bytes that may be large go through here; small
+//! fixed-size ones (integers, headers) need not, and neither do copies into
+//! memory freshly taken from `malloc` for C (`ffi::wellknown`), which no
+//! slice may cover before it is written (those are strings and opaques of
+//! generated well-known types, small).
 
 /// The most bytes copied by one `memcpy`: below glibc's smallest `rep
 /// movsb` threshold (2,048 bytes, with 16-byte vectors), a multiple of 64.
