@@ -51,6 +51,7 @@ pub mod mq;
 pub mod net;
 pub mod rpc;
 pub mod stream;
+mod sync;
 pub mod xdr;
 
 pub use error::{Error, Result};

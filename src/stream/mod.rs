@@ -52,7 +52,7 @@ pub mod record;
 use std::io::IoSlice;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use nix::fcntl::{fcntl, FcntlArg, FdFlag, OFlag};
@@ -65,6 +65,7 @@ pub use record::RecordLimits;
 
 use crate::net::sys::{self, Sink};
 use crate::net::Deadline;
+use crate::sync::lock;
 use crate::{Error, Result};
 use record::{fragment_header, RecordDecoder, MAX_FRAGMENT_LEN};
 
@@ -188,11 +189,6 @@ struct Sender {
     max_fragment: usize,
     /// Bytes of an accepted write not yet in the kernel, sent first.
     tx_pending: Vec<u8>,
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    // A panic while locked was caught at the C boundary; the state is still usable.
-    m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl Stream {

@@ -29,13 +29,14 @@ use std::io::{BufRead as _, Write as _};
 
 use rustls::ClientConnection;
 
-use super::demux::{awaited, lock, wake, Death, Demux, Slot};
+use super::demux::{awaited, wake, Death, Demux, Slot};
 use crate::net::spin::{came, Spinner};
 use crate::net::sys::{self, Sink};
 use crate::net::{self, seal_in_turn, Deadline, TlsConfig};
 use crate::rpc::protocol::Protocol;
 use crate::rpc::tls::{check_starttls, probe};
 use crate::stream::record::{read_record, RecordDecoder, RecordLimits};
+use crate::sync::lock;
 use crate::{Error, Result};
 
 /// First UDP retransmission interval; it doubles up to [`MAX_RETRANSMIT`].

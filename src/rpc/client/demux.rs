@@ -15,6 +15,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::Thread;
 
+use crate::sync::lock;
+
 /// Callers of this process waiting for replies, on every connection.
 static AWAITED: AtomicUsize = AtomicUsize::new(0);
 
@@ -193,8 +195,4 @@ pub(super) fn wake(thread: Option<Thread>) {
     if let Some(t) = thread {
         t.unpark();
     }
-}
-
-pub(super) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
 }

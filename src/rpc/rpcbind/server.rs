@@ -15,8 +15,10 @@ use super::prot::{
 use crate::rpc::client::Client;
 use crate::rpc::protocol::Protocol;
 use crate::rpc::svc::{Answer, CallInfo, Dispatcher, Peer};
+use crate::sync::lock;
 use crate::xdr::{Decoder, Encoder};
 use crate::{Error, Result};
+
 /// How long a CALLIT or INDIRECT waits for the service it forwards to.
 const FORWARD_TIMEOUT: Duration = Duration::from_secs(5);
 /// Most entries each GETSTAT list keeps.
@@ -625,10 +627,6 @@ fn register_v34(server: &Dispatcher, vers: u32, dir: Arc<Mutex<Directory>>) {
         }
         results(enc.into_bytes())
     });
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 #[cfg(test)]

@@ -27,6 +27,7 @@ use crate::net::sys::{self, Sink};
 use crate::net::{seal_in_turn, SocketNow, TlsPeer};
 use crate::rpc::tls::{answer_before_tls, BeforeTls};
 use crate::stream::record::{RecordDecoder, RecordLimits};
+use crate::sync::lock;
 use crate::xdr::Encoder;
 use crate::Error;
 
@@ -788,8 +789,4 @@ fn end_of_stream(dec: &mut RecordDecoder) -> ReadEnd {
         Ok(()) => ReadEnd::Eof,
         Err(_) => ReadEnd::Failed,
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
 }

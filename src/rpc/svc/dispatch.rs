@@ -14,6 +14,7 @@ use crate::rpc::drc::{checksum, ClientKey, DuplicateCache, Lookup, RequestKey};
 use crate::rpc::message::{decode_call, AcceptStat, BadCall, RejectStat, ReplyHeader};
 use crate::stream::record::LAST_FRAGMENT;
 use crate::stream::PeerCredentials;
+use crate::sync::lock;
 use crate::xdr::Encoder;
 use crate::{Error, Result};
 
@@ -349,8 +350,4 @@ pub(crate) fn head(header: &ReplyHeader, results_len: usize) -> Vec<u8> {
 /// The mark of a one-fragment record of `len` bytes.
 fn mark(len: usize) -> [u8; 4] {
     (len as u32 | LAST_FRAGMENT).to_be_bytes()
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
 }

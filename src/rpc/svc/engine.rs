@@ -35,17 +35,19 @@ use std::cell::Cell;
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::net::{SocketAddr, TcpListener, UdpSocket};
-use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::fd::{BorrowedFd, OwnedFd};
 use std::os::unix::net::UnixListener;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use nix::errno::Errno;
 use nix::sys::epoll::EpollEvent;
 use nix::sys::socket::{getsockopt, setsockopt, sockopt};
 
+mod listener;
+
+use self::listener::{Listening, StreamListener};
 use super::conn::{Conn, ConnState, ReadEnd, Reading, Sent};
 use super::dispatch::{Caller, Dispatcher, Peer};
 use super::udp::UdpEndpoint;
@@ -55,6 +57,7 @@ use crate::net::{spin, sys};
 use crate::rpc::protocol::Protocol;
 use crate::stream::record::{RecordLimits, DEFAULT_MAX_RECORD};
 use crate::stream::PeerCredentials;
+use crate::sync::lock;
 use crate::xdr::Encoder;
 use crate::{Error, Result};
 
@@ -79,9 +82,6 @@ pub const MIN_STACK_SIZE: usize = 64 << 10;
 pub const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a thread above the pool's minimum waits for work before it ends.
 const SPARE_IDLE: Duration = Duration::from_secs(30);
-/// Connections one listener event accepts at most before re-arming, so one
-/// busy listener does not hold a thread for ever.
-const ACCEPT_BATCH: usize = 256;
 /// Descriptors a process has besides its server's connections, counted
 /// when the descriptor table is sized for them.
 const RESERVED_FDS: usize = 256;
@@ -95,8 +95,6 @@ const UDP_BUFFER: usize = 65536;
 /// [`Engine::on_conn_event`]): long against a caller's turn around
 /// (microseconds), short against a thread's worth of waiting.
 const STAY: Duration = Duration::from_millis(2);
-/// Longest pause of a listener that cannot get a descriptor.
-const MAX_ACCEPT_BACKOFF: Duration = Duration::from_secs(1);
 
 const BELL: u64 = 0;
 const TIMER: u64 = 1;
@@ -163,37 +161,6 @@ impl Settings {
     fn handshake_timeout(&self, idle: Option<Duration>) -> Duration {
         idle.map_or(TLS_HANDSHAKE_TIMEOUT, |i| i.min(TLS_HANDSHAKE_TIMEOUT))
     }
-}
-
-/// A listening stream socket.
-enum StreamListener {
-    Tcp(TcpListener),
-    Unix(UnixListener, #[allow(dead_code)] UnixSocketFile),
-}
-
-impl StreamListener {
-    fn fd(&self) -> BorrowedFd<'_> {
-        match self {
-            StreamListener::Tcp(l) => l.as_fd(),
-            StreamListener::Unix(l, _) => l.as_fd(),
-        }
-    }
-}
-
-/// A listener and the descriptor it keeps in reserve for when the process
-/// has no other (see [`Engine::accept`]).
-struct Listening {
-    socket: StreamListener,
-    /// Its connections use RPC-with-TLS.
-    tls: Option<Arc<rustls::ServerConfig>>,
-    /// The address its connections are reached at, when that is the one
-    /// it is bound to (not a wildcard): no `getsockname` per connection.
-    local: Option<SocketAddr>,
-    /// Its connections have TCP_NODELAY from it (Linux copies the option
-    /// to accepted sockets), so none is set per connection.
-    nodelay: bool,
-    reserve: Mutex<Option<std::fs::File>>,
-    backoff: Mutex<Duration>,
 }
 
 /// What a key of the poller stands for.
@@ -1206,62 +1173,16 @@ impl Engine {
 
     // ---- accepting ----
 
-    /// Accepts the connections waiting on `l`. When the process is out of
-    /// descriptors (EMFILE, ENFILE) the listener neither spins nor leaves
-    /// clients hanging: it frees a descriptor kept in reserve, accepts one
-    /// connection and serves it if the reserve can be taken again, closes
-    /// it at once otherwise (its client sees the connection closed). With
-    /// no reserve either, the listener rests, 10 ms doubling up to 1 s,
-    /// before it tries again.
+    /// Accepts the connections waiting on `l` (see
+    /// [`Listening::accept_batch`]) and re-arms it, or rests it on a timer
+    /// when the process is out of descriptors.
     fn accept(self: &Arc<Self>, key: u64, l: &Arc<Listening>) {
-        for _ in 0..ACCEPT_BATCH {
-            if self.stopping.load(Ordering::SeqCst) {
-                return;
-            }
-            match sys::accept(l.socket.fd()) {
-                Ok((fd, peer)) => {
-                    *lock(&l.backoff) = Duration::ZERO;
-                    let mut reserve = lock(&l.reserve);
-                    if reserve.is_none() {
-                        *reserve = reserve_descriptor();
-                    }
-                    drop(reserve);
-                    self.adopt(fd, peer, l);
-                }
-                Err(Errno::EAGAIN) => break,
-                Err(Errno::EMFILE | Errno::ENFILE) => {
-                    let mut reserve = lock(&l.reserve);
-                    if reserve.take().is_none() {
-                        drop(reserve);
-                        let pause = {
-                            let mut b = lock(&l.backoff);
-                            *b = (*b * 2).clamp(Duration::from_millis(10), MAX_ACCEPT_BACKOFF);
-                            *b
-                        };
-                        // Re-armed by the timer, not now: it would fire at once.
-                        let mut t = lock(&self.timers);
-                        self.push_timer(&mut t, Instant::now() + pause, key);
-                        return;
-                    }
-                    let Ok((fd, peer)) = sys::accept(l.socket.fd()) else {
-                        *reserve = reserve_descriptor();
-                        continue;
-                    };
-                    *reserve = reserve_descriptor();
-                    if reserve.is_some() {
-                        drop(reserve);
-                        self.adopt(fd, peer, l);
-                    } else {
-                        drop(fd); // shed: closed at once
-                        *reserve = reserve_descriptor();
-                    }
-                }
-                // A connection reset before it was accepted, or a signal.
-                Err(Errno::ECONNABORTED | Errno::EINTR | Errno::EPROTO) => {}
-                Err(_) => break,
-            }
-        }
-        if !self.stopping.load(Ordering::SeqCst) {
+        let rest = l.accept_batch(&self.stopping, |fd, peer| self.adopt(fd, peer, l));
+        if let Some(pause) = rest {
+            // Re-armed by the timer, not now: it would fire at once.
+            let mut t = lock(&self.timers);
+            self.push_timer(&mut t, Instant::now() + pause, key);
+        } else if !self.stopping.load(Ordering::SeqCst) {
             let _ = self.poller().rearm(l.socket.fd(), key, Interest::READ);
         }
     }
@@ -1532,19 +1453,6 @@ impl Engine {
     }
 }
 
-impl Listening {
-    fn new(socket: StreamListener, tls: Option<Arc<rustls::ServerConfig>>) -> Listening {
-        Listening {
-            socket,
-            tls,
-            local: None,
-            nodelay: false,
-            reserve: Mutex::new(reserve_descriptor()),
-            backoff: Mutex::new(Duration::ZERO),
-        }
-    }
-}
-
 /// Runs the settings' `thread_end` function, if any, when dropped: at the
 /// end of a pool thread, however its loop ends.
 struct Ending<'a>(&'a Settings);
@@ -1557,14 +1465,4 @@ impl Drop for Ending<'_> {
             let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| end()));
         }
     }
-}
-
-/// A descriptor held in reserve, freed to accept (and close) a connection
-/// when the process has no other.
-fn reserve_descriptor() -> Option<std::fs::File> {
-    std::fs::File::open("/dev/null").ok()
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
 }
