@@ -32,8 +32,7 @@
 //!   to its minimum after threads have idled for a while.
 
 use std::cell::Cell;
-use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::net::{SocketAddr, TcpListener, UdpSocket};
 use std::os::fd::{BorrowedFd, OwnedFd};
 use std::os::unix::net::UnixListener;
@@ -46,8 +45,10 @@ use nix::sys::epoll::EpollEvent;
 use nix::sys::socket::{getsockopt, setsockopt, sockopt};
 
 mod listener;
+mod timers;
 
 use self::listener::{Listening, StreamListener};
+use self::timers::Timers;
 use super::conn::{Conn, ConnState, ReadEnd, Reading, Sent};
 use super::dispatch::{Caller, Dispatcher, Peer};
 use super::udp::UdpEndpoint;
@@ -208,17 +209,6 @@ struct Reactor {
     poller: Poller,
     bell: Bell,
     timer: Timer,
-}
-
-/// Deadlines of connections (idle or stalled) and of starved listeners,
-/// earliest first; a key has at most one entry, checked when it fires.
-#[derive(Default)]
-struct Timers {
-    heap: BinaryHeap<Reverse<(Instant, u64)>>,
-    /// When the timerfd is set to fire.
-    armed_at: Option<Instant>,
-    /// When the pool's spare threads are next checked, if they are.
-    spares_check: Option<Instant>,
 }
 
 #[derive(Default)]
@@ -1378,9 +1368,7 @@ impl Engine {
     }
 
     fn push_timer(&self, t: &mut Timers, at: Instant, key: u64) {
-        t.heap.push(Reverse((at, key)));
-        if !t.armed_at.is_some_and(|armed| armed <= at) {
-            t.armed_at = Some(at);
+        if let Some(at) = t.push(at, key) {
             let _ = self.reactor().timer.set(self.poller(), Some(at));
         }
     }
@@ -1391,18 +1379,7 @@ impl Engine {
         let now = Instant::now();
         // The timeout may have been turned off since the timers were set.
         let idle = self.settings.idle().unwrap_or(Duration::MAX);
-        let mut due = Vec::new();
-        {
-            let mut t = lock(&self.timers);
-            t.armed_at = None;
-            while let Some(Reverse((at, key))) = t.heap.peek().copied() {
-                if at > now {
-                    break;
-                }
-                t.heap.pop();
-                due.push(key);
-            }
-        }
+        let due = lock(&self.timers).take_due(now);
         for key in due {
             if key == SPARES {
                 self.check_spares();
@@ -1444,10 +1421,8 @@ impl Engine {
                 _ => {}
             }
         }
-        let mut t = lock(&self.timers);
-        let next = t.heap.peek().map(|Reverse((at, _))| *at);
-        if next.is_some() && (t.armed_at.is_none() || next < t.armed_at) {
-            t.armed_at = next;
+        let next = lock(&self.timers).rearm();
+        if next.is_some() {
             let _ = self.reactor().timer.set(self.poller(), next);
         }
     }
