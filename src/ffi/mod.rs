@@ -149,10 +149,7 @@ static INSIDE_COUNT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicU
 
 impl Inside {
     fn map() -> std::sync::MutexGuard<'static, InsideMap> {
-        INSIDE
-            .get_or_init(Default::default)
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
+        crate::sync::lock(INSIDE.get_or_init(Default::default))
     }
 
     fn record(data: *mut u8, start: *mut u8, capacity: usize) {

@@ -6,6 +6,7 @@ use std::sync::{Mutex, MutexGuard};
 
 use super::{guard, nonnull, str_arg, write_out};
 use crate::rpc::rpcbind::{RpcbindOptions, RpcbindServer};
+use crate::sync::lock;
 use crate::{Error, Result};
 
 /// An embedded rpcbind (portmap v2, rpcbind v3/v4 on program 100000).
@@ -29,7 +30,7 @@ unsafe fn state<'a>(p: *const xipc_rpcbind_server) -> Result<MutexGuard<'a, Stat
     // SAFETY: NULL is refused; otherwise live by contract.
     let s = unsafe { p.as_ref() }
         .ok_or_else(|| Error::InvalidArgument("rpcbind server is NULL".into()))?;
-    Ok(s.state.lock().unwrap_or_else(|p| p.into_inner()))
+    Ok(lock(&s.state))
 }
 
 /// Changes the options of a server not started yet.

@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use super::rpcbind::Registration;
 use super::svc::Service;
+use crate::sync::lock;
 use crate::Result;
 
 /// An ONC RPC server: a [`Service`] (every method of which it has) that
@@ -125,6 +126,6 @@ impl Server {
     }
 
     fn rpcbind(&self) -> std::sync::MutexGuard<'_, Rpcbind> {
-        self.rpcbind.lock().unwrap_or_else(|p| p.into_inner())
+        lock(&self.rpcbind)
     }
 }

@@ -23,6 +23,7 @@ use crate::rpc::auth::{Credential, OpaqueAuth};
 use crate::rpc::message::{encode_call_head, reply_results};
 use crate::rpc::protocol::{Protocol, MAX_UDP_MESSAGE};
 use crate::stream::record::{DEFAULT_MAX_RECORD, LAST_FRAGMENT, MAX_FRAGMENT_LEN};
+use crate::sync::{read, write};
 use crate::xdr::Encoder;
 use crate::{Error, Result};
 
@@ -228,7 +229,7 @@ impl Client {
     /// The credential sent with every call (AUTH_NONE by default).
     pub fn set_credential(&self, cred: &Credential) -> Result<()> {
         let opaque = cred.to_opaque()?;
-        *self.cred.write().unwrap_or_else(|p| p.into_inner()) = opaque;
+        *write(&self.cred) = opaque;
         Ok(())
     }
 
@@ -342,7 +343,7 @@ impl Client {
         let mut enc;
         {
             // Encoded from under the lock: no copy of the credential.
-            let cred = self.cred.read().unwrap_or_else(|p| p.into_inner());
+            let cred = read(&self.cred);
             let room = 68 + cred.body.len() + if copy { args.len() } else { 0 };
             enc = Encoder::with_capacity(room);
             // Room for the record mark.
@@ -369,7 +370,7 @@ impl Client {
     }
 
     fn current_conn(&self) -> Result<Arc<Conn>> {
-        let conn = self.conn.read().unwrap_or_else(|p| p.into_inner()).clone();
+        let conn = read(&self.conn).clone();
         if conn.is_dead() && self.wants_reconnect() {
             return self.replace_conn(&conn);
         }
@@ -378,7 +379,7 @@ impl Client {
 
     /// Opens a new connection in place of `old` (unless another thread did).
     fn replace_conn(&self, old: &Arc<Conn>) -> Result<Arc<Conn>> {
-        let mut slot = self.conn.write().unwrap_or_else(|p| p.into_inner());
+        let mut slot = write(&self.conn);
         if !Arc::ptr_eq(&slot, old) {
             return Ok(slot.clone());
         }
@@ -428,6 +429,6 @@ impl Client {
 /// ```
 impl AsRawFd for Client {
     fn as_raw_fd(&self) -> RawFd {
-        self.conn.read().unwrap_or_else(|p| p.into_inner()).raw_fd()
+        read(&self.conn).raw_fd()
     }
 }

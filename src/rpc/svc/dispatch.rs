@@ -14,7 +14,7 @@ use crate::rpc::drc::{checksum, ClientKey, DuplicateCache, Lookup, RequestKey};
 use crate::rpc::message::{decode_call, AcceptStat, BadCall, RejectStat, ReplyHeader};
 use crate::stream::record::LAST_FRAGMENT;
 use crate::stream::PeerCredentials;
-use crate::sync::lock;
+use crate::sync::{lock, read, write};
 use crate::xdr::Encoder;
 use crate::{Error, Result};
 
@@ -162,7 +162,7 @@ impl Dispatcher {
     where
         F: Fn(&CallInfo, &[u8], &mut Encoder) -> Result<Answer> + Send + Sync + 'static,
     {
-        let mut programs = self.programs.write().unwrap_or_else(|p| p.into_inner());
+        let mut programs = write(&self.programs);
         programs
             .entry(prog)
             .or_default()
@@ -173,7 +173,7 @@ impl Dispatcher {
 
     /// Every (program, version) served.
     pub fn versions(&self) -> Vec<(u32, u32)> {
-        let programs = self.programs.read().unwrap_or_else(|p| p.into_inner());
+        let programs = read(&self.programs);
         let mut all: Vec<(u32, u32)> = programs
             .iter()
             .flat_map(|(p, vs)| vs.keys().map(move |v| (*p, *v)))
@@ -282,7 +282,7 @@ impl Dispatcher {
 
     fn run(&self, info: &CallInfo, args: &[u8], results: &mut Encoder) -> Option<Vec<u8>> {
         let handler = {
-            let programs = self.programs.read().unwrap_or_else(|p| p.into_inner());
+            let programs = read(&self.programs);
             let Some(versions) = programs.get(&info.prog) else {
                 return Some(accepted(info.xid, AcceptStat::ProgUnavail));
             };

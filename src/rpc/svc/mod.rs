@@ -39,6 +39,7 @@ use engine::Engine;
 
 use crate::net::{self, TlsConfig};
 use crate::rpc::protocol::Protocol;
+use crate::sync::lock;
 use crate::xdr::Encoder;
 use crate::{Error, Result};
 
@@ -133,12 +134,8 @@ impl Service {
                 "the idle timeout must be positive".into(),
             ));
         }
-        *self
-            .engine
-            .settings
-            .idle_timeout
-            .lock()
-            .unwrap_or_else(|p| p.into_inner()) = timeout.map(|t| t.max(Duration::from_millis(1)));
+        *lock(&self.engine.settings.idle_timeout) =
+            timeout.map(|t| t.max(Duration::from_millis(1)));
         Ok(())
     }
 
@@ -217,12 +214,7 @@ impl Service {
     /// keeps each thread's interpreter state between calls and gives it
     /// back here. Threads already running run the function set last.
     pub fn on_thread_end(&self, end: Option<Box<dyn Fn() + Send + Sync>>) {
-        *self
-            .engine
-            .settings
-            .thread_end
-            .lock()
-            .unwrap_or_else(|p| p.into_inner()) = end.map(Arc::from);
+        *lock(&self.engine.settings.thread_end) = end.map(Arc::from);
     }
 
     /// The stack of each pool thread, where handlers run (default 2 MiB;
