@@ -209,12 +209,33 @@ pub(crate) fn write(fd: BorrowedFd<'_>, sink: Sink, parts: &[IoSlice<'_>]) -> Re
             nix::sys::socket::send(raw, one, send_flags(sink))
         }
         (Sink::Socket | Sink::SocketNow, _) => {
-            sendmsg::<UnixAddr>(raw, parts, &[], send_flags(sink), None)
+            let mut small = [0; SMALL_SEND];
+            match gather(parts, &mut small) {
+                Some(one) => nix::sys::socket::send(raw, one, send_flags(sink)),
+                None => sendmsg::<UnixAddr>(raw, parts, &[], send_flags(sink), None),
+            }
         }
         (Sink::Pipe, _) => pipe_write(fd, parts),
         (Sink::Plain, _) => plain_write(fd, parts),
     };
     written.map_err(|e| io_error("write", e))
+}
+
+/// Parts of a message up to this many bytes in all are copied together and
+/// sent as one buffer: a `send` of one buffer costs the kernel less than a
+/// `sendmsg` of several (a small RPC reply, its header and its results,
+/// pinned to one CPU with its caller: 1.5-2% more calls/s, twelve
+/// alternating runs).
+pub(crate) const SMALL_SEND: usize = 256;
+
+/// `parts` copied one after the other into `buf`, when they fit.
+pub(crate) fn gather<'a>(parts: &[IoSlice<'_>], buf: &'a mut [u8; SMALL_SEND]) -> Option<&'a [u8]> {
+    let mut at = 0;
+    for p in parts {
+        buf.get_mut(at..at + p.len())?.copy_from_slice(p);
+        at += p.len();
+    }
+    Some(&buf[..at])
 }
 
 fn send_flags(sink: Sink) -> MsgFlags {
@@ -562,6 +583,23 @@ mod tests {
     use super::*;
     use std::os::fd::AsFd;
     use std::time::{Duration, Instant};
+
+    #[test]
+    fn gather_joins_parts_that_fit_and_no_others() {
+        let mut buf = [0; SMALL_SEND];
+        let parts = [
+            IoSlice::new(b"head"),
+            IoSlice::new(b""),
+            IoSlice::new(b"body"),
+        ];
+        assert_eq!(gather(&parts, &mut buf), Some(&b"headbody"[..]));
+        assert_eq!(gather(&[], &mut buf), Some(&b""[..]));
+        let half = vec![7u8; SMALL_SEND / 2];
+        let exact = [IoSlice::new(&half), IoSlice::new(&half)];
+        assert_eq!(gather(&exact, &mut buf).map(<[u8]>::len), Some(SMALL_SEND));
+        let over = [IoSlice::new(&half), IoSlice::new(&half), IoSlice::new(b"x")];
+        assert_eq!(gather(&over, &mut buf), None);
+    }
 
     #[test]
     fn skip_bytes_crosses_part_boundaries() {

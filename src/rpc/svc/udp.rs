@@ -7,7 +7,7 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
-use nix::sys::socket::{sendmsg, MsgFlags, SockaddrStorage};
+use nix::sys::socket::{sendmsg, sendto, MsgFlags, SockaddrStorage};
 
 use super::dispatch::{head, Caller, Peer};
 use crate::net::spin::Spinner;
@@ -101,13 +101,13 @@ impl UdpEndpoint {
             &[IoSlice::new(message), IoSlice::new(results)]
         };
         let addr = SockaddrStorage::from(to);
-        let _ = sendmsg(
-            self.socket.as_raw_fd(),
-            parts,
-            &[],
-            MsgFlags::MSG_NOSIGNAL | MsgFlags::MSG_DONTWAIT,
-            Some(&addr),
-        );
+        let flags = MsgFlags::MSG_NOSIGNAL | MsgFlags::MSG_DONTWAIT;
+        let fd = self.socket.as_raw_fd();
+        let mut small = [0; sys::SMALL_SEND];
+        let _ = match sys::gather(parts, &mut small) {
+            Some(one) => sendto(fd, one, &addr, flags),
+            None => sendmsg(fd, parts, &[], flags, Some(&addr)),
+        };
     }
 }
 
