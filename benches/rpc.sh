@@ -20,9 +20,10 @@
 #   - a Python server (xipc.rpc.Server, a Python handler) beside the same
 #     ADD served by Python on the standard library alone, pinned and
 #     unpinned, both called by the C client.
-# Each figure is the median of RPC_BENCH_REPEAT runs (default 5), xipc and
-# libtirpc alternating run by run, so a busy machine disturbs both alike
-# and no single lucky or unlucky run decides a ratio.
+# Each figure is the median of RPC_BENCH_REPEAT runs (default 5), xipc,
+# libtirpc and the raw floors they are set against alternating run by run,
+# so a busy machine disturbs them alike and no single lucky or unlucky run
+# decides a ratio.
 # Knobs: RPC_BENCH_CALLS (default 20000), RPC_BENCH_ECHO (default 1000).
 source "$(dirname "$0")/../tests/interop/rpc/common.sh"
 BENCH_DIR=$(cd "$(dirname "$0")/rpc" && pwd)
@@ -72,16 +73,30 @@ median() { # VALUES... -> their median
         END { print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'
 }
 
-# both MODE PROTO CALLS THREADS PIN: sets X and T, the medians of REPEAT
-# runs each, xipc and libtirpc taking turns.
+# both MODE PROTO CALLS THREADS PIN [KIND...]: sets X and T, the medians of
+# REPEAT runs each, xipc and libtirpc taking turns. Each KIND (a ping-pong
+# server: server or loop) takes a turn in the same rounds, with as many
+# round trips and threads, and F[KIND] is set to its median: a floor is
+# measured beside the figures it is set against, not before them.
+declare -A F
 both() {
-    local i xs=() ts=()
+    local mode=$1 proto=$2 calls=$3 threads=$4 pin=$5 i kind
+    shift 5
+    local xs=() ts=()
+    declare -A fs=()
     for ((i = 0; i < REPEAT; i++)); do
-        xs+=("$(run xipc "$5" "$1" "$2" "$3" "$4")")
-        ts+=("$(run tirpc "$5" "$1" "$2" "$3" "$4")")
+        for kind in "$@"; do
+            fs[$kind]+=" $(pingpong "$pin" "$calls" "$threads" "$kind")"
+        done
+        xs+=("$(run xipc "$pin" "$mode" "$proto" "$calls" "$threads")")
+        ts+=("$(run tirpc "$pin" "$mode" "$proto" "$calls" "$threads")")
     done
     X=$(median "${xs[@]}")
     T=$(median "${ts[@]}")
+    for kind in "$@"; do
+        # shellcheck disable=SC2086 # the runs, one word each
+        F[$kind]=$(median ${fs[$kind]})
+    done
 }
 
 # both_tls MODE CALLS PIN: sets X (xipc over TLS) and T (xipc in the
@@ -119,14 +134,6 @@ both_py() {
     T=$(median "${ts[@]}")
 }
 
-median_pingpong() { # PIN ROUNDS THREADS [SERVER]
-    local i vs=()
-    for ((i = 0; i < REPEAT; i++)); do
-        vs+=("$(pingpong "$1" "$2" "$3" "${4:-server}")")
-    done
-    median "${vs[@]}"
-}
-
 row() { # name xipc tirpc unit
     awk -v n="$1" -v x="$2" -v t="$3" -v u="$4" \
         'BEGIN { printf "%-40s %12s %12s %8.2fx  %s\n", n, x, t, (t > 0 ? x / t : 0), u }'
@@ -134,24 +141,20 @@ row() { # name xipc tirpc unit
 
 echo "ONC RPC: xipc vs rpcgen+libtirpc (same .x service, same run; higher is better)"
 printf "%-40s %12s %12s %9s\n" "benchmark" "xipc" "libtirpc" "ratio"
-declare -A floor
 seq_tcp=()
 for pin in pinned unpinned; do
-    floor[$pin]=$(median_pingpong "$pin" "$CALLS" 1)
-    for proto in tcp udp; do
-        both add "$proto" "$CALLS" 1 "$pin"
-        row "sequential ADD, ${proto^^}, $pin" "$X" "$T" "calls/s"
-        if [[ $proto == tcp ]]; then
-            seq_tcp+=("$pin $X $T")
-        fi
-    done
+    both add tcp "$CALLS" 1 "$pin" server
+    row "sequential ADD, TCP, $pin" "$X" "$T" "calls/s"
+    seq_tcp+=("$pin $X $T ${F[server]}")
+    both add udp "$CALLS" 1 "$pin"
+    row "sequential ADD, UDP, $pin" "$X" "$T" "calls/s"
 done
 many=()
 for pin in pinned unpinned; do
-    both add tcp $((CALLS / 8)) 16 "$pin"
+    both add tcp $((CALLS / 8)) 16 "$pin" server loop
     row "16 clients, a connection each, $pin" "$X" "$T" "calls/s"
     best_t=$T
-    many+=("$pin $X $T $(median_pingpong "$pin" $((CALLS / 8)) 16) $(median_pingpong "$pin" $((CALLS / 8)) 16 loop)")
+    many+=("$pin $X $T ${F[server]} ${F[loop]}")
     both shared tcp $((CALLS / 8)) 16 "$pin"
     row "16 threads, one shared client, $pin" "$X" "$T" "calls/s"
     row "  the same xipc vs libtirpc's best" "$X" "$best_t" "calls/s"
@@ -191,8 +194,8 @@ done
 echo
 echo "Floor: raw TCP ping-pong, 52-byte request / 32-byte reply (an ADD call's bytes)"
 for entry in "${seq_tcp[@]}"; do
-    read -r pin x t <<<"$entry"
-    awk -v p="$pin" -v f="${floor[$pin]}" -v x="$x" -v t="$t" 'BEGIN {
+    read -r pin x t f <<<"$entry"
+    awk -v p="$pin" -v f="$f" -v x="$x" -v t="$t" 'BEGIN {
         printf "%-9s raw %8.0f rt/s (%5.1f us); xipc call %5.1f us = %.2fx raw; libtirpc %5.1f us = %.2fx raw\n",
             p, f, 1e6 / f, 1e6 / x, f / x, 1e6 / t, f / t }'
 done
