@@ -11,7 +11,8 @@
 #   - 16 threads calling through one shared client, TCP, pinned and
 #     unpinned: xipc pipelines their calls on the one connection; a
 #     libtirpc CLIENT lets one call through at a time, so the figure is
-#     also set beside libtirpc's best, 16 clients of their own;
+#     also set beside libtirpc's best, 16 clients of their own, and beside
+#     raw ping-pong of 16 threads pipelining on one connection;
 #   - 64 KiB ECHO throughput, TCP, pinned and unpinned;
 #   - raw TCP ping-pong of the same byte counts as the floor;
 #   - RPC-with-TLS (RFC 9289): xipc over TLS 1.3 beside xipc in the clear,
@@ -58,13 +59,18 @@ run() {
     stop_server "$SERVER_PID"
 }
 
-# pingpong PIN ROUNDS THREADS [SERVER]: SERVER is server (a thread per
-# connection, the default) or loop (one thread on an epoll set).
+# pingpong PIN ROUNDS THREADS [KIND]: KIND is server (a connection per
+# thread, a server thread per connection; the default), loop (the same
+# connections, one server thread on an epoll set) or shared (the threads
+# on one connection, their requests pipelined, a reader thread handing out
+# the replies; a server thread answering all that one read brings with one
+# write).
 pingpong() {
-    local prefix=()
+    local prefix=() server=${4:-server} client=client
     [[ $1 == pinned ]] && prefix=(taskset -c 0)
-    start_server "pingpong-$1" "${prefix[@]}" "$WORK/pingpong" "${4:-server}" >/dev/null
-    "${prefix[@]}" "$WORK/pingpong" client "$TCP_PORT" "$2" "$3"
+    [[ $server == shared ]] && server=batch client=shared
+    start_server "pingpong-$1" "${prefix[@]}" "$WORK/pingpong" "$server" >/dev/null
+    "${prefix[@]}" "$WORK/pingpong" "$client" "$TCP_PORT" "$2" "$3"
     stop_server "$SERVER_PID"
 }
 
@@ -74,8 +80,8 @@ median() { # VALUES... -> their median
 }
 
 # both MODE PROTO CALLS THREADS PIN [KIND...]: sets X and T, the medians of
-# REPEAT runs each, xipc and libtirpc taking turns. Each KIND (a ping-pong
-# server: server or loop) takes a turn in the same rounds, with as many
+# REPEAT runs each, xipc and libtirpc taking turns. Each KIND (of raw
+# ping-pong: server, loop or shared) takes a turn in the same rounds, with as many
 # round trips and threads, and F[KIND] is set to its median: a floor is
 # measured beside the figures it is set against, not before them.
 declare -A F
@@ -150,13 +156,15 @@ for pin in pinned unpinned; do
     row "sequential ADD, UDP, $pin" "$X" "$T" "calls/s"
 done
 many=()
+shared=()
 for pin in pinned unpinned; do
     both add tcp $((CALLS / 8)) 16 "$pin" server loop
     row "16 clients, a connection each, $pin" "$X" "$T" "calls/s"
     best_t=$T
     many+=("$pin $X $T ${F[server]} ${F[loop]}")
-    both shared tcp $((CALLS / 8)) 16 "$pin"
+    both shared tcp $((CALLS / 8)) 16 "$pin" shared
     row "16 threads, one shared client, $pin" "$X" "$T" "calls/s"
+    shared+=("$pin $X $best_t ${F[shared]}")
     row "  the same xipc vs libtirpc's best" "$X" "$best_t" "calls/s"
 done
 for pin in pinned unpinned; do
@@ -207,4 +215,10 @@ for entry in "${many[@]}"; do
     awk -v p="$pin" -v l="$l" -v x="$x" -v t="$t" 'BEGIN {
         printf "%-9s raw %8.0f rt/s with one epoll loop serving the 16 = %.2fx libtirpc; xipc %.2fx its time\n",
             p, l, l / t, l / x }'
+done
+for entry in "${shared[@]}"; do
+    read -r pin x t f <<<"$entry"
+    awk -v p="$pin" -v f="$f" -v x="$x" -v t="$t" 'BEGIN {
+        printf "%-9s raw %8.0f rt/s with 16 threads on one connection = %.2fx libtirpc'"'"'s best; xipc %.2fx its time\n",
+            p, f, f / t, f / x }'
 done

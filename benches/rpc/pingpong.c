@@ -5,9 +5,18 @@
  *        pingpong loop                    (the same with one thread and one
  *                                          epoll set, every ready connection
  *                                          served in turn, up to 64 a wait)
+ *        pingpong batch                   (a thread per connection that
+ *                                          answers every whole request one
+ *                                          read brings with one write)
  *        pingpong client PORT N [THREADS] (THREADS connections, one thread
  *                                          each, N round trips per thread;
- *                                          prints round trips per second) */
+ *                                          prints round trips per second)
+ *        pingpong shared PORT N THREADS   (THREADS threads on one connection,
+ *                                          their requests pipelined, N round
+ *                                          trips each; prints the same)
+ * A reply is the first 32 bytes of its request, so a shared connection's
+ * reader can tell whose reply it is from the caller's number the request
+ * starts with. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,8 +26,11 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stdatomic.h>
+#include <linux/futex.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 
 #define REQ 52
 #define REP 32
@@ -43,21 +55,101 @@ static void *serve(void *arg) {
     return NULL;
 }
 
+/* The batch server's connection thread: reads what has come, answers
+ * every whole request in it with one write. */
+static void *serve_batch(void *arg) {
+    enum { IN = 65536 };
+    int c = (int)(long)arg, one = 1;
+    char *in = malloc(IN), *out = malloc(IN / REQ * REP);
+    size_t have = 0;
+    setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    while (in && out) {
+        ssize_t r = read(c, in + have, IN - have);
+        if (r <= 0) break;
+        have += (size_t)r;
+        size_t whole = have / REQ;
+        for (size_t i = 0; i < whole; i++) memcpy(out + i * REP, in + i * REQ, REP);
+        have -= whole * REQ;
+        memmove(in, in + whole * REQ, have);
+        if (whole && full(c, out, whole * REP, 1)) break;
+    }
+    free(in);
+    free(out);
+    close(c);
+    return NULL;
+}
+
 static int port;
 static long rounds;
+
+static int dial(void) {
+    int one = 1, s = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons((unsigned short)port),
+                              .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    if (connect(s, (struct sockaddr *)&sin, sizeof sin)) exit(1);
+    setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    return s;
+}
 
 static void *ping(void *arg) {
     (void)arg;
     char buf[REQ];
-    int one = 1, s = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons((unsigned short)port),
-                              .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    int s = dial();
     memset(buf, 7, sizeof buf);
-    if (connect(s, (struct sockaddr *)&sin, sizeof sin)) exit(1);
-    setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     for (long i = 0; i < rounds; i++)
         if (full(s, buf, REQ, 1) || full(s, buf, REP, 0)) exit(1);
     close(s);
+    return NULL;
+}
+
+/* The shared connection: callers write their requests under a lock and
+ * sleep on their word of `state` until the reader thread, which reads the
+ * replies in bulk, hands them theirs: as little as a client shared by
+ * threads that each wait for their own reply can do per call. */
+enum { NO_REPLY, WAITING, REPLIED };
+static int shared_fd, callers;
+static pthread_mutex_t write_lock = PTHREAD_MUTEX_INITIALIZER;
+static _Atomic int state[64];
+
+static void *call_shared(void *arg) {
+    int me = (int)(long)arg;
+    char buf[REQ];
+    memset(buf, 7, sizeof buf);
+    memcpy(buf, &me, sizeof me);
+    for (long i = 0; i < rounds; i++) {
+        atomic_store(&state[me], NO_REPLY);
+        pthread_mutex_lock(&write_lock);
+        int failed = full(shared_fd, buf, REQ, 1);
+        pthread_mutex_unlock(&write_lock);
+        if (failed) exit(1);
+        int expected = NO_REPLY;
+        if (atomic_compare_exchange_strong(&state[me], &expected, WAITING))
+            while (atomic_load(&state[me]) == WAITING)
+                syscall(SYS_futex, &state[me], FUTEX_WAIT_PRIVATE, WAITING, NULL, NULL, 0);
+    }
+    return NULL;
+}
+
+static void *read_shared(void *arg) {
+    (void)arg;
+    static char in[65536];
+    size_t have = 0;
+    for (long left = rounds * callers; left > 0;) {
+        ssize_t r = read(shared_fd, in + have, sizeof in - have);
+        if (r <= 0) exit(1);
+        have += (size_t)r;
+        size_t whole = have / REP;
+        for (size_t i = 0; i < whole; i++) {
+            int who;
+            memcpy(&who, in + i * REP, sizeof who);
+            if (who < 0 || who >= callers) exit(1);
+            if (atomic_exchange(&state[who], REPLIED) == WAITING)
+                syscall(SYS_futex, &state[who], FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+        }
+        have -= whole * REP;
+        memmove(in, in + whole * REP, have);
+        left -= (long)whole;
+    }
     return NULL;
 }
 
@@ -101,7 +193,8 @@ static int loop(int l) {
 }
 
 int main(int argc, char **argv) {
-    if (argc == 2 && (strcmp(argv[1], "server") == 0 || strcmp(argv[1], "loop") == 0)) {
+    if (argc == 2 && (strcmp(argv[1], "server") == 0 || strcmp(argv[1], "loop") == 0 ||
+                      strcmp(argv[1], "batch") == 0)) {
         int l = socket(AF_INET, SOCK_STREAM, 0);
         struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
         socklen_t len = sizeof sin;
@@ -113,20 +206,31 @@ int main(int argc, char **argv) {
         for (;;) {
             pthread_t t;
             int c = accept(l, NULL, NULL);
-            if (c < 0 || pthread_create(&t, NULL, serve, (void *)(long)c)) return 1;
+            void *(*serve_one)(void *) = argv[1][0] == 'b' ? serve_batch : serve;
+            if (c < 0 || pthread_create(&t, NULL, serve_one, (void *)(long)c)) return 1;
             pthread_detach(t);
         }
     }
-    if (argc != 4 && argc != 5) { fprintf(stderr, "usage: pingpong server | loop | client PORT N [THREADS]\n"); return 2; }
+    int shared = argc > 1 && strcmp(argv[1], "shared") == 0;
+    if ((argc != 4 && argc != 5) || (shared && argc != 5)) {
+        fprintf(stderr, "usage: pingpong server | loop | batch | client PORT N [THREADS] | shared PORT N THREADS\n");
+        return 2;
+    }
     port = atoi(argv[2]);
     rounds = atol(argv[3]);
     int threads = argc == 5 ? atoi(argv[4]) : 1;
     if (threads < 1 || threads > 64) return 2;
-    pthread_t t[64];
+    pthread_t t[64], r;
     struct timespec a, b;
+    if (shared) {
+        shared_fd = dial();
+        callers = threads;
+    }
     clock_gettime(CLOCK_MONOTONIC, &a);
-    for (int i = 0; i < threads; i++) pthread_create(&t[i], NULL, ping, NULL);
+    if (shared) pthread_create(&r, NULL, read_shared, NULL);
+    for (int i = 0; i < threads; i++) pthread_create(&t[i], NULL, shared ? call_shared : ping, (void *)(long)i);
     for (int i = 0; i < threads; i++) pthread_join(t[i], NULL);
+    if (shared) pthread_join(r, NULL);
     clock_gettime(CLOCK_MONOTONIC, &b);
     printf("%.0f\n", rounds * threads / ((b.tv_sec - a.tv_sec) + (b.tv_nsec - a.tv_nsec) / 1e9));
     return 0;
