@@ -18,6 +18,8 @@
 #   - RPC-with-TLS (RFC 9289): xipc over TLS 1.3 beside xipc in the clear,
 #     sequential ADD and 64 KiB echo, pinned and unpinned, and the time to
 #     set a connection up (TCP connect, AUTH_TLS probe, TLS handshake);
+#     beside them, as the floor, 64 KiB echoes with no RPC over TLS 1.3
+#     made by OpenSSL and in the clear (benches/rpc/tls_echo.c);
 #   - a Python server (xipc.rpc.Server, a Python handler) beside the same
 #     ADD served by Python on the standard library alone, pinned and
 #     unpinned, both called by the C client.
@@ -40,6 +42,9 @@ cc "${cc_flags[@]}" -o "$WORK/bench_tirpc" "$BENCH_DIR/bench_tirpc.c" "$WORK/xec
 cc -O2 -I"$ROOT/include" -o "$WORK/bench_xipc" "$BENCH_DIR/bench_xipc.c" \
     -L"$WORK/lib" -Wl,-rpath,"$WORK/lib" -lxipc -lpthread
 cc -O2 -o "$WORK/pingpong" "$BENCH_DIR/pingpong.c" -lpthread
+pkg-config --exists openssl || die "OpenSSL's headers are missing; install libssl-dev"
+cc -O2 $(pkg-config --cflags openssl) -o "$WORK/tls_echo" "$BENCH_DIR/tls_echo.c" \
+    $(pkg-config --libs openssl) -lpthread
 
 TLS_DIR="$WORK/tls"
 bash "$ROOT/tests/tls/make_certs.sh" "$TLS_DIR"
@@ -105,16 +110,36 @@ both() {
     done
 }
 
-# both_tls MODE CALLS PIN: sets X (xipc over TLS) and T (xipc in the
-# clear), medians of REPEAT runs each, taking turns.
+# tls_echo PIN ECHOS plain|tls: 64 KiB echoes with no RPC, in the clear
+# or over OpenSSL's TLS 1.3 (benches/rpc/tls_echo.c); prints MiB/s.
+tls_echo() {
+    local prefix=() how=plain
+    [[ $1 == pinned ]] && prefix=(taskset -c 0)
+    [[ $3 == tls ]] && how=$TLS_DIR
+    start_server "tls-echo-$1" "${prefix[@]}" "$WORK/tls_echo" server "$how" >/dev/null
+    "${prefix[@]}" "$WORK/tls_echo" client "$how" "$TCP_PORT" "$2"
+    stop_server "$SERVER_PID"
+}
+
+# both_tls MODE CALLS PIN [floor]: sets X (xipc over TLS) and T (xipc in
+# the clear), medians of REPEAT runs each, taking turns; with floor, the
+# raw echoes over OpenSSL (FT) and in the clear (FP) take turns with them.
 both_tls() {
-    local i xs=() ts=()
+    local i xs=() ts=() fts=() fps=()
     for ((i = 0; i < REPEAT; i++)); do
         xs+=("$(run xipc-tls "$3" "$1" tcp "$2" 1)")
         ts+=("$(run xipc "$3" "$1" tcp "$2" 1)")
+        if [[ ${4:-} == floor ]]; then
+            fts+=("$(tls_echo "$3" "$2" tls)")
+            fps+=("$(tls_echo "$3" "$2" plain)")
+        fi
     done
     X=$(median "${xs[@]}")
     T=$(median "${ts[@]}")
+    if [[ ${4:-} == floor ]]; then
+        FT=$(median "${fts[@]}")
+        FP=$(median "${fps[@]}")
+    fi
 }
 
 # run_py IMPL PIN CALLS -> the C client's calls/s against a Python server:
@@ -180,13 +205,20 @@ for pin in pinned unpinned; do
     row "sequential ADD, TCP, $pin" "$X" "$T" "calls/s"
     awk -v x="$X" -v t="$T" 'BEGIN { printf "  a TLS call takes %.2fx the cleartext call (%.1f us vs %.1f us)\n", t / x, 1e6 / x, 1e6 / t }'
 done
+tls_floor=()
 for pin in pinned unpinned; do
-    both_tls echo "$ECHOS" "$pin"
+    both_tls echo "$ECHOS" "$pin" floor
     row "64 KiB echo, TCP, $pin" "$X" "$T" "MiB/s"
+    tls_floor+=("$pin $FT $FP")
 done
 for pin in pinned unpinned; do
     both_tls connect 200 "$pin"
     awk -v p="$pin" -v x="$X" -v t="$T" 'BEGIN { printf "connection set-up, %-9s TLS %8.1f us  cleartext %8.1f us (connect, probe, handshake)\n", p, x, t }'
+done
+echo "Floor: 64 KiB echoes with no RPC, over TLS 1.3 made by OpenSSL (AES-128-GCM) and in the clear"
+for entry in "${tls_floor[@]}"; do
+    read -r pin ft fp <<<"$entry"
+    row "raw 64 KiB echo, OpenSSL vs clear, $pin" "$ft" "$fp" "MiB/s"
 done
 
 echo

@@ -27,7 +27,7 @@ demo)
     py_modules=()
     ;;
 bench)
-    apt_packages=(libtirpc-dev rpcsvc-proto pkg-config util-linux openssl)
+    apt_packages=(libtirpc-dev rpcsvc-proto pkg-config util-linux openssl libssl-dev)
     py_modules=(posix_ipc=posix_ipc)
     ;;
 test)
