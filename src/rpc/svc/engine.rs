@@ -44,9 +44,11 @@ use std::time::{Duration, Instant};
 use nix::sys::epoll::EpollEvent;
 use nix::sys::socket::{getsockopt, setsockopt, sockopt};
 
+mod headcount;
 mod listener;
 mod timers;
 
+use self::headcount::Headcount;
 use self::listener::{Listening, StreamListener};
 use self::timers::Timers;
 use super::conn::{Conn, ConnState, ReadEnd, Reading, Sent};
@@ -254,18 +256,12 @@ pub(crate) struct Engine {
     reactor: OnceLock<Reactor>,
     sources: Mutex<Sources>,
     jobs: Mutex<VecDeque<Job>>,
-    /// Threads waiting in the poller.
-    waiting: AtomicUsize,
+    /// Threads in the pool, waiting, busy and asked to leave.
+    head: Headcount,
     /// Threads staying on a connection (see `stay_on_conn`).
     staying: AtomicUsize,
     /// The CPUs this process may run on ([`sys::cpus`]).
     pub(super) cpus: AtomicUsize,
-    /// Threads in the pool.
-    threads: AtomicUsize,
-    /// The most threads busy at once since the last `check_spares`.
-    peak_busy: AtomicUsize,
-    /// Threads asked to leave and not yet gone.
-    retiring: AtomicUsize,
     pool: Mutex<Pool>,
     /// Notified (under `pool`) when a thread leaves the pool.
     pool_shrunk: Condvar,
@@ -296,12 +292,9 @@ impl Engine {
                 ..Sources::default()
             }),
             jobs: Mutex::new(VecDeque::new()),
-            waiting: AtomicUsize::new(0),
+            head: Headcount::default(),
             staying: AtomicUsize::new(0),
             cpus: AtomicUsize::new(1),
-            threads: AtomicUsize::new(0),
-            peak_busy: AtomicUsize::new(0),
-            retiring: AtomicUsize::new(0),
             pool: Mutex::new(Pool::default()),
             pool_shrunk: Condvar::new(),
             timers: Mutex::new(Timers::default()),
@@ -414,7 +407,7 @@ impl Engine {
     }
 
     pub fn thread_count(&self) -> usize {
-        self.threads.load(Ordering::SeqCst)
+        self.head.threads()
     }
 
     // ---- lifecycle ----
@@ -446,7 +439,7 @@ impl Engine {
         self.started.store(true, Ordering::SeqCst);
         drop(s);
         self.cpus.store(sys::cpus(), Ordering::Relaxed);
-        let min = self.settings.min_threads.load(Ordering::Relaxed).max(1);
+        let min = self.min_threads();
         for _ in 0..min {
             self.spawn()?;
         }
@@ -460,10 +453,9 @@ impl Engine {
         if self.exiting.load(Ordering::SeqCst) {
             return Ok(());
         }
-        self.threads.fetch_add(1, Ordering::SeqCst);
-        // A new thread counts as waiting from now, so that nobody adds
-        // another for the same need before it gets to wait.
-        self.waiting.fetch_add(1, Ordering::SeqCst);
+        // Counted as waiting from now, so that nobody adds another for
+        // the same need before it gets to wait.
+        self.head.starting();
         let engine = self.clone();
         let spawned = std::thread::Builder::new()
             .name("xipc-rpc".into())
@@ -474,15 +466,14 @@ impl Engine {
                 pool.handles.retain(|h| !h.is_finished());
                 pool.handles.push(handle);
                 drop(pool);
-                let min = self.settings.min_threads.load(Ordering::Relaxed).max(1);
-                if self.threads.load(Ordering::SeqCst) > min {
+                let min = self.min_threads();
+                if self.head.threads() > min {
                     self.schedule_spares_check(&mut lock(&self.timers));
                 }
                 Ok(())
             }
             Err(e) => {
-                self.threads.fetch_sub(1, Ordering::SeqCst);
-                self.waiting.fetch_sub(1, Ordering::SeqCst);
+                self.head.not_started();
                 Err(Error::os("start a server thread", e))
             }
         }
@@ -593,36 +584,38 @@ impl Engine {
             // Counted as waiting before looking for queued work, so a job
             // queued meanwhile either is seen here or rings the bell.
             if !std::mem::take(&mut counted) {
-                self.waiting.fetch_add(1, Ordering::SeqCst);
+                self.head.wait();
             }
             if self.exiting.load(Ordering::SeqCst) {
-                self.waiting.fetch_sub(1, Ordering::SeqCst);
+                self.head.unwait();
                 // Pass the stop on to the next waiting thread.
                 self.reactor().bell.ring(self.poller());
                 break;
             }
             if let Some(job) = self.pop_job() {
-                let still_waiting = self.waiting.fetch_sub(1, Ordering::SeqCst) - 1;
-                self.note_busy(still_waiting);
+                let still_waiting = self.head.unwait();
+                self.head.note_busy(still_waiting);
                 self.run_job(job, &mut scratch);
                 continue;
             }
             // No timeout: an epoll_wait with one arms and cancels a kernel
             // timer every time. Spare threads leave through `check_spares`.
             let got = self.poller().wait(&mut scratch.events, None);
-            let still_waiting = self.waiting.fetch_sub(1, Ordering::SeqCst) - 1;
+            let still_waiting = self.head.unwait();
             match got {
-                Ok(Some(ready)) if ready.key == BELL && self.take_retirement() => {
+                Ok(Some(ready))
+                    if ready.key == BELL && self.head.take_retirement(self.min_threads()) =>
+                {
                     // Pass the ring on: to the next thread asked to leave,
                     // to whoever a queued job rang for, or along a stop
                     // (which may have rung at the same time).
-                    if self.retiring.load(Ordering::SeqCst) > 0
+                    if self.head.retiring() > 0
                         || !lock(&self.jobs).is_empty()
                         || self.exiting.load(Ordering::SeqCst)
                     {
                         self.reactor().bell.ring(self.poller());
                     }
-                    // `take_retirement` counted this thread out.
+                    // `take_retirement` counted this thread out of the pool.
                     let _pool = lock(&self.pool);
                     self.pool_shrunk.notify_all();
                     return;
@@ -632,7 +625,7 @@ impl Engine {
                         self.grow();
                     }
                     if ready.key != TIMER {
-                        self.note_busy(still_waiting);
+                        self.head.note_busy(still_waiting);
                     }
                     self.handle(ready, &mut scratch);
                 }
@@ -640,17 +633,7 @@ impl Engine {
                 Err(_) => std::thread::sleep(Duration::from_millis(10)),
             }
         }
-        self.threads.fetch_sub(1, Ordering::SeqCst);
-    }
-
-    /// A thread took work while `still_waiting` others waited: records how
-    /// many threads were busy at once, for `check_spares`.
-    fn note_busy(&self, still_waiting: usize) {
-        let busy = self
-            .threads
-            .load(Ordering::Relaxed)
-            .saturating_sub(still_waiting);
-        self.peak_busy.fetch_max(busy, Ordering::Relaxed);
+        self.head.left();
     }
 
     /// Every `spare_idle` while the pool has more threads than its
@@ -660,17 +643,13 @@ impl Engine {
     /// that waiting threads need no timeout of their own; once the pool is
     /// back at its minimum nothing is scheduled.
     fn check_spares(&self) {
-        let min = self.settings.min_threads.load(Ordering::Relaxed).max(1);
-        let threads = self.threads.load(Ordering::SeqCst);
-        let peak = self.peak_busy.swap(0, Ordering::Relaxed);
-        let keep = min.max(peak + 1);
-        if threads > keep {
-            self.retiring.store(threads - keep, Ordering::SeqCst);
+        let min = self.min_threads();
+        if self.head.spares(min) > 0 {
             self.reactor().bell.ring(self.poller());
         }
         let mut t = lock(&self.timers);
         t.spares_check = None;
-        if threads > min {
+        if self.head.threads() > min {
             self.schedule_spares_check(&mut t);
         }
     }
@@ -688,20 +667,9 @@ impl Engine {
         Duration::from_millis(self.settings.spare_idle_ms.load(Ordering::Relaxed))
     }
 
-    /// A thread woken by the bell: whether it is to leave the pool (and, if
-    /// so, it is counted out of it).
-    fn take_retirement(&self) -> bool {
-        let mut n = self.retiring.load(Ordering::SeqCst);
-        while n > 0 {
-            match self
-                .retiring
-                .compare_exchange(n, n - 1, Ordering::SeqCst, Ordering::SeqCst)
-            {
-                Ok(_) => return self.retire(),
-                Err(now) => n = now,
-            }
-        }
-        false
+    /// The pool's minimum (at least one thread).
+    fn min_threads(&self) -> usize {
+        self.settings.min_threads.load(Ordering::Relaxed).max(1)
     }
 
     /// Whether a thread stays on one of the UDP sockets.
@@ -726,7 +694,7 @@ impl Engine {
         let pool = lock(&self.pool);
         let (_pool, waited) = self
             .pool_shrunk
-            .wait_timeout_while(pool, limit, |_| self.threads.load(Ordering::SeqCst) > n)
+            .wait_timeout_while(pool, limit, |_| self.head.threads() > n)
             .unwrap_or_else(|p| p.into_inner());
         !waited.timed_out()
     }
@@ -735,25 +703,9 @@ impl Engine {
     /// waiting while handlers run (up to the maximum).
     fn grow(self: &Arc<Self>) {
         let max = self.settings.max_threads.load(Ordering::Relaxed);
-        if self.threads.load(Ordering::SeqCst) < max && !self.exiting.load(Ordering::SeqCst) {
+        if self.head.threads() < max && !self.exiting.load(Ordering::SeqCst) {
             let _ = self.spawn();
         }
-    }
-
-    /// A thread asked to leave does, unless the pool is at its minimum.
-    fn retire(&self) -> bool {
-        let min = self.settings.min_threads.load(Ordering::Relaxed).max(1);
-        let mut n = self.threads.load(Ordering::SeqCst);
-        while n > min {
-            match self
-                .threads
-                .compare_exchange(n, n - 1, Ordering::SeqCst, Ordering::SeqCst)
-            {
-                Ok(_) => return true,
-                Err(now) => n = now,
-            }
-        }
-        false
     }
 
     fn handle(self: &Arc<Self>, ready: Ready, scratch: &mut Scratch) {
@@ -809,7 +761,7 @@ impl Engine {
     /// when none waits, one is added (up to the maximum).
     fn push_jobs(self: &Arc<Self>, jobs: impl Iterator<Item = Job>) {
         lock(&self.jobs).extend(jobs);
-        if self.waiting.load(Ordering::SeqCst) > 0 {
+        if self.head.waiting() > 0 {
             self.reactor().bell.ring(self.poller());
         } else {
             self.grow();
@@ -818,7 +770,7 @@ impl Engine {
 
     /// After taking a job: wakes another waiting thread if jobs remain.
     fn ring_if_more(&self) {
-        if !lock(&self.jobs).is_empty() && self.waiting.load(Ordering::SeqCst) > 0 {
+        if !lock(&self.jobs).is_empty() && self.head.waiting() > 0 {
             self.reactor().bell.ring(self.poller());
         }
     }
@@ -940,7 +892,7 @@ impl Engine {
     /// is) until the stay ends.
     fn stay_on_conn(&self, c: &Conn, staying: bool) -> bool {
         let stay = Duration::from_micros(self.settings.stay_us.load(Ordering::Relaxed));
-        if self.waiting.load(Ordering::SeqCst) == 0 || !c.prepare_stay(stay) {
+        if self.head.waiting() == 0 || !c.prepare_stay(stay) {
             return false;
         }
         let mut st = c.state();
@@ -1054,7 +1006,7 @@ impl Engine {
     /// waiting for new work, one is added first (up to the maximum): the
     /// handler may block.
     fn run_call(self: &Arc<Self>, c: &Arc<Conn>, msg: &[u8], scratch: &mut Scratch) {
-        if self.waiting.load(Ordering::SeqCst) == 0 {
+        if self.head.waiting() == 0 {
             self.grow();
         }
         SERVING.with(|s| s.set((s.get().0, c.key)));
@@ -1312,7 +1264,7 @@ impl Engine {
     /// Whether this thread may stay on `u` (see [`serve_datagrams`](Self::serve_datagrams));
     /// if so, `u` is out of the poller until it leaves.
     fn stay_on(&self, key: u64, u: &UdpEndpoint) -> bool {
-        if self.waiting.load(Ordering::SeqCst) == 0 || u.staying.swap(true, Ordering::SeqCst) {
+        if self.head.waiting() == 0 || u.staying.swap(true, Ordering::SeqCst) {
             return false;
         }
         if self
