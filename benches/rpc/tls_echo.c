@@ -89,8 +89,13 @@ out:
 }
 
 int main(int argc, char **argv) {
-    if (argc >= 3 && strcmp(argv[2], "plain") != 0) ctx = context(argv[2], strcmp(argv[1], "server") == 0);
-    if (argc == 3 && strcmp(argv[1], "server") == 0) {
+    int server = argc == 3 && strcmp(argv[1], "server") == 0;
+    if (!server && (argc != 5 || strcmp(argv[1], "client") != 0)) {
+        fprintf(stderr, "usage: tls_echo server plain|DIR | client plain|DIR PORT N\n");
+        return 2;
+    }
+    if (strcmp(argv[2], "plain") != 0) ctx = context(argv[2], server);
+    if (server) {
         int l = socket(AF_INET, SOCK_STREAM, 0);
         struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
         socklen_t len = sizeof sin;
@@ -104,10 +109,6 @@ int main(int argc, char **argv) {
             if (c < 0 || pthread_create(&t, NULL, serve, (void *)(long)c)) return 1;
             pthread_detach(t);
         }
-    }
-    if (argc != 5 || strcmp(argv[1], "client") != 0) {
-        fprintf(stderr, "usage: tls_echo server plain|DIR | client plain|DIR PORT N\n");
-        return 2;
     }
     long n = atol(argv[4]);
     int one = 1, s = socket(AF_INET, SOCK_STREAM, 0);
