@@ -85,10 +85,10 @@ median() { # VALUES... -> their median
 }
 
 # both MODE PROTO CALLS THREADS PIN [KIND...]: sets X and T, the medians of
-# REPEAT runs each, xipc and libtirpc taking turns. Each KIND (of raw
-# ping-pong: server, loop or shared) takes a turn in the same rounds, with as many
-# round trips and threads, and F[KIND] is set to its median: a floor is
-# measured beside the figures it is set against, not before them.
+# REPEAT runs each, xipc and libtirpc taking turns. Each KIND of raw
+# ping-pong (server, loop or shared) takes a turn in the same rounds, with
+# as many round trips and threads, and F[KIND] is set to its median: a
+# floor is measured beside the figures it is set against, not before them.
 declare -A F
 both() {
     local mode=$1 proto=$2 calls=$3 threads=$4 pin=$5 i kind
