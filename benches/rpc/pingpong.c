@@ -32,6 +32,8 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 
+#include "loopback.h"
+
 #define REQ 52
 #define REP 32
 
@@ -82,19 +84,11 @@ static void *serve_batch(void *arg) {
 static int port;
 static long rounds;
 
-static int dial(void) {
-    int one = 1, s = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons((unsigned short)port),
-                              .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    if (connect(s, (struct sockaddr *)&sin, sizeof sin)) exit(1);
-    setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    return s;
-}
 
 static void *ping(void *arg) {
     (void)arg;
     char buf[REQ];
-    int s = dial();
+    int s = loopback_dial(port);
     memset(buf, 7, sizeof buf);
     for (long i = 0; i < rounds; i++)
         if (full(s, buf, REQ, 1) || full(s, buf, REP, 0)) exit(1);
@@ -195,21 +189,9 @@ static int loop(int l) {
 int main(int argc, char **argv) {
     if (argc == 2 && (strcmp(argv[1], "server") == 0 || strcmp(argv[1], "loop") == 0 ||
                       strcmp(argv[1], "batch") == 0)) {
-        int l = socket(AF_INET, SOCK_STREAM, 0);
-        struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-        socklen_t len = sizeof sin;
-        if (bind(l, (struct sockaddr *)&sin, sizeof sin) || listen(l, 64)) return 1;
-        getsockname(l, (struct sockaddr *)&sin, &len);
-        printf("tcp %u udp 0\n", ntohs(sin.sin_port));
-        fflush(stdout);
+        int l = loopback_listen();
         if (strcmp(argv[1], "loop") == 0) return loop(l);
-        for (;;) {
-            pthread_t t;
-            int c = accept(l, NULL, NULL);
-            void *(*serve_one)(void *) = argv[1][0] == 'b' ? serve_batch : serve;
-            if (c < 0 || pthread_create(&t, NULL, serve_one, (void *)(long)c)) return 1;
-            pthread_detach(t);
-        }
+        return loopback_serve_threads(l, argv[1][0] == 'b' ? serve_batch : serve);
     }
     int shared = argc > 1 && strcmp(argv[1], "shared") == 0;
     if ((argc != 4 && argc != 5) || (shared && argc != 5)) {
@@ -223,7 +205,7 @@ int main(int argc, char **argv) {
     pthread_t t[64], r;
     struct timespec a, b;
     if (shared) {
-        shared_fd = dial();
+        shared_fd = loopback_dial(port);
         callers = threads;
     }
     clock_gettime(CLOCK_MONOTONIC, &a);

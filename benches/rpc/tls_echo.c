@@ -28,6 +28,8 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include "loopback.h"
+
 #define BLOB 65536
 
 static SSL_CTX *ctx; /* NULL: in the clear */
@@ -95,27 +97,9 @@ int main(int argc, char **argv) {
         return 2;
     }
     if (strcmp(argv[2], "plain") != 0) ctx = context(argv[2], server);
-    if (server) {
-        int l = socket(AF_INET, SOCK_STREAM, 0);
-        struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-        socklen_t len = sizeof sin;
-        if (bind(l, (struct sockaddr *)&sin, sizeof sin) || listen(l, 64)) return 1;
-        getsockname(l, (struct sockaddr *)&sin, &len);
-        printf("tcp %u udp 0\n", ntohs(sin.sin_port));
-        fflush(stdout);
-        for (;;) {
-            pthread_t t;
-            int c = accept(l, NULL, NULL);
-            if (c < 0 || pthread_create(&t, NULL, serve, (void *)(long)c)) return 1;
-            pthread_detach(t);
-        }
-    }
+    if (server) return loopback_serve_threads(loopback_listen(), serve);
     long n = atol(argv[4]);
-    int one = 1, s = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons((unsigned short)atoi(argv[3])),
-                              .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    if (connect(s, (struct sockaddr *)&sin, sizeof sin)) die("cannot connect");
-    setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    int s = loopback_dial(atoi(argv[3]));
     SSL *ssl = NULL;
     if (ctx) {
         if (!(ssl = SSL_new(ctx)) || !SSL_set_fd(ssl, s) ||
