@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use nix::errno::Errno;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::{pthread_sigmask, SigSet, SigmaskHow, Signal};
-use nix::sys::socket::{sendmsg, MsgFlags, UnixAddr};
+use nix::sys::socket::{sendmsg, sendto, MsgFlags, SockaddrStorage, UnixAddr};
 
 use super::time::Deadline;
 use crate::{Error, Result};
@@ -226,10 +226,29 @@ pub(crate) fn write(fd: BorrowedFd<'_>, sink: Sink, parts: &[IoSlice<'_>]) -> Re
 /// `sendmsg` of several (a small RPC reply, its header and its results,
 /// pinned to one CPU with its caller: 1.5-2% more calls/s, twelve
 /// alternating runs).
-pub(crate) const SMALL_SEND: usize = 256;
+const SMALL_SEND: usize = 256;
+
+/// Sends `parts` as one datagram to `to`, without waiting for room (a full
+/// socket buffer is [`Error::WouldBlock`]): copied into one buffer and sent
+/// with `sendto` when small (see [`SMALL_SEND`]), else one `sendmsg`.
+pub(crate) fn send_datagram(
+    fd: BorrowedFd<'_>,
+    parts: &[IoSlice<'_>],
+    to: std::net::SocketAddr,
+) -> Result<usize> {
+    let raw = fd.as_raw_fd();
+    let addr = SockaddrStorage::from(to);
+    let flags = MsgFlags::MSG_NOSIGNAL | MsgFlags::MSG_DONTWAIT;
+    let mut small = [0; SMALL_SEND];
+    let sent = match gather(parts, &mut small) {
+        Some(one) => sendto(raw, one, &addr, flags),
+        None => sendmsg(raw, parts, &[], flags, Some(&addr)),
+    };
+    sent.map_err(|e| io_error("send a datagram", e))
+}
 
 /// `parts` copied one after the other into `buf`, when they fit.
-pub(crate) fn gather<'a>(parts: &[IoSlice<'_>], buf: &'a mut [u8; SMALL_SEND]) -> Option<&'a [u8]> {
+fn gather<'a>(parts: &[IoSlice<'_>], buf: &'a mut [u8; SMALL_SEND]) -> Option<&'a [u8]> {
     let mut at = 0;
     for p in parts {
         buf.get_mut(at..at + p.len())?.copy_from_slice(p);

@@ -3,11 +3,9 @@
 
 use std::io::IoSlice;
 use std::net::{SocketAddr, UdpSocket};
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
+use std::os::fd::{AsFd, BorrowedFd};
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
-
-use nix::sys::socket::{sendmsg, sendto, MsgFlags, SockaddrStorage};
 
 use super::dispatch::{head, Caller, Peer};
 use crate::net::spin::Spinner;
@@ -100,14 +98,7 @@ impl UdpEndpoint {
         } else {
             &[IoSlice::new(message), IoSlice::new(results)]
         };
-        let addr = SockaddrStorage::from(to);
-        let flags = MsgFlags::MSG_NOSIGNAL | MsgFlags::MSG_DONTWAIT;
-        let fd = self.socket.as_raw_fd();
-        let mut small = [0; sys::SMALL_SEND];
-        let _ = match sys::gather(parts, &mut small) {
-            Some(one) => sendto(fd, one, &addr, flags),
-            None => sendmsg(fd, parts, &[], flags, Some(&addr)),
-        };
+        let _ = sys::send_datagram(self.socket.as_fd(), parts, to);
     }
 }
 
