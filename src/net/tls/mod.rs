@@ -1,6 +1,7 @@
 //! TLS as a property of a connection: the configuration both ends share
 //! (policy, CA bundle, certificate chain and key), the rustls sessions
-//! built from it, and what a peer's certificate says about it.
+//! built from it (this file), what a peer's certificate says about it
+//! (`peer`), and a session's records over a socket (`io`).
 //!
 //! Only TLS 1.3 is offered and accepted, with rustls and the `ring`
 //! crypto provider (no OpenSSL). The ALPN protocol is "sunrpc" (RFC 9289):
@@ -8,8 +9,6 @@
 //! no ALPN at all (the Linux kernel's tlshd offers none).
 
 use std::fmt;
-use std::io::{Read, Write};
-use std::os::fd::BorrowedFd;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -20,8 +19,13 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use rustls::server::WebPkiClientVerifier;
 use rustls::{ClientConfig, RootCertStore, ServerConfig};
 
-use super::sys::{self, Sink};
 use crate::{Error, Result};
+
+mod io;
+mod peer;
+
+pub(crate) use io::{seal_in_turn, SocketIo, SocketNow};
+pub use peer::TlsPeer;
 
 /// The ALPN protocol identifier of RPC-with-TLS.
 pub const ALPN: &[u8] = b"sunrpc";
@@ -412,243 +416,9 @@ fn load_key(pem: &Pem) -> Result<PrivateKeyDer<'static>> {
         .map_err(|e| Error::InvalidArgument(format!("{what}: no private key ({e})")))
 }
 
-/// Who the peer of a TLS connection is, from its certificate.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct TlsPeer {
-    /// The certificate's subject, as RFC 4514 writes a distinguished name:
-    /// "CN=client-1,O=Example" for a certificate made with
-    /// `-subj "/O=Example/CN=client-1"` (RFC 4514 starts from the last RDN).
-    pub subject: String,
-    /// Its subjectAltNames, each with its kind: "DNS:host.example",
-    /// "IP:192.0.2.7", "email:ops@example.org", "URI:spiffe://...".
-    pub sans: Vec<String>,
-    /// The SHA-256 digest of the certificate (its DER bytes), in lowercase
-    /// hexadecimal.
-    pub fingerprint: String,
-}
-
-impl TlsPeer {
-    /// What the certificate `der` says.
-    pub fn from_der(der: &[u8]) -> Result<TlsPeer> {
-        use x509_parser::extensions::GeneralName;
-        let (_, cert) = x509_parser::parse_x509_certificate(der)
-            .map_err(|e| Error::Protocol(format!("the peer's certificate: {e}")))?;
-        let mut sans = Vec::new();
-        if let Ok(Some(ext)) = cert.subject_alternative_name() {
-            for name in &ext.value.general_names {
-                sans.push(match name {
-                    GeneralName::DNSName(n) => format!("DNS:{n}"),
-                    GeneralName::RFC822Name(n) => format!("email:{n}"),
-                    GeneralName::URI(n) => format!("URI:{n}"),
-                    GeneralName::IPAddress(ip) => match ip.len() {
-                        4 => format!(
-                            "IP:{}",
-                            std::net::Ipv4Addr::from(<[u8; 4]>::try_from(*ip).expect("4 bytes"))
-                        ),
-                        16 => format!(
-                            "IP:{}",
-                            std::net::Ipv6Addr::from(<[u8; 16]>::try_from(*ip).expect("16 bytes"))
-                        ),
-                        _ => continue,
-                    },
-                    _ => continue,
-                });
-            }
-        }
-        let digest = ring::digest::digest(&ring::digest::SHA256, der);
-        let fingerprint = digest.as_ref().iter().map(|b| format!("{b:02x}")).collect();
-        Ok(TlsPeer {
-            subject: rfc4514(cert.subject()),
-            sans,
-            fingerprint,
-        })
-    }
-}
-
-/// A distinguished name as RFC 4514 writes it: the last RDN first, RDNs
-/// joined by ",", the attributes of one RDN by "+", each as SHORT=value
-/// (the dotted OID when the type has no short name), with the characters
-/// RFC 4514 reserves escaped; a value that is not a string is "#" and its
-/// DER in hexadecimal.
-fn rfc4514(name: &x509_parser::x509::X509Name) -> String {
-    use x509_parser::der_parser::asn1_rs::ToDer;
-    use x509_parser::objects::{oid2abbrev, oid_registry};
-    let rdns: Vec<String> = name
-        .iter_rdn()
-        .map(|rdn| {
-            let attrs: Vec<String> = rdn
-                .iter()
-                .map(|attr| {
-                    let kind = oid2abbrev(attr.attr_type(), oid_registry())
-                        .map(str::to_string)
-                        .unwrap_or_else(|_| attr.attr_type().to_id_string());
-                    let value = match attr.as_str() {
-                        Ok(v) => escape_dn_value(v),
-                        Err(_) => {
-                            let der = attr.attr_value().to_der_vec().unwrap_or_default();
-                            let hex: String = der.iter().map(|b| format!("{b:02x}")).collect();
-                            format!("#{hex}")
-                        }
-                    };
-                    format!("{kind}={value}")
-                })
-                .collect();
-            attrs.join("+")
-        })
-        .collect();
-    rdns.into_iter().rev().collect::<Vec<_>>().join(",")
-}
-
-/// Escapes an RFC 4514 attribute value.
-fn escape_dn_value(v: &str) -> String {
-    let mut out = String::with_capacity(v.len());
-    let last = v.chars().count().saturating_sub(1);
-    for (i, c) in v.chars().enumerate() {
-        let special = matches!(c, ',' | '+' | '"' | '\\' | '<' | '>' | ';')
-            || (i == 0 && (c == '#' || c == ' '))
-            || (i == last && c == ' ');
-        if c == '\0' {
-            out.push_str("\\00");
-            continue;
-        }
-        if special {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
-}
-
-/// The most plaintext one TLS record carries (RFC 8446, section 5.1).
-const MAX_PLAINTEXT: usize = 16384;
-
-/// Seals `parts`, one message, into TLS records and passes each record on
-/// as soon as it is sealed: after each, `send` takes what the session has
-/// to write (to the socket, or aside when the socket is full). A large
-/// message so starts on its way while the rest is still being sealed, and
-/// its reader, on another CPU, opens one record while the next is sealed
-/// (a 64 KiB echo over TLS on two CPUs: 0.47x -> 0.52x of cleartext). A
-/// process that may run on one CPU only seals the whole message first and
-/// then sends it: there, each record sent early would wake the reader
-/// only to switch back (the same echo, both processes on one CPU: 0.31x
-/// sealed whole, 0.23x record by record). The parts are cut at record
-/// boundaries only: a small message and its header travel in one record
-/// (a write per part would seal a record per part, each with its own AEAD
-/// operation, header and tag).
-pub(crate) fn seal_in_turn<T>(
-    conn: &mut rustls::ConnectionCommon<T>,
-    parts: &[&[u8]],
-    mut send: impl FnMut(&mut rustls::ConnectionCommon<T>) -> std::io::Result<()>,
-) -> std::io::Result<()> {
-    let total: usize = parts.iter().map(|p| p.len()).sum();
-    let step = match sys::cpus() {
-        1 => usize::MAX,
-        _ => MAX_PLAINTEXT,
-    };
-    let mut done = 0;
-    while done < total {
-        let mut slices = [std::io::IoSlice::new(&[]); sys::MAX_PARTS];
-        let k = sys::skip_bytes(parts, done, step, &mut slices);
-        match conn.writer().write_vectored(&slices[..k]) {
-            Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
-            Ok(w) => done += w,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        }
-        send(conn)?;
-    }
-    Ok(())
-}
-
-/// A socket as `Read`/`Write` for rustls's `read_tls`/`write_tls`: one
-/// system call each; a nonblocking socket with nothing to do reports
-/// `WouldBlock`.
-pub(crate) struct SocketIo<'a>(pub BorrowedFd<'a>);
-
-/// A socket as an `io::Write` that never waits for room, even in
-/// blocking mode: what does not fit is `WouldBlock` (or a short write).
-pub(crate) struct SocketNow<'a>(pub BorrowedFd<'a>);
-
-impl Write for SocketNow<'_> {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.write_vectored(&[std::io::IoSlice::new(buf)])
-    }
-
-    fn write_vectored(&mut self, bufs: &[std::io::IoSlice<'_>]) -> std::io::Result<usize> {
-        sys::write(self.0, Sink::SocketNow, bufs).map_err(io_error)
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Read for SocketIo<'_> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        sys::read(self.0, buf).map_err(io_error)
-    }
-}
-
-impl Write for SocketIo<'_> {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        sys::write(self.0, Sink::Socket, &[std::io::IoSlice::new(buf)]).map_err(io_error)
-    }
-
-    fn write_vectored(&mut self, bufs: &[std::io::IoSlice<'_>]) -> std::io::Result<usize> {
-        sys::write(self.0, Sink::Socket, bufs).map_err(io_error)
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-fn io_error(e: Error) -> std::io::Error {
-    use std::io::ErrorKind;
-    match e {
-        Error::WouldBlock => ErrorKind::WouldBlock.into(),
-        Error::Interrupted => ErrorKind::Interrupted.into(),
-        Error::Closed(m) => std::io::Error::new(ErrorKind::BrokenPipe, m),
-        Error::Os { source, .. } => source,
-        other => std::io::Error::other(other.to_string()),
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use super::{escape_dn_value, provider, MAX_PLAINTEXT};
-    use crate::net::sys::skip_bytes;
-
-    /// A message is sealed in record-sized pieces, cut across its parts.
-    #[test]
-    fn messages_are_cut_into_record_sized_pieces() {
-        let head = [1u8; 32];
-        let body = vec![2u8; 40_000];
-        let parts: [&[u8]; 2] = [&head, &body];
-        let pieces = |step| {
-            let mut done = 0;
-            let mut sizes = Vec::new();
-            while done < head.len() + body.len() {
-                let mut out = [std::io::IoSlice::new(&[]); crate::net::sys::MAX_PARTS];
-                let k = skip_bytes(&parts, done, step, &mut out);
-                let lens: Vec<usize> = out[..k].iter().map(|s| s.len()).collect();
-                done += lens.iter().sum::<usize>();
-                sizes.push(lens);
-            }
-            sizes
-        };
-        assert_eq!(
-            pieces(MAX_PLAINTEXT),
-            [vec![32, 16352], vec![16384], vec![7264]]
-        );
-        assert_eq!(pieces(usize::MAX), [vec![32, 40_000]]);
-        // A small message in one piece.
-        let small: [&[u8]; 2] = [&head, &[3u8; 8]];
-        let mut out = [std::io::IoSlice::new(&[]); crate::net::sys::MAX_PARTS];
-        assert_eq!(skip_bytes(&small, 0, MAX_PLAINTEXT, &mut out), 2);
-        assert_eq!(skip_bytes(&small, 36, MAX_PLAINTEXT, &mut out), 1);
-        assert_eq!(&*out[0], &[3u8; 4]);
-    }
+    use super::provider;
 
     #[test]
     fn key_exchange_prefers_x25519_then_p256() {
@@ -662,18 +432,5 @@ mod tests {
                 NamedGroup::secp384r1
             ]
         );
-    }
-
-    #[test]
-    fn dn_values_are_escaped_as_rfc_4514_says() {
-        assert_eq!(escape_dn_value("plain value"), "plain value");
-        assert_eq!(
-            escape_dn_value("a,b+c\"d\\e<f>g;h"),
-            "a\\,b\\+c\\\"d\\\\e\\<f\\>g\\;h"
-        );
-        assert_eq!(escape_dn_value("#lead"), "\\#lead");
-        assert_eq!(escape_dn_value(" both "), "\\ both\\ ");
-        assert_eq!(escape_dn_value("mid#dle"), "mid#dle");
-        assert_eq!(escape_dn_value("nul\0"), "nul\\00");
     }
 }
