@@ -55,9 +55,11 @@ pub trait Output {
 }
 
 impl Output for &mut Vec<u8> {
+    /// Only fixed-size items (4 or 8 bytes) come here; opaque data goes
+    /// through `put_padded`.
     #[inline]
     fn put(&mut self, bytes: &[u8]) -> DResult<()> {
-        crate::copy::extend(self, bytes);
+        self.extend_from_slice(bytes);
         Ok(())
     }
 
