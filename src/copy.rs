@@ -24,12 +24,21 @@
 const PIECE: usize = 1984;
 
 /// Appends `src` to `dst`.
-#[inline]
+///
+/// Inlined, with the loop for large copies a call of its own: where a
+/// small string or opaque is appended (XDR encoding), the copy is as cheap
+/// as `extend_from_slice` alone.
+#[inline(always)]
 pub(crate) fn extend(dst: &mut Vec<u8>, src: &[u8]) {
     if src.len() <= PIECE {
         dst.extend_from_slice(src);
-        return;
+    } else {
+        extend_in_pieces(dst, src);
     }
+}
+
+#[inline(never)]
+fn extend_in_pieces(dst: &mut Vec<u8>, src: &[u8]) {
     dst.reserve(src.len());
     for piece in src.chunks(PIECE) {
         dst.extend_from_slice(piece);
