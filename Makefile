@@ -122,8 +122,10 @@ test-interop:
 demo: deps-demo all ## build everything and run the cross-language demo
 	@bash examples/demo/run.sh
 
-bench: deps-bench all ## benchmarks: xipc beside its baselines, as ratios
-	@set -e; for b in $(sort $(wildcard benches/*.sh)); do bash $$b; done
+bench: deps-bench all ## benchmarks: xipc beside its baselines, as ratios, then each figure against its bar
+	@set -e; export XIPC_BENCH_TARGETS=$$(mktemp); trap 'rm -f "$$XIPC_BENCH_TARGETS"' EXIT; \
+	for b in $(sort $(wildcard benches/*.sh)); do bash $$b; done; \
+	bash -c 'source benches/targets.bash && targets_summary "$$XIPC_BENCH_TARGETS"'
 
 # Libraries and the program are installed stripped; their debug information
 # goes to .debug/NAME.debug beside them, where debuggers find it.

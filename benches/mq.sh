@@ -27,9 +27,21 @@ cc -O2 -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Iinclude -o "$tmp/mq_bench"
     -L"$libdir" -Wl,-rpath,"$libdir" -lxipc -lrt
 
 source benches/contest.bash
+source benches/targets.bash
 
 row() { # row LABEL BASE XIPC NOTE
-    printf '  %-38s %10s %10s  %6s  %s\n' "$1" "$2" "$3" "$(awk -v a="$3" -v b="$2" 'BEGIN{printf "%.2f", a/b}')" "$4"
+    printf '  %-38s %10s %10s  %6s  %s\n' "$1" "$2" "$3" "$(bench_ratio "$3" "$2")" "$4"
+}
+
+# held LABEL BASE XIPC OP BAR VS: a row held to a bar in pinned runs,
+# where the bar is printed beside it and recorded (bench_target).
+held() {
+    if [[ $pin == pinned ]]; then
+        row "$1" "$2" "$3" "target $4 $5 ($6)"
+        bench_target "mq: $1, xipc / baseline ($6)" "$(bench_ratio "$3" "$2")" "$4" "$5"
+    else
+        row "$1" "$2" "$3" ""
+    fi
 }
 
 echo "POSIX message queues (median of $repeat interleaved runs; ratio = xipc / baseline)"
@@ -42,10 +54,9 @@ for pin in pinned unpinned; do
     read -r py_p_rtt py_x_rtt py_c_rtt < <(contest "$repeat" 1 median "posix_ipc xipc xipc-ctypes" \
         "${on[@]}" python3 benches/mq_bench.py IMPL rtt "$rtt_n")
     read -r py_p_tp py_x_tp < <(contest "$repeat" 1 median "posix_ipc xipc" "${on[@]}" python3 benches/mq_bench.py IMPL tput "$tput_n")
-    target() { [[ $pin == pinned ]] && echo "$1" || true; }
-    row "C round trip, us ($pin)" "$c_raw_rtt" "$c_x_rtt" "$(target 'target <= 1.05 (vs raw mq_*)')"
-    row "C throughput, MB/s ($pin)" "$c_raw_tp" "$c_x_tp" "$(target 'target >= 0.95 (vs raw mq_*)')"
-    row "Python round trip, us ($pin)" "$py_p_rtt" "$py_x_rtt" "$(target 'target <= 1.00 (vs posix_ipc)')"
+    held "C round trip, us ($pin)" "$c_raw_rtt" "$c_x_rtt" "<=" 1.05 "vs raw mq_*"
+    held "C throughput, MB/s ($pin)" "$c_raw_tp" "$c_x_tp" ">=" 0.95 "vs raw mq_*"
+    held "Python round trip, us ($pin)" "$py_p_rtt" "$py_x_rtt" "<=" 1.00 "vs posix_ipc"
     row "Python throughput, MB/s ($pin)" "$py_p_tp" "$py_x_tp" "(vs posix_ipc)"
     row "Python round trip, ctypes only ($pin)" "$py_p_rtt" "$py_c_rtt" "(XIPC_NO_FAST=1, vs posix_ipc)"
 done

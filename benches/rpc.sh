@@ -29,6 +29,7 @@
 # decides a ratio.
 # Knobs: RPC_BENCH_CALLS (default 20000), RPC_BENCH_ECHO (default 1000).
 source "$(dirname "$0")/../tests/interop/rpc/common.sh"
+source "$(dirname "$0")/targets.bash"
 BENCH_DIR=$(cd "$(dirname "$0")/rpc" && pwd)
 CALLS=${RPC_BENCH_CALLS:-20000}
 ECHOS=${RPC_BENCH_ECHO:-1000}
@@ -177,24 +178,31 @@ for pin in pinned unpinned; do
     both add tcp "$CALLS" 1 "$pin" server
     row "sequential ADD, TCP, $pin" "$X" "$T" "calls/s"
     seq_tcp+=("$pin $X $T ${F[server]}")
+    bench_target "rpc: sequential TCP call, $pin, x raw round trip time" "$(bench_ratio "${F[server]}" "$X")" \
+        "<=" "$([[ $pin == pinned ]] && echo 1.10 || echo 1.25)"
     both add udp "$CALLS" 1 "$pin"
     row "sequential ADD, UDP, $pin" "$X" "$T" "calls/s"
+    bench_target "rpc: sequential UDP calls/s, $pin, x libtirpc" "$(bench_ratio "$X" "$T")" ">=" 1.1
 done
 many=()
 shared=()
 for pin in pinned unpinned; do
     both add tcp $((CALLS / 8)) 16 "$pin" server loop
     row "16 clients, a connection each, $pin" "$X" "$T" "calls/s"
+    bench_target "rpc: 16 clients calls/s, $pin, x libtirpc" "$(bench_ratio "$X" "$T")" \
+        ">=" "$([[ $pin == pinned ]] && echo 1.2 || echo 1.3)"
     best_t=$T
     many+=("$pin $X $T ${F[server]} ${F[loop]}")
     both shared tcp $((CALLS / 8)) 16 "$pin" shared
     row "16 threads, one shared client, $pin" "$X" "$T" "calls/s"
     shared+=("$pin $X $best_t ${F[shared]}")
     row "  the same xipc vs libtirpc's best" "$X" "$best_t" "calls/s"
+    bench_target "rpc: one client shared by 16 threads, $pin, x libtirpc's best" "$(bench_ratio "$X" "$best_t")" ">=" 2.5
 done
 for pin in pinned unpinned; do
     both echo tcp "$ECHOS" 1 "$pin"
     row "64 KiB echo, TCP, $pin" "$X" "$T" "MiB/s"
+    bench_target "rpc: 64 KiB echo MiB/s, $pin, x libtirpc" "$(bench_ratio "$X" "$T")" ">=" 1.6
 done
 
 echo
@@ -204,11 +212,13 @@ for pin in pinned unpinned; do
     both_tls add "$CALLS" "$pin"
     row "sequential ADD, TCP, $pin" "$X" "$T" "calls/s"
     awk -v x="$X" -v t="$T" 'BEGIN { printf "  a TLS call takes %.2fx the cleartext call (%.1f us vs %.1f us)\n", t / x, 1e6 / x, 1e6 / t }'
+    bench_target "rpc-tls: sequential call, $pin, x cleartext call time" "$(bench_ratio "$T" "$X")" "<=" 1.3
 done
 tls_floor=()
 for pin in pinned unpinned; do
     both_tls echo "$ECHOS" "$pin" floor
     row "64 KiB echo, TCP, $pin" "$X" "$T" "MiB/s"
+    bench_target "rpc-tls: 64 KiB echo MiB/s, $pin, x cleartext" "$(bench_ratio "$X" "$T")" ">=" 0.6
     tls_floor+=("$pin $FT $FP")
 done
 for pin in pinned unpinned; do

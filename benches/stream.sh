@@ -28,11 +28,23 @@ python3 -c 'import sys, xipc._lib as l; sys.exit(l.fast is None)' 2>/dev/null ||
     echo "stream bench: the C module xipc._fast is not built: run make (it needs python3-dev)" >&2; exit 1; }
 
 source benches/contest.bash
+source benches/targets.bash
 
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+ratio() { bench_ratio "$@"; }
 
+# The bars, held pinned: C round trip at most RTT_BAR x raw, C throughput
+# at least TPUT_BAR x raw, the Python pipe round trip at least PY_BAR
+# times as fast as multiprocessing.Pipe().
+RTT_BAR=1.05 TPUT_BAR=0.95 PY_BAR=2.5
+
+# run pinned|unpinned LABEL CMD...: the bars are printed and recorded
+# (bench_target) for pinned runs only.
 run() {
-    local label=$1 rtt_target=$2 tput_target=$3 py_target=$4 pin=("${@:5}")
+    local how=$1 label=$2 pin=("${@:3}") rtt_target="" tput_target="" py_target=""
+    if [[ $how == pinned ]]; then
+        rtt_target="target <= $RTT_BAR" tput_target="target >= $TPUT_BAR"
+        py_target="(target >= ${PY_BAR}x over Pipe())"
+    fi
     echo
     echo "== streams, $label"
     printf '%-6s %-22s %14s %14s %8s  %s\n' transport test "raw C" "xipc C" ratio target
@@ -41,9 +53,11 @@ run() {
         read -r raw xipc < <(contest "$REPS" 4 median "raw xipc" "${pin[@]}" "$work/stream_bench" "$t" rtt IMPL "$RTT_N" 64)
         printf '%-6s %-22s %11s us %11s us %8s  %s\n' "$t" "round trip, 64 B" "$raw" "$xipc" \
             "$(ratio "$xipc" "$raw")" "$rtt_target"
+        [[ $how != pinned ]] || bench_target "streams: $t round trip, pinned (x raw)" "$(ratio "$xipc" "$raw")" "<=" "$RTT_BAR"
         read -r raw xipc < <(contest "$REPS" 4 median "raw xipc" "${pin[@]}" "$work/stream_bench" "$t" tput IMPL "$TPUT_N" 65536)
         printf '%-6s %-22s %9s MB/s %9s MB/s %8s  %s\n' "$t" "one-way, 64 KiB msgs" "$raw" "$xipc" \
             "$(ratio "$xipc" "$raw")" "$tput_target"
+        [[ $how != pinned ]] || bench_target "streams: $t throughput, pinned (x raw)" "$(ratio "$xipc" "$raw")" ">=" "$TPUT_BAR"
     done
     echo "-- Python: xipc framed messages vs multiprocessing.Pipe send_bytes/recv_bytes"
     local x mp mpp xu
@@ -53,6 +67,7 @@ run() {
         "$x" "$xu" "$mp" "$mpp"
     printf '  speedup of xipc pipe: %sx over Pipe(), %sx over Pipe(duplex=False)  %s\n' \
         "$(ratio "$mp" "$x")" "$(ratio "$mpp" "$x")" "$py_target"
+    [[ $how != pinned ]] || bench_target "streams: Python pipe round trip, pinned (x faster than Pipe())" "$(ratio "$mp" "$x")" ">=" "$PY_BAR"
     read -r x mp mpp < <(contest "$REPS" 4 median "xipc-pipe mp mp-pipe" "${pin[@]}" \
         "$python" benches/stream_bench.py tput IMPL "$PY_TPUT_N" 65536)
     printf 'one-way, 64 KiB: xipc pipe %s MB/s; Pipe() %s MB/s (ratio %s), Pipe(duplex=False) %s MB/s (ratio %s)\n' \
@@ -60,6 +75,5 @@ run() {
 }
 
 echo "stream benchmarks: median of $REPS runs each; load average $(cut -d' ' -f1-3 /proc/loadavg)"
-run "pinned (taskset -c 0, both processes)" "target <= 1.05" "target >= 0.95" \
-    "(target >= 2.5x over Pipe())" taskset -c 0
-run "unpinned" "" "" "" env
+run pinned "pinned (taskset -c 0, both processes)" taskset -c 0
+run unpinned "unpinned" env
