@@ -182,6 +182,23 @@ def test_queue_larger_than_the_scratch_buffer():
         xipc.unlink_queue(name)
 
 
+def test_queue_messages_of_changing_sizes():
+    # After a large message the module receives straight into a bytes
+    # object of the queue's message size and shrinks it; after a small one,
+    # into its scratch buffer. Every switch between the two keeps the bytes.
+    name = f"/xipc-fast-sizes-{os.getpid()}"
+    q = xipc.MessageQueue(name, create=True, max_messages=1, max_message_size=8192)
+    try:
+        sizes = [8192, 1, 2049, 2048, 0, 5000, 5000, 17, 8192, 3000, 2]
+        for i, size in enumerate(sizes):
+            message = bytes((i * 31 + k) % 251 for k in range(size))
+            q.send(message, i % 4)
+            assert q.receive() == (message, i % 4), f"message {i} of {size} bytes"
+    finally:
+        q.close()
+        xipc.unlink_queue(name)
+
+
 @pytest.fixture
 def rpc_server():
     srv = rpc.Server()

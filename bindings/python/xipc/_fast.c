@@ -132,7 +132,17 @@ typedef struct {
     PyObject_HEAD
     PyObject *handle;    /* int address or None */
     Py_ssize_t capacity; /* the queue's message size */
+    Py_ssize_t last_len; /* the length of the last message received */
 } QueueBase;
+
+/* A queue whose last message was longer than this receives the next one
+ * straight into a bytes object of the queue's message size, shrunk to the
+ * message, rather than into the scratch buffer and copied. Messages on a
+ * queue tend to be alike: a copy costs more than the shrink for large ones
+ * (8 KiB one way, pinned: 0.89x posix_ipc's throughput through the scratch,
+ * 0.97x straight in), less for small ones (64-byte round trip: 0.98x
+ * through the scratch, 1.00x straight in). */
+#define COPY_AT_MOST 2048
 
 static void queue_dealloc(QueueBase *self) {
     Py_CLEAR(self->handle);
@@ -240,10 +250,9 @@ static PyObject *queue_receive(QueueBase *self, PyObject *const *args, Py_ssize_
     unsigned prio = 0;
     int rc;
     PyObject *data;
-    if (self->capacity <= SCRATCH) {
+    if (self->capacity <= SCRATCH && self->last_len <= COPY_AT_MOST) {
         /* Into this thread's scratch buffer, then one copy of the message
-         * into a bytes object of its size (cheaper for small messages than
-         * shrinking a bytes object of the queue's message size). */
+         * into a bytes object of its size. */
         rc = receive_waiting(h, scratch, (size_t)self->capacity, &len, &prio);
         if (rc)
             return rc == INTERRUPTED ? NULL : fail((PyObject *)self, rc);
@@ -264,6 +273,7 @@ static PyObject *queue_receive(QueueBase *self, PyObject *const *args, Py_ssize_
         if ((Py_ssize_t)len != self->capacity && _PyBytes_Resize(&data, (Py_ssize_t)len) < 0)
             return NULL;
     }
+    self->last_len = (Py_ssize_t)len;
     PyObject *p = PyLong_FromUnsignedLong(prio);
     if (!p) {
         Py_DECREF(data);
@@ -309,6 +319,7 @@ static PyObject *queue_new(PyTypeObject *type, PyObject *args, PyObject *kw) {
     if (self) {
         Py_INCREF(Py_None), self->handle = Py_None;
         self->capacity = -1;
+        self->last_len = 0;
     }
     return (PyObject *)self;
 }
