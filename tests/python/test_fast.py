@@ -81,6 +81,27 @@ def test_stream_messages_around_the_buffer_size(size):
         sender.join()
 
 
+def test_stream_messages_of_changing_sizes():
+    # As for queues: after a large message the next is received straight
+    # into a bytes object and shrunk, after a small one through the scratch
+    # buffer; a message larger than the buffer is refused and received in
+    # full all the same, whichever way it came.
+    sizes = [70_000, 3, 5000, 65536 + 64, 0, 2049, 2048, 65536 + 65, 1, 300_000, 4096, 9]
+    payloads = [bytes((i * 17 + k) % 251 for k in range(size)) for i, size in enumerate(sizes)]
+    r, w = xipc.pipe()
+    with r, w:
+
+        def send():
+            for p in payloads:
+                w.send(p)
+
+        sender = threading.Thread(target=send)
+        sender.start()
+        for i, p in enumerate(payloads):
+            assert r.receive() == p, f"message {i} of {len(p)} bytes"
+        sender.join()
+
+
 def test_closed_stream_is_an_error():
     r, w = xipc.pipe()
     w.close()
@@ -141,11 +162,16 @@ def test_signal_handler_that_raises_ends_a_blocking_receive(queue):
             queue.receive()
         r, w = xipc.pipe()
         with r, w:
-            signal.setitimer(signal.ITIMER_REAL, 0.1)
-            with pytest.raises(Stop):
-                r.receive()
-            w.send(b"still usable")
-            assert r.receive() == b"still usable"
+            # After a small message the wait is in the scratch buffer, after
+            # a large one in a bytes object of its own.
+            for before in (b"small", b"L" * 5000):
+                w.send(before)
+                assert r.receive() == before
+                signal.setitimer(signal.ITIMER_REAL, 0.1)
+                with pytest.raises(Stop):
+                    r.receive()
+                w.send(b"still usable")
+                assert r.receive() == b"still usable"
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, old)
