@@ -86,7 +86,10 @@ def test_stream_messages_of_changing_sizes():
     # into a bytes object and shrunk, after a small one through the scratch
     # buffer; a message larger than the buffer is refused and received in
     # full all the same, whichever way it came.
-    sizes = [70_000, 3, 5000, 65536 + 64, 0, 2049, 2048, 65536 + 65, 1, 300_000, 4096, 9]
+    # (70,000 and 300,000 exceed the buffer: refused after a small message
+    # and after a large one.)
+    sizes = [70_000, 3, 5000, 65536 + 64, 70_000, 0, 2049, 2048, 65536 + 65, 1,
+             300_000, 4096, 300_000, 9]
     payloads = [bytes((i * 17 + k) % 251 for k in range(size)) for i, size in enumerate(sizes)]
     r, w = xipc.pipe()
     with r, w:
