@@ -6,6 +6,12 @@
 //! 6.18) or, where the kernel lacks that, blocks SIGPIPE in the calling
 //! thread for its duration and takes back the signal its failure raised,
 //! so a vanished reader is [`Error::Closed`] rather than a dead process.
+//!
+//! The wrappers a message passes through on every send and receive are
+//! `#[inline]`, so that they fold into their callers in other codegen
+//! units (the release build has four) and a message costs one system call
+//! and no chain of calls around it; the error paths stay out of line
+//! (`#[cold]`).
 
 use std::io::IoSlice;
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
@@ -59,6 +65,7 @@ pub(crate) fn wait(fd: BorrowedFd<'_>, events: PollFlags, deadline: Deadline) ->
 
 /// One `read(2)`. 0 is the end of the stream; a descriptor in nonblocking
 /// mode with nothing to read is [`Error::WouldBlock`].
+#[inline]
 pub(crate) fn read(fd: BorrowedFd<'_>, buf: &mut [u8]) -> Result<usize> {
     nix::unistd::read(fd, buf).map_err(|e| io_error("read", e))
 }
@@ -97,6 +104,7 @@ fn recv_flags(wait: bool) -> libc::c_int {
 /// One `recv(2)` on a socket: as [`read`], except that it does not wait
 /// unless `wait`, whatever the socket's mode. A wait that the socket's
 /// receive timeout ends is [`Error::WouldBlock`].
+#[inline]
 pub(crate) fn recv(fd: BorrowedFd<'_>, buf: &mut [u8], wait: bool) -> Result<usize> {
     // SAFETY: the pointer and length describe `buf`, which nothing else
     // refers to during the call; recv(2) writes at most that many bytes.
@@ -173,6 +181,7 @@ pub(crate) fn read_append_by(
 
 /// One read that waits at most until `deadline` (a descriptor in blocking
 /// mode with no deadline just blocks in `read`).
+#[inline]
 pub(crate) fn read_by(fd: BorrowedFd<'_>, buf: &mut [u8], deadline: Deadline) -> Result<usize> {
     by_deadline(fd, PollFlags::POLLIN, deadline, || read(fd, buf))
 }
@@ -180,6 +189,7 @@ pub(crate) fn read_by(fd: BorrowedFd<'_>, buf: &mut [u8], deadline: Deadline) ->
 /// Runs `io` once `fd` is ready for `events`, waiting at most until
 /// `deadline`; with no deadline, runs it at once (a descriptor in blocking
 /// mode then blocks in it).
+#[inline]
 fn by_deadline(
     fd: BorrowedFd<'_>,
     events: PollFlags,
@@ -201,6 +211,7 @@ fn by_deadline(
 
 /// One write of `parts` in order (a vectored write for several); returns
 /// the bytes written. Nothing to write is no system call.
+#[inline]
 pub(crate) fn write(fd: BorrowedFd<'_>, sink: Sink, parts: &[IoSlice<'_>]) -> Result<usize> {
     let raw = fd.as_raw_fd();
     let written = match (sink, parts) {
@@ -257,6 +268,7 @@ fn gather<'a>(parts: &[IoSlice<'_>], buf: &'a mut [u8; SMALL_SEND]) -> Option<&'
     Some(&buf[..at])
 }
 
+#[inline]
 fn send_flags(sink: Sink) -> MsgFlags {
     match sink {
         Sink::SocketNow => MsgFlags::MSG_NOSIGNAL | MsgFlags::MSG_DONTWAIT,
@@ -266,6 +278,7 @@ fn send_flags(sink: Sink) -> MsgFlags {
 
 /// One write that waits at most until `deadline` for room (a descriptor in
 /// blocking mode with no deadline just blocks in `write`).
+#[inline]
 pub(crate) fn write_by(
     fd: BorrowedFd<'_>,
     sink: Sink,
@@ -275,6 +288,7 @@ pub(crate) fn write_by(
     by_deadline(fd, PollFlags::POLLOUT, deadline, || write(fd, sink, parts))
 }
 
+#[inline]
 fn plain_write(fd: BorrowedFd<'_>, parts: &[IoSlice<'_>]) -> nix::Result<usize> {
     match parts {
         [one] => nix::unistd::write(fd, one),
@@ -378,6 +392,7 @@ fn take_pending(set: &SigSet) {
 /// Maps a read or write errno: a vanished peer is [`Error::Closed`], an
 /// empty nonblocking descriptor [`Error::WouldBlock`], a signal
 /// [`Error::Interrupted`], the rest as [`Error::nix`] does.
+#[cold]
 pub(crate) fn io_error(what: &str, errno: Errno) -> Error {
     match errno {
         Errno::EPIPE => Error::Closed(format!("{what}: the reading end is closed (EPIPE)")),
