@@ -38,7 +38,7 @@ VALGRIND ?= valgrind --quiet --error-exitcode=99 --leak-check=full \
             --errors-for-leak-kinds=definite --show-leak-kinds=definite \
             --trace-children=no --suppressions=tests/c/valgrind.supp
 
-.PHONY: all help deps deps-demo deps-bench header test test-rust test-c test-python test-interop \
+.PHONY: all help deps deps-demo deps-bench header test test-rust test-c test-python test-interop bench-against \
         test-snippets demo bench install uninstall clean fuzz soak doc
 
 all: ## release library (.so, .a), header and the xipc binary
@@ -126,6 +126,9 @@ bench: deps-bench all ## benchmarks: xipc beside its baselines, as ratios, then 
 	@set -e; export XIPC_BENCH_TARGETS=$$(mktemp); trap 'rm -f "$$XIPC_BENCH_TARGETS"' EXIT; \
 	for b in $(sort $(wildcard benches/*.sh)); do bash $$b; done; \
 	bash -c 'source benches/targets.bash && targets_summary "$$XIPC_BENCH_TARGETS"'
+
+bench-against: all ## this tree beside an earlier commit (REV=<commit>) on the stream and queue benchmarks
+	@scripts/bench_against.sh
 
 # Libraries and the program are installed stripped; their debug information
 # goes to .debug/NAME.debug beside them, where debuggers find it.
