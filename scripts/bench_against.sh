@@ -34,6 +34,7 @@ work=$(mktemp -d /tmp/xipc-bench-against-XXXXXX)
 cleanup() {
     git worktree remove --force "$work/tree" >/dev/null 2>&1 || true
     rm -rf "$work"
+    git worktree prune # an earlier run that was killed may have left one
 }
 trap cleanup EXIT
 
