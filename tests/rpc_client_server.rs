@@ -962,6 +962,56 @@ fn a_reply_is_not_held_behind_a_slow_call_pipelined_after_it() {
     }
 }
 
+/// The replies of calls that arrive together are held until the last of
+/// them has started, and then leave together; never behind a handler that
+/// blocks. Two fast calls and one that blocks until the client has both
+/// their replies, the blocking one last (it starts last: the replies held
+/// go before it runs) or between them: both fast replies come while it
+/// blocks.
+#[test]
+fn replies_held_for_calls_that_came_together_do_not_wait_for_a_blocked_one() {
+    let (s, _) = test_server();
+    let (release, released) = std::sync::mpsc::channel::<()>();
+    let released = std::sync::Mutex::new(released);
+    s.register(PROG, 2, 9, move |_, _, out| {
+        let waiting = released.lock().unwrap_or_else(|p| p.into_inner());
+        let freed = waiting.recv_timeout(Duration::from_secs(20)).is_ok();
+        out.put_uint(u32::from(freed));
+        Ok(())
+    });
+    let tcp = s.listen_tcp("127.0.0.1", 0).unwrap();
+    s.start().unwrap();
+    let mut raw = TcpStream::connect(("127.0.0.1", tcp)).unwrap();
+    raw.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    for blocked_at in [2, 1] {
+        let base = 0x70 + 0x10 * blocked_at;
+        let mut calls = Vec::new();
+        let mut fast = Vec::new();
+        for i in 0..3 {
+            let xid = base + i;
+            if i == blocked_at {
+                calls.push(call_header(xid, 2, 9));
+            } else {
+                let mut call = call_header(xid, 2, 1);
+                call.extend(uint(i));
+                calls.push(call);
+                fast.push(ReplyHeader::accepted(xid, AcceptStat::Success).to_message(&uint(i)));
+            }
+        }
+        raw.write_all(&records(&calls)).unwrap();
+        let mut got: Vec<Vec<u8>> = (0..2).map(|_| read_reply(&mut raw).unwrap()).collect();
+        got.sort();
+        assert_eq!(got, fast, "blocking call at {blocked_at}");
+        release.send(()).unwrap();
+        assert_eq!(
+            read_reply(&mut raw).unwrap(),
+            ReplyHeader::accepted(base + blocked_at, AcceptStat::Success).to_message(&uint(1)),
+            "blocking call at {blocked_at}"
+        );
+    }
+    s.stop();
+}
+
 /// Pipelined calls of every kind get their replies, in order, whole, when
 /// the server sends several in one write; the ones before a record that
 /// ends the connection are still answered.

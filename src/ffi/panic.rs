@@ -34,7 +34,6 @@ pub(crate) fn last_os_error() -> c_int {
 /// Runs an exported function's body: `Ok` is 0, an error is recorded and
 /// its code returned, and a panic becomes `XIPC_EINTERNAL` instead of
 /// unwinding into C.
-#[inline]
 pub(crate) fn guard<F>(body: F) -> c_int
 where
     F: FnOnce() -> crate::Result<()>,

@@ -77,6 +77,10 @@ pub(super) enum Sent {
     Done,
     /// Queued behind a write in progress (its writer sends it).
     Queued,
+    /// Held for the replies of the calls that arrived with its own: sent
+    /// with them once the last of those calls starts (see
+    /// [`Conn::calls_queued`]).
+    Held,
     /// The socket is full: the rest waits for it to become writable.
     Blocked,
     /// The peer is gone.
@@ -102,6 +106,13 @@ struct Outbox {
     queue: VecDeque<Pending>,
     /// Bytes of the front entry already written.
     front_sent: usize,
+    /// The socket took less than it was given: what is queued waits for
+    /// room.
+    full: bool,
+    /// Calls of this connection queued for the pool and not yet started;
+    /// while there are any, finished replies are held (see
+    /// [`Conn::calls_queued`]).
+    unstarted: usize,
 }
 
 struct ReadSide {
@@ -598,14 +609,22 @@ impl Conn {
             return self.flush_session(session);
         }
         let mut out = lock(&self.out);
-        if out.writing || !out.queue.is_empty() {
+        if out.writing || out.full || out.unstarted > 0 || !out.queue.is_empty() {
             let body = std::mem::take(results).into_bytes();
             out.queue.push_back(Pending { head, body });
-            return if out.writing {
-                Sent::Queued
-            } else {
-                Sent::Blocked
-            };
+            if out.writing {
+                return Sent::Queued;
+            }
+            if out.full {
+                return Sent::Blocked;
+            }
+            if out.unstarted > 0 {
+                return Sent::Held;
+            }
+            // Replies held until now go with this one.
+            out.writing = true;
+            drop(out);
+            return self.write_queued();
         }
         out.writing = true;
         drop(out);
@@ -630,9 +649,39 @@ impl Conn {
             out.queue.push_front(Pending { head, body });
             out.front_sent = written;
             out.writing = false;
+            out.full = true;
             return Sent::Blocked;
         }
         self.write_queued()
+    }
+
+    /// `n` calls of this connection, read together with the one the
+    /// reading thread runs itself, are queued for the pool. Until the last
+    /// of them starts, the replies that finish are held, and then leave
+    /// together: the replies of calls a client sent together go back in
+    /// one write, not one write each (16 threads calling through one
+    /// client, pinned to one CPU: 92,000 -> 130,000 calls/s). Nothing
+    /// waits on a timer or on a handler's end: the thread that starts the
+    /// last queued call first sends what is held
+    /// ([`call_started`](Self::call_started)), so a reply waits at most
+    /// until every call that came with it has started, however long any
+    /// handler runs. (A TLS reply is sealed and sent as it finishes.)
+    pub fn calls_queued(&self, n: usize) {
+        lock(&self.out).unstarted += n;
+    }
+
+    /// A call [`calls_queued`](Self::calls_queued) counted starts: sends
+    /// the replies held, once it is the last (unless the socket is full or
+    /// another thread writes, which then sends them).
+    pub fn call_started(&self) -> Option<Sent> {
+        let mut out = lock(&self.out);
+        out.unstarted = out.unstarted.saturating_sub(1);
+        if out.unstarted > 0 || out.writing || out.full || out.queue.is_empty() {
+            return None;
+        }
+        out.writing = true;
+        drop(out);
+        Some(self.write_queued())
     }
 
     /// Writes what is queued (becoming the writer unless another thread
@@ -698,6 +747,7 @@ impl Conn {
                 }
                 if out.queue.is_empty() {
                     out.writing = false;
+                    out.full = false;
                     return Sent::Done;
                 }
                 let take = out.queue.len().min(MAX_IOV / 2);
@@ -744,6 +794,7 @@ impl Conn {
                 }
                 out.front_sent = written;
                 out.writing = false;
+                out.full = true;
                 return Sent::Blocked;
             }
         }

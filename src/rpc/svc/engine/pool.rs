@@ -178,7 +178,17 @@ impl Engine {
 
     pub(super) fn run_job(self: &Arc<Self>, job: Job, scratch: &mut Scratch) {
         match job {
-            Job::Call(c, msg) => self.run_call(&c, &msg, scratch),
+            Job::Call(c, msg) => {
+                // The last of the calls that came with it to start sends
+                // the replies held for them first.
+                if let Some(sent) = c.call_started() {
+                    if self.after_send(&c, sent) {
+                        self.finish_call(&c, true);
+                        return;
+                    }
+                }
+                self.run_call(&c, &msg, scratch)
+            }
             Job::Datagram(u, msg, from) => {
                 self.answer_datagram(&u, &msg, from, &mut scratch.results)
             }

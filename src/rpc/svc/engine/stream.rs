@@ -96,6 +96,7 @@ impl Engine {
             let mut rest = calls.drain(..);
             let first = rest.next();
             if rest.len() > 0 {
+                c.calls_queued(rest.len());
                 self.push_jobs(rest.map(|msg| Job::Call(c.clone(), msg)));
             } else {
                 drop(rest);
@@ -274,7 +275,7 @@ impl Engine {
                 st.stalled_since = None;
                 st.last_active = now;
             }
-            Sent::Queued => {}
+            Sent::Queued | Sent::Held => {}
             Sent::Blocked => {
                 if !st.want_write {
                     st.want_write = true;
