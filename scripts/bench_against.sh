@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # make bench-against REV=<commit>: this tree's library beside the library of
-# an earlier commit, on the stream and queue benchmarks, pinned to one CPU.
+# an earlier commit, on the stream, queue and RPC benchmarks, pinned to one
+# CPU.
 #
 # `make bench` holds each figure to a bar, against a baseline outside xipc;
 # a change that slows xipc down without crossing a bar passes it unseen (the
 # transport layer of 93804bc made a pipe round trip 18% slower and stayed
 # under its bar). This script answers the other question: is this tree
 # slower than REV? It builds REV in a temporary worktree, compiles each
-# tree's own benches/stream_bench.c and benches/mq_bench.c against its own
+# tree's own benchmark programs (streams, queues, and the RPC client of
+# benches/rpc.sh with the C server of the interop tests) against its own
 # library, runs the two in turn REPS times (medians), and prints each
 # figure of both with the change. A change worse than SLOWER_PCT percent
 # is marked SLOWER; the script fails only when it cannot build or run.
@@ -55,10 +57,13 @@ build() {
     local which=$1 tree=$2 out=$work/$1
     mkdir -p "$out/lib"
     ln -s "$work/$which.so" "$out/lib/libxipc.so.0"
-    for b in stream_bench mq_bench; do
-        "${CC:-cc}" -std=c11 -D_GNU_SOURCE -O2 -I"$tree/include" -o "$out/$b" "$tree/benches/$b.c" \
-            -L"$out/lib" -Wl,-rpath,"$out/lib" -l:libxipc.so.0 -lrt
+    local src
+    for src in benches/stream_bench.c benches/mq_bench.c benches/rpc/bench_xipc.c \
+        tests/interop/rpc/c_server.c; do
+        "${CC:-cc}" -std=c11 -D_GNU_SOURCE -O2 -I"$tree/include" -o "$out/$(basename "$src" .c)" \
+            "$tree/$src" -L"$out/lib" -Wl,-rpath,"$out/lib" -l:libxipc.so.0 -lrt -lpthread
     done
+    cp "$root/scripts/bench_against_rpc.sh" "$out/rpc"
     cp -r "$tree/bindings/python" "$out/python"
     cp "$tree/benches/stream_bench.py" "$tree/benches/mq_bench.py" "$out/"
     if [[ -e $py_include/Python.h ]]; then
@@ -104,6 +109,11 @@ for t in pipe unix tcp; do
     compare "C $t round trip, 64 B (us)" 4 lower ./stream_bench "$t" rtt xipc 20000 64
     compare "C $t one-way, 64 KiB (MB/s)" 4 higher ./stream_bench "$t" tput xipc 5000 65536
 done
+compare "RPC sequential TCP call (calls/s)" 1 higher ./rpc add tcp 40000 1
+compare "RPC sequential UDP call (calls/s)" 1 higher ./rpc add udp 40000 1
+compare "RPC 16 clients (calls/s)" 1 higher ./rpc add tcp 5000 16
+compare "RPC 16 threads, one client (calls/s)" 1 higher ./rpc shared tcp 5000 16
+compare "RPC 64 KiB echo (MiB/s)" 1 higher ./rpc echo tcp 2000 1
 compare "C queue round trip (us)" 1 lower ./mq_bench xipc rtt 50000
 compare "C queue one-way, 8 KiB (MB/s)" 1 higher ./mq_bench xipc tput 200000
 if [[ -e $py_include/Python.h ]]; then
