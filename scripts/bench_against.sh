@@ -82,6 +82,11 @@ run() {
         taskset -c 0 "$@")
 }
 
+# median VALUE...: the median of the values.
+median() {
+    printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'
+}
+
 # compare LABEL FIELD lower|higher ARGS...: REPS runs of ARGS under each
 # tree in turn (FIELD of the output is the figure; lower or higher is
 # better); prints both medians and the change.
@@ -93,8 +98,8 @@ compare() {
         now+=("$(run now "$@" | awk -v f="$field" '{print $f}')")
     done
     local t n
-    t=$(printf '%s\n' "${then[@]}" | sort -g | awk '{v[NR]=$1} END {print (NR%2 ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2)}')
-    n=$(printf '%s\n' "${now[@]}" | sort -g | awk '{v[NR]=$1} END {print (NR%2 ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2)}')
+    t=$(median "${then[@]}")
+    n=$(median "${now[@]}")
     awk -v l="$label" -v t="$t" -v n="$n" -v b="$better" -v s="$SLOWER_PCT" 'BEGIN {
         worse = (b == "lower") ? (n - t) / t * 100 : (t - n) / t * 100
         flag = (worse > s) ? "SLOWER" : ""
