@@ -127,7 +127,7 @@ bench: deps-bench all ## benchmarks: xipc beside its baselines, as ratios, then 
 	for b in $(sort $(wildcard benches/*.sh)); do bash $$b; done; \
 	bash -c 'source benches/targets.bash && targets_summary "$$XIPC_BENCH_TARGETS"'
 
-bench-against: all ## this tree beside an earlier commit (REV=<commit>) on the stream and queue benchmarks
+bench-against: all ## this tree beside an earlier commit (REV=<commit>) on the stream, queue and RPC benchmarks
 	@scripts/bench_against.sh
 
 # Libraries and the program are installed stripped; their debug information

@@ -30,8 +30,6 @@ python3 -c 'import sys, xipc._lib as l; sys.exit(l.fast is None)' 2>/dev/null ||
 source benches/contest.bash
 source benches/targets.bash
 
-ratio() { bench_ratio "$@"; }
-
 # The bars, held pinned: C round trip at most RTT_BAR x raw, C throughput
 # at least TPUT_BAR x raw, the Python pipe round trip at least PY_BAR
 # times as fast as multiprocessing.Pipe().
@@ -52,12 +50,12 @@ run() {
         local raw xipc
         read -r raw xipc < <(contest "$REPS" 4 median "raw xipc" "${pin[@]}" "$work/stream_bench" "$t" rtt IMPL "$RTT_N" 64)
         printf '%-6s %-22s %11s us %11s us %8s  %s\n' "$t" "round trip, 64 B" "$raw" "$xipc" \
-            "$(ratio "$xipc" "$raw")" "$rtt_target"
-        [[ $how != pinned ]] || bench_target "streams: $t round trip, pinned (x raw)" "$(ratio "$xipc" "$raw")" "<=" "$RTT_BAR"
+            "$(bench_ratio "$xipc" "$raw")" "$rtt_target"
+        [[ $how != pinned ]] || bench_target "streams: $t round trip, pinned (x raw)" "$(bench_ratio "$xipc" "$raw")" "<=" "$RTT_BAR"
         read -r raw xipc < <(contest "$REPS" 4 median "raw xipc" "${pin[@]}" "$work/stream_bench" "$t" tput IMPL "$TPUT_N" 65536)
         printf '%-6s %-22s %9s MB/s %9s MB/s %8s  %s\n' "$t" "one-way, 64 KiB msgs" "$raw" "$xipc" \
-            "$(ratio "$xipc" "$raw")" "$tput_target"
-        [[ $how != pinned ]] || bench_target "streams: $t throughput, pinned (x raw)" "$(ratio "$xipc" "$raw")" ">=" "$TPUT_BAR"
+            "$(bench_ratio "$xipc" "$raw")" "$tput_target"
+        [[ $how != pinned ]] || bench_target "streams: $t throughput, pinned (x raw)" "$(bench_ratio "$xipc" "$raw")" ">=" "$TPUT_BAR"
     done
     echo "-- Python: xipc framed messages vs multiprocessing.Pipe send_bytes/recv_bytes"
     local x mp mpp xu
@@ -66,12 +64,12 @@ run() {
     printf 'round trip, 64 B: xipc pipe %s us, xipc unix %s us; Pipe() %s us, Pipe(duplex=False) %s us\n' \
         "$x" "$xu" "$mp" "$mpp"
     printf '  speedup of xipc pipe: %sx over Pipe(), %sx over Pipe(duplex=False)  %s\n' \
-        "$(ratio "$mp" "$x")" "$(ratio "$mpp" "$x")" "$py_target"
-    [[ $how != pinned ]] || bench_target "streams: Python pipe round trip, pinned (x faster than Pipe())" "$(ratio "$mp" "$x")" ">=" "$PY_BAR"
+        "$(bench_ratio "$mp" "$x")" "$(bench_ratio "$mpp" "$x")" "$py_target"
+    [[ $how != pinned ]] || bench_target "streams: Python pipe round trip, pinned (x faster than Pipe())" "$(bench_ratio "$mp" "$x")" ">=" "$PY_BAR"
     read -r x mp mpp < <(contest "$REPS" 4 median "xipc-pipe mp mp-pipe" "${pin[@]}" \
         "$python" benches/stream_bench.py tput IMPL "$PY_TPUT_N" 65536)
     printf 'one-way, 64 KiB: xipc pipe %s MB/s; Pipe() %s MB/s (ratio %s), Pipe(duplex=False) %s MB/s (ratio %s)\n' \
-        "$x" "$mp" "$(ratio "$x" "$mp")" "$mpp" "$(ratio "$x" "$mpp")"
+        "$x" "$mp" "$(bench_ratio "$x" "$mp")" "$mpp" "$(bench_ratio "$x" "$mpp")"
 }
 
 echo "stream benchmarks: median of $REPS runs each; load average $(cut -d' ' -f1-3 /proc/loadavg)"

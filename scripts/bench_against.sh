@@ -24,6 +24,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
+source benches/contest.bash
 rev=${REV:-}
 [[ -n $rev ]] || { echo "bench-against: say which commit to compare with: make bench-against REV=<commit>" >&2; exit 2; }
 git rev-parse --verify --quiet "$rev^{commit}" >/dev/null || { echo "bench-against: $rev is not a commit of this repository" >&2; exit 2; }
@@ -82,24 +83,14 @@ run() {
         taskset -c 0 "$@")
 }
 
-# median VALUE...: the median of the values.
-median() {
-    printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'
-}
-
 # compare LABEL FIELD lower|higher ARGS...: REPS runs of ARGS under each
-# tree in turn (FIELD of the output is the figure; lower or higher is
-# better); prints both medians and the change.
+# tree in turn (contest, as make bench runs its rounds; FIELD of the
+# output is the figure; lower or higher is better); prints both medians
+# and the change.
 compare() {
-    local label=$1 field=$2 better=$3 then=() now=() i
+    local label=$1 field=$2 better=$3 t n
     shift 3
-    for ((i = 0; i < REPS; i++)); do
-        then+=("$(run then "$@" | awk -v f="$field" '{print $f}')")
-        now+=("$(run now "$@" | awk -v f="$field" '{print $f}')")
-    done
-    local t n
-    t=$(median "${then[@]}")
-    n=$(median "${now[@]}")
+    read -r t n < <(contest "$REPS" "$field" median "then now" run IMPL "$@")
     awk -v l="$label" -v t="$t" -v n="$n" -v b="$better" -v s="$SLOWER_PCT" 'BEGIN {
         worse = (b == "lower") ? (n - t) / t * 100 : (t - n) / t * 100
         flag = (worse > s) ? "SLOWER" : ""
