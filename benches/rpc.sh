@@ -16,8 +16,9 @@
 #   - 64 KiB ECHO throughput, TCP, pinned and unpinned;
 #   - raw TCP ping-pong of the same byte counts as the floor;
 #   - RPC-with-TLS (RFC 9289): xipc over TLS 1.3 beside xipc in the clear,
-#     sequential ADD and 64 KiB echo, pinned and unpinned, and the time to
-#     set a connection up (TCP connect, AUTH_TLS probe, TLS handshake);
+#     sequential ADD, 16 threads through one shared client and 64 KiB echo,
+#     pinned and unpinned, and the time to set a connection up (TCP
+#     connect, AUTH_TLS probe, TLS handshake);
 #     beside them, as the floor, 64 KiB echoes with no RPC over TLS 1.3
 #     made by OpenSSL and in the clear (benches/rpc/tls_echo.c);
 #   - a Python server (xipc.rpc.Server, a Python handler) beside the same
@@ -122,14 +123,16 @@ tls_echo() {
     stop_server "$SERVER_PID"
 }
 
-# both_tls MODE CALLS PIN [floor]: sets X (xipc over TLS) and T (xipc in
-# the clear), medians of REPEAT runs each, taking turns; with floor, the
-# raw echoes over OpenSSL (FT) and in the clear (FP) take turns with them.
+# both_tls MODE CALLS PIN [floor|THREADS]: sets X (xipc over TLS) and T
+# (xipc in the clear), medians of REPEAT runs each, taking turns, with one
+# calling thread or THREADS; with floor, the raw echoes over OpenSSL (FT)
+# and in the clear (FP) take turns with them.
 both_tls() {
-    local i xs=() ts=() fts=() fps=()
+    local i xs=() ts=() fts=() fps=() threads=1
+    [[ ${4:-} =~ ^[0-9]+$ ]] && threads=$4
     for ((i = 0; i < REPEAT; i++)); do
-        xs+=("$(run xipc-tls "$3" "$1" tcp "$2" 1)")
-        ts+=("$(run xipc "$3" "$1" tcp "$2" 1)")
+        xs+=("$(run xipc-tls "$3" "$1" tcp "$2" "$threads")")
+        ts+=("$(run xipc "$3" "$1" tcp "$2" "$threads")")
         if [[ ${4:-} == floor ]]; then
             fts+=("$(tls_echo "$3" "$2" tls)")
             fps+=("$(tls_echo "$3" "$2" plain)")
@@ -213,6 +216,10 @@ for pin in pinned unpinned; do
     row "sequential ADD, TCP, $pin" "$X" "$T" "calls/s"
     awk -v x="$X" -v t="$T" 'BEGIN { printf "  a TLS call takes %.2fx the cleartext call (%.1f us vs %.1f us)\n", t / x, 1e6 / x, 1e6 / t }'
     bench_target "rpc-tls: sequential call, $pin, x cleartext call time" "$(bench_ratio "$T" "$X")" "<=" 1.3
+done
+for pin in pinned unpinned; do
+    both_tls shared $((CALLS / 8)) "$pin" 16
+    row "16 threads, one shared client, $pin" "$X" "$T" "calls/s"
 done
 tls_floor=()
 for pin in pinned unpinned; do

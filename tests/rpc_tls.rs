@@ -300,6 +300,114 @@ fn after_starttls(port: u16) -> TcpStream {
     raw
 }
 
+/// `raw`, past STARTTLS, as a TLS 1.3 client of its own (rustls used
+/// directly, trusting ca.pem), so that a test decides what goes in each
+/// TLS record.
+// ring's provider, as the library uses (see src/net/tls/mod.rs).
+#[allow(deprecated)]
+fn tls_by_hand(raw: TcpStream) -> rustls::StreamOwned<rustls::ClientConnection, TcpStream> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::CertificateDer;
+    let mut roots = rustls::RootCertStore::empty();
+    roots
+        .add(CertificateDer::from_pem_file(certs().join("ca.pem")).unwrap())
+        .unwrap();
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_protocol_versions(&[&rustls::version::TLS13])
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+    let conn = rustls::ClientConnection::new(Arc::new(config), name).unwrap();
+    rustls::StreamOwned::new(conn, raw)
+}
+
+/// Reads one reply record from `stream`; None once it has ended.
+fn read_record(stream: &mut impl Read) -> Option<Vec<u8>> {
+    let mut header = [0u8; 4];
+    stream.read_exact(&mut header).ok()?;
+    let mut body = vec![0; (u32::from_be_bytes(header) & 0x7fff_ffff) as usize];
+    stream.read_exact(&mut body).ok()?;
+    Some(body)
+}
+
+/// Over TLS too, the replies of calls that came together are held until
+/// the last of those calls starts (and then sealed together), never until
+/// one of them ends: three calls in one TLS record, two fast ones and one
+/// that blocks until the client has both their replies, the blocking one
+/// last, then between the two.
+#[test]
+fn tls_replies_held_for_calls_that_came_together_do_not_wait_for_a_blocked_one() {
+    use xipc::rpc::message::{AcceptStat, ReplyHeader};
+    let s = Server::new();
+    s.set_rpcbind_registration(false);
+    s.register(PROG, 1, 1, |_, args, out| {
+        out.put_raw(args);
+        Ok(())
+    });
+    let (release, released) = std::sync::mpsc::channel::<()>();
+    let released = Mutex::new(released);
+    s.register(PROG, 1, 9, move |_, _, out| {
+        let waiting = released.lock().unwrap_or_else(|p| p.into_inner());
+        let freed = waiting.recv_timeout(Duration::from_secs(20)).is_ok();
+        out.put_uint(u32::from(freed));
+        Ok(())
+    });
+    let port = s
+        .listen_tcp_tls(
+            "127.0.0.1",
+            0,
+            &config(TlsPolicy::Tls, "ca.pem", Some("server")),
+        )
+        .unwrap();
+    s.start().unwrap();
+    let mut tls = tls_by_hand(after_starttls(port));
+    tls.sock
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let call = |xid: u32, procedure: u32, args: &[u8]| {
+        let mut m = Vec::new();
+        for v in [xid, 0, 2, PROG, 1, procedure, 0, 0, 0, 0] {
+            m.extend(v.to_be_bytes());
+        }
+        m.extend_from_slice(args);
+        let mut record = ((m.len() as u32) | 0x8000_0000).to_be_bytes().to_vec();
+        record.extend(m);
+        record
+    };
+    for blocked_at in [2u32, 1] {
+        let base = 0x70 + 0x10 * blocked_at;
+        let mut wire = Vec::new();
+        let mut fast = Vec::new();
+        for i in 0..3 {
+            let xid = base + i;
+            if i == blocked_at {
+                wire.extend(call(xid, 9, &[]));
+            } else {
+                wire.extend(call(xid, 1, &i.to_be_bytes()));
+                fast.push(
+                    ReplyHeader::accepted(xid, AcceptStat::Success).to_message(&i.to_be_bytes()),
+                );
+            }
+        }
+        // One write of the session: one TLS record.
+        tls.write_all(&wire).unwrap();
+        let mut got: Vec<Vec<u8>> = (0..2).map(|_| read_record(&mut tls).unwrap()).collect();
+        got.sort();
+        assert_eq!(got, fast, "blocking call at {blocked_at}");
+        release.send(()).unwrap();
+        assert_eq!(
+            read_record(&mut tls).unwrap(),
+            ReplyHeader::accepted(base + blocked_at, AcceptStat::Success)
+                .to_message(&1u32.to_be_bytes()),
+            "blocking call at {blocked_at}"
+        );
+    }
+    s.stop();
+}
+
 #[test]
 fn garbage_or_a_cut_record_instead_of_tls_ends_that_connection_only() {
     let (s, port, _) = server(TlsPolicy::Tls, "server");

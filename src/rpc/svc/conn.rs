@@ -113,6 +113,10 @@ struct Outbox {
     /// while there are any, finished replies are held (see
     /// [`Conn::calls_queued`]).
     unstarted: usize,
+    /// On a TLS connection, the plaintext of the replies held: sealed
+    /// together, in as few records as they fit, when they leave. (Kept
+    /// apart from `queue`, whose bytes go on the socket as they are.)
+    held_tls: Vec<u8>,
 }
 
 struct ReadSide {
@@ -588,25 +592,22 @@ impl Conn {
     /// Sends a reply: `head` (record mark and header), then the results in
     /// `results`. Written at once from the caller's buffers when nobody
     /// else writes and nothing waits; otherwise queued (taking the results'
-    /// buffer) for the thread writing, or for the socket to drain.
+    /// buffer) for the thread writing, or for the socket to drain, or held
+    /// (see [`calls_queued`](Self::calls_queued)). On a TLS connection the
+    /// reply is sealed at once, with the replies held before it, unless it
+    /// is held itself.
     pub fn send(&self, head: Vec<u8>, results: &mut Encoder) -> Sent {
-        if let Some(tls) = &self.tls {
-            let mut tls = lock(tls);
-            let Tls::Session(session) = &mut *tls else {
-                return Sent::Failed; // no call is served before TLS
-            };
-            // Each record leaves as it is sealed, until the socket is full.
-            let mut sent = Sent::Done;
-            let sealed = seal_in_turn(&mut **session, &[&head, results.as_bytes()], |s| {
-                if sent == Sent::Done {
-                    sent = self.flush_session(s);
+        if self.tls.is_some() {
+            let held = {
+                let mut out = lock(&self.out);
+                if out.unstarted > 0 {
+                    out.held_tls.extend_from_slice(&head);
+                    crate::copy::extend(&mut out.held_tls, results.as_bytes());
+                    return Sent::Held;
                 }
-                Ok(())
-            });
-            if sealed.is_err() || sent == Sent::Failed {
-                return Sent::Failed;
-            }
-            return self.flush_session(session);
+                std::mem::take(&mut out.held_tls)
+            };
+            return self.seal_and_send(&[&held, &head, results.as_bytes()]);
         }
         let mut out = lock(&self.out);
         if out.writing || out.full || out.unstarted > 0 || !out.queue.is_empty() {
@@ -655,6 +656,30 @@ impl Conn {
         self.write_queued()
     }
 
+    /// Seals `parts`, one or more replies, on a TLS connection and sends
+    /// the records.
+    fn seal_and_send(&self, parts: &[&[u8]]) -> Sent {
+        let Some(tls) = &self.tls else {
+            return Sent::Failed;
+        };
+        let mut tls = lock(tls);
+        let Tls::Session(session) = &mut *tls else {
+            return Sent::Failed; // no call is served before TLS
+        };
+        // Each record leaves as it is sealed, until the socket is full.
+        let mut sent = Sent::Done;
+        let sealed = seal_in_turn(&mut **session, parts, |s| {
+            if sent == Sent::Done {
+                sent = self.flush_session(s);
+            }
+            Ok(())
+        });
+        if sealed.is_err() || sent == Sent::Failed {
+            return Sent::Failed;
+        }
+        self.flush_session(session)
+    }
+
     /// `n` calls of this connection, read together with the one the
     /// reading thread runs itself, are queued for the pool. Until the last
     /// of them starts, the replies that finish are held, and then leave
@@ -665,7 +690,10 @@ impl Conn {
     /// last queued call first sends what is held
     /// ([`call_started`](Self::call_started)), so a reply waits at most
     /// until every call that came with it has started, however long any
-    /// handler runs. (A TLS reply is sealed and sent as it finishes.)
+    /// handler runs. On a TLS connection the held replies are sealed
+    /// together too, in as few records as they fit, where each would
+    /// otherwise take an AEAD operation, a record header and tag, and a
+    /// write of its own.
     pub fn calls_queued(&self, n: usize) {
         lock(&self.out).unstarted += n;
     }
@@ -676,7 +704,15 @@ impl Conn {
     pub fn call_started(&self) -> Option<Sent> {
         let mut out = lock(&self.out);
         out.unstarted = out.unstarted.saturating_sub(1);
-        if out.unstarted > 0 || out.writing || out.full || out.queue.is_empty() {
+        if out.unstarted > 0 {
+            return None;
+        }
+        if self.tls.is_some() {
+            let held = std::mem::take(&mut out.held_tls);
+            drop(out);
+            return (!held.is_empty()).then(|| self.seal_and_send(&[&held]));
+        }
+        if out.writing || out.full || out.queue.is_empty() {
             return None;
         }
         out.writing = true;
@@ -809,6 +845,7 @@ impl Conn {
             nix::sys::socket::shutdown(self.socket.as_raw_fd(), nix::sys::socket::Shutdown::Both);
         let mut out = lock(&self.out);
         out.queue.clear();
+        out.held_tls = Vec::new();
     }
 
     /// Stops reading (the server stops): the peer's further calls are not read.
