@@ -9,9 +9,10 @@
 # under its bar). This script answers the other question: is this tree
 # slower than REV? It builds REV in a temporary worktree, compiles each
 # tree's own benchmark programs (streams, queues, and the RPC client of
-# benches/rpc.sh with the C server of the interop tests) against its own
-# library, runs the two in turn REPS times (medians), and prints each
-# figure of both with the change. A change worse than SLOWER_PCT percent
+# benches/rpc.sh with the C server of the interop tests, in the clear
+# and, where both trees have it, over TLS) against its own library, runs
+# the two in turn REPS times (medians), and prints each figure of both
+# with the change. A change worse than SLOWER_PCT percent
 # is marked SLOWER; the script fails only when it cannot build or run.
 # (The queue's one-way throughput, pinned, jumps between two levels from
 # run to run for either library, as the receiver takes several messages
@@ -110,6 +111,16 @@ compare "RPC sequential UDP call (calls/s)" 1 higher ./rpc add udp 40000 1
 compare "RPC 16 clients (calls/s)" 1 higher ./rpc add tcp 5000 16
 compare "RPC 16 threads, one client (calls/s)" 1 higher ./rpc shared tcp 5000 16
 compare "RPC 64 KiB echo (MiB/s)" 1 higher ./rpc echo tcp 2000 1
+# RPC-with-TLS, where both trees' programs speak it (XIPC_BENCH_TLS).
+if grep -q XIPC_BENCH_TLS "$work/tree/tests/interop/rpc/c_server.c" 2>/dev/null; then
+    bash tests/tls/make_certs.sh "$work/tls" >/dev/null
+    tls=(env XIPC_BENCH_TLS="$work/tls")
+    compare "TLS sequential TCP call (calls/s)" 1 higher "${tls[@]}" ./rpc add tcp 20000 1
+    compare "TLS 16 threads, one client (calls/s)" 1 higher "${tls[@]}" ./rpc shared tcp 5000 16
+    compare "TLS 64 KiB echo (MiB/s)" 1 higher "${tls[@]}" ./rpc echo tcp 2000 1
+else
+    echo "  (TLS rows left out: $rev has no RPC-with-TLS in its benchmark programs)"
+fi
 compare "C queue round trip (us)" 1 lower ./mq_bench xipc rtt 50000
 compare "C queue one-way, 8 KiB (MB/s)" 1 higher ./mq_bench xipc tput 200000
 if [[ -e $py_include/Python.h ]]; then
