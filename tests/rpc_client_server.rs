@@ -887,11 +887,7 @@ fn records(calls: &[Vec<u8>]) -> Vec<u8> {
 
 /// Reads one reply record; None once the server has closed.
 fn read_reply(stream: &mut TcpStream) -> Option<Vec<u8>> {
-    let mut header = [0u8; 4];
-    stream.read_exact(&mut header).ok()?;
-    let mut body = vec![0; (u32::from_be_bytes(header) & 0x7fff_ffff) as usize];
-    stream.read_exact(&mut body).ok()?;
-    Some(body)
+    support::read_record(stream)
 }
 
 /// Large calls (their bodies read straight into place, the read that

@@ -324,15 +324,6 @@ fn tls_by_hand(raw: TcpStream) -> rustls::StreamOwned<rustls::ClientConnection, 
     rustls::StreamOwned::new(conn, raw)
 }
 
-/// Reads one reply record from `stream`; None once it has ended.
-fn read_record(stream: &mut impl Read) -> Option<Vec<u8>> {
-    let mut header = [0u8; 4];
-    stream.read_exact(&mut header).ok()?;
-    let mut body = vec![0; (u32::from_be_bytes(header) & 0x7fff_ffff) as usize];
-    stream.read_exact(&mut body).ok()?;
-    Some(body)
-}
-
 /// Over TLS too, the replies of calls that came together are held until
 /// the last of those calls starts (and then sealed together), never until
 /// one of them ends: three calls in one TLS record, two fast ones and one
@@ -394,12 +385,14 @@ fn tls_replies_held_for_calls_that_came_together_do_not_wait_for_a_blocked_one()
         }
         // One write of the session: one TLS record.
         tls.write_all(&wire).unwrap();
-        let mut got: Vec<Vec<u8>> = (0..2).map(|_| read_record(&mut tls).unwrap()).collect();
+        let mut got: Vec<Vec<u8>> = (0..2)
+            .map(|_| support::read_record(&mut tls).unwrap())
+            .collect();
         got.sort();
         assert_eq!(got, fast, "blocking call at {blocked_at}");
         release.send(()).unwrap();
         assert_eq!(
-            read_record(&mut tls).unwrap(),
+            support::read_record(&mut tls).unwrap(),
             ReplyHeader::accepted(base + blocked_at, AcceptStat::Success)
                 .to_message(&1u32.to_be_bytes()),
             "blocking call at {blocked_at}"
