@@ -368,8 +368,10 @@ fn tls_replies_held_for_calls_that_came_together_do_not_wait_for_a_blocked_one()
         record.extend(m);
         record
     };
-    for blocked_at in [2u32, 1] {
-        let base = 0x70 + 0x10 * blocked_at;
+    // The first fast call's arguments, echoed: small, or too large to be
+    // sealed with the other reply (taking the other way through the seal).
+    for (blocked_at, first_len) in [(2u32, 4usize), (1, 4), (2, 20_000), (1, 20_000)] {
+        let base = 0x70 + 0x10 * blocked_at + first_len as u32;
         let mut wire = Vec::new();
         let mut fast = Vec::new();
         for i in 0..3 {
@@ -377,25 +379,31 @@ fn tls_replies_held_for_calls_that_came_together_do_not_wait_for_a_blocked_one()
             if i == blocked_at {
                 wire.extend(call(xid, 9, &[]));
             } else {
-                wire.extend(call(xid, 1, &i.to_be_bytes()));
-                fast.push(
-                    ReplyHeader::accepted(xid, AcceptStat::Success).to_message(&i.to_be_bytes()),
-                );
+                let args = match i {
+                    0 => vec![7; first_len],
+                    _ => i.to_be_bytes().to_vec(),
+                };
+                wire.extend(call(xid, 1, &args));
+                fast.push(ReplyHeader::accepted(xid, AcceptStat::Success).to_message(&args));
             }
         }
-        // One write of the session: one TLS record.
+        // One write of the session: the calls arrive together.
         tls.write_all(&wire).unwrap();
         let mut got: Vec<Vec<u8>> = (0..2)
             .map(|_| support::read_record(&mut tls).unwrap())
             .collect();
         got.sort();
-        assert_eq!(got, fast, "blocking call at {blocked_at}");
+        fast.sort();
+        assert_eq!(
+            got, fast,
+            "blocking call at {blocked_at}, {first_len} bytes"
+        );
         release.send(()).unwrap();
         assert_eq!(
             support::read_record(&mut tls).unwrap(),
             ReplyHeader::accepted(base + blocked_at, AcceptStat::Success)
                 .to_message(&1u32.to_be_bytes()),
-            "blocking call at {blocked_at}"
+            "blocking call at {blocked_at}, {first_len} bytes"
         );
     }
     s.stop();

@@ -113,10 +113,10 @@ struct Outbox {
     /// while there are any, finished replies are held (see
     /// [`Conn::calls_queued`]).
     unstarted: usize,
-    /// On a TLS connection, the plaintext of the replies held: sealed
-    /// together, in as few records as they fit, when they leave. (Kept
-    /// apart from `queue`, whose bytes go on the socket as they are.)
-    held_tls: Vec<u8>,
+    /// On a TLS connection, the replies held, in plaintext: sealed when
+    /// they leave (see [`Conn::seal_and_send`]). Kept apart from `queue`,
+    /// whose bytes go on the socket as they are.
+    held_tls: Vec<Pending>,
 }
 
 struct ReadSide {
@@ -601,13 +601,13 @@ impl Conn {
             let held = {
                 let mut out = lock(&self.out);
                 if out.unstarted > 0 {
-                    out.held_tls.extend_from_slice(&head);
-                    crate::copy::extend(&mut out.held_tls, results.as_bytes());
+                    let body = std::mem::take(results).into_bytes();
+                    out.held_tls.push(Pending { head, body });
                     return Sent::Held;
                 }
                 std::mem::take(&mut out.held_tls)
             };
-            return self.seal_and_send(&[&held, &head, results.as_bytes()]);
+            return self.seal_and_send(&held, Some((&head, results.as_bytes())));
         }
         let mut out = lock(&self.out);
         if out.writing || out.full || out.unstarted > 0 || !out.queue.is_empty() {
@@ -656,9 +656,16 @@ impl Conn {
         self.write_queued()
     }
 
-    /// Seals `parts`, one or more replies, on a TLS connection and sends
-    /// the records.
-    fn seal_and_send(&self, parts: &[&[u8]]) -> Sent {
+    /// On a TLS connection: seals the replies `held`, then `last` (its
+    /// header and results), and sends the records. Small replies next to
+    /// each other are copied into one buffer and sealed together, in as
+    /// few records as they fit, where each would take an AEAD operation, a
+    /// record header and tag, and (on two CPUs) a write of its own; a
+    /// larger one is sealed from its own buffers.
+    fn seal_and_send(&self, held: &[Pending], last: Option<(&[u8], &[u8])>) -> Sent {
+        /// Replies up to this size are sealed together with their
+        /// neighbours (copying them costs less than a record of their own).
+        const SMALL: usize = 2048;
         let Some(tls) = &self.tls else {
             return Sent::Failed;
         };
@@ -666,18 +673,47 @@ impl Conn {
         let Tls::Session(session) = &mut *tls else {
             return Sent::Failed; // no call is served before TLS
         };
-        // Each record leaves as it is sealed, until the socket is full.
         let mut sent = Sent::Done;
-        let sealed = seal_in_turn(&mut **session, parts, |s| {
-            if sent == Sent::Done {
-                sent = self.flush_session(s);
+        if let ([], Some((head, body))) = (held, last) {
+            // One reply, the common case: sealed from its own buffers.
+            if !self.seal(session, &[head, body], &mut sent) {
+                return Sent::Failed;
             }
-            Ok(())
-        });
-        if sealed.is_err() || sent == Sent::Failed {
+            return self.flush_session(session);
+        }
+        let replies = held.iter().map(|p| (&p.head[..], &p.body[..])).chain(last);
+        let mut small = Vec::new();
+        for (head, body) in replies {
+            if head.len() + body.len() <= SMALL {
+                small.extend_from_slice(head);
+                small.extend_from_slice(body);
+                continue;
+            }
+            if !small.is_empty() && !self.seal(session, &[&small], &mut sent) {
+                return Sent::Failed;
+            }
+            small.clear();
+            if !self.seal(session, &[head, body], &mut sent) {
+                return Sent::Failed;
+            }
+        }
+        if !small.is_empty() && !self.seal(session, &[&small], &mut sent) {
             return Sent::Failed;
         }
         self.flush_session(session)
+    }
+
+    /// Seals `parts`, one message, into `session`; each record leaves as
+    /// it is sealed (see [`seal_in_turn`]) until the socket is full or a
+    /// write fails, which `sent` records. False when the peer is gone.
+    fn seal(&self, session: &mut ServerConnection, parts: &[&[u8]], sent: &mut Sent) -> bool {
+        let sealed = seal_in_turn(session, parts, |s| {
+            if *sent == Sent::Done {
+                *sent = self.flush_session(s);
+            }
+            Ok(())
+        });
+        sealed.is_ok() && *sent != Sent::Failed
     }
 
     /// `n` calls of this connection, read together with the one the
@@ -690,10 +726,8 @@ impl Conn {
     /// last queued call first sends what is held
     /// ([`call_started`](Self::call_started)), so a reply waits at most
     /// until every call that came with it has started, however long any
-    /// handler runs. On a TLS connection the held replies are sealed
-    /// together too, in as few records as they fit, where each would
-    /// otherwise take an AEAD operation, a record header and tag, and a
-    /// write of its own.
+    /// handler runs. On a TLS connection the small replies held are also
+    /// sealed together (see [`seal_and_send`](Self::seal_and_send)).
     pub fn calls_queued(&self, n: usize) {
         lock(&self.out).unstarted += n;
     }
@@ -710,7 +744,7 @@ impl Conn {
         if self.tls.is_some() {
             let held = std::mem::take(&mut out.held_tls);
             drop(out);
-            return (!held.is_empty()).then(|| self.seal_and_send(&[&held]));
+            return (!held.is_empty()).then(|| self.seal_and_send(&held, None));
         }
         if out.writing || out.full || out.queue.is_empty() {
             return None;
