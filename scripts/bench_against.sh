@@ -12,8 +12,8 @@
 # benches/rpc.sh with the C server of the interop tests, in the clear
 # and, where both trees have it, over TLS) against its own library, runs
 # the two in turn REPS times (medians), and prints each figure of both
-# with the change. A change worse than SLOWER_PCT percent
-# is marked SLOWER; the script fails only when it cannot build or run.
+# with the change. A change worse than SLOWER_PCT percent is marked
+# SLOWER; the script fails only when it cannot build or run.
 # (The queue's one-way throughput, pinned, jumps between two levels from
 # run to run for either library, as the receiver takes several messages
 # or one per wake-up: a SLOWER there alone wants more REPS before it is
