@@ -325,7 +325,8 @@ typedef struct xipc_stream xipc_stream;
  * certificate chain and private key, read and checked when made. One
  * configuration may serve any number of listeners and clients, from any
  * thread; free it with `xipc_tls_config_free` once nothing is being made
- * from it (listeners and clients keep what they need).
+ * from it (listeners and clients keep what they need) and it will not be
+ * reloaded (`xipc_tls_config_reload`, `xipc_tls_config_replace`).
  */
 typedef struct xipc_tls_config xipc_tls_config;
 
@@ -1378,6 +1379,27 @@ int xipc_stream_close(xipc_stream *stream);
  * `xipc_last_error()`.
  */
 int xipc_tls_config_new(const xipc_tls_options *options, xipc_tls_config **out);
+
+/**
+ * Reads the configuration's files again (PEM bytes stay as given) and
+ * checks them as `xipc_tls_config_new` does; on success, every handshake
+ * that starts from now on uses the new certificate, key and CA bundle:
+ * on each listener made with `config` and on each client's next
+ * connection. Connections already set up keep their session. On an
+ * error nothing changes (`XIPC_ENOENT`, `XIPC_EINVAL` as for
+ * `xipc_tls_config_new`). A server renewing its certificate overwrites
+ * its files, then calls this.
+ */
+int xipc_tls_config_reload(xipc_tls_config *config);
+
+/**
+ * Puts `options` in force in place of what `config` was made from, as
+ * `xipc_tls_config_reload` does with the old ones (later reloads read the
+ * new ones). The policy must stay the same, and a configuration that
+ * listeners use must keep a certificate and key, one that clients use
+ * its CA bundle (`XIPC_EINVAL` otherwise). On an error nothing changes.
+ */
+int xipc_tls_config_replace(xipc_tls_config *config, const xipc_tls_options *options);
 
 /**
  * Frees a TLS configuration. Accepts NULL.

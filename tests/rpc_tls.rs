@@ -258,6 +258,187 @@ fn mutual_tls_needs_a_client_certificate() {
     s.stop();
 }
 
+/// A directory of its own (under the run's certificates) holding copies
+/// of `files` (source name, copy's name), for a test to overwrite.
+fn live_copies(dir: &str, files: &[(&str, &str)]) -> PathBuf {
+    let live = certs().join(dir);
+    std::fs::create_dir_all(&live).unwrap();
+    for (from, to) in files {
+        std::fs::copy(certs().join(from), live.join(to)).unwrap();
+    }
+    live
+}
+
+/// Whether a client with `tls` gets an answer from `port`: under mutual
+/// TLS a refused certificate may surface at the connect or, once TLS 1.3
+/// has let the client finish, at its first call; either is a TLS error.
+fn answered(port: u16, tls: &TlsConfig) -> bool {
+    match client(port, tls).and_then(|c| c.call(1, &[0, 0, 0, 7])) {
+        Ok(reply) => reply == [0, 0, 0, 7],
+        Err(Error::Tls(_)) => false,
+        Err(other) => panic!("expected an answer or a TLS error, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_reloaded_certificate_serves_new_handshakes_and_sessions_set_up_go_on() {
+    let live = live_copies(
+        "reload-server",
+        &[("server.pem", "live.pem"), ("server.key", "live.key")],
+    );
+    let file = |name: &str| Some(Pem::File(live.join(name)));
+    let server_tls = TlsConfig::new(TlsOptions {
+        policy: TlsPolicy::Tls,
+        ca: None,
+        cert: file("live.pem"),
+        key: file("live.key"),
+        server_name: None,
+    })
+    .unwrap();
+    let s = Server::new();
+    s.set_rpcbind_registration(false);
+    s.register(PROG, 1, 1, |_, args, out| {
+        out.put_raw(args);
+        Ok(())
+    });
+    let port = s.listen_tcp_tls("127.0.0.1", 0, &server_tls).unwrap();
+    s.start().unwrap();
+    let trusts_ca = config(TlsPolicy::Tls, "ca.pem", None);
+    let trusts_other = config(TlsPolicy::Tls, "other-ca.pem", None);
+    let before = client(port, &trusts_ca).unwrap();
+    assert_eq!(before.call(1, &[0, 0, 0, 1]).unwrap(), [0, 0, 0, 1]);
+    assert!(!answered(port, &trusts_other));
+
+    // The files now hold a certificate by the other CA.
+    for (from, to) in [("stranger.pem", "live.pem"), ("stranger.key", "live.key")] {
+        std::fs::copy(certs().join(from), live.join(to)).unwrap();
+    }
+    // Nothing changes until the configuration is reloaded.
+    assert!(answered(port, &trusts_ca));
+    server_tls.reload().unwrap();
+    assert!(answered(port, &trusts_other));
+    assert!(!answered(port, &trusts_ca));
+    // The session set up before goes on with the certificate it checked.
+    assert_eq!(before.call(1, &[0, 0, 0, 2]).unwrap(), [0, 0, 0, 2]);
+
+    // A reload that fails changes nothing: a key file without a key...
+    std::fs::write(live.join("live.key"), "not a key\n").unwrap();
+    let e = server_tls.reload().unwrap_err();
+    assert!(
+        matches!(&e, Error::InvalidArgument(why) if why.contains("live.key")),
+        "{e}"
+    );
+    assert!(answered(port, &trusts_other));
+    // ... a key that is not the certificate's ...
+    std::fs::copy(certs().join("server.key"), live.join("live.key")).unwrap();
+    let e = server_tls.reload().unwrap_err();
+    assert!(e.to_string().contains("does not belong"), "{e}");
+    // ... or a file gone.
+    std::fs::remove_file(live.join("live.pem")).unwrap();
+    assert!(matches!(server_tls.reload(), Err(Error::NotFound(_))));
+    assert!(answered(port, &trusts_other));
+
+    // New sources, as PEM bytes: the first certificate again.
+    let bytes = |name: &str| Some(Pem::Bytes(std::fs::read(certs().join(name)).unwrap()));
+    server_tls
+        .replace(TlsOptions {
+            policy: TlsPolicy::Tls,
+            ca: None,
+            cert: bytes("server.pem"),
+            key: bytes("server.key"),
+            server_name: None,
+        })
+        .unwrap();
+    assert!(answered(port, &trusts_ca));
+    // A replacement keeps the policy, and a listener's certificate.
+    for (options, expect) in [
+        (
+            TlsOptions {
+                policy: TlsPolicy::Mtls,
+                ca: pem("ca.pem"),
+                cert: pem("server.pem"),
+                key: pem("server.key"),
+                server_name: None,
+            },
+            "cannot become",
+        ),
+        (
+            TlsOptions {
+                policy: TlsPolicy::Tls,
+                ca: pem("ca.pem"),
+                ..TlsOptions::default()
+            },
+            "serves listeners",
+        ),
+    ] {
+        let e = server_tls.replace(options).unwrap_err();
+        assert!(
+            matches!(&e, Error::InvalidArgument(why) if why.contains(expect)),
+            "{e}"
+        );
+    }
+    // The last replacement is what a reload reads again.
+    server_tls.reload().unwrap();
+    assert!(answered(port, &trusts_ca));
+    assert_eq!(before.call(1, &[0, 0, 0, 3]).unwrap(), [0, 0, 0, 3]);
+    s.stop();
+}
+
+#[test]
+fn a_reloaded_ca_bundle_decides_whom_new_handshakes_trust() {
+    // The server's bundle for client certificates, under mutual TLS.
+    let live = live_copies("reload-mtls", &[("ca.pem", "clients-ca.pem")]);
+    let server_tls = TlsConfig::new(TlsOptions {
+        policy: TlsPolicy::Mtls,
+        ca: Some(Pem::File(live.join("clients-ca.pem"))),
+        cert: pem("server.pem"),
+        key: pem("server.key"),
+        server_name: None,
+    })
+    .unwrap();
+    let s = Server::new();
+    s.set_rpcbind_registration(false);
+    s.register(PROG, 1, 1, |_, args, out| {
+        out.put_raw(args);
+        Ok(())
+    });
+    let port = s.listen_tcp_tls("127.0.0.1", 0, &server_tls).unwrap();
+    s.start().unwrap();
+    let client_1 = config(TlsPolicy::Mtls, "ca.pem", Some("client"));
+    let stranger = config(TlsPolicy::Mtls, "ca.pem", Some("stranger"));
+    assert!(answered(port, &client_1));
+    assert!(!answered(port, &stranger));
+    std::fs::copy(certs().join("other-ca.pem"), live.join("clients-ca.pem")).unwrap();
+    server_tls.reload().unwrap();
+    assert!(answered(port, &stranger));
+    assert!(!answered(port, &client_1));
+
+    // A client's bundle: its next connection checks the server with the
+    // new one. The server's certificate is by the CA the client now
+    // distrusts.
+    let client_live = live_copies("reload-client", &[("ca.pem", "servers-ca.pem")]);
+    let client_tls = TlsConfig::new(TlsOptions {
+        policy: TlsPolicy::Mtls,
+        ca: Some(Pem::File(client_live.join("servers-ca.pem"))),
+        cert: pem("stranger.pem"),
+        key: pem("stranger.key"),
+        server_name: None,
+    })
+    .unwrap();
+    // A clone shares the configuration, reloads included.
+    let same = client_tls.clone();
+    assert!(answered(port, &same));
+    std::fs::copy(
+        certs().join("other-ca.pem"),
+        client_live.join("servers-ca.pem"),
+    )
+    .unwrap();
+    client_tls.reload().unwrap();
+    let why = tls_error(client(port, &same));
+    assert!(why.to_lowercase().contains("issuer"), "{why}");
+    s.stop();
+}
+
 #[test]
 fn a_cleartext_call_on_a_tls_listener_is_refused() {
     let (s, port, _) = server(TlsPolicy::Tls, "server");

@@ -12,7 +12,8 @@ use crate::{Error, Result};
 /// certificate chain and private key, read and checked when made. One
 /// configuration may serve any number of listeners and clients, from any
 /// thread; free it with `xipc_tls_config_free` once nothing is being made
-/// from it (listeners and clients keep what they need).
+/// from it (listeners and clients keep what they need) and it will not be
+/// reloaded (`xipc_tls_config_reload`, `xipc_tls_config_replace`).
 pub struct xipc_tls_config {
     pub(crate) inner: TlsConfig,
 }
@@ -81,6 +82,40 @@ unsafe fn pem_arg(
     }
 }
 
+/// The Rust options `o` stands for.
+///
+/// # Safety
+/// Every pointer in `o` must be NULL or valid as `xipc_tls_options` says.
+unsafe fn options_arg(o: &xipc_tls_options) -> Result<TlsOptions> {
+    let policy = if o.policy.is_null() {
+        TlsPolicy::Tls
+    } else {
+        // SAFETY: forwarded contract.
+        TlsPolicy::parse(unsafe { str_arg(o.policy, "policy")? })?
+    };
+    let server_name = if o.server_name.is_null() {
+        None
+    } else {
+        // SAFETY: forwarded contract.
+        Some(unsafe { str_arg(o.server_name, "server_name")? }.to_string())
+    };
+    // SAFETY: forwarded contract, for each of the three inputs.
+    let (ca, cert, key) = unsafe {
+        (
+            pem_arg("ca", o.ca_file, o.ca_pem, o.ca_pem_len)?,
+            pem_arg("cert", o.cert_file, o.cert_pem, o.cert_pem_len)?,
+            pem_arg("key", o.key_file, o.key_pem, o.key_pem_len)?,
+        )
+    };
+    Ok(TlsOptions {
+        policy,
+        ca,
+        cert,
+        key,
+        server_name,
+    })
+}
+
 /// Makes a TLS configuration from `options`, reading and checking every
 /// file now: a file that is missing is `XIPC_ENOENT`; one that holds no
 /// certificate or key, a key that does not belong to its certificate, or
@@ -94,38 +129,44 @@ pub unsafe extern "C" fn xipc_tls_config_new(
     guard(|| {
         nonnull!(options);
         nonnull!(out);
-        // SAFETY: checked non-NULL; readable by contract.
-        let o = unsafe { &*options };
-        let policy = if o.policy.is_null() {
-            TlsPolicy::Tls
-        } else {
-            // SAFETY: forwarded contract.
-            TlsPolicy::parse(unsafe { str_arg(o.policy, "policy")? })?
-        };
-        let server_name = if o.server_name.is_null() {
-            None
-        } else {
-            // SAFETY: forwarded contract.
-            Some(unsafe { str_arg(o.server_name, "server_name")? }.to_string())
-        };
-        // SAFETY: forwarded contract, for each of the three inputs.
-        let (ca, cert, key) = unsafe {
-            (
-                pem_arg("ca", o.ca_file, o.ca_pem, o.ca_pem_len)?,
-                pem_arg("cert", o.cert_file, o.cert_pem, o.cert_pem_len)?,
-                pem_arg("key", o.key_file, o.key_pem, o.key_pem_len)?,
-            )
-        };
-        let inner = TlsConfig::new(TlsOptions {
-            policy,
-            ca,
-            cert,
-            key,
-            server_name,
-        })?;
+        // SAFETY: checked non-NULL; readable by contract, and so are the
+        // pointers in it.
+        let inner = TlsConfig::new(unsafe { options_arg(&*options)? })?;
         let handle = Box::into_raw(Box::new(xipc_tls_config { inner }));
         // SAFETY: checked non-NULL.
         unsafe { write_out(out, handle) }
+    })
+}
+
+/// Reads the configuration's files again (PEM bytes stay as given) and
+/// checks them as `xipc_tls_config_new` does; on success, every handshake
+/// that starts from now on uses the new certificate, key and CA bundle:
+/// on each listener made with `config` and on each client's next
+/// connection. Connections already set up keep their session. On an
+/// error nothing changes (`XIPC_ENOENT`, `XIPC_EINVAL` as for
+/// `xipc_tls_config_new`). A server renewing its certificate overwrites
+/// its files, then calls this.
+#[no_mangle]
+pub unsafe extern "C" fn xipc_tls_config_reload(config: *mut xipc_tls_config) -> c_int {
+    // SAFETY: NULL is refused; otherwise live by contract.
+    guard(|| unsafe { self::config(config)? }.reload())
+}
+
+/// Puts `options` in force in place of what `config` was made from, as
+/// `xipc_tls_config_reload` does with the old ones (later reloads read the
+/// new ones). The policy must stay the same, and a configuration that
+/// listeners use must keep a certificate and key, one that clients use
+/// its CA bundle (`XIPC_EINVAL` otherwise). On an error nothing changes.
+#[no_mangle]
+pub unsafe extern "C" fn xipc_tls_config_replace(
+    config: *mut xipc_tls_config,
+    options: *const xipc_tls_options,
+) -> c_int {
+    guard(|| {
+        nonnull!(options);
+        // SAFETY: NULL refused above and in `config`; live and readable by
+        // contract.
+        unsafe { self::config(config)?.replace(options_arg(&*options)?) }
     })
 }
 

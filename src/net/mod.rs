@@ -35,5 +35,5 @@ pub use connect::{connect_tcp, connect_unix};
 pub(crate) use listen::{is_bound, local_addr};
 pub use listen::{listen_tcp, listen_udp, listen_unix, UnixSocketFile};
 pub use time::Deadline;
-pub(crate) use tls::{seal_in_turn, SocketIo, SocketNow};
+pub(crate) use tls::{seal_in_turn, ServerTls, SocketIo, SocketNow};
 pub use tls::{Pem, TlsConfig, TlsOptions, TlsPeer, TlsPolicy, ALPN};

@@ -353,6 +353,14 @@ static void test_tls(void) {
     o.ca_pem_len = 0;
     o.policy = "none";
     MUST(xipc_tls_config_new(&o, &t));
+    RC(XIPC_EINVAL, xipc_tls_config_reload(NULL));
+    RC(XIPC_EINVAL, xipc_tls_config_replace(NULL, &o));
+    RC(XIPC_EINVAL, xipc_tls_config_replace(t, NULL));
+    o.policy = "tls"; /* the policy stays */
+    RC(XIPC_EINVAL, xipc_tls_config_replace(t, &o));
+    o.policy = "none";
+    MUST(xipc_tls_config_replace(t, &o));
+    MUST(xipc_tls_config_reload(t));
     xipc_tls_config_free(t);
     xipc_tls_config_free(NULL);
     COVER(xipc_tls_config_free);

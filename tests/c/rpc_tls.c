@@ -2,7 +2,8 @@
  * PEM bytes, an mtls server and client, the caller's certificate identity
  * in a handler, a handler refusing a caller by identity (XIPC_EAUTH), and
  * the clear errors: a client without a certificate under mtls, a cleartext
- * call on a TLS listener, an untrusted server, a bad configuration.
+ * call on a TLS listener, an untrusted server, a bad configuration; a
+ * listener's certificate replaced and reloaded while it serves.
  *
  * The certificates come from tests/tls/make_certs.sh, in the directory
  * named by XIPC_TEST_CERTS (the Makefile makes them before the C tests). */
@@ -71,6 +72,29 @@ static int only_client_1(void *user, const xipc_rpc_call *call, const uint8_t *a
     const char *subject = NULL;
     if (xipc_rpc_call_tls_peer(call, &subject, NULL, NULL) != 0) return XIPC_EAUTH;
     return strncmp(subject, "CN=client-1,", 12) == 0 ? 0 : XIPC_EAUTH;
+}
+
+static int echo(void *user, const xipc_rpc_call *call, const uint8_t *args, size_t len,
+                xipc_encoder *result) {
+    (void)user; (void)call;
+    return xipc_encoder_put_raw(result, args, len);
+}
+
+/* Whether a client with `tls` gets its call answered on `port` (0: it was
+ * refused with a TLS error; anything else fails the test). */
+static int answered(uint16_t port, const xipc_tls_config *tls) {
+    xipc_rpc_client *c = NULL;
+    int rc = xipc_rpc_client_connect_tls("127.0.0.1", port, PROG, 2, "tcp", tls, &c);
+    if (rc == XIPC_ETLS) return 0;
+    CHECK(rc);
+    CHECK(xipc_rpc_client_set_timeout(c, 20000));
+    uint8_t arg[4] = {0, 0, 0, 7}, *reply = NULL;
+    size_t reply_len = 0;
+    CHECK(xipc_rpc_client_call(c, 1, arg, sizeof arg, &reply, &reply_len));
+    EXPECT(reply_len == 4 && memcmp(reply, arg, 4) == 0);
+    xipc_bytes_free(reply, reply_len);
+    xipc_rpc_client_close(c);
+    return 1;
 }
 
 static xipc_tls_config *config_files(const char *policy, const char *ca, const char *cert,
@@ -192,6 +216,48 @@ int main(void) {
     CHECK(xipc_rpc_client_set_timeout(c, 20000));
     EXPECT(xipc_rpc_client_call(c, 1, NULL, 0, &reply, &reply_len) == XIPC_EAUTH);
     xipc_rpc_client_close(c);
+
+    /* A listener's certificate replaced while it serves: new handshakes
+     * use the new one, a session set up before goes on. */
+    xipc_tls_options ro;
+    memset(&ro, 0, sizeof ro);
+    ro.policy = "tls";
+    ro.cert_file = cert_path("server.pem");
+    ro.key_file = cert_path("server.key");
+    xipc_tls_config *rotating = NULL;
+    CHECK(xipc_tls_config_new(&ro, &rotating));
+    CHECK(xipc_rpc_server_register(s, PROG, 2, 1, echo, NULL));
+    uint16_t rport = 0;
+    CHECK(xipc_rpc_server_listen_tcp_tls(s, "127.0.0.1", 0, rotating, &rport));
+    xipc_tls_config *trusts_ca = config_files("tls", "ca.pem", NULL, NULL);
+    xipc_tls_config *trusts_other = config_files("tls", "other-ca.pem", NULL, NULL);
+    xipc_rpc_client *before = NULL;
+    CHECK(xipc_rpc_client_connect_tls("127.0.0.1", rport, PROG, 2, "tcp", trusts_ca, &before));
+    CHECK(xipc_rpc_client_set_timeout(before, 20000));
+    EXPECT(answered(rport, trusts_ca) && !answered(rport, trusts_other));
+    ro.cert_file = cert_path("stranger.pem"); /* by the other CA */
+    ro.key_file = cert_path("stranger.key");
+    CHECK(xipc_tls_config_replace(rotating, &ro));
+    EXPECT(answered(rport, trusts_other) && !answered(rport, trusts_ca));
+    CHECK(xipc_rpc_client_call(before, 1, NULL, 0, &reply, &reply_len));
+    xipc_bytes_free(reply, reply_len);
+    CHECK(xipc_tls_config_reload(rotating)); /* the same files, read again */
+    EXPECT(answered(rport, trusts_other));
+    /* A replacement that fails changes nothing. */
+    ro.key_file = cert_path("server.key"); /* not the certificate's key */
+    EXPECT(xipc_tls_config_replace(rotating, &ro) == XIPC_EINVAL);
+    EXPECT(strstr(xipc_last_error(), "does not belong") != NULL);
+    ro.key_file = cert_path("stranger.key");
+    ro.policy = "mtls";
+    ro.ca_file = cert_path("ca.pem");
+    EXPECT(xipc_tls_config_replace(rotating, &ro) == XIPC_EINVAL); /* the policy stays */
+    EXPECT(answered(rport, trusts_other) && !answered(rport, trusts_ca));
+    EXPECT(xipc_tls_config_reload(NULL) == XIPC_EINVAL);
+    EXPECT(xipc_tls_config_replace(rotating, NULL) == XIPC_EINVAL);
+    xipc_rpc_client_close(before);
+    xipc_tls_config_free(rotating);
+    xipc_tls_config_free(trusts_ca);
+    xipc_tls_config_free(trusts_other);
 
     /* Bad configurations fail when made, not at the first call. */
     xipc_tls_options bad;

@@ -245,6 +245,63 @@ def starttls_by_hand(port: int) -> socket.socket:
     return sock
 
 
+def test_reload_and_replace_put_a_renewed_certificate_in_force(certs, tmp_path):
+    live_cert, live_key = tmp_path / "live.pem", tmp_path / "live.key"
+    shutil.copy(certs / "server.pem", live_cert)
+    shutil.copy(certs / "server.key", live_key)
+    cfg = rpc.TlsConfig(cert=live_cert, key=live_key)
+    srv = rpc.Server()
+    srv.set_rpcbind_registration(False)
+    srv.register(PROG, 1, 1, lambda args, call: args)
+    port = srv.listen_tcp("127.0.0.1", 0, tls=cfg)
+    srv.start()
+
+    def presented() -> str:
+        """The fingerprint of the certificate the server shows OpenSSL."""
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        with ctx.wrap_socket(starttls_by_hand(port), server_hostname="localhost") as tls:
+            der = tls.getpeercert(binary_form=True)
+            assert der is not None
+            return hashlib.sha256(der).hexdigest()
+
+    first, renewed = der_fingerprint(certs / "server.pem"), der_fingerprint(certs / "stranger.pem")
+    try:
+        assert presented() == first
+        before = rpc.Client("127.0.0.1", PROG, 1, port=port, timeout=20,
+                            tls=rpc.TlsConfig(ca=certs / "ca.pem"))
+        assert before.call(1, b"\0\0\0\1") == b"\0\0\0\1"
+        shutil.copy(certs / "stranger.pem", live_cert)
+        shutil.copy(certs / "stranger.key", live_key)
+        assert presented() == first  # nothing changes before the reload
+        cfg.reload()
+        assert presented() == renewed
+        with rpc.Client("127.0.0.1", PROG, 1, port=port, timeout=20,
+                        tls=rpc.TlsConfig(ca=certs / "other-ca.pem")) as c:
+            assert c.call(1, b"new!") == b"new!"
+        assert before.call(1, b"old!") == b"old!"  # its session goes on
+
+        # A reload or replacement that fails changes nothing.
+        live_key.write_text("not a key\n")
+        with pytest.raises(InvalidArgument, match="live.key"):
+            cfg.reload()
+        with pytest.raises(InvalidArgument, match="certificate and its key"):
+            cfg.replace(ca=certs / "ca.pem")  # a listener keeps a certificate
+        assert presented() == renewed
+        cfg.replace(cert=(certs / "server.pem").read_bytes(),
+                    key=(certs / "server.key").read_bytes())
+        assert presented() == first
+        cfg.reload()  # reads the sources it was given last
+        assert presented() == first
+        before.close()
+        cfg.close()
+        with pytest.raises(InvalidArgument, match="closed"):
+            cfg.reload()
+    finally:
+        srv.close()
+
+
 @pytest.mark.parametrize("alpn", [True, False], ids=["alpn-sunrpc", "no-alpn"])
 def test_openssl_client_calls_an_xipc_server(certs, alpn):
     srv, port, log = tls_server(certs)

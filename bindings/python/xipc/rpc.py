@@ -159,6 +159,30 @@ class _TlsOptions(ctypes.Structure):
 _tls_config_new = _lib.declare("xipc_tls_config_new",
                                [ctypes.POINTER(_TlsOptions), ctypes.POINTER(_c_void_p)])
 _tls_config_free = _lib.declare("xipc_tls_config_free", [_c_void_p], restype=None)
+_tls_config_reload = _lib.declare("xipc_tls_config_reload", [_c_void_p])
+_tls_config_replace = _lib.declare("xipc_tls_config_replace",
+                                   [_c_void_p, ctypes.POINTER(_TlsOptions)])
+
+
+def _tls_options(policy: str, server_name: "str | None",
+                 sources: "dict[str, str | os.PathLike[str] | bytes | None]") -> _TlsOptions:
+    opts = _TlsOptions()
+    opts.policy = policy.encode()
+    opts.server_name = server_name.encode() if server_name is not None else None
+    for name, value in sources.items():
+        if value is None:
+            continue
+        if isinstance(value, (bytes, bytearray, memoryview)):
+            data = bytes(value)
+            setattr(opts, name + "_pem", data)
+            setattr(opts, name + "_pem_len", len(data))
+        elif isinstance(value, (str, os.PathLike)):
+            setattr(opts, name + "_file", os.fsencode(value))
+        else:
+            raise InvalidArgument(
+                f"TlsConfig {name}: expected a path or PEM bytes, got {type(value).__name__}")
+    return opts
+
 
 _put_raw = _lib.declare("xipc_encoder_put_raw", [_c_void_p, ctypes.c_char_p, ctypes.c_size_t],
                         check=False)
@@ -225,32 +249,44 @@ class TlsConfig:
     :class:`xipc.errors.NotFound`; a file without a certificate or key, a
     key that does not belong to the certificate, or an unknown policy raise
     :class:`xipc.errors.InvalidArgument`, naming the file. One configuration
-    serves any number of listeners and clients.
+    serves any number of listeners and clients; :meth:`reload` and
+    :meth:`replace` put renewed certificates in force while they serve.
     """
 
     def __init__(self, ca: "str | os.PathLike[str] | bytes | None" = None,
                  cert: "str | os.PathLike[str] | bytes | None" = None,
                  key: "str | os.PathLike[str] | bytes | None" = None,
                  policy: str = "tls", server_name: str | None = None) -> None:
-        opts = _TlsOptions()
-        opts.policy = policy.encode()
-        opts.server_name = server_name.encode() if server_name is not None else None
-        for name, value in (("ca", ca), ("cert", cert), ("key", key)):
-            if value is None:
-                continue
-            if isinstance(value, (bytes, bytearray, memoryview)):
-                data = bytes(value)
-                setattr(opts, name + "_pem", data)
-                setattr(opts, name + "_pem_len", len(data))
-            elif isinstance(value, (str, os.PathLike)):
-                setattr(opts, name + "_file", os.fsencode(value))
-            else:
-                raise InvalidArgument(
-                    f"TlsConfig {name}: expected a path or PEM bytes, got {type(value).__name__}")
+        opts = _tls_options(policy, server_name, {"ca": ca, "cert": cert, "key": key})
         handle = _c_void_p()
         _tls_config_new(ctypes.byref(opts), ctypes.byref(handle))
         self._handle: Optional[_c_void_p] = handle
         self.policy = policy
+        self.server_name = server_name
+
+    def reload(self) -> None:
+        """Reads the configuration's files again (PEM bytes stay as given)
+        and checks them as the constructor does. From then on every
+        handshake that starts uses the new certificate, key and CA bundle:
+        on each listener made with this configuration and on each
+        client's next connection; connections already set up keep their
+        session. On an error (:class:`xipc.errors.NotFound`,
+        :class:`xipc.errors.InvalidArgument`) nothing changes. A server
+        whose certificate was renewed in place calls this."""
+        _tls_config_reload(self._h())
+
+    def replace(self, ca: "str | os.PathLike[str] | bytes | None" = None,
+                cert: "str | os.PathLike[str] | bytes | None" = None,
+                key: "str | os.PathLike[str] | bytes | None" = None,
+                server_name: str | None = None) -> None:
+        """Puts new sources in force, as :meth:`reload` does with the old
+        ones (each argument as in the constructor; later reloads read these).
+        The policy stays; a configuration that listeners use must keep a
+        certificate and key, one that clients use its CA bundle
+        (:class:`xipc.errors.InvalidArgument` otherwise). On an error
+        nothing changes."""
+        opts = _tls_options(self.policy, server_name, {"ca": ca, "cert": cert, "key": key})
+        _tls_config_replace(self._h(), ctypes.byref(opts))
         self.server_name = server_name
 
     def _h(self) -> _c_void_p:

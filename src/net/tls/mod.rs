@@ -10,7 +10,7 @@
 
 use std::fmt;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, RwLock};
 
 use rustls::client::WebPkiServerVerifier;
 use rustls::crypto::CryptoProvider;
@@ -19,6 +19,7 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use rustls::server::WebPkiClientVerifier;
 use rustls::{ClientConfig, RootCertStore, ServerConfig};
 
+use crate::sync::{lock, read, write};
 use crate::{Error, Result};
 
 mod io;
@@ -146,6 +147,18 @@ impl Default for TlsOptions {
 /// server its certificate, a client its CA bundle) is checked when it is
 /// used, before any call.
 ///
+/// **Reloading.** Certificates expire and get replaced: [`reload`](Self::reload)
+/// reads the configuration's files again and [`replace`](Self::replace)
+/// takes new sources (new PEM bytes, say), each checked as [`new`](Self::new)
+/// checks them. Once one returns `Ok`, every handshake that starts
+/// afterwards uses the new certificate, key and CA bundle: on each
+/// listener made with this configuration (or a clone of it: clones share
+/// it) and on each client's next connection. Connections already set up
+/// keep the session they have. When one fails, nothing changes and the
+/// error says why. A configuration keeps the roles it was made for: one
+/// that listeners use must keep a certificate and key, one that clients
+/// use its CA bundle, and the policy stays the same.
+///
 /// ```no_run
 /// use xipc::net::{Pem, TlsConfig, TlsOptions, TlsPolicy};
 ///
@@ -156,17 +169,41 @@ impl Default for TlsOptions {
 ///     key: Some(Pem::File("server.key".into())),
 ///     server_name: None,
 /// })?;
+/// // ... later, once server.pem and server.key hold a renewed certificate:
+/// server_side.reload()?;
 /// # Ok::<(), xipc::Error>(())
 /// ```
 #[derive(Clone)]
 pub struct TlsConfig {
     policy: TlsPolicy,
-    server_name: Option<String>,
-    roots: Option<Arc<RootCertStore>>,
-    identity: Option<(Vec<CertificateDer<'static>>, Arc<PrivateKeyDer<'static>>)>,
-    /// A server configuration, when this end can serve.
+    /// What the configuration is made from, read again by a reload; its
+    /// lock keeps reloads and replacements one at a time.
+    sources: Arc<Mutex<TlsOptions>>,
+    /// The rustls server configuration, when this end can serve.
+    server: Option<Swappable<ServerConfig>>,
+    /// The rustls client configuration, when this end can call.
+    client: Option<Swappable<ClientConfig>>,
+}
+
+/// A rustls configuration that a reload replaces while connections are
+/// being set up from it.
+type Swappable<T> = Arc<RwLock<Arc<T>>>;
+
+/// The current server side of a [`TlsConfig`], as a listener keeps it:
+/// each connection it accepts takes the configuration in force then.
+#[derive(Clone)]
+pub(crate) struct ServerTls(Swappable<ServerConfig>);
+
+impl ServerTls {
+    /// The rustls configuration for a connection accepted now.
+    pub fn current(&self) -> Arc<ServerConfig> {
+        read(&self.0).clone()
+    }
+}
+
+/// The rustls configurations built from a [`TlsOptions`].
+struct Built {
     server: Option<Arc<ServerConfig>>,
-    /// A client configuration, when this end can call.
     client: Option<Arc<ClientConfig>>,
 }
 
@@ -174,9 +211,9 @@ impl fmt::Debug for TlsConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TlsConfig")
             .field("policy", &self.policy)
-            .field("server_name", &self.server_name)
-            .field("ca", &self.roots.as_ref().map(|r| r.len()))
-            .field("cert", &self.identity.as_ref().map(|i| i.0.len()))
+            .field("server_name", &lock(&self.sources).server_name)
+            .field("serves", &self.server.is_some())
+            .field("calls", &self.client.is_some())
             .finish()
     }
 }
@@ -209,51 +246,13 @@ fn provider() -> Arc<CryptoProvider> {
 impl TlsConfig {
     /// Reads, parses and checks `options`.
     pub fn new(options: TlsOptions) -> Result<TlsConfig> {
-        let roots = match &options.ca {
-            None => None,
-            Some(pem) => Some(Arc::new(load_roots(pem)?)),
-        };
-        let identity = match (&options.cert, &options.key) {
-            (None, None) => None,
-            (Some(_), None) => {
-                return Err(Error::InvalidArgument(
-                    "a certificate without its private key".into(),
-                ))
-            }
-            (None, Some(_)) => {
-                return Err(Error::InvalidArgument(
-                    "a private key without its certificate".into(),
-                ))
-            }
-            (Some(cert), Some(key)) => Some((load_chain(cert)?, Arc::new(load_key(key)?))),
-        };
-        let mut config = TlsConfig {
+        let built = build(&options)?;
+        Ok(TlsConfig {
             policy: options.policy,
-            server_name: options.server_name,
-            roots,
-            identity,
-            server: None,
-            client: None,
-        };
-        if config.policy == TlsPolicy::None {
-            return Ok(config);
-        }
-        if config.roots.is_none() && config.identity.is_none() {
-            return Err(Error::InvalidArgument(format!(
-                "a \"{}\" configuration needs a CA bundle (ca: to check a server, as a client) \
-                 or a certificate and key (cert and key: to serve), or both",
-                config.policy.name()
-            )));
-        }
-        // Build what can be built now, so a key that does not match its
-        // certificate, or a CA bundle rustls cannot use, shows here.
-        if config.identity.is_some() {
-            config.server = Some(config.build_server()?);
-        }
-        if config.roots.is_some() {
-            config.client = Some(config.build_client()?);
-        }
-        Ok(config)
+            sources: Arc::new(Mutex::new(options)),
+            server: built.server.map(|c| Arc::new(RwLock::new(c))),
+            client: built.client.map(|c| Arc::new(RwLock::new(c))),
+        })
     }
 
     /// The policy.
@@ -261,10 +260,66 @@ impl TlsConfig {
         self.policy
     }
 
-    /// The rustls server configuration, for a listener.
-    pub(crate) fn server_config(&self) -> Result<Arc<ServerConfig>> {
+    /// Reads the configuration's files again (PEM bytes given in memory
+    /// stay as they were) and, if everything checks out as in
+    /// [`new`](Self::new), puts what they hold in force for the handshakes
+    /// that start from now on (see "Reloading" above). On an error nothing
+    /// changes.
+    pub fn reload(&self) -> Result<()> {
+        let sources = lock(&self.sources);
+        let built = build(&sources)?;
+        self.install(built)
+    }
+
+    /// Puts `options` in force in place of the configuration's sources,
+    /// as [`reload`](Self::reload) does with the old ones; later reloads
+    /// read the new ones. The policy must stay the same
+    /// ([`Error::InvalidArgument`] otherwise). On an error nothing changes.
+    pub fn replace(&self, options: TlsOptions) -> Result<()> {
+        if options.policy != self.policy {
+            return Err(Error::InvalidArgument(format!(
+                "a \"{}\" configuration cannot become \"{}\": listeners and clients \
+                 made with it rely on its policy",
+                self.policy.name(),
+                options.policy.name()
+            )));
+        }
+        let mut sources = lock(&self.sources);
+        let built = build(&options)?;
+        self.install(built)?;
+        *sources = options;
+        Ok(())
+    }
+
+    /// Swaps in `built`, unless it lacks a role this configuration has.
+    fn install(&self, built: Built) -> Result<()> {
+        if self.server.is_some() && built.server.is_none() {
+            return Err(Error::InvalidArgument(
+                "the configuration serves listeners: it needs a certificate and its key \
+                 (cert and key)"
+                    .into(),
+            ));
+        }
+        if self.client.is_some() && built.client.is_none() {
+            return Err(Error::InvalidArgument(
+                "the configuration serves clients: it needs the CA bundle that servers' \
+                 certificates chain to (ca)"
+                    .into(),
+            ));
+        }
+        if let (Some(slot), Some(new)) = (&self.server, built.server) {
+            *write(slot) = new;
+        }
+        if let (Some(slot), Some(new)) = (&self.client, built.client) {
+            *write(slot) = new;
+        }
+        Ok(())
+    }
+
+    /// The server side, for a listener.
+    pub(crate) fn server_tls(&self) -> Result<ServerTls> {
         self.check_policy()?;
-        self.server.clone().ok_or_else(|| {
+        self.server.clone().map(ServerTls).ok_or_else(|| {
             Error::InvalidArgument(
                 "a TLS listener needs a certificate and its key (cert and key)".into(),
             )
@@ -278,13 +333,18 @@ impl TlsConfig {
         host: &str,
     ) -> Result<(Arc<ClientConfig>, ServerName<'static>)> {
         self.check_policy()?;
-        let config = self.client.clone().ok_or_else(|| {
-            Error::InvalidArgument(
-                "a TLS client needs the CA bundle that the server's certificate chains to (ca)"
-                    .into(),
-            )
-        })?;
-        let name = self.server_name.as_deref().unwrap_or(host);
+        let config = self
+            .client
+            .as_ref()
+            .map(|c| read(c).clone())
+            .ok_or_else(|| {
+                Error::InvalidArgument(
+                    "a TLS client needs the CA bundle that the server's certificate chains to (ca)"
+                        .into(),
+                )
+            })?;
+        let server_name = lock(&self.sources).server_name.clone();
+        let name = server_name.as_deref().unwrap_or(host);
         let name = name
             .strip_prefix('[')
             .and_then(|n| n.strip_suffix(']'))
@@ -305,7 +365,69 @@ impl TlsConfig {
         }
         Ok(())
     }
+}
 
+/// What a configuration's sources hold, read and parsed.
+struct Material {
+    policy: TlsPolicy,
+    roots: Option<Arc<RootCertStore>>,
+    identity: Option<(Vec<CertificateDer<'static>>, Arc<PrivateKeyDer<'static>>)>,
+}
+
+/// Reads, parses and checks `options`, and builds the rustls
+/// configurations they make: the server's when there is a certificate
+/// and key, the client's when there is a CA bundle (none under policy
+/// "none").
+fn build(options: &TlsOptions) -> Result<Built> {
+    let roots = match &options.ca {
+        None => None,
+        Some(pem) => Some(Arc::new(load_roots(pem)?)),
+    };
+    let identity = match (&options.cert, &options.key) {
+        (None, None) => None,
+        (Some(_), None) => {
+            return Err(Error::InvalidArgument(
+                "a certificate without its private key".into(),
+            ))
+        }
+        (None, Some(_)) => {
+            return Err(Error::InvalidArgument(
+                "a private key without its certificate".into(),
+            ))
+        }
+        (Some(cert), Some(key)) => Some((load_chain(cert)?, Arc::new(load_key(key)?))),
+    };
+    let material = Material {
+        policy: options.policy,
+        roots,
+        identity,
+    };
+    let mut built = Built {
+        server: None,
+        client: None,
+    };
+    if material.policy == TlsPolicy::None {
+        return Ok(built);
+    }
+    if material.roots.is_none() && material.identity.is_none() {
+        return Err(Error::InvalidArgument(format!(
+            "a \"{}\" configuration needs a CA bundle (ca: to check a server, as a client) \
+             or a certificate and key (cert and key: to serve), or both",
+            material.policy.name()
+        )));
+    }
+    // Build what can be built now, so a key that does not match its
+    // certificate, or a CA bundle rustls cannot use, shows here.
+    if material.identity.is_some() {
+        built.server = Some(material.build_server()?);
+    }
+    if material.roots.is_some() {
+        built.client = Some(material.build_client()?);
+    }
+    Ok(built)
+}
+
+impl Material {
     fn build_server(&self) -> Result<Arc<ServerConfig>> {
         let (chain, key) = self.identity.clone().expect("checked by the caller");
         let builder = ServerConfig::builder_with_provider(provider())

@@ -68,8 +68,8 @@ use super::conn::Conn;
 use super::dispatch::Dispatcher;
 use super::udp::UdpEndpoint;
 use crate::net::poll::{Bell, Events, Interest, Poller, Timer};
-use crate::net::UnixSocketFile;
 use crate::net::{spin, sys};
+use crate::net::{ServerTls, UnixSocketFile};
 use crate::rpc::protocol::Protocol;
 use crate::stream::record::DEFAULT_MAX_RECORD;
 use crate::sync::lock;
@@ -331,7 +331,7 @@ impl Engine {
 
     // ---- listeners ----
 
-    pub fn add_tcp(&self, l: TcpListener, tls: Option<Arc<rustls::ServerConfig>>) -> Result<()> {
+    pub fn add_tcp(&self, l: TcpListener, tls: Option<ServerTls>) -> Result<()> {
         l.set_nonblocking(true)
             .map_err(|e| Error::os("set the listener nonblocking", e))?;
         let nodelay = setsockopt(&l, sockopt::TcpNoDelay, &true).is_ok();
@@ -346,7 +346,7 @@ impl Engine {
         &self,
         l: UnixListener,
         file: UnixSocketFile,
-        tls: Option<Arc<rustls::ServerConfig>>,
+        tls: Option<ServerTls>,
     ) -> Result<()> {
         l.set_nonblocking(true)
             .map_err(|e| Error::os("set the listener nonblocking", e))?;

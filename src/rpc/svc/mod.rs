@@ -270,7 +270,7 @@ impl Service {
     }
 
     fn listen_tcp_with(&self, host: &str, port: u16, tls: Option<&TlsConfig>) -> Result<u16> {
-        let tls = tls.map(TlsConfig::server_config).transpose()?;
+        let tls = tls.map(TlsConfig::server_tls).transpose()?;
         let l = net::listen_tcp(host, port)?;
         let port = l
             .local_addr()
@@ -336,7 +336,7 @@ impl Service {
         mode: u32,
         tls: &TlsConfig,
     ) -> Result<()> {
-        let tls = tls.server_config()?;
+        let tls = tls.server_tls()?;
         let (l, file) = net::listen_unix(path, mode)?;
         self.engine.add_unix(l, file, Some(tls))
     }

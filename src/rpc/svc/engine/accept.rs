@@ -12,6 +12,7 @@ use nix::sys::socket::{getsockopt, setsockopt, sockopt};
 use super::listener::{Listening, StreamListener};
 use super::{Engine, Source};
 use crate::net::poll::Interest;
+use crate::net::ServerTls;
 use crate::rpc::svc::conn::Conn;
 use crate::rpc::svc::dispatch::{Caller, Peer};
 use crate::stream::record::RecordLimits;
@@ -101,7 +102,8 @@ impl Engine {
             max_record: self.settings.max_message.load(Ordering::Relaxed),
             ..RecordLimits::default()
         };
-        let conn = Arc::new(Conn::new(key, fd, caller, limits, l.tls.clone()));
+        let tls = l.tls.as_ref().map(ServerTls::current);
+        let conn = Arc::new(Conn::new(key, fd, caller, limits, tls));
         conn.register(self.poller()).ok()?;
         s.map.insert(key, Source::Conn(conn.clone()));
         Some(conn)

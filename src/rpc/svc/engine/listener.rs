@@ -8,12 +8,12 @@ use std::net::{SocketAddr, TcpListener};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::net::UnixListener;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use nix::errno::Errno;
 
-use crate::net::{sys, UnixSocketFile};
+use crate::net::{sys, ServerTls, UnixSocketFile};
 use crate::sync::lock;
 
 /// Connections one listener event accepts at most before re-arming, so one
@@ -42,7 +42,7 @@ impl StreamListener {
 pub(super) struct Listening {
     pub(super) socket: StreamListener,
     /// Its connections use RPC-with-TLS.
-    pub(super) tls: Option<Arc<rustls::ServerConfig>>,
+    pub(super) tls: Option<ServerTls>,
     /// The address its connections are reached at, when that is the one
     /// it is bound to (not a wildcard): no `getsockname` per connection.
     pub(super) local: Option<SocketAddr>,
@@ -54,7 +54,7 @@ pub(super) struct Listening {
 }
 
 impl Listening {
-    pub(super) fn new(socket: StreamListener, tls: Option<Arc<rustls::ServerConfig>>) -> Listening {
+    pub(super) fn new(socket: StreamListener, tls: Option<ServerTls>) -> Listening {
         Listening {
             socket,
             tls,
