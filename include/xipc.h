@@ -456,6 +456,21 @@ typedef struct {
    * Unix socket).
    */
   const char *server_name;
+  /**
+   * Certificate revocation lists ("X509 CRL" PEM blocks) of the CAs in
+   * the bundle: a peer whose certificate one lists is refused. Only the
+   * peer's own certificate is looked up; one whose issuer has no list
+   * here is accepted. Needs the CA bundle.
+   */
+  const char *crl_file;
+  /**
+   * The revocation lists as PEM bytes.
+   */
+  const uint8_t *crl_pem;
+  /**
+   * The length of `crl_pem`.
+   */
+  size_t crl_pem_len;
 } xipc_tls_options;
 
 /**

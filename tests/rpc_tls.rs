@@ -49,6 +49,7 @@ fn config(policy: TlsPolicy, ca: &str, identity: Option<&str>) -> TlsConfig {
         cert: identity.and_then(|i| pem(&format!("{i}.pem"))),
         key: identity.and_then(|i| pem(&format!("{i}.key"))),
         server_name: None,
+        crl: None,
     })
     .unwrap()
 }
@@ -248,6 +249,7 @@ fn mutual_tls_needs_a_client_certificate() {
         cert: pem("stranger.pem"),
         key: pem("stranger.key"),
         server_name: None,
+        crl: None,
     })
     .unwrap();
     match client(port, &stranger) {
@@ -293,6 +295,7 @@ fn a_reloaded_certificate_serves_new_handshakes_and_sessions_set_up_go_on() {
         cert: file("live.pem"),
         key: file("live.key"),
         server_name: None,
+        crl: None,
     })
     .unwrap();
     let s = Server::new();
@@ -347,6 +350,7 @@ fn a_reloaded_certificate_serves_new_handshakes_and_sessions_set_up_go_on() {
             cert: bytes("server.pem"),
             key: bytes("server.key"),
             server_name: None,
+            crl: None,
         })
         .unwrap();
     assert!(answered(port, &trusts_ca));
@@ -358,7 +362,7 @@ fn a_reloaded_certificate_serves_new_handshakes_and_sessions_set_up_go_on() {
                 ca: pem("ca.pem"),
                 cert: pem("server.pem"),
                 key: pem("server.key"),
-                server_name: None,
+                ..TlsOptions::default()
             },
             "cannot become",
         ),
@@ -394,6 +398,7 @@ fn a_reloaded_ca_bundle_decides_whom_new_handshakes_trust() {
         cert: pem("server.pem"),
         key: pem("server.key"),
         server_name: None,
+        crl: None,
     })
     .unwrap();
     let s = Server::new();
@@ -423,6 +428,7 @@ fn a_reloaded_ca_bundle_decides_whom_new_handshakes_trust() {
         cert: pem("stranger.pem"),
         key: pem("stranger.key"),
         server_name: None,
+        crl: None,
     })
     .unwrap();
     // A clone shares the configuration, reloads included.
@@ -437,6 +443,97 @@ fn a_reloaded_ca_bundle_decides_whom_new_handshakes_trust() {
     let why = tls_error(client(port, &same));
     assert!(why.to_lowercase().contains("issuer"), "{why}");
     s.stop();
+}
+
+/// A configuration with the revocation list `crl` beside the CA bundle.
+fn with_crl(policy: TlsPolicy, identity: Option<&str>, crl: Pem) -> TlsConfig {
+    TlsConfig::new(TlsOptions {
+        policy,
+        ca: pem("ca.pem"),
+        cert: identity.and_then(|i| pem(&format!("{i}.pem"))),
+        key: identity.and_then(|i| pem(&format!("{i}.key"))),
+        server_name: None,
+        crl: Some(crl),
+    })
+    .unwrap()
+}
+
+/// An echo server on a TLS listener with `tls`.
+fn echo_server(tls: &TlsConfig) -> (Server, u16) {
+    let s = Server::new();
+    s.set_rpcbind_registration(false);
+    s.register(PROG, 1, 1, |_, args, out| {
+        out.put_raw(args);
+        Ok(())
+    });
+    let port = s.listen_tcp_tls("127.0.0.1", 0, tls).unwrap();
+    s.start().unwrap();
+    (s, port)
+}
+
+#[test]
+fn certificates_a_revocation_list_names_are_refused() {
+    // A server under mutual TLS checks client certificates against its
+    // lists: client-1 gets in, the revoked one does not.
+    let crl_file = || Pem::File(certs().join("ca.crl.pem"));
+    let (s, port) = echo_server(&with_crl(TlsPolicy::Mtls, Some("server"), crl_file()));
+    let client_1 = config(TlsPolicy::Mtls, "ca.pem", Some("client"));
+    let revoked = config(TlsPolicy::Mtls, "ca.pem", Some("revoked"));
+    assert!(answered(port, &client_1));
+    assert!(!answered(port, &revoked));
+    s.stop();
+    // Without the list, the same certificate gets in: the list refused it.
+    let (s, port) = echo_server(&config(TlsPolicy::Mtls, "ca.pem", Some("server")));
+    assert!(answered(port, &revoked));
+    s.stop();
+
+    // A client checks the server's certificate against its lists.
+    let (s, port) = echo_server(&config(TlsPolicy::Tls, "ca.pem", Some("revoked")));
+    let why = tls_error(client(port, &with_crl(TlsPolicy::Tls, None, crl_file())));
+    assert!(why.contains("Revoked"), "{why}");
+    assert!(answered(port, &config(TlsPolicy::Tls, "ca.pem", None)));
+    s.stop();
+
+    // A list is reloaded like the rest: the server starts with the other
+    // CA's list, which names none of this CA's certificates.
+    let live = live_copies("reload-crl", &[("other-ca.crl.pem", "live.crl.pem")]);
+    let server_tls = with_crl(
+        TlsPolicy::Mtls,
+        Some("server"),
+        Pem::File(live.join("live.crl.pem")),
+    );
+    let (s, port) = echo_server(&server_tls);
+    assert!(answered(port, &revoked));
+    std::fs::copy(certs().join("ca.crl.pem"), live.join("live.crl.pem")).unwrap();
+    server_tls.reload().unwrap();
+    assert!(!answered(port, &revoked));
+    assert!(answered(port, &client_1));
+    s.stop();
+
+    // Bad lists are refused when made, naming the file.
+    let bad = |crl: Pem, ca: Option<Pem>| {
+        TlsConfig::new(TlsOptions {
+            ca,
+            crl: Some(crl),
+            ..TlsOptions::default()
+        })
+        .unwrap_err()
+    };
+    let e = bad(Pem::File(certs().join("ca.pem")), pem("ca.pem"));
+    assert!(
+        e.to_string().contains("ca.pem holds no revocation list"),
+        "{e}"
+    );
+    let garbage = b"-----BEGIN X509 CRL-----\nMAA=\n-----END X509 CRL-----\n".to_vec();
+    let e = bad(Pem::Bytes(garbage), pem("ca.pem"));
+    assert!(
+        matches!(&e, Error::InvalidArgument(why) if why.contains("revocation list")),
+        "{e}"
+    );
+    let e = bad(crl_file(), None);
+    assert!(e.to_string().contains("without the CA bundle"), "{e}");
+    let e = bad(Pem::File(certs().join("no-such.crl.pem")), pem("ca.pem"));
+    assert!(matches!(e, Error::NotFound(_)), "{e}");
 }
 
 #[test]
@@ -765,6 +862,29 @@ fn the_command_line_pings_and_dumps_over_tls() {
         assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
         assert!(stderr.contains("TLS"), "{args:?}: {stderr}");
     }
+    // A revocation list that names the server's certificate.
+    let (_revoked, revoked_port) = echo_server(&config(TlsPolicy::Tls, "ca.pem", Some("revoked")));
+    let crl = certs().join("ca.crl.pem");
+    let out = Command::new(xipc)
+        .args(["rpc", "ping", "127.0.0.1", &PROG.to_string(), "1", "--port"])
+        .arg(revoked_port.to_string())
+        .args(["--tls", "--ca", ca.to_str().unwrap(), "--crl"])
+        .arg(&crl)
+        .output()
+        .expect("xipc runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("Revoked"), "{stderr}");
+    // A list that is not one: said before anything goes out.
+    let out = ping(&[
+        "--tls",
+        "--ca",
+        ca.to_str().unwrap(),
+        "--crl",
+        ca.to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("no revocation list"), "{stderr}");
     // --cert without --key, --ca without --tls: usage errors.
     assert_eq!(
         ping(&["--tls", "--ca", ca.to_str().unwrap(), "--cert", cert])

@@ -51,6 +51,15 @@ pub struct xipc_tls_options {
     /// is not the host connected to (NULL: that host; "localhost" for a
     /// Unix socket).
     pub server_name: *const c_char,
+    /// Certificate revocation lists ("X509 CRL" PEM blocks) of the CAs in
+    /// the bundle: a peer whose certificate one lists is refused. Only the
+    /// peer's own certificate is looked up; one whose issuer has no list
+    /// here is accepted. Needs the CA bundle.
+    pub crl_file: *const c_char,
+    /// The revocation lists as PEM bytes.
+    pub crl_pem: *const u8,
+    /// The length of `crl_pem`.
+    pub crl_pem_len: usize,
 }
 
 /// One PEM input: a file, PEM bytes, or nothing.
@@ -99,12 +108,13 @@ unsafe fn options_arg(o: &xipc_tls_options) -> Result<TlsOptions> {
         // SAFETY: forwarded contract.
         Some(unsafe { str_arg(o.server_name, "server_name")? }.to_string())
     };
-    // SAFETY: forwarded contract, for each of the three inputs.
-    let (ca, cert, key) = unsafe {
+    // SAFETY: forwarded contract, for each of the four inputs.
+    let (ca, cert, key, crl) = unsafe {
         (
             pem_arg("ca", o.ca_file, o.ca_pem, o.ca_pem_len)?,
             pem_arg("cert", o.cert_file, o.cert_pem, o.cert_pem_len)?,
             pem_arg("key", o.key_file, o.key_pem, o.key_pem_len)?,
+            pem_arg("crl", o.crl_file, o.crl_pem, o.crl_pem_len)?,
         )
     };
     Ok(TlsOptions {
@@ -113,6 +123,7 @@ unsafe fn options_arg(o: &xipc_tls_options) -> Result<TlsOptions> {
         cert,
         key,
         server_name,
+        crl,
     })
 }
 

@@ -9,6 +9,10 @@
 #   stranger.pem/.key      a server certificate by other-ca (unknown CA)
 #   expired.pem/.key       a server certificate by the CA, valid only in 2020
 #   wrong-name.pem/.key    a server certificate by the CA for other.example
+#   revoked.pem/.key       a client and server certificate by the CA (CN=revoked,
+#                          SAN DNS:localhost too), and
+#   ca.crl.pem             the CA's revocation list, naming revoked.pem
+#   other-ca.crl.pem       the other CA's revocation list, naming nothing
 # Usage: make_certs.sh DIR
 set -euo pipefail
 dir=${1:?usage: make_certs.sh DIR}
@@ -76,4 +80,36 @@ leaf client ca "/O=xipc tests/CN=client-1" "DNS:client-1.example,email:client-1@
 leaf stranger other-ca "/CN=localhost/O=strangers" "DNS:localhost,IP:127.0.0.1"
 leaf expired ca "/CN=localhost/O=xipc tests" "DNS:localhost,IP:127.0.0.1" 20200101000000Z 20200102000000Z
 leaf wrong-name ca "/CN=other.example/O=xipc tests" "DNS:other.example"
+leaf revoked ca "/O=xipc tests/CN=revoked" "DNS:revoked.example,DNS:localhost,IP:127.0.0.1"
+
+# crl CA [CERT]: CA's revocation list, naming CERT if given.
+crl() {
+    local issuer=$1 cert=${2:-}
+    mkdir -p "$issuer.db"
+    : >"$issuer.db/index"
+    echo 01 >"$issuer.db/number"
+    # A v2 list, with a CRL number and the issuer's key identifier, as RFC
+    # 5280 has CAs make them (and rustls accepts).
+    cat >"$issuer.db/cnf" <<CNF
+[ ca ]
+default_ca = test
+[ test ]
+database = $issuer.db/index
+crlnumber = $issuer.db/number
+default_md = sha256
+default_crl_days = 30
+crl_extensions = crl_ext
+[ crl_ext ]
+authorityKeyIdentifier = keyid:always
+CNF
+    if [[ -n $cert ]]; then
+        openssl ca -config "$issuer.db/cnf" -cert "$issuer.pem" -keyfile "$issuer.key" \
+            -revoke "$cert" 2>/dev/null
+    fi
+    openssl ca -config "$issuer.db/cnf" -cert "$issuer.pem" -keyfile "$issuer.key" \
+        -gencrl -out "$issuer.crl.pem" 2>/dev/null
+    rm -rf "$issuer.db"
+}
+crl ca revoked.pem
+crl other-ca
 rm -f ./*.srl

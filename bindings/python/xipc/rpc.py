@@ -153,6 +153,9 @@ class _TlsOptions(ctypes.Structure):
         ("key_pem", ctypes.c_char_p),
         ("key_pem_len", ctypes.c_size_t),
         ("server_name", ctypes.c_char_p),
+        ("crl_file", ctypes.c_char_p),
+        ("crl_pem", ctypes.c_char_p),
+        ("crl_pem_len", ctypes.c_size_t),
     ]
 
 
@@ -243,7 +246,11 @@ class TlsConfig:
     them, a client under ``"mtls"``). Each is a path (``str`` or
     path-like) to a PEM file or ``bytes`` holding the PEM text.
     ``server_name`` is, for a client, the name the server's certificate
-    must carry when it is not the host connected to.
+    must carry when it is not the host connected to. ``crl`` (a path or
+    bytes, like the others) holds revocation lists of the CAs in ``ca``:
+    a peer whose certificate one of them lists is refused (only the peer's
+    own certificate is looked up; one whose issuer has no list is
+    accepted).
 
     Everything is read and checked here: a missing file raises
     :class:`xipc.errors.NotFound`; a file without a certificate or key, a
@@ -256,8 +263,10 @@ class TlsConfig:
     def __init__(self, ca: "str | os.PathLike[str] | bytes | None" = None,
                  cert: "str | os.PathLike[str] | bytes | None" = None,
                  key: "str | os.PathLike[str] | bytes | None" = None,
-                 policy: str = "tls", server_name: str | None = None) -> None:
-        opts = _tls_options(policy, server_name, {"ca": ca, "cert": cert, "key": key})
+                 policy: str = "tls", server_name: str | None = None, *,
+                 crl: "str | os.PathLike[str] | bytes | None" = None) -> None:
+        opts = _tls_options(policy, server_name,
+                            {"ca": ca, "cert": cert, "key": key, "crl": crl})
         handle = _c_void_p()
         _tls_config_new(ctypes.byref(opts), ctypes.byref(handle))
         self._handle: Optional[_c_void_p] = handle
@@ -278,14 +287,16 @@ class TlsConfig:
     def replace(self, ca: "str | os.PathLike[str] | bytes | None" = None,
                 cert: "str | os.PathLike[str] | bytes | None" = None,
                 key: "str | os.PathLike[str] | bytes | None" = None,
-                server_name: str | None = None) -> None:
+                server_name: str | None = None, *,
+                crl: "str | os.PathLike[str] | bytes | None" = None) -> None:
         """Puts new sources in force, as :meth:`reload` does with the old
         ones (each argument as in the constructor; later reloads read these).
         The policy stays; a configuration that listeners use must keep a
         certificate and key, one that clients use its CA bundle
         (:class:`xipc.errors.InvalidArgument` otherwise). On an error
         nothing changes."""
-        opts = _tls_options(self.policy, server_name, {"ca": ca, "cert": cert, "key": key})
+        opts = _tls_options(self.policy, server_name,
+                            {"ca": ca, "cert": cert, "key": key, "crl": crl})
         _tls_config_replace(self._h(), ctypes.byref(opts))
         self.server_name = server_name
 

@@ -72,6 +72,10 @@ pub struct TlsArgs {
     /// The name the server's certificate must carry, when it is not HOST.
     #[arg(long, value_name = "NAME", requires = "tls")]
     server_name: Option<String>,
+    /// Revocation lists (PEM) of the CAs in --ca: a server whose
+    /// certificate one of them lists is refused.
+    #[arg(long, value_name = "FILE", requires = "tls")]
+    crl: Option<std::path::PathBuf>,
 }
 
 impl TlsArgs {
@@ -94,6 +98,7 @@ impl TlsArgs {
             cert,
             key,
             server_name: self.server_name.clone(),
+            crl: self.crl.clone().map(Pem::File),
         })
         .context("--tls")?;
         Ok(Some(config))
@@ -267,12 +272,13 @@ fn look_up(args: &PingArgs, prog: u32) -> Outcome<SocketAddr> {
 
 fn ping(args: PingArgs) -> Outcome {
     let prog = program_number(&args.prog)?;
+    // Bad TLS options are said before anything goes out.
+    let tls = args.tls.config()?;
     let addr = match args.port {
         Some(port) => resolve(&args.host, port)?,
         None => look_up(&args, prog)?,
     };
     let proto = Protocol::from(args.proto);
-    let tls = args.tls.config()?;
     let started = Instant::now();
     let client = match &tls {
         Some(tls) => Client::connect_addr_tls(addr, &args.host, prog, args.vers, proto, tls),

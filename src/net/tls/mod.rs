@@ -12,10 +12,10 @@ use std::fmt;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, RwLock};
 
-use rustls::client::WebPkiServerVerifier;
+use rustls::client::{VerifierBuilderError, WebPkiServerVerifier};
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+use rustls::pki_types::{CertificateDer, CertificateRevocationListDer, PrivateKeyDer, ServerName};
 use rustls::server::WebPkiClientVerifier;
 use rustls::{ClientConfig, RootCertStore, ServerConfig};
 
@@ -127,6 +127,14 @@ pub struct TlsOptions {
     /// The name a client checks the server's certificate against, when it
     /// is not the host it connects to.
     pub server_name: Option<String>,
+    /// Certificate revocation lists (PEM "X509 CRL" blocks, version 2) of
+    /// the CAs in `ca`: a peer whose certificate one of them lists is
+    /// refused (a server checks client certificates with them under
+    /// [`TlsPolicy::Mtls`]; a client checks the server's). Only the peer's
+    /// own certificate is looked up, and one whose issuer has no list here
+    /// is accepted; a list past its next update still counts (reload a
+    /// fresh one: see [`TlsConfig::reload`]).
+    pub crl: Option<Pem>,
 }
 
 impl Default for TlsOptions {
@@ -137,6 +145,7 @@ impl Default for TlsOptions {
             cert: None,
             key: None,
             server_name: None,
+            crl: None,
         }
     }
 }
@@ -168,6 +177,7 @@ impl Default for TlsOptions {
 ///     cert: Some(Pem::File("server.pem".into())),
 ///     key: Some(Pem::File("server.key".into())),
 ///     server_name: None,
+///     crl: Some(Pem::File("ca.crl.pem".into())),
 /// })?;
 /// // ... later, once server.pem and server.key hold a renewed certificate:
 /// server_side.reload()?;
@@ -372,6 +382,8 @@ struct Material {
     policy: TlsPolicy,
     roots: Option<Arc<RootCertStore>>,
     identity: Option<(Vec<CertificateDer<'static>>, Arc<PrivateKeyDer<'static>>)>,
+    /// The revocation lists, and where they came from (for errors).
+    crls: Option<(Vec<CertificateRevocationListDer<'static>>, String)>,
 }
 
 /// Reads, parses and checks `options`, and builds the rustls
@@ -397,10 +409,20 @@ fn build(options: &TlsOptions) -> Result<Built> {
         }
         (Some(cert), Some(key)) => Some((load_chain(cert)?, Arc::new(load_key(key)?))),
     };
+    let crls =
+        match (&options.crl, &roots) {
+            (None, _) => None,
+            (Some(_), None) => return Err(Error::InvalidArgument(
+                "a revocation list (crl) without the CA bundle (ca) whose certificates it revokes"
+                    .into(),
+            )),
+            (Some(pem), Some(_)) => Some((load_crls(pem)?, pem.describe("revocation list"))),
+        };
     let material = Material {
         policy: options.policy,
         roots,
         identity,
+        crls,
     };
     let mut built = Built {
         server: None,
@@ -435,10 +457,15 @@ impl Material {
             .map_err(tls_error("TLS 1.3"))?;
         let builder = match (self.policy, &self.roots) {
             (TlsPolicy::Mtls, Some(roots)) => {
-                let verifier =
-                    WebPkiClientVerifier::builder_with_provider(roots.clone(), provider())
-                        .build()
-                        .map_err(|e| Error::InvalidArgument(format!("the CA bundle: {e}")))?;
+                let mut verifier =
+                    WebPkiClientVerifier::builder_with_provider(roots.clone(), provider());
+                if let Some((crls, _)) = &self.crls {
+                    verifier = verifier
+                        .with_crls(crls.iter().cloned())
+                        .only_check_end_entity_revocation()
+                        .allow_unknown_revocation_status();
+                }
+                let verifier = verifier.build().map_err(|e| self.verifier_error(e))?;
                 builder.with_client_cert_verifier(verifier)
             }
             (TlsPolicy::Mtls, None) => {
@@ -462,9 +489,14 @@ impl Material {
 
     fn build_client(&self) -> Result<Arc<ClientConfig>> {
         let roots = self.roots.clone().expect("checked by the caller");
-        let verifier = WebPkiServerVerifier::builder_with_provider(roots, provider())
-            .build()
-            .map_err(|e| Error::InvalidArgument(format!("the CA bundle: {e}")))?;
+        let mut verifier = WebPkiServerVerifier::builder_with_provider(roots, provider());
+        if let Some((crls, _)) = &self.crls {
+            verifier = verifier
+                .with_crls(crls.iter().cloned())
+                .only_check_end_entity_revocation()
+                .allow_unknown_revocation_status();
+        }
+        let verifier = verifier.build().map_err(|e| self.verifier_error(e))?;
         let builder = ClientConfig::builder_with_provider(provider())
             .with_protocol_versions(&[&rustls::version::TLS13])
             .map_err(tls_error("TLS 1.3"))?
@@ -487,6 +519,19 @@ impl Material {
         };
         config.alpn_protocols = vec![ALPN.to_vec()];
         Ok(Arc::new(config))
+    }
+}
+
+impl Material {
+    /// A verifier that rustls would not build: a revocation list it cannot
+    /// read, or a CA bundle it cannot use.
+    fn verifier_error(&self, e: VerifierBuilderError) -> Error {
+        match (e, &self.crls) {
+            (VerifierBuilderError::InvalidCrl(why), Some((_, what))) => Error::InvalidArgument(
+                format!("{what}: not a revocation list rustls can use ({why:?})"),
+            ),
+            (other, _) => Error::InvalidArgument(format!("the CA bundle: {other}")),
+        }
     }
 }
 
@@ -529,6 +574,20 @@ fn load_chain(pem: &Pem) -> Result<Vec<CertificateDer<'static>>> {
         })?;
     }
     Ok(chain)
+}
+
+fn load_crls(pem: &Pem) -> Result<Vec<CertificateRevocationListDer<'static>>> {
+    let what = pem.describe("revocation list");
+    let bytes = pem.read("revocation list")?;
+    let crls = CertificateRevocationListDer::pem_slice_iter(&bytes)
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(|e| Error::InvalidArgument(format!("{what}: {e}")))?;
+    if crls.is_empty() {
+        return Err(Error::InvalidArgument(format!(
+            "{what} holds no revocation list (no X509 CRL block)"
+        )));
+    }
+    Ok(crls)
 }
 
 fn load_key(pem: &Pem) -> Result<PrivateKeyDer<'static>> {
