@@ -298,14 +298,7 @@ fn a_reloaded_certificate_serves_new_handshakes_and_sessions_set_up_go_on() {
         crl: None,
     })
     .unwrap();
-    let s = Server::new();
-    s.set_rpcbind_registration(false);
-    s.register(PROG, 1, 1, |_, args, out| {
-        out.put_raw(args);
-        Ok(())
-    });
-    let port = s.listen_tcp_tls("127.0.0.1", 0, &server_tls).unwrap();
-    s.start().unwrap();
+    let (s, port) = echo_server(&server_tls);
     let trusts_ca = config(TlsPolicy::Tls, "ca.pem", None);
     let trusts_other = config(TlsPolicy::Tls, "other-ca.pem", None);
     let before = client(port, &trusts_ca).unwrap();
@@ -401,14 +394,7 @@ fn a_reloaded_ca_bundle_decides_whom_new_handshakes_trust() {
         crl: None,
     })
     .unwrap();
-    let s = Server::new();
-    s.set_rpcbind_registration(false);
-    s.register(PROG, 1, 1, |_, args, out| {
-        out.put_raw(args);
-        Ok(())
-    });
-    let port = s.listen_tcp_tls("127.0.0.1", 0, &server_tls).unwrap();
-    s.start().unwrap();
+    let (s, port) = echo_server(&server_tls);
     let client_1 = config(TlsPolicy::Mtls, "ca.pem", Some("client"));
     let stranger = config(TlsPolicy::Mtls, "ca.pem", Some("stranger"));
     assert!(answered(port, &client_1));

@@ -377,6 +377,22 @@ impl TlsConfig {
     }
 }
 
+/// A verifier builder (rustls has one for each side, alike but of two
+/// types) given the revocation lists, if any, under xipc's rules: only the
+/// peer's own certificate is looked up, and one whose issuer has no list
+/// is accepted.
+macro_rules! revocation {
+    ($builder:expr, $crls:expr) => {
+        match $crls {
+            Some((crls, _)) => $builder
+                .with_crls(crls.iter().cloned())
+                .only_check_end_entity_revocation()
+                .allow_unknown_revocation_status(),
+            None => $builder,
+        }
+    };
+}
+
 /// What a configuration's sources hold, read and parsed.
 struct Material {
     policy: TlsPolicy,
@@ -457,15 +473,12 @@ impl Material {
             .map_err(tls_error("TLS 1.3"))?;
         let builder = match (self.policy, &self.roots) {
             (TlsPolicy::Mtls, Some(roots)) => {
-                let mut verifier =
-                    WebPkiClientVerifier::builder_with_provider(roots.clone(), provider());
-                if let Some((crls, _)) = &self.crls {
-                    verifier = verifier
-                        .with_crls(crls.iter().cloned())
-                        .only_check_end_entity_revocation()
-                        .allow_unknown_revocation_status();
-                }
-                let verifier = verifier.build().map_err(|e| self.verifier_error(e))?;
+                let verifier = revocation!(
+                    WebPkiClientVerifier::builder_with_provider(roots.clone(), provider()),
+                    &self.crls
+                )
+                .build()
+                .map_err(|e| self.verifier_error(e))?;
                 builder.with_client_cert_verifier(verifier)
             }
             (TlsPolicy::Mtls, None) => {
@@ -489,14 +502,12 @@ impl Material {
 
     fn build_client(&self) -> Result<Arc<ClientConfig>> {
         let roots = self.roots.clone().expect("checked by the caller");
-        let mut verifier = WebPkiServerVerifier::builder_with_provider(roots, provider());
-        if let Some((crls, _)) = &self.crls {
-            verifier = verifier
-                .with_crls(crls.iter().cloned())
-                .only_check_end_entity_revocation()
-                .allow_unknown_revocation_status();
-        }
-        let verifier = verifier.build().map_err(|e| self.verifier_error(e))?;
+        let verifier = revocation!(
+            WebPkiServerVerifier::builder_with_provider(roots, provider()),
+            &self.crls
+        )
+        .build()
+        .map_err(|e| self.verifier_error(e))?;
         let builder = ClientConfig::builder_with_provider(provider())
             .with_protocol_versions(&[&rustls::version::TLS13])
             .map_err(tls_error("TLS 1.3"))?
@@ -539,55 +550,50 @@ fn tls_error(what: &'static str) -> impl Fn(rustls::Error) -> Error {
     move |e| Error::Internal(format!("{what}: {e}"))
 }
 
+/// Every PEM block of type `T` in `pem` (read as the `what`), at least
+/// one (`none` says what was missing).
+fn load_blocks<T: PemObject>(pem: &Pem, what: &str, none: &str) -> Result<Vec<T>> {
+    let named = pem.describe(what);
+    let bytes = pem.read(what)?;
+    let blocks = T::pem_slice_iter(&bytes)
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(|e| Error::InvalidArgument(format!("{named}: {e}")))?;
+    if blocks.is_empty() {
+        return Err(Error::InvalidArgument(format!("{named} holds no {none}")));
+    }
+    Ok(blocks)
+}
+
 fn load_roots(pem: &Pem) -> Result<RootCertStore> {
     let what = pem.describe("CA bundle");
-    let bytes = pem.read("CA bundle")?;
     let mut roots = RootCertStore::empty();
-    for cert in CertificateDer::pem_slice_iter(&bytes) {
-        let cert = cert.map_err(|e| Error::InvalidArgument(format!("{what}: {e}")))?;
+    for cert in load_blocks::<CertificateDer<'static>>(pem, "CA bundle", "certificate")? {
         roots
             .add(cert)
             .map_err(|e| Error::InvalidArgument(format!("{what}: {e}")))?;
-    }
-    if roots.is_empty() {
-        return Err(Error::InvalidArgument(format!(
-            "{what} holds no certificate"
-        )));
     }
     Ok(roots)
 }
 
 fn load_chain(pem: &Pem) -> Result<Vec<CertificateDer<'static>>> {
-    let what = pem.describe("certificate");
-    let bytes = pem.read("certificate")?;
-    let chain = CertificateDer::pem_slice_iter(&bytes)
-        .collect::<std::result::Result<Vec<_>, _>>()
-        .map_err(|e| Error::InvalidArgument(format!("{what}: {e}")))?;
-    if chain.is_empty() {
-        return Err(Error::InvalidArgument(format!(
-            "{what} holds no certificate"
-        )));
-    }
+    let chain = load_blocks::<CertificateDer<'static>>(pem, "certificate", "certificate")?;
     for cert in &chain {
         x509_parser::parse_x509_certificate(cert).map_err(|e| {
-            Error::InvalidArgument(format!("{what}: not an X.509 certificate ({e})"))
+            Error::InvalidArgument(format!(
+                "{}: not an X.509 certificate ({e})",
+                pem.describe("certificate")
+            ))
         })?;
     }
     Ok(chain)
 }
 
 fn load_crls(pem: &Pem) -> Result<Vec<CertificateRevocationListDer<'static>>> {
-    let what = pem.describe("revocation list");
-    let bytes = pem.read("revocation list")?;
-    let crls = CertificateRevocationListDer::pem_slice_iter(&bytes)
-        .collect::<std::result::Result<Vec<_>, _>>()
-        .map_err(|e| Error::InvalidArgument(format!("{what}: {e}")))?;
-    if crls.is_empty() {
-        return Err(Error::InvalidArgument(format!(
-            "{what} holds no revocation list (no X509 CRL block)"
-        )));
-    }
-    Ok(crls)
+    load_blocks(
+        pem,
+        "revocation list",
+        "revocation list (no X509 CRL block)",
+    )
 }
 
 fn load_key(pem: &Pem) -> Result<PrivateKeyDer<'static>> {
