@@ -5,6 +5,7 @@ It is type-checked, not run."""
 from __future__ import annotations
 
 from array import array
+from pathlib import Path
 
 import socket
 
@@ -203,6 +204,11 @@ def remote_calls() -> bytes:
     trusted = rpc.TlsConfig(ca=b"-----BEGIN CERTIFICATE-----", server_name="localhost")
     with rpc.Client("127.0.0.1", 0x20000001, 1, port=tls_port, tls=trusted) as sealed:
         sealed.ping()
+    served.reload()
+    served.replace(cert=Path("renewed.pem"), key=b"-----BEGIN PRIVATE KEY-----")
+    revoking = rpc.TlsConfig(ca="ca.pem", crl=Path("ca.crl.pem"))
+    revoking.replace(ca="ca.pem", crl=b"-----BEGIN X509 CRL-----", server_name=None)
+    revoking.close()
     trusted.close()
     with rpc.Client("127.0.0.1", 0x20000001, 1, proto="tcp", port=port, timeout=None) as c:
         c.set_timeout(2.0)
