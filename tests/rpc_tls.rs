@@ -787,7 +787,7 @@ fn the_command_line_pings_and_dumps_over_tls() {
     let xipc = env!("CARGO_BIN_EXE_xipc");
     let (_server, port, _) = server(TlsPolicy::Mtls, "server");
     let ca = certs().join("ca.pem");
-    let ping = |extra: &[&str]| {
+    let ping_at = |port: u16, extra: &[&str]| {
         Command::new(xipc)
             .args(["rpc", "ping", "127.0.0.1", &PROG.to_string(), "1", "--port"])
             .arg(port.to_string())
@@ -795,6 +795,7 @@ fn the_command_line_pings_and_dumps_over_tls() {
             .output()
             .expect("xipc runs")
     };
+    let ping = |extra: &[&str]| ping_at(port, extra);
     let (cert, key) = (certs().join("client.pem"), certs().join("client.key"));
     let (cert, key) = (cert.to_str().unwrap(), key.to_str().unwrap());
     let out = ping(&[
@@ -851,13 +852,11 @@ fn the_command_line_pings_and_dumps_over_tls() {
     // A revocation list that names the server's certificate.
     let (_revoked, revoked_port) = echo_server(&config(TlsPolicy::Tls, "ca.pem", Some("revoked")));
     let crl = certs().join("ca.crl.pem");
-    let out = Command::new(xipc)
-        .args(["rpc", "ping", "127.0.0.1", &PROG.to_string(), "1", "--port"])
-        .arg(revoked_port.to_string())
-        .args(["--tls", "--ca", ca.to_str().unwrap(), "--crl"])
-        .arg(&crl)
-        .output()
-        .expect("xipc runs");
+    let crl = crl.to_str().unwrap();
+    let out = ping_at(
+        revoked_port,
+        &["--tls", "--ca", ca.to_str().unwrap(), "--crl", crl],
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("Revoked"), "{stderr}");
