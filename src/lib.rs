@@ -50,6 +50,7 @@ pub mod mq;
 /// cbindgen:ignore
 pub mod net;
 pub mod rpc;
+mod spare;
 pub mod stream;
 mod sync;
 pub mod xdr;

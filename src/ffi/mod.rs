@@ -123,11 +123,10 @@ const MOVE_AT_MOST: usize = 4096;
 /// behind the reply header they were read with) is handed out in place,
 /// not moved to the front: its allocation is recorded in [`Inside`] by the
 /// address handed out.
-pub(crate) fn into_c_bytes_at(mut bytes: Vec<u8>, from: usize) -> (*mut u8, usize) {
+pub(crate) fn into_c_bytes_at(bytes: Vec<u8>, from: usize) -> (*mut u8, usize) {
     let len = bytes.len() - from;
     if from == 0 || len <= MOVE_AT_MOST {
-        bytes.drain(..from);
-        return into_c_bytes(bytes);
+        return into_c_bytes(crate::spare::tail(bytes, from));
     }
     let mut bytes = std::mem::ManuallyDrop::new(bytes);
     let start = bytes.as_mut_ptr();

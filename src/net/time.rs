@@ -34,6 +34,11 @@ impl Deadline {
         Deadline(timeout.map(|t| Instant::now().checked_add(t).unwrap_or_else(far_future)))
     }
 
+    /// `timeout` from `now`, a clock read just taken (`None`: never).
+    pub(crate) fn after_from(now: Instant, timeout: Option<Duration>) -> Deadline {
+        Deadline(timeout.map(|t| now.checked_add(t).unwrap_or_else(far_future)))
+    }
+
     /// At `instant`.
     pub fn at(instant: Instant) -> Deadline {
         Deadline(Some(instant))

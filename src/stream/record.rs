@@ -201,7 +201,7 @@ impl RecordDecoder {
             // The common case: a whole single-fragment record, copied once.
             if let Some(body) = whole_record(input, self.limits) {
                 let len = body.len();
-                return Ok((4 + len, Some(crate::copy::to_vec(body))));
+                return Ok((4 + len, Some(crate::spare::copy_of(body))));
             }
         }
         let mut used = 0;

@@ -10,9 +10,10 @@
 //! caller still waiting. So each reply costs at most one wake-up, and a
 //! lone caller reads its own reply with no thread hand-off.
 
+use std::cell::Cell;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread::Thread;
 
 use crate::sync::lock;
@@ -42,12 +43,31 @@ pub(super) struct Handed {
 #[derive(Default)]
 pub(super) struct Slot(Mutex<Handed>);
 
+thread_local! {
+    /// The slot of this thread's last call, kept for its next one.
+    static KEPT: Cell<Option<Arc<Slot>>> = const { Cell::new(None) };
+}
+
 impl Slot {
+    /// An empty slot for a call being sent: the thread's last one when
+    /// nothing else holds it any more, else a new one.
     pub fn sending() -> Arc<Slot> {
-        Arc::new(Slot(Mutex::new(Handed {
+        let fresh = Handed {
             sending: true,
             ..Handed::default()
-        })))
+        };
+        if let Some(mut kept) = KEPT.try_with(Cell::take).ok().flatten() {
+            if let Some(slot) = Arc::get_mut(&mut kept) {
+                *slot.0.get_mut().unwrap_or_else(PoisonError::into_inner) = fresh;
+                return kept;
+            }
+        }
+        Arc::new(Slot(Mutex::new(fresh)))
+    }
+
+    /// The call is over: the thread keeps its slot for the next call.
+    pub fn done(slot: Arc<Slot>) {
+        let _ = KEPT.try_with(|k| k.set(Some(slot)));
     }
 
     pub fn lock(&self) -> MutexGuard<'_, Handed> {

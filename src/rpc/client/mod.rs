@@ -14,7 +14,7 @@ use std::os::fd::{AsRawFd, RawFd};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use conn::{initial_xid, Call, Conn, ConnSettings, Target, TlsTarget};
 
@@ -288,9 +288,8 @@ impl Client {
         args: &[u8],
         timeout: Option<Duration>,
     ) -> Result<Vec<u8>> {
-        let (mut reply, at) = self.call_reply(procedure, args, timeout)?;
-        reply.drain(..at);
-        Ok(reply)
+        let (reply, at) = self.call_reply(procedure, args, timeout)?;
+        Ok(crate::spare::tail(reply, at))
     }
 
     /// [`call_with_timeout`](Self::call_with_timeout), without moving the
@@ -303,17 +302,20 @@ impl Client {
         timeout: Option<Duration>,
     ) -> Result<(Vec<u8>, usize)> {
         let (xid, msg) = self.message(procedure, args)?;
-        let deadline = Deadline::after(timeout);
+        let now = Instant::now();
+        let deadline = Deadline::after_from(now, timeout);
         let conn = self.current_conn()?;
-        let reply = match conn.call(xid, &msg, deadline, timeout) {
+        let reply = match conn.call(xid, &msg, deadline, timeout, Some(now)) {
             Err(Error::Closed(why)) if self.proto != Protocol::Udp && self.wants_reconnect() => {
-                let conn = self
-                    .replace_conn(&conn)
-                    .map_err(|e| Error::Closed(format!("{why}; reconnecting failed: {e}")))?;
-                conn.call(xid, &msg, deadline, timeout)?
+                match self.replace_conn(&conn) {
+                    Ok(conn) => conn.call(xid, &msg, deadline, timeout, None),
+                    Err(e) => Err(Error::Closed(format!("{why}; reconnecting failed: {e}"))),
+                }
             }
-            other => other?,
+            other => other,
         };
+        crate::spare::give(msg.head);
+        let reply = reply?;
         let at = reply.len() - reply_results(&reply)?.len();
         Ok((reply, at))
     }
@@ -323,7 +325,9 @@ impl Client {
     pub fn call_batched(&self, procedure: u32, args: &[u8]) -> Result<()> {
         let (_, msg) = self.message(procedure, args)?;
         let deadline = Deadline::after(self.timeout());
-        self.current_conn()?.send(&msg, deadline)
+        let sent = self.current_conn()?.send(&msg, deadline);
+        crate::spare::give(msg.head);
+        sent.map(|_| ())
     }
 
     /// Calls the NULL procedure (0).
@@ -345,7 +349,7 @@ impl Client {
             // Encoded from under the lock: no copy of the credential.
             let cred = read(&self.cred);
             let room = 68 + cred.body.len() + if copy { args.len() } else { 0 };
-            enc = Encoder::with_capacity(room);
+            enc = Encoder::from_vec(crate::spare::take(room));
             // Room for the record mark.
             enc.put_uint(0);
             let ids = [xid, self.prog, self.vers, procedure];

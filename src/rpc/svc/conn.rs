@@ -165,7 +165,8 @@ pub(super) struct ConnState {
     pub want_write: bool,
     /// Closed and forgotten by the loop.
     pub closed: bool,
-    /// When a call last arrived or a reply last made progress.
+    /// When the connection last made progress: a reply finished writing,
+    /// or its last call in flight was answered (see `finish_call`).
     pub last_active: Instant,
     /// Since when a reply has made no progress.
     pub stalled_since: Option<Instant>,
@@ -607,7 +608,9 @@ impl Conn {
                 }
                 std::mem::take(&mut out.held_tls)
             };
-            return self.seal_and_send(&held, Some((&head, results.as_bytes())));
+            let sent = self.seal_and_send(&held, Some((&head, results.as_bytes())));
+            crate::spare::give(head);
+            return sent;
         }
         let mut out = lock(&self.out);
         if out.writing || out.full || out.unstarted > 0 || !out.queue.is_empty() {
@@ -653,6 +656,7 @@ impl Conn {
             out.full = true;
             return Sent::Blocked;
         }
+        crate::spare::give(head);
         self.write_queued()
     }
 

@@ -337,7 +337,7 @@ fn accepted(xid: u32, stat: AcceptStat) -> Vec<u8> {
 /// The record mark (counting the header and `results_len` bytes of results
 /// after it) and `header`.
 pub(crate) fn head(header: &ReplyHeader, results_len: usize) -> Vec<u8> {
-    let mut enc = Encoder::with_capacity(48);
+    let mut enc = Encoder::from_vec(crate::spare::take(48));
     enc.put_uint(0);
     // A reply header holds at most a 400-byte verifier, which always fits.
     header.encode(&mut enc).expect("reply header encodes");

@@ -101,6 +101,7 @@ impl Engine {
         let caller = u.caller(from);
         if let Some(head) = self.dispatcher.dispatch(msg, &caller, results) {
             u.reply(from, &head, results.as_bytes());
+            crate::spare::give(head);
         }
         self.call_done();
     }

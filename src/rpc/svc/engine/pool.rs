@@ -183,11 +183,11 @@ impl Engine {
                 // the replies held for them first.
                 if let Some(sent) = c.call_started() {
                     if self.after_send(&c, sent) {
-                        self.finish_call(&c, true);
+                        self.finish_call(&c, true, false);
                         return;
                     }
                 }
-                self.run_call(&c, &msg, scratch)
+                self.run_call(&c, msg, scratch)
             }
             Job::Datagram(u, msg, from) => {
                 self.answer_datagram(&u, &msg, from, &mut scratch.results)

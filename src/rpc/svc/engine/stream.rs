@@ -102,7 +102,7 @@ impl Engine {
                 drop(rest);
             }
             let Some(msg) = first else { break };
-            self.run_call(c, &msg, scratch);
+            self.run_call(c, msg, scratch);
             if close || !self.stay_on_conn(c, staying) {
                 break;
             }
@@ -227,7 +227,6 @@ impl Engine {
         let mut st = c.state();
         if got > 0 {
             st.in_flight += got;
-            st.last_active = Instant::now();
             self.calls.fetch_add(got, Ordering::SeqCst);
         }
         match end {
@@ -246,38 +245,41 @@ impl Engine {
     /// Answers one call of `c` and sends the reply. When no thread is left
     /// waiting for new work, one is added first (up to the maximum): the
     /// handler may block.
-    pub(super) fn run_call(self: &Arc<Self>, c: &Arc<Conn>, msg: &[u8], scratch: &mut Scratch) {
+    pub(super) fn run_call(self: &Arc<Self>, c: &Arc<Conn>, msg: Vec<u8>, scratch: &mut Scratch) {
         if self.head.waiting() == 0 {
             self.grow();
         }
         SERVING.with(|s| s.set((s.get().0, c.key)));
         let head = self
             .dispatcher
-            .dispatch(msg, c.caller(), &mut scratch.results);
+            .dispatch(&msg, c.caller(), &mut scratch.results);
         SERVING.with(|s| s.set((s.get().0, 0)));
-        let failed = match head {
+        crate::spare::give(msg);
+        let (failed, stamped) = match head {
             Some(head) => {
                 let sent = c.send(head, &mut scratch.results);
-                self.after_send(c, sent)
+                let stamped = sent == Sent::Done;
+                (self.after_send(c, sent), stamped)
             }
-            None => false,
+            None => (false, false),
         };
-        self.finish_call(c, failed);
+        self.finish_call(c, failed, stamped);
     }
 
-    /// Records how a write went; true when the peer is gone.
+    /// Records how a write went; true when the peer is gone. A write that
+    /// finished is activity: it stamps `last_active`.
     pub(super) fn after_send(&self, c: &Conn, sent: Sent) -> bool {
-        let now = Instant::now();
         let mut st = c.state();
         match sent {
             Sent::Done => {
                 st.want_write = false;
                 st.stalled_since = None;
-                st.last_active = now;
+                st.last_active = Instant::now();
             }
             Sent::Queued | Sent::Held => {}
             Sent::Blocked => {
                 if !st.want_write {
+                    let now = Instant::now();
                     st.want_write = true;
                     st.stalled_since = Some(now);
                     if let Some(idle) = self.settings.idle() {
@@ -297,7 +299,11 @@ impl Engine {
 
     /// A call of `c` is answered: frees its place, resumes reading that
     /// waited for it, and closes the connection once it has nothing left.
-    pub(super) fn finish_call(self: &Arc<Self>, c: &Arc<Conn>, failed: bool) {
+    /// The last call in flight stamps `last_active`, where the idle
+    /// timeout counts from, unless its reply's write just did (`stamped`).
+    /// (A call's arrival needs no stamp: a connection with calls in
+    /// flight is not idle.)
+    pub(super) fn finish_call(self: &Arc<Self>, c: &Arc<Conn>, failed: bool, stamped: bool) {
         let resume;
         {
             let mut st = c.state();
@@ -308,6 +314,9 @@ impl Engine {
             resume = (st.paused || c.has_backlog()) && !st.read_done && !st.handling && !st.closed;
             if st.paused && st.handling {
                 st.pending_read = true;
+            }
+            if st.in_flight == 0 && !stamped && !st.closed {
+                st.last_active = Instant::now();
             }
             if st.in_flight == 0 && st.timer_at.is_none() && !st.closed {
                 if let Some(idle) = self.settings.idle() {
