@@ -1,9 +1,12 @@
 //! SECURITY.md states limits and defaults that live in the code; this test
 //! holds it to them, so that a change of a default cannot leave the page
 //! saying something else (it had, once: a thread per connection and 4,096
-//! connections, long after both had changed).
+//! connections, long after both had changed). The server's, the client's,
+//! rpcbind's, XDR's and record marking's are checked.
 
 use xipc::rpc::auth::{MAX_AUTH_BYTES, MAX_GIDS, MAX_MACHINE_NAME};
+use xipc::rpc::client::{DEFAULT_TIMEOUT, INITIAL_RETRANSMIT, MAX_RETRANSMIT};
+use xipc::rpc::protocol::MAX_UDP_MESSAGE;
 use xipc::rpc::rpcbind::DEFAULT_MAX_REGISTRATIONS;
 use xipc::rpc::svc::{
     DEFAULT_CALLS_PER_CONNECTION, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_CONNECTIONS,
@@ -84,6 +87,18 @@ fn security_md_states_the_defaults_the_code_has() {
         format!(
             "| `max_fragments` | {} (`DEFAULT_MAX_FRAGMENTS`) |",
             count(DEFAULT_MAX_FRAGMENTS)
+        ),
+        // The RPC client.
+        format!(
+            "| client call timeout | {} s; UDP retransmits from {} ms, doubling up to {} s |",
+            DEFAULT_TIMEOUT.as_secs(),
+            INITIAL_RETRANSMIT.as_millis(),
+            MAX_RETRANSMIT.as_secs()
+        ),
+        format!(
+            "| largest reply a client reads | {} on streams, {} bytes on UDP |",
+            mib(DEFAULT_MAX_RECORD),
+            count(MAX_UDP_MESSAGE)
         ),
         // ONC RPC credentials.
         format!("| {MAX_AUTH_BYTES} bytes (RFC 5531) | `MAX_AUTH_BYTES` |"),
