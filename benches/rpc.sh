@@ -20,7 +20,9 @@
 #     pinned and unpinned, and the time to set a connection up (TCP
 #     connect, AUTH_TLS probe, TLS handshake);
 #     beside them, as the floor, 64 KiB echoes with no RPC over TLS 1.3
-#     made by OpenSSL and in the clear (benches/rpc/tls_echo.c);
+#     made by OpenSSL and in the clear (benches/rpc/tls_echo.c), and in
+#     TLS-shaped records sealed and opened in place with ring, no TLS
+#     library, and in the clear (benches/rpc/tls_record_floor.rs);
 #   - a Python server (xipc.rpc.Server, a Python handler) beside the same
 #     ADD served by Python on the standard library alone, pinned and
 #     unpinned, both called by the C client.
@@ -47,6 +49,8 @@ cc -O2 -o "$WORK/pingpong" "$BENCH_DIR/pingpong.c" -lpthread
 pkg-config --exists openssl || die "OpenSSL's headers are missing; install libssl-dev"
 cc -O2 $(pkg-config --cflags openssl) -o "$WORK/tls_echo" "$BENCH_DIR/tls_echo.c" \
     $(pkg-config --libs openssl) -lpthread
+(cd "$ROOT" && cargo build --release --quiet --example tls_record_floor)
+RECORD_FLOOR="$ROOT/target/release/examples/tls_record_floor"
 
 TLS_DIR="$WORK/tls"
 bash "$ROOT/tests/tls/make_certs.sh" "$TLS_DIR"
@@ -123,12 +127,24 @@ tls_echo() {
     stop_server "$SERVER_PID"
 }
 
+# record_floor PIN ECHOS plain|aead: 64 KiB echoes with no RPC and no TLS
+# library, in the clear or in TLS-shaped records sealed and opened in place
+# with ring (benches/rpc/tls_record_floor.rs); prints MiB/s.
+record_floor() {
+    local prefix=()
+    [[ $1 == pinned ]] && prefix=(taskset -c 0)
+    start_server "record-floor-$1" "${prefix[@]}" "$RECORD_FLOOR" server "$3" >/dev/null
+    "${prefix[@]}" "$RECORD_FLOOR" client "$3" "$TCP_PORT" "$2"
+    stop_server "$SERVER_PID"
+}
+
 # both_tls MODE CALLS PIN [floor|THREADS]: sets X (xipc over TLS) and T
 # (xipc in the clear), medians of REPEAT runs each, taking turns, with one
 # calling thread or THREADS; with floor, the raw echoes over OpenSSL (FT)
-# and in the clear (FP) take turns with them.
+# and in the clear (FP), and in records sealed with ring (FR) and in the
+# clear (FQ), take turns with them.
 both_tls() {
-    local i xs=() ts=() fts=() fps=() threads=1
+    local i xs=() ts=() fts=() fps=() frs=() fqs=() threads=1
     [[ ${4:-} =~ ^[0-9]+$ ]] && threads=$4
     for ((i = 0; i < REPEAT; i++)); do
         xs+=("$(run xipc-tls "$3" "$1" tcp "$2" "$threads")")
@@ -136,6 +152,8 @@ both_tls() {
         if [[ ${4:-} == floor ]]; then
             fts+=("$(tls_echo "$3" "$2" tls)")
             fps+=("$(tls_echo "$3" "$2" plain)")
+            frs+=("$(record_floor "$3" "$2" aead)")
+            fqs+=("$(record_floor "$3" "$2" plain)")
         fi
     done
     X=$(median "${xs[@]}")
@@ -143,6 +161,8 @@ both_tls() {
     if [[ ${4:-} == floor ]]; then
         FT=$(median "${fts[@]}")
         FP=$(median "${fps[@]}")
+        FR=$(median "${frs[@]}")
+        FQ=$(median "${fqs[@]}")
     fi
 }
 
@@ -226,16 +246,18 @@ for pin in pinned unpinned; do
     both_tls echo "$ECHOS" "$pin" floor
     row "64 KiB echo, TCP, $pin" "$X" "$T" "MiB/s"
     bench_target "rpc-tls: 64 KiB echo MiB/s, $pin, x cleartext" "$(bench_ratio "$X" "$T")" ">=" 0.6
-    tls_floor+=("$pin $FT $FP")
+    tls_floor+=("$pin $FT $FP $FR $FQ")
 done
 for pin in pinned unpinned; do
     both_tls connect 200 "$pin"
     awk -v p="$pin" -v x="$X" -v t="$T" 'BEGIN { printf "connection set-up, %-9s TLS %8.1f us  cleartext %8.1f us (connect, probe, handshake)\n", p, x, t }'
 done
-echo "Floor: 64 KiB echoes with no RPC, over TLS 1.3 made by OpenSSL (AES-128-GCM) and in the clear"
+echo "Floor: 64 KiB echoes with no RPC, over TLS 1.3 made by OpenSSL (AES-128-GCM) and in the clear;"
+echo "and in TLS-shaped records sealed and opened in place with ring (AES-128-GCM, no TLS library)"
 for entry in "${tls_floor[@]}"; do
-    read -r pin ft fp <<<"$entry"
+    read -r pin ft fp fr fq <<<"$entry"
     row "raw 64 KiB echo, OpenSSL vs clear, $pin" "$ft" "$fp" "MiB/s"
+    row "raw 64 KiB echo, ring records vs clear, $pin" "$fr" "$fq" "MiB/s"
 done
 
 echo
