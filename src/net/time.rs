@@ -31,7 +31,11 @@ impl Deadline {
 
     /// `timeout` from now (`None`: never).
     pub fn after(timeout: Option<Duration>) -> Deadline {
-        Deadline(timeout.map(|t| Instant::now().checked_add(t).unwrap_or_else(far_future)))
+        match timeout {
+            // No clock read for a deadline that never comes.
+            None => Deadline::NEVER,
+            Some(_) => Deadline::after_from(Instant::now(), timeout),
+        }
     }
 
     /// `timeout` from `now`, a clock read just taken (`None`: never).
