@@ -18,11 +18,13 @@ use xipc::Error;
 
 const PROG: u32 = 0x2000_7715;
 
-/// The directory of certificates, made once per run.
+/// The directory of certificates, made once per run, in Cargo's directory
+/// for the temporary files of tests (inside the target directory; the next
+/// run makes them anew there, so none pile up in /tmp).
 fn certs() -> &'static PathBuf {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
-        let dir = std::env::temp_dir().join(format!("xipc-tls-certs-{}", std::process::id()));
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("tls-certs");
         let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/tls/make_certs.sh");
         let out = std::process::Command::new("bash")
             .arg(script)

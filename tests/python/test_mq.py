@@ -268,10 +268,11 @@ def test_signal_then_message_from_another_process(name):
         signal.signal(signal.SIGALRM, old)
 
 
-def _nobody_env():
+@pytest.fixture
+def nobody_env():
     """An environment in which the user nobody can import xipc: a copy of the
     package and library in a world-readable directory (the checkout itself
-    may sit under a directory only root can enter)."""
+    may sit under a directory only root can enter), removed afterwards."""
     import tempfile
     import xipc as pkg
     root = tempfile.mkdtemp(prefix="xipc-nobody-")
@@ -287,10 +288,11 @@ def _nobody_env():
         for f in filenames:
             os.chmod(os.path.join(dirpath, f), 0o644)
     os.chmod(lib, 0o755)
-    return dict(os.environ, PYTHONPATH=root, XIPC_LIBRARY=lib)
+    yield dict(os.environ, PYTHONPATH=root, XIPC_LIBRARY=lib)
+    shutil.rmtree(root, ignore_errors=True)
 
 
-def test_limit_error_names_the_limit_its_value_and_where_it_is_set(name):
+def test_limit_error_names_the_limit_its_value_and_where_it_is_set(name, nobody_env):
     """Only CAP_SYS_RESOURCE may pass msg_max, so the check runs as nobody."""
     setpriv = shutil.which("setpriv")
     assert setpriv, "setpriv is missing: install util-linux"
@@ -303,7 +305,7 @@ def test_limit_error_names_the_limit_its_value_and_where_it_is_set(name):
     args = [sys.executable, "-c", code, name]
     if os.geteuid() == 0:
         args = [setpriv, "--reuid=nobody", "--regid=nogroup", "--clear-groups"] + args
-    out = subprocess.run(args, capture_output=True, text=True, timeout=30, env=_nobody_env())
+    out = subprocess.run(args, capture_output=True, text=True, timeout=30, env=nobody_env)
     assert out.returncode == 0, out.stderr
     assert out.stdout.startswith("22 "), out.stdout
     assert f"max_messages {msg_max + 1} exceeds the system limit msg_max = {msg_max}" in out.stdout
@@ -345,7 +347,7 @@ def test_threads_receiving_at_once_each_get_their_own_message(name):
         assert sorted(got) == sorted(sent)
 
 
-def test_another_user_is_refused_by_mode_0600(name):
+def test_another_user_is_refused_by_mode_0600(name, nobody_env):
     setpriv = shutil.which("setpriv")
     assert setpriv, "setpriv is missing: install util-linux"
     if os.geteuid() != 0:
@@ -362,7 +364,7 @@ def test_another_user_is_refused_by_mode_0600(name):
             out = subprocess.run(
                 [setpriv, "--reuid=nobody", "--regid=nogroup", "--clear-groups",
                  sys.executable, "-c", code, name, name + "-open"],
-                capture_output=True, text=True, timeout=30, env=_nobody_env())
+                capture_output=True, text=True, timeout=30, env=nobody_env)
         finally:
             xipc.unlink_queue(name + "-open")
     assert out.returncode == 0, out.stderr

@@ -6,6 +6,7 @@ import dataclasses
 import errno
 import os
 import pickle
+import shutil
 import socket
 import struct
 import tempfile
@@ -25,7 +26,16 @@ def u32(v):
 
 
 @pytest.fixture
-def server():
+def sock_dir():
+    """A directory for Unix sockets, short enough for sun_path (pytest's
+    tmp_path can pass its 108 bytes), removed afterwards."""
+    d = tempfile.mkdtemp(prefix="xipc-rpc-")
+    yield d
+    shutil.rmtree(d, ignore_errors=True)
+
+
+@pytest.fixture
+def server(sock_dir):
     srv = rpc.Server()
     srv.set_rpcbind_registration(False)
     counter = {"n": 0}
@@ -58,7 +68,7 @@ def server():
     srv.register(PROG, 1, 7, lambda args, call: 5)  # not five zero bytes: SYSTEM_ERR
     srv.register(PROG, 1, 8, lambda args, call: bytearray(args) + memoryview(b"!!!!"))
     srv.register(PROG, 3, 1, lambda args, call: args)
-    path = os.path.join(tempfile.mkdtemp(), "rpc.sock")
+    path = os.path.join(sock_dir, "rpc.sock")
     ports = {
         "tcp": srv.listen_tcp("127.0.0.1", 0),
         "udp": srv.listen_udp("127.0.0.1", 0),
@@ -394,11 +404,11 @@ def test_argument_decoding_errors_answer_garbage_args(server, error):
         c.ping()
 
 
-def test_unix_socket_modes():
+def test_unix_socket_modes(sock_dir):
     srv = rpc.Server()
     srv.set_rpcbind_registration(False)
     srv.register(PROG, 1, 1, lambda args, call: args)
-    d = tempfile.mkdtemp()
+    d = sock_dir
     default, shared = os.path.join(d, "a.sock"), os.path.join(d, "b.sock")
     old = os.umask(0)
     try:
@@ -414,7 +424,7 @@ def test_unix_socket_modes():
     srv.close()
 
 
-def test_zero_limits_and_non_permission_mode_bits_are_refused():
+def test_zero_limits_and_non_permission_mode_bits_are_refused(sock_dir):
     srv = rpc.Server()
     srv.set_rpcbind_registration(False)
     for setter in (srv.set_max_message_size, srv.set_concurrent_calls_per_connection,
@@ -423,7 +433,7 @@ def test_zero_limits_and_non_permission_mode_bits_are_refused():
             setter(0)
         assert isinstance(exc.value, ValueError)
     srv.set_idle_timeout(0.0001)  # under a millisecond: rounded up, not to 0
-    path = os.path.join(tempfile.mkdtemp(), "s.sock")
+    path = os.path.join(sock_dir, "s.sock")
     with pytest.raises(xipc.errors.InvalidArgument):
         srv.listen_unix(path, mode=0o170600)
     assert not os.path.exists(path)
