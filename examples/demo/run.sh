@@ -68,7 +68,7 @@ build_c calc_client "$here/calc_client.c" "$gen/calc.c" "$gen/calc_clnt.c"
 build_c mq_producer "$here/mq_producer.c"
 build_c xdr_child "$here/xdr_child.c"
 # The Rust client is a small crate of its own, as a user's would be, on this
-# checkout of xipc; it shares xipc's target directory, so xipc builds once.
+# checkout of xipc.
 mkdir -p "$work/rust/src"
 cat > "$work/rust/Cargo.toml" <<TOML
 [package]
@@ -83,12 +83,16 @@ path = "src/main.rs"
 xipc = { path = "$root" }
 [workspace]
 TOML
+# With xipc's own Cargo.lock: the dependency versions its tests ran with.
+cp "$root/Cargo.lock" "$work/rust/Cargo.lock"
 cp "$here/calc_client.rs" "$work/rust/src/main.rs"
 cp "$gen/calc.rs" "$work/rust/src/calc.rs"
-# A target directory of its own: xipc builds as a cdylib too, so cargo names
-# its library without a hash, and this crate's build of it would overwrite
-# the repository's own (a later `make` then failed to link the xipc binary).
-target=${CARGO_TARGET_DIR:-$root/target}/demo
+# Not the repository's target directory: xipc builds as a cdylib too, so
+# cargo names its library without a hash, and this crate's build of it would
+# overwrite the repository's own (a later `make` then failed to link the xipc
+# binary). target/crates is shared with the crates of tests/interop, which
+# build xipc with the same profile and features, so it builds there once.
+target=${CARGO_TARGET_DIR:-$root/target}/crates
 say "demo: building the Rust client (cargo, the first time takes a minute)"
 CARGO_TARGET_DIR="$target" cargo build --quiet --release --manifest-path "$work/rust/Cargo.toml" ||
     fail "the Rust client does not build"

@@ -27,9 +27,12 @@ start() {
 
 # rust_crate DIR NAME: a binary crate NAME in DIR on this xipc, with this
 # tree's Cargo.lock (the same dependency versions). Build it with
-# CARGO_TARGET_DIR=$crate_target: a target directory of its own, as its
-# build of xipc must not replace the artifacts of this tree's.
-crate_target=${CARGO_TARGET_DIR:-$root/target}/interop
+# CARGO_TARGET_DIR=$crate_target: not this tree's target directory, as its
+# build of xipc must not replace the artifacts of this tree's, but the one
+# the demo's Rust client builds in (examples/demo/run.sh): every crate there
+# builds xipc with the same profile and features, so xipc and its
+# dependencies are compiled once for all of them.
+crate_target=${CARGO_TARGET_DIR:-$root/target}/crates
 rust_crate() {
     mkdir -p "$1/src"
     cp "$root/Cargo.lock" "$1/Cargo.lock"
