@@ -285,13 +285,19 @@ impl Conn {
             } else {
                 &parts[..]
             };
-            return match sys::write(s.as_fd(), Sink::Socket, parts) {
-                Ok(_) => Ok(true),
+            // First without waiting for room: a datagram nearly always
+            // fits, and then the send took no time worth a clock read.
+            let (sent, waited) = match sys::write(s.as_fd(), Sink::SocketNow, parts) {
+                Err(Error::WouldBlock) => (sys::write(s.as_fd(), Sink::Socket, parts), true),
+                sent => (sent, false),
+            };
+            return match sent {
+                Ok(_) => Ok(waited),
                 // An earlier ICMP error surfaces on the next send: not fatal.
                 Err(Error::Os { source, .. })
                     if source.raw_os_error() == Some(libc::ECONNREFUSED) =>
                 {
-                    Ok(true)
+                    Ok(waited)
                 }
                 Err(e) => Err(e),
             };
@@ -637,10 +643,12 @@ impl Conn {
         };
         let udp = self.is_udp();
         let mut rto = INITIAL_RETRANSMIT;
-        // Retransmission is for UDP only: no clock read for it on streams.
-        let mut next_send = match udp {
-            true => Deadline::after(Some(rto)),
-            false => Deadline::NEVER,
+        // Retransmission is for UDP only: no clock read for it on streams,
+        // and on UDP none but the deadline's when the send did not wait.
+        let mut next_send = match (udp, known_now) {
+            (true, Some(now)) => Deadline::after_from(now, Some(rto)),
+            (true, None) => Deadline::after(Some(rto)),
+            (false, _) => Deadline::NEVER,
         };
         loop {
             {
