@@ -541,18 +541,21 @@ pub(crate) fn recv_datagrams(
     use std::mem::size_of;
     got.clear();
     let n = bufs.len().min(MAX_DATAGRAM_BATCH);
-    // SAFETY: all-zero bytes are a valid value of these plain C structures
+    // The kernel writes the senders' addresses: not cleared first (1 KiB
+    // a receive), and only what it wrote is read.
+    let mut names = [std::mem::MaybeUninit::<libc::sockaddr_storage>::uninit(); MAX_DATAGRAM_BATCH];
+    let mut iovs = [libc::iovec {
+        iov_base: std::ptr::null_mut(),
+        iov_len: 0,
+    }; MAX_DATAGRAM_BATCH];
+    // SAFETY: all-zero bytes are a valid value of this plain C structure
     // (null pointers, zero lengths).
-    let mut names: [libc::sockaddr_storage; MAX_DATAGRAM_BATCH] = unsafe { std::mem::zeroed() };
-    // SAFETY: as above.
-    let mut iovs: [libc::iovec; MAX_DATAGRAM_BATCH] = unsafe { std::mem::zeroed() };
-    // SAFETY: as above.
     let mut headers: [libc::mmsghdr; MAX_DATAGRAM_BATCH] = unsafe { std::mem::zeroed() };
     for i in 0..n {
         iovs[i].iov_base = bufs[i].as_mut_ptr().cast();
         iovs[i].iov_len = bufs[i].len();
         let h = &mut headers[i].msg_hdr;
-        h.msg_name = std::ptr::addr_of_mut!(names[i]).cast();
+        h.msg_name = names[i].as_mut_ptr().cast();
         h.msg_namelen = size_of::<libc::sockaddr_storage>() as libc::socklen_t;
         h.msg_iov = std::ptr::addr_of_mut!(iovs[i]);
         h.msg_iovlen = 1;
@@ -589,10 +592,11 @@ pub(crate) fn recv_datagrams(
     for i in 0..taken {
         let len = (headers[i].msg_len as usize).min(bufs[i].len());
         // SAFETY: recvmmsg wrote a sockaddr of `msg_namelen` bytes into
-        // `names[i]`, which is large enough for any address family.
+        // `names[i]`, which is large enough for any address family; no
+        // more than those bytes are read.
         let from = unsafe {
             <nix::sys::socket::SockaddrStorage as nix::sys::socket::SockaddrLike>::from_raw(
-                std::ptr::addr_of!(names[i]).cast(),
+                names[i].as_ptr().cast(),
                 Some(headers[i].msg_hdr.msg_namelen),
             )
         };

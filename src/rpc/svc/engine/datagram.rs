@@ -41,19 +41,20 @@ impl Engine {
             let mut got = std::mem::take(&mut scratch.senders);
             let spin = self.spin_for(staying);
             let taken = u.recv_batch(&mut scratch.datagrams, &mut got, staying, spin);
-            let more = (taken == scratch.datagrams.len()).then(|| Job::Receive(u.clone(), key));
-            let mut batch = got.iter();
-            let first = batch.next().copied();
+            let full = taken == scratch.datagrams.len();
+            let first = got.first().copied();
             self.calls.fetch_add(got.len(), Ordering::SeqCst);
-            let rest = batch.map(|&(i, n, from)| {
-                Job::Datagram(
-                    u.clone(),
-                    crate::copy::to_vec(&scratch.datagrams[i][..n]),
-                    from,
-                )
-            });
-            let jobs: Vec<Job> = more.into_iter().chain(rest).collect();
-            if !jobs.is_empty() {
+            // Nothing for the pool, most often: no list built for it.
+            if full || got.len() > 1 {
+                let more = full.then(|| Job::Receive(u.clone(), key));
+                let rest = got.iter().skip(1).map(|&(i, n, from)| {
+                    Job::Datagram(
+                        u.clone(),
+                        crate::copy::to_vec(&scratch.datagrams[i][..n]),
+                        from,
+                    )
+                });
+                let jobs: Vec<Job> = more.into_iter().chain(rest).collect();
                 self.push_jobs(jobs.into_iter());
             }
             if let Some((i, n, from)) = first {
