@@ -323,6 +323,12 @@ impl ReplyHeader {
 /// # Ok::<(), xipc::Error>(())
 /// ```
 pub fn reply_results(msg: &[u8]) -> Result<&[u8]> {
+    // Nearly every reply: accepted, an empty AUTH_NONE verifier, SUCCESS,
+    // recognised in one comparison instead of read field by field.
+    const SUCCESS_WORDS: [u8; 20] = [0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+    if msg.get(4..24) == Some(&SUCCESS_WORDS[..]) {
+        return Ok(&msg[24..]);
+    }
     let (header, at) = ReplyHeader::decode(msg)?;
     header.into_result()?;
     Ok(&msg[at..])
@@ -564,6 +570,49 @@ mod tests {
         assert_eq!(record[..4], [0x80, 0, 0, 28]);
         assert_eq!(record[4..], ok[..]);
         assert_eq!(reply_results(&ok).unwrap(), &[9, 9, 9, 9]);
+    }
+
+    /// The one-comparison path for a successful reply gives what reading
+    /// the header field by field gives, for replies it takes and replies
+    /// it must leave to the general path.
+    #[test]
+    fn reply_results_fast_path_agrees_with_the_header() {
+        fn general(msg: &[u8]) -> Result<&[u8]> {
+            let (header, at) = ReplyHeader::decode(msg)?;
+            header.into_result()?;
+            Ok(&msg[at..])
+        }
+        let mut replies = vec![
+            ReplyHeader::accepted(5, AcceptStat::Success).to_message(&[]),
+            ReplyHeader::accepted(u32::MAX, AcceptStat::Success)
+                .to_message(&[1, 2, 3, 4, 5, 6, 7, 8]),
+            ReplyHeader::accepted(5, AcceptStat::GarbageArgs).to_message(&[]),
+            ReplyHeader::accepted(5, AcceptStat::ProgMismatch { low: 0, high: 0 }).to_message(&[]),
+            ReplyHeader::denied(5, RejectStat::AuthError(stat::BADCRED)).to_message(&[]),
+            ReplyHeader {
+                xid: 5,
+                body: ReplyBody::Accepted {
+                    verf: OpaqueAuth {
+                        flavor: flavor::SYS,
+                        body: vec![],
+                    },
+                    stat: AcceptStat::Success,
+                },
+            }
+            .to_message(&[0, 0, 0, 0]),
+        ];
+        let cut: Vec<Vec<u8>> = replies
+            .iter()
+            .flat_map(|r| (0..r.len()).map(|n| r[..n].to_vec()))
+            .collect();
+        replies.extend(cut);
+        for msg in &replies {
+            match (reply_results(msg), general(msg)) {
+                (Ok(a), Ok(b)) => assert_eq!(a, b, "{msg:?}"),
+                (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string(), "{msg:?}"),
+                (a, b) => panic!("{msg:?}: {a:?} against {b:?}"),
+            }
+        }
     }
 
     #[test]
