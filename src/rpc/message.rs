@@ -312,6 +312,11 @@ impl ReplyHeader {
     }
 }
 
+/// The five words after the xid of nearly every reply: REPLY,
+/// MSG_ACCEPTED, an AUTH_NONE verifier with no body, SUCCESS.
+pub(crate) const PLAIN_SUCCESS: [u8; 20] =
+    [0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+
 /// The results of a reply message, or its status as an error.
 ///
 /// ```
@@ -323,10 +328,9 @@ impl ReplyHeader {
 /// # Ok::<(), xipc::Error>(())
 /// ```
 pub fn reply_results(msg: &[u8]) -> Result<&[u8]> {
-    // Nearly every reply: accepted, an empty AUTH_NONE verifier, SUCCESS,
-    // recognised in one comparison instead of read field by field.
-    const SUCCESS_WORDS: [u8; 20] = [0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
-    if msg.get(4..24) == Some(&SUCCESS_WORDS[..]) {
+    // Nearly every reply, recognised in one comparison instead of read
+    // field by field.
+    if msg.get(4..24) == Some(&PLAIN_SUCCESS[..]) {
         return Ok(&msg[24..]);
     }
     let (header, at) = ReplyHeader::decode(msg)?;

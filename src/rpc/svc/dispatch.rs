@@ -11,7 +11,9 @@ use std::sync::{Arc, Mutex, RwLock};
 use crate::net::TlsPeer;
 use crate::rpc::auth::Credential;
 use crate::rpc::drc::{checksum, ClientKey, DuplicateCache, Lookup, RequestKey};
-use crate::rpc::message::{decode_call, AcceptStat, BadCall, RejectStat, ReplyHeader};
+use crate::rpc::message::{
+    decode_call, AcceptStat, BadCall, RejectStat, ReplyHeader, PLAIN_SUCCESS,
+};
 use crate::stream::record::LAST_FRAGMENT;
 use crate::stream::PeerCredentials;
 use crate::sync::{lock, read, write};
@@ -351,8 +353,7 @@ pub(crate) fn success_head(xid: u32, results_len: usize) -> Vec<u8> {
     let mut bytes = crate::spare::take(4 + 4 * WORDS);
     bytes.extend_from_slice(&mark(4 * WORDS + results_len));
     bytes.extend_from_slice(&xid.to_be_bytes());
-    // REPLY, MSG_ACCEPTED, the verifier (AUTH_NONE, no body), SUCCESS.
-    bytes.extend_from_slice(&[0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+    bytes.extend_from_slice(&PLAIN_SUCCESS);
     bytes
 }
 
