@@ -572,6 +572,61 @@ mod tests {
         reply
     }
 
+    /// A handler that blocks on a thread staying on a UDP socket does not
+    /// hold the socket from other callers: the loop's timer takes the stay
+    /// back and the pool answers them while the handler still blocks.
+    #[test]
+    fn a_handler_blocking_on_a_staying_thread_leaves_the_udp_socket_to_others() {
+        let s = Service::new();
+        // Long against the test's turn around, short against its stop.
+        s.engine.settings.stay_us.store(500_000, Ordering::Relaxed);
+        s.register(PROG, 1, 2, |_, _, out| {
+            out.put_uint(7);
+            Ok(())
+        });
+        let (entered, entered_rx) = std::sync::mpsc::channel::<()>();
+        let (release, release_rx) = std::sync::mpsc::channel::<()>();
+        let (entered, release_rx) = (Mutex::new(entered), Mutex::new(release_rx));
+        // Whether the handler began on a thread staying on the socket.
+        let stayed = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (engine, on_stay) = (s.engine.clone(), stayed.clone());
+        s.register(PROG, 1, 3, move |_, _, _| {
+            on_stay.store(engine.staying_on_udp(), Ordering::SeqCst);
+            entered.lock().unwrap().send(()).unwrap();
+            release_rx.lock().unwrap().recv().unwrap();
+            Ok(())
+        });
+        let port = s.listen_udp("127.0.0.1", 0).unwrap();
+        s.start().unwrap();
+        let a = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        a.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        a.connect(("127.0.0.1", port)).unwrap();
+        // Calls until a thread stays on the socket.
+        let limit = Instant::now() + Duration::from_secs(10);
+        let mut xid = 1;
+        while !s.engine.staying_on_udp() {
+            assert!(Instant::now() < limit, "no thread stayed on the socket");
+            udp_call(&a, xid);
+            xid += 1;
+        }
+        // The staying thread takes the blocking call.
+        a.send(&call_message(1000, 3)).unwrap();
+        entered_rx.recv().unwrap();
+        assert!(stayed.load(Ordering::SeqCst), "the handler ran on no staying thread");
+        // Another caller is answered while that handler still blocks.
+        let b = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        b.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        b.connect(("127.0.0.1", port)).unwrap();
+        let reply = udp_call(&b, 2000);
+        assert_eq!(&reply[..4], &2000u32.to_be_bytes());
+        assert_eq!(&reply[reply.len() - 4..], &7u32.to_be_bytes());
+        release.send(()).unwrap();
+        let mut reply = [0u8; 512];
+        let n = a.recv(&mut reply).unwrap();
+        assert_eq!(&reply[..4], &1000u32.to_be_bytes(), "{:?}", &reply[..n]);
+        stops_at_once(&s);
+    }
+
     /// A thread that answered a datagram stays on the socket for the next
     /// one (answered by it), leaves it to the event loop after the stay
     /// (a datagram then still gets answered), and a stop does not wait

@@ -4,11 +4,13 @@
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use std::time::Instant;
 
-use super::{Engine, Job, Scratch, UDP_BUFFER};
+use super::{Engine, Job, Scratch, STAY_CHECK, UDP_BUFFER};
 use crate::net::poll::Interest;
 use crate::net::sys;
 use crate::rpc::svc::udp::UdpEndpoint;
+use crate::sync::lock;
 use crate::xdr::Encoder;
 
 impl Engine {
@@ -26,7 +28,9 @@ impl Engine {
     /// so a lone caller's next call costs one receive, not a wait in the
     /// poller too, and wakes this thread, not the pool's spare one. After
     /// the stay, `u` is registered again (a datagram that came meanwhile
-    /// is reported at once).
+    /// is reported at once). A handler that runs long while its thread
+    /// stays does not hold the socket from other callers: the loop's
+    /// timer takes the stay back (see [`check_udp_stay`](Self::check_udp_stay)).
     pub(super) fn serve_datagrams(
         self: &Arc<Self>,
         key: u64,
@@ -36,9 +40,11 @@ impl Engine {
         if scratch.datagrams.is_empty() {
             scratch.datagrams = vec![vec![0; UDP_BUFFER]; sys::MAX_DATAGRAM_BATCH];
         }
-        let mut staying = false;
+        // The stay this thread is on, if any.
+        let mut stay = None;
         while !self.stopping.load(Ordering::SeqCst) {
             let mut got = std::mem::take(&mut scratch.senders);
+            let staying = stay.is_some();
             let spin = self.spin_for(staying);
             let taken = u.recv_batch(&mut scratch.datagrams, &mut got, staying, spin);
             let full = taken == scratch.datagrams.len();
@@ -59,36 +65,86 @@ impl Engine {
             }
             if let Some((i, n, from)) = first {
                 let msg = std::mem::take(&mut scratch.datagrams[i]);
+                if staying {
+                    u.set_busy(true);
+                }
                 self.answer_datagram(u, &msg[..n], from, &mut scratch.results);
                 scratch.datagrams[i] = msg;
+                if let Some(n) = stay {
+                    if !u.stays_on(n) {
+                        // Taken back while the handler ran: the socket is
+                        // the poller's again.
+                        scratch.senders = got;
+                        return;
+                    }
+                    u.set_busy(false);
+                }
             }
             scratch.senders = got;
-            if taken == 0 || !(staying || self.stay_on(key, u)) {
+            if taken == 0 {
                 break;
             }
-            staying = true;
+            if stay.is_none() {
+                match self.stay_on(key, u) {
+                    Some(n) => stay = Some(n),
+                    None => break,
+                }
+            }
         }
-        if staying {
-            u.staying.store(false, Ordering::SeqCst);
-            let _ = self.poller().modify_edge(u.fd(), key, Interest::READ);
+        if let Some(n) = stay {
+            if u.end_stay(n) {
+                let _ = self.poller().modify_edge(u.fd(), key, Interest::READ);
+            }
         }
     }
 
-    /// Whether this thread may stay on `u` (see [`serve_datagrams`](Self::serve_datagrams));
-    /// if so, `u` is out of the poller until it leaves.
-    pub(super) fn stay_on(&self, key: u64, u: &UdpEndpoint) -> bool {
-        if self.head.waiting() == 0 || u.staying.swap(true, Ordering::SeqCst) {
-            return false;
+    /// Starts a stay on `u` for this thread (see [`serve_datagrams`](Self::serve_datagrams)),
+    /// when another thread waits in the poller and nobody stays on `u`:
+    /// its number. `u` is out of the poller until the stay ends, and the
+    /// loop's timer checks on it.
+    pub(super) fn stay_on(&self, key: u64, u: &UdpEndpoint) -> Option<u64> {
+        if self.head.waiting() == 0 {
+            return None;
         }
+        let n = u.begin_stay()?;
         if self
             .poller()
             .modify_edge(u.fd(), key, Interest::default())
             .is_err()
         {
-            u.staying.store(false, Ordering::SeqCst);
-            return false;
+            u.end_stay(n);
+            return None;
         }
-        true
+        if !u.check_pending.swap(true, Ordering::SeqCst) {
+            let mut t = lock(&self.timers);
+            self.push_timer(&mut t, Instant::now() + STAY_CHECK, key);
+        }
+        Some(n)
+    }
+
+    /// The loop's timer, for UDP socket `u` (under `key`): while a thread
+    /// stays on it, checks every [`STAY_CHECK`] whether that thread has run
+    /// one handler since the last check; if so, ends the stay and hands
+    /// `u` back to the poller, so the pool serves the callers that came
+    /// meanwhile, and the thread, its handler done, goes back to the pool.
+    pub(super) fn check_udp_stay(&self, key: u64, u: &UdpEndpoint, now: Instant) {
+        u.check_pending.store(false, Ordering::SeqCst);
+        let n = u.stay.load(Ordering::SeqCst);
+        if n == 0 {
+            // A stay that starts later schedules its own check.
+            return;
+        }
+        if u.stuck() {
+            if u.end_stay(n) {
+                u.set_busy(false);
+                let _ = self.poller().modify_edge(u.fd(), key, Interest::READ);
+            }
+            return;
+        }
+        if !u.check_pending.swap(true, Ordering::SeqCst) {
+            let mut t = lock(&self.timers);
+            self.push_timer(&mut t, now + STAY_CHECK, key);
+        }
     }
 
     /// Answers one datagram (counted as a call being answered).

@@ -71,6 +71,7 @@ impl Engine {
                         None => {}
                     }
                 }
+                Some(Source::Udp(u)) => self.check_udp_stay(key, &u, now),
                 Some(Source::Listener(l)) if !self.stopping.load(Ordering::SeqCst) => {
                     let _ = self.poller().rearm(l.socket.fd(), key, Interest::READ);
                 }
