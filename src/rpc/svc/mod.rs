@@ -612,7 +612,10 @@ mod tests {
         // The staying thread takes the blocking call.
         a.send(&call_message(1000, 3)).unwrap();
         entered_rx.recv().unwrap();
-        assert!(stayed.load(Ordering::SeqCst), "the handler ran on no staying thread");
+        assert!(
+            stayed.load(Ordering::SeqCst),
+            "the handler ran on no staying thread"
+        );
         // Another caller is answered while that handler still blocks.
         let b = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
         b.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
