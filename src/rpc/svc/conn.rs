@@ -21,6 +21,7 @@ use rustls::server::ServerConnectionData;
 use rustls::{ConnectionCommon, ServerConfig, ServerConnection};
 
 use super::dispatch::Caller;
+use super::stay::StayWatch;
 use crate::net::poll::{Interest, Poller};
 use crate::net::spin::{came, Spinner};
 use crate::net::sys::{self, Sink};
@@ -209,6 +210,8 @@ pub(super) struct Conn {
     stay_ready: OnceLock<bool>,
     /// Whether a staying thread's wait polls first (see [`crate::net::spin`]).
     spin: Spinner,
+    /// The stay under way on this connection, if any, and its handler.
+    pub watch: StayWatch,
 }
 
 impl Conn {
@@ -249,6 +252,7 @@ impl Conn {
             }),
             out: Mutex::new(Outbox::default()),
             stay_ready: OnceLock::new(),
+            watch: StayWatch::default(),
         }
     }
 

@@ -110,10 +110,11 @@ const UDP_BUFFER: usize = 65536;
 /// [`Engine::on_conn_event`]): long against a caller's turn around
 /// (microseconds), short against a thread's worth of waiting.
 const STAY: Duration = Duration::from_millis(2);
-/// How long a handler run by a thread staying on a UDP socket may hold
-/// the socket: one that is still running after a whole period of this
-/// (checked by the loop's timer, only while a thread stays) has the socket
-/// taken back for the pool, so other callers do not wait for it.
+/// How long a handler run by a thread staying on a UDP socket or a
+/// connection may hold it: one that is still running after a whole period
+/// of this (looked at by the loop's timer, only while a thread stays) has
+/// the socket taken back for the pool, so other callers, or the
+/// connection's next calls, do not wait for it.
 const STAY_CHECK: Duration = Duration::from_millis(10);
 
 const BELL: u64 = 0;

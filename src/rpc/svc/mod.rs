@@ -19,6 +19,7 @@
 mod conn;
 mod dispatch;
 mod engine;
+mod stay;
 mod udp;
 
 pub(crate) use dispatch::Answer;
@@ -627,6 +628,59 @@ mod tests {
         let mut reply = [0u8; 512];
         let n = a.recv(&mut reply).unwrap();
         assert_eq!(&reply[..4], &1000u32.to_be_bytes(), "{:?}", &reply[..n]);
+        stops_at_once(&s);
+    }
+
+    /// A handler that blocks on a thread staying on a connection does not
+    /// hold the connection's next calls: the loop's timer takes the stay
+    /// back, and the pool answers a call pipelined behind it meanwhile.
+    #[test]
+    fn a_handler_blocking_on_a_staying_thread_leaves_the_connection_to_others() {
+        let s = Service::new();
+        s.engine.settings.stay_us.store(500_000, Ordering::Relaxed);
+        s.register(PROG, 1, 2, |_, _, out| {
+            out.put_uint(7);
+            Ok(())
+        });
+        let (entered, entered_rx) = std::sync::mpsc::channel::<()>();
+        let (release, release_rx) = std::sync::mpsc::channel::<()>();
+        let (entered, release_rx) = (Mutex::new(entered), Mutex::new(release_rx));
+        let stayed = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (engine, on_stay) = (s.engine.clone(), stayed.clone());
+        s.register(PROG, 1, 3, move |_, _, _| {
+            on_stay.store(engine.staying_on_conns() == 1, Ordering::SeqCst);
+            entered.lock().unwrap().send(()).unwrap();
+            release_rx.lock().unwrap().recv().unwrap();
+            Ok(())
+        });
+        let port = s.listen_tcp("127.0.0.1", 0).unwrap();
+        s.start().unwrap();
+        let mut c = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        // Calls until a thread stays on the connection.
+        let limit = Instant::now() + Duration::from_secs(10);
+        let mut xid = 1;
+        while s.engine.staying_on_conns() == 0 {
+            assert!(Instant::now() < limit, "no thread stayed on the connection");
+            c.write_all(&call_record(xid, 2, 0)).unwrap();
+            read_reply(&mut c);
+            xid += 1;
+        }
+        // The staying thread takes the blocking call.
+        c.write_all(&call_record(1000, 3, 0)).unwrap();
+        entered_rx.recv().unwrap();
+        assert!(
+            stayed.load(Ordering::SeqCst),
+            "the handler ran on no staying thread"
+        );
+        // The next call on the connection is answered while it blocks.
+        c.write_all(&call_record(2000, 2, 0)).unwrap();
+        let reply = read_reply(&mut c);
+        assert_eq!(&reply[..4], &2000u32.to_be_bytes());
+        assert_eq!(&reply[reply.len() - 4..], &7u32.to_be_bytes());
+        release.send(()).unwrap();
+        let reply = read_reply(&mut c);
+        assert_eq!(&reply[..4], &1000u32.to_be_bytes());
         stops_at_once(&s);
     }
 

@@ -4,10 +4,11 @@
 use std::io::IoSlice;
 use std::net::{SocketAddr, UdpSocket};
 use std::os::fd::{AsFd, BorrowedFd};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use super::dispatch::{head, Caller, Peer};
+use super::stay::StayWatch;
 use crate::net::spin::Spinner;
 use crate::net::sys;
 use crate::rpc::message::{AcceptStat, ReplyHeader};
@@ -17,15 +18,8 @@ pub(super) struct UdpEndpoint {
     socket: UdpSocket,
     bound: Option<SocketAddr>,
     /// The stay under way, if any (a thread waits on the socket itself,
-    /// for up to its receive timeout): its number, or 0.
-    pub stay: AtomicU64,
-    /// Numbers the stays.
-    stays: AtomicU64,
-    /// While the staying thread runs a handler: a number of that handler's
-    /// run, else 0 (see [`stuck`](Self::stuck)).
-    busy: AtomicU64,
-    /// `busy` as the last check saw it.
-    checked: AtomicU64,
+    /// for up to its receive timeout), and its handler.
+    pub watch: StayWatch,
     /// A check of the stay is in the loop's timer.
     pub check_pending: AtomicBool,
     /// Whether a staying thread's wait polls first (see [`crate::net::spin`]).
@@ -43,52 +37,10 @@ impl UdpEndpoint {
         Ok(UdpEndpoint {
             socket,
             bound,
-            stay: AtomicU64::new(0),
-            stays: AtomicU64::new(0),
-            busy: AtomicU64::new(0),
-            checked: AtomicU64::new(0),
+            watch: StayWatch::default(),
             check_pending: AtomicBool::new(false),
             spin: Spinner::new(),
         })
-    }
-
-    /// Starts a stay, unless one is under way: its number.
-    pub fn begin_stay(&self) -> Option<u64> {
-        let n = self.stays.fetch_add(1, Ordering::Relaxed) + 1;
-        self.stay
-            .compare_exchange(0, n, Ordering::SeqCst, Ordering::SeqCst)
-            .ok()
-            .map(|_| n)
-    }
-
-    /// Ends stay `n`, unless it was taken back already: whether it was
-    /// still this one's.
-    pub fn end_stay(&self, n: u64) -> bool {
-        self.stay
-            .compare_exchange(n, 0, Ordering::SeqCst, Ordering::SeqCst)
-            .is_ok()
-    }
-
-    /// Whether stay `n` is still under way.
-    pub fn stays_on(&self, n: u64) -> bool {
-        self.stay.load(Ordering::SeqCst) == n
-    }
-
-    /// The staying thread starts (`true`) or has finished (`false`) a
-    /// handler.
-    pub fn set_busy(&self, running: bool) {
-        let mark = match running {
-            true => self.stays.fetch_add(1, Ordering::Relaxed) + 1,
-            false => 0,
-        };
-        self.busy.store(mark, Ordering::SeqCst);
-    }
-
-    /// Whether the staying thread has been running the same handler since
-    /// the last check (the checks come a period apart).
-    pub fn stuck(&self) -> bool {
-        let busy = self.busy.load(Ordering::SeqCst);
-        busy != 0 && self.checked.swap(busy, Ordering::SeqCst) == busy
     }
 
     pub fn fd(&self) -> BorrowedFd<'_> {

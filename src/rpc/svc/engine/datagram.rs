@@ -66,18 +66,18 @@ impl Engine {
             if let Some((i, n, from)) = first {
                 let msg = std::mem::take(&mut scratch.datagrams[i]);
                 if staying {
-                    u.set_busy(true);
+                    u.watch.set_busy(true);
                 }
                 self.answer_datagram(u, &msg[..n], from, &mut scratch.results);
                 scratch.datagrams[i] = msg;
                 if let Some(n) = stay {
-                    if !u.stays_on(n) {
+                    if !u.watch.holds(n) {
                         // Taken back while the handler ran: the socket is
                         // the poller's again.
                         scratch.senders = got;
                         return;
                     }
-                    u.set_busy(false);
+                    u.watch.set_busy(false);
                 }
             }
             scratch.senders = got;
@@ -92,7 +92,7 @@ impl Engine {
             }
         }
         if let Some(n) = stay {
-            if u.end_stay(n) {
+            if u.watch.end(n) {
                 let _ = self.poller().modify_edge(u.fd(), key, Interest::READ);
             }
         }
@@ -106,13 +106,13 @@ impl Engine {
         if self.head.waiting() == 0 {
             return None;
         }
-        let n = u.begin_stay()?;
+        let n = u.watch.begin()?;
         if self
             .poller()
             .modify_edge(u.fd(), key, Interest::default())
             .is_err()
         {
-            u.end_stay(n);
+            u.watch.end(n);
             return None;
         }
         if !u.check_pending.swap(true, Ordering::SeqCst) {
@@ -129,14 +129,13 @@ impl Engine {
     /// meanwhile, and the thread, its handler done, goes back to the pool.
     pub(super) fn check_udp_stay(&self, key: u64, u: &UdpEndpoint, now: Instant) {
         u.check_pending.store(false, Ordering::SeqCst);
-        let n = u.stay.load(Ordering::SeqCst);
+        let n = u.watch.current();
         if n == 0 {
             // A stay that starts later schedules its own check.
             return;
         }
-        if u.stuck() {
-            if u.end_stay(n) {
-                u.set_busy(false);
+        if u.watch.stuck() {
+            if u.watch.end(n) {
                 let _ = self.poller().modify_edge(u.fd(), key, Interest::READ);
             }
             return;

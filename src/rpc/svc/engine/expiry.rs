@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::timers::Timers;
-use super::{Engine, Source, SPARES};
+use super::{Engine, Source, SPARES, STAY_CHECK};
 use crate::net::poll::Interest;
 use crate::rpc::svc::conn::ConnState;
 use crate::sync::lock;
@@ -58,7 +58,25 @@ impl Engine {
                     let handshake_at = c.handshaking().then(|| {
                         c.accepted_at() + self.settings.handshake_timeout(self.settings.idle())
                     });
-                    let next = [idle_at, stall_at, handshake_at]
+                    // A thread staying on `c` that has run one handler
+                    // since the last look gives `c` back to the poller,
+                    // so its next calls do not wait for that handler.
+                    let stay = c.watch.current();
+                    let look_at = match stay {
+                        0 => None,
+                        n if c.watch.stuck() => {
+                            if c.watch.end(n) {
+                                let both = Interest {
+                                    read: true,
+                                    write: st.want_write,
+                                };
+                                let _ = self.poller().modify_edge(c.fd(), key, both);
+                            }
+                            None
+                        }
+                        _ => Some(now + STAY_CHECK),
+                    };
+                    let next = [idle_at, stall_at, handshake_at, look_at]
                         .into_iter()
                         .flatten()
                         .min();

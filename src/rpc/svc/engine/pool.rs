@@ -114,7 +114,7 @@ impl Engine {
     #[cfg(test)]
     pub fn staying_on_udp(&self) -> bool {
         lock(&self.sources).map.values().any(|s| match s {
-            Source::Udp(u) => u.stay.load(Ordering::SeqCst) != 0,
+            Source::Udp(u) => u.watch.current() != 0,
             _ => false,
         })
     }

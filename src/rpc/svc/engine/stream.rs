@@ -6,7 +6,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::{Engine, Job, Scratch, SERVING};
+use super::{Engine, Job, Scratch, SERVING, STAY_CHECK};
 use crate::net::poll::{Interest, Ready};
 use crate::rpc::svc::conn::{Conn, ReadEnd, Reading, Sent};
 use crate::sync::lock;
@@ -52,9 +52,10 @@ impl Engine {
             st.handling = true;
         }
         let mut calls = std::mem::take(&mut scratch.calls);
-        // This thread took `c` out of the poller to stay on it.
-        let mut staying = false;
+        // The stay this thread took `c` out of the poller for, if any.
+        let mut stay = None;
         loop {
+            let staying = stay.is_some();
             // In a stay, the first read waits for the caller's next call.
             let mut wait = staying;
             // The read that waited found nothing: the stay is over.
@@ -102,16 +103,31 @@ impl Engine {
                 drop(rest);
             }
             let Some(msg) = first else { break };
+            if staying {
+                c.watch.set_busy(true);
+            }
             self.run_call(c, msg, scratch);
-            if close || !self.stay_on_conn(c, staying) {
+            if let Some(n) = stay {
+                if !c.watch.holds(n) {
+                    // Taken back while the handler ran (see `on_timer`):
+                    // `c` is the poller's again.
+                    break;
+                }
+                c.watch.set_busy(false);
+            }
+            if close {
                 break;
             }
-            staying = true;
+            match self.stay_on_conn(c, stay) {
+                Some(n) => stay = Some(n),
+                None => break,
+            }
             (read, write) = (true, false);
         }
         scratch.calls = calls;
-        if staying {
+        if let Some(n) = stay {
             self.staying.fetch_sub(1, Ordering::SeqCst);
+            c.watch.end(n);
             // Back to the poller, room to write included if a reply waits
             // for it (under the state's lock, as `want_room` changes it).
             let st = c.state();
@@ -129,30 +145,47 @@ impl Engine {
     /// [`on_conn_event`](Self::on_conn_event)): another thread waits in the
     /// poller, and `c` is open, readable, handled by nobody, has no call
     /// in flight and no reply waiting for room. If so, this thread handles
-    /// `c` from now on, and `c` is out of the poller (`staying`: it already
-    /// is) until the stay ends.
-    pub(super) fn stay_on_conn(&self, c: &Conn, staying: bool) -> bool {
-        let stay = Duration::from_micros(self.settings.stay_us.load(Ordering::Relaxed));
-        if self.head.waiting() == 0 || !c.prepare_stay(stay) {
-            return false;
+    /// `c` from now on, and `c` is out of the poller until the stay ends:
+    /// the stay's number. `stay`: the one this thread is on already, which
+    /// goes on only if the loop's timer has not taken it back.
+    pub(super) fn stay_on_conn(&self, c: &Conn, stay: Option<u64>) -> Option<u64> {
+        let wait = Duration::from_micros(self.settings.stay_us.load(Ordering::Relaxed));
+        if self.head.waiting() == 0 || !c.prepare_stay(wait) {
+            return None;
         }
         let mut st = c.state();
         if st.handling || st.closed || st.read_done || st.in_flight > 0 || st.want_write {
-            return false;
+            return None;
         }
-        // A new stay: counted, and `c` out of the poller.
-        if !staying
-            && (self.staying.fetch_add(1, Ordering::SeqCst) >= self.max_staying()
-                || self
+        let n = match stay {
+            Some(n) if c.watch.holds(n) => n,
+            Some(_) => return None,
+            // A new stay: counted, `c` out of the poller, and watched by
+            // the loop's timer (see `on_timer`).
+            None => {
+                if self.staying.fetch_add(1, Ordering::SeqCst) >= self.max_staying() {
+                    self.staying.fetch_sub(1, Ordering::SeqCst);
+                    return None;
+                }
+                let Some(n) = c.watch.begin() else {
+                    self.staying.fetch_sub(1, Ordering::SeqCst);
+                    return None;
+                };
+                if self
                     .poller()
                     .modify_edge(c.fd(), c.key, Interest::default())
-                    .is_err())
-        {
-            self.staying.fetch_sub(1, Ordering::SeqCst);
-            return false;
-        }
+                    .is_err()
+                {
+                    c.watch.end(n);
+                    self.staying.fetch_sub(1, Ordering::SeqCst);
+                    return None;
+                }
+                self.schedule(c.key, &mut st, Instant::now() + STAY_CHECK);
+                n
+            }
+        };
         st.handling = true;
-        true
+        Some(n)
     }
 
     /// Whether a staying thread may poll its socket before sleeping (see
