@@ -573,11 +573,17 @@ mod tests {
         reply
     }
 
-    /// A handler that blocks on a thread staying on a UDP socket does not
-    /// hold the socket from other callers: the loop's timer takes the stay
-    /// back and the pool answers them while the handler still blocks.
-    #[test]
-    fn a_handler_blocking_on_a_staying_thread_leaves_the_udp_socket_to_others() {
+    /// A service with 2 (answers 7) and 3, which blocks until released; a
+    /// long stay. Returns it, whether 3 began on a staying thread (as
+    /// `staying` tells), the signal that 3 began and its release.
+    fn blocking_service(
+        staying: fn(&Engine) -> bool,
+    ) -> (
+        Service,
+        Arc<std::sync::atomic::AtomicBool>,
+        mpsc::Receiver<()>,
+        mpsc::Sender<()>,
+    ) {
         let s = Service::new();
         // Long against the test's turn around, short against its stop.
         s.engine.settings.stay_us.store(500_000, Ordering::Relaxed);
@@ -585,18 +591,26 @@ mod tests {
             out.put_uint(7);
             Ok(())
         });
-        let (entered, entered_rx) = std::sync::mpsc::channel::<()>();
-        let (release, release_rx) = std::sync::mpsc::channel::<()>();
+        let (entered, entered_rx) = mpsc::channel::<()>();
+        let (release, release_rx) = mpsc::channel::<()>();
         let (entered, release_rx) = (Mutex::new(entered), Mutex::new(release_rx));
-        // Whether the handler began on a thread staying on the socket.
         let stayed = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let (engine, on_stay) = (s.engine.clone(), stayed.clone());
         s.register(PROG, 1, 3, move |_, _, _| {
-            on_stay.store(engine.staying_on_udp(), Ordering::SeqCst);
+            on_stay.store(staying(&engine), Ordering::SeqCst);
             entered.lock().unwrap().send(()).unwrap();
             release_rx.lock().unwrap().recv().unwrap();
             Ok(())
         });
+        (s, stayed, entered_rx, release)
+    }
+
+    /// A handler that blocks on a thread staying on a UDP socket does not
+    /// hold the socket from other callers: the loop's timer takes the stay
+    /// back and the pool answers them while the handler still blocks.
+    #[test]
+    fn a_handler_blocking_on_a_staying_thread_leaves_the_udp_socket_to_others() {
+        let (s, stayed, entered_rx, release) = blocking_service(Engine::staying_on_udp);
         let port = s.listen_udp("127.0.0.1", 0).unwrap();
         s.start().unwrap();
         let a = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
@@ -636,23 +650,7 @@ mod tests {
     /// back, and the pool answers a call pipelined behind it meanwhile.
     #[test]
     fn a_handler_blocking_on_a_staying_thread_leaves_the_connection_to_others() {
-        let s = Service::new();
-        s.engine.settings.stay_us.store(500_000, Ordering::Relaxed);
-        s.register(PROG, 1, 2, |_, _, out| {
-            out.put_uint(7);
-            Ok(())
-        });
-        let (entered, entered_rx) = std::sync::mpsc::channel::<()>();
-        let (release, release_rx) = std::sync::mpsc::channel::<()>();
-        let (entered, release_rx) = (Mutex::new(entered), Mutex::new(release_rx));
-        let stayed = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let (engine, on_stay) = (s.engine.clone(), stayed.clone());
-        s.register(PROG, 1, 3, move |_, _, _| {
-            on_stay.store(engine.staying_on_conns() == 1, Ordering::SeqCst);
-            entered.lock().unwrap().send(()).unwrap();
-            release_rx.lock().unwrap().recv().unwrap();
-            Ok(())
-        });
+        let (s, stayed, entered_rx, release) = blocking_service(|e| e.staying_on_conns() == 1);
         let port = s.listen_tcp("127.0.0.1", 0).unwrap();
         s.start().unwrap();
         let mut c = TcpStream::connect(("127.0.0.1", port)).unwrap();
