@@ -115,10 +115,7 @@ impl Engine {
             u.watch.end(n);
             return None;
         }
-        if !u.check_pending.swap(true, Ordering::SeqCst) {
-            let mut t = lock(&self.timers);
-            self.push_timer(&mut t, Instant::now() + STAY_CHECK, key);
-        }
+        self.look_at_udp_stay(key, u, Instant::now());
         Some(n)
     }
 
@@ -140,6 +137,12 @@ impl Engine {
             }
             return;
         }
+        self.look_at_udp_stay(key, u, now);
+    }
+
+    /// Puts the next look at `u`'s stay in the loop's timer, a
+    /// [`STAY_CHECK`] from `now`, unless one is there already.
+    fn look_at_udp_stay(&self, key: u64, u: &UdpEndpoint, now: Instant) {
         if !u.check_pending.swap(true, Ordering::SeqCst) {
             let mut t = lock(&self.timers);
             self.push_timer(&mut t, now + STAY_CHECK, key);
