@@ -532,6 +532,11 @@ pub(crate) const MAX_DATAGRAM_BATCH: usize = 8;
 /// length (cut to the buffer) and its IPv4 or IPv6 sender (one from
 /// another family is dropped). Returns how many were taken: fewer than
 /// the buffers means the socket held no more when it was read.
+///
+/// Given one buffer, it receives with `recvfrom`: `recvmmsg` looks for a
+/// second datagram after the first even when asked for one, which costs
+/// a lone caller's round trip about 4% (10% with `MSG_WAITFORONE` and
+/// eight buffers).
 pub(crate) fn recv_datagrams(
     fd: BorrowedFd<'_>,
     bufs: &mut [Vec<u8>],
@@ -540,6 +545,9 @@ pub(crate) fn recv_datagrams(
 ) -> Result<usize> {
     use std::mem::size_of;
     got.clear();
+    if let [buf] = bufs {
+        return recv_datagram(fd, buf, got, wait);
+    }
     let n = bufs.len().min(MAX_DATAGRAM_BATCH);
     // The kernel writes the senders' addresses: not cleared first (1 KiB
     // a receive), and only what it wrote is read.
@@ -605,6 +613,53 @@ pub(crate) fn recv_datagrams(
         }
     }
     Ok(taken)
+}
+
+/// [`recv_datagrams`] into one buffer, `buf`.
+fn recv_datagram(
+    fd: BorrowedFd<'_>,
+    buf: &mut [u8],
+    got: &mut Vec<(usize, usize, std::net::SocketAddr)>,
+    wait: bool,
+) -> Result<usize> {
+    let mut name = std::mem::MaybeUninit::<libc::sockaddr_storage>::uninit();
+    let mut name_len = std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+    let len = loop {
+        // SAFETY: `buf` is live and writable for its length, and `name`
+        // for the length given in `name_len`, which recvfrom updates.
+        let r = unsafe {
+            libc::recvfrom(
+                fd.as_raw_fd(),
+                buf.as_mut_ptr().cast(),
+                buf.len(),
+                if wait { 0 } else { libc::MSG_DONTWAIT },
+                name.as_mut_ptr().cast(),
+                &mut name_len,
+            )
+        };
+        if r >= 0 {
+            break (r as usize).min(buf.len());
+        }
+        match Errno::last() {
+            Errno::EINTR => continue,
+            // As for recvmmsg above: nothing to take now.
+            Errno::EAGAIN | Errno::ECONNREFUSED => return Ok(0),
+            e => return Err(Error::nix("recvfrom", e)),
+        }
+    };
+    // SAFETY: recvfrom wrote a sockaddr of `name_len` bytes into `name`,
+    // which is large enough for any address family; no more than those
+    // bytes are read.
+    let from = unsafe {
+        <nix::sys::socket::SockaddrStorage as nix::sys::socket::SockaddrLike>::from_raw(
+            name.as_ptr().cast(),
+            Some(name_len),
+        )
+    };
+    if let Some(from) = from.as_ref().and_then(socket_addr) {
+        got.push((0, len, from));
+    }
+    Ok(1)
 }
 
 /// The IPv4 or IPv6 address in `a`.
@@ -731,6 +786,55 @@ mod tests {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.set_nonblocking(true).unwrap();
         assert_eq!(accept(l.as_fd()).unwrap_err(), Errno::EAGAIN);
+    }
+
+    /// Datagrams are taken one per buffer, each with its length (cut to
+    /// the buffer) and its sender, by the batch receive and by the receive
+    /// into one buffer alike; an empty socket gives 0, waiting or not.
+    #[test]
+    fn datagrams_are_taken_with_their_senders_in_batches_or_one_at_a_time() {
+        use std::net::UdpSocket;
+        let r = UdpSocket::bind("127.0.0.1:0").unwrap();
+        r.set_read_timeout(Some(Duration::from_millis(20))).unwrap();
+        let to = r.local_addr().unwrap();
+        let (a, b) = (
+            UdpSocket::bind("127.0.0.1:0").unwrap(),
+            UdpSocket::bind("127.0.0.1:0").unwrap(),
+        );
+        let (from_a, from_b) = (a.local_addr().unwrap(), b.local_addr().unwrap());
+        let mut got = Vec::new();
+        for buffers in [1, 3] {
+            let mut bufs = vec![vec![0u8; 8]; buffers];
+            for wait in [false, true] {
+                assert_eq!(
+                    recv_datagrams(r.as_fd(), &mut bufs, &mut got, wait).unwrap(),
+                    0
+                );
+                assert!(got.is_empty());
+            }
+            a.send_to(b"first", to).unwrap();
+            b.send_to(b"second, cut to 8", to).unwrap();
+            a.send_to(b"third", to).unwrap();
+            let mut seen = Vec::new();
+            while seen.len() < 3 {
+                let n = recv_datagrams(r.as_fd(), &mut bufs, &mut got, true).unwrap();
+                assert_eq!((n, got.len()), (buffers.min(3 - seen.len()), n));
+                for (k, &(i, len, from)) in got.iter().enumerate() {
+                    assert_eq!(i, k);
+                    seen.push((bufs[i][..len].to_vec(), from));
+                }
+            }
+            let want = [
+                (b"first".to_vec(), from_a),
+                (b"second, ".to_vec(), from_b),
+                (b"third".to_vec(), from_a),
+            ];
+            assert_eq!(seen, want, "{buffers} buffers");
+            assert_eq!(
+                recv_datagrams(r.as_fd(), &mut bufs, &mut got, false).unwrap(),
+                0
+            );
+        }
     }
 
     /// The descriptor table is grown at once (FDSize in /proc), and

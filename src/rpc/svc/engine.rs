@@ -11,7 +11,10 @@
 //!   was full resumes reading as a queued job when a call finishes.
 //! - A UDP socket's event likewise: the thread takes up to 8 datagrams in
 //!   one `recvmmsg`, queues all but the first (and, when the batch was
-//!   full, the next receive) and answers the first.
+//!   full, the next receive) and answers the first. A thread staying on
+//!   a UDP socket (below) that hears one caller alone takes a datagram
+//!   per `recvfrom`, cheaper for that caller, and batches again when
+//!   another sender shows up or a batch every 16 receives finds more.
 //! - Having answered, the thread stays on the connection or UDP socket for
 //!   the next call, up to [`STAY`], waiting in a receive of its own with
 //!   the socket out of the epoll set, when another thread waits in the set

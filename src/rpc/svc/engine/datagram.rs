@@ -42,12 +42,20 @@ impl Engine {
         }
         // The stay this thread is on, if any.
         let mut stay = None;
+        let mut lone = LoneCaller::default();
         while !self.stopping.load(Ordering::SeqCst) {
             let mut got = std::mem::take(&mut scratch.senders);
             let staying = stay.is_some();
             let spin = self.spin_for(staying);
-            let taken = u.recv_batch(&mut scratch.datagrams, &mut got, staying, spin);
-            let full = taken == scratch.datagrams.len();
+            let one = staying && lone.one_at_a_time();
+            let bufs = match one {
+                true => &mut scratch.datagrams[..1],
+                false => &mut scratch.datagrams[..],
+            };
+            let taken = u.recv_batch(bufs, &mut got, staying, spin);
+            lone.saw(&got, one);
+            // A batch that filled its buffers may have left more behind.
+            let full = !one && taken == scratch.datagrams.len();
             let first = got.first().copied();
             self.calls.fetch_add(got.len(), Ordering::SeqCst);
             // Nothing for the pool, most often: no list built for it.
@@ -163,5 +171,74 @@ impl Engine {
             crate::spare::give(head);
         }
         self.call_done();
+    }
+}
+
+/// Whether a thread staying on a UDP socket receives one datagram at a
+/// time. While a single caller sends, each receive takes one datagram
+/// (see [`sys::recv_datagrams`]: a batch's look for a second costs that
+/// caller about 10% of its round trip). Batches resume when another
+/// sender shows up, and every [`PROBE_EVERY`](Self::PROBE_EVERY)th
+/// receive is a batch anyway, to find one caller's calls that arrive
+/// together (several threads on one socket), so the pool can share them.
+#[derive(Debug, Default)]
+struct LoneCaller {
+    /// The one sender of the last datagrams, while there is one.
+    sender: Option<SocketAddr>,
+    /// Receives of one since the last batch.
+    singles: u32,
+}
+
+impl LoneCaller {
+    /// Receives of one between two batches.
+    const PROBE_EVERY: u32 = 16;
+
+    /// Whether the next receive takes one datagram.
+    fn one_at_a_time(&self) -> bool {
+        self.sender.is_some() && self.singles < Self::PROBE_EVERY
+    }
+
+    /// Learns from what a receive took (`one`: a receive of one).
+    fn saw(&mut self, got: &[(usize, usize, SocketAddr)], one: bool) {
+        match got {
+            [(_, _, from)] if !one => {
+                self.sender = Some(*from);
+                self.singles = 0;
+            }
+            [(_, _, from)] if self.sender == Some(*from) => self.singles += 1,
+            _ => self.sender = None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::LoneCaller;
+    use std::net::SocketAddr;
+
+    /// One sender: receives of one, with a batch every `PROBE_EVERY`;
+    /// another sender, or a batch of more than one, brings batches back.
+    #[test]
+    fn a_lone_caller_is_received_one_datagram_at_a_time_until_another_shows() {
+        let a: SocketAddr = "127.0.0.1:1000".parse().unwrap();
+        let b: SocketAddr = "127.0.0.1:1001".parse().unwrap();
+        let mut lone = LoneCaller::default();
+        assert!(!lone.one_at_a_time());
+        lone.saw(&[(0, 4, a)], false);
+        for _ in 0..LoneCaller::PROBE_EVERY {
+            assert!(lone.one_at_a_time());
+            lone.saw(&[(0, 4, a)], true);
+        }
+        assert!(!lone.one_at_a_time(), "a batch looks for more");
+        lone.saw(&[(0, 4, a)], false);
+        assert!(lone.one_at_a_time(), "found one: one at a time again");
+        lone.saw(&[(0, 4, b)], true);
+        assert!(!lone.one_at_a_time(), "another sender");
+        lone.saw(&[(0, 4, b), (1, 4, b)], false);
+        assert!(!lone.one_at_a_time(), "calls that came together");
+        lone.saw(&[(0, 4, b)], false);
+        assert!(lone.one_at_a_time());
+        lone.saw(&[], true);
+        assert!(!lone.one_at_a_time(), "nothing came");
     }
 }
