@@ -522,6 +522,72 @@ pub(crate) fn cpus() -> usize {
     *CPUS.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 }
 
+/// Sleeps on the futex `word` while it holds `expected`, until a
+/// [`futex_wake_bits`] whose bits meet `bits` wakes it, `timeout` passes
+/// (`None`: no limit) or a signal comes; returns at once if `word` holds
+/// something else. A return says nothing: the caller looks again.
+pub(crate) fn futex_wait_bits(
+    word: &std::sync::atomic::AtomicU32,
+    expected: u32,
+    bits: u32,
+    timeout: Option<std::time::Duration>,
+) {
+    // FUTEX_WAIT_BITSET takes an absolute CLOCK_MONOTONIC time.
+    let until = timeout.and_then(|t| {
+        let mut now = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: clock_gettime writes one timespec into `now`.
+        if unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut now) } != 0 {
+            return None;
+        }
+        let nanos = now.tv_nsec as u64 + u64::from(t.subsec_nanos());
+        let secs = (now.tv_sec as u64)
+            .checked_add(t.as_secs())?
+            .checked_add(nanos / 1_000_000_000)?;
+        Some(libc::timespec {
+            tv_sec: libc::time_t::try_from(secs).ok()?,
+            tv_nsec: (nanos % 1_000_000_000) as libc::c_long,
+        })
+    });
+    let until_ptr = until
+        .as_ref()
+        .map_or(std::ptr::null(), |u| u as *const libc::timespec);
+    // SAFETY: `word` is a live, aligned 32-bit atomic for the call; the
+    // kernel reads it and, if given, the timespec `until`, which outlives
+    // the call. A timeout, a signal or a changed word is only a return.
+    unsafe {
+        libc::syscall(
+            libc::SYS_futex,
+            word.as_ptr(),
+            libc::FUTEX_WAIT_BITSET | libc::FUTEX_PRIVATE_FLAG,
+            expected,
+            until_ptr,
+            std::ptr::null::<u32>(),
+            bits,
+        );
+    }
+}
+
+/// Wakes every thread sleeping in [`futex_wait_bits`] on `word` with a
+/// bit of `bits`.
+pub(crate) fn futex_wake_bits(word: &std::sync::atomic::AtomicU32, bits: u32) {
+    // SAFETY: `word` is a live, aligned 32-bit atomic; the kernel only
+    // uses its address to find the threads sleeping on it.
+    unsafe {
+        libc::syscall(
+            libc::SYS_futex,
+            word.as_ptr(),
+            libc::FUTEX_WAKE_BITSET | libc::FUTEX_PRIVATE_FLAG,
+            i32::MAX,
+            std::ptr::null::<libc::timespec>(),
+            std::ptr::null::<u32>(),
+            bits,
+        );
+    }
+}
+
 /// The most datagrams [`recv_datagrams`] takes in one system call.
 pub(crate) const MAX_DATAGRAM_BATCH: usize = 8;
 

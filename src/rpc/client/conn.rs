@@ -32,7 +32,7 @@ use std::io::{BufRead as _, Write as _};
 
 use rustls::ClientConnection;
 
-use super::demux::{awaited, wake, Death, Demux, Slot};
+use super::demux::{awaited, Bell, Death, Demux, Slot};
 use crate::net::spin::{came, Spinner};
 use crate::net::sys::{self, Sink};
 use crate::net::{self, seal_in_turn, Deadline, TlsConfig};
@@ -163,6 +163,8 @@ pub(super) struct Conn {
     outbox: Mutex<Outbox>,
     reader: Mutex<ReadSide>,
     demux: Mutex<Demux>,
+    /// Where callers wait for their replies.
+    bell: Bell,
     /// Set with `Demux::dead`, readable without the lock.
     broken: AtomicBool,
     /// Replies handed to callers that have not yet taken them. While there
@@ -252,6 +254,7 @@ impl Conn {
                 timeout: None,
             }),
             demux: Mutex::new(Demux::default()),
+            bell: Bell::default(),
             broken: AtomicBool::new(false),
             handed: AtomicUsize::new(0),
             settings,
@@ -487,6 +490,7 @@ impl Conn {
     fn kill_locked(&self, d: &mut Demux, why: Death) {
         self.broken.store(true, Ordering::Relaxed);
         d.kill(why);
+        self.bell.ring(u32::MAX);
     }
 
     /// Waits up to `wait` for one message and reads it.
@@ -625,7 +629,7 @@ impl Conn {
             Ok(waited) => waited,
             Err(e) => {
                 let (late, next) = lock(&self.demux).leave(xid, slot, false);
-                wake(next);
+                self.bell.ring(next);
                 if late.is_some() {
                     self.reply_taken(deadline);
                 }
@@ -650,7 +654,11 @@ impl Conn {
             (true, None) => Deadline::after(Some(rto)),
             (false, _) => Deadline::NEVER,
         };
+        let bit = Bell::bit(xid);
         loop {
+            // Read before the slot is looked at: a ring after the look
+            // makes the sleep below return at once.
+            let heard = self.bell.heard();
             {
                 let mut handed = slot.lock();
                 if let Some(reply) = handed.reply.take() {
@@ -658,9 +666,9 @@ impl Conn {
                     let passed = std::mem::take(&mut handed.read_next);
                     drop(handed);
                     if reader || passed {
-                        self.deliver_buffered();
+                        let owners = self.deliver_buffered();
                         let next = lock(&self.demux).pass_reading();
-                        wake(next);
+                        self.bell.ring(owners | next);
                     }
                     self.reply_taken(deadline);
                     return Ok(reply);
@@ -673,7 +681,7 @@ impl Conn {
             if self.is_dead() || deadline.passed_at(now) {
                 let mut d = lock(&self.demux);
                 let (late, next) = d.leave(xid, slot, reader);
-                wake(next);
+                self.bell.ring(next);
                 if let Some(reply) = late {
                     drop(d);
                     self.reply_taken(deadline);
@@ -694,7 +702,7 @@ impl Conn {
             if udp && next_send.passed_at(now) {
                 if let Err(e) = self.send(msg, deadline) {
                     let (late, next) = lock(&self.demux).leave(xid, slot, reader);
-                    wake(next);
+                    self.bell.ring(next);
                     if late.is_some() {
                         self.reply_taken(deadline);
                     }
@@ -713,7 +721,7 @@ impl Conn {
             if !reader {
                 // Woken with a reply, the reading role, or the connection's
                 // end; a spurious wake-up just looks again.
-                std::thread::park_timeout(wait);
+                self.bell.sleep(heard, bit, wait);
                 continue;
             }
             let got = self.read_one(wait);
@@ -722,7 +730,8 @@ impl Conn {
                 Ok(Read::Message(m)) => {
                     let owner = d.deliver(m, &self.handed);
                     drop(d);
-                    wake(owner);
+                    // The rest of what the read brought, woken together.
+                    self.bell.ring(owner | self.deliver_buffered());
                 }
                 Ok(Read::Idle) => {}
                 Err(e) if udp => d.udp_error = Some(e.to_string()),
@@ -731,15 +740,16 @@ impl Conn {
         }
     }
 
-    /// Delivers the replies already buffered whole (no system call).
-    fn deliver_buffered(&self) {
+    /// Delivers the replies already buffered whole (no system call);
+    /// returns the bits of the [`Bell`] to ring for them.
+    fn deliver_buffered(&self) -> u32 {
+        let mut owners = 0;
         loop {
             let msg = match lock(&self.reader).next_buffered() {
                 Ok(Some(msg)) => msg,
-                _ => return,
+                _ => return owners,
             };
-            let owner = lock(&self.demux).deliver(msg, &self.handed);
-            wake(owner);
+            owners |= lock(&self.demux).deliver(msg, &self.handed);
         }
     }
 }

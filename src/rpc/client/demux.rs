@@ -5,17 +5,19 @@
 //! once its call is sent becomes the reader (never a caller still writing:
 //! replies must keep being read while a long write waits for the server,
 //! or both sides block). It reads messages and hands each to the caller
-//! whose xid it carries, waking that caller alone (a stray or late reply is
-//! dropped). When its own reply comes in it passes the reading on to one
+//! whose xid it carries (a stray or late reply is dropped), and wakes the
+//! callers of all the replies one read brought with one system call (see
+//! [`Bell`]). When its own reply comes in it passes the reading on to one
 //! caller still waiting. So each reply costs at most one wake-up, and a
 //! lone caller reads its own reply with no thread hand-off.
 
 use std::cell::Cell;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::thread::Thread;
+use std::time::Duration;
 
+use crate::net::sys;
 use crate::sync::lock;
 
 /// Callers of this process waiting for replies, on every connection.
@@ -77,8 +79,61 @@ impl Slot {
 
 /// A caller waiting for its reply.
 struct Waiter {
-    thread: Thread,
+    /// Its bit of the connection's [`Bell`].
+    bit: u32,
     slot: Arc<Slot>,
+}
+
+/// Where the callers waiting on one connection sleep: one futex word,
+/// which a waker rings once for every caller it handed something, so the
+/// reader wakes the callers of all the replies one read brought with one
+/// system call. Woken one by one, on one CPU each wake-up let the woken
+/// caller take the CPU from the reader before it woke the next. Each
+/// caller sleeps on one bit of 32, its xid's lowest five: a ring wakes
+/// those it names, and any caller sharing a bit with them looks at its
+/// slot and sleeps again.
+#[derive(Default)]
+pub(super) struct Bell {
+    /// Rings so far (wrapping): a caller sleeps only while it holds what
+    /// the caller read before it last looked at its slot.
+    rings: AtomicU32,
+    /// Callers asleep or about to be: a ring makes a system call only
+    /// when there are some.
+    sleepers: AtomicU32,
+}
+
+impl Bell {
+    /// The bit of the caller waiting for `xid`.
+    pub fn bit(xid: u32) -> u32 {
+        1 << (xid & 31)
+    }
+
+    /// What a caller reads before it looks at its slot, to sleep on.
+    pub fn heard(&self) -> u32 {
+        self.rings.load(Ordering::SeqCst)
+    }
+
+    /// Sleeps on `bit` for up to `timeout`, unless the bell rang since
+    /// `heard` was read. A return says nothing: the caller looks again.
+    pub fn sleep(&self, heard: u32, bit: u32, timeout: Duration) {
+        self.sleepers.fetch_add(1, Ordering::SeqCst);
+        let timeout = (timeout != Duration::MAX).then_some(timeout);
+        sys::futex_wait_bits(&self.rings, heard, bit, timeout);
+        self.sleepers.fetch_sub(1, Ordering::SeqCst);
+    }
+
+    /// Wakes the callers sleeping on `bits` (a ring with none is nothing).
+    pub fn ring(&self, bits: u32) {
+        if bits == 0 {
+            return;
+        }
+        // A caller counted as a sleeper after this load reads the new
+        // count of rings in its futex call and does not sleep.
+        self.rings.fetch_add(1, Ordering::SeqCst);
+        if self.sleepers.load(Ordering::SeqCst) > 0 {
+            sys::futex_wake_bits(&self.rings, bits);
+        }
+    }
 }
 
 #[derive(Default)]
@@ -99,7 +154,7 @@ impl Demux {
     /// The current thread waits for the reply to `xid` in `slot`.
     pub fn wait_for(&mut self, xid: u32, slot: Arc<Slot>) {
         let waiter = Waiter {
-            thread: std::thread::current(),
+            bit: Bell::bit(xid),
             slot,
         };
         if self.waiting.insert(xid, waiter).is_none() {
@@ -108,46 +163,46 @@ impl Demux {
     }
 
     /// Hands `msg` to the caller whose xid it carries (a stray or late
-    /// reply is dropped); returns that caller's thread, to be woken once
-    /// the lock is released (waking is a system call: not under the lock).
-    /// `handed` counts replies handed out and not yet taken.
+    /// reply is dropped); returns that caller's bit of the [`Bell`], to be
+    /// rung once the lock is released (ringing is a system call: not
+    /// under the lock), or 0. `handed` counts replies handed out and not
+    /// yet taken.
     #[must_use]
-    pub fn deliver(&mut self, msg: Vec<u8>, handed: &AtomicUsize) -> Option<Thread> {
-        let xid = u32::from_be_bytes(*msg.first_chunk::<4>()?);
-        let w = self.waiting.remove(&xid)?;
+    pub fn deliver(&mut self, msg: Vec<u8>, handed: &AtomicUsize) -> u32 {
+        let Some(xid) = msg.first_chunk::<4>().map(|x| u32::from_be_bytes(*x)) else {
+            return 0;
+        };
+        let Some(w) = self.waiting.remove(&xid) else {
+            return 0;
+        };
         AWAITED.fetch_sub(1, Ordering::Relaxed);
         handed.fetch_add(1, Ordering::SeqCst);
         w.slot.lock().reply = Some(msg);
-        Some(w.thread)
+        w.bit
     }
 
     /// The reader leaves: one waiting caller that is not sending is handed
-    /// the reading role; returns its thread, to be woken once the lock is
-    /// released.
+    /// the reading role; returns its bit, to be rung once the lock is
+    /// released, or 0.
     #[must_use]
-    pub fn pass_reading(&mut self) -> Option<Thread> {
+    pub fn pass_reading(&mut self) -> u32 {
         for w in self.waiting.values() {
             let mut handed = w.slot.lock();
             if !handed.sending {
                 handed.read_next = true;
-                return Some(w.thread.clone());
+                return w.bit;
             }
         }
         // Everyone is sending: the first to finish takes the role.
         self.reading = false;
-        None
+        0
     }
 
     /// Takes `xid` off the waiting list when its call gives up: its reply
-    /// if one came in meanwhile, and the thread to wake when the reading
+    /// if one came in meanwhile, and the bit to ring when the reading
     /// role, held or handed over meanwhile, passes on.
     #[must_use]
-    pub fn leave(
-        &mut self,
-        xid: u32,
-        slot: &Slot,
-        reader: bool,
-    ) -> (Option<Vec<u8>>, Option<Thread>) {
+    pub fn leave(&mut self, xid: u32, slot: &Slot, reader: bool) -> (Option<Vec<u8>>, u32) {
         if self.waiting.remove(&xid).is_some() {
             AWAITED.fetch_sub(1, Ordering::Relaxed);
         }
@@ -155,17 +210,15 @@ impl Demux {
         let next = if reader || std::mem::take(&mut handed.read_next) {
             self.pass_reading()
         } else {
-            None
+            0
         };
         (handed.reply.take(), next)
     }
 
-    /// The connection is unusable: every caller wakes to see why.
+    /// The connection is unusable: every caller must wake to see why (the
+    /// caller rings them all).
     pub fn kill(&mut self, why: Death) {
         self.dead.get_or_insert(why);
-        for w in self.waiting.values() {
-            w.thread.unpark();
-        }
     }
 }
 
@@ -210,9 +263,54 @@ impl Death {
     }
 }
 
-/// Wakes a waiting caller, if any (outside the connection's lock).
-pub(super) fn wake(thread: Option<Thread>) {
-    if let Some(t) = thread {
-        t.unpark();
+#[cfg(test)]
+mod tests {
+    use super::Bell;
+    use std::sync::mpsc;
+    use std::time::{Duration, Instant};
+
+    /// A long limit: a sleep that should not wait that long would make the
+    /// test fail on its own bound below rather than hang.
+    const LONG: Duration = Duration::from_secs(30);
+
+    /// A ring between the read of `heard` and the sleep makes the sleep
+    /// return at once, so no ring is lost; a sleeper on the bit rung
+    /// wakes; and a ring names callers by the low bits of their xids.
+    #[test]
+    fn a_ring_wakes_the_bits_it_names_and_is_not_lost_before_a_sleep() {
+        let bell = Bell::default();
+        assert_eq!(
+            (Bell::bit(0), Bell::bit(33), Bell::bit(31)),
+            (1, 2, 1 << 31)
+        );
+        let heard = bell.heard();
+        bell.ring(Bell::bit(7));
+        let t = Instant::now();
+        bell.sleep(heard, Bell::bit(7), LONG);
+        assert!(t.elapsed() < LONG / 2, "a ring before the sleep was lost");
+        // A ring with no bits is no ring.
+        let heard = bell.heard();
+        bell.ring(0);
+        assert_eq!(bell.heard(), heard);
+
+        std::thread::scope(|s| {
+            let (tx, rx) = mpsc::channel();
+            let heard = bell.heard();
+            let bell = &bell;
+            s.spawn(move || {
+                let t = Instant::now();
+                bell.sleep(heard, Bell::bit(3), LONG);
+                tx.send(t.elapsed()).unwrap();
+            });
+            // Rung once the sleeper is counted: asleep or, if not yet in
+            // the futex call, about to find the ring there.
+            while bell.sleepers.load(std::sync::atomic::Ordering::SeqCst) == 0 {
+                std::thread::yield_now();
+            }
+            bell.ring(Bell::bit(35) | Bell::bit(9));
+            let slept = rx.recv_timeout(LONG).expect("the sleeper woke");
+            assert!(slept < LONG / 2, "woken by the ring, not the limit");
+        });
+        assert_eq!(bell.sleepers.load(std::sync::atomic::Ordering::SeqCst), 0);
     }
 }
