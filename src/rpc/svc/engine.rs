@@ -4,7 +4,9 @@
 //! - A connection's read event goes to one waiting thread. It reads and
 //!   decodes the calls that have arrived (up to the connection's in-flight
 //!   limit), queues all but the first call for the other threads, and runs
-//!   the first itself: a lone caller's call never changes threads.
+//!   the first itself: a lone caller's call never changes threads. On
+//!   one CPU no thread is woken for the queued calls: this one takes them
+//!   in turn, unless its handler blocks (see [`Engine::check_queue`]).
 //!   Connections are registered edge-triggered, once: no `epoll_ctl` per
 //!   call. A thread reads until the socket is drained or the connection is
 //!   full; bytes arriving later bring a new event, and a connection that
@@ -125,6 +127,8 @@ const TIMER: u64 = 1;
 const FIRST_KEY: u64 = 2;
 /// The timer heap's key for [`Engine::check_spares`] (no source has it).
 const SPARES: u64 = u64::MAX;
+/// The timer heap's key for [`Engine::check_queue`] (no source has it).
+const QUEUE: u64 = u64::MAX - 1;
 
 /// The settings a server can change before (and mostly while) serving.
 pub(crate) struct Settings {
@@ -277,6 +281,11 @@ pub(crate) struct Engine {
     reactor: OnceLock<Reactor>,
     sources: Mutex<Sources>,
     jobs: Mutex<VecDeque<Job>>,
+    /// Jobs taken from `jobs` so far (see [`Engine::check_queue`]).
+    popped: AtomicU64,
+    /// A check of the queue is in the loop's timer, and what `popped` was
+    /// when it was put there.
+    queue_check: Mutex<Option<u64>>,
     /// Threads in the pool, waiting, busy and asked to leave.
     head: Headcount,
     /// Threads staying on a connection (see `stay_on_conn`).
@@ -313,6 +322,8 @@ impl Engine {
                 ..Sources::default()
             }),
             jobs: Mutex::new(VecDeque::new()),
+            popped: AtomicU64::new(0),
+            queue_check: Mutex::new(None),
             head: Headcount::default(),
             staying: AtomicUsize::new(0),
             cpus: AtomicUsize::new(1),

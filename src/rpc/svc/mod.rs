@@ -682,6 +682,42 @@ mod tests {
         stops_at_once(&s);
     }
 
+    /// On one CPU, the calls read with one that a thread runs itself wait
+    /// in the queue for it, no other thread woken; when its handler blocks,
+    /// the loop's timer wakes one for them, so they are answered while it
+    /// still blocks.
+    #[test]
+    fn calls_read_with_a_blocking_one_on_one_cpu_are_answered_while_it_blocks() {
+        let (s, _, entered_rx, release) = blocking_service(|_| false);
+        // No stays: their own check would wake a thread too.
+        s.engine.settings.stay_us.store(0, Ordering::Relaxed);
+        s.set_threads(3, 32).unwrap();
+        let port = s.listen_tcp("127.0.0.1", 0).unwrap();
+        s.start().unwrap();
+        s.engine.cpus.store(1, Ordering::Relaxed);
+        let mut c = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        // Accepted, and every thread back in the poller, none about to
+        // look at the queue on its own.
+        let limit = Instant::now() + Duration::from_secs(10);
+        while s.engine.connection_count() == 0 || !s.engine.all_waiting() {
+            assert!(Instant::now() < limit, "the pool did not go idle");
+            std::thread::yield_now();
+        }
+        // The blocking call and another, in one write: read together.
+        let mut both = call_record(1000, 3, 0);
+        both.extend_from_slice(&call_record(2000, 2, 0));
+        c.write_all(&both).unwrap();
+        entered_rx.recv().unwrap();
+        let reply = read_reply(&mut c);
+        assert_eq!(&reply[..4], &2000u32.to_be_bytes());
+        assert_eq!(&reply[reply.len() - 4..], &7u32.to_be_bytes());
+        release.send(()).unwrap();
+        let reply = read_reply(&mut c);
+        assert_eq!(&reply[..4], &1000u32.to_be_bytes());
+        stops_at_once(&s);
+    }
+
     /// A thread that answered a datagram stays on the socket for the next
     /// one (answered by it), leaves it to the event loop after the stay
     /// (a datagram then still gets answered), and a stop does not wait
@@ -764,6 +800,9 @@ mod tests {
     fn a_thread_stays_on_a_connection_then_hands_it_back() {
         // Long enough to see, short enough to wait out.
         let (s, port) = seven_service(2_000_000, false);
+        // The rules for several CPUs first, whatever this process may run
+        // on (pinned to one CPU, two threads would not stay at once).
+        s.engine.cpus.store(2, Ordering::Relaxed);
         let connect = || {
             let c = TcpStream::connect(("127.0.0.1", port)).unwrap();
             c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();

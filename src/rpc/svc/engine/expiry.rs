@@ -1,13 +1,14 @@
 //! What the loop's one timer ends: connections idle or stalled past the
 //! idle timeout, TLS handshakes past theirs, a listener's rest after the
-//! process ran out of descriptors, and the pool's check for spare threads.
+//! process ran out of descriptors, the pool's check for spare threads,
+//! and its check of calls queued on one CPU with no thread woken for them.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::timers::Timers;
-use super::{Engine, Source, SPARES, STAY_CHECK};
+use super::{Engine, Source, QUEUE, SPARES, STAY_CHECK};
 use crate::net::poll::Interest;
 use crate::rpc::svc::conn::ConnState;
 use crate::sync::lock;
@@ -39,6 +40,10 @@ impl Engine {
         for key in due {
             if key == SPARES {
                 self.check_spares();
+                continue;
+            }
+            if key == QUEUE {
+                self.check_queue();
                 continue;
             }
             let source = lock(&self.sources).map.get(&key).cloned();

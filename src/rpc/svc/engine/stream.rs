@@ -98,7 +98,7 @@ impl Engine {
             let first = rest.next();
             if rest.len() > 0 {
                 c.calls_queued(rest.len());
-                self.push_jobs(rest.map(|msg| Job::Call(c.clone(), msg)));
+                self.push_calls_read_with(rest.map(|msg| Job::Call(c.clone(), msg)));
             } else {
                 drop(rest);
             }
