@@ -673,13 +673,20 @@ mod tests {
         );
         // The next call on the connection is answered while it blocks.
         c.write_all(&call_record(2000, 2, 0)).unwrap();
-        let reply = read_reply(&mut c);
+        answered_while_1000_blocks(&s, &mut c, &release);
+    }
+
+    /// Reads the reply to call 2000 (procedure 2: 7) on `c` while call
+    /// 1000 blocks in its handler, then releases 1000, reads its reply and
+    /// stops `s`, at once.
+    fn answered_while_1000_blocks(s: &Service, c: &mut TcpStream, release: &mpsc::Sender<()>) {
+        let reply = read_reply(c);
         assert_eq!(&reply[..4], &2000u32.to_be_bytes());
         assert_eq!(&reply[reply.len() - 4..], &7u32.to_be_bytes());
         release.send(()).unwrap();
-        let reply = read_reply(&mut c);
+        let reply = read_reply(c);
         assert_eq!(&reply[..4], &1000u32.to_be_bytes());
-        stops_at_once(&s);
+        stops_at_once(s);
     }
 
     /// On one CPU, the calls read with one that a thread runs itself wait
@@ -709,13 +716,7 @@ mod tests {
         both.extend_from_slice(&call_record(2000, 2, 0));
         c.write_all(&both).unwrap();
         entered_rx.recv().unwrap();
-        let reply = read_reply(&mut c);
-        assert_eq!(&reply[..4], &2000u32.to_be_bytes());
-        assert_eq!(&reply[reply.len() - 4..], &7u32.to_be_bytes());
-        release.send(()).unwrap();
-        let reply = read_reply(&mut c);
-        assert_eq!(&reply[..4], &1000u32.to_be_bytes());
-        stops_at_once(&s);
+        answered_while_1000_blocks(&s, &mut c, &release);
     }
 
     /// A thread that answered a datagram stays on the socket for the next
