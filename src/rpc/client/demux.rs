@@ -77,13 +77,6 @@ impl Slot {
     }
 }
 
-/// A caller waiting for its reply.
-struct Waiter {
-    /// Its bit of the connection's [`Bell`].
-    bit: u32,
-    slot: Arc<Slot>,
-}
-
 /// Where the callers waiting on one connection sleep: one futex word,
 /// which a waker rings once for every caller it handed something, so the
 /// reader wakes the callers of all the replies one read brought with one
@@ -94,8 +87,8 @@ struct Waiter {
 /// slot and sleeps again.
 #[derive(Default)]
 pub(super) struct Bell {
-    /// Rings so far (wrapping): a caller sleeps only while it holds what
-    /// the caller read before it last looked at its slot.
+    /// Rings so far (wrapping): a caller sleeps only while the count is
+    /// still what it read before it last looked at its slot.
     rings: AtomicU32,
     /// Callers asleep or about to be: a ring makes a system call only
     /// when there are some.
@@ -143,7 +136,8 @@ pub(super) struct Demux {
     /// Callers whose replies have not come in, by xid.
     /// Keyed by this client's own xids (replies only look up): a fast
     /// hash is safe.
-    waiting: HashMap<u32, Waiter, foldhash::fast::RandomState>,
+    /// Each caller's slot; its bit of the [`Bell`] comes from its xid.
+    waiting: HashMap<u32, Arc<Slot>, foldhash::fast::RandomState>,
     /// Why the connection is unusable (streams only).
     pub dead: Option<Death>,
     /// The last error a UDP receive reported (e.g. ICMP port unreachable).
@@ -153,11 +147,7 @@ pub(super) struct Demux {
 impl Demux {
     /// The current thread waits for the reply to `xid` in `slot`.
     pub fn wait_for(&mut self, xid: u32, slot: Arc<Slot>) {
-        let waiter = Waiter {
-            bit: Bell::bit(xid),
-            slot,
-        };
-        if self.waiting.insert(xid, waiter).is_none() {
+        if self.waiting.insert(xid, slot).is_none() {
             AWAITED.fetch_add(1, Ordering::Relaxed);
         }
     }
@@ -172,13 +162,13 @@ impl Demux {
         let Some(xid) = msg.first_chunk::<4>().map(|x| u32::from_be_bytes(*x)) else {
             return 0;
         };
-        let Some(w) = self.waiting.remove(&xid) else {
+        let Some(slot) = self.waiting.remove(&xid) else {
             return 0;
         };
         AWAITED.fetch_sub(1, Ordering::Relaxed);
         handed.fetch_add(1, Ordering::SeqCst);
-        w.slot.lock().reply = Some(msg);
-        w.bit
+        slot.lock().reply = Some(msg);
+        Bell::bit(xid)
     }
 
     /// The reader leaves: one waiting caller that is not sending is handed
@@ -186,11 +176,11 @@ impl Demux {
     /// released, or 0.
     #[must_use]
     pub fn pass_reading(&mut self) -> u32 {
-        for w in self.waiting.values() {
-            let mut handed = w.slot.lock();
+        for (&xid, slot) in &self.waiting {
+            let mut handed = slot.lock();
             if !handed.sending {
                 handed.read_next = true;
-                return w.bit;
+                return Bell::bit(xid);
             }
         }
         // Everyone is sending: the first to finish takes the role.
