@@ -411,7 +411,6 @@ pub(crate) fn io_error(what: &str, errno: Errno) -> Error {
 pub(crate) fn accept(
     fd: BorrowedFd<'_>,
 ) -> std::result::Result<(OwnedFd, Option<std::net::SocketAddr>), Errno> {
-    use nix::sys::socket::{SockaddrLike, SockaddrStorage};
     // SAFETY: all-zero bytes are a valid sockaddr_storage.
     let mut name: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
     let mut len = std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
@@ -431,8 +430,8 @@ pub(crate) fn accept(
     // SAFETY: accept4 returned a new descriptor that nothing else owns.
     let conn = unsafe { OwnedFd::from_raw_fd(raw) };
     // SAFETY: accept4 wrote an address of `len` bytes into `name`.
-    let peer = unsafe { SockaddrStorage::from_raw(std::ptr::addr_of!(name).cast(), Some(len)) };
-    Ok((conn, peer.as_ref().and_then(socket_addr)))
+    let peer = unsafe { written_addr(std::ptr::addr_of!(name).cast(), len) };
+    Ok((conn, peer))
 }
 
 /// The most descriptor slots [`reserve_descriptor_slots`] makes room for
@@ -666,15 +665,10 @@ pub(crate) fn recv_datagrams(
     for i in 0..taken {
         let len = (headers[i].msg_len as usize).min(bufs[i].len());
         // SAFETY: recvmmsg wrote a sockaddr of `msg_namelen` bytes into
-        // `names[i]`, which is large enough for any address family; no
-        // more than those bytes are read.
-        let from = unsafe {
-            <nix::sys::socket::SockaddrStorage as nix::sys::socket::SockaddrLike>::from_raw(
-                names[i].as_ptr().cast(),
-                Some(headers[i].msg_hdr.msg_namelen),
-            )
-        };
-        if let Some(from) = from.as_ref().and_then(socket_addr) {
+        // `names[i]`, which is large enough for any address family.
+        let from =
+            unsafe { written_addr(names[i].as_ptr().cast(), headers[i].msg_hdr.msg_namelen) };
+        if let Some(from) = from {
             got.push((i, len, from));
         }
     }
@@ -714,18 +708,29 @@ fn recv_datagram(
         }
     };
     // SAFETY: recvfrom wrote a sockaddr of `name_len` bytes into `name`,
-    // which is large enough for any address family; no more than those
-    // bytes are read.
-    let from = unsafe {
-        <nix::sys::socket::SockaddrStorage as nix::sys::socket::SockaddrLike>::from_raw(
-            name.as_ptr().cast(),
-            Some(name_len),
-        )
-    };
-    if let Some(from) = from.as_ref().and_then(socket_addr) {
+    // which is large enough for any address family.
+    let from = unsafe { written_addr(name.as_ptr().cast(), name_len) };
+    if let Some(from) = from {
         got.push((0, len, from));
     }
     Ok(1)
+}
+
+/// The IPv4 or IPv6 address the kernel wrote at `name`, `len` bytes of
+/// it, or `None` for another family.
+///
+/// # Safety
+///
+/// `name` points at `len` bytes of a socket address the kernel wrote, in
+/// memory large enough for any family's (a `sockaddr_storage`).
+unsafe fn written_addr(
+    name: *const libc::sockaddr,
+    len: libc::socklen_t,
+) -> Option<std::net::SocketAddr> {
+    use nix::sys::socket::SockaddrLike;
+    // SAFETY: as the caller promises; no more than `len` bytes are read.
+    let a = unsafe { SockaddrStorage::from_raw(name, Some(len)) };
+    a.as_ref().and_then(socket_addr)
 }
 
 /// The IPv4 or IPv6 address in `a`.
