@@ -306,7 +306,8 @@ def test_stop_from_a_handler_and_serve_forever():
     port = srv.listen_tcp("127.0.0.1", 0)
     t = threading.Thread(target=srv.serve_forever)
     t.start()
-    time.sleep(0.1)
+    # The listener queues the connection until serve_forever starts the
+    # server: nothing to wait for.
     with rpc.Client("127.0.0.1", PROG, 1, port=port, timeout=5) as c:
         c.ping()
         c.call(1)
@@ -662,7 +663,11 @@ def test_close_while_serving_ends_serve_forever_quietly():
 
     t = threading.Thread(target=serve)
     t.start()
-    time.sleep(0.1)
+    # Closed once serve_forever sleeps on its wake-up pipe, not before.
+    serving_until = time.monotonic() + 5
+    while srv._wake is None:
+        assert time.monotonic() < serving_until, "serve_forever never started sleeping"
+        time.sleep(0.001)
     srv.close()
     t.join(5)
     assert not t.is_alive() and errors == []
