@@ -13,7 +13,7 @@
 use std::cell::RefCell;
 
 /// Buffers with more capacity than this are freed, not kept.
-const KEEP_AT_MOST: usize = 4096;
+pub(crate) const KEEP_AT_MOST: usize = 4096;
 /// How many buffers a thread keeps.
 const KEPT: usize = 4;
 

@@ -188,3 +188,26 @@ fn the_scan_sees_a_cycle_when_there_is_one() {
         Some(from)
     );
 }
+
+/// The C API hands out what the library made; it reaches no thread-local
+/// buffer pool of the library's own (`spare`), which the RPC code keeps.
+#[test]
+fn the_c_api_reaches_no_buffer_pool() {
+    let mut files = Vec::new();
+    rust_files(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("src/ffi"),
+        &mut files,
+    );
+    assert!(files.len() > 5, "the scan found too few files: {files:?}");
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap();
+        for p in paths_in(&text) {
+            assert!(
+                !p.iter().any(|s| s == "spare"),
+                "{} uses {}",
+                file.display(),
+                p.join("::")
+            );
+        }
+    }
+}

@@ -114,23 +114,20 @@ pub(crate) fn into_c_bytes(bytes: Vec<u8>) -> (*mut u8, usize) {
     (Box::into_raw(boxed).cast::<u8>(), len)
 }
 
-/// The most bytes [`into_c_bytes_at`] moves to the front of their
-/// allocation; larger tails are handed out where they are.
-const MOVE_AT_MOST: usize = 4096;
-
 /// Hands `bytes[from..]` to C as (pointer, length), freed with
-/// `xipc_bytes_free` like the others. A large tail (an RPC call's results
-/// behind the reply header they were read with) is handed out in place,
-/// not moved to the front: its allocation is recorded in [`Inside`] by the
-/// address handed out.
+/// `xipc_bytes_free` like the others. Bytes behind a header (an RPC call's
+/// results behind the reply header they were read with) are handed out in
+/// place, not moved to the front: their allocation is recorded in
+/// [`Inside`] by the address handed out.
 pub(crate) fn into_c_bytes_at(bytes: Vec<u8>, from: usize) -> (*mut u8, usize) {
     let len = bytes.len() - from;
-    if from == 0 || len <= MOVE_AT_MOST {
-        return into_c_bytes(crate::spare::tail(bytes, from));
+    if from == 0 {
+        return into_c_bytes(bytes);
     }
     let mut bytes = std::mem::ManuallyDrop::new(bytes);
     let start = bytes.as_mut_ptr();
-    // SAFETY: `from` < `bytes.len()`, so the result points into the vector.
+    // SAFETY: `from` <= `bytes.len()`, so the result points into the
+    // vector or just past its end.
     let data = unsafe { start.add(from) };
     Inside::record(data, start, bytes.capacity());
     (data, len)

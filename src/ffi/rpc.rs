@@ -217,7 +217,9 @@ pub unsafe extern "C" fn xipc_rpc_client_call(
         nonnull!(reply_len);
         // SAFETY: forwarded contract.
         let (c, args) = unsafe { (client(c)?, slice_arg(args, args_len)?) };
-        let (message, at) = c.call_reply(procedure, args, c.timeout()).map_err(note)?;
+        let (message, at) = c
+            .call_results_at(procedure, args, c.timeout())
+            .map_err(note)?;
         let (ptr, len) = into_c_bytes_at(message, at);
         // SAFETY: out-pointers checked non-NULL.
         unsafe {

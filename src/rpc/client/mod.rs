@@ -310,10 +310,27 @@ impl Client {
         Ok(crate::spare::tail(reply, at))
     }
 
-    /// [`call_with_timeout`](Self::call_with_timeout), without moving the
-    /// results to the front: the whole reply message, and where in it the
-    /// results begin (for the C API, which hands them out in place).
-    pub(crate) fn call_reply(
+    /// [`call_with_timeout`](Self::call_with_timeout) for the C API, which
+    /// hands large results out in place: the results and where in the
+    /// vector they begin. Small ones are copied into a vector of their own
+    /// (beginning at 0, the reply's buffer kept for the next call); large
+    /// ones are left behind the reply's header, which moving would copy.
+    pub(crate) fn call_results_at(
+        &self,
+        procedure: u32,
+        args: &[u8],
+        timeout: Option<Duration>,
+    ) -> Result<(Vec<u8>, usize)> {
+        let (reply, at) = self.call_reply(procedure, args, timeout)?;
+        if reply.len() - at <= crate::spare::KEEP_AT_MOST {
+            return Ok((crate::spare::tail(reply, at), 0));
+        }
+        Ok((reply, at))
+    }
+
+    /// The whole reply message of a call, and where in it the results
+    /// begin.
+    fn call_reply(
         &self,
         procedure: u32,
         args: &[u8],
