@@ -8,6 +8,9 @@
 #   FUZZ_TIMEOUT   seconds one input may take (10)
 #   FUZZ_TARGETS   targets to run (default: all of `cargo fuzz list`)
 #   FUZZ_JOBS      libFuzzer workers per target (default 1; the machine is shared)
+#   FUZZ_MIN_EXECS executions each target must reach, or it fails (default
+#                  100,000 per 240 s, scaled to FUZZ_SECONDS: a target that
+#                  runs too slowly finds too little)
 #
 # cargo-fuzz passes nightly-only flags (-Zsanitizer=address, sancov); with
 # RUSTC_BOOTSTRAP=1 the stable compiler accepts them, so no other toolchain
@@ -20,6 +23,7 @@ seconds=${FUZZ_SECONDS:-60}
 rss_mb=${FUZZ_RSS_MB:-512}
 timeout=${FUZZ_TIMEOUT:-10}
 jobs=${FUZZ_JOBS:-1}
+min_execs=${FUZZ_MIN_EXECS:-$((100000 * seconds / 240))}
 export RUSTC_BOOTSTRAP=1
 # AddressSanitizer keeps up to 256 MiB of freed memory in quarantine, which
 # counts against the RSS bound; the targets are safe Rust, where a smaller
@@ -74,16 +78,20 @@ for t in $targets; do
         echo "FAILED $t (exit $rc); the end of $log:"
         grep -E 'ERROR|panicked|Test unit written|out-of-memory|timeout|ALARM|SUMMARY' "$log" | head -n 20 || true
         tail -n 15 "$log"
+    elif ((execs < min_execs)); then
+        failed+=("$t")
+        echo "FAILED $t: $execs executions in ${seconds}s, fewer than $min_execs (FUZZ_MIN_EXECS)"
     fi
     echo "$line"
 done
 
 echo
-echo "fuzz summary (${seconds}s per target, rss limit ${rss_mb} MiB, timeout ${timeout}s):"
+echo "fuzz summary (${seconds}s per target, at least $min_execs executions, rss limit ${rss_mb} MiB, timeout ${timeout}s):"
 printf '  %s\n' "${summary[@]}"
 if ((${#failed[@]})); then
     echo "fuzz: FAILED: ${failed[*]} (inputs that fail are in fuzz/artifacts/<target>/;" \
-        "replay one with: RUSTC_BOOTSTRAP=1 cargo fuzz run --fuzz-dir fuzz <target> <file>)"
+        "replay one with: RUSTC_BOOTSTRAP=1 cargo fuzz run --fuzz-dir fuzz <target> <file>;" \
+        "a target below its executions crashed nothing but ran too slowly)"
     exit 1
 fi
 echo "fuzz: every target ran clean"
