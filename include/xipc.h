@@ -780,6 +780,25 @@ int xipc_rpc_client_connect_tls(const char *host,
                                 xipc_rpc_client **out);
 
 /**
+ * `xipc_rpc_client_connect`, or with a non-NULL `tls`
+ * `xipc_rpc_client_connect_tls`, its whole set-up within `timeout_ms`
+ * milliseconds: the rpcbind lookup when `port` is 0, the connect, and
+ * under TLS the AUTH_TLS probe and the handshake (`XIPC_WAIT_FOREVER`: as
+ * long as it takes; the other two allow 25,000 ms). A server that stays
+ * silent past it is `XIPC_ETIMEDOUT`; `XIPC_NO_WAIT` (0) is refused with
+ * `XIPC_EINVAL`. The calls' own timeout is set apart
+ * (`xipc_rpc_client_set_timeout`).
+ */
+int xipc_rpc_client_connect_timeout(const char *host,
+                                    uint16_t port,
+                                    uint32_t prog,
+                                    uint32_t vers,
+                                    const char *proto,
+                                    const xipc_tls_config *tls,
+                                    int64_t timeout_ms,
+                                    xipc_rpc_client **out);
+
+/**
  * Calls procedure `procedure` with XDR argument bytes; on success `*reply` and
  * `*reply_len` receive the XDR result bytes, to be freed with
  * `xipc_bytes_free`. An RPC error status returns its own code

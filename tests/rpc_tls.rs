@@ -555,6 +555,60 @@ fn a_server_without_starttls_is_a_clear_error_and_gets_no_call() {
     s.stop();
 }
 
+/// A server that answers nothing: a listener that never accepts (the
+/// kernel takes the connection and the probe), or with `starttls` one that
+/// answers the probe with STARTTLS and then never answers the handshake.
+/// Its port, and the listener to keep while the test runs.
+fn silent_server(starttls: bool) -> (u16, std::net::TcpListener) {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    if starttls {
+        let l = l.try_clone().unwrap();
+        std::thread::spawn(move || {
+            let (mut c, _) = l.accept().unwrap();
+            let mut mark = [0u8; 4];
+            c.read_exact(&mut mark).unwrap();
+            let mut probe = vec![0u8; (u32::from_be_bytes(mark) & 0x7fff_ffff) as usize];
+            c.read_exact(&mut probe).unwrap();
+            let xid = u32::from_be_bytes(probe[..4].try_into().unwrap());
+            c.write_all(&xipc::rpc::tls::starttls_reply(xid)).unwrap();
+            // Reads the ClientHello and whatever follows, answering
+            // nothing, until the client gives up and closes.
+            let _ = std::io::copy(&mut c, &mut std::io::sink());
+        });
+    }
+    (port, l)
+}
+
+#[test]
+fn a_client_gives_up_on_a_silent_server_within_its_set_up_timeout() {
+    let tls = config(TlsPolicy::Tls, "ca.pem", None);
+    let limit = Duration::from_millis(300);
+    for starttls in [false, true] {
+        let (port, _keep) = silent_server(starttls);
+        let t = Instant::now();
+        let r = Client::connect_timeout(
+            "127.0.0.1",
+            port,
+            PROG,
+            1,
+            Protocol::Tcp,
+            Some(&tls),
+            Some(limit),
+        );
+        let took = t.elapsed();
+        match r {
+            Err(Error::TimedOut(why)) => assert!(why.contains("127.0.0.1"), "{why}"),
+            Err(e) => panic!("starttls {starttls}: {e}"),
+            Ok(_) => panic!("starttls {starttls}: a silent server was taken for a TLS one"),
+        }
+        assert!(
+            took >= limit && took < Duration::from_secs(5),
+            "starttls {starttls}: gave up after {took:?}"
+        );
+    }
+}
+
 /// A raw connection to `port` that has sent the probe and read STARTTLS.
 fn after_starttls(port: u16) -> TcpStream {
     let mut raw = TcpStream::connect(("127.0.0.1", port)).unwrap();

@@ -199,6 +199,58 @@ pub unsafe extern "C" fn xipc_rpc_client_connect_tls(
     })
 }
 
+/// `xipc_rpc_client_connect`, or with a non-NULL `tls`
+/// `xipc_rpc_client_connect_tls`, its whole set-up within `timeout_ms`
+/// milliseconds: the rpcbind lookup when `port` is 0, the connect, and
+/// under TLS the AUTH_TLS probe and the handshake (`XIPC_WAIT_FOREVER`: as
+/// long as it takes; the other two allow 25,000 ms). A server that stays
+/// silent past it is `XIPC_ETIMEDOUT`; `XIPC_NO_WAIT` (0) is refused with
+/// `XIPC_EINVAL`. The calls' own timeout is set apart
+/// (`xipc_rpc_client_set_timeout`).
+#[no_mangle]
+pub unsafe extern "C" fn xipc_rpc_client_connect_timeout(
+    host: *const c_char,
+    port: u16,
+    prog: u32,
+    vers: u32,
+    proto: *const c_char,
+    tls: *const xipc_tls_config,
+    timeout_ms: i64,
+    out: *mut *mut xipc_rpc_client,
+) -> c_int {
+    guard(|| {
+        nonnull!(out);
+        // SAFETY: forwarded contract (`tls` may be NULL: no TLS).
+        let (host, proto, tls) = unsafe {
+            (
+                str_arg(host, "host")?,
+                str_arg(proto, "proto")?,
+                if tls.is_null() {
+                    None
+                } else {
+                    Some(config(tls)?)
+                },
+            )
+        };
+        let proto = Protocol::parse(proto)?;
+        let timeout = timeout_arg(timeout_ms)?;
+        if timeout.is_some_and(|t| t.is_zero()) {
+            return Err(Error::InvalidArgument(
+                "a connection cannot be set up in 0 ms: give a positive timeout".into(),
+            ));
+        }
+        let c = if port == 0 && proto != Protocol::Unix {
+            Client::lookup_timeout(host, prog, vers, proto, tls, timeout)
+        } else {
+            Client::connect_timeout(host, port, prog, vers, proto, tls, timeout)
+        }
+        .map_err(note)?;
+        let handle = Box::into_raw(Box::new(xipc_rpc_client { inner: c }));
+        // SAFETY: `out` checked non-NULL.
+        unsafe { write_out(out, handle) }
+    })
+}
+
 /// Calls procedure `procedure` with XDR argument bytes; on success `*reply` and
 /// `*reply_len` receive the XDR result bytes, to be freed with
 /// `xipc_bytes_free`. An RPC error status returns its own code

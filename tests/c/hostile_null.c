@@ -369,6 +369,10 @@ static void test_tls(void) {
     RC(XIPC_EINVAL, xipc_rpc_client_connect_tls("127.0.0.1", 1, 1, 1, "tcp", NULL, &c));
     RC(XIPC_EINVAL, xipc_rpc_client_connect_tls(NULL, 1, 1, 1, "tcp", NULL, &c));
     RC(XIPC_EINVAL, xipc_rpc_client_connect_tls("127.0.0.1", 1, 1, 1, "tcp", NULL, NULL));
+    RC(XIPC_EINVAL, xipc_rpc_client_connect_timeout(NULL, 1, 1, 1, "tcp", NULL, 1000, &c));
+    RC(XIPC_EINVAL, xipc_rpc_client_connect_timeout("127.0.0.1", 1, 1, 1, NULL, NULL, 1000, &c));
+    RC(XIPC_EINVAL, xipc_rpc_client_connect_timeout("127.0.0.1", 1, 1, 1, "tcp", NULL, 1000, NULL));
+    RC(XIPC_EINVAL, xipc_rpc_client_connect_timeout("127.0.0.1", 1, 1, 1, "tcp", NULL, -5, &c));
     xipc_rpc_server *s = NULL;
     MUST(xipc_rpc_server_new(&s));
     uint16_t port = 0;

@@ -11,7 +11,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include "check.h"
 
@@ -212,8 +216,35 @@ int main(void) {
     EXPECT(strstr(xipc_last_error(), "certificate") != NULL);
     xipc_tls_config_free(wrong_ca);
 
-    /* A cleartext call on the TLS listener: AUTH_ERROR (AUTH_TOOWEAK). */
-    CHECK(xipc_rpc_client_connect("127.0.0.1", port, PROG, 1, "tcp", &c));
+    /* A listener that never accepts nor answers: the timed connect gives
+     * up on the probe when its timeout passes, not after 25 s. */
+    {
+        int silent = socket(AF_INET, SOCK_STREAM, 0);
+        struct sockaddr_in sa;
+        socklen_t sa_len = sizeof sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sin_family = AF_INET;
+        sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        EXPECT(silent >= 0 && bind(silent, (struct sockaddr *)&sa, sizeof sa) == 0 &&
+               listen(silent, 4) == 0 &&
+               getsockname(silent, (struct sockaddr *)&sa, &sa_len) == 0);
+        xipc_tls_config *anon = config_files("tls", "ca.pem", NULL, NULL);
+        struct timespec t0, t1;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        EXPECT(xipc_rpc_client_connect_timeout("127.0.0.1", ntohs(sa.sin_port), PROG, 1, "tcp", anon,
+                                             300, &c) == XIPC_ETIMEDOUT);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        double took = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+        EXPECT(took >= 0.3 && took < 5);
+        /* No time at all is refused, not tried. */
+        EXPECT(xipc_rpc_client_connect_timeout("127.0.0.1", ntohs(sa.sin_port), PROG, 1, "tcp", anon,
+                                             XIPC_NO_WAIT, &c) == XIPC_EINVAL);
+        xipc_tls_config_free(anon);
+        close(silent);
+    }
+    /* A cleartext call on the TLS listener: AUTH_ERROR (AUTH_TOOWEAK). The
+     * timed connect without a TLS configuration (NULL) is a cleartext one. */
+    CHECK(xipc_rpc_client_connect_timeout("127.0.0.1", port, PROG, 1, "tcp", NULL, 20000, &c));
     CHECK(xipc_rpc_client_set_timeout(c, 20000));
     EXPECT(xipc_rpc_client_call(c, 1, NULL, 0, &reply, &reply_len) == XIPC_EAUTH);
     xipc_rpc_client_close(c);

@@ -19,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -500,6 +501,24 @@ def test_a_server_without_starttls_gets_no_call(certs):
 
 
 # --- a packet capture of a TLS call ------------------------------------------
+
+def test_a_client_gives_up_on_a_silent_server_within_its_timeout(certs):
+    # A listener that never accepts: the kernel takes the connection and
+    # the probe, and nothing answers. The client's timeout bounds the
+    # set-up as it bounds calls.
+    silent = socket.create_server(("127.0.0.1", 0))
+    try:
+        port = silent.getsockname()[1]
+        start = time.monotonic()
+        with pytest.raises(TimeoutError) as late:
+            rpc.Client("127.0.0.1", PROG, 1, port=port, timeout=0.3,
+                       tls=client_config(certs, None))
+        took = time.monotonic() - start
+        assert 0.3 <= took < 5, took
+        assert "127.0.0.1" in str(late.value)
+    finally:
+        silent.close()
+
 
 def test_a_capture_of_a_tls_call_shows_no_argument_bytes(certs, tmp_path):
     tshark = shutil.which("tshark")

@@ -54,12 +54,9 @@ _u8p = ctypes.POINTER(ctypes.c_uint8)
 
 _HANDLER = ctypes.CFUNCTYPE(ctypes.c_int, _c_void_p, _c_void_p, _u8p, ctypes.c_size_t, _c_void_p)
 
-_client_new = _lib.declare("xipc_rpc_client_connect", [
+_client_new = _lib.declare("xipc_rpc_client_connect_timeout", [
     ctypes.c_char_p, ctypes.c_uint16, ctypes.c_uint32, ctypes.c_uint32, ctypes.c_char_p,
-    ctypes.POINTER(_c_void_p)], check=False)
-_client_new_tls = _lib.declare("xipc_rpc_client_connect_tls", [
-    ctypes.c_char_p, ctypes.c_uint16, ctypes.c_uint32, ctypes.c_uint32, ctypes.c_char_p,
-    _c_void_p, ctypes.POINTER(_c_void_p)], check=False)
+    _c_void_p, ctypes.c_int64, ctypes.POINTER(_c_void_p)], check=False)
 _client_call = _lib.declare("xipc_rpc_client_call", [
     _c_void_p, ctypes.c_uint32, ctypes.c_char_p, ctypes.c_size_t,
     ctypes.POINTER(_u8p), ctypes.POINTER(ctypes.c_size_t)], check=False)
@@ -380,8 +377,10 @@ class Client(_ClientBase):
 
     ``proto`` is "tcp", "udp" or "unix" (``host`` is then the socket path).
     Without ``port`` the port is looked up through rpcbind on ``host``.
-    ``timeout`` (seconds, or None: as long as it takes) bounds every call;
-    UDP calls are retransmitted with backoff until it passes, then
+    ``timeout`` (seconds, or None: as long as it takes) bounds setting the
+    connection up (the rpcbind lookup, the connect, and with ``tls`` the
+    probe and the handshake) and then every call; UDP calls are
+    retransmitted with backoff until it passes. Past it,
     :class:`TimeoutError` is raised.
 
     With ``tls`` (a :class:`TlsConfig`), the connection uses RPC-with-TLS
@@ -395,12 +394,11 @@ class Client(_ClientBase):
                  proto: str = "tcp", timeout: float | None = 25.0,
                  tls: TlsConfig | None = None) -> None:
         handle = _c_void_p()
-        if tls is not None and tls.policy != "none":
-            rc = _client_new_tls(host.encode(), port or 0, prog, vers, proto.encode(),
-                                 tls._h(), ctypes.byref(handle))
-        else:
-            rc = _client_new(host.encode(), port or 0, prog, vers, proto.encode(),
-                             ctypes.byref(handle))
+        # The timeout bounds setting the connection up too: the rpcbind
+        # lookup, the connect, and under TLS the probe and the handshake.
+        config = tls._h() if tls is not None and tls.policy != "none" else None
+        rc = _client_new(host.encode(), port or 0, prog, vers, proto.encode(), config,
+                         _ms(timeout), ctypes.byref(handle))
         if rc < 0:
             _raise_rpc(rc)
         self._handle: Optional[_c_void_p] = handle

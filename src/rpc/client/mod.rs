@@ -112,7 +112,7 @@ impl Client {
     /// Connects to `host:port` (for [`Protocol::Unix`], `host` is the socket
     /// path and `port` is ignored).
     pub fn connect(host: &str, port: u16, prog: u32, vers: u32, proto: Protocol) -> Result<Client> {
-        Client::connect_with(host, port, prog, vers, proto, None)
+        Client::connect_timeout(host, port, prog, vers, proto, None, Some(DEFAULT_TIMEOUT))
     }
 
     /// Connects to `host:port` (a TCP host, or a Unix socket's path) with
@@ -132,28 +132,46 @@ impl Client {
         proto: Protocol,
         tls: &TlsConfig,
     ) -> Result<Client> {
-        Client::connect_with(host, port, prog, vers, proto, Some(tls))
+        Client::connect_timeout(
+            host,
+            port,
+            prog,
+            vers,
+            proto,
+            Some(tls),
+            Some(DEFAULT_TIMEOUT),
+        )
     }
 
-    fn connect_with(
+    /// [`connect`](Self::connect), or [`connect_tls`](Self::connect_tls)
+    /// when `tls` is given, with the whole set-up bounded by `timeout`:
+    /// the connect, and under TLS the AUTH_TLS probe and the handshake
+    /// (`None`: as long as it takes; the other constructors allow
+    /// [`DEFAULT_TIMEOUT`]). A server that accepts the connection and then
+    /// stays silent is [`Error::TimedOut`] once it passes. The calls' own
+    /// timeout is set apart ([`set_timeout`](Self::set_timeout)).
+    pub fn connect_timeout(
         host: &str,
         port: u16,
         prog: u32,
         vers: u32,
         proto: Protocol,
         tls: Option<&TlsConfig>,
+        timeout: Option<Duration>,
     ) -> Result<Client> {
+        let setup = Deadline::after(timeout);
         let (target, name) = match proto {
             Protocol::Unix => (Target::Unix(PathBuf::from(host)), "localhost"),
             _ => (Target::Inet(resolve_one(host, port)?), host),
         };
         let tls = tls.map(|t| (t.clone(), name.to_string()));
-        Client::open(target, proto, prog, vers, tls)
+        Client::open(target, proto, prog, vers, tls, setup)
     }
 
     /// Connects to a socket address.
     pub fn connect_addr(addr: SocketAddr, prog: u32, vers: u32, proto: Protocol) -> Result<Client> {
-        Client::open(Target::Inet(addr), proto, prog, vers, None)
+        let setup = Deadline::after(Some(DEFAULT_TIMEOUT));
+        Client::open(Target::Inet(addr), proto, prog, vers, None, setup)
     }
 
     /// Connects to a socket address with RPC-with-TLS, checking the
@@ -167,16 +185,34 @@ impl Client {
         proto: Protocol,
         tls: &TlsConfig,
     ) -> Result<Client> {
-        let tls = Some((tls.clone(), name.to_string()));
-        Client::open(Target::Inet(addr), proto, prog, vers, tls)
+        let setup = Deadline::after(Some(DEFAULT_TIMEOUT));
+        Client::connect_addr_until(addr, name, prog, vers, proto, Some(tls), setup)
     }
 
+    /// [`connect_addr`](Self::connect_addr), or with `tls`
+    /// [`connect_addr_tls`](Self::connect_addr_tls), set up by `setup`.
+    pub(crate) fn connect_addr_until(
+        addr: SocketAddr,
+        name: &str,
+        prog: u32,
+        vers: u32,
+        proto: Protocol,
+        tls: Option<&TlsConfig>,
+        setup: Deadline,
+    ) -> Result<Client> {
+        let tls = tls.map(|t| (t.clone(), name.to_string()));
+        Client::open(Target::Inet(addr), proto, prog, vers, tls, setup)
+    }
+
+    /// Opens the first connection, set up (connected, and under TLS probed
+    /// and shaken hands with) by `setup`.
     fn open(
         target: Target,
         proto: Protocol,
         prog: u32,
         vers: u32,
         tls: Option<(TlsConfig, String)>,
+        setup: Deadline,
     ) -> Result<Client> {
         let max_message = match proto {
             Protocol::Udp => MAX_UDP_MESSAGE,
@@ -186,14 +222,13 @@ impl Client {
             max_message: AtomicUsize::new(max_message),
             busy_poll_us: AtomicU64::new(spin::default_limit().as_micros() as u64),
         });
-        let deadline = Deadline::after(Some(DEFAULT_TIMEOUT));
         let tls_target = tls.as_ref().map(|(config, host)| TlsTarget {
             config,
             host,
             prog,
             vers,
         });
-        let conn = Conn::open(&target, proto, deadline, settings.clone(), tls_target)?;
+        let conn = Conn::open(&target, proto, setup, settings.clone(), tls_target)?;
         Ok(Client {
             target,
             proto,

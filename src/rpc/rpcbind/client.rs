@@ -8,8 +8,8 @@ use super::prot::{
     format_uaddr, lossy, netid_for, parse_uaddr, proc, Mapping, RmtCall, Rpcb, RpcbEntry, RpcbStat,
     IPPROTO_TCP, IPPROTO_UDP, LOCAL_SOCKET, MAX_RPCB_STRING, PORT, PROGRAM,
 };
-use crate::net::{resolve_one, TlsConfig};
-use crate::rpc::client::Client;
+use crate::net::{resolve_one, Deadline, TlsConfig};
+use crate::rpc::client::{Client, DEFAULT_TIMEOUT};
 use crate::rpc::protocol::Protocol;
 use crate::xdr::{Decoder, Encoder};
 use crate::{Error, Result};
@@ -51,6 +51,9 @@ pub struct Rpcbind {
     proto: Protocol,
     timeout: Option<Duration>,
     tls: Option<TlsConfig>,
+    /// When every query must have ended (a lookup's deadline), besides
+    /// each query's own timeout.
+    until: Deadline,
 }
 
 impl Rpcbind {
@@ -68,6 +71,7 @@ impl Rpcbind {
             proto,
             timeout: Some(Duration::from_secs(5)),
             tls: None,
+            until: Deadline::NEVER,
         }
     }
 
@@ -88,7 +92,8 @@ impl Rpcbind {
         Ok(rb)
     }
 
-    /// The per-call timeout (default 5 s; `None`: no limit).
+    /// The timeout of each query, connecting included (default 5 s;
+    /// `None`: no limit).
     pub fn set_timeout(&mut self, timeout: Option<Duration>) {
         self.timeout = timeout;
     }
@@ -100,14 +105,26 @@ impl Rpcbind {
         self.tls = tls;
     }
 
+    /// A client for one query, connected and with its call timeout within
+    /// the query's timeout and the handle's deadline.
     fn client(&self, vers: u32) -> Result<Client> {
-        let c = match &self.tls {
-            Some(tls) => {
-                Client::connect_tls(&self.host, self.port, PROGRAM, vers, self.proto, tls)?
-            }
-            None => Client::connect(&self.host, self.port, PROGRAM, vers, self.proto)?,
+        let query = Deadline::after(self.timeout).earliest(self.until);
+        let late = || Error::TimedOut(format!("rpcbind on {} did not answer in time", self.host));
+        let left = |d: Deadline| match d.remaining() {
+            Some(t) if t.is_zero() => Err(late()),
+            t => Ok(t),
         };
-        c.set_timeout(self.timeout)?;
+        let (host, tls) = (&self.host, self.tls.as_ref());
+        let c = Client::connect_timeout(
+            host,
+            self.port,
+            PROGRAM,
+            vers,
+            self.proto,
+            tls,
+            left(query)?,
+        )?;
+        c.set_timeout(left(query)?)?;
         Ok(c)
     }
 
@@ -398,7 +415,19 @@ fn decode_bool(reply: &[u8]) -> Result<bool> {
 /// Over IPv6 (a host that resolves only to IPv6) it asks for the "tcp6" or
 /// "udp6" netid.
 pub fn lookup(host: &str, prog: u32, vers: u32, proto: Protocol) -> Result<SocketAddr> {
-    let rb = Rpcbind::new(host);
+    lookup_until(host, prog, vers, proto, Deadline::NEVER)
+}
+
+/// [`lookup`], every query to rpcbind ended by `until`.
+fn lookup_until(
+    host: &str,
+    prog: u32,
+    vers: u32,
+    proto: Protocol,
+    until: Deadline,
+) -> Result<SocketAddr> {
+    let mut rb = Rpcbind::new(host);
+    rb.until = until;
     let netid = netid_for(proto, resolve_one(host, PORT)?.is_ipv6());
     let Some(uaddr) = rb.getaddr(prog, vers, netid)? else {
         return Err(Error::NotFound(format!(
@@ -416,13 +445,7 @@ impl Client {
     /// Looks the program's port up through rpcbind on `host` (GETADDR v4,
     /// then v3, then portmap GETPORT), then connects.
     pub fn lookup(host: &str, prog: u32, vers: u32, proto: Protocol) -> Result<Client> {
-        if proto == Protocol::Unix {
-            return Err(Error::InvalidArgument(
-                "a Unix-socket client needs a path, not a lookup".into(),
-            ));
-        }
-        let addr = lookup(host, prog, vers, proto)?;
-        Client::connect_addr(addr, prog, vers, proto)
+        Client::lookup_timeout(host, prog, vers, proto, None, Some(DEFAULT_TIMEOUT))
     }
 
     /// [`Client::lookup`], then RPC-with-TLS as [`Client::connect_tls`]
@@ -435,12 +458,29 @@ impl Client {
         proto: Protocol,
         tls: &TlsConfig,
     ) -> Result<Client> {
+        Client::lookup_timeout(host, prog, vers, proto, Some(tls), Some(DEFAULT_TIMEOUT))
+    }
+
+    /// [`Client::lookup`], or with `tls` [`Client::lookup_tls`], the whole
+    /// of it bounded by `timeout`: the queries to rpcbind, the connect and
+    /// under TLS the probe and the handshake (`None`: as long as it takes;
+    /// the other two allow [`DEFAULT_TIMEOUT`]). Past it,
+    /// [`Error::TimedOut`]. The calls' own timeout is set apart.
+    pub fn lookup_timeout(
+        host: &str,
+        prog: u32,
+        vers: u32,
+        proto: Protocol,
+        tls: Option<&TlsConfig>,
+        timeout: Option<Duration>,
+    ) -> Result<Client> {
         if proto == Protocol::Unix {
             return Err(Error::InvalidArgument(
                 "a Unix-socket client needs a path, not a lookup".into(),
             ));
         }
-        let addr = lookup(host, prog, vers, proto)?;
-        Client::connect_addr_tls(addr, host, prog, vers, proto, tls)
+        let setup = Deadline::after(timeout);
+        let addr = lookup_until(host, prog, vers, proto, setup)?;
+        Client::connect_addr_until(addr, host, prog, vers, proto, tls, setup)
     }
 }
