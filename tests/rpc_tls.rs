@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use xipc::net::{Pem, TlsConfig, TlsOptions, TlsPeer, TlsPolicy};
 use xipc::rpc::auth::stat;
+use xipc::rpc::svc::TLS_HANDSHAKE_TIMEOUT;
 use xipc::rpc::{Client, Protocol, Server};
 use xipc::Error;
 
@@ -566,12 +567,17 @@ fn after_starttls(port: u16) -> TcpStream {
     raw
 }
 
-/// `raw`, past STARTTLS, as a TLS 1.3 client of its own (rustls used
-/// directly, trusting ca.pem), so that a test decides what goes in each
-/// TLS record.
+/// `raw`, past STARTTLS, as a TLS 1.3 client of its own, so that a test
+/// decides what goes in each TLS record.
+fn tls_by_hand(raw: TcpStream) -> rustls::StreamOwned<rustls::ClientConnection, TcpStream> {
+    rustls::StreamOwned::new(client_by_hand(), raw)
+}
+
+/// A TLS 1.3 client session for "localhost" (rustls used directly,
+/// trusting ca.pem).
 // ring's provider, as the library uses (see src/net/tls/mod.rs).
 #[allow(deprecated)]
-fn tls_by_hand(raw: TcpStream) -> rustls::StreamOwned<rustls::ClientConnection, TcpStream> {
+fn client_by_hand() -> rustls::ClientConnection {
     use rustls::pki_types::pem::PemObject;
     use rustls::pki_types::CertificateDer;
     let mut roots = rustls::RootCertStore::empty();
@@ -586,8 +592,7 @@ fn tls_by_hand(raw: TcpStream) -> rustls::StreamOwned<rustls::ClientConnection, 
     .with_root_certificates(roots)
     .with_no_client_auth();
     let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
-    let conn = rustls::ClientConnection::new(Arc::new(config), name).unwrap();
-    rustls::StreamOwned::new(conn, raw)
+    rustls::ClientConnection::new(Arc::new(config), name).unwrap()
 }
 
 /// Over TLS too, the replies of calls that came together are held until
@@ -703,16 +708,89 @@ fn garbage_or_a_cut_record_instead_of_tls_ends_that_connection_only() {
     s.stop();
 }
 
+/// The first bytes of a ClientHello for "localhost", as rustls writes
+/// them: part of a handshake that a client never finishes.
+fn part_of_a_client_hello() -> Vec<u8> {
+    let mut hello = Vec::new();
+    client_by_hand().write_tls(&mut hello).unwrap();
+    assert_eq!(hello[0], 0x16, "a handshake record");
+    hello.truncate(hello.len() / 2);
+    hello
+}
+
+/// How long until the server ends `raw`, from `since`: the end of the
+/// stream or a reset, not the read timeout.
+fn closed_after(mut raw: TcpStream, since: Instant) -> Duration {
+    raw.set_read_timeout(Some(TLS_HANDSHAKE_TIMEOUT + Duration::from_secs(10)))
+        .unwrap();
+    let mut buf = Vec::new();
+    match raw.read_to_end(&mut buf) {
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {}
+        Err(e) => panic!(
+            "the server did not close a handshake stalled for {:?}: {e}",
+            since.elapsed()
+        ),
+    }
+    since.elapsed()
+}
+
+/// A handshake has TLS_HANDSHAKE_TIMEOUT from the accept, whatever the
+/// idle timeout (here none at all, so nothing else can close it): a client
+/// that stops after STARTTLS, and one that stops halfway through its
+/// ClientHello, are closed when that time is up; a good client is served
+/// meanwhile and afterwards.
 #[test]
-fn a_handshake_that_never_finishes_is_closed_in_time() {
+fn a_handshake_that_never_finishes_is_closed_at_the_handshake_limit() {
+    let (s, port, _) = server(TlsPolicy::Tls, "server");
+    s.set_idle_timeout(None).unwrap();
+    let good = config(TlsPolicy::Tls, "ca.pem", None);
+    let hello = part_of_a_client_hello();
+    let took = std::thread::scope(|scope| {
+        let after_probe = scope.spawn(|| {
+            let t = Instant::now();
+            closed_after(after_starttls(port), t)
+        });
+        let mid_hello = scope.spawn(|| {
+            let t = Instant::now();
+            let mut raw = after_starttls(port);
+            raw.write_all(&hello).unwrap();
+            closed_after(raw, t)
+        });
+        support::wait_for(
+            "both stalled handshakes to be accepted",
+            Duration::from_secs(5),
+            || s.connection_count() == 2,
+        );
+        still_serves(port, &good);
+        [after_probe.join().unwrap(), mid_hello.join().unwrap()]
+    });
+    // Each was accepted after its clock started, so closed no sooner than
+    // the limit; a busy machine may take a little longer to look.
+    for (case, took) in ["after STARTTLS", "mid-ClientHello"].iter().zip(took) {
+        assert!(
+            took >= TLS_HANDSHAKE_TIMEOUT && took < TLS_HANDSHAKE_TIMEOUT + Duration::from_secs(5),
+            "{case}: closed after {took:?}"
+        );
+    }
+    still_serves(port, &good);
+    support::wait_for(
+        "the stalled connections to be gone",
+        Duration::from_secs(5),
+        || s.connection_count() == 0,
+    );
+    s.stop();
+}
+
+/// An idle timeout shorter than the handshake limit bounds a handshake
+/// too.
+#[test]
+fn a_shorter_idle_timeout_bounds_a_handshake() {
     let (s, port, _) = server(TlsPolicy::Tls, "server");
     s.set_idle_timeout(Some(Duration::from_millis(300)))
         .unwrap();
     let t = Instant::now();
-    let mut raw = after_starttls(port); // and then nothing
-    let mut buf = Vec::new();
-    let _ = raw.read_to_end(&mut buf);
-    let took = t.elapsed();
+    let took = closed_after(after_starttls(port), t); // and then nothing
     assert!(
         took >= Duration::from_millis(250) && took < Duration::from_secs(3),
         "{took:?}"
