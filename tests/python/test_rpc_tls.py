@@ -355,10 +355,12 @@ def test_openssl_client_bad_cases_leave_the_server_serving(certs):
         srv.close()
 
 
-def openssl_client_call(certs: Path, port: int, who: str) -> bytes:
+def openssl_client_call(certs: Path, port: int, who: str,
+                        max_version: ssl.TLSVersion = ssl.TLSVersion.TLSv1_3) -> bytes:
     """Calls procedure 1 of the xipc server on ``port`` through Python's ssl
-    (OpenSSL), presenting ``who``.pem."""
+    (OpenSSL), presenting ``who``.pem, at most at TLS ``max_version``."""
     ctx = ssl.create_default_context(cafile=str(certs / "ca.pem"))
+    ctx.maximum_version = max_version
     ctx.load_cert_chain(str(certs / f"{who}.pem"), str(certs / f"{who}.key"))
     with ctx.wrap_socket(starttls_by_hand(port), server_hostname="localhost") as tls:
         tls.sendall(record(call_msg(7, PROG, 1, 1, b"ok!!")))
@@ -373,6 +375,21 @@ def test_openssl_client_with_an_expired_certificate_is_refused(certs):
         # alert, which OpenSSL names.
         with pytest.raises(ssl.SSLError, match="(?i)alert certificate expired"):
             openssl_client_call(certs, port, "expired-client")
+        assert log.peers == [], "no call got through"
+        assert openssl_client_call(certs, port, "client") == b"ok!!"
+        with rpc.Client("127.0.0.1", PROG, 1, port=port, timeout=20,
+                        tls=client_config(certs)) as c:
+            assert c.call(1, b"good") == b"good"
+    finally:
+        srv.close()
+
+
+def test_tls_1_3_is_required_of_an_openssl_client(certs):
+    srv, port, log = tls_server(certs)
+    try:
+        # The server refuses the handshake with a protocol_version alert.
+        with pytest.raises(ssl.SSLError, match="(?i)alert protocol version"):
+            openssl_client_call(certs, port, "client", max_version=ssl.TLSVersion.TLSv1_2)
         assert log.peers == [], "no call got through"
         assert openssl_client_call(certs, port, "client") == b"ok!!"
         with rpc.Client("127.0.0.1", PROG, 1, port=port, timeout=20,
@@ -445,13 +462,15 @@ def read_until_closed(sock: socket.socket) -> bytes:
 class OpenSslServer:
     """Answers the probe (with STARTTLS, or without it when ``starttls`` is
     False), then serves echo calls over TLS made by Python's ssl, with the
-    certificate ``identity``.pem (and its key). A handshake that fails is
-    kept in ``handshake_error``."""
+    certificate ``identity``.pem (and its key) and at most TLS
+    ``max_version``. A handshake that fails is kept in ``handshake_error``."""
 
     def __init__(self, certs: Path, starttls: bool = True, client_ca: bool = False,
-                 identity: str = "server"):
+                 identity: str = "server",
+                 max_version: ssl.TLSVersion = ssl.TLSVersion.TLSv1_3):
         self.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        self.ctx.minimum_version = ssl.TLSVersion.TLSv1_3
+        self.ctx.minimum_version = min(ssl.TLSVersion.TLSv1_3, max_version)
+        self.ctx.maximum_version = max_version
         self.ctx.load_cert_chain(str(certs / f"{identity}.pem"), str(certs / f"{identity}.key"))
         self.ctx.set_alpn_protocols(["sunrpc"])
         if client_ca:
@@ -545,6 +564,16 @@ def test_xipc_client_refuses_an_openssl_server_certificate(certs, identity, reas
     # The xipc client said why in its alert, and OpenSSL heard it.
     assert peer.handshake_error is not None
     assert re.search(alert, str(peer.handshake_error)), peer.handshake_error
+
+
+def test_xipc_client_refuses_an_openssl_server_capped_at_tls_1_2(certs):
+    peer = OpenSslServer(certs, max_version=ssl.TLSVersion.TLSv1_2)
+    # OpenSSL finds no version in common and says so in an alert.
+    with pytest.raises(rpc.TlsError, match="alert: ProtocolVersion"):
+        rpc.Client("127.0.0.1", PROG, 1, port=peer.port, timeout=20, tls=client_config(certs))
+    peer.join()
+    assert peer.handshake_error is not None
+    assert "unsupported protocol" in str(peer.handshake_error).lower(), peer.handshake_error
 
 
 # --- a packet capture of a TLS call ------------------------------------------
