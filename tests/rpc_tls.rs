@@ -5,6 +5,10 @@
 
 mod support;
 
+mod tlsecho {
+    include!("gen/tlsecho.rs");
+}
+
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::PathBuf;
@@ -871,6 +875,64 @@ fn bad_configurations_are_refused_when_made() {
         ..TlsOptions::default()
     })
     .unwrap();
+}
+
+#[test]
+fn the_committed_generated_tlsecho_stubs_are_fresh() {
+    use xipc::idl::{generate, Input, Lang, Options};
+    let x = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/gen/tlsecho.x");
+    let files = generate(&Input::path(x), Lang::Rust, &Options::default()).unwrap();
+    let committed = include_str!("gen/tlsecho.rs");
+    assert!(
+        files[0].contents == committed,
+        "tests/gen/tlsecho.rs is stale: run `xipc gen -l rust -o tests/gen tests/gen/tlsecho.x`"
+    );
+}
+
+/// The Rust stubs `xipc gen` writes, over TLS: the generated client's
+/// `connect_tls` calls a server registered by the generated server
+/// stub, whose handler sees the client's certificate.
+#[test]
+fn a_generated_rust_client_connects_with_tls() {
+    use tlsecho::{TLSECHO_V1_Client, TLSECHO_V1_Server};
+    struct Echo;
+    impl TLSECHO_V1_Server for Echo {
+        fn echo(&self, call: &xipc::rpc::CallInfo, text: String) -> xipc::Result<String> {
+            let peer = call.tls_peer.as_deref().ok_or(Error::Auth(stat::TOOWEAK))?;
+            Ok(format!("{text} from {}", peer.subject))
+        }
+    }
+    let s = Server::new();
+    s.set_rpcbind_registration(false);
+    tlsecho::TLSECHO_V1_register(&s, Arc::new(Echo));
+    let port = s
+        .listen_tcp_tls(
+            "127.0.0.1",
+            0,
+            &config(TlsPolicy::Mtls, "ca.pem", Some("server")),
+        )
+        .unwrap();
+    s.start().unwrap();
+    let connect =
+        |tls: &TlsConfig| TLSECHO_V1_Client::connect_tls("127.0.0.1", port, Protocol::Tcp, tls);
+    let c = connect(&config(TlsPolicy::Mtls, "ca.pem", Some("client"))).unwrap();
+    assert_eq!(
+        c.echo(&"over TLS".to_string()).unwrap(),
+        "over TLS from CN=client-1,O=xipc tests"
+    );
+    // The stub's connect_tls checks the server as Client::connect_tls does.
+    match connect(&config(TlsPolicy::Mtls, "other-ca.pem", Some("client"))) {
+        Err(Error::Tls(why)) => assert!(why.contains("UnknownIssuer"), "{why}"),
+        Err(other) => panic!("expected a TLS error, got {other:?}"),
+        Ok(_) => panic!("expected a TLS error, the client connected"),
+    }
+    // The generated client's plain connect is refused by the TLS listener.
+    let plain = TLSECHO_V1_Client::connect("127.0.0.1", port, Protocol::Tcp).unwrap();
+    assert!(matches!(
+        plain.echo(&"in the clear".to_string()),
+        Err(Error::Auth(stat::TOOWEAK))
+    ));
+    s.stop();
 }
 
 /// `xipc rpc ping|dump --tls`: the command line speaks RPC-with-TLS.
