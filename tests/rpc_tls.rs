@@ -5,6 +5,10 @@
 
 mod support;
 
+mod tlsecho {
+    include!("gen/tlsecho.rs");
+}
+
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::PathBuf;
@@ -13,6 +17,7 @@ use std::time::{Duration, Instant};
 
 use xipc::net::{Pem, TlsConfig, TlsOptions, TlsPeer, TlsPolicy};
 use xipc::rpc::auth::stat;
+use xipc::rpc::svc::TLS_HANDSHAKE_TIMEOUT;
 use xipc::rpc::{Client, Protocol, Server};
 use xipc::Error;
 
@@ -213,14 +218,27 @@ fn tls_over_a_unix_socket() {
 #[test]
 fn untrusted_expired_and_misnamed_certificates_are_refused() {
     let good = config(TlsPolicy::Tls, "ca.pem", None);
-    for (identity, expect) in [
-        ("stranger", "issuer"),
-        ("expired", "expired"),
-        ("wrong-name", "name"),
+    // A client that accepts the certificate (none accepts an expired one).
+    let trusts_other_ca = config(TlsPolicy::Tls, "other-ca.pem", None);
+    let expects_other_name = TlsConfig::new(TlsOptions {
+        policy: TlsPolicy::Tls,
+        ca: pem("ca.pem"),
+        server_name: Some("other.example".into()),
+        ..TlsOptions::default()
+    })
+    .unwrap();
+    for (identity, expect, accepting) in [
+        ("stranger", "issuer", Some(&trusts_other_ca)),
+        ("expired", "expired", None),
+        ("wrong-name", "name", Some(&expects_other_name)),
     ] {
         let (s, port, _) = server(TlsPolicy::Tls, identity);
         let why = tls_error(client(port, &good));
         assert!(why.to_lowercase().contains(expect), "{identity}: {why}");
+        // The server, whose handshake the client gave up, serves on.
+        if let Some(accepting) = accepting {
+            still_serves(port, accepting);
+        }
         s.stop();
     }
     // The same client and CA against a good server: fine.
@@ -229,35 +247,34 @@ fn untrusted_expired_and_misnamed_certificates_are_refused() {
     s.stop();
 }
 
+/// The TLS error a client with `tls` meets when the server refuses its
+/// certificate: in TLS 1.3 the client has finished its handshake by
+/// then, so the server's alert ends the first call (or the connect, if
+/// it comes in time).
+fn refused(port: u16, tls: &TlsConfig) -> String {
+    match client(port, tls).and_then(|c| c.call(1, &[0, 0, 0, 1])) {
+        Err(Error::Tls(why)) => why,
+        other => panic!("expected a TLS error, got {other:?}"),
+    }
+}
+
 #[test]
 fn mutual_tls_needs_a_client_certificate() {
     let (s, port, _) = server(TlsPolicy::Mtls, "server");
-    // No certificate: the server refuses it with an alert. In TLS 1.3 the
-    // client has finished its handshake by then: the alert ends the first
-    // call (or the connect, if it comes in time).
-    let why = match client(port, &config(TlsPolicy::Tls, "ca.pem", None)) {
-        Ok(c) => match c.call(1, &[0, 0, 0, 1]) {
-            Err(Error::Tls(why)) => why,
-            other => panic!("expected a TLS error, got {other:?}"),
-        },
-        Err(Error::Tls(why)) => why,
-        Err(other) => panic!("expected a TLS error, got {other:?}"),
-    };
+    // No certificate: the server refuses it with an alert.
+    let why = refused(port, &config(TlsPolicy::Tls, "ca.pem", None));
     assert!(why.contains("Certificate"), "{why}");
     // A certificate from a CA the server does not trust.
-    let stranger = TlsConfig::new(TlsOptions {
-        policy: TlsPolicy::Mtls,
-        ca: pem("ca.pem"),
-        cert: pem("stranger.pem"),
-        key: pem("stranger.key"),
-        server_name: None,
-        crl: None,
-    })
-    .unwrap();
-    match client(port, &stranger) {
-        Ok(c) => assert!(matches!(c.call(1, &[0, 0, 0, 1]), Err(Error::Tls(_)))),
-        Err(e) => assert!(matches!(e, Error::Tls(_)), "{e}"),
-    }
+    let why = refused(port, &config(TlsPolicy::Mtls, "ca.pem", Some("stranger")));
+    assert!(why.contains("UnknownCA"), "{why}");
+    still_serves(port, &config(TlsPolicy::Mtls, "ca.pem", Some("client")));
+    // A certificate by the CA the server trusts, but expired: the server's
+    // alert says so.
+    let why = refused(
+        port,
+        &config(TlsPolicy::Mtls, "ca.pem", Some("expired-client")),
+    );
+    assert!(why.contains("CertificateExpired"), "{why}");
     still_serves(port, &config(TlsPolicy::Mtls, "ca.pem", Some("client")));
     s.stop();
 }
@@ -469,6 +486,7 @@ fn certificates_a_revocation_list_names_are_refused() {
     let revoked = config(TlsPolicy::Mtls, "ca.pem", Some("revoked"));
     assert!(answered(port, &client_1));
     assert!(!answered(port, &revoked));
+    assert!(answered(port, &client_1), "the server serves on");
     s.stop();
     // Without the list, the same certificate gets in: the list refused it.
     let (s, port) = echo_server(&config(TlsPolicy::Mtls, "ca.pem", Some("server")));
@@ -620,12 +638,17 @@ fn after_starttls(port: u16) -> TcpStream {
     raw
 }
 
-/// `raw`, past STARTTLS, as a TLS 1.3 client of its own (rustls used
-/// directly, trusting ca.pem), so that a test decides what goes in each
-/// TLS record.
+/// `raw`, past STARTTLS, as a TLS 1.3 client of its own, so that a test
+/// decides what goes in each TLS record.
+fn tls_by_hand(raw: TcpStream) -> rustls::StreamOwned<rustls::ClientConnection, TcpStream> {
+    rustls::StreamOwned::new(client_by_hand(), raw)
+}
+
+/// A TLS 1.3 client session for "localhost" (rustls used directly,
+/// trusting ca.pem).
 // ring's provider, as the library uses (see src/net/tls/mod.rs).
 #[allow(deprecated)]
-fn tls_by_hand(raw: TcpStream) -> rustls::StreamOwned<rustls::ClientConnection, TcpStream> {
+fn client_by_hand() -> rustls::ClientConnection {
     use rustls::pki_types::pem::PemObject;
     use rustls::pki_types::CertificateDer;
     let mut roots = rustls::RootCertStore::empty();
@@ -640,8 +663,7 @@ fn tls_by_hand(raw: TcpStream) -> rustls::StreamOwned<rustls::ClientConnection, 
     .with_root_certificates(roots)
     .with_no_client_auth();
     let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
-    let conn = rustls::ClientConnection::new(Arc::new(config), name).unwrap();
-    rustls::StreamOwned::new(conn, raw)
+    rustls::ClientConnection::new(Arc::new(config), name).unwrap()
 }
 
 /// Over TLS too, the replies of calls that came together are held until
@@ -757,16 +779,89 @@ fn garbage_or_a_cut_record_instead_of_tls_ends_that_connection_only() {
     s.stop();
 }
 
+/// The first bytes of a ClientHello for "localhost", as rustls writes
+/// them: part of a handshake that a client never finishes.
+fn part_of_a_client_hello() -> Vec<u8> {
+    let mut hello = Vec::new();
+    client_by_hand().write_tls(&mut hello).unwrap();
+    assert_eq!(hello[0], 0x16, "a handshake record");
+    hello.truncate(hello.len() / 2);
+    hello
+}
+
+/// How long until the server ends `raw`, from `since`: the end of the
+/// stream or a reset, not the read timeout.
+fn closed_after(mut raw: TcpStream, since: Instant) -> Duration {
+    raw.set_read_timeout(Some(TLS_HANDSHAKE_TIMEOUT + Duration::from_secs(10)))
+        .unwrap();
+    let mut buf = Vec::new();
+    match raw.read_to_end(&mut buf) {
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {}
+        Err(e) => panic!(
+            "the server did not close a handshake stalled for {:?}: {e}",
+            since.elapsed()
+        ),
+    }
+    since.elapsed()
+}
+
+/// A handshake has TLS_HANDSHAKE_TIMEOUT from the accept, whatever the
+/// idle timeout (here none at all, so nothing else can close it): a client
+/// that stops after STARTTLS, and one that stops halfway through its
+/// ClientHello, are closed when that time is up; a good client is served
+/// meanwhile and afterwards.
 #[test]
-fn a_handshake_that_never_finishes_is_closed_in_time() {
+fn a_handshake_that_never_finishes_is_closed_at_the_handshake_limit() {
+    let (s, port, _) = server(TlsPolicy::Tls, "server");
+    s.set_idle_timeout(None).unwrap();
+    let good = config(TlsPolicy::Tls, "ca.pem", None);
+    let hello = part_of_a_client_hello();
+    let took = std::thread::scope(|scope| {
+        let after_probe = scope.spawn(|| {
+            let t = Instant::now();
+            closed_after(after_starttls(port), t)
+        });
+        let mid_hello = scope.spawn(|| {
+            let t = Instant::now();
+            let mut raw = after_starttls(port);
+            raw.write_all(&hello).unwrap();
+            closed_after(raw, t)
+        });
+        support::wait_for(
+            "both stalled handshakes to be accepted",
+            Duration::from_secs(5),
+            || s.connection_count() == 2,
+        );
+        still_serves(port, &good);
+        [after_probe.join().unwrap(), mid_hello.join().unwrap()]
+    });
+    // Each was accepted after its clock started, so closed no sooner than
+    // the limit; a busy machine may take a little longer to look.
+    for (case, took) in ["after STARTTLS", "mid-ClientHello"].iter().zip(took) {
+        assert!(
+            took >= TLS_HANDSHAKE_TIMEOUT && took < TLS_HANDSHAKE_TIMEOUT + Duration::from_secs(5),
+            "{case}: closed after {took:?}"
+        );
+    }
+    still_serves(port, &good);
+    support::wait_for(
+        "the stalled connections to be gone",
+        Duration::from_secs(5),
+        || s.connection_count() == 0,
+    );
+    s.stop();
+}
+
+/// An idle timeout shorter than the handshake limit bounds a handshake
+/// too.
+#[test]
+fn a_shorter_idle_timeout_bounds_a_handshake() {
     let (s, port, _) = server(TlsPolicy::Tls, "server");
     s.set_idle_timeout(Some(Duration::from_millis(300)))
         .unwrap();
     let t = Instant::now();
-    let mut raw = after_starttls(port); // and then nothing
-    let mut buf = Vec::new();
-    let _ = raw.read_to_end(&mut buf);
-    let took = t.elapsed();
+    let took = closed_after(after_starttls(port), t); // and then nothing
     assert!(
         took >= Duration::from_millis(250) && took < Duration::from_secs(3),
         "{took:?}"
@@ -834,6 +929,64 @@ fn bad_configurations_are_refused_when_made() {
         ..TlsOptions::default()
     })
     .unwrap();
+}
+
+#[test]
+fn the_committed_generated_tlsecho_stubs_are_fresh() {
+    use xipc::idl::{generate, Input, Lang, Options};
+    let x = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/gen/tlsecho.x");
+    let files = generate(&Input::path(x), Lang::Rust, &Options::default()).unwrap();
+    let committed = include_str!("gen/tlsecho.rs");
+    assert!(
+        files[0].contents == committed,
+        "tests/gen/tlsecho.rs is stale: run `xipc gen -l rust -o tests/gen tests/gen/tlsecho.x`"
+    );
+}
+
+/// The Rust stubs `xipc gen` writes, over TLS: the generated client's
+/// `connect_tls` calls a server registered by the generated server
+/// stub, whose handler sees the client's certificate.
+#[test]
+fn a_generated_rust_client_connects_with_tls() {
+    use tlsecho::{TLSECHO_V1_Client, TLSECHO_V1_Server};
+    struct Echo;
+    impl TLSECHO_V1_Server for Echo {
+        fn echo(&self, call: &xipc::rpc::CallInfo, text: String) -> xipc::Result<String> {
+            let peer = call.tls_peer.as_deref().ok_or(Error::Auth(stat::TOOWEAK))?;
+            Ok(format!("{text} from {}", peer.subject))
+        }
+    }
+    let s = Server::new();
+    s.set_rpcbind_registration(false);
+    tlsecho::TLSECHO_V1_register(&s, Arc::new(Echo));
+    let port = s
+        .listen_tcp_tls(
+            "127.0.0.1",
+            0,
+            &config(TlsPolicy::Mtls, "ca.pem", Some("server")),
+        )
+        .unwrap();
+    s.start().unwrap();
+    let connect =
+        |tls: &TlsConfig| TLSECHO_V1_Client::connect_tls("127.0.0.1", port, Protocol::Tcp, tls);
+    let c = connect(&config(TlsPolicy::Mtls, "ca.pem", Some("client"))).unwrap();
+    assert_eq!(
+        c.echo(&"over TLS".to_string()).unwrap(),
+        "over TLS from CN=client-1,O=xipc tests"
+    );
+    // The stub's connect_tls checks the server as Client::connect_tls does.
+    match connect(&config(TlsPolicy::Mtls, "other-ca.pem", Some("client"))) {
+        Err(Error::Tls(why)) => assert!(why.contains("UnknownIssuer"), "{why}"),
+        Err(other) => panic!("expected a TLS error, got {other:?}"),
+        Ok(_) => panic!("expected a TLS error, the client connected"),
+    }
+    // The generated client's plain connect is refused by the TLS listener.
+    let plain = TLSECHO_V1_Client::connect("127.0.0.1", port, Protocol::Tcp).unwrap();
+    assert!(matches!(
+        plain.echo(&"in the clear".to_string()),
+        Err(Error::Auth(stat::TOOWEAK))
+    ));
+    s.stop();
 }
 
 /// `xipc rpc ping|dump --tls`: the command line speaks RPC-with-TLS.

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import signal
 import socket
@@ -355,6 +356,50 @@ def test_openssl_client_bad_cases_leave_the_server_serving(certs):
         srv.close()
 
 
+def openssl_client_call(certs: Path, port: int, who: str,
+                        max_version: ssl.TLSVersion = ssl.TLSVersion.TLSv1_3) -> bytes:
+    """Calls procedure 1 of the xipc server on ``port`` through Python's ssl
+    (OpenSSL), presenting ``who``.pem, at most at TLS ``max_version``."""
+    ctx = ssl.create_default_context(cafile=str(certs / "ca.pem"))
+    ctx.maximum_version = max_version
+    ctx.load_cert_chain(str(certs / f"{who}.pem"), str(certs / f"{who}.key"))
+    with ctx.wrap_socket(starttls_by_hand(port), server_hostname="localhost") as tls:
+        tls.sendall(record(call_msg(7, PROG, 1, 1, b"ok!!")))
+        return parse_reply(read_record(tls))[4]
+
+
+def test_openssl_client_with_an_expired_certificate_is_refused(certs):
+    srv, port, log = tls_server(certs)  # mtls
+    try:
+        # OpenSSL finishes its side of a TLS 1.3 handshake before the server
+        # has checked its certificate: the refusal comes as the server's
+        # alert, which OpenSSL names.
+        with pytest.raises(ssl.SSLError, match="(?i)alert certificate expired"):
+            openssl_client_call(certs, port, "expired-client")
+        assert log.peers == [], "no call got through"
+        assert openssl_client_call(certs, port, "client") == b"ok!!"
+        with rpc.Client("127.0.0.1", PROG, 1, port=port, timeout=20,
+                        tls=client_config(certs)) as c:
+            assert c.call(1, b"good") == b"good"
+    finally:
+        srv.close()
+
+
+def test_tls_1_3_is_required_of_an_openssl_client(certs):
+    srv, port, log = tls_server(certs)
+    try:
+        # The server refuses the handshake with a protocol_version alert.
+        with pytest.raises(ssl.SSLError, match="(?i)alert protocol version"):
+            openssl_client_call(certs, port, "client", max_version=ssl.TLSVersion.TLSv1_2)
+        assert log.peers == [], "no call got through"
+        assert openssl_client_call(certs, port, "client") == b"ok!!"
+        with rpc.Client("127.0.0.1", PROG, 1, port=port, timeout=20,
+                        tls=client_config(certs)) as c:
+            assert c.call(1, b"good") == b"good"
+    finally:
+        srv.close()
+
+
 def test_revocation_lists_refuse_the_certificates_they_name(certs):
     cfg = rpc.TlsConfig(ca=certs / "ca.pem", cert=certs / "server.pem", key=certs / "server.key",
                         policy="mtls", crl=certs / "ca.crl.pem")
@@ -365,11 +410,7 @@ def test_revocation_lists_refuse_the_certificates_they_name(certs):
     srv.start()
 
     def openssl_call(who: str) -> bytes:
-        ctx = ssl.create_default_context(cafile=str(certs / "ca.pem"))
-        ctx.load_cert_chain(str(certs / f"{who}.pem"), str(certs / f"{who}.key"))
-        with ctx.wrap_socket(starttls_by_hand(port), server_hostname="localhost") as tls:
-            tls.sendall(record(call_msg(7, PROG, 1, 1, b"ok!!")))
-            return parse_reply(read_record(tls))[4]
+        return openssl_client_call(certs, port, who)
 
     try:
         assert openssl_call("client") == b"ok!!"
@@ -421,12 +462,17 @@ def read_until_closed(sock: socket.socket) -> bytes:
 
 class OpenSslServer:
     """Answers the probe (with STARTTLS, or without it when ``starttls`` is
-    False), then serves echo calls over TLS made by Python's ssl."""
+    False), then serves echo calls over TLS made by Python's ssl, with the
+    certificate ``identity``.pem (and its key) and at most TLS
+    ``max_version``. A handshake that fails is kept in ``handshake_error``."""
 
-    def __init__(self, certs: Path, starttls: bool = True, client_ca: bool = False):
+    def __init__(self, certs: Path, starttls: bool = True, client_ca: bool = False,
+                 identity: str = "server",
+                 max_version: ssl.TLSVersion = ssl.TLSVersion.TLSv1_3):
         self.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        self.ctx.minimum_version = ssl.TLSVersion.TLSv1_3
-        self.ctx.load_cert_chain(str(certs / "server.pem"), str(certs / "server.key"))
+        self.ctx.minimum_version = min(ssl.TLSVersion.TLSv1_3, max_version)
+        self.ctx.maximum_version = max_version
+        self.ctx.load_cert_chain(str(certs / f"{identity}.pem"), str(certs / f"{identity}.key"))
         self.ctx.set_alpn_protocols(["sunrpc"])
         if client_ca:
             self.ctx.load_verify_locations(str(certs / "ca.pem"))
@@ -437,6 +483,7 @@ class OpenSslServer:
         self.alpn: str | None = None
         self.client_subject = None
         self.after_probe = b""
+        self.handshake_error: OSError | None = None
         self.error: BaseException | None = None
         self.thread = threading.Thread(target=self.serve, daemon=True)
         self.thread.start()
@@ -456,7 +503,12 @@ class OpenSslServer:
                     conn.settimeout(20)
                     self.after_probe = read_until_closed(conn)
                     return
-                with self.ctx.wrap_socket(conn, server_side=True) as tls:
+                try:
+                    tls = self.ctx.wrap_socket(conn, server_side=True)
+                except OSError as exc:  # ssl.SSLError, or a reset
+                    self.handshake_error = exc
+                    return
+                with tls:
                     self.alpn = tls.selected_alpn_protocol()
                     cert = tls.getpeercert()
                     self.client_subject = cert.get("subject") if cert else None
@@ -500,6 +552,31 @@ def test_a_server_without_starttls_gets_no_call(certs):
     assert peer.after_probe == b"", "nothing may follow the probe in the clear"
 
 
+@pytest.mark.parametrize("identity,reason,alert", [
+    ("expired", "certificate expired", "(?i)alert certificate expired"),
+    ("wrong-name", 'not valid for name "127.0.0.1"', "(?i)alert bad certificate"),
+    ("stranger", "UnknownIssuer", "(?i)alert unknown ca"),
+])
+def test_xipc_client_refuses_an_openssl_server_certificate(certs, identity, reason, alert):
+    peer = OpenSslServer(certs, identity=identity)
+    with pytest.raises(rpc.TlsError, match=reason):
+        rpc.Client("127.0.0.1", PROG, 1, port=peer.port, timeout=20, tls=client_config(certs))
+    peer.join()
+    # The xipc client said why in its alert, and OpenSSL heard it.
+    assert peer.handshake_error is not None
+    assert re.search(alert, str(peer.handshake_error)), peer.handshake_error
+
+
+def test_xipc_client_refuses_an_openssl_server_capped_at_tls_1_2(certs):
+    peer = OpenSslServer(certs, max_version=ssl.TLSVersion.TLSv1_2)
+    # OpenSSL finds no version in common and says so in an alert.
+    with pytest.raises(rpc.TlsError, match="alert: ProtocolVersion"):
+        rpc.Client("127.0.0.1", PROG, 1, port=peer.port, timeout=20, tls=client_config(certs))
+    peer.join()
+    assert peer.handshake_error is not None
+    assert "unsupported protocol" in str(peer.handshake_error).lower(), peer.handshake_error
+
+
 # --- a packet capture of a TLS call ------------------------------------------
 
 def test_a_client_gives_up_on_a_silent_server_within_its_timeout(certs):
@@ -533,8 +610,11 @@ def test_a_capture_of_a_tls_call_shows_no_argument_bytes(certs, tmp_path):
             marker.bind(("127.0.0.1", 0))
             mport = marker.getsockname()[1]
             cap = subprocess.Popen(
-                [tshark, "-l", "-P", "-i", "lo", "-f", f"tcp port {port} or udp port {mport}",
-                 "-w", str(pcap)],
+                # Each packet printed as its UDP destination port (empty
+                # for TCP): a summary line would name whatever protocol
+                # Wireshark guesses from the port (41170 is MANOLITO's).
+                [tshark, "-l", "-P", "-T", "fields", "-e", "udp.dstport", "-i", "lo",
+                 "-f", f"tcp port {port} or udp port {mport}", "-w", str(pcap)],
                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
             try:
                 # tshark says so once it is capturing.
@@ -555,7 +635,7 @@ def test_a_capture_of_a_tls_call_shows_no_argument_bytes(certs, tmp_path):
                 # of the call before it.
                 marker.sendto(b"end of capture", ("127.0.0.1", mport))
                 for line in cap.stdout:
-                    if "UDP" in line:
+                    if line.strip() == str(mport):
                         break
             finally:
                 marker.close()

@@ -8,6 +8,8 @@
 #   other-ca.pem           a second CA nobody trusts
 #   stranger.pem/.key      a server certificate by other-ca (unknown CA)
 #   expired.pem/.key       a server certificate by the CA, valid only in 2020
+#   expired-client.pem/.key  a client certificate by the CA (CN=expired-client), valid
+#                          only in 2020
 #   wrong-name.pem/.key    a server certificate by the CA for other.example
 #   revoked.pem/.key       a client and server certificate by the CA (CN=revoked,
 #                          SAN DNS:localhost too), and
@@ -79,6 +81,8 @@ leaf server ca "/CN=localhost/O=xipc tests" "DNS:localhost,IP:127.0.0.1,IP:::1"
 leaf client ca "/O=xipc tests/CN=client-1" "DNS:client-1.example,email:client-1@example.org"
 leaf stranger other-ca "/CN=localhost/O=strangers" "DNS:localhost,IP:127.0.0.1"
 leaf expired ca "/CN=localhost/O=xipc tests" "DNS:localhost,IP:127.0.0.1" 20200101000000Z 20200102000000Z
+leaf expired-client ca "/O=xipc tests/CN=expired-client" "DNS:expired-client.example" \
+    20200101000000Z 20200102000000Z
 leaf wrong-name ca "/CN=other.example/O=xipc tests" "DNS:other.example"
 leaf revoked ca "/O=xipc tests/CN=revoked" "DNS:revoked.example,DNS:localhost,IP:127.0.0.1"
 
