@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `xipc rpcbind` seen from another host: two network namespaces joined
+# The embedded rpcbind seen from another host: two network namespaces joined
 # by a veth pair. A has the addresses 10.232.0.1, 10.232.1.1 and 10.232.2.1
 # on its end, B 10.232.0.2, 10.232.1.2 and 10.232.2.2 on its own. In A an
 # xipc C server of xecho.x runs on loopback and each rpcbind in turn listens
@@ -13,7 +13,9 @@
 # rpcbind >= 1.2.5 answers) while A's own callers are; B's GETPORT and
 # GETADDR answer; B's SET and UNSET are refused (FALSE); B's UDP DUMP and
 # GETSTAT get SYSTEM_ERR, no reply larger than twice the call. With
-# --remote-calls, B's calls are forwarded.
+# --remote-calls, B's calls are forwarded. Then the same from rpcbinds
+# embedded in a program: Python's xipc.rpcbind.RpcbindServer and C's
+# xipc_rpcbind_server, each with remote calls off and on.
 source "$(dirname "$0")/rpc/common.sh"
 need ip iproute2
 [[ $(id -u) -eq 0 ]] || die "rpc_rpcbind_netns must run as root: it creates network namespaces (ip netns add)"
@@ -146,4 +148,31 @@ from_b "xipc rpcbind --remote-calls" forwarded 10.232.1.1
 from_b "xipc rpcbind --remote-calls" closed 10.232.2.1
 stop_server "$RB_PID"
 
+# Python's embedded server, remote calls off (on two addresses), then on
+# (on the second alone: the first is then an address not given).
+start_rpcbind_in_a py-rpcbind "$PYTHON" "$RPC_DIR/py_rpcbind.py" 10.232.0.1 10.232.1.1
+listening_only "Python RpcbindServer" 10.232.0.1 10.232.1.1
+register_xecho "Python RpcbindServer"
+from_b "Python RpcbindServer(remote_calls=False)" remote 10.232.0.1
+from_b "Python RpcbindServer(remote_calls=False)" remote 10.232.1.1
+from_b "Python RpcbindServer(remote_calls=False)" closed 10.232.2.1
+stop_server "$RB_PID"
+start_rpcbind_in_a py-rpcbind-remote "$PYTHON" "$RPC_DIR/py_rpcbind.py" --remote-calls 10.232.1.1
+listening_only "Python RpcbindServer" 10.232.1.1
+register_xecho "Python RpcbindServer(remote_calls=True)"
+from_b "Python RpcbindServer(remote_calls=True)" forwarded 10.232.1.1
+from_b "Python RpcbindServer(remote_calls=True)" closed 10.232.0.1
+stop_server "$RB_PID"
+
+# C's embedded server (xipc_rpcbind_server_set_remote_calls), off then on.
+start_rpcbind_in_a c-rpcbind "$WORK/c_rpcbind" local 10.232.0.1
+listening_only "C xipc_rpcbind_server" 10.232.0.1
+register_xecho "C xipc_rpcbind_server"
+from_b "C xipc_rpcbind_server (remote calls off)" remote 10.232.0.1
+stop_server "$RB_PID"
+start_rpcbind_in_a c-rpcbind-remote "$WORK/c_rpcbind" remote 10.232.0.1
+register_xecho "C xipc_rpcbind_server (remote calls on)"
+from_b "C xipc_rpcbind_server (remote calls on)" forwarded 10.232.0.1
+from_b "C xipc_rpcbind_server (remote calls on)" closed 10.232.1.1
+stop_server "$RB_PID"
 echo "rpc_rpcbind_netns: ok"
