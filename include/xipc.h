@@ -1186,14 +1186,16 @@ int xipc_rpcbind_server_set_max_registrations(xipc_rpcbind_server *s, size_t reg
 
 /**
  * Serves also on a Unix stream socket at `path`, mode 0666 (a socket
- * another server listens on is left alone); NULL: on none, on port 111
- * too.
+ * another server listens on is left alone; a file there that is not a
+ * socket makes `xipc_rpcbind_server_start` fail with `XIPC_EEXIST` and is
+ * not touched); NULL: on none, on port 111 too.
  */
 int xipc_rpcbind_server_set_local_socket(xipc_rpcbind_server *s, const char *path);
 
 /**
  * Listens and starts serving on background threads. A port taken on an
- * address given (or on the first default one) is `XIPC_EEXIST`; a second
+ * address given (or on the first default one) is `XIPC_EEXIST`, and so
+ * is a file at the Unix socket's path that is not a socket; a second
  * start is `XIPC_EINVAL`.
  */
 int xipc_rpcbind_server_start(xipc_rpcbind_server *s);

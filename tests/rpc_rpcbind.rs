@@ -1,11 +1,13 @@
 //! The rpcbind client against the embedded rpcbind server, on an
 //! ephemeral port (portmap v2 and rpcbind v3/v4): registration, lookup,
-//! forwarding, address conversion, statistics, IPv6, and who may change what.
+//! forwarding, address conversion, statistics, IPv6, who may change what,
+//! and the Unix socket the embedded server takes.
 
 use std::time::Duration;
 
 use xipc::rpc::rpcbind::{
-    self, AddrStat, Mapping, Rpcb, RpcbEntry, RpcbStat, Rpcbind, IPPROTO_TCP, IPPROTO_UDP,
+    self, AddrStat, Mapping, Rpcb, RpcbEntry, RpcbStat, Rpcbind, RpcbindOptions, RpcbindServer,
+    IPPROTO_TCP, IPPROTO_UDP,
 };
 use xipc::rpc::{Protocol, Server};
 use xipc::Error;
@@ -388,5 +390,91 @@ fn unset_only_by_the_owner_or_root() {
     assert!(over_tcp.unset(prog, 2).unwrap());
     assert!(as_root.unset(prog, 1).unwrap());
     server.stop();
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// The embedded rpcbind takes its Unix socket as every Unix listener does:
+/// a file that is not a socket fails the start and keeps its bytes; the
+/// socket of a server that is listening stays that server's; the socket
+/// file a killed server left is replaced.
+#[test]
+fn the_local_socket_replaces_only_a_stale_socket_file() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    use std::os::unix::net::{UnixListener, UnixStream};
+
+    let dir = std::env::temp_dir().join(format!("xipc-rpcbind-local-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("rpcbind.sock");
+    let inode = || std::fs::symlink_metadata(&path).unwrap().ino();
+    let options = RpcbindOptions::new()
+        .listen("127.0.0.1")
+        .port(0)
+        .local_socket(&path);
+
+    // A regular file: a clear error, and the file is untouched.
+    std::fs::write(&path, b"not a socket").unwrap();
+    match RpcbindServer::start(&options) {
+        Err(Error::Exists(message)) => assert!(
+            message.contains(path.to_str().unwrap()) && message.contains("not a socket"),
+            "{message}"
+        ),
+        Err(e) => panic!("a regular file at the socket path gave {e:?}"),
+        Ok(server) => panic!("started over a regular file: {:?}", server.listeners()),
+    }
+    assert_eq!(std::fs::read(&path).unwrap(), b"not a socket");
+    std::fs::remove_file(&path).unwrap();
+
+    // A server listening there keeps its socket: rpcbind serves on no Unix
+    // socket, and a connection to the path still reaches that server (an
+    // inode number alone could be reused by a replacement file).
+    let live = UnixListener::bind(&path).unwrap();
+    live.set_nonblocking(true).unwrap();
+    let live_inode = inode();
+    let server = RpcbindServer::start(&options).unwrap();
+    assert_eq!(server.local_socket(), None);
+    assert!(
+        !server.listeners().iter().any(|l| l.starts_with("local ")),
+        "{:?}",
+        server.listeners()
+    );
+    assert_eq!(inode(), live_inode);
+    let _caller = UnixStream::connect(&path).unwrap();
+    live.accept()
+        .expect("the connection reached the server listening there");
+    server.stop();
+    drop(server);
+    assert_eq!(inode(), live_inode, "stopping rpcbind touched the file");
+    drop(live);
+    std::fs::remove_file(&path).unwrap();
+
+    // What a killed server leaves: a socket file nothing listens on. (Made
+    // from a socket that never listened: a closed listener could live on
+    // for a moment in a child another test thread forks, and look alive.)
+    let stale = nix::sys::socket::socket(
+        nix::sys::socket::AddressFamily::Unix,
+        nix::sys::socket::SockType::Stream,
+        nix::sys::socket::SockFlag::SOCK_CLOEXEC,
+        None,
+    )
+    .unwrap();
+    nix::sys::socket::bind(
+        std::os::fd::AsRawFd::as_raw_fd(&stale),
+        &nix::sys::socket::UnixAddr::new(&path).unwrap(),
+    )
+    .unwrap();
+    drop(stale);
+    let server = RpcbindServer::start(&options).unwrap();
+    assert_eq!(server.local_socket(), Some(path.as_path()));
+    assert!(server
+        .listeners()
+        .contains(&format!("local {}", path.display())));
+    let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o666);
+    let over_unix = Rpcbind::with_port(path.to_str().unwrap(), 0, Protocol::Unix);
+    let prog = 0x2000_4327;
+    assert!(over_unix.set(prog, 1, Protocol::Tcp, 902).unwrap());
+    assert_eq!(over_unix.getport(prog, 1, Protocol::Tcp).unwrap(), 902);
+    server.stop();
+    assert!(!path.exists(), "the stopped rpcbind left its socket file");
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -131,8 +131,9 @@ pub unsafe extern "C" fn xipc_rpcbind_server_set_max_registrations(
 }
 
 /// Serves also on a Unix stream socket at `path`, mode 0666 (a socket
-/// another server listens on is left alone); NULL: on none, on port 111
-/// too.
+/// another server listens on is left alone; a file there that is not a
+/// socket makes `xipc_rpcbind_server_start` fail with `XIPC_EEXIST` and is
+/// not touched); NULL: on none, on port 111 too.
 #[no_mangle]
 pub unsafe extern "C" fn xipc_rpcbind_server_set_local_socket(
     s: *mut xipc_rpcbind_server,
@@ -158,7 +159,8 @@ pub unsafe extern "C" fn xipc_rpcbind_server_set_local_socket(
 }
 
 /// Listens and starts serving on background threads. A port taken on an
-/// address given (or on the first default one) is `XIPC_EEXIST`; a second
+/// address given (or on the first default one) is `XIPC_EEXIST`, and so
+/// is a file at the Unix socket's path that is not a socket; a second
 /// start is `XIPC_EINVAL`.
 #[no_mangle]
 pub unsafe extern "C" fn xipc_rpcbind_server_start(s: *mut xipc_rpcbind_server) -> c_int {

@@ -56,9 +56,13 @@ class RpcbindServer:
     calls for callers on other machines too. ``max_registrations``: the most
     held, the server's own 12 included. ``local_socket``: True serves on
     ``/run/rpcbind.sock`` when the port is 111, False on no Unix socket, a
-    string on that path.
+    string on that path: a socket file whose server is gone is replaced, a
+    socket another server listens on is left to it (and this one serves on
+    no Unix socket).
 
-    A port already taken raises :class:`xipc.errors.AlreadyExists`."""
+    A port already taken raises :class:`xipc.errors.AlreadyExists`, and so
+    does a file at the Unix socket's path that is not a socket (it is left
+    as it is)."""
 
     def __init__(self, listen: Iterable[str] = (), port: int = PORT, *,
                  remote_calls: bool = False,

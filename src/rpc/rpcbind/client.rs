@@ -1,18 +1,26 @@
 //! A client of rpcbind: registering, looking up and listing services, and
 //! having rpcbind forward calls.
 
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use super::prot::{
     format_uaddr, lossy, netid_for, parse_uaddr, proc, Mapping, RmtCall, Rpcb, RpcbEntry, RpcbStat,
     IPPROTO_TCP, IPPROTO_UDP, LOCAL_SOCKET, MAX_RPCB_STRING, PORT, PROGRAM,
 };
-use crate::net::{resolve_one, Deadline, TlsConfig};
+use crate::net::{connect_tcp, connect_unix, resolve_one, Deadline, TlsConfig};
 use crate::rpc::client::{Client, DEFAULT_TIMEOUT};
 use crate::rpc::protocol::Protocol;
 use crate::xdr::{Decoder, Encoder};
 use crate::{Error, Result};
+
+/// How long [`Rpcbind::local`] waits for this machine's rpcbind to accept
+/// a connection, on its Unix socket and then on TCP: a local rpcbind
+/// answers at once, and a server starting without one should not wait.
+const LOCAL_PROBE_TIMEOUT: Duration = Duration::from_millis(300);
+
+/// Where [`Rpcbind::local`] looks for rpcbind over TCP.
+const LOOPBACK: &str = "127.0.0.1";
 
 fn prot_of(proto: Protocol) -> Result<u32> {
     match proto {
@@ -78,15 +86,15 @@ impl Rpcbind {
     /// This machine's rpcbind: through its Unix socket ([`LOCAL_SOCKET`])
     /// when it has one, where rpcbind learns who is asking (so what this
     /// process registers, only it or root may remove), else on
-    /// 127.0.0.1:111 (checked now, with a short timeout).
+    /// 127.0.0.1:111 (each checked now, waiting at most 300 ms for a
+    /// connection).
     pub fn local() -> Result<Rpcbind> {
-        let mut rb = if std::os::unix::net::UnixStream::connect(LOCAL_SOCKET).is_ok() {
+        let probe = || Deadline::after(Some(LOCAL_PROBE_TIMEOUT));
+        let mut rb = if connect_unix(LOCAL_SOCKET, probe()).is_ok() {
             Rpcbind::with_port(LOCAL_SOCKET, 0, Protocol::Unix)
         } else {
-            let addr: SocketAddr = (Ipv4Addr::LOCALHOST, PORT).into();
-            std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(300))
-                .map_err(|e| Error::os("connect to rpcbind on 127.0.0.1:111", e))?;
-            Rpcbind::new("127.0.0.1")
+            connect_tcp(LOOPBACK, PORT, probe())?;
+            Rpcbind::new(LOOPBACK)
         };
         rb.timeout = Some(Duration::from_secs(2));
         Ok(rb)

@@ -108,7 +108,10 @@ pub struct RpcbindServer {
 
 impl RpcbindServer {
     /// Listens as `options` say and starts serving. A port taken on an
-    /// address given (or on the first default one) is [`Error::Exists`].
+    /// address given (or on the first default one) is [`Error::Exists`],
+    /// and so is a file at the Unix socket's path that is not a socket
+    /// (it is left as it is); a socket another server listens on there is
+    /// left to it, and this server serves on no Unix socket.
     pub fn start(options: &RpcbindOptions) -> Result<RpcbindServer> {
         if options.max_registrations == 0 {
             return Err(Error::InvalidArgument(
@@ -125,9 +128,10 @@ impl RpcbindServer {
             }
             e => e,
         })?;
-        let local_socket = options
-            .local_socket_path()
-            .filter(|path| listen_local_socket(&service, path));
+        let local_socket = match options.local_socket_path() {
+            Some(path) => listen_local_socket(&service, &path)?.then_some(path),
+            None => None,
+        };
         service.start()?;
         Ok(RpcbindServer {
             service,
@@ -178,16 +182,24 @@ impl Drop for RpcbindServer {
     }
 }
 
-/// Serves on the Unix socket `path` when nothing else does (a stale file
-/// left by a killed server is replaced); false when it cannot. Every user
-/// may connect (0666), as to the system rpcbind: changes are checked
-/// against the caller's uid, which the socket reports.
-fn listen_local_socket(server: &Service, path: &Path) -> bool {
-    if std::os::unix::net::UnixStream::connect(path).is_ok() {
-        return false;
+/// Serves on the Unix socket `path` through the one binder: a socket
+/// file left by a server that is gone is replaced; a socket another
+/// server listens on is left to it (false: already served); any other
+/// file there is [`Error::Exists`] and stays as it is. Every user may
+/// connect (0666), as to the system rpcbind: changes are checked against
+/// the caller's uid, which the socket reports.
+fn listen_local_socket(server: &Service, path: &Path) -> Result<bool> {
+    match server.listen_unix_with_mode(path, 0o666) {
+        Ok(()) => Ok(true),
+        // The binder refuses a socket file only when a server answers on it.
+        Err(Error::Exists(_)) if is_socket(path) => Ok(false),
+        Err(e) => Err(e),
     }
-    let _ = std::fs::remove_file(path);
-    server.listen_unix_with_mode(path, 0o666).is_ok()
+}
+
+fn is_socket(path: &Path) -> bool {
+    use std::os::unix::fs::FileTypeExt;
+    std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_socket())
 }
 
 /// Runs an rpcbind server as `options` say until SIGTERM or SIGINT, then

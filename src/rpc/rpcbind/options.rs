@@ -108,7 +108,10 @@ impl RpcbindOptions {
     /// Also serves on a Unix stream socket at `path`, mode 0666 (every
     /// user may connect; changes are checked against the uid the socket
     /// reports). By default rpcbind does so at [`LOCAL_SOCKET`] on port
-    /// 111 only; a socket another server listens on is left alone.
+    /// 111 only. A socket file left by a server that is gone is replaced;
+    /// a socket another server listens on is left alone (and this one
+    /// serves on no Unix socket); any other file there fails the start
+    /// with [`Error::Exists`](crate::Error::Exists) and is not touched.
     pub fn local_socket(mut self, path: impl Into<PathBuf>) -> RpcbindOptions {
         self.local_socket = LocalSocket::At(path.into());
         self

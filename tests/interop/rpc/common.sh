@@ -86,6 +86,7 @@ build_all() {
     local xipc_flags=(-Wall -Wextra -Werror -I"$ROOT/include" -L"$WORK/lib" -Wl,-rpath,"$WORK/lib" -lxipc -lpthread)
     $cc -o "$WORK/c_server" "$RPC_DIR/c_server.c" "${xipc_flags[@]}"
     $cc -o "$WORK/c_client" "$RPC_DIR/c_client.c" "${xipc_flags[@]}"
+    $cc -o "$WORK/c_rpcbind" "$RPC_DIR/c_rpcbind.c" "${xipc_flags[@]}"
 }
 
 # start_server NAME COMMAND...: runs a server that prints "tcp PORT udp PORT";

@@ -13,6 +13,9 @@ the standard library (struct and socket), as a host that is not xipc would.
     rpcbind_probe.py count HOST PORT PROG EXPECTED
         CALLIT of procedure 3 (count) answers EXPECTED: the service was
         called EXPECTED - 1 times before, by anyone.
+    rpcbind_probe.py closed HOST PORT
+        Nothing serves on HOST PORT: a TCP connection is refused (so HOST
+        is up and reachable) and a UDP NULL call gets no reply.
 
 Exits 1 with a message on the first check that fails."""
 
@@ -247,8 +250,34 @@ def count(host: str, port: int, prog: int, want: int) -> None:
              f"{got - 1} times before")
 
 
+def closed(host: str, port: int) -> None:
+    try:
+        with socket.create_connection((host, port), timeout=2.0):
+            fail(f"{host} port {port} accepted a TCP connection")
+    except ConnectionRefusedError:
+        pass
+    except OSError as e:
+        fail(f"TCP to {host} port {port}: {e}, expected the connection refused "
+             "(is the address up?)")
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        # Connected, so that an ICMP port unreachable ends the wait at once.
+        s.connect((host, port))
+        s.settimeout(1.0)
+        s.send(call_message(2, 0, b""))
+        try:
+            data = s.recv(65536)
+        except (ConnectionRefusedError, socket.timeout):
+            return
+        fail(f"{host} port {port} answered a UDP call ({len(data)} bytes)")
+
+
 def main() -> None:
-    mode, host, port, prog = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+    mode, host, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    if mode == "closed":
+        closed(host, port)
+        print(f"rpcbind_probe {mode}: ok")
+        return
+    prog = int(sys.argv[4])
     rest = [int(a) for a in sys.argv[5:]]
     if mode == "register":
         register(host, port, prog, *rest)
