@@ -9,8 +9,10 @@
 #   FUZZ_TARGETS   targets to run (default: all of `cargo fuzz list`)
 #   FUZZ_JOBS      libFuzzer workers per target (default 1; the machine is shared)
 #   FUZZ_MIN_EXECS executions each target must reach, or it fails (default
-#                  100,000 per 240 s, scaled to FUZZ_SECONDS: a target that
-#                  runs too slowly finds too little)
+#                  100,000 per 240 s, scaled to FUZZ_SECONDS when that is 60
+#                  or more; none for shorter runs, where replaying the corpus
+#                  takes much of the time): a target that runs too slowly
+#                  finds too little
 #
 # cargo-fuzz passes nightly-only flags (-Zsanitizer=address, sancov); with
 # RUSTC_BOOTSTRAP=1 the stable compiler accepts them, so no other toolchain
@@ -23,7 +25,9 @@ seconds=${FUZZ_SECONDS:-60}
 rss_mb=${FUZZ_RSS_MB:-512}
 timeout=${FUZZ_TIMEOUT:-10}
 jobs=${FUZZ_JOBS:-1}
-min_execs=${FUZZ_MIN_EXECS:-$((100000 * seconds / 240))}
+default_min=0
+((seconds >= 60)) && default_min=$((100000 * seconds / 240))
+min_execs=${FUZZ_MIN_EXECS:-$default_min}
 export RUSTC_BOOTSTRAP=1
 # AddressSanitizer keeps up to 256 MiB of freed memory in quarantine, which
 # counts against the RSS bound; the targets are safe Rust, where a smaller
