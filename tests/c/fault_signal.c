@@ -10,11 +10,15 @@
  *     resumed, ending with XIPC_ETIMEDOUT at its deadline;
  *   - mq send on a full queue: resumed (default), or XIPC_EINTR with the
  *     message not queued when retrying is off (mq receive: tests/c/mq_signal.c);
- *   - rpc call: resumed, answered once, the handler run once. */
+ *   - rpc call, signalled once its handler is in and the caller sleeps:
+ *     resumed, answered once, the handler run once (on UDP while the call
+ *     is retransmitted to it). */
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,10 +31,12 @@
 static volatile sig_atomic_t signals_seen;
 static void on_signal(int sig) {
     (void)sig;
-    signals_seen++;
+    /* Atomic: the RPC test's helper thread watches it. */
+    __atomic_add_fetch(&signals_seen, 1, __ATOMIC_SEQ_CST);
 }
 
 static pthread_t main_thread;
+static pid_t main_tid;
 
 static double now_ms(void) {
     struct timespec t;
@@ -274,57 +280,189 @@ static void test_mq_send(void) {
 /* ---- RPC ---- */
 
 #define PROG 0x20009999u
-static volatile int handler_runs;
+static int handler_runs;
+/* Pipes: the handler writes to `entered` once it is in, then stays until it
+ * reads from `released`. */
+static int entered[2], released[2];
 
-static int slow_echo(void *user, const xipc_rpc_call *call, const uint8_t *args, size_t len,
+static int held_echo(void *user, const xipc_rpc_call *call, const uint8_t *args, size_t len,
                      xipc_encoder *result) {
     (void)user;
     (void)call;
     __atomic_add_fetch(&handler_runs, 1, __ATOMIC_SEQ_CST);
-    sleep_ms(500);
+    char b = 'e';
+    EXPECT(write(entered[1], &b, 1) == 1);
+    struct pollfd out = {released[0], POLLIN, 0};
+    EXPECT(poll(&out, 1, 20000) == 1 && read(released[0], &b, 1) == 1);
     return xipc_encoder_put_raw(result, args, len);
+}
+
+/* Whether thread `tid` of this process sleeps in the kernel. */
+static bool sleeping(pid_t tid) {
+    char path[64], text[512];
+    snprintf(path, sizeof path, "/proc/self/task/%d/stat", (int)tid);
+    FILE *f = fopen(path, "r");
+    EXPECT(f != NULL);
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    fclose(f);
+    text[n] = '\0';
+    const char *end = strrchr(text, ')');
+    return end != NULL && end[1] == ' ' && end[2] == 'S';
+}
+
+/* A UDP relay between one client and 127.0.0.1:`to`, counting the
+ * datagrams it passes on towards `to`. */
+typedef struct {
+    int front, back, stop[2];
+    uint16_t port;
+    int sent;
+    pthread_t thread;
+} udp_relay;
+
+static void *relay_run(void *p) {
+    udp_relay *r = p;
+    struct sockaddr_in client;
+    socklen_t client_len = 0;
+    uint8_t buf[65536];
+    for (;;) {
+        struct pollfd fds[3] = {
+            {r->front, POLLIN, 0}, {r->back, POLLIN, 0}, {r->stop[0], POLLIN, 0}};
+        EXPECT(poll(fds, 3, -1) > 0);
+        if (fds[2].revents) return NULL;
+        if (fds[0].revents) {
+            client_len = sizeof client;
+            ssize_t n =
+                recvfrom(r->front, buf, sizeof buf, 0, (struct sockaddr *)&client, &client_len);
+            EXPECT(n >= 0 && send(r->back, buf, (size_t)n, 0) == n);
+            __atomic_add_fetch(&r->sent, 1, __ATOMIC_SEQ_CST);
+        }
+        if (fds[1].revents) {
+            ssize_t n = recv(r->back, buf, sizeof buf, 0);
+            EXPECT(n >= 0);
+            if (client_len > 0)
+                sendto(r->front, buf, (size_t)n, 0, (struct sockaddr *)&client, client_len);
+        }
+    }
+}
+
+static void relay_start(udp_relay *r, uint16_t to) {
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = 0};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t alen = sizeof a;
+    r->front = socket(AF_INET, SOCK_DGRAM, 0);
+    r->back = socket(AF_INET, SOCK_DGRAM, 0);
+    EXPECT(r->front >= 0 && r->back >= 0);
+    EXPECT(bind(r->front, (struct sockaddr *)&a, sizeof a) == 0);
+    EXPECT(getsockname(r->front, (struct sockaddr *)&a, &alen) == 0);
+    r->port = ntohs(a.sin_port);
+    a.sin_port = htons(to);
+    EXPECT(connect(r->back, (struct sockaddr *)&a, sizeof a) == 0);
+    r->sent = 0;
+    EXPECT(pipe(r->stop) == 0);
+    EXPECT(pthread_create(&r->thread, NULL, relay_run, r) == 0);
+}
+
+static void relay_stop(udp_relay *r) {
+    EXPECT(write(r->stop[1], "x", 1) == 1);
+    EXPECT(pthread_join(r->thread, NULL) == 0);
+    close(r->stop[0]);
+    close(r->stop[1]);
+    close(r->front);
+    close(r->back);
+}
+
+/* Waits up to 10 s from `start_ms` until `cond`, naming `what` if it fails. */
+#define UNTIL(what, start_ms, cond)                                                    \
+    do {                                                                               \
+        while (!(cond)) {                                                              \
+            if (now_ms() - (start_ms) > 10000) {                                       \
+                fprintf(stderr, "fault_signal: timed out waiting for %s\n", what);     \
+                exit(1);                                                               \
+            }                                                                          \
+            sleep_ms(1);                                                               \
+        }                                                                              \
+    } while (0)
+
+/* The helper thread of the RPC test: once the handler is in and the main
+ * thread, whose call it holds, sleeps in the kernel, signals the main
+ * thread; once the signal has been handled (and, with a relay, the call
+ * retransmitted to the server), lets the handler out. */
+typedef struct {
+    int signals_before;
+    udp_relay *relay;
+    pthread_t thread;
+} rpc_poke;
+
+static void *rpc_poke_main(void *p) {
+    rpc_poke *k = p;
+    double t0 = now_ms();
+    struct pollfd in = {entered[0], POLLIN, 0};
+    EXPECT(poll(&in, 1, 10000) == 1);
+    char b;
+    EXPECT(read(entered[0], &b, 1) == 1);
+    UNTIL("the call to block", t0, sleeping(main_tid));
+    pthread_kill(main_thread, SIGUSR1);
+    UNTIL("the signal to be handled", t0,
+          __atomic_load_n(&signals_seen, __ATOMIC_SEQ_CST) == k->signals_before + 1);
+    if (k->relay != NULL)
+        UNTIL("a retransmission", t0, __atomic_load_n(&k->relay->sent, __ATOMIC_SEQ_CST) >= 2);
+    EXPECT(write(released[1], "r", 1) == 1);
+    return NULL;
 }
 
 static void test_rpc_call(void) {
     xipc_rpc_server *s = NULL;
     uint16_t tcp = 0, udp = 0;
+    EXPECT(pipe(entered) == 0 && pipe(released) == 0);
     CHECK(xipc_rpc_server_new(&s));
     CHECK(xipc_rpc_server_set_rpcbind_registration(s, false));
     /* UDP retransmits every 250 ms at first; the duplicate-request cache
-     * keeps the 500 ms handler from running once per retransmission. */
+     * keeps the held handler from running once per retransmission. */
     CHECK(xipc_rpc_server_set_duplicate_cache(s, 64));
-    CHECK(xipc_rpc_server_register(s, PROG, 1, 1, slow_echo, NULL));
+    CHECK(xipc_rpc_server_register(s, PROG, 1, 1, held_echo, NULL));
     CHECK(xipc_rpc_server_listen_tcp(s, "127.0.0.1", 0, &tcp));
     CHECK(xipc_rpc_server_listen_udp(s, "127.0.0.1", 0, &udp));
     CHECK(xipc_rpc_server_start(s));
     const char *protos[2] = {"tcp", "udp"};
-    uint16_t ports[2] = {tcp, udp};
     for (int i = 0; i < 2; i++) {
+        /* UDP goes through a relay that counts the retransmissions. */
+        udp_relay relay;
+        uint16_t port = tcp;
+        if (i == 1) {
+            relay_start(&relay, udp);
+            port = relay.port;
+        }
         xipc_rpc_client *c = NULL;
-        CHECK(xipc_rpc_client_connect("127.0.0.1", ports[i], PROG, 1, protos[i], &c));
+        CHECK(xipc_rpc_client_connect("127.0.0.1", port, PROG, 1, protos[i], &c));
         CHECK(xipc_rpc_client_set_timeout(c, 10000));
-        handler_runs = 0;
+        __atomic_store_n(&handler_runs, 0, __ATOMIC_SEQ_CST);
         const uint8_t args[4] = {0, 0, 0, 7};
         uint8_t *reply = NULL;
         size_t len = 0;
-        poke k;
-        int before = signals_seen;
-        start_poke(&k, 200, NULL, NULL);
+        rpc_poke k = {signals_seen, i == 1 ? &relay : NULL, 0};
+        EXPECT(pthread_create(&k.thread, NULL, rpc_poke_main, &k) == 0);
         CHECK(xipc_rpc_client_call(c, 1, args, sizeof args, &reply, &len));
-        join_poke(&k);
-        EXPECT(signals_seen == before + 1);
+        EXPECT(pthread_join(k.thread, NULL) == 0);
+        EXPECT(signals_seen == k.signals_before + 1);
         EXPECT(len == 4 && memcmp(reply, args, 4) == 0);
         xipc_bytes_free(reply, len);
-        if (handler_runs != 1) fprintf(stderr, "%s: handler ran %d times\n", protos[i], handler_runs);
-        EXPECT(handler_runs == 1);
+        int runs = __atomic_load_n(&handler_runs, __ATOMIC_SEQ_CST);
+        if (runs != 1) fprintf(stderr, "%s: handler ran %d times\n", protos[i], runs);
+        EXPECT(runs == 1);
         xipc_rpc_client_close(c);
+        if (i == 1) relay_stop(&relay);
     }
     CHECK(xipc_rpc_server_stop(s));
     xipc_rpc_server_close(s);
+    for (int i = 0; i < 2; i++) {
+        close(entered[i]);
+        close(released[i]);
+    }
 }
 
 int main(void) {
     main_thread = pthread_self();
+    main_tid = gettid();
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;

@@ -7,7 +7,9 @@ duplicated."""
 
 import os
 import resource
+import select
 import signal
+import socket
 import struct
 import subprocess
 import sys
@@ -287,25 +289,126 @@ def test_fault_signal_during_accept_and_mq_receive(sigusr1):
     assert sigusr1 == [1, 1]
 
 
-def test_fault_signal_during_rpc_call(sigusr1):
-    runs = []
+def _sleeping(tid):
+    """Whether thread `tid` of this process sleeps in the kernel."""
+    with open(f"/proc/self/task/{tid}/stat") as f:
+        stat = f.read()
+    return stat[stat.rindex(")") + 2] == "S"
 
-    def slow(args, call):
+
+def _until(what, deadline, cond):
+    while not cond():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.001)
+
+
+class _CountingUdpRelay:
+    """Passes datagrams between one client and 127.0.0.1:`port`, counting
+    those it passes on towards the port (`sent`)."""
+
+    def __init__(self, port):
+        self.front = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.front.bind(("127.0.0.1", 0))
+        self.port = self.front.getsockname()[1]
+        self.back = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.back.connect(("127.0.0.1", port))
+        self.sent = 0
+        self._stop_r, self._stop_w = os.pipe()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self):
+        client = None
+        while True:
+            ready, _, _ = select.select([self.front, self.back, self._stop_r], [], [])
+            if self._stop_r in ready:
+                return
+            if self.front in ready:
+                data, client = self.front.recvfrom(65536)
+                self.back.send(data)
+                self.sent += 1
+            if self.back in ready:
+                data = self.back.recv(65536)
+                if client is not None:
+                    self.front.sendto(data, client)
+
+    def close(self):
+        os.write(self._stop_w, b"x")
+        self._thread.join(10)
+        for fd in (self._stop_r, self._stop_w):
+            os.close(fd)
+        self.front.close()
+        self.back.close()
+
+
+def test_fault_signal_during_rpc_call(sigusr1):
+    """A signal reaching the calling thread while its call is blocked waiting
+    for the reply: the call resumes and is answered, its handler run once.
+    The handler stays inside until a helper thread has seen it entered and
+    the caller asleep in the kernel, signalled the caller, seen the signal
+    arrive (the byte Python's C-level handler writes to the wake-up
+    descriptor) and, on UDP, seen the call retransmitted to the server
+    meanwhile (the duplicate-request cache must not run it again)."""
+    runs = []
+    entered = threading.Event()
+    release = threading.Event()
+
+    def held(args, call):
         runs.append(1)
-        time.sleep(0.5)
+        entered.set()
+        if not release.wait(20):
+            raise RuntimeError("never released")
         return args
 
-    with rpc.Server() as s:
-        s.set_rpcbind_registration(False)
-        s.set_duplicate_cache(16)
-        s.register(PROG, 1, 1, slow)
-        ports = {"tcp": s.listen_tcp(), "udp": s.listen_udp()}
-        s.start()
-        for proto, port in ports.items():
-            runs.clear()
-            with rpc.Client("127.0.0.1", PROG, 1, proto=proto, port=port, timeout=10) as c:
-                t = poke_then(0.2)
-                assert c.call(1, b"\0\0\0\7") == b"\0\0\0\7"
-                t.join()
-            assert runs == [1], proto
-    assert sigusr1 == [1, 1]
+    caller = threading.main_thread()
+    wake_r, wake_w = os.pipe()
+    os.set_blocking(wake_w, False)
+    old_wakeup = signal.set_wakeup_fd(wake_w, warn_on_full_buffer=False)
+    try:
+        with rpc.Server() as s:
+            s.set_rpcbind_registration(False)
+            s.set_duplicate_cache(16)
+            s.register(PROG, 1, 1, held)
+            ports = {"tcp": s.listen_tcp(), "udp": s.listen_udp()}
+            s.start()
+            for proto, port in ports.items():
+                runs.clear()
+                entered.clear()
+                release.clear()
+                relay = _CountingUdpRelay(port) if proto == "udp" else None
+                failed = []
+
+                def poke():
+                    deadline = time.monotonic() + 10
+                    try:
+                        _until("the handler to be entered", deadline, entered.is_set)
+                        _until("the call to block", deadline,
+                               lambda: _sleeping(caller.native_id))
+                        signal.pthread_kill(caller.ident, signal.SIGUSR1)
+                        _until("the signal to reach the caller", deadline,
+                               lambda: select.select([wake_r], [], [], 0)[0])
+                        assert os.read(wake_r, 1) == bytes([signal.SIGUSR1])
+                        if relay is not None:
+                            _until("a retransmission", deadline, lambda: relay.sent >= 2)
+                    except BaseException as exc:  # noqa: BLE001 - reported below
+                        failed.append(exc)
+                    finally:
+                        release.set()
+
+                t = threading.Thread(target=poke)
+                seen = len(sigusr1)
+                with rpc.Client("127.0.0.1", PROG, 1, proto=proto,
+                                port=relay.port if relay else port, timeout=10) as c:
+                    t.start()
+                    assert c.call(1, b"\0\0\0\7") == b"\0\0\0\7"
+                    t.join()
+                if relay is not None:
+                    relay.close()
+                assert failed == [], proto
+                assert len(sigusr1) == seen + 1, proto
+                assert runs == [1], proto
+    finally:
+        signal.set_wakeup_fd(old_wakeup)
+        os.close(wake_r)
+        os.close(wake_w)
