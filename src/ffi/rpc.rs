@@ -12,7 +12,7 @@ use super::tls::{config, xipc_tls_config};
 use super::xdr::xipc_encoder;
 use super::{guard, into_c_bytes_at, nonnull, slice_arg, str_arg, timeout_arg, write_out};
 use crate::error::code;
-use crate::net::TlsPeer;
+use crate::net::{TlsConfig, TlsPeer};
 use crate::rpc::{AuthSys, CallInfo, Client, Credential, Protocol, Server};
 use crate::stream::PeerCredentials;
 use crate::xdr::Encoder;
@@ -141,19 +141,10 @@ pub unsafe extern "C" fn xipc_rpc_client_connect(
     out: *mut *mut xipc_rpc_client,
 ) -> c_int {
     guard(|| {
-        nonnull!(out);
         // SAFETY: forwarded contract.
         let (host, proto) = unsafe { (str_arg(host, "host")?, str_arg(proto, "proto")?) };
-        let proto = Protocol::parse(proto)?;
-        let c = if port == 0 && proto != Protocol::Unix {
-            Client::lookup(host, prog, vers, proto)
-        } else {
-            Client::connect(host, port, prog, vers, proto)
-        }
-        .map_err(note)?;
-        let handle = Box::into_raw(Box::new(xipc_rpc_client { inner: c }));
-        // SAFETY: `out` checked non-NULL.
-        unsafe { write_out(out, handle) }
+        // SAFETY: forwarded contract.
+        unsafe { connect_within(host, port, prog, vers, proto, None, DEFAULT_SETUP, out) }
     })
 }
 
@@ -177,7 +168,6 @@ pub unsafe extern "C" fn xipc_rpc_client_connect_tls(
     out: *mut *mut xipc_rpc_client,
 ) -> c_int {
     guard(|| {
-        nonnull!(out);
         // SAFETY: forwarded contract.
         let (host, proto, tls) = unsafe {
             (
@@ -186,16 +176,8 @@ pub unsafe extern "C" fn xipc_rpc_client_connect_tls(
                 config(tls)?,
             )
         };
-        let proto = Protocol::parse(proto)?;
-        let c = if port == 0 && proto != Protocol::Unix {
-            Client::lookup_tls(host, prog, vers, proto, tls)
-        } else {
-            Client::connect_tls(host, port, prog, vers, proto, tls)
-        }
-        .map_err(note)?;
-        let handle = Box::into_raw(Box::new(xipc_rpc_client { inner: c }));
-        // SAFETY: `out` checked non-NULL.
-        unsafe { write_out(out, handle) }
+        // SAFETY: forwarded contract.
+        unsafe { connect_within(host, port, prog, vers, proto, Some(tls), DEFAULT_SETUP, out) }
     })
 }
 
@@ -219,7 +201,6 @@ pub unsafe extern "C" fn xipc_rpc_client_connect_timeout(
     out: *mut *mut xipc_rpc_client,
 ) -> c_int {
     guard(|| {
-        nonnull!(out);
         // SAFETY: forwarded contract (`tls` may be NULL: no TLS).
         let (host, proto, tls) = unsafe {
             (
@@ -232,23 +213,49 @@ pub unsafe extern "C" fn xipc_rpc_client_connect_timeout(
                 },
             )
         };
-        let proto = Protocol::parse(proto)?;
         let timeout = timeout_arg(timeout_ms)?;
         if timeout.is_some_and(|t| t.is_zero()) {
             return Err(Error::InvalidArgument(
                 "a connection cannot be set up in 0 ms: give a positive timeout".into(),
             ));
         }
-        let c = if port == 0 && proto != Protocol::Unix {
-            Client::lookup_timeout(host, prog, vers, proto, tls, timeout)
-        } else {
-            Client::connect_timeout(host, port, prog, vers, proto, tls, timeout)
-        }
-        .map_err(note)?;
-        let handle = Box::into_raw(Box::new(xipc_rpc_client { inner: c }));
-        // SAFETY: `out` checked non-NULL.
-        unsafe { write_out(out, handle) }
+        // SAFETY: forwarded contract.
+        unsafe { connect_within(host, port, prog, vers, proto, tls, timeout, out) }
     })
+}
+
+/// How long the connect functions without a timeout of their own allow
+/// for setting a connection up.
+const DEFAULT_SETUP: Option<Duration> = Some(crate::rpc::client::DEFAULT_TIMEOUT);
+
+/// The body of the three connect functions: the port looked up through
+/// rpcbind when it is 0 (not for a Unix socket), the connection set up
+/// within `timeout`, with TLS under `tls`, and the client handed out.
+///
+/// # Safety
+/// `out` is NULL or valid for a write.
+#[allow(clippy::too_many_arguments)]
+unsafe fn connect_within(
+    host: &str,
+    port: u16,
+    prog: u32,
+    vers: u32,
+    proto: &str,
+    tls: Option<&TlsConfig>,
+    timeout: Option<Duration>,
+    out: *mut *mut xipc_rpc_client,
+) -> crate::Result<()> {
+    nonnull!(out);
+    let proto = Protocol::parse(proto)?;
+    let c = if port == 0 && proto != Protocol::Unix {
+        Client::lookup_timeout(host, prog, vers, proto, tls, timeout)
+    } else {
+        Client::connect_timeout(host, port, prog, vers, proto, tls, timeout)
+    }
+    .map_err(note)?;
+    let handle = Box::into_raw(Box::new(xipc_rpc_client { inner: c }));
+    // SAFETY: `out` checked non-NULL.
+    unsafe { write_out(out, handle) }
 }
 
 /// Calls procedure `procedure` with XDR argument bytes; on success `*reply` and

@@ -368,6 +368,15 @@ def openssl_client_call(certs: Path, port: int, who: str,
         return parse_reply(read_record(tls))[4]
 
 
+def serves_good_clients(certs: Path, port: int) -> None:
+    """The server at `port` still answers a good OpenSSL client and a good
+    xipc client."""
+    assert openssl_client_call(certs, port, "client") == b"ok!!"
+    with rpc.Client("127.0.0.1", PROG, 1, port=port, timeout=20,
+                    tls=client_config(certs)) as c:
+        assert c.call(1, b"good") == b"good"
+
+
 def test_openssl_client_with_an_expired_certificate_is_refused(certs):
     srv, port, log = tls_server(certs)  # mtls
     try:
@@ -377,10 +386,7 @@ def test_openssl_client_with_an_expired_certificate_is_refused(certs):
         with pytest.raises(ssl.SSLError, match="(?i)alert certificate expired"):
             openssl_client_call(certs, port, "expired-client")
         assert log.peers == [], "no call got through"
-        assert openssl_client_call(certs, port, "client") == b"ok!!"
-        with rpc.Client("127.0.0.1", PROG, 1, port=port, timeout=20,
-                        tls=client_config(certs)) as c:
-            assert c.call(1, b"good") == b"good"
+        serves_good_clients(certs, port)
     finally:
         srv.close()
 
@@ -392,10 +398,7 @@ def test_tls_1_3_is_required_of_an_openssl_client(certs):
         with pytest.raises(ssl.SSLError, match="(?i)alert protocol version"):
             openssl_client_call(certs, port, "client", max_version=ssl.TLSVersion.TLSv1_2)
         assert log.peers == [], "no call got through"
-        assert openssl_client_call(certs, port, "client") == b"ok!!"
-        with rpc.Client("127.0.0.1", PROG, 1, port=port, timeout=20,
-                        tls=client_config(certs)) as c:
-            assert c.call(1, b"good") == b"good"
+        serves_good_clients(certs, port)
     finally:
         srv.close()
 
