@@ -11,6 +11,8 @@ use std::time::{Duration, Instant};
 use xipc::stream::{self, FifoMode, Shutdown, Stream};
 use xipc::Error;
 
+mod support;
+
 fn temp_dir(tag: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("xipc-stream-{tag}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
@@ -207,7 +209,12 @@ fn nonblocking_send_keeps_the_rest_of_a_big_message() {
     assert_eq!(second, b"next");
 }
 
-extern "C" fn on_sigusr1(_: libc::c_int) {}
+/// How many SIGUSR1 signals `on_sigusr1` has handled.
+static SIGUSR1_HANDLED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+extern "C" fn on_sigusr1(_: libc::c_int) {
+    SIGUSR1_HANDLED.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+}
 
 #[test]
 fn signal_during_a_blocking_receive_is_reported_and_nothing_is_lost() {
@@ -217,7 +224,7 @@ fn signal_during_a_blocking_receive_is_reported_and_nothing_is_lost() {
         SaFlags::empty(), // no SA_RESTART: the read is interrupted
         SigSet::empty(),
     );
-    // SAFETY: the handler does nothing, which is async-signal-safe.
+    // SAFETY: the handler only adds to an atomic, which is async-signal-safe.
     unsafe { sigaction(Signal::SIGUSR1, &action) }.unwrap();
 
     let (r, w) = stream::pipe().unwrap();
@@ -225,17 +232,27 @@ fn signal_during_a_blocking_receive_is_reported_and_nothing_is_lost() {
     let (tx, rx) = std::sync::mpsc::channel();
     let reader = std::thread::spawn(move || {
         // SAFETY: pthread_self has no preconditions.
-        tx.send(unsafe { libc::pthread_self() }).unwrap();
+        let thread = unsafe { libc::pthread_self() };
+        tx.send((thread, nix::unistd::gettid().as_raw())).unwrap();
         let first = r.receive();
         let second = r.receive();
         (first, second)
     });
-    let thread = rx.recv().unwrap();
-    std::thread::sleep(Duration::from_millis(100));
+    let (thread, tid) = rx.recv().unwrap();
+    // Signalled once it waits in read(2) for the rest of the message...
+    let limit = Duration::from_secs(10);
+    support::wait_for("the receive to block in read(2)", limit, || {
+        support::blocked_in(tid, &[libc::SYS_read])
+    });
+    let handled = SIGUSR1_HANDLED.load(std::sync::atomic::Ordering::SeqCst);
     // SAFETY: the thread is alive (it is blocked reading) and SIGUSR1 has a handler.
     assert_eq!(unsafe { libc::pthread_kill(thread, libc::SIGUSR1) }, 0);
-    std::thread::sleep(Duration::from_millis(100));
+    // ...and the rest is written only once the handler has run.
+    support::wait_for("the signal handler to run", limit, || {
+        SIGUSR1_HANDLED.load(std::sync::atomic::Ordering::SeqCst) > handled
+    });
     w.write_all(b"bcde").unwrap();
+    drop(w); // a receive too many then sees the end, not a wait for ever
     let (first, second) = reader.join().unwrap();
     assert!(matches!(first, Err(Error::Interrupted)), "{first:?}");
     assert_eq!(second.unwrap().unwrap(), b"abcde");

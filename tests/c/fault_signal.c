@@ -12,7 +12,11 @@
  *     message not queued when retrying is off (mq receive: tests/c/mq_signal.c);
  *   - rpc call, signalled once its handler is in and the caller sleeps:
  *     resumed, answered once, the handler run once (on UDP while the call
- *     is retransmitted to it). */
+ *     is retransmitted to it).
+ * The other calls are signalled once /proc shows the main thread asleep in
+ * the call's system call (on the call's descriptor where it has one), and
+ * what lets a call finish (data, a connection, room in the queue) comes only
+ * once the signal handler has run. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -23,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -49,30 +54,96 @@ static void sleep_ms(long ms) {
     nanosleep(&t, NULL);
 }
 
-/* A helper thread: after `delay_ms`, signals the main thread; then, after
- * another `delay_ms`, runs `then(arg)` (if any). */
+/* Waits up to 10 s from `start_ms` until `cond`, naming `what` if it fails. */
+#define UNTIL(what, start_ms, cond)                                                    \
+    do {                                                                               \
+        while (!(cond)) {                                                              \
+            if (now_ms() - (start_ms) > 10000) {                                       \
+                fprintf(stderr, "fault_signal: timed out waiting for %s\n", what);     \
+                exit(1);                                                               \
+            }                                                                          \
+            sleep_ms(1);                                                               \
+        }                                                                              \
+    } while (0)
+
+/* System calls a thread can be blocked in, each list ending with -1. */
+static const long in_read[] = {SYS_read, -1};
+/* Pipes are written with pwritev2 (RWF_NOSIGNAL) where the kernel has it. */
+static const long in_write[] = {SYS_write, SYS_writev,
+#ifdef SYS_pwritev2
+                                SYS_pwritev2,
+#endif
+                                -1};
+static const long in_poll[] = {
+#ifdef SYS_poll
+    SYS_poll,
+#endif
+    SYS_ppoll, -1};
+static const long in_mq_send[] = {SYS_mq_timedsend, -1};
+
+/* Whether thread `tid` of this process sleeps in the kernel and, when
+ * `syscalls` is not NULL, in one of those system calls; when `fd` is not
+ * -1, with `fd` as its first argument (the call under test's descriptor,
+ * not some other read or write). */
+static bool blocked_in(pid_t tid, const long *syscalls, int fd) {
+    char path[64], text[512];
+    snprintf(path, sizeof path, "/proc/self/task/%d/stat", (int)tid);
+    FILE *f = fopen(path, "r");
+    EXPECT(f != NULL);
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    fclose(f);
+    text[n] = '\0';
+    const char *end = strrchr(text, ')');
+    if (end == NULL || end[1] != ' ' || end[2] != 'S') return false;
+    if (syscalls == NULL) return true;
+    /* "NUMBER ARG1 ..." while in a system call, else "running" or "-1 ...". */
+    snprintf(path, sizeof path, "/proc/self/task/%d/syscall", (int)tid);
+    f = fopen(path, "r");
+    EXPECT(f != NULL);
+    long nr = -1;
+    unsigned long arg1 = 0;
+    int got = fscanf(f, "%ld %lx", &nr, &arg1);
+    fclose(f);
+    if (got != 2 || (fd != -1 && arg1 != (unsigned long)fd)) return false;
+    for (const long *s = syscalls; *s != -1; s++)
+        if (*s == nr) return true;
+    return false;
+}
+
+/* A helper thread: once the main thread is blocked in one of `syscalls`
+ * (on `fd`, unless -1), signals it; once the signal handler has run, runs
+ * `then(arg)` (if any), which lets the call finish. */
 typedef struct {
-    long delay_ms;
+    const char *call;
+    const long *syscalls;
+    int fd;
     void (*then)(void *);
     void *arg;
+    int signals_before;
     pthread_t thread;
 } poke;
 
 static void *poke_main(void *p) {
     poke *k = p;
-    sleep_ms(k->delay_ms);
+    double t0 = now_ms();
+    char what[128];
+    snprintf(what, sizeof what, "%s to block", k->call);
+    UNTIL(what, t0, blocked_in(main_tid, k->syscalls, k->fd));
     pthread_kill(main_thread, SIGUSR1);
-    if (k->then != NULL) {
-        sleep_ms(k->delay_ms);
-        k->then(k->arg);
-    }
+    UNTIL("the signal handler to run", t0,
+          __atomic_load_n(&signals_seen, __ATOMIC_SEQ_CST) == k->signals_before + 1);
+    if (k->then != NULL) k->then(k->arg);
     return NULL;
 }
 
-static void start_poke(poke *k, long delay_ms, void (*then)(void *), void *arg) {
-    k->delay_ms = delay_ms;
+static void start_poke(poke *k, const char *call, const long *syscalls, int fd,
+                       void (*then)(void *), void *arg) {
+    k->call = call;
+    k->syscalls = syscalls;
+    k->fd = fd;
     k->then = then;
     k->arg = arg;
+    k->signals_before = __atomic_load_n(&signals_seen, __ATOMIC_SEQ_CST);
     EXPECT(pthread_create(&k->thread, NULL, poke_main, k) == 0);
 }
 
@@ -96,9 +167,11 @@ static void test_recv_msg_and_read(void) {
     CHECK(xipc_stream_write_all(pipe_w, head, sizeof head));
     uint8_t buf[64];
     size_t len = 0;
+    int rfd = -1;
+    CHECK(xipc_stream_fd(r, &rfd));
     poke k;
     int before = signals_seen;
-    start_poke(&k, 200, write_rest, "-done");
+    start_poke(&k, "xipc_stream_receive", in_read, rfd, write_rest, "-done");
     EXPECT(xipc_stream_receive(r, buf, sizeof buf, &len) == XIPC_EINTR);
     EXPECT(signals_seen == before + 1);
     /* The 4 bytes read so far are kept: the next call completes the message. */
@@ -111,7 +184,7 @@ static void test_recv_msg_and_read(void) {
     CHECK(xipc_stream_set_nonblocking(r, false));
 
     /* Raw read on an empty pipe. */
-    start_poke(&k, 200, write_rest, "raw");
+    start_poke(&k, "xipc_stream_read", in_read, rfd, write_rest, "raw");
     EXPECT(xipc_stream_read(r, buf, sizeof buf, &len) == XIPC_EINTR);
     CHECK(xipc_stream_read(r, buf, sizeof buf, &len));
     EXPECT(len == 3 && memcmp(buf, "raw", 3) == 0);
@@ -143,8 +216,10 @@ static void test_send_msg(void) {
 
     static uint8_t big[100000];
     memset(big, 'b', sizeof big);
+    int wfd = -1;
+    CHECK(xipc_stream_fd(w, &wfd));
     poke k;
-    start_poke(&k, 200, NULL, NULL);
+    start_poke(&k, "xipc_stream_send", in_write, wfd, NULL, NULL);
     int rc = xipc_stream_send(w, big, sizeof big);
     join_poke(&k);
     EXPECT(rc == XIPC_EINTR || rc == XIPC_OK);
@@ -176,7 +251,7 @@ static void test_accept(void) {
     CHECK(xipc_listener_port(l, &port));
     xipc_stream *s = NULL;
     poke k;
-    start_poke(&k, 200, NULL, NULL);
+    start_poke(&k, "xipc_listener_accept", in_poll, -1, NULL, NULL);
     EXPECT(xipc_listener_accept(l, XIPC_WAIT_FOREVER, &s) == XIPC_EINTR);
     join_poke(&k);
     EXPECT(s == NULL);
@@ -213,7 +288,7 @@ static void test_connect(void) {
      * deadline: it ends with XIPC_ETIMEDOUT at the deadline, not before. */
     poke k;
     int before = signals_seen;
-    start_poke(&k, 200, NULL, NULL);
+    start_poke(&k, "xipc_tcp_connect", in_poll, -1, NULL, NULL);
     xipc_stream *s = NULL;
     double t0 = now_ms();
     int rc = xipc_tcp_connect("127.0.0.1", port, 1500, &s);
@@ -251,16 +326,18 @@ static void test_mq_send(void) {
     uint8_t buf[16];
     size_t len = 0;
     unsigned prio = 0;
+    int qfd = -1;
+    CHECK(xipc_mq_fd(q, &qfd));
     poke k;
     int before = signals_seen;
-    start_poke(&k, 200, make_room, q);
+    start_poke(&k, "xipc_mq_send", in_mq_send, qfd, make_room, q);
     CHECK(xipc_mq_send(q, "three", 5, 9));
     join_poke(&k);
     EXPECT(signals_seen == before + 1);
 
     /* Retrying off: a signal ends the wait with XIPC_EINTR, nothing queued. */
     CHECK(xipc_mq_set_retry_on_signal(q, false));
-    start_poke(&k, 200, NULL, NULL);
+    start_poke(&k, "xipc_mq_send", in_mq_send, qfd, NULL, NULL);
     EXPECT(xipc_mq_send(q, "three", 5, 9) == XIPC_EINTR);
     join_poke(&k);
     xipc_mq_attr now;
@@ -295,19 +372,6 @@ static int held_echo(void *user, const xipc_rpc_call *call, const uint8_t *args,
     struct pollfd out = {released[0], POLLIN, 0};
     EXPECT(poll(&out, 1, 20000) == 1 && read(released[0], &b, 1) == 1);
     return xipc_encoder_put_raw(result, args, len);
-}
-
-/* Whether thread `tid` of this process sleeps in the kernel. */
-static bool sleeping(pid_t tid) {
-    char path[64], text[512];
-    snprintf(path, sizeof path, "/proc/self/task/%d/stat", (int)tid);
-    FILE *f = fopen(path, "r");
-    EXPECT(f != NULL);
-    size_t n = fread(text, 1, sizeof text - 1, f);
-    fclose(f);
-    text[n] = '\0';
-    const char *end = strrchr(text, ')');
-    return end != NULL && end[1] == ' ' && end[2] == 'S';
 }
 
 /* A UDP relay between one client and 127.0.0.1:`to`, counting the
@@ -371,18 +435,6 @@ static void relay_stop(udp_relay *r) {
     close(r->back);
 }
 
-/* Waits up to 10 s from `start_ms` until `cond`, naming `what` if it fails. */
-#define UNTIL(what, start_ms, cond)                                                    \
-    do {                                                                               \
-        while (!(cond)) {                                                              \
-            if (now_ms() - (start_ms) > 10000) {                                       \
-                fprintf(stderr, "fault_signal: timed out waiting for %s\n", what);     \
-                exit(1);                                                               \
-            }                                                                          \
-            sleep_ms(1);                                                               \
-        }                                                                              \
-    } while (0)
-
 /* The helper thread of the RPC test: once the handler is in and the main
  * thread, whose call it holds, sleeps in the kernel, signals the main
  * thread; once the signal has been handled (and, with a relay, the call
@@ -400,7 +452,7 @@ static void *rpc_poke_main(void *p) {
     EXPECT(poll(&in, 1, 10000) == 1);
     char b;
     EXPECT(read(entered[0], &b, 1) == 1);
-    UNTIL("the call to block", t0, sleeping(main_tid));
+    UNTIL("the call to block", t0, blocked_in(main_tid, NULL, -1));
     pthread_kill(main_thread, SIGUSR1);
     UNTIL("the signal to be handled", t0,
           __atomic_load_n(&signals_seen, __ATOMIC_SEQ_CST) == k->signals_before + 1);
