@@ -71,6 +71,45 @@ fn rpcbind_prints_each_listener_and_serves_on_the_port_it_prints() {
     assert_eq!(rb.getport(100_000, 2, Protocol::Udp).unwrap(), p);
 }
 
+#[test]
+fn rpcbind_serves_on_the_unix_socket_it_is_given() {
+    let dir = std::env::temp_dir().join(format!("xipc-cli-rpcbind-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("rpcbind.sock");
+    let rpcbind = RpcbindProcess::start(&["--local-socket", path.to_str().unwrap()]);
+    // Made before the listeners were printed; every user may connect.
+    let rb = Rpcbind::with_port(path.to_str().unwrap(), 0, Protocol::Unix);
+    assert_eq!(rb.getport(100_000, 2, Protocol::Udp).unwrap(), rpcbind.port);
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o666);
+    drop(rpcbind);
+    // Killed, it left its socket file: the next one replaces it.
+    let rpcbind = RpcbindProcess::start(&["--local-socket", path.to_str().unwrap()]);
+    assert_eq!(rb.getport(100_000, 2, Protocol::Udp).unwrap(), rpcbind.port);
+    drop(rpcbind);
+    // A regular file there is left alone and the start fails, saying why.
+    std::fs::remove_file(&path).unwrap();
+    std::fs::write(&path, b"not a socket").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_xipc"))
+        .args([
+            "rpcbind",
+            "--listen",
+            "127.0.0.1",
+            "--port",
+            "0",
+            "--local-socket",
+        ])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let why = String::from_utf8_lossy(&out.stderr);
+    assert!(why.contains("rpcbind.sock"), "{why}");
+    assert_eq!(std::fs::read(&path).unwrap(), b"not a socket");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 /// Serves PROG version 1 on TCP and UDP and registers both with `rpcbind`.
 fn serve(rpcbind_port: u16) -> (Server, u16, u16) {
     let server = Server::new();

@@ -60,7 +60,7 @@ enum Command {
     /// Serves until SIGTERM or SIGINT. Once it serves, it prints one line per
     /// listener to stdout: the netid, the address and the port, separated by
     /// one space ("tcp 0.0.0.0 111", "udp6 ::1 111"), then "local PATH" for
-    /// the Unix socket (port 111 only), so that a script can give --port 0
+    /// the Unix socket (by default on port 111 only), so that a script can give --port 0
     /// and read the port.
     ///
     /// Like rpcbind since 1.2.5 it forwards calls (CALLIT, BCAST, INDIRECT)

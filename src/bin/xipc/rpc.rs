@@ -127,18 +127,30 @@ pub struct RpcbindServeArgs {
     #[arg(long, value_name = "N", default_value_t = rpcbind::DEFAULT_MAX_REGISTRATIONS,
           value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     max_registrations: usize,
+    /// Serve on the Unix socket PATH too, where this machine's servers
+    /// register with their uid checked, or "off" for none (default: the
+    /// system rpcbind's socket on port 111 only). A socket file left by a
+    /// server that is gone is replaced; any other file there fails the
+    /// start.
+    #[arg(long, value_name = "PATH|off")]
+    local_socket: Option<String>,
 }
 
 impl RpcbindServeArgs {
     /// The server's configuration.
     pub fn options(&self) -> rpcbind::RpcbindOptions {
-        self.listen.iter().fold(
-            rpcbind::RpcbindOptions::new()
-                .port(self.port)
-                .remote_calls(self.remote_calls)
-                .max_registrations(self.max_registrations),
-            |options, address| options.listen(address),
-        )
+        let options = rpcbind::RpcbindOptions::new()
+            .port(self.port)
+            .remote_calls(self.remote_calls)
+            .max_registrations(self.max_registrations);
+        let options = match self.local_socket.as_deref() {
+            None => options,
+            Some("off") => options.no_local_socket(),
+            Some(path) => options.local_socket(path),
+        };
+        self.listen
+            .iter()
+            .fold(options, |options, address| options.listen(address))
     }
 }
 
