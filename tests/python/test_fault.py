@@ -19,6 +19,7 @@ import threading
 import time
 
 import pytest
+from waiting import wait_until
 
 import xipc
 from xipc import errors, rpc
@@ -270,13 +271,6 @@ def _blocked(tid, syscalls=()):
     return now in {str(numbers[name]) for name in syscalls if name in numbers}
 
 
-def _until(what, deadline, cond):
-    while not cond():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.001)
-
-
 class _SignalWhenBlocked(threading.Thread):
     """Signals the main thread once it sleeps in the kernel in one of
     `syscalls` (the call under test), waits until the Python handler has
@@ -296,10 +290,10 @@ class _SignalWhenBlocked(threading.Thread):
     def run(self):
         deadline = time.monotonic() + 10
         try:
-            _until(f"the call to block in {' or '.join(self.syscalls)}", deadline,
+            wait_until(f"the call to block in {' or '.join(self.syscalls)}", deadline,
                    lambda: _blocked(self.caller.native_id, self.syscalls))
             signal.pthread_kill(self.caller.ident, signal.SIGUSR1)
-            _until("the signal handler to run", deadline,
+            wait_until("the signal handler to run", deadline,
                    lambda: len(self.seen) > self.before)
         except BaseException as exc:  # noqa: BLE001 - raised by join
             self.failure = exc
@@ -428,15 +422,15 @@ def test_fault_signal_during_rpc_call(sigusr1):
                 def poke():
                     deadline = time.monotonic() + 10
                     try:
-                        _until("the handler to be entered", deadline, entered.is_set)
-                        _until("the call to block", deadline,
+                        wait_until("the handler to be entered", deadline, entered.is_set)
+                        wait_until("the call to block", deadline,
                                lambda: _blocked(caller.native_id))
                         signal.pthread_kill(caller.ident, signal.SIGUSR1)
-                        _until("the signal to reach the caller", deadline,
+                        wait_until("the signal to reach the caller", deadline,
                                lambda: select.select([wake_r], [], [], 0)[0])
                         assert os.read(wake_r, 1) == bytes([signal.SIGUSR1])
                         if relay is not None:
-                            _until("a retransmission", deadline, lambda: relay.sent >= 2)
+                            wait_until("a retransmission", deadline, lambda: relay.sent >= 2)
                     except BaseException as exc:  # noqa: BLE001 - reported below
                         failed.append(exc)
                     finally:

@@ -14,6 +14,7 @@ import threading
 import time
 
 import pytest
+from waiting import wait_until
 
 import xipc
 from xipc import rpc
@@ -684,10 +685,7 @@ def test_close_while_serving_ends_serve_forever_quietly():
     t = threading.Thread(target=serve)
     t.start()
     # Closed once serve_forever sleeps on its wake-up pipe, not before.
-    serving_until = time.monotonic() + 5
-    while srv._wake is None:
-        assert time.monotonic() < serving_until, "serve_forever never started sleeping"
-        time.sleep(0.001)
+    wait_until("serve_forever to sleep", time.monotonic() + 5, lambda: srv._wake is not None)
     srv.close()
     t.join(5)
     assert not t.is_alive() and errors == []
