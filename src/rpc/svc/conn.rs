@@ -749,6 +749,20 @@ impl Conn {
         if out.unstarted > 0 {
             return None;
         }
+        self.send_held(out)
+    }
+
+    /// Sends the replies held now, though calls that came with them have
+    /// not all started: the thread whose reply was held goes on to other
+    /// work (see the engine's `next_job`). Later replies are still held
+    /// until the last of those calls starts.
+    pub fn release_held(&self) -> Option<Sent> {
+        self.send_held(lock(&self.out))
+    }
+
+    /// Sends what is held, unless the socket is full or another thread
+    /// writes (which then sends it).
+    fn send_held(&self, mut out: MutexGuard<'_, Outbox>) -> Option<Sent> {
         if self.tls.is_some() {
             let held = std::mem::take(&mut out.held_tls);
             drop(out);

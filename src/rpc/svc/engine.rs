@@ -253,6 +253,9 @@ struct Scratch {
     senders: Vec<(usize, usize, SocketAddr)>,
     results: Encoder,
     calls: Vec<Vec<u8>>,
+    /// The key of the connection whose reply this thread's last call left
+    /// held (see [`Engine::next_job`]).
+    holding: Option<u64>,
 }
 
 impl Scratch {
@@ -264,6 +267,7 @@ impl Scratch {
             senders: Vec::new(),
             results: Encoder::new(),
             calls: Vec::new(),
+            holding: None,
         }
     }
 }

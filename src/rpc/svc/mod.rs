@@ -719,6 +719,59 @@ mod tests {
         answered_while_1000_blocks(&s, &mut c, &release);
     }
 
+    /// A reply held for the calls read with it (see `Conn::calls_queued`)
+    /// is not held behind another connection's call: the thread whose
+    /// reply is held sends it before it takes that call, which here
+    /// blocks, with every thread of the pool busy, so that the calls held
+    /// for would not start until a handler returned.
+    #[test]
+    fn a_held_reply_does_not_wait_behind_another_connections_call() {
+        let (s, _, entered_rx, release) = blocking_service(|_| false);
+        s.set_threads(1, 3).unwrap();
+        let port = s.listen_tcp("127.0.0.1", 0).unwrap();
+        s.start().unwrap();
+        // Queued calls ring for a thread (on one CPU they wait for the
+        // thread that read them, which is not what this is about).
+        s.engine.cpus.store(2, Ordering::Relaxed);
+        let connect = || {
+            let c = TcpStream::connect(("127.0.0.1", port)).unwrap();
+            c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+            c
+        };
+        let (mut a, mut g, mut x) = (connect(), connect(), connect());
+        // A thread stays on `a` for its next calls.
+        assert_eq!(&call(&mut a, 1, 2)[..4], &1u32.to_be_bytes());
+        wait_staying(&s, 1);
+        // A second thread blocks in `g`'s call, and the third in the first
+        // of two calls `x` sends together: the second waits in the queue.
+        g.write_all(&call_record(2, 3, 0)).unwrap();
+        entered_rx.recv().unwrap();
+        let mut two = call_record(3, 3, 0);
+        two.extend(call_record(4, 3, 0));
+        x.write_all(&two).unwrap();
+        entered_rx.recv().unwrap();
+        assert_eq!(s.engine.thread_count(), 3);
+        // Two calls on `a` together: the thread staying answers the first
+        // and queues the second behind `x`'s; its reply is held until
+        // that one starts. It then takes `x`'s call, which blocks.
+        let mut two = call_record(5, 2, 0);
+        two.extend(call_record(6, 2, 0));
+        a.write_all(&two).unwrap();
+        entered_rx.recv().unwrap();
+        // The first reply came all the same.
+        let reply = read_reply(&mut a);
+        assert_eq!(&reply[..4], &5u32.to_be_bytes());
+        for _ in 0..3 {
+            release.send(()).unwrap();
+        }
+        assert_eq!(&read_reply(&mut a)[..4], &6u32.to_be_bytes());
+        assert_eq!(&read_reply(&mut g)[..4], &2u32.to_be_bytes());
+        let mut xids = [read_reply(&mut x)[3], read_reply(&mut x)[3]];
+        xids.sort();
+        assert_eq!(xids, [3, 4]);
+        stops_at_once(&s);
+    }
+
     /// A thread that answered a datagram stays on the socket for the next
     /// one (answered by it), leaves it to the event loop after the stay
     /// (a datagram then still gets answered), and a stop does not wait

@@ -32,7 +32,7 @@ impl Engine {
                 self.reactor().bell.ring(self.poller());
                 break;
             }
-            if let Some(job) = self.pop_job() {
+            if let Some(job) = self.next_job(&mut scratch) {
                 let still_waiting = self.head.unwait();
                 self.head.note_busy(still_waiting);
                 self.run_job(job, &mut scratch);
@@ -179,6 +179,32 @@ impl Engine {
     }
 
     // ---- queued calls ----
+
+    /// Takes a queued job, for a thread back from serving. When its last
+    /// call's reply was held (see `Conn::calls_queued`), the replies
+    /// held stay so only if the job taken is a call of the same
+    /// connection, which this thread starts now; otherwise they are sent
+    /// first. A reply then never waits behind another connection's call,
+    /// which may block while every thread of the pool is busy.
+    fn next_job(&self, scratch: &mut Scratch) -> Option<Job> {
+        let job = self.pop_job();
+        if let Some(key) = scratch.holding.take() {
+            if matches!(&job, Some(Job::Call(next, _)) if next.key == key) {
+                return job;
+            }
+            let held = match lock(&self.sources).map.get(&key) {
+                Some(Source::Conn(c)) => Some(c.clone()),
+                _ => None, // closed meanwhile
+            };
+            if let Some(c) = held {
+                if let Some(sent) = c.release_held() {
+                    // A peer gone is seen by its calls still in flight.
+                    self.after_send(&c, sent);
+                }
+            }
+        }
+        job
+    }
 
     pub(super) fn pop_job(&self) -> Option<Job> {
         let job = lock(&self.jobs).pop_front();

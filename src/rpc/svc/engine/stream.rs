@@ -291,6 +291,9 @@ impl Engine {
         let (failed, stamped) = match head {
             Some(head) => {
                 let sent = c.send(head, &mut scratch.results);
+                if sent == Sent::Held {
+                    scratch.holding = Some(c.key);
+                }
                 let stamped = sent == Sent::Done;
                 (self.after_send(c, sent), stamped)
             }
