@@ -91,7 +91,7 @@ test-rust:
 	@# once more for them (48 s of a fresh clone's suite; now 9 s in all).
 	$(CARGO) test --doc --profile test-opt
 
-$(BUILD)/tests/c/%: tests/c/%.c tests/c/check.h include/xipc.h $(LIB_SO)
+$(BUILD)/tests/c/%: tests/c/%.c tests/c/check.h tests/c/waiting.h include/xipc.h $(LIB_SO)
 	@mkdir -p $(dir $@)
 	$(CC) $(TEST_CFLAGS) -o $@ $< $(TEST_LDFLAGS)
 

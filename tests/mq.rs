@@ -3,11 +3,13 @@
 
 use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc;
+use std::sync::{mpsc, Mutex};
 use std::time::{Duration, Instant};
 
 use xipc::mq::{self, MessageQueue, OpenOptions};
 use xipc::Error;
+
+mod support;
 
 /// A queue that is unlinked when the test ends, pass or fail.
 struct Scratch {
@@ -290,77 +292,135 @@ fn the_descriptor_polls_readable_when_a_message_is_queued() {
     assert_eq!(poll(&mut fds, PollTimeout::ZERO).unwrap(), 1);
 }
 
-extern "C" fn ignore(_: libc::c_int) {}
+/// How many SIGUSR1 signals `on_sigusr1` has handled.
+static SIGUSR1_HANDLED: AtomicUsize = AtomicUsize::new(0);
+
+extern "C" fn on_sigusr1(_: libc::c_int) {
+    SIGUSR1_HANDLED.fetch_add(1, Ordering::SeqCst);
+}
+
+/// Held by each signal test, so the count of handled signals is its own
+/// while the tests of this file run in parallel.
+static SIGNAL_TEST: Mutex<()> = Mutex::new(());
 
 /// Installs a SIGUSR1 handler without SA_RESTART, so a blocked mq call
-/// sees EINTR, and returns this thread's id to signal it from another.
-fn interruptible_thread() -> libc::pthread_t {
+/// sees EINTR, and returns this thread's pthread and kernel ids, to watch
+/// and signal it from another.
+fn interruptible_thread() -> (libc::pthread_t, libc::pid_t) {
     use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal};
     let action = SigAction::new(
-        SigHandler::Handler(ignore),
+        SigHandler::Handler(on_sigusr1),
         SaFlags::empty(),
         SigSet::empty(),
     );
+    // SAFETY: the handler only adds to an atomic, which is async-signal-safe.
     unsafe { sigaction(Signal::SIGUSR1, &action) }.unwrap();
-    unsafe { libc::pthread_self() }
+    // SAFETY: pthread_self has no preconditions.
+    (
+        unsafe { libc::pthread_self() },
+        nix::unistd::gettid().as_raw(),
+    )
 }
 
-fn signal_after(thread: libc::pthread_t, delays_ms: &'static [u64]) -> std::thread::JoinHandle<()> {
+/// Signals `thread` (kernel id `tid`) `times` times from another thread,
+/// each once it sleeps in mq_timedreceive (an untimed receive is one too)
+/// and the next only once the handler has run; the last no sooner than
+/// `last_after` after `start`. Then runs `then`. Returns how many signals
+/// were handled.
+fn signal_when_blocked(
+    (thread, tid): (libc::pthread_t, libc::pid_t),
+    times: usize,
+    start: Instant,
+    last_after: Duration,
+    then: impl FnOnce() + Send + 'static,
+) -> std::thread::JoinHandle<usize> {
     let thread = thread as usize;
+    let limit = Duration::from_secs(10);
     std::thread::spawn(move || {
-        for ms in delays_ms {
-            std::thread::sleep(Duration::from_millis(*ms));
-            unsafe { libc::pthread_kill(thread as libc::pthread_t, libc::SIGUSR1) };
+        let first = SIGUSR1_HANDLED.load(Ordering::SeqCst);
+        for i in 0..times {
+            if i + 1 == times {
+                support::wait_for("the time of the last signal", limit, || {
+                    start.elapsed() >= last_after
+                });
+            }
+            support::wait_for("the receive to block in mq_timedreceive", limit, || {
+                support::blocked_in(tid, &[libc::SYS_mq_timedreceive])
+            });
+            let handled = SIGUSR1_HANDLED.load(Ordering::SeqCst);
+            // SAFETY: the thread is alive (blocked receiving) and SIGUSR1 has a handler.
+            assert_eq!(
+                unsafe { libc::pthread_kill(thread as libc::pthread_t, libc::SIGUSR1) },
+                0
+            );
+            support::wait_for("the signal handler to run", limit, || {
+                SIGUSR1_HANDLED.load(Ordering::SeqCst) > handled
+            });
         }
+        then();
+        SIGUSR1_HANDLED.load(Ordering::SeqCst) - first
     })
 }
 
 #[test]
 fn a_signal_during_a_blocking_receive_is_retried() {
+    let _alone = SIGNAL_TEST.lock().unwrap_or_else(|e| e.into_inner());
     let s = Scratch::new();
     let q = s.create(1, 8);
-    let me = interruptible_thread();
-    let signals = signal_after(me, &[50, 50]);
     let name = s.name.clone();
-    let sender = std::thread::spawn(move || {
-        std::thread::sleep(Duration::from_millis(250));
-        MessageQueue::open(&name).unwrap().send(b"late", 3).unwrap();
-    });
+    // Two signals while the receive waits, then the message.
+    let signals = signal_when_blocked(
+        interruptible_thread(),
+        2,
+        Instant::now(),
+        Duration::ZERO,
+        move || {
+            MessageQueue::open(&name).unwrap().send(b"late", 3).unwrap();
+        },
+    );
     assert_eq!(q.receive_vec().unwrap(), (b"late".to_vec(), 3));
-    signals.join().unwrap();
-    sender.join().unwrap();
+    assert_eq!(signals.join().unwrap(), 2);
 }
 
 #[test]
 fn a_signal_during_a_timed_receive_keeps_the_deadline() {
+    let _alone = SIGNAL_TEST.lock().unwrap_or_else(|e| e.into_inner());
     let s = Scratch::new();
     let q = s.create(1, 8);
     let me = interruptible_thread();
-    let signals = signal_after(me, &[60, 60, 60]);
+    // The last of three signals comes 600 ms into a 1000 ms wait: a wait
+    // that started over after a signal would last at least 1600 ms.
     let start = Instant::now();
+    let signals = signal_when_blocked(me, 3, start, Duration::from_millis(600), || {});
     let mut buf = [0u8; 8];
     let err = q
-        .receive_timeout(&mut buf, Duration::from_millis(400))
+        .receive_timeout(&mut buf, Duration::from_millis(1000))
         .unwrap_err();
     let waited = start.elapsed();
     assert!(matches!(err, Error::TimedOut(_)), "{err}");
-    assert!(waited >= Duration::from_millis(400), "{waited:?}");
-    assert!(waited < Duration::from_millis(2000), "{waited:?}");
-    signals.join().unwrap();
+    assert_eq!(signals.join().unwrap(), 3);
+    assert!(waited >= Duration::from_millis(1000), "{waited:?}");
+    assert!(waited < Duration::from_millis(1600), "{waited:?}");
 }
 
 #[test]
 fn without_retry_a_signal_is_reported() {
+    let _alone = SIGNAL_TEST.lock().unwrap_or_else(|e| e.into_inner());
     let s = Scratch::new();
     let q = s.create(1, 8);
     q.set_retry_on_signal(false);
-    let me = interruptible_thread();
-    let signals = signal_after(me, &[80]);
+    let signals = signal_when_blocked(
+        interruptible_thread(),
+        1,
+        Instant::now(),
+        Duration::ZERO,
+        || {},
+    );
     let err = q
         .receive_timeout(&mut [0u8; 8], Duration::from_secs(5))
         .unwrap_err();
     assert!(matches!(err, Error::Interrupted), "{err}");
-    signals.join().unwrap();
+    assert_eq!(signals.join().unwrap(), 1);
 }
 
 #[test]

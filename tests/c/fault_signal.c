@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "waiting.h"
 
 static volatile sig_atomic_t signals_seen;
 static void on_signal(int sig) {
@@ -42,29 +43,6 @@ static void on_signal(int sig) {
 
 static pthread_t main_thread;
 static pid_t main_tid;
-
-static double now_ms(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
-}
-
-static void sleep_ms(long ms) {
-    struct timespec t = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&t, NULL);
-}
-
-/* Waits up to 10 s from `start_ms` until `cond`, naming `what` if it fails. */
-#define UNTIL(what, start_ms, cond)                                                    \
-    do {                                                                               \
-        while (!(cond)) {                                                              \
-            if (now_ms() - (start_ms) > 10000) {                                       \
-                fprintf(stderr, "fault_signal: timed out waiting for %s\n", what);     \
-                exit(1);                                                               \
-            }                                                                          \
-            sleep_ms(1);                                                               \
-        }                                                                              \
-    } while (0)
 
 /* System calls a thread can be blocked in, each list ending with -1. */
 static const long in_read[] = {SYS_read, -1};
@@ -80,35 +58,6 @@ static const long in_poll[] = {
 #endif
     SYS_ppoll, -1};
 static const long in_mq_send[] = {SYS_mq_timedsend, -1};
-
-/* Whether thread `tid` of this process sleeps in the kernel and, when
- * `syscalls` is not NULL, in one of those system calls; when `fd` is not
- * -1, with `fd` as its first argument (the call under test's descriptor,
- * not some other read or write). */
-static bool blocked_in(pid_t tid, const long *syscalls, int fd) {
-    char path[64], text[512];
-    snprintf(path, sizeof path, "/proc/self/task/%d/stat", (int)tid);
-    FILE *f = fopen(path, "r");
-    EXPECT(f != NULL);
-    size_t n = fread(text, 1, sizeof text - 1, f);
-    fclose(f);
-    text[n] = '\0';
-    const char *end = strrchr(text, ')');
-    if (end == NULL || end[1] != ' ' || end[2] != 'S') return false;
-    if (syscalls == NULL) return true;
-    /* "NUMBER ARG1 ..." while in a system call, else "running" or "-1 ...". */
-    snprintf(path, sizeof path, "/proc/self/task/%d/syscall", (int)tid);
-    f = fopen(path, "r");
-    EXPECT(f != NULL);
-    long nr = -1;
-    unsigned long arg1 = 0;
-    int got = fscanf(f, "%ld %lx", &nr, &arg1);
-    fclose(f);
-    if (got != 2 || (fd != -1 && arg1 != (unsigned long)fd)) return false;
-    for (const long *s = syscalls; *s != -1; s++)
-        if (*s == nr) return true;
-    return false;
-}
 
 /* A helper thread: once the main thread is blocked in one of `syscalls`
  * (on `fd`, unless -1), signals it; once the signal handler has run, runs

@@ -1,14 +1,18 @@
 /* Signals during blocking xipc_mq calls: a wait interrupted by a signal
  * resumes (and a timed one keeps its deadline) unless retrying is turned off,
- * when it ends with XIPC_EINTR. Exit 0 = pass. */
+ * when it ends with XIPC_EINTR. Each signal is sent once /proc shows the main
+ * thread asleep in mq_timedreceive on the queue, and the next step (another
+ * signal, the message) comes only once its handler has run. Exit 0 = pass. */
 #include <pthread.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
+#include "waiting.h"
 #include "xipc.h"
 
 #define CHECK(cond)                                                                  \
@@ -23,36 +27,44 @@
 static volatile sig_atomic_t signals_seen;
 static void on_signal(int sig) {
     (void)sig;
-    signals_seen++;
+    /* Atomic: the interrupter thread watches it. */
+    __atomic_add_fetch(&signals_seen, 1, __ATOMIC_SEQ_CST);
 }
 
 static pthread_t main_thread;
+static pid_t main_tid;
+static int queue_fd = -1;
 static char queue_name[64];
+static const long in_mq_receive[] = {SYS_mq_timedreceive, -1};
 
-static void sleep_ms(long ms) {
-    struct timespec t = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&t, NULL);
-}
+/* What the interrupter thread does: `signals` times, once the main thread
+ * sleeps in mq_timedreceive on the queue, signal it and wait until the
+ * handler has run; the last signal no sooner than `last_after_ms` after
+ * `start_ms`; then, if `send_after`, send the message the receive waits for. */
+typedef struct {
+    int signals;
+    double start_ms, last_after_ms;
+    bool send_after;
+} interrupt_plan;
 
-static double now_ms(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
-}
-
-/* Signals the main thread three times, 50 ms apart, then (if asked) sends. */
-static void *interrupter(void *send_after) {
-    for (int i = 0; i < 3; i++) {
-        sleep_ms(50);
+static void *interrupter(void *arg) {
+    const interrupt_plan *plan = arg;
+    double t0 = now_ms();
+    for (int i = 0; i < plan->signals; i++) {
+        int before = __atomic_load_n(&signals_seen, __ATOMIC_SEQ_CST);
+        if (i == plan->signals - 1)
+            UNTIL("the time of the last signal", t0, now_ms() - plan->start_ms >= plan->last_after_ms);
+        UNTIL("the receive to block in mq_timedreceive", t0,
+              blocked_in(main_tid, in_mq_receive, queue_fd));
         pthread_kill(main_thread, SIGUSR1);
+        UNTIL("the signal handler to run", t0,
+              __atomic_load_n(&signals_seen, __ATOMIC_SEQ_CST) == before + 1);
     }
-    if (send_after) {
-        sleep_ms(100);
+    if (plan->send_after) {
         xipc_mq *w = NULL;
-        if (xipc_mq_open(queue_name, XIPC_MQ_WRITE, 0, NULL, &w) == XIPC_OK) {
-            xipc_mq_send(w, "after signals", 13, 5);
-            xipc_mq_close(w);
-        }
+        CHECK(xipc_mq_open(queue_name, XIPC_MQ_WRITE, 0, NULL, &w) == XIPC_OK);
+        CHECK(xipc_mq_send(w, "after signals", 13, 5) == XIPC_OK);
+        CHECK(xipc_mq_close(w) == XIPC_OK);
     }
     return NULL;
 }
@@ -64,6 +76,7 @@ int main(void) {
     sigemptyset(&sa.sa_mask);
     CHECK(sigaction(SIGUSR1, &sa, NULL) == 0);
     main_thread = pthread_self();
+    main_tid = gettid();
     snprintf(queue_name, sizeof queue_name, "/xipc-mq-test-%d-sig", (int)getpid());
     xipc_mq_attr attr = {0};
     attr.max_messages = 2;
@@ -73,31 +86,38 @@ int main(void) {
     char buf[32];
     size_t len = 0;
     unsigned prio = 0;
+    CHECK(xipc_mq_fd(q, &queue_fd) == XIPC_OK);
     pthread_t t;
 
-    /* A blocking receive survives three signals and gets the message. */
-    CHECK(pthread_create(&t, NULL, interrupter, (void *)1) == 0);
+    /* A blocking receive survives three signals, each handled while it
+     * waits, and gets the message sent after them. */
+    interrupt_plan plan = {3, now_ms(), 0, true};
+    CHECK(pthread_create(&t, NULL, interrupter, &plan) == 0);
     CHECK(xipc_mq_receive(q, buf, sizeof buf, &len, &prio) == XIPC_OK);
     CHECK(len == 13 && memcmp(buf, "after signals", 13) == 0 && prio == 5);
     pthread_join(t, NULL);
     CHECK(signals_seen == 3);
 
-    /* A timed receive keeps its deadline across signals. */
+    /* A timed receive keeps its deadline across signals: the last comes
+     * 600 ms into a 1000 ms wait, so a wait that started over after a
+     * signal would last at least 1600 ms. */
     signals_seen = 0;
-    CHECK(pthread_create(&t, NULL, interrupter, NULL) == 0);
-    double start = now_ms();
-    CHECK(xipc_mq_receive_timeout(q, buf, sizeof buf, &len, &prio, 300) == XIPC_ETIMEDOUT);
-    double waited = now_ms() - start;
+    plan = (interrupt_plan){3, now_ms(), 600, false};
+    CHECK(pthread_create(&t, NULL, interrupter, &plan) == 0);
+    CHECK(xipc_mq_receive_timeout(q, buf, sizeof buf, &len, &prio, 1000) == XIPC_ETIMEDOUT);
+    double waited = now_ms() - plan.start_ms;
     pthread_join(t, NULL);
     CHECK(signals_seen == 3);
-    CHECK(waited >= 300 && waited < 3000);
+    CHECK(waited >= 1000 && waited < 1600);
 
     /* With retrying off, the first signal ends the wait. */
     signals_seen = 0;
     CHECK(xipc_mq_set_retry_on_signal(q, false) == XIPC_OK);
-    CHECK(pthread_create(&t, NULL, interrupter, NULL) == 0);
+    plan = (interrupt_plan){1, now_ms(), 0, false};
+    CHECK(pthread_create(&t, NULL, interrupter, &plan) == 0);
     CHECK(xipc_mq_receive_timeout(q, buf, sizeof buf, &len, &prio, 5000) == XIPC_EINTR);
     pthread_join(t, NULL);
+    CHECK(signals_seen == 1);
 
     CHECK(xipc_mq_close(q) == XIPC_OK);
     CHECK(xipc_mq_unlink(queue_name) == XIPC_OK);

@@ -6,7 +6,6 @@ one affected, everything else keeps working, and no message is lost or
 duplicated."""
 
 import os
-import platform
 import resource
 import select
 import signal
@@ -19,7 +18,7 @@ import threading
 import time
 
 import pytest
-from waiting import wait_until
+from waiting import SignalWhenBlocked, blocked, wait_until
 
 import xipc
 from xipc import errors, rpc
@@ -247,73 +246,11 @@ def sigusr1():
     signal.signal(signal.SIGUSR1, old)
 
 
-# System call numbers, for /proc/self/task/TID/syscall, on the machines
-# whose numbers are known here (elsewhere only the thread's state is looked at).
-_SYSCALLS = {
-    "x86_64": {"read": 0, "poll": 7, "ppoll": 271, "mq_timedreceive": 243},
-    "aarch64": {"read": 63, "ppoll": 73, "mq_timedreceive": 183},
-}
-
-
-def _blocked(tid, syscalls=()):
-    """Whether thread `tid` of this process sleeps in the kernel and, when
-    `syscalls` names some and this machine's numbers are known, in one of
-    those system calls."""
-    with open(f"/proc/self/task/{tid}/stat") as f:
-        stat = f.read()
-    if stat[stat.rindex(")") + 2] != "S":
-        return False
-    numbers = _SYSCALLS.get(platform.machine())
-    if not syscalls or numbers is None:
-        return True
-    with open(f"/proc/self/task/{tid}/syscall") as f:
-        now = f.read().split()[0]  # a number, or "running"
-    return now in {str(numbers[name]) for name in syscalls if name in numbers}
-
-
-class _SignalWhenBlocked(threading.Thread):
-    """Signals the main thread once it sleeps in the kernel in one of
-    `syscalls` (the call under test), waits until the Python handler has
-    run (it appends to `seen`, the sigusr1 fixture's list: the call was
-    interrupted and handed the signal back to Python), then calls `then` to
-    let the call finish. Each wait has a 10 s deadline; `then` is called
-    even when one fails, so the call ends, and join() raises the failure."""
-
-    def __init__(self, seen, syscalls, then):
-        super().__init__()
-        self.caller = threading.main_thread()
-        self.seen, self.before = seen, len(seen)
-        self.syscalls, self.then = syscalls, then
-        self.failure = None
-        self.start()
-
-    def run(self):
-        deadline = time.monotonic() + 10
-        try:
-            wait_until(f"the call to block in {' or '.join(self.syscalls)}", deadline,
-                   lambda: _blocked(self.caller.native_id, self.syscalls))
-            signal.pthread_kill(self.caller.ident, signal.SIGUSR1)
-            wait_until("the signal handler to run", deadline,
-                   lambda: len(self.seen) > self.before)
-        except BaseException as exc:  # noqa: BLE001 - raised by join
-            self.failure = exc
-        try:
-            self.then()
-        except BaseException as exc:  # noqa: BLE001 - raised by join
-            self.failure = self.failure or exc
-
-    def join(self, timeout=10):
-        super().join(timeout)
-        assert not self.is_alive(), "the signalling thread is stuck"
-        if self.failure is not None:
-            raise self.failure
-
-
 def test_fault_signal_during_stream_receive(sigusr1):
     r, w = xipc.pipe()
     with r, w:
         w.write_all(struct.pack(">I", 0x80000000 | 9) + b"half")
-        t = _SignalWhenBlocked(sigusr1, ["read"], lambda: w.write_all(b"-done"))
+        t = SignalWhenBlocked(sigusr1, ["read"], lambda: w.write_all(b"-done"))
         # The handler ran in the middle; the call resumed, keeping "half".
         assert r.receive() == b"half-done"
         t.join()
@@ -325,7 +262,7 @@ def test_fault_signal_during_stream_receive(sigusr1):
 
 def test_fault_signal_during_accept_and_mq_receive(sigusr1):
     with xipc.tcp_listen("127.0.0.1", 0) as listener:
-        t = _SignalWhenBlocked(sigusr1, ["poll", "ppoll"],
+        t = SignalWhenBlocked(sigusr1, ["poll", "ppoll"],
                                lambda: xipc.tcp_connect("127.0.0.1", listener.port).close())
         with listener.accept(timeout=10):
             pass
@@ -335,7 +272,7 @@ def test_fault_signal_during_accept_and_mq_receive(sigusr1):
     with xipc.MessageQueue(name, create=True, exclusive=True, max_messages=2,
                            max_message_size=16) as q:
         q.unlink()
-        t = _SignalWhenBlocked(sigusr1, ["mq_timedreceive"], lambda: q.send(b"m", 3))
+        t = SignalWhenBlocked(sigusr1, ["mq_timedreceive"], lambda: q.send(b"m", 3))
         assert q.receive(timeout=10) == (b"m", 3)
         t.join()
         with pytest.raises(TimeoutError):
@@ -424,7 +361,7 @@ def test_fault_signal_during_rpc_call(sigusr1):
                     try:
                         wait_until("the handler to be entered", deadline, entered.is_set)
                         wait_until("the call to block", deadline,
-                               lambda: _blocked(caller.native_id))
+                               lambda: blocked(caller.native_id))
                         signal.pthread_kill(caller.ident, signal.SIGUSR1)
                         wait_until("the signal to reach the caller", deadline,
                                lambda: select.select([wake_r], [], [], 0)[0])

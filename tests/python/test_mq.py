@@ -11,6 +11,7 @@ import threading
 import time
 
 import pytest
+from waiting import SignalWhenBlocked
 
 import xipc
 from xipc import errors
@@ -205,9 +206,14 @@ def test_notify_calls_back_once_when_an_empty_queue_gets_a_message(name):
         assert q.receive() == (b"wake up", 0)
         q.notify(lambda: calls.append("cancelled"))
         q.notify(None)
-        q.send(b"no callback now")
-        time.sleep(0.1)
-        assert calls == [1]
+        # Cancelled: the queue takes another registration, and only that
+        # one is called when a message comes.
+        fired.clear()
+        q.notify(lambda: (calls.append(2), fired.set()))
+        with xipc.MessageQueue(name) as sender:
+            sender.send(b"after the cancel")
+        assert fired.wait(5)
+        assert calls == [1, 2]
 
 
 def test_signal_during_blocking_receive_runs_handler_and_keeps_deadline(name):
@@ -215,16 +221,18 @@ def test_signal_during_blocking_receive_runs_handler_and_keeps_deadline(name):
     old = signal.signal(signal.SIGALRM, lambda *_: seen.append("alarm"))
     try:
         with make(name) as q:
-            signal.setitimer(signal.ITIMER_REAL, 0.05, 0.05)
+            # The last of three signals comes 0.6 s into a 1 s wait: a wait
+            # that started over after a signal would last at least 1.6 s.
             start = time.monotonic()
+            t = SignalWhenBlocked(seen, ["mq_timedreceive"], lambda: None,
+                                  signum=signal.SIGALRM, times=3, start=start, last_after=0.6)
             with pytest.raises(TimeoutError):
-                q.receive(timeout=0.4)
+                q.receive(timeout=1)
             waited = time.monotonic() - start
-            signal.setitimer(signal.ITIMER_REAL, 0)
-            assert len(seen) >= 3
-            assert 0.4 <= waited < 3
+            t.join()
+            assert seen == ["alarm"] * 3
+            assert 1 <= waited < 1.6
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, old)
 
 
@@ -232,37 +240,51 @@ def test_a_raising_signal_handler_ends_a_blocking_receive(name):
     class Stop(Exception):
         pass
 
+    seen = []
+
     def handler(*_):
+        seen.append("alarm")
         raise Stop
 
     old = signal.signal(signal.SIGALRM, handler)
     try:
         with make(name) as q:
-            signal.setitimer(signal.ITIMER_REAL, 0.1)
+            # A message ends the receive only if the handler never ran.
+            t = SignalWhenBlocked(seen, ["mq_timedreceive"],
+                                  lambda: seen or q.send(b"handler never ran"),
+                                  signum=signal.SIGALRM)
             with pytest.raises(Stop):
                 q.receive()
+            t.join()
             q.send(b"usable")
             assert q.receive() == (b"usable", 0)
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, old)
 
 
 def test_signal_then_message_from_another_process(name):
     """A blocking receive survives signals and gets the message a child sends."""
-    old = signal.signal(signal.SIGALRM, lambda *_: None)
+    seen = []
+    old = signal.signal(signal.SIGALRM, lambda *_: seen.append("alarm"))
     try:
         with make(name) as q:
+            # The child sends once told to, after the signals.
             child = subprocess.Popen([sys.executable, "-c", (
-                "import time, xipc, sys\n"
-                "time.sleep(0.3)\n"
+                "import xipc, sys\n"
+                "sys.stdin.readline()\n"
                 "with xipc.MessageQueue(sys.argv[1], read=False) as q:\n"
-                "    q.send(bytes(range(256))[:64], 9)\n"), name])
-            signal.setitimer(signal.ITIMER_REAL, 0.05, 0.05)
-            try:
-                assert q.receive(timeout=10) == (bytes(range(64)), 9)
-            finally:
-                signal.setitimer(signal.ITIMER_REAL, 0)
+                "    q.send(bytes(range(256))[:64], 9)\n"), name], stdin=subprocess.PIPE)
+
+            def tell_child():
+                child.stdin.write(b"send\n")
+                child.stdin.close()
+
+            # Called even when a wait fails, so the child always ends.
+            t = SignalWhenBlocked(seen, ["mq_timedreceive"], tell_child,
+                                  signum=signal.SIGALRM, times=3)
+            assert q.receive(timeout=10) == (bytes(range(64)), 9)
+            t.join()
+            assert seen == ["alarm"] * 3
             assert child.wait(10) == 0
     finally:
         signal.signal(signal.SIGALRM, old)

@@ -11,6 +11,7 @@ import threading
 import time
 
 import pytest
+from waiting import SignalWhenBlocked, blocked, wait_until
 
 import xipc
 from xipc import errors
@@ -107,19 +108,27 @@ def test_signal_handler_runs_during_a_blocking_receive():
 
     old = signal.signal(signal.SIGALRM, handler)
     try:
-        signal.setitimer(signal.ITIMER_REAL, 0.1)
+        # Signalled once the receive waits in read(2); a message ends the
+        # receive only if the handler never ran.
+        t = SignalWhenBlocked(seen, ["read"], lambda: seen or w.send(b"handler never ran"),
+                              signum=signal.SIGALRM)
         assert r.receive() == b"sent by the handler"
+        t.join()
         assert seen == [signal.SIGALRM]
 
         def raising(signum, frame):
+            seen.append(signum)
             raise KeyboardInterrupt
 
         signal.signal(signal.SIGALRM, raising)
-        signal.setitimer(signal.ITIMER_REAL, 0.1)
+        t = SignalWhenBlocked(seen, ["read"],
+                              lambda: len(seen) > 1 or w.send(b"handler never ran"),
+                              signum=signal.SIGALRM)
         with pytest.raises(KeyboardInterrupt):
             r.receive()
+        t.join()
+        assert seen == [signal.SIGALRM] * 2
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, old)
 
 
@@ -193,6 +202,15 @@ def test_tcp_connect_errors():
     assert isinstance(info.value, errors.OSFailure)
 
 
+def accept_queue_full(listener):
+    """Whether the accept queue of a listening TCP socket is full, so that
+    Linux drops SYNs to it: tcp_info's unacked and sacked fields hold its
+    length and its limit for a listener."""
+    info = listener.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 32)
+    length, limit = struct.unpack_from("=II", info, 24)
+    return length > limit
+
+
 def test_tcp_connect_timeout_expires():
     # A listener whose accept queue is full drops new SYNs, so a connect to
     # it waits: the timeout must end the wait, and only the timeout.
@@ -207,7 +225,8 @@ def test_tcp_connect_timeout_expires():
             c.setblocking(False)
             c.connect_ex(("127.0.0.1", port))
             fillers.append(c)
-            time.sleep(0.02)
+        wait_until("the listener's accept queue to fill", time.monotonic() + 10,
+                   lambda: accept_queue_full(server))
         start = time.monotonic()
         with pytest.raises(TimeoutError) as info:
             xipc.tcp_connect("127.0.0.1", port, timeout=0.3)
@@ -282,7 +301,8 @@ def test_full_duplex_from_two_threads():
     got = []
     t = threading.Thread(target=lambda: got.append(a.receive()))
     t.start()
-    time.sleep(0.05)  # the thread is blocked in receive on `a`
+    wait_until("the thread to block in receive on `a`", time.monotonic() + 10,
+               lambda: t.native_id is not None and blocked(t.native_id, ["read", "recvfrom"]))
     a.send(b"sent meanwhile")
     assert b.receive() == b"sent meanwhile"
     b.send(b"reply")
