@@ -69,6 +69,11 @@ static void *interrupter(void *arg) {
     return NULL;
 }
 
+/* The queue goes with the process, whichever check ends it. */
+static void remove_queue(void) {
+    if (queue_name[0] != '\0') xipc_mq_unlink(queue_name);
+}
+
 int main(void) {
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -78,6 +83,7 @@ int main(void) {
     main_thread = pthread_self();
     main_tid = gettid();
     snprintf(queue_name, sizeof queue_name, "/xipc-mq-test-%d-sig", (int)getpid());
+    CHECK(atexit(remove_queue) == 0);
     xipc_mq_attr attr = {0};
     attr.max_messages = 2;
     attr.max_message_size = 32;
@@ -121,6 +127,7 @@ int main(void) {
 
     CHECK(xipc_mq_close(q) == XIPC_OK);
     CHECK(xipc_mq_unlink(queue_name) == XIPC_OK);
+    queue_name[0] = '\0';
     puts("mq_signal: ok");
     return 0;
 }
