@@ -29,7 +29,9 @@ earlier block of the same file wrote.
              0 expected) and what it prints, stdout and stderr, must equal
              the lines that follow it up to the next `$`. A line `...`
              stands for any number of lines, `...` within a line for any
-             text.
+             text, and a run of spaces for any run of spaces (a table's
+             columns widen with what else the machine has, such as
+             another program's queues).
     x        an RPC-language file: checked with `xipc gen --check`.
     text     output or a diagram: not code, not run.
 
@@ -333,7 +335,10 @@ def matches(expected: list[str], got: list[str]) -> bool:
         return not got
     if expected[0] == "...":
         return any(matches(expected[1:], got[i:]) for i in range(len(got) + 1))
-    pattern = ".*".join(re.escape(part) for part in expected[0].rstrip().split("..."))
+    pattern = ".*".join(
+        r"\s+".join(re.escape(word) for word in re.split(r"\s+", part))
+        for part in expected[0].rstrip().split("...")
+    )
     return (bool(got) and re.fullmatch(pattern, got[0].rstrip()) is not None
             and matches(expected[1:], got[1:]))
 
