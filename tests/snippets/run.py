@@ -368,6 +368,18 @@ def run_block(b: Block, work: Path, env: dict[str, str], rust_exes: dict[str, Pa
     raise AssertionError(b.lang)
 
 
+MQUEUE = Path("/dev/mqueue")
+
+
+def queues() -> set[str]:
+    """The POSIX queues of this machine, where their filesystem is mounted
+    at its usual place (else none are seen)."""
+    try:
+        return {p.name for p in MQUEUE.iterdir()}
+    except OSError:
+        return set()
+
+
 def default_files() -> list[Path]:
     return [ROOT / "README.md"] + sorted((ROOT / "docs" / "src").rglob("*.md"))
 
@@ -417,6 +429,8 @@ def main(argv: list[str]) -> int:
         blocks = [b for b in page if b in runnable]
         if not blocks:
             continue
+        queues_before = queues()
+        failed_before = len(failures)
         with tempfile.TemporaryDirectory(prefix="xipc-snippets-") as tmp:
             work = Path(tmp)
             for b in blocks:
@@ -431,6 +445,12 @@ def main(argv: list[str]) -> int:
                 except Failure as e:
                     failures.append(f"{b.where}: {b.lang} block failed: {e}")
                     print(f"FAIL {b.where} {b.lang}", flush=True)
+        if len(failures) > failed_before:
+            # A block that failed part-way may have left the queues it made
+            # (its page removes them as it goes): gone, so the next run
+            # starts clean.
+            for name in queues() - queues_before:
+                (MQUEUE / name).unlink(missing_ok=True)
     for f in failures:
         print(f"\n{f}", file=sys.stderr)
     print(f"snippets: {ran} blocks ran, {len(failures)} failed")
