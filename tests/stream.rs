@@ -408,11 +408,24 @@ fn stream_from_an_inherited_descriptor() {
 fn one_thread_receives_while_another_sends_on_the_same_stream() {
     let (a, b) = std::os::unix::net::UnixStream::pair().unwrap();
     let (a, b) = (std::sync::Arc::new(Stream::from(a)), Stream::from(b));
+    let (tx, rx) = std::sync::mpsc::channel();
     let receiver = {
         let a = a.clone();
-        std::thread::spawn(move || a.receive().unwrap().unwrap())
+        std::thread::spawn(move || {
+            tx.send(nix::unistd::gettid().as_raw()).unwrap();
+            a.receive().unwrap().unwrap()
+        })
     };
-    std::thread::sleep(Duration::from_millis(50)); // the receiver is blocked now
+    let tid = rx.recv().unwrap();
+    let reads = [
+        libc::SYS_read,
+        libc::SYS_readv,
+        libc::SYS_recvfrom,
+        libc::SYS_recvmsg,
+    ];
+    support::wait_for("the receive to block", Duration::from_secs(10), || {
+        support::blocked_in(tid, &reads)
+    });
     a.send(b"while receiving").unwrap(); // not held up by the blocked receive
     assert_eq!(b.receive().unwrap().unwrap(), b"while receiving");
     b.send(b"answer").unwrap();
